@@ -1,0 +1,1 @@
+"""Yilian: remote imaging consultation and training for a regional medical alliance."""
