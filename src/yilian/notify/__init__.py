@@ -1,0 +1,1 @@
+"""Notifications: one Notifier port; the in-app inbox and signed webhooks are the working channels."""

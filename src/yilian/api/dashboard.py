@@ -1,0 +1,46 @@
+"""The coordinator's SLA dashboard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from yilian.api.auth import require_role
+from yilian.db.queries import dashboard as d
+from yilian.domain.access import Principal
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.roles import Role
+
+router = APIRouter(prefix="/api/dashboard", tags=["dashboard"])
+
+
+def _json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()} for row in rows]
+
+
+@router.get("")
+async def dashboard(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR))],
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
+    """Counts by state and hospital, cases at risk, breaches, and turnaround p50/p90 over [from, to)."""
+    now = datetime.now(UTC)
+    until = until or now + timedelta(seconds=1)
+    since = since or until - timedelta(days=30)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise YilianError(ErrorCode.VALIDATION_FAILED, "from and to need a time zone, e.g. 2026-11-01T00:00:00+08:00")
+    if since >= until:
+        raise YilianError(ErrorCode.VALIDATION_FAILED, "from must be before to")
+    scope = d.coordinator_scope(principal.hospital_id)
+    async with request.app.state.engine.connect() as conn:
+        return {
+            "from": since.isoformat(), "to": until.isoformat(),
+            "counts": _json(await d.counts(conn, scope, since, until)),
+            "at_risk": _json(await d.at_risk(conn, scope, now)),
+            "breaches": _json(await d.breaches(conn, scope, since, until)),
+            "turnaround": _json(await d.turnaround(conn, scope, since, until)),
+        }

@@ -1,0 +1,162 @@
+"""Patient share links: the county manages them; the patient opens one with the birth date as a second factor."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from yilian.api.auth import CurrentPrincipal
+from yilian.api.referrals import visible_referral
+from yilian.db.queries import alliance
+from yilian.db.queries import referral as rq
+from yilian.db.queries import share as sq
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.referral import REPORTED_STATES
+from yilian.domain.roles import Role
+from yilian.domain.share_link import (
+    LinkStatus,
+    link_id_from_token,
+    new_link_id,
+    refusal,
+    second_factor_ok,
+    token_for,
+)
+
+router = APIRouter(tags=["share links"])
+PATIENT_NOTICE = "仅供患者参考，非诊断用途 / For the patient's reference, not for diagnosis"
+MANAGERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR)
+
+
+class OpenLink(BaseModel):
+    birth_date: date = Field(description="the patient's birth date, YYYY-MM-DD")
+
+
+class NewLink(BaseModel):
+    days: int = Field(default=30, ge=1, le=365)
+
+
+def _link_out(request: Request, link: dict[str, Any], now: datetime) -> dict[str, Any]:
+    token = token_for(request.app.state.settings.share_link_secret, link["id"])
+    status = refusal(LinkStatus(link["expires_at"], link["revoked_at"], None), now) or "active"
+    return {
+        "link_id": link["id"], "referral_id": link["referral_id"], "status": status,
+        "created_at": link["created_at"].isoformat(), "expires_at": link["expires_at"].isoformat(),
+        "revoked_at": link["revoked_at"].isoformat() if link["revoked_at"] else None,
+        "token": token if status == "active" else None,
+        "url": f"{request.app.state.settings.public_base_url}/s/{token}" if status == "active" else None,
+    }
+
+
+def _require_manager(principal: Any) -> None:
+    if principal.role not in MANAGERS:
+        raise YilianError(ErrorCode.FORBIDDEN, "only the county doctor or a coordinator manages share links")
+
+
+@router.get("/api/referrals/{referral_id}/share-links")
+async def list_links(referral_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """Links for the patient's QR slip; the URL can be shown again to reprint it."""
+    _require_manager(principal)
+    await visible_referral(request, principal, referral_id)
+    async with request.app.state.engine.connect() as conn:
+        links = await sq.links_for(conn, referral_id)
+    now = datetime.now(UTC)
+    return {"items": [_link_out(request, link, now) for link in links]}
+
+
+@router.post("/api/referrals/{referral_id}/share-links", status_code=201)
+async def create_link(referral_id: str, body: NewLink, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    _require_manager(principal)
+    row = await visible_referral(request, principal, referral_id)
+    if row["state"] not in REPORTED_STATES:
+        raise YilianError(ErrorCode.INVALID_TRANSITION, "a share link is made once the report is final")
+    now = datetime.now(UTC)
+    link_id = new_link_id()
+    async with request.app.state.engine.begin() as conn:
+        await sq.create_link(conn, link_id=link_id, referral_id=referral_id, patient_ref=row["patient_ref"],
+                             now=now, expires_at=now + timedelta(days=body.days))
+        link = await sq.get_link(conn, link_id)
+    assert link is not None
+    return _link_out(request, link, now)
+
+
+@router.post("/api/share-links/{link_id}/revoke")
+async def revoke_link(link_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    _require_manager(principal)
+    async with request.app.state.engine.connect() as conn:
+        link = await sq.get_link(conn, link_id)
+    if link is None:
+        raise YilianError(ErrorCode.NOT_FOUND, "no such share link")
+    await visible_referral(request, principal, link["referral_id"])
+    now = datetime.now(UTC)
+    async with request.app.state.engine.begin() as conn:
+        await sq.revoke(conn, link_id, principal.user_id, now)
+        await sq.log_access(conn, link_id, now, "revoked", f"by {principal.user_id}")
+        link = await sq.get_link(conn, link_id)
+    assert link is not None
+    return _link_out(request, link, now)
+
+
+@router.get("/api/share-links/{link_id}/accesses")
+async def link_accesses(link_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    _require_manager(principal)
+    async with request.app.state.engine.connect() as conn:
+        link = await sq.get_link(conn, link_id)
+        if link is None:
+            raise YilianError(ErrorCode.NOT_FOUND, "no such share link")
+        await visible_referral(request, principal, link["referral_id"])
+        rows = await sq.accesses(conn, link_id)
+    return {"items": [{"at": r["at"].isoformat(), "outcome": r["outcome"], "client": r["client"]} for r in rows]}
+
+
+@router.post("/api/share/{token}")
+async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, Any]:
+    """The patient's view: the signed report (and addenda) after the birth date matches. Every try is logged."""
+    state = request.app.state
+    now = datetime.now(UTC)
+    client = request.client.host if request.client else ""
+    link_id = link_id_from_token(state.settings.share_link_secret, token)
+    async with state.engine.begin() as conn:
+        link = await sq.get_link(conn, link_id) if link_id else None
+        if link is None:
+            raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
+        why = refusal(LinkStatus(link["expires_at"], link["revoked_at"], link["locked_until"]), now)
+        if why is not None:
+            await sq.log_access(conn, link["id"], now, why, client)
+    if why is not None:
+        messages = {
+            "share_link_revoked": "this link has been withdrawn by the hospital",
+            "share_link_expired": "this link has expired: ask the hospital for a new one",
+            "share_link_locked": "too many wrong birth dates: try again in 15 minutes",
+        }
+        raise YilianError(ErrorCode(why), messages[why])
+    async with state.engine.begin() as conn:
+        patient = await alliance.get_patient(conn, link["patient_ref"])
+        assert patient is not None
+        if not second_factor_ok(body.birth_date, patient["birth_date"]):
+            await sq.record_failure(conn, link["id"], now)
+            await sq.log_access(conn, link["id"], now, "wrong_birth_date", client)
+            failed = True
+        else:
+            await sq.record_success(conn, link["id"])
+            await sq.log_access(conn, link["id"], now, "opened", client)
+            failed = False
+            referral = await rq.get_referral(conn, link["referral_id"])
+            reports = await rq.signed_reports(conn, link["referral_id"])
+    if failed:
+        raise YilianError(ErrorCode.WRONG_SECOND_FACTOR, "the birth date does not match")
+    assert referral is not None
+    return {
+        "notice": PATIENT_NOTICE,
+        "patient": {"name": patient["name"], "sex": patient["sex"]},
+        "study": {"modality": referral["modality"], "body_part": referral["body_part"],
+                  "study_instance_uid": referral["study_instance_uid"]},
+        "reports": [
+            {"kind": r["kind"], "version": r["version"], "findings": r["findings"], "impression": r["impression"],
+             "signed_by": r["author_name"], "signed_at": r["created_at"].isoformat()}
+            for r in reports
+        ],
+        "expires_at": link["expires_at"].isoformat(),
+    }

@@ -1,0 +1,64 @@
+"""The API's only door to referral workflows: start one, send an Update, map rejections to catalogue errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.messages import ActionResult, ReferralInput
+from yilian.workflows.referral import ReferralWorkflow
+
+
+def _from_update_failure(exc: WorkflowUpdateFailedError) -> YilianError:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        payload = cause.details[0] if cause.details else {}
+        code = payload.get("code") if isinstance(payload, dict) else None
+        try:
+            error_code = ErrorCode(code or cause.type or "")
+        except ValueError:
+            error_code = ErrorCode.INVALID_TRANSITION
+        details = payload.get("details") if isinstance(payload, dict) else None
+        return YilianError(error_code, cause.message, details)
+    return YilianError(ErrorCode.INVALID_TRANSITION, str(cause or exc))
+
+
+async def start_referral(client: Client, task_queue: str, inp: ReferralInput) -> ActionResult:
+    """Start the workflow and return once the submission is recorded (update-with-start)."""
+    op = WithStartWorkflowOperation(
+        ReferralWorkflow.run, inp, id=inp.facts.referral_id, task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            ReferralWorkflow.submitted, start_workflow_operation=op
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
+    except RPCError as exc:
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused the case: {exc.message}") from exc
+
+
+async def send_update(client: Client, referral_id: str, update: Any, arg: Any) -> ActionResult:
+    handle = client.get_workflow_handle(referral_id)
+    try:
+        result: ActionResult = await handle.execute_update(update, arg, result_type=ActionResult)
+        return result
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise YilianError(
+                ErrorCode.INVALID_TRANSITION, "this referral is finished and takes no more actions"
+            ) from exc
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc

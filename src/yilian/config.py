@@ -1,0 +1,51 @@
+"""One settings object for every process, read from YILIAN_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
+DEV_SHARE_LINK_SECRET = "dev-only-share-link-secret"
+
+
+class Settings(BaseSettings):
+    """Built once at start-up and passed down; no module-level mutable config."""
+
+    model_config = SettingsConfigDict(env_prefix="YILIAN_", extra="ignore")
+
+    environment: str = "development"
+    var_dir: Path = Path("var")
+    # None means "start the embedded one" (yilian up, tests).
+    database_url: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    task_queue: str = "yilian-referrals"
+    storage_url: str = "file://var/dicom"
+    opensearch_url: str | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_ttl_minutes: int = 30
+    webhook_secret: str = DEV_WEBHOOK_SECRET
+    share_link_secret: str = DEV_SHARE_LINK_SECRET
+    share_link_days: int = 30
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_outside_development(self) -> Settings:
+        if self.environment != "development":
+            defaults = {
+                "YILIAN_JWT_SECRET": self.jwt_secret == DEV_JWT_SECRET,
+                "YILIAN_WEBHOOK_SECRET": self.webhook_secret == DEV_WEBHOOK_SECRET,
+                "YILIAN_SHARE_LINK_SECRET": self.share_link_secret == DEV_SHARE_LINK_SECRET,
+            }
+            unset = [name for name, is_default in defaults.items() if is_default]
+            if unset:
+                raise ValueError(f"{', '.join(unset)} must be set outside development")
+        return self

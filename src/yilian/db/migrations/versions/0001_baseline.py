@@ -1,0 +1,27 @@
+"""Baseline schema: alliance, users, patients, referral projections, audit, reports, notifications, shares.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-23
+
+The baseline creates the tables from yilian.db.schema as of this revision. Every later schema change gets
+its own explicit revision; tests/integration/test_migrations.py fails if schema.py and the migrated
+database drift apart.
+"""
+
+from alembic import op
+
+from yilian.db.schema import metadata
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    metadata.create_all(op.get_bind())
+
+
+def downgrade() -> None:
+    metadata.drop_all(op.get_bind())

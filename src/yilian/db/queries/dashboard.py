@@ -1,0 +1,64 @@
+"""Coordinator dashboard reads: counts, cases at risk, breaches, turnaround percentiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yilian.db.queries.referral import OPEN_STATE_VALUES
+from yilian.db.schema import referrals
+
+r = referrals.c
+
+
+def coordinator_scope(hospital_id: str | None) -> Any:
+    return or_(r.reading_hospital_id == hospital_id, r.requesting_hospital_id == hospital_id)
+
+
+async def counts(conn: AsyncConnection, scope: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(r.requesting_hospital_id, r.state, func.count().label("count"))
+        .where(scope, r.submitted_at >= since, r.submitted_at < until)
+        .group_by(r.requesting_hospital_id, r.state)
+        .order_by(r.requesting_hospital_id, r.state)
+    )
+    return [dict(x) for x in rows.mappings()]
+
+
+async def at_risk(conn: AsyncConnection, scope: Any, now: datetime) -> list[dict[str, Any]]:
+    """Open cases past 75 % of their target but not yet breached, soonest due first."""
+    rows = await conn.execute(
+        select(r.id, r.requesting_hospital_id, r.priority, r.state, r.reader_id, r.offered_to, r.sla_due_at)
+        .where(scope, r.state.in_(OPEN_STATE_VALUES), r.breached.is_(False), r.sla_paused.is_(False),
+               r.sla_warn_at <= now)
+        .order_by(r.sla_due_at)
+    )
+    return [dict(x) for x in rows.mappings()]
+
+
+async def breaches(conn: AsyncConnection, scope: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(r.id, r.requesting_hospital_id, r.priority, r.state, r.reader_id, r.sla_due_at, r.final_at)
+        .where(scope, r.breached.is_(True), r.submitted_at >= since, r.submitted_at < until)
+        .order_by(r.sla_due_at)
+    )
+    return [dict(x) for x in rows.mappings()]
+
+
+async def turnaround(conn: AsyncConnection, scope: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Minutes from submission to the final report, p50/p90, per priority and per requesting hospital."""
+    minutes = extract("epoch", r.final_at - r.submitted_at) / 60.0
+    rows = await conn.execute(
+        select(
+            r.priority, r.requesting_hospital_id, func.count().label("count"),
+            func.percentile_cont(0.5).within_group(minutes).label("p50_minutes"),
+            func.percentile_cont(0.9).within_group(minutes).label("p90_minutes"),
+        )
+        .where(and_(scope, r.final_at.is_not(None), r.submitted_at >= since, r.submitted_at < until))
+        .group_by(r.priority, r.requesting_hospital_id)
+        .order_by(r.priority, r.requesting_hospital_id)
+    )
+    return [dict(x) for x in rows.mappings()]

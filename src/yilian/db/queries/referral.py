@@ -1,0 +1,206 @@
+"""Referral projection and audit writes (from activities) and the reads behind worklists and timelines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yilian.db.schema import audit_events, referrals, report_versions, users
+from yilian.domain.messages import ProjectionSnapshot, RecordEventInput, ReportVersionInput
+from yilian.domain.referral import OPEN_STATES
+
+OPEN_STATE_VALUES = sorted(str(s) for s in OPEN_STATES)
+
+
+def _projection_row(s: ProjectionSnapshot, seq: int, at: datetime) -> dict[str, Any]:
+    f = s.facts
+    return {
+        "id": f.referral_id,
+        "requesting_hospital_id": f.requesting_hospital_id,
+        "reading_hospital_id": f.reading_hospital_id,
+        "agreement_id": s.agreement_id,
+        "patient_ref": f.patient_ref,
+        "study_instance_uid": f.study_instance_uid,
+        "modality": f.modality,
+        "body_part": f.body_part,
+        "clinical_question": f.clinical_question,
+        "priority": str(f.priority),
+        "difficult": f.difficult,
+        "submitted_by": f.submitted_by.user_id,
+        "state": str(s.state),
+        "offered_to": s.offered_to,
+        "reader_id": s.reader_id,
+        "second_reader_id": s.second_reader_id,
+        "sla_target_minutes": s.sla_target_minutes,
+        "sla_due_at": s.sla_due_at,
+        "sla_warn_at": s.sla_warn_at,
+        "sla_paused": s.sla_paused,
+        "warned": s.warned,
+        "breached": s.breached,
+        "escalated": s.escalated,
+        "critical": s.critical,
+        "critical_open": s.critical_open,
+        "report_version": s.report_version,
+        "preliminary_at": s.preliminary_at,
+        "final_at": s.final_at,
+        "closed_at": s.closed_at,
+        "signer_id": s.signer_id,
+        "discrepancy": str(s.discrepancy) if s.discrepancy else None,
+        "last_seq": seq,
+        "updated_at": at,
+    }
+
+
+async def record_event(conn: AsyncConnection, inp: RecordEventInput) -> bool:
+    """Insert the audit event and move the projection forward; False if this event was already recorded.
+
+    Idempotent under (referral_id, seq): a retried activity changes nothing. The projection only moves
+    forward (last_seq), so an out-of-order retry cannot roll it back.
+    """
+    e = inp.event
+    inserted = await conn.execute(
+        insert(audit_events)
+        .values(
+            referral_id=e.referral_id, seq=e.seq, action=str(e.action),
+            from_state=str(e.from_state) if e.from_state else None, to_state=str(e.to_state),
+            actor_id=e.actor.user_id, actor_role=str(e.actor.role), actor_hospital_id=e.actor.hospital_id,
+            at=e.at, details=inp.details,
+        )
+        .on_conflict_do_nothing(constraint="uq_audit_referral_seq")
+        .returning(audit_events.c.id)
+    )
+    if inserted.first() is None:
+        return False
+    row = _projection_row(inp.snapshot, e.seq, e.at)
+    row["submitted_at"] = e.at  # used only by the first event's insert
+    stmt = insert(referrals).values(**row)
+    update_cols = {k: stmt.excluded[k] for k in row if k not in ("id", "submitted_at")}
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[referrals.c.id], set_=update_cols, where=referrals.c.last_seq < stmt.excluded.last_seq
+        )
+    )
+    return True
+
+
+async def save_report_version(conn: AsyncConnection, inp: ReportVersionInput) -> None:
+    c = inp.content
+    await conn.execute(
+        insert(report_versions)
+        .values(
+            referral_id=inp.referral_id, version=inp.version, kind=str(inp.kind),
+            author_id=inp.author.user_id, author_role=str(inp.author.role),
+            author_name=inp.author.name or await _display_name(conn, inp.author.user_id),
+            findings=c.findings, impression=c.impression, structured=dict(c.structured),
+            critical=c.critical, critical_note=c.critical_note, created_at=inp.at,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def _display_name(conn: AsyncConnection, user_id: str) -> str:
+    name = await conn.scalar(select(users.c.display_name).where(users.c.id == user_id))
+    return str(name) if name else user_id
+
+
+async def get_referral(conn: AsyncConnection, referral_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(referrals).where(referrals.c.id == referral_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def audit_trail(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(audit_events, users.c.display_name.label("actor_name"))
+        .select_from(audit_events.outerjoin(users, users.c.id == audit_events.c.actor_id))
+        .where(audit_events.c.referral_id == referral_id)
+        .order_by(audit_events.c.seq)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def report_history(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(report_versions).where(report_versions.c.referral_id == referral_id).order_by(report_versions.c.version)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def signed_reports(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
+    """The final report and its addenda: what the county and the patient may read."""
+    rows = await conn.execute(
+        select(report_versions)
+        .where(report_versions.c.referral_id == referral_id, report_versions.c.kind.in_(["final", "addendum"]))
+        .order_by(report_versions.c.version)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def worklist_filter(*, user_id: str, role: str, hospital_id: str | None) -> Any:
+    """Which projection rows a person's worklist shows (authorisation is checked again per case)."""
+    r = referrals.c
+    if role == "county_doctor":
+        return r.requesting_hospital_id == hospital_id
+    if role == "expert":
+        return or_(r.offered_to == user_id, r.reader_id == user_id)
+    if role == "senior":
+        return or_(
+            r.offered_to == user_id, r.reader_id == user_id,
+            and_(r.reading_hospital_id == hospital_id, r.state == "preliminary"),
+        )
+    if role == "coordinator":
+        return or_(r.reading_hospital_id == hospital_id, r.requesting_hospital_id == hospital_id)
+    if role == "admin":
+        return text("true")
+    return text("false")
+
+
+async def worklist(
+    conn: AsyncConnection, scope: Any, *, states: list[str] | None, priority: str | None,
+    modality: str | None, hospital_id: str | None, limit: int, offset: int,
+) -> list[dict[str, Any]]:
+    r = referrals.c
+    q = select(referrals).where(scope)
+    if states:
+        q = q.where(r.state.in_(states))
+    if priority:
+        q = q.where(r.priority == priority)
+    if modality:
+        q = q.where(r.modality == modality)
+    if hospital_id:
+        q = q.where(r.requesting_hospital_id == hospital_id)
+    # SLA urgency first: open cases by due time, then the rest by recency.
+    q = q.order_by(
+        r.state.notin_(OPEN_STATE_VALUES), r.sla_due_at.asc().nulls_last(), r.submitted_at.desc()
+    ).limit(limit).offset(offset)
+    return [dict(x) for x in (await conn.execute(q)).mappings()]
+
+
+async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> list[dict[str, Any]]:
+    """The patient's earlier cases at the same hospital (same Patient ID + issuer) with their signed report."""
+    r = referrals.c
+    latest = (
+        select(report_versions.c.referral_id, func.max(report_versions.c.version).label("v"))
+        .where(report_versions.c.kind.in_(["final", "addendum"]))
+        .group_by(report_versions.c.referral_id)
+        .subquery()
+    )
+    q = (
+        select(
+            r.id, r.study_instance_uid, r.modality, r.body_part, r.clinical_question, r.state, r.submitted_at,
+            r.final_at, r.reader_id, report_versions.c.findings, report_versions.c.impression,
+        )
+        .select_from(
+            referrals.outerjoin(latest, latest.c.referral_id == r.id).outerjoin(
+                report_versions,
+                and_(report_versions.c.referral_id == r.id, report_versions.c.version == latest.c.v),
+            )
+        )
+        .where(r.patient_ref == patient_ref, r.id != exclude_id)
+        .order_by(r.submitted_at.desc())
+    )
+    return [dict(x) for x in (await conn.execute(q)).mappings()]
+

@@ -1,0 +1,65 @@
+"""Patient share links and their access log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yilian.db.schema import share_accesses, share_links
+from yilian.domain.share_link import MAX_FAILED_ATTEMPTS
+
+LOCK_FOR = timedelta(minutes=15)
+
+
+async def get_link(conn: AsyncConnection, link_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(share_links).where(share_links.c.id == link_id))).mappings().first()
+    return dict(row) if row else None
+
+
+async def links_for(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(share_links).where(share_links.c.referral_id == referral_id).order_by(share_links.c.created_at)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def create_link(conn: AsyncConnection, *, link_id: str, referral_id: str, patient_ref: str,
+                      now: datetime, expires_at: datetime) -> None:
+    await conn.execute(insert(share_links).values(
+        id=link_id, referral_id=referral_id, patient_ref=patient_ref, created_at=now, expires_at=expires_at
+    ))
+
+
+async def revoke(conn: AsyncConnection, link_id: str, by: str, now: datetime) -> None:
+    await conn.execute(update(share_links).where(share_links.c.id == link_id, share_links.c.revoked_at.is_(None))
+                       .values(revoked_at=now, revoked_by=by))
+
+
+async def log_access(conn: AsyncConnection, link_id: str, now: datetime, outcome: str, client: str) -> None:
+    await conn.execute(insert(share_accesses).values(link_id=link_id, at=now, outcome=outcome, client=client))
+
+
+async def record_failure(conn: AsyncConnection, link_id: str, now: datetime) -> None:
+    """Count a wrong birth date; after MAX_FAILED_ATTEMPTS the link locks for a while."""
+    failed = await conn.scalar(
+        update(share_links).where(share_links.c.id == link_id)
+        .values(failed_attempts=share_links.c.failed_attempts + 1).returning(share_links.c.failed_attempts)
+    )
+    if failed is not None and failed >= MAX_FAILED_ATTEMPTS:
+        await conn.execute(update(share_links).where(share_links.c.id == link_id)
+                           .values(locked_until=now + LOCK_FOR, failed_attempts=0))
+
+
+async def record_success(conn: AsyncConnection, link_id: str) -> None:
+    await conn.execute(update(share_links).where(share_links.c.id == link_id).values(failed_attempts=0))
+
+
+async def accesses(conn: AsyncConnection, link_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(share_accesses).where(share_accesses.c.link_id == link_id).order_by(share_accesses.c.id)
+    )
+    return [dict(r) for r in rows.mappings()]

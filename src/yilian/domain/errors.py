@@ -1,0 +1,57 @@
+"""The error catalogue: every failure the product reports, with a stable code and its HTTP status."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_FAILED = "validation_failed"
+    MALFORMED_REQUEST = "malformed_request"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    INVALID_TRANSITION = "invalid_transition"
+    NOT_COVERED_BY_AGREEMENT = "not_covered_by_agreement"
+    PATIENT_IDENTITY_MISMATCH = "patient_identity_mismatch"
+    CONFLICT = "conflict"
+    SHARE_LINK_EXPIRED = "share_link_expired"
+    SHARE_LINK_REVOKED = "share_link_revoked"
+    SHARE_LINK_LOCKED = "share_link_locked"
+    WRONG_SECOND_FACTOR = "wrong_second_factor"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL = "internal_error"
+
+
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION_FAILED: 422,
+    ErrorCode.MALFORMED_REQUEST: 400,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.NOT_COVERED_BY_AGREEMENT: 422,
+    ErrorCode.PATIENT_IDENTITY_MISMATCH: 409,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.SHARE_LINK_EXPIRED: 410,
+    ErrorCode.SHARE_LINK_REVOKED: 410,
+    ErrorCode.SHARE_LINK_LOCKED: 429,
+    ErrorCode.WRONG_SECOND_FACTOR: 403,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+class YilianError(Exception):
+    """A failure with a stable code; adapters translate it to their transport."""
+
+    def __init__(self, code: ErrorCode, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.code]

@@ -1,0 +1,233 @@
+"""Values that cross the Temporal boundary: workflow input, Update arguments, activity inputs/results.
+
+Plain frozen dataclasses (lists, not sets) so Temporal's JSON converter round-trips them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from yilian.domain.agreement import Priority, SecondReadingPolicy, SlaTargets
+from yilian.domain.referral import AuditEvent, ReferralCase, ReferralState
+from yilian.domain.report import Discrepancy, ReportContent, ReportKind
+from yilian.domain.roles import Actor, Role
+from yilian.domain.routing import ExpertCandidate
+from yilian.domain.sla import SlaClock
+
+
+@dataclass(frozen=True)
+class ReferralPolicy:
+    """The agreement's terms, snapshotted at submission so later edits do not change a running case."""
+
+    agreement_id: str
+    sla: SlaTargets
+    offer_timeout_minutes: int
+    grace_minutes: int
+    auto_reassign: bool
+    max_auto_reassigns: int
+    second_reading: SecondReadingPolicy
+    second_reading_share: float
+    pause_sla_in_needs_info: bool
+    critical_ack_minutes: int
+    critical_renotify_max: int
+    amendment_window_days: int = 30
+    share_link_days: int = 30
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the referral is about; does not change over the case's life."""
+
+    referral_id: str
+    requesting_hospital_id: str
+    reading_hospital_id: str
+    patient_ref: str  # patients.id, never a name
+    study_instance_uid: str
+    modality: str
+    body_part: str
+    clinical_question: str
+    priority: Priority
+    difficult: bool
+    submitted_by: Actor
+    overflow: bool = False  # sent under a half-hosting agreement's overflow rule
+
+
+@dataclass(frozen=True)
+class CaseProgress:
+    """Everything the workflow carries between runs (continue-as-new, or a restart to add an addendum)."""
+
+    case: ReferralCase
+    clock: SlaClock
+    warned: bool = False
+    breached: bool = False
+    auto_reassigns: int = 0
+    escalated: bool = False
+    excluded_readers: list[str] = field(default_factory=list)
+    report: ReportContent | None = None
+    report_version: int = 0
+    needs_second_reading: bool | None = None
+    critical_open: bool = False
+    critical_notified_at: datetime | None = None
+    preliminary_at: datetime | None = None
+    final_at: datetime | None = None
+    closed_at: datetime | None = None
+    signer_id: str | None = None
+    discrepancy: Discrepancy | None = None
+    info_request: str = ""
+
+
+@dataclass(frozen=True)
+class ReferralInput:
+    facts: CaseFacts
+    policy: ReferralPolicy
+    progress: CaseProgress | None = None  # None: a new referral
+
+
+@dataclass(frozen=True)
+class ActorInput:
+    actor: Actor
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    actor: Actor
+    content: ReportContent
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    actor: Actor
+    discrepancy: Discrepancy
+    comments: str = ""
+
+
+@dataclass(frozen=True)
+class ReassignInput:
+    actor: Actor
+    expert_id: str | None  # None: back to automatic routing
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    referral_id: str
+    state: ReferralState
+    seq: int
+
+
+@dataclass(frozen=True)
+class ProjectionSnapshot:
+    """The worklist/dashboard row, written whole with every event so replays are idempotent."""
+
+    facts: CaseFacts
+    agreement_id: str
+    state: ReferralState
+    offered_to: str | None
+    reader_id: str | None
+    second_reader_id: str | None
+    sla_target_minutes: int
+    sla_due_at: datetime | None
+    sla_warn_at: datetime | None
+    sla_paused: bool
+    warned: bool
+    breached: bool
+    escalated: bool
+    critical_open: bool
+    critical: bool
+    report_version: int
+    preliminary_at: datetime | None
+    final_at: datetime | None
+    closed_at: datetime | None
+    signer_id: str | None
+    discrepancy: Discrepancy | None
+
+
+@dataclass(frozen=True)
+class RecordEventInput:
+    event: AuditEvent
+    snapshot: ProjectionSnapshot
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportVersionInput:
+    referral_id: str
+    version: int
+    kind: ReportKind
+    author: Actor
+    content: ReportContent
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FindCandidatesInput:
+    referral_id: str
+    reading_hospital_id: str
+    requesting_hospital_id: str
+    modality: str
+    body_part: str
+    patient_ref: str
+    exclude: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FindCandidatesResult:
+    ranked: list[ExpertCandidate]
+
+
+@dataclass(frozen=True)
+class ReaderProfile:
+    user_id: str
+    name: str
+    is_junior: bool
+
+
+@dataclass(frozen=True)
+class Audience:
+    user_ids: list[str] = field(default_factory=list)
+    role: Role | None = None  # everyone with this role ...
+    hospital_id: str | None = None  # ... at this hospital
+
+
+@dataclass(frozen=True)
+class NotifyInput:
+    key: str  # idempotency key: a retried activity never notifies twice
+    referral_id: str
+    kind: str
+    audience: Audience
+    title: str
+    body: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    recipients: list[str]
+    channels: list[str]
+
+
+@dataclass(frozen=True)
+class ShareLinkInput:
+    referral_id: str
+    patient_ref: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ShareLinkResult:
+    link_id: str
+
+
+class ActivityName:
+    """Names shared by the workflow (which calls them) and activities/ (which implements them)."""
+
+    RECORD_EVENT = "record_event"
+    SAVE_REPORT_VERSION = "save_report_version"
+    FIND_CANDIDATES = "find_candidates"
+    GET_READER = "get_reader"
+    NOTIFY = "notify"
+    CREATE_SHARE_LINK = "create_share_link"

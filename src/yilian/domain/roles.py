@@ -1,0 +1,32 @@
+"""Who people are in the alliance, and the actor value every action carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    COUNTY_DOCTOR = "county_doctor"
+    EXPERT = "expert"
+    SENIOR = "senior"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+    PATIENT = "patient"
+    SYSTEM = "system"
+
+
+READER_ROLES = frozenset({Role.EXPERT, Role.SENIOR})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: recorded on every transition and audit event."""
+
+    user_id: str
+    role: Role
+    hospital_id: str | None
+    name: str = ""
+
+
+SYSTEM_ACTOR = Actor(user_id="system", role=Role.SYSTEM, hospital_id=None, name="Yilian")

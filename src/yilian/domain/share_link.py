@@ -1,0 +1,64 @@
+"""Patient share links (云胶片): unguessable tokens that can be shown again, expire and be revoked.
+
+A token is `<link id>.<HMAC(secret, link id)>`. The database keeps only the link id, so a leaked table
+does not leak working links, and the county can reprint a patient's QR slip at any time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+MAX_FAILED_ATTEMPTS = 5
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def new_link_id() -> str:
+    return _b64(secrets.token_bytes(16))
+
+
+def return_link_id(secret: str, referral_id: str) -> str:
+    """The link made when a report is returned: derived, so a retried activity makes the same link."""
+    return _b64(hmac.new(secret.encode(), f"return/{referral_id}".encode(), hashlib.sha256).digest()[:16])
+
+
+def token_for(secret: str, link_id: str) -> str:
+    mac = hmac.new(secret.encode(), f"share/{link_id}".encode(), hashlib.sha256).digest()[:18]
+    return f"{link_id}.{_b64(mac)}"
+
+
+def link_id_from_token(secret: str, token: str) -> str | None:
+    """The link id if the token is genuine, else None (constant-time comparison)."""
+    link_id, _, _mac = token.partition(".")
+    if not link_id or not _mac:
+        return None
+    return link_id if hmac.compare_digest(token_for(secret, link_id), token) else None
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    expires_at: datetime
+    revoked_at: datetime | None
+    locked_until: datetime | None
+
+
+def refusal(link: LinkStatus, now: datetime) -> str | None:
+    """Why the link cannot be used now (a catalogue error code), or None."""
+    if link.revoked_at is not None:
+        return "share_link_revoked"
+    if now >= link.expires_at:
+        return "share_link_expired"
+    if link.locked_until is not None and now < link.locked_until:
+        return "share_link_locked"
+    return None
+
+
+def second_factor_ok(given: date, birth_date: date) -> bool:
+    return given == birth_date

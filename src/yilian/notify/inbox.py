@@ -1,0 +1,29 @@
+"""The in-app inbox: one row per recipient, read through /api/notifications."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yilian.db.schema import notifications
+from yilian.notify.port import Message, Recipient
+
+
+class InAppNotifier:
+    channel = "in_app"
+
+    async def deliver(self, conn: AsyncConnection, message: Message, recipients: list[Recipient]) -> bool:
+        if not recipients:
+            return False
+        await conn.execute(
+            insert(notifications)
+            .values([
+                {
+                    "key": message.key, "recipient_id": r.user_id, "referral_id": message.referral_id,
+                    "kind": message.kind, "title": message.title, "body": message.body, "created_at": message.at,
+                }
+                for r in recipients
+            ])
+            .on_conflict_do_nothing(constraint="uq_notification_key_recipient")
+        )
+        return True

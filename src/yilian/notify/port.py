@@ -1,0 +1,45 @@
+"""The Notifier port and the message it carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str  # idempotency key
+    referral_id: str | None
+    kind: str
+    title: str
+    body: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: str
+    hospital_id: str | None
+
+
+class Notifier(Protocol):
+    """A channel. `deliver` runs inside the caller's transaction so a message is never half-sent."""
+
+    channel: str
+
+    async def deliver(self, conn: AsyncConnection, message: Message, recipients: list[Recipient]) -> bool: ...
+
+
+class SmsGateway(Protocol):
+    """Outside boundary: a provider's SMS API. No adapter ships; the in-app inbox is the default."""
+
+    async def send_sms(self, phone: str, text: str) -> None: ...
+
+
+class EmailGateway(Protocol):
+    """Outside boundary: an SMTP relay or mail API. No adapter ships; the in-app inbox is the default."""
+
+    async def send_email(self, to: str, subject: str, body: str) -> None: ...

@@ -1,0 +1,113 @@
+"""Outgoing webhooks signed with HMAC-SHA256: queued in the transaction, sent by a delivery loop."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from yilian.db.schema import notifications, webhook_deliveries, webhooks
+from yilian.notify.port import Message, Recipient
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Yilian-Signature"
+MAX_ATTEMPTS = 12
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret, body), signature)
+
+
+class WebhookNotifier:
+    """Queues one delivery per active webhook of each recipient's hospital (an outbox, not a live call).
+
+    Sending inside the activity would let one slow hospital endpoint stall a referral; the outbox keeps
+    the workflow moving and `deliver_pending` retries with backoff.
+    """
+
+    channel = "webhook"
+
+    async def deliver(self, conn: AsyncConnection, message: Message, recipients: list[Recipient]) -> bool:
+        hospitals = sorted({r.hospital_id for r in recipients if r.hospital_id})
+        if not hospitals:
+            return False
+        hooks = (await conn.execute(
+            select(webhooks.c.id).where(webhooks.c.hospital_id.in_(hospitals), webhooks.c.active)
+        )).scalars().all()
+        for hook_id in hooks:
+            await conn.execute(
+                insert(webhook_deliveries).values(webhook_id=hook_id, key=message.key).on_conflict_do_nothing()
+            )
+        return bool(hooks)
+
+
+async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit: int = 50) -> int:
+    """Send queued deliveries once; returns how many succeeded."""
+    now = datetime.now(UTC)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(webhook_deliveries, webhooks.c.url, webhooks.c.secret, webhooks.c.hospital_id)
+            .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+            .where(webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.attempts < MAX_ATTEMPTS)
+            .limit(limit)
+        )).mappings().all()
+    sent = 0
+    for row in rows:
+        async with engine.connect() as conn:
+            note = (await conn.execute(
+                select(notifications.c.referral_id, notifications.c.kind, notifications.c.title,
+                       notifications.c.body, notifications.c.created_at)
+                .where(notifications.c.key == row["key"]).limit(1)
+            )).mappings().first()
+        if note is None:
+            continue
+        body = json.dumps({
+            "key": row["key"], "hospital_id": row["hospital_id"], "referral_id": note["referral_id"],
+            "kind": note["kind"], "title": note["title"], "body": note["body"],
+            "at": note["created_at"].isoformat(),
+        }, ensure_ascii=False).encode()
+        status, error = None, None
+        try:
+            resp = await client.post(row["url"], content=body, headers={
+                "Content-Type": "application/json", SIGNATURE_HEADER: sign(row["secret"], body),
+                "X-Yilian-Delivery": row["key"],
+            })
+            status = resp.status_code
+            if resp.status_code >= 300:
+                error = f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(webhook_deliveries)
+                .where(and_(webhook_deliveries.c.webhook_id == row["webhook_id"], webhook_deliveries.c.key == row["key"]))
+                .values(status=status, attempts=webhook_deliveries.c.attempts + 1, last_error=error,
+                        delivered_at=now if error is None else None)
+            )
+        if error is None:
+            sent += 1
+        else:
+            log.warning("webhook %s delivery %s failed: %s", row["webhook_id"], row["key"], error)
+    return sent
+
+
+async def delivery_loop(engine: AsyncEngine, interval: timedelta = timedelta(seconds=2)) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        while True:
+            try:
+                await deliver_pending(engine, client)
+            except Exception:  # the loop must survive a database blip
+                log.exception("webhook delivery pass failed")
+            await asyncio.sleep(interval.total_seconds())

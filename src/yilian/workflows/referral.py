@@ -1,0 +1,677 @@
+"""ReferralWorkflow: one durable workflow per referral, from submission to the closed case.
+
+The workflow is the referral's single writer. People act through Updates whose validators call the
+domain's `check()`; machine steps (routing, SLA timers, critical-result follow-up) run inside the
+workflow. Every change goes through `_apply()`, which records the audit event and the worklist
+projection in one activity before the Update returns, so the API reads its own writes.
+
+Versioning: referrals live for days or weeks, so a change to this file's control flow must keep old
+histories replayable. Guard new behaviour with `if workflow.patched("<change-id>"):`, keep the old branch
+until no open referral started before the change, then `workflow.deprecate_patch("<change-id>")`.
+tests/workflows/test_replay.py replays saved histories to catch a non-deterministic edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from yilian.domain import referral as rules
+    from yilian.domain.agreement import needs_second_reading
+    from yilian.domain.errors import ErrorCode, YilianError
+    from yilian.domain.messages import (
+        ActionResult,
+        ActivityName,
+        ActorInput,
+        Audience,
+        CaseFacts,
+        CaseProgress,
+        FindCandidatesInput,
+        FindCandidatesResult,
+        NotifyInput,
+        NotifyResult,
+        ProjectionSnapshot,
+        ReaderProfile,
+        ReassignInput,
+        RecordEventInput,
+        ReferralInput,
+        ReferralPolicy,
+        ReportInput,
+        ReportVersionInput,
+        ReviewInput,
+        ShareLinkInput,
+        ShareLinkResult,
+    )
+    from yilian.domain.referral import Action, ReferralCase, ReferralState
+    from yilian.domain.report import ReportContent, ReportKind
+    from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
+    from yilian.domain.sla import WARN_FRACTION, SlaClock
+
+S = ReferralState
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Side effects must eventually happen: retry without limit, backing off to once every 30 s.
+ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
+# With no reader available the coordinator is told once; routing is retried in case someone comes on duty.
+ROUTING_RETRY = timedelta(minutes=30)
+
+
+def _rejection(err: YilianError) -> ApplicationError:
+    """An Update failure the API turns back into the catalogue error."""
+    return ApplicationError(
+        err.message, {"code": str(err.code), "details": err.details}, type=str(err.code), non_retryable=True
+    )
+
+
+@workflow.defn
+class ReferralWorkflow:
+    @workflow.init
+    def __init__(self, inp: ReferralInput) -> None:
+        self._facts: CaseFacts = inp.facts
+        self._policy: ReferralPolicy = inp.policy
+        progress = inp.progress or CaseProgress(
+            case=ReferralCase(
+                referral_id=inp.facts.referral_id,
+                requesting_hospital_id=inp.facts.requesting_hospital_id,
+                reading_hospital_id=inp.facts.reading_hospital_id,
+            ),
+            clock=SlaClock(target=inp.policy.sla.target(inp.facts.priority), started_at=workflow.now()),
+        )
+        self._p: CaseProgress = progress
+        self._recorded = inp.progress is not None
+        self._lock = asyncio.Lock()
+        self._clock_version = 0  # bumped on pause/resume so the SLA watcher re-reads its deadline
+        self._timeline: list[dict[str, Any]] = []
+        self._critical_task: asyncio.Task[None] | None = None
+
+    # ---- the main line ------------------------------------------------------------------------
+    @workflow.run
+    async def run(self, inp: ReferralInput) -> ReferralInput:
+        if not self._recorded:
+            await self._record_submission()
+        sla_task = asyncio.create_task(self._watch_sla())
+        if self._p.critical_open:
+            self._start_critical_follow_up()
+        while True:
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                sla_task.cancel()
+                workflow.continue_as_new(ReferralInput(self._facts, self._policy, self._p))
+            state = self._p.case.state
+            if state is S.SUBMITTED:
+                await self._route()
+            elif state is S.OFFERED:
+                await self._await_offer()
+            elif state is S.PRELIMINARY and self._p.needs_second_reading is False:
+                await self._finalize_without_second_reading()
+            elif state is S.FINAL:
+                await self._return_to_county()
+            elif state is S.CLOSED:
+                if await self._amendment_window_passed():
+                    break
+            elif state is S.CANCELLED:
+                break
+            else:
+                seq = self._p.case.seq
+                await workflow.wait_condition(lambda: self._p.case.seq != seq)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._p.critical_open
+        )
+        sla_task.cancel()
+        # The result carries the whole case so an addendum after the window can restart from it.
+        return ReferralInput(self._facts, self._policy, self._p)
+
+    async def _record_submission(self) -> None:
+        async with self._lock:
+            case = replace(self._p.case, seq=1)
+            self._p = replace(self._p, case=case)
+            event = rules.AuditEvent(
+                case.referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, self._facts.submitted_by, workflow.now()
+            )
+            await self._record(event, {"clinical_question": self._facts.clinical_question,
+                                       "overflow": self._facts.overflow})
+            self._recorded = True
+
+    async def _route(self) -> None:
+        found = await workflow.execute_activity(
+            ActivityName.FIND_CANDIDATES,
+            FindCandidatesInput(
+                referral_id=self._facts.referral_id,
+                reading_hospital_id=self._facts.reading_hospital_id,
+                requesting_hospital_id=self._facts.requesting_hospital_id,
+                modality=self._facts.modality,
+                body_part=self._facts.body_part,
+                patient_ref=self._facts.patient_ref,
+                exclude=list(self._p.excluded_readers),
+            ),
+            result_type=FindCandidatesResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        if self._p.case.state is not S.SUBMITTED:
+            return  # a coordinator acted while we were looking
+        if found.ranked:
+            best = found.ranked[0]
+            await self._apply(
+                Action.OFFER, SYSTEM_ACTOR, target=best.user_id,
+                details={"candidates": [c.user_id for c in found.ranked[:5]],
+                         "same_patient_reader": best.read_patient_before},
+            )
+            await self._notify(
+                "offer", Audience(user_ids=[best.user_id]),
+                f"New {self._facts.priority} case offered",
+                f"{self._facts.modality} {self._facts.body_part}: {self._facts.clinical_question}",
+            )
+            return
+        if not self._p.escalated:
+            await self._apply(Action.ESCALATE, SYSTEM_ACTOR, details={"reason": "no eligible reader"})
+            self._p = replace(self._p, escalated=True)
+            await self._notify(
+                "escalation", Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
+                "No reader available",
+                f"Referral {self._facts.referral_id} ({self._facts.modality}) has no eligible reader",
+            )
+        seq = self._p.case.seq
+        try:
+            await workflow.wait_condition(lambda: self._p.case.seq != seq, timeout=ROUTING_RETRY)
+        except TimeoutError:
+            pass
+
+    async def _await_offer(self) -> None:
+        seq, offered_to = self._p.case.seq, self._p.case.offered_to
+        timeout = timedelta(minutes=self._policy.offer_timeout_minutes)
+        try:
+            await workflow.wait_condition(lambda: self._p.case.seq != seq, timeout=timeout)
+        except TimeoutError:
+            async with self._lock:
+                if self._p.case.seq == seq and offered_to:
+                    self._exclude(offered_to)
+                    await self._apply_locked(Action.OFFER_EXPIRE, SYSTEM_ACTOR, details={"expert": offered_to})
+
+    async def _finalize_without_second_reading(self) -> None:
+        async with self._lock:
+            if self._p.case.state is not S.PRELIMINARY:
+                return
+            reader = self._p.case.reader_id
+            await self._sign_final(reader or "")
+            await self._apply_locked(Action.FINALIZE, SYSTEM_ACTOR, details={"signer": reader})
+
+    async def _return_to_county(self) -> None:
+        now = workflow.now()
+        link = await workflow.execute_activity(
+            ActivityName.CREATE_SHARE_LINK,
+            ShareLinkInput(
+                referral_id=self._facts.referral_id,
+                patient_ref=self._facts.patient_ref,
+                created_at=now,
+                expires_at=now + timedelta(days=self._policy.share_link_days),
+            ),
+            result_type=ShareLinkResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        await self._apply(Action.RETURN, SYSTEM_ACTOR, details={"share_link_id": link.link_id})
+        await self._notify(
+            "report_ready",
+            Audience(user_ids=[self._facts.submitted_by.user_id]),
+            "Final report ready",
+            f"The report for referral {self._facts.referral_id} is signed. Please confirm receipt.",
+        )
+
+    async def _amendment_window_passed(self) -> bool:
+        seq = self._p.case.seq
+        try:
+            await workflow.wait_condition(
+                lambda: self._p.case.seq != seq,
+                timeout=timedelta(days=self._policy.amendment_window_days),
+            )
+            return False
+        except TimeoutError:
+            return not self._p.critical_open
+
+    # ---- SLA ----------------------------------------------------------------------------------
+    def _open(self) -> bool:
+        return self._p.case.state in rules.OPEN_STATES
+
+    async def _watch_sla(self) -> None:
+        grace = timedelta(minutes=self._policy.grace_minutes)
+        while self._open():
+            clock = self._p.clock
+            if clock.paused_since is not None:
+                version = self._clock_version
+                await workflow.wait_condition(lambda: self._clock_version != version or not self._open())
+                continue
+            if not self._p.warned:
+                fraction, extra, milestone = WARN_FRACTION, timedelta(0), "warn"
+            elif not self._p.breached:
+                fraction, extra, milestone = 1.0, timedelta(0), "breach"
+            elif self._policy.auto_reassign and self._p.auto_reassigns < self._policy.max_auto_reassigns:
+                fraction, extra, milestone = 1.0, grace * (self._p.auto_reassigns + 1), "reassign"
+            else:
+                await workflow.wait_condition(lambda: not self._open())
+                return
+            remaining = clock.remaining_until(fraction, workflow.now(), extra)
+            if remaining > timedelta(0):
+                version = self._clock_version
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._clock_version != version or not self._open(), timeout=remaining
+                    )
+                    continue  # paused, resumed or finished: recompute
+                except TimeoutError:
+                    pass
+            async with self._lock:
+                if not self._open():
+                    return
+                await self._fire_sla(milestone)
+
+    async def _fire_sla(self, milestone: str) -> None:
+        f = self._facts
+        if milestone == "warn":
+            self._p = replace(self._p, warned=True)
+            await self._apply_locked(Action.SLA_WARN, SYSTEM_ACTOR)
+            holder = self._p.case.reader_id or self._p.case.offered_to
+            audience = (
+                Audience(user_ids=[holder]) if holder
+                else Audience(role=Role.SENIOR, hospital_id=f.reading_hospital_id)
+                if self._p.case.state is S.PRELIMINARY
+                else Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
+            )
+            await self._notify("sla_warning", audience, "SLA at 75%",
+                               f"Referral {f.referral_id} ({f.priority}) is past 75% of its turnaround target")
+        elif milestone == "breach":
+            self._p = replace(self._p, breached=True)
+            await self._apply_locked(Action.SLA_BREACH, SYSTEM_ACTOR)
+            await self._notify("sla_breach", Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id),
+                               "SLA breached", f"Referral {f.referral_id} ({f.priority}) missed its target")
+        else:
+            self._p = replace(self._p, auto_reassigns=self._p.auto_reassigns + 1)
+            if self._p.case.state not in rules.READER_STATES:
+                return  # with the second reader or the county: nothing to reassign
+            previous = self._p.case.reader_id or self._p.case.offered_to
+            if previous:
+                self._exclude(previous)
+            await self._apply_locked(Action.SLA_REASSIGN, SYSTEM_ACTOR, details={"previous": previous})
+            if previous:
+                await self._notify("reassigned", Audience(user_ids=[previous]), "Case reassigned",
+                                   f"Referral {f.referral_id} was reassigned after the SLA grace period")
+
+    # ---- critical findings --------------------------------------------------------------------
+    def _start_critical_follow_up(self) -> None:
+        if self._critical_task is None:
+            self._critical_task = asyncio.create_task(self._follow_up_critical())
+
+    async def _follow_up_critical(self) -> None:
+        f = self._facts
+        referring = Audience(user_ids=[f.submitted_by.user_id], role=Role.COUNTY_DOCTOR,
+                             hospital_id=f.requesting_hospital_id)
+        note = self._p.report.critical_note if self._p.report else ""
+        attempt = 0
+        while self._p.critical_open:
+            if attempt <= self._policy.critical_renotify_max:
+                async with self._lock:
+                    sent = await self._notify("critical_finding", referring, "CRITICAL finding",
+                                              f"Referral {f.referral_id}: {note}", attempt=attempt)
+                    await self._apply_locked(
+                        Action.NOTIFY_CRITICAL, SYSTEM_ACTOR,
+                        details={"attempt": attempt, "to": sent.recipients, "method": sent.channels},
+                    )
+                    if self._p.critical_notified_at is None:
+                        self._p = replace(self._p, critical_notified_at=workflow.now())
+            elif attempt == self._policy.critical_renotify_max + 1:
+                async with self._lock:
+                    audience = Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
+                    sent = await self._notify("critical_escalation", audience, "CRITICAL finding not acknowledged",
+                                              f"Referral {f.referral_id}: {note}")
+                    await self._apply_locked(Action.ESCALATE_CRITICAL, SYSTEM_ACTOR,
+                                             details={"to": sent.recipients, "method": sent.channels})
+            else:
+                await workflow.wait_condition(lambda: not self._p.critical_open)
+                return
+            attempt += 1
+            try:
+                await workflow.wait_condition(
+                    lambda: not self._p.critical_open,
+                    timeout=timedelta(minutes=self._policy.critical_ack_minutes),
+                )
+            except TimeoutError:
+                pass
+
+    # ---- Updates: what people do --------------------------------------------------------------
+    def _validate(self, action: Action, actor: Actor) -> None:
+        try:
+            rules.check(self._p.case, action, actor)
+        except YilianError as err:
+            raise _rejection(err) from err
+
+    @workflow.update
+    async def submitted(self) -> ActionResult:
+        """Used with update-with-start: returns once the submission is recorded."""
+        await workflow.wait_condition(lambda: self._recorded)
+        return self._result()
+
+    @workflow.update
+    async def accept(self, inp: ActorInput) -> ActionResult:
+        return await self._act(Action.ACCEPT, inp.actor, details={"comment": inp.comment})
+
+    @accept.validator
+    def _v_accept(self, inp: ActorInput) -> None:
+        self._validate(Action.ACCEPT, inp.actor)
+
+    @workflow.update
+    async def decline(self, inp: ActorInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.DECLINE, inp.actor)
+            self._exclude(inp.actor.user_id)
+            await self._apply_locked(Action.DECLINE, inp.actor, details={"reason": inp.comment})
+            return self._result()
+
+    @decline.validator
+    def _v_decline(self, inp: ActorInput) -> None:
+        self._validate(Action.DECLINE, inp.actor)
+
+    @workflow.update
+    async def save_draft(self, inp: ReportInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.SAVE_DRAFT, inp.actor)
+            version = await self._save_version(ReportKind.DRAFT, inp.actor, inp.content)
+            self._p = replace(self._p, report=inp.content)
+            await self._apply_locked(Action.SAVE_DRAFT, inp.actor, details={"version": version})
+            return self._result()
+
+    @save_draft.validator
+    def _v_save_draft(self, inp: ReportInput) -> None:
+        self._validate(Action.SAVE_DRAFT, inp.actor)
+        self._validate_content(inp.content, complete=False)
+
+    @workflow.update
+    async def submit_preliminary(self, inp: ReportInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.SUBMIT_PRELIMINARY, inp.actor)
+            version = await self._save_version(ReportKind.PRELIMINARY, inp.actor, inp.content)
+            reader = await workflow.execute_activity(
+                ActivityName.GET_READER, inp.actor.user_id, result_type=ReaderProfile,
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+            )
+            second = needs_second_reading(
+                self._policy.second_reading, self._policy.second_reading_share, difficult=self._facts.difficult,
+                reader_is_junior=reader.is_junior, random_draw=workflow.random().random(),
+            )
+            critical_now = inp.content.critical and not self._p.critical_open
+            self._p = replace(
+                self._p, report=inp.content, needs_second_reading=second, preliminary_at=workflow.now(),
+                critical_open=self._p.critical_open or inp.content.critical,
+            )
+            await self._apply_locked(
+                Action.SUBMIT_PRELIMINARY, inp.actor,
+                details={"version": version, "second_reading": second, "critical": inp.content.critical},
+            )
+        if critical_now:
+            self._start_critical_follow_up()
+        if second:
+            await self._notify("second_reading", Audience(role=Role.SENIOR, hospital_id=self._facts.reading_hospital_id),
+                               "Second reading needed", f"Referral {self._facts.referral_id} awaits your review")
+        return self._result()
+
+    @submit_preliminary.validator
+    def _v_submit_preliminary(self, inp: ReportInput) -> None:
+        self._validate(Action.SUBMIT_PRELIMINARY, inp.actor)
+        self._validate_content(inp.content, complete=True)
+
+    @workflow.update
+    async def approve(self, inp: ReviewInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.APPROVE, inp.actor)
+            self._p = replace(self._p, discrepancy=inp.discrepancy)
+            await self._sign_final(inp.actor.user_id, signer=inp.actor)
+            await self._apply_locked(
+                Action.APPROVE, inp.actor, details={"discrepancy": inp.discrepancy, "comments": inp.comments}
+            )
+            return self._result()
+
+    @approve.validator
+    def _v_approve(self, inp: ReviewInput) -> None:
+        self._validate(Action.APPROVE, inp.actor)
+
+    @workflow.update
+    async def request_changes(self, inp: ReviewInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.REQUEST_CHANGES, inp.actor)
+            self._p = replace(self._p, discrepancy=inp.discrepancy)
+            await self._apply_locked(
+                Action.REQUEST_CHANGES, inp.actor,
+                details={"discrepancy": inp.discrepancy, "comments": inp.comments},
+            )
+            reader = self._p.case.reader_id
+        if reader:
+            await self._notify("changes_requested", Audience(user_ids=[reader]), "Changes requested",
+                               f"Referral {self._facts.referral_id}: {inp.comments}")
+        return self._result()
+
+    @request_changes.validator
+    def _v_request_changes(self, inp: ReviewInput) -> None:
+        self._validate(Action.REQUEST_CHANGES, inp.actor)
+        if not inp.comments.strip():
+            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "say what should change (comments)"))
+
+    @workflow.update
+    async def request_info(self, inp: ActorInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.REQUEST_INFO, inp.actor)
+            if self._policy.pause_sla_in_needs_info:
+                self._set_clock(self._p.clock.pause(workflow.now()))
+            self._p = replace(self._p, info_request=inp.comment)
+            await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment})
+        await self._notify("needs_info", Audience(user_ids=[self._facts.submitted_by.user_id]),
+                           "More information requested", f"Referral {self._facts.referral_id}: {inp.comment}")
+        return self._result()
+
+    @request_info.validator
+    def _v_request_info(self, inp: ActorInput) -> None:
+        self._validate(Action.REQUEST_INFO, inp.actor)
+        if not inp.comment.strip():
+            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "say what information is needed"))
+
+    @workflow.update
+    async def provide_info(self, inp: ActorInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.PROVIDE_INFO, inp.actor)
+            self._set_clock(self._p.clock.resume(workflow.now()))
+            self._p = replace(self._p, info_request="")
+            await self._apply_locked(Action.PROVIDE_INFO, inp.actor, details={"answer": inp.comment})
+            reader = self._p.case.reader_id
+        if reader:
+            await self._notify("info_provided", Audience(user_ids=[reader]), "Information provided",
+                               f"Referral {self._facts.referral_id}: {inp.comment}")
+        return self._result()
+
+    @provide_info.validator
+    def _v_provide_info(self, inp: ActorInput) -> None:
+        self._validate(Action.PROVIDE_INFO, inp.actor)
+        if not inp.comment.strip():
+            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "the answer is empty"))
+
+    @workflow.update
+    async def cancel(self, inp: ActorInput) -> ActionResult:
+        return await self._act(Action.CANCEL, inp.actor, details={"reason": inp.comment})
+
+    @cancel.validator
+    def _v_cancel(self, inp: ActorInput) -> None:
+        self._validate(Action.CANCEL, inp.actor)
+        if not inp.comment.strip():
+            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "a cancellation needs a reason"))
+
+    @workflow.update
+    async def reassign(self, inp: ReassignInput) -> ActionResult:
+        action = Action.REASSIGN if inp.expert_id else Action.REROUTE
+        async with self._lock:
+            self._guard(action, inp.actor)
+            previous = self._p.case.reader_id or self._p.case.offered_to
+            if previous and previous != inp.expert_id:
+                self._exclude(previous)
+            if self._p.case.state is S.NEEDS_INFO:
+                self._set_clock(self._p.clock.resume(workflow.now()))
+            await self._apply_locked(action, inp.actor, target=inp.expert_id,
+                                     details={"previous": previous, "reason": inp.reason})
+        if inp.expert_id:
+            await self._notify("offer", Audience(user_ids=[inp.expert_id]), "Case assigned to you",
+                               f"Referral {self._facts.referral_id} was assigned by the coordinator")
+        return self._result()
+
+    @reassign.validator
+    def _v_reassign(self, inp: ReassignInput) -> None:
+        self._validate(Action.REASSIGN if inp.expert_id else Action.REROUTE, inp.actor)
+
+    @workflow.update
+    async def acknowledge_receipt(self, inp: ActorInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.ACKNOWLEDGE_RECEIPT, inp.actor)
+            self._p = replace(self._p, closed_at=workflow.now())
+            await self._apply_locked(Action.ACKNOWLEDGE_RECEIPT, inp.actor, details={"comment": inp.comment})
+            return self._result()
+
+    @acknowledge_receipt.validator
+    def _v_acknowledge_receipt(self, inp: ActorInput) -> None:
+        self._validate(Action.ACKNOWLEDGE_RECEIPT, inp.actor)
+
+    @workflow.update
+    async def acknowledge_critical(self, inp: ActorInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.ACKNOWLEDGE_CRITICAL, inp.actor)
+            self._p = replace(self._p, critical_open=False)
+            await self._apply_locked(Action.ACKNOWLEDGE_CRITICAL, inp.actor, details={"comment": inp.comment})
+            return self._result()
+
+    @acknowledge_critical.validator
+    def _v_acknowledge_critical(self, inp: ActorInput) -> None:
+        self._validate(Action.ACKNOWLEDGE_CRITICAL, inp.actor)
+        if not self._p.critical_open:
+            raise _rejection(YilianError(ErrorCode.INVALID_TRANSITION, "no critical finding awaits acknowledgement"))
+
+    @workflow.update
+    async def add_addendum(self, inp: ReportInput) -> ActionResult:
+        async with self._lock:
+            self._guard(Action.ADD_ADDENDUM, inp.actor)
+            version = await self._save_version(ReportKind.ADDENDUM, inp.actor, inp.content)
+            await self._apply_locked(Action.ADD_ADDENDUM, inp.actor, details={"version": version})
+        await self._notify("addendum", Audience(user_ids=[self._facts.submitted_by.user_id]),
+                           "Report amended", f"An addendum was added to referral {self._facts.referral_id}")
+        return self._result()
+
+    @add_addendum.validator
+    def _v_add_addendum(self, inp: ReportInput) -> None:
+        self._validate(Action.ADD_ADDENDUM, inp.actor)
+        self._validate_content(inp.content, complete=True)
+
+    # ---- queries ------------------------------------------------------------------------------
+    @workflow.query
+    def snapshot(self) -> ProjectionSnapshot:
+        return self._snapshot()
+
+    @workflow.query
+    def timeline(self) -> list[dict[str, Any]]:
+        """Events of this run (the full history is in the audit log)."""
+        return list(self._timeline)
+
+    # ---- internals ----------------------------------------------------------------------------
+    async def _act(self, action: Action, actor: Actor, details: dict[str, Any]) -> ActionResult:
+        async with self._lock:
+            self._guard(action, actor)
+            await self._apply_locked(action, actor, details=details)
+            return self._result()
+
+    def _guard(self, action: Action, actor: Actor) -> None:
+        """Re-check under the lock: another Update may have changed the state since validation."""
+        self._validate(action, actor)
+
+    async def _apply(self, action: Action, actor: Actor, *, target: str | None = None,
+                     details: dict[str, Any] | None = None) -> None:
+        async with self._lock:
+            await self._apply_locked(action, actor, target=target, details=details)
+
+    async def _apply_locked(self, action: Action, actor: Actor, *, target: str | None = None,
+                            details: dict[str, Any] | None = None) -> None:
+        try:
+            case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
+        except YilianError as err:
+            raise _rejection(err) from err
+        self._p = replace(self._p, case=case)
+        await self._record(event, details or {})
+
+    async def _record(self, event: rules.AuditEvent, details: dict[str, Any]) -> None:
+        self._timeline.append({
+            "seq": event.seq, "action": event.action, "from": event.from_state, "to": event.to_state,
+            "by": event.actor.user_id, "role": event.actor.role, "at": event.at.isoformat(),
+        })
+        await workflow.execute_activity(
+            ActivityName.RECORD_EVENT,
+            RecordEventInput(event=event, snapshot=self._snapshot(), details=details),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+
+    async def _save_version(self, kind: ReportKind, author: Actor, content: ReportContent) -> int:
+        version = self._p.report_version + 1
+        self._p = replace(self._p, report_version=version)
+        await workflow.execute_activity(
+            ActivityName.SAVE_REPORT_VERSION,
+            ReportVersionInput(self._facts.referral_id, version, kind, author, content, workflow.now()),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        return version
+
+    async def _sign_final(self, signer_id: str, signer: Actor | None = None) -> None:
+        """The final report is a new, immutable version signed by name and time."""
+        author = signer or Actor(signer_id, Role.EXPERT, self._facts.reading_hospital_id)
+        content = self._p.report or ReportContent(findings="", impression="")
+        await self._save_version(ReportKind.FINAL, author, content)
+        self._p = replace(self._p, final_at=workflow.now(), signer_id=signer_id)
+
+    async def _notify(self, kind: str, audience: Audience, title: str, body: str,
+                      attempt: int = 0) -> NotifyResult:
+        key = f"{self._facts.referral_id}/{self._p.case.seq}/{kind}/{attempt}"
+        return await workflow.execute_activity(
+            ActivityName.NOTIFY,
+            NotifyInput(key, self._facts.referral_id, kind, audience, title, body, workflow.now()),
+            result_type=NotifyResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+
+    def _exclude(self, user_id: str) -> None:
+        if user_id not in self._p.excluded_readers:
+            self._p = replace(self._p, excluded_readers=[*self._p.excluded_readers, user_id])
+
+    def _set_clock(self, clock: SlaClock) -> None:
+        self._p = replace(self._p, clock=clock)
+        self._clock_version += 1
+
+    def _validate_content(self, content: ReportContent, *, complete: bool) -> None:
+        problems = content.problems(complete=complete)
+        if problems:
+            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "; ".join(problems), {"problems": problems}))
+
+    def _result(self) -> ActionResult:
+        return ActionResult(self._facts.referral_id, self._p.case.state, self._p.case.seq)
+
+    def _snapshot(self) -> ProjectionSnapshot:
+        p, clock = self._p, self._p.clock
+        return ProjectionSnapshot(
+            facts=self._facts, agreement_id=self._policy.agreement_id, state=p.case.state, offered_to=p.case.offered_to, reader_id=p.case.reader_id,
+            second_reader_id=p.case.second_reader_id,
+            sla_target_minutes=int(clock.target.total_seconds() // 60),
+            sla_due_at=clock.due_at(1.0), sla_warn_at=clock.due_at(WARN_FRACTION),
+            sla_paused=clock.paused_since is not None, warned=p.warned, breached=p.breached,
+            escalated=p.escalated, critical_open=p.critical_open,
+            critical=bool(p.report and p.report.critical), report_version=p.report_version,
+            preliminary_at=p.preliminary_at, final_at=p.final_at, closed_at=p.closed_at,
+            signer_id=p.signer_id, discrepancy=p.discrepancy,
+        )
+
