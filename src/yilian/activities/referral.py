@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
@@ -56,11 +59,19 @@ class ReferralActivities:
             .where(or_(r.reader_id == u.id, r.offered_to == u.id), r.state.in_(q.OPEN_STATE_VALUES))
             .scalar_subquery()
         )
+        rs = reader_subspecialties.c
+        specificity = (
+            select(func.max(case(
+                (and_(rs.modality == inp.modality, rs.body_part == inp.body_part), 2),
+                (rs.modality == inp.modality, 1), else_=0,
+            ))).where(rs.user_id == u.id).scalar_subquery()
+        )
         read_before = exists().where(and_(
             r.patient_ref == inp.patient_ref, r.id != inp.referral_id, r.reader_id == u.id
         ))
         stmt = select(
-            u.id, u.display_name, u.on_duty, licensed.label("licensed"), match.label("match"),
+            u.id, u.display_name, u.on_duty, u.role, specificity.label("specificity"),
+            licensed.label("licensed"), match.label("match"),
             load.label("load"), read_before.label("read_before"),
         ).where(
             u.hospital_id == inp.reading_hospital_id, u.role.in_(["expert", "senior"]), u.active == literal(True)
@@ -71,6 +82,7 @@ class ReferralActivities:
             ExpertCandidate(
                 user_id=row["id"], name=row["display_name"], on_duty=row["on_duty"], licensed=row["licensed"],
                 subspecialty_match=row["match"], open_load=int(row["load"]), read_patient_before=row["read_before"],
+                specificity=int(row["specificity"] or 0), is_senior=row["role"] == "senior",
             )
             for row in rows
         ]
@@ -98,6 +110,6 @@ class ReferralActivities:
             )
         return ShareLinkResult(link_id=link_id)
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         return [self.record_event, self.save_report_version, self.find_candidates, self.get_reader,
                 self.create_share_link]

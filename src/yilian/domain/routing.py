@@ -14,6 +14,8 @@ class ExpertCandidate:
     subspecialty_match: bool  # reads this modality / body part
     open_load: int  # cases currently offered to or held by this reader
     read_patient_before: bool  # read one of this patient's previous cases
+    specificity: int = 0  # 2: exact modality and body part, 1: modality only, 0: a generalist ('*')
+    is_senior: bool = False  # seniors are kept for second reading unless no one else can read
 
 
 def eligible(candidate: ExpertCandidate) -> bool:
@@ -23,9 +25,12 @@ def eligible(candidate: ExpertCandidate) -> bool:
 def rank_candidates(
     candidates: list[ExpertCandidate], exclude: frozenset[str] = frozenset()
 ) -> list[ExpertCandidate]:
-    """Eligible readers, best first: same patient same reader, then the lightest load.
+    """Eligible readers, best first: same patient same reader, experts before seniors, subspecialists
+    before generalists, then the lightest load.
 
     Readers who already declined or let the offer lapse are excluded by the caller's `exclude`.
     """
     pool = [c for c in candidates if eligible(c) and c.user_id not in exclude]
-    return sorted(pool, key=lambda c: (not c.read_patient_before, c.open_load, c.user_id))
+    return sorted(
+        pool, key=lambda c: (not c.read_patient_before, c.is_senior, -c.specificity, c.open_load, c.user_id)
+    )

@@ -1,0 +1,160 @@
+"""The `yilian` command: up, api, worker, migrate, seed-demo, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from yilian.config import Settings
+
+log = logging.getLogger("yilian")
+
+
+@dataclass
+class Services:
+    database_url: str
+    temporal_address: str
+
+
+@contextlib.contextmanager
+def embedded_services(settings: Settings, *, ui: bool = False) -> Iterator[Services]:
+    """Use the configured PostgreSQL/Temporal, or start the embedded ones under var/ (stopped on exit)."""
+    from yilian.runtime import postgres, temporal
+
+    started: list[object] = []
+    try:
+        database_url = settings.database_url
+        if database_url is None:
+            pg = postgres.start_embedded_postgres(postgres.default_data_dir(settings.var_dir))
+            started.append(pg)
+            database_url = pg.sqlalchemy_url
+            print(f"PostgreSQL (embedded)  {pg.dsn}", flush=True)
+        address = settings.temporal_address
+        if address is None:
+            dev = temporal.start_dev_server(temporal.default_data_dir(settings.var_dir), ui=ui)
+            started.append(dev)
+            address = dev.address
+            print(f"Temporal (dev server)  {address}" + (f"  UI {dev.ui_url}" if dev.ui_url else ""), flush=True)
+        yield Services(database_url, address)
+    finally:
+        for service in reversed(started):
+            with contextlib.suppress(Exception):
+                service.stop()  # type: ignore[attr-defined]
+
+
+def _require(value: str | None, name: str) -> str:
+    if not value:
+        sys.exit(f"{name} is not set: point it at your server, or run `yilian up` for the embedded defaults")
+    return value
+
+
+async def _serve(settings: Settings, database_url: str, temporal_address: str, *, api: bool, worker: bool) -> None:
+    import uvicorn
+    from temporalio.client import Client
+
+    from yilian.api.app import create_app
+    from yilian.db.engine import make_engine
+    from yilian.worker import run_worker
+
+    engine = make_engine(database_url)
+    client = await Client.connect(temporal_address, namespace=settings.temporal_namespace)
+    tasks = []
+    if worker:
+        tasks.append(asyncio.create_task(run_worker(client, engine, settings)))
+    if api:
+        config = uvicorn.Config(create_app(settings, engine, client), host=settings.api_host,
+                                port=settings.api_port, log_level="info")
+        tasks.append(asyncio.create_task(uvicorn.Server(config).serve()))
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            t.result()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await engine.dispose()
+
+
+def _migrate_and_seed(database_url: str, seed: bool) -> None:
+    from yilian.db.demo import seed_demo
+    from yilian.db.engine import make_engine, migrate
+
+    migrate(database_url)
+    if seed:
+        async def _seed() -> None:
+            engine = make_engine(database_url, pool_size=1)
+            await seed_demo(engine)
+            await engine.dispose()
+
+        asyncio.run(_seed())
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
+    from yilian.db.demo import DEMO_PASSWORD, DEMO_USERS
+
+    with embedded_services(settings, ui=args.ui) as svc:
+        _migrate_and_seed(svc.database_url, seed=not args.no_demo)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        print(f"Yilian API             {base}   (OpenAPI: {base}/docs)", flush=True)
+        if not args.no_demo:
+            users = ", ".join(u.id for u in DEMO_USERS)
+            print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, svc.database_url, svc.temporal_address, api=True, worker=True))
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(_serve(settings, _require(settings.database_url, "YILIAN_DATABASE_URL"),
+                       _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"), api=True, worker=False))
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(_serve(settings, _require(settings.database_url, "YILIAN_DATABASE_URL"),
+                       _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"), api=False, worker=True))
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    _migrate_and_seed(_require(settings.database_url, "YILIAN_DATABASE_URL"), seed=False)
+    print("database is at the newest schema")
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> None:
+    _migrate_and_seed(_require(settings.database_url, "YILIAN_DATABASE_URL"), seed=True)
+    print("demo alliance loaded")
+
+
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> None:
+    from yilian.runtime import doctor
+
+    checks = asyncio.run(doctor.check(settings))
+    print(doctor.render(checks))
+    sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="yilian", description="Yilian 医联: remote imaging consultation")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start everything with embedded defaults and the demo alliance")
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo alliance")
+    up.add_argument("--ui", action="store_true", help="also serve the Temporal web UI")
+    sub.add_parser("api", help="serve the HTTP API")
+    sub.add_parser("worker", help="run the Temporal worker")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("seed-demo", help="load the demo alliance (idempotent)")
+    sub.add_parser("doctor", help="check PostgreSQL, Temporal and storage and say what is wrong")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    {
+        "up": cmd_up, "api": cmd_api, "worker": cmd_worker, "migrate": cmd_migrate,
+        "seed-demo": cmd_seed_demo, "doctor": cmd_doctor,
+    }[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Shared fixtures: a real PostgreSQL and a real Temporal dev server for the session, the demo alliance."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from yilian.config import Settings
+from yilian.runtime import postgres, temporal
+from yilian.runtime.postgres import EmbeddedPostgres
+from yilian.runtime.temporal import TemporalDevServer
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def pg_server(services_dir: Path) -> Iterator[EmbeddedPostgres]:
+    server = postgres.start_embedded_postgres(postgres.default_data_dir(services_dir), durable=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: EmbeddedPostgres) -> str:
+    """A fresh database with the newest schema and the demo alliance."""
+    import asyncio
+
+    from yilian.db.demo import seed_demo
+    from yilian.db.engine import make_engine, migrate
+
+    url = pg_server.create_database(f"t_{uuid.uuid4().hex[:8]}")
+    migrate(url)
+
+    async def _seed() -> None:
+        engine = make_engine(url, pool_size=1)
+        await seed_demo(engine)
+        await engine.dispose()
+
+    asyncio.run(_seed())
+    return url
+
+
+@pytest.fixture(scope="session")
+def dev_server(services_dir: Path) -> Iterator[TemporalDevServer]:
+    server = temporal.start_dev_server(temporal.default_data_dir(services_dir))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, dev_server: TemporalDevServer) -> Settings:
+    return Settings(
+        database_url=database_url, temporal_address=dev_server.address,
+        task_queue=f"yilian-test-{uuid.uuid4().hex[:6]}", var_dir=Path(os.getcwd()) / "var",
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    from yilian.db.engine import make_engine
+
+    assert settings.database_url
+    eng = make_engine(settings.database_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(settings: Settings) -> Client:
+    assert settings.temporal_address
+    return await Client.connect(settings.temporal_address)

@@ -1,0 +1,29 @@
+"""The real API (in-process ASGI) and a real worker against the session's PostgreSQL and Temporal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from tests.support.api import Api
+from yilian.api.app import create_app
+from yilian.config import Settings
+from yilian.worker import build_worker
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal_client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[None]:
+    async with build_worker(temporal_client, engine, settings):
+        yield
+
+
+@pytest.fixture(scope="session")
+async def api(worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings, engine, temporal_client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://yilian.test") as client:
+        yield Api(client)
