@@ -170,8 +170,8 @@ class ReferralWorkflow:
             )
             return
         if not self._p.escalated:
-            await self._apply(Action.ESCALATE, SYSTEM_ACTOR, details={"reason": "no eligible reader"})
             self._p = replace(self._p, escalated=True)
+            await self._apply(Action.ESCALATE, SYSTEM_ACTOR, details={"reason": "no eligible reader"})
             await self._notify(
                 "escalation", Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
                 "No reader available",
