@@ -44,7 +44,7 @@ ADMITTED: dict[Guard, list[Actor]] = {
     Guard.ASSIGNED_READER: [READER, READER_AS_SENIOR],
     Guard.SECOND_READER: [SENIOR],
     Guard.COORDINATOR: [COORD_READ, COORD_REQ],
-    Guard.SIGNER: [READER, SENIOR],
+    Guard.SIGNER: [READER, READER_AS_SENIOR],
 }
 
 REFUSED: dict[Guard, list[Actor]] = {
@@ -54,7 +54,8 @@ REFUSED: dict[Guard, list[Actor]] = {
     Guard.ASSIGNED_READER: [OFFERED, OTHER_EXPERT, SENIOR, COUNTY_NAMED_READER, SYSTEM_ACTOR],
     Guard.SECOND_READER: [READER_AS_SENIOR, READER, SENIOR_OTHER, OTHER_EXPERT, COORD_READ, SYSTEM_ACTOR],
     Guard.COORDINATOR: [COORD_OTHER, COORD_NONE, SENIOR, COUNTY, ADMIN, SYSTEM_ACTOR],
-    Guard.SIGNER: [EXPERT_OTHER, SENIOR_OTHER, COUNTY, COORD_READ, SYSTEM_ACTOR],
+    # A senior who did not second-read this case does not answer for its report.
+    Guard.SIGNER: [SENIOR, OTHER_EXPERT, EXPERT_OTHER, SENIOR_OTHER, COUNTY, COORD_READ, SYSTEM_ACTOR],
 }
 
 # What each action does to the people on the case, starting from `_case()` (offered_to u-offered,

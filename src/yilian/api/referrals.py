@@ -102,7 +102,7 @@ def sla_status(row: dict[str, Any], now: datetime) -> str:
         return "met" if row["final_at"] else "n/a"
     if row["sla_paused"]:
         return "paused"
-    if row["sla_warn_at"] and now >= row["sla_warn_at"]:
+    if row["warned"] or (row["sla_warn_at"] and now >= row["sla_warn_at"]):
         return SlaStatus.AT_RISK
     return SlaStatus.ON_TRACK
 

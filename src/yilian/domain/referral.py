@@ -63,7 +63,7 @@ class Guard(StrEnum):
     ASSIGNED_READER = "assigned_reader"
     SECOND_READER = "second_reader"  # a senior of the reading hospital who is not the reader
     COORDINATOR = "coordinator"  # a coordinator of the reading or the requesting hospital
-    SIGNER = "signer"  # a reader or senior of the reading hospital
+    SIGNER = "signer"  # the case's reader or its second reader: those who answer for the report
 
 
 S = ReferralState
@@ -167,7 +167,11 @@ def guard_allows(guard: Guard, case: ReferralCase, actor: Actor) -> bool:
             case.requesting_hospital_id,
         )
     if guard is Guard.SIGNER:
-        return actor.role in (Role.EXPERT, Role.SENIOR) and actor.hospital_id == case.reading_hospital_id
+        return (
+            actor.role in (Role.EXPERT, Role.SENIOR)
+            and actor.hospital_id == case.reading_hospital_id
+            and actor.user_id in (case.reader_id, case.second_reader_id)
+        )
     raise AssertionError(guard)
 
 

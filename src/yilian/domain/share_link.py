@@ -39,7 +39,8 @@ def link_id_from_token(secret: str, token: str) -> str | None:
     link_id, _, _mac = token.partition(".")
     if not link_id or not _mac:
         return None
-    return link_id if hmac.compare_digest(token_for(secret, link_id), token) else None
+    # Compare bytes: compare_digest refuses non-ASCII str, and a URL may carry anything.
+    return link_id if hmac.compare_digest(token_for(secret, link_id).encode(), token.encode()) else None
 
 
 @dataclass(frozen=True)

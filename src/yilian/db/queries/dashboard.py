@@ -33,7 +33,7 @@ async def at_risk(conn: AsyncConnection, scope: Any, now: datetime) -> list[dict
     rows = await conn.execute(
         select(r.id, r.requesting_hospital_id, r.priority, r.state, r.reader_id, r.offered_to, r.sla_due_at)
         .where(scope, r.state.in_(OPEN_STATE_VALUES), r.breached.is_(False), r.sla_paused.is_(False),
-               r.sla_warn_at <= now)
+               or_(r.warned, r.sla_warn_at <= now))
         .order_by(r.sla_due_at)
     )
     return [dict(x) for x in rows.mappings()]
