@@ -74,10 +74,12 @@ class BenchBaseline:
 
     async def _batches(self, batches: list[int], step: int) -> None:
         for size in batches:
-            await asyncio.gather(*(
-                workflow.execute_activity(bench_noop, step, start_to_close_timeout=timedelta(seconds=30))
-                for _ in range(size)
-            ))
+            await asyncio.gather(
+                *(
+                    workflow.execute_activity(bench_noop, step, start_to_close_timeout=timedelta(seconds=30))
+                    for _ in range(size)
+                )
+            )
 
     @workflow.run
     async def run(self, plan: list[list[list[int]]]) -> int:
@@ -121,13 +123,19 @@ def profiled_main(command: str, out: str) -> None:
 
 def baseline_worker_main(address: str) -> None:
     """Entry point of the baseline worker process (same worker options as yilian.worker.build_worker)."""
-    from temporalio.client import Client
     from temporalio.worker import Worker
 
+    from yilian.temporal_client import connect
+
     async def main() -> None:
-        client = await Client.connect(address)
-        async with Worker(client, task_queue=BASELINE_QUEUE, workflows=[BenchBaseline], activities=[bench_noop],
-                          max_cached_workflows=2000):
+        client = await connect(address)  # same data converter as Yilian, for a fair baseline
+        async with Worker(
+            client,
+            task_queue=BASELINE_QUEUE,
+            workflows=[BenchBaseline],
+            activities=[bench_noop],
+            max_cached_workflows=2000,
+        ):
             await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -305,11 +313,17 @@ def start_services(tmp: Path, durable_pg: bool, profile: Path | None = None) -> 
     asyncio.run(_seed())
     api_port = postgres.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
-    env.update({
-        "YILIAN_DATABASE_URL": url, "YILIAN_TEMPORAL_ADDRESS": dev.address, "YILIAN_VAR_DIR": str(tmp / "var"),
-        "YILIAN_STORAGE_URL": f"file://{tmp / 'var' / 'dicom'}", "YILIAN_API_HOST": "127.0.0.1",
-        "YILIAN_API_PORT": str(api_port), "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-    })
+    env.update(
+        {
+            "YILIAN_DATABASE_URL": url,
+            "YILIAN_TEMPORAL_ADDRESS": dev.address,
+            "YILIAN_VAR_DIR": str(tmp / "var"),
+            "YILIAN_STORAGE_URL": f"file://{tmp / 'var' / 'dicom'}",
+            "YILIAN_API_HOST": "127.0.0.1",
+            "YILIAN_API_PORT": str(api_port),
+            "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+        }
+    )
     svc = Services(tmp, pg, dev, url, dev.address, f"http://127.0.0.1:{api_port}")
     try:
         here = str(Path(__file__).resolve().parent)
@@ -317,15 +331,19 @@ def start_services(tmp: Path, durable_pg: bool, profile: Path | None = None) -> 
             if profile is None:
                 args = [sys.executable, "-m", "yilian.cli", command]
             else:
-                code = ("import sys; sys.path.insert(0, sys.argv[1]); import referral_loop as b; "
-                        "b.profiled_main(sys.argv[2], sys.argv[3])")
+                code = (
+                    "import sys; sys.path.insert(0, sys.argv[1]); import referral_loop as b; "
+                    "b.profiled_main(sys.argv[2], sys.argv[3])"
+                )
                 args = [sys.executable, "-c", code, here, command, str(profile / f"{command}.prof")]
             svc.procs[command] = _spawn(command, args, env, tmp)
-        code = ("import sys; sys.path.insert(0, sys.argv[1]); import referral_loop as b; "
-                "b.baseline_worker_main(sys.argv[2])")
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[1]); import referral_loop as b; "
+            "b.baseline_worker_main(sys.argv[2])"
+        )
         svc.procs["baseline_worker"] = _spawn(
-            "baseline_worker", [sys.executable, "-c", code, here, dev.address],
-            env, tmp)
+            "baseline_worker", [sys.executable, "-c", code, here, dev.address], env, tmp
+        )
         deadline = time.monotonic() + 60
         while True:
             for name, p in svc.procs.items():
@@ -343,8 +361,11 @@ def start_services(tmp: Path, durable_pg: bool, profile: Path | None = None) -> 
     except BaseException:
         svc.stop()
         raise
-    print(f"services up in {time.monotonic() - t0:.1f} s: PG {pg.dsn} (durable={durable_pg}), "
-          f"Temporal {dev.address}, API {svc.api_url}", flush=True)
+    print(
+        f"services up in {time.monotonic() - t0:.1f} s: PG {pg.dsn} (durable={durable_pg}), "
+        f"Temporal {dev.address}, API {svc.api_url}",
+        flush=True,
+    )
     return svc
 
 
@@ -390,8 +411,11 @@ def referral_body(n: int, run: str, priority: str) -> dict[str, Any]:
     return {
         "patient": {"patient_id": f"B{run}{n:06d}", "name": f"测试 Bench {n}", "birth_date": "1970-01-01", "sex": "F"},
         "study_instance_uid": f"1.2.826.0.1.3680043.8.498.{int(run, 16)}.{n}",
-        "modality": modality, "body_part": body_part,
-        "clinical_question": "咳嗽两周，排除占位 / rule out a mass", "priority": priority, "difficult": False,
+        "modality": modality,
+        "body_part": body_part,
+        "clinical_question": "咳嗽两周，排除占位 / rule out a mass",
+        "priority": priority,
+        "difficult": False,
     }
 
 
@@ -415,8 +439,9 @@ class Stats:
         return [v for vs in bucket.values() for v in vs]
 
 
-async def wait_detail(http: Http, user: str, rid: str, states: set[str], within: float,
-                      interval: float) -> dict[str, Any]:
+async def wait_detail(
+    http: Http, user: str, rid: str, states: set[str], within: float, interval: float
+) -> dict[str, Any]:
     deadline = time.monotonic() + within
     while True:
         row = await http.call(user, "GET", f"/api/referrals/{rid}")
@@ -427,8 +452,9 @@ async def wait_detail(http: Http, user: str, rid: str, states: set[str], within:
         await asyncio.sleep(interval)
 
 
-async def wait_worklist(http: Http, viewer: str, rid: str, states: list[str], seq: int, limit: int,
-                        within: float = 15.0) -> int:
+async def wait_worklist(
+    http: Http, viewer: str, rid: str, states: list[str], seq: int, limit: int, within: float = 15.0
+) -> int:
     """Poll the viewer's worklist (filtered by state, as the UI tabs do) until rid shows with last_seq >= seq."""
     deadline = time.monotonic() + within
     polls = 0
@@ -442,8 +468,19 @@ async def wait_worklist(http: Http, viewer: str, rid: str, states: list[str], se
         await asyncio.sleep(POLL_INTERVAL)
 
 
-async def act_and_see(http: Http, st: Stats, name: str, user: str, method: str, path: str, body: Any,
-                      viewer: str, states: list[str], status: int = 200, limit: int = 50) -> dict[str, Any]:
+async def act_and_see(
+    http: Http,
+    st: Stats,
+    name: str,
+    user: str,
+    method: str,
+    path: str,
+    body: Any,
+    viewer: str,
+    states: list[str],
+    status: int = 200,
+    limit: int = 50,
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     out = await http.call(user, method, path, status, json=body)
     t1 = time.perf_counter()
@@ -458,8 +495,18 @@ async def act_and_see(http: Http, st: Stats, name: str, user: str, method: str, 
 
 async def full_loop(http: Http, st: Stats, n: int, run: str, done_limit: int) -> str:
     county, senior = "zhao.anping", "chen.senior"
-    sub = await act_and_see(http, st, "submit", county, "POST", "/api/referrals", referral_body(n, run, "urgent"),
-                            county, ["submitted", "offered"], status=201)
+    sub = await act_and_see(
+        http,
+        st,
+        "submit",
+        county,
+        "POST",
+        "/api/referrals",
+        referral_body(n, run, "urgent"),
+        county,
+        ["submitted", "offered"],
+        status=201,
+    )
     rid = sub["id"]
     t = time.perf_counter()
     row = await wait_detail(http, county, rid, {"offered"}, 30, POLL_INTERVAL)
@@ -472,13 +519,24 @@ async def full_loop(http: Http, st: Stats, n: int, run: str, done_limit: int) ->
     await act_and_see(http, st, "accept", expert, "POST", f"{base}/accept", {}, expert, ["in_reading"])
     await act_and_see(http, st, "draft", expert, "PUT", f"{base}/draft", REPORT, expert, ["in_reading"])
     await act_and_see(http, st, "preliminary", expert, "POST", f"{base}/preliminary", REPORT, senior, ["preliminary"])
-    await act_and_see(http, st, "approve", senior, "POST", f"{base}/approve", {"discrepancy": "agree"}, county,
-                      ["final", "returned"], limit=done_limit)
+    await act_and_see(
+        http,
+        st,
+        "approve",
+        senior,
+        "POST",
+        f"{base}/approve",
+        {"discrepancy": "agree"},
+        county,
+        ["final", "returned"],
+        limit=done_limit,
+    )
     t = time.perf_counter()
     await wait_detail(http, county, rid, {"returned"}, 30, POLL_INTERVAL)
     st.add(st.machine, "return (approve response -> returned)", time.perf_counter() - t)
-    await act_and_see(http, st, "acknowledge", county, "POST", f"{base}/acknowledge-receipt", {}, county, ["closed"],
-                      limit=done_limit)
+    await act_and_see(
+        http, st, "acknowledge", county, "POST", f"{base}/acknowledge-receipt", {}, county, ["closed"], limit=done_limit
+    )
     return rid  # type: ignore[no-any-return]
 
 
@@ -536,11 +594,18 @@ async def create_background(http: Http, n_open: int, run: str, concurrency: int,
         if hi - lo >= 2:
             span = times[hi - 1] - (times[lo - 1] if lo else 0.0)
             quarters.append(round((hi - lo) / span, 2) if span > 0 else None)
-    return {"rate_by_quarter_per_s": quarters, "requested": n_open, "created": len(st.completed),
-            "wall_s": round(wall, 1),
-            "rate_per_s": round(len(st.completed) / wall, 2) if wall else None,
-            "accepted_in_reading": accepted[0], "left_offered": len(st.completed) - accepted[0],
-            "by_expert": st.offered_to, "errors": st.errors[:5], "concurrency": concurrency}
+    return {
+        "rate_by_quarter_per_s": quarters,
+        "requested": n_open,
+        "created": len(st.completed),
+        "wall_s": round(wall, 1),
+        "rate_per_s": round(len(st.completed) / wall, 2) if wall else None,
+        "accepted_in_reading": accepted[0],
+        "left_offered": len(st.completed) - accepted[0],
+        "by_expert": st.offered_to,
+        "errors": st.errors[:5],
+        "concurrency": concurrency,
+    }
 
 
 # ---- history: events, activities, and the baseline plan -------------------------------------------
@@ -602,7 +667,8 @@ async def history_facts(client: Any, workflow_ids: list[str]) -> dict[str, Any]:
             elif t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 a = e.activity_task_completed_event_attributes
                 act_exec.setdefault(act_name.get(a.scheduled_event_id, "?"), []).append(
-                    at[e.event_id] - at[a.started_event_id])
+                    at[e.event_id] - at[a.started_event_id]
+                )
         plan: list[list[list[int]]] = [[[], []] for _ in range(n_updates)]
         for u, inside, _, size in batches:
             plan[u][0 if inside else 1].append(size)
@@ -613,9 +679,13 @@ async def history_facts(client: Any, workflow_ids: list[str]) -> dict[str, Any]:
     common = max(counts, key=lambda k: counts[k])
     return {
         "events_per_loop": {"min": min(events), "max": max(events), "mean": round(statistics.mean(events), 2)},
-        "activities_per_loop": {"min": min(activities), "max": max(activities),
-                                "mean": round(statistics.mean(activities), 2)},
-        "plan": json.loads(common), "plan_share": round(counts[common] / len(plans), 2),
+        "activities_per_loop": {
+            "min": min(activities),
+            "max": max(activities),
+            "mean": round(statistics.mean(activities), 2),
+        },
+        "plan": json.loads(common),
+        "plan_share": round(counts[common] / len(plans), 2),
         "plans_distinct": len(counts),
         "timing": {
             "workflow_task_schedule_to_start": dist(wft_queue),
@@ -632,8 +702,9 @@ async def baseline_loop(client: Any, st: Stats, wid: str, plan: list[list[list[i
     from temporalio.client import WithStartWorkflowOperation
     from temporalio.common import WorkflowIDConflictPolicy
 
-    op = WithStartWorkflowOperation(BenchBaseline.run, plan, id=wid, task_queue=BASELINE_QUEUE,
-                                    id_conflict_policy=WorkflowIDConflictPolicy.FAIL)
+    op = WithStartWorkflowOperation(
+        BenchBaseline.run, plan, id=wid, task_queue=BASELINE_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL
+    )
     handle = None
     for step, (_, after) in enumerate(plan):
         t0 = time.perf_counter()
@@ -665,9 +736,12 @@ def machine_facts() -> dict[str, Any]:
 
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(), "cpu": cpu, "os": platform.platform(),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "os": platform.platform(),
         "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(), "temporalio": temporalio.__version__,
+        "python": platform.python_version(),
+        "temporalio": temporalio.__version__,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -695,7 +769,9 @@ def render(summary: dict[str, Any]) -> str:
         f"{y['resp_to_visible']['p95_ms']} | — | |",
         f"| machine steps p50 / p95 ms ({'; '.join(y['machine'])}) | "
         + "; ".join(f"{d['p50_ms']} / {d['p95_ms']}" for d in y["machine"].values())
-        + " | " + "; ".join(f"{d['p50_ms']} / {d['p95_ms']}" for d in b["machine"].values()) + " | |",
+        + " | "
+        + "; ".join(f"{d['p50_ms']} / {d['p95_ms']}" for d in b["machine"].values())
+        + " | |",
         f"| Temporal state transitions per loop (dev server /metrics) | {y['state_transitions_per_loop']} | "
         f"{b['state_transitions_per_loop']} | {summary['ratios']['state_transitions']} |",
         f"| workflow history events per loop (fetch_history) | {y['history']['events_per_loop']['mean']} | "
@@ -711,7 +787,8 @@ def render(summary: dict[str, Any]) -> str:
         f"(= update round trip) | {summary['ratios']['single_visible_p50']} / "
         f"{summary['ratios']['single_visible_p95']} |",
         "| API alone, sequential GETs after the phase, p50 ms: "
-        + ", ".join(f"{k} {v}" for k, v in y["api_alone_p50_ms"].items()) + " | | | |",
+        + ", ".join(f"{k} {v}" for k, v in y["api_alone_p50_ms"].items())
+        + " | | | |",
         f"| HTTP requests per loop (actions + worklist/detail polls); API CPU ms per request | "
         f"{y['http_requests_per_loop']}; {y['api_cpu_ms_per_request']} | | |",
         f"| CPU s per loop: temporal / worker / api / postgres / driver | {y['cpu_per_loop_s']} | "
@@ -719,59 +796,91 @@ def render(summary: dict[str, Any]) -> str:
         f"| CPU s used by other processes on the box during the phase | {y['cpu']['other_processes']} | "
         f"{b['cpu']['other_processes']} | |",
     ]
-    per_action = ["", "Yilian per action, p50 / p95 ms: request -> response | response -> visible in worklist:", "",
-                  "| action | round trip | response -> visible |", "|---|---|---|"]
+    per_action = [
+        "",
+        "Yilian per action, p50 / p95 ms: request -> response | response -> visible in worklist:",
+        "",
+        "| action | round trip | response -> visible |",
+        "|---|---|---|",
+    ]
     for name in y["per_action"]:
         a = y["per_action"][name]
-        per_action.append(f"| {name} | {a['rtt']['p50_ms']} / {a['rtt']['p95_ms']} | "
-                          f"{a['resp_to_visible']['p50_ms']} / {a['resp_to_visible']['p95_ms']} |")
+        per_action.append(
+            f"| {name} | {a['rtt']['p50_ms']} / {a['rtt']['p95_ms']} | "
+            f"{a['resp_to_visible']['p50_ms']} / {a['resp_to_visible']['p95_ms']} |"
+        )
     yt, bt = y["history"]["timing"], b["history"]["timing"]
     ys, bs = y["single_user"]["timing"] or {}, b["single_user"]["timing"] or {}
 
     def pp(d: dict[str, Any] | None) -> str:
         return f"{d['p50_ms']} / {d['p95_ms']}" if d else "—"
 
-    where = ["", "Where the time goes (p50 / p95 ms from workflow history event timestamps; "
-             f"{summary['args']['users']} users | single user):", "",
-             "| step | Yilian, users | Yilian, single | baseline, users | baseline, single |", "|---|---|---|---|---|",
-             f"| workflow task schedule -> start (task queue wait) | {pp(yt['workflow_task_schedule_to_start'])} | "
-             f"{pp(ys.get('workflow_task_schedule_to_start'))} | {pp(bt['workflow_task_schedule_to_start'])} | "
-             f"{pp(bs.get('workflow_task_schedule_to_start'))} |",
-             f"| workflow task start -> complete (worker) | {pp(yt['workflow_task_start_to_complete'])} | "
-             f"{pp(ys.get('workflow_task_start_to_complete'))} | {pp(bt['workflow_task_start_to_complete'])} | "
-             f"{pp(bs.get('workflow_task_start_to_complete'))} |",
-             f"| activity schedule -> start | {pp(yt['activity_schedule_to_start'])} | "
-             f"{pp(ys.get('activity_schedule_to_start'))} | {pp(bt['activity_schedule_to_start'])} | "
-             f"{pp(bs.get('activity_schedule_to_start'))} |"]
+    where = [
+        "",
+        "Where the time goes (p50 / p95 ms from workflow history event timestamps; "
+        f"{summary['args']['users']} users | single user):",
+        "",
+        "| step | Yilian, users | Yilian, single | baseline, users | baseline, single |",
+        "|---|---|---|---|---|",
+        f"| workflow task schedule -> start (task queue wait) | {pp(yt['workflow_task_schedule_to_start'])} | "
+        f"{pp(ys.get('workflow_task_schedule_to_start'))} | {pp(bt['workflow_task_schedule_to_start'])} | "
+        f"{pp(bs.get('workflow_task_schedule_to_start'))} |",
+        f"| workflow task start -> complete (worker) | {pp(yt['workflow_task_start_to_complete'])} | "
+        f"{pp(ys.get('workflow_task_start_to_complete'))} | {pp(bt['workflow_task_start_to_complete'])} | "
+        f"{pp(bs.get('workflow_task_start_to_complete'))} |",
+        f"| activity schedule -> start | {pp(yt['activity_schedule_to_start'])} | "
+        f"{pp(ys.get('activity_schedule_to_start'))} | {pp(bt['activity_schedule_to_start'])} | "
+        f"{pp(bs.get('activity_schedule_to_start'))} |",
+    ]
     b_exec, bs_exec = bt["activity_start_to_complete"], bs.get("activity_start_to_complete", {})
     for name, d in yt["activity_start_to_complete"].items():
-        where.append(f"| activity {name} start -> complete | {pp(d)} | "
-                     f"{pp(ys.get('activity_start_to_complete', {}).get(name))} | "
-                     f"{pp(b_exec.get('bench_noop'))} (noop) | {pp(bs_exec.get('bench_noop'))} (noop) |")
+        where.append(
+            f"| activity {name} start -> complete | {pp(d)} | "
+            f"{pp(ys.get('activity_start_to_complete', {}).get(name))} | "
+            f"{pp(b_exec.get('bench_noop'))} (noop) | {pp(bs_exec.get('bench_noop'))} (noop) |"
+        )
     b_upd, bs_upd = bt["update_accepted_to_completed"], bs.get("update_accepted_to_completed", {})
     plan = y["history"]["plan"]
     for i, (name, d) in enumerate(yt["update_accepted_to_completed"].items()):
         inside = sum(plan[i][0]) if i < len(plan) else "?"
-        where.append(f"| update {name} accepted -> completed ({inside} activities inside) | {pp(d)} | "
-                     f"{pp(ys.get('update_accepted_to_completed', {}).get(name))} | "
-                     f"{pp(b_upd.get('act'))} (all) | {pp(bs_upd.get('act'))} (all) |")
+        where.append(
+            f"| update {name} accepted -> completed ({inside} activities inside) | {pp(d)} | "
+            f"{pp(ys.get('update_accepted_to_completed', {}).get(name))} | "
+            f"{pp(b_upd.get('act'))} (all) | {pp(bs_upd.get('act'))} (all) |"
+        )
     goal_lines = [
-        "", "Goals:", "",
+        "",
+        "Goals:",
+        "",
         f"* >= 5 completed referrals/s end to end: **{ok(g['throughput_ge_5'])}** ({y['per_s']}/s)",
         f"* action -> visible p95 < 300 ms: **{ok(g['visible_p95_lt_300ms'])}** (request sent -> visible in the "
         f"worklist {y['sent_to_visible']['p95_ms']} ms; response -> visible {y['resp_to_visible']['p95_ms']} ms)",
         f"* action -> visible p95 within 1.5x of the baseline's update round trip p95: "
         f"**{ok(g['visible_p95_within_1_5x_baseline'])}** ({summary['ratios']['visible_p95']}x)",
     ]
-    bg_line = (f"Background: {bg['created']}/{bg['requested']} open referrals created through the API in "
-               f"{bg['wall_s']} s ({bg['rate_per_s']}/s at concurrency {bg['concurrency']}; submit -> offered -> "
-               f"accept for 9 in 10, {bg['left_offered']} left offered), offered to {bg['by_expert']}.")
-    bg_line += (f" Creation rate by quarter of the created count: {bg['rate_by_quarter_per_s']} /s (time budget "
-                f"{bg['budget_s']} s, so that the whole run stays under --total-budget).")
-    return "\n".join([*lines, *per_action, *where, *goal_lines, "", bg_line, "",
-                      f"Machine: {mf['nproc']} cores ({mf['cpu']}), {mf['mem_gib']} GiB, {mf['os']}, Python "
-                      f"{mf['python']}, temporalio {mf['temporalio']}; {mf['date']}; load average at start "
-                      f"{mf['loadavg_at_start']}."])
+    bg_line = (
+        f"Background: {bg['created']}/{bg['requested']} open referrals created through the API in "
+        f"{bg['wall_s']} s ({bg['rate_per_s']}/s at concurrency {bg['concurrency']}; submit -> offered -> "
+        f"accept for 9 in 10, {bg['left_offered']} left offered), offered to {bg['by_expert']}."
+    )
+    bg_line += (
+        f" Creation rate by quarter of the created count: {bg['rate_by_quarter_per_s']} /s (time budget "
+        f"{bg['budget_s']} s, so that the whole run stays under --total-budget)."
+    )
+    return "\n".join(
+        [
+            *lines,
+            *per_action,
+            *where,
+            *goal_lines,
+            "",
+            bg_line,
+            "",
+            f"Machine: {mf['nproc']} cores ({mf['cpu']}), {mf['mem_gib']} GiB, {mf['os']}, Python "
+            f"{mf['python']}, temporalio {mf['temporalio']}; {mf['date']}; load average at start "
+            f"{mf['loadavg_at_start']}.",
+        ]
+    )
 
 
 def write_docs(summary: dict[str, Any], table: str, command: str, path: Path) -> None:
@@ -784,7 +893,7 @@ Command (from the repository root, venv active):
 {command}
 ```
 
-Setup: everything on 127.0.0.1 in a fresh temp dir. Embedded PostgreSQL (durable={summary['setup']['durable_pg']},
+Setup: everything on 127.0.0.1 in a fresh temp dir. Embedded PostgreSQL (durable={summary["setup"]["durable_pg"]},
 i.e. fsync on), Temporal dev server via `start_dev_server` (SQLite, WAL, synchronous=normal), demo alliance seeded.
 Worker = `python -m yilian.cli worker` and API = `python -m yilian.cli api` (uvicorn), each its own process, as
 deployed; the driver is a third process using httpx over real HTTP. Driven referrals are `urgent`
@@ -792,7 +901,7 @@ deployed; the driver is a third process using httpx over real HTTP. Driven refer
 background is `routine`. After every action the driver polls the worklist (`GET /api/referrals?state=…`)
 of whoever sees the case next (expert, chen.senior, or the county doctor) every {int(POLL_INTERVAL * 1000)} ms until the
 case shows the new state and audit seq. Baseline: `BenchBaseline` in the same file, one update handler and
-trivial activities placed as in the referral's history (plan `{y['history']['plan']}` =
+trivial activities placed as in the referral's history (plan `{y["history"]["plan"]}` =
 [activities inside update i, activities the workflow runs by itself after update i]), own worker process with
 the same options (sandboxed, max_cached_workflows=2000), driven by the same number of users through
 `execute_update_with_start_workflow` / `execute_update`, machine steps awaited by polling a query at the
@@ -808,7 +917,7 @@ includes anything else the server did for that namespace during the phase (queri
         new = old.rstrip("\n") + "\n\n" + body
     else:
         nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + body + (old[nxt + 1:] if nxt != -1 else "")
+        new = old[:start] + body + (old[nxt + 1 :] if nxt != -1 else "")
     path.write_text(new)
 
 
@@ -822,24 +931,34 @@ def _cpu_per_loop(d: dict[str, float], loops: int, worker_key: str) -> str:
 
 async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, Any]:
     import httpx
-    from temporalio.client import Client
 
-    client = await Client.connect(svc.temporal_address)
+    from yilian.temporal_client import connect
+
+    client = await connect(svc.temporal_address)
     metrics_url = find_metrics_url(svc.dev.pid)
     print(f"dev server metrics: {metrics_url}", flush=True)
     pg_pid = None
     with contextlib.suppress(OSError, ValueError):
         pg_pid = int((svc.tmp / "pg" / "postmaster.pid").read_text().split()[0])
-    meter = CpuMeter({"temporal": svc.dev.pid, "worker": svc.procs["worker"].pid, "api": svc.procs["api"].pid,
-                      "baseline_worker": svc.procs["baseline_worker"].pid, "driver": os.getpid()}, pg_pid)
+    meter = CpuMeter(
+        {
+            "temporal": svc.dev.pid,
+            "worker": svc.procs["worker"].pid,
+            "api": svc.procs["api"].pid,
+            "baseline_worker": svc.procs["baseline_worker"].pid,
+            "driver": os.getpid(),
+        },
+        pg_pid,
+    )
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=svc.api_url, timeout=30, limits=limits) as hc:
         http = Http(hc)
         await http.login_all()
 
         # 1. background, in whatever time the --total-budget leaves after reserving the measured phases
-        budget = min(args.background_budget,
-                     args.total_budget - (time.monotonic() - args.t_start) - 2 * args.phase_budget - 40)
+        budget = min(
+            args.background_budget, args.total_budget - (time.monotonic() - args.t_start) - 2 * args.phase_budget - 40
+        )
         budget = max(budget, 30.0)
         print(f"creating {args.open} open referrals (at most {budget:.0f} s) ...", flush=True)
         background = await create_background(http, args.open, run, args.background_concurrency, budget)
@@ -860,8 +979,9 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
         st = Stats()
         r0 = http.requests
         c0, s0 = meter.sample(), state_transitions(metrics_url)
-        wall = await run_users(args.users, args.referrals, args.phase_budget,
-                               lambda n: full_loop(http, st, n, run, done_limit), st)
+        wall = await run_users(
+            args.users, args.referrals, args.phase_budget, lambda n: full_loop(http, st, n, run, done_limit), st
+        )
         c1, s1 = meter.sample(), state_transitions(metrics_url)
         n_requests = http.requests - r0
 
@@ -869,11 +989,17 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
         api_alone = {}
         probes = {
             "health (no auth, no DB)": ("zhao.anping", "/api/health", None),
-            "worklist, 50 rows (wang.expert in_reading)": ("wang.expert", "/api/referrals",
-                                                          {"state": ["in_reading"], "limit": 50}),
+            "worklist, 50 rows (wang.expert in_reading)": (
+                "wang.expert",
+                "/api/referrals",
+                {"state": ["in_reading"], "limit": 50},
+            ),
             "worklist, 5 rows": ("wang.expert", "/api/referrals", {"state": ["in_reading"], "limit": 5}),
-            "referral detail": ("zhao.anping", f"/api/referrals/{st.completed[0]}" if st.completed else
-                                "/api/health", None),
+            "referral detail": (
+                "zhao.anping",
+                f"/api/referrals/{st.completed[0]}" if st.completed else "/api/health",
+                None,
+            ),
         }
         for label, (user, path, params) in probes.items():
             times = []
@@ -888,36 +1014,53 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
         raise BenchError(f"no referral completed; errors: {st.errors[:3]}")
     y_done = len(st.completed)
     yilian = {
-        "requested": args.referrals, "completed": y_done, "wall_s": round(wall, 2),
+        "requested": args.referrals,
+        "completed": y_done,
+        "wall_s": round(wall, 2),
         "per_s": round(y_done / wall, 2) if wall else None,
         "action_rtt": dist(Stats.all(st.action_rtt)),
         "resp_to_visible": dist(Stats.all(st.resp_to_visible)),
         "sent_to_visible": dist(Stats.all(st.sent_to_visible)),
-        "per_action": {k: {"rtt": dist(st.action_rtt[k]), "resp_to_visible": dist(st.resp_to_visible[k]),
-                           "sent_to_visible": dist(st.sent_to_visible[k])} for k in st.action_rtt},
+        "per_action": {
+            k: {
+                "rtt": dist(st.action_rtt[k]),
+                "resp_to_visible": dist(st.resp_to_visible[k]),
+                "sent_to_visible": dist(st.sent_to_visible[k]),
+            }
+            for k in st.action_rtt
+        },
         "machine": {k: dist(v) for k, v in st.machine.items()},
         "http_requests_per_loop": round(n_requests / y_done, 1),
         "api_alone_p50_ms": api_alone,
         "api_cpu_ms_per_request": round(1000 * y_cpu["api"] / n_requests, 2) if n_requests else None,
-        "worklist_polls_per_action": {"mean": round(statistics.mean(st.worklist_polls), 2),
-                                      "max": max(st.worklist_polls)},
+        "worklist_polls_per_action": {
+            "mean": round(statistics.mean(st.worklist_polls), 2),
+            "max": max(st.worklist_polls),
+        },
         "offered_to": st.offered_to,
         "state_transitions_per_loop": round((s1 - s0) / y_done, 1) if s0 is not None and s1 is not None else None,
-        "history": y_hist, "cpu": y_cpu, "cpu_per_loop_s": _cpu_per_loop(y_cpu, y_done, "worker"),
+        "history": y_hist,
+        "cpu": y_cpu,
+        "cpu_per_loop_s": _cpu_per_loop(y_cpu, y_done, "worker"),
         "errors": st.errors[:10],
-        "single_user": {"loops": len(pst.completed), "action_rtt": dist(Stats.all(pst.action_rtt)),
-                        "sent_to_visible": dist(Stats.all(pst.sent_to_visible)),
-                        "per_action_rtt": {k: dist(v) for k, v in pst.action_rtt.items()},
-                        "machine": {k: dist(v) for k, v in pst.machine.items()},
-                        "timing": probe_hist["timing"] if probe_hist else None, "errors": pst.errors[:5]},
+        "single_user": {
+            "loops": len(pst.completed),
+            "action_rtt": dist(Stats.all(pst.action_rtt)),
+            "sent_to_visible": dist(Stats.all(pst.sent_to_visible)),
+            "per_action_rtt": {k: dist(v) for k, v in pst.action_rtt.items()},
+            "machine": {k: dist(v) for k, v in pst.machine.items()},
+            "timing": probe_hist["timing"] if probe_hist else None,
+            "errors": pst.errors[:5],
+        },
     }
     print(f"yilian: {y_done} loops in {wall:.1f} s", flush=True)
 
     # 3. the baseline, shaped like the referral's history
     plan = y_hist["plan"]
     warm = Stats()
-    await run_users(args.users, args.users, 60,
-                    lambda n: baseline_loop(client, warm, f"bench-warm-{run}-{n}", plan), warm)
+    await run_users(
+        args.users, args.users, 60, lambda n: baseline_loop(client, warm, f"bench-warm-{run}-{n}", plan), warm
+    )
     if warm.errors:
         raise BenchError(f"baseline warm-up failed: {warm.errors[:3]}")
     bpst = Stats()
@@ -925,24 +1068,37 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
     bprobe_hist = await history_facts(client, bpst.completed) if bpst.completed else None
     bst = Stats()
     c0, s0 = meter.sample(), state_transitions(metrics_url)
-    bwall = await run_users(args.users, args.referrals, args.phase_budget,
-                            lambda n: baseline_loop(client, bst, f"bench-base-{run}-{n}", plan), bst)
+    bwall = await run_users(
+        args.users,
+        args.referrals,
+        args.phase_budget,
+        lambda n: baseline_loop(client, bst, f"bench-base-{run}-{n}", plan),
+        bst,
+    )
     c1, s1 = meter.sample(), state_transitions(metrics_url)
     b_cpu = CpuMeter.delta(c0, c1)
     b_done = len(bst.completed)
     baseline = {
-        "requested": args.referrals, "completed": b_done, "wall_s": round(bwall, 2),
+        "requested": args.referrals,
+        "completed": b_done,
+        "wall_s": round(bwall, 2),
         "per_s": round(b_done / bwall, 2) if bwall else None,
         "update_rtt": dist(Stats.all(bst.action_rtt)),
         "machine": {k: dist(v) for k, v in bst.machine.items()},
-        "state_transitions_per_loop": round((s1 - s0) / b_done, 1) if s0 is not None and s1 is not None and b_done
+        "state_transitions_per_loop": round((s1 - s0) / b_done, 1)
+        if s0 is not None and s1 is not None and b_done
         else None,
         "history": await history_facts(client, bst.completed) if bst.completed else None,
-        "cpu": b_cpu, "cpu_per_loop_s": _cpu_per_loop(b_cpu, b_done, "baseline_worker"),
+        "cpu": b_cpu,
+        "cpu_per_loop_s": _cpu_per_loop(b_cpu, b_done, "baseline_worker"),
         "errors": bst.errors[:10],
-        "single_user": {"loops": len(bpst.completed), "update_rtt": dist(Stats.all(bpst.action_rtt)),
-                        "machine": {k: dist(v) for k, v in bpst.machine.items()},
-                        "timing": bprobe_hist["timing"] if bprobe_hist else None, "errors": bpst.errors[:5]},
+        "single_user": {
+            "loops": len(bpst.completed),
+            "update_rtt": dist(Stats.all(bpst.action_rtt)),
+            "machine": {k: dist(v) for k, v in bpst.machine.items()},
+            "timing": bprobe_hist["timing"] if bprobe_hist else None,
+            "errors": bpst.errors[:5],
+        },
     }
     print(f"baseline: {b_done} loops in {bwall:.1f} s", flush=True)
 
@@ -956,14 +1112,18 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
         "visible_p50": ratio(yilian["sent_to_visible"]["p50_ms"], baseline["update_rtt"]["p50_ms"]),
         "visible_p95": ratio(yilian["sent_to_visible"]["p95_ms"], baseline["update_rtt"]["p95_ms"]),
         "state_transitions": ratio(yilian["state_transitions_per_loop"], baseline["state_transitions_per_loop"]),
-        "single_rtt_p50": ratio(yilian["single_user"]["action_rtt"]["p50_ms"],
-                                baseline["single_user"]["update_rtt"]["p50_ms"]),
-        "single_rtt_p95": ratio(yilian["single_user"]["action_rtt"]["p95_ms"],
-                                baseline["single_user"]["update_rtt"]["p95_ms"]),
-        "single_visible_p50": ratio(yilian["single_user"]["sent_to_visible"]["p50_ms"],
-                                    baseline["single_user"]["update_rtt"]["p50_ms"]),
-        "single_visible_p95": ratio(yilian["single_user"]["sent_to_visible"]["p95_ms"],
-                                    baseline["single_user"]["update_rtt"]["p95_ms"]),
+        "single_rtt_p50": ratio(
+            yilian["single_user"]["action_rtt"]["p50_ms"], baseline["single_user"]["update_rtt"]["p50_ms"]
+        ),
+        "single_rtt_p95": ratio(
+            yilian["single_user"]["action_rtt"]["p95_ms"], baseline["single_user"]["update_rtt"]["p95_ms"]
+        ),
+        "single_visible_p50": ratio(
+            yilian["single_user"]["sent_to_visible"]["p50_ms"], baseline["single_user"]["update_rtt"]["p50_ms"]
+        ),
+        "single_visible_p95": ratio(
+            yilian["single_user"]["sent_to_visible"]["p95_ms"], baseline["single_user"]["update_rtt"]["p95_ms"]
+        ),
     }
     vis95 = yilian["sent_to_visible"]["p95_ms"]
     goals = {
@@ -981,8 +1141,12 @@ def main() -> None:
     p.add_argument("--users", type=int, default=8, help="concurrent simulated users")
     p.add_argument("--probe", type=int, default=5, help="loops run by a single user first (latency without queueing)")
     p.add_argument("--background-concurrency", type=int, default=16)
-    p.add_argument("--background-budget", type=float, default=400,
-                   help="at most this many seconds for the background (less if --total-budget requires)")
+    p.add_argument(
+        "--background-budget",
+        type=float,
+        default=400,
+        help="at most this many seconds for the background (less if --total-budget requires)",
+    )
     p.add_argument("--phase-budget", type=float, default=90, help="seconds allowed per measured phase")
     p.add_argument("--total-budget", type=float, default=570, help="seconds the whole run should stay under")
     p.add_argument("--profile", type=Path, help="run worker and API under cProfile; write worker.prof/api.prof here")
@@ -998,8 +1162,9 @@ def main() -> None:
     run = os.urandom(3).hex()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    svc = start_services(tmp, durable_pg=not args.non_durable_pg,
-                         profile=args.profile.resolve() if args.profile else None)
+    svc = start_services(
+        tmp, durable_pg=not args.non_durable_pg, profile=args.profile.resolve() if args.profile else None
+    )
     try:
         result = asyncio.run(bench(args, svc, run))
     finally:
@@ -1008,11 +1173,23 @@ def main() -> None:
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    summary = {"args": {"open": args.open, "referrals": args.referrals, "users": args.users,
-                        "background_concurrency": args.background_concurrency},
-               "setup": {"durable_pg": not args.non_durable_pg, "worker": "separate process (yilian worker)",
-                         "api": "separate process (yilian api, uvicorn)", "poll_interval_ms": POLL_INTERVAL * 1000},
-               "machine": facts, "total_wall_s": round(time.monotonic() - t_start, 1), **result}
+    summary = {
+        "args": {
+            "open": args.open,
+            "referrals": args.referrals,
+            "users": args.users,
+            "background_concurrency": args.background_concurrency,
+        },
+        "setup": {
+            "durable_pg": not args.non_durable_pg,
+            "worker": "separate process (yilian worker)",
+            "api": "separate process (yilian api, uvicorn)",
+            "poll_interval_ms": POLL_INTERVAL * 1000,
+        },
+        "machine": facts,
+        "total_wall_s": round(time.monotonic() - t_start, 1),
+        **result,
+    }
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     table = render(summary)
     print(table)

@@ -59,8 +59,10 @@ def dev_server(services_dir: Path) -> Iterator[TemporalDevServer]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, dev_server: TemporalDevServer) -> Settings:
     return Settings(
-        database_url=database_url, temporal_address=dev_server.address,
-        task_queue=f"yilian-test-{uuid.uuid4().hex[:6]}", var_dir=Path(os.getcwd()) / "var",
+        database_url=database_url,
+        temporal_address=dev_server.address,
+        task_queue=f"yilian-test-{uuid.uuid4().hex[:6]}",
+        var_dir=Path(os.getcwd()) / "var",
     )
 
 
@@ -76,5 +78,7 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 async def temporal_client(settings: Settings) -> Client:
+    from yilian.temporal_client import connect
+
     assert settings.temporal_address
-    return await Client.connect(settings.temporal_address)
+    return await connect(settings.temporal_address)

@@ -55,20 +55,21 @@ def _require(value: str | None, name: str) -> str:
 
 async def _serve(settings: Settings, database_url: str, temporal_address: str, *, api: bool, worker: bool) -> None:
     import uvicorn
-    from temporalio.client import Client
 
     from yilian.api.app import create_app
     from yilian.db.engine import make_engine
+    from yilian.temporal_client import connect
     from yilian.worker import run_worker
 
     engine = make_engine(database_url)
-    client = await Client.connect(temporal_address, namespace=settings.temporal_namespace)
+    client = await connect(temporal_address, settings.temporal_namespace)
     tasks = []
     if worker:
         tasks.append(asyncio.create_task(run_worker(client, engine, settings)))
     if api:
-        config = uvicorn.Config(create_app(settings, engine, client), host=settings.api_host,
-                                port=settings.api_port, log_level="info")
+        config = uvicorn.Config(
+            create_app(settings, engine, client), host=settings.api_host, port=settings.api_port, log_level="info"
+        )
         tasks.append(asyncio.create_task(uvicorn.Server(config).serve()))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -86,6 +87,7 @@ def _migrate_and_seed(database_url: str, seed: bool) -> None:
 
     migrate(database_url)
     if seed:
+
         async def _seed() -> None:
             engine = make_engine(database_url, pool_size=1)
             await seed_demo(engine)
@@ -109,13 +111,27 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    asyncio.run(_serve(settings, _require(settings.database_url, "YILIAN_DATABASE_URL"),
-                       _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"), api=True, worker=False))
+    asyncio.run(
+        _serve(
+            settings,
+            _require(settings.database_url, "YILIAN_DATABASE_URL"),
+            _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"),
+            api=True,
+            worker=False,
+        )
+    )
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
-    asyncio.run(_serve(settings, _require(settings.database_url, "YILIAN_DATABASE_URL"),
-                       _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"), api=False, worker=True))
+    asyncio.run(
+        _serve(
+            settings,
+            _require(settings.database_url, "YILIAN_DATABASE_URL"),
+            _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"),
+            api=False,
+            worker=True,
+        )
+    )
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -151,8 +167,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
     {
-        "up": cmd_up, "api": cmd_api, "worker": cmd_worker, "migrate": cmd_migrate,
-        "seed-demo": cmd_seed_demo, "doctor": cmd_doctor,
+        "up": cmd_up,
+        "api": cmd_api,
+        "worker": cmd_worker,
+        "migrate": cmd_migrate,
+        "seed-demo": cmd_seed_demo,
+        "doctor": cmd_doctor,
     }[args.command](settings, args)
 
 

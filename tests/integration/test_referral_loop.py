@@ -24,8 +24,12 @@ async def test_county_submission_to_patient_view(api: Api) -> None:
     prelim = await api.ok("wang.expert", "POST", f"/api/referrals/{rid}/preliminary", json=REPORT)
     assert prelim["state"] == "preliminary"
 
-    changes = await api.ok("chen.senior", "POST", f"/api/referrals/{rid}/request-changes",
-                           json={"discrepancy": "minor", "comments": "请描述结节与胸膜关系 / describe pleural relation"})
+    changes = await api.ok(
+        "chen.senior",
+        "POST",
+        f"/api/referrals/{rid}/request-changes",
+        json={"discrepancy": "minor", "comments": "请描述结节与胸膜关系 / describe pleural relation"},
+    )
     assert changes["state"] == "changes_requested"
     fixed = {**REPORT, "findings": REPORT["findings"] + " 与胸膜无接触。 No pleural contact."}
     await api.ok("wang.expert", "POST", f"/api/referrals/{rid}/preliminary", json=fixed)
@@ -56,8 +60,17 @@ async def test_county_submission_to_patient_view(api: Api) -> None:
 
     trail = (await api.ok("liu.coord", "GET", f"/api/referrals/{rid}/audit"))["items"]
     assert [e["action"] for e in trail] == [
-        "submit", "offer", "accept", "save_draft", "save_draft", "submit_preliminary", "request_changes",
-        "submit_preliminary", "approve", "return", "acknowledge_receipt",
+        "submit",
+        "offer",
+        "accept",
+        "save_draft",
+        "save_draft",
+        "submit_preliminary",
+        "request_changes",
+        "submit_preliminary",
+        "approve",
+        "return",
+        "acknowledge_receipt",
     ]
     assert [e["seq"] for e in trail] == list(range(1, len(trail) + 1))
     assert trail[2]["actor_id"] == "wang.expert" and trail[2]["from_state"] == "offered"

@@ -55,9 +55,11 @@ def referral_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "patient": {"patient_id": "AP0001", "name": "刘备 Liu Bei", "birth_date": "1961-03-14", "sex": "M"},
         "study_instance_uid": "1.2.826.0.1.3680043.8.498.1001",
-        "modality": "CT", "body_part": "CHEST",
+        "modality": "CT",
+        "body_part": "CHEST",
         "clinical_question": "咳嗽两周，排除肺部占位 / cough for two weeks, rule out a mass",
-        "priority": "routine", "difficult": False,
+        "priority": "routine",
+        "difficult": False,
     }
     body.update(overrides)
     return body

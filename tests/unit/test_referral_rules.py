@@ -78,7 +78,7 @@ EFFECTS: dict[Action, tuple[str | None, str | None, str | None]] = {
     Action.ACKNOWLEDGE_RECEIPT: ("u-offered", "u-reader", None),
     Action.REQUEST_INFO: ("u-offered", "u-reader", None),
     Action.PROVIDE_INFO: ("u-offered", "u-reader", None),
-    Action.CANCEL: ("u-offered", "u-reader", None),
+    Action.CANCEL: (None, "u-reader", None),  # a withdrawn offer is no longer on anyone's worklist
     Action.SLA_WARN: ("u-offered", "u-reader", None),
     Action.SLA_BREACH: ("u-offered", "u-reader", None),
     Action.NOTIFY_CRITICAL: ("u-offered", "u-reader", None),

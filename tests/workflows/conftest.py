@@ -22,6 +22,7 @@ from yilian.domain.agreement import Priority, SecondReadingPolicy, SlaTargets
 from yilian.domain.messages import ActionResult, ActorInput, CaseFacts, ReferralInput, ReferralPolicy
 from yilian.domain.roles import Actor, Role
 from yilian.runtime.temporal import start_test_server_path
+from yilian.temporal_client import DATA_CONVERTER
 from yilian.worker import build_worker
 from yilian.workflows.referral import ReferralWorkflow
 
@@ -34,9 +35,17 @@ LIU = Actor("liu.coord", Role.COORDINATOR, "h-provincial", "Liu")
 
 def policy(**overrides: Any) -> ReferralPolicy:
     base: dict[str, Any] = dict(
-        agreement_id="agr-anping", sla=SlaTargets(30, 120, 1440), offer_timeout_minutes=10, grace_minutes=30,
-        auto_reassign=True, max_auto_reassigns=2, second_reading=SecondReadingPolicy.ALWAYS,
-        second_reading_share=0.2, pause_sla_in_needs_info=True, critical_ack_minutes=15, critical_renotify_max=2,
+        agreement_id="agr-anping",
+        sla=SlaTargets(30, 120, 1440),
+        offer_timeout_minutes=10,
+        grace_minutes=30,
+        auto_reassign=True,
+        max_auto_reassigns=2,
+        second_reading=SecondReadingPolicy.ALWAYS,
+        second_reading_share=0.2,
+        pause_sla_in_needs_info=True,
+        critical_ack_minutes=15,
+        critical_renotify_max=2,
     )
     base.update(overrides)
     return ReferralPolicy(**base)
@@ -44,9 +53,17 @@ def policy(**overrides: Any) -> ReferralPolicy:
 
 def facts(referral_id: str, **overrides: Any) -> CaseFacts:
     base: dict[str, Any] = dict(
-        referral_id=referral_id, requesting_hospital_id="h-anping", reading_hospital_id="h-provincial",
-        patient_ref="pat-anping-2", study_instance_uid="1.2.3.4.5", modality="CT", body_part="CHEST",
-        clinical_question="cough", priority=Priority.ROUTINE, difficult=False, submitted_by=ZHAO,
+        referral_id=referral_id,
+        requesting_hospital_id="h-anping",
+        reading_hospital_id="h-provincial",
+        patient_ref="pat-anping-2",
+        study_instance_uid="1.2.3.4.5",
+        modality="CT",
+        body_part="CHEST",
+        clinical_question="cough",
+        priority=Priority.ROUTINE,
+        difficult=False,
+        submitted_by=ZHAO,
     )
     base.update(overrides)
     return CaseFacts(**base)
@@ -62,8 +79,10 @@ class Harness:
     async def start(self, pol: ReferralPolicy | None = None, **fact_overrides: Any) -> WorkflowHandle[Any, Any]:
         rid = f"wf-{uuid.uuid4().hex[:10]}"
         handle = await self.env.client.start_workflow(
-            ReferralWorkflow.run, ReferralInput(facts(rid, **fact_overrides), pol or policy()),
-            id=rid, task_queue=self.task_queue,
+            ReferralWorkflow.run,
+            ReferralInput(facts(rid, **fact_overrides), pol or policy()),
+            id=rid,
+            task_queue=self.task_queue,
         )
         self.started.append(handle)
         await handle.execute_update(ReferralWorkflow.submitted)
@@ -98,7 +117,8 @@ class Harness:
     async def actions(self, referral_id: str) -> list[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(audit_events.c.action).where(audit_events.c.referral_id == referral_id)
+                select(audit_events.c.action)
+                .where(audit_events.c.referral_id == referral_id)
                 .order_by(audit_events.c.seq)
             )
         return [r[0] for r in rows]
@@ -106,7 +126,8 @@ class Harness:
     async def events(self, referral_id: str, action: str) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(audit_events).where(audit_events.c.referral_id == referral_id, audit_events.c.action == action)
+                select(audit_events)
+                .where(audit_events.c.referral_id == referral_id, audit_events.c.action == action)
                 .order_by(audit_events.c.seq)
             )
         return [dict(r) for r in rows.mappings()]
@@ -114,9 +135,9 @@ class Harness:
     async def inbox(self, referral_id: str, user_id: str) -> list[str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(notifications.c.kind).where(
-                    notifications.c.referral_id == referral_id, notifications.c.recipient_id == user_id
-                ).order_by(notifications.c.id)
+                select(notifications.c.kind)
+                .where(notifications.c.referral_id == referral_id, notifications.c.recipient_id == user_id)
+                .order_by(notifications.c.id)
             )
         return [r[0] for r in rows]
 
@@ -126,7 +147,9 @@ class Harness:
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=start_test_server_path())
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=start_test_server_path(), data_converter=DATA_CONVERTER
+    )
     yield env
     await env.shutdown()
 

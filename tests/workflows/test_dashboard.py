@@ -36,11 +36,14 @@ async def _read_and_sign(harness: Harness, h: object, a: Alliance) -> None:
     await harness.update(h, ReferralWorkflow.approve, ReviewInput(senior, Discrepancy.AGREE))  # type: ignore[arg-type]
 
 
-async def test_dashboard_shows_risk_breach_counts_and_turnaround(harness: Harness, engine: AsyncEngine, api: Api) -> None:
+async def test_dashboard_shows_risk_breach_counts_and_turnaround(
+    harness: Harness, engine: AsyncEngine, api: Api
+) -> None:
     a = await make_alliance(engine, experts=3)
     doctor = Actor(a.doctor, Role.COUNTY_DOCTOR, a.county)
-    common = dict(requesting_hospital_id=a.county, reading_hospital_id=a.tertiary, patient_ref=a.patient,
-                  submitted_by=doctor)
+    common = dict(
+        requesting_hospital_id=a.county, reading_hospital_id=a.tertiary, patient_ref=a.patient, submitted_by=doctor
+    )
     pol = policy(agreement_id=a.agreement)
     stat = await harness.start(pol, priority=Priority.STAT, **common)
     urgent = await harness.start(pol, priority=Priority.URGENT, **common)

@@ -41,7 +41,13 @@ async def test_routine_sla_warns_breaches_escalates_and_reassigns(harness: Harne
     wall = time.monotonic() - started
     print(f"24.5 h of SLA timers took {wall:.2f} s of wall time")
     assert (await harness.actions(rid)) == [
-        "submit", "offer", "accept", "sla_warn", "sla_breach", "sla_reassign", "offer",
+        "submit",
+        "offer",
+        "accept",
+        "sla_warn",
+        "sla_breach",
+        "sla_reassign",
+        "offer",
     ]
     assert "reassigned" in await harness.inbox(rid, "wang.expert")
     # The reassigned case keeps its original deadline: the breach is not forgiven.
@@ -61,7 +67,14 @@ async def test_offer_timeout_decline_then_escalation(harness: Harness) -> None:
     assert row["state"] == "submitted" and row["escalated"] and row["offered_to"] is None
     assert "escalation" in await harness.inbox(rid, "liu.coord")
     assert await harness.actions(rid) == [
-        "submit", "offer", "offer_expire", "offer", "decline", "offer", "decline", "escalate",
+        "submit",
+        "offer",
+        "offer_expire",
+        "offer",
+        "decline",
+        "offer",
+        "decline",
+        "escalate",
     ]
     expired = (await harness.events(rid, "offer_expire"))[0]
     assert expired["details"] == {"expert": "wang.expert"}

@@ -29,9 +29,13 @@ class NotificationActivities:
             conditions.append(cond)
         message = Message(inp.key, inp.referral_id, inp.kind, inp.title, inp.body, inp.at)
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(
-                select(users.c.id, users.c.hospital_id).where(or_(*conditions), users.c.active)
-            )).all() if conditions else []
+            rows = (
+                (
+                    await conn.execute(select(users.c.id, users.c.hospital_id).where(or_(*conditions), users.c.active))
+                ).all()
+                if conditions
+                else []
+            )
             recipients = [Recipient(user_id=r[0], hospital_id=r[1]) for r in rows]
             channels = [n.channel for n in self._notifiers if await n.deliver(conn, message, recipients)]
         return NotifyResult(recipients=sorted(r.user_id for r in recipients), channels=channels)

@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api/audit-events", tags=["audit"])
 async def search_audit(
     request: Request,
     principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.ADMIN))],
-    referral_id: str | None = None, actor_id: str | None = None, action: str | None = None,
+    referral_id: str | None = None,
+    actor_id: str | None = None,
+    action: str | None = None,
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -28,7 +30,9 @@ async def search_audit(
     a, r = audit_events.c, referrals.c
     q = select(audit_events).join(referrals, r.id == a.referral_id)
     if principal.role is Role.COORDINATOR:
-        q = q.where(or_(r.reading_hospital_id == principal.hospital_id, r.requesting_hospital_id == principal.hospital_id))
+        q = q.where(
+            or_(r.reading_hospital_id == principal.hospital_id, r.requesting_hospital_id == principal.hospital_id)
+        )
     if referral_id:
         q = q.where(a.referral_id == referral_id)
     if actor_id:
@@ -41,5 +45,8 @@ async def search_audit(
         q = q.where(a.at < until)
     async with request.app.state.engine.connect() as conn:
         rows = (await conn.execute(q.order_by(a.at, a.referral_id, a.seq).limit(limit))).mappings().all()
-    return {"items": [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "id"}
-                      for row in rows]}
+    return {
+        "items": [
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "id"} for row in rows
+        ]
+    }

@@ -57,13 +57,18 @@ async def login(body: LoginRequest, request: Request) -> LoginResponse:
     if user is None or not ok or not user["active"]:
         raise YilianError(ErrorCode.UNAUTHENTICATED, "wrong username or password")
     ttl = timedelta(minutes=state.settings.jwt_ttl_minutes)
-    claims = {"sub": user["id"], "role": user["role"], "hospital_id": user["hospital_id"],
-              "exp": datetime.now(UTC) + ttl, "iat": datetime.now(UTC)}
+    claims = {
+        "sub": user["id"],
+        "role": user["role"],
+        "hospital_id": user["hospital_id"],
+        "exp": datetime.now(UTC) + ttl,
+        "iat": datetime.now(UTC),
+    }
     token = jwt.encode(claims, state.settings.jwt_secret, algorithm="HS256")
     return LoginResponse(
-        access_token=token, expires_in=int(ttl.total_seconds()),
-        user={"id": user["id"], "name": user["display_name"], "role": user["role"],
-              "hospital_id": user["hospital_id"]},
+        access_token=token,
+        expires_in=int(ttl.total_seconds()),
+        user={"id": user["id"], "name": user["display_name"], "role": user["role"], "hospital_id": user["hospital_id"]},
     )
 
 
@@ -95,7 +100,8 @@ def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Prin
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise YilianError(
-                ErrorCode.FORBIDDEN, f"this needs the role {' or '.join(roles)}",
+                ErrorCode.FORBIDDEN,
+                f"this needs the role {' or '.join(roles)}",
                 {"role": principal.role, "required": list(roles)},
             )
         return principal

@@ -38,7 +38,8 @@ async def dashboard(
     scope = d.coordinator_scope(principal.hospital_id)
     async with request.app.state.engine.connect() as conn:
         return {
-            "from": since.isoformat(), "to": until.isoformat(),
+            "from": since.isoformat(),
+            "to": until.isoformat(),
             "counts": _json(await d.counts(conn, scope, since, until)),
             "at_risk": _json(await d.at_risk(conn, scope, now)),
             "breaches": _json(await d.breaches(conn, scope, since, until)),

@@ -30,15 +30,15 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         malformed = any(e.get("type") == "json_invalid" for e in errors)
         code = ErrorCode.MALFORMED_REQUEST if malformed else ErrorCode.VALIDATION_FAILED
-        details = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")} for e in errors
-        ]
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")} for e in errors]
         message = "the request body is not valid JSON" if malformed else "some fields are missing or invalid"
         return JSONResponse(error_body(code, message, details), status_code=400 if malformed else 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.MALFORMED_REQUEST}.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.MALFORMED_REQUEST}.get(
+            exc.status_code, ErrorCode.MALFORMED_REQUEST
+        )
         return JSONResponse(error_body(code, str(exc.detail), None), status_code=exc.status_code)
 
     @app.exception_handler(Exception)

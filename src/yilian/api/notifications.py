@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 @router.get("")
 async def inbox(
-    request: Request, principal: CurrentPrincipal, unread: bool = False,
+    request: Request,
+    principal: CurrentPrincipal,
+    unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     n = notifications.c
@@ -26,11 +28,20 @@ async def inbox(
         q = q.where(n.read_at.is_(None))
     async with request.app.state.engine.connect() as conn:
         rows = (await conn.execute(q.order_by(n.id.desc()).limit(limit))).mappings().all()
-    return {"items": [
-        {"id": r["id"], "kind": r["kind"], "referral_id": r["referral_id"], "title": r["title"], "body": r["body"],
-         "created_at": r["created_at"].isoformat(), "read_at": r["read_at"].isoformat() if r["read_at"] else None}
-        for r in rows
-    ]}
+    return {
+        "items": [
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "referral_id": r["referral_id"],
+                "title": r["title"],
+                "body": r["body"],
+                "created_at": r["created_at"].isoformat(),
+                "read_at": r["read_at"].isoformat() if r["read_at"] else None,
+            }
+            for r in rows
+        ]
+    }
 
 
 @router.post("/{notification_id}/read")
@@ -40,7 +51,8 @@ async def mark_read(notification_id: int, request: Request, principal: CurrentPr
         found = await conn.scalar(
             update(notifications)
             .where(n.id == notification_id, n.recipient_id == principal.user_id)
-            .values(read_at=datetime.now(UTC)).returning(n.id)
+            .values(read_at=datetime.now(UTC))
+            .returning(n.id)
         )
     if found is None:
         raise YilianError(ErrorCode.NOT_FOUND, "no such notification in your inbox")

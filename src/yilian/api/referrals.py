@@ -131,10 +131,16 @@ async def _act(request: Request, principal: Principal, referral_id: str, update:
 
 def _policy(a: Agreement) -> ReferralPolicy:
     return ReferralPolicy(
-        agreement_id=a.id, sla=a.sla, offer_timeout_minutes=a.offer_timeout_minutes,
-        grace_minutes=a.grace_minutes, auto_reassign=a.auto_reassign, max_auto_reassigns=a.max_auto_reassigns,
-        second_reading=a.second_reading, second_reading_share=a.second_reading_share,
-        pause_sla_in_needs_info=a.pause_sla_in_needs_info, critical_ack_minutes=a.critical_ack_minutes,
+        agreement_id=a.id,
+        sla=a.sla,
+        offer_timeout_minutes=a.offer_timeout_minutes,
+        grace_minutes=a.grace_minutes,
+        auto_reassign=a.auto_reassign,
+        max_auto_reassigns=a.max_auto_reassigns,
+        second_reading=a.second_reading,
+        second_reading_share=a.second_reading_share,
+        pause_sla_in_needs_info=a.pause_sla_in_needs_info,
+        critical_ack_minutes=a.critical_ack_minutes,
         critical_renotify_max=a.critical_renotify_max,
     )
 
@@ -147,7 +153,8 @@ def _start_of_local_day(now: datetime, tz: str) -> datetime:
 # ---- routes -------------------------------------------------------------------------------------
 @router.post("", status_code=201)
 async def submit_referral(
-    body: SubmitReferral, request: Request,
+    body: SubmitReferral,
+    request: Request,
     principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR))],
 ) -> dict[str, Any]:
     """A county doctor sends a case; refused with the agreement's reason when it is not covered."""
@@ -156,15 +163,21 @@ async def submit_referral(
     now = datetime.now(UTC)
     async with state.engine.begin() as conn:
         candidates = [
-            a for a in await alliance.agreements_for(conn, hospital_id)
+            a
+            for a in await alliance.agreements_for(conn, hospital_id)
             if body.reading_hospital_id in (None, a.reading_hospital_id)
         ]
         chosen, reasons = None, []
         for a in candidates:
-            used = await alliance.overflow_used(conn, hospital_id, _start_of_local_day(now, a.timezone)) \
-                if body.overflow else 0
-            cov = coverage(a, CoverageRequest(body.modality, body.body_part, body.priority, body.difficult, now,
-                                              body.overflow, used))
+            used = (
+                await alliance.overflow_used(conn, hospital_id, _start_of_local_day(now, a.timezone))
+                if body.overflow
+                else 0
+            )
+            cov = coverage(
+                a,
+                CoverageRequest(body.modality, body.body_part, body.priority, body.difficult, now, body.overflow, used),
+            )
             if cov.covered:
                 chosen = a
                 break
@@ -181,33 +194,60 @@ async def submit_referral(
                 {"patient_id": body.patient.patient_id, "issuer": issuer},
             )
         patient_ref = await alliance.register_patient(
-            conn, hospital_id=hospital_id, issuer=issuer, patient_id=body.patient.patient_id,
-            name=body.patient.name, birth_date=body.patient.birth_date, sex=body.patient.sex, now=now,
+            conn,
+            hospital_id=hospital_id,
+            issuer=issuer,
+            patient_id=body.patient.patient_id,
+            name=body.patient.name,
+            birth_date=body.patient.birth_date,
+            sex=body.patient.sex,
+            now=now,
         )
     referral_id = f"ref-{now:%Y%m%d}-{uuid.uuid4().hex[:10]}"
     facts = CaseFacts(
-        referral_id=referral_id, requesting_hospital_id=hospital_id, reading_hospital_id=chosen.reading_hospital_id,
-        patient_ref=patient_ref, study_instance_uid=body.study_instance_uid, modality=body.modality,
-        body_part=body.body_part, clinical_question=body.clinical_question, priority=body.priority,
-        difficult=body.difficult, submitted_by=principal.actor, overflow=body.overflow,
+        referral_id=referral_id,
+        requesting_hospital_id=hospital_id,
+        reading_hospital_id=chosen.reading_hospital_id,
+        patient_ref=patient_ref,
+        study_instance_uid=body.study_instance_uid,
+        modality=body.modality,
+        body_part=body.body_part,
+        clinical_question=body.clinical_question,
+        priority=body.priority,
+        difficult=body.difficult,
+        submitted_by=principal.actor,
+        overflow=body.overflow,
     )
-    await workflow_client.start_referral(state.temporal, state.settings.task_queue,
-                                         ReferralInput(facts, _policy(chosen)))
+    await workflow_client.start_referral(
+        state.temporal, state.settings.task_queue, ReferralInput(facts, _policy(chosen))
+    )
     return referral_out(await visible_referral(request, principal, referral_id))
 
 
 @router.get("")
 async def list_referrals(
-    request: Request, principal: CurrentPrincipal,
+    request: Request,
+    principal: CurrentPrincipal,
     state: Annotated[list[str] | None, Query()] = None,
-    priority: Priority | None = None, modality: str | None = None, hospital_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    priority: Priority | None = None,
+    modality: str | None = None,
+    hospital_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The caller's worklist, most urgent SLA first."""
     scope = q.worklist_filter(user_id=principal.user_id, role=principal.role, hospital_id=principal.hospital_id)
     async with request.app.state.engine.connect() as conn:
-        rows = await q.worklist(conn, scope, states=state, priority=priority, modality=modality,
-                                hospital_id=hospital_id, limit=limit, offset=offset)
+        rows = await q.worklist(
+            conn,
+            scope,
+            states=state,
+            priority=priority,
+            modality=modality,
+            hospital_id=hospital_id,
+            limit=limit,
+            offset=offset,
+        )
     now = datetime.now(UTC)
     return {"items": [referral_out(r, now) for r in rows], "limit": limit, "offset": offset}
 
@@ -217,11 +257,17 @@ async def get_referral(referral_id: str, request: Request, principal: CurrentPri
     row = await visible_referral(request, principal, referral_id)
     async with request.app.state.engine.connect() as conn:
         patient = await alliance.get_patient(conn, row["patient_ref"])
-        reports = (await q.report_history(conn, referral_id) if sees_drafts(principal, _scope(row))
-                   else await q.signed_reports(conn, referral_id))
+        reports = (
+            await q.report_history(conn, referral_id)
+            if sees_drafts(principal, _scope(row))
+            else await q.signed_reports(conn, referral_id)
+        )
     out = referral_out(row)
-    out["patient"] = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in (patient or {}).items()
-                      if k in ("patient_id", "issuer", "name", "birth_date", "sex")}
+    out["patient"] = {
+        k: (v.isoformat() if isinstance(v, date) else v)
+        for k, v in (patient or {}).items()
+        if k in ("patient_id", "issuer", "name", "birth_date", "sex")
+    }
     out["reports"] = [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in reports]
     return out
 
@@ -240,72 +286,105 @@ async def get_audit(referral_id: str, request: Request, principal: CurrentPrinci
     await visible_referral(request, principal, referral_id)
     async with request.app.state.engine.connect() as conn:
         events = await q.audit_trail(conn, referral_id)
-    return {"items": [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in e.items() if k != "id"}
-                      for e in events]}
+    return {
+        "items": [
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in e.items() if k != "id"} for e in events
+        ]
+    }
 
 
 @router.post("/{referral_id}/accept")
 async def accept(referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.accept, ActorInput(principal.actor, body.comment))
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.accept, ActorInput(principal.actor, body.comment)
+    )
 
 
 @router.post("/{referral_id}/decline")
 async def decline(referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.decline, ActorInput(principal.actor, body.comment))
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.decline, ActorInput(principal.actor, body.comment)
+    )
 
 
 @router.put("/{referral_id}/draft")
-async def save_draft(referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def save_draft(
+    referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """Save a draft; every save is a new version, none is ever overwritten."""
-    return await _act(request, principal, referral_id, ReferralWorkflow.save_draft,
-                      ReportInput(principal.actor, body.content()))
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.save_draft, ReportInput(principal.actor, body.content())
+    )
 
 
 @router.post("/{referral_id}/preliminary")
 async def submit_preliminary(
     referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.submit_preliminary,
-                      ReportInput(principal.actor, body.content()))
+    return await _act(
+        request,
+        principal,
+        referral_id,
+        ReferralWorkflow.submit_preliminary,
+        ReportInput(principal.actor, body.content()),
+    )
 
 
 @router.post("/{referral_id}/approve")
 async def approve(referral_id: str, body: ReviewBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.approve,
-                      ReviewInput(principal.actor, body.discrepancy, body.comments))
+    return await _act(
+        request,
+        principal,
+        referral_id,
+        ReferralWorkflow.approve,
+        ReviewInput(principal.actor, body.discrepancy, body.comments),
+    )
 
 
 @router.post("/{referral_id}/request-changes")
 async def request_changes(
     referral_id: str, body: ReviewBody, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.request_changes,
-                      ReviewInput(principal.actor, body.discrepancy, body.comments))
+    return await _act(
+        request,
+        principal,
+        referral_id,
+        ReferralWorkflow.request_changes,
+        ReviewInput(principal.actor, body.discrepancy, body.comments),
+    )
 
 
 @router.post("/{referral_id}/request-info")
 async def request_info(
     referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.request_info,
-                      ActorInput(principal.actor, body.comment))
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.request_info, ActorInput(principal.actor, body.comment)
+    )
 
 
 @router.post("/{referral_id}/provide-info")
 async def provide_info(
     referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.provide_info,
-                      ActorInput(principal.actor, body.comment))
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.provide_info, ActorInput(principal.actor, body.comment)
+    )
 
 
 @router.post("/{referral_id}/cancel")
-async def cancel(referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.cancel, ActorInput(principal.actor, body.comment))
+async def cancel(
+    referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.cancel, ActorInput(principal.actor, body.comment)
+    )
 
 
 @router.post("/{referral_id}/reassign")
-async def reassign(referral_id: str, body: ReassignBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def reassign(
+    referral_id: str, body: ReassignBody, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     row = await visible_referral(request, principal, referral_id)
     if body.expert_id:
         async with request.app.state.engine.connect() as conn:
@@ -317,8 +396,13 @@ async def reassign(referral_id: str, body: ReassignBody, request: Request, princ
                 "that expert is not a reader of the reading hospital licensed for the sending hospital",
                 {"expert_id": body.expert_id},
             )
-    return await _act(request, principal, referral_id, ReferralWorkflow.reassign,
-                      ReassignInput(principal.actor, body.expert_id, body.reason))
+    return await _act(
+        request,
+        principal,
+        referral_id,
+        ReferralWorkflow.reassign,
+        ReassignInput(principal.actor, body.expert_id, body.reason),
+    )
 
 
 @router.post("/{referral_id}/acknowledge-receipt")
@@ -326,21 +410,29 @@ async def acknowledge_receipt(
     referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """The county hospital records that it received the signed report (remote-diagnosis responsibility)."""
-    return await _act(request, principal, referral_id, ReferralWorkflow.acknowledge_receipt,
-                      ActorInput(principal.actor, body.comment))
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.acknowledge_receipt, ActorInput(principal.actor, body.comment)
+    )
 
 
 @router.post("/{referral_id}/acknowledge-critical")
 async def acknowledge_critical(
     referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    return await _act(request, principal, referral_id, ReferralWorkflow.acknowledge_critical,
-                      ActorInput(principal.actor, body.comment))
+    return await _act(
+        request,
+        principal,
+        referral_id,
+        ReferralWorkflow.acknowledge_critical,
+        ActorInput(principal.actor, body.comment),
+    )
 
 
 @router.post("/{referral_id}/addenda")
-async def add_addendum(referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def add_addendum(
+    referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """A correction after sign-off: a new version; the signed report is never changed."""
-    return await _act(request, principal, referral_id, ReferralWorkflow.add_addendum,
-                      ReportInput(principal.actor, body.content()))
-
+    return await _act(
+        request, principal, referral_id, ReferralWorkflow.add_addendum, ReportInput(principal.actor, body.content())
+    )

@@ -42,12 +42,28 @@ def _link_out(request: Request, link: dict[str, Any], now: datetime) -> dict[str
     token = token_for(request.app.state.settings.share_link_secret, link["id"])
     status = refusal(LinkStatus(link["expires_at"], link["revoked_at"], None), now) or "active"
     return {
-        "link_id": link["id"], "referral_id": link["referral_id"], "status": status,
-        "created_at": link["created_at"].isoformat(), "expires_at": link["expires_at"].isoformat(),
+        "link_id": link["id"],
+        "referral_id": link["referral_id"],
+        "status": status,
+        "created_at": link["created_at"].isoformat(),
+        "expires_at": link["expires_at"].isoformat(),
         "revoked_at": link["revoked_at"].isoformat() if link["revoked_at"] else None,
         "token": token if status == "active" else None,
         "url": f"{request.app.state.settings.public_base_url}/s/{token}" if status == "active" else None,
     }
+
+
+async def _visible_link(request: Request, principal: Any, link_id: str) -> dict[str, Any]:
+    """The link if the caller may see its referral; one 404 either way so nothing about others leaks."""
+    async with request.app.state.engine.connect() as conn:
+        link = await sq.get_link(conn, link_id)
+    if link is not None:
+        try:
+            await visible_referral(request, principal, link["referral_id"])
+            return link
+        except YilianError:
+            pass
+    raise YilianError(ErrorCode.NOT_FOUND, "no such share link")
 
 
 def _require_manager(principal: Any) -> None:
@@ -75,8 +91,14 @@ async def create_link(referral_id: str, body: NewLink, request: Request, princip
     now = datetime.now(UTC)
     link_id = new_link_id()
     async with request.app.state.engine.begin() as conn:
-        await sq.create_link(conn, link_id=link_id, referral_id=referral_id, patient_ref=row["patient_ref"],
-                             now=now, expires_at=now + timedelta(days=body.days))
+        await sq.create_link(
+            conn,
+            link_id=link_id,
+            referral_id=referral_id,
+            patient_ref=row["patient_ref"],
+            now=now,
+            expires_at=now + timedelta(days=body.days),
+        )
         link = await sq.get_link(conn, link_id)
     assert link is not None
     return _link_out(request, link, now)
@@ -85,11 +107,7 @@ async def create_link(referral_id: str, body: NewLink, request: Request, princip
 @router.post("/api/share-links/{link_id}/revoke")
 async def revoke_link(link_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     _require_manager(principal)
-    async with request.app.state.engine.connect() as conn:
-        link = await sq.get_link(conn, link_id)
-    if link is None:
-        raise YilianError(ErrorCode.NOT_FOUND, "no such share link")
-    await visible_referral(request, principal, link["referral_id"])
+    await _visible_link(request, principal, link_id)
     now = datetime.now(UTC)
     async with request.app.state.engine.begin() as conn:
         await sq.revoke(conn, link_id, principal.user_id, now)
@@ -102,11 +120,8 @@ async def revoke_link(link_id: str, request: Request, principal: CurrentPrincipa
 @router.get("/api/share-links/{link_id}/accesses")
 async def link_accesses(link_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     _require_manager(principal)
+    await _visible_link(request, principal, link_id)
     async with request.app.state.engine.connect() as conn:
-        link = await sq.get_link(conn, link_id)
-        if link is None:
-            raise YilianError(ErrorCode.NOT_FOUND, "no such share link")
-        await visible_referral(request, principal, link["referral_id"])
         rows = await sq.accesses(conn, link_id)
     return {"items": [{"at": r["at"].isoformat(), "outcome": r["outcome"], "client": r["client"]} for r in rows]}
 
@@ -151,11 +166,20 @@ async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, A
     return {
         "notice": PATIENT_NOTICE,
         "patient": {"name": patient["name"], "sex": patient["sex"]},
-        "study": {"modality": referral["modality"], "body_part": referral["body_part"],
-                  "study_instance_uid": referral["study_instance_uid"]},
+        "study": {
+            "modality": referral["modality"],
+            "body_part": referral["body_part"],
+            "study_instance_uid": referral["study_instance_uid"],
+        },
         "reports": [
-            {"kind": r["kind"], "version": r["version"], "findings": r["findings"], "impression": r["impression"],
-             "signed_by": r["author_name"], "signed_at": r["created_at"].isoformat()}
+            {
+                "kind": r["kind"],
+                "version": r["version"],
+                "findings": r["findings"],
+                "impression": r["impression"],
+                "signed_by": r["author_name"],
+                "signed_at": r["created_at"].isoformat(),
+            }
             for r in reports
         ],
         "expires_at": link["expires_at"].isoformat(),

@@ -35,18 +35,21 @@ def _from_update_failure(exc: WorkflowUpdateFailedError) -> YilianError:
 async def start_referral(client: Client, task_queue: str, inp: ReferralInput) -> ActionResult:
     """Start the workflow and return once the submission is recorded (update-with-start)."""
     op = WithStartWorkflowOperation(
-        ReferralWorkflow.run, inp, id=inp.facts.referral_id, task_queue=task_queue,
+        ReferralWorkflow.run,
+        inp,
+        id=inp.facts.referral_id,
+        task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     try:
-        return await client.execute_update_with_start_workflow(
-            ReferralWorkflow.submitted, start_workflow_operation=op
-        )
+        return await client.execute_update_with_start_workflow(ReferralWorkflow.submitted, start_workflow_operation=op)
     except WorkflowUpdateFailedError as exc:
         raise _from_update_failure(exc) from exc
     except RPCError as exc:
-        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused the case: {exc.message}") from exc
+        raise YilianError(
+            ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused the case: {exc.message}"
+        ) from exc
 
 
 async def send_update(client: Client, referral_id: str, update: Any, arg: Any) -> ActionResult:

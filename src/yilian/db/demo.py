@@ -28,7 +28,9 @@ class DemoUser:
 
 
 DEMO_USERS = (
-    DemoUser("wang.expert", "王立 Wang Li", "expert", TERTIARY, "副主任医师", False, (("CT", "CHEST"), ("DX", "CHEST"))),
+    DemoUser(
+        "wang.expert", "王立 Wang Li", "expert", TERTIARY, "副主任医师", False, (("CT", "CHEST"), ("DX", "CHEST"))
+    ),
     DemoUser("li.expert", "李静 Li Jing", "expert", TERTIARY, "主任医师", False, (("MR", "*"), ("CT", "HEAD"))),
     DemoUser("zhang.expert", "张伟 Zhang Wei", "expert", TERTIARY, "主治医师", True, (("*", "*"),)),
     DemoUser("chen.senior", "陈明 Chen Ming", "senior", TERTIARY, "主任医师", False, (("*", "*"),)),
@@ -40,16 +42,28 @@ DEMO_USERS = (
 
 DEMO_AGREEMENTS: tuple[dict[str, Any], ...] = (
     {
-        "id": "agr-anping", "requesting_hospital_id": ANPING, "reading_hospital_id": TERTIARY,
+        "id": "agr-anping",
+        "requesting_hospital_id": ANPING,
+        "reading_hospital_id": TERTIARY,
         "service_mode": "full_hosting",
-        "terms": {"sla": {"stat_minutes": 30, "urgent_minutes": 120, "routine_minutes": 1440},
-                  "offer_timeout_minutes": 10, "grace_minutes": 30, "second_reading": "always"},
+        "terms": {
+            "sla": {"stat_minutes": 30, "urgent_minutes": 120, "routine_minutes": 1440},
+            "offer_timeout_minutes": 10,
+            "grace_minutes": 30,
+            "second_reading": "always",
+        },
     },
     {
-        "id": "agr-qingshan", "requesting_hospital_id": QINGSHAN, "reading_hospital_id": TERTIARY,
+        "id": "agr-qingshan",
+        "requesting_hospital_id": QINGSHAN,
+        "reading_hospital_id": TERTIARY,
         "service_mode": "difficult_only",
-        "terms": {"sla": {"stat_minutes": 60, "urgent_minutes": 240, "routine_minutes": 2880},
-                  "offer_timeout_minutes": 15, "grace_minutes": 60, "second_reading": "difficult"},
+        "terms": {
+            "sla": {"stat_minutes": 60, "urgent_minutes": 240, "routine_minutes": 2880},
+            "offer_timeout_minutes": 15,
+            "grace_minutes": 60,
+            "second_reading": "difficult",
+        },
     },
 )
 
@@ -65,30 +79,85 @@ async def seed_demo(engine: AsyncEngine) -> None:
     now = datetime.now(UTC)
     password_hash = PasswordHasher().hash(DEMO_PASSWORD)
     async with engine.begin() as conn:
-        await conn.execute(insert(hospitals).values([
-            {"id": TERTIARY, "name": "省人民医院 Provincial People's Hospital", "level": "tertiary",
-             "patient_id_issuer": "PPH", "created_at": now},
-            {"id": ANPING, "name": "安平县人民医院 Anping County Hospital", "level": "county",
-             "patient_id_issuer": "ANPING", "created_at": now},
-            {"id": QINGSHAN, "name": "青山县中医院 Qingshan County Hospital", "level": "county",
-             "patient_id_issuer": "QINGSHAN", "created_at": now},
-        ]).on_conflict_do_nothing())
-        await conn.execute(insert(agreements).values([{**a, "created_at": now} for a in DEMO_AGREEMENTS])
-                           .on_conflict_do_nothing())
-        await conn.execute(insert(users).values([
-            {"id": u.id, "username": u.id, "password_hash": password_hash, "display_name": u.name, "role": u.role,
-             "hospital_id": u.hospital_id, "title": u.title, "is_junior": u.is_junior, "created_at": now}
-            for u in DEMO_USERS
-        ]).on_conflict_do_nothing())
+        await conn.execute(
+            insert(hospitals)
+            .values(
+                [
+                    {
+                        "id": TERTIARY,
+                        "name": "省人民医院 Provincial People's Hospital",
+                        "level": "tertiary",
+                        "patient_id_issuer": "PPH",
+                        "created_at": now,
+                    },
+                    {
+                        "id": ANPING,
+                        "name": "安平县人民医院 Anping County Hospital",
+                        "level": "county",
+                        "patient_id_issuer": "ANPING",
+                        "created_at": now,
+                    },
+                    {
+                        "id": QINGSHAN,
+                        "name": "青山县中医院 Qingshan County Hospital",
+                        "level": "county",
+                        "patient_id_issuer": "QINGSHAN",
+                        "created_at": now,
+                    },
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+        await conn.execute(
+            insert(agreements).values([{**a, "created_at": now} for a in DEMO_AGREEMENTS]).on_conflict_do_nothing()
+        )
+        await conn.execute(
+            insert(users)
+            .values(
+                [
+                    {
+                        "id": u.id,
+                        "username": u.id,
+                        "password_hash": password_hash,
+                        "display_name": u.name,
+                        "role": u.role,
+                        "hospital_id": u.hospital_id,
+                        "title": u.title,
+                        "is_junior": u.is_junior,
+                        "created_at": now,
+                    }
+                    for u in DEMO_USERS
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
         readers = [u for u in DEMO_USERS if u.role in ("expert", "senior")]
-        await conn.execute(insert(reader_licences).values([
-            {"user_id": u.id, "hospital_id": h} for u in readers for h in (ANPING, QINGSHAN)
-        ]).on_conflict_do_nothing())
-        await conn.execute(insert(reader_subspecialties).values([
-            {"user_id": u.id, "modality": m, "body_part": b} for u in readers for m, b in u.subspecialties
-        ]).on_conflict_do_nothing())
-        await conn.execute(insert(patients).values([
-            {"id": pid, "hospital_id": h, "issuer": "ANPING" if h == ANPING else "QINGSHAN", "patient_id": p,
-             "name": n, "birth_date": bd, "sex": s, "created_at": now}
-            for pid, h, p, n, bd, s in DEMO_PATIENTS
-        ]).on_conflict_do_nothing())
+        await conn.execute(
+            insert(reader_licences)
+            .values([{"user_id": u.id, "hospital_id": h} for u in readers for h in (ANPING, QINGSHAN)])
+            .on_conflict_do_nothing()
+        )
+        await conn.execute(
+            insert(reader_subspecialties)
+            .values([{"user_id": u.id, "modality": m, "body_part": b} for u in readers for m, b in u.subspecialties])
+            .on_conflict_do_nothing()
+        )
+        await conn.execute(
+            insert(patients)
+            .values(
+                [
+                    {
+                        "id": pid,
+                        "hospital_id": h,
+                        "issuer": "ANPING" if h == ANPING else "QINGSHAN",
+                        "patient_id": p,
+                        "name": n,
+                        "birth_date": bd,
+                        "sex": s,
+                        "created_at": now,
+                    }
+                    for pid, h, p, n, bd, s in DEMO_PATIENTS
+                ]
+            )
+            .on_conflict_do_nothing()
+        )

@@ -28,7 +28,8 @@ def _ts(name: str, nullable: bool = True) -> Column[object]:
 
 
 hospitals = Table(
-    "hospitals", metadata,
+    "hospitals",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("name", Text, nullable=False),
     Column("level", String(16), nullable=False),  # tertiary | county | township
@@ -37,7 +38,8 @@ hospitals = Table(
 )
 
 agreements = Table(
-    "agreements", metadata,
+    "agreements",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("requesting_hospital_id", ForeignKey("hospitals.id"), nullable=False),
     Column("reading_hospital_id", ForeignKey("hospitals.id"), nullable=False),
@@ -49,7 +51,8 @@ agreements = Table(
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
@@ -64,20 +67,23 @@ users = Table(
 )
 
 reader_licences = Table(
-    "reader_licences", metadata,
+    "reader_licences",
+    metadata,
     Column("user_id", ForeignKey("users.id"), primary_key=True),
     Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
 )
 
 reader_subspecialties = Table(
-    "reader_subspecialties", metadata,
+    "reader_subspecialties",
+    metadata,
     Column("user_id", ForeignKey("users.id"), primary_key=True),
     Column("modality", String(16), primary_key=True),
     Column("body_part", String(64), primary_key=True),  # '*' for any
 )
 
 patients = Table(
-    "patients", metadata,
+    "patients",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("hospital_id", ForeignKey("hospitals.id"), nullable=False),
     Column("issuer", String(64), nullable=False),
@@ -90,7 +96,8 @@ patients = Table(
 )
 
 referrals = Table(
-    "referrals", metadata,
+    "referrals",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("requesting_hospital_id", ForeignKey("hospitals.id"), nullable=False),
     Column("reading_hospital_id", ForeignKey("hospitals.id"), nullable=False),
@@ -134,7 +141,8 @@ referrals = Table(
 )
 
 audit_events = Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("referral_id", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
@@ -151,7 +159,8 @@ audit_events = Table(
 )
 
 report_versions = Table(
-    "report_versions", metadata,
+    "report_versions",
+    metadata,
     Column("referral_id", ForeignKey("referrals.id"), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),
@@ -167,7 +176,8 @@ report_versions = Table(
 )
 
 notifications = Table(
-    "notifications", metadata,
+    "notifications",
+    metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("key", String(200), nullable=False),
     Column("recipient_id", ForeignKey("users.id"), nullable=False),
@@ -182,7 +192,8 @@ notifications = Table(
 )
 
 webhooks = Table(
-    "webhooks", metadata,
+    "webhooks",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("hospital_id", ForeignKey("hospitals.id"), nullable=False),
     Column("url", Text, nullable=False),
@@ -191,7 +202,8 @@ webhooks = Table(
 )
 
 webhook_deliveries = Table(
-    "webhook_deliveries", metadata,
+    "webhook_deliveries",
+    metadata,
     Column("webhook_id", ForeignKey("webhooks.id"), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("status", Integer),
@@ -201,7 +213,8 @@ webhook_deliveries = Table(
 )
 
 share_links = Table(
-    "share_links", metadata,
+    "share_links",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("referral_id", ForeignKey("referrals.id"), nullable=False, index=True),
     Column("patient_ref", ForeignKey("patients.id"), nullable=False),
@@ -214,7 +227,8 @@ share_links = Table(
 )
 
 share_accesses = Table(
-    "share_accesses", metadata,
+    "share_accesses",
+    metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("link_id", String(64), nullable=False),
     _ts("at", False),
@@ -222,4 +236,3 @@ share_accesses = Table(
     Column("client", Text, nullable=False, server_default=""),
     Index("ix_share_accesses_link", "link_id"),
 )
-

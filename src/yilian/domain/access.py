@@ -46,6 +46,8 @@ def can_view(p: Principal, r: ReferralScope) -> bool:
 
 def sees_drafts(p: Principal, r: ReferralScope) -> bool:
     """Drafts and preliminary versions stay on the reading side; the county sees signed reports."""
-    return p.role in (Role.EXPERT, Role.SENIOR) or (
-        p.role is Role.COORDINATOR and p.hospital_id == r.reading_hospital_id
-    ) or p.role is Role.ADMIN
+    return (
+        p.role in (Role.EXPERT, Role.SENIOR)
+        or (p.role is Role.COORDINATOR and p.hospital_id == r.reading_hospital_id)
+        or p.role is Role.ADMIN
+    )

@@ -67,9 +67,7 @@ class Guard(StrEnum):
 
 
 S = ReferralState
-OPEN_STATES = frozenset(
-    {S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.PRELIMINARY, S.CHANGES_REQUESTED}
-)
+OPEN_STATES = frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.PRELIMINARY, S.CHANGES_REQUESTED})
 READER_STATES = frozenset({S.OFFERED, S.IN_READING, S.CHANGES_REQUESTED})
 REPORTED_STATES = frozenset({S.FINAL, S.RETURNED, S.CLOSED, S.AMENDED})
 TERMINAL_STATES = frozenset({S.CLOSED, S.CANCELLED})
@@ -206,7 +204,7 @@ def transition(
         new = replace(new, offered_to=target, reader_id=None)
     elif action is Action.ACCEPT:
         new = replace(new, offered_to=None, reader_id=actor.user_id)
-    elif action in (Action.DECLINE, Action.OFFER_EXPIRE):
+    elif action in (Action.DECLINE, Action.OFFER_EXPIRE, Action.CANCEL):
         new = replace(new, offered_to=None)
     elif action in (Action.REROUTE, Action.SLA_REASSIGN):
         new = replace(new, offered_to=None, reader_id=None)

@@ -22,15 +22,11 @@ def eligible(candidate: ExpertCandidate) -> bool:
     return candidate.on_duty and candidate.licensed and candidate.subspecialty_match
 
 
-def rank_candidates(
-    candidates: list[ExpertCandidate], exclude: frozenset[str] = frozenset()
-) -> list[ExpertCandidate]:
+def rank_candidates(candidates: list[ExpertCandidate], exclude: frozenset[str] = frozenset()) -> list[ExpertCandidate]:
     """Eligible readers, best first: same patient same reader, experts before seniors, subspecialists
     before generalists, then the lightest load.
 
     Readers who already declined or let the offer lapse are excluded by the caller's `exclude`.
     """
     pool = [c for c in candidates if eligible(c) and c.user_id not in exclude]
-    return sorted(
-        pool, key=lambda c: (not c.read_patient_before, c.is_senior, -c.specificity, c.open_load, c.user_id)
-    )
+    return sorted(pool, key=lambda c: (not c.read_patient_before, c.is_senior, -c.specificity, c.open_load, c.user_id))

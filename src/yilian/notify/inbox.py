@@ -17,13 +17,20 @@ class InAppNotifier:
             return False
         await conn.execute(
             insert(notifications)
-            .values([
-                {
-                    "key": message.key, "recipient_id": r.user_id, "referral_id": message.referral_id,
-                    "kind": message.kind, "title": message.title, "body": message.body, "created_at": message.at,
-                }
-                for r in recipients
-            ])
+            .values(
+                [
+                    {
+                        "key": message.key,
+                        "recipient_id": r.user_id,
+                        "referral_id": message.referral_id,
+                        "kind": message.kind,
+                        "title": message.title,
+                        "body": message.body,
+                        "created_at": message.at,
+                    }
+                    for r in recipients
+                ]
+            )
             .on_conflict_do_nothing(constraint="uq_notification_key_recipient")
         )
         return True

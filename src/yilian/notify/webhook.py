@@ -43,9 +43,11 @@ class WebhookNotifier:
         hospitals = sorted({r.hospital_id for r in recipients if r.hospital_id})
         if not hospitals:
             return False
-        hooks = (await conn.execute(
-            select(webhooks.c.id).where(webhooks.c.hospital_id.in_(hospitals), webhooks.c.active)
-        )).scalars().all()
+        hooks = (
+            (await conn.execute(select(webhooks.c.id).where(webhooks.c.hospital_id.in_(hospitals), webhooks.c.active)))
+            .scalars()
+            .all()
+        )
         for hook_id in hooks:
             await conn.execute(
                 insert(webhook_deliveries).values(webhook_id=hook_id, key=message.key).on_conflict_do_nothing()
@@ -57,33 +59,63 @@ async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit:
     """Send queued deliveries once; returns how many succeeded."""
     now = datetime.now(UTC)
     async with engine.connect() as conn:
-        rows = (await conn.execute(
-            select(webhook_deliveries, webhooks.c.url, webhooks.c.secret, webhooks.c.hospital_id)
-            .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
-            .where(webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.attempts < MAX_ATTEMPTS)
-            .limit(limit)
-        )).mappings().all()
+        rows = (
+            (
+                await conn.execute(
+                    select(webhook_deliveries, webhooks.c.url, webhooks.c.secret, webhooks.c.hospital_id)
+                    .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+                    .where(webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.attempts < MAX_ATTEMPTS)
+                    .limit(limit)
+                )
+            )
+            .mappings()
+            .all()
+        )
     sent = 0
     for row in rows:
         async with engine.connect() as conn:
-            note = (await conn.execute(
-                select(notifications.c.referral_id, notifications.c.kind, notifications.c.title,
-                       notifications.c.body, notifications.c.created_at)
-                .where(notifications.c.key == row["key"]).limit(1)
-            )).mappings().first()
+            note = (
+                (
+                    await conn.execute(
+                        select(
+                            notifications.c.referral_id,
+                            notifications.c.kind,
+                            notifications.c.title,
+                            notifications.c.body,
+                            notifications.c.created_at,
+                        )
+                        .where(notifications.c.key == row["key"])
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
         if note is None:
             continue
-        body = json.dumps({
-            "key": row["key"], "hospital_id": row["hospital_id"], "referral_id": note["referral_id"],
-            "kind": note["kind"], "title": note["title"], "body": note["body"],
-            "at": note["created_at"].isoformat(),
-        }, ensure_ascii=False).encode()
+        body = json.dumps(
+            {
+                "key": row["key"],
+                "hospital_id": row["hospital_id"],
+                "referral_id": note["referral_id"],
+                "kind": note["kind"],
+                "title": note["title"],
+                "body": note["body"],
+                "at": note["created_at"].isoformat(),
+            },
+            ensure_ascii=False,
+        ).encode()
         status, error = None, None
         try:
-            resp = await client.post(row["url"], content=body, headers={
-                "Content-Type": "application/json", SIGNATURE_HEADER: sign(row["secret"], body),
-                "X-Yilian-Delivery": row["key"],
-            })
+            resp = await client.post(
+                row["url"],
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(row["secret"], body),
+                    "X-Yilian-Delivery": row["key"],
+                },
+            )
             status = resp.status_code
             if resp.status_code >= 300:
                 error = f"HTTP {resp.status_code}"
@@ -92,9 +124,15 @@ async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit:
         async with engine.begin() as conn:
             await conn.execute(
                 update(webhook_deliveries)
-                .where(and_(webhook_deliveries.c.webhook_id == row["webhook_id"], webhook_deliveries.c.key == row["key"]))
-                .values(status=status, attempts=webhook_deliveries.c.attempts + 1, last_error=error,
-                        delivered_at=now if error is None else None)
+                .where(
+                    and_(webhook_deliveries.c.webhook_id == row["webhook_id"], webhook_deliveries.c.key == row["key"])
+                )
+                .values(
+                    status=status,
+                    attempts=webhook_deliveries.c.attempts + 1,
+                    last_error=error,
+                    delivered_at=now if error is None else None,
+                )
             )
         if error is None:
             sent += 1

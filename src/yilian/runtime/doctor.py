@@ -85,9 +85,7 @@ async def _check_postgres(settings: Settings, seconds: float) -> Check:
     if isinstance(state, Check):
         return state
     port = state
-    result = await _check_postgres_url(
-        f"postgresql://{postgres.SUPERUSER}@{postgres.HOST}:{port}/postgres", seconds
-    )
+    result = await _check_postgres_url(f"postgresql://{postgres.SUPERUSER}@{postgres.HOST}:{port}/postgres", seconds)
     if result.ok:
         return Check(name, True, f"Embedded server in {data_dir} is running at {postgres.HOST}:{port}.")
     return result
@@ -101,9 +99,7 @@ def _embedded_postgres_state(data_dir: Path) -> Check | int:
     except postgres.EmbeddedPostgresError as exc:
         return Check(name, False, str(exc))
     if not data_dir.exists():
-        return Check(
-            name, True, f"Embedded server not created yet: `yilian up` will initialise it in {data_dir}."
-        )
+        return Check(name, True, f"Embedded server not created yet: `yilian up` will initialise it in {data_dir}.")
     if not (data_dir / "PG_VERSION").exists():
         if os.access(data_dir, os.R_OK | os.X_OK) and any(data_dir.iterdir()):
             return Check(
@@ -111,9 +107,7 @@ def _embedded_postgres_state(data_dir: Path) -> Check | int:
                 False,
                 f"{data_dir} is not empty but holds no PostgreSQL data (no PG_VERSION): move it away.",
             )
-        return Check(
-            name, True, f"Embedded server not initialised yet: `yilian up` will do it in {data_dir}."
-        )
+        return Check(name, True, f"Embedded server not initialised yet: `yilian up` will do it in {data_dir}.")
     port = postgres.find_running(data_dir)
     if port is None:
         return Check(name, True, f"Embedded server in {data_dir} is not running; `yilian up` starts it.")
@@ -218,9 +212,7 @@ async def _check_temporal_address(address: str, namespace: str, seconds: float) 
     except TimeoutError:
         return Check(name, False, f"{where} accepts connections but is not a ready Temporal server.")
     except Exception as exc:
-        return Check(
-            name, False, f"{where} accepts connections but does not answer as Temporal: {_describe(exc)}"
-        )
+        return Check(name, False, f"{where} accepts connections but does not answer as Temporal: {_describe(exc)}")
     return Check(name, True, f"{where}, namespace {namespace!r}: connected.")
 
 
@@ -264,9 +256,7 @@ def _storage_writable(path: Path) -> Check:
         # A real attempt, removed at once: os.access says yes for root even on /proc or read-only mounts.
         os.rmdir(tempfile.mkdtemp(dir=ancestor, prefix=".doctor-"))
     except OSError as exc:
-        return Check(
-            name, False, f"{path} does not exist and cannot be created in {ancestor}: {_describe(exc)}."
-        )
+        return Check(name, False, f"{path} does not exist and cannot be created in {ancestor}: {_describe(exc)}.")
     return Check(name, True, f"{path} does not exist yet; it will be created.")
 
 

@@ -174,9 +174,7 @@ def start_embedded_postgres(
                     f"not on the requested port {port}; stop it first (pg_ctl stop -D {data_dir})."
                 )
             _log.info("reusing PostgreSQL already running for %s on port %d", data_dir, running_port)
-            server = EmbeddedPostgres(
-                data_dir, running_port, reused=True, account=_account_for_existing(data_dir)
-            )
+            server = EmbeddedPostgres(data_dir, running_port, reused=True, account=_account_for_existing(data_dir))
         else:
             account = _prepare_data_dir(data_dir)
             if not (data_dir / "PG_VERSION").exists():
@@ -410,9 +408,7 @@ def _run(
             out.seek(0)
             output = out.read().decode(errors="replace")
     except subprocess.TimeoutExpired as exc:
-        raise EmbeddedPostgresError(
-            f"Could not {what}: timed out after {timeout:.0f} s.{_log_tail(log_file)}"
-        ) from exc
+        raise EmbeddedPostgresError(f"Could not {what}: timed out after {timeout:.0f} s.{_log_tail(log_file)}") from exc
     if proc.returncode != 0:
         raise EmbeddedPostgresError(
             f"Could not {what} ({shlex.join(args)} exited with {proc.returncode}):\n"
@@ -481,14 +477,10 @@ def _server_options(port: int, *, durable: bool) -> list[str]:
     return options
 
 
-def _start_server(
-    data_dir: Path, account: _Account | None, port: int | None, *, durable: bool, timeout: float
-) -> int:
+def _start_server(data_dir: Path, account: _Account | None, port: int | None, *, durable: bool, timeout: float) -> int:
     log_file = data_dir / LOG_FILE_NAME
     if port is not None and port_accepts(HOST, port):
-        raise EmbeddedPostgresError(
-            f"Cannot start PostgreSQL for {data_dir}: {HOST}:{port} is already in use."
-        )
+        raise EmbeddedPostgresError(f"Cannot start PostgreSQL for {data_dir}: {HOST}:{port} is already in use.")
     attempts = 1 if port is not None else 3
     previous = _previous_port(data_dir)
     for attempt in range(attempts):

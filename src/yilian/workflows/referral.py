@@ -120,9 +120,7 @@ class ReferralWorkflow:
             else:
                 seq = self._p.case.seq
                 await workflow.wait_condition(lambda: self._p.case.seq != seq)
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self._p.critical_open
-        )
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._p.critical_open)
         sla_task.cancel()
         # The result carries the whole case so an addendum after the window can restart from it.
         return ReferralInput(self._facts, self._policy, self._p)
@@ -134,8 +132,9 @@ class ReferralWorkflow:
             event = rules.AuditEvent(
                 case.referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, self._facts.submitted_by, workflow.now()
             )
-            await self._record(event, {"clinical_question": self._facts.clinical_question,
-                                       "overflow": self._facts.overflow})
+            await self._record(
+                event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}
+            )
             self._recorded = True
 
     async def _route(self) -> None:
@@ -159,12 +158,17 @@ class ReferralWorkflow:
         if found.ranked:
             best = found.ranked[0]
             await self._apply(
-                Action.OFFER, SYSTEM_ACTOR, target=best.user_id,
-                details={"candidates": [c.user_id for c in found.ranked[:5]],
-                         "same_patient_reader": best.read_patient_before},
+                Action.OFFER,
+                SYSTEM_ACTOR,
+                target=best.user_id,
+                details={
+                    "candidates": [c.user_id for c in found.ranked[:5]],
+                    "same_patient_reader": best.read_patient_before,
+                },
             )
             await self._notify(
-                "offer", Audience(user_ids=[best.user_id]),
+                "offer",
+                Audience(user_ids=[best.user_id]),
                 f"New {self._facts.priority} case offered",
                 f"{self._facts.modality} {self._facts.body_part}: {self._facts.clinical_question}",
             )
@@ -173,7 +177,8 @@ class ReferralWorkflow:
             self._p = replace(self._p, escalated=True)
             await self._apply(Action.ESCALATE, SYSTEM_ACTOR, details={"reason": "no eligible reader"})
             await self._notify(
-                "escalation", Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
+                "escalation",
+                Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
                 "No reader available",
                 f"Referral {self._facts.referral_id} ({self._facts.modality}) has no eligible reader",
             )
@@ -278,18 +283,27 @@ class ReferralWorkflow:
             await self._apply_locked(Action.SLA_WARN, SYSTEM_ACTOR)
             holder = self._p.case.reader_id or self._p.case.offered_to
             audience = (
-                Audience(user_ids=[holder]) if holder
+                Audience(user_ids=[holder])
+                if holder
                 else Audience(role=Role.SENIOR, hospital_id=f.reading_hospital_id)
                 if self._p.case.state is S.PRELIMINARY
                 else Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
             )
-            await self._notify("sla_warning", audience, "SLA at 75%",
-                               f"Referral {f.referral_id} ({f.priority}) is past 75% of its turnaround target")
+            await self._notify(
+                "sla_warning",
+                audience,
+                "SLA at 75%",
+                f"Referral {f.referral_id} ({f.priority}) is past 75% of its turnaround target",
+            )
         elif milestone == "breach":
             self._p = replace(self._p, breached=True)
             await self._apply_locked(Action.SLA_BREACH, SYSTEM_ACTOR)
-            await self._notify("sla_breach", Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id),
-                               "SLA breached", f"Referral {f.referral_id} ({f.priority}) missed its target")
+            await self._notify(
+                "sla_breach",
+                Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id),
+                "SLA breached",
+                f"Referral {f.referral_id} ({f.priority}) missed its target",
+            )
         else:
             self._p = replace(self._p, auto_reassigns=self._p.auto_reassigns + 1)
             if self._p.case.state not in rules.READER_STATES:
@@ -299,8 +313,12 @@ class ReferralWorkflow:
                 self._exclude(previous)
             await self._apply_locked(Action.SLA_REASSIGN, SYSTEM_ACTOR, details={"previous": previous})
             if previous:
-                await self._notify("reassigned", Audience(user_ids=[previous]), "Case reassigned",
-                                   f"Referral {f.referral_id} was reassigned after the SLA grace period")
+                await self._notify(
+                    "reassigned",
+                    Audience(user_ids=[previous]),
+                    "Case reassigned",
+                    f"Referral {f.referral_id} was reassigned after the SLA grace period",
+                )
 
     # ---- critical findings --------------------------------------------------------------------
     def _start_critical_follow_up(self) -> None:
@@ -309,17 +327,24 @@ class ReferralWorkflow:
 
     async def _follow_up_critical(self) -> None:
         f = self._facts
-        referring = Audience(user_ids=[f.submitted_by.user_id], role=Role.COUNTY_DOCTOR,
-                             hospital_id=f.requesting_hospital_id)
+        referring = Audience(
+            user_ids=[f.submitted_by.user_id], role=Role.COUNTY_DOCTOR, hospital_id=f.requesting_hospital_id
+        )
         note = self._p.report.critical_note if self._p.report else ""
         attempt = 0
         while self._p.critical_open:
             if attempt <= self._policy.critical_renotify_max:
                 async with self._lock:
-                    sent = await self._notify("critical_finding", referring, "CRITICAL finding",
-                                              f"Referral {f.referral_id}: {note}", attempt=attempt)
+                    sent = await self._notify(
+                        "critical_finding",
+                        referring,
+                        "CRITICAL finding",
+                        f"Referral {f.referral_id}: {note}",
+                        attempt=attempt,
+                    )
                     await self._apply_locked(
-                        Action.NOTIFY_CRITICAL, SYSTEM_ACTOR,
+                        Action.NOTIFY_CRITICAL,
+                        SYSTEM_ACTOR,
                         details={"attempt": attempt, "to": sent.recipients, "method": sent.channels},
                     )
                     if self._p.critical_notified_at is None:
@@ -327,10 +352,15 @@ class ReferralWorkflow:
             elif attempt == self._policy.critical_renotify_max + 1:
                 async with self._lock:
                     audience = Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
-                    sent = await self._notify("critical_escalation", audience, "CRITICAL finding not acknowledged",
-                                              f"Referral {f.referral_id}: {note}")
-                    await self._apply_locked(Action.ESCALATE_CRITICAL, SYSTEM_ACTOR,
-                                             details={"to": sent.recipients, "method": sent.channels})
+                    sent = await self._notify(
+                        "critical_escalation",
+                        audience,
+                        "CRITICAL finding not acknowledged",
+                        f"Referral {f.referral_id}: {note}",
+                    )
+                    await self._apply_locked(
+                        Action.ESCALATE_CRITICAL, SYSTEM_ACTOR, details={"to": sent.recipients, "method": sent.channels}
+                    )
             else:
                 await workflow.wait_condition(lambda: not self._p.critical_open)
                 return
@@ -396,27 +426,41 @@ class ReferralWorkflow:
             self._guard(Action.SUBMIT_PRELIMINARY, inp.actor)
             version = await self._save_version(ReportKind.PRELIMINARY, inp.actor, inp.content)
             reader = await workflow.execute_activity(
-                ActivityName.GET_READER, inp.actor.user_id, result_type=ReaderProfile,
-                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
+                ActivityName.GET_READER,
+                inp.actor.user_id,
+                result_type=ReaderProfile,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
             )
             second = needs_second_reading(
-                self._policy.second_reading, self._policy.second_reading_share, difficult=self._facts.difficult,
-                reader_is_junior=reader.is_junior, random_draw=workflow.random().random(),
+                self._policy.second_reading,
+                self._policy.second_reading_share,
+                difficult=self._facts.difficult,
+                reader_is_junior=reader.is_junior,
+                random_draw=workflow.random().random(),
             )
             critical_now = inp.content.critical and not self._p.critical_open
             self._p = replace(
-                self._p, report=inp.content, needs_second_reading=second, preliminary_at=workflow.now(),
+                self._p,
+                report=inp.content,
+                needs_second_reading=second,
+                preliminary_at=workflow.now(),
                 critical_open=self._p.critical_open or inp.content.critical,
             )
             await self._apply_locked(
-                Action.SUBMIT_PRELIMINARY, inp.actor,
+                Action.SUBMIT_PRELIMINARY,
+                inp.actor,
                 details={"version": version, "second_reading": second, "critical": inp.content.critical},
             )
         if critical_now:
             self._start_critical_follow_up()
         if second:
-            await self._notify("second_reading", Audience(role=Role.SENIOR, hospital_id=self._facts.reading_hospital_id),
-                               "Second reading needed", f"Referral {self._facts.referral_id} awaits your review")
+            await self._notify(
+                "second_reading",
+                Audience(role=Role.SENIOR, hospital_id=self._facts.reading_hospital_id),
+                "Second reading needed",
+                f"Referral {self._facts.referral_id} awaits your review",
+            )
         return self._result()
 
     @submit_preliminary.validator
@@ -445,13 +489,18 @@ class ReferralWorkflow:
             self._guard(Action.REQUEST_CHANGES, inp.actor)
             self._p = replace(self._p, discrepancy=inp.discrepancy)
             await self._apply_locked(
-                Action.REQUEST_CHANGES, inp.actor,
+                Action.REQUEST_CHANGES,
+                inp.actor,
                 details={"discrepancy": inp.discrepancy, "comments": inp.comments},
             )
             reader = self._p.case.reader_id
         if reader:
-            await self._notify("changes_requested", Audience(user_ids=[reader]), "Changes requested",
-                               f"Referral {self._facts.referral_id}: {inp.comments}")
+            await self._notify(
+                "changes_requested",
+                Audience(user_ids=[reader]),
+                "Changes requested",
+                f"Referral {self._facts.referral_id}: {inp.comments}",
+            )
         return self._result()
 
     @request_changes.validator
@@ -468,8 +517,12 @@ class ReferralWorkflow:
                 self._set_clock(self._p.clock.pause(workflow.now()))
             self._p = replace(self._p, info_request=inp.comment)
             await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment})
-        await self._notify("needs_info", Audience(user_ids=[self._facts.submitted_by.user_id]),
-                           "More information requested", f"Referral {self._facts.referral_id}: {inp.comment}")
+        await self._notify(
+            "needs_info",
+            Audience(user_ids=[self._facts.submitted_by.user_id]),
+            "More information requested",
+            f"Referral {self._facts.referral_id}: {inp.comment}",
+        )
         return self._result()
 
     @request_info.validator
@@ -487,8 +540,12 @@ class ReferralWorkflow:
             await self._apply_locked(Action.PROVIDE_INFO, inp.actor, details={"answer": inp.comment})
             reader = self._p.case.reader_id
         if reader:
-            await self._notify("info_provided", Audience(user_ids=[reader]), "Information provided",
-                               f"Referral {self._facts.referral_id}: {inp.comment}")
+            await self._notify(
+                "info_provided",
+                Audience(user_ids=[reader]),
+                "Information provided",
+                f"Referral {self._facts.referral_id}: {inp.comment}",
+            )
         return self._result()
 
     @provide_info.validator
@@ -517,11 +574,16 @@ class ReferralWorkflow:
                 self._exclude(previous)
             if self._p.case.state is S.NEEDS_INFO:
                 self._set_clock(self._p.clock.resume(workflow.now()))
-            await self._apply_locked(action, inp.actor, target=inp.expert_id,
-                                     details={"previous": previous, "reason": inp.reason})
+            await self._apply_locked(
+                action, inp.actor, target=inp.expert_id, details={"previous": previous, "reason": inp.reason}
+            )
         if inp.expert_id:
-            await self._notify("offer", Audience(user_ids=[inp.expert_id]), "Case assigned to you",
-                               f"Referral {self._facts.referral_id} was assigned by the coordinator")
+            await self._notify(
+                "offer",
+                Audience(user_ids=[inp.expert_id]),
+                "Case assigned to you",
+                f"Referral {self._facts.referral_id} was assigned by the coordinator",
+            )
         return self._result()
 
     @reassign.validator
@@ -560,8 +622,12 @@ class ReferralWorkflow:
             self._guard(Action.ADD_ADDENDUM, inp.actor)
             version = await self._save_version(ReportKind.ADDENDUM, inp.actor, inp.content)
             await self._apply_locked(Action.ADD_ADDENDUM, inp.actor, details={"version": version})
-        await self._notify("addendum", Audience(user_ids=[self._facts.submitted_by.user_id]),
-                           "Report amended", f"An addendum was added to referral {self._facts.referral_id}")
+        await self._notify(
+            "addendum",
+            Audience(user_ids=[self._facts.submitted_by.user_id]),
+            "Report amended",
+            f"An addendum was added to referral {self._facts.referral_id}",
+        )
         return self._result()
 
     @add_addendum.validator
@@ -590,13 +656,15 @@ class ReferralWorkflow:
         """Re-check under the lock: another Update may have changed the state since validation."""
         self._validate(action, actor)
 
-    async def _apply(self, action: Action, actor: Actor, *, target: str | None = None,
-                     details: dict[str, Any] | None = None) -> None:
+    async def _apply(
+        self, action: Action, actor: Actor, *, target: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         async with self._lock:
             await self._apply_locked(action, actor, target=target, details=details)
 
-    async def _apply_locked(self, action: Action, actor: Actor, *, target: str | None = None,
-                            details: dict[str, Any] | None = None) -> None:
+    async def _apply_locked(
+        self, action: Action, actor: Actor, *, target: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         try:
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
         except YilianError as err:
@@ -605,10 +673,17 @@ class ReferralWorkflow:
         await self._record(event, details or {})
 
     async def _record(self, event: rules.AuditEvent, details: dict[str, Any]) -> None:
-        self._timeline.append({
-            "seq": event.seq, "action": event.action, "from": event.from_state, "to": event.to_state,
-            "by": event.actor.user_id, "role": event.actor.role, "at": event.at.isoformat(),
-        })
+        self._timeline.append(
+            {
+                "seq": event.seq,
+                "action": event.action,
+                "from": event.from_state,
+                "to": event.to_state,
+                "by": event.actor.user_id,
+                "role": event.actor.role,
+                "at": event.at.isoformat(),
+            }
+        )
         await workflow.execute_activity(
             ActivityName.RECORD_EVENT,
             RecordEventInput(event=event, snapshot=self._snapshot(), details=details),
@@ -634,8 +709,7 @@ class ReferralWorkflow:
         await self._save_version(ReportKind.FINAL, author, content)
         self._p = replace(self._p, final_at=workflow.now(), signer_id=signer_id)
 
-    async def _notify(self, kind: str, audience: Audience, title: str, body: str,
-                      attempt: int = 0) -> NotifyResult:
+    async def _notify(self, kind: str, audience: Audience, title: str, body: str, attempt: int = 0) -> NotifyResult:
         key = f"{self._facts.referral_id}/{self._p.case.seq}/{kind}/{attempt}"
         return await workflow.execute_activity(
             ActivityName.NOTIFY,
@@ -664,14 +738,25 @@ class ReferralWorkflow:
     def _snapshot(self) -> ProjectionSnapshot:
         p, clock = self._p, self._p.clock
         return ProjectionSnapshot(
-            facts=self._facts, agreement_id=self._policy.agreement_id, state=p.case.state, offered_to=p.case.offered_to, reader_id=p.case.reader_id,
+            facts=self._facts,
+            agreement_id=self._policy.agreement_id,
+            state=p.case.state,
+            offered_to=p.case.offered_to,
+            reader_id=p.case.reader_id,
             second_reader_id=p.case.second_reader_id,
             sla_target_minutes=int(clock.target.total_seconds() // 60),
-            sla_due_at=clock.due_at(1.0), sla_warn_at=clock.due_at(WARN_FRACTION),
-            sla_paused=clock.paused_since is not None, warned=p.warned, breached=p.breached,
-            escalated=p.escalated, critical_open=p.critical_open,
-            critical=bool(p.report and p.report.critical), report_version=p.report_version,
-            preliminary_at=p.preliminary_at, final_at=p.final_at, closed_at=p.closed_at,
-            signer_id=p.signer_id, discrepancy=p.discrepancy,
+            sla_due_at=clock.due_at(1.0),
+            sla_warn_at=clock.due_at(WARN_FRACTION),
+            sla_paused=clock.paused_since is not None,
+            warned=p.warned,
+            breached=p.breached,
+            escalated=p.escalated,
+            critical_open=p.critical_open,
+            critical=bool(p.report and p.report.critical),
+            report_version=p.report_version,
+            preliminary_at=p.preliminary_at,
+            final_at=p.final_at,
+            closed_at=p.closed_at,
+            signer_id=p.signer_id,
+            discrepancy=p.discrepancy,
         )
-

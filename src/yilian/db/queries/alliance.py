@@ -24,11 +24,15 @@ def agreement_from_row(row: Any) -> Agreement:
     t = dict(row["terms"])
     half = t.get("half_hosting")
     return Agreement(
-        id=row["id"], requesting_hospital_id=row["requesting_hospital_id"],
-        reading_hospital_id=row["reading_hospital_id"], service_mode=ServiceMode(row["service_mode"]),
+        id=row["id"],
+        requesting_hospital_id=row["requesting_hospital_id"],
+        reading_hospital_id=row["reading_hospital_id"],
+        service_mode=ServiceMode(row["service_mode"]),
         sla=SlaTargets(**t.get("sla", {})),
-        offer_timeout_minutes=t.get("offer_timeout_minutes", 10), grace_minutes=t.get("grace_minutes", 30),
-        auto_reassign=t.get("auto_reassign", True), max_auto_reassigns=t.get("max_auto_reassigns", 2),
+        offer_timeout_minutes=t.get("offer_timeout_minutes", 10),
+        grace_minutes=t.get("grace_minutes", 30),
+        auto_reassign=t.get("auto_reassign", True),
+        max_auto_reassigns=t.get("max_auto_reassigns", 2),
         second_reading=SecondReadingPolicy(t.get("second_reading", "always")),
         second_reading_share=t.get("second_reading_share", 0.2),
         pause_sla_in_needs_info=t.get("pause_sla_in_needs_info", True),
@@ -39,7 +43,9 @@ def agreement_from_row(row: Any) -> Agreement:
             hours_start=time.fromisoformat(half["hours_start"]) if half.get("hours_start") else None,
             hours_end=time.fromisoformat(half["hours_end"]) if half.get("hours_end") else None,
             overflow_daily_cap=half.get("overflow_daily_cap", 0),
-        ) if half else None,
+        )
+        if half
+        else None,
         cooperation_modalities=frozenset(t.get("cooperation_modalities", [])),
         timezone=t.get("timezone", "Asia/Shanghai"),
         active=row["active"],
@@ -48,7 +54,8 @@ def agreement_from_row(row: Any) -> Agreement:
 
 async def agreements_for(conn: AsyncConnection, requesting_hospital_id: str) -> list[Agreement]:
     rows = await conn.execute(
-        select(agreements).where(agreements.c.requesting_hospital_id == requesting_hospital_id)
+        select(agreements)
+        .where(agreements.c.requesting_hospital_id == requesting_hospital_id)
         .order_by(agreements.c.id)
     )
     return [agreement_from_row(r) for r in rows.mappings()]
@@ -59,10 +66,13 @@ async def overflow_used(conn: AsyncConnection, hospital_id: str, since: datetime
     from yilian.db.schema import audit_events
 
     n = await conn.scalar(
-        select(func.count()).select_from(referrals.join(
-            audit_events, (audit_events.c.referral_id == referrals.c.id) & (audit_events.c.seq == 1)
-        )).where(
-            referrals.c.requesting_hospital_id == hospital_id, referrals.c.submitted_at >= since,
+        select(func.count())
+        .select_from(
+            referrals.join(audit_events, (audit_events.c.referral_id == referrals.c.id) & (audit_events.c.seq == 1))
+        )
+        .where(
+            referrals.c.requesting_hospital_id == hospital_id,
+            referrals.c.submitted_at >= since,
             audit_events.c.details["overflow"].astext == "true",
         )
     )
@@ -89,22 +99,49 @@ async def patient_id_issuer(conn: AsyncConnection, hospital_id: str) -> str:
 
 
 async def find_patient(conn: AsyncConnection, hospital_id: str, issuer: str, patient_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(patients).where(
-        patients.c.hospital_id == hospital_id, patients.c.issuer == issuer, patients.c.patient_id == patient_id
-    ))).mappings().first()
+    row = (
+        (
+            await conn.execute(
+                select(patients).where(
+                    patients.c.hospital_id == hospital_id,
+                    patients.c.issuer == issuer,
+                    patients.c.patient_id == patient_id,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 async def register_patient(
-    conn: AsyncConnection, *, hospital_id: str, issuer: str, patient_id: str, name: str, birth_date: date,
-    sex: str, now: datetime,
+    conn: AsyncConnection,
+    *,
+    hospital_id: str,
+    issuer: str,
+    patient_id: str,
+    name: str,
+    birth_date: date,
+    sex: str,
+    now: datetime,
 ) -> str:
     """Insert the patient if new and return their id; matching is by Patient ID + issuer, never by name."""
     new_id = f"pat-{uuid.uuid4().hex[:16]}"
-    await conn.execute(insert(patients).values(
-        id=new_id, hospital_id=hospital_id, issuer=issuer, patient_id=patient_id, name=name,
-        birth_date=birth_date, sex=sex, created_at=now,
-    ).on_conflict_do_nothing(constraint="uq_patient_per_hospital"))
+    await conn.execute(
+        insert(patients)
+        .values(
+            id=new_id,
+            hospital_id=hospital_id,
+            issuer=issuer,
+            patient_id=patient_id,
+            name=name,
+            birth_date=birth_date,
+            sex=sex,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(constraint="uq_patient_per_hospital")
+    )
     found = await find_patient(conn, hospital_id, issuer, patient_id)
     assert found is not None
     return str(found["id"])
@@ -116,8 +153,18 @@ async def get_patient(conn: AsyncConnection, patient_ref: str) -> dict[str, Any]
 
 
 async def reader_at(conn: AsyncConnection, user_id: str, hospital_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(users).where(
-        users.c.id == user_id, users.c.hospital_id == hospital_id, users.c.role.in_(["expert", "senior"]),
-        users.c.active,
-    ))).mappings().first()
+    row = (
+        (
+            await conn.execute(
+                select(users).where(
+                    users.c.id == user_id,
+                    users.c.hospital_id == hospital_id,
+                    users.c.role.in_(["expert", "senior"]),
+                    users.c.active,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None

@@ -32,8 +32,13 @@ async def at_risk(conn: AsyncConnection, scope: Any, now: datetime) -> list[dict
     """Open cases past 75 % of their target but not yet breached, soonest due first."""
     rows = await conn.execute(
         select(r.id, r.requesting_hospital_id, r.priority, r.state, r.reader_id, r.offered_to, r.sla_due_at)
-        .where(scope, r.state.in_(OPEN_STATE_VALUES), r.breached.is_(False), r.sla_paused.is_(False),
-               or_(r.warned, r.sla_warn_at <= now))
+        .where(
+            scope,
+            r.state.in_(OPEN_STATE_VALUES),
+            r.breached.is_(False),
+            r.sla_paused.is_(False),
+            or_(r.warned, r.sla_warn_at <= now),
+        )
         .order_by(r.sla_due_at)
     )
     return [dict(x) for x in rows.mappings()]
@@ -53,7 +58,9 @@ async def turnaround(conn: AsyncConnection, scope: Any, since: datetime, until: 
     minutes = extract("epoch", r.final_at - r.submitted_at) / 60.0
     rows = await conn.execute(
         select(
-            r.priority, r.requesting_hospital_id, func.count().label("count"),
+            r.priority,
+            r.requesting_hospital_id,
+            func.count().label("count"),
             func.percentile_cont(0.5).within_group(minutes).label("p50_minutes"),
             func.percentile_cont(0.9).within_group(minutes).label("p90_minutes"),
         )

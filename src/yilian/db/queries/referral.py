@@ -65,10 +65,16 @@ async def record_event(conn: AsyncConnection, inp: RecordEventInput) -> bool:
     inserted = await conn.execute(
         insert(audit_events)
         .values(
-            referral_id=e.referral_id, seq=e.seq, action=str(e.action),
-            from_state=str(e.from_state) if e.from_state else None, to_state=str(e.to_state),
-            actor_id=e.actor.user_id, actor_role=str(e.actor.role), actor_hospital_id=e.actor.hospital_id,
-            at=e.at, details=inp.details,
+            referral_id=e.referral_id,
+            seq=e.seq,
+            action=str(e.action),
+            from_state=str(e.from_state) if e.from_state else None,
+            to_state=str(e.to_state),
+            actor_id=e.actor.user_id,
+            actor_role=str(e.actor.role),
+            actor_hospital_id=e.actor.hospital_id,
+            at=e.at,
+            details=inp.details,
         )
         .on_conflict_do_nothing(constraint="uq_audit_referral_seq")
         .returning(audit_events.c.id)
@@ -92,11 +98,18 @@ async def save_report_version(conn: AsyncConnection, inp: ReportVersionInput) ->
     await conn.execute(
         insert(report_versions)
         .values(
-            referral_id=inp.referral_id, version=inp.version, kind=str(inp.kind),
-            author_id=inp.author.user_id, author_role=str(inp.author.role),
+            referral_id=inp.referral_id,
+            version=inp.version,
+            kind=str(inp.kind),
+            author_id=inp.author.user_id,
+            author_role=str(inp.author.role),
             author_name=inp.author.name or await _display_name(conn, inp.author.user_id),
-            findings=c.findings, impression=c.impression, structured=dict(c.structured),
-            critical=c.critical, critical_note=c.critical_note, created_at=inp.at,
+            findings=c.findings,
+            impression=c.impression,
+            structured=dict(c.structured),
+            critical=c.critical,
+            critical_note=c.critical_note,
+            created_at=inp.at,
         )
         .on_conflict_do_nothing()
     )
@@ -148,7 +161,8 @@ def worklist_filter(*, user_id: str, role: str, hospital_id: str | None) -> Any:
         return or_(r.offered_to == user_id, r.reader_id == user_id)
     if role == "senior":
         return or_(
-            r.offered_to == user_id, r.reader_id == user_id,
+            r.offered_to == user_id,
+            r.reader_id == user_id,
             and_(r.reading_hospital_id == hospital_id, r.state == "preliminary"),
         )
     if role == "coordinator":
@@ -159,8 +173,15 @@ def worklist_filter(*, user_id: str, role: str, hospital_id: str | None) -> Any:
 
 
 async def worklist(
-    conn: AsyncConnection, scope: Any, *, states: list[str] | None, priority: str | None,
-    modality: str | None, hospital_id: str | None, limit: int, offset: int,
+    conn: AsyncConnection,
+    scope: Any,
+    *,
+    states: list[str] | None,
+    priority: str | None,
+    modality: str | None,
+    hospital_id: str | None,
+    limit: int,
+    offset: int,
 ) -> list[dict[str, Any]]:
     r = referrals.c
     q = select(referrals).where(scope)
@@ -173,9 +194,11 @@ async def worklist(
     if hospital_id:
         q = q.where(r.requesting_hospital_id == hospital_id)
     # SLA urgency first: open cases by due time, then the rest by recency.
-    q = q.order_by(
-        r.state.notin_(OPEN_STATE_VALUES), r.sla_due_at.asc().nulls_last(), r.submitted_at.desc()
-    ).limit(limit).offset(offset)
+    q = (
+        q.order_by(r.state.notin_(OPEN_STATE_VALUES), r.sla_due_at.asc().nulls_last(), r.submitted_at.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return [dict(x) for x in (await conn.execute(q)).mappings()]
 
 
@@ -190,8 +213,17 @@ async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> li
     )
     q = (
         select(
-            r.id, r.study_instance_uid, r.modality, r.body_part, r.clinical_question, r.state, r.submitted_at,
-            r.final_at, r.reader_id, report_versions.c.findings, report_versions.c.impression,
+            r.id,
+            r.study_instance_uid,
+            r.modality,
+            r.body_part,
+            r.clinical_question,
+            r.state,
+            r.submitted_at,
+            r.final_at,
+            r.reader_id,
+            report_versions.c.findings,
+            report_versions.c.impression,
         )
         .select_from(
             referrals.outerjoin(latest, latest.c.referral_id == r.id).outerjoin(
@@ -203,4 +235,3 @@ async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> li
         .order_by(r.submitted_at.desc())
     )
     return [dict(x) for x in (await conn.execute(q)).mappings()]
-

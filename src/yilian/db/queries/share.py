@@ -27,16 +27,22 @@ async def links_for(conn: AsyncConnection, referral_id: str) -> list[dict[str, A
     return [dict(r) for r in rows.mappings()]
 
 
-async def create_link(conn: AsyncConnection, *, link_id: str, referral_id: str, patient_ref: str,
-                      now: datetime, expires_at: datetime) -> None:
-    await conn.execute(insert(share_links).values(
-        id=link_id, referral_id=referral_id, patient_ref=patient_ref, created_at=now, expires_at=expires_at
-    ))
+async def create_link(
+    conn: AsyncConnection, *, link_id: str, referral_id: str, patient_ref: str, now: datetime, expires_at: datetime
+) -> None:
+    await conn.execute(
+        insert(share_links).values(
+            id=link_id, referral_id=referral_id, patient_ref=patient_ref, created_at=now, expires_at=expires_at
+        )
+    )
 
 
 async def revoke(conn: AsyncConnection, link_id: str, by: str, now: datetime) -> None:
-    await conn.execute(update(share_links).where(share_links.c.id == link_id, share_links.c.revoked_at.is_(None))
-                       .values(revoked_at=now, revoked_by=by))
+    await conn.execute(
+        update(share_links)
+        .where(share_links.c.id == link_id, share_links.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=by)
+    )
 
 
 async def log_access(conn: AsyncConnection, link_id: str, now: datetime, outcome: str, client: str) -> None:
@@ -46,12 +52,17 @@ async def log_access(conn: AsyncConnection, link_id: str, now: datetime, outcome
 async def record_failure(conn: AsyncConnection, link_id: str, now: datetime) -> None:
     """Count a wrong birth date; after MAX_FAILED_ATTEMPTS the link locks for a while."""
     failed = await conn.scalar(
-        update(share_links).where(share_links.c.id == link_id)
-        .values(failed_attempts=share_links.c.failed_attempts + 1).returning(share_links.c.failed_attempts)
+        update(share_links)
+        .where(share_links.c.id == link_id)
+        .values(failed_attempts=share_links.c.failed_attempts + 1)
+        .returning(share_links.c.failed_attempts)
     )
     if failed is not None and failed >= MAX_FAILED_ATTEMPTS:
-        await conn.execute(update(share_links).where(share_links.c.id == link_id)
-                           .values(locked_until=now + LOCK_FOR, failed_attempts=0))
+        await conn.execute(
+            update(share_links)
+            .where(share_links.c.id == link_id)
+            .values(locked_until=now + LOCK_FOR, failed_attempts=0)
+        )
 
 
 async def record_success(conn: AsyncConnection, link_id: str) -> None:
