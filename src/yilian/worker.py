@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from yilian.activities.notification import NotificationActivities
 from yilian.activities.referral import ReferralActivities
 from yilian.config import Settings
 from yilian.notify.inbox import InAppNotifier
@@ -18,13 +17,12 @@ from yilian.workflows.referral import ReferralWorkflow
 
 
 def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Worker:
-    referral = ReferralActivities(engine, settings.share_link_secret)
-    notification = NotificationActivities(engine, [InAppNotifier(), WebhookNotifier()])
+    referral = ReferralActivities(engine, settings.share_link_secret, [InAppNotifier(), WebhookNotifier()])
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ReferralWorkflow],
-        activities=[*referral.all(), notification.notify],
+        activities=referral.all(),
         max_cached_workflows=2000,
     )
 

@@ -135,7 +135,8 @@ async def test_critical_finding_renotifies_then_escalates_until_acknowledged(har
     assert "critical_escalation" in await harness.inbox(rid, "liu.coord")
     notified = await harness.events(rid, "notify_critical")
     assert [e["details"]["attempt"] for e in notified] == [0, 1, 2]
-    assert "zhao.anping" in notified[0]["details"]["to"] and notified[0]["details"]["method"] == ["in_app"]
+    told = notified[0]["details"]["notified"][0]
+    assert "zhao.anping" in told["to"] and told["method"] == ["in_app"] and told["kind"] == "critical_finding"
     await harness.update(h, ReferralWorkflow.acknowledge_critical, ActorInput(ZHAO, "patient called in"))
     assert not (await harness.row(rid))["critical_open"]
     # A second acknowledgement is refused: nothing is open.

@@ -1,4 +1,4 @@
-"""Activities of the referral workflow: projection + audit, report versions, routing, share links."""
+"""Activities of the referral workflow: recording a step (one transaction), and finding readers."""
 
 from __future__ import annotations
 
@@ -6,42 +6,57 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from yilian.db.queries import referral as q
-from yilian.db.schema import reader_licences, reader_subspecialties, referrals, share_links, users
+from yilian.db.schema import reader_licences, reader_subspecialties, referrals, users
 from yilian.domain.messages import (
     ActivityName,
     FindCandidatesInput,
     FindCandidatesResult,
-    ReaderProfile,
-    RecordEventInput,
-    ReportVersionInput,
-    ShareLinkInput,
-    ShareLinkResult,
+    RecordStepInput,
+    RecordStepResult,
 )
 from yilian.domain.routing import ExpertCandidate, rank_candidates
 from yilian.domain.share_link import return_link_id
+from yilian.notify import dispatch
+from yilian.notify.port import Notifier
 
 
 class ReferralActivities:
     """Bound to one engine; every method is idempotent because Temporal may run it more than once."""
 
-    def __init__(self, engine: AsyncEngine, share_secret: str) -> None:
+    def __init__(self, engine: AsyncEngine, share_secret: str, notifiers: list[Notifier]) -> None:
         self._engine = engine
         self._share_secret = share_secret
+        self._notifiers = notifiers
 
-    @activity.defn(name=ActivityName.RECORD_EVENT)
-    async def record_event(self, inp: RecordEventInput) -> bool:
-        async with self._engine.begin() as conn:
-            return await q.record_event(conn, inp)
+    @activity.defn(name=ActivityName.RECORD_STEP)
+    async def record_step(self, inp: RecordStepInput) -> RecordStepResult:
+        """Audit event, report version, share link, projection and notifications: all or nothing.
 
-    @activity.defn(name=ActivityName.SAVE_REPORT_VERSION)
-    async def save_report_version(self, inp: ReportVersionInput) -> None:
+        Every write is idempotent (keys on the referral and step number), so a retried activity adds
+        nothing; notifications go first so the audit event can say who was told and by which channel.
+        """
         async with self._engine.begin() as conn:
-            await q.save_report_version(conn, inp)
+            sent = [
+                await dispatch.deliver(conn, self._notifiers, n, await dispatch.recipients(conn, n))
+                for n in inp.notifications
+            ]
+            details = dict(inp.details)
+            if sent:
+                details["notified"] = [{"kind": x.kind, "to": x.recipients, "method": x.channels} for x in sent]
+            link_id = return_link_id(self._share_secret, inp.share_link.referral_id) if inp.share_link else None
+            if link_id:
+                details["share_link_id"] = link_id
+            if not await q.record_event(conn, inp.event, inp.snapshot, details):
+                return RecordStepResult(recorded=False, notified=sent)
+            if inp.report is not None:
+                await q.save_report_version(conn, inp.report)
+            if inp.share_link is not None and link_id:
+                await q.create_return_link(conn, link_id, inp.share_link)
+        return RecordStepResult(recorded=True, notified=sent)
 
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:
@@ -84,6 +99,7 @@ class ReferralActivities:
             u.display_name,
             u.on_duty,
             u.role,
+            u.is_junior,
             specificity.label("specificity"),
             licensed.label("licensed"),
             match.label("match"),
@@ -103,49 +119,11 @@ class ReferralActivities:
                 read_patient_before=row["read_before"],
                 specificity=int(row["specificity"] or 0),
                 is_senior=row["role"] == "senior",
+                is_junior=row["is_junior"],
             )
             for row in rows
         ]
         return FindCandidatesResult(ranked=rank_candidates(candidates, frozenset(inp.exclude)))
 
-    @activity.defn(name=ActivityName.GET_READER)
-    async def get_reader(self, user_id: str) -> ReaderProfile:
-        async with self._engine.connect() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(users.c.id, users.c.display_name, users.c.is_junior).where(users.c.id == user_id)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        if row is None:
-            return ReaderProfile(user_id=user_id, name=user_id, is_junior=True)  # unknown: be careful
-        return ReaderProfile(user_id=row["id"], name=row["display_name"], is_junior=row["is_junior"])
-
-    @activity.defn(name=ActivityName.CREATE_SHARE_LINK)
-    async def create_share_link(self, inp: ShareLinkInput) -> ShareLinkResult:
-        link_id = return_link_id(self._share_secret, inp.referral_id)
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(share_links)
-                .values(
-                    id=link_id,
-                    referral_id=inp.referral_id,
-                    patient_ref=inp.patient_ref,
-                    created_at=inp.created_at,
-                    expires_at=inp.expires_at,
-                )
-                .on_conflict_do_nothing()
-            )
-        return ShareLinkResult(link_id=link_id)
-
     def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.record_event,
-            self.save_report_version,
-            self.find_candidates,
-            self.get_reader,
-            self.create_share_link,
-        ]
+        return [self.record_step, self.find_candidates]

@@ -386,6 +386,7 @@ async def reassign(
     referral_id: str, body: ReassignBody, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     row = await visible_referral(request, principal, referral_id)
+    reader = None
     if body.expert_id:
         async with request.app.state.engine.connect() as conn:
             reader = await alliance.reader_at(conn, body.expert_id, row["reading_hospital_id"])
@@ -401,7 +402,7 @@ async def reassign(
         principal,
         referral_id,
         ReferralWorkflow.reassign,
-        ReassignInput(principal.actor, body.expert_id, body.reason),
+        ReassignInput(principal.actor, body.expert_id, body.reason, bool(reader and reader["is_junior"])),
     )
 
 

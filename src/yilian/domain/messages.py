@@ -76,6 +76,7 @@ class CaseProgress:
     signer_id: str | None = None
     discrepancy: Discrepancy | None = None
     info_request: str = ""
+    junior_readers: list[str] = field(default_factory=list)  # whose reports the junior-reader policy reviews
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class ReassignInput:
     actor: Actor
     expert_id: str | None  # None: back to automatic routing
     reason: str = ""
+    expert_is_junior: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,6 @@ class ProjectionSnapshot:
 
 
 @dataclass(frozen=True)
-class RecordEventInput:
-    event: AuditEvent
-    snapshot: ProjectionSnapshot
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ReportVersionInput:
     referral_id: str
     version: int
@@ -179,13 +174,6 @@ class FindCandidatesResult:
 
 
 @dataclass(frozen=True)
-class ReaderProfile:
-    user_id: str
-    name: str
-    is_junior: bool
-
-
-@dataclass(frozen=True)
 class Audience:
     user_ids: list[str] = field(default_factory=list)
     role: Role | None = None  # everyone with this role ...
@@ -205,6 +193,7 @@ class NotifyInput:
 
 @dataclass(frozen=True)
 class NotifyResult:
+    kind: str
     recipients: list[str]
     channels: list[str]
 
@@ -218,16 +207,30 @@ class ShareLinkInput:
 
 
 @dataclass(frozen=True)
-class ShareLinkResult:
-    link_id: str
+class RecordStepInput:
+    """Everything one step of a case changes, written in one transaction by one activity.
+
+    One activity per step (not one per side effect) keeps a referral's history short and its steps
+    atomic: the audit event, the report version, the share link, the projection and the inbox rows
+    commit together or not at all.
+    """
+
+    event: AuditEvent
+    snapshot: ProjectionSnapshot
+    details: dict[str, Any] = field(default_factory=dict)
+    report: ReportVersionInput | None = None
+    share_link: ShareLinkInput | None = None
+    notifications: list[NotifyInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RecordStepResult:
+    recorded: bool  # False: a retry of a step already recorded
+    notified: list[NotifyResult] = field(default_factory=list)
 
 
 class ActivityName:
     """Names shared by the workflow (which calls them) and activities/ (which implements them)."""
 
-    RECORD_EVENT = "record_event"
-    SAVE_REPORT_VERSION = "save_report_version"
+    RECORD_STEP = "record_step"
     FIND_CANDIDATES = "find_candidates"
-    GET_READER = "get_reader"
-    NOTIFY = "notify"
-    CREATE_SHARE_LINK = "create_share_link"

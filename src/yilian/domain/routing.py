@@ -16,6 +16,7 @@ class ExpertCandidate:
     read_patient_before: bool  # read one of this patient's previous cases
     specificity: int = 0  # 2: exact modality and body part, 1: modality only, 0: a generalist ('*')
     is_senior: bool = False  # seniors are kept for second reading unless no one else can read
+    is_junior: bool = False
 
 
 def eligible(candidate: ExpertCandidate) -> bool:

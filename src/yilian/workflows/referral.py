@@ -2,8 +2,9 @@
 
 The workflow is the referral's single writer. People act through Updates whose validators call the
 domain's `check()`; machine steps (routing, SLA timers, critical-result follow-up) run inside the
-workflow. Every change goes through `_apply()`, which records the audit event and the worklist
-projection in one activity before the Update returns, so the API reads its own writes.
+workflow. Every change goes through `_apply()`, which records the audit event, the worklist projection,
+any report version, share link and notifications in one activity (one transaction) before the Update
+returns, so the API reads its own writes and a step is never half-recorded.
 
 Versioning: referrals live for days or weeks, so a change to this file's control flow must keep old
 histories replayable. Guard new behaviour with `if workflow.patched("<change-id>"):`, keep the old branch
@@ -14,7 +15,7 @@ tests/workflows/test_replay.py replays saved histories to catch a non-determinis
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -36,18 +37,16 @@ with workflow.unsafe.imports_passed_through():
         FindCandidatesInput,
         FindCandidatesResult,
         NotifyInput,
-        NotifyResult,
         ProjectionSnapshot,
-        ReaderProfile,
         ReassignInput,
-        RecordEventInput,
+        RecordStepInput,
+        RecordStepResult,
         ReferralInput,
         ReferralPolicy,
         ReportInput,
         ReportVersionInput,
         ReviewInput,
         ShareLinkInput,
-        ShareLinkResult,
     )
     from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.report import ReportContent, ReportKind
@@ -60,6 +59,20 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 # With no reader available the coordinator is told once; routing is retried in case someone comes on duty.
 ROUTING_RETRY = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class _Note:
+    """A notification to send with a step; its idempotency key comes from the step's sequence number."""
+
+    kind: str
+    audience: Audience
+    title: str
+    body: str
+
+
+def _note(kind: str, audience: Audience, title: str, body: str) -> _Note:
+    return _Note(kind, audience, title, body)
 
 
 def _rejection(err: YilianError) -> ApplicationError:
@@ -133,7 +146,7 @@ class ReferralWorkflow:
                 case.referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, self._facts.submitted_by, workflow.now()
             )
             await self._record(
-                event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}
+                event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}, {}
             )
             self._recorded = True
 
@@ -157,6 +170,8 @@ class ReferralWorkflow:
             return  # a coordinator acted while we were looking
         if found.ranked:
             best = found.ranked[0]
+            if best.is_junior:
+                self._mark_junior(best.user_id)
             await self._apply(
                 Action.OFFER,
                 SYSTEM_ACTOR,
@@ -165,22 +180,30 @@ class ReferralWorkflow:
                     "candidates": [c.user_id for c in found.ranked[:5]],
                     "same_patient_reader": best.read_patient_before,
                 },
-            )
-            await self._notify(
-                "offer",
-                Audience(user_ids=[best.user_id]),
-                f"New {self._facts.priority} case offered",
-                f"{self._facts.modality} {self._facts.body_part}: {self._facts.clinical_question}",
+                notify=[
+                    _note(
+                        "offer",
+                        Audience(user_ids=[best.user_id]),
+                        f"New {self._facts.priority} case offered",
+                        f"{self._facts.modality} {self._facts.body_part}: {self._facts.clinical_question}",
+                    )
+                ],
             )
             return
         if not self._p.escalated:
             self._p = replace(self._p, escalated=True)
-            await self._apply(Action.ESCALATE, SYSTEM_ACTOR, details={"reason": "no eligible reader"})
-            await self._notify(
-                "escalation",
-                Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
-                "No reader available",
-                f"Referral {self._facts.referral_id} ({self._facts.modality}) has no eligible reader",
+            await self._apply(
+                Action.ESCALATE,
+                SYSTEM_ACTOR,
+                details={"reason": "no eligible reader"},
+                notify=[
+                    _note(
+                        "escalation",
+                        Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
+                        "No reader available",
+                        f"Referral {self._facts.referral_id} ({self._facts.modality}) has no eligible reader",
+                    )
+                ],
             )
         seq = self._p.case.seq
         try:
@@ -203,31 +226,25 @@ class ReferralWorkflow:
         async with self._lock:
             if self._p.case.state is not S.PRELIMINARY:
                 return
-            reader = self._p.case.reader_id
-            await self._sign_final(reader or "")
-            await self._apply_locked(Action.FINALIZE, SYSTEM_ACTOR, details={"signer": reader})
+            reader = self._p.case.reader_id or ""
+            final = self._final_version(Actor(reader, Role.EXPERT, self._facts.reading_hospital_id))
+            await self._apply_locked(Action.FINALIZE, SYSTEM_ACTOR, details={"signer": reader}, report=final)
 
     async def _return_to_county(self) -> None:
         now = workflow.now()
-        link = await workflow.execute_activity(
-            ActivityName.CREATE_SHARE_LINK,
-            ShareLinkInput(
-                referral_id=self._facts.referral_id,
-                patient_ref=self._facts.patient_ref,
-                created_at=now,
-                expires_at=now + timedelta(days=self._policy.share_link_days),
-            ),
-            result_type=ShareLinkResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+        link = ShareLinkInput(
+            referral_id=self._facts.referral_id,
+            patient_ref=self._facts.patient_ref,
+            created_at=now,
+            expires_at=now + timedelta(days=self._policy.share_link_days),
         )
-        await self._apply(Action.RETURN, SYSTEM_ACTOR, details={"share_link_id": link.link_id})
-        await self._notify(
+        ready = _note(
             "report_ready",
             Audience(user_ids=[self._facts.submitted_by.user_id]),
             "Final report ready",
             f"The report for referral {self._facts.referral_id} is signed. Please confirm receipt.",
         )
+        await self._apply(Action.RETURN, SYSTEM_ACTOR, share_link=link, notify=[ready])
 
     async def _amendment_window_passed(self) -> bool:
         seq = self._p.case.seq
@@ -280,7 +297,6 @@ class ReferralWorkflow:
         f = self._facts
         if milestone == "warn":
             self._p = replace(self._p, warned=True)
-            await self._apply_locked(Action.SLA_WARN, SYSTEM_ACTOR)
             holder = self._p.case.reader_id or self._p.case.offered_to
             audience = (
                 Audience(user_ids=[holder])
@@ -289,21 +305,22 @@ class ReferralWorkflow:
                 if self._p.case.state is S.PRELIMINARY
                 else Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
             )
-            await self._notify(
+            warning = _note(
                 "sla_warning",
                 audience,
                 "SLA at 75%",
                 f"Referral {f.referral_id} ({f.priority}) is past 75% of its turnaround target",
             )
+            await self._apply_locked(Action.SLA_WARN, SYSTEM_ACTOR, notify=[warning])
         elif milestone == "breach":
             self._p = replace(self._p, breached=True)
-            await self._apply_locked(Action.SLA_BREACH, SYSTEM_ACTOR)
-            await self._notify(
+            breach = _note(
                 "sla_breach",
                 Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id),
                 "SLA breached",
                 f"Referral {f.referral_id} ({f.priority}) missed its target",
             )
+            await self._apply_locked(Action.SLA_BREACH, SYSTEM_ACTOR, notify=[breach])
         else:
             self._p = replace(self._p, auto_reassigns=self._p.auto_reassigns + 1)
             if self._p.case.state not in rules.READER_STATES:
@@ -311,14 +328,13 @@ class ReferralWorkflow:
             previous = self._p.case.reader_id or self._p.case.offered_to
             if previous:
                 self._exclude(previous)
-            await self._apply_locked(Action.SLA_REASSIGN, SYSTEM_ACTOR, details={"previous": previous})
-            if previous:
-                await self._notify(
-                    "reassigned",
-                    Audience(user_ids=[previous]),
-                    "Case reassigned",
-                    f"Referral {f.referral_id} was reassigned after the SLA grace period",
-                )
+            told = _note(
+                "reassigned",
+                Audience(user_ids=[previous] if previous else []),
+                "Case reassigned",
+                f"Referral {f.referral_id} was reassigned after the SLA grace period",
+            )
+            await self._apply_locked(Action.SLA_REASSIGN, SYSTEM_ACTOR, details={"previous": previous}, notify=[told])
 
     # ---- critical findings --------------------------------------------------------------------
     def _start_critical_follow_up(self) -> None:
@@ -335,32 +351,23 @@ class ReferralWorkflow:
         while self._p.critical_open:
             if attempt <= self._policy.critical_renotify_max:
                 async with self._lock:
-                    sent = await self._notify(
-                        "critical_finding",
-                        referring,
-                        "CRITICAL finding",
-                        f"Referral {f.referral_id}: {note}",
-                        attempt=attempt,
-                    )
-                    await self._apply_locked(
-                        Action.NOTIFY_CRITICAL,
-                        SYSTEM_ACTOR,
-                        details={"attempt": attempt, "to": sent.recipients, "method": sent.channels},
-                    )
                     if self._p.critical_notified_at is None:
                         self._p = replace(self._p, critical_notified_at=workflow.now())
+                    # Who was told, when and how: the activity records recipients and channels in the event.
+                    told = _note("critical_finding", referring, "CRITICAL finding", f"Referral {f.referral_id}: {note}")
+                    await self._apply_locked(
+                        Action.NOTIFY_CRITICAL, SYSTEM_ACTOR, details={"attempt": attempt}, notify=[told]
+                    )
             elif attempt == self._policy.critical_renotify_max + 1:
                 async with self._lock:
                     audience = Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
-                    sent = await self._notify(
+                    told = _note(
                         "critical_escalation",
                         audience,
                         "CRITICAL finding not acknowledged",
                         f"Referral {f.referral_id}: {note}",
                     )
-                    await self._apply_locked(
-                        Action.ESCALATE_CRITICAL, SYSTEM_ACTOR, details={"to": sent.recipients, "method": sent.channels}
-                    )
+                    await self._apply_locked(Action.ESCALATE_CRITICAL, SYSTEM_ACTOR, notify=[told])
             else:
                 await workflow.wait_condition(lambda: not self._p.critical_open)
                 return
@@ -410,9 +417,9 @@ class ReferralWorkflow:
     async def save_draft(self, inp: ReportInput) -> ActionResult:
         async with self._lock:
             self._guard(Action.SAVE_DRAFT, inp.actor)
-            version = await self._save_version(ReportKind.DRAFT, inp.actor, inp.content)
+            draft = self._version(ReportKind.DRAFT, inp.actor, inp.content)
             self._p = replace(self._p, report=inp.content)
-            await self._apply_locked(Action.SAVE_DRAFT, inp.actor, details={"version": version})
+            await self._apply_locked(Action.SAVE_DRAFT, inp.actor, details={"version": draft.version}, report=draft)
             return self._result()
 
     @save_draft.validator
@@ -424,19 +431,12 @@ class ReferralWorkflow:
     async def submit_preliminary(self, inp: ReportInput) -> ActionResult:
         async with self._lock:
             self._guard(Action.SUBMIT_PRELIMINARY, inp.actor)
-            version = await self._save_version(ReportKind.PRELIMINARY, inp.actor, inp.content)
-            reader = await workflow.execute_activity(
-                ActivityName.GET_READER,
-                inp.actor.user_id,
-                result_type=ReaderProfile,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
+            prelim = self._version(ReportKind.PRELIMINARY, inp.actor, inp.content)
             second = needs_second_reading(
                 self._policy.second_reading,
                 self._policy.second_reading_share,
                 difficult=self._facts.difficult,
-                reader_is_junior=reader.is_junior,
+                reader_is_junior=inp.actor.user_id in self._p.junior_readers,
                 random_draw=workflow.random().random(),
             )
             critical_now = inp.content.critical and not self._p.critical_open
@@ -447,20 +447,21 @@ class ReferralWorkflow:
                 preliminary_at=workflow.now(),
                 critical_open=self._p.critical_open or inp.content.critical,
             )
-            await self._apply_locked(
-                Action.SUBMIT_PRELIMINARY,
-                inp.actor,
-                details={"version": version, "second_reading": second, "critical": inp.content.critical},
-            )
-        if critical_now:
-            self._start_critical_follow_up()
-        if second:
-            await self._notify(
+            review = _note(
                 "second_reading",
                 Audience(role=Role.SENIOR, hospital_id=self._facts.reading_hospital_id),
                 "Second reading needed",
                 f"Referral {self._facts.referral_id} awaits your review",
             )
+            await self._apply_locked(
+                Action.SUBMIT_PRELIMINARY,
+                inp.actor,
+                details={"version": prelim.version, "second_reading": second, "critical": inp.content.critical},
+                report=prelim,
+                notify=[review] if second else [],
+            )
+        if critical_now:
+            self._start_critical_follow_up()
         return self._result()
 
     @submit_preliminary.validator
@@ -473,9 +474,12 @@ class ReferralWorkflow:
         async with self._lock:
             self._guard(Action.APPROVE, inp.actor)
             self._p = replace(self._p, discrepancy=inp.discrepancy)
-            await self._sign_final(inp.actor.user_id, signer=inp.actor)
+            final = self._final_version(inp.actor)
             await self._apply_locked(
-                Action.APPROVE, inp.actor, details={"discrepancy": inp.discrepancy, "comments": inp.comments}
+                Action.APPROVE,
+                inp.actor,
+                details={"discrepancy": inp.discrepancy, "comments": inp.comments},
+                report=final,
             )
             return self._result()
 
@@ -488,18 +492,18 @@ class ReferralWorkflow:
         async with self._lock:
             self._guard(Action.REQUEST_CHANGES, inp.actor)
             self._p = replace(self._p, discrepancy=inp.discrepancy)
+            reader = self._p.case.reader_id
+            back = _note(
+                "changes_requested",
+                Audience(user_ids=[reader] if reader else []),
+                "Changes requested",
+                f"Referral {self._facts.referral_id}: {inp.comments}",
+            )
             await self._apply_locked(
                 Action.REQUEST_CHANGES,
                 inp.actor,
                 details={"discrepancy": inp.discrepancy, "comments": inp.comments},
-            )
-            reader = self._p.case.reader_id
-        if reader:
-            await self._notify(
-                "changes_requested",
-                Audience(user_ids=[reader]),
-                "Changes requested",
-                f"Referral {self._facts.referral_id}: {inp.comments}",
+                notify=[back],
             )
         return self._result()
 
@@ -516,13 +520,13 @@ class ReferralWorkflow:
             if self._policy.pause_sla_in_needs_info:
                 self._set_clock(self._p.clock.pause(workflow.now()))
             self._p = replace(self._p, info_request=inp.comment)
-            await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment})
-        await self._notify(
-            "needs_info",
-            Audience(user_ids=[self._facts.submitted_by.user_id]),
-            "More information requested",
-            f"Referral {self._facts.referral_id}: {inp.comment}",
-        )
+            ask = _note(
+                "needs_info",
+                Audience(user_ids=[self._facts.submitted_by.user_id]),
+                "More information requested",
+                f"Referral {self._facts.referral_id}: {inp.comment}",
+            )
+            await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment}, notify=[ask])
         return self._result()
 
     @request_info.validator
@@ -537,15 +541,14 @@ class ReferralWorkflow:
             self._guard(Action.PROVIDE_INFO, inp.actor)
             self._set_clock(self._p.clock.resume(workflow.now()))
             self._p = replace(self._p, info_request="")
-            await self._apply_locked(Action.PROVIDE_INFO, inp.actor, details={"answer": inp.comment})
             reader = self._p.case.reader_id
-        if reader:
-            await self._notify(
+            answer = _note(
                 "info_provided",
-                Audience(user_ids=[reader]),
+                Audience(user_ids=[reader] if reader else []),
                 "Information provided",
                 f"Referral {self._facts.referral_id}: {inp.comment}",
             )
+            await self._apply_locked(Action.PROVIDE_INFO, inp.actor, details={"answer": inp.comment}, notify=[answer])
         return self._result()
 
     @provide_info.validator
@@ -574,15 +577,20 @@ class ReferralWorkflow:
                 self._exclude(previous)
             if self._p.case.state is S.NEEDS_INFO:
                 self._set_clock(self._p.clock.resume(workflow.now()))
-            await self._apply_locked(
-                action, inp.actor, target=inp.expert_id, details={"previous": previous, "reason": inp.reason}
-            )
-        if inp.expert_id:
-            await self._notify(
+            if inp.expert_id and inp.expert_is_junior:
+                self._mark_junior(inp.expert_id)
+            assigned = _note(
                 "offer",
-                Audience(user_ids=[inp.expert_id]),
+                Audience(user_ids=[inp.expert_id] if inp.expert_id else []),
                 "Case assigned to you",
                 f"Referral {self._facts.referral_id} was assigned by the coordinator",
+            )
+            await self._apply_locked(
+                action,
+                inp.actor,
+                target=inp.expert_id,
+                details={"previous": previous, "reason": inp.reason},
+                notify=[assigned] if inp.expert_id else [],
             )
         return self._result()
 
@@ -620,14 +628,16 @@ class ReferralWorkflow:
     async def add_addendum(self, inp: ReportInput) -> ActionResult:
         async with self._lock:
             self._guard(Action.ADD_ADDENDUM, inp.actor)
-            version = await self._save_version(ReportKind.ADDENDUM, inp.actor, inp.content)
-            await self._apply_locked(Action.ADD_ADDENDUM, inp.actor, details={"version": version})
-        await self._notify(
-            "addendum",
-            Audience(user_ids=[self._facts.submitted_by.user_id]),
-            "Report amended",
-            f"An addendum was added to referral {self._facts.referral_id}",
-        )
+            addendum = self._version(ReportKind.ADDENDUM, inp.actor, inp.content)
+            told = _note(
+                "addendum",
+                Audience(user_ids=[self._facts.submitted_by.user_id]),
+                "Report amended",
+                f"An addendum was added to referral {self._facts.referral_id}",
+            )
+            await self._apply_locked(
+                Action.ADD_ADDENDUM, inp.actor, details={"version": addendum.version}, report=addendum, notify=[told]
+            )
         return self._result()
 
     @add_addendum.validator
@@ -656,23 +666,33 @@ class ReferralWorkflow:
         """Re-check under the lock: another Update may have changed the state since validation."""
         self._validate(action, actor)
 
-    async def _apply(
-        self, action: Action, actor: Actor, *, target: str | None = None, details: dict[str, Any] | None = None
-    ) -> None:
+    async def _apply(self, action: Action, actor: Actor, **step: Any) -> RecordStepResult:
         async with self._lock:
-            await self._apply_locked(action, actor, target=target, details=details)
+            return await self._apply_locked(action, actor, **step)
 
     async def _apply_locked(
-        self, action: Action, actor: Actor, *, target: str | None = None, details: dict[str, Any] | None = None
-    ) -> None:
+        self,
+        action: Action,
+        actor: Actor,
+        *,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+        report: ReportVersionInput | None = None,
+        share_link: ShareLinkInput | None = None,
+        notify: list[_Note] | None = None,
+    ) -> RecordStepResult:
         try:
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
         except YilianError as err:
             raise _rejection(err) from err
         self._p = replace(self._p, case=case)
-        await self._record(event, details or {})
+        if report is not None and report.kind is ReportKind.FINAL:
+            self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)
+        return await self._record(event, details or {}, {"report": report, "share_link": share_link}, notify or [])
 
-    async def _record(self, event: rules.AuditEvent, details: dict[str, Any]) -> None:
+    async def _record(
+        self, event: rules.AuditEvent, details: dict[str, Any], extras: dict[str, Any], notes: list[_Note] | None = None
+    ) -> RecordStepResult:
         self._timeline.append(
             {
                 "seq": event.seq,
@@ -684,40 +704,41 @@ class ReferralWorkflow:
                 "at": event.at.isoformat(),
             }
         )
-        await workflow.execute_activity(
-            ActivityName.RECORD_EVENT,
-            RecordEventInput(event=event, snapshot=self._snapshot(), details=details),
+        rid = self._facts.referral_id
+        notifications = [
+            NotifyInput(f"{rid}/{event.seq}/{n.kind}", rid, n.kind, n.audience, n.title, n.body, event.at)
+            for n in notes or []
+            if n.audience.user_ids or n.audience.role is not None
+        ]
+        return await workflow.execute_activity(
+            ActivityName.RECORD_STEP,
+            RecordStepInput(
+                event=event,
+                snapshot=self._snapshot(),
+                details=details,
+                report=extras.get("report"),
+                share_link=extras.get("share_link"),
+                notifications=notifications,
+            ),
+            result_type=RecordStepResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
 
-    async def _save_version(self, kind: ReportKind, author: Actor, content: ReportContent) -> int:
+    def _version(self, kind: ReportKind, author: Actor, content: ReportContent) -> ReportVersionInput:
+        """The next report version; recorded with the step that makes it, never overwritten."""
         version = self._p.report_version + 1
         self._p = replace(self._p, report_version=version)
-        await workflow.execute_activity(
-            ActivityName.SAVE_REPORT_VERSION,
-            ReportVersionInput(self._facts.referral_id, version, kind, author, content, workflow.now()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
-        return version
+        return ReportVersionInput(self._facts.referral_id, version, kind, author, content, workflow.now())
 
-    async def _sign_final(self, signer_id: str, signer: Actor | None = None) -> None:
-        """The final report is a new, immutable version signed by name and time."""
-        author = signer or Actor(signer_id, Role.EXPERT, self._facts.reading_hospital_id)
+    def _final_version(self, signer: Actor) -> ReportVersionInput:
+        """The final report: a new, immutable version signed by name and time."""
         content = self._p.report or ReportContent(findings="", impression="")
-        await self._save_version(ReportKind.FINAL, author, content)
-        self._p = replace(self._p, final_at=workflow.now(), signer_id=signer_id)
+        return self._version(ReportKind.FINAL, signer, content)
 
-    async def _notify(self, kind: str, audience: Audience, title: str, body: str, attempt: int = 0) -> NotifyResult:
-        key = f"{self._facts.referral_id}/{self._p.case.seq}/{kind}/{attempt}"
-        return await workflow.execute_activity(
-            ActivityName.NOTIFY,
-            NotifyInput(key, self._facts.referral_id, kind, audience, title, body, workflow.now()),
-            result_type=NotifyResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+    def _mark_junior(self, user_id: str) -> None:
+        if user_id not in self._p.junior_readers:
+            self._p = replace(self._p, junior_readers=[*self._p.junior_readers, user_id])
 
     def _exclude(self, user_id: str) -> None:
         if user_id not in self._p.excluded_readers:

@@ -9,9 +9,9 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.schema import audit_events, referrals, report_versions, users
-from yilian.domain.messages import ProjectionSnapshot, RecordEventInput, ReportVersionInput
-from yilian.domain.referral import OPEN_STATES
+from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
+from yilian.domain.messages import ProjectionSnapshot, ReportVersionInput, ShareLinkInput
+from yilian.domain.referral import OPEN_STATES, AuditEvent
 
 OPEN_STATE_VALUES = sorted(str(s) for s in OPEN_STATES)
 
@@ -55,42 +55,68 @@ def _projection_row(s: ProjectionSnapshot, seq: int, at: datetime) -> dict[str, 
     }
 
 
-async def record_event(conn: AsyncConnection, inp: RecordEventInput) -> bool:
+def _audit_insert() -> Any:
+    return insert(audit_events).on_conflict_do_nothing(constraint="uq_audit_referral_seq").returning(audit_events.c.id)
+
+
+def _projection_upsert() -> Any:
+    stmt = insert(referrals)
+    keep = {"id", "submitted_at"}
+    return stmt.on_conflict_do_update(
+        index_elements=[referrals.c.id],
+        set_={c.name: stmt.excluded[c.name] for c in referrals.columns if c.name not in keep},
+        where=referrals.c.last_seq < stmt.excluded.last_seq,
+    )
+
+
+# Built once: the same statement objects hit SQLAlchemy's compiled cache on every step.
+AUDIT_INSERT = _audit_insert()
+PROJECTION_UPSERT = _projection_upsert()
+
+
+async def record_event(
+    conn: AsyncConnection, e: AuditEvent, snapshot: ProjectionSnapshot, details: dict[str, Any]
+) -> bool:
     """Insert the audit event and move the projection forward; False if this event was already recorded.
 
     Idempotent under (referral_id, seq): a retried activity changes nothing. The projection only moves
     forward (last_seq), so an out-of-order retry cannot roll it back.
     """
-    e = inp.event
     inserted = await conn.execute(
-        insert(audit_events)
-        .values(
-            referral_id=e.referral_id,
-            seq=e.seq,
-            action=str(e.action),
-            from_state=str(e.from_state) if e.from_state else None,
-            to_state=str(e.to_state),
-            actor_id=e.actor.user_id,
-            actor_role=str(e.actor.role),
-            actor_hospital_id=e.actor.hospital_id,
-            at=e.at,
-            details=inp.details,
-        )
-        .on_conflict_do_nothing(constraint="uq_audit_referral_seq")
-        .returning(audit_events.c.id)
+        AUDIT_INSERT,
+        {
+            "referral_id": e.referral_id,
+            "seq": e.seq,
+            "action": str(e.action),
+            "from_state": str(e.from_state) if e.from_state else None,
+            "to_state": str(e.to_state),
+            "actor_id": e.actor.user_id,
+            "actor_role": str(e.actor.role),
+            "actor_hospital_id": e.actor.hospital_id,
+            "at": e.at,
+            "details": details,
+        },
     )
     if inserted.first() is None:
         return False
-    row = _projection_row(inp.snapshot, e.seq, e.at)
+    row = _projection_row(snapshot, e.seq, e.at)
     row["submitted_at"] = e.at  # used only by the first event's insert
-    stmt = insert(referrals).values(**row)
-    update_cols = {k: stmt.excluded[k] for k in row if k not in ("id", "submitted_at")}
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[referrals.c.id], set_=update_cols, where=referrals.c.last_seq < stmt.excluded.last_seq
-        )
-    )
+    await conn.execute(PROJECTION_UPSERT, row)
     return True
+
+
+async def create_return_link(conn: AsyncConnection, link_id: str, link: ShareLinkInput) -> None:
+    await conn.execute(
+        insert(share_links)
+        .values(
+            id=link_id,
+            referral_id=link.referral_id,
+            patient_ref=link.patient_ref,
+            created_at=link.created_at,
+            expires_at=link.expires_at,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 async def save_report_version(conn: AsyncConnection, inp: ReportVersionInput) -> None:
