@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,8 +97,19 @@ def _migrate_and_seed(database_url: str, seed: bool) -> None:
         asyncio.run(_seed())
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, timeout, docker stop) stops like Ctrl-C, so the embedded services are stopped too."""
+
+    def _raise(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     from yilian.db.demo import DEMO_PASSWORD, DEMO_USERS
+
+    _stop_on_sigterm()
 
     with embedded_services(settings, ui=args.ui) as svc:
         _migrate_and_seed(svc.database_url, seed=not args.no_demo)
