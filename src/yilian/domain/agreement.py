@@ -136,8 +136,8 @@ def coverage(agreement: Agreement, request: CoverageRequest) -> Coverage:
         if rules.hours_start is not None and rules.hours_end is not None
         else ""
     )
-    mods = ", ".join(sorted(rules.modalities)) or "no modality"
-    return Coverage(False, f"half hosting covers {mods}{hours}, or declared overflow")
+    covered = ", ".join(sorted(rules.modalities)) or "no modality"
+    return Coverage(False, f"half hosting covers {covered}{hours}, or declared overflow")
 
 
 def needs_second_reading(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.schema import users
@@ -12,7 +12,7 @@ from yilian.notify.port import Message, Notifier, Recipient
 
 async def recipients(conn: AsyncConnection, inp: NotifyInput) -> list[Recipient]:
     a = inp.audience
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if a.user_ids:
         conditions.append(users.c.id.in_(a.user_ids))
     if a.role is not None:

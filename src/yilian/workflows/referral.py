@@ -710,7 +710,7 @@ class ReferralWorkflow:
             for n in notes or []
             if n.audience.user_ids or n.audience.role is not None
         ]
-        return await workflow.execute_activity(
+        result: RecordStepResult = await workflow.execute_activity(
             ActivityName.RECORD_STEP,
             RecordStepInput(
                 event=event,
@@ -724,6 +724,7 @@ class ReferralWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+        return result
 
     def _version(self, kind: ReportKind, author: Actor, content: ReportContent) -> ReportVersionInput:
         """The next report version; recorded with the step that makes it, never overwritten."""
