@@ -9,6 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from tests.support.api import REPORT
 from tests.workflows.conftest import CHEN, LIU, WANG, ZHANG, ZHAO, Harness, policy
+from yilian.domain.agreement import SecondReadingPolicy
 from yilian.domain.messages import ActorInput, ReassignInput, ReportInput, ReviewInput
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.workflows.referral import ReferralWorkflow
@@ -146,11 +147,35 @@ async def test_critical_finding_renotifies_then_escalates_until_acknowledged(har
 
 
 async def test_second_reading_skipped_when_policy_says_never(harness: Harness) -> None:
-    from yilian.domain.agreement import SecondReadingPolicy
-
     h = await harness.start(policy(second_reading=SecondReadingPolicy.NEVER))
     await harness.accept(h, WANG)
     await harness.update(h, ReferralWorkflow.submit_preliminary, ReportInput(WANG, CONTENT))
     row = await harness.wait_row(h.id, lambda r: r["state"] == "returned")
     assert row["state"] == "returned" and row["signer_id"] == "wang.expert"
     assert await harness.actions(h.id) == ["submit", "offer", "accept", "submit_preliminary", "finalize", "return"]
+
+
+async def test_addendum_after_the_amendment_window_reopens_the_case(harness: Harness) -> None:
+    from yilian.api.workflow_client import send_update
+
+    h = await harness.start(policy(second_reading=SecondReadingPolicy.NEVER))
+    await harness.accept(h, WANG)
+    await harness.update(h, ReferralWorkflow.submit_preliminary, ReportInput(WANG, CONTENT))
+    await harness.wait_row(h.id, lambda r: r["state"] == "returned")
+    await harness.update(h, ReferralWorkflow.acknowledge_receipt, ActorInput(ZHAO))
+    await harness.sleep(days=31)  # the 30-day amendment window passes: the workflow completes
+    finished = await h.result()
+    assert finished.progress is not None and finished.progress.case.state == "closed"
+
+    addendum = ReportContent("Addendum: 4 mm nodule LLL.", "Additional 4 mm LLL nodule.")
+    result = await send_update(
+        harness.env.client,
+        h.id,
+        ReferralWorkflow.add_addendum,
+        ReportInput(WANG, addendum),
+        reopen_on=harness.task_queue,
+    )
+    assert result.state == "amended" and result.seq == finished.progress.case.seq + 1
+    row = await harness.row(h.id)
+    assert row["state"] == "amended" and row["report_version"] == 3  # preliminary, final, addendum
+    assert (await harness.actions(h.id))[-2:] == ["acknowledge_receipt", "add_addendum"]

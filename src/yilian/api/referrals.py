@@ -123,9 +123,13 @@ async def visible_referral(request: Request, principal: Principal, referral_id: 
     return row
 
 
-async def _act(request: Request, principal: Principal, referral_id: str, update: Any, arg: Any) -> dict[str, Any]:
+async def _act(
+    request: Request, principal: Principal, referral_id: str, update: Any, arg: Any, *, reopen: bool = False
+) -> dict[str, Any]:
     await visible_referral(request, principal, referral_id)
-    await workflow_client.send_update(request.app.state.temporal, referral_id, update, arg)
+    state = request.app.state
+    reopen_on = state.settings.task_queue if reopen else None
+    await workflow_client.send_update(state.temporal, referral_id, update, arg, reopen_on=reopen_on)
     return referral_out(await visible_referral(request, principal, referral_id))
 
 
@@ -434,6 +438,12 @@ async def add_addendum(
     referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """A correction after sign-off: a new version; the signed report is never changed."""
+    # After the amendment window the workflow has finished; it is reopened from its own result.
     return await _act(
-        request, principal, referral_id, ReferralWorkflow.add_addendum, ReportInput(principal.actor, body.content())
+        request,
+        principal,
+        referral_id,
+        ReferralWorkflow.add_addendum,
+        ReportInput(principal.actor, body.content()),
+        reopen=True,
     )

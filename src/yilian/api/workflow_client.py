@@ -52,7 +52,11 @@ async def start_referral(client: Client, task_queue: str, inp: ReferralInput) ->
         ) from exc
 
 
-async def send_update(client: Client, referral_id: str, update: Any, arg: Any) -> ActionResult:
+async def send_update(
+    client: Client, referral_id: str, update: Any, arg: Any, *, reopen_on: str | None = None
+) -> ActionResult:
+    """Send an Update. With `reopen_on` (the task queue), a referral whose workflow has finished (its
+    amendment window passed) is restarted from its own final result so it can take an addendum."""
     handle = client.get_workflow_handle(referral_id)
     try:
         result: ActionResult = await handle.execute_update(update, arg, result_type=ActionResult)
@@ -60,8 +64,30 @@ async def send_update(client: Client, referral_id: str, update: Any, arg: Any) -
     except WorkflowUpdateFailedError as exc:
         raise _from_update_failure(exc) from exc
     except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND and reopen_on:
+            return await _reopen(client, referral_id, reopen_on, update, arg)
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise YilianError(
                 ErrorCode.INVALID_TRANSITION, "this referral is finished and takes no more actions"
             ) from exc
         raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
+
+
+async def _reopen(client: Client, referral_id: str, task_queue: str, update: Any, arg: Any) -> ActionResult:
+    """A finished referral's workflow returns its whole case; a new run starts from it (same id)."""
+    previous = await client.get_workflow_handle(referral_id, result_type=ReferralInput).result()
+    op = WithStartWorkflowOperation(
+        ReferralWorkflow.run,
+        previous,
+        id=referral_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    try:
+        result: ActionResult = await client.execute_update_with_start_workflow(
+            update, arg, start_workflow_operation=op, result_type=ActionResult
+        )
+        return result
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
