@@ -30,15 +30,18 @@ def _replayer() -> Replayer:
     return Replayer(workflows=[ReferralWorkflow], data_converter=DATA_CONVERTER)
 
 
-@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
-async def test_saved_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+SAVED = {p.stem: p.read_text() for p in sorted(HISTORIES.glob("*.json"))}
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+async def test_saved_history_replays(name: str) -> None:
+    history = WorkflowHistory.from_json(name, json.loads(SAVED[name]))
     result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
 
 
-async def test_saved_histories_exist() -> None:
-    assert len(list(HISTORIES.glob("*.json"))) >= 1
+def test_saved_histories_exist() -> None:
+    assert len(SAVED) >= 1
 
 
 async def _walk(harness: Harness) -> str:
