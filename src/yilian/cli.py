@@ -122,28 +122,18 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             asyncio.run(_serve(settings, svc.database_url, svc.temporal_address, api=True, worker=True))
 
 
+def _run_configured(settings: Settings, *, api: bool, worker: bool) -> None:
+    database_url = _require(settings.database_url, "YILIAN_DATABASE_URL")
+    temporal_address = _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS")
+    asyncio.run(_serve(settings, database_url, temporal_address, api=api, worker=worker))
+
+
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    asyncio.run(
-        _serve(
-            settings,
-            _require(settings.database_url, "YILIAN_DATABASE_URL"),
-            _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"),
-            api=True,
-            worker=False,
-        )
-    )
+    _run_configured(settings, api=True, worker=False)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
-    asyncio.run(
-        _serve(
-            settings,
-            _require(settings.database_url, "YILIAN_DATABASE_URL"),
-            _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS"),
-            api=False,
-            worker=True,
-        )
-    )
+    _run_configured(settings, api=False, worker=True)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -15,7 +17,7 @@ from yilian.api.auth import CurrentPrincipal, require_role
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view, sees_drafts
-from yilian.domain.agreement import Agreement, CoverageRequest, Priority, coverage
+from yilian.domain.agreement import CoverageRequest, Priority, coverage
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.messages import (
     ActorInput,
@@ -133,22 +135,6 @@ async def _act(
     return referral_out(await visible_referral(request, principal, referral_id))
 
 
-def _policy(a: Agreement) -> ReferralPolicy:
-    return ReferralPolicy(
-        agreement_id=a.id,
-        sla=a.sla,
-        offer_timeout_minutes=a.offer_timeout_minutes,
-        grace_minutes=a.grace_minutes,
-        auto_reassign=a.auto_reassign,
-        max_auto_reassigns=a.max_auto_reassigns,
-        second_reading=a.second_reading,
-        second_reading_share=a.second_reading_share,
-        pause_sla_in_needs_info=a.pause_sla_in_needs_info,
-        critical_ack_minutes=a.critical_ack_minutes,
-        critical_renotify_max=a.critical_renotify_max,
-    )
-
-
 def _start_of_local_day(now: datetime, tz: str) -> datetime:
     local = now.astimezone(ZoneInfo(tz))
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -223,7 +209,7 @@ async def submit_referral(
         overflow=body.overflow,
     )
     await workflow_client.start_referral(
-        state.temporal, state.settings.task_queue, ReferralInput(facts, _policy(chosen))
+        state.temporal, state.settings.task_queue, ReferralInput(facts, ReferralPolicy.from_agreement(chosen))
     )
     return referral_out(await visible_referral(request, principal, referral_id))
 
@@ -297,91 +283,107 @@ async def get_audit(referral_id: str, request: Request, principal: CurrentPrinci
     }
 
 
-@router.post("/{referral_id}/accept")
-async def accept(referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.accept, ActorInput(principal.actor, body.comment)
-    )
+# ---- actions: each is one Update on the referral's workflow ---------------------------------------
+@dataclass(frozen=True)
+class ActionRoute:
+    method: str
+    path: str
+    update: Any
+    body: type[BaseModel]
+    build: Callable[[Principal, Any], Any]
+    summary: str
+    reopen: bool = False  # may restart a finished workflow (addenda after the amendment window)
 
 
-@router.post("/{referral_id}/decline")
-async def decline(referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.decline, ActorInput(principal.actor, body.comment)
-    )
+def _comment(p: Principal, b: Any) -> ActorInput:
+    return ActorInput(p.actor, b.comment)
 
 
-@router.put("/{referral_id}/draft")
-async def save_draft(
-    referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    """Save a draft; every save is a new version, none is ever overwritten."""
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.save_draft, ReportInput(principal.actor, body.content())
-    )
+def _report(p: Principal, b: Any) -> ReportInput:
+    return ReportInput(p.actor, b.content())
 
 
-@router.post("/{referral_id}/preliminary")
-async def submit_preliminary(
-    referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return await _act(
-        request,
-        principal,
-        referral_id,
-        ReferralWorkflow.submit_preliminary,
-        ReportInput(principal.actor, body.content()),
-    )
+def _review(p: Principal, b: Any) -> ReviewInput:
+    return ReviewInput(p.actor, b.discrepancy, b.comments)
 
 
-@router.post("/{referral_id}/approve")
-async def approve(referral_id: str, body: ReviewBody, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _act(
-        request,
-        principal,
-        referral_id,
-        ReferralWorkflow.approve,
-        ReviewInput(principal.actor, body.discrepancy, body.comments),
-    )
+W = ReferralWorkflow
+ACTION_ROUTES = (
+    ActionRoute("POST", "accept", W.accept, CommentBody, _comment, "The offered expert takes the case"),
+    ActionRoute("POST", "decline", W.decline, CommentBody, _comment, "The offered expert declines; routing goes on"),
+    ActionRoute(
+        "PUT",
+        "draft",
+        W.save_draft,
+        ReportBody,
+        _report,
+        "Save a draft; every save is a new version, none is ever overwritten",
+    ),
+    ActionRoute("POST", "preliminary", W.submit_preliminary, ReportBody, _report, "Submit the preliminary report"),
+    ActionRoute("POST", "approve", W.approve, ReviewBody, _review, "Second reader signs the final report"),
+    ActionRoute(
+        "POST",
+        "request-changes",
+        W.request_changes,
+        ReviewBody,
+        _review,
+        "Second reader sends the report back with comments",
+    ),
+    ActionRoute(
+        "POST",
+        "request-info",
+        W.request_info,
+        RequiredComment,
+        _comment,
+        "Reader asks the county for more images or history (needs_info)",
+    ),
+    ActionRoute(
+        "POST", "provide-info", W.provide_info, RequiredComment, _comment, "County answers a needs_info request"
+    ),
+    ActionRoute("POST", "cancel", W.cancel, RequiredComment, _comment, "County withdraws the case before reading"),
+    ActionRoute(
+        "POST",
+        "acknowledge-receipt",
+        W.acknowledge_receipt,
+        CommentBody,
+        _comment,
+        "County records receipt of the signed report (remote-diagnosis responsibility)",
+    ),
+    ActionRoute(
+        "POST",
+        "acknowledge-critical",
+        W.acknowledge_critical,
+        CommentBody,
+        _comment,
+        "Referring doctor acknowledges a critical finding",
+    ),
+    ActionRoute(
+        "POST",
+        "addenda",
+        W.add_addendum,
+        ReportBody,
+        _report,
+        "A correction after sign-off: a new version; the signed report never changes",
+        reopen=True,
+    ),
+)
 
 
-@router.post("/{referral_id}/request-changes")
-async def request_changes(
-    referral_id: str, body: ReviewBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return await _act(
-        request,
-        principal,
-        referral_id,
-        ReferralWorkflow.request_changes,
-        ReviewInput(principal.actor, body.discrepancy, body.comments),
-    )
+def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+    async def endpoint(referral_id: str, body: Any, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+        return await _act(
+            request, principal, referral_id, route.update, route.build(principal, body), reopen=route.reopen
+        )
+
+    # FastAPI reads the body's model from the annotation; each route has its own.
+    endpoint.__annotations__ = {**endpoint.__annotations__, "body": route.body, "principal": CurrentPrincipal}
+    endpoint.__name__ = route.path.replace("-", "_")
+    return endpoint
 
 
-@router.post("/{referral_id}/request-info")
-async def request_info(
-    referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.request_info, ActorInput(principal.actor, body.comment)
-    )
-
-
-@router.post("/{referral_id}/provide-info")
-async def provide_info(
-    referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.provide_info, ActorInput(principal.actor, body.comment)
-    )
-
-
-@router.post("/{referral_id}/cancel")
-async def cancel(
-    referral_id: str, body: RequiredComment, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.cancel, ActorInput(principal.actor, body.comment)
+for _route in ACTION_ROUTES:
+    router.add_api_route(
+        f"/{{referral_id}}/{_route.path}", _action_endpoint(_route), methods=[_route.method], summary=_route.summary
     )
 
 
@@ -407,43 +409,4 @@ async def reassign(
         referral_id,
         ReferralWorkflow.reassign,
         ReassignInput(principal.actor, body.expert_id, body.reason, bool(reader and reader["is_junior"])),
-    )
-
-
-@router.post("/{referral_id}/acknowledge-receipt")
-async def acknowledge_receipt(
-    referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    """The county hospital records that it received the signed report (remote-diagnosis responsibility)."""
-    return await _act(
-        request, principal, referral_id, ReferralWorkflow.acknowledge_receipt, ActorInput(principal.actor, body.comment)
-    )
-
-
-@router.post("/{referral_id}/acknowledge-critical")
-async def acknowledge_critical(
-    referral_id: str, body: CommentBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    return await _act(
-        request,
-        principal,
-        referral_id,
-        ReferralWorkflow.acknowledge_critical,
-        ActorInput(principal.actor, body.comment),
-    )
-
-
-@router.post("/{referral_id}/addenda")
-async def add_addendum(
-    referral_id: str, body: ReportBody, request: Request, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    """A correction after sign-off: a new version; the signed report is never changed."""
-    # After the amendment window the workflow has finished; it is reopened from its own result.
-    return await _act(
-        request,
-        principal,
-        referral_id,
-        ReferralWorkflow.add_addendum,
-        ReportInput(principal.actor, body.content()),
-        reopen=True,
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from yilian.domain.agreement import Priority, SecondReadingPolicy, SlaTargets
+from yilian.domain.agreement import Agreement, Priority, SecondReadingPolicy, SlaTargets
 from yilian.domain.referral import AuditEvent, ReferralCase, ReferralState
 from yilian.domain.report import Discrepancy, ReportContent, ReportKind
 from yilian.domain.roles import Actor, Role
@@ -34,6 +34,22 @@ class ReferralPolicy:
     critical_renotify_max: int
     amendment_window_days: int = 30
     share_link_days: int = 30
+
+    @classmethod
+    def from_agreement(cls, a: Agreement) -> ReferralPolicy:
+        return cls(
+            agreement_id=a.id,
+            sla=a.sla,
+            offer_timeout_minutes=a.offer_timeout_minutes,
+            grace_minutes=a.grace_minutes,
+            auto_reassign=a.auto_reassign,
+            max_auto_reassigns=a.max_auto_reassigns,
+            second_reading=a.second_reading,
+            second_reading_share=a.second_reading_share,
+            pause_sla_in_needs_info=a.pause_sla_in_needs_info,
+            critical_ack_minutes=a.critical_ack_minutes,
+            critical_renotify_max=a.critical_renotify_max,
+        )
 
 
 @dataclass(frozen=True)
