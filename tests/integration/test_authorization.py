@@ -1,0 +1,341 @@
+"""The authorization matrix: every endpoint x every kind of caller, through the real API, worker and databases.
+
+Each row is one endpoint with the referral in one state; each column is one caller. A cell is the status
+that caller must get:
+
+    401  no token, a token that is not ours, or an expired one;
+    403  the wrong role, or a person the case's rules do not name for this action;
+    404  a referral (or link, or notification) outside the caller's scope: it answers exactly as an unknown id;
+    409  the right person, but the case is in the wrong state;
+    2xx  the right person at the right time.
+
+A refused cell must change nothing (projection row and audit trail); a granted action moves the case on.
+Every route of the app needs a row: a new endpoint without one fails `test_every_endpoint_has_a_row`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from tests.support.api import REPORT, Api, referral_body
+from tests.support.matrix import Caller, api_endpoints, parse_codes, seq_and_state, walk, walk_many, warm_tokens
+from yilian.api.app import create_app
+from yilian.config import Settings
+from yilian.db.demo import DEMO_PASSWORD
+from yilian.db.schema import share_links, users
+
+pytestmark = pytest.mark.integration
+
+# An expert of the reading hospital with no licence (多机构执业备案) for any county: inserted by the fixture.
+UNLICENSED = "zhou.unlicensed"
+PATIENT = {"patient_id": "AUTHZ-0001", "name": "诸葛亮 Zhuge Liang", "birth_date": "1972-05-06", "sex": "M"}
+NEW_PATIENT = {"patient_id": "AUTHZ-0002", "name": "孙尚香 Sun Shangxiang", "birth_date": "1980-08-08", "sex": "F"}
+QS_PATIENT = {"patient_id": "AUTHZ-QS01", "name": "马超 Ma Chao", "birth_date": "1976-04-01", "sex": "M"}
+
+COLUMNS = (
+    Caller("anon"),  # no Authorization header
+    Caller("bad", token="bad"),  # a string that is no JWT
+    Caller("expired", token="expired"),  # zhao.anping's claims, our secret, exp an hour ago
+    Caller("own", "zhao.anping"),  # county doctor of h-anping, where every matrix case comes from
+    Caller("other", "sun.qingshan"),  # county doctor of h-qingshan
+    Caller("offered", "wang.expert"),  # the expert the case is offered to, and its reader once accepted
+    Caller("peer", "li.expert"),  # an expert licensed for h-anping who has nothing to do with the case
+    Caller("unlic", UNLICENSED),  # an expert of the reading hospital without a licence for h-anping
+    Caller("senior", "chen.senior"),  # the second reader
+    Caller("coord", "liu.coord"),  # the alliance coordinator at the reading hospital
+    Caller("admin", "admin"),
+)
+
+REF = "/api/referrals/{referral_id}"
+BODIES: dict[str, Any] = {
+    "/api/auth/login": {"username": "zhao.anping", "password": DEMO_PASSWORD},
+    "/api/referrals": referral_body(patient=NEW_PATIENT, difficult=True),  # covered by both counties' agreements
+    f"{REF}/accept": {},
+    f"{REF}/decline": {"comment": "在手术 / in theatre"},
+    f"{REF}/draft": REPORT,
+    f"{REF}/preliminary": REPORT,
+    f"{REF}/addenda": {**REPORT, "impression": "补充 addendum"},
+    f"{REF}/approve": {"discrepancy": "agree"},
+    f"{REF}/request-changes": {"discrepancy": "minor", "comments": "请描述胸膜 / describe the pleura"},
+    f"{REF}/request-info": {"comment": "请补充病史 / please add the history"},
+    f"{REF}/provide-info": {"comment": "吸烟30年 / smoker for 30 years"},
+    f"{REF}/cancel": {"comment": "患者转院 / patient transferred"},
+    f"{REF}/reassign": {"expert_id": "li.expert", "reason": "王医生手术中 / Dr Wang in theatre"},
+    f"{REF}/acknowledge-receipt": {},
+    f"{REF}/acknowledge-critical": {"comment": "已电话通知患者 / patient called"},
+    f"{REF}/share-links#POST": {"days": 7},
+    "/api/share/{token}": {"birth_date": PATIENT["birth_date"]},
+}
+# Actions that go to the referral's workflow: a granted one moves the case on, so it gets a case of its own.
+WORKFLOW_ACTIONS = frozenset(
+    f"{REF}/{a}"
+    for a in (
+        "accept",
+        "decline",
+        "draft",
+        "preliminary",
+        "approve",
+        "request-changes",
+        "request-info",
+        "provide-info",
+        "cancel",
+        "reassign",
+        "acknowledge-receipt",
+        "acknowledge-critical",
+        "addenda",
+    )
+)
+GHOST_REFERRAL = "ref-20000101-0000000000"  # shaped like a referral id; no such referral
+GHOST_LINK = "A" * 22  # shaped like a link id; no such link
+ERRORS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "invalid_transition"}
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # the route's own template; "~" stands for /api/referrals/{referral_id}
+    state: str | None  # the referral's state when the call is made (None: the endpoint has no referral)
+    codes: tuple[int, ...] = field(default=())
+
+    @property
+    def route(self) -> str:
+        return self.path.replace("~", REF)
+
+    @property
+    def body(self) -> Any:
+        return BODIES.get(f"{self.route}#{self.method}", BODIES.get(self.route))
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}" + (f" [{self.state}]" if self.state else "")
+
+
+def R(endpoint: str, state: str | None, codes: str) -> Row:  # noqa: N802 - the table's row constructor
+    method, path = endpoint.split()
+    return Row(method, path, state, parse_codes(codes, len(COLUMNS)))
+
+
+# fmt: off
+MATRIX = (
+    # endpoint ("~": /api/referrals/{referral_id})        state           no  bad exp|own oth|off pee unl|sen crd adm
+    R("POST /api/auth/login",                             None,          "200 200 200|200 200|200 200 200|200 200 200"),
+    R("GET /api/health",                                  None,          "200 200 200|200 200|200 200 200|200 200 200"),
+    R("GET /api/referrals",                               None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    R("POST /api/referrals",                              None,          "401 401 401|201 201|403 403 403|403 403 403"),
+    R("GET /api/dashboard",                               None,          "401 401 401|403 403|403 403 403|403 200 403"),
+    R("GET /api/audit-events",                            None,          "401 401 401|403 403|403 403 403|403 200 200"),
+    R("GET /api/notifications",                           None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    # {notification_id} is one of zhao.anping's: nobody else's inbox has it
+    R("POST /api/notifications/{notification_id}/read",   None,          "401 401 401|200 404|404 404 404|404 404 404"),
+    R("GET ~",                                            "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
+    R("GET ~/priors",                                     "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
+    R("GET ~/audit",                                      "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
+    R("POST ~/accept",                                    "offered",     "401 401 401|403 404|200 403 404|403 403 403"),
+    R("POST ~/decline",                                   "offered",     "401 401 401|403 404|200 403 404|403 403 403"),
+    R("PUT ~/draft",                                      "in_reading",  "401 401 401|403 404|200 403 404|403 403 403"),
+    R("PUT ~/draft",                                      "preliminary", "401 401 401|403 404|409 403 404|403 403 403"),
+    R("POST ~/preliminary",                               "in_reading",  "401 401 401|403 404|200 403 404|403 403 403"),
+    R("POST ~/preliminary",                               "needs_info",  "401 401 401|403 404|409 403 404|403 403 403"),
+    R("POST ~/request-info",                              "in_reading",  "401 401 401|403 404|200 403 404|403 403 403"),
+    R("POST ~/request-info",                              "preliminary", "401 401 401|403 404|409 403 404|403 403 403"),
+    R("POST ~/provide-info",                              "needs_info",  "401 401 401|200 404|403 403 404|403 403 403"),
+    R("POST ~/provide-info",                              "in_reading",  "401 401 401|409 404|403 403 404|403 403 403"),
+    R("POST ~/approve",                                   "preliminary", "401 401 401|403 404|403 403 404|200 403 403"),
+    R("POST ~/approve",                                   "offered",     "401 401 401|403 404|403 403 404|409 403 403"),
+    R("POST ~/request-changes",                           "preliminary", "401 401 401|403 404|403 403 404|200 403 403"),
+    R("POST ~/request-changes",                           "in_reading",  "401 401 401|403 404|403 403 404|409 403 403"),
+    R("POST ~/cancel",                                    "offered",     "401 401 401|200 404|403 403 404|403 403 403"),
+    R("POST ~/cancel",                                    "in_reading",  "401 401 401|409 404|403 403 404|403 403 403"),
+    R("POST ~/reassign",                                  "offered",     "401 401 401|403 404|403 403 404|403 200 403"),
+    R("POST ~/reassign",                                  "preliminary", "401 401 401|403 404|403 403 404|403 409 403"),
+    R("POST ~/acknowledge-receipt",                       "returned",    "401 401 401|200 404|403 403 404|403 403 403"),
+    R("POST ~/acknowledge-receipt",                       "offered",     "401 401 401|409 404|403 403 404|403 403 403"),
+    R("POST ~/acknowledge-critical",                      "critical",    "401 401 401|200 404|403 403 404|403 403 403"),
+    R("POST ~/acknowledge-critical",                      "offered",     "401 401 401|409 404|403 403 404|403 403 403"),
+    # addenda: only those who answer for the report (its reader, its second reader)
+    R("POST ~/addenda",                                   "returned",    "401 401 401|403 404|200 403 404|200 403 403"),
+    R("POST ~/addenda",                                   "in_reading",  "401 401 401|403 404|409 403 404|403 403 403"),
+    # share links are managed by the county doctor and the coordinator; readers are refused by role, whatever the id
+    R("GET ~/share-links",                                "returned",    "401 401 401|200 404|403 403 403|403 200 403"),
+    R("POST ~/share-links",                               "returned",    "401 401 401|201 404|403 403 403|403 201 403"),
+    R("POST ~/share-links",                               "offered",     "401 401 401|409 404|403 403 403|403 409 403"),
+    R("POST /api/share-links/{link_id}/revoke",           "returned",    "401 401 401|200 404|403 403 403|403 200 403"),
+    R("GET /api/share-links/{link_id}/accesses",          "returned",    "401 401 401|200 404|403 403 403|403 200 403"),
+    # the patient's door: no account, the birth date is the second factor; a stray header changes nothing
+    R("POST /api/share/{token}",                          "returned",    "200 200 200|200 200|200 200 200|200 200 200"),
+)
+# fmt: on
+
+
+def _fresh(row: Row, code: int) -> bool:
+    return row.route in WORKFLOW_ACTIONS and code < 300
+
+
+CELLS = [
+    pytest.param(row, caller, code, id=f"{row} {caller.key}")
+    for row in MATRIX
+    for caller, code in zip(COLUMNS, row.codes, strict=True)
+]
+
+
+# ---- the cases the matrix acts on ---------------------------------------------------------------
+@dataclass
+class Pool:
+    shared: dict[str, str]  # state -> a referral refused cells may share (they change nothing)
+    fresh: dict[tuple[str, str], str]  # (row, caller) -> a referral of its own for a granted action
+    qingshan: str  # an offered case from h-qingshan
+
+
+async def _add_unlicensed_expert(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(users)
+            .values(
+                id=UNLICENSED,
+                username=UNLICENSED,
+                password_hash=PasswordHasher().hash(DEMO_PASSWORD),
+                display_name="周无证 Zhou (no licence)",
+                role="expert",
+                hospital_id="h-provincial",
+                title="主治医师",
+                created_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing()
+        )
+
+
+@pytest.fixture(scope="module")
+async def pool(api: Api, engine: AsyncEngine) -> Pool:
+    """Every referral the matrix needs, walked to its state concurrently before the first cell runs."""
+    await _add_unlicensed_expert(engine)
+    await warm_tokens(api, [c.username for c in COLUMNS if c.username])
+    shared_states = sorted({row.state for row in MATRIX if row.state})
+    fresh_cells = [
+        (row, c.key)
+        for row in MATRIX
+        for c, code in zip(COLUMNS, row.codes, strict=True)
+        if _fresh(row, code) and row.state
+    ]
+    wanted = shared_states + [row.state for row, _ in fresh_cells if row.state]
+    qingshan, rids = await asyncio.gather(
+        walk(api, engine, "offered", doctor="sun.qingshan", patient=QS_PATIENT, difficult=True),
+        walk_many(api, engine, wanted, patient=PATIENT),
+    )
+    shared = dict(zip(shared_states, rids[: len(shared_states)], strict=True))
+    fresh = {(str(row), key): rid for (row, key), rid in zip(fresh_cells, rids[len(shared_states) :], strict=True)}
+    return Pool(shared, fresh, qingshan)
+
+
+async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) -> dict[str, str]:
+    """Values for the row's path parameters; links are made fresh so a revoke cannot spill into another cell."""
+    ctx: dict[str, str] = {}
+    if row.state:
+        ctx["referral_id"] = pool.fresh.pop((str(row), caller.key)) if _fresh(row, code) else pool.shared[row.state]
+    if "{link_id}" in row.path or "{token}" in row.path:
+        link = await api.ok("zhao.anping", "POST", f"/api/referrals/{ctx['referral_id']}/share-links", 201, json={})
+        ctx["link_id"], ctx["token"] = link["link_id"], link["token"]
+    if "{notification_id}" in row.path:
+        inbox = (await api.ok("zhao.anping", "GET", "/api/notifications"))["items"]
+        assert inbox, "zhao.anping should have been told about the returned case"
+        ctx["notification_id"] = str(inbox[0]["id"])
+    return ctx
+
+
+async def _link_revoked(engine: AsyncEngine, link_id: str) -> bool:
+    async with engine.connect() as conn:
+        return await conn.scalar(select(share_links.c.revoked_at).where(share_links.c.id == link_id)) is not None
+
+
+# ---- the tests ----------------------------------------------------------------------------------
+async def test_every_endpoint_has_a_row(settings: Settings, engine: AsyncEngine, temporal_client: Client) -> None:
+    routes = api_endpoints(create_app(settings, engine, temporal_client))
+    assert len(routes) > 20, routes
+    rows = {(row.method, row.route) for row in MATRIX}
+    assert routes - rows == set(), "endpoints without a row in the authorization matrix"
+    assert rows - routes == set(), "matrix rows for endpoints the app does not have"
+    for method, route in routes:
+        if "{referral_id}" in route and method != "GET":
+            assert any(r.route == route and r.method == method and any(c < 300 for c in r.codes) for r in MATRIX), (
+                f"{method} {route}: no row shows who may do it"
+            )
+
+
+@pytest.mark.parametrize(("row", "caller", "expected"), CELLS)
+async def test_matrix(
+    api: Api, engine: AsyncEngine, settings: Settings, pool: Pool, row: Row, caller: Caller, expected: int
+) -> None:
+    ctx = await _context(api, pool, row, caller, expected)
+    rid = ctx.get("referral_id")
+    before = await seq_and_state(engine, rid) if rid else None
+    headers = await caller.headers(api, settings)
+    async with asyncio.timeout(60):
+        r = await api.client.request(row.method, row.route.format(**ctx), headers=headers, json=row.body)
+
+    assert r.status_code == expected, f"{row} as {caller.key}: {r.status_code} {r.text}"
+    if expected in ERRORS:
+        assert r.json()["error"] == ERRORS[expected], r.text
+    if rid and before:
+        after = await seq_and_state(engine, rid)
+        if _fresh(row, expected):
+            assert after[1] > before[1] and after[2] > before[2], "a granted action must be recorded"
+        else:
+            assert after == before, f"{row} as {caller.key} changed the case: {before} -> {after}"
+    if "link_id" in ctx and row.route.endswith("/revoke"):
+        assert await _link_revoked(engine, ctx["link_id"]) == (expected == 200)
+    for name, ghost in (("referral_id", GHOST_REFERRAL), ("link_id", GHOST_LINK), ("notification_id", "999999999")):
+        if expected == 404 and f"{{{name}}}" in row.route:
+            # Outside the caller's scope reads exactly like an id that does not exist.
+            g = await api.client.request(
+                row.method, row.route.format(**{**ctx, name: ghost}), headers=headers, json=row.body
+            )
+            assert g.status_code == 404
+            assert json.loads(r.text.replace(ctx[name], ghost)) == g.json()
+            if name == "link_id":
+                assert str(rid) not in r.text, "a link id must not lead to the referral behind it"
+
+
+@pytest.mark.parametrize(("case_from", "viewer"), [("h-anping", "sun.qingshan"), ("h-qingshan", "zhao.anping")])
+async def test_a_county_cannot_see_the_other_countys_cases(
+    api: Api,
+    settings: Settings,
+    engine: AsyncEngine,
+    temporal_client: Client,
+    pool: Pool,
+    case_from: str,
+    viewer: str,
+) -> None:
+    """Every referral route, both directions: 404, word for word the answer for an id that does not exist."""
+    rid = pool.shared["offered"] if case_from == "h-anping" else pool.qingshan
+    owner = "zhao.anping" if case_from == "h-anping" else "sun.qingshan"
+    assert (await api.ok(owner, "GET", f"/api/referrals/{rid}"))["requesting_hospital_id"] == case_from
+    before = await seq_and_state(engine, rid)
+    routes = sorted(e for e in api_endpoints(create_app(settings, engine, temporal_client)) if "{referral_id}" in e[1])
+    assert len(routes) > 10, routes
+    ghost = GHOST_REFERRAL
+    for method, path in routes:
+        body = Row(method, path, "offered").body
+        seen = await api.call(viewer, method, path.format(referral_id=rid), json=body)
+        unknown = await api.call(viewer, method, path.format(referral_id=ghost), json=body)
+        assert seen.status_code == 404, f"{method} {path}: {seen.status_code} {seen.text}"
+        assert json.loads(seen.text.replace(rid, ghost)) == unknown.json()
+    assert await seq_and_state(engine, rid) == before
+    worklist = await api.ok(viewer, "GET", "/api/referrals", params={"hospital_id": case_from, "limit": 500})
+    assert rid not in {item["id"] for item in worklist["items"]}
+    assert worklist["items"] == []  # filtering by the other hospital yields nothing, not their cases
+
+
+async def test_unlicensed_expert_sees_nothing_of_the_county(api: Api, pool: Pool) -> None:
+    worklist = (await api.ok(UNLICENSED, "GET", "/api/referrals"))["items"]
+    assert worklist == []
+    r = await api.call(UNLICENSED, "GET", f"/api/referrals/{pool.shared['offered']}")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
