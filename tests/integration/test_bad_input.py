@@ -362,13 +362,6 @@ async def test_a_right_date_resets_the_count(api: Api, link: dict[str, Any]) -> 
     await api.ok(None, "POST", url, json={"birth_date": PATIENT["birth_date"]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "api/share.py open_link checks the lock in one transaction and records the wrong try in a second one, "
-        "without locking the link row: concurrent guesses all pass the check, so the 5-try lock does not bound them"
-    ),
-)
 async def test_concurrent_wrong_birth_dates_are_bounded_by_the_lock(api: Api, link: dict[str, Any]) -> None:
     url = f"/api/share/{link['token']}"
     tries = await asyncio.gather(*(api.call(None, "POST", url, json={"birth_date": WRONG_DATE}) for _ in range(20)))
@@ -409,13 +402,6 @@ async def raw_client(settings: Settings, engine: AsyncEngine, temporal_client: C
         yield client
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "api/referrals.py PatientIn/SubmitReferral accept U+0000 in text; PostgreSQL text cannot hold it, so "
-        "register_patient's INSERT fails and the client gets 500 internal_error instead of 422 validation_failed"
-    ),
-)
 async def test_nul_character_in_patient_name_is_422(api: Api, engine: AsyncEngine, raw_client: Any) -> None:
     headers = {"Authorization": f"Bearer {await api.token('zhao.anping')}"}
     body = referral_body(patient={**PATIENT, "patient_id": "BAD-NUL1", "name": "曹\u0000操"})
@@ -425,14 +411,6 @@ async def test_nul_character_in_patient_name_is_422(api: Api, engine: AsyncEngin
     assert r.json()["error"] == "validation_failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "api/referrals.py SubmitReferral accepts U+0000 in clinical_question; the workflow starts, its first "
-        "record_event activity can never write the JSONB audit row and is retried forever, so the request hangs "
-        "and a referral workflow is left running with no projection row"
-    ),
-)
 async def test_nul_character_in_clinical_question_is_422(
     api: Api, engine: AsyncEngine, temporal_client: Client
 ) -> None:

@@ -10,6 +10,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from tests.support.api import REPORT
 from tests.workflows.conftest import CHEN, LIU, WANG, ZHANG, ZHAO, Harness, policy
 from yilian.domain.agreement import SecondReadingPolicy
+from yilian.domain.errors import YilianError
 from yilian.domain.messages import ActorInput, ReassignInput, ReportInput, ReviewInput
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.workflows.referral import ReferralWorkflow
@@ -168,6 +169,16 @@ async def test_addendum_after_the_amendment_window_reopens_the_case(harness: Har
     assert finished.progress is not None and finished.progress.case.state == "closed"
 
     addendum = ReportContent("Addendum: 4 mm nodule LLL.", "Additional 4 mm LLL nodule.")
+    with pytest.raises(YilianError) as refused:  # not the reader: refused without starting a new run
+        await send_update(
+            harness.env.client,
+            h.id,
+            ReferralWorkflow.add_addendum,
+            ReportInput(ZHANG, addendum),
+            reopen_on=harness.task_queue,
+        )
+    assert refused.value.code == "forbidden"
+    assert (await h.describe()).run_id == h.result_run_id
     result = await send_update(
         harness.env.client,
         h.id,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -36,7 +37,7 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 

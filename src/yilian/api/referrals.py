@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from yilian.api import workflow_client
 from yilian.api.auth import CurrentPrincipal, require_role
+from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view, sees_drafts
@@ -38,7 +39,7 @@ UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
 
 
 # ---- schemas ------------------------------------------------------------------------------------
-class PatientIn(BaseModel):
+class PatientIn(RequestBody):
     patient_id: str = Field(min_length=1, max_length=64)
     issuer: str | None = Field(default=None, max_length=64, description="defaults to the hospital's issuer")
     name: str = Field(min_length=1, max_length=200)
@@ -46,7 +47,7 @@ class PatientIn(BaseModel):
     sex: Literal["M", "F", "O"]
 
 
-class SubmitReferral(BaseModel):
+class SubmitReferral(RequestBody):
     patient: PatientIn
     study_instance_uid: str = Field(min_length=3, max_length=64, pattern=UID_PATTERN)
     modality: str = Field(min_length=2, max_length=16, pattern=r"^[A-Z]{2,16}$")
@@ -63,7 +64,7 @@ class SubmitReferral(BaseModel):
         return v.strip().upper()
 
 
-class ReportBody(BaseModel):
+class ReportBody(RequestBody):
     findings: str = Field(max_length=20000)
     impression: str = Field(max_length=5000)
     structured: dict[str, str] = Field(default_factory=dict)
@@ -74,20 +75,20 @@ class ReportBody(BaseModel):
         return ReportContent(self.findings, self.impression, dict(self.structured), self.critical, self.critical_note)
 
 
-class CommentBody(BaseModel):
+class CommentBody(RequestBody):
     comment: str = Field(default="", max_length=4000)
 
 
-class RequiredComment(BaseModel):
+class RequiredComment(RequestBody):
     comment: str = Field(min_length=1, max_length=4000)
 
 
-class ReviewBody(BaseModel):
+class ReviewBody(RequestBody):
     discrepancy: Discrepancy
     comments: str = Field(default="", max_length=4000)
 
 
-class ReassignBody(BaseModel):
+class ReassignBody(RequestBody):
     expert_id: str | None = Field(default=None, description="omit to send the case back to automatic routing")
     reason: str = Field(min_length=1, max_length=2000)
 

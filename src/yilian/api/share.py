@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from yilian.api.auth import CurrentPrincipal
 from yilian.api.referrals import visible_referral
+from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as rq
 from yilian.db.queries import share as sq
@@ -30,11 +31,11 @@ PATIENT_NOTICE = "仅供患者参考，非诊断用途 / For the patient's refer
 MANAGERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR)
 
 
-class OpenLink(BaseModel):
+class OpenLink(RequestBody):
     birth_date: date = Field(description="the patient's birth date, YYYY-MM-DD")
 
 
-class NewLink(BaseModel):
+class NewLink(RequestBody):
     days: int = Field(default=30, ge=1, le=365)
 
 
@@ -133,33 +134,33 @@ async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, A
     now = datetime.now(UTC)
     client = request.client.host if request.client else ""
     link_id = link_id_from_token(state.settings.share_link_secret, token)
+    messages = {
+        "share_link_revoked": "this link has been withdrawn by the hospital",
+        "share_link_expired": "this link has expired: ask the hospital for a new one",
+        "share_link_locked": "too many wrong birth dates: try again in 15 minutes",
+    }
+    # One transaction holding the link's row lock: simultaneous guesses are counted one after another,
+    # so a burst cannot slip past the lock-out.
     async with state.engine.begin() as conn:
-        link = await sq.get_link(conn, link_id) if link_id else None
+        link = await sq.get_link(conn, link_id, for_update=True) if link_id else None
         if link is None:
             raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
         why = refusal(LinkStatus(link["expires_at"], link["revoked_at"], link["locked_until"]), now)
-        if why is not None:
-            await sq.log_access(conn, link["id"], now, why, client)
-    if why is not None:
-        messages = {
-            "share_link_revoked": "this link has been withdrawn by the hospital",
-            "share_link_expired": "this link has expired: ask the hospital for a new one",
-            "share_link_locked": "too many wrong birth dates: try again in 15 minutes",
-        }
-        raise YilianError(ErrorCode(why), messages[why])
-    async with state.engine.begin() as conn:
         patient = await alliance.get_patient(conn, link["patient_ref"])
         assert patient is not None
-        if not second_factor_ok(body.birth_date, patient["birth_date"]):
+        failed = why is None and not second_factor_ok(body.birth_date, patient["birth_date"])
+        if why is not None:
+            await sq.log_access(conn, link["id"], now, why, client)
+        elif failed:
             await sq.record_failure(conn, link["id"], now)
             await sq.log_access(conn, link["id"], now, "wrong_birth_date", client)
-            failed = True
         else:
             await sq.record_success(conn, link["id"])
             await sq.log_access(conn, link["id"], now, "opened", client)
-            failed = False
             referral = await rq.get_referral(conn, link["referral_id"])
             reports = await rq.signed_reports(conn, link["referral_id"])
+    if why is not None:
+        raise YilianError(ErrorCode(why), messages[why])
     if failed:
         raise YilianError(ErrorCode.WRONG_SECOND_FACTOR, "the birth date does not match")
     assert referral is not None

@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.messages import ActionResult, ReferralInput
+from yilian.domain.referral import Action, check
 from yilian.workflows.referral import ReferralWorkflow
 
 
@@ -74,8 +75,19 @@ async def send_update(
 
 
 async def _reopen(client: Client, referral_id: str, task_queue: str, update: Any, arg: Any) -> ActionResult:
-    """A finished referral's workflow returns its whole case; a new run starts from it (same id)."""
+    """A finished referral's workflow returns its whole case; a new run starts from it (same id).
+
+    Only addenda reopen a referral, so the addendum's rule is checked here against the finished case.
+    """
     previous = await client.get_workflow_handle(referral_id, result_type=ReferralInput).result()
+    # Check before restarting, so a refused addendum does not leave a new run behind.
+    actor = getattr(arg, "actor", None)
+    content = getattr(arg, "content", None)
+    if previous.progress is None or actor is None:
+        raise YilianError(ErrorCode.INVALID_TRANSITION, "this referral is finished and takes no more actions")
+    check(previous.progress.case, Action.ADD_ADDENDUM, actor)
+    if content is not None and (problems := content.problems(complete=True)):
+        raise YilianError(ErrorCode.VALIDATION_FAILED, "; ".join(problems), {"problems": problems})
     op = WithStartWorkflowOperation(
         ReferralWorkflow.run,
         previous,

@@ -15,8 +15,9 @@ from yilian.domain.share_link import MAX_FAILED_ATTEMPTS
 LOCK_FOR = timedelta(minutes=15)
 
 
-async def get_link(conn: AsyncConnection, link_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(share_links).where(share_links.c.id == link_id))).mappings().first()
+async def get_link(conn: AsyncConnection, link_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    q = select(share_links).where(share_links.c.id == link_id)
+    row = (await conn.execute(q.with_for_update() if for_update else q)).mappings().first()
     return dict(row) if row else None
 
 
