@@ -17,7 +17,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+
+from yilian.runtime.service import StoppableService
 
 _log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def bin_dir() -> Path:
     return path
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(StoppableService):
     """Handle on one running embedded server; it keeps running if this object is dropped."""
 
     def __init__(self, data_dir: Path, port: int, *, reused: bool, account: _Account | None) -> None:
@@ -137,17 +138,6 @@ class EmbeddedPostgres:
             what="stop PostgreSQL",
             timeout=timeout + 5,
         )
-
-    def __enter__(self) -> EmbeddedPostgres:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_embedded_postgres(

@@ -16,12 +16,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from yilian.runtime.postgres import free_port, pid_alive, port_accepts
+from yilian.runtime.service import StoppableService
 
 _log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def start_test_server_path() -> str:
     return str(path)
 
 
-class TemporalDevServer:
+class TemporalDevServer(StoppableService):
     """Handle on a running dev server; call stop() (or use it as a context manager) to end it."""
 
     def __init__(
@@ -136,17 +136,6 @@ class TemporalDevServer:
                     self._process.wait()
         elif pid_alive(self.pid):
             _signal_and_wait(self.pid, timeout)
-
-    def __enter__(self) -> TemporalDevServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_dev_server(
