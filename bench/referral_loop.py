@@ -295,22 +295,14 @@ def _spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> subpro
 
 
 def start_services(tmp: Path, durable_pg: bool, profile: Path | None = None) -> Services:
-    from yilian.db.demo import seed_demo
-    from yilian.db.engine import make_engine, migrate
+    from yilian.db.demo import migrate_and_seed
     from yilian.runtime import postgres, temporal
 
     t0 = time.monotonic()
     pg = postgres.start_embedded_postgres(tmp / "pg", durable=durable_pg)
     dev = temporal.start_dev_server(tmp / "temporal")
     url = pg.sqlalchemy_url
-    migrate(url)
-
-    async def _seed() -> None:
-        engine = make_engine(url, pool_size=1)
-        await seed_demo(engine)
-        await engine.dispose()
-
-    asyncio.run(_seed())
+    migrate_and_seed(url)
     api_port = postgres.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
     env.update(

@@ -32,20 +32,10 @@ def pg_server(services_dir: Path) -> Iterator[EmbeddedPostgres]:
 @pytest.fixture(scope="session")
 def database_url(pg_server: EmbeddedPostgres) -> str:
     """A fresh database with the newest schema and the demo alliance."""
-    import asyncio
-
-    from yilian.db.demo import seed_demo
-    from yilian.db.engine import make_engine, migrate
+    from yilian.db.demo import migrate_and_seed
 
     url = pg_server.create_database(f"t_{uuid.uuid4().hex[:8]}")
-    migrate(url)
-
-    async def _seed() -> None:
-        engine = make_engine(url, pool_size=1)
-        await seed_demo(engine)
-        await engine.dispose()
-
-    asyncio.run(_seed())
+    migrate_and_seed(url)
     return url
 
 

@@ -83,18 +83,9 @@ async def _serve(settings: Settings, database_url: str, temporal_address: str, *
 
 
 def _migrate_and_seed(database_url: str, seed: bool) -> None:
-    from yilian.db.demo import seed_demo
-    from yilian.db.engine import make_engine, migrate
+    from yilian.db.demo import migrate_and_seed
 
-    migrate(database_url)
-    if seed:
-
-        async def _seed() -> None:
-            engine = make_engine(database_url, pool_size=1)
-            await seed_demo(engine)
-            await engine.dispose()
-
-        asyncio.run(_seed())
+    migrate_and_seed(database_url, demo=seed)
 
 
 def _stop_on_sigterm() -> None:

@@ -161,3 +161,20 @@ async def seed_demo(engine: AsyncEngine) -> None:
             )
             .on_conflict_do_nothing()
         )
+
+
+def migrate_and_seed(database_url: str, *, demo: bool = True) -> None:
+    """Bring the schema up to date and, unless told not to, load the demo alliance. Blocking."""
+    import asyncio
+
+    from yilian.db.engine import make_engine, migrate
+
+    migrate(database_url)
+    if demo:
+
+        async def _seed() -> None:
+            engine = make_engine(database_url, pool_size=1)
+            await seed_demo(engine)
+            await engine.dispose()
+
+        asyncio.run(_seed())
