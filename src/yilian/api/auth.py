@@ -87,10 +87,10 @@ async def current_principal(
         raise YilianError(ErrorCode.UNAUTHENTICATED, "the access token is not valid") from exc
     # The database, not the token, has the last word: a deactivated user is out at once.
     async with state.engine.connect() as conn:
-        user = await alliance.get_user(conn, str(claims.get("sub")))
-        if user is None or not user["active"]:
-            raise YilianError(ErrorCode.UNAUTHENTICATED, "this account is no longer active")
-        licensed = await alliance.licences(conn, user["id"])
+        user = await alliance.principal_row(conn, str(claims.get("sub")))
+    if user is None or not user["active"]:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "this account is no longer active")
+    licensed = frozenset(user["licensed_for"] or ())
     return Principal(user["id"], Role(user["role"]), user["hospital_id"], user["display_name"], licensed)
 
 

@@ -10,7 +10,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every checkout (several per request). Connections are
+    # recycled instead, and a connection that died with the server fails once and is replaced.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
 
 
 def migrate(url: str) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, String, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,6 +87,18 @@ async def get_user(conn: AsyncConnection, user_id: str) -> dict[str, Any] | None
 async def get_user_by_username(conn: AsyncConnection, username: str) -> dict[str, Any] | None:
     row = (await conn.execute(select(users).where(users.c.username == username))).mappings().first()
     return dict(row) if row else None
+
+
+async def principal_row(conn: AsyncConnection, user_id: str) -> dict[str, Any] | None:
+    """The user and the hospitals they may read for, in one query (it runs on every request)."""
+    licensed = (
+        select(func.coalesce(func.array_agg(reader_licences.c.hospital_id), literal([], ARRAY(String))))
+        .where(reader_licences.c.user_id == users.c.id)
+        .scalar_subquery()
+    )
+    row = (await conn.execute(select(users, licensed.label("licensed_for")).where(users.c.id == user_id))).mappings()
+    found = row.first()
+    return dict(found) if found else None
 
 
 async def licences(conn: AsyncConnection, user_id: str) -> frozenset[str]:
