@@ -60,6 +60,7 @@ COLUMNS = (
 REF = "/api/referrals/{referral_id}"
 BODIES: dict[str, Any] = {
     "/api/auth/login": {"username": "zhao.anping", "password": DEMO_PASSWORD},
+    "/api/me/duty": {"on_duty": True},
     "/api/referrals": referral_body(patient=NEW_PATIENT, difficult=True),  # covered by both counties' agreements
     f"{REF}/accept": {},
     f"{REF}/decline": {"comment": "在手术 / in theatre"},
@@ -130,6 +131,9 @@ MATRIX = (
     # endpoint ("~": /api/referrals/{referral_id})        state           no  bad exp|own oth|off pee unl|sen crd adm
     R("POST /api/auth/login",                             None,          "200 200 200|200 200|200 200 200|200 200 200"),
     R("GET /api/health",                                  None,          "200 200 200|200 200|200 200 200|200 200 200"),
+    R("GET /api/me",                                      None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    # only readers have a duty roster; the body keeps them on duty so other tests' routing is unchanged
+    R("PUT /api/me/duty",                                 None,          "401 401 401|403 403|200 200 200|200 403 403"),
     R("GET /api/referrals",                               None,          "401 401 401|200 200|200 200 200|200 200 200"),
     R("POST /api/referrals",                              None,          "401 401 401|201 201|403 403 403|403 403 403"),
     R("GET /api/dashboard",                               None,          "401 401 401|403 403|403 403 403|403 200 403"),

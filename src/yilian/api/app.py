@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from yilian.api import audit, auth, dashboard, notifications, referrals, share
+from yilian.api import audit, auth, dashboard, me, notifications, referrals, share
 from yilian.api.errors import install_error_handlers
 from yilian.config import Settings
 
@@ -31,7 +31,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.engine = engine
     app.state.temporal = temporal
     install_error_handlers(app)
-    for module in (auth, referrals, dashboard, share, notifications, audit):
+    for module in (auth, me, referrals, dashboard, share, notifications, audit):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["health"])

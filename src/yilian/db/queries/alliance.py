@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import ARRAY, String, func, literal, select
+from sqlalchemy import ARRAY, String, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,6 +99,10 @@ async def principal_row(conn: AsyncConnection, user_id: str) -> dict[str, Any] |
     row = (await conn.execute(select(users, licensed.label("licensed_for")).where(users.c.id == user_id))).mappings()
     found = row.first()
     return dict(found) if found else None
+
+
+async def set_on_duty(conn: AsyncConnection, user_id: str, on_duty: bool) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(on_duty=on_duty))
 
 
 async def licences(conn: AsyncConnection, user_id: str) -> frozenset[str]:

@@ -1,0 +1,51 @@
+"""The signed-in person: who the API thinks they are, and a reader's on-duty switch (routing honours it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+
+from yilian.api.auth import CurrentPrincipal, require_role
+from yilian.api.schemas import RequestBody
+from yilian.db.queries import alliance
+from yilian.domain.access import Principal
+from yilian.domain.roles import Role
+
+router = APIRouter(prefix="/api/me", tags=["me"])
+
+
+class DutyBody(RequestBody):
+    on_duty: bool = Field(description="false: no new cases are offered to you; cases you hold stay yours")
+
+
+async def _me(request: Request, principal: Principal) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        user = await alliance.get_user(conn, principal.user_id)
+    assert user is not None
+    return {
+        "id": principal.user_id,
+        "name": principal.name,
+        "role": principal.role,
+        "hospital_id": principal.hospital_id,
+        "title": user["title"],
+        "on_duty": user["on_duty"],
+        "licensed_for": sorted(principal.licensed_for),
+    }
+
+
+@router.get("")
+async def get_me(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    return await _me(request, principal)
+
+
+@router.put("/duty")
+async def set_duty(
+    body: DutyBody,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role(Role.EXPERT, Role.SENIOR))],
+) -> dict[str, Any]:
+    async with request.app.state.engine.begin() as conn:
+        await alliance.set_on_duty(conn, principal.user_id, body.on_duty)
+    return await _me(request, principal)
