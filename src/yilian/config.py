@@ -37,15 +37,22 @@ class Settings(BaseSettings):
     share_link_secret: str = DEV_SHARE_LINK_SECRET
     share_link_days: int = 30
 
+    def secrets(self) -> dict[str, tuple[str, str]]:
+        """Each secret's variable name -> (value, development default)."""
+        return {
+            "YILIAN_JWT_SECRET": (self.jwt_secret, DEV_JWT_SECRET),
+            "YILIAN_WEBHOOK_SECRET": (self.webhook_secret, DEV_WEBHOOK_SECRET),
+            "YILIAN_SHARE_LINK_SECRET": (self.share_link_secret, DEV_SHARE_LINK_SECRET),
+        }
+
+    def default_secrets(self) -> list[str]:
+        """The secrets still at their development default."""
+        return [name for name, (value, default) in self.secrets().items() if value == default]
+
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> Settings:
         if self.environment != "development":
-            defaults = {
-                "YILIAN_JWT_SECRET": self.jwt_secret == DEV_JWT_SECRET,
-                "YILIAN_WEBHOOK_SECRET": self.webhook_secret == DEV_WEBHOOK_SECRET,
-                "YILIAN_SHARE_LINK_SECRET": self.share_link_secret == DEV_SHARE_LINK_SECRET,
-            }
-            unset = [name for name, is_default in defaults.items() if is_default]
+            unset = self.default_secrets()
             if unset:
                 raise ValueError(f"{', '.join(unset)} must be set outside development")
         return self

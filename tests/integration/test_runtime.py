@@ -171,4 +171,5 @@ async def test_doctor_rejects_default_secrets_and_unwritable_storage(tmp_path: P
     )
     checks = _by_name(await doctor.check(settings, seconds=1.0))
     assert not checks["Secrets"].ok and "YILIAN_WEBHOOK_SECRET" in checks["Secrets"].detail
+    assert "YILIAN_SHARE_LINK_SECRET" in checks["Secrets"].detail  # left at its default too
     assert not checks["Storage"].ok and "not a directory" in checks["Storage"].detail

@@ -17,12 +17,14 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from yilian.config import DEV_JWT_SECRET, DEV_WEBHOOK_SECRET, Settings
+from yilian.config import Settings
 from yilian.runtime import postgres, temporal
 
 DEFAULT_TIMEOUT = 3.0
 MIN_JWT_SECRET_LENGTH = 32
 MIN_WEBHOOK_SECRET_LENGTH = 16
+# Shorter is guessable offline: a JWT or share-link key signs what anyone on the internet may present.
+MIN_SECRET_LENGTH = {"YILIAN_JWT_SECRET": MIN_JWT_SECRET_LENGTH, "YILIAN_SHARE_LINK_SECRET": MIN_JWT_SECRET_LENGTH}
 
 _DATABASE_HINT = (
     "Set YILIAN_DATABASE_URL to a reachable server "
@@ -265,14 +267,7 @@ def _storage_writable(path: Path) -> Check:
 
 async def _check_secrets(settings: Settings, seconds: float) -> Check:
     name = "Secrets"
-    defaults = [
-        var
-        for var, value, default in [
-            ("YILIAN_JWT_SECRET", settings.jwt_secret, DEV_JWT_SECRET),
-            ("YILIAN_WEBHOOK_SECRET", settings.webhook_secret, DEV_WEBHOOK_SECRET),
-        ]
-        if value == default
-    ]
+    defaults = settings.default_secrets()
     if settings.environment == "development":
         if defaults:
             return Check(
@@ -287,11 +282,8 @@ async def _check_secrets(settings: Settings, seconds: float) -> Check:
         return Check(name, False, f"{', '.join(defaults)} still have the development default in {where}.")
     short = [
         f"{var} ({len(value)} characters, need {minimum})"
-        for var, value, minimum in [
-            ("YILIAN_JWT_SECRET", settings.jwt_secret, MIN_JWT_SECRET_LENGTH),
-            ("YILIAN_WEBHOOK_SECRET", settings.webhook_secret, MIN_WEBHOOK_SECRET_LENGTH),
-        ]
-        if len(value) < minimum
+        for var, (value, _) in settings.secrets().items()
+        if len(value) < (minimum := MIN_SECRET_LENGTH.get(var, MIN_WEBHOOK_SECRET_LENGTH))
     ]
     if short:
         return Check(
