@@ -1,0 +1,88 @@
+"""The DICOM JSON Model of a data set (PS3.18 Annex F.2), with BulkDataURIs for large binary values."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.filewriter import correct_ambiguous_vr_element
+from pydicom.sequence import Sequence
+
+from yilian.dicom.charset import strip_iso_2022_escapes, uses_iso_2022_ir_58
+
+BulkDataUri = Callable[[str], str]
+"""Gives the BulkDataURI for an attribute path such as "7FE00010" or "00540016/0/00181072" (item index 0-based)."""
+
+DEFAULT_BULK_DATA_THRESHOLD = 1024
+_TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
+_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
+
+
+def to_dicom_json(
+    ds: Dataset,
+    bulk_data_uri: BulkDataUri | None = None,
+    bulk_data_threshold: int = DEFAULT_BULK_DATA_THRESHOLD,
+) -> dict[str, Any]:
+    """The data set as a DICOM JSON object (PS3.18 F.2): keys are tags as 8 upper-case hex digits.
+
+    Binary values (OB, OW, OF, OD, OL, OV, UN) longer than the threshold in base64 become a BulkDataURI
+    (F.2.6) when `bulk_data_uri` is given, else InlineBinary. Text is decoded from the data set's Specific
+    Character Set (UTF-8, GB18030, GBK, ISO 2022 IR 58) and is Unicode in the JSON. Person names keep their
+    Alphabetic, Ideographic and Phonetic groups (F.2.2); empty groups are left out. File Meta Information
+    and group lengths are not part of the model and are omitted.
+    """
+    return _dataset(ds, "", bulk_data_uri, bulk_data_threshold, uses_iso_2022_ir_58(ds))
+
+
+def _dataset(
+    ds: Dataset, prefix: str, bulk_data_uri: BulkDataUri | None, threshold: int, iso_2022: bool
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for element in ds:  # iterating converts raw elements, decoding text with the inherited character set
+        if element.tag.element == 0 or element.tag.group == 0x0002:
+            continue
+        key = f"{element.tag:08X}"
+        path = f"{prefix}{key}"
+        if element.VR == "SQ" and isinstance(element.value, Sequence):
+            out[key] = {"vr": "SQ"}
+            if len(element.value):
+                out[key]["Value"] = [
+                    _dataset(item, f"{path}/{index}/", bulk_data_uri, threshold, iso_2022)
+                    for index, item in enumerate(element.value)
+                ]
+            continue
+        if " or " in element.VR:
+            element = _resolved_vr(element, ds)
+        handler = None if bulk_data_uri is None else _for_path(bulk_data_uri, path)
+        value = element.to_json_dict(bulk_data_element_handler=handler, bulk_data_threshold=threshold)
+        if element.VR == "PN" and "Value" in value:
+            value["Value"] = [_person_name(name, iso_2022) for name in value["Value"]]
+        elif iso_2022 and element.VR in _TEXT_VRS and "Value" in value:
+            value["Value"] = [strip_iso_2022_escapes(v) if isinstance(v, str) else v for v in value["Value"]]
+        out[key] = value
+    return out
+
+
+def _resolved_vr(element: DataElement, ds: Dataset) -> DataElement:
+    # JSON carries one VR (F.2.3); resolve "OB or OW", "US or SS"... from the data set as a writer would (PS3.5 A.1).
+    resolved = copy.copy(element)
+    try:
+        corrected = correct_ambiguous_vr_element(resolved, ds, is_little_endian=True)
+    except AttributeError:  # the attribute that decides it is absent: take the first choice
+        resolved.VR = element.VR.split(" or ")[0]
+        return resolved
+    return corrected if isinstance(corrected, DataElement) else resolved
+
+
+def _for_path(bulk_data_uri: BulkDataUri, path: str) -> Callable[[Any], str]:
+    return lambda _element: bulk_data_uri(path)
+
+
+def _person_name(name: dict[str, str], iso_2022: bool) -> dict[str, str]:
+    groups = {group: name.get(group, "") for group in _PN_GROUPS}
+    if iso_2022:
+        groups = {group: strip_iso_2022_escapes(text) for group, text in groups.items()}
+    return {group: text for group, text in groups.items() if text}

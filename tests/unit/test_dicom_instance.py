@@ -1,0 +1,112 @@
+"""Reading received instances and the problems that stop them being stored, each with its FailureReason."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from pydicom.dataset import Dataset
+
+from tests.support import dicom_gen
+from yilian.dicom.instance import (
+    FailureReason,
+    NotDicomError,
+    Problem,
+    TruncatedInstanceError,
+    UnreadableInstanceError,
+    check_instance,
+    read_instance,
+    uid_problem,
+)
+
+
+def ct() -> Dataset:
+    return dicom_gen.ct_series(n_slices=1, rows=8, cols=8)[0]
+
+
+@pytest.mark.parametrize("body", [b"", b"hello", b"%PDF-1.7\n" + b"x" * 400, bytes(132)])
+def test_non_dicom_is_refused(body: bytes) -> None:
+    with pytest.raises(NotDicomError) as caught:
+        read_instance(body)
+    assert caught.value.failure_reason == FailureReason.CANNOT_UNDERSTAND
+
+
+def test_cut_inside_pixel_data_is_truncated() -> None:
+    data = dicom_gen.to_bytes(ct())
+    with pytest.raises(TruncatedInstanceError, match="7FE0"):
+        read_instance(data[:-10])
+
+
+def test_every_cut_is_refused_or_reported() -> None:
+    """pydicom reads a cut file without complaint; each cut must be refused or leave a problem."""
+    data = dicom_gen.to_bytes(ct())
+    missed = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a cut Specific Character Set warns about an unknown encoding
+        for cut in range(0, len(data), 3):
+            try:
+                ds = read_instance(data[:cut])
+            except UnreadableInstanceError:
+                continue
+            if not check_instance(ds):
+                missed.append(cut)
+    assert missed == []
+
+
+def codes(problems: list[Problem]) -> set[tuple[str | None, FailureReason]]:
+    return {(p.keyword, p.failure_reason) for p in problems}
+
+
+@pytest.mark.parametrize("keyword", ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"])
+def test_missing_identity_uid(keyword: str) -> None:
+    ds = ct()
+    delattr(ds, keyword)
+    assert (keyword, FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS) in codes(check_instance(ds))
+
+
+@pytest.mark.filterwarnings("ignore:.*VR UI:UserWarning")  # pydicom warns as the bad value is set
+@pytest.mark.parametrize(
+    "bad",
+    ["1." + "2" * 63, "1.2.3a.4", "1.2..3", "1.2.3.", "1.2.3 4"],
+)
+def test_malformed_uid_cannot_be_understood(bad: str) -> None:
+    ds = ct()
+    ds.SeriesInstanceUID = bad
+    assert codes(check_instance(ds)) == {("SeriesInstanceUID", FailureReason.CANNOT_UNDERSTAND)}
+
+
+def test_uid_rules() -> None:
+    assert uid_problem("1." + "2" * 62) is None  # exactly 64
+    assert uid_problem("1.2.840.10008.01") is None  # leading zero tolerated on receipt
+    assert uid_problem("1." + "2" * 63) is not None
+
+
+@pytest.mark.parametrize("keyword", ["StudyInstanceUID", "SeriesInstanceUID"])
+def test_sop_instance_uid_equal_to_series_or_study(keyword: str) -> None:
+    ds = ct()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = getattr(ds, keyword)
+    problems = check_instance(ds)
+    assert codes(problems) == {("SOPInstanceUID", FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS)}
+    assert keyword in problems[0].reason
+
+
+def test_file_meta_naming_another_instance() -> None:
+    ds = ct()
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    assert codes(check_instance(ds)) == {("SOPInstanceUID", FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS)}
+
+
+def test_image_without_pixels_or_with_too_few() -> None:
+    ds = ct()
+    del ds.PixelData
+    assert codes(check_instance(ds)) == {("PixelData", FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS)}
+    ds = ct()
+    ds.PixelData = ds.PixelData[:-2]
+    assert codes(check_instance(ds)) == {("PixelData", FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS)}
+
+
+def test_failure_reasons_are_the_standard_codes() -> None:
+    assert FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS == 43264
+    assert FailureReason.CANNOT_UNDERSTAND == 49152
+    assert FailureReason.TRANSFER_SYNTAX_NOT_SUPPORTED == 49442
+    assert FailureReason.SOP_CLASS_NOT_SUPPORTED == 290
