@@ -396,9 +396,15 @@ async def reassign(
     reader = None
     if body.expert_id:
         async with request.app.state.engine.connect() as conn:
-            reader = await alliance.reader_at(conn, body.expert_id, row["reading_hospital_id"])
-            licensed = await alliance.licences(conn, body.expert_id) if reader else frozenset()
-        if reader is None or row["requesting_hospital_id"] not in licensed:
+            reader = await alliance.principal_row(conn, body.expert_id)
+        # A reader of the reading hospital, active, and licensed for the sending hospital.
+        if (
+            reader is None
+            or not reader["active"]
+            or reader["role"] not in (Role.EXPERT, Role.SENIOR)
+            or reader["hospital_id"] != row["reading_hospital_id"]
+            or row["requesting_hospital_id"] not in (reader["licensed_for"] or ())
+        ):
             raise YilianError(
                 ErrorCode.VALIDATION_FAILED,
                 "that expert is not a reader of the reading hospital licensed for the sending hospital",

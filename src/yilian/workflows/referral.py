@@ -146,7 +146,7 @@ class ReferralWorkflow:
                 case.referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, self._facts.submitted_by, workflow.now()
             )
             await self._record(
-                event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}, {}
+                event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}
             )
             self._recorded = True
 
@@ -688,10 +688,16 @@ class ReferralWorkflow:
         self._p = replace(self._p, case=case)
         if report is not None and report.kind is ReportKind.FINAL:
             self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)
-        return await self._record(event, details or {}, {"report": report, "share_link": share_link}, notify or [])
+        return await self._record(event, details or {}, report=report, share_link=share_link, notes=notify or [])
 
     async def _record(
-        self, event: rules.AuditEvent, details: dict[str, Any], extras: dict[str, Any], notes: list[_Note] | None = None
+        self,
+        event: rules.AuditEvent,
+        details: dict[str, Any],
+        *,
+        report: ReportVersionInput | None = None,
+        share_link: ShareLinkInput | None = None,
+        notes: list[_Note] | None = None,
     ) -> RecordStepResult:
         self._timeline.append(
             {
@@ -716,8 +722,8 @@ class ReferralWorkflow:
                 event=event,
                 snapshot=self._snapshot(),
                 details=details,
-                report=extras.get("report"),
-                share_link=extras.get("share_link"),
+                report=report,
+                share_link=share_link,
                 notifications=notifications,
             ),
             result_type=RecordStepResult,

@@ -105,11 +105,6 @@ async def set_on_duty(conn: AsyncConnection, user_id: str, on_duty: bool) -> Non
     await conn.execute(update(users).where(users.c.id == user_id).values(on_duty=on_duty))
 
 
-async def licences(conn: AsyncConnection, user_id: str) -> frozenset[str]:
-    rows = await conn.execute(select(reader_licences.c.hospital_id).where(reader_licences.c.user_id == user_id))
-    return frozenset(r[0] for r in rows)
-
-
 async def patient_id_issuer(conn: AsyncConnection, hospital_id: str) -> str:
     return str(await conn.scalar(select(hospitals.c.patient_id_issuer).where(hospitals.c.id == hospital_id)))
 
@@ -165,22 +160,4 @@ async def register_patient(
 
 async def get_patient(conn: AsyncConnection, patient_ref: str) -> dict[str, Any] | None:
     row = (await conn.execute(select(patients).where(patients.c.id == patient_ref))).mappings().first()
-    return dict(row) if row else None
-
-
-async def reader_at(conn: AsyncConnection, user_id: str, hospital_id: str) -> dict[str, Any] | None:
-    row = (
-        (
-            await conn.execute(
-                select(users).where(
-                    users.c.id == user_id,
-                    users.c.hospital_id == hospital_id,
-                    users.c.role.in_(["expert", "senior"]),
-                    users.c.active,
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
     return dict(row) if row else None
