@@ -1,0 +1,378 @@
+"""Reading and writing multipart/related bodies for STOW-RS and WADO-RS (PS3.18 §8.6.1.2; RFC 2046 §5.1, RFC 2387)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+CRLF = b"\r\n"
+_MAX_BOUNDARY_LENGTH = 70  # RFC 2046 §5.1.1
+_MAX_HEADER_BYTES = 16 * 1024  # a part's header block; real ones are a few hundred bytes
+_BOUNDARY_FOLLOWERS = frozenset(b"-\r\n \t")
+
+
+class MalformedMultipartError(ValueError):
+    """The body is not a well-formed multipart/related entity (PS3.18 §8.6.1.2); STOW-RS answers 400."""
+
+
+class PartTooLargeError(ValueError):
+    """One part is larger than the limit the reader was given; STOW-RS answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a part is larger than the {limit} bytes allowed for one instance")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Part:
+    """One body part: its headers (names in lower case) and its payload."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def content_location(self) -> str | None:
+        return self.headers.get("content-location")
+
+
+# --- Content-Type ------------------------------------------------------------------------------------------
+
+
+def parse_content_type(header: str) -> tuple[str, dict[str, str]]:
+    """Split a Content-Type into its media type (lower case) and parameters (names in lower case).
+
+    Lenient on what we receive (PS3.18 §8.6.1.2.1): `type=application/dicom` is accepted quoted or not,
+    since some viewers omit the quotes; quoted values may hold `;` and backslash escapes (RFC 7230 §3.2.6).
+    """
+    pieces = _split_parameters(header)
+    media_type = pieces[0].strip().lower() if pieces else ""
+    if not media_type:
+        raise MalformedMultipartError("the Content-Type header is empty")
+    params: dict[str, str] = {}
+    for piece in pieces[1:]:
+        name, sep, value = piece.partition("=")
+        name = name.strip().lower()
+        if not name:
+            continue
+        if not sep:
+            raise MalformedMultipartError(f"the Content-Type parameter {name!r} has no value")
+        params[name] = _unquote(value.strip())
+    return media_type, params
+
+
+def multipart_boundary(header: str) -> str:
+    """The boundary of a multipart Content-Type, checked against RFC 2046 §5.1.1 (1 to 70 characters)."""
+    media_type, params = parse_content_type(header)
+    if not media_type.startswith("multipart/"):
+        raise MalformedMultipartError(f"the Content-Type is {media_type}, not a multipart type")
+    value = params.get("boundary", "")
+    if not 1 <= len(value) <= _MAX_BOUNDARY_LENGTH:
+        raise MalformedMultipartError("the multipart Content-Type needs a boundary of 1 to 70 characters")
+    return value
+
+
+def _split_parameters(header: str) -> list[str]:
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in header:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == ";" and not quoted:
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    pieces.append("".join(current))
+    return pieces
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        out: list[str] = []
+        escaped = False
+        for char in value[1:-1]:
+            if char == "\\" and not escaped:
+                escaped = True
+                continue
+            out.append(char)
+            escaped = False
+        return "".join(out)
+    return value
+
+
+# --- Reading -----------------------------------------------------------------------------------------------
+
+
+class _State(Enum):
+    PREAMBLE = "preamble"
+    AFTER_BOUNDARY = "after boundary"
+    HEADERS = "headers"
+    BODY = "body"
+    EPILOGUE = "epilogue"
+
+
+class MultipartReader:
+    """An incremental multipart/related parser: feed it chunks, it returns each part once it is complete.
+
+    Only the part being read is buffered, so a STOW-RS body of many instances never sits in memory whole.
+    Delimiters are CRLF "--" boundary (RFC 2046 §5.1.1); a bare LF before the dashes is accepted too, because
+    the boundary may not occur inside a part, so accepting it cannot split a well-formed payload. Call
+    `close()` at the end of the body: it raises MalformedMultipartError when the closing `--boundary--` never
+    came, which is how a truncated upload shows.
+    """
+
+    def __init__(self, boundary: str, *, max_part_size: int | None = None) -> None:
+        if not 1 <= len(boundary) <= _MAX_BOUNDARY_LENGTH:
+            raise MalformedMultipartError("the multipart boundary must be 1 to 70 characters")
+        self._dash_boundary = b"--" + boundary.encode("ascii", errors="strict")
+        self._delimiter = b"\n" + self._dash_boundary
+        self._max_part_size = max_part_size
+        self._buffer = bytearray()
+        self._state = _State.PREAMBLE
+        self._search_from = 0  # where the next delimiter search starts, so a long part is not rescanned
+        self._headers: dict[str, str] = {}
+        self._parts_seen = 0
+        self._at_start = True  # the first boundary may open the body without a CRLF before it
+
+    @property
+    def finished(self) -> bool:
+        """Whether the closing boundary has been read."""
+        return self._state is _State.EPILOGUE
+
+    def feed(self, data: bytes) -> list[Part]:
+        """Add the next chunk of the body; return the parts it completed, in order."""
+        if self._state is _State.EPILOGUE:
+            return []  # the epilogue is ignored (RFC 2046 §5.1.1)
+        self._buffer += data
+        parts: list[Part] = []
+        while True:
+            before = self._state
+            part = self._step()
+            if part is not None:
+                parts.append(part)
+            elif self._state is before:
+                return parts  # needs more bytes
+            if self.finished:
+                self._buffer.clear()
+                return parts
+
+    def close(self) -> None:
+        """Declare the end of the body; raise MalformedMultipartError if it stopped before the closing boundary."""
+        if self._state is _State.EPILOGUE:
+            return
+        if self._state is _State.PREAMBLE:
+            raise MalformedMultipartError(
+                "the body holds no part: the boundary from the Content-Type never appears in it"
+            )
+        where = "inside a part's headers" if self._state is _State.HEADERS else "inside a part"
+        raise MalformedMultipartError(
+            f"the body ends {where} without the closing boundary after {self._parts_seen} complete part(s); "
+            "the upload was probably cut short"
+        )
+
+    def _step(self) -> Part | None:
+        if self._state is _State.PREAMBLE:
+            self._skip_preamble()
+        elif self._state is _State.AFTER_BOUNDARY:
+            self._after_boundary()
+        elif self._state is _State.HEADERS:
+            self._read_headers()
+        elif self._state is _State.BODY:
+            return self._read_body()
+        return None
+
+    def _skip_preamble(self) -> None:
+        buffer, dash_boundary = self._buffer, self._dash_boundary
+        if self._at_start:
+            if len(buffer) <= len(dash_boundary) and dash_boundary.startswith(buffer):
+                return  # wait: this may be the opening boundary arriving in pieces
+            self._at_start = False
+            if buffer.startswith(dash_boundary) and buffer[len(dash_boundary)] in _BOUNDARY_FOLLOWERS:
+                del buffer[: len(dash_boundary)]
+                self._state = _State.AFTER_BOUNDARY
+                return
+        index = self._find_delimiter()
+        if index is None:
+            # Keep only a tail that could be the start of a delimiter split across chunks.
+            keep = len(self._delimiter)
+            if len(buffer) > keep:
+                del buffer[: len(buffer) - keep]
+            self._search_from = 0
+            return
+        del buffer[: index + len(self._delimiter)]
+        self._state = _State.AFTER_BOUNDARY
+
+    def _after_boundary(self) -> None:
+        buffer = self._buffer
+        if len(buffer) < 2:
+            return
+        if buffer.startswith(b"--"):
+            self._state = _State.EPILOGUE
+            return
+        line_end = buffer.find(b"\n")
+        if line_end < 0:
+            if len(buffer) > _MAX_HEADER_BYTES:
+                raise MalformedMultipartError("a boundary line is not followed by a line break")
+            return
+        padding = bytes(buffer[:line_end]).rstrip(b"\r")
+        if padding.strip(b" \t"):
+            raise MalformedMultipartError("a boundary line has text after the boundary")
+        del buffer[: line_end + 1]
+        self._state = _State.HEADERS
+
+    def _read_headers(self) -> None:
+        buffer = self._buffer
+        if buffer.startswith(b"\r\n") or buffer.startswith(b"\n"):
+            end, block = (2 if buffer[0] == 0x0D else 1), b""  # a part with no headers at all
+        else:
+            found = [(i, n) for i, n in ((buffer.find(b"\n\r\n"), 3), (buffer.find(b"\n\n"), 2)) if i >= 0]
+            if not found:
+                if len(buffer) > _MAX_HEADER_BYTES:
+                    raise MalformedMultipartError(f"a part's headers are longer than {_MAX_HEADER_BYTES} bytes")
+                return
+            index, length = min(found)
+            block, end = bytes(buffer[: index + 1]), index + length
+        self._headers = _parse_headers(block)
+        del buffer[:end]
+        self._search_from = 0
+        self._state = _State.BODY
+
+    def _read_body(self) -> Part | None:
+        index = self._find_delimiter()
+        limit = self._max_part_size
+        if index is None:
+            if limit is not None and len(self._buffer) > limit + len(self._delimiter) + 1:
+                raise PartTooLargeError(limit)
+            return None
+        end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index
+        if limit is not None and end > limit:
+            raise PartTooLargeError(limit)
+        part = Part(self._headers, bytes(self._buffer[:end]))
+        del self._buffer[: index + len(self._delimiter)]
+        self._headers = {}
+        self._search_from = 0
+        self._parts_seen += 1
+        self._state = _State.AFTER_BOUNDARY
+        return part
+
+    def _find_delimiter(self) -> int | None:
+        """Index of the next real delimiter's LF in the buffer, or None when it is not (yet) there."""
+        buffer, delimiter = self._buffer, self._delimiter
+        start = self._search_from
+        while True:
+            index = buffer.find(delimiter, start)
+            if index < 0:
+                # A delimiter may straddle this chunk and the next: resume just before the tail.
+                self._search_from = max(0, len(buffer) - len(delimiter))
+                return None
+            after = index + len(delimiter)
+            if after >= len(buffer):
+                self._search_from = index
+                return None  # cannot tell yet whether "--boundary" is followed by more boundary characters
+            if buffer[after] in _BOUNDARY_FOLLOWERS:
+                return index
+            start = index + 1  # "--boundaryX": a longer string that merely begins with the boundary
+
+
+def _parse_headers(block: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    last: str | None = None
+    for raw in block.decode("latin-1").split("\n"):
+        line = raw.rstrip("\r")
+        if not line:
+            continue
+        if line[0] in " \t" and last is not None:  # an obsolete folded continuation line (RFC 5322 §2.2.3)
+            headers[last] += " " + line.strip()
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise MalformedMultipartError(f"a part header line is not 'Name: value': {line[:80]!r}")
+        last = name.strip().lower()
+        headers[last] = value.strip()
+    return headers
+
+
+async def iter_parts(
+    chunks: AsyncIterable[bytes], boundary: str, *, max_part_size: int | None = None
+) -> AsyncIterator[Part]:
+    """The parts of a streamed multipart body, each yielded once complete; raises at a truncated end."""
+    reader = MultipartReader(boundary, max_part_size=max_part_size)
+    async for chunk in chunks:
+        for part in reader.feed(chunk):
+            yield part
+    reader.close()
+
+
+# --- Writing -----------------------------------------------------------------------------------------------
+
+PartBody = bytes | Iterable[bytes] | AsyncIterable[bytes]
+PartSpec = tuple[str, PartBody, str | None]
+"""(Content-Type, payload as bytes or a stream of chunks, Content-Location or None)."""
+
+
+def boundary() -> str:
+    """A fresh random boundary: 32 hex digits cannot occur by chance in a payload (RFC 2046 §5.1.1)."""
+    return secrets.token_hex(16)
+
+
+def multipart_content_type(root_type: str, boundary_value: str) -> str:
+    """`multipart/related; type="<root>"; boundary=<b>`, with the type quoted as PS3.18 §8.6.1.2.1 requires."""
+    return f'multipart/related; type="{root_type}"; boundary={boundary_value}'
+
+
+def part_header(
+    content_type: str, boundary: str, content_location: str | None = None, length: int | None = None
+) -> bytes:
+    """The delimiter line and headers that open a part (PS3.18 §8.6.1.2); the payload follows, then CRLF."""
+    lines = [f"--{boundary}", f"Content-Type: {content_type}"]
+    if content_location is not None:
+        lines.append(f"Content-Location: {content_location}")
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def closing(boundary: str) -> bytes:
+    """The close delimiter that ends the body (RFC 2046 §5.1.1)."""
+    return f"--{boundary}--\r\n".encode("ascii")
+
+
+async def multipart_stream(parts: Iterable[PartSpec] | AsyncIterable[PartSpec], boundary: str) -> AsyncIterator[bytes]:
+    """The chunks of a multipart/related body, produced part by part so a whole study is never in memory.
+
+    Each payload is bytes (sent with a Content-Length) or a sync or async stream of chunks; each is followed
+    by CRLF so the next delimiter starts on its own line, and the body ends with the close delimiter.
+    """
+    async for content_type, body, location in _aiter(parts):
+        if isinstance(body, bytes | bytearray | memoryview):
+            yield part_header(content_type, boundary, location, len(body)) + bytes(body) + CRLF
+            continue
+        yield part_header(content_type, boundary, location)
+        async for chunk in _aiter(body):
+            if chunk:
+                yield bytes(chunk)
+        yield CRLF
+    yield closing(boundary)
+
+
+async def _aiter(items: Iterable[_T] | AsyncIterable[_T]) -> AsyncIterator[_T]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

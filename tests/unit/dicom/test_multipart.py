@@ -1,0 +1,202 @@
+"""multipart/related reading and writing (PS3.18 §8.6.1.2): chunk splits, truncation, limits, round trips."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from yilian.dicom.multipart import (
+    MalformedMultipartError,
+    MultipartReader,
+    Part,
+    PartTooLargeError,
+    boundary,
+    closing,
+    iter_parts,
+    multipart_boundary,
+    multipart_content_type,
+    multipart_stream,
+    parse_content_type,
+    part_header,
+)
+
+BOUNDARY = "b0undary-XYZ"
+
+
+def _body(payloads: list[bytes], *, preamble: bytes = b"", epilogue: bytes = b"") -> bytes:
+    out = bytearray(preamble + (b"\r\n" if preamble else b""))
+    for index, payload in enumerate(payloads):
+        out += part_header("application/dicom", BOUNDARY, f"/inst/{index}", len(payload)) + payload + b"\r\n"
+    return bytes(out + closing(BOUNDARY) + epilogue)
+
+
+def _feed_in_chunks(body: bytes, size: int, **kwargs: int) -> list[Part]:
+    reader = MultipartReader(BOUNDARY, **kwargs)
+    parts: list[Part] = []
+    for start in range(0, len(body), size):
+        parts.extend(reader.feed(body[start : start + size]))
+    reader.close()
+    return parts
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'multipart/related; type="application/dicom"; boundary=abc',
+        "multipart/related; type=application/dicom; boundary=abc",
+        'Multipart/Related;TYPE="application/dicom";Boundary="abc"',
+        ' multipart/related ; boundary = abc ; type = "application/dicom" ',
+    ],
+)
+def test_parse_content_type_accepts_quoted_and_unquoted_type(header: str) -> None:
+    media_type, params = parse_content_type(header)
+    assert media_type == "multipart/related"
+    assert params == {"type": "application/dicom", "boundary": "abc"}
+    assert multipart_boundary(header) == "abc"
+
+
+def test_parse_content_type_keeps_semicolons_inside_quotes_and_transfer_syntax() -> None:
+    media_type, params = parse_content_type('multipart/related; type="application/octet-stream; x=1"; boundary="a;b"')
+    assert media_type == "multipart/related"
+    assert params == {"type": "application/octet-stream; x=1", "boundary": "a;b"}
+    _, params = parse_content_type("image/jpeg; transfer-syntax=1.2.840.10008.1.2.4.50")
+    assert params["transfer-syntax"] == "1.2.840.10008.1.2.4.50"
+
+
+@pytest.mark.parametrize("header", ["", "application/dicom", "multipart/related; boundary=", "multipart/related; b"])
+def test_bad_multipart_content_types_are_refused(header: str) -> None:
+    with pytest.raises(MalformedMultipartError):
+        multipart_boundary(header)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 13, 64, 1000, 10**6])
+def test_parts_survive_any_chunking(chunk_size: int) -> None:
+    # The payloads hold CR, LF, dashes and a near-boundary string, all of which must come through untouched.
+    payloads = [os.urandom(300), b"\r\n--b0undary-XY\r\n\r\n", b"", b"--b0undary-XYZZ not a boundary\r", b"\n"]
+    parts = _feed_in_chunks(_body(payloads, preamble=b"ignore me", epilogue=b"trailing words"), chunk_size)
+    assert [p.body for p in parts] == payloads
+    assert [p.content_location for p in parts] == [f"/inst/{i}" for i in range(len(payloads))]
+    assert all(p.content_type == "application/dicom" for p in parts)
+    assert all(p.headers["content-length"] == str(len(pay)) for p, pay in zip(parts, payloads, strict=True))
+
+
+def test_headers_are_lower_case_and_bare_lf_is_tolerated() -> None:
+    body = b"--B\nCONTENT-TYPE: application/dicom\nX-Folded: one\n two\n\nDATA\n--B\n\nnoheaders\n--B--"
+    reader = MultipartReader("B")
+    parts = reader.feed(body)
+    reader.close()
+    assert parts[0] == Part({"content-type": "application/dicom", "x-folded": "one two"}, b"DATA")
+    assert parts[1] == Part({}, b"noheaders")
+
+
+def test_only_one_part_is_buffered_at_a_time() -> None:
+    reader = MultipartReader(BOUNDARY)
+    first = reader.feed(part_header("application/dicom", BOUNDARY) + b"A" * 1000 + b"\r\n")
+    assert first == []  # not yet known to be complete
+    done = reader.feed(part_header("application/dicom", BOUNDARY))
+    assert [p.body for p in done] == [b"A" * 1000]
+    assert len(reader._buffer) < 100  # the finished part is gone from the buffer
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda body: body[: len(body) // 2],  # inside a part
+        lambda body: body[: -len(closing(BOUNDARY))],  # right before the closing boundary
+        lambda body: body[: -len(closing(BOUNDARY)) + 4],  # inside the closing boundary
+        lambda body: body[:20],  # inside the first part's headers
+    ],
+)
+def test_truncated_bodies_are_detected(cut: object) -> None:
+    body = _body([b"x" * 500, b"y" * 500])
+    assert callable(cut)
+    with pytest.raises(MalformedMultipartError, match="cut short"):
+        _feed_in_chunks(cut(body), 50)
+
+
+def test_a_body_without_the_boundary_is_refused() -> None:
+    with pytest.raises(MalformedMultipartError, match="boundary"):
+        _feed_in_chunks(b"just some bytes with --other-boundary\r\n", 5)
+
+
+def test_text_after_a_boundary_is_refused() -> None:
+    with pytest.raises(MalformedMultipartError):
+        MultipartReader("B").feed(b"--B junk\r\n\r\nx\r\n--B--")
+
+
+def test_part_size_limit() -> None:
+    body = _body([b"a" * 100, b"b" * 101])
+    assert len(_feed_in_chunks(body, 7, max_part_size=101)) == 2
+    with pytest.raises(PartTooLargeError) as info:
+        _feed_in_chunks(body, 7, max_part_size=100)
+    assert info.value.limit == 100
+    # An oversized part is refused before its end arrives, so it cannot exhaust memory.
+    reader = MultipartReader(BOUNDARY, max_part_size=1000)
+    reader.feed(part_header("application/dicom", BOUNDARY))
+    with pytest.raises(PartTooLargeError):
+        for _ in range(100):
+            reader.feed(b"z" * 100)
+
+
+async def _chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+async def test_iter_parts_async() -> None:
+    payloads = [b"one", os.urandom(5000)]
+    got = [part.body async for part in iter_parts(_chunks(_body(payloads), 333), BOUNDARY)]
+    assert got == payloads
+    with pytest.raises(MalformedMultipartError):
+        async for _ in iter_parts(_chunks(_body(payloads)[:-30], 333), BOUNDARY):
+            pass
+
+
+def test_boundary_is_random_and_valid() -> None:
+    first, second = boundary(), boundary()
+    assert first != second
+    assert 1 <= len(first) <= 70 and first.isalnum()
+    assert multipart_boundary(multipart_content_type("application/dicom", first)) == first
+    assert parse_content_type(multipart_content_type("application/dicom", first))[1]["type"] == "application/dicom"
+
+
+def test_part_header_layout() -> None:
+    assert part_header("application/dicom", "B", "/x", 5) == (
+        b"--B\r\nContent-Type: application/dicom\r\nContent-Location: /x\r\nContent-Length: 5\r\n\r\n"
+    )
+    assert part_header("image/jpeg", "B") == b"--B\r\nContent-Type: image/jpeg\r\n\r\n"
+    assert closing("B") == b"--B--\r\n"
+
+
+async def test_multipart_stream_round_trips_through_the_reader() -> None:
+    def chunked() -> Iterator[bytes]:
+        yield b"abc"
+        yield b""
+        yield b"def\r\n"
+
+    async def async_chunked() -> AsyncIterator[bytes]:
+        yield b"\x00\x01"
+        yield b"\x02"
+
+    async def specs() -> AsyncIterator[tuple[str, bytes | Iterator[bytes] | AsyncIterator[bytes], str | None]]:
+        yield ("application/dicom", b"first", "/a")
+        yield ("application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1", chunked(), None)
+        yield ("image/jpeg", async_chunked(), "/c")
+
+    b = boundary()
+    body = b"".join([chunk async for chunk in multipart_stream(specs(), b)])
+    assert body.startswith(f"--{b}\r\n".encode()) and body.endswith(f"--{b}--\r\n".encode())
+    reader = MultipartReader(b)
+    parts = reader.feed(body)
+    reader.close()
+    assert [p.body for p in parts] == [b"first", b"abcdef\r\n", b"\x00\x01\x02"]
+    assert parts[0].headers == {"content-type": "application/dicom", "content-location": "/a", "content-length": "5"}
+    assert parts[1].content_type == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+    assert parts[2].content_location == "/c"
+
+
+async def test_multipart_stream_accepts_a_plain_list() -> None:
+    body = b"".join([c async for c in multipart_stream([("text/plain", b"x", None)], "B")])
+    assert body == b"--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B--\r\n"
