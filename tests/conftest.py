@@ -47,8 +47,9 @@ def dev_server(services_dir: Path) -> Iterator[TemporalDevServer]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, dev_server: TemporalDevServer) -> Settings:
+def settings(database_url: str, dev_server: TemporalDevServer, services_dir: Path) -> Settings:
     return Settings(
+        storage_url=f"file://{services_dir / 'dicom'}",
         database_url=database_url,
         temporal_address=dev_server.address,
         task_queue=f"yilian-test-{uuid.uuid4().hex[:6]}",

@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from yilian.api import audit, auth, dashboard, me, notifications, referrals, share
+from yilian.api import api_keys, audit, auth, dashboard, dicomweb, me, notifications, referrals, share
 from yilian.api.errors import install_error_handlers
+from yilian.api.workflow_client import studies_received
 from yilian.config import Settings
+from yilian.imaging.blob import blob_store_from_url
 
 
 def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> FastAPI:
@@ -30,8 +32,10 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.settings = settings
     app.state.engine = engine
     app.state.temporal = temporal
+    app.state.blobs = blob_store_from_url(settings.storage_url)
+    app.state.on_stored = studies_received(engine, temporal)
     install_error_handlers(app)
-    for module in (auth, me, referrals, dashboard, share, notifications, audit):
+    for module in (auth, me, referrals, dashboard, share, notifications, audit, api_keys, dicomweb):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["health"])

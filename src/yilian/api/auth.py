@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
+from yilian.db.queries import api_key as api_key_queries
+from yilian.domain import api_key
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
@@ -95,6 +97,21 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def principal_or_gateway(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """A signed-in person, or a hospital's gateway presenting the hospital's API key (DICOMweb only)."""
+    if creds is None or not creds.credentials.startswith(api_key.PREFIX):
+        return await current_principal(request, creds)
+    parsed = api_key.parse(creds.credentials)
+    if parsed is not None:
+        async with request.app.state.engine.connect() as conn:
+            row = await api_key_queries.active_key(conn, parsed[0])
+        if row is not None and api_key.matches(parsed[1], row["secret_sha256"]):
+            return Principal(f"api-key:{row['id']}", Role.GATEWAY, row["hospital_id"], row["label"])
+    raise YilianError(ErrorCode.UNAUTHENTICATED, "the API key is not valid or has been revoked")
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from temporalio.client import (
     Client,
@@ -13,10 +17,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from yilian.db.queries import referral as referral_queries
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.messages import ActionResult, ReferralInput
 from yilian.domain.referral import Action, check
 from yilian.workflows.referral import ReferralWorkflow
+
+log = logging.getLogger(__name__)
 
 
 def _from_update_failure(exc: WorkflowUpdateFailedError) -> YilianError:
@@ -103,3 +110,27 @@ async def _reopen(client: Client, referral_id: str, task_queue: str, update: Any
         return result
     except WorkflowUpdateFailedError as exc:
         raise _from_update_failure(exc) from exc
+
+
+StudiesReceived = Callable[[set[str]], Awaitable[None]]
+
+
+def studies_received(engine: AsyncEngine, client: Client) -> StudiesReceived:
+    """What the archive calls after storing images: wake the referrals that wait for those studies.
+
+    A referral submitted before its images arrive waits in `awaiting_images`; this signal is its fast path
+    (the workflow also re-checks the archive on a timer, so a lost signal only delays it).
+    """
+
+    async def notify(study_instance_uids: set[str]) -> None:
+        if not study_instance_uids:
+            return
+        async with engine.connect() as conn:
+            waiting = await referral_queries.awaiting_images(conn, study_instance_uids)
+        for referral_id in waiting:
+            try:
+                await client.get_workflow_handle(referral_id).signal(ReferralWorkflow.images_arrived)
+            except RPCError:
+                log.warning("could not wake referral %s after its images arrived; its timer will", referral_id)
+
+    return notify

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
 
@@ -236,3 +236,91 @@ share_accesses = Table(
     Column("client", Text, nullable=False, server_default=""),
     Index("ix_share_accesses_link", "link_id"),
 )
+
+
+# --- Imaging archive (revision 0002). Values are the index of what the DICOM files say; the files are the truth.
+# Dates stay DICOM DA/TM text ("20261123"): range matching on DA text is exact and needs no parsing.
+
+dicom_studies = Table(
+    "dicom_studies",
+    metadata,
+    Column("study_instance_uid", String(64), primary_key=True),
+    # The hospital that sent the study owns it; readers see it through referrals (db/queries/imaging.py).
+    Column("hospital_id", ForeignKey("hospitals.id"), nullable=False, index=True),
+    Column("patient_id", String(64), nullable=False, server_default=""),
+    Column("issuer_of_patient_id", String(64), nullable=False, server_default=""),
+    # Alphabetic and Ideographic groups joined, upper-cased: what PN matching runs against.
+    Column("patient_name_search", Text, nullable=False, server_default=""),
+    Column("patient_birth_date", String(8), nullable=False, server_default=""),
+    Column("study_date", String(8), nullable=False, server_default=""),
+    Column("study_time", String(16), nullable=False, server_default=""),
+    Column("accession_number", String(16), nullable=False, server_default=""),
+    Column("study_id", String(16), nullable=False, server_default=""),
+    Column("referring_physician_search", Text, nullable=False, server_default=""),
+    Column("study_description", Text, nullable=False, server_default=""),
+    Column("modalities", ARRAY(String(16)), nullable=False, server_default="{}"),
+    Column("number_of_series", Integer, nullable=False, server_default="0"),
+    Column("number_of_instances", Integer, nullable=False, server_default="0"),
+    Column("total_bytes", BigInteger, nullable=False, server_default="0"),
+    # Patient and Study module attributes as DICOM JSON (from the first instance): QIDO study results.
+    Column("attributes", Text, nullable=False),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+    Index("ix_dicom_studies_patient", "issuer_of_patient_id", "patient_id"),
+    Index("ix_dicom_studies_date", "study_date", "study_instance_uid"),
+)
+
+dicom_series = Table(
+    "dicom_series",
+    metadata,
+    Column("series_instance_uid", String(64), primary_key=True),
+    Column("study_instance_uid", ForeignKey("dicom_studies.study_instance_uid"), nullable=False, index=True),
+    Column("modality", String(16), nullable=False, server_default=""),
+    Column("series_number", Integer),
+    Column("series_description", Text, nullable=False, server_default=""),
+    Column("performed_start_date", String(8), nullable=False, server_default=""),
+    Column("performed_start_time", String(16), nullable=False, server_default=""),
+    Column("number_of_instances", Integer, nullable=False, server_default="0"),
+    Column("attributes", Text, nullable=False),  # General Series module attributes as DICOM JSON
+    _ts("created_at", False),
+)
+
+dicom_instances = Table(
+    "dicom_instances",
+    metadata,
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("series_instance_uid", ForeignKey("dicom_series.series_instance_uid"), nullable=False, index=True),
+    Column("study_instance_uid", String(64), nullable=False, index=True),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("instance_number", Integer),
+    Column("rows", Integer),
+    Column("columns", Integer),
+    Column("bits_allocated", Integer),
+    Column("number_of_frames", Integer),
+    Column("transfer_syntax_uid", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("blob_key", Text, nullable=False),
+    # The whole data set as DICOM JSON with BulkDataURIs, precomputed at ingest so per-series metadata is
+    # one indexed read; BulkDataURIs hold a placeholder for the request's base URL (imaging/metadata.py).
+    Column("metadata", Text, nullable=False),
+    Column("origin", String(16), nullable=False),  # stow | gateway | upload
+    Column("received_by", String(64), nullable=False),  # user id or API key id
+    _ts("created_at", False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("hospital_id", ForeignKey("hospitals.id"), nullable=False, index=True),
+    Column("label", Text, nullable=False),
+    # SHA-256 of a 256-bit random secret: a slow hash buys nothing against a secret nobody chose.
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    _ts("created_at", False),
+    _ts("last_used_at"),
+    _ts("revoked_at"),
+)
+
+IMAGING_TABLES = ("dicom_studies", "dicom_series", "dicom_instances", "api_keys")

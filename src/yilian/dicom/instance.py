@@ -52,6 +52,10 @@ class FailureReason(IntEnum):
     DATA_SET_DOES_NOT_MATCH_SOP_CLASS = 0xA900
     CANNOT_UNDERSTAND = 0xC000
     TRANSFER_SYNTAX_NOT_SUPPORTED = 0xC122
+    # Implementation-specific codes (PS3.18 I.2 allows them; listed in docs/dicomweb.md):
+    STUDY_INSTANCE_UID_MISMATCH = 0xA901  # POST /studies/{study} with an instance of another study (as Microsoft)
+    SOP_INSTANCE_CONFLICT = 0xA9F1  # this SOP Instance UID is already stored with different content
+    STUDY_OF_ANOTHER_HOSPITAL = 0xA9F2  # this Study Instance UID was already sent by another hospital
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,8 @@ def sees_drafts(p: Principal, r: ReferralScope) -> bool:
         or (p.role is Role.COORDINATOR and p.hospital_id == r.reading_hospital_id)
         or p.role is Role.ADMIN
     )
+
+
+def can_manage_hospital(p: Principal, hospital_id: str) -> bool:
+    """Hospital settings such as its gateway API keys: an admin, or that hospital's coordinator."""
+    return p.role is Role.ADMIN or (p.role is Role.COORDINATOR and p.hospital_id == hospital_id)

@@ -21,6 +21,10 @@ class ErrorCode(StrEnum):
     SHARE_LINK_LOCKED = "share_link_locked"
     WRONG_SECOND_FACTOR = "wrong_second_factor"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    GONE = "gone"
     INTERNAL = "internal_error"
 
 
@@ -39,6 +43,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SHARE_LINK_LOCKED: 429,
     ErrorCode.WRONG_SECOND_FACTOR: 403,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.NOT_ACCEPTABLE: 406,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.GONE: 410,
     ErrorCode.INTERNAL: 500,
 }
 

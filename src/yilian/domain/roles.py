@@ -13,6 +13,7 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     ADMIN = "admin"
     PATIENT = "patient"
+    GATEWAY = "gateway"  # a hospital's gateway, signed in with the hospital's API key: it may only store images
     SYSTEM = "system"
 
 

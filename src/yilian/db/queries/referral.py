@@ -261,3 +261,11 @@ async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> li
         .order_by(r.submitted_at.desc())
     )
     return [dict(x) for x in (await conn.execute(q)).mappings()]
+
+
+async def awaiting_images(conn: AsyncConnection, study_instance_uids: set[str]) -> list[str]:
+    """Referrals waiting in `awaiting_images` for one of these studies."""
+    query = select(referrals.c.id).where(
+        referrals.c.state == "awaiting_images", referrals.c.study_instance_uid.in_(sorted(study_instance_uids))
+    )
+    return list((await conn.scalars(query)).all())

@@ -11,7 +11,7 @@ database drift apart.
 
 from alembic import op
 
-from yilian.db.schema import metadata
+from yilian.db.schema import IMAGING_TABLES, metadata
 
 revision = "0001"
 down_revision = None
@@ -19,9 +19,13 @@ branch_labels = None
 depends_on = None
 
 
+# The tables as of this revision: later revisions add theirs, so the baseline must not create them too.
+BASELINE_TABLES = [table for name, table in metadata.tables.items() if name not in IMAGING_TABLES]
+
+
 def upgrade() -> None:
-    metadata.create_all(op.get_bind())
+    metadata.create_all(op.get_bind(), tables=BASELINE_TABLES)
 
 
 def downgrade() -> None:
-    metadata.drop_all(op.get_bind())
+    metadata.drop_all(op.get_bind(), tables=BASELINE_TABLES)

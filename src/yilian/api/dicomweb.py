@@ -1,0 +1,224 @@
+"""DICOMweb Store (STOW-RS) and Search (QIDO-RS) under /dicomweb with the exact PS3.18 paths."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from yilian.api.auth import current_principal, principal_or_gateway
+from yilian.dicom.instance import FailureReason
+from yilian.dicom.multipart import MalformedMultipartError, PartTooLargeError, iter_parts, parse_content_type
+from yilian.dicom.qido import QidoQueryError, parse_qido
+from yilian.domain.access import Principal
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.roles import Role
+from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome, store_instance
+from yilian.imaging.search import Resource, search
+
+router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+DICOM_JSON = "application/dicom+json"
+SERVICE = "yilian"  # the <service> in Warning headers (PS3.18 §8.3.4.2)
+MAX_QIDO_RESULTS = 1000
+MAX_INSTANCE_BYTES = 2 * 1024**3
+# A study that would not be stored whatever is retried: 409 when nothing was stored (PS3.18 §10.5.3).
+_CONFLICTS = frozenset(
+    {
+        FailureReason.SOP_CLASS_NOT_SUPPORTED,
+        FailureReason.STUDY_INSTANCE_UID_MISMATCH,
+        FailureReason.SOP_INSTANCE_CONFLICT,
+        FailureReason.STUDY_OF_ANOTHER_HOSPITAL,
+    }
+)
+_STORERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR, Role.GATEWAY)
+
+
+def dicomweb_base(request: Request) -> str:
+    """The request's own DICOMweb root, for RetrieveURLs and BulkDataURIs (never a configured host name)."""
+    return str(request.base_url).rstrip("/") + "/dicomweb"
+
+
+async def viewer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if principal.role in (Role.PATIENT, Role.GATEWAY):
+        raise YilianError(ErrorCode.FORBIDDEN, "this account cannot search or retrieve images")
+    return principal
+
+
+async def storer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
+    if principal.role not in _STORERS or principal.hospital_id is None:
+        raise YilianError(
+            ErrorCode.FORBIDDEN,
+            "images are stored by the sending hospital: its doctors, coordinator or gateway",
+            {"role": principal.role},
+        )
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+Storer = Annotated[Principal, Depends(storer)]
+
+
+# --- STOW-RS (PS3.18 §10.5, Annex I) ------------------------------------------------------------------------
+
+
+@router.post("/studies")
+async def store_instances(request: Request, principal: Storer) -> Response:
+    return await _store(request, principal, None)
+
+
+@router.post("/studies/{study}")
+async def store_study_instances(study: str, request: Request, principal: Storer) -> Response:
+    return await _store(request, principal, study)
+
+
+async def _store(request: Request, principal: Principal, study: str | None) -> Response:
+    boundary = _stow_boundary(request.headers.get("content-type", ""))
+    origin = Origin.GATEWAY if principal.role is Role.GATEWAY else Origin.STOW
+    assert principal.hospital_id is not None
+    results: list[IngestResult] = []
+    try:
+        async for part in iter_parts(request.stream(), boundary, max_part_size=MAX_INSTANCE_BYTES):
+            media_type = parse_content_type(part.content_type or "application/dicom")[0]
+            if media_type != "application/dicom":
+                results.append(_unsupported_part(media_type))
+                continue
+            incoming = IncomingInstance(part.body, origin, principal.hospital_id, principal.user_id, study)
+            results.append(await store_instance(request.app.state.engine, request.app.state.blobs, incoming))
+    except PartTooLargeError as exc:
+        raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc), {"stored_before_the_error": _stored(results)}) from exc
+    except MalformedMultipartError as exc:
+        raise YilianError(
+            ErrorCode.MALFORMED_REQUEST, f"the multipart body is malformed: {exc}",
+            {"stored_before_the_error": _stored(results)},
+        ) from exc  # fmt: skip
+    if not results:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, "the request holds no instance to store")
+    base = dicomweb_base(request)
+    await request.app.state.on_stored({r.study_instance_uid for r in results if r.accepted})
+    body = stow_response(results, base, study)
+    return Response(json.dumps(body, ensure_ascii=False), status_code=stow_status(results), media_type=DICOM_JSON)
+
+
+def _stow_boundary(content_type: str) -> str:
+    try:
+        media_type, params = parse_content_type(content_type)
+    except MalformedMultipartError as exc:
+        raise YilianError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, str(exc)) from exc
+    root = params.get("type", "").lower()
+    if media_type != "multipart/related" or root != "application/dicom":
+        raise YilianError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            'STOW-RS takes multipart/related; type="application/dicom" with one Part-10 instance per part',
+            {"content_type": content_type},
+        )
+    if not 1 <= len(params.get("boundary", "")) <= 70:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, "the multipart Content-Type needs a boundary")
+    return params["boundary"]
+
+
+def _unsupported_part(media_type: str) -> IngestResult:
+    return IngestResult(
+        Outcome.REJECTED,
+        reason=f"a part of type {media_type}: only application/dicom parts are accepted",
+        failure_reason=FailureReason.CANNOT_UNDERSTAND,
+    )
+
+
+def _stored(results: list[IngestResult]) -> list[str]:
+    return [r.sop_instance_uid for r in results if r.accepted]
+
+
+def stow_status(results: list[IngestResult]) -> int:
+    """200 all stored, 202 some stored, 409 none for a conflict, 400 none otherwise (PS3.18 §10.5.3)."""
+    accepted = sum(r.accepted for r in results)
+    if accepted == len(results):
+        return 200
+    if accepted:
+        return 202
+    failures = {r.failure_reason for r in results}
+    return 409 if failures & _CONFLICTS else 400
+
+
+def stow_response(results: list[IngestResult], base: str, study: str | None) -> dict[str, Any]:
+    """The Store Instances Response Module (PS3.18 Annex I) as DICOM JSON.
+
+    Each failed item also carries ErrorComment (0000,0902) with the reason in plain words.
+    """
+    body: dict[str, Any] = {}
+    studies = {r.study_instance_uid for r in results if r.study_instance_uid}
+    if study or len(studies) == 1:
+        body["00081190"] = {"vr": "UR", "Value": [f"{base}/studies/{study or next(iter(studies))}"]}
+    referenced = [
+        {
+            "00081150": _ui(r.sop_class_uid),
+            "00081155": _ui(r.sop_instance_uid),
+            "00081190": {
+                "vr": "UR",
+                "Value": [
+                    f"{base}/studies/{r.study_instance_uid}/series/{r.series_instance_uid}/instances/{r.sop_instance_uid}"
+                ],
+            },
+        }
+        for r in results
+        if r.accepted
+    ]
+    failed = [
+        {
+            "00081150": _ui(r.sop_class_uid),
+            "00081155": _ui(r.sop_instance_uid),
+            "00081197": {"vr": "US", "Value": [int(r.failure_reason or FailureReason.PROCESSING_FAILURE)]},
+            "00000902": {"vr": "LO", "Value": [r.reason[:1024]]},
+        }
+        for r in results
+        if not r.accepted
+    ]
+    if referenced:
+        body["00081199"] = {"vr": "SQ", "Value": referenced}
+    if failed:
+        body["00081198"] = {"vr": "SQ", "Value": failed}
+    return body
+
+
+def _ui(value: str) -> dict[str, Any]:
+    return {"vr": "UI", "Value": [value]} if value else {"vr": "UI"}
+
+
+# --- QIDO-RS (PS3.18 §10.6) ----------------------------------------------------------------------------------
+
+
+def _search_route(resource: Resource) -> Callable[..., Coroutine[Any, Any, Response]]:
+    async def route(
+        request: Request, principal: Viewer, study: str | None = None, series: str | None = None
+    ) -> Response:
+        try:
+            query = parse_qido(request.query_params.multi_items(), MAX_QIDO_RESULTS)
+        except QidoQueryError as exc:
+            raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+        async with request.app.state.engine.connect() as conn:
+            result = await search(conn, principal, resource, query, dicomweb_base(request), study, series)
+        warnings = [f'299 {SERVICE}: "{text}"' for text in result.warnings]
+        if result.remaining:
+            warnings.append(
+                f'299 {SERVICE}: "There are {result.remaining} additional results that can be requested"'
+            )
+        headers = {"Warning": ", ".join(warnings)} if warnings else {}
+        if not result.items:
+            return Response(status_code=204, headers=headers)
+        body = json.dumps(result.items, ensure_ascii=False, separators=(",", ":"))
+        return Response(body, media_type=DICOM_JSON, headers=headers)
+
+    route.__name__ = f"search_{resource.name.lower()}"
+    return route
+
+
+for _path, _resource in (
+    ("/studies", Resource.ALL_STUDIES),
+    ("/studies/{study}/series", Resource.STUDY_SERIES),
+    ("/studies/{study}/instances", Resource.STUDY_INSTANCES),
+    ("/series", Resource.ALL_SERIES),
+    ("/studies/{study}/series/{series}/instances", Resource.SERIES_INSTANCES),
+    ("/instances", Resource.ALL_INSTANCES),
+):
+    router.add_api_route(_path, _search_route(_resource), methods=["GET"], name=f"QIDO {_resource.value}")

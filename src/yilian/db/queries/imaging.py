@@ -1,0 +1,299 @@
+"""Archive index queries: storing an instance's rows, and what a principal may find and retrieve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, and_, any_, case, exists, literal, false, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yilian.db.schema import dicom_instances, dicom_series, dicom_studies, patients, referrals
+from yilian.domain.access import Principal
+from yilian.domain.roles import Role
+
+
+async def stored_digest(conn: AsyncConnection, sop_instance_uid: str) -> str | None:
+    return await conn.scalar(
+        select(dicom_instances.c.sha256).where(dicom_instances.c.sop_instance_uid == sop_instance_uid)
+    )
+
+
+async def study_owner(conn: AsyncConnection, study_instance_uid: str) -> str | None:
+    return await conn.scalar(
+        select(dicom_studies.c.hospital_id).where(dicom_studies.c.study_instance_uid == study_instance_uid)
+    )
+
+
+async def insert_instance(
+    conn: AsyncConnection,
+    *,
+    hospital_id: str,
+    study: dict[str, Any],
+    series: dict[str, Any],
+    instance: dict[str, Any],
+    modality: str,
+    now: datetime,
+) -> bool:
+    """Add one instance and count it in its series and study; False when the SOP Instance UID is already there.
+
+    The study and series rows come from the first instance that names them. Counting happens only for a
+    row actually inserted, so a concurrent duplicate never counts twice.
+    """
+    await conn.execute(
+        insert(dicom_studies)
+        .values(**study, hospital_id=hospital_id, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["study_instance_uid"])
+    )
+    await conn.execute(
+        insert(dicom_series).values(**series, created_at=now).on_conflict_do_nothing(index_elements=["series_instance_uid"])
+    )
+    inserted = await conn.scalar(
+        insert(dicom_instances)
+        .values(**instance, created_at=now)
+        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
+        .returning(dicom_instances.c.sop_instance_uid)
+    )
+    if inserted is None:
+        return False
+    series_count = await conn.scalar(
+        update(dicom_series)
+        .where(dicom_series.c.series_instance_uid == series["series_instance_uid"])
+        .values(number_of_instances=dicom_series.c.number_of_instances + 1)
+        .returning(dicom_series.c.number_of_instances)
+    )
+    s = dicom_studies.c
+    modalities: ColumnElement[Any] = s.modalities
+    if modality:
+        modalities = case((literal(modality) == any_(s.modalities), s.modalities), else_=func.array_append(s.modalities, modality))
+    await conn.execute(
+        update(dicom_studies)
+        .where(s.study_instance_uid == study["study_instance_uid"])
+        .values(
+            number_of_instances=s.number_of_instances + 1,
+            number_of_series=s.number_of_series + (1 if series_count == 1 else 0),
+            total_bytes=s.total_bytes + instance["size"],
+            modalities=modalities,
+            updated_at=now,
+        )
+    )
+    return True
+
+
+def visible_studies(p: Principal) -> ColumnElement[bool]:
+    """Studies a principal may search and retrieve (mirrors domain.access.can_view for referrals).
+
+    The sending hospital sees its own studies. Readers see the studies of referrals they could view, and
+    that patient's other studies from the same hospital (same Patient ID and issuer) as priors.
+    Coordinators see their hospital's studies and those of referrals sent to their hospital.
+    """
+    st = dicom_studies.c
+    if p.role is Role.ADMIN:
+        return true()
+    own = st.hospital_id == p.hospital_id
+    if p.role is Role.COUNTY_DOCTOR:
+        return own
+    r = referrals.c
+    if p.role is Role.COORDINATOR:
+        return or_(own, exists().where(r.study_instance_uid == st.study_instance_uid, r.reading_hospital_id == p.hospital_id))
+    if p.role in (Role.EXPERT, Role.SENIOR):
+        may_read = or_(
+            r.offered_to == p.user_id,
+            r.reader_id == p.user_id,
+            and_(r.reading_hospital_id == p.hospital_id, r.requesting_hospital_id.in_(sorted(p.licensed_for) or [""])),
+        )
+        same_patient = and_(
+            patients.c.id == r.patient_ref,
+            patients.c.patient_id == st.patient_id,
+            r.requesting_hospital_id == st.hospital_id,
+        )
+        return exists().where(
+            may_read, or_(r.study_instance_uid == st.study_instance_uid, exists().where(same_patient))
+        )
+    return false()
+
+
+# --- QIDO-RS search (PS3.18 §10.6): which column each supported matching attribute is held in.
+_st, _se, _in = dicom_studies.c, dicom_series.c, dicom_instances.c
+STUDY_MATCH_COLUMNS: dict[str, Column[Any]] = {
+    "0020000D": _st.study_instance_uid,
+    "00080020": _st.study_date,
+    "00080030": _st.study_time,
+    "00080050": _st.accession_number,
+    "00080061": _st.modalities,
+    "00080090": _st.referring_physician_search,
+    "00081030": _st.study_description,
+    "00100010": _st.patient_name_search,
+    "00100020": _st.patient_id,
+    "00100021": _st.issuer_of_patient_id,
+    "00100030": _st.patient_birth_date,
+    "00200010": _st.study_id,
+}
+SERIES_MATCH_COLUMNS: dict[str, Column[Any]] = {
+    "0020000E": _se.series_instance_uid,
+    "00080060": _se.modality,
+    "00200011": _se.series_number,
+    "0008103E": _se.series_description,
+    "00400244": _se.performed_start_date,
+    "00400245": _se.performed_start_time,
+}
+INSTANCE_MATCH_COLUMNS: dict[str, Column[Any]] = {
+    "00080016": _in.sop_class_uid,
+    "00080018": _in.sop_instance_uid,
+    "00200013": _in.instance_number,
+}
+
+
+def match_condition(column: Column[Any], vr: str, value: str, *, uid_list: list[str], wildcard: bool) -> ColumnElement[bool]:
+    """C-FIND matching of one key against its column (PS3.4 C.2.2.2); PN matching is case-insensitive."""
+    if column is _st.modalities:
+        overlaps: ColumnElement[bool] = _st.modalities.overlap(sorted({v for v in value.split("\\") if v}))
+        return overlaps
+    if vr == "UI":
+        return column.in_(uid_list) if len(uid_list) != 1 else column == uid_list[0]
+    if vr in ("DA", "TM", "DT"):
+        low, _, high = value.partition("-") if "-" in value else (value, "", value)
+        parts = []
+        if low:
+            parts.append(column >= low)
+        if high:
+            # A time range's upper end covers the whole of its last unit ("1030" includes 10:30:59).
+            parts.append(column <= high + ("\uffff" if vr != "DA" else ""))
+        return and_(*parts)
+    if vr in ("IS", "US", "UL", "SL", "SS"):
+        try:
+            return column == int(value)
+        except ValueError:
+            return false()
+    if vr == "PN":
+        value = value.upper()
+    if wildcard:
+        pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")
+        if vr == "PN":
+            return or_(column.like(pattern), _any_group(column, pattern, like=True))
+        return column.like(pattern)
+    if vr == "PN":
+        return or_(column == value, _any_group(column, value, like=False))
+    return column == value
+
+
+def _any_group(column: Column[Any], value: str, *, like: bool) -> ColumnElement[bool]:
+    groups = func.unnest(func.string_to_array(column, "=")).table_valued("g").render_derived()
+    condition = groups.c.g.like(value) if like else groups.c.g == value
+    return exists(select(1).select_from(groups).where(condition))
+
+
+def conditions(matches: list[tuple[Column[Any], str, str, list[str], bool]]) -> list[ColumnElement[bool]]:
+    return [match_condition(c, vr, v, uid_list=uids, wildcard=w) for c, vr, v, uids, w in matches]
+
+
+async def search_studies(
+    conn: AsyncConnection, where: list[ColumnElement[bool]], *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Matching studies, newest first (a fixed order, so paging is stable: QIDO-06), and the total count."""
+    query = (
+        select(
+            _st.study_instance_uid,
+            _st.modalities,
+            _st.number_of_series,
+            _st.number_of_instances,
+            _st.attributes,
+            func.count().over().label("total"),
+        )
+        .where(*where)
+        .order_by(_st.study_date.desc(), _st.study_time.desc(), _st.study_instance_uid)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    total = rows[0]["total"] if rows else await _count(conn, select(func.count()).select_from(dicom_studies).where(*where))
+    return rows, int(total)
+
+
+async def search_series(
+    conn: AsyncConnection, where: list[ColumnElement[bool]], *, with_study: bool, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    columns = [
+        _se.series_instance_uid,
+        _se.study_instance_uid,
+        _se.number_of_instances,
+        _se.attributes,
+        func.count().over().label("total"),
+    ]
+    if with_study:
+        columns += [_st.attributes.label("study_attributes"), _st.modalities, _st.number_of_series,
+                    _st.number_of_instances.label("study_instances")]  # fmt: skip
+    query = (
+        select(*columns)
+        .select_from(dicom_series.join(dicom_studies, _se.study_instance_uid == _st.study_instance_uid))
+        .where(*where)
+        .order_by(_se.study_instance_uid, _se.series_number.nulls_last(), _se.series_instance_uid)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    return rows, int(rows[0]["total"]) if rows else 0
+
+
+async def search_instances(
+    conn: AsyncConnection, where: list[ColumnElement[bool]], *, with_metadata: bool, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    columns = [
+        _in.sop_instance_uid, _in.series_instance_uid, _in.study_instance_uid, _in.sop_class_uid,
+        _in.instance_number, _in.rows, _in.columns, _in.bits_allocated, _in.number_of_frames,
+        _se.attributes.label("series_attributes"), _st.attributes.label("study_attributes"),
+        func.count().over().label("total"),
+    ]  # fmt: skip
+    if with_metadata:
+        columns.append(_in.metadata)
+    query = (
+        select(*columns)
+        .select_from(
+            dicom_instances.join(dicom_series, _in.series_instance_uid == _se.series_instance_uid).join(
+                dicom_studies, _in.study_instance_uid == _st.study_instance_uid
+            )
+        )
+        .where(*where)
+        .order_by(_in.series_instance_uid, _in.instance_number.nulls_last(), _in.sop_instance_uid)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    return rows, int(rows[0]["total"]) if rows else 0
+
+
+async def _count(conn: AsyncConnection, query: Any) -> int:
+    return int(await conn.scalar(query) or 0)
+
+
+# --- WADO-RS retrieval: the rows a retrieve needs, already limited to what the principal may see.
+
+
+async def visible_study(conn: AsyncConnection, p: Principal, study_instance_uid: str) -> bool:
+    found = await conn.scalar(
+        select(_st.study_instance_uid).where(_st.study_instance_uid == study_instance_uid, visible_studies(p))
+    )
+    return found is not None
+
+
+async def instances_of(
+    conn: AsyncConnection,
+    study_instance_uid: str,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    *,
+    metadata: bool = False,
+) -> list[dict[str, Any]]:
+    """The instances of a study, series or one instance, in series then instance-number order."""
+    columns = [_in.sop_instance_uid, _in.series_instance_uid, _in.transfer_syntax_uid, _in.blob_key, _in.size,
+               _in.sop_class_uid, _in.number_of_frames]  # fmt: skip
+    if metadata:
+        columns.append(_in.metadata)
+    query = select(*columns).where(_in.study_instance_uid == study_instance_uid)
+    if series_instance_uid is not None:
+        query = query.where(_in.series_instance_uid == series_instance_uid)
+    if sop_instance_uid is not None:
+        query = query.where(_in.sop_instance_uid == sop_instance_uid)
+    query = query.order_by(_in.series_instance_uid, _in.instance_number.nulls_last(), _in.sop_instance_uid)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
