@@ -1,0 +1,396 @@
+"""The durable local queue: spooled Part-10 files plus an SQLite list of what is queued, sent and failed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instance (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    sop_instance_uid   TEXT NOT NULL,
+    sop_class_uid      TEXT NOT NULL,
+    study_instance_uid TEXT NOT NULL,
+    path               TEXT NOT NULL,
+    sha256             TEXT NOT NULL,
+    size               INTEGER NOT NULL,
+    state              TEXT NOT NULL,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    received_at        REAL NOT NULL,
+    updated_at         REAL NOT NULL,
+    sent_at            REAL,
+    pruned_at          REAL,
+    UNIQUE (sop_instance_uid, sha256)
+);
+CREATE INDEX IF NOT EXISTS instance_state ON instance (state, id);
+CREATE TABLE IF NOT EXISTS gateway_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class QueueState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ReceiveOutcome(StrEnum):
+    """What `put` did with a received instance; every outcome means the modality may be told Success."""
+
+    QUEUED = "queued"
+    ALREADY_QUEUED = "already_queued"
+    ALREADY_SENT = "already_sent"
+    REQUEUED = "requeued"  # identical bytes of an instance the cloud refused: the sender is trying again
+
+
+@dataclass(frozen=True)
+class QueuedInstance:
+    id: int
+    sop_instance_uid: str
+    sop_class_uid: str
+    study_instance_uid: str
+    path: Path
+    sha256: str
+    size: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Received:
+    outcome: ReceiveOutcome
+    id: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class FailedInstance:
+    sop_instance_uid: str
+    study_instance_uid: str
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    """What `yilian gateway status` shows; times are Unix seconds."""
+
+    queued: int
+    queued_bytes: int
+    sent: int
+    failed: int
+    oldest_queued_at: float | None
+    last_success_at: float | None
+    last_error: str | None
+    last_error_at: float | None
+    recent_failures: tuple[FailedInstance, ...]
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What start-up found left behind by a crash."""
+
+    partial_files_removed: int
+    orphan_files_removed: int
+    missing_files: int
+
+
+class InstanceQueue:
+    """Files under `spool_dir/instances` named by their SHA-256, listed in `spool_dir/queue.sqlite3`.
+
+    Safe to call from pynetdicom's association threads and the uploader at once: one connection behind a lock.
+    A row is committed only after its file is durable, so a committed row always has its bytes on disk.
+    """
+
+    def __init__(self, spool_dir: Path, *, readonly: bool = False) -> None:
+        self.spool_dir = spool_dir
+        self._incoming = spool_dir / "incoming"
+        self._instances = spool_dir / "instances"
+        self._lock = threading.Lock()
+        database = spool_dir / "queue.sqlite3"
+        if readonly:
+            if not database.exists():
+                raise FileNotFoundError(f"no gateway queue at {database}")
+            self._db = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            return
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        self._instances.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode = WAL")  # `status` reads while the gateway writes
+        self._db.execute("PRAGMA synchronous = FULL")  # a commit survives power loss, not only a process crash
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- receiving ---------------------------------------------------------------------------------------------
+
+    def put(self, data: bytes, *, sop_instance_uid: str, sop_class_uid: str, study_instance_uid: str) -> Received:
+        """Make the instance durable: file written, fsynced, renamed, directory fsynced, then the row committed.
+
+        Identical bytes already queued or sent are not queued again. The same SOP Instance UID with other bytes
+        is a new version, queued after the earlier one; the cloud decides whether it conflicts.
+        """
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            existing = self._db.execute(
+                "SELECT id, state, path FROM instance WHERE sop_instance_uid = ? AND sha256 = ?",
+                (sop_instance_uid, sha256),
+            ).fetchone()
+        if existing is not None and existing[1] != QueueState.FAILED:
+            outcome = ReceiveOutcome.ALREADY_SENT if existing[1] == QueueState.SENT else ReceiveOutcome.ALREADY_QUEUED
+            return Received(outcome, existing[0], self.spool_dir / existing[2])
+
+        path = self.spool_file(data, sha256)  # outside the lock: associations write their files in parallel
+        relative = str(path.relative_to(self.spool_dir))
+        now = time.time()
+        with self._lock, self._transaction():
+            if existing is not None:
+                self._db.execute(
+                    "UPDATE instance SET state = ?, attempts = 0, last_error = NULL, updated_at = ?, path = ?"
+                    " WHERE id = ?",
+                    (QueueState.QUEUED, now, relative, existing[0]),
+                )
+                return Received(ReceiveOutcome.REQUEUED, existing[0], path)
+            # Two associations may race with the same bytes; the unique key lets the second one find the first.
+            self._db.execute(
+                "INSERT OR IGNORE INTO instance (sop_instance_uid, sop_class_uid, study_instance_uid, path, sha256,"
+                " size, state, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sop_instance_uid,
+                    sop_class_uid,
+                    study_instance_uid,
+                    relative,
+                    sha256,
+                    len(data),
+                    QueueState.QUEUED,
+                    now,
+                    now,
+                ),
+            )
+            row_id = self._db.execute(
+                "SELECT id FROM instance WHERE sop_instance_uid = ? AND sha256 = ?", (sop_instance_uid, sha256)
+            ).fetchone()[0]
+        return Received(ReceiveOutcome.QUEUED, int(row_id), path)
+
+    def spool_file(self, data: bytes, sha256: str) -> Path:
+        """Write bytes durably under their hash and return the path; no row yet (a crash here leaves an orphan)."""
+        final = self._instances / sha256[:2] / f"{sha256}.dcm"
+        if not final.parent.exists():
+            final.parent.mkdir(exist_ok=True)
+            _fsync_directory(self._instances)
+        partial = self._incoming / f"{uuid.uuid4().hex}.part"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            partial.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        os.replace(partial, final)  # atomic: the final name only ever holds a complete file
+        _fsync_directory(final.parent)
+        return final
+
+    def recover(self) -> Recovery:
+        """Clean up after a crash; run before the SCP and uploader start.
+
+        Partial files were never acknowledged and orphan files never committed, so the modality was not told
+        Success for either and will send them again: both are removed. A queued row whose file is gone cannot
+        be sent and is marked failed rather than retried forever.
+        """
+        partial = 0
+        for leftover in self._incoming.glob("*.part"):
+            leftover.unlink(missing_ok=True)
+            partial += 1
+        with self._lock:
+            rows = self._db.execute("SELECT id, path, state, pruned_at FROM instance").fetchall()
+        referenced = {path for _, path, _, _ in rows}
+        orphans = 0
+        for file in self._instances.glob("*/*.dcm"):
+            if str(file.relative_to(self.spool_dir)) not in referenced:
+                file.unlink(missing_ok=True)
+                orphans += 1
+        missing = {
+            row_id: f"the spooled file {self.spool_dir / path} is missing; ask the modality to send it again"
+            for row_id, path, state, _ in rows
+            if state == QueueState.QUEUED and not (self.spool_dir / path).exists()
+        }
+        if missing:
+            self.mark_failed(missing)
+        if partial or orphans or missing:
+            log.warning(
+                "recovered the queue: %d partial and %d unacknowledged files removed, %d queued files missing",
+                partial,
+                orphans,
+                len(missing),
+            )
+        return Recovery(partial, orphans, len(missing))
+
+    # -- uploading ---------------------------------------------------------------------------------------------
+
+    def next_batch(self, max_count: int, max_bytes: int) -> list[QueuedInstance]:
+        """The oldest queued instances up to a count and a byte total (at least one, however big).
+
+        A batch never holds two versions of one SOP Instance UID, so the cloud's answer for a UID is unambiguous
+        and versions reach it in the order they were received.
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT id, sop_instance_uid, sop_class_uid, study_instance_uid, path, sha256, size, attempts"
+                " FROM instance WHERE state = ? ORDER BY id",
+                (QueueState.QUEUED,),
+            )
+            batch: list[QueuedInstance] = []
+            seen: set[str] = set()
+            total = 0
+            for row in cursor:
+                item = QueuedInstance(row[0], row[1], row[2], row[3], self.spool_dir / row[4], row[5], row[6], row[7])
+                if item.sop_instance_uid in seen:
+                    continue
+                if batch and (len(batch) >= max_count or total + item.size > max_bytes):
+                    break
+                batch.append(item)
+                seen.add(item.sop_instance_uid)
+                total += item.size
+            cursor.close()
+        return batch
+
+    def mark_sent(self, ids: Iterable[int]) -> None:
+        now = time.time()
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "UPDATE instance SET state = ?, attempts = attempts + 1, last_error = NULL, sent_at = ?,"
+                " updated_at = ? WHERE id = ?",
+                [(QueueState.SENT, now, now, row_id) for row_id in ids],
+            )
+            self._set_state("last_success_at", repr(now))
+
+    def mark_failed(self, reasons: Mapping[int, str]) -> None:
+        """The cloud refused these for good: they stay on disk, out of the queue, with the reason."""
+        now = time.time()
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "UPDATE instance SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?",
+                [(QueueState.FAILED, reason, now, row_id) for row_id, reason in reasons.items()],
+            )
+
+    def mark_retry(self, ids: Iterable[int], error: str) -> None:
+        """A transient failure: the instances stay queued and count one more attempt."""
+        now = time.time()
+        with self._lock, self._transaction():
+            self._db.executemany(
+                "UPDATE instance SET attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?",
+                [(error, now, row_id) for row_id in ids],
+            )
+
+    def record_error(self, message: str) -> None:
+        """The last thing that went wrong, in plain words, for `yilian gateway status`."""
+        with self._lock, self._transaction():
+            self._set_state("last_error", message)
+            self._set_state("last_error_at", repr(time.time()))
+
+    def prune_sent(self, older_than: float) -> int:
+        """Delete the files of instances the cloud accepted before `older_than`; their rows stay as the record."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, path FROM instance WHERE state = ? AND pruned_at IS NULL AND sent_at < ?",
+                (QueueState.SENT, older_than),
+            ).fetchall()
+        for _, path in rows:
+            (self.spool_dir / path).unlink(missing_ok=True)
+        if rows:
+            now = time.time()
+            with self._lock, self._transaction():
+                self._db.executemany("UPDATE instance SET pruned_at = ? WHERE id = ?", [(now, r[0]) for r in rows])
+        return len(rows)
+
+    # -- reporting ---------------------------------------------------------------------------------------------
+
+    def snapshot(self, recent_failures: int = 10) -> QueueSnapshot:
+        with self._lock:
+            self._db.execute("BEGIN")  # one read transaction: the counts agree with each other
+            try:
+                counts = dict(self._db.execute("SELECT state, count(*) FROM instance GROUP BY state").fetchall())
+                queued_bytes, oldest = self._db.execute(
+                    "SELECT coalesce(sum(size), 0), min(received_at) FROM instance WHERE state = ?",
+                    (QueueState.QUEUED,),
+                ).fetchone()
+                state = dict(self._db.execute("SELECT key, value FROM gateway_state").fetchall())
+                failures = tuple(
+                    FailedInstance(uid, study, reason or "", at)
+                    for uid, study, reason, at in self._db.execute(
+                        "SELECT sop_instance_uid, study_instance_uid, last_error, updated_at FROM instance"
+                        " WHERE state = ? ORDER BY updated_at DESC LIMIT ?",
+                        (QueueState.FAILED, recent_failures),
+                    )
+                )
+            finally:
+                self._db.execute("COMMIT")
+        return QueueSnapshot(
+            queued=counts.get(QueueState.QUEUED, 0),
+            queued_bytes=int(queued_bytes),
+            sent=counts.get(QueueState.SENT, 0),
+            failed=counts.get(QueueState.FAILED, 0),
+            oldest_queued_at=oldest,
+            last_success_at=_float(state.get("last_success_at")),
+            last_error=state.get("last_error"),
+            last_error_at=_float(state.get("last_error_at")),
+            recent_failures=failures,
+        )
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _set_state(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO gateway_state (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): take the write lock up front, no upgrade deadlocks."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename or a new entry in `directory` survive power loss (POSIX leaves it in the page cache)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _float(value: str | None) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,119 @@
+"""The Storage and Verification SCP modalities send to (PS3.4 Annex B and A.4), queueing before it acknowledges."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+from collections.abc import Callable
+
+from pydicom.dataset import Dataset
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
+from pynetdicom.events import Event, EventHandlerType
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
+
+from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
+from yilian.gateway.queue import InstanceQueue
+from yilian.gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+SUCCESS = 0x0000
+# PS3.7 C.4 "Processing failure": what a C-STORE answers when something unforeseen broke, never an exception.
+PROCESSING_FAILURE = 0x0110
+
+
+def start_scp(
+    settings: GatewaySettings, queue: InstanceQueue, on_queued: Callable[[], None]
+) -> ThreadedAssociationServer:
+    """Listen for associations in background threads; `on_queued` is called after each newly queued instance.
+
+    Every storage SOP class pynetdicom knows is accepted with every transfer syntax it knows, so compressed
+    images are kept exactly as the modality sent them. Calling AE titles outside the allowed list are rejected
+    at association time (A-ASSOCIATE-RJ, calling AE title not recognised).
+    """
+    ae = AE(ae_title=settings.ae_title)
+    for context in StoragePresentationContexts:
+        assert context.abstract_syntax is not None
+        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+    ae.add_supported_context(Verification)
+    if settings.allowed_calling_aes:
+        ae.require_calling_aet = settings.allowed_calling_aes
+    else:
+        log.warning("YILIAN_GATEWAY_ALLOWED_CALLING_AES is empty: any modality that reaches the port may send")
+    handlers: list[EventHandlerType] = [
+        (evt.EVT_CONN_OPEN, _set_tcp_nodelay),
+        (evt.EVT_C_STORE, handle_store, [queue, settings.min_free_bytes, on_queued]),
+        (evt.EVT_REJECTED, _log_rejected),
+    ]
+    server = ae.start_server((settings.host, settings.port), block=False, evt_handlers=handlers)
+    assert server is not None  # non-blocking start always returns the server
+    return server
+
+
+def handle_store(
+    event: Event, queue: InstanceQueue, min_free_bytes: int, on_queued: Callable[[], None]
+) -> int | Dataset:
+    """C-STORE (PS3.4 B.2.3): Success only once the file and its queue row are durable; never raises.
+
+    Unreadable bytes answer C000 and instances missing what a store needs A900 (the cloud would refuse them;
+    the modality's operator is the one who can act); a full disk or failing write answers A700.
+    """
+    calling = event.assoc.requestor.ae_title
+    sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+    try:
+        data = event.encoded_dataset(include_meta=True)  # the bytes as sent: no decode and re-encode
+        try:
+            ds = read_instance(data)
+        except UnreadableInstanceError as exc:
+            log.warning("refused %s from %s: unreadable: %s", sop_instance_uid, calling, exc)
+            return _failure(exc.failure_reason, f"unreadable: {exc}")
+        problems = check_instance(ds)
+        if problems:
+            reasons = "; ".join(problem.reason for problem in problems)
+            log.warning("refused %s from %s: %s", sop_instance_uid, calling, reasons)
+            return _failure(problems[0].failure_reason, reasons)
+        free = shutil.disk_usage(queue.spool_dir).free
+        if free - len(data) < min_free_bytes:
+            log.error("refused %s from %s: only %d bytes free in %s", sop_instance_uid, calling, free, queue.spool_dir)
+            return _failure(FailureReason.OUT_OF_RESOURCES, "the gateway's disk is full")
+        try:
+            received = queue.put(
+                data,
+                sop_instance_uid=str(ds.SOPInstanceUID),
+                sop_class_uid=str(ds.SOPClassUID),
+                study_instance_uid=str(ds.StudyInstanceUID),
+            )
+        except Exception as exc:  # disk or database: the file is not safe, so the modality must keep it
+            log.exception("could not queue %s from %s", sop_instance_uid, calling)
+            return _failure(FailureReason.OUT_OF_RESOURCES, f"the gateway could not store the file: {exc}")
+        log.info("%s %s from %s (%d bytes)", received.outcome, sop_instance_uid, calling, len(data))
+        on_queued()
+        return SUCCESS
+    except Exception as exc:
+        log.exception("C-STORE of %s from %s failed", sop_instance_uid, calling)
+        return _failure(PROCESSING_FAILURE, f"the gateway failed: {exc}")
+
+
+def _failure(status: int, comment: str) -> Dataset:
+    # Error Comment (0000,0902) is at most 64 characters (PS3.7 C.4); modalities show it to the operator.
+    response = Dataset()
+    response.Status = int(status)
+    response.ErrorComment = comment[:64]
+    return response
+
+
+def _set_tcp_nodelay(event: Event) -> None:
+    """Without TCP_NODELAY every small PDU waits for a delayed ACK (~40 ms per exchange); pynetdicom leaves it on."""
+    try:
+        event.assoc.dul.socket.socket.setsockopt(  # type: ignore[union-attr]
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
+    except (AttributeError, OSError) as exc:
+        log.debug("could not set TCP_NODELAY: %s", exc)
+
+
+def _log_rejected(event: Event) -> None:
+    requestor = event.assoc.requestor
+    log.warning("rejected an association from %s (%s:%s)", requestor.ae_title, requestor.address, requestor.port)

@@ -1,0 +1,65 @@
+"""`yilian gateway run`: the SCP and the uploader together until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from urllib.parse import urlsplit
+
+import httpx
+
+from yilian.gateway.queue import InstanceQueue
+from yilian.gateway.scp import start_scp
+from yilian.gateway.settings import GatewaySettings
+from yilian.gateway.uploader import upload_forever
+
+log = logging.getLogger(__name__)
+
+
+def run_gateway(settings: GatewaySettings) -> None:
+    """Run until SIGTERM/SIGINT; queued instances survive any stop, `kill -9` included."""
+    asyncio.run(serve_gateway(settings))
+
+
+async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if urlsplit(settings.cloud_url).scheme != "https" and urlsplit(settings.cloud_url).hostname not in (
+        "127.0.0.1",
+        "localhost",
+        "::1",
+    ):
+        log.warning(
+            "YILIAN_GATEWAY_CLOUD_URL %s is not HTTPS: images would cross the network unencrypted", settings.cloud_url
+        )
+
+    queue = InstanceQueue(settings.spool_dir)
+    queue.recover()
+    wake = asyncio.Event()
+
+    def on_queued() -> None:  # called from the SCP's association threads
+        loop.call_soon_threadsafe(wake.set)
+
+    server = start_scp(settings, queue, on_queued)
+    host, port = server.server_address[:2]
+    print(
+        f"gateway {settings.ae_title} listening on {host}:{port}, forwarding to {settings.stow_url}",
+        flush=True,
+    )
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else True
+    )
+    try:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.request_timeout_seconds, connect=10.0), verify=verify
+        ) as client:
+            await upload_forever(settings, queue, client, wake, stop)
+    finally:
+        # New associations stop first; an instance mid-transfer is not acknowledged, so the modality resends it.
+        server.shutdown()
+        queue.close()
+        log.info("gateway stopped")

@@ -1,0 +1,177 @@
+"""Forwarding the queue to the cloud by STOW-RS: oldest first, in batches, with backoff, at least once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import re
+import socket
+import ssl
+import time
+
+import httpx
+
+from yilian.gateway.queue import InstanceQueue, QueuedInstance
+from yilian.gateway.settings import GatewaySettings
+from yilian.gateway.stow import StowResult, Verdict, interpret_stow_response, stow_body
+
+log = logging.getLogger(__name__)
+
+_IDLE_POLL_SECONDS = 5.0  # a safety net only: new instances wake the uploader at once
+_PRUNE_EVERY_SECONDS = 3600.0
+
+
+async def upload_forever(
+    settings: GatewaySettings,
+    queue: InstanceQueue,
+    client: httpx.AsyncClient,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
+    """Send batches until `stop` is set; back off exponentially (with jitter) while the cloud is unreachable.
+
+    Delivery is at least once: an instance is marked sent only after the cloud's answer says so, so a crash
+    between the answer and the mark re-sends it, which the cloud accepts as the same instance (STOW-06).
+    """
+    failures = 0
+    next_prune = 0.0
+    while not stop.is_set():
+        if time.monotonic() >= next_prune:
+            pruned = queue.prune_sent(time.time() - settings.retention_days * 86400)
+            if pruned:
+                log.info("deleted %d sent files older than %g days", pruned, settings.retention_days)
+            next_prune = time.monotonic() + _PRUNE_EVERY_SECONDS
+        wake.clear()  # before looking, so an instance queued while we look still wakes us
+        batch = queue.next_batch(settings.batch_size, settings.batch_bytes)
+        if not batch:
+            if await _wait(wake, stop, _IDLE_POLL_SECONDS) and settings.batch_linger_seconds:
+                await _wait(stop, stop, settings.batch_linger_seconds)  # let the rest of the series arrive
+            continue
+        if await upload_batch(settings, queue, client, batch):
+            failures = 0
+            continue
+        failures += 1
+        delay = backoff_delay(failures, settings.backoff_min_seconds, settings.backoff_max_seconds)
+        log.info("retrying in %.1f s (attempt %d failed)", delay, failures)
+        await _wait(stop, stop, delay)
+
+
+async def upload_batch(
+    settings: GatewaySettings, queue: InstanceQueue, client: httpx.AsyncClient, batch: list[QueuedInstance]
+) -> bool:
+    """POST one batch and record each instance's fate; False when the caller should back off before the next."""
+    present = [item for item in batch if item.path.exists()]
+    missing = {
+        item.id: f"the spooled file {item.path} is missing; ask the modality to send it again"
+        for item in batch
+        if item not in present
+    }
+    if missing:
+        queue.mark_failed(missing)
+        queue.record_error(next(iter(missing.values())))
+    if not present:
+        return True
+
+    result = await _post(settings, client, present)
+    by_uid = {item.sop_instance_uid: item for item in present}
+    if result.verdict is Verdict.ANSWERED:
+        if result.sent:
+            queue.mark_sent(by_uid[uid].id for uid in result.sent)
+        if result.failed:
+            queue.mark_failed({by_uid[uid].id: reason for uid, reason in result.failed.items()})
+            uid, reason = next(iter(result.failed.items()))
+            queue.record_error(
+                f"{reason} (SOP Instance {uid}"
+                + (f", and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ")")
+            )
+            log.warning("the cloud refused %d instance(s): %s", len(result.failed), result.failed)
+        if result.unanswered:
+            queue.mark_retry((by_uid[uid].id for uid in result.unanswered), "the cloud's answer did not mention it")
+        log.info("sent %d, refused %d, to retry %d", len(result.sent), len(result.failed), len(result.unanswered))
+        return not result.unanswered or bool(result.sent)
+    if result.verdict is Verdict.REFUSED:
+        if len(present) > 1:
+            # The answer blames no instance: one at a time finds the one the cloud will not take.
+            outcomes = [await upload_batch(settings, queue, client, [item]) for item in present]
+            return all(outcomes)
+        error = result.error or "the cloud refused the instance"
+        queue.mark_failed({present[0].id: error})
+        queue.record_error(f"{error} (SOP Instance {present[0].sop_instance_uid})")
+        return True
+    error = result.error or "the upload failed"
+    queue.mark_retry((item.id for item in present), error)
+    queue.record_error(error)
+    log.warning("%s; %d instance(s) kept in the queue", error, len(present))
+    return False
+
+
+async def _post(settings: GatewaySettings, client: httpx.AsyncClient, batch: list[QueuedInstance]) -> StowResult:
+    url = settings.stow_url
+    try:
+        body = stow_body([item.path for item in batch])
+    except FileNotFoundError as exc:  # pruned or removed between the check and now: try again next round
+        return StowResult(Verdict.TRANSIENT, error=f"a spooled file vanished while sending: {exc.filename}")
+    headers = {
+        "Content-Type": body.content_type,
+        "Content-Length": str(body.length),
+        "Accept": "application/dicom+json",
+    }
+    if settings.api_key is not None:
+        headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
+    try:
+        response = await client.post(url, content=body.stream(), headers=headers)
+    except httpx.TimeoutException:
+        return StowResult(
+            Verdict.TRANSIENT,
+            error=f"the cloud at {settings.cloud_url} did not answer within {settings.request_timeout_seconds:g} s",
+        )
+    except httpx.ConnectError as exc:
+        return StowResult(Verdict.TRANSIENT, error=f"cannot reach the cloud at {settings.cloud_url}: {_plain(exc)}")
+    except httpx.HTTPError as exc:
+        return StowResult(
+            Verdict.TRANSIENT, error=f"the connection to the cloud at {settings.cloud_url} broke: {_plain(exc)}"
+        )
+    return interpret_stow_response(
+        response.status_code, response.content, [item.sop_instance_uid for item in batch], settings.cloud_url
+    )
+
+
+def backoff_delay(failures: int, minimum: float, maximum: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: about minimum x 2^(failures-1), capped, scaled by 0.5-1.0.
+
+    The jitter keeps many gateways that lost the cloud together from all coming back in the same second.
+    """
+    ceiling = min(maximum, minimum * 2.0 ** min(max(failures - 1, 0), 32))
+    jitter = rng.uniform(0.5, 1.0) if rng is not None else random.uniform(0.5, 1.0)
+    return max(minimum, ceiling * jitter)
+
+
+def _plain(exc: BaseException) -> str:
+    """What an operator can read: the root cause ('connection refused'), not httpx's 'All connection attempts'."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"the name cannot be resolved ({cause.strerror or cause})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {cause.reason or cause}"
+        if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+            return os.strerror(cause.errno).lower()
+        cause = cause.__cause__ or cause.__context__
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", (str(exc) or type(exc).__name__).strip())
+    return text[:1].lower() + text[1:]
+
+
+async def _wait(event: asyncio.Event, stop: asyncio.Event, seconds: float) -> bool:
+    """Wait for `event` (or `stop`) at most `seconds`; True when either was set."""
+    waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+    return bool(done)
