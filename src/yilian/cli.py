@@ -1,4 +1,4 @@
-"""The `yilian` command: up, api, worker, migrate, seed-demo, doctor."""
+"""The `yilian` command: up, api, worker, migrate, seed-demo, doctor, gateway."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from yilian.config import Settings
+from yilian.gateway import command as gateway_command
 
 log = logging.getLogger("yilian")
 
@@ -156,8 +157,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("seed-demo", help="load the demo alliance (idempotent)")
     sub.add_parser("doctor", help="check PostgreSQL, Temporal and storage and say what is wrong")
+    gateway_command.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "gateway":  # the hospital side: its own YILIAN_GATEWAY_* settings, none of the cloud's
+        sys.exit(gateway_command.main(args))
     settings = Settings()
     {
         "up": cmd_up,
