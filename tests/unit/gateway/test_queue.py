@@ -1,0 +1,167 @@
+"""The durable queue on a real directory and SQLite file: acknowledged means on disk, crashes leave nothing lost."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from tests.support import dicom_gen
+from yilian.gateway.queue import InstanceQueue, ReceiveOutcome
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _put(queue: InstanceQueue, ds: Dataset, data: bytes | None = None) -> tuple[ReceiveOutcome, int]:
+    received = queue.put(
+        dicom_gen.to_bytes(ds) if data is None else data,
+        sop_instance_uid=str(ds.SOPInstanceUID),
+        sop_class_uid=str(ds.SOPClassUID),
+        study_instance_uid=str(ds.StudyInstanceUID),
+    )
+    return received.outcome, received.id
+
+
+def _series(n: int = 3) -> list[Dataset]:
+    return dicom_gen.ct_series(n, rows=32, cols=32)
+
+
+def test_put_makes_the_file_durable_under_its_hash_before_the_row(tmp_path: Path) -> None:
+    ds = _series(1)[0]
+    data = dicom_gen.to_bytes(ds)
+    queue = InstanceQueue(tmp_path)
+    outcome, _ = _put(queue, ds, data)
+    queue.close()
+
+    reopened = InstanceQueue(tmp_path)
+    [item] = reopened.next_batch(10, 10**9)
+    assert outcome is ReceiveOutcome.QUEUED
+    assert item.path.read_bytes() == data
+    assert item.sha256 == hashlib.sha256(data).hexdigest() == item.path.stem
+    assert item.sop_instance_uid == ds.SOPInstanceUID and item.study_instance_uid == ds.StudyInstanceUID
+    assert list((tmp_path / "incoming").iterdir()) == []
+
+
+def test_identical_bytes_are_queued_once_and_a_refused_instance_sent_again_is_requeued(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    a, b = _series(2)
+    _, a_id = _put(queue, a)
+    assert _put(queue, a) == (ReceiveOutcome.ALREADY_QUEUED, a_id)
+    queue.mark_sent([a_id])
+    assert _put(queue, a) == (ReceiveOutcome.ALREADY_SENT, a_id)
+
+    _, b_id = _put(queue, b)
+    queue.mark_failed({b_id: "the cloud refused it"})
+    assert _put(queue, b) == (ReceiveOutcome.REQUEUED, b_id)
+    assert [item.id for item in queue.next_batch(10, 10**9)] == [b_id]
+    snapshot = queue.snapshot()
+    assert (snapshot.queued, snapshot.sent, snapshot.failed) == (1, 1, 0)
+
+
+def test_a_new_version_of_a_uid_is_queued_and_never_shares_a_batch_with_the_old_one(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    first, other = _series(2)
+    _, old_id = _put(queue, first)
+    changed = first.copy()
+    changed.SeriesDescription = "CORRECTED"
+    outcome, new_id = _put(queue, changed)
+    _, other_id = _put(queue, other)
+
+    assert outcome is ReceiveOutcome.QUEUED and new_id != old_id
+    assert [item.id for item in queue.next_batch(10, 10**9)] == [old_id, other_id]
+    queue.mark_sent([old_id, other_id])
+    assert [item.id for item in queue.next_batch(10, 10**9)] == [new_id]
+
+
+def test_batches_are_oldest_first_within_count_and_bytes_but_never_empty(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    ids = [_put(queue, ds)[1] for ds in _series(5)]
+    size = queue.next_batch(1, 10**9)[0].size
+    assert [item.id for item in queue.next_batch(3, 10**9)] == ids[:3]
+    assert [item.id for item in queue.next_batch(10, size * 2)] == ids[:2]
+    assert [item.id for item in queue.next_batch(10, 1)] == ids[:1]
+
+
+_CRASH = """
+import os, sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from tests.support import dicom_gen
+from yilian.gateway.queue import InstanceQueue
+queue = InstanceQueue(Path({spool!r}))
+series = dicom_gen.ct_series(4, rows=32, cols=32)
+for ds in series[:3]:
+    queue.put(dicom_gen.to_bytes(ds), sop_instance_uid=ds.SOPInstanceUID, sop_class_uid=ds.SOPClassUID,
+              study_instance_uid=ds.StudyInstanceUID)
+data = dicom_gen.to_bytes(series[3])
+import hashlib
+queue.spool_file(data, hashlib.sha256(data).hexdigest())  # durable file, row never committed
+(Path({spool!r}) / "incoming" / "deadbeef.part").write_bytes(data[:100])  # a write cut short
+print(series[3].SOPInstanceUID)
+os._exit(9)  # no close, no cleanup: as abrupt as kill -9
+"""
+
+
+def test_a_crash_between_file_and_row_loses_no_committed_row_and_leaves_no_orphan(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    child = subprocess.run(
+        [sys.executable, "-c", _CRASH.format(root=str(ROOT), spool=str(spool))], capture_output=True, text=True
+    )
+    assert child.returncode == 9, child.stderr
+    unacknowledged = child.stdout.strip()
+    assert len(list((spool / "instances").glob("*/*.dcm"))) == 4
+
+    queue = InstanceQueue(spool)
+    recovery = queue.recover()
+
+    assert (recovery.partial_files_removed, recovery.orphan_files_removed, recovery.missing_files) == (1, 1, 0)
+    batch = queue.next_batch(10, 10**9)
+    assert len(batch) == 3 and all(item.path.exists() for item in batch)
+    assert unacknowledged not in {item.sop_instance_uid for item in batch}
+    assert len(list((spool / "instances").glob("*/*.dcm"))) == 3
+    assert list((spool / "incoming").iterdir()) == []
+
+
+def test_a_queued_row_whose_file_vanished_is_failed_with_a_reason_not_retried_forever(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    _put(queue, _series(1)[0])
+    [item] = queue.next_batch(10, 10**9)
+    item.path.unlink()
+    assert queue.recover().missing_files == 1
+    snapshot = queue.snapshot()
+    assert snapshot.queued == 0 and snapshot.failed == 1
+    assert "missing" in snapshot.recent_failures[0].reason
+
+
+def test_prune_deletes_only_old_sent_files_and_keeps_their_rows(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    sent, queued = (_put(queue, ds)[1] for ds in _series(2))
+    queue.mark_sent([sent])
+    batch = {item.id: item for item in queue.next_batch(10, 10**9)}
+    assert queue.prune_sent(older_than=time.time() - 3600) == 0
+    assert queue.prune_sent(older_than=time.time() + 1) == 1
+    assert batch[queued].path.exists()
+    snapshot = queue.snapshot()
+    assert (snapshot.sent, snapshot.queued) == (1, 1)
+    assert queue.prune_sent(older_than=time.time() + 1) == 0
+
+
+def test_status_reads_while_the_gateway_holds_the_queue_open(tmp_path: Path) -> None:
+    writer = InstanceQueue(tmp_path)
+    ids = [_put(writer, ds)[1] for ds in _series(3)]
+    writer.mark_sent(ids[:1])
+    writer.mark_failed({ids[1]: "the cloud refused it: the cloud cannot understand the instance (C000)"})
+    writer.record_error("cannot reach the cloud at https://cloud.example: connection refused")
+
+    reader = InstanceQueue(tmp_path, readonly=True)
+    snapshot = reader.snapshot()
+    reader.close()
+
+    assert (snapshot.queued, snapshot.sent, snapshot.failed) == (1, 1, 1)
+    assert snapshot.oldest_queued_at is not None and snapshot.last_success_at is not None
+    assert snapshot.last_error == "cannot reach the cloud at https://cloud.example: connection refused"
+    assert snapshot.recent_failures[0].reason.endswith("(C000)")
