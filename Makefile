@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so `make up`/`make test` reinstall only when pyproject.toml changed.
 STAMP := $(VENV)/.yilian-installed
 
-.PHONY: install up test lint
+.PHONY: install up test lint viewer
 
 define install_recipe
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -19,10 +19,15 @@ install:
 $(STAMP): pyproject.toml
 	$(install_recipe)
 
-up: $(STAMP)
+# The OHIF viewer served at /viewer/ (docs/viewer.md). build.py runs `npm ci` only when viewer/package-lock.json
+# changed and rebuilds viewer/build/ only when it is stale, so this is a no-op most of the time.
+viewer: $(STAMP)
+	$(BIN)/python viewer/build.py
+
+up: $(STAMP) viewer
 	$(BIN)/yilian up
 
-test: $(STAMP)
+test: $(STAMP) viewer
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
