@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -46,6 +48,11 @@ async def test_the_viewer_is_served_under_the_sub_path_with_types_and_cache_rule
         assert js.headers["content-type"] == "text/javascript; charset=utf-8"
         assert js.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert '__webpack_require__.p = "/viewer/";' in js.text
+        # 17 MB of JavaScript goes out gzipped (precompressed at build time) unless the browser refuses gzip.
+        assert js.headers["content-encoding"] == "gzip" and js.headers["vary"] == "Accept-Encoding"
+        assert int(js.headers["content-length"]) < len(js.content) / 3
+        plain = await http.get(bundle.group(1), headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == js.content
 
         wasm_name = next(p.name for p in viewer.viewer_dir().glob("*.wasm"))
         wasm = await http.get(f"/viewer/{wasm_name}")
@@ -97,12 +104,21 @@ async def open_viewer(context: BrowserContext, origin: str, path: str) -> tuple[
     return page, traffic
 
 
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the page")
+        await asyncio.sleep(0.1)
+
+
 async def test_the_study_list_loads_under_the_sub_path_and_sends_the_token(
     api: Api, live_api: str, context: BrowserContext
 ) -> None:
     token = await api.token(COUNTY_DOCTOR)
     page, traffic = await open_viewer(context, live_api, f"/viewer/#token={token}")
     await page.get_by_text("Study List").first.wait_for(timeout=20_000)
+    await until(lambda: any("/dicomweb/studies?" in r.url for r in traffic.dicomweb()))
     await page.wait_for_load_state("networkidle")
 
     qido = [r for r in traffic.dicomweb() if "/dicomweb/studies?" in r.url]

@@ -86,8 +86,24 @@ def _media_type(path: Path) -> str:
     return _MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+def _accepts_gzip(request: Request) -> bool:
+    for item in request.headers.get("accept-encoding", "").split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        if coding.lower() in ("gzip", "*"):
+            q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
 def _file(request: Request, path: Path, cache_control: str) -> Response:
-    stat = path.stat()
+    """The file, or its precompressed .gz twin (viewer/build.py writes them) when the browser takes gzip."""
+    packed = path.with_name(path.name + ".gz")
+    gzipped = packed.is_file()
+    sent = packed if gzipped and _accepts_gzip(request) else path
+    stat = sent.stat()
     etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
     headers = {
         "Cache-Control": cache_control,
@@ -95,9 +111,13 @@ def _file(request: Request, path: Path, cache_control: str) -> Response:
         "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
         "X-Content-Type-Options": "nosniff",
     }
+    if gzipped:
+        headers["Vary"] = "Accept-Encoding"
+    if sent is packed:
+        headers["Content-Encoding"] = "gzip"
     if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
         return Response(status_code=304, headers=headers)
-    return FileResponse(path, media_type=_media_type(path), headers=headers, stat_result=stat)
+    return FileResponse(sent, media_type=_media_type(path), headers=headers, stat_result=stat)
 
 
 def _resolve(root: Path, rel: str) -> Path | None:
