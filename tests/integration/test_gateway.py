@@ -1,0 +1,406 @@
+"""The gateway as a hospital runs it: a `yilian gateway run` process, DCMTK modalities, a real HTTP STOW-RS receiver.
+
+The receiver (`stow_receiver`) stands in for the cloud until the real `POST /dicomweb/studies` lands: it parses
+multipart/related, answers per PS3.18 Annex I, treats an identical re-send as success (STOW-06), and can be cut
+off (connection refused) or made to hang after storing, to show what a network cut or `kill -9` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from tests.support import dicom_gen
+from yilian.dicom.multipart import MultipartReader, multipart_boundary
+
+ROOT = Path(__file__).resolve().parents[2]
+API_KEY = "county-hospital-key"
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+pytestmark = pytest.mark.skipif(shutil.which("storescu") is None, reason="DCMTK (storescu, echoscu) is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(0.05)
+
+
+# -- the cloud stand-in -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StowReceiver:
+    """A real HTTP STOW-RS origin: per-instance Annex I answers, idempotent on identical bytes, can go down."""
+
+    port: int
+    api_key: str = API_KEY
+    archive: dict[str, str] = field(default_factory=dict)  # SOP Instance UID -> SHA-256 of what was stored
+    stores: Counter[str] = field(default_factory=Counter)  # how often each UID was stored as new
+    receipts: Counter[str] = field(default_factory=Counter)  # how often each UID arrived at all
+    requests: int = 0
+    hang: threading.Event = field(default_factory=threading.Event)  # set: store, then hold the answer back
+    hanging: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    _server: http.server.ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                receiver._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = server
+
+    def down(self) -> None:
+        """Close the listening socket: the gateway now gets 'connection refused', as after a network cut."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _handle(self, request: http.server.BaseHTTPRequestHandler) -> None:
+        # Read the whole body before any answer: answering early and closing makes the client's write fail with
+        # a broken pipe, and the gateway would see a broken connection instead of the 401.
+        body = request.rfile.read(int(request.headers["Content-Length"]))
+        if request.path != "/dicomweb/studies":
+            return self._answer(request, 404, b"")
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return self._answer(request, 401, b'{"error": "unauthorised", "message": "unknown API key"}')
+        content_type = request.headers.get("Content-Type", "")
+        assert content_type.startswith('multipart/related; type="application/dicom"'), content_type
+        assert request.headers.get("Accept") == "application/dicom+json"
+        reader = MultipartReader(multipart_boundary(content_type))
+        parts = reader.feed(body)
+        reader.close()
+
+        stored, failed = [], []
+        with self._lock:
+            self.requests += 1
+            for part in parts:
+                uid = str(dcmread(io.BytesIO(part.body), stop_before_pixels=True).SOPInstanceUID)
+                sha = hashlib.sha256(part.body).hexdigest()
+                self.receipts[uid] += 1
+                if uid not in self.archive:
+                    self.archive[uid] = sha
+                    self.stores[uid] += 1
+                    stored.append(uid)
+                elif self.archive[uid] == sha:
+                    stored.append(uid)  # the same instance again: success, stored once (STOW-06)
+                else:
+                    failed.append(uid)  # same UID, other bytes: a conflict kept for review
+        if self.hang.is_set():
+            self.hanging.set()
+            self.release.wait(30)
+        status = 200 if not failed else 202 if stored else 409
+        self._answer(request, status, _annex_i_response(stored, failed))
+
+    @staticmethod
+    def _answer(request: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/dicom+json")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        except OSError:
+            pass  # the gateway was killed while we held the answer back
+
+
+def _annex_i_response(stored: list[str], failed: list[str]) -> bytes:
+    """Store Instances Response Module (PS3.18 Table I.2-1) as DICOM JSON."""
+    response = Dataset()
+    for keyword, uids in (("ReferencedSOPSequence", stored), ("FailedSOPSequence", failed)):
+        items = []
+        for uid in uids:
+            item = Dataset()
+            item.ReferencedSOPClassUID = CT_IMAGE_STORAGE
+            item.ReferencedSOPInstanceUID = uid
+            if keyword == "FailedSOPSequence":
+                item.FailureReason = 0xA900
+            items.append(item)
+        if items:
+            setattr(response, keyword, items)
+    return response.to_json().encode()
+
+
+@pytest.fixture
+def stow_receiver() -> Iterator[StowReceiver]:
+    receiver = StowReceiver(free_port())
+    receiver.up()
+    yield receiver
+    receiver.release.set()
+    receiver.down()
+
+
+# -- the gateway process ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Gateway:
+    spool: Path
+    port: int
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "yilian.cli", "gateway", "run"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        wait_until(
+            lambda: "listening on" in self.log.read_text()[offset:] or self.process.poll() is not None,
+            20,
+            "the gateway to listen",
+        )
+        assert self.process.poll() is None, self.log.read_text()
+
+    def kill(self, signum: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        self.process.wait(10)
+
+    def status(self) -> dict[str, Any]:
+        out = subprocess.run(
+            [sys.executable, "-m", "yilian.cli", "gateway", "status", "--json"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return dict(json.loads(out.stdout))
+
+    def status_text(self) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "yilian.cli", "gateway", "status"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout
+
+    def storescu(self, files: list[Path], calling_ae: str = "CT1") -> subprocess.CompletedProcess[str]:
+        # DCMTK leaves Nagle on unless told; without this every C-STORE waits ~40 ms for a delayed ACK.
+        return subprocess.run(
+            ["storescu", "-v", "-aet", calling_ae, "-aec", "YILIAN_GW", "127.0.0.1", str(self.port), *map(str, files)],
+            env={**os.environ, "TCP_NODELAY": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def echoscu(self, calling_ae: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["echoscu", "-aet", calling_ae, "-aec", "YILIAN_GW", "127.0.0.1", str(self.port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    def queued_files(self) -> list[Path]:
+        return sorted((self.spool / "instances").glob("*/*.dcm"))
+
+
+@pytest.fixture
+def gateway_for(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Make (not start) a gateway pointed at a cloud URL, with test-sized backoff and batches."""
+    made: list[Gateway] = []
+
+    def make(cloud_url: str, *, api_key: str = API_KEY, batch_size: int = 5) -> Gateway:
+        port = free_port()
+        env = {key: value for key, value in os.environ.items() if not key.startswith("YILIAN_")}
+        env.update(
+            YILIAN_GATEWAY_SPOOL_DIR=str(tmp_path / "spool"),
+            YILIAN_GATEWAY_PORT=str(port),
+            YILIAN_GATEWAY_CLOUD_URL=cloud_url,
+            YILIAN_GATEWAY_API_KEY=api_key,
+            YILIAN_GATEWAY_ALLOWED_CALLING_AES="CT1, MR1",
+            YILIAN_GATEWAY_BATCH_SIZE=str(batch_size),
+            YILIAN_GATEWAY_BATCH_LINGER_SECONDS="0.05",
+            YILIAN_GATEWAY_BACKOFF_MIN_SECONDS="0.1",
+            YILIAN_GATEWAY_BACKOFF_MAX_SECONDS="0.5",
+        )
+        gateway = Gateway(tmp_path / "spool", port, env, tmp_path / "gateway.log")
+        made.append(gateway)
+        return gateway
+
+    yield make
+    for gateway in made:
+        if gateway.process is not None and gateway.process.poll() is None:
+            gateway.kill()
+
+
+@pytest.fixture(scope="module")
+def ct_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("ct")
+    return [dicom_gen.write(ds, folder / f"{i:02d}.dcm") for i, ds in enumerate(dicom_gen.ct_series(20, 64, 64))]
+
+
+def _uids(files: list[Path]) -> set[str]:
+    return {str(dcmread(path, stop_before_pixels=True).SOPInstanceUID) for path in files}
+
+
+# -- the tests ----------------------------------------------------------------------------------------------------
+
+
+def test_c_echo_answers_allowed_modalities_and_other_ae_titles_are_rejected(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path]
+) -> None:
+    gateway = gateway_for(stow_receiver.url)
+    gateway.start()
+
+    assert gateway.echoscu("CT1").returncode == 0
+    intruder = gateway.echoscu("INTRUDER")
+    assert intruder.returncode != 0 and "Calling AE Title Not Recognized" in intruder.stderr
+    refused = gateway.storescu(ct_files[:2], calling_ae="INTRUDER")
+    assert refused.returncode != 0
+    assert gateway.queued_files() == [] and gateway.status()["queued"] == 0
+
+
+def test_an_instance_the_cloud_could_not_store_is_refused_at_the_modality_not_queued(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path], tmp_path: Path
+) -> None:
+    gateway = gateway_for(stow_receiver.url)
+    gateway.start()
+    broken = dcmread(ct_files[0])
+    del broken.PixelData
+    sent = gateway.storescu([dicom_gen.write(broken, tmp_path / "no-pixels.dcm")])
+
+    assert sent.returncode != 0
+    assert "Received Store Response (Error: DataSetDoesNotMatchSOPClass)" in sent.stderr + sent.stdout
+    assert "PixelData is missing from an image" in gateway.log.read_text()
+    assert gateway.queued_files() == [] and gateway.status()["queued"] == 0
+
+
+def test_the_cloud_down_keeps_every_instance_acknowledged_on_disk_and_delivers_it_once_back_up(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path]
+) -> None:
+    stow_receiver.down()
+    gateway = gateway_for(stow_receiver.url)
+    gateway.start()
+
+    sent = gateway.storescu(ct_files)
+    assert sent.returncode == 0, sent.stderr
+    # Acknowledged means on disk: every instance is already queued, its file durable, the cloud unreachable.
+    status = gateway.status()
+    assert (status["queued"], status["sent"], status["failed"]) == (20, 0, 0)
+    spooled = gateway.queued_files()
+    assert _uids(spooled) == _uids(ct_files)
+    for path in spooled:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
+    wait_until(lambda: gateway.status()["last_error"] is not None, 10, "the upload to fail")
+    assert gateway.status()["last_error"] == f"cannot reach the cloud at {stow_receiver.url}: connection refused"
+    time.sleep(1.0)  # several attempts with backoff while the cloud stays down
+    assert gateway.log.read_text().count("retrying in") >= 3
+    assert gateway.status()["queued"] == 20
+
+    stow_receiver.up()
+    wait_until(lambda: gateway.status()["sent"] == 20, 20, "delivery after the cloud came back")
+    assert set(stow_receiver.archive) == _uids(ct_files)
+    assert set(stow_receiver.stores.values()) == {1}
+    status = gateway.status()
+    assert (status["queued"], status["failed"]) == (0, 0)
+    assert status["last_success_at"] is not None and status["last_error_is_current"] is False
+    text = gateway.status_text()
+    assert "queued   0" in text and "sent     20" in text and "deliveries have succeeded since" in text
+
+
+def test_kill_9_mid_upload_then_restart_delivers_everything_and_stores_nothing_twice(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path]
+) -> None:
+    gateway = gateway_for(stow_receiver.url)
+    stow_receiver.hang.set()  # store the first batch, then hold the answer: the gateway never learns it succeeded
+    gateway.start()
+    assert gateway.storescu(ct_files).returncode == 0
+    assert stow_receiver.hanging.wait(10)
+    gateway.kill(signal.SIGKILL)
+    stow_receiver.hang.clear()
+    stow_receiver.release.set()
+    stored_before_restart = set(stow_receiver.archive)
+    assert 0 < len(stored_before_restart) < 20
+
+    gateway.start()
+    wait_until(lambda: gateway.status()["sent"] == 20, 20, "delivery after the restart")
+    assert set(stow_receiver.archive) == _uids(ct_files)
+    assert set(stow_receiver.stores.values()) == {1}  # the archive holds each instance once
+    assert all(stow_receiver.receipts[uid] >= 2 for uid in stored_before_restart)  # re-sent, idempotently
+    status = gateway.status()
+    assert (status["queued"], status["sent"], status["failed"]) == (0, 20, 0)
+
+    gateway.kill(signal.SIGTERM)
+    assert gateway.process is not None and gateway.process.returncode == 0
+
+
+def test_a_wrong_api_key_keeps_the_data_and_says_so_and_a_conflicting_version_is_failed_with_its_reason(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path], tmp_path: Path
+) -> None:
+    wrong = gateway_for(stow_receiver.url, api_key="not-the-key")
+    wrong.start()
+    assert wrong.storescu(ct_files[:1]).returncode == 0
+    wait_until(lambda: wrong.status()["last_error"] is not None, 10, "the cloud to refuse the key")
+    status = wrong.status()
+    assert status["last_error"].startswith("the cloud refused the gateway's API key (HTTP 401: unknown API key)")
+    assert (status["queued"], status["sent"]) == (1, 0)
+    wrong.kill(signal.SIGTERM)
+
+    gateway = gateway_for(stow_receiver.url)
+    gateway.start()
+    wait_until(lambda: gateway.status()["sent"] == 1, 10, "delivery with the right key")
+
+    changed = dcmread(ct_files[0])
+    changed.SeriesDescription = "EDITED AT THE MODALITY"
+    edited = dicom_gen.write(changed, tmp_path / "edited.dcm")
+    assert gateway.storescu([edited]).returncode == 0
+    wait_until(lambda: gateway.status()["failed"] == 1, 10, "the cloud to refuse the conflicting version")
+    status = gateway.status()
+    [failure] = status["recent_failures"]
+    assert failure["sop_instance_uid"] == str(changed.SOPInstanceUID)
+    assert failure["reason"] == (
+        "the cloud refused it: the data set does not match its SOP class or conflicts with what the cloud holds (A900)"
+    )
+    assert status["last_error"].startswith(failure["reason"])
+    assert stow_receiver.stores[str(changed.SOPInstanceUID)] == 1
