@@ -77,6 +77,7 @@ BODIES: dict[str, Any] = {
     f"{REF}/acknowledge-critical": {"comment": "已电话通知患者 / patient called"},
     f"{REF}/share-links#POST": {"days": 7},
     "/api/share/{token}": {"birth_date": PATIENT["birth_date"]},
+    "/api/hospitals/{hospital_id}/api-keys": {"label": "matrix gateway"},
 }
 # Actions that go to the referral's workflow: a granted one moves the case on, so it gets a case of its own.
 WORKFLOW_ACTIONS = frozenset(
@@ -177,6 +178,10 @@ MATRIX = (
     R("GET /api/share-links/{link_id}/accesses",          "returned",    "401 401 401|200 404|403 403 403|403 200 403"),
     # the patient's door: no account, the birth date is the second factor; a stray header changes nothing
     R("POST /api/share/{token}",                          "returned",    "200 200 200|200 200|200 200 200|200 200 200"),
+    # a hospital's gateway keys: its coordinator or an admin (h-anping has no coordinator of its own)
+    R("POST /api/hospitals/{hospital_id}/api-keys",       None,          "401 401 401|403 403|403 403 403|403 403 201"),
+    R("GET /api/hospitals/{hospital_id}/api-keys",        None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("DELETE /api/hospitals/{hospital_id}/api-keys/{key_id}", None,     "401 401 401|403 403|403 403 403|403 403 204"),
 )
 # fmt: on
 
@@ -248,6 +253,11 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
     if "{link_id}" in row.path or "{token}" in row.path:
         link = await api.ok("zhao.anping", "POST", f"/api/referrals/{ctx['referral_id']}/share-links", 201, json={})
         ctx["link_id"], ctx["token"] = link["link_id"], link["token"]
+    if "{hospital_id}" in row.path:
+        ctx["hospital_id"] = "h-anping"
+    if "{key_id}" in row.path:
+        key = await api.ok("admin", "POST", "/api/hospitals/h-anping/api-keys", 201, json={"label": "to revoke"})
+        ctx["key_id"] = key["id"]
     if "{notification_id}" in row.path:
         inbox = (await api.ok("zhao.anping", "GET", "/api/notifications"))["items"]
         assert inbox, "zhao.anping should have been told about the returned case"

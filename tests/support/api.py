@@ -7,7 +7,11 @@ import time
 from typing import Any
 
 import httpx
+from pydicom.uid import generate_uid
 
+from tests.support.dicom_gen import dx_image
+from tests.support.stow import CONTENT_TYPE as STOW_CONTENT_TYPE
+from tests.support.stow import stow_body
 from yilian.db.demo import DEMO_PASSWORD
 
 
@@ -37,8 +41,20 @@ class Api:
         return r.json()
 
     async def submit(self, user: str = "zhao.anping", **overrides: Any) -> dict[str, Any]:
+        """Submit a referral; unless a study UID is given, its study is first sent to the archive (STOW-RS)."""
         body = referral_body(**overrides)
+        if "study_instance_uid" not in overrides:
+            body["study_instance_uid"] = await self.send_study(user, body["patient"]["patient_id"])
         return await self.ok(user, "POST", "/api/referrals", 201, json=body)  # type: ignore[no-any-return]
+
+    async def send_study(self, user: str, patient_id: str, study_uid: str | None = None) -> str:
+        """A small one-image study stored by STOW-RS as `user`; its Study Instance UID."""
+        [image] = dx_image(rows=16, cols=16, patient_id=patient_id, study_uid=study_uid or generate_uid())
+        r = await self.call(
+            user, "POST", "/dicomweb/studies", content=stow_body([image]), headers={"Content-Type": STOW_CONTENT_TYPE}
+        )
+        assert r.status_code == 200, r.text
+        return str(image.StudyInstanceUID)
 
     async def wait_for(self, user: str, referral_id: str, *states: str, timeout: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -62,6 +62,8 @@ REFUSED: dict[Guard, list[Actor]] = {
 # reader u-reader, no second reader), with the first admitted actor: (offered_to, reader_id, second_reader_id).
 EFFECTS: dict[Action, tuple[str | None, str | None, str | None]] = {
     Action.OFFER: (TARGET, None, None),
+    Action.AWAIT_IMAGES: ("u-offered", "u-reader", None),
+    Action.IMAGES_ARRIVED: ("u-offered", "u-reader", None),
     Action.REASSIGN: (TARGET, None, None),
     Action.ACCEPT: (None, "u-offered", None),
     Action.DECLINE: (None, "u-reader", None),

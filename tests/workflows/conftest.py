@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from tests.support.archive import store_study
 from yilian.config import Settings
 from yilian.db.schema import audit_events, notifications, referrals
 from yilian.domain.agreement import Priority, SecondReadingPolicy, SlaTargets
@@ -76,18 +78,26 @@ class Harness:
     engine: AsyncEngine
     task_queue: str
     started: list[WorkflowHandle[Any, Any]]
+    blob_root: Path
 
-    async def start(self, pol: ReferralPolicy | None = None, **fact_overrides: Any) -> WorkflowHandle[Any, Any]:
+    async def start(
+        self, pol: ReferralPolicy | None = None, *, routed: bool = True, **fact_overrides: Any
+    ) -> WorkflowHandle[Any, Any]:
         rid = f"wf-{uuid.uuid4().hex[:10]}"
+        case = facts(rid, **fact_overrides)
+        if "study_instance_uid" not in fact_overrides:  # its study is in the archive, so the case routes at once
+            uid = await store_study(self.engine, self.blob_root, case.requesting_hospital_id)
+            case = replace(case, study_instance_uid=uid)
         handle = await self.env.client.start_workflow(
             ReferralWorkflow.run,
-            ReferralInput(facts(rid, **fact_overrides), pol or policy()),
+            ReferralInput(case, pol or policy()),
             id=rid,
             task_queue=self.task_queue,
         )
         self.started.append(handle)
         await handle.execute_update(ReferralWorkflow.submitted)
-        await self.offered(rid)
+        if routed:
+            await self.offered(rid)
         return handle
 
     async def update(self, handle: WorkflowHandle[Any, Any], update: Any, arg: Any) -> ActionResult:
@@ -160,11 +170,13 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def harness(time_env: WorkflowEnvironment, engine: AsyncEngine, settings: Settings) -> AsyncIterator[Harness]:
+async def harness(
+    time_env: WorkflowEnvironment, engine: AsyncEngine, settings: Settings, tmp_path: Path
+) -> AsyncIterator[Harness]:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     local = settings.model_copy(update={"task_queue": task_queue})
     async with build_worker(time_env.client, engine, local):
-        h = Harness(time_env, engine, task_queue, [])
+        h = Harness(time_env, engine, task_queue, [], tmp_path)
         yield h
         # Leftover timers of a finished test would hold the shared test server's clock without a worker.
         for handle in h.started:

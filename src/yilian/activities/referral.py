@@ -9,6 +9,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as q
 from yilian.db.schema import reader_licences, reader_subspecialties, referrals, users
 from yilian.domain.messages import (
@@ -16,6 +17,7 @@ from yilian.domain.messages import (
     FindCandidatesInput,
     FindCandidatesResult,
     RecordStepInput,
+    StudyArrivedInput,
     RecordStepResult,
 )
 from yilian.domain.routing import ExpertCandidate, rank_candidates
@@ -125,5 +127,12 @@ class ReferralActivities:
         ]
         return FindCandidatesResult(ranked=rank_candidates(candidates, frozenset(inp.exclude)))
 
+    @activity.defn(name=ActivityName.STUDY_ARRIVED)
+    async def study_arrived(self, inp: StudyArrivedInput) -> bool:
+        """Whether the archive holds images of the study, sent by the referring hospital."""
+        async with self._engine.connect() as conn:
+            owner = await imaging_queries.study_owner(conn, inp.study_instance_uid)
+        return owner == inp.requesting_hospital_id
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_step, self.find_candidates]
+        return [self.record_step, self.find_candidates, self.study_arrived]

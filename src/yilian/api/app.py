@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from yilian.api import api_keys, audit, auth, dashboard, dicomweb, me, notifications, referrals, share
+from yilian.api import (
+    api_keys,
+    audit,
+    auth,
+    dashboard,
+    dicomweb,
+    dicomweb_retrieve,
+    me,
+    notifications,
+    referrals,
+    share,
+)
 from yilian.api.errors import install_error_handlers
 from yilian.api.workflow_client import studies_received
 from yilian.config import Settings
@@ -35,7 +46,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.blobs = blob_store_from_url(settings.storage_url)
     app.state.on_stored = studies_received(engine, temporal)
     install_error_handlers(app)
-    for module in (auth, me, referrals, dashboard, share, notifications, audit, api_keys, dicomweb):
+    for module in (auth, me, referrals, dashboard, share, notifications, audit, api_keys, dicomweb, dicomweb_retrieve):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["health"])

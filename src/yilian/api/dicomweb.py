@@ -200,9 +200,7 @@ def _search_route(resource: Resource) -> Callable[..., Coroutine[Any, Any, Respo
             result = await search(conn, principal, resource, query, dicomweb_base(request), study, series)
         warnings = [f'299 {SERVICE}: "{text}"' for text in result.warnings]
         if result.remaining:
-            warnings.append(
-                f'299 {SERVICE}: "There are {result.remaining} additional results that can be requested"'
-            )
+            warnings.append(f'299 {SERVICE}: "There are {result.remaining} additional results that can be requested"')
         headers = {"Warning": ", ".join(warnings)} if warnings else {}
         if not result.items:
             return Response(status_code=204, headers=headers)

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,

@@ -103,7 +103,7 @@ def parse_qido(params: Iterable[tuple[str, str]], max_limit: int) -> QidoQuery:
         matches[tag] = match
     if include_all and include:
         raise QidoQueryError("includefield=all cannot be combined with other includefield values")
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if fuzzy:
         warnings = ("The fuzzymatching parameter is not supported. Only literal matching has been performed.",)
     effective_limit = min(limit, max_limit) if limit is not None else max_limit

@@ -93,6 +93,7 @@ class CaseProgress:
     discrepancy: Discrepancy | None = None
     info_request: str = ""
     junior_readers: list[str] = field(default_factory=list)  # whose reports the junior-reader policy reviews
+    images_checked: bool = False  # the archive was found to hold the study (or the case predates the check)
 
 
 @dataclass(frozen=True)
@@ -250,3 +251,10 @@ class ActivityName:
 
     RECORD_STEP = "record_step"
     FIND_CANDIDATES = "find_candidates"
+    STUDY_ARRIVED = "study_arrived"
+
+
+@dataclass(frozen=True)
+class StudyArrivedInput:
+    study_instance_uid: str
+    requesting_hospital_id: str

@@ -16,6 +16,7 @@ from yilian.domain.roles import Actor, Role
 
 class ReferralState(StrEnum):
     SUBMITTED = "submitted"
+    AWAITING_IMAGES = "awaiting_images"  # submitted before its study reached the archive
     OFFERED = "offered"
     IN_READING = "in_reading"
     NEEDS_INFO = "needs_info"
@@ -30,6 +31,8 @@ class ReferralState(StrEnum):
 
 class Action(StrEnum):
     SUBMIT = "submit"
+    AWAIT_IMAGES = "await_images"
+    IMAGES_ARRIVED = "images_arrived"
     OFFER = "offer"
     ACCEPT = "accept"
     DECLINE = "decline"
@@ -67,7 +70,7 @@ class Guard(StrEnum):
 
 
 S = ReferralState
-OPEN_STATES = frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.PRELIMINARY, S.CHANGES_REQUESTED})
+OPEN_STATES = frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.PRELIMINARY, S.CHANGES_REQUESTED})
 READER_STATES = frozenset({S.OFFERED, S.IN_READING, S.CHANGES_REQUESTED})
 REPORTED_STATES = frozenset({S.FINAL, S.RETURNED, S.CLOSED, S.AMENDED})
 TERMINAL_STATES = frozenset({S.CLOSED, S.CANCELLED})
@@ -81,6 +84,8 @@ class Rule:
 
 
 RULES: dict[Action, Rule] = {
+    Action.AWAIT_IMAGES: Rule(frozenset({S.SUBMITTED}), S.AWAITING_IMAGES, Guard.SYSTEM),
+    Action.IMAGES_ARRIVED: Rule(frozenset({S.AWAITING_IMAGES}), S.SUBMITTED, Guard.SYSTEM),
     Action.OFFER: Rule(frozenset({S.SUBMITTED}), S.OFFERED, Guard.SYSTEM),
     Action.ACCEPT: Rule(frozenset({S.OFFERED}), S.IN_READING, Guard.OFFERED_EXPERT),
     Action.DECLINE: Rule(frozenset({S.OFFERED}), S.SUBMITTED, Guard.OFFERED_EXPERT),
@@ -98,7 +103,7 @@ RULES: dict[Action, Rule] = {
     Action.REQUEST_INFO: Rule(frozenset({S.IN_READING}), S.NEEDS_INFO, Guard.ASSIGNED_READER),
     # The reader who asked keeps the case: continuity beats a fresh offer round (coordinator can reroute).
     Action.PROVIDE_INFO: Rule(frozenset({S.NEEDS_INFO}), S.IN_READING, Guard.REFERRING_DOCTOR),
-    Action.CANCEL: Rule(frozenset({S.SUBMITTED, S.OFFERED}), S.CANCELLED, Guard.REFERRING_DOCTOR),
+    Action.CANCEL: Rule(frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), S.CANCELLED, Guard.REFERRING_DOCTOR),
     Action.REASSIGN: Rule(
         frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.CHANGES_REQUESTED}),
         S.OFFERED,

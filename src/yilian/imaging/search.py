@@ -81,12 +81,16 @@ async def search(
     for match in query.matches:
         if match.is_universal:
             continue
-        column: Column[Any] | None = next((_COLUMNS[level][match.tag] for level in levels if match.tag in _COLUMNS[level]), None)
+        column: Column[Any] | None = next(
+            (_COLUMNS[level][match.tag] for level in levels if match.tag in _COLUMNS[level]), None
+        )
         if column is None:
             ignored.append(match.tag)
             continue
         where.append(
-            queries.match_condition(column, match.vr, match.value, uid_list=match.uid_list(), wildcard=match.is_wildcard)
+            queries.match_condition(
+                column, match.vr, match.value, uid_list=match.uid_list(), wildcard=match.is_wildcard
+            )
         )
     if ignored:
         warnings.append(f"These attributes are not supported for matching and were ignored: {', '.join(ignored)}")

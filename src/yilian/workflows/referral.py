@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         ReportVersionInput,
         ReviewInput,
         ShareLinkInput,
+        StudyArrivedInput,
     )
     from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.report import ReportContent, ReportKind
@@ -57,6 +58,10 @@ S = ReferralState
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Side effects must eventually happen: retry without limit, backing off to once every 30 s.
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
+# A case submitted before its images waits; the archive signals their arrival, and this timer re-checks in
+# case a signal was lost (sent between the check and the wait).
+IMAGES_RECHECK = timedelta(minutes=10)
+PATCH_AWAIT_IMAGES = "await-images-before-routing"
 # With no reader available the coordinator is told once; routing is retried in case someone comes on duty.
 ROUTING_RETRY = timedelta(minutes=30)
 
@@ -102,6 +107,7 @@ class ReferralWorkflow:
         self._clock_version = 0  # bumped on pause/resume so the SLA watcher re-reads its deadline
         self._timeline: list[dict[str, Any]] = []
         self._critical_task: asyncio.Task[None] | None = None
+        self._images_signalled = False
 
     # ---- the main line ------------------------------------------------------------------------
     @workflow.run
@@ -117,8 +123,12 @@ class ReferralWorkflow:
                 sla_task.cancel()
                 workflow.continue_as_new(ReferralInput(self._facts, self._policy, self._p))
             state = self._p.case.state
-            if state is S.SUBMITTED:
+            if state is S.SUBMITTED and self._must_check_images():
+                await self._check_images()
+            elif state is S.SUBMITTED:
                 await self._route()
+            elif state is S.AWAITING_IMAGES:
+                await self._await_images()
             elif state is S.OFFERED:
                 await self._await_offer()
             elif state is S.PRELIMINARY and self._p.needs_second_reading is False:
@@ -149,6 +159,65 @@ class ReferralWorkflow:
                 event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}
             )
             self._recorded = True
+
+    # ---- images ------------------------------------------------------------------------------
+    def _must_check_images(self) -> bool:
+        # Only right after submission (seq 1), so cases that began before the archive existed route as before.
+        if self._p.images_checked or self._p.case.seq != 1:
+            return False
+        return workflow.patched(PATCH_AWAIT_IMAGES)
+
+    async def _study_arrived(self) -> bool:
+        arrived: bool = await workflow.execute_activity(
+            ActivityName.STUDY_ARRIVED,
+            StudyArrivedInput(self._facts.study_instance_uid, self._facts.requesting_hospital_id),
+            result_type=bool,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        return arrived
+
+    async def _check_images(self) -> None:
+        if await self._study_arrived():
+            self._p = replace(self._p, images_checked=True)
+            return
+        # The reading SLA cannot run before there is anything to read.
+        self._set_clock(self._p.clock.pause(workflow.now()))
+        wait = _note(
+            "awaiting_images",
+            Audience(user_ids=[self._facts.submitted_by.user_id]),
+            "Waiting for the images",
+            f"Referral {self._facts.referral_id} is routed once study {self._facts.study_instance_uid} "
+            "reaches the archive (send it from the gateway or upload it).",
+        )
+        await self._apply(
+            Action.AWAIT_IMAGES, SYSTEM_ACTOR, details={"study_instance_uid": self._facts.study_instance_uid},
+            notify=[wait],
+        )  # fmt: skip
+
+    async def _await_images(self) -> None:
+        try:
+            await workflow.wait_condition(
+                lambda: self._images_signalled or self._p.case.state is not S.AWAITING_IMAGES, timeout=IMAGES_RECHECK
+            )
+        except TimeoutError:
+            pass
+        self._images_signalled = False
+        if self._p.case.state is not S.AWAITING_IMAGES or not await self._study_arrived():
+            return
+        async with self._lock:
+            if self._p.case.state is not S.AWAITING_IMAGES:
+                return
+            self._set_clock(self._p.clock.resume(workflow.now()))
+            self._p = replace(self._p, images_checked=True)
+            await self._apply_locked(
+                Action.IMAGES_ARRIVED, SYSTEM_ACTOR, details={"study_instance_uid": self._facts.study_instance_uid}
+            )
+
+    @workflow.signal
+    def images_arrived(self) -> None:
+        """The archive stored images of this case's study (api/workflow_client.studies_received)."""
+        self._images_signalled = True
 
     async def _route(self) -> None:
         found = await workflow.execute_activity(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, and_, any_, case, exists, literal, false, func, or_, select, true, update
+from sqlalchemy import Column, ColumnElement, and_, any_, case, exists, false, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -47,7 +47,9 @@ async def insert_instance(
         .on_conflict_do_nothing(index_elements=["study_instance_uid"])
     )
     await conn.execute(
-        insert(dicom_series).values(**series, created_at=now).on_conflict_do_nothing(index_elements=["series_instance_uid"])
+        insert(dicom_series)
+        .values(**series, created_at=now)
+        .on_conflict_do_nothing(index_elements=["series_instance_uid"])
     )
     inserted = await conn.scalar(
         insert(dicom_instances)
@@ -66,7 +68,9 @@ async def insert_instance(
     s = dicom_studies.c
     modalities: ColumnElement[Any] = s.modalities
     if modality:
-        modalities = case((literal(modality) == any_(s.modalities), s.modalities), else_=func.array_append(s.modalities, modality))
+        modalities = case(
+            (literal(modality) == any_(s.modalities), s.modalities), else_=func.array_append(s.modalities, modality)
+        )
     await conn.execute(
         update(dicom_studies)
         .where(s.study_instance_uid == study["study_instance_uid"])
@@ -96,20 +100,22 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
         return own
     r = referrals.c
     if p.role is Role.COORDINATOR:
-        return or_(own, exists().where(r.study_instance_uid == st.study_instance_uid, r.reading_hospital_id == p.hospital_id))
+        return or_(
+            own, exists().where(r.study_instance_uid == st.study_instance_uid, r.reading_hospital_id == p.hospital_id)
+        )
     if p.role in (Role.EXPERT, Role.SENIOR):
         may_read = or_(
             r.offered_to == p.user_id,
             r.reader_id == p.user_id,
             and_(r.reading_hospital_id == p.hospital_id, r.requesting_hospital_id.in_(sorted(p.licensed_for) or [""])),
         )
-        same_patient = and_(
-            patients.c.id == r.patient_ref,
-            patients.c.patient_id == st.patient_id,
-            r.requesting_hospital_id == st.hospital_id,
-        )
-        return exists().where(
-            may_read, or_(r.study_instance_uid == st.study_instance_uid, exists().where(same_patient))
+        # A referral names a study UID; only the sending hospital's own study of that UID becomes visible.
+        # Priors: that patient's other studies from the same hospital (its Patient IDs are one namespace).
+        case_or_prior = or_(r.study_instance_uid == st.study_instance_uid, patients.c.patient_id == st.patient_id)
+        return exists(
+            select(1)
+            .select_from(referrals.join(patients, patients.c.id == r.patient_ref))
+            .where(may_read, r.requesting_hospital_id == st.hospital_id, case_or_prior)
         )
     return false()
 
@@ -145,7 +151,9 @@ INSTANCE_MATCH_COLUMNS: dict[str, Column[Any]] = {
 }
 
 
-def match_condition(column: Column[Any], vr: str, value: str, *, uid_list: list[str], wildcard: bool) -> ColumnElement[bool]:
+def match_condition(
+    column: Column[Any], vr: str, value: str, *, uid_list: list[str], wildcard: bool
+) -> ColumnElement[bool]:
     """C-FIND matching of one key against its column (PS3.4 C.2.2.2); PN matching is case-insensitive."""
     if column is _st.modalities:
         overlaps: ColumnElement[bool] = _st.modalities.overlap(sorted({v for v in value.split("\\") if v}))
@@ -169,7 +177,9 @@ def match_condition(column: Column[Any], vr: str, value: str, *, uid_list: list[
     if vr == "PN":
         value = value.upper()
     if wildcard:
-        pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")
+        pattern = (
+            value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")
+        )
         if vr == "PN":
             return or_(column.like(pattern), _any_group(column, pattern, like=True))
         return column.like(pattern)
@@ -207,7 +217,9 @@ async def search_studies(
         .offset(offset)
     )
     rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-    total = rows[0]["total"] if rows else await _count(conn, select(func.count()).select_from(dicom_studies).where(*where))
+    total = (
+        rows[0]["total"] if rows else await _count(conn, select(func.count()).select_from(dicom_studies).where(*where))
+    )
     return rows, int(total)
 
 

@@ -1,0 +1,278 @@
+"""DICOMweb Retrieve (WADO-RS) under /dicomweb: instances, metadata, frames, bulk data, rendered, thumbnails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+
+from yilian.api.dicomweb import DICOM_JSON, Viewer, dicomweb_base
+from yilian.dicom import frames as dicom_frames
+from yilian.dicom import render as dicom_render
+from yilian.dicom.multipart import MalformedMultipartError, PartSpec, boundary, multipart_content_type, multipart_stream
+from yilian.dicom.multipart import parse_content_type as parse_media_type
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.imaging import retrieve
+
+router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+STUDY = "/studies/{study}"
+SERIES = STUDY + "/series/{series}"
+INSTANCE = SERIES + "/instances/{sop}"
+RENDERED_TYPES = ("image/jpeg", "image/png", "image/gif")
+# DICOM and frame responses are never compressed: they are images already (and gzip would cost the CPU).
+_NO_TRANSFORM = {"Cache-Control": "private, no-transform"}
+
+
+def _ranges(request: Request) -> list[tuple[str, dict[str, str]]]:
+    accept = request.headers.get("accept", "")
+    out = []
+    for piece in (p.strip() for p in accept.split(",")):
+        if not piece:
+            continue
+        try:
+            out.append(parse_media_type(piece))
+        except MalformedMultipartError as exc:
+            raise YilianError(ErrorCode.MALFORMED_REQUEST, f"cannot read the Accept header: {exc}") from exc
+    return out
+
+
+def _check_dicom_accept(request: Request, stored: set[str]) -> None:
+    """Instances are sent as stored (PS3.18 §8.7.3.5): Accept must allow application/dicom in that syntax."""
+    ranges = _ranges(request)
+    if not ranges:
+        return
+    for media_type, params in ranges:
+        wanted = media_type == "*/*" or media_type == "application/dicom" or (
+            media_type == "multipart/related" and params.get("type", "application/dicom").lower() == "application/dicom"
+        )  # fmt: skip
+        syntax = params.get("transfer-syntax", "*")
+        if wanted and (syntax == "*" or {syntax} == stored):
+            return
+    raise YilianError(
+        ErrorCode.NOT_ACCEPTABLE,
+        'instances are sent as stored: accept multipart/related; type="application/dicom" with '
+        "transfer-syntax=* or the stored syntax",
+        {"stored_transfer_syntaxes": sorted(stored)},
+    )
+
+
+def _rendered_type(request: Request) -> str:
+    ranges = _ranges(request)
+    if not ranges:
+        return "image/jpeg"
+    for media_type, _ in ranges:
+        if media_type in ("*/*", "image/*"):
+            return "image/jpeg"
+        if media_type in RENDERED_TYPES:
+            return media_type
+    raise YilianError(ErrorCode.NOT_ACCEPTABLE, "rendered images are image/jpeg, image/png or image/gif")
+
+
+def _streamed(parts: AsyncIterator[PartSpec], root_type: str) -> StreamingResponse:
+    b = boundary()
+    return StreamingResponse(
+        multipart_stream(parts, b), media_type=multipart_content_type(root_type, b), headers=_NO_TRANSFORM
+    )
+
+
+# --- instances -----------------------------------------------------------------------------------------------
+
+
+async def _retrieve(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
+    rows = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    _check_dicom_accept(request, {row["transfer_syntax_uid"] for row in rows})
+    blobs, base = request.app.state.blobs, dicomweb_base(request)
+
+    async def parts() -> AsyncIterator[PartSpec]:
+        for row in rows:
+            location = f"{base}/studies/{study}/series/{row['series_instance_uid']}/instances/{row['sop_instance_uid']}"
+            content_type = f"application/dicom; transfer-syntax={row['transfer_syntax_uid']}"
+            yield content_type, retrieve.file_chunks(blobs, row["blob_key"]), location
+
+    return _streamed(parts(), "application/dicom")
+
+
+@router.get(STUDY)
+async def retrieve_study(study: str, request: Request, principal: Viewer) -> Response:
+    return await _retrieve(request, principal, study, None, None)
+
+
+@router.get(SERIES)
+async def retrieve_series(study: str, series: str, request: Request, principal: Viewer) -> Response:
+    return await _retrieve(request, principal, study, series, None)
+
+
+@router.get(INSTANCE)
+async def retrieve_instance(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
+    return await _retrieve(request, principal, study, series, sop)
+
+
+# --- metadata ------------------------------------------------------------------------------------------------
+
+
+async def _metadata(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
+    rows = await retrieve.located(request.app.state.engine, principal, study, series, sop, metadata=True)
+    return Response(retrieve.metadata_json(rows, dicomweb_base(request)), media_type=DICOM_JSON)
+
+
+@router.get(STUDY + "/metadata")
+async def study_metadata(study: str, request: Request, principal: Viewer) -> Response:
+    return await _metadata(request, principal, study, None, None)
+
+
+@router.get(SERIES + "/metadata")
+async def series_metadata(study: str, series: str, request: Request, principal: Viewer) -> Response:
+    return await _metadata(request, principal, study, series, None)
+
+
+@router.get(INSTANCE + "/metadata")
+async def instance_metadata(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
+    return await _metadata(request, principal, study, series, sop)
+
+
+# --- frames and bulk data ------------------------------------------------------------------------------------
+
+
+@router.get(INSTANCE + "/frames/{frame_list}")
+async def retrieve_frames(
+    study: str, series: str, sop: str, frame_list: str, request: Request, principal: Viewer
+) -> Response:
+    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    try:
+        numbers = dicom_frames.parse_frame_list(frame_list)
+    except dicom_frames.FrameListError as exc:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+    path = request.app.state.blobs.path(row["blob_key"])
+    try:
+        payloads = await asyncio.to_thread(lambda: list(dicom_frames.iter_frames(path, numbers)))
+    except dicom_frames.FrameNotFoundError as exc:
+        raise YilianError(ErrorCode.NOT_FOUND, str(exc)) from exc
+    # Each part names its transfer syntax: Cornerstone decodes an unlabelled part as uncompressed (WADO-04).
+    content_type = dicom_frames.frame_media_type(row["transfer_syntax_uid"])
+    base = dicom_frames.is_native(row["transfer_syntax_uid"]) and "application/octet-stream"
+    root = base or content_type.split(";")[0]
+    return _streamed(_aiter((content_type, payload, None) for payload in payloads), root)
+
+
+@router.get(INSTANCE + "/bulk/{path:path}")
+async def retrieve_bulk_data(
+    study: str, series: str, sop: str, path: str, request: Request, principal: Viewer
+) -> Response:
+    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    if path.upper() == "7FE00010":  # Pixel Data: the frames, as stored, one part each
+        return await retrieve_frames(study, series, sop, _all_frames(row), request, principal)
+    ds = await retrieve.read_dataset(request.app.state.blobs, row["blob_key"])
+    value = retrieve.bulk_value(ds, path)
+    return _streamed(_aiter([("application/octet-stream", value, None)]), "application/octet-stream")
+
+
+def _all_frames(row: dict[str, Any]) -> str:
+    return ",".join(str(n) for n in range(1, (row["number_of_frames"] or 1) + 1))
+
+
+async def _aiter(items: Any) -> AsyncIterator[PartSpec]:
+    for item in items:
+        yield item
+
+
+# --- rendered and thumbnails (PS3.18 §8.3.5, §10.4.1.1.4) --------------------------------------------------------
+
+
+def _render_options(request: Request) -> dict[str, Any]:
+    q = request.query_params
+    try:
+        return {
+            "window": dicom_render.parse_window(q["window"]) if "window" in q else None,
+            "viewport": dicom_render.parse_viewport(q["viewport"]) if "viewport" in q else None,
+            "quality": dicom_render.parse_quality(q["quality"]) if "quality" in q else None,
+        }
+    except dicom_render.RenderParameterError as exc:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+
+
+async def _rendered(
+    request: Request, row: dict[str, Any], frame: int, media_type: str, options: dict[str, Any]
+) -> bytes:
+    ds = await retrieve.read_dataset(request.app.state.blobs, row["blob_key"])
+    try:
+        return await asyncio.to_thread(dicom_render.render, ds, frame, media_type=media_type, **options)
+    except dicom_render.UndecodablePixelDataError as exc:
+        raise YilianError(ErrorCode.NOT_ACCEPTABLE, f"this image cannot be rendered here: {exc}") from exc
+    except IndexError as exc:
+        raise YilianError(ErrorCode.NOT_FOUND, f"no frame {frame}") from exc
+
+
+async def _render_many(request: Request, principal: Viewer, study: str, series: str | None) -> Response:
+    rows = await retrieve.located(request.app.state.engine, principal, study, series)
+    media_type, options = _rendered_type(request), _render_options(request)
+
+    async def parts() -> AsyncIterator[PartSpec]:
+        for row in rows:
+            yield media_type, await _rendered(request, row, 1, media_type, options), None
+
+    return _streamed(parts(), media_type)
+
+
+@router.get(STUDY + "/rendered")
+async def rendered_study(study: str, request: Request, principal: Viewer) -> Response:
+    return await _render_many(request, principal, study, None)
+
+
+@router.get(SERIES + "/rendered")
+async def rendered_series(study: str, series: str, request: Request, principal: Viewer) -> Response:
+    return await _render_many(request, principal, study, series)
+
+
+@router.get(INSTANCE + "/rendered")
+async def rendered_instance(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
+    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    media_type = _rendered_type(request)
+    return Response(await _rendered(request, row, 1, media_type, _render_options(request)), media_type=media_type)
+
+
+@router.get(INSTANCE + "/frames/{frame_list}/rendered")
+async def rendered_frame(
+    study: str, series: str, sop: str, frame_list: str, request: Request, principal: Viewer
+) -> Response:
+    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    try:
+        numbers = dicom_frames.parse_frame_list(frame_list)
+    except dicom_frames.FrameListError as exc:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+    if len(numbers) != 1:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, "render one frame at a time")
+    if numbers[0] > (row["number_of_frames"] or 1):
+        raise YilianError(ErrorCode.NOT_FOUND, f"no frame {numbers[0]}")
+    media_type = _rendered_type(request)
+    return Response(
+        await _rendered(request, row, numbers[0], media_type, _render_options(request)), media_type=media_type
+    )
+
+
+async def _thumbnail(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
+    rows = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    row = rows[len(rows) // 2]  # the middle image of the study or series is the most typical
+    ds = await retrieve.read_dataset(request.app.state.blobs, row["blob_key"])
+    try:
+        image = await asyncio.to_thread(dicom_render.thumbnail, ds)
+    except dicom_render.UndecodablePixelDataError as exc:
+        raise YilianError(ErrorCode.NOT_ACCEPTABLE, f"this image cannot be rendered here: {exc}") from exc
+    return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get(STUDY + "/thumbnail")
+async def study_thumbnail(study: str, request: Request, principal: Viewer) -> Response:
+    return await _thumbnail(request, principal, study, None, None)
+
+
+@router.get(SERIES + "/thumbnail")
+async def series_thumbnail(study: str, series: str, request: Request, principal: Viewer) -> Response:
+    return await _thumbnail(request, principal, study, series, None)
+
+
+@router.get(INSTANCE + "/thumbnail")
+async def instance_thumbnail(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
+    return await _thumbnail(request, principal, study, series, sop)

@@ -1,0 +1,47 @@
+"""Referrals and their images through the API: a case waits for its study, the reader then sees it and its priors."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.uid import generate_uid
+
+from tests.support.api import Api
+
+pytestmark = pytest.mark.integration
+
+
+async def test_submitted_before_the_images_waits_then_routes_when_they_arrive(api: Api) -> None:
+    study = generate_uid()
+    case = await api.submit(study_instance_uid=study, patient={"patient_id": "IMG-1", "name": "关羽 Guan Yu",
+                            "birth_date": "1960-06-24", "sex": "M"})  # fmt: skip
+    row = await api.wait_for("zhao.anping", case["id"], "awaiting_images")
+    assert row["state"] == "awaiting_images"
+    # Nobody can read it yet: the expert does not even see it in the archive.
+    r = await api.call("wang.expert", "GET", "/dicomweb/studies", params={"StudyInstanceUID": study})
+    assert r.status_code == 204
+    await api.send_study("zhao.anping", "IMG-1", study_uid=study)
+    offered = await api.wait_for("zhao.anping", case["id"], "offered")
+    expert = offered["offered_to"]
+    r = await api.call(expert, "GET", "/dicomweb/studies", params={"StudyInstanceUID": study})
+    assert r.status_code == 200, r.text
+
+
+async def test_the_reader_sees_the_patients_priors_but_no_other_patient(api: Api) -> None:
+    patient = {"patient_id": "IMG-2", "name": "张飞 Zhang Fei", "birth_date": "1965-01-01", "sex": "M"}
+    prior = await api.send_study("zhao.anping", "IMG-2")
+    stranger = await api.send_study("zhao.anping", "IMG-2-OTHER")
+    case = await api.submit(patient=patient)
+    offered = await api.wait_for("zhao.anping", case["id"], "offered")
+    r = await api.call(offered["offered_to"], "GET", "/dicomweb/studies", params={"PatientID": "IMG-2"})
+    seen = {s["0020000D"]["Value"][0] for s in r.json()}
+    assert seen == {prior, case["study_instance_uid"]}
+    r = await api.call(offered["offered_to"], "GET", f"/dicomweb/studies/{stranger}/metadata")
+    assert r.status_code == 404
+
+
+async def test_a_waiting_case_can_be_cancelled(api: Api) -> None:
+    case = await api.submit(study_instance_uid=generate_uid(), patient={"patient_id": "IMG-3", "name": "赵云 Zhao Yun",
+                            "birth_date": "1970-02-02", "sex": "M"})  # fmt: skip
+    await api.wait_for("zhao.anping", case["id"], "awaiting_images")
+    await api.ok("zhao.anping", "POST", f"/api/referrals/{case['id']}/cancel", json={"comment": "wrong patient"})
+    await api.wait_for("zhao.anping", case["id"], "cancelled")
