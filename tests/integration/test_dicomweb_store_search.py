@@ -14,7 +14,9 @@ pytestmark = pytest.mark.integration
 STORED, FAILED, RETRIEVE_URL = "00081199", "00081198", "00081190"
 
 
-async def stow(api: Api, user: str, instances: list[Dataset | bytes], path: str = "/dicomweb/studies") -> tuple[int, dict]:
+async def stow(
+    api: Api, user: str, instances: list[Dataset | bytes], path: str = "/dicomweb/studies"
+) -> tuple[int, dict]:
     r = await api.call(user, "POST", path, content=stow_body(instances), headers={"Content-Type": CONTENT_TYPE})
     return r.status_code, r.json()
 
@@ -63,7 +65,9 @@ async def test_partial_store_is_202_with_a_reason_per_instance(api: Api) -> None
 
 
 async def test_wrong_content_type_is_415_and_a_broken_body_is_400(api: Api) -> None:
-    r = await api.call("zhao.anping", "POST", "/dicomweb/studies", content=b"x", headers={"Content-Type": "application/json"})
+    r = await api.call(
+        "zhao.anping", "POST", "/dicomweb/studies", content=b"x", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type"
     body = stow_body(ct_series(n_slices=1, rows=32, cols=32, patient_id="STOW-4"))[:-40]
     r = await api.call("zhao.anping", "POST", "/dicomweb/studies", content=body, headers={"Content-Type": CONTENT_TYPE})
@@ -126,7 +130,9 @@ async def test_series_and_instance_levels(api: Api) -> None:
     assert row["00201209"]["Value"] == [3] and row["00080060"]["Value"] == ["CT"]
     r = await api.call("zhao.anping", "GET", f"/dicomweb/studies/{study}/series/{se}/instances")
     assert [i["00200013"]["Value"][0] for i in r.json()] == [1, 2, 3]
-    r = await api.call("zhao.anping", "GET", "/dicomweb/instances", params={"PatientID": "QIDO-8", "InstanceNumber": "2"})
+    r = await api.call(
+        "zhao.anping", "GET", "/dicomweb/instances", params={"PatientID": "QIDO-8", "InstanceNumber": "2"}
+    )
     [one] = r.json()
     assert one["00100020"]["Value"] == ["QIDO-8"] and one["00280010"]["Value"] == [32]
     r = await api.call("zhao.anping", "GET", "/dicomweb/series", params={"Modality": "CT", "PatientID": "QIDO-8"})
