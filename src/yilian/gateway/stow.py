@@ -129,7 +129,13 @@ def interpret_stow_response(status_code: int, body: bytes, sop_instance_uids: Se
 def failure_reason_words(code: int) -> str:
     """A FailureReason (0008,1197) in plain words (PS3.18 I.2, PS3.4 B.2.3), with its hex code."""
     words: str
-    if code == FailureReason.PROCESSING_FAILURE:
+    if code == FailureReason.SOP_INSTANCE_CONFLICT:
+        words = "the cloud already holds this SOP Instance UID with different content"
+    elif code == FailureReason.STUDY_OF_ANOTHER_HOSPITAL:
+        words = "another hospital already sent a study with this Study Instance UID"
+    elif code == FailureReason.STUDY_INSTANCE_UID_MISMATCH:
+        words = "the instance belongs to another study than the request named"
+    elif code == FailureReason.PROCESSING_FAILURE:
         words = "processing failure"
     elif code == FailureReason.SOP_CLASS_NOT_SUPPORTED:
         words = "the cloud does not support this SOP class"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -81,6 +82,17 @@ def test_409_with_failures_fails_those_instances_for_good() -> None:
     assert result.verdict is Verdict.ANSWERED and not result.sent
     assert result.failed["1.1"].endswith("does not support this SOP class (0122)")
     assert result.failed["1.2"].endswith("does not support this transfer syntax (C122)")
+
+
+def test_yilian_codes_and_error_comments_are_read_as_plain_words() -> None:
+    body = _response(failed={"1.1": 0xA9F1})
+    parsed = json.loads(body)
+    parsed["00081198"]["Value"][0]["00000902"] = {"vr": "LO", "Value": ["stored earlier with other bytes"]}
+    result = interpret_stow_response(409, json.dumps(parsed).encode(), ["1.1"], URL)
+    assert result.failed["1.1"] == (
+        "the cloud refused it: the cloud already holds this SOP Instance UID with different content (A9F1):"
+        " stored earlier with other bytes"
+    )
 
 
 def test_a_refusal_naming_no_instance_is_refused_as_a_whole_with_the_api_message() -> None:
