@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from yilian.api.auth import current_principal, principal_or_gateway
+from yilian.api.auth import principal_or_gateway
 from yilian.dicom.instance import FailureReason
 from yilian.dicom.multipart import MalformedMultipartError, PartTooLargeError, iter_parts, parse_content_type
 from yilian.dicom.qido import QidoQueryError, parse_qido
@@ -40,9 +40,10 @@ def dicomweb_base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/dicomweb"
 
 
-async def viewer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def viewer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
     if principal.role in (Role.PATIENT, Role.GATEWAY):
-        raise YilianError(ErrorCode.FORBIDDEN, "this account cannot search or retrieve images")
+        # A gateway's key is a store-only credential: a stolen one must not read the archive.
+        raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
     return principal
 
 
