@@ -45,3 +45,29 @@ async def test_a_waiting_case_can_be_cancelled(api: Api) -> None:
     await api.wait_for("zhao.anping", case["id"], "awaiting_images")
     await api.ok("zhao.anping", "POST", f"/api/referrals/{case['id']}/cancel", json={"comment": "wrong patient"})
     await api.wait_for("zhao.anping", case["id"], "cancelled")
+
+
+async def test_a_county_doctor_uploads_a_zip_and_files_and_each_gets_its_outcome(api: Api) -> None:
+    import io
+    import zipfile
+
+    from tests.support.dicom_gen import ct_series, to_bytes
+
+    series = ct_series(n_slices=3, rows=32, cols=32, patient_id="UPLOAD-1")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        for i, ds in enumerate(series[:2]):
+            archive.writestr(f"CT/{i}.dcm", to_bytes(ds))
+        archive.writestr("README.txt", "not an image")
+    files = [
+        ("files", ("study.zip", packed.getvalue(), "application/zip")),
+        ("files", ("slice3.dcm", to_bytes(series[2]), "application/dicom")),
+    ]
+    body = await api.ok("zhao.anping", "POST", "/api/studies/upload", files=files)
+    assert body["stored"] == 3 and body["failed"] == 1
+    [study] = body["studies"]
+    assert study["study_instance_uid"] == series[0].StudyInstanceUID
+    [bad] = [f for f in body["files"] if f["outcome"] == "rejected"]
+    assert bad["file"] == "study.zip/README.txt" and bad["failure_reason"] == "C000"
+    r = await api.call("wang.expert", "POST", "/api/studies/upload", files=files)
+    assert r.status_code == 403

@@ -21,6 +21,8 @@ from yilian.api import (
     notifications,
     referrals,
     share,
+    studies,
+    viewer,
 )
 from yilian.api.errors import install_error_handlers
 from yilian.api.workflow_client import studies_received
@@ -46,7 +48,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.blobs = blob_store_from_url(settings.storage_url)
     app.state.on_stored = studies_received(engine, temporal)
     install_error_handlers(app)
-    for module in (auth, me, referrals, dashboard, share, notifications, audit, api_keys, dicomweb, dicomweb_retrieve):
+    for module in (auth, me, referrals, dashboard, share, notifications, audit, api_keys, dicomweb, dicomweb_retrieve, studies, viewer):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["health"])
