@@ -1,0 +1,915 @@
+#!/usr/bin/env python
+"""Imaging benchmark (issue 3): Yilian's DICOM gateway and DICOMweb API side by side with Orthanc, in one run.
+
+    python bench/imaging.py [--quick] [--studies 10000] [--ct-slices 300] [--big-mb 2048] [--cstore 200]
+
+Run as root (it needs `ip netns`). What it does:
+
+1. Creates a network namespace `yb-<pid>` with only `lo` up and re-runs itself inside it (`ip netns exec`).
+   Everything then lives in that namespace: Orthanc (which cannot bind to loopback only, so this is what keeps it
+   unreachable from anywhere else), Yilian (embedded PostgreSQL with fsync on, Temporal dev server, `yilian
+   worker`, `yilian api`, `yilian gateway run`) and the load-generating clients, which are the same code for both
+   servers (httpx for DICOMweb, DCMTK `storescu` for C-STORE). The namespace and every process in it are removed
+   at the end, also on failure or Ctrl-C.
+2. Orthanc (Debian `orthanc` + `orthanc-dicomweb`) runs with `TCP_NODELAY=1` in its environment (Debian's DCMTK
+   leaves Nagle on otherwise), HTTP compression off, storage in the temp dir, no authentication. `storescu` also
+   runs with `TCP_NODELAY=1`, for both servers.
+3. The servers are measured one after the other on the same synthetic data (tests/support/dicom_gen.py
+   instances, fresh UIDs per server), so they never compete for the CPU:
+   - C-STORE: N 512x512 CT instances through 1 and 4 concurrent associations. Orthanc: until storescu exits
+     (Orthanc indexes before it answers). Yilian: into `yilian gateway run`, until QIDO-RS in the cloud reports
+     all N instances of the study.
+   - STOW-RS: a `--ct-slices` 512x512 CT, 10 instances per request, 4 requests in flight.
+   - metadata (series and study) of that CT, `frames/1` and `rendered` of its middle slice, WADO-RS of the whole
+     study (bytes read and discarded): sequential requests, median after one warm-up.
+   - QIDO-RS with `--studies` one-instance studies indexed (STOWed 50 per request, 4 in flight): by PatientID,
+     by a one-year StudyDate range and unfiltered, all with limit=100.
+   - Memory: a `--big-mb` study (1024x1024 CT slices) streamed by WADO-RS from Yilian to a client that discards
+     the bytes, sampling the API process's RSS every 20 ms.
+4. Prints a JSON summary and a table; writes the section "Imaging vs Orthanc (issue 3)" of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "## Imaging vs Orthanc (issue 3)"
+ORTHANC_PLUGIN_DIRS = ("/usr/share/orthanc/plugins", "/usr/lib/orthanc/plugins")
+BOUNDARY = "yilian-bench-boundary"
+STOW_TYPE = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'
+
+
+# ---- synthetic data --------------------------------------------------------------------------------------
+class Maker:
+    """Fresh Part-10 instances from one template dataset (ct_series), changing only identity, position and dates."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.support.dicom_gen import ct_series
+
+        self.ds = ct_series(n_slices=1, rows=rows, cols=cols)[0]
+
+    def series(
+        self, n: int, *, study: str | None = None, patient: str = "BENCH0001", date: str = "20261123"
+    ) -> Iterator[bytes]:
+        from pydicom.uid import generate_uid
+        from tests.support.dicom_gen import to_bytes
+
+        ds = self.ds
+        ds.StudyInstanceUID = study or generate_uid()
+        ds.SeriesInstanceUID = generate_uid()
+        ds.PatientID = patient
+        ds.StudyDate = ds.SeriesDate = ds.ContentDate = date
+        ds.AccessionNumber = patient[-8:]
+        for i in range(n):
+            uid = generate_uid()
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid
+            ds.InstanceNumber = i + 1
+            ds.ImagePositionPatient = [-175.0, -175.0, -5.0 * i]
+            ds.SliceLocation = -5.0 * i
+            yield to_bytes(ds)
+
+
+def multipart(instances: list[bytes]) -> bytes:
+    out = bytearray()
+    for data in instances:
+        out += f"--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+        out += data
+        out += b"\r\n"
+    out += f"--{BOUNDARY}--\r\n".encode()
+    return bytes(out)
+
+
+# ---- helpers -------------------------------------------------------------------------------------------
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def _r(v: float | None, nd: int = 1) -> float | None:
+    return None if v is None else round(v, nd)
+
+
+def free_port() -> int:
+    from yilian.runtime.postgres import free_port as fp
+
+    return fp()
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> subprocess.Popen[bytes]:
+    log = open(tmp / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], name: str, tmp: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited ({proc.returncode}); see {tmp / (name + '.log')}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status < 500:
+                    return
+        except urllib.error.HTTPError as e:
+            if e.code < 500:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} not up after {timeout} s; see {tmp / (name + '.log')}")
+        time.sleep(0.2)
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    pg: Any = None
+    dev: Any = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    api_url: str = ""
+    orthanc_url: str = ""
+    orthanc_dicom_port: int = 0
+    gateway_port: int = 0
+
+    def stop(self) -> None:
+        for name, p in reversed(list(self.procs.items())):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    print(f"{name} did not stop; killing pid {p.pid}", file=sys.stderr)
+                    p.kill()
+                    p.wait()
+        if self.dev is not None:
+            with contextlib.suppress(Exception):
+                self.dev.stop()
+        if self.pg is not None:
+            with contextlib.suppress(Exception):
+                self.pg.stop()
+
+
+def start_yilian(stack: Stack) -> None:
+    from yilian.db.demo import migrate_and_seed
+    from yilian.runtime import postgres, temporal
+
+    tmp = stack.tmp
+    stack.pg = postgres.start_embedded_postgres(tmp / "pg", durable=True)
+    stack.dev = temporal.start_dev_server(tmp / "temporal")
+    url = stack.pg.sqlalchemy_url
+    migrate_and_seed(url)
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
+    env.update(
+        {
+            "YILIAN_DATABASE_URL": url,
+            "YILIAN_TEMPORAL_ADDRESS": stack.dev.address,
+            "YILIAN_VAR_DIR": str(tmp / "var"),
+            "YILIAN_STORAGE_URL": f"file://{tmp / 'var' / 'dicom'}",
+            "YILIAN_API_HOST": "127.0.0.1",
+            "YILIAN_API_PORT": str(api_port),
+            "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+        }
+    )
+    stack.api_url = f"http://127.0.0.1:{api_port}"
+    for command in ("worker", "api"):
+        stack.procs[command] = _spawn(command, [sys.executable, "-m", "yilian.cli", command], env, tmp)
+    _wait_http(f"{stack.api_url}/api/health", stack.procs["api"], "api", tmp)
+
+
+def start_gateway(stack: Stack, api_key: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
+    env.update(
+        {
+            "YILIAN_GATEWAY_AE_TITLE": "YILIAN_GW",
+            "YILIAN_GATEWAY_HOST": "127.0.0.1",
+            "YILIAN_GATEWAY_PORT": str(port),
+            "YILIAN_GATEWAY_ALLOWED_CALLING_AES": "BENCH",
+            "YILIAN_GATEWAY_SPOOL_DIR": str(stack.tmp / "gateway"),
+            "YILIAN_GATEWAY_CLOUD_URL": stack.api_url,
+            "YILIAN_GATEWAY_API_KEY": api_key,
+        }
+    )
+    stack.procs["gateway"] = _spawn("gateway", [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
+    stack.gateway_port = port
+    deadline = time.monotonic() + 30
+    while subprocess.run(
+        ["echoscu", "-aet", "BENCH", "-aec", "YILIAN_GW", "127.0.0.1", str(port)], capture_output=True
+    ).returncode:
+        if stack.procs["gateway"].poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"gateway not up; see {stack.tmp / 'gateway.log'}")
+        time.sleep(0.2)
+
+
+def orthanc_plugin() -> str:
+    for d in ORTHANC_PLUGIN_DIRS:
+        p = Path(d) / "libOrthancDicomWeb.so"
+        if p.exists():
+            return str(p)
+    raise RuntimeError("libOrthancDicomWeb.so not found: apt-get install -y orthanc orthanc-dicomweb")
+
+
+def start_orthanc(stack: Stack) -> None:
+    tmp = stack.tmp
+    http_port, dicom_port = free_port(), free_port()
+    config = {
+        "Name": "bench",
+        "StorageDirectory": str(tmp / "orthanc" / "storage"),
+        "IndexDirectory": str(tmp / "orthanc" / "index"),
+        "StorageCompression": False,
+        "Plugins": [orthanc_plugin()],
+        "HttpPort": http_port,
+        "HttpServerEnabled": True,
+        "HttpCompressionEnabled": False,
+        "RemoteAccessAllowed": True,  # it listens on 0.0.0.0, but inside a namespace that has only `lo`
+        "AuthenticationEnabled": False,
+        "DicomServerEnabled": True,
+        "DicomAet": "ORTHANC",
+        "DicomPort": dicom_port,
+        "DicomCheckCalledAet": False,
+        "SaveJobs": False,
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True, "Ssl": False},
+    }
+    (tmp / "orthanc").mkdir()
+    path = tmp / "orthanc" / "orthanc.json"
+    path.write_text(json.dumps(config, indent=2))
+    env = dict(os.environ, TCP_NODELAY="1")
+    stack.procs["orthanc"] = _spawn("orthanc", ["Orthanc", str(path)], env, tmp)
+    stack.orthanc_url = f"http://127.0.0.1:{http_port}"
+    stack.orthanc_dicom_port = dicom_port
+    _wait_http(f"{stack.orthanc_url}/system", stack.procs["orthanc"], "orthanc", tmp)
+
+
+# ---- the two servers behind one client --------------------------------------------------------------------
+@dataclass
+class Server:
+    name: str
+    client: Any  # httpx.AsyncClient, base_url = the DICOMweb root
+    aec: str
+    dicom_port: int
+    pid: int
+    # Accept headers that each server answers with the stored bytes
+    dicom_accept: str = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+    frame_accept: str = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+    wait_queryable: bool = False  # C-STORE counts when QIDO shows them (Yilian: through the gateway to the cloud)
+    notes: list[str] = field(default_factory=list)
+
+    async def stow(self, body: bytes) -> None:
+        r = await self.client.post("studies", content=body, headers={"Content-Type": STOW_TYPE})
+        if r.status_code != 200:
+            raise RuntimeError(f"{self.name} STOW-RS: {r.status_code} {r.text[:500]}")
+
+    async def study_instances(self, study: str) -> int:
+        r = await self.client.get("studies", params={"StudyInstanceUID": study, "includefield": "00201208"})
+        if r.status_code == 204:
+            return 0
+        r.raise_for_status()
+        items = r.json()
+        return int(items[0]["00201208"]["Value"][0]) if items else 0
+
+
+async def stow_all(server: Server, instances: Iterator[bytes], per_request: int, in_flight: int) -> int:
+    """STOW every instance, `per_request` per request, at most `in_flight` requests at once; returns the count."""
+    lock = threading.Lock()
+    count = 0
+
+    def next_batch() -> list[bytes]:
+        with lock:
+            return [b for _, b in zip(range(per_request), instances, strict=False)]
+
+    async def lane() -> None:
+        nonlocal count
+        while True:
+            batch = await asyncio.to_thread(next_batch)
+            if not batch:
+                return
+            await server.stow(multipart(batch))
+            count += len(batch)
+
+    await asyncio.gather(*(lane() for _ in range(in_flight)))
+    return count
+
+
+async def timed(fn: Callable[[], Awaitable[Any]], n: int) -> dict[str, Any]:
+    """One warm-up call, then n sequential calls: median / p95 / first (ms)."""
+    t = time.perf_counter()
+    await fn()
+    first = (time.perf_counter() - t) * 1000
+    ms = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await fn()
+        ms.append((time.perf_counter() - t) * 1000)
+    return {"p50_ms": _r(statistics.median(ms)), "p95_ms": _r(pct(ms, 95)), "first_ms": _r(first), "n": n}
+
+
+async def get_ok(server: Server, path: str, accept: str, params: dict[str, str] | None = None) -> int:
+    """GET, read and discard the body; returns its size in bytes."""
+    size = 0
+    async with server.client.stream("GET", path, headers={"Accept": accept}, params=params) as r:
+        if r.status_code not in (200, 204):
+            body = await r.aread()
+            raise RuntimeError(f"{server.name} GET {path}: {r.status_code} {body[:300]!r}")
+        if r.headers.get("content-encoding"):
+            note = f"{path.split('/')[-1]} answered with Content-Encoding {r.headers['content-encoding']}"
+            if note not in server.notes:
+                server.notes.append(note)
+        async for chunk in r.aiter_raw():
+            size += len(chunk)
+    return size
+
+
+# ---- the rows ----------------------------------------------------------------------------------------------
+async def cstore(server: Server, maker: Maker, n: int, assocs: int, tmp: Path) -> dict[str, Any]:
+    from pydicom.uid import generate_uid
+
+    study = generate_uid()
+    root = tmp / f"cstore-{server.name}-{assocs}"
+    groups: list[list[str]] = []
+    per = n // assocs
+    for a in range(assocs):
+        d = root / str(a)
+        d.mkdir(parents=True)
+        files = []
+        for i, data in enumerate(maker.series(per, study=study, patient=f"CSTORE{assocs}")):
+            f = d / f"{i:05d}.dcm"
+            f.write_bytes(data)
+            files.append(str(f))
+        groups.append(files)
+    total = per * assocs
+    env = dict(os.environ, TCP_NODELAY="1")
+    t0 = time.perf_counter()
+    procs = [
+        await asyncio.create_subprocess_exec(
+            "storescu",
+            "-aet",
+            "BENCH",
+            "-aec",
+            server.aec,
+            "127.0.0.1",
+            str(server.dicom_port),
+            *files,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        for files in groups
+    ]
+    for p in procs:
+        _, err = await p.communicate()
+        if p.returncode:
+            raise RuntimeError(f"storescu -> {server.name}: exit {p.returncode}: {err.decode()[-500:]}")
+    acked = time.perf_counter() - t0
+    deadline = time.monotonic() + max(120, total)
+    while (seen := await server.study_instances(study)) < total:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{server.name}: only {seen}/{total} C-STOREd instances queryable")
+        await asyncio.sleep(0.05)
+    wall = time.perf_counter() - t0
+    shutil.rmtree(root, ignore_errors=True)
+    return {
+        "instances": total,
+        "acked_s": round(acked, 2),
+        "queryable_s": round(wall, 2),
+        "per_s": round(total / wall, 1),
+    }
+
+
+async def stow_ct(server: Server, maker: Maker, slices: int) -> tuple[str, dict[str, Any]]:
+    from pydicom.uid import generate_uid
+
+    study = generate_uid()
+    t0 = time.perf_counter()
+    n = await stow_all(server, maker.series(slices, study=study, patient="STOWCT"), 10, 4)
+    wall = time.perf_counter() - t0
+    assert await server.study_instances(study) == n
+    return study, {"instances": n, "wall_s": round(wall, 2), "per_s": round(n / wall, 1)}
+
+
+async def retrieval(server: Server, study: str, repeats: int) -> dict[str, Any]:
+    r = await server.client.get(f"studies/{study}/series", headers={"Accept": "application/dicom+json"})
+    r.raise_for_status()
+    series = r.json()[0]["0020000E"]["Value"][0]
+    r = await server.client.get(f"studies/{study}/series/{series}/instances", params={"limit": "1000"})
+    r.raise_for_status()
+    inst = r.json()
+    inst.sort(key=lambda x: int(x.get("00200013", {}).get("Value", [0])[0]))
+    sop = inst[len(inst) // 2]["00080018"]["Value"][0]
+    js = "application/dicom+json"
+    base = f"studies/{study}/series/{series}/instances/{sop}"
+    out: dict[str, Any] = {"series_instances": len(inst)}
+    out["series_metadata"] = await timed(
+        lambda: get_ok(server, f"studies/{study}/series/{series}/metadata", js), repeats
+    )
+    out["study_metadata"] = await timed(lambda: get_ok(server, f"studies/{study}/metadata", js), repeats)
+    out["frame"] = await timed(lambda: get_ok(server, f"{base}/frames/1", server.frame_accept), repeats * 2)
+    try:
+        out["rendered"] = await timed(lambda: get_ok(server, f"{base}/rendered", "image/jpeg"), repeats * 2)
+    except RuntimeError as exc:
+        out["rendered"] = {"error": str(exc)[:200]}
+    sizes: list[int] = []
+    secs: list[float] = []
+    for _ in range(3):
+        t = time.perf_counter()
+        sizes.append(await get_ok(server, f"studies/{study}", server.dicom_accept))
+        secs.append(time.perf_counter() - t)
+    out["wado_study"] = {
+        "bytes": sizes[-1],
+        "mb_s": round(statistics.median(s / t for s, t in zip(sizes, secs, strict=True)) / 1e6, 1),
+        "seconds": [round(s, 2) for s in secs],
+    }
+    return out
+
+
+def patient_of(i: int, studies: int) -> str:
+    return f"QP{i % max(1, studies // 10):06d}"  # ~10 studies per patient
+
+
+def date_of(i: int) -> str:
+    return (dt.date(2016, 1, 1) + dt.timedelta(days=(i * 7919) % 3650)).strftime("%Y%m%d")
+
+
+async def index_studies(server: Server, studies: int) -> dict[str, Any]:
+    small = Maker(64, 64)
+
+    def gen() -> Iterator[bytes]:
+        for i in range(studies):
+            yield from small.series(1, patient=patient_of(i, studies), date=date_of(i))
+
+    t0 = time.perf_counter()
+    n = await stow_all(server, gen(), 50, 4)
+    wall = time.perf_counter() - t0
+    return {"studies": n, "wall_s": round(wall, 1), "per_s": round(n / wall, 1)}
+
+
+async def qido(server: Server, studies: int, repeats: int) -> dict[str, Any]:
+    js = "application/dicom+json"
+    queries = {
+        "by_patient": {"PatientID": patient_of(studies // 2, studies), "limit": "100"},
+        "by_date_range": {"StudyDate": "20200101-20201231", "limit": "100"},
+        "all_limit_100": {"limit": "100"},
+    }
+    out: dict[str, Any] = {}
+    for name, params in queries.items():
+        r = await server.client.get("studies", params=params, headers={"Accept": js})
+        r.raise_for_status()
+        out[name] = await timed(lambda p=params: get_ok(server, "studies", js, p), repeats)  # type: ignore[misc]
+        out[name]["results"] = len(r.json()) if r.status_code == 200 else 0
+    return out
+
+
+async def memory_row(server: Server, stack: Stack, mb: int) -> dict[str, Any]:
+    import psutil  # type: ignore[import-untyped]
+    from pydicom.uid import generate_uid
+
+    big = Maker(1024, 1024)
+    n = max(1, round(mb * 2**20 / (1024 * 1024 * 2)))
+    study = generate_uid()
+    t0 = time.perf_counter()
+    await stow_all(server, big.series(n, study=study, patient="BIGSTUDY"), 8, 2)
+    ingest_s = time.perf_counter() - t0
+    proc = psutil.Process(stack.procs["api"].pid)
+    before = proc.memory_info().rss
+    peak = before
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, proc.memory_info().rss)
+            time.sleep(0.02)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    t = time.perf_counter()
+    try:
+        size = await get_ok(server, f"studies/{study}", server.dicom_accept)
+    finally:
+        stop.set()
+        th.join()
+    secs = time.perf_counter() - t
+    return {
+        "instances": n,
+        "study_bytes": size,
+        "stow_mb_s": round(size / ingest_s / 1e6, 1),
+        "rss_before_mb": round(before / 2**20, 1),
+        "rss_peak_mb": round(peak / 2**20, 1),
+        "wado_mb_s": round(size / secs / 1e6, 1),
+    }
+
+
+async def login(client: Any, user: str) -> str:
+    from yilian.db.demo import DEMO_PASSWORD
+
+    r = await client.post("/api/auth/login", json={"username": user, "password": DEMO_PASSWORD})
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    import httpx
+
+    timeout = httpx.Timeout(600.0)
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=timeout) as api:
+        admin = await login(api, "admin")
+        r = await api.post(
+            "/api/hospitals/h-anping/api-keys", json={"label": "bench"}, headers={"Authorization": f"Bearer {admin}"}
+        )
+        r.raise_for_status()
+        api_key = str(r.json()["api_key"])
+        doctor = await login(api, "zhao.anping")
+    start_gateway(stack, api_key)
+    print(f"gateway up on DICOM port {stack.gateway_port}", flush=True)
+
+    async with (
+        httpx.AsyncClient(
+            base_url=stack.api_url + "/dicomweb/",
+            timeout=timeout,
+            limits=limits,
+            headers={"Authorization": f"Bearer {doctor}"},
+        ) as yc,
+        httpx.AsyncClient(base_url=stack.orthanc_url + "/dicom-web/", timeout=timeout, limits=limits) as oc,
+    ):
+        servers = [
+            Server("Yilian", yc, "YILIAN_GW", stack.gateway_port, stack.procs["api"].pid, wait_queryable=True),
+            Server(
+                "Orthanc",
+                oc,
+                "ORTHANC",
+                stack.orthanc_dicom_port,
+                stack.procs["orthanc"].pid,
+                dicom_accept='multipart/related; type="application/dicom"',
+                frame_accept='multipart/related; type="application/octet-stream"',
+            ),
+        ]
+        res: dict[str, dict[str, Any]] = {s.name: {} for s in servers}
+        slice_maker = Maker(512, 512)
+
+        def say(msg: str) -> None:
+            print(f"[{time.monotonic() - args.t_start:6.1f} s] {msg}", flush=True)
+
+        for s in servers:
+            for assocs in (1, 4):
+                res[s.name][f"cstore_{assocs}"] = await cstore(s, slice_maker, args.cstore, assocs, stack.tmp)
+                say(f"{s.name} C-STORE x{assocs}: {res[s.name][f'cstore_{assocs}']}")
+        studies: dict[str, str] = {}
+        for s in servers:
+            studies[s.name], res[s.name]["stow"] = await stow_ct(s, slice_maker, args.ct_slices)
+            say(f"{s.name} STOW-RS: {res[s.name]['stow']}")
+        for s in servers:
+            res[s.name]["retrieve"] = await retrieval(s, studies[s.name], args.repeats)
+            say(f"{s.name} retrieval: {json.dumps(res[s.name]['retrieve'])}")
+        for s in servers:
+            res[s.name]["index"] = await index_studies(s, args.studies)
+            say(f"{s.name} indexed: {res[s.name]['index']}")
+        for s in servers:
+            res[s.name]["qido"] = await qido(s, args.studies, args.repeats * 2)
+            say(f"{s.name} QIDO: {json.dumps(res[s.name]['qido'])}")
+        if args.big_mb:
+            res["Yilian"]["memory"] = await memory_row(servers[0], stack, args.big_mb)
+            say(f"Yilian memory: {res['Yilian']['memory']}")
+        for s in servers:
+            res[s.name]["notes"] = s.notes
+    return res
+
+
+# ---- report ------------------------------------------------------------------------------------------------
+def machine_facts() -> dict[str, Any]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = m.group(1).strip() if m else ""
+
+    def version(cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip()
+        except OSError:
+            return "?"
+
+    import pydicom
+    import pynetdicom
+
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "os": platform.platform(),
+        "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "orthanc": version(["dpkg-query", "-W", "-f=${Version}", "orthanc"]),
+        "orthanc_dicomweb": version(["dpkg-query", "-W", "-f=${Version}", "orthanc-dicomweb"]),
+        "dcmtk": version(["dpkg-query", "-W", "-f=${Version}", "dcmtk"]),
+        "pydicom": pydicom.__version__,
+        "pynetdicom": pynetdicom.__version__,
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+@dataclass
+class Row:
+    label: str
+    yilian: float | None
+    orthanc: float | None
+    unit: str
+    higher_is_better: bool
+    goal_factor: float  # Yilian must be this many times better than Orthanc (1 = at least as fast)
+    extra: str = ""
+
+    def speedup(self) -> float | None:
+        if not self.yilian or not self.orthanc:
+            return None
+        return self.yilian / self.orthanc if self.higher_is_better else self.orthanc / self.yilian
+
+    def ratio_text(self) -> str:
+        f = self.speedup()
+        if f is None:
+            return "n/a"
+        return f"Yilian {f:.2f}x faster" if f >= 1 else f"Yilian {1 / f:.2f}x slower"
+
+    def met(self) -> bool | None:
+        f = self.speedup()
+        return None if f is None else f >= self.goal_factor
+
+    def goal_text(self) -> str:
+        goal = "≥ Orthanc" if self.goal_factor == 1 else f"≥ {self.goal_factor:g}x Orthanc"
+        m = self.met()
+        return f"{goal}: " + ("n/a" if m is None else ("met" if m else "**not met**"))
+
+
+def rows(res: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    y, o = res["Yilian"], res["Orthanc"]
+
+    def lat(d: dict[str, Any], *keys: str) -> float | None:
+        for k in keys:
+            d = d.get(k, {})
+        return d.get("p50_ms") if isinstance(d, dict) else None
+
+    out = [
+        Row(
+            f"C-STORE ingest, 1 association, {y['cstore_1']['instances']} x 512x512 CT (Yilian: gateway -> cloud, "
+            "until queryable)",
+            y["cstore_1"]["per_s"],
+            o["cstore_1"]["per_s"],
+            "inst/s",
+            True,
+            1,
+        ),
+        Row(
+            f"C-STORE ingest, 4 associations, {y['cstore_4']['instances']} x 512x512 CT",
+            y["cstore_4"]["per_s"],
+            o["cstore_4"]["per_s"],
+            "inst/s",
+            True,
+            1,
+        ),
+        Row(
+            f"STOW-RS ingest, {y['stow']['instances']} x 512x512 CT, 10 per request, 4 in flight",
+            y["stow"]["per_s"],
+            o["stow"]["per_s"],
+            "inst/s",
+            True,
+            1,
+        ),
+    ]
+    n = y["index"]["studies"]
+    for key, label in (
+        ("by_patient", "by PatientID"),
+        ("by_date_range", "by StudyDate range (one year)"),
+        ("all_limit_100", "no filter"),
+    ):
+        out.append(
+            Row(
+                f"QIDO-RS studies {label}, limit=100, {n} studies indexed, p50 "
+                f"({y['qido'][key]['results']} / {o['qido'][key]['results']} results)",
+                lat(y, "qido", key),
+                lat(o, "qido", key),
+                "ms",
+                False,
+                2,
+            )
+        )
+    k = y["retrieve"]["series_instances"]
+    out += [
+        Row(f"series metadata, {k}-slice CT, p50", lat(y, "retrieve", "series_metadata"),
+            lat(o, "retrieve", "series_metadata"), "ms", False, 2),
+        Row(f"study metadata, {k}-slice CT, p50", lat(y, "retrieve", "study_metadata"),
+            lat(o, "retrieve", "study_metadata"), "ms", False, 2),
+        Row("frames/1 (512x512, uncompressed), p50", lat(y, "retrieve", "frame"), lat(o, "retrieve", "frame"),
+            "ms", False, 1),
+        Row("rendered (JPEG), p50", lat(y, "retrieve", "rendered"), lat(o, "retrieve", "rendered"), "ms", False, 1),
+        Row(f"WADO-RS whole study, {k}-slice CT ({y['retrieve']['wado_study']['bytes'] / 1e6:.0f} MB), median of 3",
+            y["retrieve"]["wado_study"]["mb_s"], o["retrieve"]["wado_study"]["mb_s"], "MB/s", True, 1),
+    ]  # fmt: skip
+    return out
+
+
+def render(summary: dict[str, Any]) -> str:
+    res = summary["results"]
+    lines = [
+        "| row | Yilian | Orthanc | ratio | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for row in summary["rows"]:
+        lines.append(
+            f"| {row.label} | {row.yilian} {row.unit} | {row.orthanc} {row.unit} | {row.ratio_text()} | "
+            f"{row.goal_text()} |"
+        )
+    mem = res["Yilian"].get("memory")
+    if mem:
+        ok = mem["rss_peak_mb"] < 500
+        lines.append(
+            f"| API process RSS while streaming a {mem['study_bytes'] / 2**30:.2f} GiB study by WADO-RS "
+            f"({mem['instances']} x 1024x1024 CT; read at {mem['wado_mb_s']} MB/s) | peak {mem['rss_peak_mb']} MB "
+            f"(before: {mem['rss_before_mb']} MB) | not measured | | < 500 MB: {'met' if ok else '**not met**'} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(summary: dict[str, Any], table: str, path: Path) -> None:
+    m, res = summary["machine"], summary["results"]
+    y, o = res["Yilian"], res["Orthanc"]
+    extra = []
+    for name, r in (("Yilian", y), ("Orthanc", o)):
+        c1, c4 = r["cstore_1"], r["cstore_4"]
+        extra.append(
+            f"* {name}: C-STORE acknowledged by the SCP after {c1['acked_s']} s / {c4['acked_s']} s (1 / 4 "
+            f"associations), queryable after {c1['queryable_s']} s / {c4['queryable_s']} s. Indexing "
+            f"{r['index']['studies']} one-instance studies by STOW-RS: {r['index']['per_s']} studies/s. First "
+            f"(cold) series / study metadata: {r['retrieve']['series_metadata']['first_ms']} / "
+            f"{r['retrieve']['study_metadata']['first_ms']} ms."
+            + (f" Notes: {'; '.join(r['notes'])}." if r["notes"] else "")
+        )
+    mem = y.get("memory")
+    if mem:
+        extra.append(f"* Yilian ingested the memory-row study by STOW-RS at {mem['stow_mb_s']} MB/s.")
+    body = f"""{SECTION}
+
+Command (from the repository root, venv active, as root for `ip netns`):
+
+```
+{summary["command"]}
+```
+
+Setup: `bench/imaging.py` creates a network namespace with only `lo` up and runs itself inside it, so Orthanc
+(which listens on all addresses) is reachable from nowhere else; both servers and all clients share that
+loopback. Orthanc {m["orthanc"]} with orthanc-dicomweb {m["orthanc_dicomweb"]} (Debian), started by the bench
+with `TCP_NODELAY=1`, `"HttpCompressionEnabled": false`, storage and SQLite index in the temp dir, no
+authentication. Yilian: embedded PostgreSQL (fsync on), Temporal dev server, `yilian worker`, `yilian api`
+(uvicorn, one process) and `yilian gateway run` (default batching: 20 instances, 0.2 s linger). Clients are the
+same for both: DCMTK `storescu` {m["dcmtk"]} (with `TCP_NODELAY=1`, calling AE `BENCH`) and httpx over HTTP/1.1;
+Yilian's DICOMweb requests carry the county doctor's JWT (zhao.anping), its gateway the hospital's API key. The
+servers are measured one after the other, never at the same time; each gets fresh UIDs of the same synthetic
+instances (tests/support/dicom_gen.py `ct_series`, explicit VR little endian, uncompressed). Yilian's C-STORE
+rate counts until QIDO-RS in the cloud shows every instance (SCP -> spool -> STOW-RS -> archive); Orthanc's
+until `storescu` exits (Orthanc indexes before it answers; the bench checks QIDO-RS too). Latencies are medians
+of sequential requests after one warm-up request; bodies are read and discarded.
+
+Machine: {m["nproc"]} cores ({m["cpu"]}), {m["mem_gib"]} GiB, {m["os"]}, Python {m["python"]}, pydicom
+{m["pydicom"]}, pynetdicom {m["pynetdicom"]}; {m["date"]}; load average at start {m["loadavg_at_start"]}; whole
+run {summary["total_wall_s"]} s.
+
+{table}
+
+{chr(10).join(extra)}
+"""
+    old = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in `bench/`.\n"
+    start = old.find(SECTION)
+    if start == -1:
+        new = old.rstrip("\n") + "\n\n" + body
+    else:
+        nxt = old.find("\n## ", start + len(SECTION))
+        new = old[:start] + body + ("" if nxt == -1 else "\n" + old[nxt + 1 :])
+    path.write_text(new)
+
+
+# ---- entry points ---------------------------------------------------------------------------------------------
+def inner(args: argparse.Namespace) -> None:
+    args.t_start = time.monotonic()
+    facts = machine_facts()
+    tmp = Path(tempfile.mkdtemp(prefix="yilian-imaging-bench-"))
+    stack = Stack(tmp)
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        start_yilian(stack)
+        start_orthanc(stack)
+        print(
+            f"Yilian API {stack.api_url}, Orthanc {stack.orthanc_url} (up in {time.monotonic() - args.t_start:.1f} s)"
+        )
+        res = asyncio.run(bench(args, stack))
+    finally:
+        stack.stop()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    summary: dict[str, Any] = {
+        "command": args.command,
+        "machine": facts,
+        "total_wall_s": round(time.monotonic() - args.t_start, 1),
+        "results": res,
+    }
+    summary["rows"] = rows(res, args)
+    print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=2, ensure_ascii=False))
+    table = render(summary)
+    print(table)
+    if not args.no_docs:
+        write_docs(summary, table, args.docs)
+        print(f"wrote {args.docs}")
+
+
+def outer(args: argparse.Namespace, argv: list[str]) -> int:
+    """Create the namespace, run the bench inside it, always remove it and whatever still runs in it."""
+    if os.geteuid() != 0:
+        sys.exit("bench/imaging.py needs root for `ip netns` (Orthanc must be unreachable from outside)")
+    ns = f"yb-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    child: subprocess.Popen[bytes] | None = None
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        links = subprocess.run(["ip", "netns", "exec", ns, "ip", "-o", "link"], capture_output=True, text=True).stdout
+        if [ln.split(":")[1].strip() for ln in links.splitlines()] != ["lo"]:
+            raise RuntimeError(f"namespace {ns} has more than lo: {links}")
+        child = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, str(Path(__file__).resolve()), "--inner", *argv],
+            start_new_session=True,
+        )
+        return child.wait()
+    except KeyboardInterrupt:
+        if child is not None and child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        return 130
+    finally:
+        left = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+        for pid in left:  # only processes we started can be in our namespace
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "delete", ns], check=False)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="smoke run (< 1 min): small sizes, no docs")
+    p.add_argument("--studies", type=int, default=10000, help="one-instance studies indexed for QIDO-RS")
+    p.add_argument("--ct-slices", type=int, default=300, help="slices of the CT for STOW-RS, metadata, WADO-RS")
+    p.add_argument("--cstore", type=int, default=200, help="instances per C-STORE run (split over associations)")
+    p.add_argument("--big-mb", type=int, default=2048, help="size of the study for the memory row (0: skip)")
+    p.add_argument("--repeats", type=int, default=10, help="timed requests per latency row (frames/QIDO: 2x)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    p.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    p.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    argv = sys.argv[1:]
+    args = p.parse_args()
+    if not args.inner:
+        sys.exit(outer(args, argv))
+    args.command = " ".join(["python bench/imaging.py", *[a for a in argv if a != "--inner"]])
+    if args.quick:
+        args.studies, args.ct_slices, args.cstore = (
+            min(args.studies, 300),
+            min(args.ct_slices, 40),
+            min(args.cstore, 20),
+        )
+        args.big_mb, args.repeats, args.no_docs = min(args.big_mb, 64), min(args.repeats, 3), True
+    inner(args)
+
+
+if __name__ == "__main__":
+    main()
