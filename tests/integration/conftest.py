@@ -31,7 +31,9 @@ async def api(worker: None, temporal_client: Client, engine: AsyncEngine, settin
 
 
 @pytest.fixture(scope="session")
-async def live_url(worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[str]:
+async def live_url(
+    worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[str]:
     """The same API over real HTTP, for clients that are not httpx (dicomweb-client, DCMTK, the gateway)."""
     async with serve(create_app(settings, engine, temporal_client)) as url:
         yield url

@@ -22,7 +22,9 @@ from yilian.config import Settings
 pytestmark = pytest.mark.integration
 
 CALLERS = ("anon", "badkey", "gateway", "own", "other", "reader", "admin")
-S, SE, I = "/dicomweb/studies/{study}", "/dicomweb/studies/{study}/series/{series}", "/dicomweb/studies/{study}/series/{series}/instances/{sop}"  # noqa: E501
+S = "/dicomweb/studies/{study}"
+SE = S + "/series/{series}"
+INST = SE + "/instances/{sop}"
 READ = "401 401 403|200 404 200 200"  # search and retrieve: people of the study's scope
 SEARCH = "401 401 403|200 204 200 200"  # a search outside one's scope finds nothing
 ROWS = {
@@ -34,13 +36,13 @@ ROWS = {
     ("GET", S + "/series"): SEARCH,
     ("GET", S + "/instances"): SEARCH,
     ("GET", SE + "/instances"): SEARCH,
-    **{("GET", path): READ for path in (S, SE, I)},
-    **{("GET", path + "/metadata"): READ for path in (S, SE, I)},
-    **{("GET", path + "/rendered"): READ for path in (S, SE, I)},
-    **{("GET", path + "/thumbnail"): READ for path in (S, SE, I)},
-    ("GET", I + "/frames/{frame_list}"): READ,
-    ("GET", I + "/frames/{frame_list}/rendered"): READ,
-    ("GET", I + "/bulk/{path:path}"): READ,
+    **{("GET", path): READ for path in (S, SE, INST)},
+    **{("GET", path + "/metadata"): READ for path in (S, SE, INST)},
+    **{("GET", path + "/rendered"): READ for path in (S, SE, INST)},
+    **{("GET", path + "/thumbnail"): READ for path in (S, SE, INST)},
+    ("GET", INST + "/frames/{frame_list}"): READ,
+    ("GET", INST + "/frames/{frame_list}/rendered"): READ,
+    ("GET", INST + "/bulk/{path:path}"): READ,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from pathlib import Path
 
 import pytest
 from dicomweb_client.api import DICOMwebClient
@@ -86,7 +87,7 @@ async def test_frames_carry_their_transfer_syntax_and_match_the_pixels(api: Api,
 async def test_compressed_instance_is_stored_as_sent_and_rendered(api: Api) -> None:
     path = get_testdata_file("JPEG2000.dcm")
     assert path is not None
-    original = open(path, "rb").read()
+    original = await asyncio.to_thread(Path(path).read_bytes)
     ds = dcmread(io.BytesIO(original))
     r = await api.call("zhao.anping", "POST", "/dicomweb/studies", content=stow_body([original]),
                        headers={"Content-Type": CONTENT_TYPE})  # fmt: skip

@@ -17,8 +17,8 @@ from yilian.domain.messages import (
     FindCandidatesInput,
     FindCandidatesResult,
     RecordStepInput,
-    StudyArrivedInput,
     RecordStepResult,
+    StudyArrivedInput,
 )
 from yilian.domain.routing import ExpertCandidate, rank_candidates
 from yilian.domain.share_link import return_link_id

@@ -48,7 +48,8 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.blobs = blob_store_from_url(settings.storage_url)
     app.state.on_stored = studies_received(engine, temporal)
     install_error_handlers(app)
-    for module in (auth, me, referrals, dashboard, share, notifications, audit, api_keys, dicomweb, dicomweb_retrieve, studies, viewer):
+    routers = (auth, me, referrals, dashboard, share, notifications, audit, api_keys, studies)
+    for module in (*routers, dicomweb, dicomweb_retrieve, viewer):
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["health"])

@@ -135,7 +135,9 @@ def _check_value(name: str, match: Match) -> None:
         pattern = _DATE if match.vr == "DA" else _TIME if match.vr == "TM" else None
         for end in (low, high):
             if end is not None and pattern is not None and not pattern.fullmatch(end):
-                raise QidoQueryError(f"{name}={match.value!r} is not a {match.vr} value or range (e.g. 20260101-20261231)")
+                raise QidoQueryError(
+                    f"{name}={match.value!r} is not a {match.vr} value or range (e.g. 20260101-20261231)"
+                )
         if low is None and high is None:
             raise QidoQueryError(f"{name}=- is not a range: give at least one end")
     elif ("*" in match.value or "?" in match.value) and match.vr not in WILDCARD_VRS:

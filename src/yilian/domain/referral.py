@@ -70,7 +70,9 @@ class Guard(StrEnum):
 
 
 S = ReferralState
-OPEN_STATES = frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.PRELIMINARY, S.CHANGES_REQUESTED})
+OPEN_STATES = frozenset(
+    {S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.PRELIMINARY, S.CHANGES_REQUESTED}
+)
 READER_STATES = frozenset({S.OFFERED, S.IN_READING, S.CHANGES_REQUESTED})
 REPORTED_STATES = frozenset({S.FINAL, S.RETURNED, S.CLOSED, S.AMENDED})
 TERMINAL_STATES = frozenset({S.CLOSED, S.CANCELLED})
@@ -103,7 +105,9 @@ RULES: dict[Action, Rule] = {
     Action.REQUEST_INFO: Rule(frozenset({S.IN_READING}), S.NEEDS_INFO, Guard.ASSIGNED_READER),
     # The reader who asked keeps the case: continuity beats a fresh offer round (coordinator can reroute).
     Action.PROVIDE_INFO: Rule(frozenset({S.NEEDS_INFO}), S.IN_READING, Guard.REFERRING_DOCTOR),
-    Action.CANCEL: Rule(frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), S.CANCELLED, Guard.REFERRING_DOCTOR),
+    Action.CANCEL: Rule(
+        frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), S.CANCELLED, Guard.REFERRING_DOCTOR
+    ),
     Action.REASSIGN: Rule(
         frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.CHANGES_REQUESTED}),
         S.OFFERED,

@@ -12,7 +12,14 @@ from yilian.db.schema import api_keys, hospitals
 
 
 async def insert_key(
-    conn: AsyncConnection, *, key_id: str, hospital_id: str, label: str, secret_sha256: str, created_by: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    key_id: str,
+    hospital_id: str,
+    label: str,
+    secret_sha256: str,
+    created_by: str,
+    now: datetime,
 ) -> None:
     await conn.execute(
         api_keys.insert().values(
