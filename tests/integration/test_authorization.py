@@ -178,6 +178,8 @@ MATRIX = (
     R("GET /api/share-links/{link_id}/accesses",          "returned",    "401 401 401|200 404|403 403 403|403 200 403"),
     # the patient's door: no account, the birth date is the second factor; a stray header changes nothing
     R("POST /api/share/{token}",                          "returned",    "200 200 200|200 200|200 200 200|200 200 200"),
+    # key images need the short-lived signature handed out by a successful POST above; no header replaces it
+    R("GET /api/share/{token}/images/{sop_instance_uid}", "returned",    "403 403 403|403 403|403 403 403|403 403 403"),
     # a hospital's gateway keys: its coordinator or an admin (h-anping has no coordinator of its own)
     R("POST /api/hospitals/{hospital_id}/api-keys",       None,          "401 401 401|403 403|403 403 403|403 403 201"),
     R("GET /api/hospitals/{hospital_id}/api-keys",        None,          "401 401 401|403 403|403 403 403|403 403 200"),
@@ -255,6 +257,8 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
     if "{link_id}" in row.path or "{token}" in row.path:
         link = await api.ok("zhao.anping", "POST", f"/api/referrals/{ctx['referral_id']}/share-links", 201, json={})
         ctx["link_id"], ctx["token"] = link["link_id"], link["token"]
+    if "{sop_instance_uid}" in row.path:
+        ctx["sop_instance_uid"] = "1.2.826.0.1.3680043.8.498.1"
     if "{hospital_id}" in row.path:
         ctx["hospital_id"] = "h-anping"
     if "{key_id}" in row.path:

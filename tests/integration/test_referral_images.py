@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydicom.uid import generate_uid
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
 
@@ -71,3 +72,25 @@ async def test_a_county_doctor_uploads_a_zip_and_files_and_each_gets_its_outcome
     assert bad["file"] == "study.zip/README.txt" and bad["failure_reason"] == "C000"
     r = await api.call("wang.expert", "POST", "/api/studies/upload", files=files)
     assert r.status_code == 403
+
+
+async def test_the_patients_link_shows_key_images_with_short_lived_addresses(api: Api, engine: AsyncEngine) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.support.matrix import walk
+
+    patient = {"patient_id": "IMG-KEY", "name": "马良 Ma Liang", "birth_date": "1975-03-03", "sex": "M"}
+    rid = await walk(api, engine, "returned", patient=patient)
+    link = await api.ok("zhao.anping", "POST", f"/api/referrals/{rid}/share-links", 201, json={})
+    view = await api.ok(None, "POST", f"/api/share/{link['token']}", json={"birth_date": patient["birth_date"]})
+    [url] = view["key_images"]  # the one-image study: its only image
+    r = await api.call(None, "GET", url)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(r.content)).size == (16, 16)
+    tampered = url.replace("signature=", "signature=x")
+    assert (await api.call(None, "GET", tampered)).status_code == 403
+    await api.ok("zhao.anping", "POST", f"/api/share-links/{link['link_id']}/revoke", json={})
+    r = await api.call(None, "GET", url)
+    assert r.status_code == 410 and r.json()["error"] == "share_link_revoked"

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from yilian.api.auth import CurrentPrincipal
 from yilian.api.referrals import visible_referral
 from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
+from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as rq
 from yilian.db.queries import share as sq
+from yilian.dicom.render import render
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral import REPORTED_STATES
 from yilian.domain.roles import Role
 from yilian.domain.share_link import (
+    KEY_IMAGE_TTL_SECONDS,
     LinkStatus,
+    key_image_signature,
+    key_image_signature_ok,
     link_id_from_token,
     new_link_id,
     refusal,
     second_factor_ok,
     token_for,
 )
+from yilian.imaging import retrieve
 
 router = APIRouter(tags=["share links"])
 PATIENT_NOTICE = "仅供患者参考，非诊断用途 / For the patient's reference, not for diagnosis"
@@ -159,6 +166,10 @@ async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, A
             await sq.log_access(conn, link["id"], now, "opened", client)
             referral = await rq.get_referral(conn, link["referral_id"])
             reports = await rq.signed_reports(conn, link["referral_id"])
+            assert referral is not None
+            key_images = await imaging_queries.key_instances(
+                conn, referral["study_instance_uid"], referral["requesting_hospital_id"]
+            )
     if why is not None:
         raise YilianError(ErrorCode(why), messages[why])
     if failed:
@@ -183,5 +194,43 @@ async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, A
             }
             for r in reports
         ],
+        "key_images": [
+            _key_image_url(state.settings.share_link_secret, token, link["id"], sop, now) for sop in key_images
+        ],
         "expires_at": link["expires_at"].isoformat(),
     }
+
+
+def _key_image_url(secret: str, token: str, link_id: str, sop: str, now: datetime) -> str:
+    expires = int(now.timestamp()) + KEY_IMAGE_TTL_SECONDS
+    signature = key_image_signature(secret, link_id, sop, expires)
+    return f"/api/share/{token}/images/{sop}?expires={expires}&signature={signature}"
+
+
+@router.get("/api/share/{token}/images/{sop_instance_uid}")
+async def key_image(
+    token: str, sop_instance_uid: str, request: Request, expires: int = 0, signature: str = ""
+) -> Response:
+    """A key image of the shared study as JPEG, for the patient's page (URLs come from opening the link)."""
+    state = request.app.state
+    now = datetime.now(UTC)
+    link_id = link_id_from_token(state.settings.share_link_secret, token)
+    if link_id is None or not key_image_signature_ok(
+        state.settings.share_link_secret, link_id, sop_instance_uid, expires, signature, now
+    ):
+        raise YilianError(ErrorCode.FORBIDDEN, "this image address has expired: open the link again")
+    async with state.engine.connect() as conn:
+        link = await sq.get_link(conn, link_id)
+        if link is None:
+            raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
+        why = refusal(LinkStatus(link["expires_at"], link["revoked_at"], link["locked_until"]), now)
+        if why is not None:
+            raise YilianError(ErrorCode(why), "this link is no longer valid")
+        referral = await rq.get_referral(conn, link["referral_id"])
+        assert referral is not None
+        row = await imaging_queries.instance_of_study(conn, referral["study_instance_uid"], sop_instance_uid)
+    if row is None:
+        raise YilianError(ErrorCode.NOT_FOUND, "no such image in this study")
+    ds = await retrieve.read_dataset(state.blobs, row["blob_key"])
+    image = await asyncio.to_thread(render, ds, 1, media_type="image/jpeg", quality=85)
+    return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})

@@ -63,3 +63,22 @@ def refusal(link: LinkStatus, now: datetime) -> str | None:
 
 def second_factor_ok(given: date, birth_date: date) -> bool:
     return given == birth_date
+
+
+# Key images on the patient's page: a short-lived signature per image, given out only after the birth date
+# matched, so an image URL alone (from a browser history, say) stops working within the hour.
+KEY_IMAGE_TTL_SECONDS = 3600
+
+
+def key_image_signature(secret: str, link_id: str, sop_instance_uid: str, expires: int) -> str:
+    message = f"key-image/{link_id}/{sop_instance_uid}/{expires}".encode()
+    return _b64(hmac.new(secret.encode(), message, hashlib.sha256).digest()[:18])
+
+
+def key_image_signature_ok(
+    secret: str, link_id: str, sop_instance_uid: str, expires: int, signature: str, now: datetime
+) -> bool:
+    if expires < now.timestamp():
+        return False
+    expected = key_image_signature(secret, link_id, sop_instance_uid, expires)
+    return hmac.compare_digest(expected.encode(), signature.encode())

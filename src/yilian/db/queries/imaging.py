@@ -309,3 +309,46 @@ async def instances_of(
         query = query.where(_in.sop_instance_uid == sop_instance_uid)
     query = query.order_by(_in.series_instance_uid, _in.instance_number.nulls_last(), _in.sop_instance_uid)
     return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def key_instances(conn: AsyncConnection, study_instance_uid: str, hospital_id: str, limit: int = 4) -> list[str]:
+    """The middle image of each series of a hospital's study (the most typical slice): the patient's key images."""
+    ranked = (
+        select(
+            _in.sop_instance_uid,
+            _in.series_instance_uid,
+            func.row_number()
+            .over(
+                partition_by=_in.series_instance_uid, order_by=(_in.instance_number.nulls_last(), _in.sop_instance_uid)
+            )
+            .label("n"),
+            func.count().over(partition_by=_in.series_instance_uid).label("total"),
+        )
+        .select_from(dicom_instances.join(dicom_studies, _in.study_instance_uid == _st.study_instance_uid))
+        .where(_in.study_instance_uid == study_instance_uid, _st.hospital_id == hospital_id)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.sop_instance_uid)
+        .where(ranked.c.n == (ranked.c.total + 1) / 2)
+        .order_by(ranked.c.series_instance_uid)
+        .limit(limit)
+    )
+    return list((await conn.scalars(query)).all())
+
+
+async def instance_of_study(
+    conn: AsyncConnection, study_instance_uid: str, sop_instance_uid: str
+) -> dict[str, Any] | None:
+    row = (
+        (
+            await conn.execute(
+                select(_in.blob_key, _in.number_of_frames).where(
+                    _in.study_instance_uid == study_instance_uid, _in.sop_instance_uid == sop_instance_uid
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
