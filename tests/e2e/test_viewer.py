@@ -209,10 +209,21 @@ async def test_a_referrals_study_renders_with_the_patients_prior_available(
     assert priors, [r.url for r in traffic.dicomweb()]
     found = {s["0020000D"]["Value"][0] for s in await priors[-1].json()}
     assert found == {study_uid, prior[0].StudyInstanceUID}
+    # What a reader does first: skip OHIF's onboarding tour and acknowledge its investigational-use notice.
+    for button in ("Skip all", "Confirm and hide"):
+        if await page.get_by_text(button, exact=True).count():
+            await page.get_by_text(button, exact=True).first.click()
+
+    # Opening the prior in the study browser retrieves its series: the reader may compare, not just see a title.
+    prior_series = f"/dicomweb/studies/{prior[0].StudyInstanceUID}/series"
+    async with page.expect_response(lambda r: prior_series in r.url, timeout=15_000) as opened:
+        await page.get_by_text("CT CHEST PRIOR").first.click()
+    assert (await opened.value).status == 200
 
     assert all(r.request.headers.get("authorization") == f"Bearer {token}" for r in traffic.dicomweb())
     assert traffic.off_origin == [], traffic.off_origin
-    assert [f for f in traffic.failures if "/dicomweb/" in f] == [], traffic.failures
+    assert traffic.failures == [], traffic.failures
+    await page.wait_for_timeout(500)  # let the prior's thumbnail settle for the picture
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOT))
 
