@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from yilian.api.errors import error_body
+from yilian.domain.errors import ErrorCode
 
 BASE = "/viewer/"
 # viewer/build.py writes this file last; without it the build is missing or half-written.
@@ -125,7 +126,8 @@ def _resolve(root: Path, rel: str) -> Path | None:
     if "\\" in rel or "\x00" in rel:
         return None
     candidate = (root / rel).resolve()
-    if not candidate.is_relative_to(root.resolve()) or candidate.name.startswith("."):
+    # Dot-files (the build record) and the .gz twins (sent only as a Content-Encoding) are not addressable.
+    if not candidate.is_relative_to(root.resolve()) or candidate.name.startswith(".") or candidate.suffix == ".gz":
         return None
     return candidate if candidate.is_file() else None
 
@@ -264,8 +266,9 @@ async def app_config(request: Request) -> Response:
     )
 
 
+# Plain `def`: FastAPI runs it in its thread pool, so the file-system calls never block the event loop.
 @router.get("/{rel:path}", response_model=None)
-async def viewer_file(rel: str, request: Request) -> Response:
+def viewer_file(rel: str, request: Request) -> Response:
     root = viewer_dir()
     if not _built(root):
         return _not_built(root)
@@ -275,6 +278,6 @@ async def viewer_file(rel: str, request: Request) -> Response:
         return _file(request, found, cache)
     last = rel.rsplit("/", 1)[-1]
     if Path(last).suffix.lower() in _FILE_SUFFIXES:
-        return JSONResponse(error_body("not_found", f"no viewer file {rel}"), status_code=404)
+        return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no viewer file {rel}"), status_code=404)
     # A client-side route: the SPA's index.html, which must not be cached past a rebuild.
     return _file(request, root / "index.html", "no-cache")
