@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.alliance import make_alliance
-from tests.support.api import Api, referral_body
+from tests.support.api import Api
 
 pytestmark = pytest.mark.integration
 
@@ -18,11 +18,11 @@ async def test_off_duty_reader_is_skipped_by_routing(api: Api, engine: AsyncEngi
     assert me["on_duty"] is False and me["licensed_for"] == [a.county]
 
     patient = {"patient_id": "DUTY-1", "name": "Duty", "birth_date": "1970-01-01", "sex": "F"}
-    rid = (await api.ok(a.doctor, "POST", "/api/referrals", 201, json=referral_body(patient=patient)))["id"]
+    rid = (await api.submit(a.doctor, patient=patient))["id"]
     assert (await api.wait_for(a.coordinator, rid, "offered"))["offered_to"] == second
 
     await api.ok(first, "PUT", "/api/me/duty", json={"on_duty": True})
-    rid2 = (await api.ok(a.doctor, "POST", "/api/referrals", 201, json=referral_body(patient=patient)))["id"]
+    rid2 = (await api.submit(a.doctor, patient=patient))["id"]
     # `second` now holds one case, so the lighter-loaded `first` gets the next.
     assert (await api.wait_for(a.coordinator, rid2, "offered"))["offered_to"] == first
 
