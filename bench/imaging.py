@@ -266,6 +266,25 @@ def start_orthanc(stack: Stack) -> None:
     _wait_http(f"{stack.orthanc_url}/system", stack.procs["orthanc"], "orthanc", tmp)
 
 
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split() -> tuple[float, float]:
+    """(CPU-s used by the whole box, CPU-s used by processes in this network namespace, i.e. this bench's)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    box = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / CLK
+    mine = os.readlink("/proc/self/ns/net")
+    ours = 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if os.readlink(d / "ns" / "net") == mine:
+                f = (d / "stat").read_text().rpartition(")")[2].split()
+                ours += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+    return box, ours / CLK
+
+
 # ---- the two servers behind one client --------------------------------------------------------------------
 @dataclass
 class Server:
@@ -573,29 +592,36 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         res: dict[str, dict[str, Any]] = {s.name: {} for s in servers}
         slice_maker = Maker(512, 512)
 
-        def say(msg: str) -> None:
-            print(f"[{time.monotonic() - args.t_start:6.1f} s] {msg}", flush=True)
+        async def phase(s: Server, key: str, work: Awaitable[Any]) -> Any:
+            """Run one measured phase; record how many cores other processes on the box kept busy meanwhile."""
+            (box0, ours0), t0 = cpu_split(), time.monotonic()
+            out = await work
+            (box1, ours1), wall = cpu_split(), time.monotonic() - t0
+            others = max(0.0, (box1 - box0) - (ours1 - ours0)) / wall if wall else 0.0
+            res[s.name].setdefault("other_cores_busy", {})[key] = round(others, 2)
+            shown = out[1] if isinstance(out, tuple) else out
+            print(
+                f"[{time.monotonic() - args.t_start:6.1f} s] {s.name} {key}: {json.dumps(shown)} "
+                f"(other processes on the box: {others:.2f} cores)",
+                flush=True,
+            )
+            return out
 
         for s in servers:
             for assocs in (1, 4):
-                res[s.name][f"cstore_{assocs}"] = await cstore(s, slice_maker, args.cstore, assocs, stack.tmp)
-                say(f"{s.name} C-STORE x{assocs}: {res[s.name][f'cstore_{assocs}']}")
+                key = f"cstore_{assocs}"
+                res[s.name][key] = await phase(s, key, cstore(s, slice_maker, args.cstore, assocs, stack.tmp))
         studies: dict[str, str] = {}
         for s in servers:
-            studies[s.name], res[s.name]["stow"] = await stow_ct(s, slice_maker, args.ct_slices)
-            say(f"{s.name} STOW-RS: {res[s.name]['stow']}")
+            studies[s.name], res[s.name]["stow"] = await phase(s, "stow", stow_ct(s, slice_maker, args.ct_slices))
         for s in servers:
-            res[s.name]["retrieve"] = await retrieval(s, studies[s.name], args.repeats)
-            say(f"{s.name} retrieval: {json.dumps(res[s.name]['retrieve'])}")
+            res[s.name]["retrieve"] = await phase(s, "retrieve", retrieval(s, studies[s.name], args.repeats))
         for s in servers:
-            res[s.name]["index"] = await index_studies(s, args.studies)
-            say(f"{s.name} indexed: {res[s.name]['index']}")
+            res[s.name]["index"] = await phase(s, "index", index_studies(s, args.studies))
         for s in servers:
-            res[s.name]["qido"] = await qido(s, args.studies, args.repeats * 2)
-            say(f"{s.name} QIDO: {json.dumps(res[s.name]['qido'])}")
+            res[s.name]["qido"] = await phase(s, "qido", qido(s, args.studies, args.repeats * 2))
         if args.big_mb:
-            res["Yilian"]["memory"] = await memory_row(servers[0], stack, args.big_mb)
-            say(f"Yilian memory: {res['Yilian']['memory']}")
+            res["Yilian"]["memory"] = await phase(servers[0], "memory", memory_row(servers[0], stack, args.big_mb))
         for s in servers:
             res[s.name]["notes"] = s.notes
     return res
@@ -768,6 +794,8 @@ def write_docs(summary: dict[str, Any], table: str, path: Path) -> None:
             f"{r['retrieve']['study_metadata']['first_ms']} ms."
             + (f" Notes: {'; '.join(r['notes'])}." if r["notes"] else "")
         )
+        busy = ", ".join(f"{k} {v}" for k, v in r.get("other_cores_busy", {}).items())
+        extra.append(f"  Cores kept busy by other processes on the box during {name}'s phases: {busy}.")
     mem = y.get("memory")
     if mem:
         extra.append(f"* Yilian ingested the memory-row study by STOW-RS at {mem['stow_mb_s']} MB/s.")
