@@ -73,3 +73,13 @@ async def temporal_client(settings: Settings) -> Client:
 
     assert settings.temporal_address
     return await connect(settings.temporal_address)
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal_client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[None]:
+    """One worker per test session: Temporal refuses two in one process on the same task queue, and both
+    the integration and the e2e tests need one."""
+    from yilian.worker import build_worker
+
+    async with build_worker(temporal_client, engine, settings):
+        yield

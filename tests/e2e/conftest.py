@@ -20,7 +20,6 @@ from tests.support.api import Api
 from yilian.api import viewer
 from yilian.api.app import create_app
 from yilian.config import Settings
-from yilian.worker import build_worker
 
 CHROMIUM = os.environ.get("YILIAN_CHROMIUM", "/usr/bin/chromium")
 # No GPU in CI: Chromium falls back to SwiftShader, which cornerstone's WebGL renders with.
@@ -33,12 +32,6 @@ def viewer_build() -> Path:
     if not (root / viewer.BUILD_INFO).is_file():
         pytest.fail(f"the OHIF viewer is not built at {root}: run `make viewer`")
     return root
-
-
-@pytest.fixture(scope="session")
-async def worker(temporal_client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[None]:
-    async with build_worker(temporal_client, engine, settings):
-        yield
 
 
 @pytest.fixture(scope="session")

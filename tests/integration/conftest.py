@@ -13,13 +13,6 @@ from tests.support.api import Api
 from tests.support.live import serve
 from yilian.api.app import create_app
 from yilian.config import Settings
-from yilian.worker import build_worker
-
-
-@pytest.fixture(scope="session")
-async def worker(temporal_client: Client, engine: AsyncEngine, settings: Settings) -> AsyncIterator[None]:
-    async with build_worker(temporal_client, engine, settings):
-        yield
 
 
 @pytest.fixture(scope="session")
