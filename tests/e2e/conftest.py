@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, Request, Response, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import Api
+from tests.support.live import serve
 from yilian.api import viewer
 from yilian.api.app import create_app
 from yilian.config import Settings
@@ -42,19 +40,8 @@ async def live_api(
     app = create_app(settings, engine, temporal_client)
     if not any(getattr(route, "path", "").startswith(viewer.BASE) for route in app.routes):
         app.include_router(viewer.router)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
-    sock.close()
+    async with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
