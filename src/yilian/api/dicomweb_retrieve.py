@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,6 +14,7 @@ from yilian.dicom import frames as dicom_frames
 from yilian.dicom import render as dicom_render
 from yilian.dicom.multipart import MalformedMultipartError, PartSpec, boundary, multipart_content_type, multipart_stream
 from yilian.dicom.multipart import parse_content_type as parse_media_type
+from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging import retrieve
 
@@ -95,42 +96,12 @@ async def _retrieve(request: Request, principal: Viewer, study: str, series: str
     return _streamed(parts(), "application/dicom")
 
 
-@router.get(STUDY)
-async def retrieve_study(study: str, request: Request, principal: Viewer) -> Response:
-    return await _retrieve(request, principal, study, None, None)
-
-
-@router.get(SERIES)
-async def retrieve_series(study: str, series: str, request: Request, principal: Viewer) -> Response:
-    return await _retrieve(request, principal, study, series, None)
-
-
-@router.get(INSTANCE)
-async def retrieve_instance(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
-    return await _retrieve(request, principal, study, series, sop)
-
-
 # --- metadata ------------------------------------------------------------------------------------------------
 
 
 async def _metadata(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
     rows = await retrieve.located(request.app.state.engine, principal, study, series, sop, metadata=True)
     return Response(retrieve.metadata_json(rows, dicomweb_base(request)), media_type=DICOM_JSON)
-
-
-@router.get(STUDY + "/metadata")
-async def study_metadata(study: str, request: Request, principal: Viewer) -> Response:
-    return await _metadata(request, principal, study, None, None)
-
-
-@router.get(SERIES + "/metadata")
-async def series_metadata(study: str, series: str, request: Request, principal: Viewer) -> Response:
-    return await _metadata(request, principal, study, series, None)
-
-
-@router.get(INSTANCE + "/metadata")
-async def instance_metadata(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
-    return await _metadata(request, principal, study, series, sop)
 
 
 # --- frames and bulk data ------------------------------------------------------------------------------------
@@ -263,16 +234,23 @@ async def _thumbnail(request: Request, principal: Viewer, study: str, series: st
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-@router.get(STUDY + "/thumbnail")
-async def study_thumbnail(study: str, request: Request, principal: Viewer) -> Response:
-    return await _thumbnail(request, principal, study, None, None)
+Handler = Callable[[Request, Principal, str, str | None, str | None], Coroutine[Any, Any, Response]]
 
 
-@router.get(SERIES + "/thumbnail")
-async def series_thumbnail(study: str, series: str, request: Request, principal: Viewer) -> Response:
-    return await _thumbnail(request, principal, study, series, None)
+def _at_every_level(suffix: str, handler: Handler, name: str) -> None:
+    """Register `handler` for the study, series and instance resources of one kind (PS3.18 Table 10.4-1).
+
+    The identifiers come from the path itself, so no level ever reads one from the query string.
+    """
+    for level, path in (("study", STUDY), ("series", SERIES), ("instance", INSTANCE)):
+
+        async def route(request: Request, principal: Viewer) -> Response:
+            ids = request.path_params
+            return await handler(request, principal, ids["study"], ids.get("series"), ids.get("sop"))
+
+        router.add_api_route(path + suffix, route, methods=["GET"], name=f"{name} {level}")
 
 
-@router.get(INSTANCE + "/thumbnail")
-async def instance_thumbnail(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
-    return await _thumbnail(request, principal, study, series, sop)
+_at_every_level("", _retrieve, "retrieve")
+_at_every_level("/metadata", _metadata, "metadata")
+_at_every_level("/thumbnail", _thumbnail, "thumbnail")
