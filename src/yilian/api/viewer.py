@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import re
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from yilian.api.errors import error_body
-from yilian.domain.errors import ErrorCode
+from yilian.api.static_files import spa_file
 
 BASE = "/viewer/"
 # viewer/build.py writes this file last; without it the build is missing or half-written.
@@ -24,32 +22,8 @@ TOKEN_KEY = "yilian.token"
 
 router = APIRouter(prefix=BASE.rstrip("/"), tags=["viewer"], include_in_schema=False)
 
-# Not left to the platform's mime.types: a wasm served as octet-stream falls back to slow instantiation,
-# and a module script with the wrong type does not run at all.
-_MEDIA_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".wasm": "application/wasm",
-    ".json": "application/json",
-    ".jsonc": "application/json",
-    ".map": "application/json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-    ".xml": "application/xml",
-    ".webapp": "application/x-web-app-manifest+json",
-}
-# A path whose last segment ends like this is a file: when missing it is a 404, never the SPA's index.html
-# (a script answered with HTML fails far from its cause). Client routes (/viewer/viewer, /viewer/segmentation)
-# and UIDs (1.2.840...) do not end like this.
-_FILE_SUFFIXES = frozenset(_MEDIA_TYPES) | {".txt", ".gz", ".br", ".onnx", ".data"}
 # `<chunk>.bundle.<16 hex>.js` and `<16 hex>.wasm|woff2` are named by their content, so they never change.
 _HASHED_NAME = re.compile(r"[\w-]+\.bundle\.[0-9a-f]{16}\.js|[0-9a-f]{16}\.(?:wasm|woff2)")
-_IMMUTABLE = "public, max-age=31536000, immutable"
-_REVALIDATE = "no-cache"
 
 
 def viewer_dir() -> Path:
@@ -81,55 +55,6 @@ def _built(root: Path) -> bool:
 
 def _is_hashed(name: str) -> bool:
     return _HASHED_NAME.fullmatch(name) is not None
-
-
-def _media_type(path: Path) -> str:
-    return _MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-
-def _accepts_gzip(request: Request) -> bool:
-    for item in request.headers.get("accept-encoding", "").split(","):
-        coding, *params = (part.strip() for part in item.split(";"))
-        if coding.lower() in ("gzip", "*"):
-            q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
-            try:
-                return float(q) > 0
-            except ValueError:
-                return False
-    return False
-
-
-def _file(request: Request, path: Path, cache_control: str) -> Response:
-    """The file, or its precompressed .gz twin (viewer/build.py writes them) when the browser takes gzip."""
-    packed = path.with_name(path.name + ".gz")
-    gzipped = packed.is_file()
-    sent = packed if gzipped and _accepts_gzip(request) else path
-    stat = sent.stat()
-    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
-    headers = {
-        "Cache-Control": cache_control,
-        "ETag": etag,
-        "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
-        "X-Content-Type-Options": "nosniff",
-    }
-    if gzipped:
-        headers["Vary"] = "Accept-Encoding"
-    if sent is packed:
-        headers["Content-Encoding"] = "gzip"
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    return FileResponse(sent, media_type=_media_type(path), headers=headers, stat_result=stat)
-
-
-def _resolve(root: Path, rel: str) -> Path | None:
-    """The regular file `rel` names inside `root`, or None; nothing outside `root` is ever named."""
-    if "\\" in rel or "\x00" in rel:
-        return None
-    candidate = (root / rel).resolve()
-    # Dot-files (the build record) and the .gz twins (sent only as a Content-Encoding) are not addressable.
-    if not candidate.is_relative_to(root.resolve()) or candidate.name.startswith(".") or candidate.suffix == ".gz":
-        return None
-    return candidate if candidate.is_file() else None
 
 
 def app_config_js(dicomweb_path: str) -> str:
@@ -272,12 +197,4 @@ def viewer_file(rel: str, request: Request) -> Response:
     root = viewer_dir()
     if not _built(root):
         return _not_built(root)
-    found = _resolve(root, rel) if rel else None
-    if found is not None:
-        cache = _IMMUTABLE if _is_hashed(found.name) else _REVALIDATE
-        return _file(request, found, cache)
-    last = rel.rsplit("/", 1)[-1]
-    if Path(last).suffix.lower() in _FILE_SUFFIXES:
-        return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no viewer file {rel}"), status_code=404)
-    # A client-side route: the SPA's index.html, which must not be cached past a rebuild.
-    return _file(request, root / "index.html", "no-cache")
+    return spa_file(request, root, rel, lambda found: _is_hashed(found.name), "viewer")

@@ -1,0 +1,50 @@
+"""The Yilian web app (web/, React + Vite) at `/`: its built files and the SPA fallback for client routes.
+
+Registered last, so every API, DICOMweb and viewer route wins; an unknown path under those prefixes is a JSON
+404, never the app's HTML.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from yilian.api.errors import error_body
+from yilian.api.static_files import spa_file
+from yilian.domain.errors import ErrorCode
+
+router = APIRouter(tags=["web"], include_in_schema=False)
+_NOT_THE_APP = ("api", "dicomweb", "viewer", "docs", "openapi.json", "redoc")
+# Vite names every asset `<name>-<8 char content hash>.<ext>` under assets/, so they never change.
+_HASHED_ASSET = re.compile(r"[\w.-]+-[\w-]{8}\.\w+")
+
+
+def web_dir() -> Path:
+    """Where the built web app lives: YILIAN_WEB_DIR, else web/dist in the source checkout."""
+    configured = os.environ.get("YILIAN_WEB_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "web" / "dist"
+
+
+def _immutable(path: Path) -> bool:
+    return path.parent.name == "assets" and _HASHED_ASSET.fullmatch(path.name) is not None
+
+
+# Plain `def`: FastAPI runs it in its thread pool, so the file-system calls never block the event loop.
+@router.get("/{rel:path}", response_model=None)
+def web_file(rel: str, request: Request) -> Response:
+    if rel.split("/", 1)[0] in _NOT_THE_APP:
+        return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no route /{rel}"), status_code=404)
+    root = web_dir()
+    if not (root / "index.html").is_file():
+        return JSONResponse(
+            error_body("web_not_built", f"the web app is not built at {root}: run `make web` (or set YILIAN_WEB_DIR)"),
+            status_code=503,
+            headers={"Cache-Control": "no-store", "Retry-After": "60"},
+        )
+    return spa_file(request, root, rel, _immutable, "web app")

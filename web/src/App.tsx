@@ -1,0 +1,47 @@
+// Routes. Each role's screens sit behind <RequireRole>; the patient's share page is public (the link is the key).
+import { lazy, Suspense } from "react";
+import { Navigate, Route, Routes } from "react-router-dom";
+
+import { useSession } from "./auth/session";
+import { Loading } from "./components/ErrorMessage";
+import { HOME, RequireRole } from "./components/Shell";
+import Login from "./pages/Login";
+
+const MyCases = lazy(() => import("./pages/county/MyCases"));
+const NewReferral = lazy(() => import("./pages/county/NewReferral"));
+const CasePage = lazy(() => import("./pages/case/CasePage"));
+const Worklist = lazy(() => import("./pages/reading/Worklist"));
+const ReadingPage = lazy(() => import("./pages/reading/ReadingPage"));
+const ReviewQueue = lazy(() => import("./pages/reading/ReviewQueue"));
+const Dashboard = lazy(() => import("./pages/coordination/Dashboard"));
+const SharePage = lazy(() => import("./pages/patient/SharePage"));
+const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
+
+function Home() {
+  const { me, loading } = useSession();
+  if (loading) return <Loading />;
+  return <Navigate to={me ? HOME[me.role] : "/login"} replace />;
+}
+
+export default function App() {
+  return (
+    <Suspense fallback={<Loading />}>
+      <Routes>
+        <Route path="/login" element={<Login />} />
+        <Route path="/s/:token" element={<SharePage />} />
+        <Route path="/cases" element={<RequireRole roles={["county_doctor"]}><MyCases /></RequireRole>} />
+        <Route path="/cases/new" element={<RequireRole roles={["county_doctor"]}><NewReferral /></RequireRole>} />
+        <Route
+          path="/cases/:id"
+          element={<RequireRole roles={["county_doctor", "expert", "senior", "coordinator", "admin"]}><CasePage /></RequireRole>}
+        />
+        <Route path="/worklist" element={<RequireRole roles={["expert", "senior", "coordinator"]}><Worklist /></RequireRole>} />
+        <Route path="/read/:id" element={<RequireRole roles={["expert", "senior"]}><ReadingPage /></RequireRole>} />
+        <Route path="/review" element={<RequireRole roles={["senior"]}><ReviewQueue /></RequireRole>} />
+        <Route path="/dashboard" element={<RequireRole roles={["coordinator"]}><Dashboard /></RequireRole>} />
+        <Route path="/admin/*" element={<RequireRole roles={["admin"]}><AdminPage /></RequireRole>} />
+        <Route path="*" element={<Home />} />
+      </Routes>
+    </Suspense>
+  );
+}

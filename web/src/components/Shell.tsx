@@ -1,0 +1,159 @@
+// The frame around every signed-in screen: what this role may open, the live-update state, the inbox,
+// the language switch and sign-out. Navigation shows only the role's own screens.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { Link, NavLink, Navigate, useLocation } from "react-router-dom";
+
+import { get, post } from "../api/client";
+import type { Role } from "../api/types";
+import { useSession } from "../auth/session";
+import { LANGUAGES, setLanguage, type Language } from "../i18n";
+import { useLiveStatus } from "../live/LiveUpdates";
+import { Loading } from "./ErrorMessage";
+
+const NAV: Record<Role, { to: string; label: string }[]> = {
+  county_doctor: [
+    { to: "/cases", label: "nav.cases" },
+    { to: "/cases/new", label: "nav.newReferral" },
+  ],
+  expert: [{ to: "/worklist", label: "nav.worklist" }],
+  senior: [
+    { to: "/worklist", label: "nav.worklist" },
+    { to: "/review", label: "nav.review" },
+  ],
+  coordinator: [
+    { to: "/dashboard", label: "nav.dashboard" },
+    { to: "/worklist", label: "nav.worklist" },
+  ],
+  admin: [{ to: "/admin", label: "nav.admin" }],
+  patient: [],
+};
+
+export const HOME: Record<Role, string> = {
+  county_doctor: "/cases",
+  expert: "/worklist",
+  senior: "/review",
+  coordinator: "/dashboard",
+  admin: "/admin",
+  patient: "/login",
+};
+
+interface Notification {
+  id: number;
+  kind: string;
+  referral_id: string | null;
+  title: string;
+  body: string;
+  created_at: string;
+  read_at: string | null;
+}
+
+function Inbox() {
+  const { t } = useTranslation();
+  const client = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const inbox = useQuery({
+    queryKey: ["notifications"],
+    queryFn: () => get<{ items: Notification[] }>("/api/notifications?limit=20"),
+  });
+  const markRead = useMutation({
+    mutationFn: (id: number) => post(`/api/notifications/${id}/read`),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["notifications"] }),
+  });
+  const unread = inbox.data?.items.filter((n) => !n.read_at) ?? [];
+  return (
+    <div className="inbox">
+      <button type="button" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={t("notifications.title")}>
+        🔔 <span className="count">{unread.length}</span>
+      </button>
+      {open && (
+        <ul className="inbox-list" aria-label={t("notifications.title")}>
+          {(inbox.data?.items ?? []).length === 0 && <li className="muted">{t("notifications.none")}</li>}
+          {inbox.data?.items.map((n) => (
+            <li key={n.id} className={n.read_at ? "read" : "unread"}>
+              {n.referral_id ? (
+                <Link to={`/cases/${n.referral_id}`} onClick={() => setOpen(false)}>
+                  {n.title}
+                </Link>
+              ) : (
+                n.title
+              )}
+              <div className="muted small">{n.body}</div>
+              {!n.read_at && (
+                <button type="button" className="link small" onClick={() => markRead.mutate(n.id)}>
+                  {t("notifications.markRead")}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function LanguageSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <label className="lang">
+      <span className="visually-hidden">{t("session.language")}</span>
+      <select value={i18n.language} onChange={(e) => setLanguage(e.target.value as Language)}>
+        {LANGUAGES.map((lang) => (
+          <option key={lang} value={lang}>
+            {lang === "zh" ? "中文" : "English"}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+export function Shell({ children }: { children: ReactNode }) {
+  const { t } = useTranslation();
+  const { me, signOut } = useSession();
+  const live = useLiveStatus();
+  if (!me) return null;
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link to={HOME[me.role]} className="brand">
+          {t("app.name")} <span className="muted small">{t("app.tagline")}</span>
+        </Link>
+        <nav aria-label={t("nav.main")}>
+          {NAV[me.role].map((item) => (
+            <NavLink key={item.to} to={item.to} end>
+              {t(item.label)}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="spacer" />
+        <span className={`live live-${live}`} role="status" title={t(`live.${live === "live" ? "connected" : "reconnecting"}`)}>
+          ● {t(`live.${live === "live" ? "connected" : "reconnecting"}`)}
+        </span>
+        <Inbox />
+        <LanguageSwitch />
+        <span className="who">
+          {me.name} · {t(`role.${me.role}`)}
+        </span>
+        <button type="button" onClick={() => signOut("signed_out")}>
+          {t("session.signOut")}
+        </button>
+      </header>
+      <main id="main">{children}</main>
+    </div>
+  );
+}
+
+/** Only the named roles see `children`; anyone else is sent to their own home, the signed-out to sign-in. */
+export function RequireRole({ roles, children }: { roles: Role[]; children: ReactNode }) {
+  const { me, loading } = useSession();
+  const location = useLocation();
+  if (loading) return <Loading />;
+  if (!me) return <Navigate to="/login" replace state={{ from: location.pathname + location.search }} />;
+  if (!roles.includes(me.role)) return <Navigate to={HOME[me.role]} replace />;
+  return <Shell>{children}</Shell>;
+}

@@ -1,0 +1,3 @@
+import { defineStrings } from "./define";
+
+export default defineStrings({ title: "coordination" }, { title: "coordination" });
