@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so `make up`/`make test` reinstall only when pyproject.toml changed.
 STAMP := $(VENV)/.yilian-installed
 
-.PHONY: install up test lint viewer
+.PHONY: install up test lint viewer web
 
 define install_recipe
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -24,10 +24,26 @@ $(STAMP): pyproject.toml
 viewer: $(STAMP)
 	$(BIN)/python viewer/build.py
 
-up: $(STAMP) viewer
+# The web app served at / (web/, React + Vite). `npm install` runs only when web/package-lock.json changed (npm 11's `ci`
+# refuses its own lock file: it omits the other platforms' optional rollup binaries), the
+# build only when a source file is newer than web/dist/index.html.
+WEB_STAMP := web/node_modules/.yilian-installed
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm install --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+up: $(STAMP) viewer web
 	$(BIN)/yilian up
 
-test: $(STAMP) viewer
+test: $(STAMP) viewer web
+	cd web && npm test
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
