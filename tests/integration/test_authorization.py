@@ -33,7 +33,7 @@ from tests.support.matrix import Caller, api_endpoints, parse_codes, seq_and_sta
 from yilian.api.app import create_app
 from yilian.config import Settings
 from yilian.db.demo import DEMO_PASSWORD
-from yilian.db.schema import share_links, users
+from yilian.db.schema import agreements, hospitals, share_links, users
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,14 @@ UNLICENSED = "zhou.unlicensed"
 PATIENT = {"patient_id": "AUTHZ-0001", "name": "诸葛亮 Zhuge Liang", "birth_date": "1972-05-06", "sex": "M"}
 NEW_PATIENT = {"patient_id": "AUTHZ-0002", "name": "孙尚香 Sun Shangxiang", "birth_date": "1980-08-08", "sex": "F"}
 QS_PATIENT = {"patient_id": "AUTHZ-QS01", "name": "马超 Ma Chao", "birth_date": "1976-04-01", "sex": "M"}
+# What the admin rows act on: the matrix's own county, agreement and doctor (inserted by the fixture), so a
+# granted admin call changes nothing another test relies on; each PUT body restates the subject as it is.
+ADMIN_COUNTY, ADMIN_AGREEMENT, ADMIN_USER = "h-matrix-county", "agr-matrix", "matrix.doctor"
+ADMIN_COUNTY_BODY = {"name": "矩阵县医院 Matrix County", "level": "county", "patient_id_issuer": "MATRIX"}
+ADMIN_AGREEMENT_BODY = {"requesting_hospital_id": ADMIN_COUNTY, "reading_hospital_id": "h-provincial",
+                        "service_mode": "difficult_only"}  # fmt: skip
+ADMIN_USER_BODY = {"username": ADMIN_USER, "display_name": "矩阵医生 Matrix Doctor", "role": "county_doctor",
+                   "hospital_id": ADMIN_COUNTY}  # fmt: skip
 
 COLUMNS = (
     Caller("anon"),  # no Authorization header
@@ -78,6 +86,13 @@ BODIES: dict[str, Any] = {
     f"{REF}/share-links#POST": {"days": 7},
     "/api/share/{token}": {"birth_date": PATIENT["birth_date"]},
     "/api/hospitals/{hospital_id}/api-keys": {"label": "matrix gateway"},
+    "/api/admin/hospitals": {**ADMIN_COUNTY_BODY, "patient_id_issuer": "MATRIX-NEW"},
+    "/api/admin/hospitals/{hospital_id}": ADMIN_COUNTY_BODY,
+    "/api/admin/agreements": ADMIN_AGREEMENT_BODY,
+    "/api/admin/agreements/{agreement_id}": ADMIN_AGREEMENT_BODY,
+    "/api/admin/users": {**ADMIN_USER_BODY, "username": "matrix.created", "password": "matrix-password-1"},
+    "/api/admin/users/{user_id}": ADMIN_USER_BODY,
+    "/api/admin/users/{user_id}/password": {"password": "matrix-password-2"},
 }
 # Actions that go to the referral's workflow: a granted one moves the case on, so it gets a case of its own.
 WORKFLOW_ACTIONS = frozenset(
@@ -186,6 +201,23 @@ MATRIX = (
     R("DELETE /api/hospitals/{hospital_id}/api-keys/{key_id}", None,     "401 401 401|403 403|403 403 403|403 403 204"),
     # uploads are stored for the uploader's hospital; here the body has no files, so the granted get 422
     R("POST /api/studies/upload",                         None,          "401 401 401|422 422|403 403 403|403 422 403"),
+    # the admin API: admins only; the granted calls act on the matrix's own subjects (ADMIN_COUNTY and co.)
+    R("GET /api/admin/hospitals",                         None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("POST /api/admin/hospitals",                        None,          "401 401 401|403 403|403 403 403|403 403 201"),
+    R("PUT /api/admin/hospitals/{hospital_id}",           None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("GET /api/admin/agreements",                        None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("POST /api/admin/agreements",                       None,          "401 401 401|403 403|403 403 403|403 403 201"),
+    R("PUT /api/admin/agreements/{agreement_id}",         None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("GET /api/admin/users",                             None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("POST /api/admin/users",                            None,          "401 401 401|403 403|403 403 403|403 403 201"),
+    R("PUT /api/admin/users/{user_id}",                   None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("POST /api/admin/users/{user_id}/password",         None,          "401 401 401|403 403|403 403 403|403 403 204"),
+    R("GET /api/admin/changes",                           None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    # the directory: names for everyone signed in; agreements scoped to the caller's hospital (test_admin.py)
+    R("GET /api/hospitals",                               None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    R("GET /api/agreements",                              None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    # a case's possible readers, for coordinators; the matrix sends no ?referral_id=, so the one let in gets 422
+    R("GET /api/readers",                                 None,          "401 401 401|403 403|403 403 403|403 422 403"),
 )
 # fmt: on
 
@@ -207,6 +239,21 @@ class Pool:
     shared: dict[str, str]  # state -> a referral refused cells may share (they change nothing)
     fresh: dict[tuple[str, str], str]  # (row, caller) -> a referral of its own for a granted action
     qingshan: str  # an offered case from h-qingshan
+
+
+async def _add_admin_subjects(engine: AsyncEngine) -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(insert(hospitals).values(id=ADMIN_COUNTY, **ADMIN_COUNTY_BODY, created_at=now)
+                           .on_conflict_do_nothing())  # fmt: skip
+        await conn.execute(
+            insert(agreements).values(id=ADMIN_AGREEMENT, **ADMIN_AGREEMENT_BODY, terms={}, created_at=now)
+            .on_conflict_do_nothing()
+        )  # fmt: skip
+        await conn.execute(
+            insert(users).values(id=ADMIN_USER, **ADMIN_USER_BODY, password_hash="-", created_at=now)
+            .on_conflict_do_nothing()
+        )  # fmt: skip
 
 
 async def _add_unlicensed_expert(engine: AsyncEngine) -> None:
@@ -231,6 +278,7 @@ async def _add_unlicensed_expert(engine: AsyncEngine) -> None:
 async def pool(api: Api, engine: AsyncEngine) -> Pool:
     """Every referral the matrix needs, walked to its state concurrently before the first cell runs."""
     await _add_unlicensed_expert(engine)
+    await _add_admin_subjects(engine)
     await warm_tokens(api, [c.username for c in COLUMNS if c.username])
     shared_states = sorted({row.state for row in MATRIX if row.state})
     fresh_cells = [
@@ -261,6 +309,8 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
         ctx["sop_instance_uid"] = "1.2.826.0.1.3680043.8.498.1"
     if "{hospital_id}" in row.path:
         ctx["hospital_id"] = "h-anping"
+    if row.path.startswith("/api/admin/"):
+        ctx.update(hospital_id=ADMIN_COUNTY, agreement_id=ADMIN_AGREEMENT, user_id=ADMIN_USER)
     if "{key_id}" in row.path:
         key = await api.ok("admin", "POST", "/api/hospitals/h-anping/api-keys", 201, json={"label": "to revoke"})
         ctx["key_id"] = key["id"]

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from yilian.api import (
+    admin,
     api_keys,
     audit,
     auth,
     dashboard,
     dicomweb,
     dicomweb_retrieve,
+    directory,
     me,
     notifications,
     referrals,
@@ -48,7 +50,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.blobs = blob_store_from_url(settings.storage_url)
     app.state.on_stored = studies_received(engine, temporal)
     install_error_handlers(app)
-    routers = (auth, me, referrals, dashboard, share, notifications, audit, api_keys, studies)
+    routers = (auth, me, referrals, dashboard, share, notifications, audit, api_keys, studies, admin, directory)
     for module in (*routers, dicomweb, dicomweb_retrieve, viewer):
         app.include_router(module.router)
 

@@ -324,3 +324,23 @@ api_keys = Table(
 )
 
 IMAGING_TABLES = ("dicom_studies", "dicom_series", "dicom_instances", "api_keys")
+
+
+# --- Administration (revision 0003): who changed the alliance's reference data, and how.
+
+admin_changes = Table(
+    "admin_changes",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _ts("at", False),
+    Column("actor_id", String(64), nullable=False),
+    Column("entity", String(16), nullable=False),  # hospital | agreement | user
+    Column("entity_id", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # create | update | password
+    # The entity as the admin API shows it, before and after; never a password or its hash.
+    Column("before", JSONB),
+    Column("after", JSONB),
+    Index("ix_admin_changes_entity", "entity", "entity_id", "id"),
+)
+
+ADMIN_TABLES = ("admin_changes",)

@@ -1,0 +1,402 @@
+"""Administration (admins only): hospitals, agreements and users, each change logged in admin_changes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from yilian.api.auth import hash_password, require_role
+from yilian.api.schemas import RequestBody
+from yilian.db.queries import admin as queries
+from yilian.domain.access import Principal
+from yilian.domain.agreement import Agreement, HalfHostingRules, SecondReadingPolicy, ServiceMode, SlaTargets
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.roles import READER_ROLES, Role
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+AdminPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Modality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,16}$")]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Password = Annotated[str, Field(min_length=10, max_length=256, description="at least 10 characters")]
+
+
+class HospitalLevel(StrEnum):
+    TERTIARY = "tertiary"  # 三甲: where the experts read
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+# ---- schemas ------------------------------------------------------------------------------------
+class HospitalBody(RequestBody):
+    name: Name
+    level: HospitalLevel
+    patient_id_issuer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class NewHospital(HospitalBody):
+    id: Id | None = Field(default=None, description="omit for a generated h-… id")
+
+
+class SlaBody(RequestBody):
+    stat_minutes: int = Field(default=30, ge=1, le=60 * 24 * 30)
+    urgent_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
+    routine_minutes: int = Field(default=24 * 60, ge=1, le=60 * 24 * 30)
+
+
+class HalfHostingBody(RequestBody):
+    """Any one rule that matches sends a study out: its modality, the hour it is sent, or declared overflow."""
+
+    modalities: list[Modality] = Field(default_factory=list, max_length=32)
+    hours_start: ClockTime | None = Field(default=None, description="local time HH:MM; with hours_end")
+    hours_end: ClockTime | None = Field(default=None, description="local time HH:MM; may be past midnight")
+    overflow_daily_cap: int = Field(default=0, ge=0, le=10_000)
+
+    def rules(self) -> HalfHostingRules:
+        return HalfHostingRules(
+            modalities=frozenset(self.modalities),
+            hours_start=time.fromisoformat(self.hours_start) if self.hours_start else None,
+            hours_end=time.fromisoformat(self.hours_end) if self.hours_end else None,
+            overflow_daily_cap=self.overflow_daily_cap,
+        )
+
+
+class AgreementBody(RequestBody):
+    """The fields of domain.agreement.Agreement; the parties of an agreement never change once it exists."""
+
+    requesting_hospital_id: str = Field(min_length=1, max_length=64, description="a county or township hospital")
+    reading_hospital_id: str = Field(min_length=1, max_length=64, description="a tertiary hospital")
+    service_mode: ServiceMode
+    sla: SlaBody = Field(default_factory=SlaBody)
+    offer_timeout_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    auto_reassign: bool = True
+    max_auto_reassigns: int = Field(default=2, ge=0, le=20)
+    second_reading: SecondReadingPolicy = SecondReadingPolicy.ALWAYS
+    second_reading_share: float = Field(default=0.2, ge=0, le=1, description="for random_share")
+    pause_sla_in_needs_info: bool = True
+    critical_ack_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    critical_renotify_max: int = Field(default=2, ge=0, le=20)
+    half_hosting: HalfHostingBody | None = Field(default=None, description="half_hosting agreements only")
+    cooperation_modalities: list[Modality] = Field(
+        default_factory=list, max_length=32, description="cooperation agreements only; empty: every modality"
+    )
+    timezone: str = Field(default="Asia/Shanghai", max_length=64, description="IANA zone of the hosted hours")
+    active: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    def agreement(self, agreement_id: str) -> Agreement:
+        return Agreement(
+            id=agreement_id,
+            requesting_hospital_id=self.requesting_hospital_id,
+            reading_hospital_id=self.reading_hospital_id,
+            service_mode=self.service_mode,
+            sla=SlaTargets(self.sla.stat_minutes, self.sla.urgent_minutes, self.sla.routine_minutes),
+            offer_timeout_minutes=self.offer_timeout_minutes,
+            grace_minutes=self.grace_minutes,
+            auto_reassign=self.auto_reassign,
+            max_auto_reassigns=self.max_auto_reassigns,
+            second_reading=self.second_reading,
+            second_reading_share=self.second_reading_share,
+            pause_sla_in_needs_info=self.pause_sla_in_needs_info,
+            critical_ack_minutes=self.critical_ack_minutes,
+            critical_renotify_max=self.critical_renotify_max,
+            half_hosting=self.half_hosting.rules() if self.half_hosting else None,
+            cooperation_modalities=frozenset(self.cooperation_modalities),
+            timezone=self.timezone,
+            active=self.active,
+        )
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Rules across fields; (field, problem) pairs."""
+        out: list[tuple[str, str]] = []
+        half, mode = self.half_hosting, self.service_mode
+        if half is not None and mode is not ServiceMode.HALF_HOSTING:
+            out.append(("half_hosting", "only a half_hosting agreement has half-hosting rules"))
+        if mode is ServiceMode.HALF_HOSTING and (
+            half is None or not (half.modalities or half.hours_start or half.overflow_daily_cap)
+        ):
+            out.append(("half_hosting", "a half_hosting agreement needs a rule: modalities, hours or an overflow cap"))
+        if half is not None and (half.hours_start is None) != (half.hours_end is None):
+            out.append(("half_hosting.hours_end", "give both hours_start and hours_end, or neither"))
+        if half is not None and half.hours_start is not None and half.hours_start == half.hours_end:
+            out.append(("half_hosting.hours_end", "the hosted hours must not start and end at the same time"))
+        if self.cooperation_modalities and mode is not ServiceMode.COOPERATION:
+            out.append(("cooperation_modalities", "only a cooperation agreement lists modalities"))
+        if self.requesting_hospital_id == self.reading_hospital_id:
+            out.append(("reading_hospital_id", "a hospital cannot have an agreement with itself"))
+        return out
+
+
+class NewAgreement(AgreementBody):
+    id: Id | None = Field(default=None, description="omit for a generated agr-… id")
+
+
+class StaffRole(StrEnum):
+    """The roles a person can be given here; patients, gateways and the system are not accounts."""
+
+    COUNTY_DOCTOR = Role.COUNTY_DOCTOR.value
+    EXPERT = Role.EXPERT.value
+    SENIOR = Role.SENIOR.value
+    COORDINATOR = Role.COORDINATOR.value
+    ADMIN = Role.ADMIN.value
+
+
+class Subspecialty(RequestBody):
+    modality: Annotated[str, StringConstraints(pattern=r"^([A-Z]{2,16}|\*)$")] = Field(description="or * for any")
+    body_part: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="e.g. CHEST, or * for any"
+    )
+
+    @field_validator("body_part")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()  # referrals store body parts upper-cased; routing compares them as stored
+
+
+class UserBody(RequestBody):
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")]
+    display_name: Name
+    role: StaffRole
+    hospital_id: str | None = Field(default=None, max_length=64, description="required for every role but admin")
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    is_junior: bool = Field(default=False, description="a junior reader's reports may need a second reading")
+    licensed_for: list[str] = Field(
+        default_factory=list, max_length=200, description="readers only: hospitals they may read for"
+    )
+    subspecialties: list[Subspecialty] = Field(default_factory=list, max_length=200, description="readers only")
+    active: bool = True
+
+    def columns(self) -> dict[str, Any]:
+        fields = {"username", "display_name", "role", "hospital_id", "title", "is_junior", "active"}
+        return self.model_dump(include=fields)
+
+    def subspecialty_pairs(self) -> list[tuple[str, str]]:
+        return [(s.modality, s.body_part) for s in self.subspecialties]
+
+
+class NewUser(UserBody):
+    id: Id | None = Field(default=None, description="omit for a generated u-… id")
+    password: Password
+
+
+class PasswordBody(RequestBody):
+    password: Password
+
+
+# ---- checks that need the database (run inside the write's transaction) --------------------------
+def _invalid(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise YilianError(
+            ErrorCode.VALIDATION_FAILED,
+            problems[0][1],
+            [{"field": f"body.{field}", "problem": problem} for field, problem in problems],
+        )
+
+
+async def _check_agreement(conn: AsyncConnection, body: AgreementBody) -> None:
+    problems = body.problems()
+    levels = await queries.hospital_levels(conn, {body.requesting_hospital_id, body.reading_hospital_id})
+    requesting, reading = levels.get(body.requesting_hospital_id), levels.get(body.reading_hospital_id)
+    if requesting is None:
+        problems.append(("requesting_hospital_id", f"no hospital {body.requesting_hospital_id}"))
+    elif requesting == HospitalLevel.TERTIARY:
+        problems.append(("requesting_hospital_id", "the requesting hospital must be a county or township hospital"))
+    if reading is None:
+        problems.append(("reading_hospital_id", f"no hospital {body.reading_hospital_id}"))
+    elif reading != HospitalLevel.TERTIARY:
+        problems.append(("reading_hospital_id", "the reading hospital must be a tertiary hospital"))
+    _invalid(problems)
+
+
+async def _check_level(conn: AsyncConnection, hospital_id: str, level: HospitalLevel) -> None:
+    """A level change must leave every agreement of the hospital valid."""
+    sides = await queries.agreement_sides(conn, hospital_id)
+    if "reading" in sides and level is not HospitalLevel.TERTIARY:
+        _invalid([("level", "this hospital reads for others under an agreement: it must stay tertiary")])
+    if "requesting" in sides and level is HospitalLevel.TERTIARY:
+        _invalid([("level", "this hospital sends cases under an agreement: it cannot be tertiary")])
+
+
+async def _check_user(conn: AsyncConnection, body: UserBody, user_id: str, principal: Principal) -> None:
+    problems: list[tuple[str, str]] = []
+    if body.role is not StaffRole.ADMIN and body.hospital_id is None:
+        problems.append(("hospital_id", "every role but admin belongs to a hospital"))
+    if Role(body.role) not in READER_ROLES:
+        if body.licensed_for:
+            problems.append(("licensed_for", "only experts and seniors hold reading licences"))
+        if body.subspecialties:
+            problems.append(("subspecialties", "only experts and seniors have subspecialties"))
+    known = await queries.hospital_levels(conn, {*body.licensed_for, *([body.hospital_id] if body.hospital_id else [])})
+    if body.hospital_id is not None and body.hospital_id not in known:
+        problems.append(("hospital_id", f"no hospital {body.hospital_id}"))
+    unknown = sorted(set(body.licensed_for) - set(known))
+    if unknown:
+        problems.append(("licensed_for", f"no hospital {', '.join(unknown)}"))
+    # The acting admin always remains one, so the alliance is never left without an admin.
+    if user_id == principal.user_id and body.role is not StaffRole.ADMIN:
+        problems.append(("role", "you cannot take the admin role from yourself"))
+    if user_id == principal.user_id and not body.active:
+        problems.append(("active", "you cannot deactivate yourself"))
+    _invalid(problems)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _not_found(entity: str, entity_id: str) -> YilianError:
+    return YilianError(ErrorCode.NOT_FOUND, f"no {entity} {entity_id}")
+
+
+# ---- hospitals ----------------------------------------------------------------------------------
+@router.get("/hospitals")
+async def list_hospitals(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        return {"items": await queries.all_hospitals(conn)}
+
+
+@router.post("/hospitals", status_code=201)
+async def create_hospital(body: NewHospital, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    values = {**body.model_dump(exclude={"id"}), "id": body.id or _new_id("h")}
+    async with request.app.state.engine.begin() as conn:
+        return await queries.create_hospital(conn, values, actor_id=principal.user_id, now=datetime.now(UTC))
+
+
+@router.put("/hospitals/{hospital_id}")
+async def update_hospital(
+    hospital_id: str, body: HospitalBody, request: Request, principal: AdminPrincipal
+) -> dict[str, Any]:
+    async with request.app.state.engine.begin() as conn:
+        before = await queries.get_hospital(conn, hospital_id)
+        if before is None:
+            raise _not_found("hospital", hospital_id)
+        await _check_level(conn, hospital_id, body.level)
+        return await queries.update_hospital(
+            conn, before, body.model_dump(), actor_id=principal.user_id, now=datetime.now(UTC)
+        )
+
+
+# ---- agreements ---------------------------------------------------------------------------------
+@router.get("/agreements")
+async def list_agreements(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        return {"items": await queries.all_agreements(conn)}
+
+
+@router.post("/agreements", status_code=201)
+async def create_agreement(body: NewAgreement, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    async with request.app.state.engine.begin() as conn:
+        await _check_agreement(conn, body)
+        return await queries.create_agreement(
+            conn, body.agreement(body.id or _new_id("agr")), actor_id=principal.user_id, now=datetime.now(UTC)
+        )
+
+
+@router.put("/agreements/{agreement_id}")
+async def update_agreement(
+    agreement_id: str, body: AgreementBody, request: Request, principal: AdminPrincipal
+) -> dict[str, Any]:
+    """Replace the terms; deactivate with active=false (referrals point at agreements, so none is deleted)."""
+    async with request.app.state.engine.begin() as conn:
+        before = await queries.get_agreement(conn, agreement_id)
+        if before is None:
+            raise _not_found("agreement", agreement_id)
+        _invalid(
+            [
+                (side, "the parties of an agreement do not change: make a new agreement instead")
+                for side in ("requesting_hospital_id", "reading_hospital_id")
+                if getattr(body, side) != getattr(before, side)
+            ]
+        )
+        await _check_agreement(conn, body)
+        return await queries.update_agreement(
+            conn, before, body.agreement(agreement_id), actor_id=principal.user_id, now=datetime.now(UTC)
+        )
+
+
+# ---- users --------------------------------------------------------------------------------------
+@router.get("/users")
+async def list_users(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        return {"items": await queries.all_users(conn)}
+
+
+@router.post("/users", status_code=201)
+async def create_user(body: NewUser, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    user_id = body.id or _new_id("u")
+    password_hash = hash_password(body.password)  # before the transaction: argon2 is slow on purpose
+    async with request.app.state.engine.begin() as conn:
+        await _check_user(conn, body, user_id, principal)
+        return await queries.create_user(
+            conn,
+            {**body.columns(), "id": user_id},
+            password_hash=password_hash,
+            licensed_for=body.licensed_for,
+            subspecialties=body.subspecialty_pairs(),
+            actor_id=principal.user_id,
+            now=datetime.now(UTC),
+        )
+
+
+@router.put("/users/{user_id}")
+async def update_user(user_id: str, body: UserBody, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    """Replace the user's fields, licences and subspecialties (not the password); deactivate with active=false."""
+    async with request.app.state.engine.begin() as conn:
+        before = await queries.get_user(conn, user_id)
+        if before is None:
+            raise _not_found("user", user_id)
+        await _check_user(conn, body, user_id, principal)
+        return await queries.update_user(
+            conn,
+            before,
+            body.columns(),
+            licensed_for=body.licensed_for,
+            subspecialties=body.subspecialty_pairs(),
+            actor_id=principal.user_id,
+            now=datetime.now(UTC),
+        )
+
+
+@router.post("/users/{user_id}/password", status_code=204)
+async def set_password(user_id: str, body: PasswordBody, request: Request, principal: AdminPrincipal) -> Response:
+    password_hash = hash_password(body.password)
+    async with request.app.state.engine.begin() as conn:
+        if not await queries.set_password(
+            conn, user_id, password_hash, actor_id=principal.user_id, now=datetime.now(UTC)
+        ):
+            raise _not_found("user", user_id)
+    return Response(status_code=204)
+
+
+# ---- the change log -----------------------------------------------------------------------------
+@router.get("/changes")
+async def list_changes(
+    request: Request,
+    principal: AdminPrincipal,
+    entity: queries.AdminEntity | None = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Every change made through this API, newest first."""
+    async with request.app.state.engine.connect() as conn:
+        items = await queries.changes(conn, entity=entity, entity_id=entity_id, limit=limit)
+    return {"items": items, "limit": limit}

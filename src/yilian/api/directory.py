@@ -1,0 +1,116 @@
+"""The directory a signed-in person's screens need: hospital names, their agreements' coverage, a case's readers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from yilian.api.auth import CurrentPrincipal, require_role
+from yilian.api.referrals import visible_referral
+from yilian.db.queries import directory as queries
+from yilian.db.queries.alliance import agreement_from_row
+from yilian.domain.access import Principal
+from yilian.domain.agreement import Agreement, SecondReadingPolicy, ServiceMode
+from yilian.domain.roles import Role
+
+router = APIRouter(prefix="/api", tags=["directory"])
+STAFF = (Role.COUNTY_DOCTOR, Role.EXPERT, Role.SENIOR, Role.COORDINATOR, Role.ADMIN)
+
+
+async def agreement_party(principal: Annotated[Principal, Depends(require_role(*STAFF))]) -> str | None:
+    """Whose agreements the caller sees: their hospital's (either side), or every one for an admin (None)."""
+    if principal.role is Role.ADMIN:
+        return None
+    return principal.hospital_id or ""
+
+
+def covers(a: Agreement) -> str:
+    """What the agreement sends out, in words for the county doctor's form."""
+    mode = a.service_mode
+    if mode is ServiceMode.FULL_HOSTING:
+        return "every study"
+    if mode is ServiceMode.DIFFICULT_ONLY:
+        return "only cases flagged difficult"
+    if mode is ServiceMode.COOPERATION:
+        mods = sorted(a.cooperation_modalities)
+        return f"{', '.join(mods)} studies" if mods else "studies of every modality"
+    rules = a.half_hosting
+    parts = []
+    if rules and rules.modalities:
+        parts.append(f"{', '.join(sorted(rules.modalities))} studies")
+    if rules and rules.hours_start is not None and rules.hours_end is not None:
+        parts.append(f"any study sent {rules.hours_start:%H:%M}-{rules.hours_end:%H:%M} ({a.timezone})")
+    if rules and rules.overflow_daily_cap:
+        parts.append(f"declared overflow, up to {rules.overflow_daily_cap} cases a day")
+    return "; ".join(parts) or "nothing"
+
+
+def _second_reading(a: Agreement) -> str:
+    policy = a.second_reading
+    if policy is SecondReadingPolicy.RANDOM_SHARE:
+        return f"a random {a.second_reading_share:.0%} of cases"
+    return {
+        SecondReadingPolicy.ALWAYS: "every case",
+        SecondReadingPolicy.DIFFICULT: "cases flagged difficult",
+        SecondReadingPolicy.JUNIOR_READERS: "reports by junior readers",
+        SecondReadingPolicy.NEVER: "none",
+    }[policy]
+
+
+def agreement_summary(row: dict[str, Any]) -> dict[str, Any]:
+    a = agreement_from_row(row)
+    half = a.half_hosting
+    return {
+        "id": a.id,
+        "requesting_hospital_id": a.requesting_hospital_id,
+        "requesting_hospital_name": row["requesting_hospital_name"],
+        "reading_hospital_id": a.reading_hospital_id,
+        "reading_hospital_name": row["reading_hospital_name"],
+        "service_mode": a.service_mode,
+        "active": a.active,
+        "covers": covers(a),
+        "sla": {"stat_minutes": a.sla.stat_minutes, "urgent_minutes": a.sla.urgent_minutes,
+                "routine_minutes": a.sla.routine_minutes},
+        "second_reading": a.second_reading,
+        "second_reading_share": a.second_reading_share,
+        "second_reading_covers": _second_reading(a),
+        "half_hosting": None if half is None else {
+            "modalities": sorted(half.modalities),
+            "hours_start": f"{half.hours_start:%H:%M}" if half.hours_start else None,
+            "hours_end": f"{half.hours_end:%H:%M}" if half.hours_end else None,
+            "overflow_daily_cap": half.overflow_daily_cap,
+        },
+        "cooperation_modalities": sorted(a.cooperation_modalities),
+        "timezone": a.timezone,
+    }  # fmt: skip
+
+
+@router.get("/hospitals")
+async def list_hospitals(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    """Every hospital of the alliance (id, name, level)."""
+    async with request.app.state.engine.connect() as conn:
+        return await queries.hospital_names(conn)
+
+
+@router.get("/agreements")
+async def list_agreements(
+    request: Request, party: Annotated[str | None, Depends(agreement_party)]
+) -> list[dict[str, Any]]:
+    """The agreements the caller's hospital is a party to (an admin: all), with what each covers."""
+    async with request.app.state.engine.connect() as conn:
+        rows = await queries.agreement_rows(conn, party)
+    return [agreement_summary(r) for r in rows]
+
+
+@router.get("/readers")
+async def list_readers(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR))],
+    referral_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> list[dict[str, Any]]:
+    """Who could read this case: active experts and seniors of its reading hospital licensed for its sender."""
+    row = await visible_referral(request, principal, referral_id)
+    async with request.app.state.engine.connect() as conn:
+        readers = await queries.readers_of(conn, row["reading_hospital_id"], row["requesting_hospital_id"])
+    return [{**r, "open_cases": int(r["open_cases"])} for r in readers]
