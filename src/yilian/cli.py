@@ -70,7 +70,12 @@ async def _serve(settings: Settings, database_url: str, temporal_address: str, *
         tasks.append(asyncio.create_task(run_worker(client, engine, settings)))
     if api:
         config = uvicorn.Config(
-            create_app(settings, engine, client), host=settings.api_host, port=settings.api_port, log_level="info"
+            create_app(settings, engine, client),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="info",
+            # Open event streams (/api/events) never finish on their own: give them 5 s, then stop anyway.
+            timeout_graceful_shutdown=5,
         )
         tasks.append(asyncio.create_task(uvicorn.Server(config).serve()))
     try:
@@ -106,7 +111,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     with embedded_services(settings, ui=args.ui) as svc:
         _migrate_and_seed(svc.database_url, seed=not args.no_demo)
         base = f"http://{settings.api_host}:{settings.api_port}"
-        print(f"Yilian API             {base}   (OpenAPI: {base}/docs)", flush=True)
+        print(f"Yilian (open this)     {base}/   (sign in as a demo user below)", flush=True)
+        print(f"Yilian API             {base}/api   (OpenAPI: {base}/docs)", flush=True)
         if not args.no_demo:
             users = ", ".join(u.id for u in DEMO_USERS)
             print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)

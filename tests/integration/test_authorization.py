@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import REPORT, Api, referral_body
+from tests.support.live import serve
 from tests.support.matrix import Caller, api_endpoints, parse_codes, seq_and_state, walk, walk_many, warm_tokens
 from yilian.api.app import create_app
 from yilian.config import Settings
@@ -113,6 +116,7 @@ WORKFLOW_ACTIONS = frozenset(
         "addenda",
     )
 )
+STREAMS = frozenset({"/api/events"})  # text/event-stream endpoints
 GHOST_REFERRAL = "ref-20000101-0000000000"  # shaped like a referral id; no such referral
 GHOST_LINK = "A" * 22  # shaped like a link id; no such link
 ERRORS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "invalid_transition"}
@@ -155,6 +159,8 @@ MATRIX = (
     R("GET /api/dashboard",                               None,          "401 401 401|403 403|403 403 403|403 200 403"),
     R("GET /api/audit-events",                            None,          "401 401 401|403 403|403 403 403|403 200 200"),
     R("GET /api/notifications",                           None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    # live updates (Server-Sent Events) for every signed-in person; each sees only what can_view lets through
+    R("GET /api/events",                                  None,          "401 401 401|200 200|200 200 200|200 200 200"),
     # {notification_id} is one of zhao.anping's: nobody else's inbox has it
     R("POST /api/notifications/{notification_id}/read",   None,          "401 401 401|200 404|404 404 404|404 404 404"),
     R("GET ~",                                            "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
@@ -229,6 +235,14 @@ def _fresh(row: Row, code: int) -> bool:
 CELLS = [
     pytest.param(row, caller, code, id=f"{row} {caller.key}")
     for row in MATRIX
+    if row.route not in STREAMS
+    for caller, code in zip(COLUMNS, row.codes, strict=True)
+]
+# Event streams never end on their own: their cells run over real HTTP and close once the status is known.
+STREAM_CELLS = [
+    pytest.param(row, caller, code, id=f"{row} {caller.key}")
+    for row in MATRIX
+    if row.route in STREAMS
     for caller, code in zip(COLUMNS, row.codes, strict=True)
 ]
 
@@ -378,6 +392,34 @@ async def test_matrix(
             assert json.loads(r.text.replace(ctx[name], ghost)) == g.json()
             if name == "link_id":
                 assert str(rid) not in r.text, "a link id must not lead to the referral behind it"
+
+
+@pytest.fixture(scope="module")
+async def stream_url(
+    worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[str]:
+    """The API over real HTTP with its lifespan run (the event hub listens), for the streaming rows."""
+    app = create_app(settings, engine, temporal_client)
+    async with app.router.lifespan_context(app), serve(app) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("row", "caller", "expected"), STREAM_CELLS)
+async def test_stream_matrix(
+    api: Api, settings: Settings, pool: Pool, stream_url: str, row: Row, caller: Caller, expected: int
+) -> None:
+    headers = await caller.headers(api, settings)
+    async with (
+        asyncio.timeout(30),
+        httpx.AsyncClient(base_url=stream_url, timeout=httpx.Timeout(10.0)) as client,
+        client.stream(row.method, row.route, headers=headers) as r,
+    ):
+        assert r.status_code == expected, f"{row} as {caller.key}: {r.status_code} {(await r.aread())!r}"
+        if expected in ERRORS:
+            assert json.loads(await r.aread())["error"] == ERRORS[expected]
+        else:  # the first event says the stream is open; leaving the block closes it
+            lines = r.aiter_lines()
+            assert [await anext(lines), await anext(lines)][1] == "event: ready"
 
 
 @pytest.mark.parametrize(("case_from", "viewer"), [("h-anping", "sun.qingshan"), ("h-qingshan", "zhao.anping")])

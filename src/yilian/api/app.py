@@ -19,6 +19,7 @@ from yilian.api import (
     dicomweb,
     dicomweb_retrieve,
     directory,
+    events,
     me,
     notifications,
     referrals,
@@ -27,6 +28,7 @@ from yilian.api import (
     viewer,
 )
 from yilian.api.errors import install_error_handlers
+from yilian.api.event_hub import EventHub, listen_dsn
 from yilian.api.workflow_client import studies_received
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
@@ -35,7 +37,11 @@ from yilian.imaging.blob import blob_store_from_url
 def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        await app.state.events.start()
+        try:
+            yield
+        finally:
+            await app.state.events.stop()
 
     app = FastAPI(
         title="Yilian 医联",
@@ -49,8 +55,10 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     app.state.temporal = temporal
     app.state.blobs = blob_store_from_url(settings.storage_url)
     app.state.on_stored = studies_received(engine, temporal)
+    database_url = settings.database_url or engine.url.render_as_string(hide_password=False)
+    app.state.events = EventHub(listen_dsn(database_url), engine)
     install_error_handlers(app)
-    routers = (auth, me, referrals, dashboard, share, notifications, audit, api_keys, studies, admin, directory)
+    routers = (auth, me, referrals, dashboard, share, notifications, audit, api_keys, studies, events, admin, directory)
     for module in (*routers, dicomweb, dicomweb_retrieve, viewer):
         app.include_router(module.router)
 

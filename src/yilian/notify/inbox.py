@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries.events import announce_notifications
 from yilian.db.schema import notifications
 from yilian.notify.port import Message, Recipient
 
@@ -15,7 +16,7 @@ class InAppNotifier:
     async def deliver(self, conn: AsyncConnection, message: Message, recipients: list[Recipient]) -> bool:
         if not recipients:
             return False
-        await conn.execute(
+        added = await conn.execute(
             insert(notifications)
             .values(
                 [
@@ -32,5 +33,8 @@ class InAppNotifier:
                 ]
             )
             .on_conflict_do_nothing(constraint="uq_notification_key_recipient")
+            .returning(notifications.c.recipient_id)
         )
+        # Only rows really added (a retried activity adds none): the bell updates once per notification.
+        await announce_notifications(conn, added.scalars().all())
         return True

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries.events import announce_referral
 from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
 from yilian.domain.messages import ProjectionSnapshot, ReportVersionInput, ShareLinkInput
 from yilian.domain.referral import OPEN_STATES, AuditEvent
@@ -66,7 +67,7 @@ def _projection_upsert() -> Any:
         index_elements=[referrals.c.id],
         set_={c.name: stmt.excluded[c.name] for c in referrals.columns if c.name not in keep},
         where=referrals.c.last_seq < stmt.excluded.last_seq,
-    )
+    ).returning(referrals.c.id)
 
 
 # Built once: the same statement objects hit SQLAlchemy's compiled cache on every step.
@@ -80,7 +81,8 @@ async def record_event(
     """Insert the audit event and move the projection forward; False if this event was already recorded.
 
     Idempotent under (referral_id, seq): a retried activity changes nothing. The projection only moves
-    forward (last_seq), so an out-of-order retry cannot roll it back.
+    forward (last_seq), so an out-of-order retry cannot roll it back. When the row moves, listeners of
+    live updates are told in the same transaction (so they hear of it exactly when it commits).
     """
     inserted = await conn.execute(
         AUDIT_INSERT,
@@ -101,7 +103,8 @@ async def record_event(
         return False
     row = _projection_row(snapshot, e.seq, e.at)
     row["submitted_at"] = e.at  # used only by the first event's insert
-    await conn.execute(PROJECTION_UPSERT, row)
+    if (await conn.execute(PROJECTION_UPSERT, row)).first() is not None:
+        await announce_referral(conn, e.referral_id)
     return True
 
 
