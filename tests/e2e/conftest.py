@@ -36,11 +36,12 @@ def viewer_build() -> Path:
 async def live_api(
     worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings, viewer_build: Path
 ) -> AsyncIterator[str]:
-    """The whole API served by uvicorn on a free port, on the tests' event loop (the engine is bound to it)."""
+    """The whole API served by uvicorn on a free port, on the tests' event loop (the engine is bound to it).
+
+    Its lifespan runs too, so the event hub listens to PostgreSQL and the web app gets live updates.
+    """
     app = create_app(settings, engine, temporal_client)
-    if not any(getattr(route, "path", "").startswith(viewer.BASE) for route in app.routes):
-        app.include_router(viewer.router)
-    async with serve(app) as url:
+    async with app.router.lifespan_context(app), serve(app) as url:
         yield url
 
 

@@ -26,6 +26,7 @@ from yilian.api import (
     share,
     studies,
     viewer,
+    web,
 )
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
@@ -66,4 +67,5 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
     async def health() -> dict[str, Any]:
         return {"status": "ok"}
 
+    app.include_router(web.router)  # last: its catch-all must not shadow any other route
     return app
