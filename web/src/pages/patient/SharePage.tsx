@@ -1,4 +1,155 @@
-// Placeholder: replaced by the screen's implementation.
+// The patient's result, opened from the QR slip on a phone: the birth date is the second factor, then the
+// signed report in large type and the key images, with the notice that it is for reference only.
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { useParams } from "react-router-dom";
+
+import { post } from "../../api/client";
+import { LanguageSwitch } from "../../components/Shell";
+import { shareErrorKind } from "./shareErrors";
+
+export interface SharedResult {
+  notice: string;
+  patient: { name: string; sex: string };
+  study: { modality: string; body_part: string; study_instance_uid: string };
+  hospital?: { name: string } | string;
+  reports: { kind: string; version: number; findings: string; impression: string; signed_by: string; signed_at: string }[];
+  key_images: string[];
+  expires_at: string;
+}
+
+function Notice() {
+  return (
+    <p className="disclaimer share-notice" role="note">
+      <span lang="zh-CN">仅供患者参考，不作为诊断依据</span>
+      <br />
+      <span lang="en">For the patient's reference only, not for diagnosis</span>
+    </p>
+  );
+}
+
+export function ShareError({ error }: { error: unknown }) {
+  const { t } = useTranslation("patient");
+  const kind = shareErrorKind(error);
+  const message =
+    kind === "other"
+      ? t("error.other", { message: error instanceof Error ? error.message : String(error) })
+      : t(`error.${kind}`);
+  return (
+    <p role="alert" className="error share-error" data-kind={kind}>
+      {message}
+    </p>
+  );
+}
+
+export function SharedReport({ result }: { result: SharedResult }) {
+  const { t, i18n } = useTranslation("patient");
+  const lang = i18n.language === "zh" ? "zh-CN" : "en-GB";
+  const exam = `${result.study.modality} ${result.study.body_part}`;
+  const final = result.reports.find((r) => r.kind === "final") ?? result.reports[0];
+  const hospital = typeof result.hospital === "string" ? result.hospital : result.hospital?.name;
+  return (
+    <article className="shared-report">
+      <Notice />
+      <dl className="facts share-facts">
+        {hospital && (
+          <>
+            <dt>{t("hospital")}</dt>
+            <dd>{hospital}</dd>
+          </>
+        )}
+        <dt>{t("patient")}</dt>
+        <dd>{result.patient.name}</dd>
+        <dt>{t("exam")}</dt>
+        <dd>{exam}</dd>
+        {final && (
+          <>
+            <dt>{t("date")}</dt>
+            <dd>{new Date(final.signed_at).toLocaleDateString(lang)}</dd>
+          </>
+        )}
+      </dl>
+      {result.reports.length === 0 && <p>{t("noReport")}</p>}
+      {result.reports.map((r) => (
+        <section key={r.version} className="share-report-version">
+          {r.kind === "addendum" && <h2>{t("addendum")}</h2>}
+          <h2>{t("findings")}</h2>
+          <p className="report-text">{r.findings}</p>
+          <h2>{t("impression")}</h2>
+          <p className="report-text">{r.impression}</p>
+          <p className="muted">
+            {t("signedBy", { name: r.signed_by })} · {new Date(r.signed_at).toLocaleDateString(lang)}
+          </p>
+        </section>
+      ))}
+      {result.key_images.length > 0 && (
+        <section>
+          <h2>{t("keyImages")}</h2>
+          <div className="key-images">
+            {result.key_images.map((src, i) => (
+              <img key={src} src={src} alt={t("keyImageAlt", { n: i + 1, exam })} loading="lazy" />
+            ))}
+          </div>
+        </section>
+      )}
+      <p className="muted small">{t("validUntil", { date: new Date(result.expires_at).toLocaleDateString(lang) })}</p>
+    </article>
+  );
+}
+
 export default function SharePage() {
-  return <h1>SharePage</h1>;
+  const { token = "" } = useParams();
+  const { t } = useTranslation("patient");
+  const [birthDate, setBirthDate] = useState("");
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<SharedResult | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!birthDate) return;
+    setPending(true);
+    setError(null);
+    try {
+      setResult(await post<SharedResult>(`/api/share/${encodeURIComponent(token)}`, { birth_date: birthDate }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setPending(false);
+    }
+  };
+
+  return (
+    <div className="share-page">
+      <header className="share-top row between">
+        <h1>{t("title")}</h1>
+        <LanguageSwitch />
+      </header>
+      <main className="share-main">
+        {result ? (
+          <SharedReport result={result} />
+        ) : (
+          <form onSubmit={submit} className="card share-form" noValidate>
+            <Notice />
+            <p>{t("intro")}</p>
+            <label>
+              {t("birthDate")}
+              <input
+                type="date"
+                value={birthDate}
+                onChange={(e) => setBirthDate(e.target.value)}
+                required
+                autoComplete="bday"
+                max={new Date().toISOString().slice(0, 10)}
+              />
+            </label>
+            {error != null && <ShareError error={error} />}
+            <button type="submit" className="primary big" disabled={!birthDate || pending}>
+              {pending ? t("opening") : t("view")}
+            </button>
+          </form>
+        )}
+      </main>
+    </div>
+  );
 }
