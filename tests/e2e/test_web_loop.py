@@ -134,6 +134,7 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
     county = await signed_in(browser, origin, COUNTY)
     await county.get_by_role("link", name="New referral").first.click()
     await county.get_by_label("DICOM files or zip").set_input_files([str(f) for f in files])
+    await county.get_by_role("button", name="Upload", exact=True).click()
     await expect(county.get_by_label("Patient ID")).to_have_value(patient_id, timeout=30_000)
     await county.get_by_label("Clinical question").fill("咳嗽两周，排除肺部占位 / cough for two weeks, rule out a mass")
     await county.get_by_label("Body part").fill("CHEST")
@@ -145,7 +146,7 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
     # -- expert: the offer arrives on the worklist; accept; the viewer shows pixels; write the report
     offered = (await api.wait_for(COUNTY, referral_id, "offered", timeout=30))["offered_to"]
     expert = await signed_in(browser, origin, offered)
-    row = expert.get_by_role("row").filter(has_text=referral_id)
+    row = expert.get_by_test_id(f"worklist-row-{referral_id}")
     await expect(row).to_be_visible(timeout=20_000)
     await shot(expert, "expert-worklist")
     await row.get_by_role("button", name="Accept").click()
@@ -163,42 +164,44 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
     await expert.get_by_label("Findings").fill(FIRST_FINDINGS)
     await expert.get_by_label("Impression").fill("右肺上叶磨玻璃结节。 GGN RUL.")
     await shot(expert, "expert-reading", full_page=False)
-    await expert.get_by_role("button", name="Submit preliminary report").click()
-    await confirm(expert)
+    await submit_preliminary(expert)
     await api.wait_for(COUNTY, referral_id, "preliminary")
 
     # -- senior: second reading asks for changes
     senior = await signed_in(browser, origin, SENIOR)
-    await senior.get_by_role("row").filter(has_text=referral_id).get_by_role("link").first.click()
-    await senior.get_by_label("Minor").check()
+    await expect(senior).to_have_url(re.compile(r"/review$"))
+    await senior.get_by_test_id(f"review-row-{referral_id}").get_by_role("link").first.click()
+    await expect(senior.get_by_text("8 mm ground-glass nodule, right upper lobe.")).to_be_visible()
+    await senior.get_by_label("Minor discrepancy").check()
     await senior.get_by_label("Review comments").fill("请补充结节的实性成分描述。 Describe any solid component.")
     await shot(senior, "senior-review", full_page=False)
     await senior.get_by_role("button", name="Request changes").click()
-    await confirm(senior)
+    await expect(senior).to_have_url(re.compile(r"/review$"))
     await api.wait_for(COUNTY, referral_id, "changes_requested")
 
-    # -- expert: the worklist shows the returned case without a reload; revise and resubmit
-    await expert.goto(f"{origin}/worklist")
-    await expect(expert.get_by_role("row").filter(has_text=referral_id)).to_contain_text("Changes requested")
-    await expert.goto(f"{origin}/read/{referral_id}")
+    # -- expert: back on the worklist after submitting, the returned case shows up there without a reload
+    await expect(expert).to_have_url(re.compile(r"/worklist$"))
+    returned_row = expert.get_by_test_id(f"worklist-row-{referral_id}")
+    await expect(returned_row).to_contain_text("Changes requested", timeout=20_000)
+    await returned_row.get_by_role("link").first.click()
     await expect(expert.get_by_text("Describe any solid component")).to_be_visible()
     await expert.get_by_label("Findings").fill(REVISED_FINDINGS)
-    await expert.get_by_role("button", name="Submit preliminary report").click()
-    await confirm(expert)
+    await submit_preliminary(expert)
     await api.wait_for(COUNTY, referral_id, "preliminary")
 
     # -- senior: approve and sign
     await senior.goto(f"{origin}/read/{referral_id}")
+    await expect(senior.get_by_text("8 mm pure GGN, no solid part.")).to_be_visible()
     await senior.get_by_label("Agree").check()
     await senior.get_by_role("button", name="Approve and sign").click()
-    await confirm(senior)
+    await senior.get_by_role("button", name="Confirm and sign").click()
     await api.wait_for(COUNTY, referral_id, "returned", timeout=30)
 
     # -- county doctor: the returned report, receipt, and the patient's QR slip
     await county.goto(f"{origin}/cases/{referral_id}")
     await expect(county.get_by_text("8 mm pure GGN, no solid part.")).to_be_visible(timeout=20_000)
     await county.get_by_role("button", name="Acknowledge receipt").click()
-    await confirm(county)
+    await api.wait_for(COUNTY, referral_id, "closed")
     await county.get_by_role("button", name="Create patient link").click()
     await expect(county.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
     await shot(county, "county-case")
@@ -225,8 +228,7 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
         assert not getattr(page, "errors", []), page.errors  # type: ignore[attr-defined]
 
 
-async def confirm(page: Page) -> None:
-    """Accept the screen's confirmation step, whether a dialog or an in-page Confirm button."""
-    button = page.get_by_role("button", name="Confirm")
-    if await button.count():
-        await button.click()
+async def submit_preliminary(expert: Page) -> None:
+    await expert.get_by_role("button", name="Submit preliminary report").click()
+    await expert.get_by_role("button", name="Confirm submission").click()
+    await expect(expert.get_by_text("Preliminary report submitted.")).to_be_visible()

@@ -58,7 +58,9 @@ export function QrSlip({ url, patientName, hospital, date, expires }: QrSlipProp
       <p lang="en" className="slip-instruction">
         {t("slip.instructionEn")}
       </p>
-      <p className="slip-url small">{url}</p>
+      <p className="slip-url small" data-testid="share-url">
+        {url}
+      </p>
     </div>
   );
 }
