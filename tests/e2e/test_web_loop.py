@@ -202,20 +202,32 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
     await expect(county.get_by_text("8 mm pure GGN, no solid part.")).to_be_visible(timeout=20_000)
     await county.get_by_role("button", name="Acknowledge receipt").click()
     await api.wait_for(COUNTY, referral_id, "closed")
+    # The return made a link already; revoke it (a slip handed to the wrong person) and make a new one.
+    first_link = (await county.get_by_test_id("share-url").inner_text()).strip()
+    await county.get_by_role("button", name="Revoke link").click()
+    await county.get_by_role("button", name="Yes, revoke").click()
     await county.get_by_role("button", name="Create patient link").click()
     await expect(county.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    link = (await county.get_by_test_id("share-url").inner_text()).strip()
+    assert "/s/" in link and link != first_link
     await shot(county, "county-case")
-    link = await county.get_by_test_id("share-url").inner_text()
-    assert "/s/" in link
 
     # -- patient: a phone opens the link, gives the birth date, reads the report
     phone = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
     patient = await phone.new_page()
+    await patient.goto(origin + first_link[first_link.index("/s/") :])
+    await patient.get_by_label("Birth date").fill(BIRTH_DATE)
+    await patient.get_by_role("button", name="View result").click()
+    await expect(patient.get_by_role("alert")).to_have_attribute("data-kind", "revoked")
+    await expect(patient.get_by_role("alert")).to_contain_text("withdrawn by the hospital")
     await patient.goto(origin + link[link.index("/s/") :])
     await patient.get_by_label("Birth date").fill(BIRTH_DATE)
     await patient.get_by_role("button", name="View result").click()
     await expect(patient.get_by_text("8 mm pure GGN, no solid part.")).to_be_visible()
     await expect(patient.get_by_text(re.compile("not for diagnosis", re.I))).to_be_visible()
+    key_image = patient.get_by_role("img", name=re.compile("Key image 1"))  # the middle slice of the 6-slice CT
+    await expect(key_image).to_be_visible()
+    assert await key_image.evaluate("img => img.complete && img.naturalWidth > 0")
     await shot(patient, "patient-result")
 
     # -- coordinator: the breach of the other case appeared on the same, never reloaded, page

@@ -1,5 +1,6 @@
 // Shared queries: one cache key per resource, so live updates (live/LiveUpdates.tsx) refresh every screen.
 import { useQuery } from "@tanstack/react-query";
+import { useRef } from "react";
 
 import { get, qs } from "./client";
 import type { AuditEvent, Hospital, Page, Priority, Referral, ReferralDetail } from "./types";
@@ -42,6 +43,16 @@ export function useHospitals() {
 
 /** A hospital's display name (falls back to its id while the directory loads). */
 export function useHospitalName(): (id: string | null | undefined) => string {
-  const { data } = useHospitals();
-  return (id) => (id ? (data?.[id]?.name ?? id) : "—");
+  const { data, refetch, isFetching } = useHospitals();
+  const asked = useRef(new Set<string>());
+  return (id) => {
+    if (!id) return "—";
+    const name = data?.[id]?.name;
+    // A hospital added after the directory was loaded (the admin just created it): fetch the directory again, once.
+    if (data && !name && !isFetching && !asked.current.has(id)) {
+      asked.current.add(id);
+      queueMicrotask(() => void refetch());
+    }
+    return name ?? id;
+  };
 }

@@ -49,6 +49,18 @@ interface Notification {
   read_at: string | null;
 }
 
+// Drawn, not an emoji: hospital PCs often lack a colour-emoji font and would show an empty box.
+function BellIcon() {
+  return (
+    <svg width="14" height="14" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <path
+        fill="currentColor"
+        d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
+      />
+    </svg>
+  );
+}
+
 function Inbox() {
   const { t } = useTranslation();
   const client = useQueryClient();
@@ -65,7 +77,7 @@ function Inbox() {
   return (
     <div className="inbox">
       <button type="button" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={t("notifications.title")}>
-        🔔 <span className="count">{unread.length}</span>
+        <BellIcon /> <span className="count">{unread.length}</span>
       </button>
       {open && (
         <ul className="inbox-list" aria-label={t("notifications.title")}>

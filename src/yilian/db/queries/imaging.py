@@ -330,7 +330,8 @@ async def key_instances(conn: AsyncConnection, study_instance_uid: str, hospital
     )
     query = (
         select(ranked.c.sop_instance_uid)
-        .where(ranked.c.n == (ranked.c.total + 1) / 2)
+        # Integer division: SQLAlchemy 2 makes `/` a true division, and 3.5 matches no row of a 6-image series.
+        .where(ranked.c.n == (ranked.c.total + 1) // 2)
         .order_by(ranked.c.series_instance_uid)
         .limit(limit)
     )

@@ -7,6 +7,11 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { PRIORITIES, type ReferralState } from "../../api/types";
 import type { HospitalTurnaround, PriorityTurnaround, StackedRow } from "./dashboardData";
 
+/** Axis ticks in minutes: one decimal below 10, whole minutes above (long labels are clipped by the axis). */
+function minutesTick(value: number): string {
+  return value < 10 ? value.toFixed(1) : String(Math.round(value));
+}
+
 const STATE_COLOURS: Partial<Record<ReferralState, string>> = {
   submitted: "#5b6478",
   awaiting_images: "#9aa3b5",
@@ -137,7 +142,7 @@ export function TurnaroundByPriorityChart({ rows }: { rows: PriorityTurnaround[]
         <BarChart data={data} margin={{ top: 8, right: 8, left: 0, bottom: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="name" />
-          <YAxis unit=" min" width={70} />
+          <YAxis unit=" min" width={80} tickFormatter={minutesTick} />
           <Tooltip />
           <Legend />
           <Bar dataKey="p50" name={t("charts.p50")} fill={P50} unit=" min" isAnimationActive={false} />
@@ -182,7 +187,7 @@ export function TurnaroundByHospitalChart({ rows }: { rows: HospitalTurnaround[]
         <BarChart data={rows} margin={{ top: 8, right: 8, left: 0, bottom: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="hospital" tick={{ fontSize: 12 }} interval={0} />
-          <YAxis unit=" min" width={70} />
+          <YAxis unit=" min" width={80} tickFormatter={minutesTick} />
           <Tooltip />
           <Legend />
           {PRIORITIES.map((p) => (
