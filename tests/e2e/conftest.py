@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.live import serve
-from yilian.api import viewer
+from yilian.api import viewer, web
 from yilian.api.app import create_app
 from yilian.config import Settings
 
@@ -29,6 +29,14 @@ def viewer_build() -> Path:
     root = viewer.viewer_dir()
     if not (root / viewer.BUILD_INFO).is_file():
         pytest.fail(f"the OHIF viewer is not built at {root}: run `make viewer`")
+    return root
+
+
+@pytest.fixture(scope="session")
+def web_build() -> Path:
+    root = web.web_dir()
+    if not (root / "index.html").is_file():
+        pytest.fail(f"the web app is not built at {root}: run `make web`")
     return root
 
 

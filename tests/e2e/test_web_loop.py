@@ -13,55 +13,22 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.pixels import shows_an_image, viewport_pixels
+from tests.e2e.webapp import PHONE, shot, signed_in
 from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, write
-from yilian.api import web
 from yilian.db.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.integration
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 COUNTY, SENIOR, COORDINATOR = "zhao.anping", "chen.senior", "liu.coord"
-DESKTOP = {"width": 1366, "height": 860}
-PHONE = {"width": 390, "height": 844}
 BIRTH_DATE = "1965-04-12"  # what tests/support/dicom_gen.py writes into every generated study
 FIRST_FINDINGS = "右肺上叶见一约8mm磨玻璃结节。 8 mm ground-glass nodule, right upper lobe."
 REVISED_FINDINGS = "右肺上叶见一约8mm纯磨玻璃结节，无实性成分。 8 mm pure GGN, no solid part."
-
-
-@pytest.fixture(scope="session")
-def web_build() -> Path:
-    root = web.web_dir()
-    if not (root / "index.html").is_file():
-        pytest.fail(f"the web app is not built at {root}: run `make web`")
-    return root
-
-
-async def shot(page: Page, name: str, full_page: bool = True) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
-
-
-async def signed_in(browser: Browser, origin: str, username: str, **context_args: Any) -> Page:
-    context = await browser.new_context(viewport=DESKTOP, locale="en-US", **context_args)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
-    page.on("dialog", lambda dialog: dialog.accept())  # window.confirm of irreversible actions: the person says yes
-    await page.goto(f"{origin}/login")
-    await page.get_by_label("Language").select_option("en")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(DEMO_PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    return page
 
 
 @pytest.fixture
