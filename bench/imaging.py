@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docs_section import replace_section  # bench/ is on sys.path: these run as scripts
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Imaging vs Orthanc (issue 3)"
 ORTHANC_PLUGIN_DIRS = ("/usr/share/orthanc/plugins", "/usr/lib/orthanc/plugins")
@@ -829,14 +831,7 @@ run {summary["total_wall_s"]} s.
 
 {chr(10).join(extra)}
 """
-    old = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in `bench/`.\n"
-    start = old.find(SECTION)
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + body + ("" if nxt == -1 else "\n" + old[nxt + 1 :])
-    path.write_text(new)
+    replace_section(path, SECTION, body)
 
 
 # ---- entry points ---------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from docs_section import replace_section  # bench/ is on sys.path: these run as scripts
 from temporalio import activity, workflow
 
 BASELINE_QUEUE = "bench-baseline"
@@ -903,14 +904,7 @@ includes anything else the server did for that namespace during the phase (queri
 
 {table}
 """
-    old = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in `bench/`.\n"
-    start = old.find(SECTION)
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + body + (old[nxt + 1 :] if nxt != -1 else "")
-    path.write_text(new)
+    replace_section(path, SECTION, body)
 
 
 # ---- main -----------------------------------------------------------------------------------------

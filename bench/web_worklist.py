@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from docs_section import replace_section  # noqa: E402
 from referral_loop import machine_facts, start_services  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,14 +208,7 @@ Machine: {summary["machine"]}.
 Budget (issue 4): under 1,000 ms to interactive: **{verdict}** (worst warm load {worst} ms).
 No peer: this is our own page, so the figure stands against the budget rather than as a ratio.
 """
-    old = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in `bench/`.\n"
-    start = old.find(SECTION)
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + body + (old[nxt + 1 :] if nxt != -1 else "")
-    path.write_text(new)
+    replace_section(path, SECTION, body)
 
 
 def main() -> None:

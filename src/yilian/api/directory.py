@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from yilian.api.auth import CurrentPrincipal, require_role
 from yilian.api.referrals import visible_referral
 from yilian.db.queries import directory as queries
+from yilian.db.queries.admin import agreement_terms
 from yilian.db.queries.alliance import agreement_from_row
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, SecondReadingPolicy, ServiceMode
@@ -58,9 +59,21 @@ def _second_reading(a: Agreement) -> str:
     }[policy]
 
 
+# The terms a county doctor's form and a coordinator need; timeouts and renotify counts are the admin's business.
+SUMMARY_TERMS = (
+    "sla",
+    "second_reading",
+    "second_reading_share",
+    "half_hosting",
+    "cooperation_modalities",
+    "timezone",
+)
+
+
 def agreement_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """What a party to the agreement sees: its terms (as the admin API stores them) plus the coverage in words."""
     a = agreement_from_row(row)
-    half = a.half_hosting
+    terms = agreement_terms(a)
     return {
         "id": a.id,
         "requesting_hospital_id": a.requesting_hospital_id,
@@ -70,20 +83,9 @@ def agreement_summary(row: dict[str, Any]) -> dict[str, Any]:
         "service_mode": a.service_mode,
         "active": a.active,
         "covers": covers(a),
-        "sla": {"stat_minutes": a.sla.stat_minutes, "urgent_minutes": a.sla.urgent_minutes,
-                "routine_minutes": a.sla.routine_minutes},
-        "second_reading": a.second_reading,
-        "second_reading_share": a.second_reading_share,
         "second_reading_covers": _second_reading(a),
-        "half_hosting": None if half is None else {
-            "modalities": sorted(half.modalities),
-            "hours_start": f"{half.hours_start:%H:%M}" if half.hours_start else None,
-            "hours_end": f"{half.hours_end:%H:%M}" if half.hours_end else None,
-            "overflow_daily_cap": half.overflow_daily_cap,
-        },
-        "cooperation_modalities": sorted(a.cooperation_modalities),
-        "timezone": a.timezone,
-    }  # fmt: skip
+        **{k: terms[k] for k in SUMMARY_TERMS},
+    }
 
 
 @router.get("/hospitals")
