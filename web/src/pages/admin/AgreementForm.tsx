@@ -1,13 +1,10 @@
 // An agreement's terms, in the sections an administrator negotiates them: who, what is sent, how fast, who checks.
 import { zodResolver } from "@hookform/resolvers/zod";
-import { useState } from "react";
 import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 
-import { ErrorMessage } from "../../components/ErrorMessage";
-import { SECOND_READING, SERVICE_MODES, showServerErrors, type AdminAgreement, type AdminHospital, type FieldProblem } from "./adminApi";
-import { errorAt, Field, ProblemList } from "./formParts";
-import { FormButtons } from "./HospitalsTab";
+import { SECOND_READING, SERVICE_MODES, type AdminAgreement, type AdminHospital } from "./adminApi";
+import { errorAt, Field, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { agreementBody, agreementDefaults, agreementSchema, type AgreementForm as Values } from "./schemas";
 
 const FIELDS = [
@@ -49,7 +46,6 @@ export function AgreementForm({
 }) {
   const { t } = useTranslation("admin");
   const creating = !agreement;
-  const [failure, setFailure] = useState<{ error: unknown; unplaced: FieldProblem[] } | null>(null);
   const form = useForm<Values>({ resolver: zodResolver(agreementSchema), defaultValues: agreementDefaults(agreement) });
   const { register, formState, watch } = form;
   const errors = formState.errors;
@@ -59,14 +55,12 @@ export function AgreementForm({
   const nameOf = (id: string) => hospitals.find((h) => h.id === id)?.name ?? id;
   const num = { valueAsNumber: true } as const;
 
-  const submit = form.handleSubmit(async (values) => {
-    setFailure(null);
-    try {
-      await onSave(agreementBody(values, creating) as unknown as Record<string, unknown>);
-    } catch (error) {
-      setFailure({ error, unplaced: showServerErrors(error, form.setError, FIELDS, RENAME) });
-    }
-  });
+  const { submit, failure } = useSaveSubmit(
+    form,
+    (values) => onSave(agreementBody(values, creating) as unknown as Record<string, unknown>),
+    FIELDS,
+    RENAME,
+  );
 
   return (
     <form onSubmit={submit} noValidate className="card admin-form agreement-form">
@@ -250,8 +244,7 @@ export function AgreementForm({
         <input type="checkbox" {...register("active")} />
         {t("agreement.active")}
       </label>
-      {failure && <ErrorMessage error={failure.error} />}
-      {failure && <ProblemList problems={failure.unplaced} />}
+      <SaveFailureNotice failure={failure} />
       {Object.keys(errors).length > 0 && !failure && (
         <p role="alert" className="error small">
           {t("fixErrors")}

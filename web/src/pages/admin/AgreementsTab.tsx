@@ -1,31 +1,23 @@
 // Agreements between a requesting and a reading hospital: list, create, edit terms, deactivate.
 // Agreements are never deleted (cases point at them): deactivation stops new cases under one.
 import { useTranslation } from "react-i18next";
-import { Link, Route, Routes, useNavigate, useParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { useAdminAgreements, useAdminHospitals, useSave } from "./adminApi";
 import { AgreementForm } from "./AgreementForm";
-import { ConfirmButton } from "./formParts";
-import { SavedNotice } from "./HospitalsTab";
+import { EntityEditor, EntityList, EntityRoutes } from "./EntityRoutes";
+import { ActiveBadge, ActiveToggle } from "./formParts";
 import { agreementTerms } from "./schemas";
 
 function AgreementList() {
   const { t } = useTranslation("admin");
-  const navigate = useNavigate();
   const agreements = useAdminAgreements();
   const hospitals = useAdminHospitals();
   const save = useSave<Record<string, unknown>>("agreements");
   const nameOf = (id: string) => hospitals.data?.find((h) => h.id === id)?.name ?? id;
   return (
-    <section aria-labelledby="agreements-heading">
-      <div className="row between">
-        <h2 id="agreements-heading">{t("tabs.agreements")}</h2>
-        <button type="button" className="primary" onClick={() => navigate("new")}>
-          {t("agreement.new")}
-        </button>
-      </div>
-      <SavedNotice />
+    <EntityList headingId="agreements-heading" title={t("tabs.agreements")} newLabel={t("agreement.new")}>
       {agreements.isLoading && <Loading />}
       <ErrorMessage error={agreements.error} onRetry={() => void agreements.refetch()} />
       <ErrorMessage error={save.error} />
@@ -59,25 +51,18 @@ function AgreementList() {
                 </td>
                 <td data-label={t("agreement.secondReading")}>{t(`secondReading.${a.second_reading}`)}</td>
                 <td data-label={t("status")}>
-                  <span className={`badge ${a.active ? "sla-on_track" : "sla-paused"}`}>{a.active ? t("active") : t("inactive")}</span>
+                  <ActiveBadge active={a.active} />
                 </td>
                 <td className="row">
                   <Link to={a.id} aria-label={t("editNamed", { name: a.id })}>
                     {t("common:action.edit")}
                   </Link>
-                  {a.active ? (
-                    <ConfirmButton
-                      label={t("deactivate")}
-                      question={t("agreement.confirmDeactivate", { id: a.id })}
-                      confirmLabel={t("confirmDeactivate")}
-                      pending={save.isPending}
-                      onConfirm={() => save.mutate({ id: a.id, body: { ...agreementTerms(a), active: false } })}
-                    />
-                  ) : (
-                    <button type="button" disabled={save.isPending} onClick={() => save.mutate({ id: a.id, body: { ...agreementTerms(a), active: true } })}>
-                      {t("activate")}
-                    </button>
-                  )}
+                  <ActiveToggle
+                    active={a.active}
+                    question={t("agreement.confirmDeactivate", { id: a.id })}
+                    pending={save.isPending}
+                    onChange={(active) => save.mutate({ id: a.id, body: { ...agreementTerms(a), active } })}
+                  />
                 </td>
               </tr>
             ))}
@@ -85,44 +70,28 @@ function AgreementList() {
         </table>
       )}
       <p className="muted small">{t("agreement.slaLegend")}</p>
-    </section>
+    </EntityList>
   );
 }
 
 function AgreementEditor() {
   const { t } = useTranslation("admin");
-  const { id } = useParams();
-  const navigate = useNavigate();
-  const agreements = useAdminAgreements();
   const hospitals = useAdminHospitals();
-  const save = useSave<Record<string, unknown>>("agreements");
-  if ((id && agreements.isLoading) || hospitals.isLoading) return <Loading />;
-  const loadError = (id ? agreements.error : null) ?? hospitals.error;
-  if (loadError) return <ErrorMessage error={loadError} />;
-  const agreement = id ? agreements.data?.find((a) => a.id === id) : undefined;
-  if (id && !agreement) return <p role="alert" className="error">{t("notFound")}</p>;
+  const agreements = useAdminAgreements();
   return (
-    <section>
-      <h2>{agreement ? t("agreement.edit", { id: agreement.id }) : t("agreement.new")}</h2>
-      <AgreementForm
-        key={agreement?.id ?? "new"}
-        agreement={agreement}
-        hospitals={hospitals.data ?? []}
-        onSave={async (body) => {
-          const saved = (await save.mutateAsync({ id: agreement?.id, body })) as { id?: string } | undefined;
-          navigate("..", { state: { saved: saved?.id ?? agreement?.id ?? "" } });
-        }}
-      />
-    </section>
+    <EntityEditor
+      collection="agreements"
+      entities={agreements}
+      needs={hospitals}
+      heading={(agreement) => (agreement ? t("agreement.edit", { id: agreement.id }) : t("agreement.new"))}
+      savedName={(_body, response, agreement) => (response as { id?: string } | undefined)?.id ?? agreement?.id ?? ""}
+      form={(agreement, onSave) => (
+        <AgreementForm key={agreement?.id ?? "new"} agreement={agreement} hospitals={hospitals.data ?? []} onSave={onSave} />
+      )}
+    />
   );
 }
 
 export default function AgreementsTab() {
-  return (
-    <Routes>
-      <Route index element={<AgreementList />} />
-      <Route path="new" element={<AgreementEditor />} />
-      <Route path=":id" element={<AgreementEditor />} />
-    </Routes>
-  );
+  return <EntityRoutes list={<AgreementList />} editor={<AgreementEditor />} />;
 }

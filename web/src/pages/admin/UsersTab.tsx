@@ -4,7 +4,7 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useMemo, useState } from "react";
 import { useFieldArray, useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
-import { Link, Route, Routes, useNavigate, useParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import {
@@ -17,16 +17,14 @@ import {
   useSetPassword,
   type AdminHospital,
   type AdminUser,
-  type FieldProblem,
   type StaffRole,
 } from "./adminApi";
-import { ConfirmButton, errorAt, errorMessage, Field, FilterSelect, ProblemList } from "./formParts";
-import { FormButtons, SavedNotice } from "./HospitalsTab";
+import { EntityEditor, EntityList, EntityRoutes } from "./EntityRoutes";
+import { ActiveBadge, ActiveToggle, errorAt, errorMessage, Field, FilterSelect, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { newUserSchema, passwordSchema, storedUserFields, userBody, userDefaults, userSchema, type UserForm as Values } from "./schemas";
 
 function UserList() {
   const { t } = useTranslation("admin");
-  const navigate = useNavigate();
   const users = useAdminUsers();
   const hospitals = useAdminHospitals();
   const save = useSave<Record<string, unknown>>("users");
@@ -37,14 +35,7 @@ function UserList() {
   const setActive = (u: AdminUser, active: boolean) =>
     save.mutate({ id: u.id, body: { ...storedUserFields(u), active } as unknown as Record<string, unknown> });
   return (
-    <section aria-labelledby="users-heading">
-      <div className="row between">
-        <h2 id="users-heading">{t("tabs.users")}</h2>
-        <button type="button" className="primary" onClick={() => navigate("new")}>
-          {t("user.new")}
-        </button>
-      </div>
-      <SavedNotice />
+    <EntityList headingId="users-heading" title={t("tabs.users")} newLabel={t("user.new")}>
       <div className="filters">
         <FilterSelect label={t("user.filterRole")} value={role} onChange={setRole}>
           <option value="">{t("all")}</option>
@@ -100,32 +91,25 @@ function UserList() {
                   {u.licensed_for.map(nameOf).join(", ") || "—"}
                 </td>
                 <td data-label={t("status")}>
-                  <span className={`badge ${u.active ? "sla-on_track" : "sla-paused"}`}>{u.active ? t("active") : t("inactive")}</span>
+                  <ActiveBadge active={u.active} />
                 </td>
                 <td className="row">
                   <Link to={u.id} aria-label={t("editNamed", { name: u.username })}>
                     {t("common:action.edit")}
                   </Link>
-                  {u.active ? (
-                    <ConfirmButton
-                      label={t("deactivate")}
-                      question={t("user.confirmDeactivate", { name: u.display_name })}
-                      confirmLabel={t("confirmDeactivate")}
-                      pending={save.isPending}
-                      onConfirm={() => setActive(u, false)}
-                    />
-                  ) : (
-                    <button type="button" disabled={save.isPending} onClick={() => setActive(u, true)}>
-                      {t("activate")}
-                    </button>
-                  )}
+                  <ActiveToggle
+                    active={u.active}
+                    question={t("user.confirmDeactivate", { name: u.display_name })}
+                    pending={save.isPending}
+                    onChange={(active) => setActive(u, active)}
+                  />
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-    </section>
+    </EntityList>
   );
 }
 
@@ -154,7 +138,6 @@ export function UserForm({
 }) {
   const { t } = useTranslation("admin");
   const creating = !user;
-  const [failure, setFailure] = useState<{ error: unknown; unplaced: FieldProblem[] } | null>(null);
   const form = useForm<Values>({
     resolver: zodResolver(creating ? newUserSchema : userSchema),
     defaultValues: userDefaults(user),
@@ -170,14 +153,11 @@ export function UserForm({
     [hospitals, user],
   );
 
-  const submit = form.handleSubmit(async (values) => {
-    setFailure(null);
-    try {
-      await onSave(userBody(values, creating) as unknown as Record<string, unknown>);
-    } catch (error) {
-      setFailure({ error, unplaced: showServerErrors(error, form.setError, FIELDS) });
-    }
-  });
+  const { submit, failure } = useSaveSubmit(
+    form,
+    (values) => onSave(userBody(values, creating) as unknown as Record<string, unknown>),
+    FIELDS,
+  );
 
   return (
     <form onSubmit={submit} noValidate className="card admin-form">
@@ -289,8 +269,7 @@ export function UserForm({
           {errorMessage(errors.active, t)}
         </p>
       )}
-      {failure && <ErrorMessage error={failure.error} />}
-      {failure && <ProblemList problems={failure.unplaced} />}
+      <SaveFailureNotice failure={failure} />
       <FormButtons pending={formState.isSubmitting} />
     </form>
   );
@@ -329,39 +308,25 @@ function PasswordForm({ user }: { user: AdminUser }) {
 
 function UserEditor() {
   const { t } = useTranslation("admin");
-  const { id } = useParams();
-  const navigate = useNavigate();
-  const users = useAdminUsers();
   const hospitals = useAdminHospitals();
-  const save = useSave<Record<string, unknown>>("users");
-  if ((id && users.isLoading) || hospitals.isLoading) return <Loading />;
-  const loadError = (id ? users.error : null) ?? hospitals.error;
-  if (loadError) return <ErrorMessage error={loadError} />;
-  const user = id ? users.data?.find((u) => u.id === id) : undefined;
-  if (id && !user) return <p role="alert" className="error">{t("notFound")}</p>;
+  const users = useAdminUsers();
   return (
-    <section>
-      <h2>{user ? t("user.edit", { name: user.display_name }) : t("user.new")}</h2>
-      <UserForm
-        key={user?.id ?? "new"}
-        user={user}
-        hospitals={hospitals.data ?? []}
-        onSave={async (body) => {
-          await save.mutateAsync({ id: user?.id, body });
-          navigate("..", { state: { saved: String(body.display_name) } });
-        }}
-      />
-      {user && <PasswordForm user={user} />}
-    </section>
+    <EntityEditor
+      collection="users"
+      entities={users}
+      needs={hospitals}
+      heading={(user) => (user ? t("user.edit", { name: user.display_name }) : t("user.new"))}
+      savedName={(body) => String(body.display_name)}
+      form={(user, onSave) => (
+        <>
+          <UserForm key={user?.id ?? "new"} user={user} hospitals={hospitals.data ?? []} onSave={onSave} />
+          {user && <PasswordForm user={user} />}
+        </>
+      )}
+    />
   );
 }
 
 export default function UsersTab() {
-  return (
-    <Routes>
-      <Route index element={<UserList />} />
-      <Route path="new" element={<UserEditor />} />
-      <Route path=":id" element={<UserEditor />} />
-    </Routes>
-  );
+  return <EntityRoutes list={<UserList />} editor={<UserEditor />} />;
 }

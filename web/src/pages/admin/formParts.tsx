@@ -1,8 +1,13 @@
 // Small pieces the admin forms share: a labelled field with its error (ours translated, the server's verbatim),
-// and a two-step button for changes that are hard to undo.
+// a save that puts the server's field problems next to their fields, the form's buttons, and a two-step button
+// for changes that are hard to undo.
 import { useId, useState, type ReactNode } from "react";
-import type { FieldError, FieldErrors, FieldValues } from "react-hook-form";
+import type { FieldError, FieldErrors, FieldValues, UseFormReturn } from "react-hook-form";
 import { useTranslation } from "react-i18next";
+import { useNavigate } from "react-router-dom";
+
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { showServerErrors, type FieldProblem } from "./adminApi";
 
 /** The error at a dotted path of RHF's nested errors. */
 export function errorAt<T extends FieldValues>(errors: FieldErrors<T>, path: string): FieldError | undefined {
@@ -98,6 +103,95 @@ export function ConfirmButton({
         {t("action.cancel")}
       </button>
     </span>
+  );
+}
+
+export interface SaveFailure {
+  error: unknown;
+  /** The server's problems that name no field on the form. */
+  unplaced: FieldProblem[];
+}
+
+/**
+ * The form's submit handler: validates, then `save`s the values. A rejected save puts the server's field problems
+ * next to the `fields` they name (see showServerErrors for `rename`) and keeps the rest as the failure to show.
+ */
+export function useSaveSubmit<T extends FieldValues>(
+  form: UseFormReturn<T>,
+  save: (values: T) => Promise<unknown>,
+  fields: readonly string[],
+  rename?: Record<string, string>,
+) {
+  const [failure, setFailure] = useState<SaveFailure | null>(null);
+  const submit = form.handleSubmit(async (values) => {
+    setFailure(null);
+    try {
+      await save(values);
+    } catch (error) {
+      setFailure({ error, unplaced: showServerErrors(error, form.setError, fields, rename) });
+    }
+  });
+  return { submit, failure };
+}
+
+/** Why the last save failed: the server's message, then the problems no field could show. */
+export function SaveFailureNotice({ failure }: { failure: SaveFailure | null }) {
+  if (!failure) return null;
+  return (
+    <>
+      <ErrorMessage error={failure.error} />
+      <ProblemList problems={failure.unplaced} />
+    </>
+  );
+}
+
+/** Save (busy while the save is under way) and Cancel, which goes back to the list. */
+export function FormButtons({ pending }: { pending: boolean }) {
+  const { t } = useTranslation("admin");
+  const navigate = useNavigate();
+  return (
+    <div className="row">
+      <button type="submit" className="primary" disabled={pending}>
+        {pending ? t("saving") : t("common:action.save")}
+      </button>
+      <button type="button" onClick={() => navigate("..")}>
+        {t("common:action.cancel")}
+      </button>
+    </div>
+  );
+}
+
+/** Whether an entity that is never deleted (an agreement, an account) is in use. */
+export function ActiveBadge({ active }: { active: boolean }) {
+  const { t } = useTranslation("admin");
+  return <span className={`badge ${active ? "sla-on_track" : "sla-paused"}`}>{active ? t("active") : t("inactive")}</span>;
+}
+
+/** Deactivate (asking first: it locks a person out or stops an agreement) or, when inactive, Activate. */
+export function ActiveToggle({
+  active,
+  question,
+  pending,
+  onChange,
+}: {
+  active: boolean;
+  question: string;
+  pending: boolean;
+  onChange: (active: boolean) => void;
+}) {
+  const { t } = useTranslation("admin");
+  return active ? (
+    <ConfirmButton
+      label={t("deactivate")}
+      question={question}
+      confirmLabel={t("confirmDeactivate")}
+      pending={pending}
+      onConfirm={() => onChange(false)}
+    />
+  ) : (
+    <button type="button" disabled={pending} onClick={() => onChange(true)}>
+      {t("activate")}
+    </button>
   );
 }
 

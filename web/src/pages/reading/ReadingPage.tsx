@@ -13,7 +13,7 @@ import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { useCaseAction, saveDraft } from "./actions";
 import { bodyOf, type ReportBody } from "./autosave";
-import { Field } from "./Field";
+import { TextAreaField } from "./Field";
 import { ReportEditor } from "./ReportEditor";
 import { ReportView } from "./ReportView";
 import { ReviewPanel, type ReviewDecision } from "./ReviewPanel";
@@ -170,23 +170,17 @@ function RequestInfo({ id }: { id: string }) {
           action.mutate({ id, action: "request-info", body: { comment: question.trim() } });
         }}
       >
-        <Field id="info-question" label={t("info.question")}>
-          <textarea
-            id="info-question"
-            value={question}
-            maxLength={4000}
-            rows={3}
-            required
-            aria-invalid={missing || undefined}
-            aria-describedby={missing ? "err-question" : undefined}
-            onChange={(e) => setQuestion(e.target.value)}
-          />
-          {missing && (
-            <span id="err-question" role="alert" className="rd-field-error">
-              {t("info.required")}
-            </span>
-          )}
-        </Field>
+        <TextAreaField
+          id="info-question"
+          label={t("info.question")}
+          error={missing ? t("info.required") : null}
+          errorId="err-question"
+          value={question}
+          maxLength={4000}
+          rows={3}
+          required
+          onChange={(e) => setQuestion(e.target.value)}
+        />
         <p className="muted small">{t("info.hint")}</p>
         <button type="submit" disabled={action.isPending}>
           {t("info.submit")}

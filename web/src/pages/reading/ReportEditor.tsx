@@ -4,7 +4,8 @@ import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { errorText } from "../../components/ErrorMessage";
-import { Field } from "./Field";
+import { ConfirmStep } from "./ConfirmStep";
+import { Field, TextAreaField } from "./Field";
 import { useAutosave, type Autosave, type ReportBody } from "./autosave";
 import {
   ALL_TEMPLATES,
@@ -197,12 +198,6 @@ export function ReportEditor({
     if (!text) return;
     setFindings((old) => (old.trim() ? `${old.trimEnd()}\n\n${text}` : text));
   };
-  const fieldError = (key: keyof Errors) =>
-    errors[key] ? (
-      <span id={`err-${key}`} className="rd-field-error" role="alert">
-        {errors[key]}
-      </span>
-    ) : null;
 
   return (
     <form
@@ -240,52 +235,44 @@ export function ReportEditor({
           )}
         </div>
         <StructuredFields template={template} values={values} onChange={(k, v) => setValues((old) => ({ ...old, [k]: v }))} />
-        <Field id="report-findings" label={t("editor.findings")}>
-          <textarea
-            id="report-findings"
-            className="findings"
-            value={findings}
-            maxLength={20000}
-            rows={9}
-            aria-invalid={errors.findings ? true : undefined}
-            aria-describedby={errors.findings ? "err-findings" : undefined}
-            onChange={(e) => setFindings(e.target.value)}
-          />
-          {fieldError("findings")}
-        </Field>
-        <Field id="report-impression" label={t("editor.impression")}>
-          <textarea
-            id="report-impression"
-            value={impression}
-            maxLength={5000}
-            rows={4}
-            aria-invalid={errors.impression ? true : undefined}
-            aria-describedby={errors.impression ? "err-impression" : undefined}
-            onChange={(e) => setImpression(e.target.value)}
-          />
-          {fieldError("impression")}
-        </Field>
+        <TextAreaField
+          id="report-findings"
+          label={t("editor.findings")}
+          error={errors.findings}
+          errorId="err-findings"
+          className="findings"
+          value={findings}
+          maxLength={20000}
+          rows={9}
+          onChange={(e) => setFindings(e.target.value)}
+        />
+        <TextAreaField
+          id="report-impression"
+          label={t("editor.impression")}
+          error={errors.impression}
+          errorId="err-impression"
+          value={impression}
+          maxLength={5000}
+          rows={4}
+          onChange={(e) => setImpression(e.target.value)}
+        />
         <label className="inline critical-box">
           <input type="checkbox" checked={critical} onChange={(e) => setCritical(e.target.checked)} />
           {t("editor.critical")}
         </label>
         {critical && (
-          <Field id="report-critical-note" label={t("editor.criticalNote")}>
-            <textarea
-              id="report-critical-note"
-              value={criticalNote}
-              maxLength={2000}
-              rows={2}
-              required
-              aria-invalid={errors.critical_note ? true : undefined}
-              aria-describedby={errors.critical_note ? "err-critical_note" : "critical-hint"}
-              onChange={(e) => setCriticalNote(e.target.value)}
-            />
-            <span id="critical-hint" className="muted small">
-              {t("editor.criticalHint")}
-            </span>
-            {fieldError("critical_note")}
-          </Field>
+          <TextAreaField
+            id="report-critical-note"
+            label={t("editor.criticalNote")}
+            error={errors.critical_note}
+            errorId="err-critical_note"
+            hint={{ id: "critical-hint", text: t("editor.criticalHint") }}
+            value={criticalNote}
+            maxLength={2000}
+            rows={2}
+            required
+            onChange={(e) => setCriticalNote(e.target.value)}
+          />
         )}
       </fieldset>
       {editable && !confirming && (
@@ -294,17 +281,15 @@ export function ReportEditor({
         </button>
       )}
       {confirming && (
-        <div className="rd-confirm" role="alertdialog" aria-labelledby="confirm-submit-text">
-          <p id="confirm-submit-text">{t("editor.confirmText")}</p>
-          <div className="row">
-            <button type="button" className="primary" disabled={submitting} onClick={() => void submit()}>
-              {submitting ? t("editor.submitting") : t("editor.confirmSubmit")}
-            </button>
-            <button type="button" disabled={submitting} onClick={() => setConfirming(false)}>
-              {t("common:action.cancel")}
-            </button>
-          </div>
-        </div>
+        <ConfirmStep
+          textId="confirm-submit-text"
+          text={t("editor.confirmText")}
+          confirmLabel={t("editor.confirmSubmit")}
+          pendingLabel={t("editor.submitting")}
+          pending={submitting}
+          onConfirm={() => void submit()}
+          onCancel={() => setConfirming(false)}
+        />
       )}
       {submitError != null && (
         <div role="alert" className="error">

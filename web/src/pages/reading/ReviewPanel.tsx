@@ -5,7 +5,8 @@ import { useTranslation } from "react-i18next";
 
 import type { Discrepancy, ReportVersion } from "../../api/types";
 import { errorText } from "../../components/ErrorMessage";
-import { Field } from "./Field";
+import { ConfirmStep } from "./ConfirmStep";
+import { FieldError, TextAreaField } from "./Field";
 import { ReportView } from "./ReportView";
 
 export const DISCREPANCIES: Discrepancy[] = ["agree", "minor", "major"];
@@ -82,31 +83,19 @@ export function ReviewPanel({ report, onDecide }: ReviewPanelProps) {
               </span>
             </div>
           ))}
-          {errors.discrepancy && (
-            <span id="err-discrepancy" role="alert" className="rd-field-error">
-              {errors.discrepancy}
-            </span>
-          )}
+          <FieldError id="err-discrepancy" message={errors.discrepancy} />
         </fieldset>
-        <Field id="review-comments" label={t("review.comments")}>
-          <textarea
-            id="review-comments"
-            value={values.comments}
-            maxLength={4000}
-            rows={4}
-            aria-invalid={errors.comments ? true : undefined}
-            aria-describedby={errors.comments ? "err-comments" : "comments-hint"}
-            onChange={(e) => setValues({ ...values, comments: e.target.value })}
-          />
-          <span id="comments-hint" className="muted small">
-            {t("review.commentsHint")}
-          </span>
-          {errors.comments && (
-            <span id="err-comments" role="alert" className="rd-field-error">
-              {errors.comments}
-            </span>
-          )}
-        </Field>
+        <TextAreaField
+          id="review-comments"
+          label={t("review.comments")}
+          error={errors.comments}
+          errorId="err-comments"
+          hint={{ id: "comments-hint", text: t("review.commentsHint") }}
+          value={values.comments}
+          maxLength={4000}
+          rows={4}
+          onChange={(e) => setValues({ ...values, comments: e.target.value })}
+        />
         {!confirming ? (
           <div className="row">
             <button type="button" className="primary" disabled={busy} onClick={() => check("approve") && setConfirming(true)}>
@@ -117,17 +106,15 @@ export function ReviewPanel({ report, onDecide }: ReviewPanelProps) {
             </button>
           </div>
         ) : (
-          <div className="rd-confirm" role="alertdialog" aria-labelledby="confirm-sign-text">
-            <p id="confirm-sign-text">{t("review.confirmText")}</p>
-            <div className="row">
-              <button type="button" className="primary" disabled={busy} onClick={() => void decide("approve")}>
-                {busy ? t("review.signing") : t("review.confirmSign")}
-              </button>
-              <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
-                {t("common:action.cancel")}
-              </button>
-            </div>
-          </div>
+          <ConfirmStep
+            textId="confirm-sign-text"
+            text={t("review.confirmText")}
+            confirmLabel={t("review.confirmSign")}
+            pendingLabel={t("review.signing")}
+            pending={busy}
+            onConfirm={() => void decide("approve")}
+            onCancel={() => setConfirming(false)}
+          />
         )}
         {failure != null && (
           <div role="alert" className="error">

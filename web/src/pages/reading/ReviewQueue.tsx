@@ -7,9 +7,8 @@ import { Link } from "react-router-dom";
 import { useHospitalName, useReferrals } from "../../api/hooks";
 import type { Referral } from "../../api/types";
 import { useMe } from "../../auth/session";
-import { PriorityBadge, SlaBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
-import { formatDateTime } from "./WorklistTable";
+import { formatDateTime, UrgencyCells } from "./WorklistTable";
 
 export function reviewRows(rows: Referral[], meId: string): Referral[] {
   return rows.filter((r) => r.state === "preliminary" && r.reader_id !== meId);
@@ -33,13 +32,7 @@ export function ReviewTable({ rows, hospitalName }: { rows: Referral[]; hospital
       <tbody>
         {rows.map((r) => (
           <tr key={r.id} data-testid={`review-row-${r.id}`}>
-            <td data-label={t("worklist.col.sla")}>
-              <SlaBadge referral={r} />
-            </td>
-            <td data-label={t("worklist.col.priority")}>
-              <PriorityBadge priority={r.priority} />
-              {r.critical && <span className="badge critical-flag">{t("worklist.critical")}</span>}
-            </td>
+            <UrgencyCells referral={r} />
             <td data-label={t("worklist.col.study")}>
               <Link to={`/read/${r.id}`}>
                 {t("queue.open", { study: `${r.modality} ${r.body_part}` })}

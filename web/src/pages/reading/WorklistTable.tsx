@@ -37,6 +37,22 @@ export function formatDateTime(iso: string | null | undefined, lang: string): st
   return f.format(new Date(iso));
 }
 
+/** A case row's first two cells, how soon it is due and how urgent it is: the worklist's and the review queue's. */
+export function UrgencyCells({ referral: r }: { referral: Referral }) {
+  const { t } = useTranslation("reading");
+  return (
+    <>
+      <td data-label={t("worklist.col.sla")}>
+        <SlaBadge referral={r} />
+      </td>
+      <td data-label={t("worklist.col.priority")}>
+        <PriorityBadge priority={r.priority} />
+        {r.critical && <span className="badge critical-flag">{t("worklist.critical")}</span>}
+      </td>
+    </>
+  );
+}
+
 interface RowProps {
   referral: Referral;
   me: Viewer;
@@ -52,13 +68,7 @@ export const WorklistRow = memo(function WorklistRow({ referral: r, me, hospital
   const who = (id: string) => (id === me.id ? t("worklist.me") : id);
   return (
     <tr data-testid={`worklist-row-${r.id}`} className={offeredToMe ? "offer-row" : undefined}>
-      <td data-label={t("worklist.col.sla")}>
-        <SlaBadge referral={r} />
-      </td>
-      <td data-label={t("worklist.col.priority")}>
-        <PriorityBadge priority={r.priority} />
-        {r.critical && <span className="badge critical-flag">{t("worklist.critical")}</span>}
-      </td>
+      <UrgencyCells referral={r} />
       <td data-label={t("worklist.col.state")}>
         <StateBadge state={r.state} />
       </td>
