@@ -48,3 +48,10 @@ def web_file(rel: str, request: Request) -> Response:
             headers={"Cache-Control": "no-store", "Retry-After": "60"},
         )
     return spa_file(request, root, rel, _immutable, "web app")
+
+
+# Without this, a write to a path no API route has (e.g. POST /api/) would match the GET catch-all above and get
+# 405 Method Not Allowed; it is simply not there.
+@router.api_route("/{rel:path}", methods=["POST", "PUT", "PATCH", "DELETE"], response_model=None)
+def no_such_route(rel: str) -> Response:
+    return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no route /{rel}"), status_code=404)
