@@ -28,7 +28,7 @@ viewer: $(STAMP)
 # refuses its own lock file: it omits the other platforms' optional rollup binaries), the
 # build only when a source file is newer than web/dist/index.html.
 WEB_STAMP := web/node_modules/.yilian-installed
-WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
 
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm install --no-audit --no-fund
