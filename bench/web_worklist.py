@@ -183,6 +183,11 @@ def write_docs(summary: dict[str, Any], command: str, path: Path) -> None:
         str(c[k]) for k in ("rows_ms", "interactive_ms", "api_ms", "dom_content_loaded_ms", "js_transferred_kb")
     )
     worst = summary["warm_max_interactive_ms"]
+    m = summary["machine"]
+    machine = (
+        f"{m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB, {m['os']}; {m['date']}; "
+        f"load average at start {m['loadavg_at_start']}"
+    )
     verdict = "met" if max(c["interactive_ms"], summary["warm_max_interactive_ms"]) < 1000 else "NOT met"
     body = f"""{SECTION}
 
@@ -198,7 +203,7 @@ projection; Debian Chromium headless (`--headless --no-sandbox --disable-gpu --d
 1440x900. Each load is a new tab of a signed-in profile (warm HTTP cache); "cold" is a fresh profile.
 Interactive = navigation start to the first idle callback after the first row is in the DOM. The page shows the
 {summary["rows_rendered"]} most urgent rows (the API pages by 200; "Load more" fetches the next page).
-Machine: {summary["machine"]}.
+Machine: {machine}.
 
 | Load | rows in DOM (ms) | interactive (ms) | worklist API (ms) | DOMContentLoaded (ms) | JS transferred (KiB) |
 |---|---|---|---|---|---|
