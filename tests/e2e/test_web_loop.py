@@ -9,6 +9,7 @@ docs/screenshots/ for the README.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -202,6 +203,14 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
     await expect(risk).to_have_attribute("data-sla", "breached", timeout=120_000)
     assert await coordinator.evaluate("() => window.__sameDocument === true")
     await shot(coordinator, "coordinator-dashboard")
+    # The breached case's record: the breach is an audited event, and the whole trail can be exported.
+    await risk.get_by_role("link").first.click()
+    audit = coordinator.get_by_role("table", name="Audit trail")
+    await expect(audit.get_by_role("row").filter(has_text="sla_breach")).to_be_visible()
+    async with coordinator.expect_download() as download:
+        await coordinator.get_by_role("button", name="Export CSV").click()
+    csv_path = await (await download.value).path()
+    assert "sla_breach" in await asyncio.to_thread(Path(csv_path).read_text)
 
     for page in (coordinator, county, expert, senior, patient):
         assert not getattr(page, "errors", []), page.errors  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { HOME } from "../../components/Shell";
 import { ReportView, signedReports } from "../../components/ReportView";
 import { Timeline, formatWhen, namesFromAudit } from "../../components/Timeline";
+import { AuditTrailTable } from "../coordination/AuditTrailTable";
 import { ReassignPanel, type Reader } from "../coordination/ReassignPanel";
 import { AcknowledgePanel, CancelPanel, NeedsInfoPanel } from "./CountyActions";
 import { PatientSlip } from "./PatientSlip";
@@ -141,6 +142,8 @@ export default function CasePage() {
           <RolePanels me={me} referral={data} events={events} />
           <ReportView reports={data.reports} />
           <SlipPanel me={me} referral={data} />
+          {/* The coordinator answers for the case's record: every event in a table, exportable as CSV. */}
+          {me.role === "coordinator" && <AuditTrailTable referralId={data.id} />}
         </div>
         <section className="card no-print" aria-labelledby="timeline-title">
           <h2 id="timeline-title">{t("case.timeline")}</h2>
