@@ -3,10 +3,9 @@
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
-import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { useAdminAgreements, useAdminHospitals, useSave } from "./adminApi";
 import { AgreementForm } from "./AgreementForm";
-import { EntityEditor, EntityList, EntityRoutes } from "./EntityRoutes";
+import { EntityEditor, EntityList, EntityRoutes, EntityTable } from "./EntityRoutes";
 import { ActiveBadge, ActiveToggle } from "./formParts";
 import { agreementTerms } from "./schemas";
 
@@ -18,57 +17,41 @@ function AgreementList() {
   const nameOf = (id: string) => hospitals.data?.find((h) => h.id === id)?.name ?? id;
   return (
     <EntityList headingId="agreements-heading" title={t("tabs.agreements")} newLabel={t("agreement.new")}>
-      {agreements.isLoading && <Loading />}
-      <ErrorMessage error={agreements.error} onRetry={() => void agreements.refetch()} />
-      <ErrorMessage error={save.error} />
-      {agreements.data && (
-        <table className="responsive">
-          <thead>
-            <tr>
-              <th scope="col">{t("agreement.id")}</th>
-              <th scope="col">{t("agreement.requesting")}</th>
-              <th scope="col">{t("agreement.reading")}</th>
-              <th scope="col">{t("agreement.mode")}</th>
-              <th scope="col">{t("agreement.slaShort")}</th>
-              <th scope="col">{t("agreement.secondReading")}</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t("actions")}</span>
-              </th>
+      <EntityTable
+        query={agreements}
+        saveError={save.error}
+        columns={[t("agreement.id"), t("agreement.requesting"), t("agreement.reading"), t("agreement.mode"), t("agreement.slaShort"), t("agreement.secondReading"), t("status")]}
+        rows={(data) =>
+          data.map((a) => (
+            <tr key={a.id} className={a.active ? "" : "inactive"}>
+              <td data-label={t("agreement.id")}>
+                <code>{a.id}</code>
+              </td>
+              <td data-label={t("agreement.requesting")}>{nameOf(a.requesting_hospital_id)}</td>
+              <td data-label={t("agreement.reading")}>{nameOf(a.reading_hospital_id)}</td>
+              <td data-label={t("agreement.mode")}>{t(`mode.${a.service_mode}`)}</td>
+              <td data-label={t("agreement.slaShort")}>
+                {a.sla.stat_minutes} / {a.sla.urgent_minutes} / {a.sla.routine_minutes}
+              </td>
+              <td data-label={t("agreement.secondReading")}>{t(`secondReading.${a.second_reading}`)}</td>
+              <td data-label={t("status")}>
+                <ActiveBadge active={a.active} />
+              </td>
+              <td className="row">
+                <Link to={a.id} aria-label={t("editNamed", { name: a.id })}>
+                  {t("common:action.edit")}
+                </Link>
+                <ActiveToggle
+                  active={a.active}
+                  question={t("agreement.confirmDeactivate", { id: a.id })}
+                  pending={save.isPending}
+                  onChange={(active) => save.mutate({ id: a.id, body: { ...agreementTerms(a), active } })}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {agreements.data.map((a) => (
-              <tr key={a.id} className={a.active ? "" : "inactive"}>
-                <td data-label={t("agreement.id")}>
-                  <code>{a.id}</code>
-                </td>
-                <td data-label={t("agreement.requesting")}>{nameOf(a.requesting_hospital_id)}</td>
-                <td data-label={t("agreement.reading")}>{nameOf(a.reading_hospital_id)}</td>
-                <td data-label={t("agreement.mode")}>{t(`mode.${a.service_mode}`)}</td>
-                <td data-label={t("agreement.slaShort")}>
-                  {a.sla.stat_minutes} / {a.sla.urgent_minutes} / {a.sla.routine_minutes}
-                </td>
-                <td data-label={t("agreement.secondReading")}>{t(`secondReading.${a.second_reading}`)}</td>
-                <td data-label={t("status")}>
-                  <ActiveBadge active={a.active} />
-                </td>
-                <td className="row">
-                  <Link to={a.id} aria-label={t("editNamed", { name: a.id })}>
-                    {t("common:action.edit")}
-                  </Link>
-                  <ActiveToggle
-                    active={a.active}
-                    question={t("agreement.confirmDeactivate", { id: a.id })}
-                    pending={save.isPending}
-                    onChange={(active) => save.mutate({ id: a.id, body: { ...agreementTerms(a), active } })}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))
+        }
+      />
       <p className="muted small">{t("agreement.slaLegend")}</p>
     </EntityList>
   );

@@ -94,3 +94,42 @@ export function EntityEditor<T extends { id: string }>({
     </section>
   );
 }
+
+/** A tab's table: loading, the load and save errors, the column headers, an actions column; rows come from the tab. */
+export function EntityTable<T>({
+  query,
+  saveError,
+  columns,
+  rows,
+}: {
+  query: UseQueryResult<T[]>;
+  saveError?: unknown;
+  columns: string[];
+  rows: (data: T[]) => ReactNode;
+}) {
+  const { t } = useTranslation("admin");
+  return (
+    <>
+      {query.isLoading && <Loading />}
+      <ErrorMessage error={query.error} onRetry={() => void query.refetch()} />
+      <ErrorMessage error={saveError} />
+      {query.data && (
+        <table className="responsive">
+          <thead>
+            <tr>
+              {columns.map((column) => (
+                <th key={column} scope="col">
+                  {column}
+                </th>
+              ))}
+              <th scope="col">
+                <span className="visually-hidden">{t("actions")}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>{rows(query.data)}</tbody>
+        </table>
+      )}
+    </>
+  );
+}

@@ -4,9 +4,8 @@ import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
-import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { HOSPITAL_LEVELS, useAdminHospitals, type AdminHospital } from "./adminApi";
-import { EntityEditor, EntityList, EntityRoutes } from "./EntityRoutes";
+import { EntityEditor, EntityList, EntityRoutes, EntityTable } from "./EntityRoutes";
 import { Field, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { hospitalBody, hospitalDefaults, hospitalSchema, type HospitalForm } from "./schemas";
 
@@ -15,40 +14,27 @@ function HospitalList() {
   const hospitals = useAdminHospitals();
   return (
     <EntityList headingId="hospitals-heading" title={t("tabs.hospitals")} newLabel={t("hospital.new")}>
-      {hospitals.isLoading && <Loading />}
-      <ErrorMessage error={hospitals.error} onRetry={() => void hospitals.refetch()} />
-      {hospitals.data && (
-        <table className="responsive">
-          <thead>
-            <tr>
-              <th scope="col">{t("hospital.name")}</th>
-              <th scope="col">{t("hospital.id")}</th>
-              <th scope="col">{t("hospital.level")}</th>
-              <th scope="col">{t("hospital.issuer")}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t("actions")}</span>
-              </th>
+      <EntityTable
+        query={hospitals}
+        columns={[t("hospital.name"), t("hospital.id"), t("hospital.level"), t("hospital.issuer")]}
+        rows={(data) =>
+          data.map((h) => (
+            <tr key={h.id}>
+              <td data-label={t("hospital.name")}>{h.name}</td>
+              <td data-label={t("hospital.id")}>
+                <code>{h.id}</code>
+              </td>
+              <td data-label={t("hospital.level")}>{t(`level.${h.level}`)}</td>
+              <td data-label={t("hospital.issuer")}>{h.patient_id_issuer}</td>
+              <td>
+                <Link to={h.id} aria-label={t("editNamed", { name: h.name })}>
+                  {t("common:action.edit")}
+                </Link>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {hospitals.data.map((h) => (
-              <tr key={h.id}>
-                <td data-label={t("hospital.name")}>{h.name}</td>
-                <td data-label={t("hospital.id")}>
-                  <code>{h.id}</code>
-                </td>
-                <td data-label={t("hospital.level")}>{t(`level.${h.level}`)}</td>
-                <td data-label={t("hospital.issuer")}>{h.patient_id_issuer}</td>
-                <td>
-                  <Link to={h.id} aria-label={t("editNamed", { name: h.name })}>
-                    {t("common:action.edit")}
-                  </Link>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))
+        }
+      />
     </EntityList>
   );
 }

@@ -6,7 +6,7 @@ import { useFieldArray, useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
-import { ErrorMessage, Loading } from "../../components/ErrorMessage";
+import { ErrorMessage } from "../../components/ErrorMessage";
 import {
   READER_ROLES,
   STAFF_ROLES,
@@ -19,7 +19,7 @@ import {
   type AdminUser,
   type StaffRole,
 } from "./adminApi";
-import { EntityEditor, EntityList, EntityRoutes } from "./EntityRoutes";
+import { EntityEditor, EntityList, EntityRoutes, EntityTable } from "./EntityRoutes";
 import { ActiveBadge, ActiveToggle, errorAt, errorMessage, Field, FilterSelect, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { newUserSchema, passwordSchema, storedUserFields, userBody, userDefaults, userSchema, type UserForm as Values } from "./schemas";
 
@@ -54,61 +54,46 @@ function UserList() {
           ))}
         </FilterSelect>
       </div>
-      {users.isLoading && <Loading />}
-      <ErrorMessage error={users.error} onRetry={() => void users.refetch()} />
-      <ErrorMessage error={save.error} />
-      {users.data && (
-        <table className="responsive">
-          <thead>
-            <tr>
-              <th scope="col">{t("user.displayName")}</th>
-              <th scope="col">{t("user.username")}</th>
-              <th scope="col">{t("user.role")}</th>
-              <th scope="col">{t("user.hospital")}</th>
-              <th scope="col">{t("user.licensedFor")}</th>
-              <th scope="col">{t("status")}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t("actions")}</span>
-              </th>
+      <EntityTable
+        query={users}
+        saveError={save.error}
+        columns={[t("user.displayName"), t("user.username"), t("user.role"), t("user.hospital"), t("user.licensedFor"), t("status")]}
+        rows={() =>
+          shown.map((u) => (
+            <tr key={u.id} className={u.active ? "" : "inactive"}>
+              <td data-label={t("user.displayName")}>
+                {u.display_name}
+                {u.title && <div className="muted small">{u.title}</div>}
+              </td>
+              <td data-label={t("user.username")}>
+                <code>{u.username}</code>
+              </td>
+              <td data-label={t("user.role")}>
+                {t(`common:role.${u.role}`)}
+                {u.is_junior && <span className="muted small"> · {t("user.junior")}</span>}
+              </td>
+              <td data-label={t("user.hospital")}>{nameOf(u.hospital_id)}</td>
+              <td data-label={t("user.licensedFor")} className="small">
+                {u.licensed_for.map(nameOf).join(", ") || "—"}
+              </td>
+              <td data-label={t("status")}>
+                <ActiveBadge active={u.active} />
+              </td>
+              <td className="row">
+                <Link to={u.id} aria-label={t("editNamed", { name: u.username })}>
+                  {t("common:action.edit")}
+                </Link>
+                <ActiveToggle
+                  active={u.active}
+                  question={t("user.confirmDeactivate", { name: u.display_name })}
+                  pending={save.isPending}
+                  onChange={(active) => setActive(u, active)}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {shown.map((u) => (
-              <tr key={u.id} className={u.active ? "" : "inactive"}>
-                <td data-label={t("user.displayName")}>
-                  {u.display_name}
-                  {u.title && <div className="muted small">{u.title}</div>}
-                </td>
-                <td data-label={t("user.username")}>
-                  <code>{u.username}</code>
-                </td>
-                <td data-label={t("user.role")}>
-                  {t(`common:role.${u.role}`)}
-                  {u.is_junior && <span className="muted small"> · {t("user.junior")}</span>}
-                </td>
-                <td data-label={t("user.hospital")}>{nameOf(u.hospital_id)}</td>
-                <td data-label={t("user.licensedFor")} className="small">
-                  {u.licensed_for.map(nameOf).join(", ") || "—"}
-                </td>
-                <td data-label={t("status")}>
-                  <ActiveBadge active={u.active} />
-                </td>
-                <td className="row">
-                  <Link to={u.id} aria-label={t("editNamed", { name: u.username })}>
-                    {t("common:action.edit")}
-                  </Link>
-                  <ActiveToggle
-                    active={u.active}
-                    question={t("user.confirmDeactivate", { name: u.display_name })}
-                    pending={save.isPending}
-                    onChange={(active) => setActive(u, active)}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))
+        }
+      />
     </EntityList>
   );
 }
