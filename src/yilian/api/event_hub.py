@@ -19,10 +19,10 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs; used in this module 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from yilian.api.referrals import referral_out
+from yilian.api.referrals import referral_out, referral_scope
 from yilian.db.queries import referral as q
 from yilian.db.queries.events import NOTIFICATIONS_CHANNEL, REFERRALS_CHANNEL
-from yilian.domain.access import Principal, ReferralScope, can_view
+from yilian.domain.access import Principal, can_view
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +219,7 @@ class EventHub:
             row = await q.get_referral(conn, referral_id)
         if row is None:
             return
-        scope = ReferralScope(
-            row["requesting_hospital_id"], row["reading_hospital_id"], row["offered_to"], row["reader_id"]
-        )
+        scope = referral_scope(row)
         viewers = [sub for sub in self._subscribers if can_view(sub.principal, scope)]
         if viewers:
             data = referral_out(row)

@@ -94,7 +94,8 @@ class ReassignBody(RequestBody):
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-def _scope(row: dict[str, Any]) -> ReferralScope:
+def referral_scope(row: dict[str, Any]) -> ReferralScope:
+    """Who the projection row says is involved: what `can_view` and `sees_drafts` decide on."""
     return ReferralScope(row["requesting_hospital_id"], row["reading_hospital_id"], row["offered_to"], row["reader_id"])
 
 
@@ -121,7 +122,7 @@ async def visible_referral(request: Request, principal: Principal, referral_id: 
     """The projection row if the caller may see it; 404 otherwise, so ids of others' cases leak nothing."""
     async with request.app.state.engine.connect() as conn:
         row = await q.get_referral(conn, referral_id)
-    if row is None or not can_view(principal, _scope(row)):
+    if row is None or not can_view(principal, referral_scope(row)):
         raise YilianError(ErrorCode.NOT_FOUND, f"no referral {referral_id} that you can see")
     return row
 
@@ -250,7 +251,7 @@ async def get_referral(referral_id: str, request: Request, principal: CurrentPri
         patient = await alliance.get_patient(conn, row["patient_ref"])
         reports = (
             await q.report_history(conn, referral_id)
-            if sees_drafts(principal, _scope(row))
+            if sees_drafts(principal, referral_scope(row))
             else await q.signed_reports(conn, referral_id)
         )
     out = referral_out(row)

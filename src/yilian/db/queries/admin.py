@@ -15,8 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.queries.alliance import agreement_from_row
-from yilian.db.queries.directory import licensed_for_column, subspecialties_column
+from yilian.db.queries.alliance import agreement_from_row, licensed_for_column, subspecialties_column
 from yilian.db.schema import admin_changes, agreements, hospitals, reader_licences, reader_subspecialties, users
 from yilian.domain.agreement import Agreement
 from yilian.domain.errors import ErrorCode, YilianError

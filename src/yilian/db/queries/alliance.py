@@ -7,10 +7,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import ARRAY, String, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.schema import agreements, hospitals, patients, reader_licences, referrals, users
+from yilian.db.schema import agreements, hospitals, patients, reader_licences, reader_subspecialties, referrals, users
 from yilian.domain.agreement import (
     Agreement,
     HalfHostingRules,
@@ -89,14 +89,34 @@ async def get_user_by_username(conn: AsyncConnection, username: str) -> dict[str
     return dict(row) if row else None
 
 
+def licensed_for_column() -> Any:
+    """The hospitals a user may read for, as a (possibly empty) sorted text array."""
+    rl = reader_licences.c
+    agg = func.array_agg(aggregate_order_by(rl.hospital_id, rl.hospital_id))
+    return (
+        select(func.coalesce(agg, literal([], ARRAY(String))))
+        .where(rl.user_id == users.c.id)
+        .scalar_subquery()
+        .label("licensed_for")
+    )
+
+
+def subspecialties_column() -> Any:
+    """A user's subspecialties as a JSON list of {modality, body_part}, in a stable order."""
+    rs = reader_subspecialties.c
+    pair = func.jsonb_build_object("modality", rs.modality, "body_part", rs.body_part)
+    pairs = func.jsonb_agg(aggregate_order_by(pair, rs.modality, rs.body_part))
+    return (
+        select(func.coalesce(pairs, literal([], JSONB)))
+        .where(rs.user_id == users.c.id)
+        .scalar_subquery()
+        .label("subspecialties")
+    )
+
+
 async def principal_row(conn: AsyncConnection, user_id: str) -> dict[str, Any] | None:
     """The user and the hospitals they may read for, in one query (it runs on every request)."""
-    licensed = (
-        select(func.coalesce(func.array_agg(reader_licences.c.hospital_id), literal([], ARRAY(String))))
-        .where(reader_licences.c.user_id == users.c.id)
-        .scalar_subquery()
-    )
-    row = (await conn.execute(select(users, licensed.label("licensed_for")).where(users.c.id == user_id))).mappings()
+    row = (await conn.execute(select(users, licensed_for_column()).where(users.c.id == user_id))).mappings()
     found = row.first()
     return dict(found) if found else None
 

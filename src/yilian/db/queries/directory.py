@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, and_, exists, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, aggregate_order_by
+from sqlalchemy import and_, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries.alliance import subspecialties_column
 from yilian.db.queries.referral import OPEN_STATE_VALUES
-from yilian.db.schema import agreements, hospitals, reader_licences, reader_subspecialties, referrals, users
-
-READER_ROLE_VALUES = ("expert", "senior")
+from yilian.db.schema import agreements, hospitals, reader_licences, referrals, users
+from yilian.domain.roles import READER_ROLES
 
 
 async def hospital_names(conn: AsyncConnection) -> list[dict[str, Any]]:
@@ -40,31 +39,6 @@ async def agreement_rows(conn: AsyncConnection, party: str | None = None) -> lis
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-def licensed_for_column() -> Any:
-    """The hospitals a user may read for, as a (possibly empty) sorted text array."""
-    rl = reader_licences.c
-    agg = func.array_agg(aggregate_order_by(rl.hospital_id, rl.hospital_id))
-    return (
-        select(func.coalesce(agg, literal([], ARRAY(String))))
-        .where(rl.user_id == users.c.id)
-        .scalar_subquery()
-        .label("licensed_for")
-    )
-
-
-def subspecialties_column() -> Any:
-    """A user's subspecialties as a JSON list of {modality, body_part}, in a stable order."""
-    rs = reader_subspecialties.c
-    pair = func.jsonb_build_object("modality", rs.modality, "body_part", rs.body_part)
-    pairs = func.jsonb_agg(aggregate_order_by(pair, rs.modality, rs.body_part))
-    return (
-        select(func.coalesce(pairs, literal([], JSONB)))
-        .where(rs.user_id == users.c.id)
-        .scalar_subquery()
-        .label("subspecialties")
-    )
-
-
 async def readers_of(
     conn: AsyncConnection, reading_hospital_id: str, requesting_hospital_id: str
 ) -> list[dict[str, Any]]:
@@ -84,7 +58,7 @@ async def readers_of(
         select(u.id, u.display_name, u.role, u.title, u.is_junior, u.on_duty, subspecialties_column(), open_cases)
         .where(
             u.hospital_id == reading_hospital_id,
-            u.role.in_(READER_ROLE_VALUES),
+            u.role.in_(READER_ROLES),
             u.active == literal(True),
             licensed,
         )
