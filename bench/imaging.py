@@ -53,7 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docs_section import replace_section  # bench/ is on sys.path: these run as scripts
+from docs_section import replace_section
+from processes import stop_processes  # bench/ is on sys.path: these run as scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Imaging vs Orthanc (issue 3)"
@@ -159,15 +160,7 @@ class Stack:
     gateway_port: int = 0
 
     def stop(self) -> None:
-        for name, p in reversed(list(self.procs.items())):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    print(f"{name} did not stop; killing pid {p.pid}", file=sys.stderr)
-                    p.kill()
-                    p.wait()
+        stop_processes(self.procs)
         if self.dev is not None:
             with contextlib.suppress(Exception):
                 self.dev.stop()

@@ -48,7 +48,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from docs_section import replace_section  # bench/ is on sys.path: these run as scripts
+from docs_section import replace_section
+from processes import stop_processes  # bench/ is on sys.path: these run as scripts
 from temporalio import activity, workflow
 
 BASELINE_QUEUE = "bench-baseline"
@@ -275,15 +276,7 @@ class Services:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def stop(self) -> None:
-        for name, p in reversed(list(self.procs.items())):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    print(f"{name} did not stop; killing pid {p.pid}", file=sys.stderr)
-                    p.kill()
-                    p.wait()
+        stop_processes(self.procs)
         with contextlib.suppress(Exception):
             self.dev.stop()
         with contextlib.suppress(Exception):
