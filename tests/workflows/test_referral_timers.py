@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -166,7 +167,9 @@ async def test_addendum_after_the_amendment_window_reopens_the_case(harness: Har
     await harness.update(h, ReferralWorkflow.acknowledge_receipt, ActorInput(ZHAO))
     # Awaiting the result lets the test server skip straight to the end of the 30-day amendment window
     # (one explicit 31-day sleep RPC once outran its deadline on a loaded run).
-    finished = await h.result()
+    # Bounded: once in a full CI run this await never returned (the test server did not skip to the end of the
+    # window); a stuck run should fail here, by name, not hold CI until its own limit.
+    finished = await asyncio.wait_for(h.result(), timeout=120)
     assert finished.progress is not None and finished.progress.case.state == "closed"
 
     addendum = ReportContent("Addendum: 4 mm nodule LLL.", "Additional 4 mm LLL nodule.")
