@@ -119,7 +119,7 @@ def _r(v: float | None, nd: int = 1) -> float | None:
 
 
 def free_port() -> int:
-    from yilian.runtime.postgres import free_port as fp
+    from yilian.runtime.process import free_port as fp
 
     return fp()
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     task_queue: str = "yilian-referrals"
     storage_url: str = "file://var/dicom"
     opensearch_url: str | None = None
+    # The built web app and OHIF viewer; None means web/dist and viewer/build in the source checkout.
+    web_dir: Path | None = None
+    viewer_dir: Path | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -15,8 +15,8 @@ from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.live import serve
-from yilian.api import viewer, web
 from yilian.api.app import create_app
+from yilian.api.static import viewer, web_app
 from yilian.config import Settings
 
 CHROMIUM = os.environ.get("YILIAN_CHROMIUM", "/usr/bin/chromium")
@@ -34,7 +34,7 @@ def viewer_build() -> Path:
 
 @pytest.fixture(scope="session")
 def web_build() -> Path:
-    root = web.web_dir()
+    root = web_app.web_dir()
     if not (root / "index.html").is_file():
         pytest.fail(f"the web app is not built at {root}: run `make web`")
     return root

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,7 +17,9 @@ from tests.e2e.pixels import shows_an_image, viewport_pixels
 from tests.support.api import Api, referral_body
 from tests.support.dicom_gen import ct_series
 from tests.support.stow import CONTENT_TYPE, stow_body
-from yilian.api import viewer
+from tests.support.wait import wait_until
+from yilian.api.static import viewer
+from yilian.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -85,9 +85,9 @@ async def test_app_config_points_ohif_at_our_dicomweb_with_the_users_token(live_
 
 
 async def test_without_a_build_the_viewer_answers_a_clear_503(
-    live_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    live_api: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("YILIAN_VIEWER_DIR", str(tmp_path / "nothing-here"))
+    monkeypatch.setattr(settings, "viewer_dir", tmp_path / "nothing-here")
     async with httpx.AsyncClient(base_url=live_api) as http:
         r = await http.get("/viewer/viewer?StudyInstanceUIDs=1.2.3")
     assert r.status_code == 503
@@ -105,21 +105,18 @@ async def open_viewer(context: BrowserContext, origin: str, path: str) -> tuple[
     return page, traffic
 
 
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the page")
-        await asyncio.sleep(0.1)
-
-
 async def test_the_study_list_loads_under_the_sub_path_and_sends_the_token(
     api: Api, live_api: str, context: BrowserContext
 ) -> None:
     token = await api.token(COUNTY_DOCTOR)
     page, traffic = await open_viewer(context, live_api, f"/viewer/#token={token}")
     await page.get_by_text("Study List").first.wait_for(timeout=20_000)
-    await until(lambda: any("/dicomweb/studies?" in r.url for r in traffic.dicomweb()))
+    await wait_until(
+        lambda: [r.url for r in traffic.dicomweb()],
+        "the viewer's QIDO-RS study search (DICOMweb responses)",
+        ok=lambda urls: any("/dicomweb/studies?" in u for u in urls),
+        within=20,
+    )
     await page.wait_for_load_state("networkidle")
 
     qido = [r for r in traffic.dicomweb() if "/dicomweb/studies?" in r.url]

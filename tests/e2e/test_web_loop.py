@@ -128,7 +128,7 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
         if shows_an_image(sample):
             break
         await expert.wait_for_timeout(200)
-    assert shows_an_image(sample), sample
+    assert shows_an_image(sample), f"the viewer stayed blank for 20 s: {sample}"
     await expert.get_by_label("Findings").fill(FIRST_FINDINGS)
     await expert.get_by_label("Impression").fill("右肺上叶磨玻璃结节。 GGN RUL.")
     await shot(expert, "expert-reading", full_page=False)

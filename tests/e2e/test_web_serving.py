@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from yilian.config import Settings
+
 pytestmark = pytest.mark.integration
 
 
@@ -40,9 +42,9 @@ async def test_the_app_its_assets_and_client_routes_are_served(live_api: str, we
 
 
 async def test_an_unbuilt_app_says_how_to_build_it(
-    live_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    live_api: str, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("YILIAN_WEB_DIR", str(tmp_path))
+    monkeypatch.setattr(settings, "web_dir", tmp_path)
     async with httpx.AsyncClient(base_url=live_api) as http:
         r = await http.get("/worklist")
     assert r.status_code == 503 and r.json()["error"] == "web_not_built" and "make web" in r.json()["message"]

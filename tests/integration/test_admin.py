@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
-from yilian.api.admin import NewAgreement
+from yilian.api.routes.admin import NewAgreement
 from yilian.db.demo import DEMO_PASSWORD
 from yilian.db.queries import admin as admin_queries
 from yilian.db.queries.alliance import agreement_from_row

@@ -21,10 +21,11 @@ from temporalio.client import Client
 from tests.support.alliance import make_alliance
 from tests.support.api import Api
 from tests.support.live import serve
-from tests.support.matrix import expired_token, wait_until
+from tests.support.matrix import expired_token
+from tests.support.wait import wait_until
 from yilian.api.app import create_app
 from yilian.api.event_hub import APPLICATION_NAME, EventHub, listen_dsn
-from yilian.api.events import Session, stream_events
+from yilian.api.routes.events import Session, stream_events
 from yilian.config import Settings
 from yilian.domain.access import Principal
 from yilian.domain.roles import Role
@@ -52,30 +53,37 @@ class EventStream:
         self._lines = response.aiter_lines()
 
     async def next(self, within: float = 10.0) -> Sse | None:
-        """The next event, or None once the server has ended the stream."""
+        """The next event, or None once the server has ended the stream; a TimeoutError naming what it saw after
+        `within` s."""
+        try:
+            async with asyncio.timeout(within):
+                return await self._read_event()
+        except TimeoutError as exc:
+            raise TimeoutError(f"no event within {within} s; saw {[(e.name, e.data) for e in self.seen]}") from exc
+
+    async def _read_event(self) -> Sse | None:
         name, data, event_id = "message", [], None
-        async with asyncio.timeout(within):
-            while True:
-                try:
-                    line = await anext(self._lines)
-                except StopAsyncIteration:
-                    return None
-                if line == "":
-                    if data:
-                        event = Sse(name, json.loads("\n".join(data)), event_id)
-                        self.seen.append(event)
-                        return event
-                    continue
-                if line.startswith(":"):
-                    continue  # heartbeat comment
-                key, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if key == "event":
-                    name = value
-                elif key == "data":
-                    data.append(value)
-                elif key == "id":
-                    event_id = value
+        while True:
+            try:
+                line = await anext(self._lines)
+            except StopAsyncIteration:
+                return None
+            if line == "":
+                if data:
+                    event = Sse(name, json.loads("\n".join(data)), event_id)
+                    self.seen.append(event)
+                    return event
+                continue
+            if line.startswith(":"):
+                continue  # heartbeat comment
+            key, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if key == "event":
+                name = value
+            elif key == "data":
+                data.append(value)
+            elif key == "id":
+                event_id = value
 
     async def until(self, wanted: Callable[[Sse], bool], what: str, within: float = 30.0) -> Sse:
         """The first event, already seen or still to come, that is `wanted`."""
@@ -120,7 +128,7 @@ async def events_url(
     """The API over real HTTP with its lifespan run, so its event hub listens to PostgreSQL."""
     app = create_app(settings, engine, temporal_client)
     async with app.router.lifespan_context(app), serve(app) as url:
-        assert app.state.events.listening
+        assert app.state.resources.events.listening
         yield url
 
 
@@ -248,10 +256,7 @@ async def test_a_slow_consumer_is_dropped_and_told_to_refetch(engine: AsyncEngin
             async with engine.begin() as conn:
                 await conn.execute(text("SELECT pg_notify('yilian_notifications', 'slow-reader')"))
 
-        async def dropped() -> bool:
-            return sub.dropped is not None
-
-        await wait_until(dropped, "the slow stream to be dropped", within=10)
+        await wait_until(lambda: sub.dropped, "the slow stream to be dropped", ok=lambda d: d is not None, within=10)
         session = Session(me, datetime.now(UTC) + timedelta(minutes=5))
         frames = [f async for f in stream_events(hub, sub, session, heartbeat=15.0)]
         assert [f.split("\n")[1] for f in frames] == ["event: ready", "event: resync"], frames

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pydicom import dcmread
@@ -35,6 +35,7 @@ from yilian.dicom.multipart import MultipartReader, multipart_boundary
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "county-hospital-key"
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+T = TypeVar("T")
 
 pytestmark = pytest.mark.skipif(shutil.which("storescu") is None, reason="DCMTK (storescu, echoscu) is not installed")
 
@@ -45,12 +46,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+def wait_until(look: Callable[[], T], ok: Callable[[T], bool], seconds: float, what: str) -> T:
+    """Call `look` until `ok` of its value; at the deadline fail naming `what` and the last value seen."""
     deadline = time.monotonic() + seconds
-    while not predicate():
+    while not ok(value := look()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}; last saw {value!r}")
         time.sleep(0.05)
+    return value
 
 
 # -- the cloud stand-in -------------------------------------------------------------------------------------------
@@ -186,15 +189,16 @@ class Gateway:
     def start(self) -> None:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
+            process = self.process = subprocess.Popen(
                 [sys.executable, "-m", "yilian.cli", "gateway", "run"], cwd=ROOT, env=self.env, stdout=log, stderr=log
             )
         wait_until(
-            lambda: "listening on" in self.log.read_text()[offset:] or self.process.poll() is not None,
+            lambda: self.log.read_text()[offset:],
+            lambda text: "listening on" in text or process.poll() is not None,
             20,
-            "the gateway to listen",
+            "the gateway to listen (its log)",
         )
-        assert self.process.poll() is None, self.log.read_text()
+        assert process.poll() is None, self.log.read_text()
 
     def kill(self, signum: int = signal.SIGKILL) -> None:
         assert self.process is not None
@@ -332,14 +336,14 @@ def test_the_cloud_down_keeps_every_instance_acknowledged_on_disk_and_delivers_i
     assert _uids(spooled) == _uids(ct_files)
     for path in spooled:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
-    wait_until(lambda: gateway.status()["last_error"] is not None, 10, "the upload to fail")
+    wait_until(gateway.status, lambda s: s["last_error"] is not None, 10, "the upload to fail")
     assert gateway.status()["last_error"] == f"cannot reach the cloud at {stow_receiver.url}: connection refused"
     time.sleep(1.0)  # several attempts with backoff while the cloud stays down
     assert gateway.log.read_text().count("retrying in") >= 3
     assert gateway.status()["queued"] == 20
 
     stow_receiver.up()
-    wait_until(lambda: gateway.status()["sent"] == 20, 20, "delivery after the cloud came back")
+    wait_until(gateway.status, lambda s: s["sent"] == 20, 20, "delivery after the cloud came back")
     assert set(stow_receiver.archive) == _uids(ct_files)
     assert set(stow_receiver.stores.values()) == {1}
     status = gateway.status()
@@ -364,7 +368,7 @@ def test_kill_9_mid_upload_then_restart_delivers_everything_and_stores_nothing_t
     assert 0 < len(stored_before_restart) < 20
 
     gateway.start()
-    wait_until(lambda: gateway.status()["sent"] == 20, 20, "delivery after the restart")
+    wait_until(gateway.status, lambda s: s["sent"] == 20, 20, "delivery after the restart")
     assert set(stow_receiver.archive) == _uids(ct_files)
     assert set(stow_receiver.stores.values()) == {1}  # the archive holds each instance once
     assert all(stow_receiver.receipts[uid] >= 2 for uid in stored_before_restart)  # re-sent, idempotently
@@ -381,7 +385,7 @@ def test_a_wrong_api_key_keeps_the_data_and_says_so_and_a_conflicting_version_is
     wrong = gateway_for(stow_receiver.url, api_key="not-the-key")
     wrong.start()
     assert wrong.storescu(ct_files[:1]).returncode == 0
-    wait_until(lambda: wrong.status()["last_error"] is not None, 10, "the cloud to refuse the key")
+    wait_until(wrong.status, lambda s: s["last_error"] is not None, 10, "the cloud to refuse the key")
     status = wrong.status()
     assert status["last_error"].startswith("the cloud refused the gateway's API key (HTTP 401: unknown API key)")
     assert (status["queued"], status["sent"]) == (1, 0)
@@ -389,13 +393,13 @@ def test_a_wrong_api_key_keeps_the_data_and_says_so_and_a_conflicting_version_is
 
     gateway = gateway_for(stow_receiver.url)
     gateway.start()
-    wait_until(lambda: gateway.status()["sent"] == 1, 10, "delivery with the right key")
+    wait_until(gateway.status, lambda s: s["sent"] == 1, 10, "delivery with the right key")
 
     changed = dcmread(ct_files[0])
     changed.SeriesDescription = "EDITED AT THE MODALITY"
     edited = dicom_gen.write(changed, tmp_path / "edited.dcm")
     assert gateway.storescu([edited]).returncode == 0
-    wait_until(lambda: gateway.status()["failed"] == 1, 10, "the cloud to refuse the conflicting version")
+    wait_until(gateway.status, lambda s: s["failed"] == 1, 10, "the cloud to refuse the conflicting version")
     status = gateway.status()
     [failure] = status["recent_failures"]
     assert failure["sop_instance_uid"] == str(changed.SOPInstanceUID)

@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.test_gateway import Gateway, ct_files, gateway_for  # noqa: F401 - fixtures
 from tests.support.api import Api
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -31,11 +32,12 @@ async def test_a_modality_sends_through_the_gateway_and_the_expert_side_can_quer
         sent = await asyncio.to_thread(gateway.storescu, ct_files)
         assert sent.returncode == 0, sent.stderr
         study = str(dcmread(ct_files[0], stop_before_pixels=True).StudyInstanceUID)
-        for _ in range(200):
-            if await _instances_in_cloud(api, study) == len(ct_files):
-                break
-            await asyncio.sleep(0.1)
-        assert await _instances_in_cloud(api, study) == len(ct_files)
+        await wait_until(
+            lambda: _instances_in_cloud(api, study),
+            f"all {len(ct_files)} instances in the cloud (QIDO-RS count)",
+            ok=lambda n: n == len(ct_files),
+            within=20,
+        )
         status = await asyncio.to_thread(gateway.status)
         assert status["sent"] == len(ct_files) and status["failed"] == 0, status
 

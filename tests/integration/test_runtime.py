@@ -13,7 +13,8 @@ from temporalio.client import Client
 
 from yilian.config import Settings
 from yilian.runtime import doctor, postgres, temporal
-from yilian.runtime.postgres import EmbeddedPostgres, free_port, port_accepts, start_embedded_postgres
+from yilian.runtime.postgres import EmbeddedPostgres, start_embedded_postgres
+from yilian.runtime.process import free_port, port_accepts
 from yilian.runtime.temporal import TemporalDevServer, TemporalStartError, start_dev_server
 
 pytestmark = pytest.mark.integration

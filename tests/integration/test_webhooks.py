@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.support.api import Api
+from tests.support.live import started
 from yilian.db.schema import webhook_deliveries, webhooks
 from yilian.notify.webhook import SIGNATURE_HEADER, deliver_pending, verify
 
@@ -53,8 +54,7 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         )
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
+    await started(server, task, f"the webhook receiver on port {port}")
     yield rec, f"http://127.0.0.1:{port}/hook"
     server.should_exit = True
     await task

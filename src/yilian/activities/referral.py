@@ -12,7 +12,7 @@ from temporalio import activity
 from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as q
 from yilian.db.schema import reader_licences, reader_subspecialties, referrals, users
-from yilian.domain.messages import (
+from yilian.domain.referral_io import (
     ActivityName,
     FindCandidatesInput,
     FindCandidatesResult,

@@ -4,45 +4,77 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from yilian.api import (
+from yilian.api.deps import Resources
+from yilian.api.dicomweb import retrieve as dicomweb_retrieve
+from yilian.api.dicomweb import store_query as dicomweb_store_query
+from yilian.api.errors import install_error_handlers
+from yilian.api.event_hub import EventHub, listen_dsn
+from yilian.api.routes import (
     admin,
     api_keys,
     audit,
     auth,
     dashboard,
-    dicomweb,
-    dicomweb_retrieve,
     directory,
     events,
     me,
     notifications,
     referrals,
-    share,
+    share_links,
     studies,
-    viewer,
-    web,
 )
-from yilian.api.errors import install_error_handlers
-from yilian.api.event_hub import EventHub, listen_dsn
+from yilian.api.static import viewer, web_app
 from yilian.api.workflow_client import studies_received
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
 
+ROUTERS = (
+    auth,
+    me,
+    referrals,
+    dashboard,
+    share_links,
+    notifications,
+    audit,
+    api_keys,
+    studies,
+    events,
+    admin,
+    directory,
+    dicomweb_store_query,
+    dicomweb_retrieve,
+    viewer,
+)
+
+
+class Health(BaseModel):
+    status: str
+
 
 def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> FastAPI:
+    database_url = settings.database_url or engine.url.render_as_string(hide_password=False)
+    resources = Resources(
+        settings=settings,
+        engine=engine,
+        temporal=temporal,
+        blobs=blob_store_from_url(settings.storage_url),
+        on_stored=studies_received(engine, temporal),
+        events=EventHub(listen_dsn(database_url), engine),
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await app.state.events.start()
+        await resources.events.start()
         try:
             yield
         finally:
-            await app.state.events.stop()
+            await resources.events.stop()
 
     app = FastAPI(
         title="Yilian 医联",
@@ -51,21 +83,14 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
         "Sign in at /api/auth/login and send the token as `Authorization: Bearer <token>`.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.temporal = temporal
-    app.state.blobs = blob_store_from_url(settings.storage_url)
-    app.state.on_stored = studies_received(engine, temporal)
-    database_url = settings.database_url or engine.url.render_as_string(hide_password=False)
-    app.state.events = EventHub(listen_dsn(database_url), engine)
+    app.state.resources = resources  # read only through api/deps.py
     install_error_handlers(app)
-    routers = (auth, me, referrals, dashboard, share, notifications, audit, api_keys, studies, events, admin, directory)
-    for module in (*routers, dicomweb, dicomweb_retrieve, viewer):
+    for module in ROUTERS:
         app.include_router(module.router)
 
     @app.get("/api/health", tags=["health"])
-    async def health() -> dict[str, Any]:
-        return {"status": "ok"}
+    async def health() -> Health:
+        return Health(status="ok")
 
-    app.include_router(web.router)  # last: its catch-all must not shadow any other route
+    app.include_router(web_app.router)  # last: its catch-all must not shadow any other route
     return app

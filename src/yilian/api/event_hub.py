@@ -19,7 +19,7 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs; used in this module 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from yilian.api.referrals import referral_out, referral_scope
+from yilian.api.referral_view import referral_out, referral_scope
 from yilian.db.queries import referral as q
 from yilian.db.queries.events import NOTIFICATIONS_CHANNEL, REFERRALS_CHANNEL
 from yilian.domain.access import Principal, can_view

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,8 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from yilian.db.queries import referral as referral_queries
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.domain.messages import ActionResult, ReferralInput
 from yilian.domain.referral import Action, check
+from yilian.domain.referral_io import ActionResult, ReferralInput
 from yilian.workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
@@ -133,3 +134,22 @@ def studies_received(engine: AsyncEngine, client: Client) -> StudiesReceived:
                 log.warning("could not wake referral %s after its images arrived; its timer will", referral_id)
 
     return notify
+
+
+@dataclass(frozen=True)
+class ReferralCommands:
+    """What a route may do to referral workflows: start one, or act on one by its domain `Action`.
+
+    An action's Update is named after it (`Action.ACCEPT` is the `accept` Update), so routes need no
+    reference to the workflow class.
+    """
+
+    client: Client
+    task_queue: str
+
+    async def start(self, inp: ReferralInput) -> ActionResult:
+        return await start_referral(self.client, self.task_queue, inp)
+
+    async def act(self, referral_id: str, action: Action, arg: Any, *, reopen: bool = False) -> ActionResult:
+        reopen_on = self.task_queue if reopen else None
+        return await send_update(self.client, referral_id, str(action), arg, reopen_on=reopen_on)

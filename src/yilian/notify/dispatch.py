@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.schema import users
-from yilian.domain.messages import NotifyInput, NotifyResult
+from yilian.domain.referral_io import NotifyInput, NotifyResult
 from yilian.notify.port import Message, Notifier, Recipient
 
 

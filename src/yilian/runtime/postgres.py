@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import shlex
-import socket
 import stat
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from yilian.runtime.process import free_port, pid_alive, port_accepts
 from yilian.runtime.service import StoppableService
 
 _log = logging.getLogger(__name__)
@@ -192,21 +192,6 @@ def find_running(data_dir: Path) -> int | None:
     return pid_port if port_accepts(HOST, pid_port) else None
 
 
-def port_accepts(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 # --- internals -------------------------------------------------------------------------------
 
 
@@ -242,22 +227,6 @@ def _read_postmaster_pid(data_dir: Path) -> tuple[int, int | None, str] | None:
     port = int(lines[3].strip()) if len(lines) > 3 and lines[3].strip().isdigit() else None
     status = lines[7].strip() if len(lines) > 7 else ""
     return pid, port, status
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` exists and has not exited (a zombie awaiting its reaper counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by another user (the postgres system account)
-    try:
-        # Containers without an init that reaps orphans keep exited servers as zombies.
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): kill(0) is all we can know
-    return stat_line.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _is_root() -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from yilian.runtime.postgres import free_port, pid_alive, port_accepts
+from yilian.runtime.process import free_port, pid_alive, port_accepts
 from yilian.runtime.service import StoppableService
 
 _log = logging.getLogger(__name__)

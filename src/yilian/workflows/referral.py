@@ -27,7 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
     from yilian.domain.agreement import needs_second_reading
     from yilian.domain.errors import ErrorCode, YilianError
-    from yilian.domain.messages import (
+    from yilian.domain.referral import Action, ReferralCase, ReferralState
+    from yilian.domain.referral_io import (
         ActionResult,
         ActivityName,
         ActorInput,
@@ -49,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
         ShareLinkInput,
         StudyArrivedInput,
     )
-    from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.report import ReportContent, ReportKind
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
     from yilian.domain.sla import WARN_FRACTION, SlaClock

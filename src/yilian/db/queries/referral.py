@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.queries.events import announce_referral
 from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
-from yilian.domain.messages import ProjectionSnapshot, ReportVersionInput, ShareLinkInput
 from yilian.domain.referral import OPEN_STATES, AuditEvent
+from yilian.domain.referral_io import ProjectionSnapshot, ReportVersionInput, ShareLinkInput
 
 OPEN_STATE_VALUES = sorted(str(s) for s in OPEN_STATES)
 

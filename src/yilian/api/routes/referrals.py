@@ -9,18 +9,20 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator
 
-from yilian.api import workflow_client
-from yilian.api.auth import CurrentPrincipal, require_role
+from yilian.api.deps import Commands, CurrentPrincipal, Engine, require_role
+from yilian.api.referral_view import referral_out, referral_scope, visible_referral
 from yilian.api.schemas import RequestBody
+from yilian.api.workflow_client import ReferralCommands
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as q
-from yilian.domain.access import Principal, ReferralScope, can_view, sees_drafts
+from yilian.domain.access import Principal, sees_drafts
 from yilian.domain.agreement import CoverageRequest, Priority, coverage
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.domain.messages import (
+from yilian.domain.referral import Action
+from yilian.domain.referral_io import (
     ActorInput,
     CaseFacts,
     ReassignInput,
@@ -31,8 +33,6 @@ from yilian.domain.messages import (
 )
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.domain.roles import Role
-from yilian.domain.sla import SlaStatus
-from yilian.workflows.referral import ReferralWorkflow
 
 router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
@@ -94,47 +94,19 @@ class ReassignBody(RequestBody):
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-def referral_scope(row: dict[str, Any]) -> ReferralScope:
-    """Who the projection row says is involved: what `can_view` and `sees_drafts` decide on."""
-    return ReferralScope(row["requesting_hospital_id"], row["reading_hospital_id"], row["offered_to"], row["reader_id"])
-
-
-def sla_status(row: dict[str, Any], now: datetime) -> str:
-    if row["breached"]:
-        return SlaStatus.BREACHED
-    if row["state"] not in q.OPEN_STATE_VALUES:
-        return "met" if row["final_at"] else "n/a"
-    if row["sla_paused"]:
-        return "paused"
-    if row["warned"] or (row["sla_warn_at"] and now >= row["sla_warn_at"]):
-        return SlaStatus.AT_RISK
-    return SlaStatus.ON_TRACK
-
-
-def referral_out(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "last_seq"}
-    out["seq"] = row["last_seq"]
-    out["sla_status"] = sla_status(row, now or datetime.now(UTC))
-    return out
-
-
-async def visible_referral(request: Request, principal: Principal, referral_id: str) -> dict[str, Any]:
-    """The projection row if the caller may see it; 404 otherwise, so ids of others' cases leak nothing."""
-    async with request.app.state.engine.connect() as conn:
-        row = await q.get_referral(conn, referral_id)
-    if row is None or not can_view(principal, referral_scope(row)):
-        raise YilianError(ErrorCode.NOT_FOUND, f"no referral {referral_id} that you can see")
-    return row
-
-
 async def _act(
-    request: Request, principal: Principal, referral_id: str, update: Any, arg: Any, *, reopen: bool = False
+    engine: Engine,
+    commands: ReferralCommands,
+    principal: Principal,
+    referral_id: str,
+    action: Action,
+    arg: Any,
+    *,
+    reopen: bool = False,
 ) -> dict[str, Any]:
-    await visible_referral(request, principal, referral_id)
-    state = request.app.state
-    reopen_on = state.settings.task_queue if reopen else None
-    await workflow_client.send_update(state.temporal, referral_id, update, arg, reopen_on=reopen_on)
-    return referral_out(await visible_referral(request, principal, referral_id))
+    await visible_referral(engine, principal, referral_id)
+    await commands.act(referral_id, action, arg, reopen=reopen)
+    return referral_out(await visible_referral(engine, principal, referral_id))
 
 
 def _start_of_local_day(now: datetime, tz: str) -> datetime:
@@ -146,14 +118,14 @@ def _start_of_local_day(now: datetime, tz: str) -> datetime:
 @router.post("", status_code=201)
 async def submit_referral(
     body: SubmitReferral,
-    request: Request,
+    engine: Engine,
+    commands: Commands,
     principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR))],
 ) -> dict[str, Any]:
     """A county doctor sends a case; refused with the agreement's reason when it is not covered."""
-    state = request.app.state
     hospital_id = principal.hospital_id or ""
     now = datetime.now(UTC)
-    async with state.engine.begin() as conn:
+    async with engine.begin() as conn:
         candidates = [
             a
             for a in await alliance.agreements_for(conn, hospital_id)
@@ -210,15 +182,13 @@ async def submit_referral(
         submitted_by=principal.actor,
         overflow=body.overflow,
     )
-    await workflow_client.start_referral(
-        state.temporal, state.settings.task_queue, ReferralInput(facts, ReferralPolicy.from_agreement(chosen))
-    )
-    return referral_out(await visible_referral(request, principal, referral_id))
+    await commands.start(ReferralInput(facts, ReferralPolicy.from_agreement(chosen)))
+    return referral_out(await visible_referral(engine, principal, referral_id))
 
 
 @router.get("")
 async def list_referrals(
-    request: Request,
+    engine: Engine,
     principal: CurrentPrincipal,
     state: Annotated[list[str] | None, Query()] = None,
     priority: Priority | None = None,
@@ -229,7 +199,7 @@ async def list_referrals(
 ) -> dict[str, Any]:
     """The caller's worklist, most urgent SLA first."""
     scope = q.worklist_filter(user_id=principal.user_id, role=principal.role, hospital_id=principal.hospital_id)
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         rows = await q.worklist(
             conn,
             scope,
@@ -245,9 +215,9 @@ async def list_referrals(
 
 
 @router.get("/{referral_id}")
-async def get_referral(referral_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    row = await visible_referral(request, principal, referral_id)
-    async with request.app.state.engine.connect() as conn:
+async def get_referral(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+    row = await visible_referral(engine, principal, referral_id)
+    async with engine.connect() as conn:
         patient = await alliance.get_patient(conn, row["patient_ref"])
         reports = (
             await q.report_history(conn, referral_id)
@@ -265,18 +235,18 @@ async def get_referral(referral_id: str, request: Request, principal: CurrentPri
 
 
 @router.get("/{referral_id}/priors")
-async def get_priors(referral_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_priors(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
     """The patient's earlier cases (same Patient ID + issuer) with their signed reports, for the reader."""
-    row = await visible_referral(request, principal, referral_id)
-    async with request.app.state.engine.connect() as conn:
+    row = await visible_referral(engine, principal, referral_id)
+    async with engine.connect() as conn:
         items = await q.priors(conn, row["patient_ref"], referral_id)
     return {"items": [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in i.items()} for i in items]}
 
 
 @router.get("/{referral_id}/audit")
-async def get_audit(referral_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    await visible_referral(request, principal, referral_id)
-    async with request.app.state.engine.connect() as conn:
+async def get_audit(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+    await visible_referral(engine, principal, referral_id)
+    async with engine.connect() as conn:
         events = await q.audit_trail(conn, referral_id)
     return {
         "items": [
@@ -290,7 +260,7 @@ async def get_audit(referral_id: str, request: Request, principal: CurrentPrinci
 class ActionRoute:
     method: str
     path: str
-    update: Any
+    action: Action
     body: type[BaseModel]
     build: Callable[[Principal, Any], Any]
     summary: str
@@ -309,24 +279,24 @@ def _review(p: Principal, b: Any) -> ReviewInput:
     return ReviewInput(p.actor, b.discrepancy, b.comments)
 
 
-W = ReferralWorkflow
+W = Action
 ACTION_ROUTES = (
-    ActionRoute("POST", "accept", W.accept, CommentBody, _comment, "The offered expert takes the case"),
-    ActionRoute("POST", "decline", W.decline, CommentBody, _comment, "The offered expert declines; routing goes on"),
+    ActionRoute("POST", "accept", W.ACCEPT, CommentBody, _comment, "The offered expert takes the case"),
+    ActionRoute("POST", "decline", W.DECLINE, CommentBody, _comment, "The offered expert declines; routing goes on"),
     ActionRoute(
         "PUT",
         "draft",
-        W.save_draft,
+        W.SAVE_DRAFT,
         ReportBody,
         _report,
         "Save a draft; every save is a new version, none is ever overwritten",
     ),
-    ActionRoute("POST", "preliminary", W.submit_preliminary, ReportBody, _report, "Submit the preliminary report"),
-    ActionRoute("POST", "approve", W.approve, ReviewBody, _review, "Second reader signs the final report"),
+    ActionRoute("POST", "preliminary", W.SUBMIT_PRELIMINARY, ReportBody, _report, "Submit the preliminary report"),
+    ActionRoute("POST", "approve", W.APPROVE, ReviewBody, _review, "Second reader signs the final report"),
     ActionRoute(
         "POST",
         "request-changes",
-        W.request_changes,
+        W.REQUEST_CHANGES,
         ReviewBody,
         _review,
         "Second reader sends the report back with comments",
@@ -334,19 +304,19 @@ ACTION_ROUTES = (
     ActionRoute(
         "POST",
         "request-info",
-        W.request_info,
+        W.REQUEST_INFO,
         RequiredComment,
         _comment,
         "Reader asks the county for more images or history (needs_info)",
     ),
     ActionRoute(
-        "POST", "provide-info", W.provide_info, RequiredComment, _comment, "County answers a needs_info request"
+        "POST", "provide-info", W.PROVIDE_INFO, RequiredComment, _comment, "County answers a needs_info request"
     ),
-    ActionRoute("POST", "cancel", W.cancel, RequiredComment, _comment, "County withdraws the case before reading"),
+    ActionRoute("POST", "cancel", W.CANCEL, RequiredComment, _comment, "County withdraws the case before reading"),
     ActionRoute(
         "POST",
         "acknowledge-receipt",
-        W.acknowledge_receipt,
+        W.ACKNOWLEDGE_RECEIPT,
         CommentBody,
         _comment,
         "County records receipt of the signed report (remote-diagnosis responsibility)",
@@ -354,7 +324,7 @@ ACTION_ROUTES = (
     ActionRoute(
         "POST",
         "acknowledge-critical",
-        W.acknowledge_critical,
+        W.ACKNOWLEDGE_CRITICAL,
         CommentBody,
         _comment,
         "Referring doctor acknowledges a critical finding",
@@ -362,7 +332,7 @@ ACTION_ROUTES = (
     ActionRoute(
         "POST",
         "addenda",
-        W.add_addendum,
+        W.ADD_ADDENDUM,
         ReportBody,
         _report,
         "A correction after sign-off: a new version; the signed report never changes",
@@ -372,13 +342,20 @@ ACTION_ROUTES = (
 
 
 def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
-    async def endpoint(referral_id: str, body: Any, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-        return await _act(
-            request, principal, referral_id, route.update, route.build(principal, body), reopen=route.reopen
-        )
+    async def endpoint(
+        referral_id: str, body: Any, engine: Engine, commands: Commands, principal: CurrentPrincipal
+    ) -> dict[str, Any]:
+        arg = route.build(principal, body)
+        return await _act(engine, commands, principal, referral_id, route.action, arg, reopen=route.reopen)
 
     # FastAPI reads the body's model from the annotation; each route has its own.
-    endpoint.__annotations__ = {**endpoint.__annotations__, "body": route.body, "principal": CurrentPrincipal}
+    endpoint.__annotations__ = {
+        **endpoint.__annotations__,
+        "body": route.body,
+        "engine": Engine,
+        "commands": Commands,
+        "principal": CurrentPrincipal,
+    }
     endpoint.__name__ = route.path.replace("-", "_")
     return endpoint
 
@@ -391,12 +368,12 @@ for _route in ACTION_ROUTES:
 
 @router.post("/{referral_id}/reassign")
 async def reassign(
-    referral_id: str, body: ReassignBody, request: Request, principal: CurrentPrincipal
+    referral_id: str, body: ReassignBody, engine: Engine, commands: Commands, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    row = await visible_referral(request, principal, referral_id)
+    row = await visible_referral(engine, principal, referral_id)
     reader = None
     if body.expert_id:
-        async with request.app.state.engine.connect() as conn:
+        async with engine.connect() as conn:
             reader = await alliance.principal_row(conn, body.expert_id)
         # A reader of the reading hospital, active, and licensed for the sending hospital.
         if (
@@ -412,9 +389,10 @@ async def reassign(
                 {"expert_id": body.expert_id},
             )
     return await _act(
-        request,
+        engine,
+        commands,
         principal,
         referral_id,
-        ReferralWorkflow.reassign,
+        Action.REASSIGN,
         ReassignInput(principal.actor, body.expert_id, body.reason, bool(reader and reader["is_junior"])),
     )

@@ -18,48 +18,36 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import jwt
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from yilian.api.auth import principal_or_gateway
+from yilian.api.deps import AppSettings, Credentials, Engine, Events, Session, authenticate, principal_or_gateway
 from yilian.api.event_hub import EventHub, Subscription
-from yilian.domain.access import Principal
+from yilian.domain import api_key
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 
 router = APIRouter(prefix="/api/events", tags=["events"])
-_bearer = HTTPBearer(auto_error=False)
 
 HEARTBEAT_SECONDS = 15.0
 # People with a worklist, a dashboard or an inbox; a gateway's API key and the patient's link have none.
 STREAM_ROLES = frozenset({Role.COUNTY_DOCTOR, Role.EXPERT, Role.SENIOR, Role.COORDINATOR, Role.ADMIN})
 
 
-@dataclass(frozen=True)
-class Session:
-    principal: Principal
-    expires_at: datetime
-
-
-async def stream_session(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Session:
+async def stream_session(settings: AppSettings, engine: Engine, creds: Credentials) -> Session:
     """The caller and when their token runs out: the stream says `session_expired` and ends then."""
-    principal = await principal_or_gateway(request, creds)
-    if principal.role not in STREAM_ROLES:
-        raise YilianError(ErrorCode.FORBIDDEN, "live updates are for signed-in people", {"role": principal.role})
-    assert creds is not None  # a principal was found, so a token was sent and verified
-    # Verified a moment ago; not again, so a token expiring in between cannot turn into a 500.
-    claims = jwt.decode(
-        creds.credentials, request.app.state.settings.jwt_secret, algorithms=["HS256"], options={"verify_exp": False}
-    )
-    return Session(principal, datetime.fromtimestamp(claims["exp"], UTC))
+    if creds is not None and creds.credentials.startswith(api_key.PREFIX):
+        gateway = await principal_or_gateway(settings, engine, creds)
+        raise YilianError(ErrorCode.FORBIDDEN, "live updates are for signed-in people", {"role": gateway.role})
+    session = await authenticate(settings, engine, creds)
+    if session.principal.role not in STREAM_ROLES:
+        raise YilianError(
+            ErrorCode.FORBIDDEN, "live updates are for signed-in people", {"role": session.principal.role}
+        )
+    return session
 
 
 def frame(name: str, data: dict[str, Any], event_id: int) -> str:
@@ -101,9 +89,8 @@ async def stream_events(hub: EventHub, sub: Subscription, session: Session, hear
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "a stream of live updates"}},
 )
-async def events(request: Request, session: Annotated[Session, Depends(stream_session)]) -> StreamingResponse:
+async def events(hub: Events, session: Annotated[Session, Depends(stream_session)]) -> StreamingResponse:
     """Live updates of the cases you may see, and of your inbox, as Server-Sent Events."""
-    hub: EventHub = request.app.state.events
     sub = hub.subscribe(session.principal)
     if sub is None:
         raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, "live updates are not running: reload to refresh")

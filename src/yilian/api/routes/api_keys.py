@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
-from yilian.api.auth import CurrentPrincipal
+from yilian.api.deps import CurrentPrincipal, Engine
 from yilian.api.schemas import RequestBody
 from yilian.db.queries import api_key as queries
 from yilian.domain import api_key
@@ -18,10 +18,10 @@ from yilian.domain.errors import ErrorCode, YilianError
 router = APIRouter(prefix="/api/hospitals/{hospital_id}/api-keys", tags=["api keys"])
 
 
-async def hospital_manager(hospital_id: str, principal: CurrentPrincipal, request: Request) -> Principal:
+async def hospital_manager(hospital_id: str, principal: CurrentPrincipal, engine: Engine) -> Principal:
     if not can_manage_hospital(principal, hospital_id):
         raise YilianError(ErrorCode.FORBIDDEN, "only an admin or the hospital's coordinator manages its API keys")
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         if not await queries.hospital_exists(conn, hospital_id):
             raise YilianError(ErrorCode.NOT_FOUND, f"no hospital {hospital_id}")
     return principal
@@ -35,9 +35,9 @@ class NewApiKey(RequestBody):
 
 
 @router.post("", status_code=201)
-async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, request: Request) -> dict[str, Any]:
+async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, engine: Engine) -> dict[str, Any]:
     issued = api_key.issue()
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await queries.insert_key(
             conn,
             key_id=issued.key_id,
@@ -52,14 +52,14 @@ async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, 
 
 
 @router.get("")
-async def list_api_keys(hospital_id: str, principal: Manager, request: Request) -> list[dict[str, Any]]:
-    async with request.app.state.engine.connect() as conn:
+async def list_api_keys(hospital_id: str, principal: Manager, engine: Engine) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
         return await queries.keys_of(conn, hospital_id)
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_api_key(hospital_id: str, key_id: str, principal: Manager, request: Request) -> Response:
-    async with request.app.state.engine.begin() as conn:
+async def revoke_api_key(hospital_id: str, key_id: str, principal: Manager, engine: Engine) -> Response:
+    async with engine.begin() as conn:
         if not await queries.revoke(conn, hospital_id, key_id, datetime.now(UTC)):
             raise YilianError(ErrorCode.NOT_FOUND, f"no active API key {key_id} for {hospital_id}")
     return Response(status_code=204)

@@ -6,15 +6,15 @@ Registered last, so every API, DICOMweb and viewer route wins; an unknown path u
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from yilian.api.deps import AppSettings
 from yilian.api.errors import error_body
-from yilian.api.static_files import spa_file
+from yilian.api.static.files import spa_file
 from yilian.domain.errors import ErrorCode
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -23,12 +23,11 @@ _NOT_THE_APP = ("api", "dicomweb", "viewer", "docs", "openapi.json", "redoc")
 _HASHED_ASSET = re.compile(r"[\w.-]+-[\w-]{8}\.\w+")
 
 
-def web_dir() -> Path:
-    """Where the built web app lives: YILIAN_WEB_DIR, else web/dist in the source checkout."""
-    configured = os.environ.get("YILIAN_WEB_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "web" / "dist"
+def web_dir(configured: Path | None = None) -> Path:
+    """Where the built web app lives: Settings.web_dir (YILIAN_WEB_DIR), else web/dist in the source checkout."""
+    if configured is not None:
+        return configured
+    return Path(__file__).resolve().parents[4] / "web" / "dist"
 
 
 def _immutable(path: Path) -> bool:
@@ -37,10 +36,10 @@ def _immutable(path: Path) -> bool:
 
 # Plain `def`: FastAPI runs it in its thread pool, so the file-system calls never block the event loop.
 @router.get("/{rel:path}", response_model=None)
-def web_file(rel: str, request: Request) -> Response:
+def web_file(rel: str, request: Request, settings: AppSettings) -> Response:
     if rel.split("/", 1)[0] in _NOT_THE_APP:
         return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no route /{rel}"), status_code=404)
-    root = web_dir()
+    root = web_dir(settings.web_dir)
     if not (root / "index.html").is_file():
         return JSONResponse(
             error_body("web_not_built", f"the web app is not built at {root}: run `make web` (or set YILIAN_WEB_DIR)"),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from yilian.api.auth import principal_or_gateway
+from yilian.api.deps import Blobs, Engine, OnStored, Storer, Viewer, dicomweb_base
 from yilian.dicom.instance import FailureReason
 from yilian.dicom.multipart import MalformedMultipartError, PartTooLargeError, iter_parts, parse_content_type
 from yilian.dicom.qido import QidoQueryError, parse_qido
@@ -16,7 +16,7 @@ from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome, store_instance
-from yilian.imaging.search import Resource, search
+from yilian.imaging.qido import Resource, search
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
 DICOM_JSON = "application/dicom+json"
@@ -32,49 +32,26 @@ _CONFLICTS = frozenset(
         FailureReason.STUDY_OF_ANOTHER_HOSPITAL,
     }
 )
-_STORERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR, Role.GATEWAY)
-
-
-def dicomweb_base(request: Request) -> str:
-    """The request's own DICOMweb root, for RetrieveURLs and BulkDataURIs (never a configured host name)."""
-    return str(request.base_url).rstrip("/") + "/dicomweb"
-
-
-async def viewer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
-    if principal.role in (Role.PATIENT, Role.GATEWAY):
-        # A gateway's key is a store-only credential: a stolen one must not read the archive.
-        raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
-    return principal
-
-
-async def storer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
-    if principal.role not in _STORERS or principal.hospital_id is None:
-        raise YilianError(
-            ErrorCode.FORBIDDEN,
-            "images are stored by the sending hospital: its doctors, coordinator or gateway",
-            {"role": principal.role},
-        )
-    return principal
-
-
-Viewer = Annotated[Principal, Depends(viewer)]
-Storer = Annotated[Principal, Depends(storer)]
-
-
 # --- STOW-RS (PS3.18 §10.5, Annex I) ------------------------------------------------------------------------
 
 
 @router.post("/studies")
-async def store_instances(request: Request, principal: Storer) -> Response:
-    return await _store(request, principal, None)
+async def store_instances(
+    request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Storer
+) -> Response:
+    return await _store(request, engine, blobs, on_stored, principal, None)
 
 
 @router.post("/studies/{study}")
-async def store_study_instances(study: str, request: Request, principal: Storer) -> Response:
-    return await _store(request, principal, study)
+async def store_study_instances(
+    study: str, request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Storer
+) -> Response:
+    return await _store(request, engine, blobs, on_stored, principal, study)
 
 
-async def _store(request: Request, principal: Principal, study: str | None) -> Response:
+async def _store(
+    request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Principal, study: str | None
+) -> Response:
     boundary = _stow_boundary(request.headers.get("content-type", ""))
     origin = Origin.GATEWAY if principal.role is Role.GATEWAY else Origin.STOW
     assert principal.hospital_id is not None
@@ -86,7 +63,7 @@ async def _store(request: Request, principal: Principal, study: str | None) -> R
                 results.append(_unsupported_part(media_type))
                 continue
             incoming = IncomingInstance(part.body, origin, principal.hospital_id, principal.user_id, study)
-            results.append(await store_instance(request.app.state.engine, request.app.state.blobs, incoming))
+            results.append(await store_instance(engine, blobs, incoming))
     except PartTooLargeError as exc:
         raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc), {"stored_before_the_error": _stored(results)}) from exc
     except MalformedMultipartError as exc:
@@ -97,7 +74,7 @@ async def _store(request: Request, principal: Principal, study: str | None) -> R
     if not results:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "the request holds no instance to store")
     base = dicomweb_base(request)
-    await request.app.state.on_stored({r.study_instance_uid for r in results if r.accepted})
+    await on_stored({r.study_instance_uid for r in results if r.accepted})
     body = stow_response(results, base, study)
     return Response(json.dumps(body, ensure_ascii=False), status_code=stow_status(results), media_type=DICOM_JSON)
 
@@ -191,13 +168,13 @@ def _ui(value: str) -> dict[str, Any]:
 
 def _search_route(resource: Resource) -> Callable[..., Coroutine[Any, Any, Response]]:
     async def route(
-        request: Request, principal: Viewer, study: str | None = None, series: str | None = None
+        request: Request, engine: Engine, principal: Viewer, study: str | None = None, series: str | None = None
     ) -> Response:
         try:
             query = parse_qido(request.query_params.multi_items(), MAX_QIDO_RESULTS)
         except QidoQueryError as exc:
             raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
-        async with request.app.state.engine.connect() as conn:
+        async with engine.connect() as conn:
             result = await search(conn, principal, resource, query, dicomweb_base(request), study, series)
         warnings = [f'299 {SERVICE}: "{text}"' for text in result.warnings]
         if result.remaining:

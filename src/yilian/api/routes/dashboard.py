@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from yilian.api.auth import require_role
+from yilian.api.deps import Engine, require_role
 from yilian.db.queries import dashboard as d
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -22,7 +22,7 @@ def _json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @router.get("")
 async def dashboard(
-    request: Request,
+    engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR))],
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
@@ -36,7 +36,7 @@ async def dashboard(
     if since >= until:
         raise YilianError(ErrorCode.VALIDATION_FAILED, "from must be before to")
     scope = d.coordinator_scope(principal.hospital_id)
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         return {
             "from": since.isoformat(),
             "to": until.isoformat(),

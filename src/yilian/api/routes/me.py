@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import Field
 
-from yilian.api.auth import CurrentPrincipal, require_role
+from yilian.api.deps import CurrentPrincipal, Engine, require_role
 from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
 from yilian.domain.access import Principal
@@ -20,8 +20,8 @@ class DutyBody(RequestBody):
     on_duty: bool = Field(description="false: no new cases are offered to you; cases you hold stay yours")
 
 
-async def _me(request: Request, principal: Principal) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+async def _me(engine: Engine, principal: Principal) -> dict[str, Any]:
+    async with engine.connect() as conn:
         user = await alliance.get_user(conn, principal.user_id)
     assert user is not None
     return {
@@ -36,16 +36,16 @@ async def _me(request: Request, principal: Principal) -> dict[str, Any]:
 
 
 @router.get("")
-async def get_me(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await _me(request, principal)
+async def get_me(engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+    return await _me(engine, principal)
 
 
 @router.put("/duty")
 async def set_duty(
     body: DutyBody,
-    request: Request,
+    engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.EXPERT, Role.SENIOR))],
 ) -> dict[str, Any]:
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await alliance.set_on_duty(conn, principal.user_id, body.on_duty)
-    return await _me(request, principal)
+    return await _me(engine, principal)

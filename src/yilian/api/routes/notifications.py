@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy import select, update
 
-from yilian.api.auth import CurrentPrincipal
+from yilian.api.deps import CurrentPrincipal, Engine
 from yilian.db.schema import notifications
 from yilian.domain.errors import ErrorCode, YilianError
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 @router.get("")
 async def inbox(
-    request: Request,
+    engine: Engine,
     principal: CurrentPrincipal,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -26,7 +26,7 @@ async def inbox(
     q = select(notifications).where(n.recipient_id == principal.user_id)
     if unread:
         q = q.where(n.read_at.is_(None))
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         rows = (await conn.execute(q.order_by(n.id.desc()).limit(limit))).mappings().all()
     return {
         "items": [
@@ -45,9 +45,9 @@ async def inbox(
 
 
 @router.post("/{notification_id}/read")
-async def mark_read(notification_id: int, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def mark_read(notification_id: int, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
     n = notifications.c
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         found = await conn.scalar(
             update(notifications)
             .where(n.id == notification_id, n.recipient_id == principal.user_id)

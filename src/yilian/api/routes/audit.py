@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import or_, select
 
-from yilian.api.auth import require_role
+from yilian.api.deps import Engine, require_role
 from yilian.db.schema import audit_events, referrals
 from yilian.domain.access import Principal
 from yilian.domain.roles import Role
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/audit-events", tags=["audit"])
 
 @router.get("")
 async def search_audit(
-    request: Request,
+    engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR, Role.ADMIN))],
     referral_id: str | None = None,
     actor_id: str | None = None,
@@ -43,7 +43,7 @@ async def search_audit(
         q = q.where(a.at >= since)
     if until:
         q = q.where(a.at < until)
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         rows = (await conn.execute(q.order_by(a.at, a.referral_id, a.seq).limit(limit))).mappings().all()
     return {
         "items": [

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 
-from yilian.api.dicomweb import Storer, dicomweb_base
+from yilian.api.deps import Blobs, Engine, OnStored, Storer, dicomweb_base
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, store_instance
 
@@ -19,7 +19,9 @@ MAX_MEMBER_BYTES = 2 * 1024**3
 
 
 @router.post("/upload", status_code=200)
-async def upload_study(request: Request, principal: Storer, files: list[UploadFile]) -> dict[str, Any]:
+async def upload_study(
+    request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Storer, files: list[UploadFile]
+) -> dict[str, Any]:
     """Store each uploaded DICOM file, and every file inside uploaded zips, through the one ingest pipeline.
 
     The answer lists every file with its outcome; one bad file does not stop the others. The browser shows
@@ -33,13 +35,13 @@ async def upload_study(request: Request, principal: Storer, files: list[UploadFi
             if len(results) >= MAX_FILES:
                 raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, f"at most {MAX_FILES} files per upload")
             incoming = IncomingInstance(data, Origin.UPLOAD, principal.hospital_id, principal.user_id)
-            result = await store_instance(request.app.state.engine, request.app.state.blobs, incoming)
+            result = await store_instance(engine, blobs, incoming)
             results.append(_entry(name, result))
             if result.accepted:
                 studies.add(result.study_instance_uid)
     if not results:
         raise YilianError(ErrorCode.VALIDATION_FAILED, "the upload holds no file")
-    await request.app.state.on_stored(studies)
+    await on_stored(studies)
     base = dicomweb_base(request)
     return {
         "stored": sum(r["outcome"] != "rejected" for r in results),
@@ -77,5 +79,3 @@ def _entry(name: str, result: IngestResult) -> dict[str, Any]:
         entry["reason"] = result.reason
         entry["failure_reason"] = f"{int(result.failure_reason or 0):04X}"
     return entry
-
-

@@ -9,13 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from yilian.api.auth import CurrentPrincipal
-from yilian.api.referrals import visible_referral
+from yilian.api.deps import AppSettings, Blobs, CurrentPrincipal, Engine
+from yilian.api.referral_view import visible_referral
 from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
 from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as rq
-from yilian.db.queries import share as sq
+from yilian.db.queries import share_link as sq
 from yilian.dicom.render import render
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral import REPORTED_STATES
@@ -46,8 +46,8 @@ class NewLink(RequestBody):
     days: int = Field(default=30, ge=1, le=365)
 
 
-def _link_out(request: Request, link: dict[str, Any], now: datetime) -> dict[str, Any]:
-    token = token_for(request.app.state.settings.share_link_secret, link["id"])
+def _link_out(settings: AppSettings, link: dict[str, Any], now: datetime) -> dict[str, Any]:
+    token = token_for(settings.share_link_secret, link["id"])
     status = refusal(LinkStatus(link["expires_at"], link["revoked_at"], None), now) or "active"
     return {
         "link_id": link["id"],
@@ -57,17 +57,17 @@ def _link_out(request: Request, link: dict[str, Any], now: datetime) -> dict[str
         "expires_at": link["expires_at"].isoformat(),
         "revoked_at": link["revoked_at"].isoformat() if link["revoked_at"] else None,
         "token": token if status == "active" else None,
-        "url": f"{request.app.state.settings.public_base_url}/s/{token}" if status == "active" else None,
+        "url": f"{settings.public_base_url}/s/{token}" if status == "active" else None,
     }
 
 
-async def _visible_link(request: Request, principal: Any, link_id: str) -> dict[str, Any]:
+async def _visible_link(engine: Engine, principal: Any, link_id: str) -> dict[str, Any]:
     """The link if the caller may see its referral; one 404 either way so nothing about others leaks."""
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         link = await sq.get_link(conn, link_id)
     if link is not None:
         try:
-            await visible_referral(request, principal, link["referral_id"])
+            await visible_referral(engine, principal, link["referral_id"])
             return link
         except YilianError:
             pass
@@ -80,25 +80,29 @@ def _require_manager(principal: Any) -> None:
 
 
 @router.get("/api/referrals/{referral_id}/share-links")
-async def list_links(referral_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def list_links(
+    referral_id: str, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """Links for the patient's QR slip; the URL can be shown again to reprint it."""
     _require_manager(principal)
-    await visible_referral(request, principal, referral_id)
-    async with request.app.state.engine.connect() as conn:
+    await visible_referral(engine, principal, referral_id)
+    async with engine.connect() as conn:
         links = await sq.links_for(conn, referral_id)
     now = datetime.now(UTC)
-    return {"items": [_link_out(request, link, now) for link in links]}
+    return {"items": [_link_out(settings, link, now) for link in links]}
 
 
 @router.post("/api/referrals/{referral_id}/share-links", status_code=201)
-async def create_link(referral_id: str, body: NewLink, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def create_link(
+    referral_id: str, body: NewLink, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
+) -> dict[str, Any]:
     _require_manager(principal)
-    row = await visible_referral(request, principal, referral_id)
+    row = await visible_referral(engine, principal, referral_id)
     if row["state"] not in REPORTED_STATES:
         raise YilianError(ErrorCode.INVALID_TRANSITION, "a share link is made once the report is final")
     now = datetime.now(UTC)
     link_id = new_link_id()
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await sq.create_link(
             conn,
             link_id=link_id,
@@ -109,38 +113,41 @@ async def create_link(referral_id: str, body: NewLink, request: Request, princip
         )
         link = await sq.get_link(conn, link_id)
     assert link is not None
-    return _link_out(request, link, now)
+    return _link_out(settings, link, now)
 
 
 @router.post("/api/share-links/{link_id}/revoke")
-async def revoke_link(link_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def revoke_link(
+    link_id: str, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
+) -> dict[str, Any]:
     _require_manager(principal)
-    await _visible_link(request, principal, link_id)
+    await _visible_link(engine, principal, link_id)
     now = datetime.now(UTC)
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await sq.revoke(conn, link_id, principal.user_id, now)
         await sq.log_access(conn, link_id, now, "revoked", f"by {principal.user_id}")
         link = await sq.get_link(conn, link_id)
     assert link is not None
-    return _link_out(request, link, now)
+    return _link_out(settings, link, now)
 
 
 @router.get("/api/share-links/{link_id}/accesses")
-async def link_accesses(link_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def link_accesses(link_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
     _require_manager(principal)
-    await _visible_link(request, principal, link_id)
-    async with request.app.state.engine.connect() as conn:
+    await _visible_link(engine, principal, link_id)
+    async with engine.connect() as conn:
         rows = await sq.accesses(conn, link_id)
     return {"items": [{"at": r["at"].isoformat(), "outcome": r["outcome"], "client": r["client"]} for r in rows]}
 
 
 @router.post("/api/share/{token}")
-async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, Any]:
+async def open_link(
+    token: str, body: OpenLink, request: Request, engine: Engine, settings: AppSettings
+) -> dict[str, Any]:
     """The patient's view: the signed report (and addenda) after the birth date matches. Every try is logged."""
-    state = request.app.state
     now = datetime.now(UTC)
     client = request.client.host if request.client else ""
-    link_id = link_id_from_token(state.settings.share_link_secret, token)
+    link_id = link_id_from_token(settings.share_link_secret, token)
     messages = {
         "share_link_revoked": "this link has been withdrawn by the hospital",
         "share_link_expired": "this link has expired: ask the hospital for a new one",
@@ -148,7 +155,7 @@ async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, A
     }
     # One transaction holding the link's row lock: simultaneous guesses are counted one after another,
     # so a burst cannot slip past the lock-out.
-    async with state.engine.begin() as conn:
+    async with engine.begin() as conn:
         link = await sq.get_link(conn, link_id, for_update=True) if link_id else None
         if link is None:
             raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
@@ -194,9 +201,7 @@ async def open_link(token: str, body: OpenLink, request: Request) -> dict[str, A
             }
             for r in reports
         ],
-        "key_images": [
-            _key_image_url(state.settings.share_link_secret, token, link["id"], sop, now) for sop in key_images
-        ],
+        "key_images": [_key_image_url(settings.share_link_secret, token, link["id"], sop, now) for sop in key_images],
         "expires_at": link["expires_at"].isoformat(),
     }
 
@@ -209,17 +214,22 @@ def _key_image_url(secret: str, token: str, link_id: str, sop: str, now: datetim
 
 @router.get("/api/share/{token}/images/{sop_instance_uid}")
 async def key_image(
-    token: str, sop_instance_uid: str, request: Request, expires: int = 0, signature: str = ""
+    token: str,
+    sop_instance_uid: str,
+    engine: Engine,
+    blobs: Blobs,
+    settings: AppSettings,
+    expires: int = 0,
+    signature: str = "",
 ) -> Response:
     """A key image of the shared study as JPEG, for the patient's page (URLs come from opening the link)."""
-    state = request.app.state
     now = datetime.now(UTC)
-    link_id = link_id_from_token(state.settings.share_link_secret, token)
+    link_id = link_id_from_token(settings.share_link_secret, token)
     if link_id is None or not key_image_signature_ok(
-        state.settings.share_link_secret, link_id, sop_instance_uid, expires, signature, now
+        settings.share_link_secret, link_id, sop_instance_uid, expires, signature, now
     ):
         raise YilianError(ErrorCode.FORBIDDEN, "this image address has expired: open the link again")
-    async with state.engine.connect() as conn:
+    async with engine.connect() as conn:
         link = await sq.get_link(conn, link_id)
         if link is None:
             raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
@@ -231,6 +241,6 @@ async def key_image(
         row = await imaging_queries.instance_of_study(conn, referral["study_instance_uid"], sop_instance_uid)
     if row is None:
         raise YilianError(ErrorCode.NOT_FOUND, "no such image in this study")
-    ds = await retrieve.read_dataset(state.blobs, row["blob_key"])
+    ds = await retrieve.read_dataset(blobs, row["blob_key"])
     image = await asyncio.to_thread(render, ds, 1, media_type="image/jpeg", quality=85)
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from yilian.api.dicomweb import DICOM_JSON, Viewer, dicomweb_base
+from yilian.api.deps import Archive, ArchiveAccess, Viewer, dicomweb_base
+from yilian.api.dicomweb.store_query import DICOM_JSON
 from yilian.dicom import frames as dicom_frames
 from yilian.dicom import render as dicom_render
 from yilian.dicom.multipart import MalformedMultipartError, PartSpec, boundary, multipart_content_type, multipart_stream
@@ -82,10 +83,12 @@ def _streamed(parts: AsyncIterator[PartSpec], root_type: str) -> StreamingRespon
 # --- instances -----------------------------------------------------------------------------------------------
 
 
-async def _retrieve(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
-    rows = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+async def _retrieve(
+    request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None, sop: str | None
+) -> Response:
+    rows = await retrieve.located(archive.engine, principal, study, series, sop)
     _check_dicom_accept(request, {row["transfer_syntax_uid"] for row in rows})
-    blobs, base = request.app.state.blobs, dicomweb_base(request)
+    blobs, base = archive.blobs, dicomweb_base(request)
 
     async def parts() -> AsyncIterator[PartSpec]:
         for row in rows:
@@ -99,8 +102,10 @@ async def _retrieve(request: Request, principal: Viewer, study: str, series: str
 # --- metadata ------------------------------------------------------------------------------------------------
 
 
-async def _metadata(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
-    rows = await retrieve.located(request.app.state.engine, principal, study, series, sop, metadata=True)
+async def _metadata(
+    request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None, sop: str | None
+) -> Response:
+    rows = await retrieve.located(archive.engine, principal, study, series, sop, metadata=True)
     return Response(retrieve.metadata_json(rows, dicomweb_base(request)), media_type=DICOM_JSON)
 
 
@@ -109,14 +114,14 @@ async def _metadata(request: Request, principal: Viewer, study: str, series: str
 
 @router.get(INSTANCE + "/frames/{frame_list}")
 async def retrieve_frames(
-    study: str, series: str, sop: str, frame_list: str, request: Request, principal: Viewer
+    study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
-    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     try:
         numbers = dicom_frames.parse_frame_list(frame_list)
     except dicom_frames.FrameListError as exc:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
-    path = request.app.state.blobs.path(row["blob_key"])
+    path = archive.blobs.path(row["blob_key"])
     try:
         payloads = await asyncio.to_thread(lambda: list(dicom_frames.iter_frames(path, numbers)))
     except dicom_frames.FrameNotFoundError as exc:
@@ -130,12 +135,12 @@ async def retrieve_frames(
 
 @router.get(INSTANCE + "/bulk/{path:path}")
 async def retrieve_bulk_data(
-    study: str, series: str, sop: str, path: str, request: Request, principal: Viewer
+    study: str, series: str, sop: str, path: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
-    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     if path.upper() == "7FE00010":  # Pixel Data: the frames, as stored, one part each
-        return await retrieve_frames(study, series, sop, _all_frames(row), request, principal)
-    ds = await retrieve.read_dataset(request.app.state.blobs, row["blob_key"])
+        return await retrieve_frames(study, series, sop, _all_frames(row), request, archive, principal)
+    ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     value = retrieve.bulk_value(ds, path)
     return _streamed(_aiter([("application/octet-stream", value, None)]), "application/octet-stream")
 
@@ -165,9 +170,9 @@ def _render_options(request: Request) -> dict[str, Any]:
 
 
 async def _rendered(
-    request: Request, row: dict[str, Any], frame: int, media_type: str, options: dict[str, Any]
+    archive: Archive, row: dict[str, Any], frame: int, media_type: str, options: dict[str, Any]
 ) -> bytes:
-    ds = await retrieve.read_dataset(request.app.state.blobs, row["blob_key"])
+    ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     try:
         return await asyncio.to_thread(dicom_render.render, ds, frame, media_type=media_type, **options)
     except dicom_render.UndecodablePixelDataError as exc:
@@ -176,39 +181,45 @@ async def _rendered(
         raise YilianError(ErrorCode.NOT_FOUND, f"no frame {frame}") from exc
 
 
-async def _render_many(request: Request, principal: Viewer, study: str, series: str | None) -> Response:
-    rows = await retrieve.located(request.app.state.engine, principal, study, series)
+async def _render_many(
+    request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None
+) -> Response:
+    rows = await retrieve.located(archive.engine, principal, study, series)
     media_type, options = _rendered_type(request), _render_options(request)
 
     async def parts() -> AsyncIterator[PartSpec]:
         for row in rows:
-            yield media_type, await _rendered(request, row, 1, media_type, options), None
+            yield media_type, await _rendered(archive, row, 1, media_type, options), None
 
     return _streamed(parts(), media_type)
 
 
 @router.get(STUDY + "/rendered")
-async def rendered_study(study: str, request: Request, principal: Viewer) -> Response:
-    return await _render_many(request, principal, study, None)
+async def rendered_study(study: str, request: Request, archive: ArchiveAccess, principal: Viewer) -> Response:
+    return await _render_many(request, archive, principal, study, None)
 
 
 @router.get(SERIES + "/rendered")
-async def rendered_series(study: str, series: str, request: Request, principal: Viewer) -> Response:
-    return await _render_many(request, principal, study, series)
+async def rendered_series(
+    study: str, series: str, request: Request, archive: ArchiveAccess, principal: Viewer
+) -> Response:
+    return await _render_many(request, archive, principal, study, series)
 
 
 @router.get(INSTANCE + "/rendered")
-async def rendered_instance(study: str, series: str, sop: str, request: Request, principal: Viewer) -> Response:
-    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+async def rendered_instance(
+    study: str, series: str, sop: str, request: Request, archive: ArchiveAccess, principal: Viewer
+) -> Response:
+    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     media_type = _rendered_type(request)
-    return Response(await _rendered(request, row, 1, media_type, _render_options(request)), media_type=media_type)
+    return Response(await _rendered(archive, row, 1, media_type, _render_options(request)), media_type=media_type)
 
 
 @router.get(INSTANCE + "/frames/{frame_list}/rendered")
 async def rendered_frame(
-    study: str, series: str, sop: str, frame_list: str, request: Request, principal: Viewer
+    study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
-    [row] = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     try:
         numbers = dicom_frames.parse_frame_list(frame_list)
     except dicom_frames.FrameListError as exc:
@@ -219,14 +230,16 @@ async def rendered_frame(
         raise YilianError(ErrorCode.NOT_FOUND, f"no frame {numbers[0]}")
     media_type = _rendered_type(request)
     return Response(
-        await _rendered(request, row, numbers[0], media_type, _render_options(request)), media_type=media_type
+        await _rendered(archive, row, numbers[0], media_type, _render_options(request)), media_type=media_type
     )
 
 
-async def _thumbnail(request: Request, principal: Viewer, study: str, series: str | None, sop: str | None) -> Response:
-    rows = await retrieve.located(request.app.state.engine, principal, study, series, sop)
+async def _thumbnail(
+    request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None, sop: str | None
+) -> Response:
+    rows = await retrieve.located(archive.engine, principal, study, series, sop)
     row = rows[len(rows) // 2]  # the middle image of the study or series is the most typical
-    ds = await retrieve.read_dataset(request.app.state.blobs, row["blob_key"])
+    ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     try:
         image = await asyncio.to_thread(dicom_render.thumbnail, ds)
     except dicom_render.UndecodablePixelDataError as exc:
@@ -234,7 +247,7 @@ async def _thumbnail(request: Request, principal: Viewer, study: str, series: st
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
 
-Handler = Callable[[Request, Principal, str, str | None, str | None], Coroutine[Any, Any, Response]]
+Handler = Callable[[Request, Archive, Principal, str, str | None, str | None], Coroutine[Any, Any, Response]]
 
 
 def _at_every_level(suffix: str, handler: Handler, name: str) -> None:
@@ -244,9 +257,9 @@ def _at_every_level(suffix: str, handler: Handler, name: str) -> None:
     """
     for level, path in (("study", STUDY), ("series", SERIES), ("instance", INSTANCE)):
 
-        async def route(request: Request, principal: Viewer) -> Response:
+        async def route(request: Request, archive: ArchiveAccess, principal: Viewer) -> Response:
             ids = request.path_params
-            return await handler(request, principal, ids["study"], ids.get("series"), ids.get("sop"))
+            return await handler(request, archive, principal, ids["study"], ids.get("series"), ids.get("sop"))
 
         router.add_api_route(path + suffix, route, methods=["GET"], name=f"{name} {level}")
 

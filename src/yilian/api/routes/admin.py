@@ -8,12 +8,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.api.auth import hash_password, require_role
+from yilian.api.deps import Engine, require_role
 from yilian.api.schemas import RequestBody
+from yilian.api.security import hash_password
 from yilian.db.queries import admin as queries
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, HalfHostingRules, SecondReadingPolicy, ServiceMode, SlaTargets
@@ -269,23 +270,23 @@ def _not_found(entity: str, entity_id: str) -> YilianError:
 
 # ---- hospitals ----------------------------------------------------------------------------------
 @router.get("/hospitals")
-async def list_hospitals(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+async def list_hospitals(engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+    async with engine.connect() as conn:
         return {"items": await queries.all_hospitals(conn)}
 
 
 @router.post("/hospitals", status_code=201)
-async def create_hospital(body: NewHospital, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+async def create_hospital(body: NewHospital, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
     values = {**body.model_dump(exclude={"id"}), "id": body.id or _new_id("h")}
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         return await queries.create_hospital(conn, values, actor_id=principal.user_id, now=datetime.now(UTC))
 
 
 @router.put("/hospitals/{hospital_id}")
 async def update_hospital(
-    hospital_id: str, body: HospitalBody, request: Request, principal: AdminPrincipal
+    hospital_id: str, body: HospitalBody, engine: Engine, principal: AdminPrincipal
 ) -> dict[str, Any]:
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         before = await queries.get_hospital(conn, hospital_id)
         if before is None:
             raise _not_found("hospital", hospital_id)
@@ -297,14 +298,14 @@ async def update_hospital(
 
 # ---- agreements ---------------------------------------------------------------------------------
 @router.get("/agreements")
-async def list_agreements(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+async def list_agreements(engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+    async with engine.connect() as conn:
         return {"items": await queries.all_agreements(conn)}
 
 
 @router.post("/agreements", status_code=201)
-async def create_agreement(body: NewAgreement, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
-    async with request.app.state.engine.begin() as conn:
+async def create_agreement(body: NewAgreement, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+    async with engine.begin() as conn:
         await _check_agreement(conn, body)
         return await queries.create_agreement(
             conn, body.agreement(body.id or _new_id("agr")), actor_id=principal.user_id, now=datetime.now(UTC)
@@ -313,10 +314,10 @@ async def create_agreement(body: NewAgreement, request: Request, principal: Admi
 
 @router.put("/agreements/{agreement_id}")
 async def update_agreement(
-    agreement_id: str, body: AgreementBody, request: Request, principal: AdminPrincipal
+    agreement_id: str, body: AgreementBody, engine: Engine, principal: AdminPrincipal
 ) -> dict[str, Any]:
     """Replace the terms; deactivate with active=false (referrals point at agreements, so none is deleted)."""
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         before = await queries.get_agreement(conn, agreement_id)
         if before is None:
             raise _not_found("agreement", agreement_id)
@@ -335,16 +336,16 @@ async def update_agreement(
 
 # ---- users --------------------------------------------------------------------------------------
 @router.get("/users")
-async def list_users(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+async def list_users(engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+    async with engine.connect() as conn:
         return {"items": await queries.all_users(conn)}
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: NewUser, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+async def create_user(body: NewUser, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
     user_id = body.id or _new_id("u")
     password_hash = hash_password(body.password)  # before the transaction: argon2 is slow on purpose
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await _check_user(conn, body, user_id, principal)
         return await queries.create_user(
             conn,
@@ -358,9 +359,9 @@ async def create_user(body: NewUser, request: Request, principal: AdminPrincipal
 
 
 @router.put("/users/{user_id}")
-async def update_user(user_id: str, body: UserBody, request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+async def update_user(user_id: str, body: UserBody, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
     """Replace the user's fields, licences and subspecialties (not the password); deactivate with active=false."""
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         before = await queries.get_user(conn, user_id)
         if before is None:
             raise _not_found("user", user_id)
@@ -377,9 +378,9 @@ async def update_user(user_id: str, body: UserBody, request: Request, principal:
 
 
 @router.post("/users/{user_id}/password", status_code=204)
-async def set_password(user_id: str, body: PasswordBody, request: Request, principal: AdminPrincipal) -> Response:
+async def set_password(user_id: str, body: PasswordBody, engine: Engine, principal: AdminPrincipal) -> Response:
     password_hash = hash_password(body.password)
-    async with request.app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         if not await queries.set_password(
             conn, user_id, password_hash, actor_id=principal.user_id, now=datetime.now(UTC)
         ):
@@ -390,13 +391,13 @@ async def set_password(user_id: str, body: PasswordBody, request: Request, princ
 # ---- the change log -----------------------------------------------------------------------------
 @router.get("/changes")
 async def list_changes(
-    request: Request,
+    engine: Engine,
     principal: AdminPrincipal,
     entity: queries.AdminEntity | None = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Every change made through this API, newest first."""
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         items = await queries.changes(conn, entity=entity, entity_id=entity_id, limit=limit)
     return {"items": items, "limit": limit}

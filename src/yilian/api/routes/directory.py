@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from yilian.api.auth import CurrentPrincipal, require_role
-from yilian.api.referrals import visible_referral
+from yilian.api.deps import CurrentPrincipal, Engine, require_role
+from yilian.api.referral_view import visible_referral
 from yilian.db.queries import directory as queries
 from yilian.db.queries.admin import agreement_terms
 from yilian.db.queries.alliance import agreement_from_row
@@ -89,30 +89,30 @@ def agreement_summary(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/hospitals")
-async def list_hospitals(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+async def list_hospitals(engine: Engine, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     """Every hospital of the alliance (id, name, level)."""
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         return await queries.hospital_names(conn)
 
 
 @router.get("/agreements")
 async def list_agreements(
-    request: Request, party: Annotated[str | None, Depends(agreement_party)]
+    engine: Engine, party: Annotated[str | None, Depends(agreement_party)]
 ) -> list[dict[str, Any]]:
     """The agreements the caller's hospital is a party to (an admin: all), with what each covers."""
-    async with request.app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         rows = await queries.agreement_rows(conn, party)
     return [agreement_summary(r) for r in rows]
 
 
 @router.get("/readers")
 async def list_readers(
-    request: Request,
+    engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR))],
     referral_id: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> list[dict[str, Any]]:
     """Who could read this case: active experts and seniors of its reading hospital licensed for its sender."""
-    row = await visible_referral(request, principal, referral_id)
-    async with request.app.state.engine.connect() as conn:
+    row = await visible_referral(engine, principal, referral_id)
+    async with engine.connect() as conn:
         readers = await queries.readers_of(conn, row["reading_hospital_id"], row["requesting_hospital_id"])
     return [{**r, "open_cases": int(r["open_cases"])} for r in readers]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from yilian.api.deps import AppSettings
 from yilian.api.errors import error_body
-from yilian.api.static_files import spa_file
+from yilian.api.static.files import spa_file
 
 BASE = "/viewer/"
 # viewer/build.py writes this file last; without it the build is missing or half-written.
@@ -26,12 +26,11 @@ router = APIRouter(prefix=BASE.rstrip("/"), tags=["viewer"], include_in_schema=F
 _HASHED_NAME = re.compile(r"[\w-]+\.bundle\.[0-9a-f]{16}\.js|[0-9a-f]{16}\.(?:wasm|woff2)")
 
 
-def viewer_dir() -> Path:
-    """Where the built viewer lives: YILIAN_VIEWER_DIR, else viewer/build in the source checkout."""
-    configured = os.environ.get("YILIAN_VIEWER_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "viewer" / "build"
+def viewer_dir(configured: Path | None = None) -> Path:
+    """Where the built viewer lives: Settings.viewer_dir (YILIAN_VIEWER_DIR), else viewer/build in the checkout."""
+    if configured is not None:
+        return configured
+    return Path(__file__).resolve().parents[4] / "viewer" / "build"
 
 
 def _not_built(root: Path) -> JSONResponse:
@@ -193,8 +192,8 @@ async def app_config(request: Request) -> Response:
 
 # Plain `def`: FastAPI runs it in its thread pool, so the file-system calls never block the event loop.
 @router.get("/{rel:path}", response_model=None)
-def viewer_file(rel: str, request: Request) -> Response:
-    root = viewer_dir()
+def viewer_file(rel: str, request: Request, settings: AppSettings) -> Response:
+    root = viewer_dir(settings.viewer_dir)
     if not _built(root):
         return _not_built(root)
     return spa_file(request, root, rel, lambda found: _is_hashed(found.name), "viewer")

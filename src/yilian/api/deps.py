@@ -1,0 +1,191 @@
+"""Typed FastAPI dependencies: the shared resources of the process and the caller's identity.
+
+Routes take what they need from here (`engine: Engine`, `principal: CurrentPrincipal`, ...) and never reach
+into `request.app.state`; this module is the only one that does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from yilian.api.event_hub import EventHub
+from yilian.api.security import token_claims
+from yilian.api.workflow_client import ReferralCommands, StudiesReceived
+from yilian.config import Settings
+from yilian.db.queries import alliance
+from yilian.db.queries import api_key as api_key_queries
+from yilian.domain import api_key
+from yilian.domain.access import Principal
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.roles import Role
+from yilian.imaging.blob import BlobStore
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What every request of one API process shares; built once in `create_app`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    temporal: Client
+    blobs: BlobStore
+    on_stored: StudiesReceived  # wakes the referrals waiting for the studies just stored
+    events: EventHub
+
+
+def resources(request: Request) -> Resources:
+    return cast(Resources, request.app.state.resources)
+
+
+def _settings(request: Request) -> Settings:
+    return resources(request).settings
+
+
+def _engine(request: Request) -> AsyncEngine:
+    return resources(request).engine
+
+
+def _temporal(request: Request) -> Client:
+    return resources(request).temporal
+
+
+def _blobs(request: Request) -> BlobStore:
+    return resources(request).blobs
+
+
+def _on_stored(request: Request) -> StudiesReceived:
+    return resources(request).on_stored
+
+
+def _events(request: Request) -> EventHub:
+    return resources(request).events
+
+
+def _referral_commands(request: Request) -> ReferralCommands:
+    res = resources(request)
+    return ReferralCommands(res.temporal, res.settings.task_queue)
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+Engine = Annotated[AsyncEngine, Depends(_engine)]
+Temporal = Annotated[Client, Depends(_temporal)]
+Blobs = Annotated[BlobStore, Depends(_blobs)]
+OnStored = Annotated[StudiesReceived, Depends(_on_stored)]
+Events = Annotated[EventHub, Depends(_events)]
+Commands = Annotated[ReferralCommands, Depends(_referral_commands)]
+
+_bearer = HTTPBearer(auto_error=False)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in caller and when their token runs out (the live stream ends then)."""
+
+    principal: Principal
+    expires_at: datetime
+
+
+async def authenticate(settings: Settings, engine: AsyncEngine, creds: HTTPAuthorizationCredentials | None) -> Session:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "sign in first: send Authorization: Bearer <token>")
+    claims = token_claims(settings, creds.credentials)
+    # The database, not the token, has the last word: a deactivated user is out at once.
+    async with engine.connect() as conn:
+        user = await alliance.principal_row(conn, str(claims.get("sub")))
+    if user is None or not user["active"]:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "this account is no longer active")
+    licensed = frozenset(user["licensed_for"] or ())
+    principal = Principal(user["id"], Role(user["role"]), user["hospital_id"], user["display_name"], licensed)
+    return Session(principal, datetime.fromtimestamp(claims["exp"], UTC))
+
+
+async def current_session(settings: AppSettings, engine: Engine, creds: Credentials) -> Session:
+    return await authenticate(settings, engine, creds)
+
+
+async def current_principal(session: Annotated[Session, Depends(current_session)]) -> Principal:
+    return session.principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:
+    """A signed-in person, or a hospital's gateway presenting the hospital's API key (DICOMweb only)."""
+    if creds is None or not creds.credentials.startswith(api_key.PREFIX):
+        return (await authenticate(settings, engine, creds)).principal
+    parsed = api_key.parse(creds.credentials)
+    if parsed is not None:
+        async with engine.connect() as conn:
+            row = await api_key_queries.active_key(conn, parsed[0])
+        if row is not None and api_key.matches(parsed[1], row["secret_sha256"]):
+            return Principal(f"api-key:{row['id']}", Role.GATEWAY, row["hospital_id"], row["label"])
+    raise YilianError(ErrorCode.UNAUTHENTICATED, "the API key is not valid or has been revoked")
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise YilianError(
+                ErrorCode.FORBIDDEN,
+                f"this needs the role {' or '.join(roles)}",
+                {"role": principal.role, "required": list(roles)},
+            )
+        return principal
+
+    return dependency
+
+
+@dataclass(frozen=True)
+class Archive:
+    """The image archive's index and blob store, for the DICOMweb routes."""
+
+    engine: AsyncEngine
+    blobs: BlobStore
+
+
+def _archive(request: Request) -> Archive:
+    res = resources(request)
+    return Archive(res.engine, res.blobs)
+
+
+ArchiveAccess = Annotated[Archive, Depends(_archive)]
+
+
+# --- DICOMweb callers ------------------------------------------------------------------------------------------
+_STORERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR, Role.GATEWAY)
+
+
+def dicomweb_base(request: Request) -> str:
+    """The request's own DICOMweb root, for RetrieveURLs and BulkDataURIs (never a configured host name)."""
+    return str(request.base_url).rstrip("/") + "/dicomweb"
+
+
+async def viewer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
+    if principal.role in (Role.PATIENT, Role.GATEWAY):
+        # A gateway's key is a store-only credential: a stolen one must not read the archive.
+        raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
+    return principal
+
+
+async def storer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
+    if principal.role not in _STORERS or principal.hospital_id is None:
+        raise YilianError(
+            ErrorCode.FORBIDDEN,
+            "images are stored by the sending hospital: its doctors, coordinator or gateway",
+            {"role": principal.role},
+        )
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+Storer = Annotated[Principal, Depends(storer)]

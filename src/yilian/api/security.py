@@ -1,0 +1,48 @@
+"""Passwords (argon2) and access tokens (short-lived HS256 JWTs): issuing and checking them, nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from yilian.config import Settings
+from yilian.domain.errors import ErrorCode, YilianError
+
+_hasher = PasswordHasher()
+# Verifying against a dummy hash keeps the timing of "no such user" and "wrong password" alike.
+DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(settings: Settings, user_id: str, role: str, hospital_id: str | None) -> tuple[str, timedelta]:
+    ttl = timedelta(minutes=settings.jwt_ttl_minutes)
+    now = datetime.now(UTC)
+    claims = {"sub": user_id, "role": role, "hospital_id": hospital_id, "exp": now + ttl, "iat": now}
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), ttl
+
+
+def token_claims(settings: Settings, token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+    """The token's claims, or UNAUTHENTICATED in words a person can act on."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.jwt_secret, algorithms=["HS256"], options={"verify_exp": verify_exp}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the session has expired: sign in again") from exc
+    except jwt.PyJWTError as exc:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the access token is not valid") from exc
+    return claims

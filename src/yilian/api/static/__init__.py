@@ -1,0 +1,1 @@
+"""The built web app and the OHIF viewer, served as static files."""
