@@ -20,6 +20,7 @@ from yilian.domain.referral_io import (
     RecordStepResult,
     StudyArrivedInput,
 )
+from yilian.domain.roles import READER_ROLES, Role
 from yilian.domain.routing import ExpertCandidate, rank_candidates
 from yilian.domain.share_link import return_link_id
 from yilian.notify import dispatch
@@ -107,7 +108,7 @@ class ReferralActivities:
             match.label("match"),
             load.label("load"),
             read_before.label("read_before"),
-        ).where(u.hospital_id == inp.reading_hospital_id, u.role.in_(["expert", "senior"]), u.active == literal(True))
+        ).where(u.hospital_id == inp.reading_hospital_id, u.role.in_(READER_ROLES), u.active == literal(True))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
         candidates = [
@@ -120,7 +121,7 @@ class ReferralActivities:
                 open_load=int(row["load"]),
                 read_patient_before=row["read_before"],
                 specificity=int(row["specificity"] or 0),
-                is_senior=row["role"] == "senior",
+                is_senior=row["role"] == Role.SENIOR,
                 is_junior=row["is_junior"],
             )
             for row in rows

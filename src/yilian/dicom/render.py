@@ -20,7 +20,6 @@ from pydicom.uid import UID
 from yilian.dicom.frames import FrameNotFoundError, is_native, number_of_frames
 
 MediaType = Literal["image/jpeg", "image/png", "image/gif"]
-WindowFunction = Literal["linear", "linear-exact", "sigmoid"]
 Window = tuple[float, float, str]
 """(center, width, function) as in the `window` query parameter (PS3.18 §8.3.5.1.4)."""
 

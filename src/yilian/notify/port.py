@@ -31,15 +31,3 @@ class Notifier(Protocol):
     channel: str
 
     async def deliver(self, conn: AsyncConnection, message: Message, recipients: list[Recipient]) -> bool: ...
-
-
-class SmsGateway(Protocol):
-    """Outside boundary: a provider's SMS API. No adapter ships; the in-app inbox is the default."""
-
-    async def send_sms(self, phone: str, text: str) -> None: ...
-
-
-class EmailGateway(Protocol):
-    """Outside boundary: an SMTP relay or mail API. No adapter ships; the in-app inbox is the default."""
-
-    async def send_email(self, to: str, subject: str, body: str) -> None: ...

@@ -32,7 +32,7 @@ from yilian.domain.referral_io import (
     ReviewInput,
 )
 from yilian.domain.report import Discrepancy, ReportContent
-from yilian.domain.roles import Role
+from yilian.domain.roles import READER_ROLES, Role
 
 router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
@@ -379,7 +379,7 @@ async def reassign(
         if (
             reader is None
             or not reader["active"]
-            or reader["role"] not in (Role.EXPERT, Role.SENIOR)
+            or reader["role"] not in READER_ROLES
             or reader["hospital_id"] != row["reading_hospital_id"]
             or row["requesting_hospital_id"] not in (reader["licensed_for"] or ())
         ):
