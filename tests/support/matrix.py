@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import REPORT, Api
+from tests.support.wait import wait_until
 from yilian.config import Settings
 from yilian.db.schema import audit_events, referrals
 
@@ -82,17 +82,6 @@ def api_endpoints(app: FastAPI) -> set[tuple[str, str]]:
 
 
 # ---- walking a referral to a state --------------------------------------------------------------
-async def wait_until(check: Any, what: str, within: float = 60.0, every: float = 0.1) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(every)
-
-
 async def _projection(engine: AsyncEngine, referral_id: str) -> dict[str, Any] | None:
     async with engine.connect() as conn:
         row = (await conn.execute(select(referrals).where(referrals.c.id == referral_id))).mappings().first()
@@ -102,11 +91,12 @@ async def _projection(engine: AsyncEngine, referral_id: str) -> dict[str, Any] |
 async def _reached(engine: AsyncEngine, referral_id: str, state: str) -> dict[str, Any]:
     """Poll the projection table itself: cheaper than the API when many walks run in the test's event loop."""
 
-    async def check() -> dict[str, Any] | None:
-        row = await _projection(engine, referral_id)
-        return row if row and row["state"] == state else None
-
-    return await wait_until(check, f"{referral_id} to be {state}")  # type: ignore[no-any-return]
+    row: dict[str, Any] = await wait_until(
+        lambda: _projection(engine, referral_id),
+        f"{referral_id} to be {state}",
+        ok=lambda r: r is not None and r["state"] == state,
+    )
+    return row
 
 
 async def walk(api: Api, engine: AsyncEngine, to: str, *, doctor: str = "zhao.anping", **submit: Any) -> str:
@@ -128,16 +118,16 @@ async def walk(api: Api, engine: AsyncEngine, to: str, *, doctor: str = "zhao.an
     await api.ok("wang.expert", "POST", f"/api/referrals/{rid}/preliminary", json=report)
     if critical:
         # The follow-up records its first notification on its own; wait so the case stands still afterwards.
-        async def notified() -> bool:
+        async def notified() -> int:
             async with engine.connect() as conn:
                 n = await conn.scalar(
                     select(func.count())
                     .select_from(audit_events)
                     .where(audit_events.c.referral_id == rid, audit_events.c.action == "notify_critical")
                 )
-            return bool(n)
+            return int(n or 0)
 
-        await wait_until(notified, f"{rid} critical notification")
+        await wait_until(notified, f"{rid} critical notification (notify_critical events)")
         return rid
     if to == "preliminary":
         return rid

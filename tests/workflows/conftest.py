@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -19,10 +18,11 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.archive import store_study
+from tests.support.wait import wait_until
 from yilian.config import Settings
 from yilian.db.schema import audit_events, notifications, referrals
 from yilian.domain.agreement import Priority, SecondReadingPolicy, SlaTargets
-from yilian.domain.messages import ActionResult, ActorInput, CaseFacts, ReferralInput, ReferralPolicy
+from yilian.domain.referral_io import ActionResult, ActorInput, CaseFacts, ReferralInput, ReferralPolicy
 from yilian.domain.roles import Actor, Role
 from yilian.runtime.temporal import start_test_server_path
 from yilian.temporal_client import DATA_CONVERTER
@@ -113,17 +113,25 @@ class Harness:
         assert found is not None
         return dict(found)
 
-    async def wait_row(self, referral_id: str, check: Any, timeout: float = 10.0) -> dict[str, Any]:
-        """Poll (real time) until the projection satisfies `check`: routing runs after an Update returns."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            row = await self.row(referral_id)
-            if check(row) or asyncio.get_running_loop().time() > deadline:
-                return row
-            await asyncio.sleep(0.02)
+    async def wait_row(
+        self, referral_id: str, check: Callable[[dict[str, Any]], Any], what: str, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Poll (real time) until the projection satisfies `check`: routing runs after an Update returns.
+        At the deadline it fails, naming `what` it waited for and the last row it saw."""
+        row: dict[str, Any] = await wait_until(
+            lambda: self.row(referral_id), f"{referral_id} {what}", ok=check, within=timeout, every=0.02
+        )
+        return row
+
+    async def wait_state(self, referral_id: str, state: str, timeout: float = 10.0) -> dict[str, Any]:
+        return await self.wait_row(referral_id, lambda r: r["state"] == state, f"to be {state}", timeout)
 
     async def offered(self, referral_id: str) -> str:
-        return str((await self.wait_row(referral_id, lambda r: r["state"] == "offered"))["offered_to"])
+        """Who the case is offered to, once it is offered to someone."""
+        row = await self.wait_row(
+            referral_id, lambda r: r["state"] == "offered" and r["offered_to"] is not None, "to be offered to someone"
+        )
+        return str(row["offered_to"])
 
     async def actions(self, referral_id: str) -> list[str]:
         async with self.engine.connect() as conn:

@@ -14,7 +14,7 @@ from tests.workflows.conftest import Harness, policy
 from yilian.api.app import create_app
 from yilian.config import Settings
 from yilian.domain.agreement import Priority
-from yilian.domain.messages import ActorInput, ReportInput, ReviewInput
+from yilian.domain.referral_io import ActorInput, ReportInput, ReviewInput
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.domain.roles import Actor, Role
 from yilian.workflows.referral import ReferralWorkflow
@@ -67,7 +67,7 @@ async def test_dashboard_shows_risk_breach_counts_and_turnaround(
 
     await harness.sleep(minutes=10)  # 33 min: the stat case breached
     await _read_and_sign(harness, urgent, a)
-    await harness.wait_row(urgent.id, lambda r: r["state"] == "returned")
+    await harness.wait_state(urgent.id, "returned")
     board = await api.ok(a.coordinator, "GET", "/api/dashboard")
     assert board["at_risk"] == []
     assert [b["id"] for b in board["breaches"]] == [stat.id]
@@ -87,6 +87,6 @@ async def test_dashboard_shows_risk_breach_counts_and_turnaround(
 
 
 def _reassign(coord: Actor, expert: str) -> object:
-    from yilian.domain.messages import ReassignInput
+    from yilian.domain.referral_io import ReassignInput
 
     return ReassignInput(coord, expert, "dashboard test")

@@ -12,7 +12,7 @@ from tests.support.api import REPORT
 from tests.workflows.conftest import CHEN, LIU, WANG, ZHANG, ZHAO, Harness, policy
 from yilian.domain.agreement import SecondReadingPolicy
 from yilian.domain.errors import YilianError
-from yilian.domain.messages import ActorInput, ReassignInput, ReportInput, ReviewInput
+from yilian.domain.referral_io import ActorInput, ReassignInput, ReportInput, ReviewInput
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.workflows.referral import ReferralWorkflow
 
@@ -39,7 +39,7 @@ async def test_routine_sla_warns_breaches_escalates_and_reassigns(harness: Harne
     assert "sla_breach" in await harness.inbox(rid, "liu.coord")
 
     await harness.sleep(minutes=30)  # 24:31: grace of 30 min over -> reassigned away from wang
-    row = await harness.wait_row(rid, lambda r: r["offered_to"] is not None)
+    row = await harness.wait_row(rid, lambda r: r["offered_to"] is not None, "to be offered again")
     assert row["reader_id"] is None and row["offered_to"] == "zhang.expert"
     wall = time.monotonic() - started
     print(f"24.5 h of SLA timers took {wall:.2f} s of wall time")
@@ -66,7 +66,7 @@ async def test_offer_timeout_decline_then_escalation(harness: Harness) -> None:
     await harness.update(h, ReferralWorkflow.decline, ActorInput(ZHANG, "on leave"))
     assert await harness.offered(rid) == "chen.senior"  # seniors read only when no expert can
     await harness.update(h, ReferralWorkflow.decline, ActorInput(CHEN, "reviewing"))
-    row = await harness.wait_row(rid, lambda r: r["escalated"])
+    row = await harness.wait_row(rid, lambda r: r["escalated"], "to be escalated")
     assert row["state"] == "submitted" and row["escalated"] and row["offered_to"] is None
     assert "escalation" in await harness.inbox(rid, "liu.coord")
     assert await harness.actions(rid) == [
@@ -98,7 +98,7 @@ async def test_changes_requested_loop_then_final_and_return(harness: Harness) ->
     assert "changes_requested" in await harness.inbox(rid, "wang.expert")
     await harness.update(h, ReferralWorkflow.submit_preliminary, ReportInput(WANG, CONTENT))
     await harness.update(h, ReferralWorkflow.approve, ReviewInput(CHEN, Discrepancy.MINOR))
-    row = await harness.wait_row(rid, lambda r: r["state"] == "returned")
+    row = await harness.wait_state(rid, "returned")
     assert row["state"] == "returned" and row["discrepancy"] == "minor" and row["signer_id"] == "chen.senior"
     await harness.update(h, ReferralWorkflow.acknowledge_receipt, ActorInput(ZHAO))
     assert (await harness.row(rid))["state"] == "closed"
@@ -152,7 +152,7 @@ async def test_second_reading_skipped_when_policy_says_never(harness: Harness) -
     h = await harness.start(policy(second_reading=SecondReadingPolicy.NEVER))
     await harness.accept(h, WANG)
     await harness.update(h, ReferralWorkflow.submit_preliminary, ReportInput(WANG, CONTENT))
-    row = await harness.wait_row(h.id, lambda r: r["state"] == "returned")
+    row = await harness.wait_state(h.id, "returned")
     assert row["state"] == "returned" and row["signer_id"] == "wang.expert"
     assert await harness.actions(h.id) == ["submit", "offer", "accept", "submit_preliminary", "finalize", "return"]
 
@@ -163,7 +163,7 @@ async def test_addendum_after_the_amendment_window_reopens_the_case(harness: Har
     h = await harness.start(policy(second_reading=SecondReadingPolicy.NEVER))
     await harness.accept(h, WANG)
     await harness.update(h, ReferralWorkflow.submit_preliminary, ReportInput(WANG, CONTENT))
-    await harness.wait_row(h.id, lambda r: r["state"] == "returned")
+    await harness.wait_state(h.id, "returned")
     await harness.update(h, ReferralWorkflow.acknowledge_receipt, ActorInput(ZHAO))
     # Awaiting the result lets the test server skip straight to the end of the 30-day amendment window
     # (one explicit 31-day sleep RPC once outran its deadline on a loaded run).

@@ -18,7 +18,7 @@ from temporalio.worker import Replayer
 
 from tests.support.api import REPORT
 from tests.workflows.conftest import CHEN, WANG, ZHAO, Harness
-from yilian.domain.messages import ActorInput, ReportInput, ReviewInput
+from yilian.domain.referral_io import ActorInput, ReportInput, ReviewInput
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.temporal_client import DATA_CONVERTER
 from yilian.workflows.referral import ReferralWorkflow
@@ -58,7 +58,7 @@ async def _walk(harness: Harness) -> str:
     await harness.update(h, ReferralWorkflow.submit_preliminary, ReportInput(WANG, content))
     await harness.update(h, ReferralWorkflow.acknowledge_critical, ActorInput(ZHAO, "called"))
     await harness.update(h, ReferralWorkflow.approve, ReviewInput(CHEN, Discrepancy.AGREE))
-    await harness.wait_row(h.id, lambda r: r["state"] == "returned")
+    await harness.wait_state(h.id, "returned")
     await harness.update(h, ReferralWorkflow.acknowledge_receipt, ActorInput(ZHAO))
     return h.id
 
