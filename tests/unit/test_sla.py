@@ -1,12 +1,17 @@
-"""SlaClock arithmetic on a 24 h routine target: pausing in needs_info, milestones, status thresholds."""
+"""SlaClock arithmetic on a 24 h routine target: pausing in needs_info, milestones; the status a badge shows."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from yilian.domain.sla import SlaClock, SlaStatus
+from yilian.domain.sla import SlaClock, SlaRecord, SlaStatus, sla_status
+
+ROOT = Path(__file__).resolve().parents[2]
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -89,11 +94,48 @@ def test_due_at() -> None:
     ],
 )
 def test_status_thresholds(elapsed: timedelta, status: SlaStatus) -> None:
-    assert _clock().status(T0 + elapsed) is status
+    assert sla_status(SlaRecord.of(_clock()), T0 + elapsed) is status
 
 
 def test_status_counts_only_running_time() -> None:
-    clock = _clock().pause(T0 + 10 * H).resume(T0 + 20 * H)
-    assert clock.status(T0 + 27 * H) is SlaStatus.ON_TRACK  # 17 h running
-    assert clock.status(T0 + 28 * H) is SlaStatus.AT_RISK  # 18 h
-    assert clock.status(T0 + 34 * H) is SlaStatus.BREACHED  # 24 h
+    record = SlaRecord.of(_clock().pause(T0 + 10 * H).resume(T0 + 20 * H))
+    assert sla_status(record, T0 + 27 * H) is SlaStatus.ON_TRACK  # 17 h running
+    assert sla_status(record, T0 + 28 * H) is SlaStatus.AT_RISK  # 18 h
+    assert sla_status(record, T0 + 34 * H) is SlaStatus.BREACHED  # 24 h
+
+
+def test_a_paused_clock_shows_paused_however_late() -> None:
+    record = SlaRecord.of(_clock().pause(T0 + 10 * H))
+    assert record.due_at is None and sla_status(record, T0 + 10 * DAY) is SlaStatus.PAUSED
+
+
+def test_the_workflows_declarations_count_before_the_milestone() -> None:
+    """The workflow's timers are the source of truth: a warning or breach it declared stays shown."""
+    record = SlaRecord.of(_clock())
+    assert sla_status(replace(record, warned=True), T0) is SlaStatus.AT_RISK
+    assert sla_status(replace(record, breached=True), T0) is SlaStatus.BREACHED
+    assert sla_status(replace(record, paused=True, breached=True), T0) is SlaStatus.BREACHED
+
+
+@pytest.mark.parametrize(
+    ("reported", "breached", "status"),
+    [
+        (True, False, SlaStatus.MET),
+        (True, True, SlaStatus.BREACHED),
+        (False, False, SlaStatus.NOT_APPLICABLE),  # cancelled
+    ],
+)
+def test_a_finished_case(reported: bool, breached: bool, status: SlaStatus) -> None:
+    """Once finished the clock no longer runs: a late read of a case reported in time still shows met."""
+    record = replace(SlaRecord.of(_clock(), open=False, reported=reported), breached=breached)
+    assert sla_status(record, T0 + 10 * DAY) is status
+
+
+def test_the_web_app_has_words_for_every_status() -> None:
+    """The badge's text comes from the web app's i18n (en and zh-CN): a status it has no words for shows raw."""
+    common = (ROOT / "web" / "src" / "i18n" / "common.ts").read_text()
+    blocks = re.findall(r"\bsla: \{\n(.*?)\n\s*\},", common, re.DOTALL)
+    assert len(blocks) == 2, "one sla block per language"
+    for block in blocks:
+        keys = {k.strip('"') for k in re.findall(r'^\s*([\w/"]+):', block, re.MULTILINE)}
+        assert {s.value for s in SlaStatus} <= keys

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.domain.sla import SlaStatus
+from yilian.domain.sla import SlaRecord, sla_status
 
 
 def referral_scope(row: dict[str, Any]) -> ReferralScope:
@@ -18,22 +18,23 @@ def referral_scope(row: dict[str, Any]) -> ReferralScope:
     return ReferralScope(row["requesting_hospital_id"], row["reading_hospital_id"], row["offered_to"], row["reader_id"])
 
 
-def sla_status(row: dict[str, Any], now: datetime) -> str:
-    if row["breached"]:
-        return SlaStatus.BREACHED
-    if row["state"] not in q.OPEN_STATE_VALUES:
-        return "met" if row["final_at"] else "n/a"
-    if row["sla_paused"]:
-        return "paused"
-    if row["warned"] or (row["sla_warn_at"] and now >= row["sla_warn_at"]):
-        return SlaStatus.AT_RISK
-    return SlaStatus.ON_TRACK
+def sla_record(row: dict[str, Any]) -> SlaRecord:
+    """The SLA columns of the projection row, for domain `sla_status`."""
+    return SlaRecord(
+        open=row["state"] in q.OPEN_STATE_VALUES,
+        reported=row["final_at"] is not None,
+        paused=row["sla_paused"],
+        warned=row["warned"],
+        breached=row["breached"],
+        warn_at=row["sla_warn_at"],
+        due_at=row["sla_due_at"],
+    )
 
 
 def referral_out(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "last_seq"}
     out["seq"] = row["last_seq"]
-    out["sla_status"] = sla_status(row, now or datetime.now(UTC))
+    out["sla_status"] = sla_status(sla_record(row), now or datetime.now(UTC))
     return out
 
 

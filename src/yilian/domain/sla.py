@@ -10,9 +10,14 @@ WARN_FRACTION = 0.75
 
 
 class SlaStatus(StrEnum):
+    """What a referral's SLA badge shows; the values are the wire strings the web app renders."""
+
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"  # past 75 % of the target
     BREACHED = "breached"
+    PAUSED = "paused"  # in needs_info under an agreement that stops the clock there
+    MET = "met"  # the final report came in time
+    NOT_APPLICABLE = "n/a"  # finished without a final report (cancelled)
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,36 @@ class SlaClock:
             return None
         return self.started_at + self.paused_total + self.target * fraction
 
-    def status(self, now: datetime) -> SlaStatus:
-        elapsed = self.elapsed(now)
-        if elapsed >= self.target:
-            return SlaStatus.BREACHED
-        if elapsed >= self.target * WARN_FRACTION:
-            return SlaStatus.AT_RISK
-        return SlaStatus.ON_TRACK
+
+@dataclass(frozen=True)
+class SlaRecord:
+    """The clock as a referral's projection records it: its milestones and what the workflow has declared."""
+
+    open: bool  # still being worked on (not final, returned, closed or cancelled)
+    reported: bool  # a final report was signed
+    paused: bool
+    warned: bool  # the workflow's 75 % timer fired
+    breached: bool  # the workflow's 100 % timer fired
+    warn_at: datetime | None  # SlaClock.due_at(WARN_FRACTION); None while paused
+    due_at: datetime | None  # SlaClock.due_at(); None while paused
+
+    @classmethod
+    def of(cls, clock: SlaClock, *, open: bool = True, reported: bool = False) -> SlaRecord:
+        """What the workflow writes for `clock` before any of its timers fired."""
+        paused = clock.paused_since is not None
+        return cls(open, reported, paused, False, False, clock.due_at(WARN_FRACTION), clock.due_at())
+
+
+def sla_status(record: SlaRecord, now: datetime) -> SlaStatus:
+    """The badge at `now`. A milestone counts once reached, even before the workflow's timer has fired."""
+    if record.breached:
+        return SlaStatus.BREACHED
+    if not record.open:
+        return SlaStatus.MET if record.reported else SlaStatus.NOT_APPLICABLE
+    if record.paused:
+        return SlaStatus.PAUSED
+    if record.due_at is not None and now >= record.due_at:
+        return SlaStatus.BREACHED
+    if record.warned or (record.warn_at is not None and now >= record.warn_at):
+        return SlaStatus.AT_RISK
+    return SlaStatus.ON_TRACK
