@@ -10,14 +10,17 @@ What it does, all on 127.0.0.1 in a fresh temporary directory:
    Runs the worker as a separate process (`python -m yilian.cli worker`) and the API as another
    (`python -m yilian.cli api`, uvicorn): the deployment shape, and on 2 cores it keeps the worker's,
    the API's and this driver's event loops from sharing one GIL.
+   Every referral's study goes into the archive first (one 16x16 image by STOW-RS, tests/support/stow.py):
+   a referral whose study has not arrived waits in awaiting_images instead of routing.
 2. Background: `--open` referrals submitted through the API (routine priority, CT chest / MR head /
-   US abdomen so routing spreads them over the three experts); 9 in 10 are accepted (in_reading: live
-   SLA timers), every tenth is left offered (live offer-timeout timer, 10 min). Bounded by
-   --background-budget seconds: on a busy 2-core box 2000 do not fit, and the run says how many did.
-3. Measured: `--referrals` urgent referrals driven through the whole loop by `--users` concurrent
-   simulated users (asyncio tasks): submit -> offered -> accept -> draft -> preliminary ->
-   approve (chen.senior) -> returned -> acknowledge-receipt -> closed. After each action's response
-   it polls the worklist of whoever sees the case next until the case shows the new state/seq.
+   US abdomen so routing spreads them over the three experts), each right after its study; 9 in 10 are
+   accepted (in_reading: live SLA timers), every tenth is left offered (live offer-timeout timer, 10 min).
+   Bounded by --background-budget seconds: on a busy 2-core box 2000 do not fit, and the run says how many did.
+3. Measured: the studies of the measured referrals are sent (untimed), then `--referrals` urgent referrals
+   are driven through the whole loop by `--users` concurrent simulated users (asyncio tasks): submit ->
+   offered -> accept -> draft -> preliminary -> approve (chen.senior) -> returned -> acknowledge-receipt ->
+   closed. After each action's response it polls the worklist of whoever sees the case next until the case
+   shows the new state/seq.
 4. Baseline: a trivial workflow defined here (one update handler, trivial activities; the same number
    of updates and activities per loop as the referral's history shows, in the same places), driven by
    the same number of users straight through the Temporal client, served by its own worker process.
@@ -53,6 +56,7 @@ from processes import stop_processes  # bench/ is on sys.path: these run as scri
 from temporalio import activity, workflow
 
 BASELINE_QUEUE = "bench-baseline"
+PROBE_FIRST, BACKGROUND_FIRST = 10**6, 2 * 10**6  # referral numbers: measured loops 0.., single-user probe, background
 POLL_INTERVAL = 0.02  # seconds between visibility / machine-step polls, Yilian and baseline alike
 SECTION = "## Referral loop (issue 2)"
 
@@ -384,9 +388,12 @@ class Http:
                 raise BenchError(f"login {u}: {r.status_code} {r.text}")
             self.tokens[u] = r.json()["access_token"]
 
-    async def call(self, user: str, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+    async def call(
+        self, user: str, method: str, path: str, status: int = 200, headers: dict[str, str] | None = None, **kw: Any
+    ) -> Any:
         self.requests += 1
-        r = await self.c.request(method, path, headers={"Authorization": f"Bearer {self.tokens[user]}"}, **kw)
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", **(headers or {})}
+        r = await self.c.request(method, path, headers=headers, **kw)
         if r.status_code != status:
             raise BenchError(f"{method} {path} as {user}: {r.status_code} {r.text[:300]}")
         return r.json()
@@ -403,6 +410,29 @@ def referral_body(n: int, run: str, priority: str) -> dict[str, Any]:
         "priority": priority,
         "difficult": False,
     }
+
+
+async def send_study(http: Http, n: int, run: str) -> None:
+    """Referral n's study into the archive first, as one small image by STOW-RS (tests/support/stow.py): a case
+    whose study has not arrived waits in awaiting_images instead of routing."""
+    from tests.support.stow import CONTENT_TYPE, one_image_study  # main() put the repository root on sys.path
+
+    body = referral_body(n, run, "routine")
+    _, stow = one_image_study(body["patient"]["patient_id"], body["study_instance_uid"])
+    await http.call("zhao.anping", "POST", "/dicomweb/studies", content=stow, headers={"Content-Type": CONTENT_TYPE})
+
+
+async def send_studies(http: Http, numbers: list[int], run: str, concurrency: int) -> float:
+    """The studies of referrals `numbers`, `concurrency` STOW-RS requests at a time; wall seconds."""
+    t0 = time.perf_counter()
+    todo = iter(numbers)
+
+    async def sender() -> None:
+        for n in todo:
+            await send_study(http, n, run)
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return time.perf_counter() - t0
 
 
 @dataclass
@@ -552,12 +582,14 @@ async def create_background(http: Http, n_open: int, run: str, concurrency: int,
     st = Stats()
     accepted = [0]
 
-    async def one(n: int) -> str:
+    async def one(i: int) -> str:
+        n = BACKGROUND_FIRST + i  # numbers (study and patient) of their own, apart from the measured loops'
+        await send_study(http, n, run)
         sub = await http.call("zhao.anping", "POST", "/api/referrals", 201, json=referral_body(n, run, "routine"))
         row = await wait_detail(http, "zhao.anping", sub["id"], {"offered"}, 60, 0.1)
         expert = row["offered_to"]
         st.offered_to[expert] = st.offered_to.get(expert, 0) + 1
-        if n % 10 != 9:  # every tenth stays offered
+        if i % 10 != 9:  # every tenth stays offered
             await http.call(expert, "POST", f"/api/referrals/{sub['id']}/accept", json={})
             accepted[0] += 1
         return sub["id"]  # type: ignore[no-any-return]
@@ -849,6 +881,12 @@ def render(summary: dict[str, Any]) -> str:
         f"{bg['wall_s']} s ({bg['rate_per_s']}/s at concurrency {bg['concurrency']}; submit -> offered -> "
         f"accept for 9 in 10, {bg['left_offered']} left offered), offered to {bg['by_expert']}."
     )
+    sent = bg.get("studies_sent_first")
+    if sent:
+        bg_line += (
+            f" Each background referral's study was sent by STOW-RS first (counted in that rate); the "
+            f"{sent['count']} measured referrals' studies took {sent['wall_s']} s before the timed phases."
+        )
     bg_line += (
         f" Creation rate by quarter of the created count: {bg['rate_by_quarter_per_s']} /s (time budget "
         f"{bg['budget_s']} s, so that the whole run stays under --total-budget)."
@@ -882,7 +920,9 @@ Command (from the repository root, venv active):
 Setup: everything on 127.0.0.1 in a fresh temp dir. Embedded PostgreSQL (durable={summary["setup"]["durable_pg"]},
 i.e. fsync on), Temporal dev server via `start_dev_server` (SQLite, WAL, synchronous=normal), demo alliance seeded.
 Worker = `python -m yilian.cli worker` and API = `python -m yilian.cli api` (uvicorn), each its own process, as
-deployed; the driver is a third process using httpx over real HTTP. Driven referrals are `urgent`
+deployed; the driver is a third process using httpx over real HTTP. Every referral's study (one 16x16 image)
+is stored by STOW-RS before the referral is submitted, so it routes at once instead of waiting in
+`awaiting_images`; for the driven referrals that happens before the timed phases. Driven referrals are `urgent`
 (CT chest / MR head / US abdomen in turn, so routing offers them to wang/li/zhang.expert); the
 background is `routine`. After every action the driver polls the worklist (`GET /api/referrals?state=…`)
 of whoever sees the case next (expert, chen.senior, or the county doctor) every {int(POLL_INTERVAL * 1000)} ms until the
@@ -943,6 +983,12 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
         background = await create_background(http, args.open, run, args.background_concurrency, budget)
         background["budget_s"] = round(budget)
         print(f"background: {json.dumps(background)}", flush=True)
+
+        # Every measured referral's study is in the archive before the timed phases, as a gateway would have sent it.
+        numbers = [PROBE_FIRST + n for n in range(args.probe)] + list(range(args.referrals))
+        stow_s = await send_studies(http, numbers, run, 8)
+        background["studies_sent_first"] = {"count": len(numbers), "wall_s": round(stow_s, 1)}
+        print(f"sent {len(numbers)} studies by STOW-RS in {stow_s:.1f} s", flush=True)
         await asyncio.sleep(2)  # let the tail of notifications/projections settle
 
         # Finished cases sort after open ones: the closed/returned tabs need room for every driven case.
@@ -950,7 +996,7 @@ async def bench(args: argparse.Namespace, svc: Services, run: str) -> dict[str, 
 
         # 2a. the Yilian loop, one user at a time (latency without queueing)
         pst = Stats()
-        await run_users(1, args.probe, 60, lambda n: full_loop(http, pst, 10**6 + n, run, done_limit), pst)
+        await run_users(1, args.probe, 60, lambda n: full_loop(http, pst, PROBE_FIRST + n, run, done_limit), pst)
         probe_hist = await history_facts(client, pst.completed) if pst.completed else None
 
         # 2b. the Yilian loop, --users at once
@@ -1135,6 +1181,7 @@ def main() -> None:
     p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     args = p.parse_args()
     command = " ".join(["python bench/referral_loop.py", *sys.argv[1:]])
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.support (the studies it sends)
     facts = machine_facts()
     t_start = args.t_start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="yilian-bench-"))

@@ -7,11 +7,9 @@ import time
 from typing import Any
 
 import httpx
-from pydicom.uid import generate_uid
 
-from tests.support.dicom_gen import dx_image
 from tests.support.stow import CONTENT_TYPE as STOW_CONTENT_TYPE
-from tests.support.stow import stow_body
+from tests.support.stow import one_image_study
 from yilian.db.demo import DEMO_PASSWORD
 
 
@@ -49,12 +47,12 @@ class Api:
 
     async def send_study(self, user: str, patient_id: str, study_uid: str | None = None) -> str:
         """A small one-image study stored by STOW-RS as `user`; its Study Instance UID."""
-        [image] = dx_image(rows=16, cols=16, patient_id=patient_id, study_uid=study_uid or generate_uid())
+        uid, body = one_image_study(patient_id, study_uid)
         r = await self.call(
-            user, "POST", "/dicomweb/studies", content=stow_body([image]), headers={"Content-Type": STOW_CONTENT_TYPE}
+            user, "POST", "/dicomweb/studies", content=body, headers={"Content-Type": STOW_CONTENT_TYPE}
         )
         assert r.status_code == 200, r.text
-        return str(image.StudyInstanceUID)
+        return uid
 
     async def wait_for(self, user: str, referral_id: str, *states: str, timeout: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
