@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "yilian-referrals"
     storage_url: str = "file://var/dicom"
+    # Reserved for report search (issue 13), named in ARCHITECTURE.md beside the other three service addresses;
+    # nothing reads it yet. None will mean "start the embedded node".
     opensearch_url: str | None = None
     # The built web app and OHIF viewer; None means web/dist and viewer/build in the source checkout.
     web_dir: Path | None = None
@@ -38,7 +40,8 @@ class Settings(BaseSettings):
     jwt_ttl_minutes: int = 30
     webhook_secret: str = DEV_WEBHOOK_SECRET
     share_link_secret: str = DEV_SHARE_LINK_SECRET
-    share_link_days: int = 30
+    # How long a patient's share link lasts: the one made when the report returns, and a new one made without `days`.
+    share_link_days: int = Field(default=30, ge=1, le=365)
 
     def secrets(self) -> dict[str, tuple[str, str]]:
         """Each secret's variable name -> (value, development default)."""

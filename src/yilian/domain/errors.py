@@ -25,6 +25,9 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     GONE = "gone"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    WEB_NOT_BUILT = "web_not_built"  # the server runs but its web app was not built (`make web`)
+    VIEWER_NOT_BUILT = "viewer_not_built"  # likewise the OHIF viewer (`make viewer`)
     INTERNAL = "internal_error"
 
 
@@ -47,6 +50,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_ACCEPTABLE: 406,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.GONE: 410,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.WEB_NOT_BUILT: 503,
+    ErrorCode.VIEWER_NOT_BUILT: 503,
     ErrorCode.INTERNAL: 500,
 }
 

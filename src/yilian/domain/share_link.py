@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from yilian.domain.errors import ErrorCode
+
 MAX_FAILED_ATTEMPTS = 5
 
 
@@ -50,14 +52,14 @@ class LinkStatus:
     locked_until: datetime | None
 
 
-def refusal(link: LinkStatus, now: datetime) -> str | None:
-    """Why the link cannot be used now (a catalogue error code), or None."""
+def refusal(link: LinkStatus, now: datetime) -> ErrorCode | None:
+    """Why the link cannot be used now, or None."""
     if link.revoked_at is not None:
-        return "share_link_revoked"
+        return ErrorCode.SHARE_LINK_REVOKED
     if now >= link.expires_at:
-        return "share_link_expired"
+        return ErrorCode.SHARE_LINK_EXPIRED
     if link.locked_until is not None and now < link.locked_until:
-        return "share_link_locked"
+        return ErrorCode.SHARE_LINK_LOCKED
     return None
 
 

@@ -43,7 +43,7 @@ class OpenLink(RequestBody):
 
 
 class NewLink(RequestBody):
-    days: int = Field(default=30, ge=1, le=365)
+    days: int | None = Field(default=None, ge=1, le=365, description="days it lasts; YILIAN_SHARE_LINK_DAYS if unset")
 
 
 def _link_out(settings: AppSettings, link: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -109,7 +109,7 @@ async def create_link(
             referral_id=referral_id,
             patient_ref=row["patient_ref"],
             now=now,
-            expires_at=now + timedelta(days=body.days),
+            expires_at=now + timedelta(days=body.days or settings.share_link_days),
         )
         link = await sq.get_link(conn, link_id)
     assert link is not None
@@ -149,9 +149,9 @@ async def open_link(
     client = request.client.host if request.client else ""
     link_id = link_id_from_token(settings.share_link_secret, token)
     messages = {
-        "share_link_revoked": "this link has been withdrawn by the hospital",
-        "share_link_expired": "this link has expired: ask the hospital for a new one",
-        "share_link_locked": "too many wrong birth dates: try again in 15 minutes",
+        ErrorCode.SHARE_LINK_REVOKED: "this link has been withdrawn by the hospital",
+        ErrorCode.SHARE_LINK_EXPIRED: "this link has expired: ask the hospital for a new one",
+        ErrorCode.SHARE_LINK_LOCKED: "too many wrong birth dates: try again in 15 minutes",
     }
     # One transaction holding the link's row lock: simultaneous guesses are counted one after another,
     # so a burst cannot slip past the lock-out.
@@ -178,7 +178,7 @@ async def open_link(
                 conn, referral["study_instance_uid"], referral["requesting_hospital_id"]
             )
     if why is not None:
-        raise YilianError(ErrorCode(why), messages[why])
+        raise YilianError(why, messages[why])
     if failed:
         raise YilianError(ErrorCode.WRONG_SECOND_FACTOR, "the birth date does not match")
     assert referral is not None
@@ -235,7 +235,7 @@ async def key_image(
             raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
         why = refusal(LinkStatus(link["expires_at"], link["revoked_at"], link["locked_until"]), now)
         if why is not None:
-            raise YilianError(ErrorCode(why), "this link is no longer valid")
+            raise YilianError(why, "this link is no longer valid")
         referral = await rq.get_referral(conn, link["referral_id"])
         assert referral is not None
         row = await imaging_queries.instance_of_study(conn, referral["study_instance_uid"], sop_instance_uid)

@@ -11,9 +11,9 @@ from email.utils import formatdate
 from pathlib import Path
 
 from fastapi import Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
-from yilian.api.errors import error_body
+from yilian.api.errors import error_response
 from yilian.domain.errors import ErrorCode
 
 # Not left to the platform's mime.types: a wasm served as octet-stream falls back to slow instantiation,
@@ -98,6 +98,6 @@ def spa_file(request: Request, root: Path, rel: str, immutable: Callable[[Path],
         return send_file(request, found, IMMUTABLE if immutable(found) else REVALIDATE)
     last = rel.rsplit("/", 1)[-1]
     if Path(last).suffix.lower() in FILE_SUFFIXES:
-        return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no {what} file {rel}"), status_code=404)
+        return error_response(ErrorCode.NOT_FOUND, f"no {what} file {rel}")
     # A client-side route: the SPA's index.html, which must not be cached past a rebuild.
     return send_file(request, root / "index.html", REVALIDATE)

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from yilian.api.deps import AppSettings
-from yilian.api.errors import error_body
+from yilian.api.errors import error_response
 from yilian.api.static.files import spa_file
+from yilian.domain.errors import ErrorCode
 
 BASE = "/viewer/"
 # viewer/build.py writes this file last; without it the build is missing or half-written.
@@ -34,12 +35,9 @@ def viewer_dir(configured: Path | None = None) -> Path:
 
 
 def _not_built(root: Path) -> JSONResponse:
-    return JSONResponse(
-        error_body(
-            "viewer_not_built",
-            f"the OHIF viewer is not built at {root}: run `make viewer` (or set YILIAN_VIEWER_DIR)",
-        ),
-        status_code=503,
+    return error_response(
+        ErrorCode.VIEWER_NOT_BUILT,
+        f"the OHIF viewer is not built at {root}: run `make viewer` (or set YILIAN_VIEWER_DIR)",
         headers={"Cache-Control": "no-store", "Retry-After": "60"},
     )
 

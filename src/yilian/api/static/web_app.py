@@ -10,10 +10,10 @@ import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from yilian.api.deps import AppSettings
-from yilian.api.errors import error_body
+from yilian.api.errors import error_response
 from yilian.api.static.files import spa_file
 from yilian.domain.errors import ErrorCode
 
@@ -38,12 +38,12 @@ def _immutable(path: Path) -> bool:
 @router.get("/{rel:path}", response_model=None)
 def web_file(rel: str, request: Request, settings: AppSettings) -> Response:
     if rel.split("/", 1)[0] in _NOT_THE_APP:
-        return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no route /{rel}"), status_code=404)
+        return error_response(ErrorCode.NOT_FOUND, f"no route /{rel}")
     root = web_dir(settings.web_dir)
     if not (root / "index.html").is_file():
-        return JSONResponse(
-            error_body("web_not_built", f"the web app is not built at {root}: run `make web` (or set YILIAN_WEB_DIR)"),
-            status_code=503,
+        return error_response(
+            ErrorCode.WEB_NOT_BUILT,
+            f"the web app is not built at {root}: run `make web` (or set YILIAN_WEB_DIR)",
             headers={"Cache-Control": "no-store", "Retry-After": "60"},
         )
     return spa_file(request, root, rel, _immutable, "web app")
@@ -53,4 +53,4 @@ def web_file(rel: str, request: Request, settings: AppSettings) -> Response:
 # 405 Method Not Allowed; it is simply not there.
 @router.api_route("/{rel:path}", methods=["POST", "PUT", "PATCH", "DELETE"], response_model=None)
 def no_such_route(rel: str) -> Response:
-    return JSONResponse(error_body(ErrorCode.NOT_FOUND, f"no route /{rel}"), status_code=404)
+    return error_response(ErrorCode.NOT_FOUND, f"no route /{rel}")
