@@ -19,8 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from yilian.db.queries import referral as referral_queries
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.domain.referral import Action, check
-from yilian.domain.referral_io import ActionResult, ReferralInput
+from yilian.domain.referral import Action, conditions, person_action, validate
+from yilian.domain.referral_io import ActionResult, PersonInput, ReferralInput
 from yilian.workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,16 @@ async def start_referral(client: Client, task_queue: str, inp: ReferralInput) ->
 
 
 async def send_update(
-    client: Client, referral_id: str, update: Any, arg: Any, *, reopen_on: str | None = None
+    client: Client,
+    referral_id: str,
+    update: str | Callable[..., Any],
+    arg: PersonInput,
+    *,
+    reopen_on: str | None = None,
 ) -> ActionResult:
     """Send an Update. With `reopen_on` (the task queue), a referral whose workflow has finished (its
     amendment window passed) is restarted from its own final result so it can take an addendum."""
+    update = update if isinstance(update, str) else update.__name__  # an Update is named after its method
     handle = client.get_workflow_handle(referral_id)
     try:
         result: ActionResult = await handle.execute_update(update, arg, result_type=ActionResult)
@@ -81,20 +87,19 @@ async def send_update(
         raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
 
 
-async def _reopen(client: Client, referral_id: str, task_queue: str, update: Any, arg: Any) -> ActionResult:
+async def _reopen(client: Client, referral_id: str, task_queue: str, update: str, arg: PersonInput) -> ActionResult:
     """A finished referral's workflow returns its whole case; a new run starts from it (same id).
 
-    Only addenda reopen a referral, so the addendum's rule is checked here against the finished case.
+    The action's rule is checked here against the finished case by the same `validate` the workflow's
+    validators use, before restarting, so a refused action does not leave a new run behind.
     """
     previous = await client.get_workflow_handle(referral_id, result_type=ReferralInput).result()
-    # Check before restarting, so a refused addendum does not leave a new run behind.
-    actor = getattr(arg, "actor", None)
-    content = getattr(arg, "content", None)
-    if previous.progress is None or actor is None:
+    progress = previous.progress
+    if progress is None:
         raise YilianError(ErrorCode.INVALID_TRANSITION, "this referral is finished and takes no more actions")
-    check(previous.progress.case, Action.ADD_ADDENDUM, actor)
-    if content is not None and (problems := content.problems(complete=True)):
-        raise YilianError(ErrorCode.VALIDATION_FAILED, "; ".join(problems), {"problems": problems})
+    given = arg.given()
+    holding = conditions(critical_open=progress.critical_open)
+    validate(progress.case, person_action(update, given), arg.actor, given, holding=holding)
     op = WithStartWorkflowOperation(
         ReferralWorkflow.run,
         previous,
@@ -150,6 +155,6 @@ class ReferralCommands:
     async def start(self, inp: ReferralInput) -> ActionResult:
         return await start_referral(self.client, self.task_queue, inp)
 
-    async def act(self, referral_id: str, action: Action, arg: Any, *, reopen: bool = False) -> ActionResult:
+    async def act(self, referral_id: str, action: Action, arg: PersonInput, *, reopen: bool = False) -> ActionResult:
         reopen_on = self.task_queue if reopen else None
         return await send_update(self.client, referral_id, str(action), arg, reopen_on=reopen_on)

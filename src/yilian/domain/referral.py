@@ -1,7 +1,10 @@
-"""Referral states and the transition table: (state, action) -> next state, who may act, and the guard.
+"""Referral states and the transition table: each action's whole rule, as data.
 
-The workflow and the Update validators call the same `transition()` so a rejected action is rejected
-for the same reason everywhere, and the tests enumerate `RULES`.
+A rule says from which states an action may be taken, to which state it leads, who may take it (the guard),
+what must hold on the case (a condition), what the person must send with it (needs) and what it does to the
+people holding the case (its effect). `validate()` is the one check every Update validator, the workflow's
+re-check under its lock and the API's reopen path call; `transition()` applies a rule; `allowed_actions()`
+tells the API which buttons a person gets. The tests enumerate `RULES`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.report import Discrepancy, ReportContent
 from yilian.domain.roles import Actor, Role
 
 
@@ -77,54 +81,114 @@ READER_STATES = frozenset({S.OFFERED, S.IN_READING, S.CHANGES_REQUESTED})
 REPORTED_STATES = frozenset({S.FINAL, S.RETURNED, S.CLOSED, S.AMENDED})
 
 
+class Condition(StrEnum):
+    """Something about the case, beyond its state, that must hold for an action."""
+
+    CRITICAL_OPEN = "critical_open"  # a critical finding awaits the referring doctor's acknowledgement
+
+
+class Need(StrEnum):
+    """What must come with an action (the values name it in a refusal's details)."""
+
+    COMMENT = "comment"  # words from the person: a reason, a question, an answer, what should change
+    DRAFT_REPORT = "draft_report"  # report content within the length limits; it may be incomplete
+    COMPLETE_REPORT = "complete_report"  # findings, impression, and a note when a finding is critical
+    DISCREPANCY = "discrepancy"  # the second reader's grade
+    TARGET = "target"  # the expert the case goes to
+
+
+class Effect(StrEnum):
+    """What an action does to the people holding the case."""
+
+    OFFER = "offer"  # offered to the target; nobody reads it yet
+    ASSIGN = "assign"  # the person who accepts becomes the reader; the offer is used up
+    WITHDRAW = "withdraw"  # the offer ends (declined, expired, cancelled); a reader stays
+    RELEASE = "release"  # neither offered nor read by anyone: back to routing
+    SECOND_READ = "second_read"  # the person acting becomes the case's second reader
+
+
 @dataclass(frozen=True)
 class Rule:
     from_states: frozenset[ReferralState]
     to_state: ReferralState | None  # None: the state does not change (an audited event)
     guard: Guard
+    needs: frozenset[Need] = frozenset()
+    effect: Effect | None = None
+    when: Condition | None = None  # must hold besides the state
+
+
+N = Need
 
 
 RULES: dict[Action, Rule] = {
     Action.AWAIT_IMAGES: Rule(frozenset({S.SUBMITTED}), S.AWAITING_IMAGES, Guard.SYSTEM),
     Action.IMAGES_ARRIVED: Rule(frozenset({S.AWAITING_IMAGES}), S.SUBMITTED, Guard.SYSTEM),
-    Action.OFFER: Rule(frozenset({S.SUBMITTED}), S.OFFERED, Guard.SYSTEM),
-    Action.ACCEPT: Rule(frozenset({S.OFFERED}), S.IN_READING, Guard.OFFERED_EXPERT),
-    Action.DECLINE: Rule(frozenset({S.OFFERED}), S.SUBMITTED, Guard.OFFERED_EXPERT),
-    Action.OFFER_EXPIRE: Rule(frozenset({S.OFFERED}), S.SUBMITTED, Guard.SYSTEM),
+    Action.OFFER: Rule(frozenset({S.SUBMITTED}), S.OFFERED, Guard.SYSTEM, frozenset({N.TARGET}), Effect.OFFER),
+    Action.ACCEPT: Rule(frozenset({S.OFFERED}), S.IN_READING, Guard.OFFERED_EXPERT, effect=Effect.ASSIGN),
+    Action.DECLINE: Rule(frozenset({S.OFFERED}), S.SUBMITTED, Guard.OFFERED_EXPERT, effect=Effect.WITHDRAW),
+    Action.OFFER_EXPIRE: Rule(frozenset({S.OFFERED}), S.SUBMITTED, Guard.SYSTEM, effect=Effect.WITHDRAW),
     Action.ESCALATE: Rule(frozenset({S.SUBMITTED}), None, Guard.SYSTEM),
-    Action.SAVE_DRAFT: Rule(frozenset({S.IN_READING, S.CHANGES_REQUESTED}), None, Guard.ASSIGNED_READER),
-    Action.SUBMIT_PRELIMINARY: Rule(
-        frozenset({S.IN_READING, S.CHANGES_REQUESTED}), S.PRELIMINARY, Guard.ASSIGNED_READER
+    Action.SAVE_DRAFT: Rule(
+        frozenset({S.IN_READING, S.CHANGES_REQUESTED}), None, Guard.ASSIGNED_READER, frozenset({N.DRAFT_REPORT})
     ),
-    Action.APPROVE: Rule(frozenset({S.PRELIMINARY}), S.FINAL, Guard.SECOND_READER),
-    Action.REQUEST_CHANGES: Rule(frozenset({S.PRELIMINARY}), S.CHANGES_REQUESTED, Guard.SECOND_READER),
+    Action.SUBMIT_PRELIMINARY: Rule(
+        frozenset({S.IN_READING, S.CHANGES_REQUESTED}), S.PRELIMINARY, Guard.ASSIGNED_READER,
+        frozenset({N.COMPLETE_REPORT}),
+    ),
+    Action.APPROVE: Rule(
+        frozenset({S.PRELIMINARY}), S.FINAL, Guard.SECOND_READER, frozenset({N.DISCREPANCY}), Effect.SECOND_READ
+    ),
+    Action.REQUEST_CHANGES: Rule(
+        frozenset({S.PRELIMINARY}), S.CHANGES_REQUESTED, Guard.SECOND_READER, frozenset({N.DISCREPANCY, N.COMMENT}),
+        Effect.SECOND_READ,
+    ),
     Action.FINALIZE: Rule(frozenset({S.PRELIMINARY}), S.FINAL, Guard.SYSTEM),
     Action.RETURN: Rule(frozenset({S.FINAL}), S.RETURNED, Guard.SYSTEM),
     Action.ACKNOWLEDGE_RECEIPT: Rule(frozenset({S.RETURNED, S.AMENDED}), S.CLOSED, Guard.REFERRING_DOCTOR),
-    Action.REQUEST_INFO: Rule(frozenset({S.IN_READING}), S.NEEDS_INFO, Guard.ASSIGNED_READER),
+    Action.REQUEST_INFO: Rule(frozenset({S.IN_READING}), S.NEEDS_INFO, Guard.ASSIGNED_READER, frozenset({N.COMMENT})),
     # The reader who asked keeps the case: continuity beats a fresh offer round (coordinator can reroute).
-    Action.PROVIDE_INFO: Rule(frozenset({S.NEEDS_INFO}), S.IN_READING, Guard.REFERRING_DOCTOR),
+    Action.PROVIDE_INFO: Rule(
+        frozenset({S.NEEDS_INFO}), S.IN_READING, Guard.REFERRING_DOCTOR, frozenset({N.COMMENT})
+    ),
     Action.CANCEL: Rule(
-        frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), S.CANCELLED, Guard.REFERRING_DOCTOR
+        frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), S.CANCELLED, Guard.REFERRING_DOCTOR,
+        frozenset({N.COMMENT}), Effect.WITHDRAW,
     ),
     Action.REASSIGN: Rule(
-        frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.CHANGES_REQUESTED}),
-        S.OFFERED,
-        Guard.COORDINATOR,
+        frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.CHANGES_REQUESTED}), S.OFFERED,
+        Guard.COORDINATOR, frozenset({N.TARGET, N.COMMENT}), Effect.OFFER,
     ),
     Action.REROUTE: Rule(
-        frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.CHANGES_REQUESTED}),
-        S.SUBMITTED,
-        Guard.COORDINATOR,
+        frozenset({S.SUBMITTED, S.OFFERED, S.IN_READING, S.NEEDS_INFO, S.CHANGES_REQUESTED}), S.SUBMITTED,
+        Guard.COORDINATOR, frozenset({N.COMMENT}), Effect.RELEASE,
     ),
     Action.SLA_WARN: Rule(OPEN_STATES, None, Guard.SYSTEM),
     Action.SLA_BREACH: Rule(OPEN_STATES, None, Guard.SYSTEM),
-    Action.SLA_REASSIGN: Rule(READER_STATES, S.SUBMITTED, Guard.SYSTEM),
+    Action.SLA_REASSIGN: Rule(READER_STATES, S.SUBMITTED, Guard.SYSTEM, effect=Effect.RELEASE),
     Action.NOTIFY_CRITICAL: Rule(OPEN_STATES | REPORTED_STATES, None, Guard.SYSTEM),
-    Action.ACKNOWLEDGE_CRITICAL: Rule(OPEN_STATES | REPORTED_STATES, None, Guard.REFERRING_DOCTOR),
+    Action.ACKNOWLEDGE_CRITICAL: Rule(
+        OPEN_STATES | REPORTED_STATES, None, Guard.REFERRING_DOCTOR, when=Condition.CRITICAL_OPEN
+    ),
     Action.ESCALATE_CRITICAL: Rule(OPEN_STATES | REPORTED_STATES, None, Guard.SYSTEM),
-    Action.ADD_ADDENDUM: Rule(REPORTED_STATES, S.AMENDED, Guard.SIGNER),
-}
+    Action.ADD_ADDENDUM: Rule(REPORTED_STATES, S.AMENDED, Guard.SIGNER, frozenset({N.COMPLETE_REPORT})),
+}  # fmt: skip
+
+# What people do on a case, each with its own button (`reassign` without an expert is a reroute: the same panel).
+PERSON_ACTIONS: tuple[Action, ...] = (
+    Action.ACCEPT,
+    Action.DECLINE,
+    Action.SAVE_DRAFT,
+    Action.SUBMIT_PRELIMINARY,
+    Action.APPROVE,
+    Action.REQUEST_CHANGES,
+    Action.REQUEST_INFO,
+    Action.PROVIDE_INFO,
+    Action.CANCEL,
+    Action.REASSIGN,
+    Action.ACKNOWLEDGE_RECEIPT,
+    Action.ACKNOWLEDGE_CRITICAL,
+    Action.ADD_ADDENDUM,
+)
 
 
 @dataclass(frozen=True)
@@ -181,8 +245,30 @@ def guard_allows(guard: Guard, case: ReferralCase, actor: Actor) -> bool:
     raise AssertionError(guard)
 
 
-def check(case: ReferralCase, action: Action, actor: Actor) -> Rule:
-    """Raise the catalogue error that explains why `actor` may not do `action` now."""
+@dataclass(frozen=True)
+class Given:
+    """What a person sent with an action, checked against the rule's needs."""
+
+    comment: str = ""
+    report: ReportContent | None = None
+    discrepancy: Discrepancy | None = None
+    target: str | None = None
+
+
+NO_CONDITIONS: frozenset[Condition] = frozenset()
+
+
+def conditions(*, critical_open: bool) -> frozenset[Condition]:
+    """The conditions that hold on a case, from what the workflow (or its projection row) knows."""
+    return frozenset({Condition.CRITICAL_OPEN}) if critical_open else NO_CONDITIONS
+
+
+CONDITION_UNMET: dict[Condition, str] = {Condition.CRITICAL_OPEN: "no critical finding awaits acknowledgement"}
+
+
+def check(case: ReferralCase, action: Action, actor: Actor, *, holding: frozenset[Condition] | None = None) -> Rule:
+    """Raise the catalogue error that explains why `actor` may not do `action` now: guard, then state, then the
+    rule's condition (only when `holding` says which conditions hold; `transition()` leaves it to `validate()`)."""
     rule = RULES[action]
     if not guard_allows(rule.guard, case, actor):
         raise YilianError(
@@ -196,27 +282,105 @@ def check(case: ReferralCase, action: Action, actor: Actor) -> Rule:
             f"cannot {action} a referral that is {case.state}",
             {"action": action, "state": case.state, "allowed_from": sorted(rule.from_states)},
         )
+    if holding is not None and rule.when is not None and rule.when not in holding:
+        raise YilianError(
+            ErrorCode.INVALID_TRANSITION,
+            f"cannot {action}: {CONDITION_UNMET[rule.when]}",
+            {"action": action, "condition": rule.when},
+        )
     return rule
+
+
+def _missing(action: Action, need: Need, given: Given) -> YilianError | None:
+    """The refusal when `given` lacks what `need` asks for; None when it is there."""
+    problems: list[str] = []
+    if need is Need.COMMENT and not given.comment.strip():
+        problems = ["the comment is empty"]
+    elif need is Need.DISCREPANCY and given.discrepancy is None:
+        problems = ["no discrepancy grade"]
+    elif need is Need.TARGET and not given.target:
+        problems = ["no expert to offer it to"]
+    elif need in (Need.DRAFT_REPORT, Need.COMPLETE_REPORT):
+        if given.report is None:
+            problems = ["no report"]
+        else:
+            problems = given.report.problems(complete=need is Need.COMPLETE_REPORT)
+    if not problems:
+        return None
+    return YilianError(
+        ErrorCode.VALIDATION_FAILED,
+        f"{action} needs {need}: " + "; ".join(problems),
+        {"action": action, "need": need, "problems": problems},
+    )
+
+
+def validate(
+    case: ReferralCase,
+    action: Action,
+    actor: Actor,
+    given: Given,
+    *,
+    holding: frozenset[Condition] = NO_CONDITIONS,
+) -> Rule:
+    """The one check of a person's action: who (guard), when (state, condition) and with what (needs).
+
+    Every Update validator calls it, the workflow calls it again under its lock, and the API calls it before
+    reopening a finished referral; a refusal is the same catalogue error wherever it happens.
+    """
+    rule = check(case, action, actor, holding=holding)
+    for need in sorted(rule.needs):
+        if (refusal := _missing(action, need, given)) is not None:
+            raise refusal
+    return rule
+
+
+def permitted(case: ReferralCase, action: Action, actor: Actor, holding: frozenset[Condition]) -> bool:
+    """Whether `actor` may take `action` now, given whatever it needs."""
+    rule = RULES[action]
+    return (
+        guard_allows(rule.guard, case, actor)
+        and case.state in rule.from_states
+        and (rule.when is None or rule.when in holding)
+    )
+
+
+def allowed_actions(case: ReferralCase, actor: Actor, holding: frozenset[Condition] = NO_CONDITIONS) -> list[Action]:
+    """The person actions `actor` may take on the case now: the buttons the web app shows them."""
+    return [action for action in PERSON_ACTIONS if permitted(case, action, actor, holding)]
+
+
+def person_action(update: str, given: Given) -> Action:
+    """The action a person's Update asks for; `reassign` without an expert sends the case back to routing."""
+    action = Action(update)
+    return Action.REROUTE if action is Action.REASSIGN and not given.target else action
+
+
+def _effect(effect: Effect | None, case: ReferralCase, actor: Actor, target: str | None) -> ReferralCase:
+    if effect is Effect.OFFER:
+        return replace(case, offered_to=target, reader_id=None)
+    if effect is Effect.ASSIGN:
+        return replace(case, offered_to=None, reader_id=actor.user_id)
+    if effect is Effect.WITHDRAW:
+        return replace(case, offered_to=None)
+    if effect is Effect.RELEASE:
+        return replace(case, offered_to=None, reader_id=None)
+    if effect is Effect.SECOND_READ:
+        return replace(case, second_reader_id=actor.user_id)
+    return case
 
 
 def transition(
     case: ReferralCase, action: Action, actor: Actor, at: datetime, *, target: str | None = None
 ) -> tuple[ReferralCase, AuditEvent]:
-    """Apply one action: the new case value and the audit event that records it."""
+    """Apply one action: the new case value and the audit event that records it.
+
+    Checks who and when (not the rule's condition or the person's input: `validate()` did that before the
+    workflow changed anything), and the target an offer needs, because the effect uses it.
+    """
     rule = check(case, action, actor)
+    if Need.TARGET in rule.needs and (refusal := _missing(action, Need.TARGET, Given(target=target))):
+        raise refusal
     to_state = rule.to_state or case.state
-    new = replace(case, state=to_state, seq=case.seq + 1)
-    if action in (Action.OFFER, Action.REASSIGN):
-        if not target:
-            raise YilianError(ErrorCode.VALIDATION_FAILED, f"{action} needs the expert to offer it to")
-        new = replace(new, offered_to=target, reader_id=None)
-    elif action is Action.ACCEPT:
-        new = replace(new, offered_to=None, reader_id=actor.user_id)
-    elif action in (Action.DECLINE, Action.OFFER_EXPIRE, Action.CANCEL):
-        new = replace(new, offered_to=None)
-    elif action in (Action.REROUTE, Action.SLA_REASSIGN):
-        new = replace(new, offered_to=None, reader_id=None)
-    elif action in (Action.APPROVE, Action.REQUEST_CHANGES):
-        new = replace(new, second_reader_id=actor.user_id)
+    new = _effect(rule.effect, replace(case, state=to_state, seq=case.seq + 1), actor, target)
     event = AuditEvent(case.referral_id, new.seq, action, case.state, to_state, actor, at)
     return new, event

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from yilian.domain.agreement import Agreement, Priority, SecondReadingPolicy, SlaTargets
-from yilian.domain.referral import AuditEvent, ReferralCase, ReferralState
+from yilian.domain.referral import AuditEvent, Given, ReferralCase, ReferralState
 from yilian.domain.report import Discrepancy, ReportContent, ReportKind
 from yilian.domain.roles import Actor, Role
 from yilian.domain.routing import ExpertCandidate
@@ -108,11 +108,17 @@ class ActorInput:
     actor: Actor
     comment: str = ""
 
+    def given(self) -> Given:
+        return Given(comment=self.comment)
+
 
 @dataclass(frozen=True)
 class ReportInput:
     actor: Actor
     content: ReportContent
+
+    def given(self) -> Given:
+        return Given(report=self.content)
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,9 @@ class ReviewInput:
     discrepancy: Discrepancy
     comments: str = ""
 
+    def given(self) -> Given:
+        return Given(comment=self.comments, discrepancy=self.discrepancy)
+
 
 @dataclass(frozen=True)
 class ReassignInput:
@@ -128,6 +137,12 @@ class ReassignInput:
     expert_id: str | None  # None: back to automatic routing
     reason: str = ""
     expert_is_junior: bool = False
+
+    def given(self) -> Given:
+        return Given(comment=self.reason, target=self.expert_id)
+
+
+PersonInput = ActorInput | ReportInput | ReviewInput | ReassignInput  # an Update's argument: who, and what they sent
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ tests/workflows/test_replay.py replays saved histories to catch a non-determinis
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
     from yilian.domain.agreement import needs_second_reading
-    from yilian.domain.errors import ErrorCode, YilianError
+    from yilian.domain.errors import YilianError
     from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.referral_io import (
         ActionResult,
@@ -38,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         FindCandidatesInput,
         FindCandidatesResult,
         NotifyInput,
+        PersonInput,
         ProjectionSnapshot,
         ReassignInput,
         RecordStepInput,
@@ -450,11 +453,40 @@ class ReferralWorkflow:
                 pass
 
     # ---- Updates: what people do --------------------------------------------------------------
-    def _validate(self, action: Action, actor: Actor) -> None:
+    # Every person's Update is validated by `_validate_update`: the domain's rule for the action the Update is
+    # named after. Temporal wants a validator's parameters to equal its handler's, so there is one thin validator
+    # per argument type, registered under each handler. A handler re-checks under the lock, then does the effect.
+    def _validate_update(self, inp: PersonInput) -> None:
+        info = workflow.current_update_info()
+        if info is None:  # pragma: no cover - Temporal sets it for every validator
+            raise ApplicationError("validator called outside an Update", non_retryable=True)
+        self._validate(rules.person_action(info.name, inp.given()), inp)
+
+    def _validate_actor_input(self, inp: ActorInput) -> None:
+        self._validate_update(inp)
+
+    def _validate_report_input(self, inp: ReportInput) -> None:
+        self._validate_update(inp)
+
+    def _validate_review_input(self, inp: ReviewInput) -> None:
+        self._validate_update(inp)
+
+    def _validate_reassign_input(self, inp: ReassignInput) -> None:
+        self._validate_update(inp)
+
+    def _validate(self, action: Action, inp: PersonInput) -> None:
+        holding = rules.conditions(critical_open=self._p.critical_open)
         try:
-            rules.check(self._p.case, action, actor)
+            rules.validate(self._p.case, action, inp.actor, inp.given(), holding=holding)
         except YilianError as err:
             raise _rejection(err) from err
+
+    @contextlib.asynccontextmanager
+    async def _acting(self, action: Action, inp: PersonInput) -> AsyncIterator[None]:
+        """Hold the lock and re-check: another Update may have changed the case since this one was validated."""
+        async with self._lock:
+            self._validate(action, inp)
+            yield
 
     @workflow.update
     async def submitted(self) -> ActionResult:
@@ -464,42 +496,34 @@ class ReferralWorkflow:
 
     @workflow.update
     async def accept(self, inp: ActorInput) -> ActionResult:
-        return await self._act(Action.ACCEPT, inp.actor, details={"comment": inp.comment})
+        async with self._acting(Action.ACCEPT, inp):
+            await self._apply_locked(Action.ACCEPT, inp.actor, details={"comment": inp.comment})
+        return self._result()
 
-    @accept.validator
-    def _v_accept(self, inp: ActorInput) -> None:
-        self._validate(Action.ACCEPT, inp.actor)
+    accept.validator(_validate_actor_input)
 
     @workflow.update
     async def decline(self, inp: ActorInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.DECLINE, inp.actor)
+        async with self._acting(Action.DECLINE, inp):
             self._exclude(inp.actor.user_id)
             await self._apply_locked(Action.DECLINE, inp.actor, details={"reason": inp.comment})
-            return self._result()
+        return self._result()
 
-    @decline.validator
-    def _v_decline(self, inp: ActorInput) -> None:
-        self._validate(Action.DECLINE, inp.actor)
+    decline.validator(_validate_actor_input)
 
     @workflow.update
     async def save_draft(self, inp: ReportInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.SAVE_DRAFT, inp.actor)
+        async with self._acting(Action.SAVE_DRAFT, inp):
             draft = self._version(ReportKind.DRAFT, inp.actor, inp.content)
             self._p = replace(self._p, report=inp.content)
             await self._apply_locked(Action.SAVE_DRAFT, inp.actor, details={"version": draft.version}, report=draft)
-            return self._result()
+        return self._result()
 
-    @save_draft.validator
-    def _v_save_draft(self, inp: ReportInput) -> None:
-        self._validate(Action.SAVE_DRAFT, inp.actor)
-        self._validate_content(inp.content, complete=False)
+    save_draft.validator(_validate_report_input)
 
     @workflow.update
     async def submit_preliminary(self, inp: ReportInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.SUBMIT_PRELIMINARY, inp.actor)
+        async with self._acting(Action.SUBMIT_PRELIMINARY, inp):
             prelim = self._version(ReportKind.PRELIMINARY, inp.actor, inp.content)
             second = needs_second_reading(
                 self._policy.second_reading,
@@ -533,15 +557,11 @@ class ReferralWorkflow:
             self._start_critical_follow_up()
         return self._result()
 
-    @submit_preliminary.validator
-    def _v_submit_preliminary(self, inp: ReportInput) -> None:
-        self._validate(Action.SUBMIT_PRELIMINARY, inp.actor)
-        self._validate_content(inp.content, complete=True)
+    submit_preliminary.validator(_validate_report_input)
 
     @workflow.update
     async def approve(self, inp: ReviewInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.APPROVE, inp.actor)
+        async with self._acting(Action.APPROVE, inp):
             self._p = replace(self._p, discrepancy=inp.discrepancy)
             final = self._final_version(inp.actor)
             await self._apply_locked(
@@ -550,16 +570,13 @@ class ReferralWorkflow:
                 details={"discrepancy": inp.discrepancy, "comments": inp.comments},
                 report=final,
             )
-            return self._result()
+        return self._result()
 
-    @approve.validator
-    def _v_approve(self, inp: ReviewInput) -> None:
-        self._validate(Action.APPROVE, inp.actor)
+    approve.validator(_validate_review_input)
 
     @workflow.update
     async def request_changes(self, inp: ReviewInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.REQUEST_CHANGES, inp.actor)
+        async with self._acting(Action.REQUEST_CHANGES, inp):
             self._p = replace(self._p, discrepancy=inp.discrepancy)
             reader = self._p.case.reader_id
             back = _note(
@@ -576,16 +593,11 @@ class ReferralWorkflow:
             )
         return self._result()
 
-    @request_changes.validator
-    def _v_request_changes(self, inp: ReviewInput) -> None:
-        self._validate(Action.REQUEST_CHANGES, inp.actor)
-        if not inp.comments.strip():
-            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "say what should change (comments)"))
+    request_changes.validator(_validate_review_input)
 
     @workflow.update
     async def request_info(self, inp: ActorInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.REQUEST_INFO, inp.actor)
+        async with self._acting(Action.REQUEST_INFO, inp):
             if self._policy.pause_sla_in_needs_info:
                 self._set_clock(self._p.clock.pause(workflow.now()))
             self._p = replace(self._p, info_request=inp.comment)
@@ -598,16 +610,11 @@ class ReferralWorkflow:
             await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment}, notify=[ask])
         return self._result()
 
-    @request_info.validator
-    def _v_request_info(self, inp: ActorInput) -> None:
-        self._validate(Action.REQUEST_INFO, inp.actor)
-        if not inp.comment.strip():
-            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "say what information is needed"))
+    request_info.validator(_validate_actor_input)
 
     @workflow.update
     async def provide_info(self, inp: ActorInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.PROVIDE_INFO, inp.actor)
+        async with self._acting(Action.PROVIDE_INFO, inp):
             self._set_clock(self._p.clock.resume(workflow.now()))
             self._p = replace(self._p, info_request="")
             reader = self._p.case.reader_id
@@ -620,27 +627,20 @@ class ReferralWorkflow:
             await self._apply_locked(Action.PROVIDE_INFO, inp.actor, details={"answer": inp.comment}, notify=[answer])
         return self._result()
 
-    @provide_info.validator
-    def _v_provide_info(self, inp: ActorInput) -> None:
-        self._validate(Action.PROVIDE_INFO, inp.actor)
-        if not inp.comment.strip():
-            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "the answer is empty"))
+    provide_info.validator(_validate_actor_input)
 
     @workflow.update
     async def cancel(self, inp: ActorInput) -> ActionResult:
-        return await self._act(Action.CANCEL, inp.actor, details={"reason": inp.comment})
+        async with self._acting(Action.CANCEL, inp):
+            await self._apply_locked(Action.CANCEL, inp.actor, details={"reason": inp.comment})
+        return self._result()
 
-    @cancel.validator
-    def _v_cancel(self, inp: ActorInput) -> None:
-        self._validate(Action.CANCEL, inp.actor)
-        if not inp.comment.strip():
-            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "a cancellation needs a reason"))
+    cancel.validator(_validate_actor_input)
 
     @workflow.update
     async def reassign(self, inp: ReassignInput) -> ActionResult:
-        action = Action.REASSIGN if inp.expert_id else Action.REROUTE
-        async with self._lock:
-            self._guard(action, inp.actor)
+        action = rules.person_action(Action.REASSIGN, inp.given())
+        async with self._acting(action, inp):
             previous = self._p.case.reader_id or self._p.case.offered_to
             if previous and previous != inp.expert_id:
                 self._exclude(previous)
@@ -663,40 +663,29 @@ class ReferralWorkflow:
             )
         return self._result()
 
-    @reassign.validator
-    def _v_reassign(self, inp: ReassignInput) -> None:
-        self._validate(Action.REASSIGN if inp.expert_id else Action.REROUTE, inp.actor)
+    reassign.validator(_validate_reassign_input)
 
     @workflow.update
     async def acknowledge_receipt(self, inp: ActorInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.ACKNOWLEDGE_RECEIPT, inp.actor)
+        async with self._acting(Action.ACKNOWLEDGE_RECEIPT, inp):
             self._p = replace(self._p, closed_at=workflow.now())
             await self._apply_locked(Action.ACKNOWLEDGE_RECEIPT, inp.actor, details={"comment": inp.comment})
-            return self._result()
+        return self._result()
 
-    @acknowledge_receipt.validator
-    def _v_acknowledge_receipt(self, inp: ActorInput) -> None:
-        self._validate(Action.ACKNOWLEDGE_RECEIPT, inp.actor)
+    acknowledge_receipt.validator(_validate_actor_input)
 
     @workflow.update
     async def acknowledge_critical(self, inp: ActorInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.ACKNOWLEDGE_CRITICAL, inp.actor)
+        async with self._acting(Action.ACKNOWLEDGE_CRITICAL, inp):
             self._p = replace(self._p, critical_open=False)
             await self._apply_locked(Action.ACKNOWLEDGE_CRITICAL, inp.actor, details={"comment": inp.comment})
-            return self._result()
+        return self._result()
 
-    @acknowledge_critical.validator
-    def _v_acknowledge_critical(self, inp: ActorInput) -> None:
-        self._validate(Action.ACKNOWLEDGE_CRITICAL, inp.actor)
-        if not self._p.critical_open:
-            raise _rejection(YilianError(ErrorCode.INVALID_TRANSITION, "no critical finding awaits acknowledgement"))
+    acknowledge_critical.validator(_validate_actor_input)
 
     @workflow.update
     async def add_addendum(self, inp: ReportInput) -> ActionResult:
-        async with self._lock:
-            self._guard(Action.ADD_ADDENDUM, inp.actor)
+        async with self._acting(Action.ADD_ADDENDUM, inp):
             addendum = self._version(ReportKind.ADDENDUM, inp.actor, inp.content)
             told = _note(
                 "addendum",
@@ -709,10 +698,7 @@ class ReferralWorkflow:
             )
         return self._result()
 
-    @add_addendum.validator
-    def _v_add_addendum(self, inp: ReportInput) -> None:
-        self._validate(Action.ADD_ADDENDUM, inp.actor)
-        self._validate_content(inp.content, complete=True)
+    add_addendum.validator(_validate_report_input)
 
     # ---- queries ------------------------------------------------------------------------------
     @workflow.query
@@ -725,16 +711,6 @@ class ReferralWorkflow:
         return list(self._timeline)
 
     # ---- internals ----------------------------------------------------------------------------
-    async def _act(self, action: Action, actor: Actor, details: dict[str, Any]) -> ActionResult:
-        async with self._lock:
-            self._guard(action, actor)
-            await self._apply_locked(action, actor, details=details)
-            return self._result()
-
-    def _guard(self, action: Action, actor: Actor) -> None:
-        """Re-check under the lock: another Update may have changed the state since validation."""
-        self._validate(action, actor)
-
     async def _apply(self, action: Action, actor: Actor, **step: Any) -> RecordStepResult:
         async with self._lock:
             return await self._apply_locked(action, actor, **step)
@@ -823,11 +799,6 @@ class ReferralWorkflow:
     def _set_clock(self, clock: SlaClock) -> None:
         self._p = replace(self._p, clock=clock)
         self._clock_version += 1
-
-    def _validate_content(self, content: ReportContent, *, complete: bool) -> None:
-        problems = content.problems(complete=complete)
-        if problems:
-            raise _rejection(YilianError(ErrorCode.VALIDATION_FAILED, "; ".join(problems), {"problems": problems}))
 
     def _result(self) -> ActionResult:
         return ActionResult(self._facts.referral_id, self._p.case.state, self._p.case.seq)
