@@ -1,10 +1,20 @@
-"""Who may view a referral and who sees drafts, for every role."""
+"""Who may view a referral and a study, and who sees drafts, for every role."""
 
 from __future__ import annotations
 
 import pytest
 
-from yilian.domain.access import Principal, ReferralScope, can_view, sees_drafts
+from yilian.domain.access import (
+    REFERRAL_GRANTS,
+    STUDY_GRANTS,
+    Principal,
+    ReferralScope,
+    ReferralStudy,
+    StudyScope,
+    can_view,
+    can_view_study,
+    sees_drafts,
+)
 from yilian.domain.roles import Actor, Role
 
 REQ = "h-county"
@@ -58,3 +68,37 @@ def test_offered_expert_sees_only_while_named() -> None:
 
 def test_principal_actor() -> None:
     assert _p("u-1", Role.EXPERT, READ, frozenset({REQ})).actor == Actor("u-1", Role.EXPERT, READ, "u-1")
+
+
+# ---- studies: the sending hospital, and readers through referrals they may see (with that patient's priors) ------
+STUDY = StudyScope("1.2.3", REQ, "P1")
+PRIOR = StudyScope("1.2.9", REQ, "P1")
+ELSEWHERE = StudyScope("1.2.3", OTHER, "P1")  # the same UID and Patient ID at another hospital
+CASE = ReferralStudy(SCOPE, "1.2.3", "P1")
+
+# (principal, sees the case's study, sees the patient's prior, sees another hospital's study of that UID)
+STUDY_TABLE = [
+    pytest.param(_p("u-admin", Role.ADMIN, None), True, True, True, id="admin"),
+    pytest.param(_p("u-county", Role.COUNTY_DOCTOR, REQ), True, True, False, id="county-own-hospital"),
+    pytest.param(_p("u-county-2", Role.COUNTY_DOCTOR, OTHER), False, False, True, id="county-other-hospital"),
+    pytest.param(_p("u-coord-read", Role.COORDINATOR, READ), True, False, False, id="coordinator-reading"),
+    pytest.param(_p("u-expert", Role.EXPERT, READ, frozenset({REQ})), True, True, False, id="expert-licensed"),
+    pytest.param(_p("u-expert", Role.EXPERT, READ), False, False, False, id="expert-unlicensed"),
+    pytest.param(_p("u-offered", Role.EXPERT, OTHER), True, True, False, id="offered-expert"),
+    pytest.param(_p("u-gateway", Role.GATEWAY, REQ), False, False, False, id="gateway-stores-only"),
+    pytest.param(_p("u-patient", Role.PATIENT, REQ), False, False, False, id="patient"),
+]
+
+
+@pytest.mark.parametrize(("principal", "case", "prior", "elsewhere"), STUDY_TABLE)
+def test_can_view_study(principal: Principal, case: bool, prior: bool, elsewhere: bool) -> None:
+    assert can_view_study(principal, STUDY, [CASE]) is case
+    assert can_view_study(principal, PRIOR, [CASE]) is prior
+    assert can_view_study(principal, ELSEWHERE, [CASE]) is elsewhere
+
+
+def test_every_role_is_named_or_sees_nothing() -> None:
+    """A new role sees nothing until the rule names it: no grant is implied."""
+    unnamed = set(Role) - set(REFERRAL_GRANTS)
+    assert unnamed == {Role.PATIENT, Role.GATEWAY, Role.SYSTEM}
+    assert set(Role) - set(STUDY_GRANTS) == unnamed

@@ -1,10 +1,18 @@
-"""Who may see a referral: by role, by hospital, and by the reader's licence for the sending hospital."""
+"""Who may see a referral and a study: one rule, written as data, read here and compiled to SQL in db/queries/access.py.
+
+A referral is visible through any one of the caller's role's grants; a grant holds when each of its matches
+holds (a party of the referral equals the caller, the caller's hospital, or one of the hospitals the caller is
+licensed to read for). A study is visible by role: everything, the studies the caller's hospital stored, or the
+studies of referrals the caller may see (sent by the hospital that stored them), with that patient's priors.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from yilian.domain.roles import Actor, Role
+from yilian.domain.roles import READER_ROLES, Actor, Role
 
 
 @dataclass(frozen=True)
@@ -30,24 +38,143 @@ class ReferralScope:
     reader_id: str | None
 
 
+class Party(StrEnum):
+    """Who a referral names; the values are the projection's column names."""
+
+    REQUESTING_HOSPITAL = "requesting_hospital_id"
+    READING_HOSPITAL = "reading_hospital_id"
+    OFFERED_TO = "offered_to"
+    READER = "reader_id"
+
+
+class Mine(StrEnum):
+    """What of the caller a party is matched with."""
+
+    USER = "user_id"  # the caller themself
+    HOSPITAL = "hospital_id"  # the caller's hospital (a caller without one matches nothing)
+    LICENCES = "licensed_for"  # any hospital the caller may read for (多机构执业备案)
+
+
+@dataclass(frozen=True)
+class Match:
+    party: Party
+    mine: Mine
+
+
+Grant = tuple[Match, ...]  # every match must hold; the empty grant holds for every referral
+
+_READER_GRANTS: tuple[Grant, ...] = (
+    (Match(Party.OFFERED_TO, Mine.USER),),
+    (Match(Party.READER, Mine.USER),),
+    # Any case sent to the reader's hospital by a hospital they are licensed to read for.
+    (Match(Party.READING_HOSPITAL, Mine.HOSPITAL), Match(Party.REQUESTING_HOSPITAL, Mine.LICENCES)),
+)
+
+REFERRAL_GRANTS: Mapping[Role, tuple[Grant, ...]] = {
+    Role.ADMIN: ((),),
+    Role.COUNTY_DOCTOR: ((Match(Party.REQUESTING_HOSPITAL, Mine.HOSPITAL),),),
+    Role.COORDINATOR: (
+        (Match(Party.REQUESTING_HOSPITAL, Mine.HOSPITAL),),
+        (Match(Party.READING_HOSPITAL, Mine.HOSPITAL),),
+    ),
+    **{role: _READER_GRANTS for role in READER_ROLES},
+}  # any role not named (patient, gateway, system) sees no referral
+
+
+class StudyReach(StrEnum):
+    """How far a visible referral opens the archive."""
+
+    CASE = "case"  # the study the referral names
+    PRIORS = "priors"  # and that patient's other studies from the same hospital
+
+
+@dataclass(frozen=True)
+class StudyGrant:
+    everything: bool = False
+    own_hospital: bool = False  # studies the caller's hospital stored
+    through_referrals: StudyReach | None = None  # studies of referrals the caller may see
+
+
+STUDY_GRANTS: Mapping[Role, StudyGrant] = {
+    Role.ADMIN: StudyGrant(everything=True),
+    Role.COUNTY_DOCTOR: StudyGrant(own_hospital=True),
+    Role.COORDINATOR: StudyGrant(own_hospital=True, through_referrals=StudyReach.CASE),
+    **{role: StudyGrant(through_referrals=StudyReach.PRIORS) for role in READER_ROLES},
+}  # a gateway stores but never searches or retrieves
+
+
+def party(r: ReferralScope, which: Party) -> str | None:
+    return {
+        Party.REQUESTING_HOSPITAL: r.requesting_hospital_id,
+        Party.READING_HOSPITAL: r.reading_hospital_id,
+        Party.OFFERED_TO: r.offered_to,
+        Party.READER: r.reader_id,
+    }[which]
+
+
+def mine(p: Principal, which: Mine) -> str | frozenset[str] | None:
+    """The caller's side of a match: one value, a set of hospitals, or None (matches nothing)."""
+    if which is Mine.USER:
+        return p.user_id
+    if which is Mine.HOSPITAL:
+        return p.hospital_id
+    return p.licensed_for
+
+
+def holds(m: Match, p: Principal, r: ReferralScope) -> bool:
+    theirs, ours = party(r, m.party), mine(p, m.mine)
+    if theirs is None or ours is None:
+        return False
+    return theirs in ours if isinstance(ours, frozenset) else theirs == ours
+
+
 def can_view(p: Principal, r: ReferralScope) -> bool:
-    if p.role is Role.ADMIN:
+    return any(all(holds(m, p, r) for m in grant) for grant in REFERRAL_GRANTS.get(p.role, ()))
+
+
+@dataclass(frozen=True)
+class StudyScope:
+    """A study as the archive holds it: who stored it, and the Patient ID it was stored under."""
+
+    study_instance_uid: str
+    hospital_id: str
+    patient_id: str
+
+
+@dataclass(frozen=True)
+class ReferralStudy:
+    """What a referral says about the archive: its scope, the study it names and its patient's Patient ID."""
+
+    scope: ReferralScope
+    study_instance_uid: str
+    patient_id: str
+
+
+def reaches(reach: StudyReach, r: ReferralStudy, s: StudyScope) -> bool:
+    """A referral names a study UID; only the sending hospital's own study of that UID (or, for priors, of that
+    patient: a hospital's Patient IDs are one namespace) is reached."""
+    if r.scope.requesting_hospital_id != s.hospital_id:
+        return False
+    return r.study_instance_uid == s.study_instance_uid or (reach is StudyReach.PRIORS and r.patient_id == s.patient_id)
+
+
+def can_view_study(p: Principal, s: StudyScope, referrals: Iterable[ReferralStudy]) -> bool:
+    """`referrals`: at least every referral of the study's hospital (others never reach it)."""
+    grant = STUDY_GRANTS.get(p.role)
+    if grant is None:
+        return False
+    if grant.everything:
         return True
-    if p.role is Role.COUNTY_DOCTOR:
-        return p.hospital_id == r.requesting_hospital_id
-    if p.role is Role.COORDINATOR:
-        return p.hospital_id in (r.requesting_hospital_id, r.reading_hospital_id)
-    if p.role in (Role.EXPERT, Role.SENIOR):
-        if p.user_id in (r.offered_to, r.reader_id):
-            return True
-        return p.hospital_id == r.reading_hospital_id and r.requesting_hospital_id in p.licensed_for
-    return False
+    if grant.own_hospital and p.hospital_id is not None and s.hospital_id == p.hospital_id:
+        return True
+    reach = grant.through_referrals
+    return reach is not None and any(reaches(reach, r, s) and can_view(p, r.scope) for r in referrals)
 
 
 def sees_drafts(p: Principal, r: ReferralScope) -> bool:
     """Drafts and preliminary versions stay on the reading side; the county sees signed reports."""
     return (
-        p.role in (Role.EXPERT, Role.SENIOR)
+        p.role in READER_ROLES
         or (p.role is Role.COORDINATOR and p.hospital_id == r.reading_hospital_id)
         or p.role is Role.ADMIN
     )

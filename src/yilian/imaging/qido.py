@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries import access
 from yilian.db.queries import imaging as queries
 from yilian.dicom.qido import QidoQuery, QueryLevel
 from yilian.domain.access import Principal
@@ -71,7 +72,7 @@ async def search(
 ) -> SearchResult:
     """Run one QIDO-RS search; `base` is the request's own DICOMweb root, used for RetrieveURLs."""
     levels = LEVELS[resource]
-    where: list[ColumnElement[bool]] = [queries.visible_studies(principal)]
+    where: list[ColumnElement[bool]] = [access.visible_studies(principal)]
     if study_instance_uid is not None:
         where.append(queries.STUDY_MATCH_COLUMNS["0020000D"] == study_instance_uid)
     if series_instance_uid is not None:

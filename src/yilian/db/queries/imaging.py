@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, and_, any_, case, exists, false, func, literal, or_, select, true, update
+from sqlalchemy import Column, ColumnElement, and_, any_, case, exists, false, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.schema import dicom_instances, dicom_series, dicom_studies, patients, referrals
+from yilian.db.queries.access import visible_studies
+from yilian.db.schema import dicom_instances, dicom_series, dicom_studies
 from yilian.domain.access import Principal
-from yilian.domain.roles import Role
 
 
 async def stored_digest(conn: AsyncConnection, sop_instance_uid: str) -> str | None:
@@ -83,41 +83,6 @@ async def insert_instance(
         )
     )
     return True
-
-
-def visible_studies(p: Principal) -> ColumnElement[bool]:
-    """Studies a principal may search and retrieve (mirrors domain.access.can_view for referrals).
-
-    The sending hospital sees its own studies. Readers see the studies of referrals they could view, and
-    that patient's other studies from the same hospital (same Patient ID and issuer) as priors.
-    Coordinators see their hospital's studies and those of referrals sent to their hospital.
-    """
-    st = dicom_studies.c
-    if p.role is Role.ADMIN:
-        return true()
-    own = st.hospital_id == p.hospital_id
-    if p.role is Role.COUNTY_DOCTOR:
-        return own
-    r = referrals.c
-    if p.role is Role.COORDINATOR:
-        return or_(
-            own, exists().where(r.study_instance_uid == st.study_instance_uid, r.reading_hospital_id == p.hospital_id)
-        )
-    if p.role in (Role.EXPERT, Role.SENIOR):
-        may_read = or_(
-            r.offered_to == p.user_id,
-            r.reader_id == p.user_id,
-            and_(r.reading_hospital_id == p.hospital_id, r.requesting_hospital_id.in_(sorted(p.licensed_for) or [""])),
-        )
-        # A referral names a study UID; only the sending hospital's own study of that UID becomes visible.
-        # Priors: that patient's other studies from the same hospital (its Patient IDs are one namespace).
-        case_or_prior = or_(r.study_instance_uid == st.study_instance_uid, patients.c.patient_id == st.patient_id)
-        return exists(
-            select(1)
-            .select_from(referrals.join(patients, patients.c.id == r.patient_ref))
-            .where(may_read, r.requesting_hospital_id == st.hospital_id, case_or_prior)
-        )
-    return false()
 
 
 # --- QIDO-RS search (PS3.18 §10.6): which column each supported matching attribute is held in.

@@ -1,0 +1,62 @@
+"""The domain's access rule (domain/access.py) compiled to SQL: the rows a principal may see, as WHERE clauses."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, FromClause, and_, exists, false, or_, select, true
+
+from yilian.db.schema import dicom_studies, patients, referrals
+from yilian.domain.access import (
+    REFERRAL_GRANTS,
+    STUDY_GRANTS,
+    Grant,
+    Match,
+    Principal,
+    StudyReach,
+    mine,
+)
+
+
+def _match(m: Match, p: Principal) -> ColumnElement[bool]:
+    column = referrals.c[m.party.value]
+    ours = mine(p, m.mine)
+    if ours is None:
+        return false()
+    if isinstance(ours, frozenset):
+        return column.in_(sorted(ours)) if ours else false()
+    return column == ours
+
+
+def _grant(grant: Grant, p: Principal) -> ColumnElement[bool]:
+    return and_(true(), *(_match(m, p) for m in grant))
+
+
+def visible_referrals(p: Principal) -> ColumnElement[bool]:
+    """Referral projection rows `p` may see: exactly those `domain.access.can_view` lets through."""
+    return or_(false(), *(_grant(g, p) for g in REFERRAL_GRANTS.get(p.role, ())))
+
+
+def visible_studies(p: Principal) -> ColumnElement[bool]:
+    """Archive studies `p` may search and retrieve: exactly those `domain.access.can_view_study` lets through."""
+    grant = STUDY_GRANTS.get(p.role)
+    if grant is None:
+        return false()
+    if grant.everything:
+        return true()
+    st, r = dicom_studies.c, referrals.c
+    ways: list[ColumnElement[bool]] = []
+    if grant.own_hospital and p.hospital_id is not None:
+        ways.append(st.hospital_id == p.hospital_id)
+    if grant.through_referrals is not None:
+        reach: ColumnElement[bool] = r.study_instance_uid == st.study_instance_uid
+        source: FromClause = referrals
+        if grant.through_referrals is StudyReach.PRIORS:
+            source = referrals.join(patients, patients.c.id == r.patient_ref)
+            reach = or_(reach, patients.c.patient_id == st.patient_id)
+        ways.append(
+            exists(
+                select(1)
+                .select_from(source)
+                .where(visible_referrals(p), r.requesting_hospital_id == st.hospital_id, reach)
+            )
+        )
+    return or_(false(), *ways)
