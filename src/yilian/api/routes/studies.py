@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import zipfile
-from collections.abc import Iterator
-from typing import Any
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
 
 from fastapi import APIRouter, Request, UploadFile
 
 from yilian.api.deps import Blobs, Engine, OnStored, Storer, dicomweb_base
+from yilian.dicom.instance import FailureReason
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, store_instance
+from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome, store_instance
 
 router = APIRouter(prefix="/api/studies", tags=["studies"])
 MAX_FILES = 5000
@@ -24,21 +27,36 @@ async def upload_study(
 ) -> dict[str, Any]:
     """Store each uploaded DICOM file, and every file inside uploaded zips, through the one ingest pipeline.
 
-    The answer lists every file with its outcome; one bad file does not stop the others. The browser shows
-    the upload's progress from its own request; the answer shows what was stored.
+    The answer lists every file with its outcome; one bad file (or a zip that cannot be read) does not stop
+    the others. Files are read and stored one at a time from the spooled upload, so memory holds one instance,
+    never a whole zip. The browser shows the upload's progress from its own request; the answer shows what was
+    stored.
     """
     assert principal.hospital_id is not None
     results: list[dict[str, Any]] = []
     studies: set[str] = set()
-    for upload in files:
-        for name, data in await asyncio.to_thread(_read_all, upload):
-            if len(results) >= MAX_FILES:
-                raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, f"at most {MAX_FILES} files per upload")
-            incoming = IncomingInstance(data, Origin.UPLOAD, principal.hospital_id, principal.user_id)
-            result = await store_instance(engine, blobs, incoming)
-            results.append(_entry(name, result))
+    opened: list[_Opened] = []
+    try:
+        for upload in files:
+            opened.append(await asyncio.to_thread(_open, upload))
+        # Counted before anything is stored, so a refused upload leaves nothing behind.
+        if sum(len(o.parts) for o in opened) > MAX_FILES:
+            raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, f"at most {MAX_FILES} files per upload")
+        for part in (part for o in opened for part in o.parts):
+            read = await asyncio.to_thread(part.read)
+            if isinstance(read, _Unreadable):
+                result = IngestResult(Outcome.REJECTED, reason=read.reason, failure_reason=read.failure_reason)
+            else:
+                incoming = IncomingInstance(read, Origin.UPLOAD, principal.hospital_id, principal.user_id)
+                del read  # the pipeline holds the only reference: one instance in memory at a time
+                result = await store_instance(engine, blobs, incoming)
+                del incoming
+            results.append(_entry(part.name, result))
             if result.accepted:
                 studies.add(result.study_instance_uid)
+    finally:
+        for o in opened:
+            o.close()
     if not results:
         raise YilianError(ErrorCode.VALIDATION_FAILED, "the upload holds no file")
     await on_stored(studies)
@@ -51,26 +69,84 @@ async def upload_study(
     }
 
 
-def _read_all(upload: UploadFile) -> list[tuple[str, bytes]]:
-    return list(_members(upload))
+@dataclass(frozen=True)
+class _Unreadable:
+    """Why a file named by the upload cannot be handed to the pipeline (it is answered as rejected)."""
+
+    reason: str
+    failure_reason: FailureReason = FailureReason.CANNOT_UNDERSTAND
 
 
-def _members(upload: UploadFile) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of a plain file, or of each file in a zip (folders and macOS metadata skipped)."""
-    name = upload.filename or "upload"
-    upload.file.seek(0)
-    if zipfile.is_zipfile(upload.file):
-        upload.file.seek(0)
-        with zipfile.ZipFile(upload.file) as archive:
-            for info in archive.infolist():
-                if info.is_dir() or info.filename.startswith("__MACOSX/") or info.filename.endswith("DICOMDIR"):
-                    continue
-                if info.file_size > MAX_MEMBER_BYTES:
-                    raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, f"{info.filename} is larger than 2 GB")
-                yield f"{name}/{info.filename}", archive.read(info)
-        return
-    upload.file.seek(0)
-    yield name, upload.file.read()
+@dataclass(frozen=True)
+class _Part:
+    """One file to store: an uploaded file or a zip member, read only when its turn comes."""
+
+    name: str
+    read: Callable[[], bytes | _Unreadable]
+
+
+@dataclass(frozen=True)
+class _Opened:
+    parts: list[_Part]
+    archive: zipfile.ZipFile | None = None
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty zip's end record
+_TOO_LARGE = _Unreadable("larger than the 2 GB limit for one file", FailureReason.OUT_OF_RESOURCES)
+
+
+def _open(upload: UploadFile) -> _Opened:
+    """The files an upload holds: itself, or each file in it if it is a zip (folders, macOS metadata and
+    DICOMDIR skipped). Reads only the zip's directory; a zip that cannot be opened is one rejected file."""
+    name, f = upload.filename or "upload", upload.file
+    f.seek(0)
+    head = f.read(132)
+    f.seek(0)
+    # A DICOM Part-10 file ("DICM" after its preamble) is never taken for a zip, whatever its last bytes hold.
+    if head[128:132] == b"DICM" or not (head.startswith(_ZIP_SIGNATURES) or zipfile.is_zipfile(f)):
+        return _Opened([_Part(name, lambda: _read_file(f))])
+    try:
+        f.seek(0)
+        archive = zipfile.ZipFile(f)
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:
+        unreadable = _Unreadable(f"a zip that cannot be read: {exc}")
+        return _Opened([_Part(name, lambda: unreadable)])
+    members = [i for i in archive.infolist() if not _skipped(i)]
+    return _Opened([_Part(f"{name}/{i.filename}", _member_reader(archive, i)) for i in members], archive)
+
+
+def _skipped(info: zipfile.ZipInfo) -> bool:
+    return info.is_dir() or info.filename.startswith("__MACOSX/") or info.filename.endswith("DICOMDIR")
+
+
+def _read_file(f: IO[bytes]) -> bytes | _Unreadable:
+    f.seek(0)
+    data = f.read(MAX_MEMBER_BYTES + 1)
+    return _TOO_LARGE if len(data) > MAX_MEMBER_BYTES else data
+
+
+def _member_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes | _Unreadable]:
+    return lambda: _read_member(archive, info)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | _Unreadable:
+    """The member's bytes (at most MAX_MEMBER_BYTES + 1 are ever read), or why it cannot be read."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        return _TOO_LARGE
+    if info.flag_bits & 0x1:
+        return _Unreadable("encrypted in the zip: zip the files again without a password")
+    try:
+        with archive.open(info) as member:
+            data = member.read(MAX_MEMBER_BYTES + 1)
+    except NotImplementedError:
+        return _Unreadable(f"compressed in the zip with a method this server cannot read (method {info.compress_type})")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
+        return _Unreadable(f"damaged in the zip: {exc}")
+    return _TOO_LARGE if len(data) > MAX_MEMBER_BYTES else data
 
 
 def _entry(name: str, result: IngestResult) -> dict[str, Any]:
