@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,12 @@ log = logging.getLogger("yilian")
 class Services:
     database_url: str
     temporal_address: str
+    temporal_ui: str | None = None  # the dev server's Web UI; None when headless or not ours
+
+
+# Alembic's INFO lines ("Context impl PostgresqlImpl.", "Will assume transactional DDL.") on every start say nothing
+# an operator needs; its warnings and errors still show.
+QUIET_LOGGERS = ("alembic",)
 
 
 @contextlib.contextmanager
@@ -36,17 +43,26 @@ def embedded_services(settings: Settings, *, ui: bool = False) -> Iterator[Servi
             started.append(pg)
             database_url = pg.sqlalchemy_url
             print(f"PostgreSQL (embedded)  {pg.dsn}", flush=True)
-        address = settings.temporal_address
+        address, ui_url = settings.temporal_address, None
         if address is None:
             dev = temporal.start_dev_server(temporal.default_data_dir(settings.var_dir), ui=ui)
             started.append(dev)
-            address = dev.address
-            print(f"Temporal (dev server)  {address}" + (f"  UI {dev.ui_url}" if dev.ui_url else ""), flush=True)
-        yield Services(database_url, address)
+            address, ui_url = dev.address, dev.ui_url
+            print(f"Temporal (dev server)  {address}", flush=True)
+            if ui and ui_url is None:
+                # Attached to a server an earlier run left behind, started without its UI.
+                print(f"Temporal Web UI        off (pid {dev.pid} runs headless; stop it to get the UI)", flush=True)
+        yield Services(database_url, address, ui_url)
     finally:
         for service in reversed(started):
             with contextlib.suppress(Exception):
                 service.stop()  # type: ignore[attr-defined]
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _require(value: str | None, name: str) -> str:
@@ -88,10 +104,17 @@ async def _serve(settings: Settings, database_url: str, temporal_address: str, *
         await engine.dispose()
 
 
-def _migrate_and_seed(database_url: str, seed: bool) -> None:
+def _migrate_and_seed(database_url: str, seed: bool, history: bool = False) -> None:
     from yilian.db.demo import migrate_and_seed
 
-    migrate_and_seed(database_url, demo=seed)
+    started = time.monotonic()
+    added = migrate_and_seed(database_url, demo=seed, history=history)
+    if added is not None and added.referrals:
+        print(
+            f"Demo history           {added.referrals} finished referrals over 90 days, {added.audit_events} audit "
+            f"events, {added.report_versions} report versions ({time.monotonic() - started:.1f} s)",
+            flush=True,
+        )
 
 
 def _stop_on_sigterm() -> None:
@@ -109,10 +132,12 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
     _stop_on_sigterm()
 
     with embedded_services(settings, ui=args.ui) as svc:
-        _migrate_and_seed(svc.database_url, seed=not args.no_demo)
+        _migrate_and_seed(svc.database_url, seed=not args.no_demo, history=not args.no_history)
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(f"Yilian (open this)     {base}/   (sign in as a demo user below)", flush=True)
         print(f"Yilian API             {base}/api   (OpenAPI: {base}/docs)", flush=True)
+        if svc.temporal_ui:
+            print(f"Temporal Web UI        {svc.temporal_ui}   (workflows and their histories)", flush=True)
         if not args.no_demo:
             users = ", ".join(u.id for u in DEMO_USERS)
             print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)
@@ -140,7 +165,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> None:
-    _migrate_and_seed(_require(settings.database_url, "YILIAN_DATABASE_URL"), seed=True)
+    _migrate_and_seed(_require(settings.database_url, "YILIAN_DATABASE_URL"), seed=True, history=not args.no_history)
     print("demo alliance loaded")
 
 
@@ -157,15 +182,22 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start everything with embedded defaults and the demo alliance")
     up.add_argument("--no-demo", action="store_true", help="do not load the demo alliance")
-    up.add_argument("--ui", action="store_true", help="also serve the Temporal web UI")
+    up.add_argument("--no-history", action="store_true", help="load the demo alliance without its 90 days of cases")
+    up.add_argument(
+        "--ui",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the Temporal Web UI on a free loopback port (default: on)",
+    )
     sub.add_parser("api", help="serve the HTTP API")
     sub.add_parser("worker", help="run the Temporal worker")
     sub.add_parser("migrate", help="bring the database schema up to date")
-    sub.add_parser("seed-demo", help="load the demo alliance (idempotent)")
+    seed = sub.add_parser("seed-demo", help="load the demo alliance and its 90 days of finished cases (idempotent)")
+    seed.add_argument("--no-history", action="store_true", help="only the alliance: hospitals, agreements, people")
     sub.add_parser("doctor", help="check PostgreSQL, Temporal and storage and say what is wrong")
     gateway_command.add_parser(sub)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     if args.command == "gateway":  # the hospital side: its own YILIAN_GATEWAY_* settings, none of the cloud's
         sys.exit(gateway_command.main(args))
     settings = Settings()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.db.schema import agreements, hospitals, patients, reader_licences, reader_subspecialties, users
+
+if TYPE_CHECKING:
+    from yilian.db.demo_history import HistoryCounts
 
 DEMO_PASSWORD = "yilian-demo"
 TERTIARY, ANPING, QINGSHAN = "h-provincial", "h-anping", "h-qingshan"
@@ -74,9 +77,15 @@ DEMO_PATIENTS = (
 )
 
 
-async def seed_demo(engine: AsyncEngine) -> None:
-    """Idempotent: run it as often as you like; existing rows are left as they are."""
-    now = datetime.now(UTC)
+async def seed_demo(engine: AsyncEngine, *, history: bool = False, now: datetime | None = None) -> HistoryCounts:
+    """Idempotent: run it as often as you like; existing rows are left as they are.
+
+    With `history`, also ninety days of finished cases (db/demo_history.py) for `yilian up` and `seed-demo`.
+    Off by default because the tests count what they create on an otherwise empty alliance.
+    """
+    from yilian.db.demo_history import HistoryCounts, seed_history
+
+    now = now or datetime.now(UTC)
     password_hash = PasswordHasher().hash(DEMO_PASSWORD)
     async with engine.begin() as conn:
         await conn.execute(
@@ -161,20 +170,25 @@ async def seed_demo(engine: AsyncEngine) -> None:
             )
             .on_conflict_do_nothing()
         )
+        return await seed_history(conn, now) if history else HistoryCounts()
 
 
-def migrate_and_seed(database_url: str, *, demo: bool = True) -> None:
-    """Bring the schema up to date and, unless told not to, load the demo alliance. Blocking."""
+def migrate_and_seed(database_url: str, *, demo: bool = True, history: bool = False) -> HistoryCounts | None:
+    """Bring the schema up to date and, unless told not to, load the demo alliance (with `history`, its past
+    ninety days too: what `yilian up` and `yilian seed-demo` do). Blocking. Returns what the history added."""
     import asyncio
 
     from yilian.db.engine import make_engine, migrate
 
     migrate(database_url)
-    if demo:
+    if not demo:
+        return None
 
-        async def _seed() -> None:
-            engine = make_engine(database_url, pool_size=1)
-            await seed_demo(engine)
+    async def _seed() -> HistoryCounts:
+        engine = make_engine(database_url, pool_size=1)
+        try:
+            return await seed_demo(engine, history=history)
+        finally:
             await engine.dispose()
 
-        asyncio.run(_seed())
+    return asyncio.run(_seed())

@@ -198,7 +198,8 @@ EXAMS: tuple[Exam, ...] = (
         ("乳腺筛查", "左乳触及肿块"),
         (
             Finding("双乳腺体呈不均匀致密型，未见肿块及可疑钙化。", "双乳未见明显异常（BI-RADS 1）。", 70),
-            Finding("左乳外上象限见一不规则肿块，大小约1.5cm，边缘见毛刺。", "左乳外上象限肿块（BI-RADS 4B），建议活检。", 30),
+            Finding("左乳外上象限见一不规则肿块，大小约1.5cm，边缘见毛刺。",
+                    "左乳外上象限肿块（BI-RADS 4B），建议活检。", 30),
         ),
         female_only=True,
     ),
@@ -232,9 +233,12 @@ CHANGE_REQUESTS = {
 }
 # Second reading grades (RADPEER-like): mostly agreement, some minor, a few major discrepancies.
 GRADES = (("agree", 88), ("minor", 9), ("major", 3))
-PRIORITY_MIX = {ANPING: (("stat", 8), ("urgent", 22), ("routine", 70)), QINGSHAN: (("stat", 5), ("urgent", 25), ("routine", 70))}
+PRIORITY_MIX = {
+    ANPING: (("stat", 8), ("urgent", 22), ("routine", 70)),
+    QINGSHAN: (("stat", 5), ("urgent", 25), ("routine", 70)),
+}
 # Minutes: (median reading time, median second reading time); lognormal around them.
-PACE = {"stat": (9.0, 5.0), "urgent": (35.0, 18.0), "routine": (240.0, 90.0)}
+PACE = {"stat": (8.0, 5.0), "urgent": (30.0, 15.0), "routine": (300.0, 100.0)}
 # Relative submission volume per local hour: clinics in the morning and afternoon, emergencies around the clock.
 HOURLY = (1, 1, 1, 1, 1, 1, 2, 3, 6, 8, 8, 7, 4, 4, 7, 7, 6, 5, 3, 3, 2, 2, 1, 1)
 WEEKDAY = (1.0, 1.0, 1.0, 1.0, 0.95, 0.6, 0.45)
@@ -316,11 +320,13 @@ def _submission_times(rng: random.Random, count: int, now: datetime) -> list[dat
     return out
 
 
-def _new_patient(rng: random.Random, hospital_id: str, number: int, sex: str) -> tuple[_Patient, dict[str, Any]]:
+def _new_patient(
+    rng: random.Random, hospital_id: str, number: int, sex: str, year: int
+) -> tuple[_Patient, dict[str, Any]]:
     prefix = PATIENT_PREFIX[hospital_id]
     surname, given = rng.choice(SURNAMES), rng.choice(GIVEN[sex])
     age = min(90, max(16, round(rng.gauss(56, 16))))
-    born = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
+    born = date(year - age, rng.randint(1, 12), rng.randint(1, 28))
     patient = _Patient(f"pat-demo-{prefix.lower()}-{number}", hospital_id, sex)
     row = {
         "id": patient.id,
@@ -355,11 +361,11 @@ def _specs(rng: random.Random, now: datetime) -> list[_Spec]:
     return specs
 
 
-def _assign_patients(rng: random.Random, specs: list[_Spec]) -> list[dict[str, Any]]:
+def _assign_patients(rng: random.Random, specs: list[_Spec], year: int) -> list[dict[str, Any]]:
     """About one case in five is a returning patient, so priors show up; the rest are new patients."""
     seen: dict[str, list[_Patient]] = {ANPING: [], QINGSHAN: []}
     rows: list[dict[str, Any]] = []
-    number = 10001
+    numbers = {ANPING: 10001, QINGSHAN: 10001}
     for spec in specs:
         if spec.patient is not None:
             continue
@@ -368,8 +374,8 @@ def _assign_patients(rng: random.Random, specs: list[_Spec]) -> list[dict[str, A
             spec.patient = rng.choice(pool)
             continue
         sex = "F" if spec.exam.female_only else rng.choice("MF")
-        spec.patient, row = _new_patient(rng, spec.hospital_id, number, sex)
-        number += 1
+        spec.patient, row = _new_patient(rng, spec.hospital_id, numbers[spec.hospital_id], sex, year)
+        numbers[spec.hospital_id] += 1
         seen[spec.hospital_id].append(spec.patient)
         rows.append(row)
     return rows
@@ -628,7 +634,9 @@ def build_history(now: datetime) -> tuple[list[dict[str, Any]], _Rows]:
     rng = random.Random(SEED)
     actors = _actors()
     specs = _specs(rng, now)
-    patient_rows = [{**row, "created_at": now - timedelta(days=DAYS + 1)} for row in _assign_patients(rng, specs)]
+    patient_rows = [
+        {**row, "created_at": now - timedelta(days=DAYS + 1)} for row in _assign_patients(rng, specs, now.year)
+    ]
     out = _Rows()
     latest = now - timedelta(minutes=5)
     for spec in specs:
