@@ -3,7 +3,7 @@
 import { useTranslation } from "react-i18next";
 
 import type { ReportVersion } from "../api/types";
-import { formatWhen } from "./Timeline";
+import { formatDateTime } from "../i18n/format";
 
 const SIGNED = ["final", "addendum"];
 
@@ -31,7 +31,7 @@ function ReportBody({
           kind: t(`report.kind.${report.kind}`, { defaultValue: report.kind }),
           version: report.version,
           name: report.author_name || report.author_id,
-          at: formatWhen(report.created_at, i18n.language),
+          at: formatDateTime(report.created_at, i18n.language),
         })}
       </p>
       {report.critical && (
@@ -95,7 +95,7 @@ export function ReportView({ reports }: { reports: ReportVersion[] }) {
                 <details>
                   <summary>
                     v{r.version} · {t(`report.kind.${r.kind}`, { defaultValue: r.kind })} · {r.author_name || r.author_id} ·{" "}
-                    {formatWhen(r.created_at, i18n.language)}
+                    {formatDateTime(r.created_at, i18n.language)}
                   </summary>
                   <ReportBody report={r} headingLevel={4} announce={false} />
                 </details>

@@ -2,6 +2,7 @@
 import { useTranslation } from "react-i18next";
 
 import type { AuditEvent } from "../api/types";
+import { formatDateTime } from "../i18n/format";
 
 /** Details worth showing a person, in this order; the rest (notification routing, ids) is for auditors. */
 const SHOWN_DETAILS = ["clinical_question", "request", "answer", "reason", "comment", "comments", "discrepancy"] as const;
@@ -11,16 +12,6 @@ export function namesFromAudit(events: AuditEvent[]): Record<string, string> {
   const names: Record<string, string> = {};
   for (const e of events) if (e.actor_name) names[e.actor_id] = e.actor_name;
   return names;
-}
-
-export function formatWhen(iso: string, lang: string): string {
-  return new Date(iso).toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", {
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  });
 }
 
 function offerTarget(event: AuditEvent, names: Record<string, string>): string {
@@ -52,7 +43,7 @@ export function Timeline({ events, names = {} }: { events: AuditEvent[]; names?:
           <li key={e.seq} data-action={e.action}>
             <div className="row">
               <time dateTime={e.at} className="muted small">
-                {formatWhen(e.at, i18n.language)}
+                {formatDateTime(e.at, i18n.language)}
               </time>
               <strong className="timeline-what">{words}</strong>
             </div>

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
+import { useFormatDate } from "../../i18n/format";
 import { useAdminChanges, useAdminUsers, type AdminChange } from "./adminApi";
 import { diffChange, showValue } from "./changeDiff";
 import { FilterSelect } from "./formParts";
@@ -39,6 +40,7 @@ export function ChangeDiff({ change }: { change: AdminChange }) {
 
 export default function ChangeLog() {
   const { t } = useTranslation("admin");
+  const when = useFormatDate();
   const [entity, setEntity] = useState("");
   const changes = useAdminChanges(entity);
   const users = useAdminUsers();
@@ -72,7 +74,7 @@ export default function ChangeLog() {
           <tbody>
             {changes.data.map((c) => (
               <tr key={c.id}>
-                <td data-label={t("changes.when")}>{new Date(c.at).toLocaleString()}</td>
+                <td data-label={t("changes.when")}>{when(c.at, "dateTimeSeconds")}</td>
                 <td data-label={t("changes.who")}>{who(c.actor_id)}</td>
                 <td data-label={t("changes.what")}>
                   {t(`changes.actions.${c.action}`)} {t(`changes.entities.${c.entity}`)} <code>{c.entity_id}</code>

@@ -12,7 +12,8 @@ import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { HOME } from "../../components/Shell";
 import { ReportView, signedReports } from "../../components/ReportView";
-import { Timeline, formatWhen, namesFromAudit } from "../../components/Timeline";
+import { Timeline, namesFromAudit } from "../../components/Timeline";
+import { formatDateTime } from "../../i18n/format";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
 import { ReassignPanel, type Reader } from "../coordination/ReassignPanel";
 import { AcknowledgePanel, CancelPanel, NeedsInfoPanel } from "./CountyActions";
@@ -57,7 +58,7 @@ function CaseHeader({ referral, names }: { referral: ReferralDetail; names: Reco
           <dd>{hospital(referral.reading_hospital_id)}</dd>
           <dt>{t("case.submitted")}</dt>
           <dd>
-            <time dateTime={referral.submitted_at}>{formatWhen(referral.submitted_at, i18n.language)}</time>
+            <time dateTime={referral.submitted_at}>{formatDateTime(referral.submitted_at, i18n.language)}</time>
           </dd>
         </dl>
         <dl className="facts" aria-label={t("case.people")}>

@@ -6,6 +6,7 @@ import { useTranslation } from "react-i18next";
 import { get, post } from "../../api/client";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { QrSlip } from "../../components/QrSlip";
+import { formatDate } from "../../i18n/format";
 
 export interface ShareLink {
   link_id: string;
@@ -37,8 +38,6 @@ function printSlip() {
   window.addEventListener("afterprint", done);
   window.print();
 }
-
-const day = (iso: string, lang: string) => new Date(iso).toLocaleDateString(lang === "zh" ? "zh-CN" : "en-GB");
 
 export function PatientSlip({
   referralId,
@@ -119,8 +118,8 @@ export function PatientSlip({
             url={link.url}
             patientName={patientName}
             hospital={hospital}
-            date={reportDate ? day(reportDate, i18n.language) : day(link.created_at, i18n.language)}
-            expires={day(link.expires_at, i18n.language)}
+            date={formatDate(reportDate || link.created_at, i18n.language, "date")}
+            expires={formatDate(link.expires_at, i18n.language, "date")}
           />
           <div className="row no-print slip-actions">
             <button type="button" className="primary" onClick={printSlip}>

@@ -4,6 +4,7 @@ import { useTranslation } from "react-i18next";
 import { useAudit } from "../../api/hooks";
 import type { AuditEvent } from "../../api/types";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
+import { useFormatDate } from "../../i18n/format";
 
 const COLUMNS = ["seq", "at", "action", "from_state", "to_state", "actor_id", "actor_name", "actor_role", "details"] as const;
 
@@ -33,6 +34,7 @@ function download(filename: string, text: string) {
 
 export function AuditTable({ events, referralId }: { events: AuditEvent[]; referralId: string }) {
   const { t } = useTranslation("coordination");
+  const when = useFormatDate();
   return (
     <>
       <div className="row between">
@@ -57,7 +59,7 @@ export function AuditTable({ events, referralId }: { events: AuditEvent[]; refer
           {events.map((e) => (
             <tr key={e.seq}>
               <td data-label="#">{e.seq}</td>
-              <td data-label={t("audit.at")}>{new Date(e.at).toLocaleString()}</td>
+              <td data-label={t("audit.at")}>{when(e.at, "dateTimeSeconds")}</td>
               <td data-label={t("audit.action")}>
                 <code>{e.action}</code>
               </td>

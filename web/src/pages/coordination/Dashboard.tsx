@@ -8,6 +8,7 @@ import { useTranslation } from "react-i18next";
 import { get, qs } from "../../api/client";
 import { useHospitalName, useHospitals } from "../../api/hooks";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
+import { useFormatDate } from "../../i18n/format";
 import { OpenCasesChart, TurnaroundByHospitalChart, TurnaroundByPriorityChart } from "./DashboardCharts";
 import {
   kpis,
@@ -56,6 +57,7 @@ export function KpiTiles({ values }: { values: Kpis }) {
 
 export default function Dashboard() {
   const { t } = useTranslation("coordination");
+  const when = useFormatDate();
   const nameOf = useHospitalName();
   const hospitals = useHospitals().data;
   const [range, setRange] = useState<DayRange>(() => lastDays(30));
@@ -79,7 +81,7 @@ export default function Dashboard() {
       <div className="row between">
         <h1>{t("title")}</h1>
         <span className="muted small" role="status" aria-live="polite">
-          {query.isFetching ? t("refreshing") : query.dataUpdatedAt ? t("updatedAt", { time: new Date(query.dataUpdatedAt).toLocaleTimeString() }) : ""}
+          {query.isFetching ? t("refreshing") : query.dataUpdatedAt ? t("updatedAt", { time: when(query.dataUpdatedAt, "time") }) : ""}
         </span>
       </div>
       <DateRangePicker value={range} onChange={setRange} />

@@ -3,12 +3,12 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
+import { useFormatDate } from "../../i18n/format";
 import type { RiskRow } from "./dashboardData";
-
-const formatTime = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : "—");
 
 export function RiskTable({ rows, nameOf }: { rows: RiskRow[]; nameOf: (id: string) => string }) {
   const { t } = useTranslation("coordination");
+  const when = useFormatDate();
   if (rows.length === 0) {
     return (
       <p role="status" className="success">
@@ -54,7 +54,7 @@ export function RiskTable({ rows, nameOf }: { rows: RiskRow[]; nameOf: (id: stri
                 ) : (
                   <SlaBadge referral={{ sla_status: row.sla, sla_due_at: row.sla_due_at }} />
                 )}
-                <div className="muted small">{formatTime(row.sla_due_at)}</div>
+                <div className="muted small">{when(row.sla_due_at)}</div>
               </div>
             </td>
           </tr>

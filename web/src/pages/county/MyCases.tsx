@@ -7,7 +7,7 @@ import { useReferrals } from "../../api/hooks";
 import { ALL_STATES, OPEN_STATES, type Priority, type Referral, type ReferralState } from "../../api/types";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
-import { formatWhen } from "../../components/Timeline";
+import { formatDateTime } from "../../i18n/format";
 
 const PRIORITY_RANK: Record<Priority, number> = { stat: 0, urgent: 1, routine: 2 };
 
@@ -108,7 +108,7 @@ export default function MyCases() {
                   <SlaBadge referral={r} />
                 </td>
                 <td data-label={t("cases.col.submitted")}>
-                  <time dateTime={r.submitted_at}>{formatWhen(r.submitted_at, i18n.language)}</time>
+                  <time dateTime={r.submitted_at}>{formatDateTime(r.submitted_at, i18n.language)}</time>
                 </td>
               </tr>
             ))}

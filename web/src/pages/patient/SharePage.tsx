@@ -6,6 +6,7 @@ import { useParams } from "react-router-dom";
 
 import { post } from "../../api/client";
 import { LanguageSwitch } from "../../components/Shell";
+import { formatDate } from "../../i18n/format";
 import { shareErrorKind } from "./shareErrors";
 
 export interface SharedResult {
@@ -44,7 +45,7 @@ export function ShareError({ error }: { error: unknown }) {
 
 export function SharedReport({ result }: { result: SharedResult }) {
   const { t, i18n } = useTranslation("patient");
-  const lang = i18n.language === "zh" ? "zh-CN" : "en-GB";
+  const day = (iso: string) => formatDate(iso, i18n.language, "date");
   const exam = `${result.study.modality} ${result.study.body_part}`;
   const final = result.reports.find((r) => r.kind === "final") ?? result.reports[0];
   const hospital = typeof result.hospital === "string" ? result.hospital : result.hospital?.name;
@@ -65,7 +66,7 @@ export function SharedReport({ result }: { result: SharedResult }) {
         {final && (
           <>
             <dt>{t("date")}</dt>
-            <dd>{new Date(final.signed_at).toLocaleDateString(lang)}</dd>
+            <dd>{day(final.signed_at)}</dd>
           </>
         )}
       </dl>
@@ -78,7 +79,7 @@ export function SharedReport({ result }: { result: SharedResult }) {
           <h2>{t("impression")}</h2>
           <p className="report-text">{r.impression}</p>
           <p className="muted">
-            {t("signedBy", { name: r.signed_by })} · {new Date(r.signed_at).toLocaleDateString(lang)}
+            {t("signedBy", { name: r.signed_by })} · {day(r.signed_at)}
           </p>
         </section>
       ))}
@@ -92,7 +93,7 @@ export function SharedReport({ result }: { result: SharedResult }) {
           </div>
         </section>
       )}
-      <p className="muted small">{t("validUntil", { date: new Date(result.expires_at).toLocaleDateString(lang) })}</p>
+      <p className="muted small">{t("validUntil", { date: day(result.expires_at) })}</p>
     </article>
   );
 }

@@ -11,13 +11,13 @@ import type { AuditEvent, Me, Referral, ReferralDetail, ReportVersion } from "..
 import { useMe } from "../../auth/session";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
+import { formatDateTime } from "../../i18n/format";
 import { useCaseAction, saveDraft } from "./actions";
 import { bodyOf, type ReportBody } from "./autosave";
 import { TextAreaField } from "./Field";
 import { ReportEditor } from "./ReportEditor";
 import { ReportView } from "./ReportView";
 import { ReviewPanel, type ReviewDecision } from "./ReviewPanel";
-import { formatDateTime } from "./WorklistTable";
 
 export type ReadingMode = "edit" | "reader-view" | "review" | "offer" | "other";
 

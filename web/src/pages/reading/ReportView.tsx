@@ -2,7 +2,7 @@
 import { useTranslation } from "react-i18next";
 
 import type { ReportVersion } from "../../api/types";
-import { formatDateTime } from "./WorklistTable";
+import { formatDateTime } from "../../i18n/format";
 import { displayValue } from "./templates";
 
 export function ReportView({ report }: { report: ReportVersion }) {

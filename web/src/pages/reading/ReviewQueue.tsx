@@ -8,7 +8,8 @@ import { useHospitalName, useReferrals } from "../../api/hooks";
 import type { Referral } from "../../api/types";
 import { useMe } from "../../auth/session";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
-import { formatDateTime, UrgencyCells } from "./WorklistTable";
+import { formatDateTime } from "../../i18n/format";
+import { UrgencyCells } from "./WorklistTable";
 
 export function reviewRows(rows: Referral[], meId: string): Referral[] {
   return rows.filter((r) => r.state === "preliminary" && r.reader_id !== meId);

@@ -6,6 +6,7 @@ import { Link } from "react-router-dom";
 
 import type { Referral, Role } from "../../api/types";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
+import { formatDateTime } from "../../i18n/format";
 import type { SortDir, SortKey } from "./filters";
 
 export interface Viewer {
@@ -23,18 +24,6 @@ export function caseLink(r: Pick<Referral, "id" | "state" | "reader_id">, me: Vi
     if (me.role === "senior" && r.state === "preliminary") return `/read/${r.id}`;
   }
   return `/cases/${r.id}`;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-export function formatDateTime(iso: string | null | undefined, lang: string): string {
-  if (!iso) return "—";
-  const locale = lang.startsWith("zh") ? "zh-CN" : "en-GB";
-  let f = formatters.get(locale);
-  if (!f) {
-    f = new Intl.DateTimeFormat(locale, { dateStyle: "short", timeStyle: "short" });
-    formatters.set(locale, f);
-  }
-  return f.format(new Date(iso));
 }
 
 /** A case row's first two cells, how soon it is due and how urgent it is: the worklist's and the review queue's. */
