@@ -5,11 +5,32 @@ import { useTranslation } from "react-i18next";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 import { PRIORITIES, type ReferralState } from "../../api/types";
-import type { HospitalTurnaround, PriorityTurnaround, StackedRow } from "./dashboardData";
+import {
+  durationAxis,
+  durationWords,
+  tickValue,
+  type HospitalTurnaround,
+  type PriorityTurnaround,
+  type StackedRow,
+} from "./dashboardData";
 
-/** Axis ticks in minutes: one decimal below 10, whole minutes above (long labels are clipped by the axis). */
-function minutesTick(value: number): string {
-  return value < 10 ? value.toFixed(1) : String(Math.round(value));
+/**
+ * The value axis and tooltip of a turnaround chart (data in minutes): ticks in whole seconds, minutes, hours or days
+ * chosen from the largest value, so labels never repeat; tooltips in words ("7 h 24 min").
+ */
+function useDurationScale(values: (number | undefined)[]) {
+  const { t } = useTranslation("coordination");
+  const axis = durationAxis(Math.max(0, ...values.filter((v): v is number => typeof v === "number")));
+  const tickFormatter = (minutes: number) =>
+    minutes === 0 ? "0" : t(`charts.duration.${axis.unit}`, { n: tickValue(minutes, axis.unit) });
+  const inWords = (minutes: unknown) => {
+    const { key, values: parts } = durationWords(Number(minutes));
+    return t(`charts.duration.${key}`, parts);
+  };
+  return {
+    yAxis: { ticks: axis.ticks, domain: [0, axis.ticks[axis.ticks.length - 1]], interval: 0 as const, tickFormatter, width: 80 },
+    tooltip: { formatter: inWords },
+  };
 }
 
 const STATE_COLOURS: Partial<Record<ReferralState, string>> = {
@@ -133,6 +154,7 @@ export function OpenCasesChart({ rows, states }: { rows: StackedRow[]; states: R
 export function TurnaroundByPriorityChart({ rows }: { rows: PriorityTurnaround[] }) {
   const { t } = useTranslation("coordination");
   const data = rows.map((r) => ({ ...r, name: t(`common:priority.${r.priority}`) }));
+  const scale = useDurationScale(rows.flatMap((r) => [r.p50, r.p90]));
   return (
     <ChartFigure
       title={t("charts.priorityTitle")}
@@ -142,11 +164,11 @@ export function TurnaroundByPriorityChart({ rows }: { rows: PriorityTurnaround[]
         <BarChart data={data} margin={{ top: 8, right: 8, left: 0, bottom: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="name" />
-          <YAxis unit=" min" width={80} tickFormatter={minutesTick} />
-          <Tooltip />
+          <YAxis {...scale.yAxis} />
+          <Tooltip {...scale.tooltip} />
           <Legend />
-          <Bar dataKey="p50" name={t("charts.p50")} fill={P50} unit=" min" isAnimationActive={false} />
-          <Bar dataKey="p90" name={t("charts.p90")} fill={P90} unit=" min" isAnimationActive={false} />
+          <Bar dataKey="p50" name={t("charts.p50")} fill={P50} isAnimationActive={false} />
+          <Bar dataKey="p90" name={t("charts.p90")} fill={P90} isAnimationActive={false} />
         </BarChart>
       }
       table={
@@ -156,8 +178,8 @@ export function TurnaroundByPriorityChart({ rows }: { rows: PriorityTurnaround[]
             <tr>
               <th scope="col">{t("risk.priority")}</th>
               <th scope="col">{t("charts.cases")}</th>
-              <th scope="col">{t("charts.p50")}</th>
-              <th scope="col">{t("charts.p90")}</th>
+              <th scope="col">{t("charts.p50Minutes")}</th>
+              <th scope="col">{t("charts.p90Minutes")}</th>
             </tr>
           </thead>
           <tbody>
@@ -178,6 +200,7 @@ export function TurnaroundByPriorityChart({ rows }: { rows: PriorityTurnaround[]
 
 export function TurnaroundByHospitalChart({ rows }: { rows: HospitalTurnaround[] }) {
   const { t } = useTranslation("coordination");
+  const scale = useDurationScale(rows.flatMap((r) => PRIORITIES.map((p) => r[`${p}_p50`])));
   return (
     <ChartFigure
       title={t("charts.hospitalTitle")}
@@ -187,8 +210,8 @@ export function TurnaroundByHospitalChart({ rows }: { rows: HospitalTurnaround[]
         <BarChart data={rows} margin={{ top: 8, right: 8, left: 0, bottom: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="hospital" tick={{ fontSize: 12 }} interval={0} />
-          <YAxis unit=" min" width={80} tickFormatter={minutesTick} />
-          <Tooltip />
+          <YAxis {...scale.yAxis} />
+          <Tooltip {...scale.tooltip} />
           <Legend />
           {PRIORITIES.map((p) => (
             <Bar
@@ -196,7 +219,6 @@ export function TurnaroundByHospitalChart({ rows }: { rows: HospitalTurnaround[]
               dataKey={`${p}_p50`}
               name={t("charts.medianOf", { priority: t(`common:priority.${p}`) })}
               fill={PRIORITY_COLOURS[p]}
-              unit=" min"
               isAnimationActive={false}
             />
           ))}
@@ -210,7 +232,7 @@ export function TurnaroundByHospitalChart({ rows }: { rows: HospitalTurnaround[]
               <th scope="col">{t("risk.hospital")}</th>
               {PRIORITIES.map((p) => (
                 <th scope="col" key={p}>
-                  {t(`common:priority.${p}`)}: {t("charts.cases")} / {t("charts.p50")} / {t("charts.p90")}
+                  {t(`common:priority.${p}`)}: {t("charts.cases")} / {t("charts.p50Minutes")} / {t("charts.p90Minutes")}
                 </th>
               ))}
             </tr>

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 
 import {
+  durationAxis,
+  durationWords,
   kpis,
   lastDays,
   openCasesByHospital,
   rangeQuery,
   riskRows,
+  tickValue,
   turnaroundByHospital,
   turnaroundByPriority,
   type AtRiskRow,
@@ -130,5 +133,53 @@ describe("kpis and the range", () => {
     expect(from).toMatch(/^2026-11-01T00:00:00[+-]\d\d:\d\d$/);
     expect(to).toMatch(/^2026-11-08T00:00:00[+-]\d\d:\d\d$/);
     expect(lastDays(7, new Date(2026, 10, 23, 15, 0))).toEqual({ from: "2026-11-17", to: "2026-11-23" });
+  });
+});
+
+describe("durationAxis", () => {
+  const labels = (max: number) => {
+    const axis = durationAxis(max);
+    return { unit: axis.unit, values: axis.ticks.map((m) => tickValue(m, axis.unit)) };
+  };
+
+  it("labels a demo's few-second turnarounds in whole seconds, not a column of '0.1 min'", () => {
+    expect(labels(0.12)).toEqual({ unit: "s", values: [0, 2, 4, 6, 8] });
+    expect(labels(0.05)).toEqual({ unit: "s", values: [0, 1, 2, 3] });
+  });
+
+  it("counts minutes, hours and days in steps people use", () => {
+    expect(labels(41)).toEqual({ unit: "min", values: [0, 10, 20, 30, 40, 50] });
+    expect(labels(150)).toEqual({ unit: "min", values: [0, 30, 60, 90, 120, 150] });
+    expect(labels(1700)).toEqual({ unit: "h", values: [0, 6, 12, 18, 24, 30] });
+    expect(labels(5000)).toEqual({ unit: "d", values: [0, 1, 2, 3, 4] });
+    expect(labels(60 * 24 * 400)).toEqual({ unit: "d", values: [0, 100, 200, 300, 400] });
+  });
+
+  it("gives an axis with one step when there is nothing to show", () => {
+    expect(labels(0)).toEqual({ unit: "s", values: [0, 1] });
+    expect(labels(Number.NaN)).toEqual({ unit: "s", values: [0, 1] });
+  });
+
+  it("always ends at or above the largest value, with at most six whole, distinct, evenly spaced labels", () => {
+    for (let max = 0.001; max < 60 * 24 * 60; max *= 1.07) {
+      const { ticks, unit } = durationAxis(max);
+      const values = ticks.map((m) => tickValue(m, unit));
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.length).toBeLessThanOrEqual(6);
+      expect(ticks.at(-1)! + 1e-9).toBeGreaterThanOrEqual(max);
+      expect(values.every(Number.isInteger)).toBe(true);
+      expect(new Set(values).size).toBe(values.length);
+      expect(new Set(values.slice(1).map((v, i) => v - values[i])).size).toBe(1);
+    }
+  });
+});
+
+describe("durationWords", () => {
+  it("says a turnaround the way a coordinator would", () => {
+    expect(durationWords(0.75)).toEqual({ key: "s", values: { n: 45 } });
+    expect(durationWords(18.2)).toEqual({ key: "min", values: { n: 18 } });
+    expect(durationWords(59.7)).toEqual({ key: "hmin", values: { h: 1, m: 0 } });
+    expect(durationWords(443.5)).toEqual({ key: "hmin", values: { h: 7, m: 24 } });
+    expect(durationWords(3000)).toEqual({ key: "dh", values: { d: 2, h: 2 } });
   });
 });

@@ -232,3 +232,60 @@ export function riskRows(data: Pick<DashboardData, "at_risk" | "breaches">, incl
   atRisk.sort(byDue);
   return [...breached, ...atRisk];
 }
+
+// ---- duration axes ---------------------------------------------------------------------------------
+export type DurationUnit = "s" | "min" | "h" | "d";
+
+const MINUTES_PER: Record<DurationUnit, number> = { s: 1 / 60, min: 1, h: 60, d: 24 * 60 };
+// Steps people count in: 15 or 30 seconds and minutes, 6 or 12 hours, a week; past them, 1-2-5 steps.
+const STEPS: Record<DurationUnit, number[]> = {
+  s: [1, 2, 5, 10, 15, 20, 30],
+  min: [1, 2, 5, 10, 15, 20, 30, 60],
+  h: [1, 2, 3, 4, 6, 8, 12, 24],
+  d: [1, 2, 5, 7, 10, 14],
+};
+
+export interface DurationAxis {
+  /** The unit every tick is labelled in: seconds, minutes, hours or days, whichever suits the largest value. */
+  unit: DurationUnit;
+  /** Tick positions in minutes (the data's unit), from 0 up to the first step at or above the largest value. */
+  ticks: number[];
+}
+
+function stepFor(unit: DurationUnit, span: number, maxIntervals: number): number {
+  for (const step of STEPS[unit]) if (Math.ceil(span / step - 1e-9) <= maxIntervals) return step;
+  for (let base = 10; ; base *= 10) {
+    for (const m of [1, 2, 5]) if (m * base > STEPS[unit].at(-1)! && Math.ceil(span / (m * base) - 1e-9) <= maxIntervals) return m * base;
+  }
+}
+
+/**
+ * A value axis for durations in minutes whose ticks are whole numbers of one unit, evenly spaced from zero: no
+ * repeated labels such as "0.1 min, 0.1 min" when every turnaround is a few seconds, no "1440 min" when it is a day.
+ */
+export function durationAxis(maxMinutes: number, maxIntervals = 5): DurationAxis {
+  const max = Number.isFinite(maxMinutes) && maxMinutes > 0 ? maxMinutes : 0;
+  const unit: DurationUnit = max < 2 ? "s" : max < 180 ? "min" : max < 72 * 60 ? "h" : "d";
+  const span = max / MINUTES_PER[unit];
+  const step = stepFor(unit, span, maxIntervals);
+  const intervals = Math.max(1, Math.ceil(span / step - 1e-9));
+  return { unit, ticks: Array.from({ length: intervals + 1 }, (_, i) => i * step * MINUTES_PER[unit]) };
+}
+
+/** A tick (in minutes) as a number of the axis's unit; whole by construction, rounded against float noise. */
+export function tickValue(minutes: number, unit: DurationUnit): number {
+  return Math.round((minutes / MINUTES_PER[unit]) * 1000) / 1000;
+}
+
+/** A duration for people: "45 s", "18 min", "7 h 24 min", "2 d 3 h"; the key and values for the i18n layer. */
+export function durationWords(minutes: number): { key: "s" | "min" | "hmin" | "dh"; values: Record<string, number> } {
+  const m = Math.max(0, minutes);
+  if (m < 1) return { key: "s", values: { n: Math.round(m * 60) } };
+  if (m < 59.5) return { key: "min", values: { n: Math.round(m) } };
+  if (m < 24 * 60 - 0.5) {
+    const rounded = Math.round(m);
+    return { key: "hmin", values: { h: Math.floor(rounded / 60), m: rounded % 60 } };
+  }
+  const hours = Math.round(m / 60);
+  return { key: "dh", values: { d: Math.floor(hours / 24), h: hours % 24 } };
+}
