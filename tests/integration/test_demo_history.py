@@ -130,6 +130,9 @@ async def test_dashboard_and_worklists_show_the_history(
         assert 60 < routine["p50_minutes"] < 24 * 60
         worklist = await api.ok("wang.expert", "GET", "/api/referrals", params={"limit": 500})
         assert worklist["items"] and all(r["state"] in ("closed", "cancelled") for r in worklist["items"])
+        # Finished cases by recency: the expert's last case first, not his oldest.
+        submitted = [r["submitted_at"] for r in worklist["items"]]
+        assert submitted == sorted(submitted, reverse=True)
         one = worklist["items"][0]["id"]
         trail = (await api.ok("liu.coord", "GET", f"/api/referrals/{one}/audit"))["items"]
         assert trail[0]["action"] == "submit" and trail[-1]["to_state"] == worklist["items"][0]["state"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -222,9 +222,11 @@ async def worklist(
         q = q.where(r.modality == modality)
     if hospital_id:
         q = q.where(r.requesting_hospital_id == hospital_id)
-    # SLA urgency first: open cases by due time, then the rest by recency.
+    # SLA urgency first: open cases by due time, then the rest by recency (a finished case's due time says
+    # nothing now: ordering by it put a reader's oldest cases first).
+    is_open = r.state.in_(OPEN_STATE_VALUES)
     q = (
-        q.order_by(r.state.notin_(OPEN_STATE_VALUES), r.sla_due_at.asc().nulls_last(), r.submitted_at.desc())
+        q.order_by(~is_open, case((is_open, r.sla_due_at)).asc().nulls_last(), r.submitted_at.desc())
         .limit(limit)
         .offset(offset)
     )
