@@ -2,7 +2,7 @@
 import { useSyncExternalStore } from "react";
 import { useTranslation } from "react-i18next";
 
-import type { Priority, Referral, ReferralState, SlaStatus } from "../api/types";
+import { OPEN_STATES, type Priority, type Referral, type ReferralState, type SlaStatus } from "../api/types";
 
 export function StateBadge({ state }: { state: ReferralState }) {
   const { t } = useTranslation();
@@ -49,11 +49,17 @@ function useNow(): number {
   return useSyncExternalStore(subscribeToClock, () => clock.now);
 }
 
-export function SlaBadge({ referral }: { referral: Pick<Referral, "sla_status" | "sla_due_at"> }) {
+export function SlaBadge({
+  referral,
+}: {
+  referral: Pick<Referral, "sla_status" | "sla_due_at"> & { state?: ReferralState };
+}) {
   const { t } = useTranslation();
   const now = useNow();
   const status: SlaStatus = referral.sla_status;
-  const open = status === "on_track" || status === "at_risk" || status === "breached";
+  // A finished case that missed its target stays "breached", without a clock still counting how overdue it is.
+  const finished = referral.state !== undefined && !OPEN_STATES.includes(referral.state);
+  const open = !finished && (status === "on_track" || status === "at_risk" || status === "breached");
   let countdown = "";
   if (open && referral.sla_due_at) {
     const left = new Date(referral.sla_due_at).getTime() - now;
