@@ -3,6 +3,7 @@ import { useSyncExternalStore } from "react";
 import { useTranslation } from "react-i18next";
 
 import { OPEN_STATES, type Priority, type Referral, type ReferralState, type SlaStatus } from "../api/types";
+import { useFormatDuration } from "../i18n/duration";
 
 export function StateBadge({ state }: { state: ReferralState }) {
   const { t } = useTranslation();
@@ -12,18 +13,6 @@ export function StateBadge({ state }: { state: ReferralState }) {
 export function PriorityBadge({ priority }: { priority: Priority }) {
   const { t } = useTranslation();
   return <span className={`badge priority-${priority}`}>{t(`priority.${priority}`)}</span>;
-}
-
-/** "1 h 05 min" / "3 d 2 h": the coarse units a person reads at a glance. */
-export function formatDuration(ms: number): string {
-  const minutes = Math.floor(Math.abs(ms) / 60_000);
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
-  if (days > 0) return `${days} d ${hours} h`;
-  if (hours > 0) return `${hours} h ${String(mins).padStart(2, "0")} min`;
-  if (minutes > 0) return `${mins} min`;
-  return `${Math.floor(Math.abs(ms) / 1000)} s`;
 }
 
 // One clock for every countdown on the page: a worklist shows hundreds of SLA badges, and a timer (and a state)
@@ -55,6 +44,7 @@ export function SlaBadge({
   referral: Pick<Referral, "sla_status" | "sla_due_at"> & { state?: ReferralState };
 }) {
   const { t } = useTranslation();
+  const formatDuration = useFormatDuration();
   const now = useNow();
   const status: SlaStatus = referral.sla_status;
   // A finished case that missed its target stays "breached", without a clock still counting how overdue it is.

@@ -59,6 +59,7 @@ export default defineStrings(
       dueIn: "due in {{time}}",
       overdue: "overdue by {{time}}",
     },
+    duration: { s: "{{n}} s", min: "{{n}} min", hmin: "{{h}} h {{mm}} min", dh: "{{d}} d {{h}} h" },
     live: { connected: "Live", reconnecting: "Reconnecting…" },
     error: {
       title: "Something went wrong",
@@ -127,6 +128,7 @@ export default defineStrings(
       dueIn: "剩余 {{time}}",
       overdue: "已超时 {{time}}",
     },
+    duration: { s: "{{n}} 秒", min: "{{n}} 分钟", hmin: "{{h}} 小时 {{m}} 分钟", dh: "{{d}} 天 {{h}} 小时" },
     live: { connected: "实时", reconnecting: "正在重连…" },
     error: {
       title: "出错了",

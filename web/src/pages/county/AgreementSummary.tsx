@@ -1,7 +1,7 @@
 // What the hospital's agreements cover, said up front on the referral form (GET /api/agreements).
 import { useTranslation } from "react-i18next";
 
-import { formatDuration } from "../../components/Badges";
+import { useFormatDuration } from "../../i18n/duration";
 
 export type ServiceMode = "full_hosting" | "half_hosting" | "difficult_only" | "cooperation";
 
@@ -39,8 +39,6 @@ export const onlyDifficult = (agreements: AgreementInfo[]) =>
 export const allowsOverflow = (agreements: AgreementInfo[]) =>
   agreements.some((a) => a.service_mode === "half_hosting" && (a.half_hosting?.overflow_daily_cap ?? 0) > 0);
 
-const minutes = (m: number) => formatDuration(m * 60_000);
-
 function CoverageDetails({ a }: { a: AgreementInfo }) {
   const { t } = useTranslation("county");
   if (a.service_mode === "half_hosting" && a.half_hosting) {
@@ -67,6 +65,8 @@ function CoverageDetails({ a }: { a: AgreementInfo }) {
 
 export function AgreementSummary({ agreements }: { agreements: AgreementInfo[] }) {
   const { t } = useTranslation("county");
+  const formatDuration = useFormatDuration();
+  const minutes = (m: number) => formatDuration(m * 60_000);
   return (
     <section className="card agreement-summary" aria-labelledby="agreement-title">
       <h2 id="agreement-title">{t("agreement.title")}</h2>
