@@ -136,3 +136,34 @@ async def test_dashboard_and_worklists_show_the_history(
         one = worklist["items"][0]["id"]
         trail = (await api.ok("liu.coord", "GET", f"/api/referrals/{one}/audit"))["items"]
         assert trail[0]["action"] == "submit" and trail[-1]["to_state"] == worklist["items"][0]["state"]
+
+
+async def test_an_addendum_on_a_seeded_case_is_refused_clearly_and_writes_nothing(
+    history_url: str, history_engine: AsyncEngine, settings: Settings, temporal_client: Client
+) -> None:
+    """A seeded case has no workflow to reopen: its signer is still offered `add_addendum` (the rule the projection
+    row satisfies), and sending it answers 409 invalid_transition, not a 500 from the missing workflow."""
+    async with history_engine.connect() as conn:
+        closed = select(referrals.c.id).where(referrals.c.state == "closed", referrals.c.signer_id == "chen.senior")
+        rid = await conn.scalar(closed.limit(1))
+
+    async def written() -> tuple[object, ...]:
+        async with history_engine.connect() as conn:
+            row = (await conn.execute(select(referrals).where(referrals.c.id == rid))).mappings().one()
+            audit = await conn.scalar(select(func.count()).where(audit_events.c.referral_id == rid))
+            versions = await conn.scalar(select(func.count()).where(report_versions.c.referral_id == rid))
+        return row["state"], row["last_seq"], row["updated_at"], row["report_version"], audit, versions
+
+    before = await written()
+    app = create_app(settings.model_copy(update={"database_url": history_url}), history_engine, temporal_client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yilian.test") as client:
+        api = Api(client)
+        shown = await api.ok("chen.senior", "GET", f"/api/referrals/{rid}")
+        assert "add_addendum" in shown["allowed_actions"]
+        addendum = {"findings": "补充：右肺上叶结节复核。", "impression": "补充报告。"}
+        refused = await api.call("chen.senior", "POST", f"/api/referrals/{rid}/addenda", json=addendum)
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert body["error"] == "invalid_transition" and body["details"] == {"referral_id": rid}
+    assert "finished" in body["message"]
+    assert await written() == before

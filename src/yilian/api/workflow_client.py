@@ -81,10 +81,18 @@ async def send_update(
         if exc.status == RPCStatusCode.NOT_FOUND and reopen_on:
             return await _reopen(client, referral_id, reopen_on, update, arg)
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise YilianError(
-                ErrorCode.INVALID_TRANSITION, "this referral is finished and takes no more actions"
-            ) from exc
+            raise _finished(referral_id) from exc
         raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
+
+
+def _finished(referral_id: str) -> YilianError:
+    """A referral with no workflow to act on: it finished, and its history is gone or never existed (the demo's
+    ninety days are projection rows only). A 409 the caller can read, never a 500."""
+    return YilianError(
+        ErrorCode.INVALID_TRANSITION,
+        "this referral is finished and takes no more actions",
+        {"referral_id": referral_id},
+    )
 
 
 async def _reopen(client: Client, referral_id: str, task_queue: str, update: str, arg: PersonInput) -> ActionResult:
@@ -93,10 +101,15 @@ async def _reopen(client: Client, referral_id: str, task_queue: str, update: str
     The action's rule is checked here against the finished case by the same `validate` the workflow's
     validators use, before restarting, so a refused action does not leave a new run behind.
     """
-    previous = await client.get_workflow_handle(referral_id, result_type=ReferralInput).result()
+    try:
+        previous = await client.get_workflow_handle(referral_id, result_type=ReferralInput).result()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise _finished(referral_id) from exc
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
     progress = previous.progress
     if progress is None:
-        raise YilianError(ErrorCode.INVALID_TRANSITION, "this referral is finished and takes no more actions")
+        raise _finished(referral_id)
     given = arg.given()
     holding = conditions(critical_open=progress.critical_open)
     validate(progress.case, person_action(update, given), arg.actor, given, holding=holding)
