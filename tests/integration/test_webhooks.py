@@ -91,7 +91,16 @@ async def test_needs_info_reaches_the_county_webhook_signed(
         assert not verify("wrong-secret", body, headers[SIGNATURE_HEADER.lower()])
         payload: dict[str, Any] = json.loads(body)
         assert payload["kind"] == "needs_info" and payload["referral_id"] == rid
-        assert payload["hospital_id"] == "h-anping" and "send the prior CT" in payload["body"]
+        assert payload["params"] == {"referral_id": rid, "request": "send the prior CT"}
+        # In words in both languages (the hospital's system cannot be asked which); title/body are zh-CN's.
+        assert payload["text"] == {
+            "zh-CN": {"title": "需补充资料", "body": f"申请 {rid}：send the prior CT"},
+            "en": {"title": "More information requested", "body": f"Referral {rid}: send the prior CT"},
+        }
+        assert payload["hospital_id"] == "h-anping" and (payload["title"], payload["body"]) == (
+            "需补充资料",
+            f"申请 {rid}：send the prior CT",
+        )
         row = await _delivery(engine, hook_id)
         assert row["status"] == 204 and row["delivered_at"] is not None and row["attempts"] == 2
     finally:

@@ -182,9 +182,11 @@ notifications = Table(
     Column("key", String(200), nullable=False),
     Column("recipient_id", ForeignKey("users.id"), nullable=False),
     Column("referral_id", String(64)),
-    Column("kind", String(32), nullable=False),
-    Column("title", Text, nullable=False),
-    Column("body", Text, nullable=False),
+    Column("kind", String(32), nullable=False),  # domain.notice.NoticeKind
+    Column("params", JSONB, nullable=False, server_default="{}"),  # its parameters; the words are the i18n layers'
+    # Only on notices recorded before they had parameters (migration 0004): the English text they carried.
+    Column("title", Text),
+    Column("body", Text),
     _ts("created_at", False),
     _ts("read_at"),
     UniqueConstraint("key", "recipient_id", name="uq_notification_key_recipient"),

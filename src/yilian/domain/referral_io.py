@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from yilian.domain.agreement import Agreement, Priority, SecondReadingPolicy, SlaTargets
+from yilian.domain.notice import NoticeKind
 from yilian.domain.referral import AuditEvent, Given, ReferralCase, ReferralState
 from yilian.domain.report import Discrepancy, ReportContent, ReportKind
 from yilian.domain.roles import Actor, Role
@@ -214,13 +215,17 @@ class Audience:
 
 @dataclass(frozen=True)
 class NotifyInput:
+    """A notice to record with a step: its kind and parameters; channels put it into words (notify/messages.py)."""
+
     key: str  # idempotency key: a retried activity never notifies twice
     referral_id: str
-    kind: str
+    kind: NoticeKind
     audience: Audience
-    title: str
-    body: str
     at: datetime
+    params: dict[str, str] = field(default_factory=dict)
+    # Only in activities scheduled before notices had kinds and parameters: the English text they carried then.
+    title: str = ""
+    body: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ class InAppNotifier:
                         "recipient_id": r.user_id,
                         "referral_id": message.referral_id,
                         "kind": message.kind,
-                        "title": message.title,
-                        "body": message.body,
+                        "params": message.params,
+                        "title": message.legacy_title,
+                        "body": message.legacy_body,
                         "created_at": message.at,
                     }
                     for r in recipients

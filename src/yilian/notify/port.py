@@ -1,4 +1,5 @@
-"""The Notifier port and the message it carries."""
+"""The Notifier port and the message it carries: a notice's kind and parameters, put into words by each channel
+(notify/messages.py for server channels; the web app renders the in-app inbox itself)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.domain.notice import NoticeKind
+
 
 @dataclass(frozen=True)
 class Message:
     key: str  # idempotency key
     referral_id: str | None
-    kind: str
-    title: str
-    body: str
+    kind: NoticeKind
+    params: dict[str, str]
     at: datetime
+    # Only for notices recorded before they had kinds and parameters: the English text they carried.
+    legacy_title: str | None = None
+    legacy_body: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Outgoing webhooks signed with HMAC-SHA256: queued in the transaction, sent by a delivery loop."""
+"""Outgoing webhooks signed with HMAC-SHA256: queued in the transaction, sent by a delivery loop.
+
+A delivery carries the notice's kind and parameters, and its words in both languages (notify/messages.py):
+a hospital's system cannot be asked which one its reader prefers. `title`/`body` are the zh-CN words.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, select, update
@@ -15,6 +21,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yilian.db.schema import notifications, webhook_deliveries, webhooks
+from yilian.domain.notice import NoticeKind
+from yilian.notify.messages import DEFAULT_LANGUAGE, Language, Text, render_all
 from yilian.notify.port import Message, Recipient
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,27 @@ class WebhookNotifier:
         return bool(hooks)
 
 
+def delivery_body(key: str, hospital_id: str, note: Mapping[str, Any]) -> dict[str, Any]:
+    """What a hospital receives: the notice as kind and parameters, and in words in every language."""
+    if note["title"] is not None and not note["params"]:
+        # Recorded before notices had parameters: only the English text it was written with exists.
+        texts = {Language.EN: Text(note["title"], note["body"] or "")}
+    else:
+        texts = render_all(NoticeKind(note["kind"]), note["params"])
+    default = texts.get(DEFAULT_LANGUAGE) or texts[Language.EN]
+    return {
+        "key": key,
+        "hospital_id": hospital_id,
+        "referral_id": note["referral_id"],
+        "kind": note["kind"],
+        "params": note["params"],
+        "title": default.title,
+        "body": default.body,
+        "text": {str(lang): {"title": t.title, "body": t.body} for lang, t in texts.items()},
+        "at": note["created_at"].isoformat(),
+    }
+
+
 async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit: int = 50) -> int:
     """Send queued deliveries once; returns how many succeeded."""
     now = datetime.now(UTC)
@@ -80,6 +109,7 @@ async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit:
                         select(
                             notifications.c.referral_id,
                             notifications.c.kind,
+                            notifications.c.params,
                             notifications.c.title,
                             notifications.c.body,
                             notifications.c.created_at,
@@ -93,18 +123,7 @@ async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit:
             )
         if note is None:
             continue
-        body = json.dumps(
-            {
-                "key": row["key"],
-                "hospital_id": row["hospital_id"],
-                "referral_id": note["referral_id"],
-                "kind": note["kind"],
-                "title": note["title"],
-                "body": note["body"],
-                "at": note["created_at"].isoformat(),
-            },
-            ensure_ascii=False,
-        ).encode()
+        body = json.dumps(delivery_body(row["key"], row["hospital_id"], dict(note)), ensure_ascii=False).encode()
         status, error = None, None
         try:
             resp = await client.post(

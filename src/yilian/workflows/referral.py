@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
     from yilian.domain.agreement import needs_second_reading
     from yilian.domain.errors import YilianError
+    from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
     from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.referral_io import (
         ActionResult,
@@ -71,16 +72,12 @@ ROUTING_RETRY = timedelta(minutes=30)
 
 @dataclass(frozen=True)
 class _Note:
-    """A notification to send with a step; its idempotency key comes from the step's sequence number."""
+    """A notice to send with a step (a kind and its parameters; the words are notify's and the web app's); its
+    idempotency key comes from the step's sequence number."""
 
-    kind: str
+    kind: NoticeKind
     audience: Audience
-    title: str
-    body: str
-
-
-def _note(kind: str, audience: Audience, title: str, body: str) -> _Note:
-    return _Note(kind, audience, title, body)
+    params: dict[str, str]
 
 
 def _rejection(err: YilianError) -> ApplicationError:
@@ -186,13 +183,7 @@ class ReferralWorkflow:
             return
         # The reading SLA cannot run before there is anything to read.
         self._set_clock(self._p.clock.pause(workflow.now()))
-        wait = _note(
-            "awaiting_images",
-            Audience(user_ids=[self._facts.submitted_by.user_id]),
-            "Waiting for the images",
-            f"Referral {self._facts.referral_id} is routed once study {self._facts.study_instance_uid} "
-            "reaches the archive (send it from the gateway or upload it).",
-        )
+        wait = self._note(NoticeKind.AWAITING_IMAGES, Audience(user_ids=[self._facts.submitted_by.user_id]))
         await self._apply(
             Action.AWAIT_IMAGES, SYSTEM_ACTOR, details={"study_instance_uid": self._facts.study_instance_uid},
             notify=[wait],
@@ -252,14 +243,7 @@ class ReferralWorkflow:
                     "candidates": [c.user_id for c in found.ranked[:5]],
                     "same_patient_reader": best.read_patient_before,
                 },
-                notify=[
-                    _note(
-                        "offer",
-                        Audience(user_ids=[best.user_id]),
-                        f"New {self._facts.priority} case offered",
-                        f"{self._facts.modality} {self._facts.body_part}: {self._facts.clinical_question}",
-                    )
-                ],
+                notify=[self._note(NoticeKind.OFFER, Audience(user_ids=[best.user_id]))],
             )
             return
         if not self._p.escalated:
@@ -267,13 +251,11 @@ class ReferralWorkflow:
             await self._apply(
                 Action.ESCALATE,
                 SYSTEM_ACTOR,
-                details={"reason": "no eligible reader"},
+                details={"candidates": []},  # nobody eligible (the words are the timeline's)
                 notify=[
-                    _note(
-                        "escalation",
+                    self._note(
+                        NoticeKind.ESCALATION,
                         Audience(role=Role.COORDINATOR, hospital_id=self._facts.reading_hospital_id),
-                        "No reader available",
-                        f"Referral {self._facts.referral_id} ({self._facts.modality}) has no eligible reader",
                     )
                 ],
             )
@@ -310,12 +292,7 @@ class ReferralWorkflow:
             created_at=now,
             expires_at=now + timedelta(days=self._policy.share_link_days),
         )
-        ready = _note(
-            "report_ready",
-            Audience(user_ids=[self._facts.submitted_by.user_id]),
-            "Final report ready",
-            f"The report for referral {self._facts.referral_id} is signed. Please confirm receipt.",
-        )
+        ready = self._note(NoticeKind.REPORT_READY, Audience(user_ids=[self._facts.submitted_by.user_id]))
         await self._apply(Action.RETURN, SYSTEM_ACTOR, share_link=link, notify=[ready])
 
     async def _amendment_window_passed(self) -> bool:
@@ -377,20 +354,12 @@ class ReferralWorkflow:
                 if self._p.case.state is S.PRELIMINARY
                 else Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
             )
-            warning = _note(
-                "sla_warning",
-                audience,
-                "SLA at 75%",
-                f"Referral {f.referral_id} ({f.priority}) is past 75% of its turnaround target",
-            )
+            warning = self._note(NoticeKind.SLA_WARNING, audience)
             await self._apply_locked(Action.SLA_WARN, SYSTEM_ACTOR, notify=[warning])
         elif milestone == "breach":
             self._p = replace(self._p, breached=True)
-            breach = _note(
-                "sla_breach",
-                Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id),
-                "SLA breached",
-                f"Referral {f.referral_id} ({f.priority}) missed its target",
+            breach = self._note(
+                NoticeKind.SLA_BREACH, Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
             )
             await self._apply_locked(Action.SLA_BREACH, SYSTEM_ACTOR, notify=[breach])
         else:
@@ -400,12 +369,7 @@ class ReferralWorkflow:
             previous = self._p.case.reader_id or self._p.case.offered_to
             if previous:
                 self._exclude(previous)
-            told = _note(
-                "reassigned",
-                Audience(user_ids=[previous] if previous else []),
-                "Case reassigned",
-                f"Referral {f.referral_id} was reassigned after the SLA grace period",
-            )
+            told = self._note(NoticeKind.REASSIGNED, Audience(user_ids=[previous] if previous else []))
             await self._apply_locked(Action.SLA_REASSIGN, SYSTEM_ACTOR, details={"previous": previous}, notify=[told])
 
     # ---- critical findings --------------------------------------------------------------------
@@ -426,19 +390,14 @@ class ReferralWorkflow:
                     if self._p.critical_notified_at is None:
                         self._p = replace(self._p, critical_notified_at=workflow.now())
                     # Who was told, when and how: the activity records recipients and channels in the event.
-                    told = _note("critical_finding", referring, "CRITICAL finding", f"Referral {f.referral_id}: {note}")
+                    told = self._note(NoticeKind.CRITICAL_FINDING, referring, note=note)
                     await self._apply_locked(
                         Action.NOTIFY_CRITICAL, SYSTEM_ACTOR, details={"attempt": attempt}, notify=[told]
                     )
             elif attempt == self._policy.critical_renotify_max + 1:
                 async with self._lock:
                     audience = Audience(role=Role.COORDINATOR, hospital_id=f.reading_hospital_id)
-                    told = _note(
-                        "critical_escalation",
-                        audience,
-                        "CRITICAL finding not acknowledged",
-                        f"Referral {f.referral_id}: {note}",
-                    )
+                    told = self._note(NoticeKind.CRITICAL_ESCALATION, audience, note=note)
                     await self._apply_locked(Action.ESCALATE_CRITICAL, SYSTEM_ACTOR, notify=[told])
             else:
                 await workflow.wait_condition(lambda: not self._p.critical_open)
@@ -458,8 +417,7 @@ class ReferralWorkflow:
     # per argument type, registered under each handler. A handler re-checks under the lock, then does the effect.
     def _validate_update(self, inp: PersonInput) -> None:
         info = workflow.current_update_info()
-        if info is None:  # pragma: no cover - Temporal sets it for every validator
-            raise ApplicationError("validator called outside an Update", non_retryable=True)
+        assert info is not None  # Temporal sets it for every validator
         self._validate(rules.person_action(info.name, inp.given()), inp)
 
     def _validate_actor_input(self, inp: ActorInput) -> None:
@@ -540,11 +498,8 @@ class ReferralWorkflow:
                 preliminary_at=workflow.now(),
                 critical_open=self._p.critical_open or inp.content.critical,
             )
-            review = _note(
-                "second_reading",
-                Audience(role=Role.SENIOR, hospital_id=self._facts.reading_hospital_id),
-                "Second reading needed",
-                f"Referral {self._facts.referral_id} awaits your review",
+            review = self._note(
+                NoticeKind.SECOND_READING, Audience(role=Role.SENIOR, hospital_id=self._facts.reading_hospital_id)
             )
             await self._apply_locked(
                 Action.SUBMIT_PRELIMINARY,
@@ -579,11 +534,8 @@ class ReferralWorkflow:
         async with self._acting(Action.REQUEST_CHANGES, inp):
             self._p = replace(self._p, discrepancy=inp.discrepancy)
             reader = self._p.case.reader_id
-            back = _note(
-                "changes_requested",
-                Audience(user_ids=[reader] if reader else []),
-                "Changes requested",
-                f"Referral {self._facts.referral_id}: {inp.comments}",
+            back = self._note(
+                NoticeKind.CHANGES_REQUESTED, Audience(user_ids=[reader] if reader else []), comments=inp.comments
             )
             await self._apply_locked(
                 Action.REQUEST_CHANGES,
@@ -601,11 +553,8 @@ class ReferralWorkflow:
             if self._policy.pause_sla_in_needs_info:
                 self._set_clock(self._p.clock.pause(workflow.now()))
             self._p = replace(self._p, info_request=inp.comment)
-            ask = _note(
-                "needs_info",
-                Audience(user_ids=[self._facts.submitted_by.user_id]),
-                "More information requested",
-                f"Referral {self._facts.referral_id}: {inp.comment}",
+            ask = self._note(
+                NoticeKind.NEEDS_INFO, Audience(user_ids=[self._facts.submitted_by.user_id]), request=inp.comment
             )
             await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment}, notify=[ask])
         return self._result()
@@ -618,11 +567,8 @@ class ReferralWorkflow:
             self._set_clock(self._p.clock.resume(workflow.now()))
             self._p = replace(self._p, info_request="")
             reader = self._p.case.reader_id
-            answer = _note(
-                "info_provided",
-                Audience(user_ids=[reader] if reader else []),
-                "Information provided",
-                f"Referral {self._facts.referral_id}: {inp.comment}",
+            answer = self._note(
+                NoticeKind.INFO_PROVIDED, Audience(user_ids=[reader] if reader else []), answer=inp.comment
             )
             await self._apply_locked(Action.PROVIDE_INFO, inp.actor, details={"answer": inp.comment}, notify=[answer])
         return self._result()
@@ -648,12 +594,7 @@ class ReferralWorkflow:
                 self._set_clock(self._p.clock.resume(workflow.now()))
             if inp.expert_id and inp.expert_is_junior:
                 self._mark_junior(inp.expert_id)
-            assigned = _note(
-                "offer",
-                Audience(user_ids=[inp.expert_id] if inp.expert_id else []),
-                "Case assigned to you",
-                f"Referral {self._facts.referral_id} was assigned by the coordinator",
-            )
+            assigned = self._note(NoticeKind.ASSIGNED, Audience(user_ids=[inp.expert_id] if inp.expert_id else []))
             await self._apply_locked(
                 action,
                 inp.actor,
@@ -687,12 +628,7 @@ class ReferralWorkflow:
     async def add_addendum(self, inp: ReportInput) -> ActionResult:
         async with self._acting(Action.ADD_ADDENDUM, inp):
             addendum = self._version(ReportKind.ADDENDUM, inp.actor, inp.content)
-            told = _note(
-                "addendum",
-                Audience(user_ids=[self._facts.submitted_by.user_id]),
-                "Report amended",
-                f"An addendum was added to referral {self._facts.referral_id}",
-            )
+            told = self._note(NoticeKind.ADDENDUM, Audience(user_ids=[self._facts.submitted_by.user_id]))
             await self._apply_locked(
                 Action.ADD_ADDENDUM, inp.actor, details={"version": addendum.version}, report=addendum, notify=[told]
             )
@@ -757,7 +693,7 @@ class ReferralWorkflow:
         )
         rid = self._facts.referral_id
         notifications = [
-            NotifyInput(f"{rid}/{event.seq}/{n.kind}", rid, n.kind, n.audience, n.title, n.body, event.at)
+            NotifyInput(f"{rid}/{event.seq}/{n.kind}", rid, n.kind, n.audience, event.at, n.params)
             for n in notes or []
             if n.audience.user_ids or n.audience.role is not None
         ]
@@ -776,6 +712,20 @@ class ReferralWorkflow:
             retry_policy=ACTIVITY_RETRY,
         )
         return result
+
+    def _note(self, kind: NoticeKind, audience: Audience, **written: str) -> _Note:
+        """A notice about this case: the case facts its kind carries, plus what a person wrote (a comment, a note)."""
+        f = self._facts
+        facts = {
+            "referral_id": f.referral_id,
+            "study_instance_uid": f.study_instance_uid,
+            "priority": str(f.priority),
+            "modality": f.modality,
+            "body_part": f.body_part,
+            "clinical_question": f.clinical_question,
+        }
+        carried = {k: v for k, v in facts.items() if k in NOTICE_PARAMS[kind]}
+        return _Note(kind, audience, notice_params(kind, **carried, **written))
 
     def _version(self, kind: ReportKind, author: Actor, content: ReportContent) -> ReportVersionInput:
         """The next report version; recorded with the step that makes it, never overwritten."""

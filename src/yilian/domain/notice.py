@@ -1,0 +1,56 @@
+"""Notices: what the system tells people, as a kind plus parameters. The words are the i18n layers' (the web app's
+web/src/i18n/notices.ts, and notify/messages.py for webhooks and any other server channel), never a workflow's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class NoticeKind(StrEnum):
+    """What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE)."""
+
+    AWAITING_IMAGES = "awaiting_images"  # to the sender: the case waits for its study to reach the archive
+    OFFER = "offer"  # to an expert: routing offers them a case
+    ASSIGNED = "assigned"  # to an expert: a coordinator named them as the case's next reader
+    ESCALATION = "escalation"  # to the reading hospital's coordinators: no eligible reader
+    SECOND_READING = "second_reading"  # to the reading hospital's seniors: a preliminary report awaits review
+    CHANGES_REQUESTED = "changes_requested"  # to the reader: the second reader sent the report back
+    NEEDS_INFO = "needs_info"  # to the sender: the reader asks for images or history
+    INFO_PROVIDED = "info_provided"  # to the reader: the sender answered
+    REPORT_READY = "report_ready"  # to the sender: the signed report is back; confirm receipt
+    ADDENDUM = "addendum"  # to the sender: an addendum was added after sign-off
+    SLA_WARNING = "sla_warning"  # to whoever holds the case: 75 % of the turnaround target is used
+    SLA_BREACH = "sla_breach"  # to the reading hospital's coordinators: the target was missed
+    REASSIGNED = "reassigned"  # to the previous reader: the case moved on after the SLA grace period
+    CRITICAL_FINDING = "critical_finding"  # to the referring doctors: a critical finding, until acknowledged
+    CRITICAL_ESCALATION = "critical_escalation"  # to the reading hospital's coordinators: still unacknowledged
+
+
+# The parameters each kind carries: every template may use exactly these. Values are plain strings; `priority` is
+# a Priority value that each renderer translates.
+NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
+    NoticeKind.AWAITING_IMAGES: frozenset({"referral_id", "study_instance_uid"}),
+    NoticeKind.OFFER: frozenset({"referral_id", "priority", "modality", "body_part", "clinical_question"}),
+    NoticeKind.ASSIGNED: frozenset({"referral_id", "priority", "modality", "body_part"}),
+    NoticeKind.ESCALATION: frozenset({"referral_id", "modality", "body_part"}),
+    NoticeKind.SECOND_READING: frozenset({"referral_id", "priority", "modality", "body_part"}),
+    NoticeKind.CHANGES_REQUESTED: frozenset({"referral_id", "comments"}),
+    NoticeKind.NEEDS_INFO: frozenset({"referral_id", "request"}),
+    NoticeKind.INFO_PROVIDED: frozenset({"referral_id", "answer"}),
+    NoticeKind.REPORT_READY: frozenset({"referral_id"}),
+    NoticeKind.ADDENDUM: frozenset({"referral_id"}),
+    NoticeKind.SLA_WARNING: frozenset({"referral_id", "priority"}),
+    NoticeKind.SLA_BREACH: frozenset({"referral_id", "priority"}),
+    NoticeKind.REASSIGNED: frozenset({"referral_id"}),
+    NoticeKind.CRITICAL_FINDING: frozenset({"referral_id", "note"}),
+    NoticeKind.CRITICAL_ESCALATION: frozenset({"referral_id", "note"}),
+}
+
+
+def notice_params(kind: NoticeKind, **values: str) -> dict[str, str]:
+    """The parameters of a notice, checked against what its kind carries (a mismatch is a programming error)."""
+    if set(values) != NOTICE_PARAMS[kind]:
+        raise ValueError(f"{kind} carries {sorted(NOTICE_PARAMS[kind])}, not {sorted(values)}")
+    return dict(values)

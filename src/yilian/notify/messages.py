@@ -1,0 +1,139 @@
+"""The words of notices for server channels (webhooks, and any SMS or e-mail adapter): zh-CN first, and en.
+
+This is the server's i18n layer: a notice is a kind plus parameters (domain.notice) until a channel renders it
+here. The web app renders the same kinds in the reader's language from web/src/i18n/notices.ts; tests hold both
+catalogues to every NoticeKind in both languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from yilian.domain.agreement import Priority
+from yilian.domain.notice import NoticeKind
+
+
+class Language(StrEnum):
+    ZH_CN = "zh-CN"
+    EN = "en"
+
+
+DEFAULT_LANGUAGE = Language.ZH_CN  # the alliance works in Chinese
+
+
+@dataclass(frozen=True)
+class Text:
+    title: str
+    body: str
+
+
+K = NoticeKind
+# Placeholders are the kind's NOTICE_PARAMS in str.format syntax.
+TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
+    K.AWAITING_IMAGES: {
+        Language.ZH_CN: Text(
+            "等待影像", "申请 {referral_id} 将在检查 {study_instance_uid} 到达影像库后分配（请经前置机发送或上传）。"
+        ),
+        Language.EN: Text(
+            "Waiting for the images",
+            "Referral {referral_id} is routed once study {study_instance_uid} reaches the archive "
+            "(send it from the gateway or upload it).",
+        ),
+    },
+    K.OFFER: {
+        Language.ZH_CN: Text("新的{priority}病例", "{modality} {body_part}：{clinical_question}"),
+        Language.EN: Text("New {priority} case offered", "{modality} {body_part}: {clinical_question}"),
+    },
+    K.ASSIGNED: {
+        Language.ZH_CN: Text(
+            "病例已分配给您", "协调员将申请 {referral_id}（{priority}，{modality} {body_part}）分配给您"
+        ),
+        Language.EN: Text(
+            "Case assigned to you",
+            "Referral {referral_id} ({priority}, {modality} {body_part}) was assigned to you by the coordinator",
+        ),
+    },
+    K.ESCALATION: {
+        Language.ZH_CN: Text("暂无可用阅片医生", "申请 {referral_id}（{modality} {body_part}）没有符合条件的阅片医生"),
+        Language.EN: Text(
+            "No reader available", "Referral {referral_id} ({modality} {body_part}) has no eligible reader"
+        ),
+    },
+    K.SECOND_READING: {
+        Language.ZH_CN: Text("待审核", "申请 {referral_id}（{priority}，{modality} {body_part}）的初步报告等待您审核"),
+        Language.EN: Text(
+            "Second reading needed",
+            "The preliminary report of referral {referral_id} ({priority}, {modality} {body_part}) awaits your review",
+        ),
+    },
+    K.CHANGES_REQUESTED: {
+        Language.ZH_CN: Text("审核退回修改", "申请 {referral_id}：{comments}"),
+        Language.EN: Text("Changes requested", "Referral {referral_id}: {comments}"),
+    },
+    K.NEEDS_INFO: {
+        Language.ZH_CN: Text("需补充资料", "申请 {referral_id}：{request}"),
+        Language.EN: Text("More information requested", "Referral {referral_id}: {request}"),
+    },
+    K.INFO_PROVIDED: {
+        Language.ZH_CN: Text("已补充资料", "申请 {referral_id}：{answer}"),
+        Language.EN: Text("Information provided", "Referral {referral_id}: {answer}"),
+    },
+    K.REPORT_READY: {
+        Language.ZH_CN: Text("最终报告已签发", "申请 {referral_id} 的报告已签发，请确认接收。"),
+        Language.EN: Text(
+            "Final report ready", "The report for referral {referral_id} is signed. Please confirm receipt."
+        ),
+    },
+    K.ADDENDUM: {
+        Language.ZH_CN: Text("报告已补充", "申请 {referral_id} 的报告新增了补充说明"),
+        Language.EN: Text("Report amended", "An addendum was added to referral {referral_id}"),
+    },
+    K.SLA_WARNING: {
+        Language.ZH_CN: Text("时限已用 75%", "申请 {referral_id}（{priority}）已用去报告时限的 75%"),
+        Language.EN: Text("SLA at 75%", "Referral {referral_id} ({priority}) is past 75% of its turnaround target"),
+    },
+    K.SLA_BREACH: {
+        Language.ZH_CN: Text("已超时", "申请 {referral_id}（{priority}）未在时限内完成"),
+        Language.EN: Text("SLA breached", "Referral {referral_id} ({priority}) missed its target"),
+    },
+    K.REASSIGNED: {
+        Language.ZH_CN: Text("病例已转派", "申请 {referral_id} 超过宽限期，已转派其他医生"),
+        Language.EN: Text("Case reassigned", "Referral {referral_id} was reassigned after the SLA grace period"),
+    },
+    K.CRITICAL_FINDING: {
+        Language.ZH_CN: Text("危急值", "申请 {referral_id}：{note}"),
+        Language.EN: Text("CRITICAL finding", "Referral {referral_id}: {note}"),
+    },
+    K.CRITICAL_ESCALATION: {
+        Language.ZH_CN: Text("危急值未确认", "申请 {referral_id}：{note}"),
+        Language.EN: Text("CRITICAL finding not acknowledged", "Referral {referral_id}: {note}"),
+    },
+}
+
+PRIORITY_WORDS: Mapping[Language, Mapping[str, str]] = {  # keyed by Priority value
+    Language.ZH_CN: {Priority.STAT: "危急", Priority.URGENT: "加急", Priority.ROUTINE: "常规"},
+    Language.EN: {Priority.STAT: "STAT", Priority.URGENT: "urgent", Priority.ROUTINE: "routine"},
+}
+
+
+class _Words(dict[str, str]):
+    """A parameter a notice lacks shows as a dash rather than failing the delivery."""
+
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def render(kind: NoticeKind, params: Mapping[str, str], language: Language = DEFAULT_LANGUAGE) -> Text:
+    """The notice in `language`: its template filled with its parameters (the priority in that language's words)."""
+    words = _Words(params)
+    if "priority" in words:
+        words["priority"] = PRIORITY_WORDS[language].get(words["priority"], words["priority"])
+    template = TEMPLATES[kind][language]
+    return Text(template.title.format_map(words), template.body.format_map(words))
+
+
+def render_all(kind: NoticeKind, params: Mapping[str, str]) -> dict[Language, Text]:
+    """The notice in every language, for channels that cannot know the reader's (a hospital's webhook)."""
+    return {language: render(kind, params, language) for language in Language}
