@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from yilian.db.queries import imaging as imaging_queries
+from yilian.db.queries import reader as reader_queries
 from yilian.db.queries import referral as q
-from yilian.db.schema import reader_licences, reader_subspecialties, referrals, users
 from yilian.domain.referral_io import (
     ActivityName,
     FindCandidatesInput,
@@ -20,8 +19,7 @@ from yilian.domain.referral_io import (
     RecordStepResult,
     StudyArrivedInput,
 )
-from yilian.domain.roles import READER_ROLES, Role
-from yilian.domain.routing import ExpertCandidate, rank_candidates
+from yilian.domain.routing import CaseToRoute, route
 from yilian.domain.share_link import return_link_id
 from yilian.notify import dispatch
 from yilian.notify.port import Notifier
@@ -63,70 +61,14 @@ class ReferralActivities:
 
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:
-        u, r = users.c, referrals.c
-        licensed = exists().where(
-            and_(reader_licences.c.user_id == u.id, reader_licences.c.hospital_id == inp.requesting_hospital_id)
-        )
-        match = exists().where(
-            and_(
-                reader_subspecialties.c.user_id == u.id,
-                reader_subspecialties.c.modality.in_([inp.modality, "*"]),
-                reader_subspecialties.c.body_part.in_([inp.body_part, "*"]),
-            )
-        )
-        load = (
-            select(func.count())
-            .select_from(referrals)
-            .where(or_(r.reader_id == u.id, r.offered_to == u.id), r.state.in_(q.OPEN_STATE_VALUES))
-            .scalar_subquery()
-        )
-        rs = reader_subspecialties.c
-        specificity = (
-            select(
-                func.max(
-                    case(
-                        (and_(rs.modality == inp.modality, rs.body_part == inp.body_part), 2),
-                        (rs.modality == inp.modality, 1),
-                        else_=0,
-                    )
-                )
-            )
-            .where(rs.user_id == u.id)
-            .scalar_subquery()
-        )
-        read_before = exists().where(
-            and_(r.patient_ref == inp.patient_ref, r.id != inp.referral_id, r.reader_id == u.id)
-        )
-        stmt = select(
-            u.id,
-            u.display_name,
-            u.on_duty,
-            u.role,
-            u.is_junior,
-            specificity.label("specificity"),
-            licensed.label("licensed"),
-            match.label("match"),
-            load.label("load"),
-            read_before.label("read_before"),
-        ).where(u.hospital_id == inp.reading_hospital_id, u.role.in_(READER_ROLES), u.active == literal(True))
+        """The reading hospital's people ranked for the case by the domain's routing rule."""
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(stmt)).mappings().all()
-        candidates = [
-            ExpertCandidate(
-                user_id=row["id"],
-                name=row["display_name"],
-                on_duty=row["on_duty"],
-                licensed=row["licensed"],
-                subspecialty_match=row["match"],
-                open_load=int(row["load"]),
-                read_patient_before=row["read_before"],
-                specificity=int(row["specificity"] or 0),
-                is_senior=row["role"] == Role.SENIOR,
-                is_junior=row["is_junior"],
-            )
-            for row in rows
-        ]
-        return FindCandidatesResult(ranked=rank_candidates(candidates, frozenset(inp.exclude)))
+            people = await reader_queries.people_of(conn, inp.reading_hospital_id)
+            read_before = await reader_queries.read_patient_before(conn, inp.patient_ref, inp.referral_id)
+        case = CaseToRoute(inp.reading_hospital_id, inp.requesting_hospital_id, inp.modality, inp.body_part)
+        return FindCandidatesResult(
+            ranked=route(people, case, read_patient_before=read_before, exclude=frozenset(inp.exclude))
+        )
 
     @activity.defn(name=ActivityName.STUDY_ARRIVED)
     async def study_arrived(self, inp: StudyArrivedInput) -> bool:

@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy import ColumnElement, and_, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries.access import visible_referrals
 from yilian.db.queries.referral import OPEN_STATE_VALUES
 from yilian.db.schema import referrals
+from yilian.domain.access import Principal
 
 r = referrals.c
 
 
-def coordinator_scope(hospital_id: str | None) -> Any:
-    return or_(r.reading_hospital_id == hospital_id, r.requesting_hospital_id == hospital_id)
+def scope_of(p: Principal) -> ColumnElement[bool]:
+    """The cases a dashboard counts: those its viewer may see (the one access rule)."""
+    return visible_referrals(p)
 
 
 async def counts(conn: AsyncConnection, scope: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries.access import visible_referrals
 from yilian.db.queries.events import announce_referral
 from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
-from yilian.domain.referral import OPEN_STATES, AuditEvent
+from yilian.domain.access import Principal
+from yilian.domain.referral import OPEN_STATES, AuditEvent, ReferralState
 from yilian.domain.referral_io import ProjectionSnapshot, ReportVersionInput, ShareLinkInput
+from yilian.domain.roles import READER_ROLES, Role
 
 OPEN_STATE_VALUES = sorted(str(s) for s in OPEN_STATES)
 
@@ -181,29 +184,21 @@ async def signed_reports(conn: AsyncConnection, referral_id: str) -> list[dict[s
     return [dict(r) for r in rows.mappings()]
 
 
-def worklist_filter(*, user_id: str, role: str, hospital_id: str | None) -> Any:
-    """Which projection rows a person's worklist shows (authorisation is checked again per case)."""
+def worklist_focus(p: Principal) -> ColumnElement[bool]:
+    """Which of the cases a person may see their worklist lists: a reader's own cases (and a senior's hospital's
+    preliminary reports, for second reading); everyone else's lists all they may see."""
     r = referrals.c
-    if role == "county_doctor":
-        return r.requesting_hospital_id == hospital_id
-    if role == "expert":
-        return or_(r.offered_to == user_id, r.reader_id == user_id)
-    if role == "senior":
-        return or_(
-            r.offered_to == user_id,
-            r.reader_id == user_id,
-            and_(r.reading_hospital_id == hospital_id, r.state == "preliminary"),
-        )
-    if role == "coordinator":
-        return or_(r.reading_hospital_id == hospital_id, r.requesting_hospital_id == hospital_id)
-    if role == "admin":
-        return text("true")
-    return text("false")
+    if p.role not in READER_ROLES:
+        return true()
+    mine = or_(r.offered_to == p.user_id, r.reader_id == p.user_id)
+    if p.role is Role.SENIOR and p.hospital_id is not None:
+        return or_(mine, and_(r.reading_hospital_id == p.hospital_id, r.state == str(ReferralState.PRELIMINARY)))
+    return mine
 
 
 async def worklist(
     conn: AsyncConnection,
-    scope: Any,
+    p: Principal,
     *,
     states: list[str] | None,
     priority: str | None,
@@ -212,8 +207,9 @@ async def worklist(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
+    """The cases `p` may see (the one access rule) and their worklist lists, most urgent SLA first."""
     r = referrals.c
-    q = select(referrals).where(scope)
+    q = select(referrals).where(visible_referrals(p), worklist_focus(p))
     if states:
         q = q.where(r.state.in_(states))
     if priority:
