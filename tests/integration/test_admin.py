@@ -87,7 +87,7 @@ async def test_hospital_create_update_and_change_log(api: Api, engine: AsyncEngi
     assert (update["action"], update["before"], update["after"]) == ("update", made, updated)
 
     # The directory shows names and levels to everyone signed in, and nothing more.
-    directory = await api.ok("sun.qingshan", "GET", "/api/hospitals")
+    directory = (await api.ok("sun.qingshan", "GET", "/api/hospitals"))["items"]
     assert {"id": hid, "name": "东乡镇卫生院", "level": "county"} in directory
     assert {"id": TERTIARY, "name": "省人民医院 Provincial People's Hospital", "level": "tertiary"} in directory
 
@@ -144,26 +144,25 @@ async def test_agreement_terms_round_trip_and_updates(api: Api, engine: AsyncEng
     made = await api.ok("admin", "POST", "/api/admin/agreements", 201, json=body)
     aid = made["id"]
     assert aid.startswith("agr-")
-    assert made == {**body, "id": aid, "cooperation_modalities": [], "active": True}
+    assert made == {**body, "id": aid, "cooperation_modalities": [], "active": True, "created_at": made["created_at"]}
     async with engine.connect() as conn:
         row = (await conn.execute(select(agreements).where(agreements.c.id == aid))).mappings().one()
     # What the routing reads back is exactly what the admin wrote.
     assert agreement_from_row(row) == NewAgreement.model_validate(body).agreement(aid)
-    assert {**made, "created_at": row["created_at"].isoformat()} in (
-        await api.ok("admin", "GET", "/api/admin/agreements")
-    )["items"]
+    assert made["created_at"] == row["created_at"].isoformat()
+    assert made in (await api.ok("admin", "GET", "/api/admin/agreements"))["items"]
 
     changed = {**body, "service_mode": "cooperation", "half_hosting": None, "cooperation_modalities": ["CT", "MR"],
                "active": False}  # fmt: skip
     updated = await api.ok("admin", "PUT", f"/api/admin/agreements/{aid}", json=changed)
-    assert updated == {**changed, "id": aid}
+    assert updated == {**changed, "id": aid, "created_at": made["created_at"]}
     update, create = await _changes(api, "agreement", aid)
     assert create["after"] == made and update["before"] == made and update["after"] == updated
 
     # The county's own view of what the agreement covers.
     doctor = f"doc-{s}"
     await _user(api, username=doctor, role="county_doctor", hospital_id=county)
-    [mine] = await api.ok(doctor, "GET", "/api/agreements")
+    [mine] = (await api.ok(doctor, "GET", "/api/agreements"))["items"]
     assert mine["id"] == aid and mine["covers"] == "CT, MR studies" and mine["active"] is False
     assert mine["reading_hospital_name"] == "省人民医院 Provincial People's Hospital"
     assert mine["second_reading_covers"] == "a random 35% of cases"
@@ -214,16 +213,16 @@ async def test_agreement_parties_do_not_change(api: Api) -> None:
 
 
 async def test_directory_agreements_are_scoped_to_the_callers_hospital(api: Api) -> None:
-    anping = {a["id"]: a for a in await api.ok("zhao.anping", "GET", "/api/agreements")}
+    anping = {a["id"]: a for a in (await api.ok("zhao.anping", "GET", "/api/agreements"))["items"]}
     assert all("h-anping" in (a["requesting_hospital_id"], a["reading_hospital_id"]) for a in anping.values())
     assert anping["agr-anping"]["covers"] == "every study"
     assert anping["agr-anping"]["sla"] == {"stat_minutes": 30, "urgent_minutes": 120, "routine_minutes": 1440}
     assert "agr-qingshan" not in anping
-    reading = {a["id"] for a in await api.ok("wang.expert", "GET", "/api/agreements")}
+    reading = {a["id"] for a in (await api.ok("wang.expert", "GET", "/api/agreements"))["items"]}
     assert {"agr-anping", "agr-qingshan"} <= reading
-    qingshan = {a["id"]: a for a in await api.ok("sun.qingshan", "GET", "/api/agreements")}
+    qingshan = {a["id"]: a for a in (await api.ok("sun.qingshan", "GET", "/api/agreements"))["items"]}
     assert qingshan["agr-qingshan"]["covers"] == "only cases flagged difficult"
-    everything = {a["id"] for a in await api.ok("admin", "GET", "/api/agreements")}
+    everything = {a["id"] for a in (await api.ok("admin", "GET", "/api/agreements"))["items"]}
     assert reading | set(anping) | set(qingshan) <= everything
 
 
@@ -399,7 +398,7 @@ async def test_a_new_county_agreement_and_doctor_can_submit(api: Api, engine: As
     assert (await api.call(stranger, "GET", f"/api/referrals/{case['id']}")).status_code == 404
 
     # The reading hospital's coordinator sees who could read it, with their load.
-    readers = await api.ok(coordinator, "GET", "/api/readers", params={"referral_id": case["id"]})
+    readers = (await api.ok(coordinator, "GET", "/api/readers", params={"referral_id": case["id"]}))["items"]
     assert readers == [{
         "id": made_expert["id"], "display_name": "新专家", "role": "expert", "title": "主任医师", "is_junior": False,
         "on_duty": True, "subspecialties": [{"modality": "*", "body_part": "*"}], "open_cases": 1,
@@ -420,7 +419,8 @@ async def test_a_new_county_agreement_and_doctor_can_submit(api: Api, engine: As
 async def test_demo_readers_of_a_demo_case(api: Api) -> None:
     case = await api.submit("zhao.anping", patient={
         "patient_id": f"RD{_suffix()}", "name": "读者 Readers", "birth_date": "1960-06-06", "sex": "M"})  # fmt: skip
-    readers = {r["id"]: r for r in await api.ok("liu.coord", "GET", "/api/readers", params={"referral_id": case["id"]})}
+    listed = await api.ok("liu.coord", "GET", "/api/readers", params={"referral_id": case["id"]})
+    readers = {r["id"]: r for r in listed["items"]}
     # The demo's readers, and any other test's new reader licensed for h-anping; never the unlicensed.
     assert {"wang.expert", "li.expert", "zhang.expert", "chen.senior"} <= set(readers)
     assert "zhou.unlicensed" not in readers and "liu.coord" not in readers

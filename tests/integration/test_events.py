@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -27,8 +28,12 @@ from yilian.api.app import create_app
 from yilian.api.event_hub import APPLICATION_NAME, EventHub, listen_dsn
 from yilian.api.routes.events import Session, stream_events
 from yilian.config import Settings
+from yilian.db.schema import notifications
 from yilian.domain.access import Principal
+from yilian.domain.notice import NoticeKind
 from yilian.domain.roles import Role
+from yilian.notify.inbox import InAppNotifier
+from yilian.notify.port import Message, Recipient
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +119,18 @@ class EventStream:
         return self.seen
 
 
+async def add_to_inbox(engine: AsyncEngine, user_id: str) -> int:
+    """A notice in `user_id`'s inbox, written and announced as the workflow's step writes one; its id."""
+    message = Message(
+        f"test/{uuid.uuid4().hex}", None, NoticeKind.REPORT_READY, {"referral_id": "ref-x"}, datetime.now(UTC)
+    )
+    async with engine.begin() as conn:
+        assert await InAppNotifier().deliver(conn, message, [Recipient(user_id, None)])
+        nid = await conn.scalar(select(notifications.c.id).where(notifications.c.key == message.key))
+    assert isinstance(nid, int)
+    return nid
+
+
 def about(referral_id: str, **fields: Any) -> Callable[[Sse], bool]:
     return lambda e: (
         e.name == "referral" and e.data["id"] == referral_id and all(e.data.get(k) == v for k, v in fields.items())
@@ -166,7 +183,12 @@ async def test_the_expert_hears_the_offer_and_the_accept_and_another_county_hear
         worklist = (await api.ok(expert, "GET", "/api/referrals"))["items"]
         assert [offered.data] == [i for i in worklist if i["id"] == rid], "the event is the worklist's item"
         assert offered.id and offered.id.isdigit()
-        await mine.until(lambda e: e.name == "notification" and e.data == {"user_id": expert}, "the inbox news")
+        news = await mine.until(lambda e: e.name == "notification", "the inbox news")
+        # The notice itself, as the inbox lists it: a kind and parameters the browser puts into words.
+        assert news.data["kind"] == "offer" and news.data["params"]["referral_id"] == rid, news.data
+        assert news.data["params"]["modality"] == "CT" and news.data["title"] is None
+        inbox = (await api.ok(expert, "GET", "/api/notifications"))["items"]
+        assert news.data in inbox
 
         await api.ok(expert, "POST", f"/api/referrals/{rid}/accept", json={})
         accepted = await mine.until(about(rid, state="in_reading"), "the accept")
@@ -177,6 +199,21 @@ async def test_the_expert_hears_the_offer_and_the_accept_and_another_county_hear
         assert [e for e in seen if e.name == "notification"] == []
     ids = [int(e.id or 0) for e in mine.seen]
     assert ids == sorted(ids) and len(set(ids)) == len(ids), "event ids go up within a stream"
+
+
+async def test_each_listener_hears_the_case_with_their_own_actions(
+    api: Api, engine: AsyncEngine, events_url: str
+) -> None:
+    a = await make_alliance(engine, experts=1)
+    [expert] = a.experts
+    async with signed_in(api, events_url, expert) as reader, signed_in(api, events_url, a.doctor) as county:
+        rid = (await api.submit(a.doctor, patient={**PATIENT, "patient_id": "SSE-0003"}))["id"]
+        mine = await reader.until(about(rid, state="offered"), "the offer")
+        theirs = await county.until(about(rid, state="offered"), "the offer, as the county sees it")
+        assert mine.data["allowed_actions"] == ["accept", "decline"]
+        assert theirs.data["allowed_actions"] == ["cancel"]
+        assert {**mine.data, "allowed_actions": None} == {**theirs.data, "allowed_actions": None}
+    await api.ok(a.doctor, "POST", f"/api/referrals/{rid}/cancel", json={"comment": "test over"})
 
 
 async def test_the_coordinator_hears_the_sla_timers(api: Api, engine: AsyncEngine, events_url: str) -> None:
@@ -190,9 +227,10 @@ async def test_the_coordinator_hears_the_sla_timers(api: Api, engine: AsyncEngin
         assert at_risk.data["sla_status"] == "at_risk" and at_risk.data["breached"] is False
         breached = await board.until(about(rid, breached=True), "the breach", within=30)
         assert breached.data["sla_status"] == "breached"
-        await board.until(
-            lambda e: e.name == "notification" and e.data == {"user_id": a.coordinator}, "the breach notice"
+        notice = await board.until(
+            lambda e: e.name == "notification" and e.data["kind"] == "sla_breach", "the breach notice"
         )
+        assert notice.data["params"] == {"referral_id": rid, "priority": "stat"}
     await api.ok(a.doctor, "POST", f"/api/referrals/{rid}/cancel", json={"comment": "test over"})
 
 
@@ -238,9 +276,8 @@ async def test_streams_are_told_to_refetch_when_the_hub_reconnects(
             )
         assert killed, "the hub's LISTEN connection should be visible"
         await s.until(lambda e: e.name == "resync", "resync after the reconnect", within=20)
-        async with engine.begin() as conn:  # and it listens again
-            await conn.execute(text("SELECT pg_notify('yilian_notifications', 'admin')"))
-        await s.until(lambda e: e.name == "notification" and e.data == {"user_id": "admin"}, "news after it")
+        nid = await add_to_inbox(engine, "admin")  # and it listens again
+        await s.until(lambda e: e.name == "notification" and e.data["id"] == nid, "news after it")
 
 
 async def test_a_slow_consumer_is_dropped_and_told_to_refetch(engine: AsyncEngine, settings: Settings) -> None:
@@ -249,12 +286,11 @@ async def test_a_slow_consumer_is_dropped_and_told_to_refetch(engine: AsyncEngin
     await hub.start()
     try:
         assert hub.listening
-        me = Principal("slow-reader", Role.ADMIN, None, "Slow")
+        me = Principal("admin", Role.ADMIN, None, "Slow")
         sub = hub.subscribe(me)
         assert sub is not None
-        for _ in range(3):  # separate transactions: PostgreSQL folds identical notices within one
-            async with engine.begin() as conn:
-                await conn.execute(text("SELECT pg_notify('yilian_notifications', 'slow-reader')"))
+        for _ in range(3):
+            await add_to_inbox(engine, "admin")
 
         await wait_until(lambda: sub.dropped, "the slow stream to be dropped", ok=lambda d: d is not None, within=10)
         session = Session(me, datetime.now(UTC) + timedelta(minutes=5))

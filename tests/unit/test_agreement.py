@@ -8,6 +8,7 @@ import pytest
 
 from yilian.domain.agreement import (
     Agreement,
+    AgreementTerms,
     Coverage,
     CoverageRequest,
     HalfHostingRules,
@@ -23,8 +24,8 @@ from yilian.domain.agreement import (
 DAYTIME = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
 
 
-def _agreement(mode: ServiceMode, **kw: object) -> Agreement:
-    return Agreement("a-1", "h-county", "h-tertiary", mode, **kw)  # type: ignore[arg-type]
+def _agreement(mode: ServiceMode, *, active: bool = True, **terms: object) -> Agreement:
+    return Agreement("a-1", "h-county", "h-tertiary", mode, AgreementTerms(**terms), active)  # type: ignore[arg-type]
 
 
 def _request(modality: str = "CT", *, difficult: bool = False, at: datetime = DAYTIME, **kw: object) -> CoverageRequest:
@@ -178,3 +179,23 @@ def test_needs_second_reading(
 ) -> None:
     got = needs_second_reading(policy, share, difficult=difficult, reader_is_junior=junior, random_draw=draw)
     assert got is expected
+
+
+def test_agreement_terms_json_round_trip() -> None:
+    terms = AgreementTerms(
+        sla=SlaTargets(15, 60, 480),
+        second_reading=SecondReadingPolicy.RANDOM_SHARE,
+        second_reading_share=0.35,
+        half_hosting=HalfHostingRules(frozenset({"MR", "CT"}), time(18, 0), time(8, 0), 3),
+        cooperation_modalities=frozenset({"DX"}),
+        timezone="Asia/Urumqi",
+    )
+    assert AgreementTerms.from_json(terms.as_json()) == terms
+    assert terms.as_json()["half_hosting"] == {
+        "modalities": ["CT", "MR"], "hours_start": "18:00", "hours_end": "08:00", "overflow_daily_cap": 3,
+    }  # fmt: skip
+
+
+def test_terms_stored_before_a_term_existed_take_its_default() -> None:
+    assert AgreementTerms.from_json({}) == AgreementTerms()
+    assert AgreementTerms.from_json({"sla": {"stat_minutes": 20}}).sla == SlaTargets(stat_minutes=20)

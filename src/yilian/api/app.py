@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -29,12 +31,15 @@ from yilian.api.routes import (
     share_links,
     studies,
 )
+from yilian.api.schemas import ApiModel, ErrorBody
 from yilian.api.static import viewer, web_app
 from yilian.api.workflow_client import studies_received
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
 
-ROUTERS = (
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# The JSON API, whose refusals are all ErrorBody; DICOMweb answers in its own standard's terms.
+API_ROUTERS = (
     auth,
     me,
     referrals,
@@ -47,14 +52,46 @@ ROUTERS = (
     events,
     admin,
     directory,
-    dicomweb_store_query,
-    dicomweb_retrieve,
-    viewer,
 )
+OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "refused: the error catalogue's code, a message and details"},
+    "5XX": {"model": ErrorBody, "description": "failed on our side; details carry a correlation id"},
+}
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: str
+
+
+def operation_id(route: APIRoute) -> str:
+    """`<tag>_<route name>`, e.g. `referrals_accept`: stable names for the generated client (web/src/api/generated)."""
+    name = f"{route.tags[0]}_{route.name}" if route.tags else route.name
+    return re.sub(r"\W+", "_", name).lower()
+
+
+def build_app(lifespan: Lifespan | None = None) -> FastAPI:
+    """The routes, their error rendering and the OpenAPI document; no resources (`create_app` adds them)."""
+    app = FastAPI(
+        title="Yilian 医联",
+        version="0.1.0",
+        description="Remote imaging consultation for a regional medical alliance. "
+        "Sign in at /api/auth/login and send the token as `Authorization: Bearer <token>`.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    install_error_handlers(app)
+    for module in API_ROUTERS:
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    for module in OTHER_ROUTERS:
+        app.include_router(module.router)
+
+    @app.get("/api/health", tags=["health"], responses=ERROR_RESPONSES)
+    async def health() -> Health:
+        return Health(status="ok")
+
+    app.include_router(web_app.router)  # last: its catch-all must not shadow any other route
+    return app
 
 
 def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> FastAPI:
@@ -76,21 +113,6 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
         finally:
             await resources.events.stop()
 
-    app = FastAPI(
-        title="Yilian 医联",
-        version="0.1.0",
-        description="Remote imaging consultation for a regional medical alliance. "
-        "Sign in at /api/auth/login and send the token as `Authorization: Bearer <token>`.",
-        lifespan=lifespan,
-    )
+    app = build_app(lifespan)
     app.state.resources = resources  # read only through api/deps.py
-    install_error_handlers(app)
-    for module in ROUTERS:
-        app.include_router(module.router)
-
-    @app.get("/api/health", tags=["health"])
-    async def health() -> Health:
-        return Health(status="ok")
-
-    app.include_router(web_app.router)  # last: its catch-all must not shadow any other route
     return app

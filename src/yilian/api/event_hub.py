@@ -19,9 +19,11 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs; used in this module 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from yilian.api.referral_view import referral_out, referral_scope
+from yilian.api.models.notification import Notification
+from yilian.api.referral_view import allowed_for, referral_out, referral_scope
+from yilian.db.queries import notification as notification_queries
 from yilian.db.queries import referral as q
-from yilian.db.queries.events import NOTIFICATIONS_CHANNEL, REFERRALS_CHANNEL
+from yilian.db.queries.events import NOTIFICATIONS_CHANNEL, REFERRALS_CHANNEL, heard_notification
 from yilian.domain.access import Principal, can_view
 
 log = logging.getLogger(__name__)
@@ -205,14 +207,27 @@ class EventHub:
             channel, payload = await self._inbox.get()
             try:
                 if channel == NOTIFICATIONS_CHANNEL:
-                    for sub in list(self._subscribers):
-                        if sub.principal.user_id == payload:
-                            self._offer(sub, "notification", {"user_id": payload})
+                    await self._notification_added(payload)
                 elif channel == REFERRALS_CHANNEL and self._subscribers:
                     await self._referral_changed(payload)
             except Exception:
                 log.exception("live updates: could not fan out %s %s; asking streams to refetch", channel, payload)
                 self._resync_all("updates were missed")
+
+    async def _notification_added(self, payload: str) -> None:
+        """Hand a new notice to its recipient's streams as the inbox shows it (kind and parameters; the browser
+        puts it into the reader's language)."""
+        user_id, notification_id = heard_notification(payload)
+        listeners = [sub for sub in self._subscribers if sub.principal.user_id == user_id]
+        if not listeners or notification_id is None:
+            return  # an announcement without an id (an older writer): the inbox shows it at its next read
+        async with self._engine.connect() as conn:
+            row = await notification_queries.get(conn, notification_id)
+        if row is None:
+            return
+        data = Notification.model_validate(row).model_dump(mode="json")
+        for sub in listeners:
+            self._offer(sub, "notification", data)
 
     async def _referral_changed(self, referral_id: str) -> None:
         async with self._engine.connect() as conn:
@@ -222,6 +237,7 @@ class EventHub:
         scope = referral_scope(row)
         viewers = [sub for sub in self._subscribers if can_view(sub.principal, scope)]
         if viewers:
-            data = referral_out(row)
+            # One row for everyone; what each may do with it is theirs (a reader and a county doctor differ).
+            data = referral_out(row, viewers[0].principal).model_dump(mode="json")
             for sub in viewers:
-                self._offer(sub, "referral", data)
+                self._offer(sub, "referral", {**data, "allowed_actions": allowed_for(row, sub.principal)})

@@ -1,4 +1,4 @@
-"""A referral as the API shows it: the projection row, who may see it, and its SLA status in words."""
+"""A referral as the API shows it: the projection row, who may see it, its SLA status and the caller's actions."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yilian.api.models.referral import Referral
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.referral import ReferralCase, ReferralState, allowed_actions, conditions
 from yilian.domain.sla import SlaRecord, sla_status
 
 
@@ -31,11 +33,32 @@ def sla_record(row: dict[str, Any]) -> SlaRecord:
     )
 
 
-def referral_out(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "last_seq"}
-    out["seq"] = row["last_seq"]
-    out["sla_status"] = sla_status(sla_record(row), now or datetime.now(UTC))
-    return out
+def referral_case(row: dict[str, Any]) -> ReferralCase:
+    """The projection row as the transition table reads it."""
+    return ReferralCase(
+        referral_id=row["id"],
+        requesting_hospital_id=row["requesting_hospital_id"],
+        reading_hospital_id=row["reading_hospital_id"],
+        state=ReferralState(row["state"]),
+        offered_to=row["offered_to"],
+        reader_id=row["reader_id"],
+        second_reader_id=row["second_reader_id"],
+        seq=row["last_seq"],
+    )
+
+
+def allowed_for(row: dict[str, Any], principal: Principal) -> list[str]:
+    """What `principal` may do to the case now (domain `allowed_actions`): the buttons the web app shows."""
+    holding = conditions(critical_open=row["critical_open"])
+    return [str(a) for a in allowed_actions(referral_case(row), principal.actor, holding)]
+
+
+def referral_out(row: dict[str, Any], principal: Principal, now: datetime | None = None) -> Referral:
+    """The row as `principal` sees it: with its SLA badge and the actions they may take."""
+    status = sla_status(sla_record(row), now or datetime.now(UTC))
+    return Referral.model_validate(
+        {**row, "seq": row["last_seq"], "sla_status": status, "allowed_actions": allowed_for(row, principal)}
+    )
 
 
 async def visible_referral(engine: AsyncEngine, principal: Principal, referral_id: str) -> dict[str, Any]:

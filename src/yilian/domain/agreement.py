@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -58,12 +60,10 @@ class HalfHostingRules:
     overflow_daily_cap: int = 0
 
 
-@dataclass(frozen=True)
-class Agreement:
-    id: str
-    requesting_hospital_id: str
-    reading_hospital_id: str
-    service_mode: ServiceMode
+@dataclass(frozen=True, kw_only=True)
+class CaseTerms:
+    """The terms a case follows from submission to sign-off; its workflow keeps a snapshot (ReferralPolicy)."""
+
     sla: SlaTargets = field(default_factory=SlaTargets)
     offer_timeout_minutes: int = 10
     grace_minutes: int = 30
@@ -74,10 +74,85 @@ class Agreement:
     pause_sla_in_needs_info: bool = True
     critical_ack_minutes: int = 15
     critical_renotify_max: int = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgreementTerms(CaseTerms):
+    """Everything an agreement says but its parties and service mode: the case terms and which studies it covers.
+
+    One value for the agreement, the referral's policy (its CaseTerms part) and the admin API (api/models/agreement.py
+    is the same fields with their limits). `as_json`/`from_json` are its JSON form, stored as the agreement's terms.
+    """
+
     half_hosting: HalfHostingRules | None = None
     # Cooperation: subspecialties (modality codes) the reading hospital takes; empty means all.
     cooperation_modalities: frozenset[str] = frozenset()
     timezone: str = "Asia/Shanghai"
+
+    def as_json(self) -> dict[str, Any]:
+        half = self.half_hosting
+        return {
+            "sla": {
+                "stat_minutes": self.sla.stat_minutes,
+                "urgent_minutes": self.sla.urgent_minutes,
+                "routine_minutes": self.sla.routine_minutes,
+            },
+            "offer_timeout_minutes": self.offer_timeout_minutes,
+            "grace_minutes": self.grace_minutes,
+            "auto_reassign": self.auto_reassign,
+            "max_auto_reassigns": self.max_auto_reassigns,
+            "second_reading": str(self.second_reading),
+            "second_reading_share": self.second_reading_share,
+            "pause_sla_in_needs_info": self.pause_sla_in_needs_info,
+            "critical_ack_minutes": self.critical_ack_minutes,
+            "critical_renotify_max": self.critical_renotify_max,
+            "half_hosting": None
+            if half is None
+            else {
+                "modalities": sorted(half.modalities),
+                "hours_start": f"{half.hours_start:%H:%M}" if half.hours_start else None,
+                "hours_end": f"{half.hours_end:%H:%M}" if half.hours_end else None,
+                "overflow_daily_cap": half.overflow_daily_cap,
+            },
+            "cooperation_modalities": sorted(self.cooperation_modalities),
+            "timezone": self.timezone,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AgreementTerms:
+        """Lenient: a term the JSON lacks (stored before the term existed) takes its default."""
+        d, half = cls(), data.get("half_hosting")
+        return cls(
+            sla=SlaTargets(**data.get("sla", {})),
+            offer_timeout_minutes=data.get("offer_timeout_minutes", d.offer_timeout_minutes),
+            grace_minutes=data.get("grace_minutes", d.grace_minutes),
+            auto_reassign=data.get("auto_reassign", d.auto_reassign),
+            max_auto_reassigns=data.get("max_auto_reassigns", d.max_auto_reassigns),
+            second_reading=SecondReadingPolicy(data.get("second_reading", d.second_reading)),
+            second_reading_share=data.get("second_reading_share", d.second_reading_share),
+            pause_sla_in_needs_info=data.get("pause_sla_in_needs_info", d.pause_sla_in_needs_info),
+            critical_ack_minutes=data.get("critical_ack_minutes", d.critical_ack_minutes),
+            critical_renotify_max=data.get("critical_renotify_max", d.critical_renotify_max),
+            half_hosting=HalfHostingRules(
+                modalities=frozenset(half.get("modalities", [])),
+                hours_start=time.fromisoformat(half["hours_start"]) if half.get("hours_start") else None,
+                hours_end=time.fromisoformat(half["hours_end"]) if half.get("hours_end") else None,
+                overflow_daily_cap=half.get("overflow_daily_cap", 0),
+            )
+            if half
+            else None,
+            cooperation_modalities=frozenset(data.get("cooperation_modalities", [])),
+            timezone=data.get("timezone", d.timezone),
+        )
+
+
+@dataclass(frozen=True)
+class Agreement:
+    id: str
+    requesting_hospital_id: str
+    reading_hospital_id: str
+    service_mode: ServiceMode
+    terms: AgreementTerms = field(default_factory=AgreementTerms)
     active: bool = True
 
 
@@ -116,15 +191,15 @@ def coverage(agreement: Agreement, request: CoverageRequest) -> Coverage:
             return Coverage(True, "difficult case")
         return Coverage(False, "this hospital's agreement covers only cases flagged difficult")
     if mode is ServiceMode.COOPERATION:
-        mods = agreement.cooperation_modalities
+        mods = agreement.terms.cooperation_modalities
         if not mods or request.modality in mods:
             return Coverage(True, "within the cooperation's subspecialties")
         return Coverage(False, f"the cooperation covers only {', '.join(sorted(mods))}")
-    rules = agreement.half_hosting or HalfHostingRules()
+    rules = agreement.terms.half_hosting or HalfHostingRules()
     if request.modality in rules.modalities:
         return Coverage(True, f"half hosting covers {request.modality}")
     if rules.hours_start is not None and rules.hours_end is not None:
-        local = request.submitted_at.astimezone(ZoneInfo(agreement.timezone)).time()
+        local = request.submitted_at.astimezone(ZoneInfo(agreement.terms.timezone)).time()
         if _in_window(local, rules.hours_start, rules.hours_end):
             return Coverage(True, "submitted within the hosted hours")
     if request.overflow:

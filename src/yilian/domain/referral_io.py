@@ -5,11 +5,11 @@ Plain frozen dataclasses (lists, not sets) so Temporal's JSON converter round-tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from yilian.domain.agreement import Agreement, Priority, SecondReadingPolicy, SlaTargets
+from yilian.domain.agreement import Agreement, CaseTerms, Priority
 from yilian.domain.notice import NoticeKind
 from yilian.domain.referral import AuditEvent, Given, ReferralCase, ReferralState
 from yilian.domain.report import Discrepancy, ReportContent, ReportKind
@@ -18,39 +18,20 @@ from yilian.domain.routing import ExpertCandidate
 from yilian.domain.sla import SlaClock
 
 
-@dataclass(frozen=True)
-class ReferralPolicy:
-    """The agreement's terms, snapshotted at submission so later edits do not change a running case."""
+@dataclass(frozen=True, kw_only=True)
+class ReferralPolicy(CaseTerms):
+    """The agreement's case terms, snapshotted at submission so later edits do not change a running case.
+
+    Its JSON is flat (the CaseTerms fields beside agreement_id) as running workflows' histories hold it.
+    """
 
     agreement_id: str
-    sla: SlaTargets
-    offer_timeout_minutes: int
-    grace_minutes: int
-    auto_reassign: bool
-    max_auto_reassigns: int
-    second_reading: SecondReadingPolicy
-    second_reading_share: float
-    pause_sla_in_needs_info: bool
-    critical_ack_minutes: int
-    critical_renotify_max: int
     amendment_window_days: int = 30
     share_link_days: int = 30
 
     @classmethod
     def from_agreement(cls, a: Agreement) -> ReferralPolicy:
-        return cls(
-            agreement_id=a.id,
-            sla=a.sla,
-            offer_timeout_minutes=a.offer_timeout_minutes,
-            grace_minutes=a.grace_minutes,
-            auto_reassign=a.auto_reassign,
-            max_auto_reassigns=a.max_auto_reassigns,
-            second_reading=a.second_reading,
-            second_reading_share=a.second_reading_share,
-            pause_sla_in_needs_info=a.pause_sla_in_needs_info,
-            critical_ack_minutes=a.critical_ack_minutes,
-            critical_renotify_max=a.critical_renotify_max,
-        )
+        return cls(agreement_id=a.id, **{f.name: getattr(a.terms, f.name) for f in fields(CaseTerms)})
 
 
 @dataclass(frozen=True)

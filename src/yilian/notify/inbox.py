@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.queries.events import announce_notifications
-from yilian.db.schema import notifications
+from yilian.db.queries import notification as notification_queries
 from yilian.notify.port import Message, Recipient
 
 
@@ -16,26 +14,20 @@ class InAppNotifier:
     async def deliver(self, conn: AsyncConnection, message: Message, recipients: list[Recipient]) -> bool:
         if not recipients:
             return False
-        added = await conn.execute(
-            insert(notifications)
-            .values(
-                [
-                    {
-                        "key": message.key,
-                        "recipient_id": r.user_id,
-                        "referral_id": message.referral_id,
-                        "kind": message.kind,
-                        "params": message.params,
-                        "title": message.legacy_title,
-                        "body": message.legacy_body,
-                        "created_at": message.at,
-                    }
-                    for r in recipients
-                ]
-            )
-            .on_conflict_do_nothing(constraint="uq_notification_key_recipient")
-            .returning(notifications.c.recipient_id)
+        await notification_queries.add_to_inboxes(
+            conn,
+            [
+                {
+                    "key": message.key,
+                    "recipient_id": r.user_id,
+                    "referral_id": message.referral_id,
+                    "kind": message.kind,
+                    "params": message.params,
+                    "title": message.legacy_title,
+                    "body": message.legacy_body,
+                    "created_at": message.at,
+                }
+                for r in recipients
+            ],
         )
-        # Only rows really added (a retried activity adds none): the bell updates once per notification.
-        await announce_notifications(conn, added.scalars().all())
         return True

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
-from enum import StrEnum
+from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field, StringConstraints, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.api.deps import Engine, require_role
-from yilian.api.schemas import RequestBody
+from yilian.api.models.admin import AdminAgreement, AdminChange, AdminHospital, AdminUser
+from yilian.api.models.agreement import AgreementTerms
+from yilian.api.models.directory import HospitalLevel
+from yilian.api.models.me import StaffRole
+from yilian.api.schemas import Page, RequestBody
 from yilian.api.security import hash_password
 from yilian.db.queries import admin as queries
 from yilian.domain.access import Principal
-from yilian.domain.agreement import Agreement, HalfHostingRules, SecondReadingPolicy, ServiceMode, SlaTargets
+from yilian.domain.agreement import Agreement, ServiceMode
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import READER_ROLES, Role
 
@@ -27,15 +29,7 @@ AdminPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Modality = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,16}$")]
-ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Password = Annotated[str, Field(min_length=10, max_length=256, description="at least 10 characters")]
-
-
-class HospitalLevel(StrEnum):
-    TERTIARY = "tertiary"  # 三甲: where the experts read
-    COUNTY = "county"
-    TOWNSHIP = "township"
 
 
 # ---- schemas ------------------------------------------------------------------------------------
@@ -49,60 +43,13 @@ class NewHospital(HospitalBody):
     id: Id | None = Field(default=None, description="omit for a generated h-… id")
 
 
-class SlaBody(RequestBody):
-    stat_minutes: int = Field(default=30, ge=1, le=60 * 24 * 30)
-    urgent_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
-    routine_minutes: int = Field(default=24 * 60, ge=1, le=60 * 24 * 30)
-
-
-class HalfHostingBody(RequestBody):
-    """Any one rule that matches sends a study out: its modality, the hour it is sent, or declared overflow."""
-
-    modalities: list[Modality] = Field(default_factory=list, max_length=32)
-    hours_start: ClockTime | None = Field(default=None, description="local time HH:MM; with hours_end")
-    hours_end: ClockTime | None = Field(default=None, description="local time HH:MM; may be past midnight")
-    overflow_daily_cap: int = Field(default=0, ge=0, le=10_000)
-
-    def rules(self) -> HalfHostingRules:
-        return HalfHostingRules(
-            modalities=frozenset(self.modalities),
-            hours_start=time.fromisoformat(self.hours_start) if self.hours_start else None,
-            hours_end=time.fromisoformat(self.hours_end) if self.hours_end else None,
-            overflow_daily_cap=self.overflow_daily_cap,
-        )
-
-
-class AgreementBody(RequestBody):
-    """The fields of domain.agreement.Agreement; the parties of an agreement never change once it exists."""
+class AgreementBody(AgreementTerms):
+    """An agreement's parties, service mode and terms; the parties of an agreement never change once it exists."""
 
     requesting_hospital_id: str = Field(min_length=1, max_length=64, description="a county or township hospital")
     reading_hospital_id: str = Field(min_length=1, max_length=64, description="a tertiary hospital")
     service_mode: ServiceMode
-    sla: SlaBody = Field(default_factory=SlaBody)
-    offer_timeout_minutes: int = Field(default=10, ge=1, le=24 * 60)
-    grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
-    auto_reassign: bool = True
-    max_auto_reassigns: int = Field(default=2, ge=0, le=20)
-    second_reading: SecondReadingPolicy = SecondReadingPolicy.ALWAYS
-    second_reading_share: float = Field(default=0.2, ge=0, le=1, description="for random_share")
-    pause_sla_in_needs_info: bool = True
-    critical_ack_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    critical_renotify_max: int = Field(default=2, ge=0, le=20)
-    half_hosting: HalfHostingBody | None = Field(default=None, description="half_hosting agreements only")
-    cooperation_modalities: list[Modality] = Field(
-        default_factory=list, max_length=32, description="cooperation agreements only; empty: every modality"
-    )
-    timezone: str = Field(default="Asia/Shanghai", max_length=64, description="IANA zone of the hosted hours")
     active: bool = True
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
 
     def agreement(self, agreement_id: str) -> Agreement:
         return Agreement(
@@ -110,38 +57,13 @@ class AgreementBody(RequestBody):
             requesting_hospital_id=self.requesting_hospital_id,
             reading_hospital_id=self.reading_hospital_id,
             service_mode=self.service_mode,
-            sla=SlaTargets(self.sla.stat_minutes, self.sla.urgent_minutes, self.sla.routine_minutes),
-            offer_timeout_minutes=self.offer_timeout_minutes,
-            grace_minutes=self.grace_minutes,
-            auto_reassign=self.auto_reassign,
-            max_auto_reassigns=self.max_auto_reassigns,
-            second_reading=self.second_reading,
-            second_reading_share=self.second_reading_share,
-            pause_sla_in_needs_info=self.pause_sla_in_needs_info,
-            critical_ack_minutes=self.critical_ack_minutes,
-            critical_renotify_max=self.critical_renotify_max,
-            half_hosting=self.half_hosting.rules() if self.half_hosting else None,
-            cooperation_modalities=frozenset(self.cooperation_modalities),
-            timezone=self.timezone,
+            terms=self.value(),
             active=self.active,
         )
 
     def problems(self) -> list[tuple[str, str]]:
         """Rules across fields; (field, problem) pairs."""
-        out: list[tuple[str, str]] = []
-        half, mode = self.half_hosting, self.service_mode
-        if half is not None and mode is not ServiceMode.HALF_HOSTING:
-            out.append(("half_hosting", "only a half_hosting agreement has half-hosting rules"))
-        if mode is ServiceMode.HALF_HOSTING and (
-            half is None or not (half.modalities or half.hours_start or half.overflow_daily_cap)
-        ):
-            out.append(("half_hosting", "a half_hosting agreement needs a rule: modalities, hours or an overflow cap"))
-        if half is not None and (half.hours_start is None) != (half.hours_end is None):
-            out.append(("half_hosting.hours_end", "give both hours_start and hours_end, or neither"))
-        if half is not None and half.hours_start is not None and half.hours_start == half.hours_end:
-            out.append(("half_hosting.hours_end", "the hosted hours must not start and end at the same time"))
-        if self.cooperation_modalities and mode is not ServiceMode.COOPERATION:
-            out.append(("cooperation_modalities", "only a cooperation agreement lists modalities"))
+        out = self.term_problems(self.service_mode)
         if self.requesting_hospital_id == self.reading_hospital_id:
             out.append(("reading_hospital_id", "a hospital cannot have an agreement with itself"))
         return out
@@ -151,17 +73,7 @@ class NewAgreement(AgreementBody):
     id: Id | None = Field(default=None, description="omit for a generated agr-… id")
 
 
-class StaffRole(StrEnum):
-    """The roles a person can be given here; patients, gateways and the system are not accounts."""
-
-    COUNTY_DOCTOR = Role.COUNTY_DOCTOR.value
-    EXPERT = Role.EXPERT.value
-    SENIOR = Role.SENIOR.value
-    COORDINATOR = Role.COORDINATOR.value
-    ADMIN = Role.ADMIN.value
-
-
-class Subspecialty(RequestBody):
+class SubspecialtyBody(RequestBody):
     modality: Annotated[str, StringConstraints(pattern=r"^([A-Z]{2,16}|\*)$")] = Field(description="or * for any")
     body_part: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
         description="e.g. CHEST, or * for any"
@@ -183,7 +95,7 @@ class UserBody(RequestBody):
     licensed_for: list[str] = Field(
         default_factory=list, max_length=200, description="readers only: hospitals they may read for"
     )
-    subspecialties: list[Subspecialty] = Field(default_factory=list, max_length=200, description="readers only")
+    subspecialties: list[SubspecialtyBody] = Field(default_factory=list, max_length=200, description="readers only")
     active: bool = True
 
     def columns(self) -> dict[str, Any]:
@@ -270,52 +182,57 @@ def _not_found(entity: str, entity_id: str) -> YilianError:
 
 # ---- hospitals ----------------------------------------------------------------------------------
 @router.get("/hospitals")
-async def list_hospitals(engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def list_hospitals(engine: Engine, principal: AdminPrincipal) -> Page[AdminHospital]:
     async with engine.connect() as conn:
-        return {"items": await queries.all_hospitals(conn)}
+        rows = await queries.all_hospitals(conn)
+    return Page[AdminHospital].of([AdminHospital.model_validate(r) for r in rows])
 
 
 @router.post("/hospitals", status_code=201)
-async def create_hospital(body: NewHospital, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def create_hospital(body: NewHospital, engine: Engine, principal: AdminPrincipal) -> AdminHospital:
     values = {**body.model_dump(exclude={"id"}), "id": body.id or _new_id("h")}
     async with engine.begin() as conn:
-        return await queries.create_hospital(conn, values, actor_id=principal.user_id, now=datetime.now(UTC))
+        made = await queries.create_hospital(conn, values, actor_id=principal.user_id, now=datetime.now(UTC))
+    return AdminHospital.model_validate(made)
 
 
 @router.put("/hospitals/{hospital_id}")
 async def update_hospital(
     hospital_id: str, body: HospitalBody, engine: Engine, principal: AdminPrincipal
-) -> dict[str, Any]:
+) -> AdminHospital:
     async with engine.begin() as conn:
         before = await queries.get_hospital(conn, hospital_id)
         if before is None:
             raise _not_found("hospital", hospital_id)
         await _check_level(conn, hospital_id, body.level)
-        return await queries.update_hospital(
+        after = await queries.update_hospital(
             conn, before, body.model_dump(), actor_id=principal.user_id, now=datetime.now(UTC)
         )
+    return AdminHospital.model_validate(after)
 
 
 # ---- agreements ---------------------------------------------------------------------------------
 @router.get("/agreements")
-async def list_agreements(engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def list_agreements(engine: Engine, principal: AdminPrincipal) -> Page[AdminAgreement]:
     async with engine.connect() as conn:
-        return {"items": await queries.all_agreements(conn)}
+        rows = await queries.all_agreements(conn)
+    return Page[AdminAgreement].of([AdminAgreement.model_validate(r) for r in rows])
 
 
 @router.post("/agreements", status_code=201)
-async def create_agreement(body: NewAgreement, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def create_agreement(body: NewAgreement, engine: Engine, principal: AdminPrincipal) -> AdminAgreement:
     async with engine.begin() as conn:
         await _check_agreement(conn, body)
-        return await queries.create_agreement(
+        made = await queries.create_agreement(
             conn, body.agreement(body.id or _new_id("agr")), actor_id=principal.user_id, now=datetime.now(UTC)
         )
+    return AdminAgreement.model_validate(made)
 
 
 @router.put("/agreements/{agreement_id}")
 async def update_agreement(
     agreement_id: str, body: AgreementBody, engine: Engine, principal: AdminPrincipal
-) -> dict[str, Any]:
+) -> AdminAgreement:
     """Replace the terms; deactivate with active=false (referrals point at agreements, so none is deleted)."""
     async with engine.begin() as conn:
         before = await queries.get_agreement(conn, agreement_id)
@@ -329,25 +246,27 @@ async def update_agreement(
             ]
         )
         await _check_agreement(conn, body)
-        return await queries.update_agreement(
+        after = await queries.update_agreement(
             conn, before, body.agreement(agreement_id), actor_id=principal.user_id, now=datetime.now(UTC)
         )
+    return AdminAgreement.model_validate(after)
 
 
 # ---- users --------------------------------------------------------------------------------------
 @router.get("/users")
-async def list_users(engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def list_users(engine: Engine, principal: AdminPrincipal) -> Page[AdminUser]:
     async with engine.connect() as conn:
-        return {"items": await queries.all_users(conn)}
+        rows = await queries.all_users(conn)
+    return Page[AdminUser].of([AdminUser.model_validate(r) for r in rows])
 
 
 @router.post("/users", status_code=201)
-async def create_user(body: NewUser, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def create_user(body: NewUser, engine: Engine, principal: AdminPrincipal) -> AdminUser:
     user_id = body.id or _new_id("u")
     password_hash = hash_password(body.password)  # before the transaction: argon2 is slow on purpose
     async with engine.begin() as conn:
         await _check_user(conn, body, user_id, principal)
-        return await queries.create_user(
+        made = await queries.create_user(
             conn,
             {**body.columns(), "id": user_id},
             password_hash=password_hash,
@@ -356,17 +275,18 @@ async def create_user(body: NewUser, engine: Engine, principal: AdminPrincipal) 
             actor_id=principal.user_id,
             now=datetime.now(UTC),
         )
+    return AdminUser.model_validate(made)
 
 
 @router.put("/users/{user_id}")
-async def update_user(user_id: str, body: UserBody, engine: Engine, principal: AdminPrincipal) -> dict[str, Any]:
+async def update_user(user_id: str, body: UserBody, engine: Engine, principal: AdminPrincipal) -> AdminUser:
     """Replace the user's fields, licences and subspecialties (not the password); deactivate with active=false."""
     async with engine.begin() as conn:
         before = await queries.get_user(conn, user_id)
         if before is None:
             raise _not_found("user", user_id)
         await _check_user(conn, body, user_id, principal)
-        return await queries.update_user(
+        after = await queries.update_user(
             conn,
             before,
             body.columns(),
@@ -375,6 +295,7 @@ async def update_user(user_id: str, body: UserBody, engine: Engine, principal: A
             actor_id=principal.user_id,
             now=datetime.now(UTC),
         )
+    return AdminUser.model_validate(after)
 
 
 @router.post("/users/{user_id}/password", status_code=204)
@@ -396,8 +317,8 @@ async def list_changes(
     entity: queries.AdminEntity | None = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> Page[AdminChange]:
     """Every change made through this API, newest first."""
     async with engine.connect() as conn:
         items = await queries.changes(conn, entity=entity, entity_id=entity_id, limit=limit)
-    return {"items": items, "limit": limit}
+    return Page[AdminChange].of([AdminChange.model_validate(i) for i in items], limit=limit)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import Field
 
 from yilian.api.deps import CurrentPrincipal, Engine
-from yilian.api.schemas import RequestBody
+from yilian.api.models.api_key import ApiKey, IssuedApiKey
+from yilian.api.schemas import Page, RequestBody
 from yilian.db.queries import api_key as queries
 from yilian.domain import api_key
 from yilian.domain.access import Principal, can_manage_hospital
@@ -35,7 +36,7 @@ class NewApiKey(RequestBody):
 
 
 @router.post("", status_code=201)
-async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, engine: Engine) -> dict[str, Any]:
+async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, engine: Engine) -> IssuedApiKey:
     issued = api_key.issue()
     async with engine.begin() as conn:
         await queries.insert_key(
@@ -47,14 +48,20 @@ async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, 
             created_by=principal.user_id,
             now=datetime.now(UTC),
         )
-    return {"id": issued.key_id, "label": body.label, "hospital_id": hospital_id, "api_key": issued.token,
-            "note": "store this key now: it is shown only once"}  # fmt: skip
+    return IssuedApiKey(
+        id=issued.key_id,
+        label=body.label,
+        hospital_id=hospital_id,
+        api_key=issued.token,
+        note="store this key now: it is shown only once",
+    )
 
 
 @router.get("")
-async def list_api_keys(hospital_id: str, principal: Manager, engine: Engine) -> list[dict[str, Any]]:
+async def list_api_keys(hospital_id: str, principal: Manager, engine: Engine) -> Page[ApiKey]:
     async with engine.connect() as conn:
-        return await queries.keys_of(conn, hospital_id)
+        rows = await queries.keys_of(conn, hospital_id)
+    return Page[ApiKey].of([ApiKey.model_validate(r) for r in rows])
 
 
 @router.delete("/{key_id}", status_code=204)

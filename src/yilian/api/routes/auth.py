@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from yilian.api.deps import AppSettings, Engine
+from yilian.api.models.me import LoginResponse, SignedInUser
 from yilian.api.schemas import RequestBody
 from yilian.api.security import DUMMY_HASH, issue_token, verify_password
 from yilian.db.queries import alliance
@@ -21,14 +20,7 @@ class LoginRequest(RequestBody):
     password: str = Field(min_length=1, max_length=256)
 
 
-class LoginResponse(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    user: dict[str, Any]
-
-
-@router.post("/login", response_model=LoginResponse)
+@router.post("/login")
 async def login(body: LoginRequest, settings: AppSettings, engine: Engine) -> LoginResponse:
     async with engine.connect() as conn:
         user = await alliance.get_user_by_username(conn, body.username)
@@ -39,5 +31,5 @@ async def login(body: LoginRequest, settings: AppSettings, engine: Engine) -> Lo
     return LoginResponse(
         access_token=token,
         expires_in=int(ttl.total_seconds()),
-        user={"id": user["id"], "name": user["display_name"], "role": user["role"], "hospital_id": user["hospital_id"]},
+        user=SignedInUser(id=user["id"], name=user["display_name"], role=user["role"], hospital_id=user["hospital_id"]),
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from yilian.api.deps import Engine, require_role
+from yilian.api.models.dashboard import AtRiskCase, BreachedCase, Dashboard, StateCount, Turnaround
 from yilian.db.queries import dashboard as d
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -16,17 +17,13 @@ from yilian.domain.roles import Role
 router = APIRouter(prefix="/api/dashboard", tags=["dashboard"])
 
 
-def _json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()} for row in rows]
-
-
 @router.get("")
 async def dashboard(
     engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR))],
     since: Annotated[datetime | None, Query(alias="from")] = None,
     until: Annotated[datetime | None, Query(alias="to")] = None,
-) -> dict[str, Any]:
+) -> Dashboard:
     """Counts by state and hospital, cases at risk, breaches, and turnaround p50/p90 over [from, to)."""
     now = datetime.now(UTC)
     until = until or now + timedelta(seconds=1)
@@ -35,13 +32,13 @@ async def dashboard(
         raise YilianError(ErrorCode.VALIDATION_FAILED, "from and to need a time zone, e.g. 2026-11-01T00:00:00+08:00")
     if since >= until:
         raise YilianError(ErrorCode.VALIDATION_FAILED, "from must be before to")
-    scope = d.coordinator_scope(principal.hospital_id)
+    scope = d.scope_of(principal)
     async with engine.connect() as conn:
-        return {
-            "from": since.isoformat(),
-            "to": until.isoformat(),
-            "counts": _json(await d.counts(conn, scope, since, until)),
-            "at_risk": _json(await d.at_risk(conn, scope, now)),
-            "breaches": _json(await d.breaches(conn, scope, since, until)),
-            "turnaround": _json(await d.turnaround(conn, scope, since, until)),
-        }
+        return Dashboard(
+            since=since,
+            until=until,
+            counts=[StateCount.model_validate(r) for r in await d.counts(conn, scope, since, until)],
+            at_risk=[AtRiskCase.model_validate(r) for r in await d.at_risk(conn, scope, now)],
+            breaches=[BreachedCase.model_validate(r) for r in await d.breaches(conn, scope, since, until)],
+            turnaround=[Turnaround.model_validate(r) for r in await d.turnaround(conn, scope, since, until)],
+        )

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from yilian.api.deps import CurrentPrincipal, Engine, require_role
+from yilian.api.models.agreement import AgreementTerms
+from yilian.api.models.directory import AgreementSummary, Hospital, Reader, Subspecialty
 from yilian.api.referral_view import visible_referral
+from yilian.api.schemas import Page
 from yilian.db.queries import directory as queries
-from yilian.db.queries.admin import agreement_terms
+from yilian.db.queries import reader as reader_queries
 from yilian.db.queries.alliance import agreement_from_row
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, SecondReadingPolicy, ServiceMode
@@ -34,23 +37,23 @@ def covers(a: Agreement) -> str:
     if mode is ServiceMode.DIFFICULT_ONLY:
         return "only cases flagged difficult"
     if mode is ServiceMode.COOPERATION:
-        mods = sorted(a.cooperation_modalities)
+        mods = sorted(a.terms.cooperation_modalities)
         return f"{', '.join(mods)} studies" if mods else "studies of every modality"
-    rules = a.half_hosting
+    rules = a.terms.half_hosting
     parts = []
     if rules and rules.modalities:
         parts.append(f"{', '.join(sorted(rules.modalities))} studies")
     if rules and rules.hours_start is not None and rules.hours_end is not None:
-        parts.append(f"any study sent {rules.hours_start:%H:%M}-{rules.hours_end:%H:%M} ({a.timezone})")
+        parts.append(f"any study sent {rules.hours_start:%H:%M}-{rules.hours_end:%H:%M} ({a.terms.timezone})")
     if rules and rules.overflow_daily_cap:
         parts.append(f"declared overflow, up to {rules.overflow_daily_cap} cases a day")
     return "; ".join(parts) or "nothing"
 
 
 def _second_reading(a: Agreement) -> str:
-    policy = a.second_reading
+    policy = a.terms.second_reading
     if policy is SecondReadingPolicy.RANDOM_SHARE:
-        return f"a random {a.second_reading_share:.0%} of cases"
+        return f"a random {a.terms.second_reading_share:.0%} of cases"
     return {
         SecondReadingPolicy.ALWAYS: "every case",
         SecondReadingPolicy.DIFFICULT: "cases flagged difficult",
@@ -59,50 +62,39 @@ def _second_reading(a: Agreement) -> str:
     }[policy]
 
 
-# The terms a county doctor's form and a coordinator need; timeouts and renotify counts are the admin's business.
-SUMMARY_TERMS = (
-    "sla",
-    "second_reading",
-    "second_reading_share",
-    "half_hosting",
-    "cooperation_modalities",
-    "timezone",
-)
-
-
-def agreement_summary(row: dict[str, Any]) -> dict[str, Any]:
-    """What a party to the agreement sees: its terms (as the admin API stores them) plus the coverage in words."""
+def agreement_summary(row: dict[str, Any]) -> AgreementSummary:
+    """What a party to the agreement sees: its terms, both parties' names, and the coverage in words."""
     a = agreement_from_row(row)
-    terms = agreement_terms(a)
-    return {
-        "id": a.id,
-        "requesting_hospital_id": a.requesting_hospital_id,
-        "requesting_hospital_name": row["requesting_hospital_name"],
-        "reading_hospital_id": a.reading_hospital_id,
-        "reading_hospital_name": row["reading_hospital_name"],
-        "service_mode": a.service_mode,
-        "active": a.active,
-        "covers": covers(a),
-        "second_reading_covers": _second_reading(a),
-        **{k: terms[k] for k in SUMMARY_TERMS},
-    }
+    return AgreementSummary(
+        **AgreementTerms.of(a.terms).model_dump(),
+        id=a.id,
+        requesting_hospital_id=a.requesting_hospital_id,
+        requesting_hospital_name=row["requesting_hospital_name"],
+        reading_hospital_id=a.reading_hospital_id,
+        reading_hospital_name=row["reading_hospital_name"],
+        service_mode=a.service_mode,
+        active=a.active,
+        covers=covers(a),
+        second_reading_covers=_second_reading(a),
+    )
 
 
 @router.get("/hospitals")
-async def list_hospitals(engine: Engine, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+async def list_hospitals(engine: Engine, principal: CurrentPrincipal) -> Page[Hospital]:
     """Every hospital of the alliance (id, name, level)."""
     async with engine.connect() as conn:
-        return await queries.hospital_names(conn)
+        rows = await queries.hospital_names(conn)
+    return Page[Hospital].of([Hospital.model_validate(r) for r in rows])
 
 
 @router.get("/agreements")
 async def list_agreements(
     engine: Engine, party: Annotated[str | None, Depends(agreement_party)]
-) -> list[dict[str, Any]]:
+) -> Page[AgreementSummary]:
     """The agreements the caller's hospital is a party to (an admin: all), with what each covers."""
     async with engine.connect() as conn:
         rows = await queries.agreement_rows(conn, party)
-    return [agreement_summary(r) for r in rows]
+    return Page[AgreementSummary].of([agreement_summary(r) for r in rows])
 
 
 @router.get("/readers")
@@ -110,9 +102,24 @@ async def list_readers(
     engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.COORDINATOR))],
     referral_id: Annotated[str, Query(min_length=1, max_length=64)],
-) -> list[dict[str, Any]]:
-    """Who could read this case: active experts and seniors of its reading hospital licensed for its sender."""
+) -> Page[Reader]:
+    """Who could read this case (domain.routing.may_read): active experts and seniors of its reading hospital
+    licensed for its sender, on duty or not."""
     row = await visible_referral(engine, principal, referral_id)
     async with engine.connect() as conn:
-        readers = await queries.readers_of(conn, row["reading_hospital_id"], row["requesting_hospital_id"])
-    return [{**r, "open_cases": int(r["open_cases"])} for r in readers]
+        readers = await reader_queries.readers_of(conn, row["reading_hospital_id"], row["requesting_hospital_id"])
+    return Page[Reader].of(
+        [
+            Reader(
+                id=r.user_id,
+                display_name=r.name,
+                role=r.role,
+                title=r.title,
+                is_junior=r.is_junior,
+                on_duty=r.on_duty,
+                subspecialties=[Subspecialty(modality=m, body_part=b) for m, b in r.subspecialties],
+                open_cases=r.open_load,
+            )
+            for r in readers
+        ]
+    )

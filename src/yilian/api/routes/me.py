@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from yilian.api.deps import CurrentPrincipal, Engine, require_role
+from yilian.api.models.me import Me
 from yilian.api.schemas import RequestBody
 from yilian.db.queries import alliance
 from yilian.domain.access import Principal
@@ -20,23 +21,23 @@ class DutyBody(RequestBody):
     on_duty: bool = Field(description="false: no new cases are offered to you; cases you hold stay yours")
 
 
-async def _me(engine: Engine, principal: Principal) -> dict[str, Any]:
+async def _me(engine: Engine, principal: Principal) -> Me:
     async with engine.connect() as conn:
         user = await alliance.get_user(conn, principal.user_id)
     assert user is not None
-    return {
-        "id": principal.user_id,
-        "name": principal.name,
-        "role": principal.role,
-        "hospital_id": principal.hospital_id,
-        "title": user["title"],
-        "on_duty": user["on_duty"],
-        "licensed_for": sorted(principal.licensed_for),
-    }
+    return Me(
+        id=principal.user_id,
+        name=principal.name,
+        role=principal.role,
+        hospital_id=principal.hospital_id,
+        title=user["title"],
+        on_duty=user["on_duty"],
+        licensed_for=sorted(principal.licensed_for),
+    )
 
 
 @router.get("")
-async def get_me(engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_me(engine: Engine, principal: CurrentPrincipal) -> Me:
     return await _me(engine, principal)
 
 
@@ -45,7 +46,7 @@ async def set_duty(
     body: DutyBody,
     engine: Engine,
     principal: Annotated[Principal, Depends(require_role(Role.EXPERT, Role.SENIOR))],
-) -> dict[str, Any]:
+) -> Me:
     async with engine.begin() as conn:
         await alliance.set_on_duty(conn, principal.user_id, body.on_duty)
     return await _me(engine, principal)

@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator
 
+from yilian.api import referral_service as service
 from yilian.api.deps import Commands, CurrentPrincipal, Engine, require_role
+from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral, ReferralDetail, ReportVersion
 from yilian.api.referral_view import referral_out, referral_scope, visible_referral
-from yilian.api.schemas import RequestBody
+from yilian.api.schemas import Page, RequestBody
 from yilian.api.workflow_client import ReferralCommands
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, sees_drafts
-from yilian.domain.agreement import CoverageRequest, Priority, coverage
-from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.agreement import Priority
 from yilian.domain.referral import Action
 from yilian.domain.referral_io import (
     ActorInput,
-    CaseFacts,
     ReassignInput,
-    ReferralInput,
-    ReferralPolicy,
     ReportInput,
     ReviewInput,
 )
 from yilian.domain.report import Discrepancy, ReportContent
-from yilian.domain.roles import READER_ROLES, Role
+from yilian.domain.roles import Role
 
 router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
@@ -103,15 +99,10 @@ async def _act(
     arg: Any,
     *,
     reopen: bool = False,
-) -> dict[str, Any]:
+) -> Referral:
     await visible_referral(engine, principal, referral_id)
     await commands.act(referral_id, action, arg, reopen=reopen)
-    return referral_out(await visible_referral(engine, principal, referral_id))
-
-
-def _start_of_local_day(now: datetime, tz: str) -> datetime:
-    local = now.astimezone(ZoneInfo(tz))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return referral_out(await visible_referral(engine, principal, referral_id), principal)
 
 
 # ---- routes -------------------------------------------------------------------------------------
@@ -121,69 +112,12 @@ async def submit_referral(
     engine: Engine,
     commands: Commands,
     principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR))],
-) -> dict[str, Any]:
+) -> Referral:
     """A county doctor sends a case; refused with the agreement's reason when it is not covered."""
-    hospital_id = principal.hospital_id or ""
-    now = datetime.now(UTC)
-    async with engine.begin() as conn:
-        candidates = [
-            a
-            for a in await alliance.agreements_for(conn, hospital_id)
-            if body.reading_hospital_id in (None, a.reading_hospital_id)
-        ]
-        chosen, reasons = None, []
-        for a in candidates:
-            used = (
-                await alliance.overflow_used(conn, hospital_id, _start_of_local_day(now, a.timezone))
-                if body.overflow
-                else 0
-            )
-            cov = coverage(
-                a,
-                CoverageRequest(body.modality, body.body_part, body.priority, body.difficult, now, body.overflow, used),
-            )
-            if cov.covered:
-                chosen = a
-                break
-            reasons.append({"agreement_id": a.id, "service_mode": a.service_mode, "reason": cov.reason})
-        if chosen is None:
-            message = reasons[0]["reason"] if reasons else "this hospital has no service agreement"
-            raise YilianError(ErrorCode.NOT_COVERED_BY_AGREEMENT, message, {"agreements": reasons})
-        issuer = body.patient.issuer or await alliance.patient_id_issuer(conn, hospital_id)
-        existing = await alliance.find_patient(conn, hospital_id, issuer, body.patient.patient_id)
-        if existing and (existing["birth_date"] != body.patient.birth_date or existing["sex"] != body.patient.sex):
-            raise YilianError(
-                ErrorCode.PATIENT_IDENTITY_MISMATCH,
-                "a patient with this Patient ID is registered with a different birth date or sex",
-                {"patient_id": body.patient.patient_id, "issuer": issuer},
-            )
-        patient_ref = await alliance.register_patient(
-            conn,
-            hospital_id=hospital_id,
-            issuer=issuer,
-            patient_id=body.patient.patient_id,
-            name=body.patient.name,
-            birth_date=body.patient.birth_date,
-            sex=body.patient.sex,
-            now=now,
-        )
-    referral_id = f"ref-{now:%Y%m%d}-{uuid.uuid4().hex[:10]}"
-    facts = CaseFacts(
-        referral_id=referral_id,
-        requesting_hospital_id=hospital_id,
-        reading_hospital_id=chosen.reading_hospital_id,
-        patient_ref=patient_ref,
-        study_instance_uid=body.study_instance_uid,
-        modality=body.modality,
-        body_part=body.body_part,
-        clinical_question=body.clinical_question,
-        priority=body.priority,
-        difficult=body.difficult,
-        submitted_by=principal.actor,
-        overflow=body.overflow,
-    )
-    await commands.start(ReferralInput(facts, ReferralPolicy.from_agreement(chosen)))
-    return referral_out(await visible_referral(engine, principal, referral_id))
+    patient = service.PatientDetails(**body.patient.model_dump())
+    submission = service.Submission(patient=patient, **body.model_dump(exclude={"patient"}))
+    referral_id = await service.submit(engine, commands, principal.actor, submission, datetime.now(UTC))
+    return referral_out(await visible_referral(engine, principal, referral_id), principal)
 
 
 @router.get("")
@@ -196,13 +130,12 @@ async def list_referrals(
     hospital_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Page[Referral]:
     """The caller's worklist, most urgent SLA first."""
-    scope = q.worklist_filter(user_id=principal.user_id, role=principal.role, hospital_id=principal.hospital_id)
     async with engine.connect() as conn:
         rows = await q.worklist(
             conn,
-            scope,
+            principal,
             states=state,
             priority=priority,
             modality=modality,
@@ -211,11 +144,11 @@ async def list_referrals(
             offset=offset,
         )
     now = datetime.now(UTC)
-    return {"items": [referral_out(r, now) for r in rows], "limit": limit, "offset": offset}
+    return Page[Referral].of([referral_out(r, principal, now) for r in rows], limit=limit, offset=offset)
 
 
 @router.get("/{referral_id}")
-async def get_referral(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_referral(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> ReferralDetail:
     row = await visible_referral(engine, principal, referral_id)
     async with engine.connect() as conn:
         patient = await alliance.get_patient(conn, row["patient_ref"])
@@ -224,35 +157,29 @@ async def get_referral(referral_id: str, engine: Engine, principal: CurrentPrinc
             if sees_drafts(principal, referral_scope(row))
             else await q.signed_reports(conn, referral_id)
         )
-    out = referral_out(row)
-    out["patient"] = {
-        k: (v.isoformat() if isinstance(v, date) else v)
-        for k, v in (patient or {}).items()
-        if k in ("patient_id", "issuer", "name", "birth_date", "sex")
-    }
-    out["reports"] = [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in reports]
-    return out
+    return ReferralDetail(
+        **referral_out(row, principal).model_dump(),
+        patient=Patient.model_validate(patient),
+        reports=[ReportVersion.model_validate(r) for r in reports],
+    )
 
 
 @router.get("/{referral_id}/priors")
-async def get_priors(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_priors(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[PriorCase]:
     """The patient's earlier cases (same Patient ID + issuer) with their signed reports, for the reader."""
     row = await visible_referral(engine, principal, referral_id)
     async with engine.connect() as conn:
         items = await q.priors(conn, row["patient_ref"], referral_id)
-    return {"items": [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in i.items()} for i in items]}
+    return Page[PriorCase].of([PriorCase.model_validate(i) for i in items])
 
 
 @router.get("/{referral_id}/audit")
-async def get_audit(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_audit(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[AuditEvent]:
+    """The case's audit trail, oldest first."""
     await visible_referral(engine, principal, referral_id)
     async with engine.connect() as conn:
         events = await q.audit_trail(conn, referral_id)
-    return {
-        "items": [
-            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in e.items() if k != "id"} for e in events
-        ]
-    }
+    return Page[AuditEvent].of([AuditEvent.model_validate(e) for e in events])
 
 
 # ---- actions: each is one Update on the referral's workflow ---------------------------------------
@@ -341,10 +268,10 @@ ACTION_ROUTES = (
 )
 
 
-def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, dict[str, Any]]]:
+def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, Referral]]:
     async def endpoint(
         referral_id: str, body: Any, engine: Engine, commands: Commands, principal: CurrentPrincipal
-    ) -> dict[str, Any]:
+    ) -> Referral:
         arg = route.build(principal, body)
         return await _act(engine, commands, principal, referral_id, route.action, arg, reopen=route.reopen)
 
@@ -356,7 +283,7 @@ def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, di
         "commands": Commands,
         "principal": CurrentPrincipal,
     }
-    endpoint.__name__ = route.path.replace("-", "_")
+    endpoint.__name__ = route.action.value  # the route's name and operation id: referrals_save_draft
     return endpoint
 
 
@@ -369,30 +296,18 @@ for _route in ACTION_ROUTES:
 @router.post("/{referral_id}/reassign")
 async def reassign(
     referral_id: str, body: ReassignBody, engine: Engine, commands: Commands, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> Referral:
     row = await visible_referral(engine, principal, referral_id)
-    reader = None
-    if body.expert_id:
-        async with engine.connect() as conn:
-            reader = await alliance.principal_row(conn, body.expert_id)
-        # A reader of the reading hospital, active, and licensed for the sending hospital.
-        if (
-            reader is None
-            or not reader["active"]
-            or reader["role"] not in READER_ROLES
-            or reader["hospital_id"] != row["reading_hospital_id"]
-            or row["requesting_hospital_id"] not in (reader["licensed_for"] or ())
-        ):
-            raise YilianError(
-                ErrorCode.VALIDATION_FAILED,
-                "that expert is not a reader of the reading hospital licensed for the sending hospital",
-                {"expert_id": body.expert_id},
-            )
+    reader = (
+        await service.named_reader(engine, body.expert_id, row["reading_hospital_id"], row["requesting_hospital_id"])
+        if body.expert_id
+        else None
+    )
     return await _act(
         engine,
         commands,
         principal,
         referral_id,
         Action.REASSIGN,
-        ReassignInput(principal.actor, body.expert_id, body.reason, bool(reader and reader["is_junior"])),
+        ReassignInput(principal.actor, body.expert_id, body.reason, bool(reader and reader.is_junior)),
     )

@@ -10,8 +10,16 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from yilian.api.deps import AppSettings, Blobs, CurrentPrincipal, Engine
+from yilian.api.models.share_link import (
+    ShareAccess,
+    SharedPatient,
+    SharedResult,
+    SharedStudy,
+    ShareLink,
+    SignedReport,
+)
 from yilian.api.referral_view import visible_referral
-from yilian.api.schemas import RequestBody
+from yilian.api.schemas import Page, RequestBody
 from yilian.db.queries import alliance
 from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as rq
@@ -46,19 +54,21 @@ class NewLink(RequestBody):
     days: int | None = Field(default=None, ge=1, le=365, description="days it lasts; YILIAN_SHARE_LINK_DAYS if unset")
 
 
-def _link_out(settings: AppSettings, link: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _link_out(settings: AppSettings, link: dict[str, Any], now: datetime) -> ShareLink:
     token = token_for(settings.share_link_secret, link["id"])
-    status = refusal(LinkStatus(link["expires_at"], link["revoked_at"], None), now) or "active"
-    return {
-        "link_id": link["id"],
-        "referral_id": link["referral_id"],
-        "status": status,
-        "created_at": link["created_at"].isoformat(),
-        "expires_at": link["expires_at"].isoformat(),
-        "revoked_at": link["revoked_at"].isoformat() if link["revoked_at"] else None,
-        "token": token if status == "active" else None,
-        "url": f"{settings.public_base_url}/s/{token}" if status == "active" else None,
-    }
+    status = str(refusal(LinkStatus(link["expires_at"], link["revoked_at"], None), now) or "active")
+    return ShareLink.model_validate(
+        {
+            "link_id": link["id"],
+            "referral_id": link["referral_id"],
+            "status": status,
+            "created_at": link["created_at"],
+            "expires_at": link["expires_at"],
+            "revoked_at": link["revoked_at"],
+            "token": token if status == "active" else None,
+            "url": f"{settings.public_base_url}/s/{token}" if status == "active" else None,
+        }
+    )
 
 
 async def _visible_link(engine: Engine, principal: Any, link_id: str) -> dict[str, Any]:
@@ -82,20 +92,20 @@ def _require_manager(principal: Any) -> None:
 @router.get("/api/referrals/{referral_id}/share-links")
 async def list_links(
     referral_id: str, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> Page[ShareLink]:
     """Links for the patient's QR slip; the URL can be shown again to reprint it."""
     _require_manager(principal)
     await visible_referral(engine, principal, referral_id)
     async with engine.connect() as conn:
         links = await sq.links_for(conn, referral_id)
     now = datetime.now(UTC)
-    return {"items": [_link_out(settings, link, now) for link in links]}
+    return Page[ShareLink].of([_link_out(settings, link, now) for link in links])
 
 
 @router.post("/api/referrals/{referral_id}/share-links", status_code=201)
 async def create_link(
     referral_id: str, body: NewLink, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> ShareLink:
     _require_manager(principal)
     row = await visible_referral(engine, principal, referral_id)
     if row["state"] not in REPORTED_STATES:
@@ -119,7 +129,7 @@ async def create_link(
 @router.post("/api/share-links/{link_id}/revoke")
 async def revoke_link(
     link_id: str, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> ShareLink:
     _require_manager(principal)
     await _visible_link(engine, principal, link_id)
     now = datetime.now(UTC)
@@ -132,18 +142,18 @@ async def revoke_link(
 
 
 @router.get("/api/share-links/{link_id}/accesses")
-async def link_accesses(link_id: str, engine: Engine, principal: CurrentPrincipal) -> dict[str, Any]:
+async def link_accesses(link_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[ShareAccess]:
     _require_manager(principal)
     await _visible_link(engine, principal, link_id)
     async with engine.connect() as conn:
         rows = await sq.accesses(conn, link_id)
-    return {"items": [{"at": r["at"].isoformat(), "outcome": r["outcome"], "client": r["client"]} for r in rows]}
+    return Page[ShareAccess].of([ShareAccess.model_validate(r) for r in rows])
 
 
 @router.post("/api/share/{token}")
 async def open_link(
     token: str, body: OpenLink, request: Request, engine: Engine, settings: AppSettings
-) -> dict[str, Any]:
+) -> SharedResult:
     """The patient's view: the signed report (and addenda) after the birth date matches. Every try is logged."""
     now = datetime.now(UTC)
     client = request.client.host if request.client else ""
@@ -182,28 +192,24 @@ async def open_link(
     if failed:
         raise YilianError(ErrorCode.WRONG_SECOND_FACTOR, "the birth date does not match")
     assert referral is not None
-    return {
-        "notice": PATIENT_NOTICE,
-        "patient": {"name": patient["name"], "sex": patient["sex"]},
-        "study": {
-            "modality": referral["modality"],
-            "body_part": referral["body_part"],
-            "study_instance_uid": referral["study_instance_uid"],
-        },
-        "reports": [
-            {
-                "kind": r["kind"],
-                "version": r["version"],
-                "findings": r["findings"],
-                "impression": r["impression"],
-                "signed_by": r["author_name"],
-                "signed_at": r["created_at"].isoformat(),
-            }
+    return SharedResult(
+        notice=PATIENT_NOTICE,
+        patient=SharedPatient(name=patient["name"], sex=patient["sex"]),
+        study=SharedStudy.model_validate(referral),
+        reports=[
+            SignedReport(
+                kind=r["kind"],
+                version=r["version"],
+                findings=r["findings"],
+                impression=r["impression"],
+                signed_by=r["author_name"],
+                signed_at=r["created_at"],
+            )
             for r in reports
         ],
-        "key_images": [_key_image_url(settings.share_link_secret, token, link["id"], sop, now) for sop in key_images],
-        "expires_at": link["expires_at"].isoformat(),
-    }
+        key_images=[_key_image_url(settings.share_link_secret, token, link["id"], sop, now) for sop in key_images],
+        expires_at=link["expires_at"],
+    )
 
 
 def _key_image_url(secret: str, token: str, link_id: str, sop: str, now: datetime) -> str:
@@ -212,7 +218,11 @@ def _key_image_url(secret: str, token: str, link_id: str, sop: str, now: datetim
     return f"/api/share/{token}/images/{sop}?expires={expires}&signature={signature}"
 
 
-@router.get("/api/share/{token}/images/{sop_instance_uid}")
+@router.get(
+    "/api/share/{token}/images/{sop_instance_uid}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the key image as JPEG"}},
+)
 async def key_image(
     token: str,
     sop_instance_uid: str,

@@ -12,6 +12,7 @@ from typing import IO, Any
 from fastapi import APIRouter, Request, UploadFile
 
 from yilian.api.deps import Blobs, Engine, OnStored, Storer, dicomweb_base
+from yilian.api.models.study import UploadResult
 from yilian.dicom.instance import FailureReason
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome, store_instance
@@ -24,7 +25,7 @@ MAX_MEMBER_BYTES = 2 * 1024**3
 @router.post("/upload", status_code=200)
 async def upload_study(
     request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Storer, files: list[UploadFile]
-) -> dict[str, Any]:
+) -> UploadResult:
     """Store each uploaded DICOM file, and every file inside uploaded zips, through the one ingest pipeline.
 
     The answer lists every file with its outcome; one bad file (or a zip that cannot be read) does not stop
@@ -61,12 +62,14 @@ async def upload_study(
         raise YilianError(ErrorCode.VALIDATION_FAILED, "the upload holds no file")
     await on_stored(studies)
     base = dicomweb_base(request)
-    return {
-        "stored": sum(r["outcome"] != "rejected" for r in results),
-        "failed": sum(r["outcome"] == "rejected" for r in results),
-        "studies": [{"study_instance_uid": s, "retrieve_url": f"{base}/studies/{s}"} for s in sorted(studies)],
-        "files": results,
-    }
+    return UploadResult.model_validate(
+        {
+            "stored": sum(r["outcome"] != "rejected" for r in results),
+            "failed": sum(r["outcome"] == "rejected" for r in results),
+            "studies": [{"study_instance_uid": s, "retrieve_url": f"{base}/studies/{s}"} for s in sorted(studies)],
+            "files": results,
+        }
+    )
 
 
 @dataclass(frozen=True)

@@ -141,37 +141,6 @@ async def update_hospital(
 
 
 # ---- agreements ---------------------------------------------------------------------------------
-def agreement_terms(a: Agreement) -> dict[str, Any]:
-    """The JSONB `terms` of an agreement: everything but its columns; alliance.agreement_from_row reads it back."""
-    half = a.half_hosting
-    return {
-        "sla": {
-            "stat_minutes": a.sla.stat_minutes,
-            "urgent_minutes": a.sla.urgent_minutes,
-            "routine_minutes": a.sla.routine_minutes,
-        },
-        "offer_timeout_minutes": a.offer_timeout_minutes,
-        "grace_minutes": a.grace_minutes,
-        "auto_reassign": a.auto_reassign,
-        "max_auto_reassigns": a.max_auto_reassigns,
-        "second_reading": str(a.second_reading),
-        "second_reading_share": a.second_reading_share,
-        "pause_sla_in_needs_info": a.pause_sla_in_needs_info,
-        "critical_ack_minutes": a.critical_ack_minutes,
-        "critical_renotify_max": a.critical_renotify_max,
-        "half_hosting": None
-        if half is None
-        else {
-            "modalities": sorted(half.modalities),
-            "hours_start": f"{half.hours_start:%H:%M}" if half.hours_start else None,
-            "hours_end": f"{half.hours_end:%H:%M}" if half.hours_end else None,
-            "overflow_daily_cap": half.overflow_daily_cap,
-        },
-        "cooperation_modalities": sorted(a.cooperation_modalities),
-        "timezone": a.timezone,
-    }
-
-
 def agreement_view(a: Agreement) -> dict[str, Any]:
     """The agreement as the admin API shows it and accepts it back (PUT): columns and terms in one object."""
     return {
@@ -179,7 +148,7 @@ def agreement_view(a: Agreement) -> dict[str, Any]:
         "requesting_hospital_id": a.requesting_hospital_id,
         "reading_hospital_id": a.reading_hospital_id,
         "service_mode": str(a.service_mode),
-        **agreement_terms(a),
+        **a.terms.as_json(),
         "active": a.active,
     }
 
@@ -189,7 +158,7 @@ def _agreement_columns(a: Agreement) -> dict[str, Any]:
         "requesting_hospital_id": a.requesting_hospital_id,
         "reading_hospital_id": a.reading_hospital_id,
         "service_mode": str(a.service_mode),
-        "terms": agreement_terms(a),
+        "terms": a.terms.as_json(),
         "active": a.active,
     }
 
@@ -199,9 +168,19 @@ async def get_agreement(conn: AsyncConnection, agreement_id: str) -> Agreement |
     return agreement_from_row(row) if row else None
 
 
+def _agreement_shown(row: Any) -> dict[str, Any]:
+    return {**agreement_view(agreement_from_row(row)), "created_at": _iso(row["created_at"])}
+
+
+async def _shown_agreement(conn: AsyncConnection, agreement_id: str) -> dict[str, Any]:
+    """The agreement as the admin API answers a write with it (and the change log keeps it)."""
+    row = (await conn.execute(select(agreements).where(agreements.c.id == agreement_id))).mappings().one()
+    return _agreement_shown(row)
+
+
 async def all_agreements(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(select(agreements).order_by(agreements.c.id))
-    return [{**agreement_view(agreement_from_row(r)), "created_at": _iso(r["created_at"])} for r in rows.mappings()]
+    return [_agreement_shown(r) for r in rows.mappings()]
 
 
 async def create_agreement(conn: AsyncConnection, a: Agreement, *, actor_id: str, now: datetime) -> dict[str, Any]:
@@ -213,9 +192,7 @@ async def create_agreement(conn: AsyncConnection, a: Agreement, *, actor_id: str
     )
     if created is None:
         raise _conflict("id", f"an agreement {a.id} exists already")
-    stored = await get_agreement(conn, a.id)
-    assert stored is not None
-    after = agreement_view(stored)
+    after = await _shown_agreement(conn, a.id)
     await record_change(
         conn, actor_id=actor_id, entity=AdminEntity.AGREEMENT, entity_id=a.id, action=AdminAction.CREATE,
         before=None, after=after, now=now,
@@ -227,12 +204,10 @@ async def update_agreement(
     conn: AsyncConnection, before: Agreement, a: Agreement, *, actor_id: str, now: datetime
 ) -> dict[str, Any]:
     await conn.execute(update(agreements).where(agreements.c.id == a.id).values(**_agreement_columns(a)))
-    stored = await get_agreement(conn, a.id)
-    assert stored is not None
-    after = agreement_view(stored)
+    after = await _shown_agreement(conn, a.id)
     await record_change(
         conn, actor_id=actor_id, entity=AdminEntity.AGREEMENT, entity_id=a.id, action=AdminAction.UPDATE,
-        before=agreement_view(before), after=after, now=now,
+        before={**agreement_view(before), "created_at": after["created_at"]}, after=after, now=now,
     )  # fmt: skip
     return after
 

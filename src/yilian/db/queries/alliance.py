@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, String, func, literal, select, update
@@ -11,43 +11,16 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.schema import agreements, hospitals, patients, reader_licences, reader_subspecialties, referrals, users
-from yilian.domain.agreement import (
-    Agreement,
-    HalfHostingRules,
-    SecondReadingPolicy,
-    ServiceMode,
-    SlaTargets,
-)
+from yilian.domain.agreement import Agreement, AgreementTerms, ServiceMode
 
 
 def agreement_from_row(row: Any) -> Agreement:
-    t = dict(row["terms"])
-    half = t.get("half_hosting")
     return Agreement(
         id=row["id"],
         requesting_hospital_id=row["requesting_hospital_id"],
         reading_hospital_id=row["reading_hospital_id"],
         service_mode=ServiceMode(row["service_mode"]),
-        sla=SlaTargets(**t.get("sla", {})),
-        offer_timeout_minutes=t.get("offer_timeout_minutes", 10),
-        grace_minutes=t.get("grace_minutes", 30),
-        auto_reassign=t.get("auto_reassign", True),
-        max_auto_reassigns=t.get("max_auto_reassigns", 2),
-        second_reading=SecondReadingPolicy(t.get("second_reading", "always")),
-        second_reading_share=t.get("second_reading_share", 0.2),
-        pause_sla_in_needs_info=t.get("pause_sla_in_needs_info", True),
-        critical_ack_minutes=t.get("critical_ack_minutes", 15),
-        critical_renotify_max=t.get("critical_renotify_max", 2),
-        half_hosting=HalfHostingRules(
-            modalities=frozenset(half.get("modalities", [])),
-            hours_start=time.fromisoformat(half["hours_start"]) if half.get("hours_start") else None,
-            hours_end=time.fromisoformat(half["hours_end"]) if half.get("hours_end") else None,
-            overflow_daily_cap=half.get("overflow_daily_cap", 0),
-        )
-        if half
-        else None,
-        cooperation_modalities=frozenset(t.get("cooperation_modalities", [])),
-        timezone=t.get("timezone", "Asia/Shanghai"),
+        terms=AgreementTerms.from_json(row["terms"]),
         active=row["active"],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlalchemy import Text, bindparam, func, select, text
@@ -9,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 REFERRALS_CHANNEL = "yilian_referrals"  # payload: the referral id whose projection row changed
-NOTIFICATIONS_CHANNEL = "yilian_notifications"  # payload: the user id with a new in-app notification
+NOTIFICATIONS_CHANNEL = "yilian_notifications"  # payload: {"user_id", "id"} of a new in-app notification (JSON)
 
 _NOTIFY_EACH = text("SELECT pg_notify(:channel, u) FROM unnest(:ids) AS u").bindparams(
     bindparam("ids", type_=ARRAY(Text))
@@ -21,8 +22,17 @@ async def announce_referral(conn: AsyncConnection, referral_id: str) -> None:
     await conn.execute(select(func.pg_notify(REFERRALS_CHANNEL, referral_id)))
 
 
-async def announce_notifications(conn: AsyncConnection, user_ids: Iterable[str]) -> None:
-    """Tell listeners these people have something new in their inbox (PostgreSQL folds duplicates)."""
-    ids = sorted(set(user_ids))
-    if ids:
-        await conn.execute(_NOTIFY_EACH, {"channel": NOTIFICATIONS_CHANNEL, "ids": ids})
+async def announce_notifications(conn: AsyncConnection, added: Iterable[tuple[str, int]]) -> None:
+    """Tell listeners these (recipient, notification id) rows are new in people's inboxes."""
+    payloads = [json.dumps({"user_id": user_id, "id": nid}) for user_id, nid in sorted(set(added))]
+    if payloads:
+        await conn.execute(_NOTIFY_EACH, {"channel": NOTIFICATIONS_CHANNEL, "ids": payloads})
+
+
+def heard_notification(payload: str) -> tuple[str, int | None]:
+    """The recipient and notification id an announcement names (an id-less user id from an older writer)."""
+    try:
+        heard = json.loads(payload)
+        return str(heard["user_id"]), int(heard["id"])
+    except (ValueError, KeyError, TypeError):
+        return payload, None

@@ -1,0 +1,1 @@
+"""The API's response bodies, one module per capability; request bodies live with their routes."""

@@ -1,0 +1,23 @@
+"""A hospital's API keys for its gateway."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from yilian.api.schemas import ApiModel, Timestamp
+
+
+class ApiKey(ApiModel):
+    id: str
+    label: str
+    created_by: str
+    created_at: Timestamp
+    revoked_at: Timestamp | None
+
+
+class IssuedApiKey(ApiModel):
+    id: str
+    label: str
+    hospital_id: str
+    api_key: str = Field(description="the key itself: shown this once, never stored")
+    note: str

@@ -1,0 +1,56 @@
+"""What a signed-in person's screens look up: hospitals, the agreements their hospital is party to, a case's readers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from yilian.api.models.agreement import AgreementTerms
+from yilian.api.models.me import StaffRole
+from yilian.api.schemas import ApiModel
+from yilian.domain.agreement import ServiceMode
+
+
+class HospitalLevel(StrEnum):
+    TERTIARY = "tertiary"  # 三甲: where the experts read
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+class Hospital(ApiModel):
+    id: str
+    name: str
+    level: HospitalLevel
+
+
+class AgreementSummary(AgreementTerms):
+    """An agreement as its parties see it: its terms, both parties' names and what it covers."""
+
+    id: str
+    requesting_hospital_id: str
+    requesting_hospital_name: str
+    reading_hospital_id: str
+    reading_hospital_name: str
+    service_mode: ServiceMode
+    active: bool
+    covers: str = Field(description="what the agreement sends out, in words")
+    second_reading_covers: str = Field(description="which reports get a second reading, in words")
+
+
+class Subspecialty(ApiModel):
+    modality: str = Field(description="a modality code, or * for any")
+    body_part: str = Field(description="e.g. CHEST, or * for any")
+
+
+class Reader(ApiModel):
+    """A reader who could take a case, with how many open cases they hold or are offered."""
+
+    id: str
+    display_name: str
+    role: StaffRole
+    title: str
+    is_junior: bool
+    on_duty: bool
+    subspecialties: list[Subspecialty]
+    open_cases: int
