@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.schema import users
+from yilian.db.queries import notification as notification_queries
 from yilian.domain.referral_io import NotifyInput, NotifyResult
 from yilian.notify.port import Message, Notifier, Recipient
 
 
 async def recipients(conn: AsyncConnection, inp: NotifyInput) -> list[Recipient]:
     a = inp.audience
-    conditions: list[ColumnElement[bool]] = []
-    if a.user_ids:
-        conditions.append(users.c.id.in_(a.user_ids))
-    if a.role is not None:
-        cond = users.c.role == str(a.role)
-        if a.hospital_id is not None:
-            cond = cond & (users.c.hospital_id == a.hospital_id)
-        conditions.append(cond)
-    if not conditions:
-        return []
-    rows = (await conn.execute(select(users.c.id, users.c.hospital_id).where(or_(*conditions), users.c.active))).all()
-    return sorted((Recipient(user_id=r[0], hospital_id=r[1]) for r in rows), key=lambda r: r.user_id)
+    role = str(a.role) if a.role is not None else None
+    members = await notification_queries.audience(conn, list(a.user_ids), role, a.hospital_id)
+    return sorted((Recipient(user_id=u, hospital_id=h) for u, h in members), key=lambda r: r.user_id)
 
 
 async def deliver(

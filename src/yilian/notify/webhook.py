@@ -16,11 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from yilian.db.schema import notifications, webhook_deliveries, webhooks
+from yilian.db.queries import notification as notification_queries
+from yilian.db.queries import webhook as webhook_queries
 from yilian.domain.notice import NoticeKind
 from yilian.notify.messages import DEFAULT_LANGUAGE, Language, Text, render_all
 from yilian.notify.port import Message, Recipient
@@ -51,16 +50,7 @@ class WebhookNotifier:
         hospitals = sorted({r.hospital_id for r in recipients if r.hospital_id})
         if not hospitals:
             return False
-        hooks = (
-            (await conn.execute(select(webhooks.c.id).where(webhooks.c.hospital_id.in_(hospitals), webhooks.c.active)))
-            .scalars()
-            .all()
-        )
-        for hook_id in hooks:
-            await conn.execute(
-                insert(webhook_deliveries).values(webhook_id=hook_id, key=message.key).on_conflict_do_nothing()
-            )
-        return bool(hooks)
+        return await webhook_queries.queue_deliveries(conn, hospitals, message.key)
 
 
 def delivery_body(key: str, hospital_id: str, note: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,42 +78,14 @@ async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit:
     """Send queued deliveries once; returns how many succeeded."""
     now = datetime.now(UTC)
     async with engine.connect() as conn:
-        rows = (
-            (
-                await conn.execute(
-                    select(webhook_deliveries, webhooks.c.url, webhooks.c.secret, webhooks.c.hospital_id)
-                    .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
-                    .where(webhook_deliveries.c.delivered_at.is_(None), webhook_deliveries.c.attempts < MAX_ATTEMPTS)
-                    .limit(limit)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = await webhook_queries.pending(conn, max_attempts=MAX_ATTEMPTS, limit=limit)
     sent = 0
     for row in rows:
         async with engine.connect() as conn:
-            note = (
-                (
-                    await conn.execute(
-                        select(
-                            notifications.c.referral_id,
-                            notifications.c.kind,
-                            notifications.c.params,
-                            notifications.c.title,
-                            notifications.c.body,
-                            notifications.c.created_at,
-                        )
-                        .where(notifications.c.key == row["key"])
-                        .limit(1)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            note = await notification_queries.by_key(conn, row["key"])
         if note is None:
             continue
-        body = json.dumps(delivery_body(row["key"], row["hospital_id"], dict(note)), ensure_ascii=False).encode()
+        body = json.dumps(delivery_body(row["key"], row["hospital_id"], note), ensure_ascii=False).encode()
         status, error = None, None
         try:
             resp = await client.post(
@@ -141,17 +103,8 @@ async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         async with engine.begin() as conn:
-            await conn.execute(
-                update(webhook_deliveries)
-                .where(
-                    and_(webhook_deliveries.c.webhook_id == row["webhook_id"], webhook_deliveries.c.key == row["key"])
-                )
-                .values(
-                    status=status,
-                    attempts=webhook_deliveries.c.attempts + 1,
-                    last_error=error,
-                    delivered_at=now if error is None else None,
-                )
+            await webhook_queries.record_attempt(
+                conn, row["webhook_id"], row["key"], status=status, error=error, at=now
             )
         if error is None:
             sent += 1

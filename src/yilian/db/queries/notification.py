@@ -1,14 +1,14 @@
-"""A person's in-app inbox: listing it and marking a notification read."""
+"""Notifications: who an audience is, the in-app inbox (adding, listing, marking read), a notice by its key."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.schema import notifications
+from yilian.db.schema import notifications, users
 
 
 async def inbox(conn: AsyncConnection, recipient_id: str, *, unread: bool, limit: int) -> list[dict[str, Any]]:
@@ -37,3 +37,36 @@ async def mark_read(conn: AsyncConnection, notification_id: int, recipient_id: s
         .returning(n.id)
     )
     return found is not None
+
+
+async def audience(
+    conn: AsyncConnection, user_ids: list[str], role: str | None, hospital_id: str | None
+) -> list[tuple[str, str | None]]:
+    """(user id, hospital id) of the active users named, or holding `role` (at `hospital_id`, if given)."""
+    conditions: list[ColumnElement[bool]] = []
+    if user_ids:
+        conditions.append(users.c.id.in_(user_ids))
+    if role is not None:
+        cond = users.c.role == role
+        if hospital_id is not None:
+            cond = cond & (users.c.hospital_id == hospital_id)
+        conditions.append(cond)
+    if not conditions:
+        return []
+    rows = await conn.execute(select(users.c.id, users.c.hospital_id).where(or_(*conditions), users.c.active))
+    return [(r[0], r[1]) for r in rows]
+
+
+async def by_key(conn: AsyncConnection, key: str) -> dict[str, Any] | None:
+    """What a webhook delivery of this notice carries (any one recipient's row: they share key and content)."""
+    n = notifications.c
+    row = (
+        (
+            await conn.execute(
+                select(n.referral_id, n.kind, n.params, n.title, n.body, n.created_at).where(n.key == key).limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
