@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from yilian.db.queries.events import announce_notifications
 from yilian.db.schema import notifications, users
 
 
@@ -55,6 +57,20 @@ async def audience(
         return []
     rows = await conn.execute(select(users.c.id, users.c.hospital_id).where(or_(*conditions), users.c.active))
     return [(r[0], r[1]) for r in rows]
+
+
+async def add_to_inboxes(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Insert one inbox row per recipient; (recipient, id) of those really added (a retry adds none), announced
+    to live listeners at commit."""
+    added = await conn.execute(
+        insert(notifications)
+        .values(rows)
+        .on_conflict_do_nothing(constraint="uq_notification_key_recipient")
+        .returning(notifications.c.recipient_id, notifications.c.id)
+    )
+    new = [(r.recipient_id, r.id) for r in added]
+    await announce_notifications(conn, new)
+    return new
 
 
 async def by_key(conn: AsyncConnection, key: str) -> dict[str, Any] | None:
