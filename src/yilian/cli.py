@@ -9,11 +9,17 @@ import logging
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from yilian.config import Settings
 from yilian.gateway import command as gateway_command
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from temporalio.client import Client
 
 log = logging.getLogger("yilian")
 
@@ -71,7 +77,9 @@ def _require(value: str | None, name: str) -> str:
     return value
 
 
-async def _serve(settings: Settings, database_url: str, temporal_address: str, *, api: bool, worker: bool) -> None:
+async def _serve(
+    settings: Settings, database_url: str, temporal_address: str, *, api: bool, worker: bool, live_cases: bool = False
+) -> None:
     import uvicorn
 
     from yilian.api.app import create_app
@@ -94,14 +102,42 @@ async def _serve(settings: Settings, database_url: str, temporal_address: str, *
             timeout_graceful_shutdown=5,
         )
         tasks.append(asyncio.create_task(uvicorn.Server(config).serve()))
+    # Not one of `tasks`: it finishes after a few seconds while the server runs on.
+    starter = asyncio.create_task(_start_live_cases(settings, engine, client)) if worker and live_cases else None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for t in done:
             t.result()
     finally:
-        for t in tasks:
+        for t in [*tasks, *([starter] if starter else [])]:
             t.cancel()
         await engine.dispose()
+
+
+async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Client) -> None:
+    """The demo's open cases (runtime/demo_cases.py), started through the worker beside us; a failure is logged,
+    never fatal: the demo still runs, only emptier."""
+    from yilian.api.workflow_client import ReferralCommands
+    from yilian.imaging.blob import blob_store_from_url
+    from yilian.runtime.demo_cases import start_live_cases
+
+    started = time.monotonic()
+    try:
+        commands = ReferralCommands(client, settings.task_queue)
+        result = await start_live_cases(engine, commands, blob_store_from_url(settings.storage_url))
+    except Exception:
+        log.exception("could not start the demo's live cases; the demo runs without them")
+        return
+    if result.skipped:
+        return
+    stages = Counter(str(s.case.stage) for s in result.started)
+    print(
+        f"Demo live cases        {len(result.started)} open referrals started ({stages['in_reading']} in reading,"
+        f" {stages['preliminary']} awaiting second reading, the rest offered; {time.monotonic() - started:.1f} s)",
+        flush=True,
+    )
+    for reason in result.stuck:
+        log.warning("demo live case: %s", reason)
 
 
 def _migrate_and_seed(database_url: str, seed: bool, history: bool = False) -> None:
@@ -142,7 +178,11 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             users = ", ".join(u.id for u in DEMO_USERS)
             print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(settings, svc.database_url, svc.temporal_address, api=True, worker=True))
+            asyncio.run(
+                _serve(
+                    settings, svc.database_url, svc.temporal_address, api=True, worker=True, live_cases=not args.no_demo
+                )
+            )
 
 
 def _run_configured(settings: Settings, *, api: bool, worker: bool) -> None:
@@ -181,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="yilian", description="Yilian 医联: remote imaging consultation")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start everything with embedded defaults and the demo alliance")
-    up.add_argument("--no-demo", action="store_true", help="do not load the demo alliance")
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo alliance (nor start its live cases)")
     up.add_argument("--no-history", action="store_true", help="load the demo alliance without its 90 days of cases")
     up.add_argument(
         "--ui",
