@@ -1,10 +1,18 @@
-"""Side paths through the API: cancel, needs_info, coordinator reassign, addenda, revoking the patient link."""
+"""Side paths through the API: cancel, needs_info, coordinator reassign, addenda, patient links (lifetime, revoke)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
 
 from tests.support.api import REPORT, Api
+from yilian.api.app import create_app
+from yilian.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +111,27 @@ async def test_addendum_after_final_keeps_the_signed_report(api: Api) -> None:
     gone = await api.call(None, "POST", f"/api/share/{link['token']}", json={"birth_date": "1978-11-02"})
     assert gone.status_code == 410 and gone.json()["error"] == "share_link_revoked"
     await api.ok(None, "POST", f"/api/share/{fresh['token']}", json={"birth_date": "1978-11-02"})
+
+
+async def test_share_links_last_the_configured_days(
+    worker: None, settings: Settings, engine: AsyncEngine, temporal_client: Client
+) -> None:
+    """YILIAN_SHARE_LINK_DAYS: the link made when the report returns, and a new link made without `days`."""
+    app = create_app(settings.model_copy(update={"share_link_days": 9}), engine, temporal_client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yilian.test") as client:
+        api = Api(client)
+        rid = (await api.submit(patient=AP2))["id"]
+        await _read_to_return(api, rid)
+
+        def lifetime(link: dict[str, Any]) -> timedelta:
+            return datetime.fromisoformat(link["expires_at"]) - datetime.fromisoformat(link["created_at"])
+
+        [returned] = (await api.ok("zhao.anping", "GET", f"/api/referrals/{rid}/share-links"))["items"]
+        assert abs(lifetime(returned) - timedelta(days=9)) < timedelta(minutes=1)
+        new = await api.ok("zhao.anping", "POST", f"/api/referrals/{rid}/share-links", 201, json={})
+        assert lifetime(new) == timedelta(days=9)
+        chosen = await api.ok("zhao.anping", "POST", f"/api/referrals/{rid}/share-links", 201, json={"days": 2})
+        assert lifetime(chosen) == timedelta(days=2)
 
 
 async def test_priors_put_the_patients_history_at_hand(api: Api) -> None:

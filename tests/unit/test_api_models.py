@@ -52,8 +52,9 @@ def test_the_terms_model_refuses_terms_out_of_bounds(bad: dict[str, object]) -> 
 
 
 def test_the_referral_policy_is_the_agreements_case_terms_under_the_same_names() -> None:
-    policy = ReferralPolicy.from_agreement(Agreement("agr-1", "h-a", "h-b", ServiceMode.FULL_HOSTING, TERMS))
-    assert policy.agreement_id == "agr-1"
+    agreement = Agreement("agr-1", "h-a", "h-b", ServiceMode.FULL_HOSTING, TERMS)
+    policy = ReferralPolicy.from_agreement(agreement, share_link_days=9)
+    assert policy.agreement_id == "agr-1" and policy.share_link_days == 9
     assert all(getattr(policy, f.name) == getattr(TERMS, f.name) for f in fields(CaseTerms))
     # Running workflows' histories hold this flat shape: the names may grow, never move.
     history_shape = {

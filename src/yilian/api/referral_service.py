@@ -84,7 +84,13 @@ async def patient_ref(conn: AsyncConnection, hospital_id: str, p: PatientDetails
 
 
 async def submit(
-    engine: AsyncEngine, commands: ReferralCommands, actor: Actor, s: Submission, now: datetime
+    engine: AsyncEngine,
+    commands: ReferralCommands,
+    actor: Actor,
+    s: Submission,
+    now: datetime,
+    *,
+    share_link_days: int,
 ) -> str:
     """Start the referral of a county doctor's case; its id. Refused when no agreement covers it."""
     hospital_id = actor.hospital_id or ""
@@ -106,7 +112,8 @@ async def submit(
         submitted_by=actor,
         overflow=s.overflow,
     )
-    await commands.start(ReferralInput(facts, ReferralPolicy.from_agreement(agreement)))
+    policy = ReferralPolicy.from_agreement(agreement, share_link_days=share_link_days)
+    await commands.start(ReferralInput(facts, policy))
     return referral_id
 
 

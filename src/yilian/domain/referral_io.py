@@ -30,8 +30,10 @@ class ReferralPolicy(CaseTerms):
     share_link_days: int = 30
 
     @classmethod
-    def from_agreement(cls, a: Agreement) -> ReferralPolicy:
-        return cls(agreement_id=a.id, **{f.name: getattr(a.terms, f.name) for f in fields(CaseTerms)})
+    def from_agreement(cls, a: Agreement, *, share_link_days: int) -> ReferralPolicy:
+        """The agreement's case terms and the deployment's share-link lifetime (Settings.share_link_days)."""
+        terms = {f.name: getattr(a.terms, f.name) for f in fields(CaseTerms)}
+        return cls(agreement_id=a.id, share_link_days=share_link_days, **terms)
 
 
 @dataclass(frozen=True)

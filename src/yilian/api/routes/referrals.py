@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator
 
 from yilian.api import referral_service as service
-from yilian.api.deps import Commands, CurrentPrincipal, Engine, require_role
+from yilian.api.deps import AppSettings, Commands, CurrentPrincipal, Engine, require_role
 from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral, ReferralDetail, ReportVersion
 from yilian.api.referral_view import referral_out, referral_scope, visible_referral
 from yilian.api.schemas import Page, RequestBody
@@ -111,12 +111,15 @@ async def submit_referral(
     body: SubmitReferral,
     engine: Engine,
     commands: Commands,
+    settings: AppSettings,
     principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR))],
 ) -> Referral:
     """A county doctor sends a case; refused with the agreement's reason when it is not covered."""
     patient = service.PatientDetails(**body.patient.model_dump())
     submission = service.Submission(patient=patient, **body.model_dump(exclude={"patient"}))
-    referral_id = await service.submit(engine, commands, principal.actor, submission, datetime.now(UTC))
+    referral_id = await service.submit(
+        engine, commands, principal.actor, submission, datetime.now(UTC), share_link_days=settings.share_link_days
+    )
     return referral_out(await visible_referral(engine, principal, referral_id), principal)
 
 
