@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
+from yilian.api import share_link_service as service
 from yilian.api.deps import AppSettings, Blobs, CurrentPrincipal, Engine
 from yilian.api.models.share_link import (
     ShareAccess,
@@ -20,9 +21,6 @@ from yilian.api.models.share_link import (
 )
 from yilian.api.referral_view import visible_referral
 from yilian.api.schemas import Page, RequestBody
-from yilian.db.queries import alliance
-from yilian.db.queries import imaging as imaging_queries
-from yilian.db.queries import referral as rq
 from yilian.db.queries import share_link as sq
 from yilian.dicom.render import render
 from yilian.domain.errors import ErrorCode, YilianError
@@ -32,11 +30,8 @@ from yilian.domain.share_link import (
     KEY_IMAGE_TTL_SECONDS,
     LinkStatus,
     key_image_signature,
-    key_image_signature_ok,
-    link_id_from_token,
     new_link_id,
     refusal,
-    second_factor_ok,
     token_for,
 )
 from yilian.imaging import retrieve
@@ -157,41 +152,8 @@ async def open_link(
     """The patient's view: the signed report (and addenda) after the birth date matches. Every try is logged."""
     now = datetime.now(UTC)
     client = request.client.host if request.client else ""
-    link_id = link_id_from_token(settings.share_link_secret, token)
-    messages = {
-        ErrorCode.SHARE_LINK_REVOKED: "this link has been withdrawn by the hospital",
-        ErrorCode.SHARE_LINK_EXPIRED: "this link has expired: ask the hospital for a new one",
-        ErrorCode.SHARE_LINK_LOCKED: "too many wrong birth dates: try again in 15 minutes",
-    }
-    # One transaction holding the link's row lock: simultaneous guesses are counted one after another,
-    # so a burst cannot slip past the lock-out.
-    async with engine.begin() as conn:
-        link = await sq.get_link(conn, link_id, for_update=True) if link_id else None
-        if link is None:
-            raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
-        why = refusal(LinkStatus(link["expires_at"], link["revoked_at"], link["locked_until"]), now)
-        patient = await alliance.get_patient(conn, link["patient_ref"])
-        assert patient is not None
-        failed = why is None and not second_factor_ok(body.birth_date, patient["birth_date"])
-        if why is not None:
-            await sq.log_access(conn, link["id"], now, why, client)
-        elif failed:
-            await sq.record_failure(conn, link["id"], now)
-            await sq.log_access(conn, link["id"], now, "wrong_birth_date", client)
-        else:
-            await sq.record_success(conn, link["id"])
-            await sq.log_access(conn, link["id"], now, "opened", client)
-            referral = await rq.get_referral(conn, link["referral_id"])
-            reports = await rq.signed_reports(conn, link["referral_id"])
-            assert referral is not None
-            key_images = await imaging_queries.key_instances(
-                conn, referral["study_instance_uid"], referral["requesting_hospital_id"]
-            )
-    if why is not None:
-        raise YilianError(why, messages[why])
-    if failed:
-        raise YilianError(ErrorCode.WRONG_SECOND_FACTOR, "the birth date does not match")
-    assert referral is not None
+    opened = await service.open_link(engine, settings.share_link_secret, token, body.birth_date, client, now)
+    patient, referral, link = opened.patient, opened.referral, opened.link
     return SharedResult(
         notice=PATIENT_NOTICE,
         patient=SharedPatient(name=patient["name"], sex=patient["sex"]),
@@ -205,9 +167,11 @@ async def open_link(
                 signed_by=r["author_name"],
                 signed_at=r["created_at"],
             )
-            for r in reports
+            for r in opened.reports
         ],
-        key_images=[_key_image_url(settings.share_link_secret, token, link["id"], sop, now) for sop in key_images],
+        key_images=[
+            _key_image_url(settings.share_link_secret, token, link["id"], sop, now) for sop in opened.key_images
+        ],
         expires_at=link["expires_at"],
     )
 
@@ -233,24 +197,10 @@ async def key_image(
     signature: str = "",
 ) -> Response:
     """A key image of the shared study as JPEG, for the patient's page (URLs come from opening the link)."""
-    now = datetime.now(UTC)
-    link_id = link_id_from_token(settings.share_link_secret, token)
-    if link_id is None or not key_image_signature_ok(
-        settings.share_link_secret, link_id, sop_instance_uid, expires, signature, now
-    ):
-        raise YilianError(ErrorCode.FORBIDDEN, "this image address has expired: open the link again")
-    async with engine.connect() as conn:
-        link = await sq.get_link(conn, link_id)
-        if link is None:
-            raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")
-        why = refusal(LinkStatus(link["expires_at"], link["revoked_at"], link["locked_until"]), now)
-        if why is not None:
-            raise YilianError(why, "this link is no longer valid")
-        referral = await rq.get_referral(conn, link["referral_id"])
-        assert referral is not None
-        row = await imaging_queries.instance_of_study(conn, referral["study_instance_uid"], sop_instance_uid)
-    if row is None:
-        raise YilianError(ErrorCode.NOT_FOUND, "no such image in this study")
-    ds = await retrieve.read_dataset(blobs, row["blob_key"])
+    secret = settings.share_link_secret
+    blob_key = await service.key_image_blob(
+        engine, secret, token, sop_instance_uid, expires, signature, datetime.now(UTC)
+    )
+    ds = await retrieve.read_dataset(blobs, blob_key)
     image = await asyncio.to_thread(render, ds, 1, media_type="image/jpeg", quality=85)
     return Response(image, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
