@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so `make up`/`make test` reinstall only when pyproject.toml changed.
 STAMP := $(VENV)/.yilian-installed
 
-.PHONY: install up test lint viewer web
+.PHONY: install up test lint viewer web api-client api-client-check
 
 define install_recipe
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -39,10 +39,29 @@ web/dist/index.html: $(WEB_STAMP) $(WEB_SOURCES)
 
 web: web/dist/index.html
 
+# The web app's API types are generated from the API's OpenAPI document; both are committed (docs/web.md).
+# After changing a route or a model: `make api-client`. `make test` fails while either is stale; no service starts.
+API_DOC := web/openapi.json
+API_TYPES := web/src/api/generated/schema.ts
+
+api-client: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m yilian.api.openapi $(API_DOC)
+	cd web && node scripts/gen-api.mjs
+
+api-client-check: $(STAMP) $(WEB_STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BIN)/python -m yilian.api.openapi "$$tmp/openapi.json" && \
+	(cd web && node scripts/gen-api.mjs "$$tmp/openapi.json" "$$tmp/schema.ts") && \
+	if cmp -s "$$tmp/openapi.json" $(API_DOC) && cmp -s "$$tmp/schema.ts" $(API_TYPES); then \
+		echo "API client is current ($(API_DOC), $(API_TYPES))"; \
+	else \
+		echo "$(API_DOC) or $(API_TYPES) is stale: run make api-client, then commit both" >&2; exit 1; \
+	fi
+
 up: $(STAMP) viewer web
 	$(BIN)/yilian up
 
-test: $(STAMP) viewer web
+test: $(STAMP) viewer web api-client-check
 	cd web && npm test
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench

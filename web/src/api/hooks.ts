@@ -2,8 +2,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useRef } from "react";
 
-import { get, qs } from "./client";
-import type { AuditEvent, Hospital, Page, Priority, Referral, ReferralDetail } from "./types";
+import { api, ok } from "./client";
+import type { Hospital, Priority } from "./types";
 
 export interface WorklistFilter {
   state?: string[];
@@ -13,31 +13,55 @@ export interface WorklistFilter {
   limit?: number;
 }
 
+/** The filter as the worklist's query string takes it (empty values left out). */
+export function worklistQuery(filter: WorklistFilter & { offset?: number }) {
+  return {
+    state: filter.state?.length ? filter.state : undefined,
+    priority: filter.priority || undefined,
+    modality: filter.modality || undefined,
+    hospital_id: filter.hospital_id || undefined,
+    limit: filter.limit,
+    offset: filter.offset,
+  };
+}
+
 export function useReferrals(filter: WorklistFilter = {}) {
   return useQuery({
     queryKey: ["referrals", filter],
-    queryFn: () => get<Page<Referral>>(`/api/referrals${qs({ limit: 200, ...filter })}`),
+    queryFn: () => ok(api.GET("/api/referrals", { params: { query: worklistQuery({ limit: 200, ...filter }) } })),
   });
 }
 
 export function useReferral(id: string) {
-  return useQuery({ queryKey: ["referral", id], queryFn: () => get<ReferralDetail>(`/api/referrals/${id}`) });
+  return useQuery({
+    queryKey: ["referral", id],
+    queryFn: () => ok(api.GET("/api/referrals/{referral_id}", { params: { path: { referral_id: id } } })),
+  });
 }
 
 export function useAudit(id: string) {
   return useQuery({
     queryKey: ["audit", id],
-    queryFn: () => get<Page<AuditEvent>>(`/api/referrals/${id}/audit`),
+    queryFn: () => ok(api.GET("/api/referrals/{referral_id}/audit", { params: { path: { referral_id: id } } })),
+  });
+}
+
+/** Who could read the case (coordinators): one cache for the case page's names and the reassign panel. */
+export function useReaders(referralId: string, enabled = true) {
+  return useQuery({
+    queryKey: ["readers", referralId],
+    queryFn: () => ok(api.GET("/api/readers", { params: { query: { referral_id: referralId } } })),
+    select: (page) => page.items,
+    enabled,
   });
 }
 
 export function useHospitals() {
   return useQuery({
     queryKey: ["hospitals"],
-    queryFn: () => get<Hospital[] | Page<Hospital>>("/api/hospitals"),
+    queryFn: () => ok(api.GET("/api/hospitals")),
     staleTime: 5 * 60_000,
-    select: (data): Record<string, Hospital> =>
-      Object.fromEntries((Array.isArray(data) ? data : data.items).map((h) => [h.id, h])),
+    select: (page): Record<string, Hospital> => Object.fromEntries(page.items.map((h) => [h.id, h])),
   });
 }
 

@@ -3,7 +3,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 
-import { ApiError, get, post } from "../api/client";
+import { ApiError, api, ok } from "../api/client";
 import type { Me } from "../api/types";
 import { getToken, setToken, setUnauthorizedHandler, tokenExpiry } from "./token";
 
@@ -37,7 +37,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   const refreshMe = useCallback(async () => {
-    setMe(await get<Me>("/api/me"));
+    setMe(await ok(api.GET("/api/me")));
   }, []);
 
   useEffect(() => {
@@ -58,10 +58,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [me, signOut]);
 
   const signIn = useCallback(async (username: string, password: string) => {
-    const result = await post<{ access_token: string }>("/api/auth/login", { username, password });
+    const result = await ok(api.POST("/api/auth/login", { body: { username, password } }));
     setToken(result.access_token);
     try {
-      const who = await get<Me>("/api/me");
+      const who = await ok(api.GET("/api/me"));
       setMe(who);
       setEnded(null);
       return who;

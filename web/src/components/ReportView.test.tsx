@@ -5,7 +5,7 @@ import type { ReportVersion } from "../api/types";
 import { renderUi } from "../test/render";
 import { ReportView, signedReports } from "./ReportView";
 
-function version(v: number, kind: string, extra: Partial<ReportVersion> = {}): ReportVersion {
+function version(v: number, kind: ReportVersion["kind"], extra: Partial<ReportVersion> = {}): ReportVersion {
   return {
     referral_id: "ref-1",
     version: v,

@@ -5,14 +5,15 @@ import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Navigate, useLocation } from "react-router-dom";
 
-import { get, post } from "../api/client";
-import type { Role } from "../api/types";
+import { api, ok } from "../api/client";
+import type { StaffRole } from "../api/types";
 import { useSession } from "../auth/session";
 import { LANGUAGES, setLanguage, type Language } from "../i18n";
+import { useNoticeText } from "../i18n/notice";
 import { useLiveStatus } from "../live/LiveUpdates";
 import { Loading } from "./ErrorMessage";
 
-const NAV: Record<Role, { to: string; label: string }[]> = {
+const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
     { to: "/cases", label: "nav.cases" },
     { to: "/cases/new", label: "nav.newReferral" },
@@ -27,27 +28,15 @@ const NAV: Record<Role, { to: string; label: string }[]> = {
     { to: "/worklist", label: "nav.worklist" },
   ],
   admin: [{ to: "/admin", label: "nav.admin" }],
-  patient: [],
 };
 
-export const HOME: Record<Role, string> = {
+export const HOME: Record<StaffRole, string> = {
   county_doctor: "/cases",
   expert: "/worklist",
   senior: "/review",
   coordinator: "/dashboard",
   admin: "/admin",
-  patient: "/login",
 };
-
-interface Notification {
-  id: number;
-  kind: string;
-  referral_id: string | null;
-  title: string;
-  body: string;
-  created_at: string;
-  read_at: string | null;
-}
 
 // Drawn, not an emoji: hospital PCs often lack a colour-emoji font and would show an empty box.
 function BellIcon() {
@@ -65,12 +54,14 @@ function Inbox() {
   const { t } = useTranslation();
   const client = useQueryClient();
   const [open, setOpen] = useState(false);
+  const noticeText = useNoticeText();
   const inbox = useQuery({
     queryKey: ["notifications"],
-    queryFn: () => get<{ items: Notification[] }>("/api/notifications?limit=20"),
+    queryFn: () => ok(api.GET("/api/notifications", { params: { query: { limit: 20 } } })),
   });
   const markRead = useMutation({
-    mutationFn: (id: number) => post(`/api/notifications/${id}/read`),
+    mutationFn: (id: number) =>
+      ok(api.POST("/api/notifications/{notification_id}/read", { params: { path: { notification_id: id } } })),
     onSuccess: () => client.invalidateQueries({ queryKey: ["notifications"] }),
   });
   const unread = inbox.data?.items.filter((n) => !n.read_at) ?? [];
@@ -82,23 +73,26 @@ function Inbox() {
       {open && (
         <ul className="inbox-list" aria-label={t("notifications.title")}>
           {(inbox.data?.items ?? []).length === 0 && <li className="muted">{t("notifications.none")}</li>}
-          {inbox.data?.items.map((n) => (
-            <li key={n.id} className={n.read_at ? "read" : "unread"}>
-              {n.referral_id ? (
-                <Link to={`/cases/${n.referral_id}`} onClick={() => setOpen(false)}>
-                  {n.title}
-                </Link>
-              ) : (
-                n.title
-              )}
-              <div className="muted small">{n.body}</div>
-              {!n.read_at && (
-                <button type="button" className="link small" onClick={() => markRead.mutate(n.id)}>
-                  {t("notifications.markRead")}
-                </button>
-              )}
-            </li>
-          ))}
+          {inbox.data?.items.map((n) => {
+            const words = noticeText(n); // the notice's kind and parameters, in the reader's language
+            return (
+              <li key={n.id} className={n.read_at ? "read" : "unread"}>
+                {n.referral_id ? (
+                  <Link to={`/cases/${n.referral_id}`} onClick={() => setOpen(false)}>
+                    {words.title}
+                  </Link>
+                ) : (
+                  words.title
+                )}
+                <div className="muted small">{words.body}</div>
+                {!n.read_at && (
+                  <button type="button" className="link small" onClick={() => markRead.mutate(n.id)}>
+                    {t("notifications.markRead")}
+                  </button>
+                )}
+              </li>
+            );
+          })}
         </ul>
       )}
     </div>
@@ -161,7 +155,7 @@ export function Shell({ children }: { children: ReactNode }) {
 }
 
 /** Only the named roles see `children`; anyone else is sent to their own home, the signed-out to sign-in. */
-export function RequireRole({ roles, children }: { roles: Role[]; children: ReactNode }) {
+export function RequireRole({ roles, children }: { roles: StaffRole[]; children: ReactNode }) {
   const { me, loading } = useSession();
   const location = useLocation();
   if (loading) return <Loading />;

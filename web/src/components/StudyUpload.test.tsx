@@ -21,8 +21,8 @@ test("lists each file's outcome with the server's reason for a rejection", () =>
     failed: 1,
     studies: [{ study_instance_uid: "1.2.3", retrieve_url: "/dicomweb/studies/1.2.3" }],
     files: [
-      { file: "a.dcm", outcome: "stored", sop_instance_uid: "1.2.3.1" },
-      { file: "b.dcm", outcome: "duplicate", sop_instance_uid: "1.2.3.2" },
+      { file: "a.dcm", outcome: "stored", sop_instance_uid: "1.2.3.1", reason: null, failure_reason: null },
+      { file: "b.dcm", outcome: "duplicate", sop_instance_uid: "1.2.3.2", reason: null, failure_reason: null },
       { file: "notes.txt", outcome: "rejected", sop_instance_uid: "", reason: "not a DICOM file", failure_reason: "C000" },
     ],
   };

@@ -3,33 +3,12 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 
-import { ApiError } from "../api/client";
+import { ApiError, apiError, parsed } from "../api/client";
+import type { UploadResult } from "../api/generated/schema";
 import { getToken, onUnauthorized } from "../auth/token";
 import { ErrorMessage } from "./ErrorMessage";
 
-export interface UploadedFile {
-  file: string;
-  outcome: "stored" | "duplicate" | "rejected";
-  sop_instance_uid: string | null;
-  reason?: string;
-  failure_reason?: string;
-}
-
-export interface UploadResult {
-  stored: number;
-  failed: number;
-  studies: { study_instance_uid: string; retrieve_url: string }[];
-  files: UploadedFile[];
-}
-
-function xhrError(xhr: XMLHttpRequest): ApiError {
-  try {
-    const body = JSON.parse(xhr.responseText) as { error?: string; message?: string; details?: unknown };
-    return new ApiError(xhr.status, body.error ?? "error", body.message ?? xhr.statusText, body.details);
-  } catch {
-    return new ApiError(xhr.status, "error", xhr.statusText || `HTTP ${xhr.status}`);
-  }
-}
+export type { UploadResult };
 
 /** POST /api/studies/upload; `onProgress` gets the fraction of bytes sent (0..1). */
 export function uploadStudy(files: File[], onProgress: (fraction: number) => void): Promise<UploadResult> {
@@ -51,7 +30,7 @@ export function uploadStudy(files: File[], onProgress: (fraction: number) => voi
         } catch {
           reject(new ApiError(xhr.status, "error", "unreadable answer"));
         }
-      } else reject(xhrError(xhr));
+      } else reject(apiError(xhr.status, xhr.statusText, parsed(xhr.responseText)));
     };
     xhr.onerror = () => reject(new ApiError(0, "network_error", "network"));
     xhr.send(form);

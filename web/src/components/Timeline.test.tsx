@@ -14,6 +14,7 @@ function event(seq: number, action: string, extra: Partial<AuditEvent> = {}): Au
     actor_id: "system",
     actor_role: "system",
     actor_hospital_id: null,
+    actor_name: null,
     at: `2026-11-23T12:0${seq}:00+00:00`,
     details: {},
     ...extra,

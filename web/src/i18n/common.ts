@@ -68,7 +68,7 @@ export default defineStrings(
       retry: "Retry",
     },
     action: { save: "Save", cancel: "Cancel", submit: "Submit", close: "Close", loading: "Loading…", edit: "Edit" },
-    notifications: { title: "Notifications", none: "No notifications", markRead: "Mark read" },
+    notifications: { title: "Notifications", none: "No notifications", markRead: "Mark read", dismiss: "Dismiss" },
   },
   {
     app: { name: "医联", tagline: "区域影像医联体" },
@@ -137,6 +137,6 @@ export default defineStrings(
       retry: "重试",
     },
     action: { save: "保存", cancel: "取消", submit: "提交", close: "关闭", loading: "加载中…", edit: "编辑" },
-    notifications: { title: "通知", none: "暂无通知", markRead: "标为已读" },
+    notifications: { title: "通知", none: "暂无通知", markRead: "标为已读", dismiss: "关闭" },
   },
 );

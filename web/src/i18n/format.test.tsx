@@ -65,6 +65,7 @@ describe("dates in the coordinator's tables", () => {
       actor_id: "zhao.anping",
       actor_role: "county_doctor",
       actor_hospital_id: "h-anping",
+      actor_name: null,
       at: AT,
       details: {},
     } as const;

@@ -7,6 +7,7 @@ import admin from "./admin";
 import common from "./common";
 import coordination from "./coordination";
 import county from "./county";
+import notices from "./notices";
 import patient from "./patient";
 import reading from "./reading";
 
@@ -14,7 +15,7 @@ export const LANGUAGES = ["zh", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "yilian.lang";
 
-const areas = { common, county, reading, coordination, patient, admin };
+const areas = { common, county, reading, coordination, patient, admin, notices };
 
 function bundle(lang: Language): ResourceLanguage {
   return Object.fromEntries(Object.entries(areas).map(([ns, strings]) => [ns, strings[lang]]));

@@ -1,20 +1,23 @@
 // Server-Sent Events from GET /api/events (fetch-based, so the token travels in the Authorization header and
-// never in a URL). Each change to a case the person may see refreshes the cached screens that show it.
+// never in a URL). Each change to a case the person may see refreshes the cached screens that show it; a new
+// notice refreshes the inbox and shows for a moment as a toast.
 import { EventStreamContentType, fetchEventSource } from "@microsoft/fetch-event-source";
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 
+import type { Notification } from "../api/generated/schema";
 import type { Referral } from "../api/types";
 import { getToken } from "../auth/token";
 import { useSession } from "../auth/session";
+import { NoticeToast } from "./NoticeToast";
 
 export type LiveStatus = "connecting" | "live" | "reconnecting";
 const LiveContext = createContext<LiveStatus>("connecting");
 
 class Fatal extends Error {}
 
-/** What one event does to the caches; exported for the component tests. */
-export function applyEvent(client: QueryClient, event: string, data: string): void {
+/** What one event does to the caches (and the notice it brings, if any); exported for the component tests. */
+export function applyEvent(client: QueryClient, event: string, data: string): Notification | null {
   if (event === "referral") {
     const row = JSON.parse(data) as Referral;
     client.setQueryData<Referral>(["referral", row.id], (old) => (old ? { ...old, ...row } : old));
@@ -24,15 +27,19 @@ export function applyEvent(client: QueryClient, event: string, data: string): vo
     void client.invalidateQueries({ queryKey: ["audit", row.id] });
   } else if (event === "notification") {
     void client.invalidateQueries({ queryKey: ["notifications"] });
+    return JSON.parse(data) as Notification;
   } else if (event === "resync") {
     void client.invalidateQueries();
   }
+  return null;
 }
 
 export function LiveUpdates({ children }: { children: ReactNode }) {
   const client = useQueryClient();
   const { me, signOut } = useSession();
   const [status, setStatus] = useState<LiveStatus>("connecting");
+  const [notice, setNotice] = useState<Notification | null>(null);
+  const dismiss = useCallback(() => setNotice(null), []);
 
   useEffect(() => {
     if (!me) return;
@@ -60,7 +67,8 @@ export function LiveUpdates({ children }: { children: ReactNode }) {
           signOut("expired");
           throw new Fatal();
         }
-        applyEvent(client, message.event, message.data);
+        const heard = applyEvent(client, message.event, message.data);
+        if (heard) setNotice(heard);
       },
       onclose() {
         setStatus("reconnecting");
@@ -75,7 +83,12 @@ export function LiveUpdates({ children }: { children: ReactNode }) {
     return () => controller.abort();
   }, [me, client, signOut]);
 
-  return <LiveContext.Provider value={status}>{children}</LiveContext.Provider>;
+  return (
+    <LiveContext.Provider value={status}>
+      {children}
+      {me && <NoticeToast notice={notice} onDone={dismiss} />}
+    </LiveContext.Provider>
+  );
 }
 
 export function useLiveStatus(): LiveStatus {

@@ -8,8 +8,8 @@ import type { AdminHospital } from "./adminApi";
 import { AgreementForm } from "./AgreementForm";
 
 const hospitals: AdminHospital[] = [
-  { id: "h-anping", name: "Anping County Hospital", level: "county", patient_id_issuer: "ANPING" },
-  { id: "h-provincial", name: "Provincial People's Hospital", level: "tertiary", patient_id_issuer: "PPH" },
+  { id: "h-anping", name: "Anping County Hospital", level: "county", patient_id_issuer: "ANPING", created_at: "" },
+  { id: "h-provincial", name: "Provincial People's Hospital", level: "tertiary", patient_id_issuer: "PPH", created_at: "" },
 ];
 
 describe("AgreementForm", () => {

@@ -3,6 +3,7 @@ import { zodResolver } from "@hookform/resolvers/zod";
 import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 
+import type { NewAgreement } from "../../api/generated/schema";
 import { SECOND_READING, SERVICE_MODES, type AdminAgreement, type AdminHospital } from "./adminApi";
 import { errorAt, Field, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { agreementBody, agreementDefaults, agreementSchema, type AgreementForm as Values } from "./schemas";
@@ -42,7 +43,7 @@ export function AgreementForm({
 }: {
   agreement?: AdminAgreement;
   hospitals: AdminHospital[];
-  onSave: (body: Record<string, unknown>) => Promise<unknown>;
+  onSave: (body: NewAgreement) => Promise<unknown>;
 }) {
   const { t } = useTranslation("admin");
   const creating = !agreement;
@@ -57,7 +58,7 @@ export function AgreementForm({
 
   const { submit, failure } = useSaveSubmit(
     form,
-    (values) => onSave(agreementBody(values, creating) as unknown as Record<string, unknown>),
+    (values) => onSave(agreementBody(values, creating)),
     FIELDS,
     RENAME,
   );

@@ -13,7 +13,7 @@ function AgreementList() {
   const { t } = useTranslation("admin");
   const agreements = useAdminAgreements();
   const hospitals = useAdminHospitals();
-  const save = useSave<Record<string, unknown>>("agreements");
+  const save = useSave("agreements");
   const nameOf = (id: string) => hospitals.data?.find((h) => h.id === id)?.name ?? id;
   return (
     <EntityList headingId="agreements-heading" title={t("tabs.agreements")} newLabel={t("agreement.new")}>
@@ -67,7 +67,7 @@ function AgreementEditor() {
       entities={agreements}
       needs={hospitals}
       heading={(agreement) => (agreement ? t("agreement.edit", { id: agreement.id }) : t("agreement.new"))}
-      savedName={(_body, response, agreement) => (response as { id?: string } | undefined)?.id ?? agreement?.id ?? ""}
+      savedName={(_body, response) => response.id}
       form={(agreement, onSave) => (
         <AgreementForm key={agreement?.id ?? "new"} agreement={agreement} hospitals={hospitals.data ?? []} onSave={onSave} />
       )}

@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { useFormatDate } from "../../i18n/format";
-import { useAdminChanges, useAdminUsers, type AdminChange } from "./adminApi";
+import { useAdminChanges, useAdminUsers, type AdminChange, type AdminEntity } from "./adminApi";
 import { diffChange, showValue } from "./changeDiff";
 import { FilterSelect } from "./formParts";
 
@@ -41,7 +41,7 @@ export function ChangeDiff({ change }: { change: AdminChange }) {
 export default function ChangeLog() {
   const { t } = useTranslation("admin");
   const when = useFormatDate();
-  const [entity, setEntity] = useState("");
+  const [entity, setEntity] = useState<AdminEntity | "">("");
   const changes = useAdminChanges(entity);
   const users = useAdminUsers();
   const who = (id: string) => users.data?.find((u) => u.id === id)?.display_name ?? id;
@@ -49,7 +49,7 @@ export default function ChangeLog() {
     <section aria-labelledby="changes-heading">
       <h2 id="changes-heading">{t("tabs.changes")}</h2>
       <div className="filters">
-        <FilterSelect label={t("changes.entity")} value={entity} onChange={setEntity}>
+        <FilterSelect label={t("changes.entity")} value={entity} onChange={(v) => setEntity(v as AdminEntity | "")}>
           <option value="">{t("all")}</option>
           {(["hospital", "agreement", "user"] as const).map((e) => (
             <option key={e} value={e}>

@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { Route, Routes, useLocation, useNavigate, useParams } from "react-router-dom";
 
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
-import { useSave } from "./adminApi";
+import { useSave, type Bodies, type Collection, type Saved } from "./adminApi";
 
 export function EntityRoutes({ list, editor }: { list: ReactElement; editor: ReactElement }) {
   return (
@@ -60,7 +60,7 @@ export function EntityList({
  * either failed or the id names nothing, then renders the form under its heading. `form` gets the entity (none when
  * creating) and the save to call with the body; `savedName` names what was saved for the list's notice.
  */
-export function EntityEditor<T extends { id: string }>({
+export function EntityEditor<C extends Collection>({
   collection,
   entities,
   needs,
@@ -68,17 +68,17 @@ export function EntityEditor<T extends { id: string }>({
   savedName,
   form,
 }: {
-  collection: "hospitals" | "agreements" | "users";
-  entities: UseQueryResult<T[]>;
+  collection: C;
+  entities: UseQueryResult<Saved[C][]>;
   needs?: UseQueryResult<unknown>;
-  heading: (entity: T | undefined) => string;
-  savedName: (body: Record<string, unknown>, response: unknown, entity: T | undefined) => string;
-  form: (entity: T | undefined, onSave: (body: Record<string, unknown>) => Promise<void>) => ReactNode;
+  heading: (entity: Saved[C] | undefined) => string;
+  savedName: (body: Bodies[C], response: Saved[C], entity: Saved[C] | undefined) => string;
+  form: (entity: Saved[C] | undefined, onSave: (body: Bodies[C]) => Promise<void>) => ReactNode;
 }) {
   const { t } = useTranslation("admin");
   const { id } = useParams();
   const navigate = useNavigate();
-  const save = useSave<Record<string, unknown>>(collection);
+  const save = useSave(collection);
   if ((id && entities.isLoading) || needs?.isLoading) return <Loading />;
   const loadError = (id ? entities.error : null) ?? needs?.error;
   if (loadError) return <ErrorMessage error={loadError} />;

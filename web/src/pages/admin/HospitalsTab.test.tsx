@@ -32,7 +32,7 @@ describe("HospitalEditorForm", () => {
   });
 
   it("does not offer the id when editing", () => {
-    renderUi(<HospitalEditorForm hospital={{ id: "h-anping", name: "Anping", level: "county", patient_id_issuer: "ANPING" }} onSave={vi.fn()} />);
+    renderUi(<HospitalEditorForm hospital={{ id: "h-anping", name: "Anping", level: "county", patient_id_issuer: "ANPING", created_at: "" }} onSave={vi.fn()} />);
     expect(screen.queryByLabelText("Id (optional)")).toBeNull();
     expect(screen.getByLabelText("Name")).toHaveValue("Anping");
   });

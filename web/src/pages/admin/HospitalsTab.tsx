@@ -4,6 +4,7 @@ import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
+import type { NewHospital } from "../../api/generated/schema";
 import { HOSPITAL_LEVELS, useAdminHospitals, type AdminHospital } from "./adminApi";
 import { EntityEditor, EntityList, EntityRoutes, EntityTable } from "./EntityRoutes";
 import { Field, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
@@ -46,7 +47,7 @@ export function HospitalEditorForm({
   onSave,
 }: {
   hospital?: AdminHospital;
-  onSave: (body: Record<string, unknown>) => Promise<unknown>;
+  onSave: (body: NewHospital) => Promise<unknown>;
 }) {
   const { t } = useTranslation("admin");
   const creating = !hospital;
@@ -91,7 +92,7 @@ function HospitalEditor() {
       collection="hospitals"
       entities={hospitals}
       heading={(hospital) => (hospital ? t("hospital.edit", { name: hospital.name }) : t("hospital.new"))}
-      savedName={(body) => String(body.name)}
+      savedName={(body) => body.name}
       form={(hospital, onSave) => <HospitalEditorForm key={hospital?.id ?? "new"} hospital={hospital} onSave={onSave} />}
     />
   );

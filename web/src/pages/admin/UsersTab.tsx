@@ -17,6 +17,7 @@ import {
   useSetPassword,
   type AdminHospital,
   type AdminUser,
+  type Bodies,
   type StaffRole,
 } from "./adminApi";
 import { EntityEditor, EntityList, EntityRoutes, EntityTable } from "./EntityRoutes";
@@ -27,13 +28,13 @@ function UserList() {
   const { t } = useTranslation("admin");
   const users = useAdminUsers();
   const hospitals = useAdminHospitals();
-  const save = useSave<Record<string, unknown>>("users");
+  const save = useSave("users");
   const [role, setRole] = useState("");
   const [hospital, setHospital] = useState("");
   const nameOf = (id: string | null) => (id ? (hospitals.data?.find((h) => h.id === id)?.name ?? id) : "—");
   const shown = (users.data ?? []).filter((u) => (!role || u.role === role) && (!hospital || u.hospital_id === hospital));
   const setActive = (u: AdminUser, active: boolean) =>
-    save.mutate({ id: u.id, body: { ...storedUserFields(u), active } as unknown as Record<string, unknown> });
+    save.mutate({ id: u.id, body: { ...storedUserFields(u), active } });
   return (
     <EntityList headingId="users-heading" title={t("tabs.users")} newLabel={t("user.new")}>
       <div className="filters">
@@ -119,7 +120,7 @@ export function UserForm({
 }: {
   user?: AdminUser;
   hospitals: AdminHospital[];
-  onSave: (body: Record<string, unknown>) => Promise<unknown>;
+  onSave: (body: Bodies["users"]) => Promise<unknown>;
 }) {
   const { t } = useTranslation("admin");
   const creating = !user;
@@ -140,7 +141,7 @@ export function UserForm({
 
   const { submit, failure } = useSaveSubmit(
     form,
-    (values) => onSave(userBody(values, creating) as unknown as Record<string, unknown>),
+    (values) => onSave(userBody(values, creating)),
     FIELDS,
   );
 

@@ -1,116 +1,84 @@
-// The admin API (src/yilian/api/admin.py): shapes, queries and writes. Every write refreshes the admin lists,
-// the change log and the directory caches other screens read hospital names and agreements from.
+// The admin API (src/yilian/api/routes/admin.py): queries and writes, typed by the generated schema. Every write
+// refreshes the admin lists, the change log and the directory caches other screens read hospital names and agreements
+// from.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { FieldValues, Path, UseFormSetError } from "react-hook-form";
 
-import { ApiError, get, post, put } from "../../api/client";
+import { ApiError, api, ok } from "../../api/client";
+import {
+  hospitalLevelValues,
+  secondReadingPolicyValues,
+  serviceModeValues,
+  staffRoleValues,
+  type AdminAgreement,
+  type AdminEntity,
+  type AdminHospital,
+  type AdminUser,
+  type NewAgreement,
+  type NewHospital,
+  type NewUser,
+  type StaffRole,
+  type UserBody,
+} from "../../api/generated/schema";
 
-export type HospitalLevel = "tertiary" | "county" | "township";
-export const HOSPITAL_LEVELS: HospitalLevel[] = ["tertiary", "county", "township"];
+export type { AdminAgreement, AdminChange, AdminEntity, AdminHospital, AdminUser, StaffRole } from "../../api/generated/schema";
 
-export interface AdminHospital {
-  id: string;
-  name: string;
-  level: HospitalLevel;
-  patient_id_issuer: string;
-  created_at?: string;
-}
-
-export type ServiceMode = "full_hosting" | "half_hosting" | "difficult_only" | "cooperation";
-export const SERVICE_MODES: ServiceMode[] = ["full_hosting", "half_hosting", "difficult_only", "cooperation"];
-export type SecondReading = "always" | "difficult" | "random_share" | "junior_readers" | "never";
-export const SECOND_READING: SecondReading[] = ["always", "difficult", "random_share", "junior_readers", "never"];
-
-export interface AgreementTerms {
-  requesting_hospital_id: string;
-  reading_hospital_id: string;
-  service_mode: ServiceMode;
-  sla: { stat_minutes: number; urgent_minutes: number; routine_minutes: number };
-  offer_timeout_minutes: number;
-  grace_minutes: number;
-  auto_reassign: boolean;
-  max_auto_reassigns: number;
-  second_reading: SecondReading;
-  second_reading_share: number;
-  pause_sla_in_needs_info: boolean;
-  critical_ack_minutes: number;
-  critical_renotify_max: number;
-  half_hosting: { modalities: string[]; hours_start: string | null; hours_end: string | null; overflow_daily_cap: number } | null;
-  cooperation_modalities: string[];
-  timezone: string;
-  active: boolean;
-}
-
-export interface AdminAgreement extends AgreementTerms {
-  id: string;
-  created_at?: string;
-}
-
-export type StaffRole = "county_doctor" | "expert" | "senior" | "coordinator" | "admin";
-export const STAFF_ROLES: StaffRole[] = ["county_doctor", "expert", "senior", "coordinator", "admin"];
-export const READER_ROLES: StaffRole[] = ["expert", "senior"];
-
-export interface Subspecialty {
-  modality: string;
-  body_part: string;
-}
-
-export interface UserFields {
-  username: string;
-  display_name: string;
-  role: StaffRole;
-  hospital_id: string | null;
-  title: string;
-  is_junior: boolean;
-  licensed_for: string[];
-  subspecialties: Subspecialty[];
-  active: boolean;
-}
-
-export interface AdminUser extends UserFields {
-  id: string;
-  on_duty?: boolean;
-  created_at?: string;
-}
-
-export interface AdminChange {
-  id: number;
-  at: string;
-  actor_id: string;
-  entity: "hospital" | "agreement" | "user";
-  entity_id: string;
-  action: "create" | "update" | "password";
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-}
-
-interface Items<T> {
-  items: T[];
-}
+export const HOSPITAL_LEVELS = hospitalLevelValues;
+export const SERVICE_MODES = serviceModeValues;
+export const SECOND_READING = secondReadingPolicyValues;
+export const STAFF_ROLES = staffRoleValues;
+export const READER_ROLES: readonly StaffRole[] = ["expert", "senior"];
 
 // ---- reads -----------------------------------------------------------------------------------------
 export const useAdminHospitals = () =>
-  useQuery({ queryKey: ["admin", "hospitals"], queryFn: () => get<Items<AdminHospital>>("/api/admin/hospitals"), select: (d) => d.items });
+  useQuery({ queryKey: ["admin", "hospitals"], queryFn: () => ok(api.GET("/api/admin/hospitals")), select: (d) => d.items });
 export const useAdminAgreements = () =>
-  useQuery({ queryKey: ["admin", "agreements"], queryFn: () => get<Items<AdminAgreement>>("/api/admin/agreements"), select: (d) => d.items });
+  useQuery({ queryKey: ["admin", "agreements"], queryFn: () => ok(api.GET("/api/admin/agreements")), select: (d) => d.items });
 export const useAdminUsers = () =>
-  useQuery({ queryKey: ["admin", "users"], queryFn: () => get<Items<AdminUser>>("/api/admin/users"), select: (d) => d.items });
-export const useAdminChanges = (entity: string) =>
+  useQuery({ queryKey: ["admin", "users"], queryFn: () => ok(api.GET("/api/admin/users")), select: (d) => d.items });
+/** The change log, newest first; `entity` "" for every kind. */
+export const useAdminChanges = (entity: AdminEntity | "") =>
   useQuery({
     queryKey: ["admin", "changes", entity],
-    queryFn: () => get<Items<AdminChange>>(`/api/admin/changes?limit=500${entity ? `&entity=${entity}` : ""}`),
+    queryFn: () => ok(api.GET("/api/admin/changes", { params: { query: { limit: 500, entity: entity || undefined } } })),
     select: (d) => d.items,
   });
 
 // ---- writes ----------------------------------------------------------------------------------------
-/** POST to create (no id yet) or PUT to replace; refreshes every cache that shows admin data. */
-export function useSave<Body>(collection: "hospitals" | "agreements" | "users") {
+export type Collection = "hospitals" | "agreements" | "users";
+/** What a form sends (the id only when creating, a password only for a new user) and what the API answers. */
+export interface Bodies {
+  hospitals: NewHospital;
+  agreements: NewAgreement;
+  users: UserBody & Partial<Pick<NewUser, "id" | "password">>;
+}
+export interface Saved {
+  hospitals: AdminHospital;
+  agreements: AdminAgreement;
+  users: AdminUser;
+}
+
+/** POST to create (no id yet) or PUT to replace. */
+const SAVE: { [C in Collection]: (id: string | undefined, body: Bodies[C]) => Promise<Saved[C]> } = {
+  hospitals: (id, body) =>
+    id
+      ? ok(api.PUT("/api/admin/hospitals/{hospital_id}", { params: { path: { hospital_id: id } }, body }))
+      : ok(api.POST("/api/admin/hospitals", { body })),
+  agreements: (id, body) =>
+    id
+      ? ok(api.PUT("/api/admin/agreements/{agreement_id}", { params: { path: { agreement_id: id } }, body }))
+      : ok(api.POST("/api/admin/agreements", { body })),
+  users: (id, body) =>
+    id
+      ? ok(api.PUT("/api/admin/users/{user_id}", { params: { path: { user_id: id } }, body }))
+      : ok(api.POST("/api/admin/users", { body: { ...body, password: body.password ?? "" } })),
+};
+
+/** Saves one of `collection`; refreshes every cache that shows admin data. */
+export function useSave<C extends Collection>(collection: C) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, body }: { id?: string; body: Body }) =>
-      id
-        ? put<unknown>(`/api/admin/${collection}/${encodeURIComponent(id)}`, body as Record<string, unknown>)
-        : post<unknown>(`/api/admin/${collection}`, body as Record<string, unknown>),
+    mutationFn: ({ id, body }: { id?: string; body: Bodies[C] }) => SAVE[collection](id, body),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ["admin"] });
       void client.invalidateQueries({ queryKey: ["hospitals"] });
@@ -123,7 +91,7 @@ export function useSetPassword() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, password }: { id: string; password: string }) =>
-      post<void>(`/api/admin/users/${encodeURIComponent(id)}/password`, { password }),
+      ok(api.POST("/api/admin/users/{user_id}/password", { params: { path: { user_id: id } }, body: { password } })),
     onSuccess: () => void client.invalidateQueries({ queryKey: ["admin", "changes"] }),
   });
 }

@@ -1,4 +1,4 @@
-// The admin forms' validation, mirroring the server's (src/yilian/api/admin.py) so most mistakes are caught before
+// The admin forms' validation, mirroring the server's (src/yilian/api/routes/admin.py) so most mistakes are caught before
 // a round trip; the server stays the authority and its field errors are shown next to the same fields.
 // Messages are keys of i18n/admin.ts "v.*".
 import { z } from "zod";
@@ -11,9 +11,9 @@ import {
   type AdminAgreement,
   type AdminHospital,
   type AdminUser,
-  type AgreementTerms,
-  type UserFields,
+  type Bodies,
 } from "./adminApi";
+import type { AgreementBody, NewAgreement, NewHospital, UserBody } from "../../api/generated/schema";
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MODALITY = /^[A-Z]{2,16}$/;
@@ -46,9 +46,10 @@ export type HospitalForm = z.infer<typeof hospitalSchema>;
 export const hospitalDefaults = (h?: AdminHospital): HospitalForm =>
   h ? { id: h.id, name: h.name, level: h.level, patient_id_issuer: h.patient_id_issuer } : { id: "", name: "", level: "county", patient_id_issuer: "" };
 
-export function hospitalBody(values: HospitalForm, creating: boolean): Record<string, unknown> {
+export function hospitalBody(values: HospitalForm, creating: boolean): NewHospital {
   const { id, ...rest } = values;
-  return creating && id ? { id, ...rest } : rest;
+  const body = { ...rest, level: rest.level as NewHospital["level"] };
+  return creating && id ? { id, ...body } : body;
 }
 
 // ---- agreements ------------------------------------------------------------------------------------
@@ -138,18 +139,18 @@ export function agreementDefaults(a?: AdminAgreement): AgreementForm {
 }
 
 /** The API's body: the half-hosting rules only for half hosting, the modality list only for cooperation. */
-export function agreementBody(v: AgreementForm, creating: boolean): AgreementTerms & { id?: string } {
+export function agreementBody(v: AgreementForm, creating: boolean): NewAgreement {
   const half = v.service_mode === "half_hosting";
-  const body: AgreementTerms & { id?: string } = {
+  const body: NewAgreement = {
     requesting_hospital_id: v.requesting_hospital_id,
     reading_hospital_id: v.reading_hospital_id,
-    service_mode: v.service_mode as AgreementTerms["service_mode"],
+    service_mode: v.service_mode as NewAgreement["service_mode"],
     sla: v.sla,
     offer_timeout_minutes: v.offer_timeout_minutes,
     grace_minutes: v.grace_minutes,
     auto_reassign: v.auto_reassign,
     max_auto_reassigns: v.max_auto_reassigns,
-    second_reading: v.second_reading as AgreementTerms["second_reading"],
+    second_reading: v.second_reading as NewAgreement["second_reading"],
     second_reading_share: v.second_reading_share,
     pause_sla_in_needs_info: v.pause_sla_in_needs_info,
     critical_ack_minutes: v.critical_ack_minutes,
@@ -171,7 +172,7 @@ export function agreementBody(v: AgreementForm, creating: boolean): AgreementTer
 }
 
 /** The stored agreement as a PUT body (to flip `active` from the list without opening the form). */
-export function agreementTerms(a: AdminAgreement): AgreementTerms {
+export function agreementTerms(a: AdminAgreement): AgreementBody {
   const { id: _id, created_at: _created, ...terms } = a;
   return terms;
 }
@@ -223,12 +224,12 @@ export function userDefaults(u?: AdminUser): UserForm {
 }
 
 /** Licences and subspecialties belong to readers only: dropped for other roles, as the server insists. */
-export function userBody(v: UserForm, creating: boolean): UserFields & { id?: string; password?: string } {
+export function userBody(v: UserForm, creating: boolean): Bodies["users"] {
   const reader = v.role === "expert" || v.role === "senior";
-  const body: UserFields & { id?: string; password?: string } = {
+  const body: Bodies["users"] = {
     username: v.username,
     display_name: v.display_name,
-    role: v.role as UserFields["role"],
+    role: v.role as UserBody["role"],
     hospital_id: v.hospital_id || null,
     title: v.title,
     is_junior: reader && v.is_junior,
@@ -243,7 +244,7 @@ export function userBody(v: UserForm, creating: boolean): UserFields & { id?: st
   return body;
 }
 
-export function storedUserFields(u: AdminUser): UserFields {
+export function storedUserFields(u: AdminUser): UserBody {
   const { username, display_name, role, hospital_id, title, is_junior, licensed_for, subspecialties, active } = u;
   return { username, display_name, role, hospital_id, title, is_junior, licensed_for, subspecialties, active };
 }

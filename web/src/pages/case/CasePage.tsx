@@ -1,11 +1,10 @@
 // One case, as every role that may see it sees it: who and what, where it stands, its story, the report,
 // and the panels of the person looking (county doctor, reader, coordinator).
-import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router-dom";
 
-import { get } from "../../api/client";
-import { useAudit, useHospitalName, useReferral } from "../../api/hooks";
+import { allows, allowsAny, type ReferralAction } from "../../api/allowedActions";
+import { useAudit, useHospitalName, useReaders, useReferral } from "../../api/hooks";
 import type { AuditEvent, Me, ReferralDetail } from "../../api/types";
 import { useMe } from "../../auth/session";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
@@ -15,10 +14,9 @@ import { ReportView, signedReports } from "../../components/ReportView";
 import { Timeline, namesFromAudit } from "../../components/Timeline";
 import { formatDateTime } from "../../i18n/format";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
-import { ReassignPanel, type Reader } from "../coordination/ReassignPanel";
-import { AcknowledgePanel, CancelPanel, NeedsInfoPanel } from "./CountyActions";
+import { ReassignPanel } from "../coordination/ReassignPanel";
+import { AcknowledgePanel, CancelPanel, NeedsInfoPanel, openQuestion } from "./CountyActions";
 import { PatientSlip } from "./PatientSlip";
-import { caseActions, openQuestion } from "./permissions";
 
 function CaseHeader({ referral, names }: { referral: ReferralDetail; names: Record<string, string> }) {
   const { t, i18n } = useTranslation("county");
@@ -78,7 +76,9 @@ function CaseHeader({ referral, names }: { referral: ReferralDetail; names: Reco
 
 function SlipPanel({ me, referral }: { me: Me; referral: ReferralDetail }) {
   const hospital = useHospitalName();
-  if (!caseActions(me, referral).patientSlip) return null;
+  // The county's doctors (the only county role that sees the case) hand the patient a slip once it is signed;
+  // the share-link route refuses anyone else.
+  if (me.role !== "county_doctor" || !referral.final_at) return null;
   const final = signedReports(referral.reports)[0];
   return (
     <PatientSlip
@@ -90,24 +90,32 @@ function SlipPanel({ me, referral }: { me: Me; referral: ReferralDetail }) {
   );
 }
 
-function RolePanels({ me, referral, events }: { me: Me; referral: ReferralDetail; events: AuditEvent[] }) {
+export function RolePanels({ me, referral, events }: { me: Me; referral: ReferralDetail; events: AuditEvent[] }) {
   const { t } = useTranslation("county");
-  const can = caseActions(me, referral);
+  // Exactly the actions the server offers this person now (referral.allowed_actions).
+  const can = (action: ReferralAction) => allows(referral, action);
+  // The reading workspace opens for the reader's own case, and for whoever may take it or review it.
+  const workspace =
+    referral.reader_id === me.id || allowsAny(referral, "accept", "save_draft", "approve", "request_changes");
   return (
     <>
-      {can.workspace && (
+      {workspace && (
         <p className="no-print">
           <Link to={`/read/${referral.id}`} className="button primary">
             {t("case.openWorkspace")}
           </Link>
         </p>
       )}
-      {can.provideInfo && <NeedsInfoPanel referralId={referral.id} question={openQuestion(events)} />}
-      {(can.acknowledgeReceipt || can.acknowledgeCritical) && (
-        <AcknowledgePanel referralId={referral.id} receipt={can.acknowledgeReceipt} critical={can.acknowledgeCritical} />
+      {can("provide_info") && <NeedsInfoPanel referralId={referral.id} question={openQuestion(events)} />}
+      {(can("acknowledge_receipt") || can("acknowledge_critical")) && (
+        <AcknowledgePanel
+          referralId={referral.id}
+          receipt={can("acknowledge_receipt")}
+          critical={can("acknowledge_critical")}
+        />
       )}
-      {can.reassign && <ReassignPanel referral={referral} />}
-      {can.cancel && <CancelPanel referralId={referral.id} />}
+      {can("reassign") && <ReassignPanel referral={referral} />}
+      {can("cancel") && <CancelPanel referralId={referral.id} />}
     </>
   );
 }
@@ -119,11 +127,7 @@ export default function CasePage() {
   const referral = useReferral(id);
   const audit = useAudit(id);
   // Coordinators may list the case's readers (same cache as the reassign panel): names for "who has it".
-  const readers = useQuery({
-    queryKey: ["readers", id],
-    queryFn: () => get<Reader[]>(`/api/readers?referral_id=${encodeURIComponent(id)}`),
-    enabled: me.role === "coordinator",
-  });
+  const readers = useReaders(id, me.role === "coordinator");
   if (referral.isLoading) return <Loading />;
   if (referral.error || !referral.data)
     return <ErrorMessage error={referral.error ?? t("common:error.notFound")} onRetry={() => void referral.refetch()} />;

@@ -3,21 +3,31 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 
-import { post } from "../../api/client";
-import type { Referral } from "../../api/types";
+import { api, ok } from "../../api/client";
+import type { AuditEvent } from "../../api/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
 
+type CountyAction = "provide-info" | "cancel" | "acknowledge-receipt" | "acknowledge-critical";
+
 /** POST /api/referrals/{id}/{action}; refreshes what shows the case (live events would too, a moment later). */
-export function useCaseAction(id: string, action: string) {
+export function useCaseAction(id: string, action: CountyAction) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { comment?: string }) => post<Referral>(`/api/referrals/${id}/${action}`, body),
+    mutationFn: (body: { comment: string }) =>
+      ok(api.POST(`/api/referrals/{referral_id}/${action}`, { params: { path: { referral_id: id } }, body })),
     onSuccess: () => {
       void client.invalidateQueries({ queryKey: ["referral", id] });
       void client.invalidateQueries({ queryKey: ["audit", id] });
       void client.invalidateQueries({ queryKey: ["referrals"] });
     },
   });
+}
+
+/** The reader's latest question on a needs_info case (the request_info event's comment). */
+export function openQuestion(events: AuditEvent[]): string | null {
+  const asked = [...events].sort((a, b) => b.seq - a.seq).find((e) => e.action === "request_info");
+  const text = asked?.details.request ?? asked?.details.comment;
+  return typeof text === "string" ? text : null;
 }
 
 export function NeedsInfoPanel({ referralId, question }: { referralId: string; question: string | null }) {
@@ -116,7 +126,7 @@ export function AcknowledgePanel({
           <p role="alert" className="error">
             {t("case.criticalOpen")}
           </p>
-          <button type="button" className="danger" disabled={ackCritical.isPending} onClick={() => ackCritical.mutate({})}>
+          <button type="button" className="danger" disabled={ackCritical.isPending} onClick={() => ackCritical.mutate({ comment: "" })}>
             {t("ack.critical")}
           </button>
           <ErrorMessage error={ackCritical.error} />
@@ -126,7 +136,7 @@ export function AcknowledgePanel({
       {receipt && (
         <div>
           <p className="muted small">{t("ack.receiptHelp")}</p>
-          <button type="button" className="primary" disabled={ackReceipt.isPending} onClick={() => ackReceipt.mutate({})}>
+          <button type="button" className="primary" disabled={ackReceipt.isPending} onClick={() => ackReceipt.mutate({ comment: "" })}>
             {t("ack.receipt")}
           </button>
           <ErrorMessage error={ackReceipt.error} />

@@ -3,21 +3,11 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 
-import { get, post } from "../../api/client";
+import { api, ok } from "../../api/client";
+import type { ShareLink } from "../../api/generated/schema";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { QrSlip } from "../../components/QrSlip";
 import { formatDate } from "../../i18n/format";
-
-export interface ShareLink {
-  link_id: string;
-  referral_id: string;
-  status: "active" | "share_link_expired" | "share_link_revoked" | string;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-  token: string | null;
-  url: string | null;
-}
 
 /** The newest link the patient can still open. */
 export function activeLink(links: ShareLink[]): ShareLink | null {
@@ -55,20 +45,28 @@ export function PatientSlip({
   const key = ["share-links", referralId];
   const links = useQuery({
     queryKey: key,
-    queryFn: () => get<{ items: ShareLink[] }>(`/api/referrals/${referralId}/share-links`),
+    queryFn: () =>
+      ok(api.GET("/api/referrals/{referral_id}/share-links", { params: { path: { referral_id: referralId } } })),
   });
   const [days, setDays] = useState(30);
   const [confirmRevoke, setConfirmRevoke] = useState(false);
   const [revoked, setRevoked] = useState(false);
   const create = useMutation({
-    mutationFn: () => post<ShareLink>(`/api/referrals/${referralId}/share-links`, { days }),
+    mutationFn: () =>
+      ok(
+        api.POST("/api/referrals/{referral_id}/share-links", {
+          params: { path: { referral_id: referralId } },
+          body: { days },
+        }),
+      ),
     onSuccess: () => {
       setRevoked(false);
       void client.invalidateQueries({ queryKey: key });
     },
   });
   const revoke = useMutation({
-    mutationFn: (linkId: string) => post<ShareLink>(`/api/share-links/${linkId}/revoke`),
+    mutationFn: (linkId: string) =>
+      ok(api.POST("/api/share-links/{link_id}/revoke", { params: { path: { link_id: linkId } } })),
     onSuccess: () => {
       setConfirmRevoke(false);
       setRevoked(true);

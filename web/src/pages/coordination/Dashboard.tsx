@@ -5,7 +5,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 
-import { get, qs } from "../../api/client";
+import { api, ok } from "../../api/client";
 import { useHospitalName, useHospitals } from "../../api/hooks";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { useFormatDate } from "../../i18n/format";
@@ -18,7 +18,6 @@ import {
   riskRows,
   turnaroundByHospital,
   turnaroundByPriority,
-  type DashboardData,
   type Kpis,
 } from "./dashboardData";
 import { DateRangePicker, type DayRange } from "./DateRangePicker";
@@ -28,7 +27,7 @@ export function useDashboard(range: DayRange) {
   const { from, to } = rangeQuery(range.from, range.to);
   return useQuery({
     queryKey: ["dashboard", from, to],
-    queryFn: () => get<DashboardData>(`/api/dashboard${qs({ from, to })}`),
+    queryFn: () => ok(api.GET("/api/dashboard", { params: { query: { from, to } } })),
     refetchInterval: 60_000,
     refetchIntervalInBackground: true, // a wall screen in a background tab stays current
     placeholderData: keepPreviousData, // changing the range keeps the old figures on screen until the new ones arrive

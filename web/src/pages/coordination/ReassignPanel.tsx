@@ -1,44 +1,20 @@
 // The coordinator's hand on a case: name the next reader, or send it back to automatic routing, with a reason.
-// Shown only where the server's RULES allow REASSIGN/REROUTE (src/yilian/domain/referral.py); the server still
-// decides, and its refusal is shown in its own words.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+// Shown only where the server offers `reassign` in the case's allowed_actions (rerouting has the same rule); the
+// server still decides, and its refusal is shown in its own words.
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 
-import { get, post } from "../../api/client";
-import type { ReferralDetail, ReferralState } from "../../api/types";
+import { allows } from "../../api/allowedActions";
+import { api, ok } from "../../api/client";
+import type { ReassignBody as ReassignInput, Reader } from "../../api/generated/schema";
+import { useReaders } from "../../api/hooks";
+import type { ReferralDetail } from "../../api/types";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 
 export { AuditTrailTable } from "./AuditTrailTable";
 
-/** RULES[REASSIGN].from_states == RULES[REROUTE].from_states. */
-export const REASSIGNABLE_STATES: readonly ReferralState[] = [
-  "submitted",
-  "offered",
-  "in_reading",
-  "needs_info",
-  "changes_requested",
-];
-
-export function canReassign(state: ReferralState): boolean {
-  return REASSIGNABLE_STATES.includes(state);
-}
-
-export interface Reader {
-  id: string;
-  display_name: string;
-  role: "expert" | "senior";
-  title: string;
-  is_junior: boolean;
-  on_duty: boolean;
-  subspecialties: { modality: string; body_part: string }[];
-  open_cases: number;
-}
-
-export interface ReassignInput {
-  expert_id?: string;
-  reason: string;
-}
+export type { Reader, ReassignInput };
 
 const AUTOMATIC = "";
 
@@ -133,12 +109,10 @@ export function ReassignForm({
 function ReassignBody({ referral }: { referral: ReferralDetail }) {
   const { t } = useTranslation("coordination");
   const client = useQueryClient();
-  const readers = useQuery({
-    queryKey: ["readers", referral.id],
-    queryFn: () => get<Reader[]>(`/api/readers?referral_id=${encodeURIComponent(referral.id)}`),
-  });
+  const readers = useReaders(referral.id);
   const reassign = useMutation({
-    mutationFn: (input: ReassignInput) => post(`/api/referrals/${referral.id}/reassign`, { ...input }),
+    mutationFn: (body: ReassignInput) =>
+      ok(api.POST("/api/referrals/{referral_id}/reassign", { params: { path: { referral_id: referral.id } }, body })),
     onSuccess: () => {
       for (const key of [["referral", referral.id], ["audit", referral.id], ["readers", referral.id], ["referrals"], ["dashboard"]]) {
         void client.invalidateQueries({ queryKey: key });
@@ -165,8 +139,7 @@ function ReassignBody({ referral }: { referral: ReferralDetail }) {
 
 export function ReassignPanel({ referral }: { referral: ReferralDetail }) {
   const { t } = useTranslation("coordination");
-  // The case page renders this for coordinators only; the state decides whether there is anything to do.
-  if (!canReassign(referral.state)) return null;
+  if (!allows(referral, "reassign")) return null;
   return (
     <section className="card reassign-panel" aria-labelledby="reassign-heading">
       <h2 id="reassign-heading">{t("reassign.title")}</h2>

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 
+import type { AtRiskCase, BreachedCase, Dashboard } from "../../api/generated/schema";
+
 import {
   durationAxis,
   durationWords,
@@ -11,9 +13,6 @@ import {
   tickValue,
   turnaroundByHospital,
   turnaroundByPriority,
-  type AtRiskRow,
-  type BreachRow,
-  type DashboardData,
 } from "./dashboardData";
 
 const names: Record<string, string> = { "h-anping": "Anping", "h-qingshan": "Qingshan" };
@@ -69,7 +68,7 @@ describe("turnaround", () => {
 });
 
 describe("riskRows", () => {
-  const atRisk = (id: string, due: string): AtRiskRow => ({
+  const atRisk = (id: string, due: string): AtRiskCase => ({
     id,
     requesting_hospital_id: "h-anping",
     priority: "urgent",
@@ -78,7 +77,7 @@ describe("riskRows", () => {
     offered_to: "wang.expert",
     sla_due_at: due,
   });
-  const breach = (id: string, due: string, state: BreachRow["state"] = "in_reading"): BreachRow => ({
+  const breach = (id: string, due: string, state: BreachedCase["state"] = "in_reading"): BreachedCase => ({
     id,
     requesting_hospital_id: "h-qingshan",
     priority: "stat",
@@ -114,7 +113,7 @@ describe("riskRows", () => {
 
 describe("kpis and the range", () => {
   it("counts open cases, risks, breaches and finals", () => {
-    const data: DashboardData = {
+    const data: Dashboard = {
       from: "",
       to: "",
       counts: [

@@ -2,48 +2,7 @@
 // Pure functions, so the charts and the risk table can be tested without a server.
 import { OPEN_STATES, PRIORITIES, type Priority, type ReferralState } from "../../api/types";
 
-export interface CountRow {
-  requesting_hospital_id: string;
-  state: ReferralState;
-  count: number;
-}
-
-export interface AtRiskRow {
-  id: string;
-  requesting_hospital_id: string;
-  priority: Priority;
-  state: ReferralState;
-  reader_id: string | null;
-  offered_to?: string | null;
-  sla_due_at: string | null;
-}
-
-export interface BreachRow {
-  id: string;
-  requesting_hospital_id: string;
-  priority: Priority;
-  state: ReferralState;
-  reader_id: string | null;
-  sla_due_at: string | null;
-  final_at: string | null;
-}
-
-export interface TurnaroundRow {
-  priority: Priority;
-  requesting_hospital_id: string;
-  count: number;
-  p50_minutes: number | null;
-  p90_minutes: number | null;
-}
-
-export interface DashboardData {
-  from: string;
-  to: string;
-  counts: CountRow[];
-  at_risk: AtRiskRow[];
-  breaches: BreachRow[];
-  turnaround: TurnaroundRow[];
-}
+import type { Dashboard, StateCount, Turnaround } from "../../api/generated/schema";
 
 type NameOf = (hospitalId: string) => string;
 
@@ -95,7 +54,7 @@ export interface Kpis {
 
 const OPEN = new Set<string>(OPEN_STATES);
 
-export function kpis(data: DashboardData): Kpis {
+export function kpis(data: Dashboard): Kpis {
   return {
     open: data.counts.filter((c) => OPEN.has(c.state)).reduce((sum, c) => sum + c.count, 0),
     atRisk: data.at_risk.length,
@@ -108,7 +67,7 @@ export function kpis(data: DashboardData): Kpis {
 export type StackedRow = { hospital: string; hospitalId: string; total: number } & Partial<Record<ReferralState, number>>;
 
 /** Open cases per requesting hospital, one stack segment per state; `states` lists the segments present, in workflow order. */
-export function openCasesByHospital(counts: CountRow[], nameOf: NameOf): { rows: StackedRow[]; states: ReferralState[] } {
+export function openCasesByHospital(counts: StateCount[], nameOf: NameOf): { rows: StackedRow[]; states: ReferralState[] } {
   const byHospital = new Map<string, StackedRow>();
   const present = new Set<ReferralState>();
   for (const c of counts) {
@@ -141,13 +100,13 @@ export interface PriorityTurnaround {
  * Turnaround per priority across hospitals. The API gives percentiles per (priority, hospital); percentiles do not
  * add up, so across hospitals this is the case-weighted mean of each hospital's percentile (exact with one hospital).
  */
-export function turnaroundByPriority(rows: TurnaroundRow[]): PriorityTurnaround[] {
+export function turnaroundByPriority(rows: Turnaround[]): PriorityTurnaround[] {
   const out: PriorityTurnaround[] = [];
   for (const priority of PRIORITIES) {
     const mine = rows.filter((r) => r.priority === priority && r.count > 0 && r.p50_minutes !== null);
     const count = mine.reduce((sum, r) => sum + r.count, 0);
     if (count === 0) continue;
-    const weighted = (pick: (r: TurnaroundRow) => number) => mine.reduce((sum, r) => sum + pick(r) * r.count, 0) / count;
+    const weighted = (pick: (r: Turnaround) => number) => mine.reduce((sum, r) => sum + pick(r) * r.count, 0) / count;
     out.push({
       priority,
       count,
@@ -163,7 +122,7 @@ export type HospitalTurnaround = { hospital: string; hospitalId: string } & Part
 >;
 
 /** One row per requesting hospital with each priority's median and p90 (the API's own numbers, rounded). */
-export function turnaroundByHospital(rows: TurnaroundRow[], nameOf: NameOf): HospitalTurnaround[] {
+export function turnaroundByHospital(rows: Turnaround[], nameOf: NameOf): HospitalTurnaround[] {
   const byHospital = new Map<string, HospitalTurnaround>();
   for (const r of rows) {
     if (r.p50_minutes === null) continue;
@@ -198,7 +157,7 @@ const due = (row: RiskRow) => (row.sla_due_at ? new Date(row.sla_due_at).getTime
  * Breached cases first (longest overdue at the top), then those at risk, soonest due first. Breached cases that are
  * already reported are kept out unless asked for: they need no action, and would push the live ones down.
  */
-export function riskRows(data: Pick<DashboardData, "at_risk" | "breaches">, includeFinished = false): RiskRow[] {
+export function riskRows(data: Pick<Dashboard, "at_risk" | "breaches">, includeFinished = false): RiskRow[] {
   const breached: RiskRow[] = data.breaches
     .map((b) => ({
       id: b.id,

@@ -1,32 +1,28 @@
 // What the hospital's agreements cover, said up front on the referral form (GET /api/agreements).
 import { useTranslation } from "react-i18next";
 
+import type { AgreementSummary as Agreement } from "../../api/generated/schema";
 import { useFormatDuration } from "../../i18n/duration";
 
-export type ServiceMode = "full_hosting" | "half_hosting" | "difficult_only" | "cooperation";
-
-export interface AgreementInfo {
-  id: string;
-  requesting_hospital_id: string;
-  requesting_hospital_name: string;
-  reading_hospital_id: string;
-  reading_hospital_name: string;
-  service_mode: ServiceMode;
-  active: boolean;
-  covers: string;
-  sla: { stat_minutes: number; urgent_minutes: number; routine_minutes: number };
-  second_reading: string;
-  second_reading_share: number;
-  second_reading_covers: string;
-  half_hosting: {
-    modalities: string[];
-    hours_start: string | null;
-    hours_end: string | null;
-    overflow_daily_cap: number | null;
-  } | null;
-  cooperation_modalities: string[];
-  timezone: string;
-}
+/** What the form shows of an agreement its hospital is party to (GET /api/agreements). */
+export type AgreementInfo = Pick<
+  Agreement,
+  | "id"
+  | "requesting_hospital_id"
+  | "requesting_hospital_name"
+  | "reading_hospital_id"
+  | "reading_hospital_name"
+  | "service_mode"
+  | "active"
+  | "covers"
+  | "sla"
+  | "second_reading"
+  | "second_reading_share"
+  | "second_reading_covers"
+  | "half_hosting"
+  | "cooperation_modalities"
+  | "timezone"
+>;
 
 /** The agreements that send this hospital's cases out (it is the requesting party), active ones only. */
 export function outgoing(agreements: AgreementInfo[], hospitalId: string | null): AgreementInfo[] {

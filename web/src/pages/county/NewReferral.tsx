@@ -9,11 +9,11 @@ import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router-dom";
 import { z } from "zod";
 
-import { ApiError, get, post } from "../../api/client";
-import { PRIORITIES, type Referral } from "../../api/types";
+import { ApiError, api, ok } from "../../api/client";
+import { PRIORITIES } from "../../api/types";
 import { useMe } from "../../auth/session";
 import { ErrorMessage, Loading, errorText } from "../../components/ErrorMessage";
-import { AgreementSummary, allowsOverflow, onlyDifficult, outgoing, type AgreementInfo } from "./AgreementSummary";
+import { AgreementSummary, allowsOverflow, onlyDifficult, outgoing } from "./AgreementSummary";
 import { findStudy, studyBodyPart } from "./dicom";
 import { StudyChooser } from "./StudyChooser";
 
@@ -97,8 +97,9 @@ export default function NewReferral() {
   const client = useQueryClient();
   const agreementsQuery = useQuery({
     queryKey: ["agreements"],
-    queryFn: () => get<AgreementInfo[]>("/api/agreements"),
+    queryFn: () => ok(api.GET("/api/agreements")),
     staleTime: 5 * 60_000,
+    select: (page) => page.items,
   });
   const agreements = outgoing(agreementsQuery.data ?? [], me.hospital_id);
   const [refusal, setRefusal] = useState<unknown>(null);
@@ -131,16 +132,20 @@ export default function NewReferral() {
   const onSubmit = form.handleSubmit(async (v) => {
     setRefusal(null);
     try {
-      const created = await post<Referral>("/api/referrals", {
-        patient: { patient_id: v.patient_id, name: v.name, birth_date: v.birth_date, sex: v.sex },
-        study_instance_uid: v.study_instance_uid,
-        modality: v.modality,
-        body_part: v.body_part,
-        clinical_question: v.clinical_question,
-        priority: v.priority,
-        difficult: v.difficult,
-        overflow: showOverflow ? v.overflow : false,
-      });
+      const created = await ok(
+        api.POST("/api/referrals", {
+          body: {
+            patient: { patient_id: v.patient_id, name: v.name, birth_date: v.birth_date, sex: v.sex },
+            study_instance_uid: v.study_instance_uid,
+            modality: v.modality,
+            body_part: v.body_part,
+            clinical_question: v.clinical_question,
+            priority: v.priority,
+            difficult: v.difficult,
+            overflow: showOverflow ? v.overflow : false,
+          },
+        }),
+      );
       void client.invalidateQueries({ queryKey: ["referrals"] });
       navigate(`/cases/${created.id}`);
     } catch (error) {

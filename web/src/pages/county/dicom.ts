@@ -1,5 +1,5 @@
 // Reading the archive's QIDO-RS answers (DICOM JSON) into what the referral form needs.
-import { get, qs } from "../../api/client";
+import { dicomJson } from "../../api/client";
 
 type DicomValue = string | number | { Alphabetic?: string; Ideographic?: string };
 export type DicomJson = Record<string, { vr: string; Value?: DicomValue[] } | undefined>;
@@ -53,23 +53,22 @@ export function studyRow(row: DicomJson): StudyRow {
   };
 }
 
-/** QIDO answers 204 with no body when nothing matches. */
-async function qido(path: string): Promise<DicomJson[]> {
-  return (await get<DicomJson[] | undefined | "">(path)) || [];
+async function qido(path: string, query: Record<string, string | number>): Promise<DicomJson[]> {
+  return (await dicomJson(path, query)) as DicomJson[];
 }
 
 export async function recentStudies(): Promise<StudyRow[]> {
-  return (await qido(`/dicomweb/studies${qs({ limit: 50, includefield: "all" })}`)).map(studyRow);
+  return (await qido("/dicomweb/studies", { limit: 50, includefield: "all" })).map(studyRow);
 }
 
 export async function findStudy(uid: string): Promise<StudyRow | null> {
-  const rows = await qido(`/dicomweb/studies${qs({ StudyInstanceUID: uid, includefield: "all" })}`);
+  const rows = await qido("/dicomweb/studies", { StudyInstanceUID: uid, includefield: "all" });
   return rows.length ? studyRow(rows[0]) : null;
 }
 
 /** The body part examined of the study's first series that names one. */
 export async function studyBodyPart(uid: string): Promise<string> {
-  const series = await qido(`/dicomweb/studies/${encodeURIComponent(uid)}/series${qs({ includefield: "00180015" })}`);
+  const series = await qido(`/dicomweb/studies/${encodeURIComponent(uid)}/series`, { includefield: "00180015" });
   for (const s of series) {
     const part = text(s, "00180015");
     if (part) return part;

@@ -2,7 +2,8 @@ import { screen } from "@testing-library/react";
 
 import { ApiError } from "../../api/client";
 import { renderUi } from "../../test/render";
-import { ShareError, SharedReport, type SharedResult } from "./SharePage";
+import type { SharedResult } from "../../api/generated/schema";
+import { ShareError, SharedReport } from "./SharePage";
 
 test.each([
   ["share_link_expired", 410, "This link has expired"],

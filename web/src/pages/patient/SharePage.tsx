@@ -4,20 +4,11 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router-dom";
 
-import { post } from "../../api/client";
+import { api, ok } from "../../api/client";
+import type { SharedResult } from "../../api/generated/schema";
 import { LanguageSwitch } from "../../components/Shell";
 import { formatDate } from "../../i18n/format";
 import { shareErrorKind } from "./shareErrors";
-
-export interface SharedResult {
-  notice: string;
-  patient: { name: string; sex: string };
-  study: { modality: string; body_part: string; study_instance_uid: string };
-  hospital?: { name: string } | string;
-  reports: { kind: string; version: number; findings: string; impression: string; signed_by: string; signed_at: string }[];
-  key_images: string[];
-  expires_at: string;
-}
 
 function Notice() {
   return (
@@ -48,17 +39,10 @@ export function SharedReport({ result }: { result: SharedResult }) {
   const day = (iso: string) => formatDate(iso, i18n.language, "date");
   const exam = `${result.study.modality} ${result.study.body_part}`;
   const final = result.reports.find((r) => r.kind === "final") ?? result.reports[0];
-  const hospital = typeof result.hospital === "string" ? result.hospital : result.hospital?.name;
   return (
     <article className="shared-report">
       <Notice />
       <dl className="facts share-facts">
-        {hospital && (
-          <>
-            <dt>{t("hospital")}</dt>
-            <dd>{hospital}</dd>
-          </>
-        )}
         <dt>{t("patient")}</dt>
         <dd>{result.patient.name}</dd>
         <dt>{t("exam")}</dt>
@@ -112,7 +96,7 @@ export default function SharePage() {
     setPending(true);
     setError(null);
     try {
-      setResult(await post<SharedResult>(`/api/share/${encodeURIComponent(token)}`, { birth_date: birthDate }));
+      setResult(await ok(api.POST("/api/share/{token}", { params: { path: { token } }, body: { birth_date: birthDate } })));
     } catch (err) {
       setError(err);
     } finally {

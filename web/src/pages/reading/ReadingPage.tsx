@@ -5,7 +5,8 @@ import { useCallback, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router-dom";
 
-import { get } from "../../api/client";
+import { api, ok } from "../../api/client";
+import { allows, allowsAny } from "../../api/allowedActions";
 import { useAudit, useHospitalName, useReferral } from "../../api/hooks";
 import type { AuditEvent, Me, Referral, ReferralDetail, ReportVersion } from "../../api/types";
 import { useMe } from "../../auth/session";
@@ -21,12 +22,12 @@ import { ReviewPanel, type ReviewDecision } from "./ReviewPanel";
 
 export type ReadingMode = "edit" | "reader-view" | "review" | "offer" | "other";
 
-/** What this person may do with the case here, mirroring the server's RULES (it still has the last word). */
-export function readingMode(r: Pick<Referral, "state" | "reader_id" | "offered_to">, me: Pick<Me, "id" | "role">): ReadingMode {
-  if (r.reader_id === me.id) return r.state === "in_reading" || r.state === "changes_requested" ? "edit" : "reader-view";
-  if (me.role === "senior" && r.state === "preliminary") return "review";
-  if (r.state === "offered" && r.offered_to === me.id) return "offer";
-  return "other";
+/** What this person does with the case here: what the server allows them now (referral.allowed_actions). */
+export function readingMode(r: Pick<Referral, "allowed_actions" | "reader_id">, me: Pick<Me, "id">): ReadingMode {
+  if (allowsAny(r, "save_draft", "submit_preliminary")) return "edit";
+  if (allowsAny(r, "approve", "request_changes")) return "review";
+  if (allows(r, "accept")) return "offer";
+  return r.reader_id === me.id ? "reader-view" : "other";
 }
 
 /** The draft to reopen: the newest version the reader wrote (a sent-back preliminary report counts). */
@@ -40,18 +41,6 @@ function lastEvent(events: AuditEvent[] | undefined, action: string): AuditEvent
   return found.length ? found[found.length - 1] : null;
 }
 
-interface Prior {
-  id: string;
-  modality: string;
-  body_part: string;
-  clinical_question: string;
-  state: Referral["state"];
-  submitted_at: string;
-  final_at: string | null;
-  findings: string | null;
-  impression: string | null;
-}
-
 function age(birth: string): number | null {
   const b = new Date(birth);
   if (Number.isNaN(b.getTime())) return null;
@@ -61,7 +50,10 @@ function age(birth: string): number | null {
 
 function Priors({ id }: { id: string }) {
   const { t, i18n } = useTranslation("reading");
-  const priors = useQuery({ queryKey: ["priors", id], queryFn: () => get<{ items: Prior[] }>(`/api/referrals/${id}/priors`) });
+  const priors = useQuery({
+    queryKey: ["priors", id],
+    queryFn: () => ok(api.GET("/api/referrals/{referral_id}/priors", { params: { path: { referral_id: id } } })),
+  });
   return (
     <section aria-labelledby="priors-title">
       <h3 id="priors-title">{t("case.priors")}</h3>
@@ -257,7 +249,7 @@ function ReaderWorkspace({ referral, mode }: { referral: ReferralDetail; mode: "
             onSubmit={onSubmit}
             editable
           />
-          {referral.state === "in_reading" && <RequestInfo id={referral.id} />}
+          {allows(referral, "request_info") && <RequestInfo id={referral.id} />}
         </>
       ) : (
         <section aria-labelledby="readonly-title">
@@ -283,7 +275,14 @@ function ReviewWorkspace({ referral }: { referral: ReferralDetail }) {
     await action.mutateAsync({ id: referral.id, action: decision, body });
     navigate("/review");
   };
-  return <ReviewPanel report={preliminary} onDecide={onDecide} />;
+  return (
+    <ReviewPanel
+      report={preliminary}
+      onDecide={onDecide}
+      approve={allows(referral, "approve")}
+      requestChanges={allows(referral, "request_changes")}
+    />
+  );
 }
 
 export default function ReadingPage() {

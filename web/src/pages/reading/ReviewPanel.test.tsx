@@ -23,7 +23,7 @@ const report: ReportVersion = {
 
 describe("ReviewPanel", () => {
   it("shows the preliminary report with its structured values", () => {
-    renderUi(<ReviewPanel report={report} onDecide={vi.fn()} />);
+    renderUi(<ReviewPanel report={report} onDecide={vi.fn()} approve requestChanges />);
     expect(screen.getByText("Solitary nodule, follow up")).toBeInTheDocument();
     expect(screen.getByText("Solitary")).toBeInTheDocument();
     expect(screen.getByText("Lung-RADS category")).toBeInTheDocument();
@@ -32,7 +32,7 @@ describe("ReviewPanel", () => {
   it("requires comments to request changes", async () => {
     const user = userEvent.setup();
     const onDecide = vi.fn().mockResolvedValue({});
-    renderUi(<ReviewPanel report={report} onDecide={onDecide} />);
+    renderUi(<ReviewPanel report={report} onDecide={onDecide} approve requestChanges />);
     await user.click(screen.getByRole("radio", { name: "Minor discrepancy" }));
     await user.click(screen.getByRole("button", { name: "Request changes" }));
     expect(onDecide).not.toHaveBeenCalled();
@@ -50,7 +50,7 @@ describe("ReviewPanel", () => {
   it("requires a discrepancy grade, then signs after confirmation without comments", async () => {
     const user = userEvent.setup();
     const onDecide = vi.fn().mockResolvedValue({});
-    renderUi(<ReviewPanel report={report} onDecide={onDecide} />);
+    renderUi(<ReviewPanel report={report} onDecide={onDecide} approve requestChanges />);
     await user.click(screen.getByRole("button", { name: "Approve and sign" }));
     expect(screen.getByRole("alert")).toHaveTextContent("Choose a discrepancy grade.");
     await user.click(screen.getByRole("radio", { name: "Agree" }));
@@ -63,10 +63,16 @@ describe("ReviewPanel", () => {
   it("shows the server's refusal", async () => {
     const user = userEvent.setup();
     const onDecide = vi.fn().mockRejectedValue(new Error("cannot approve a referral that is final"));
-    renderUi(<ReviewPanel report={report} onDecide={onDecide} />);
+    renderUi(<ReviewPanel report={report} onDecide={onDecide} approve requestChanges />);
     await user.click(screen.getByRole("radio", { name: "Agree" }));
     await user.click(screen.getByRole("button", { name: "Approve and sign" }));
     await user.click(screen.getByRole("button", { name: "Confirm and sign" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("cannot approve a referral that is final");
+  });
+
+  it("shows only the decisions the server offers", () => {
+    renderUi(<ReviewPanel report={report} onDecide={vi.fn()} approve={false} requestChanges />);
+    expect(screen.queryByRole("button", { name: "Approve and sign" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Request changes" })).toBeInTheDocument();
   });
 });

@@ -29,9 +29,12 @@ export function validateReview(decision: ReviewDecision, values: ReviewValues, t
 export interface ReviewPanelProps {
   report: ReportVersion | null;
   onDecide: (decision: ReviewDecision, body: { discrepancy: Discrepancy; comments: string }) => Promise<unknown>;
+  /** Which decisions the server offers this person (referral.allowed_actions). */
+  approve: boolean;
+  requestChanges: boolean;
 }
 
-export function ReviewPanel({ report, onDecide }: ReviewPanelProps) {
+export function ReviewPanel({ report, onDecide, approve, requestChanges }: ReviewPanelProps) {
   const { t } = useTranslation("reading");
   const [values, setValues] = useState<ReviewValues>({ discrepancy: "", comments: "" });
   const [errors, setErrors] = useState<Errors>({});
@@ -98,12 +101,16 @@ export function ReviewPanel({ report, onDecide }: ReviewPanelProps) {
         />
         {!confirming ? (
           <div className="row">
-            <button type="button" className="primary" disabled={busy} onClick={() => check("approve") && setConfirming(true)}>
-              {t("review.approve")}
-            </button>
-            <button type="button" disabled={busy} onClick={() => void decide("request-changes")}>
-              {t("review.requestChanges")}
-            </button>
+            {approve && (
+              <button type="button" className="primary" disabled={busy} onClick={() => check("approve") && setConfirming(true)}>
+                {t("review.approve")}
+              </button>
+            )}
+            {requestChanges && (
+              <button type="button" disabled={busy} onClick={() => void decide("request-changes")}>
+                {t("review.requestChanges")}
+              </button>
+            )}
           </div>
         ) : (
           <ConfirmStep

@@ -1,18 +1,19 @@
-// The senior's second-reading queue: preliminary reports of the reading hospital that someone else wrote,
+// The senior's second-reading queue: preliminary reports the server lets them review (someone else wrote them),
 // most urgent SLA first (the server's order); each opens the review panel at /read/{id}.
 import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
+import { allowsAny } from "../../api/allowedActions";
 import { useHospitalName, useReferrals } from "../../api/hooks";
 import type { Referral } from "../../api/types";
-import { useMe } from "../../auth/session";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { formatDateTime } from "../../i18n/format";
 import { UrgencyCells } from "./WorklistTable";
 
-export function reviewRows(rows: Referral[], meId: string): Referral[] {
-  return rows.filter((r) => r.state === "preliminary" && r.reader_id !== meId);
+/** The cases the server lets this senior second-read (not their own reports). */
+export function reviewRows(rows: Referral[]): Referral[] {
+  return rows.filter((r) => allowsAny(r, "approve", "request_changes"));
 }
 
 export function ReviewTable({ rows, hospitalName }: { rows: Referral[]; hospitalName: (id: string) => string }) {
@@ -52,10 +53,9 @@ export function ReviewTable({ rows, hospitalName }: { rows: Referral[]; hospital
 
 export default function ReviewQueue() {
   const { t } = useTranslation("reading");
-  const me = useMe();
   const hospitalName = useHospitalName();
   const list = useReferrals({ state: ["preliminary"], limit: 500 });
-  const rows = useMemo(() => reviewRows(list.data?.items ?? [], me.id), [list.data, me.id]);
+  const rows = useMemo(() => reviewRows(list.data?.items ?? []), [list.data]);
   return (
     <section aria-labelledby="queue-title">
       <h1 id="queue-title">{t("queue.title")}</h1>

@@ -5,9 +5,11 @@ import { useCallback, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useLocation, useNavigate, useSearchParams } from "react-router-dom";
 
-import { get, put, qs } from "../../api/client";
+import { allows } from "../../api/allowedActions";
+import { api, ok } from "../../api/client";
+import { worklistQuery } from "../../api/hooks";
 import { useHospitals } from "../../api/hooks";
-import { ALL_STATES, PRIORITIES, type Page, type Referral, type ReferralState } from "../../api/types";
+import { ALL_STATES, PRIORITIES, type Referral, type ReferralState } from "../../api/types";
 import { useMe, useSession } from "../../auth/session";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { useCaseAction } from "./actions";
@@ -22,7 +24,7 @@ function DutyToggle() {
   const me = useMe();
   const { refreshMe } = useSession();
   const duty = useMutation({
-    mutationFn: (on: boolean) => put("/api/me/duty", { on_duty: on }),
+    mutationFn: (on: boolean) => ok(api.PUT("/api/me/duty", { body: { on_duty: on } })),
     onSuccess: () => refreshMe(),
   });
   return (
@@ -145,9 +147,9 @@ export function useWorklistPages(view: WorklistView) {
   return useInfiniteQuery({
     queryKey: ["referrals", { ...filter, pageSize: PAGE_SIZE }],
     queryFn: ({ pageParam }) =>
-      get<Page<Referral>>(`/api/referrals${qs({ ...filter, limit: PAGE_SIZE, offset: pageParam })}`),
+      ok(api.GET("/api/referrals", { params: { query: worklistQuery({ ...filter, limit: PAGE_SIZE, offset: pageParam }) } })),
     initialPageParam: 0,
-    getNextPageParam: (last, all) => (last.items.length < PAGE_SIZE ? undefined : all.length * PAGE_SIZE),
+    getNextPageParam: (last) => last.next_offset ?? undefined,
   });
 }
 
@@ -213,7 +215,7 @@ export default function Worklist() {
     );
   };
 
-  const offered = rows.filter((r) => r.state === "offered" && r.offered_to === me.id).length;
+  const offered = rows.filter((r) => allows(r, "accept")).length;
 
   return (
     <section aria-labelledby="worklist-title">

@@ -43,15 +43,21 @@ function referral(over: Partial<Referral>): Referral {
     seq: 2,
     updated_at: "2026-01-01T10:00:00Z",
     sla_status: "on_track",
+    allowed_actions: [],
     ...over,
   };
 }
 
 const me = { id: "wang.expert", role: "expert" as const };
 const rows = [
-  referral({ id: "ref-mine", offered_to: "wang.expert" }),
+  referral({ id: "ref-mine", offered_to: "wang.expert", allowed_actions: ["accept", "decline"] }),
   referral({ id: "ref-other", offered_to: "li.expert" }),
-  referral({ id: "ref-reading", state: "in_reading", reader_id: "wang.expert" }),
+  referral({
+    id: "ref-reading",
+    state: "in_reading",
+    reader_id: "wang.expert",
+    allowed_actions: ["save_draft", "submit_preliminary", "request_info"],
+  }),
 ];
 
 function renderTable(onAccept = vi.fn(), onDecline = vi.fn()) {
@@ -71,7 +77,7 @@ function renderTable(onAccept = vi.fn(), onDecline = vi.fn()) {
 }
 
 describe("WorklistTable", () => {
-  it("offers Accept and Decline only on rows offered to me", async () => {
+  it("offers Accept and Decline only on rows where the server allows them", async () => {
     const onAccept = vi.fn();
     const onDecline = vi.fn();
     renderTable(onAccept, onDecline);
@@ -98,10 +104,31 @@ describe("WorklistTable", () => {
     expect(screen.getAllByText("Anping County Hospital")).toHaveLength(3);
   });
 
-  it("sends a senior to the review panel for someone else's preliminary report", () => {
+  it("sends the second reader the server names to the review panel", () => {
     const prelim = referral({ id: "ref-p", state: "preliminary", reader_id: "wang.expert" });
-    expect(caseLink(prelim, { id: "chen.senior", role: "senior" })).toBe("/read/ref-p");
+    const reviewable = { ...prelim, allowed_actions: ["approve", "request_changes"] };
+    expect(caseLink(reviewable, { id: "chen.senior", role: "senior" })).toBe("/read/ref-p");
     expect(caseLink(prelim, { id: "li.expert", role: "expert" })).toBe("/cases/ref-p");
     expect(caseLink(prelim, { id: "liu.coord", role: "coordinator" })).toBe("/cases/ref-p");
+    expect(caseLink(prelim, { id: "wang.expert", role: "expert" })).toBe("/read/ref-p"); // the reader's own case
+  });
+
+  it("shows Decline alone when only that is allowed", () => {
+    renderUi(
+      <WorklistTable
+        rows={[referral({ id: "ref-d", offered_to: "wang.expert", allowed_actions: ["decline"] })]}
+        me={me}
+        hospitalName={(id) => id}
+        sort="sla"
+        dir="asc"
+        onSort={vi.fn()}
+        busyId={null}
+        onAccept={vi.fn()}
+        onDecline={vi.fn()}
+      />,
+    );
+    const row = within(screen.getByTestId("worklist-row-ref-d"));
+    expect(row.queryByRole("button", { name: "Accept" })).toBeNull();
+    expect(row.getByRole("button", { name: "Decline" })).toBeInTheDocument();
   });
 });

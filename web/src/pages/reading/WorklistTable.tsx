@@ -1,28 +1,24 @@
 // The worklist table: one memoised row per case (2,000 open cases must stay cheap to render), sortable headers,
-// and Accept / Decline on the rows offered to the signed-in reader.
+// and Accept / Decline on the rows where the server offers them to the signed-in reader (allowed_actions).
 import { memo } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
-import type { Referral, Role } from "../../api/types";
+import { allows, allowsAny } from "../../api/allowedActions";
+import type { Referral, StaffRole } from "../../api/types";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { formatDateTime } from "../../i18n/format";
 import type { SortDir, SortKey } from "./filters";
 
 export interface Viewer {
   id: string;
-  role: Role;
+  role: StaffRole;
 }
 
-export const isOfferedTo = (r: Pick<Referral, "state" | "offered_to">, meId: string) =>
-  r.state === "offered" && r.offered_to === meId;
-
-/** The reading workspace for the reader's own case and for a senior's second reading; the case page otherwise. */
-export function caseLink(r: Pick<Referral, "id" | "state" | "reader_id">, me: Viewer): string {
-  if (me.role === "expert" || me.role === "senior") {
-    if (r.reader_id === me.id) return `/read/${r.id}`;
-    if (me.role === "senior" && r.state === "preliminary") return `/read/${r.id}`;
-  }
+/** The reading workspace for the reader's own case and for a second reading the server offers; the case page
+ * otherwise. */
+export function caseLink(r: Pick<Referral, "id" | "reader_id" | "allowed_actions">, me: Viewer): string {
+  if (r.reader_id === me.id || allowsAny(r, "approve", "request_changes")) return `/read/${r.id}`;
   return `/cases/${r.id}`;
 }
 
@@ -53,10 +49,10 @@ interface RowProps {
 
 export const WorklistRow = memo(function WorklistRow({ referral: r, me, hospital, busy, onAccept, onDecline }: RowProps) {
   const { t, i18n } = useTranslation("reading");
-  const offeredToMe = isOfferedTo(r, me.id);
+  const [accept, decline] = [allows(r, "accept"), allows(r, "decline")];
   const who = (id: string) => (id === me.id ? t("worklist.me") : id);
   return (
-    <tr data-testid={`worklist-row-${r.id}`} className={offeredToMe ? "offer-row" : undefined}>
+    <tr data-testid={`worklist-row-${r.id}`} className={accept ? "offer-row" : undefined}>
       <UrgencyCells referral={r} />
       <td data-label={t("worklist.col.state")}>
         <StateBadge state={r.state} />
@@ -77,14 +73,18 @@ export const WorklistRow = memo(function WorklistRow({ referral: r, me, hospital
             : "—"}
       </td>
       <td data-label={t("worklist.col.actions")}>
-        {offeredToMe && (
+        {(accept || decline) && (
           <span className="row rd-nowrap">
-            <button type="button" className="primary" disabled={busy} onClick={() => onAccept(r.id)}>
-              {t("worklist.accept")}
-            </button>
-            <button type="button" disabled={busy} onClick={() => onDecline(r.id)}>
-              {t("worklist.decline")}
-            </button>
+            {accept && (
+              <button type="button" className="primary" disabled={busy} onClick={() => onAccept(r.id)}>
+                {t("worklist.accept")}
+              </button>
+            )}
+            {decline && (
+              <button type="button" disabled={busy} onClick={() => onDecline(r.id)}>
+                {t("worklist.decline")}
+              </button>
+            )}
           </span>
         )}
       </td>

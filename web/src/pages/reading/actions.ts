@@ -1,7 +1,8 @@
 // Case actions (POST /api/referrals/{id}/<action>): one mutation that refreshes every screen showing the case.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { post, put } from "../../api/client";
+import { api, ok } from "../../api/client";
+import type { ReportBody } from "../../api/generated/schema";
 import type { Referral } from "../../api/types";
 
 export type CaseAction =
@@ -21,7 +22,13 @@ export interface CaseActionInput {
 export function useCaseAction() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, action, body }: CaseActionInput) => post<Referral>(`/api/referrals/${id}/${action}`, body),
+    mutationFn: ({ id, action, body }: CaseActionInput) =>
+      ok(
+        api.POST(`/api/referrals/{referral_id}/${action}`, {
+          params: { path: { referral_id: id } },
+          body: body as never, // each action's own body (CommentBody, ReportBody, ReviewBody); the server checks it
+        }),
+      ),
     onSettled: (_data, _error, { id }) => {
       void client.invalidateQueries({ queryKey: ["referral", id] });
       void client.invalidateQueries({ queryKey: ["referrals"] });
@@ -30,6 +37,6 @@ export function useCaseAction() {
   });
 }
 
-export function saveDraft(id: string, body: object): Promise<Referral> {
-  return put<Referral>(`/api/referrals/${id}/draft`, body as Record<string, unknown>);
+export function saveDraft(id: string, body: ReportBody): Promise<Referral> {
+  return ok(api.PUT("/api/referrals/{referral_id}/draft", { params: { path: { referral_id: id } }, body }));
 }

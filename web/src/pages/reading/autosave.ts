@@ -2,15 +2,11 @@
 // only when the content differs from what was last saved, and only after the reader paused typing.
 import { useCallback, useEffect, useRef, useState } from "react";
 
+import type { ReportBody as ReportRequest } from "../../api/generated/schema";
 import type { ReportVersion } from "../../api/types";
 
-export interface ReportBody {
-  findings: string;
-  impression: string;
-  structured: Record<string, string>;
-  critical: boolean;
-  critical_note: string;
-}
+/** A report as the editor holds it: the API's report body with every field filled in. */
+export type ReportBody = Required<ReportRequest>;
 
 export const EMPTY_REPORT: ReportBody = { findings: "", impression: "", structured: {}, critical: false, critical_note: "" };
 

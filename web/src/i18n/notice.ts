@@ -1,0 +1,33 @@
+// A notice in the reader's language: its kind's words (notices.ts) filled with its parameters, the priority in that
+// language too. A notice recorded before notices had parameters keeps the English text it was written with.
+import type { TFunction } from "i18next";
+import { useCallback } from "react";
+import { useTranslation } from "react-i18next";
+
+export interface NoticeLike {
+  kind: string;
+  params: Record<string, string>;
+  title?: string | null;
+  body?: string | null;
+}
+
+export interface NoticeText {
+  title: string;
+  body: string;
+}
+
+export function noticeText(t: TFunction, n: NoticeLike): NoticeText {
+  if (n.title != null && Object.keys(n.params).length === 0) return { title: n.title, body: n.body ?? "" };
+  const params: Record<string, string> = { ...n.params };
+  if (params.priority) params.priority = t(`common:priority.${params.priority}`, { defaultValue: params.priority });
+  return {
+    title: t(`notices:${n.kind}.title`, { ...params, defaultValue: n.kind }),
+    body: t(`notices:${n.kind}.body`, { ...params, defaultValue: "" }),
+  };
+}
+
+/** `noticeText` in the current language (re-rendered when it changes). */
+export function useNoticeText(): (n: NoticeLike) => NoticeText {
+  const { t } = useTranslation();
+  return useCallback((n: NoticeLike) => noticeText(t, n), [t]);
+}

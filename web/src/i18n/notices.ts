@@ -1,0 +1,75 @@
+// The words of notices (inbox, toasts): the server sends a notice's kind and parameters (domain.notice), and the
+// reader's language puts them into words here. notify/messages.py is the server's copy for webhooks; a test holds
+// this catalogue to every kind the API's OpenAPI document names (notices.test.ts).
+import type { NoticeKind } from "../api/generated/schema";
+import { defineStrings } from "./define";
+
+// Every kind the API names, no more: the type check fails on a kind without words.
+type Catalogue = Record<NoticeKind, { title: string; body: string }>;
+
+export default defineStrings(
+  {
+    awaiting_images: {
+      title: "Waiting for the images",
+      body: "Referral {{referral_id}} is routed once study {{study_instance_uid}} reaches the archive (send it from the gateway or upload it).",
+    },
+    offer: { title: "New {{priority}} case offered", body: "{{modality}} {{body_part}}: {{clinical_question}}" },
+    assigned: {
+      title: "Case assigned to you",
+      body: "Referral {{referral_id}} ({{priority}}, {{modality}} {{body_part}}) was assigned to you by the coordinator",
+    },
+    escalation: {
+      title: "No reader available",
+      body: "Referral {{referral_id}} ({{modality}} {{body_part}}) has no eligible reader",
+    },
+    second_reading: {
+      title: "Second reading needed",
+      body: "The preliminary report of referral {{referral_id}} ({{priority}}, {{modality}} {{body_part}}) awaits your review",
+    },
+    changes_requested: { title: "Changes requested", body: "Referral {{referral_id}}: {{comments}}" },
+    needs_info: { title: "More information requested", body: "Referral {{referral_id}}: {{request}}" },
+    info_provided: { title: "Information provided", body: "Referral {{referral_id}}: {{answer}}" },
+    report_ready: {
+      title: "Final report ready",
+      body: "The report for referral {{referral_id}} is signed. Please confirm receipt.",
+    },
+    addendum: { title: "Report amended", body: "An addendum was added to referral {{referral_id}}" },
+    sla_warning: {
+      title: "SLA at 75%",
+      body: "Referral {{referral_id}} ({{priority}}) is past 75% of its turnaround target",
+    },
+    sla_breach: { title: "SLA breached", body: "Referral {{referral_id}} ({{priority}}) missed its target" },
+    reassigned: { title: "Case reassigned", body: "Referral {{referral_id}} was reassigned after the SLA grace period" },
+    critical_finding: { title: "CRITICAL finding", body: "Referral {{referral_id}}: {{note}}" },
+    critical_escalation: { title: "CRITICAL finding not acknowledged", body: "Referral {{referral_id}}: {{note}}" },
+  } satisfies Catalogue,
+  {
+    awaiting_images: {
+      title: "等待影像",
+      body: "申请 {{referral_id}} 将在检查 {{study_instance_uid}} 到达影像库后分配（请经前置机发送或上传）。",
+    },
+    offer: { title: "新的{{priority}}病例", body: "{{modality}} {{body_part}}：{{clinical_question}}" },
+    assigned: {
+      title: "病例已分配给您",
+      body: "协调员将申请 {{referral_id}}（{{priority}}，{{modality}} {{body_part}}）分配给您",
+    },
+    escalation: {
+      title: "暂无可用阅片医生",
+      body: "申请 {{referral_id}}（{{modality}} {{body_part}}）没有符合条件的阅片医生",
+    },
+    second_reading: {
+      title: "待审核",
+      body: "申请 {{referral_id}}（{{priority}}，{{modality}} {{body_part}}）的初步报告等待您审核",
+    },
+    changes_requested: { title: "审核退回修改", body: "申请 {{referral_id}}：{{comments}}" },
+    needs_info: { title: "需补充资料", body: "申请 {{referral_id}}：{{request}}" },
+    info_provided: { title: "已补充资料", body: "申请 {{referral_id}}：{{answer}}" },
+    report_ready: { title: "最终报告已签发", body: "申请 {{referral_id}} 的报告已签发，请确认接收。" },
+    addendum: { title: "报告已补充", body: "申请 {{referral_id}} 的报告新增了补充说明" },
+    sla_warning: { title: "时限已用 75%", body: "申请 {{referral_id}}（{{priority}}）已用去报告时限的 75%" },
+    sla_breach: { title: "已超时", body: "申请 {{referral_id}}（{{priority}}）未在时限内完成" },
+    reassigned: { title: "病例已转派", body: "申请 {{referral_id}} 超过宽限期，已转派其他医生" },
+    critical_finding: { title: "危急值", body: "申请 {{referral_id}}：{{note}}" },
+    critical_escalation: { title: "危急值未确认", body: "申请 {{referral_id}}：{{note}}" },
+  },
+);
