@@ -124,7 +124,9 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
     started = time.monotonic()
     try:
         commands = ReferralCommands(client, settings.task_queue)
-        result = await start_live_cases(engine, commands, blob_store_from_url(settings.storage_url))
+        result = await start_live_cases(
+            engine, commands, blob_store_from_url(settings.storage_url), share_link_days=settings.share_link_days
+        )
     except Exception:
         log.exception("could not start the demo's live cases; the demo runs without them")
         return

@@ -65,7 +65,7 @@ async def started(
     blobs = blob_store_from_url(up_settings.storage_url)
     async with build_worker(temporal_client, up_engine, up_settings):
         began = time.monotonic()
-        result = await start_live_cases(up_engine, commands, blobs, wait=timedelta(seconds=60))
+        result = await start_live_cases(up_engine, commands, blobs, share_link_days=30, wait=timedelta(seconds=60))
         print(f"{len(result.started)} live cases in {time.monotonic() - began:.1f} s")
         yield result, commands
 
@@ -184,7 +184,7 @@ async def test_starting_again_adds_nothing_while_cases_are_open(
     _, commands = started
     async with up_engine.connect() as conn:
         before = await conn.scalar(select(func.count()).select_from(referrals))
-    again = await start_live_cases(up_engine, commands, blob_store_from_url(f"file://{tmp_path}"))
+    again = await start_live_cases(up_engine, commands, blob_store_from_url(f"file://{tmp_path}"), share_link_days=30)
     assert again.skipped and again.started == ()
     async with up_engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(referrals)) == before

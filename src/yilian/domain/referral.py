@@ -291,11 +291,20 @@ def check(case: ReferralCase, action: Action, actor: Actor, *, holding: frozense
     return rule
 
 
+# What a required comment stands for, so a refusal says what was missing in the person's terms.
+COMMENT_MEANS = {
+    Action.CANCEL: "the reason for cancelling",
+    Action.REQUEST_CHANGES: "the comments on what should change",
+    Action.REQUEST_INFO: "the information or images needed",
+    Action.PROVIDE_INFO: "the information asked for",
+}
+
+
 def _missing(action: Action, need: Need, given: Given) -> YilianError | None:
     """The refusal when `given` lacks what `need` asks for; None when it is there."""
     problems: list[str] = []
     if need is Need.COMMENT and not given.comment.strip():
-        problems = ["the comment is empty"]
+        problems = [f"missing {COMMENT_MEANS.get(action, 'the comment')}"]
     elif need is Need.DISCREPANCY and given.discrepancy is None:
         problems = ["no discrepancy grade"]
     elif need is Need.TARGET and not given.target:

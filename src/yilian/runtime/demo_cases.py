@@ -165,6 +165,7 @@ async def start_live_cases(
     commands: ReferralCommands,
     blobs: BlobStore,
     *,
+    share_link_days: int,
     wait: timedelta = timedelta(minutes=2),
 ) -> LiveCasesResult:
     """Start LIVE_CASES unless any referral is open; each taken to its stage. Needs a running worker."""
@@ -173,7 +174,8 @@ async def start_live_cases(
             return LiveCasesResult(skipped=True)
     started = []
     for number, case in enumerate(LIVE_CASES, start=1):
-        started.append(Started(await _submit(engine, blobs, commands, case, number), case))
+        referral_id = await _submit(engine, blobs, commands, case, number, share_link_days)
+        started.append(Started(referral_id, case))
     steps = [_advance(engine, commands, s, wait) for s in started if s.case.stage is not Stage.OFFERED]
     outcomes = await asyncio.gather(*steps, return_exceptions=True)
     stuck = []
@@ -185,7 +187,9 @@ async def start_live_cases(
     return LiveCasesResult(tuple(started), tuple(stuck))
 
 
-async def _submit(engine: AsyncEngine, blobs: BlobStore, commands: ReferralCommands, case: LiveCase, n: int) -> str:
+async def _submit(
+    engine: AsyncEngine, blobs: BlobStore, commands: ReferralCommands, case: LiveCase, n: int, share_link_days: int
+) -> str:
     """The county doctor stores the study, then refers it: the web app's upload and submission."""
     patient, doctor = case.patient, _actor(COUNTY_DOCTOR[case.patient.hospital_id])
     now = datetime.now(UTC)
@@ -219,7 +223,7 @@ async def _submit(engine: AsyncEngine, blobs: BlobStore, commands: ReferralComma
         overflow=False,
         reading_hospital_id=None,
     )
-    return await submit(engine, commands, doctor, submission, now)
+    return await submit(engine, commands, doctor, submission, now, share_link_days=share_link_days)
 
 
 async def _advance(engine: AsyncEngine, commands: ReferralCommands, started: Started, wait: timedelta) -> None:
