@@ -173,22 +173,26 @@ RULES: dict[Action, Rule] = {
     Action.ADD_ADDENDUM: Rule(REPORTED_STATES, S.AMENDED, Guard.SIGNER, frozenset({N.COMPLETE_REPORT})),
 }  # fmt: skip
 
-# What people do on a case, each with its own button (`reassign` without an expert is a reroute: the same panel).
-PERSON_ACTIONS: tuple[Action, ...] = (
-    Action.ACCEPT,
-    Action.DECLINE,
-    Action.SAVE_DRAFT,
-    Action.SUBMIT_PRELIMINARY,
-    Action.APPROVE,
-    Action.REQUEST_CHANGES,
-    Action.REQUEST_INFO,
-    Action.PROVIDE_INFO,
-    Action.CANCEL,
-    Action.REASSIGN,
-    Action.ACKNOWLEDGE_RECEIPT,
-    Action.ACKNOWLEDGE_CRITICAL,
-    Action.ADD_ADDENDUM,
-)
+class PersonAction(StrEnum):
+    """What people do on a case, each with its own button: the `Action`s a person takes, by the same values
+    (`reassign` without an expert is a reroute: the same panel). The API's `allowed_actions` lists these."""
+
+    ACCEPT = Action.ACCEPT.value
+    DECLINE = Action.DECLINE.value
+    SAVE_DRAFT = Action.SAVE_DRAFT.value
+    SUBMIT_PRELIMINARY = Action.SUBMIT_PRELIMINARY.value
+    APPROVE = Action.APPROVE.value
+    REQUEST_CHANGES = Action.REQUEST_CHANGES.value
+    REQUEST_INFO = Action.REQUEST_INFO.value
+    PROVIDE_INFO = Action.PROVIDE_INFO.value
+    CANCEL = Action.CANCEL.value
+    REASSIGN = Action.REASSIGN.value
+    ACKNOWLEDGE_RECEIPT = Action.ACKNOWLEDGE_RECEIPT.value
+    ACKNOWLEDGE_CRITICAL = Action.ACKNOWLEDGE_CRITICAL.value
+    ADD_ADDENDUM = Action.ADD_ADDENDUM.value
+
+
+PERSON_ACTIONS: tuple[Action, ...] = tuple(Action(a.value) for a in PersonAction)
 
 
 @dataclass(frozen=True)

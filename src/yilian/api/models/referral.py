@@ -9,7 +9,7 @@ from pydantic import Field
 
 from yilian.api.schemas import ApiModel, Timestamp
 from yilian.domain.agreement import Priority
-from yilian.domain.referral import ReferralState
+from yilian.domain.referral import PersonAction, ReferralState
 from yilian.domain.report import Discrepancy, ReportKind
 from yilian.domain.sla import SlaStatus
 
@@ -52,10 +52,9 @@ class Referral(ApiModel):
     seq: int = Field(description="the number of the case's latest audit event: a newer view has a larger one")
     updated_at: Timestamp
     sla_status: SlaStatus
-    allowed_actions: list[str] = Field(
+    allowed_actions: list[PersonAction] = Field(
         default_factory=list,
-        description="the actions the caller may take on the case now: domain Action values such as accept, "
-        "save_draft, submit_preliminary, request_changes (domain.referral.allowed_actions)",
+        description="the actions the caller may take on the case now (domain.referral.allowed_actions)",
     )
 
 

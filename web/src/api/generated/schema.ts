@@ -2359,6 +2359,13 @@ export interface components {
             sex: "M" | "F" | "O";
         };
         /**
+         * PersonAction
+         * @description What people do on a case, each with its own button: the `Action`s a person takes, by the same values
+         *     (`reassign` without an expert is a reroute: the same panel). The API's `allowed_actions` lists these.
+         * @enum {string}
+         */
+        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum";
+        /**
          * PriorCase
          * @description An earlier case of the same patient with its latest signed report (none yet: null findings).
          */
@@ -2506,9 +2513,9 @@ export interface components {
             sla_status: components["schemas"]["SlaStatus"];
             /**
              * Allowed Actions
-             * @description the actions the caller may take on the case now: domain Action values such as accept, save_draft, submit_preliminary, request_changes (domain.referral.allowed_actions)
+             * @description the actions the caller may take on the case now (domain.referral.allowed_actions)
              */
-            allowed_actions: string[];
+            allowed_actions: components["schemas"]["PersonAction"][];
         };
         /** ReferralDetail */
         ReferralDetail: {
@@ -2589,9 +2596,9 @@ export interface components {
             sla_status: components["schemas"]["SlaStatus"];
             /**
              * Allowed Actions
-             * @description the actions the caller may take on the case now: domain Action values such as accept, save_draft, submit_preliminary, request_changes (domain.referral.allowed_actions)
+             * @description the actions the caller may take on the case now (domain.referral.allowed_actions)
              */
-            allowed_actions: string[];
+            allowed_actions: components["schemas"]["PersonAction"][];
             patient: components["schemas"]["Patient"];
             /** Reports */
             reports: components["schemas"]["ReportVersion"][];
@@ -3085,6 +3092,7 @@ export type PageShareLink = components['schemas']['Page_ShareLink_'];
 export type PasswordBody = components['schemas']['PasswordBody'];
 export type Patient = components['schemas']['Patient'];
 export type PatientIn = components['schemas']['PatientIn'];
+export type PersonAction = components['schemas']['PersonAction'];
 export type PriorCase = components['schemas']['PriorCase'];
 export type Priority = components['schemas']['Priority'];
 export type Reader = components['schemas']['Reader'];
@@ -5895,6 +5903,7 @@ export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
+export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum"];
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
 export const referralStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReferralState"]> = ["submitted", "awaiting_images", "offered", "in_reading", "needs_info", "preliminary", "changes_requested", "final", "returned", "closed", "amended", "cancelled"];
 export const reportKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportKind"]> = ["draft", "preliminary", "final", "addendum"];

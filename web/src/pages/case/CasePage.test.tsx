@@ -1,7 +1,7 @@
 import { screen } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { REFERRAL_ACTIONS, allows, allowsAny } from "../../api/allowedActions";
+import { REFERRAL_ACTIONS, allows, allowsAny, type ReferralAction } from "../../api/allowedActions";
 import type { AuditEvent, Me, ReferralDetail } from "../../api/types";
 import { renderUi } from "../../test/render";
 import { RolePanels } from "./CasePage";
@@ -69,7 +69,7 @@ describe("the case page's panels are the server's allowed_actions", () => {
 });
 
 test("allows reads the list and nothing else", () => {
-  const r = { allowed_actions: ["accept", "decline"] };
+  const r = { allowed_actions: ["accept", "decline"] satisfies ReferralAction[] };
   expect(REFERRAL_ACTIONS.filter((a) => allows(r, a))).toEqual(["accept", "decline"]);
   expect(allowsAny(r, "approve", "decline")).toBe(true);
   expect(allowsAny(r, "approve", "request_changes")).toBe(false);

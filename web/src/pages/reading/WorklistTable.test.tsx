@@ -2,6 +2,7 @@ import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 
+import type { ReferralAction } from "../../api/allowedActions";
 import type { Referral } from "../../api/types";
 import { renderUi } from "../../test/render";
 import { caseLink, WorklistTable } from "./WorklistTable";
@@ -106,7 +107,7 @@ describe("WorklistTable", () => {
 
   it("sends the second reader the server names to the review panel", () => {
     const prelim = referral({ id: "ref-p", state: "preliminary", reader_id: "wang.expert" });
-    const reviewable = { ...prelim, allowed_actions: ["approve", "request_changes"] };
+    const reviewable = { ...prelim, allowed_actions: ["approve", "request_changes"] satisfies ReferralAction[] };
     expect(caseLink(reviewable, { id: "chen.senior", role: "senior" })).toBe("/read/ref-p");
     expect(caseLink(prelim, { id: "li.expert", role: "expert" })).toBe("/cases/ref-p");
     expect(caseLink(prelim, { id: "liu.coord", role: "coordinator" })).toBe("/cases/ref-p");

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 
+import type { ReferralAction } from "../../api/allowedActions";
 import { readingMode } from "./ReadingPage";
 
 const me = { id: "e1" };
-const r = (allowed_actions: string[], reader_id: string | null = null) => ({ allowed_actions, reader_id });
+const r = (allowed_actions: ReferralAction[], reader_id: string | null = null) => ({ allowed_actions, reader_id });
 
 describe("readingMode follows the server's allowed_actions", () => {
   it.each([
