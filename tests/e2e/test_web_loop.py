@@ -152,7 +152,9 @@ async def test_five_people_walk_the_whole_loop_in_the_browser(
     returned_row = expert.get_by_test_id(f"worklist-row-{referral_id}")
     await expect(returned_row).to_contain_text("Changes requested", timeout=20_000)
     await returned_row.get_by_role("link").first.click()
-    await expect(expert.get_by_text("Describe any solid component")).to_be_visible()
+    # The senior's comment is in the case's report history, and it arrived as a live notice too (the toast).
+    await expect(expert.locator(".report-text", has_text="Describe any solid component")).to_be_visible()
+    await expect(expert.get_by_role("status").filter(has_text="Describe any solid component")).to_be_visible()
     await expert.get_by_label("Findings").fill(REVISED_FINDINGS)
     await submit_preliminary(expert)
     await api.wait_for(COUNTY, referral_id, "preliminary")
