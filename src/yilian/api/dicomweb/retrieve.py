@@ -112,15 +112,19 @@ async def _metadata(
 # --- frames and bulk data ------------------------------------------------------------------------------------
 
 
+def _frame_numbers(frame_list: str) -> list[int]:
+    try:
+        return dicom_frames.parse_frame_list(frame_list)
+    except dicom_frames.FrameListError as exc:
+        raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+
+
 @router.get(INSTANCE + "/frames/{frame_list}")
 async def retrieve_frames(
     study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    try:
-        numbers = dicom_frames.parse_frame_list(frame_list)
-    except dicom_frames.FrameListError as exc:
-        raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+    numbers = _frame_numbers(frame_list)
     path = archive.blobs.path(row["blob_key"])
     try:
         payloads = await asyncio.to_thread(lambda: list(dicom_frames.iter_frames(path, numbers)))
@@ -220,10 +224,7 @@ async def rendered_frame(
     study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    try:
-        numbers = dicom_frames.parse_frame_list(frame_list)
-    except dicom_frames.FrameListError as exc:
-        raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
+    numbers = _frame_numbers(frame_list)
     if len(numbers) != 1:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "render one frame at a time")
     if numbers[0] > (row["number_of_frames"] or 1):
