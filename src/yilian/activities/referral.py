@@ -51,13 +51,14 @@ class ReferralActivities:
             link_id = return_link_id(self._share_secret, inp.share_link.referral_id) if inp.share_link else None
             if link_id:
                 details["share_link_id"] = link_id
-            if not await q.record_event(conn, inp.event, inp.snapshot, details):
+            recorded = await q.record_event(conn, inp.event, inp.snapshot, details)
+            if recorded is None:
                 return RecordStepResult(recorded=False, notified=sent)
             if inp.report is not None:
                 await q.save_report_version(conn, inp.report)
             if inp.share_link is not None and link_id:
                 await q.create_return_link(conn, link_id, inp.share_link)
-        return RecordStepResult(recorded=True, notified=sent)
+        return RecordStepResult(recorded=True, notified=sent, submitted_at=recorded.submitted_at)
 
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:

@@ -45,31 +45,31 @@ def resources(request: Request) -> Resources:
     return cast(Resources, request.app.state.resources)
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return resources(request).settings
 
 
-def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: Request) -> AsyncEngine:
     return resources(request).engine
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     return resources(request).temporal
 
 
-def _blobs(request: Request) -> BlobStore:
+async def _blobs(request: Request) -> BlobStore:
     return resources(request).blobs
 
 
-def _on_stored(request: Request) -> StudiesReceived:
+async def _on_stored(request: Request) -> StudiesReceived:
     return resources(request).on_stored
 
 
-def _events(request: Request) -> EventHub:
+async def _events(request: Request) -> EventHub:
     return resources(request).events
 
 
-def _referral_commands(request: Request) -> ReferralCommands:
+async def _referral_commands(request: Request) -> ReferralCommands:
     res = resources(request)
     return ReferralCommands(res.temporal, res.settings.task_queue)
 
@@ -153,7 +153,7 @@ class Archive:
     blobs: BlobStore
 
 
-def _archive(request: Request) -> Archive:
+async def _archive(request: Request) -> Archive:
     res = resources(request)
     return Archive(res.engine, res.blobs)
 

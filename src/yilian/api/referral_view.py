@@ -12,6 +12,7 @@ from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral import ReferralCase, ReferralState, allowed_actions, conditions
+from yilian.domain.referral_io import ActionResult
 from yilian.domain.sla import SlaRecord, sla_status
 
 
@@ -67,4 +68,17 @@ async def visible_referral(engine: AsyncEngine, principal: Principal, referral_i
         row = await q.get_referral(conn, referral_id)
     if row is None or not can_view(principal, referral_scope(row)):
         raise YilianError(ErrorCode.NOT_FOUND, f"no referral {referral_id} that you can see")
+    return row
+
+
+async def acted_referral(engine: AsyncEngine, principal: Principal, result: ActionResult) -> dict[str, Any]:
+    """The projection row an action wrote, as its Update carried it (read again only when it did not); 404 when
+    the caller may no longer see the case (an expert who declined it)."""
+    written = result.row
+    if written is None:
+        return await visible_referral(engine, principal, result.referral_id)
+    row = q.projection_row(written.snapshot, written.seq, written.at)
+    row["submitted_at"] = written.submitted_at
+    if not can_view(principal, referral_scope(row)):
+        raise YilianError(ErrorCode.NOT_FOUND, f"no referral {result.referral_id} that you can see")
     return row

@@ -134,6 +134,9 @@ class ActionResult:
     referral_id: str
     state: ReferralState
     seq: int
+    # The projection row as this action wrote it, so the API need not read it back. None when the step's
+    # activity did not move the row (a retry, or a newer step got there first) and in histories from before.
+    row: RecordedRow | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,16 @@ class ProjectionSnapshot:
     closed_at: datetime | None
     signer_id: str | None
     discrepancy: Discrepancy | None
+
+
+@dataclass(frozen=True)
+class RecordedRow:
+    """A projection row as one step wrote it: the snapshot, the step's audit seq and time, the submission time."""
+
+    snapshot: ProjectionSnapshot
+    seq: int
+    at: datetime
+    submitted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -247,6 +260,7 @@ class RecordStepInput:
 class RecordStepResult:
     recorded: bool  # False: a retry of a step already recorded
     notified: list[NotifyResult] = field(default_factory=list)
+    submitted_at: datetime | None = None  # the projection row's, when this step moved the row
 
 
 class ActivityName:

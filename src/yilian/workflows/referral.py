@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         PersonInput,
         ProjectionSnapshot,
         ReassignInput,
+        RecordedRow,
         RecordStepInput,
         RecordStepResult,
         ReferralInput,
@@ -106,6 +107,7 @@ class ReferralWorkflow:
         self._lock = asyncio.Lock()
         self._clock_version = 0  # bumped on pause/resume so the SLA watcher re-reads its deadline
         self._timeline: list[dict[str, Any]] = []
+        self._written: RecordedRow | None = None  # the projection row the last recorded step wrote
         self._critical_task: asyncio.Task[None] | None = None
         self._images_signalled = False
 
@@ -697,11 +699,12 @@ class ReferralWorkflow:
             for n in notes or []
             if n.audience.user_ids or n.audience.role is not None
         ]
+        snapshot = self._snapshot()
         result: RecordStepResult = await workflow.execute_activity(
             ActivityName.RECORD_STEP,
             RecordStepInput(
                 event=event,
-                snapshot=self._snapshot(),
+                snapshot=snapshot,
                 details=details,
                 report=report,
                 share_link=share_link,
@@ -711,6 +714,8 @@ class ReferralWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+        if result.submitted_at is not None:
+            self._written = RecordedRow(snapshot, event.seq, event.at, result.submitted_at)
         return result
 
     def _note(self, kind: NoticeKind, audience: Audience, **written: str) -> _Note:
@@ -751,7 +756,9 @@ class ReferralWorkflow:
         self._clock_version += 1
 
     def _result(self) -> ActionResult:
-        return ActionResult(self._facts.referral_id, self._p.case.state, self._p.case.seq)
+        """The case after an Update, with the row its step wrote (when that is still the latest step)."""
+        written = self._written if self._written is not None and self._written.seq == self._p.case.seq else None
+        return ActionResult(self._facts.referral_id, self._p.case.state, self._p.case.seq, written)
 
     def _snapshot(self) -> ProjectionSnapshot:
         p, clock = self._p, self._p.clock

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from yilian.api import referral_service as service
 from yilian.api.deps import AppSettings, Commands, CurrentPrincipal, Engine, require_role
 from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral, ReferralDetail, ReportVersion
-from yilian.api.referral_view import referral_out, referral_scope, visible_referral
+from yilian.api.referral_view import acted_referral, referral_out, referral_scope, visible_referral
 from yilian.api.schemas import Page, RequestBody
 from yilian.api.workflow_client import ReferralCommands
 from yilian.db.queries import alliance
@@ -101,8 +101,8 @@ async def _act(
     reopen: bool = False,
 ) -> Referral:
     await visible_referral(engine, principal, referral_id)
-    await commands.act(referral_id, action, arg, reopen=reopen)
-    return referral_out(await visible_referral(engine, principal, referral_id), principal)
+    result = await commands.act(referral_id, action, arg, reopen=reopen)
+    return referral_out(await acted_referral(engine, principal, result), principal)
 
 
 # ---- routes -------------------------------------------------------------------------------------

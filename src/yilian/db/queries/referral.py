@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,8 @@ from yilian.domain.roles import READER_ROLES, Role
 OPEN_STATE_VALUES = sorted(str(s) for s in OPEN_STATES)
 
 
-def _projection_row(s: ProjectionSnapshot, seq: int, at: datetime) -> dict[str, Any]:
+def projection_row(s: ProjectionSnapshot, seq: int, at: datetime) -> dict[str, Any]:
+    """The referrals row a step writes (all columns but submitted_at, which only the first step sets)."""
     f = s.facts
     return {
         "id": f.referral_id,
@@ -70,7 +72,7 @@ def _projection_upsert() -> Any:
         index_elements=[referrals.c.id],
         set_={c.name: stmt.excluded[c.name] for c in referrals.columns if c.name not in keep},
         where=referrals.c.last_seq < stmt.excluded.last_seq,
-    ).returning(referrals.c.id)
+    ).returning(referrals.c.submitted_at)
 
 
 # Built once: the same statement objects hit SQLAlchemy's compiled cache on every step.
@@ -78,10 +80,17 @@ AUDIT_INSERT = _audit_insert()
 PROJECTION_UPSERT = _projection_upsert()
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """An audit event just inserted; `submitted_at` is the projection row's when the event moved it, else None."""
+
+    submitted_at: datetime | None
+
+
 async def record_event(
     conn: AsyncConnection, e: AuditEvent, snapshot: ProjectionSnapshot, details: dict[str, Any]
-) -> bool:
-    """Insert the audit event and move the projection forward; False if this event was already recorded.
+) -> Recorded | None:
+    """Insert the audit event and move the projection forward; None if this event was already recorded.
 
     Idempotent under (referral_id, seq): a retried activity changes nothing. The projection only moves
     forward (last_seq), so an out-of-order retry cannot roll it back. When the row moves, listeners of
@@ -103,12 +112,14 @@ async def record_event(
         },
     )
     if inserted.first() is None:
-        return False
-    row = _projection_row(snapshot, e.seq, e.at)
+        return None
+    row = projection_row(snapshot, e.seq, e.at)
     row["submitted_at"] = e.at  # used only by the first event's insert
-    if (await conn.execute(PROJECTION_UPSERT, row)).first() is not None:
-        await announce_referral(conn, e.referral_id)
-    return True
+    moved = (await conn.execute(PROJECTION_UPSERT, row)).first()
+    if moved is None:
+        return Recorded(None)
+    await announce_referral(conn, e.referral_id)
+    return Recorded(moved.submitted_at)
 
 
 async def create_return_link(conn: AsyncConnection, link_id: str, link: ShareLinkInput) -> None:
