@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from yilian.api.event_hub import EventHub
+from yilian.api.referral_view import seen
 from yilian.api.security import token_claims
 from yilian.api.workflow_client import ReferralCommands, StudiesReceived
 from yilian.config import Settings
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
+from yilian.db.queries import referral as referral_queries
 from yilian.domain import api_key
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -94,18 +96,25 @@ class Session:
     expires_at: datetime
 
 
-async def authenticate(settings: Settings, engine: AsyncEngine, creds: HTTPAuthorizationCredentials | None) -> Session:
+def _claims(settings: Settings, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
     if creds is None or creds.scheme.lower() != "bearer":
         raise YilianError(ErrorCode.UNAUTHENTICATED, "sign in first: send Authorization: Bearer <token>")
-    claims = token_claims(settings, creds.credentials)
+    return token_claims(settings, creds.credentials)
+
+
+def _principal(user: dict[str, Any] | None) -> Principal:
     # The database, not the token, has the last word: a deactivated user is out at once.
-    async with engine.connect() as conn:
-        user = await alliance.principal_row(conn, str(claims.get("sub")))
     if user is None or not user["active"]:
         raise YilianError(ErrorCode.UNAUTHENTICATED, "this account is no longer active")
     licensed = frozenset(user["licensed_for"] or ())
-    principal = Principal(user["id"], Role(user["role"]), user["hospital_id"], user["display_name"], licensed)
-    return Session(principal, datetime.fromtimestamp(claims["exp"], UTC))
+    return Principal(user["id"], Role(user["role"]), user["hospital_id"], user["display_name"], licensed)
+
+
+async def authenticate(settings: Settings, engine: AsyncEngine, creds: HTTPAuthorizationCredentials | None) -> Session:
+    claims = _claims(settings, creds)
+    async with engine.connect() as conn:
+        user = await alliance.principal_row(conn, str(claims.get("sub")))
+    return Session(_principal(user), datetime.fromtimestamp(claims["exp"], UTC))
 
 
 async def current_session(settings: AppSettings, engine: Engine, creds: Credentials) -> Session:
@@ -117,6 +126,26 @@ async def current_principal(session: Annotated[Session, Depends(current_session)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """A signed-in caller and the referral of the request's path, which they may see."""
+
+    principal: Principal
+    row: dict[str, Any]  # the referral's projection row
+
+
+async def case_access(referral_id: str, settings: AppSettings, engine: Engine, creds: Credentials) -> CaseAccess:
+    """The caller and the referral in one query: signed in (401) first, then allowed to see the case (404)."""
+    claims = _claims(settings, creds)
+    async with engine.connect() as conn:
+        user, row = await referral_queries.caller_and_referral(conn, str(claims.get("sub")), referral_id)
+    principal = _principal(user)
+    return CaseAccess(principal, seen(principal, referral_id, row))
+
+
+CaseCaller = Annotated[CaseAccess, Depends(case_access)]
 
 
 async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:

@@ -66,6 +66,11 @@ async def visible_referral(engine: AsyncEngine, principal: Principal, referral_i
     """The projection row if the caller may see it; 404 otherwise, so ids of others' cases leak nothing."""
     async with engine.connect() as conn:
         row = await q.get_referral(conn, referral_id)
+    return seen(principal, referral_id, row)
+
+
+def seen(principal: Principal, referral_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
+    """`row` if it exists and the caller may see it; 404 otherwise (the same answer for both)."""
     if row is None or not can_view(principal, referral_scope(row)):
         raise YilianError(ErrorCode.NOT_FOUND, f"no referral {referral_id} that you can see")
     return row
@@ -79,6 +84,4 @@ async def acted_referral(engine: AsyncEngine, principal: Principal, result: Acti
         return await visible_referral(engine, principal, result.referral_id)
     row = q.projection_row(written.snapshot, written.seq, written.at)
     row["submitted_at"] = written.submitted_at
-    if not can_view(principal, referral_scope(row)):
-        raise YilianError(ErrorCode.NOT_FOUND, f"no referral {result.referral_id} that you can see")
-    return row
+    return seen(principal, result.referral_id, row)

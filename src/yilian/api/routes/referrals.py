@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator
 
 from yilian.api import referral_service as service
-from yilian.api.deps import AppSettings, Commands, CurrentPrincipal, Engine, require_role
+from yilian.api.deps import AppSettings, CaseAccess, CaseCaller, Commands, CurrentPrincipal, Engine, require_role
 from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral, ReferralDetail, ReportVersion
 from yilian.api.referral_view import acted_referral, referral_out, referral_scope, visible_referral
 from yilian.api.schemas import Page, RequestBody
@@ -93,16 +93,15 @@ class ReassignBody(RequestBody):
 async def _act(
     engine: Engine,
     commands: ReferralCommands,
-    principal: Principal,
-    referral_id: str,
+    access: CaseAccess,
     action: Action,
     arg: Any,
     *,
     reopen: bool = False,
 ) -> Referral:
-    await visible_referral(engine, principal, referral_id)
-    result = await commands.act(referral_id, action, arg, reopen=reopen)
-    return referral_out(await acted_referral(engine, principal, result), principal)
+    """One Update on a case the caller may see (checked by `CaseCaller`), answered with the row it wrote."""
+    result = await commands.act(access.row["id"], action, arg, reopen=reopen)
+    return referral_out(await acted_referral(engine, access.principal, result), access.principal)
 
 
 # ---- routes -------------------------------------------------------------------------------------
@@ -151,8 +150,8 @@ async def list_referrals(
 
 
 @router.get("/{referral_id}")
-async def get_referral(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> ReferralDetail:
-    row = await visible_referral(engine, principal, referral_id)
+async def get_referral(referral_id: str, engine: Engine, access: CaseCaller) -> ReferralDetail:
+    principal, row = access.principal, access.row
     async with engine.connect() as conn:
         patient = await alliance.get_patient(conn, row["patient_ref"])
         reports = (
@@ -272,11 +271,9 @@ ACTION_ROUTES = (
 
 
 def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, Referral]]:
-    async def endpoint(
-        referral_id: str, body: Any, engine: Engine, commands: Commands, principal: CurrentPrincipal
-    ) -> Referral:
-        arg = route.build(principal, body)
-        return await _act(engine, commands, principal, referral_id, route.action, arg, reopen=route.reopen)
+    async def endpoint(referral_id: str, body: Any, engine: Engine, commands: Commands, access: CaseCaller) -> Referral:
+        arg = route.build(access.principal, body)
+        return await _act(engine, commands, access, route.action, arg, reopen=route.reopen)
 
     # FastAPI reads the body's model from the annotation; each route has its own.
     endpoint.__annotations__ = {
@@ -284,7 +281,7 @@ def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, Re
         "body": route.body,
         "engine": Engine,
         "commands": Commands,
-        "principal": CurrentPrincipal,
+        "access": CaseCaller,
     }
     endpoint.__name__ = route.action.value  # the route's name and operation id: referrals_save_draft
     return endpoint
@@ -298,9 +295,9 @@ for _route in ACTION_ROUTES:
 
 @router.post("/{referral_id}/reassign")
 async def reassign(
-    referral_id: str, body: ReassignBody, engine: Engine, commands: Commands, principal: CurrentPrincipal
+    referral_id: str, body: ReassignBody, engine: Engine, commands: Commands, access: CaseCaller
 ) -> Referral:
-    row = await visible_referral(engine, principal, referral_id)
+    principal, row = access.principal, access.row
     reader = (
         await service.named_reader(engine, body.expert_id, row["reading_hospital_id"], row["requesting_hospital_id"])
         if body.expert_id
@@ -309,8 +306,7 @@ async def reassign(
     return await _act(
         engine,
         commands,
-        principal,
-        referral_id,
+        access,
         Action.REASSIGN,
         ReassignInput(principal.actor, body.expert_id, body.reason, bool(reader and reader.is_junior)),
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, String, func, literal, select, update
+from sqlalchemy import ARRAY, String, bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,9 +87,13 @@ def subspecialties_column() -> Any:
     )
 
 
+# Built once (it runs on every request): the statement's compiled form is cached, and no query is rebuilt.
+PRINCIPAL_ROW = select(users, licensed_for_column()).where(users.c.id == bindparam("user_id"))
+
+
 async def principal_row(conn: AsyncConnection, user_id: str) -> dict[str, Any] | None:
     """The user and the hospitals they may read for, in one query (it runs on every request)."""
-    row = (await conn.execute(select(users, licensed_for_column()).where(users.c.id == user_id))).mappings()
+    row = (await conn.execute(PRINCIPAL_ROW, {"user_id": user_id})).mappings()
     found = row.first()
     return dict(found) if found else None
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.queries.access import visible_referrals
+from yilian.db.queries.alliance import licensed_for_column
 from yilian.db.queries.events import announce_referral
 from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
 from yilian.domain.access import Principal
@@ -163,9 +164,33 @@ async def _display_name(conn: AsyncConnection, user_id: str) -> str:
     return str(name) if name else user_id
 
 
+GET_REFERRAL = select(referrals).where(referrals.c.id == bindparam("referral_id"))
+_CASE_PREFIX = "referral_"
+# The caller's users row (as alliance.principal_row) and the referral's projection row, in one round trip.
+CALLER_AND_REFERRAL = (
+    select(users, licensed_for_column(), *(c.label(_CASE_PREFIX + c.name) for c in referrals.columns))
+    .select_from(users.outerjoin(referrals, referrals.c.id == bindparam("referral_id")))
+    .where(users.c.id == bindparam("user_id"))
+)
+
+
 async def get_referral(conn: AsyncConnection, referral_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(referrals).where(referrals.c.id == referral_id))).mappings().first()
+    row = (await conn.execute(GET_REFERRAL, {"referral_id": referral_id})).mappings().first()
     return dict(row) if row else None
+
+
+async def caller_and_referral(
+    conn: AsyncConnection, user_id: str, referral_id: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The caller's users row with the hospitals they may read for, and the referral's projection row (either
+    None when absent): what a request about one case needs before the access rule, in one query."""
+    found = (await conn.execute(CALLER_AND_REFERRAL, {"user_id": user_id, "referral_id": referral_id})).mappings()
+    row = found.first()
+    if row is None:
+        return None, None
+    user = {k: v for k, v in row.items() if not k.startswith(_CASE_PREFIX)}
+    case = {k[len(_CASE_PREFIX) :]: v for k, v in row.items() if k.startswith(_CASE_PREFIX)}
+    return user, case if case["id"] is not None else None
 
 
 async def audit_trail(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
