@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
 DEV_SHARE_LINK_SECRET = "dev-only-share-link-secret"
+# `yilian up` replaces it with a generated one for the API and the live process it starts (docs/live.md).
+DEV_LIVE_SECRET = "dev-only-live-secret-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -43,12 +45,38 @@ class Settings(BaseSettings):
     # How long a patient's share link lasts: the one made when the report returns, and a new one made without `days`.
     share_link_days: int = Field(default=30, ge=1, le=365)
 
+    # Live consults (docs/live.md). The API reaches the live processes at `live_urls` (one per core in
+    # production; empty: the one `yilian up` starts at live_host:live_port) and signs joins with `live_secret`.
+    live_urls: list[str] = Field(default_factory=list)
+    live_secret: str = DEV_LIVE_SECRET
+    live_host: str = "127.0.0.1"
+    live_port: int = 8100
+    # ICE: host candidates only by default, so an air-gapped hospital never tries a public STUN server.
+    # Add your own STUN and a coturn on 443/TLS (turns:host:443?transport=tcp) for hospital firewalls;
+    # with live_turn_secret set, each join gets coturn REST-API credentials (use-auth-secret).
+    live_stun_urls: list[str] = Field(default_factory=list)
+    live_turn_urls: list[str] = Field(default_factory=list)
+    live_turn_secret: str | None = None
+    live_room_capacity: int = Field(default=10, ge=2, le=50)
+    # What publishers are asked to stay under (REMB): one bitrate for all, as aiortc has no simulcast.
+    live_max_video_bitrate: int = Field(default=600_000, ge=100_000, le=2_500_000)
+    # Recordings are written under this root (None: var_dir/recordings); the API names a directory inside it.
+    live_recordings_dir: Path | None = None
+
+    def live_process_urls(self) -> list[str]:
+        """Where the API finds the live processes: the configured ones, or the one `yilian up` starts."""
+        return self.live_urls or [f"http://{self.live_host}:{self.live_port}"]
+
+    def recordings_root(self) -> Path:
+        return self.live_recordings_dir or self.var_dir / "recordings"
+
     def secrets(self) -> dict[str, tuple[str, str]]:
         """Each secret's variable name -> (value, development default)."""
         return {
             "YILIAN_JWT_SECRET": (self.jwt_secret, DEV_JWT_SECRET),
             "YILIAN_WEBHOOK_SECRET": (self.webhook_secret, DEV_WEBHOOK_SECRET),
             "YILIAN_SHARE_LINK_SECRET": (self.share_link_secret, DEV_SHARE_LINK_SECRET),
+            "YILIAN_LIVE_SECRET": (self.live_secret, DEV_LIVE_SECRET),
         }
 
     def default_secrets(self) -> list[str]:
