@@ -306,7 +306,7 @@ dicom_instances = Table(
     # The whole data set as DICOM JSON with BulkDataURIs, precomputed at ingest so per-series metadata is
     # one indexed read; BulkDataURIs hold a placeholder for the request's base URL (imaging/metadata.py).
     Column("metadata", Text, nullable=False),
-    Column("origin", String(16), nullable=False),  # stow | gateway | upload
+    Column("origin", String(16), nullable=False),  # stow | gateway | upload | deid
     Column("received_by", String(64), nullable=False),  # user id or API key id
     _ts("created_at", False),
 )

@@ -20,6 +20,7 @@ class Origin(StrEnum):
     STOW = "stow"
     GATEWAY = "gateway"
     UPLOAD = "upload"
+    DEID = "deid"  # a de-identified copy made by the archive itself (imaging/deid_copy.py)
 
 
 @dataclass(frozen=True)
