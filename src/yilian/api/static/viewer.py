@@ -118,6 +118,13 @@ _APP_CONFIG_TEMPLATE = """\
         getAuthorizationHeader: authorizationHeader,
         handleUnauthenticated: askToSignIn,
       });
+      // The handle a same-origin parent page (the consult room's viewer sync, web/src/live/viewerSync.ts) reads
+      // and drives this viewer through: OHIF's services; cornerstone itself is window.cornerstone(Tools).
+      window.yilianViewer = {
+        version: 1,
+        servicesManager: context.servicesManager,
+        commandsManager: context.commandsManager,
+      };
     },
   };
 
