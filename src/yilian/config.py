@@ -12,6 +12,7 @@ DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
 DEV_SHARE_LINK_SECRET = "dev-only-share-link-secret"
 # `yilian up` replaces it with a generated one for the API and the live process it starts (docs/live.md).
 DEV_LIVE_SECRET = "dev-only-live-secret-0123456789abcdef"
+DEV_DEID_SECRET = "dev-only-deid-secret-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     share_link_secret: str = DEV_SHARE_LINK_SECRET
     # How long a patient's share link lasts: the one made when the report returns, and a new one made without `days`.
     share_link_days: int = Field(default=30, ge=1, le=365)
+    # Keys teaching-case pseudonyms, date shifts and new UIDs (deid/pseudonym.py). Changing it breaks the link
+    # between a patient's earlier and later teaching cases, so set it once per alliance and keep it.
+    deid_secret: str = DEV_DEID_SECRET
 
     # Live consults (docs/live.md). The API reaches the live processes at `live_urls` (one per core in
     # production; empty: the one `yilian up` starts at live_host:live_port) and signs joins with `live_secret`.
@@ -77,6 +81,7 @@ class Settings(BaseSettings):
             "YILIAN_WEBHOOK_SECRET": (self.webhook_secret, DEV_WEBHOOK_SECRET),
             "YILIAN_SHARE_LINK_SECRET": (self.share_link_secret, DEV_SHARE_LINK_SECRET),
             "YILIAN_LIVE_SECRET": (self.live_secret, DEV_LIVE_SECRET),
+            "YILIAN_DEID_SECRET": (self.deid_secret, DEV_DEID_SECRET),
         }
 
     def default_secrets(self) -> list[str]:

@@ -23,8 +23,13 @@ from yilian.runtime import postgres, temporal
 DEFAULT_TIMEOUT = 3.0
 MIN_JWT_SECRET_LENGTH = 32
 MIN_WEBHOOK_SECRET_LENGTH = 16
-# Shorter is guessable offline: a JWT or share-link key signs what anyone on the internet may present.
-MIN_SECRET_LENGTH = {"YILIAN_JWT_SECRET": MIN_JWT_SECRET_LENGTH, "YILIAN_SHARE_LINK_SECRET": MIN_JWT_SECRET_LENGTH}
+# Shorter is guessable offline: a JWT or share-link key signs what anyone on the internet may present, and the
+# de-identification key is all that stands between a published pseudonym and the patient's ID.
+MIN_SECRET_LENGTH = {
+    "YILIAN_JWT_SECRET": MIN_JWT_SECRET_LENGTH,
+    "YILIAN_SHARE_LINK_SECRET": MIN_JWT_SECRET_LENGTH,
+    "YILIAN_DEID_SECRET": MIN_JWT_SECRET_LENGTH,
+}
 
 _DATABASE_HINT = (
     "Set YILIAN_DATABASE_URL to a reachable server "
