@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support import dicom_gen
 from tests.support.deid_corpus import CLINICAL_QUESTION, DIRECTORY, PATIENT_ID, REPORT, hostile_study
 from yilian.db.queries import imaging as queries
-from yilian.deid.identifiers import KnownIdentifiers
+from yilian.deid.identifiers import KnownIdentifiers, merge_known
 from yilian.deid.text import redact_text
 from yilian.imaging.blob import FilesystemBlobStore
 from yilian.imaging.deid_copy import (
@@ -52,7 +52,8 @@ def _request(study: str, case: str = "case-1", patient_id: str = PATIENT_ID) -> 
 
 
 def _known(base: KnownIdentifiers, copy: DeidCopyResult) -> KnownIdentifiers:
-    return KnownIdentifiers(**{**base.__dict__, "uids": (*base.uids, *copy.source_uids)})
+    """What the referral knows plus everything the source instances carried."""
+    return merge_known([base, copy.source_known])
 
 
 @pytest.mark.parametrize("charset", ["ISO_IR 192", "GB18030"])
@@ -68,6 +69,8 @@ async def test_a_hostile_study_is_copied_and_the_scan_finds_nothing(
     assert copy.study_instance_uid != source and copy.study_instance_uid.startswith("2.25.")
     assert copy.instance_count == 3 and copy.burned_in == () and copy.skipped_documents == 0
     assert -3650 <= copy.date_shift_days <= -1
+    assert set(copy.source_uids) >= {str(ds.SOPInstanceUID) for ds in hostile.instances}
+    assert "Li^Si=李^四" in copy.source_known.other_names and "ANPING-CT1" in copy.source_known.ids
     async with engine.connect() as conn:
         rows = await queries.instances_of(conn, copy.study_instance_uid)
         assert await queries.study_owner(conn, copy.study_instance_uid) == TERTIARY

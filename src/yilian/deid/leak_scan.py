@@ -44,6 +44,7 @@ _BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW"})
 _ALWAYS_DECODE = ("utf-8", "gb18030")
 _BIRTH_TAGS = frozenset({0x00100030, 0x00100032, 0x00101005})  # birth date, birth time, birth name
 _PIXEL_DATA = 0x7FE00010
+_DATE_KINDS = frozenset({IdentifierKind.BIRTH_DATE, IdentifierKind.DATE})
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,15 @@ class _Scanner:
         texts = _texts(element, raw, charsets)
         if not texts:
             return
-        if vr == "UI":
-            self._spans(texts, where, generic=False)
+        if vr == "UI":  # only a UID can leak from a UID: a date-like component is not a date
+            self._spans(texts, where, generic=False, kinds=frozenset({IdentifierKind.UID}))
             return
-        if vr in ("DA", "DT", "TM") or vr in _BULK_VRS and (tag >> 16) % 2 == 0:
+        if vr in ("DA", "DT", "TM"):
             if tag in _BIRTH_TAGS:
                 self.findings.append(Finding(where, IdentifierKind.BIRTH_DATE.value, "birth_date_present"))
+            self._spans(texts, where, generic=False, kinds=_DATE_KINDS)
+            return
+        if vr in _BULK_VRS and (tag >> 16) % 2 == 0:
             self._spans(texts, where, generic=False)
             return
         if tag in _BIRTH_TAGS:
@@ -173,13 +177,17 @@ class _Scanner:
         generic = vr in _FREE_TEXT_VRS or vr == "UN" or bool((tag >> 16) % 2)  # and bytes of unknown meaning
         self._spans(checked, where, generic=generic)
 
-    def _spans(self, texts: Iterable[str], where: str, *, generic: bool) -> None:
+    def _spans(
+        self, texts: Iterable[str], where: str, *, generic: bool, kinds: frozenset[IdentifierKind] | None = None
+    ) -> None:
         seen: set[tuple[str, str]] = set()
         for text in texts:
             spans = list(self.matcher.spans(text))
             if generic:
                 spans += generic_spans(text)
             for span in spans:
+                if kinds is not None and span.kind not in kinds:
+                    continue
                 key = (span.kind.value, span.rule)
                 if key not in seen:
                     seen.add(key)

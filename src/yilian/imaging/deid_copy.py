@@ -34,9 +34,10 @@ from pydicom.dataset import Dataset
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.db.queries import imaging as queries
-from yilian.deid.identifiers import Directory, KnownIdentifiers
+from yilian.deid.identifiers import Directory, KnownIdentifiers, merge_known
 from yilian.deid.leak_scan import LeakReport, leak_scan
 from yilian.deid.pseudonym import Pseudonym, case_date_shift, case_uid_salt, patient_pseudonym
+from yilian.deid.source import known_from_instances
 from yilian.dicom.deid import BURNED_IN_PRONE_SOP_CLASSES, DeidOptions, UidMap, deidentify
 from yilian.imaging.blob import BlobStore
 from yilian.imaging.ingest import IncomingInstance, Origin, Outcome, store_instance
@@ -92,11 +93,15 @@ class DeidCopyResult:
     pseudonym: Pseudonym
     date_shift_days: int
     burned_in: tuple[BurnedInFlag, ...]
-    source_uids: tuple[str, ...]  # the source's Study/Series/SOP Instance UIDs, for the leak scan
+    source_known: KnownIdentifiers  # every identifier the source instances carried: what the scan must not find
 
     @property
     def needs_pixel_review(self) -> bool:
         return bool(self.burned_in)
+
+    @property
+    def source_uids(self) -> tuple[str, ...]:
+        return self.source_known.uids
 
 
 class DeidCopyError(RuntimeError):
@@ -120,7 +125,7 @@ async def deidentify_study(engine: AsyncEngine, blobs: BlobStore, request: DeidC
         allow_burned_in=True,  # copied and flagged below, never passed silently
     )
     flags: list[BurnedInFlag] = []
-    source_uids: list[str] = []
+    source_known: list[KnownIdentifiers] = []
     stored = skipped = 0
     new_study = uid_map(request.source_study_instance_uid)
     for row in rows:
@@ -128,8 +133,8 @@ async def deidentify_study(engine: AsyncEngine, blobs: BlobStore, request: DeidC
         if copy is None:
             skipped += 1
             continue
-        data, reason, uids = copy
-        source_uids += uids
+        data, reason, known = copy
+        source_known.append(known)
         result = await store_instance(
             engine, blobs, IncomingInstance(data, Origin.DEID, request.hospital_id, request.received_by)
         )
@@ -147,23 +152,23 @@ async def deidentify_study(engine: AsyncEngine, blobs: BlobStore, request: DeidC
         pseudonym=pseudonym,
         date_shift_days=shift,
         burned_in=tuple(flags),
-        source_uids=tuple(dict.fromkeys(source_uids)),
+        source_known=merge_known(source_known),
     )
 
 
 def _copy_instance(
     blobs: BlobStore, key: str, uid_map: UidMap, options: DeidOptions
-) -> tuple[bytes, BurnedInReason | None, list[str]] | None:
+) -> tuple[bytes, BurnedInReason | None, KnownIdentifiers] | None:
     ds = dcmread(blobs.path(key))
     if "PixelData" not in ds:
         return None
     reason = burned_in_risk(ds)
-    uids = [str(ds.get(k, "")) for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")]
+    known = known_from_instances([ds])
     out = deidentify(ds, uid_map=uid_map, options=options)
     _band_patient_characteristics(out, source=ds)
     buffer = io.BytesIO()
     dcmwrite(buffer, out, enforce_file_format=True)
-    return buffer.getvalue(), reason, uids
+    return buffer.getvalue(), reason, known
 
 
 def burned_in_risk(ds: Dataset) -> BurnedInReason | None:
