@@ -337,15 +337,17 @@ def status_at(segments: list[Segment], offset: int) -> Status:
     return segments[index].status
 
 
-def findings(text: str) -> dict[str, Status]:
+def findings(text: str, segments: list[Segment] | None = None) -> dict[str, Status]:
     """Each lexicon concept the text mentions (canonical id from synonyms.tsv) and its status.
 
     A mention takes the status of its last character (胸腔积液不明显: the 积液 part is negated). A concept mentioned
     more than once keeps the strongest status, present over uncertain over negated: a report that affirms a finding
     anywhere has it, and its negations then speak of other places or times ("右肺上叶结节，左肺未见结节" has a
     nodule; "no new nodules ... the known nodule" still has one); a hedge says more than a denial.
+    Pass `segments` when `segment(text)` is already at hand (an indexer splits the text by status anyway).
     """
-    segments = segment(text)
+    if segments is None:
+        segments = segment(text)
     if not segments:
         return {}
     found: dict[str, Status] = {}

@@ -91,3 +91,8 @@ def test_findings_negated_only() -> None:
 
 def test_findings_of_empty_text() -> None:
     assert findings("") == {}
+
+
+def test_findings_with_segments_at_hand() -> None:
+    text = "右肺上叶结节，未见胸腔积液。"
+    assert findings(text, segment(text)) == findings(text)
