@@ -81,6 +81,10 @@ async def test_a_hostile_study_is_copied_and_the_scan_finds_nothing(
     assert stored.PatientIdentityRemoved == "YES" and stored.LongitudinalTemporalInformationModified == "MODIFIED"
     assert stored.StudyDate != hostile.instances[0].StudyDate
     assert not any(element.tag.is_private for element in stored.iterall())
+    assert stored.SeriesDescription == "CHEST 5mm"  # Clean Descriptors: nothing identifying in it, kept
+    assert "StudyDescription" not in stored  # "张三丰 胸部CT平扫" names the patient: removed
+    codes = [item.CodeValue for item in stored.DeidentificationMethodCodeSequence]
+    assert codes == ["113100", "113107", "113108", "113105"]
 
     texts = {
         name: redact_text(text, known=hostile.known, directory=DIRECTORY, date_shift_days=copy.date_shift_days).text

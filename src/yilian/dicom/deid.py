@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -53,6 +53,7 @@ class DeidentificationMethod(StrEnum):
     RETAIN_FULL_DATES = "113106"
     RETAIN_MODIFIED_DATES = "113107"
     RETAIN_PATIENT_CHARACTERISTICS = "113108"
+    CLEAN_DESCRIPTORS = "113105"
 
 
 _METHOD_MEANINGS = {
@@ -61,6 +62,7 @@ _METHOD_MEANINGS = {
     DeidentificationMethod.RETAIN_FULL_DATES: "Retain Longitudinal Temporal Information Full Dates Option",
     DeidentificationMethod.RETAIN_MODIFIED_DATES: "Retain Longitudinal Temporal Information Modified Dates Option",
     DeidentificationMethod.RETAIN_PATIENT_CHARACTERISTICS: "Retain Patient Characteristics Option",
+    DeidentificationMethod.CLEAN_DESCRIPTORS: "Clean Descriptors Option",
 }
 
 # PS3.15 Table E.1-1, Basic Profile column, as data. Keywords grouped by action; attributes not listed are kept
@@ -166,6 +168,16 @@ PATIENT_CHARACTERISTICS = frozenset(
         "PatientAge PatientSex PatientSize PatientWeight EthnicGroup SmokingStatus PregnancyStatus PatientSexNeutered"
     ).split()
 )
+# Clean Descriptors Option (PS3.15 E.3.5): descriptions a modality or RIS writes, cleaned instead of removed. Only
+# the descriptions; comments and histories stay removed (they are free text about the patient).
+CLEAN_DESCRIPTORS = frozenset(
+    tag_for_keyword(k) or 0
+    for k in (
+        "StudyDescription SeriesDescription ProtocolName PerformedProcedureStepDescription "
+        "RequestedProcedureDescription ScheduledProcedureStepDescription AcquisitionDeviceProcessingDescription "
+        "DerivationDescription"
+    ).split()
+)
 # Birth date and time identify the person; the date options never keep them (PS3.15 E.3.6).
 _BIRTH = frozenset({0x00100030, 0x00100032})
 _DATE_VRS = frozenset({"DA", "DT", "TM"})
@@ -250,6 +262,8 @@ class DeidOptions:
       identifying; these are kept (Retain Safe Private, 113111). All other private elements are removed.
     - `allow_burned_in`: de-identify even when the pixels may carry burned-in text. The caller then owns a
       human review of the pixels (or a Clean Pixel Data step) before anything is shared.
+    - `clean_descriptor`: Clean Descriptors (113105): each description in CLEAN_DESCRIPTORS is passed to this
+      function, which returns the cleaned text to keep or None to remove it (the Basic Profile's action).
     """
 
     retain_dates: bool = False
@@ -259,6 +273,7 @@ class DeidOptions:
     patient_id: str | None = None
     safe_private: Mapping[str, frozenset[int]] = field(default_factory=dict)
     allow_burned_in: bool = False
+    clean_descriptor: Callable[[str], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.retain_dates and self.date_shift_days is not None:
@@ -300,6 +315,8 @@ def deidentify(ds: Dataset, *, uid_map: UidMap, options: DeidOptions | None = No
         methods.append(DeidentificationMethod.RETAIN_PATIENT_CHARACTERISTICS)
     if options.safe_private:
         methods.append(DeidentificationMethod.RETAIN_SAFE_PRIVATE)
+    if options.clean_descriptor is not None:
+        methods.append(DeidentificationMethod.CLEAN_DESCRIPTORS)
     out.DeidentificationMethod = [_METHOD_MEANINGS[m] for m in methods]  # LO, 1-n: one value per method
     out.DeidentificationMethodCodeSequence = Sequence([_code(method) for method in methods])
 
@@ -356,6 +373,8 @@ def _action_for(tag: int, vr: str, options: DeidOptions) -> Action:
     action = BASIC_PROFILE.get(tag, Action.K)
     if options.retain_patient_characteristics and tag in PATIENT_CHARACTERISTICS:
         return Action.K
+    if options.clean_descriptor is not None and tag in CLEAN_DESCRIPTORS:
+        return Action.C
     if vr in _DATE_VRS and tag not in _BIRTH and (options.retain_dates or options.date_shift_days is not None):
         return Action.K  # an option overrides the Basic Profile (E.3); shifting happens in _apply
     return action
@@ -394,6 +413,11 @@ def _apply(element: DataElement, action: Action, uid_map: UidMap, options: DeidO
             return DataElement(tag, vr, uid_map(_text(value)) if _text(value) else value)
         return DataElement(tag, vr, [uid_map(str(uid)) for uid in (value or [])])
     if action is Action.C:
+        if options.clean_descriptor is not None and tag in CLEAN_DESCRIPTORS:
+            # Undecoded bytes cannot be read, so they cannot be cleaned: removed, as the Basic Profile does.
+            value = element.value if isinstance(element.value, str) else ""
+            cleaned = options.clean_descriptor(value) if value.strip() else None
+            return DataElement(tag, vr, cleaned) if cleaned else None
         return DataElement(tag, vr, _DUMMY_BY_VR.get(vr, ""))
     copied = _copied(element)
     if options.date_shift_days is not None and vr in ("DA", "DT") and copied.value:

@@ -6,8 +6,9 @@ Entry points (stable, called by the teaching-case activities):
     scan_copy(engine, blobs, study_instance_uid, known=..., directory=..., texts=..., allowed=...) -> LeakReport
 
 Each instance goes through the PS3.15 Basic Profile (`dicom.deid`) with Retain Longitudinal Temporal Information
-with Modified Dates (the case's shift, `deid.pseudonym.case_date_shift`) and Retain Patient Characteristics (sex
-and an age band stay; ethnic group goes), every private element removed, new UIDs from a per-case keyed map,
+with Modified Dates (the case's shift, `deid.pseudonym.case_date_shift`) Retain Patient Characteristics (sex
+and an age band stay; ethnic group goes) and Clean Descriptors (a study or series description is kept only
+when nothing identifying is found in it), every private element removed, new UIDs from a per-case keyed map,
 and the patient replaced by the keyed pseudonym of the source patient (the same for every case of that
 patient: the teaching capability finds follow-ups by it). The copy is filed in the archive like any study, under
 `hospital_id`, with origin `deid`.
@@ -25,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from pydicom import dcmread, dcmwrite
@@ -34,10 +35,11 @@ from pydicom.dataset import Dataset
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.db.queries import imaging as queries
-from yilian.deid.identifiers import Directory, KnownIdentifiers, merge_known
+from yilian.deid.identifiers import Directory, KnownIdentifiers, KnownMatcher, merge_known
 from yilian.deid.leak_scan import LeakReport, leak_scan
 from yilian.deid.pseudonym import Pseudonym, case_date_shift, case_uid_salt, patient_pseudonym
 from yilian.deid.source import known_from_instances
+from yilian.deid.text import redact_text
 from yilian.dicom.deid import BURNED_IN_PRONE_SOP_CLASSES, DeidOptions, UidMap, deidentify
 from yilian.imaging.blob import BlobStore
 from yilian.imaging.ingest import IncomingInstance, Origin, Outcome, store_instance
@@ -164,11 +166,24 @@ def _copy_instance(
         return None
     reason = burned_in_risk(ds)
     known = known_from_instances([ds])
+    options = replace(options, clean_descriptor=descriptor_cleaner(known))
     out = deidentify(ds, uid_map=uid_map, options=options)
     _band_patient_characteristics(out, source=ds)
     buffer = io.BytesIO()
     dcmwrite(buffer, out, enforce_file_format=True)
     return buffer.getvalue(), reason, known
+
+
+def descriptor_cleaner(known: KnownIdentifiers) -> Callable[[str], str | None]:
+    """Clean Descriptors (PS3.15 E.3.5) as strictly as it gets: a description ("CHEST 5mm", "T1 SE AX") is kept
+    only when neither the instance's own identifiers nor a generic pattern find anything in it, dates included."""
+    matcher = KnownMatcher(known)
+
+    def clean(text: str) -> str | None:
+        redaction = redact_text(text, known=known, matcher=matcher, date_shift_days=0)
+        return text if not redaction.changed else None
+
+    return clean
 
 
 def burned_in_risk(ds: Dataset) -> BurnedInReason | None:

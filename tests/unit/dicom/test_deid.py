@@ -235,6 +235,24 @@ def test_pseudonyms_replace_name_and_id() -> None:
     assert (str(out.PatientName), out.PatientID) == ("TEACHING^0042", "T0042")
 
 
+def test_clean_descriptors_keep_what_the_cleaner_returns_and_remove_the_rest() -> None:
+    ds = _identified_series(1)[0]
+    ds.SeriesDescription = "CHEST 5mm"
+    ds.StudyDescription = "Zhang San chest"
+    ds.ProtocolName = "ROUTINE CHEST"
+    ds.ImageComments = "CHEST 5mm"  # a comment, not a descriptor: removed whatever the cleaner says
+
+    def cleaner(text: str) -> str | None:
+        return None if "Zhang" in text else text.lower()
+
+    out = deidentify(ds, uid_map=UidMap(SALT), options=DeidOptions(clean_descriptor=cleaner))
+    assert (out.SeriesDescription, out.ProtocolName) == ("chest 5mm", "routine chest")
+    assert "StudyDescription" not in out and "ImageComments" not in out
+    assert "113105" in [item.CodeValue for item in out.DeidentificationMethodCodeSequence]
+    basic = deidentify(ds, uid_map=UidMap(SALT))
+    assert "SeriesDescription" not in basic and basic.ProtocolName == "ANONYMOUS"
+
+
 def test_safe_private_elements_can_be_kept() -> None:
     ds = _identified_series(1)[0]
     ds.add_new(0x00091012, "DS", "2.5")
