@@ -230,7 +230,11 @@ _CN_HOSPITAL = re.compile(
 _EN_HOSPITAL = re.compile(
     r"\b(?:[A-Z][A-Za-z'&.-]*\s+){1,6}(?:Hospital|Medical Center|Medical Centre|Clinic|Health Center|Infirmary)\b"
 )
-_NOT_HOSPITALS = frozenset({"我院", "本院", "外院", "上级医院", "当地医院", "基层医院", "县级医院", "医院"})
+# Kinds of hospital, not a hospital: they name no one.
+_NOT_HOSPITALS = frozenset(
+    "我院 本院 外院 上级医院 当地医院 基层医院 县级医院 县医院 市医院 省医院 人民医院 中医院 乡镇卫生院 卫生院 "
+    "社区卫生服务中心 村卫生室 专科医院 综合医院 三甲医院 二甲医院".split()
+)
 
 
 def hospitals(text: str) -> Iterator[Span]:

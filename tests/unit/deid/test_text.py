@@ -155,6 +155,7 @@ CLINICAL_TEXT = [
     "Impression: No acute intracranial hemorrhage. Mild chronic small vessel ischemic change.",
     "建议3个月后复查胸部CT，必要时行PET-CT检查。对比2025年3月片，病灶缩小。",
     "左侧胸腔少量积液，纵隔居中，心影大小形态正常，主动脉弓钙化。",
+    "建议转上级医院进一步诊治，回乡镇卫生院随访，必要时社区卫生服务中心复查。",
 ]
 
 
