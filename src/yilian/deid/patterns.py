@@ -198,7 +198,7 @@ _EN_ADDRESS = re.compile(
     r"Drive|Way|Court|Place)(?=\W|$)"
 )
 # Words a greedy Han match takes in front of a place (患者住, 曾于2026年在): the place starts after the last.
-_CUT_AFTER = frozenset("在于到至往去经由从来自转行与及者住的、年月日")  # not 和: 协和医院
+_CUT_AFTER = frozenset("在于到至往去回赴送入经由从来自转行与及者住时的、年月日")  # not 和: 协和医院
 
 
 def addresses(text: str) -> Iterator[Span]:
