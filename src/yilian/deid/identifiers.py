@@ -19,6 +19,7 @@ _MONTH_FULL = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
     "November", "December",
 )  # fmt: skip
+_UID_TOKEN = re.compile(r"(?<![\d.])\d+(?:\.\d+)+(?<!\.)")
 _SHORTEST_FREE_ID = 4  # shorter IDs ("1", "A2") match only as a whole value, never inside text
 
 
@@ -81,18 +82,29 @@ class KnownMatcher:
             patterns.append(_Pattern(date_regex(day), IdentifierKind.BIRTH_DATE, "known_birth_date"))
         for day in known.exact_dates:
             patterns.append(_Pattern(date_regex(day), IdentifierKind.DATE, "known_date"))
-        for uid in known.uids:
-            if uid.strip():
-                regex = re.compile(r"(?<![\d.])" + re.escape(uid.strip()) + r"(?!\.?\d)")
-                patterns.append(_Pattern(regex, IdentifierKind.UID, "known_uid"))
-        self._patterns = patterns
+        # Thousands of UIDs in a big study: one token scan and a set lookup, not a regex each.
+        self._uids = frozenset(uid.strip("\0 ") for uid in known.uids if uid.strip("\0 "))
+        self._patterns = list({(p.regex.pattern, p.regex.flags, p.kind): p for p in patterns}.values())
+        # One pass that says whether any known pattern can match: most values (and most DICOM text) match none.
+        self._any = re.compile(
+            "|".join(
+                f"(?i:{p.regex.pattern})" if p.regex.flags & re.IGNORECASE else f"(?:{p.regex.pattern})"
+                for p in self._patterns
+            )
+            or r"(?!)"
+        )
         self._whole_ids = frozenset(_squash(v) for v in known.ids if 0 < len(_squash(v)) < _SHORTEST_FREE_ID)
 
     def spans(self, text: str) -> Iterator[Span]:
-        for pattern in self._patterns:
+        patterns = self._patterns if self._any.search(text) else ()
+        for pattern in patterns:
             for m in pattern.regex.finditer(text):
                 if m.end() > m.start():
                     yield Span(m.start(), m.end(), pattern.kind, pattern.rule)
+        if self._uids:
+            for m in _UID_TOKEN.finditer(text):
+                if m.group() in self._uids:
+                    yield Span(m.start(), m.end(), IdentifierKind.UID, "known_uid")
 
     def is_short_id(self, value: str) -> bool:
         """Whether a whole value is one of the short known IDs (checked on whole DICOM values only)."""

@@ -31,7 +31,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from yilian.deid.identifiers import Directory, KnownIdentifiers, KnownMatcher
-from yilian.deid.patterns import IdentifierKind, generic_spans
+from yilian.deid.patterns import IdentifierKind, Span, generic_spans
 from yilian.dicom.charset import strip_iso_2022_escapes
 
 PRIVATE_TAG = "private_tag"
@@ -104,6 +104,7 @@ class _Scanner:
         self.allowed = allowed
         self.findings: list[Finding] = []
         self.elements = 0
+        self._memo: dict[tuple[str, bool], list[Span]] = {}
 
     def text(self, name: str, text: str) -> None:
         for span in (*self.matcher.spans(text), *generic_spans(text)):
@@ -177,15 +178,22 @@ class _Scanner:
         generic = vr in _FREE_TEXT_VRS or vr == "UN" or bool((tag >> 16) % 2)  # and bytes of unknown meaning
         self._spans(checked, where, generic=generic)
 
+    def _found(self, text: str, generic: bool) -> list[Span]:
+        """Spans in one value; remembered, as a study repeats the same values in every instance."""
+        key = (text, generic)
+        if key not in self._memo:
+            spans = list(self.matcher.spans(text))
+            if generic:
+                spans += generic_spans(text)
+            self._memo[key] = spans
+        return self._memo[key]
+
     def _spans(
         self, texts: Iterable[str], where: str, *, generic: bool, kinds: frozenset[IdentifierKind] | None = None
     ) -> None:
         seen: set[tuple[str, str]] = set()
         for text in texts:
-            spans = list(self.matcher.spans(text))
-            if generic:
-                spans += generic_spans(text)
-            for span in spans:
+            for span in self._found(text, generic):
                 if kinds is not None and span.kind not in kinds:
                     continue
                 key = (span.kind.value, span.rule)
