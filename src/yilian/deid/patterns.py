@@ -155,7 +155,7 @@ def pinyin_names(text: str) -> Iterator[Span]:
         surname, given = first.group(), second.group()
         if surname.lower() not in PINYIN_SURNAMES or not _NAME_GAP.fullmatch(text, first.end(), second.start()):
             continue
-        if _capitalised(surname) and _capitalised(given) and is_pinyin(given):
+        if _capitalised(surname) and _capitalised(given) and is_given_name(given):
             yield Span(first.start(), second.end(), IdentifierKind.PERSON_NAME, "pinyin_name")
 
 
@@ -163,7 +163,18 @@ def _capitalised(word: str) -> bool:
     return word[:1].isupper() and (word[1:].islower() or word[1:].isupper() or not word[1:])
 
 
-def is_pinyin(word: str, max_syllables: int = 2) -> bool:
+# Neutral-tone particles almost never end a given name, and they make English words split into pinyin
+# (bo+ne, mo+le, li+ne); common English words that are one syllable of pinyin are not taken as given names.
+_NOT_IN_NAMES = frozenset("ne le me de se te re".split())
+_ENGLISH_WORDS = frozenset("can me she he die lie tie pie man men hen pen den gun".split())
+
+
+def is_given_name(word: str) -> bool:
+    """A pinyin given name of one or two syllables that is not an English word (Ming, Xiaoming, Wei-Guo)."""
+    return word.lower() not in _ENGLISH_WORDS and is_pinyin(word, exclude=_NOT_IN_NAMES)
+
+
+def is_pinyin(word: str, max_syllables: int = 2, exclude: frozenset[str] = frozenset()) -> bool:
     """Whether the word splits into at most `max_syllables` Mandarin syllables (Xiaoming, Na, Wei-Guo)."""
     word = word.lower().replace("-", "").replace("'", "")
 
@@ -172,7 +183,10 @@ def is_pinyin(word: str, max_syllables: int = 2) -> bool:
             return True
         if left == 0:
             return False
-        return any(rest[:n] in PINYIN_SYLLABLES and split(rest[n:], left - 1) for n in range(min(6, len(rest)), 0, -1))
+        return any(
+            rest[:n] in PINYIN_SYLLABLES and rest[:n] not in exclude and split(rest[n:], left - 1)
+            for n in range(min(6, len(rest)), 0, -1)
+        )
 
     return bool(word) and split(word, max_syllables)
 

@@ -153,6 +153,7 @@ CLINICAL_TEXT = [
     "右肾上极见一大小约2.5cm×3.1cm低密度影，CT值约12HU，增强扫描未见强化。",
     "Findings: A 2.5 cm mass in the right upper lobe. Long axis 25 mm. He was treated with antibiotics.",
     "Impression: No acute intracranial hemorrhage. Mild chronic small vessel ischemic change.",
+    "Long Bone Survey: no lytic lesion. Fan Beam artifact. Lung Window: clear. Long Term follow-up advised.",
     "建议3个月后复查胸部CT，必要时行PET-CT检查。对比2025年3月片，病灶缩小。",
     "左侧胸腔少量积液，纵隔居中，心影大小形态正常，主动脉弓钙化。",
     "建议转上级医院进一步诊治，回乡镇卫生院随访，必要时社区卫生服务中心复查。",
