@@ -1,4 +1,4 @@
-"""The `yilian` command: up, api, worker, migrate, seed-demo, doctor, gateway."""
+"""The `yilian` command: up, api, worker, live, migrate, seed-demo, doctor, gateway."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from yilian.config import Settings
 from yilian.gateway import command as gateway_command
+from yilian.live import command as live_command
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -169,7 +170,14 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 
     _stop_on_sigterm()
 
-    with embedded_services(settings, ui=args.ui) as svc:
+    with embedded_services(settings, ui=args.ui) as svc, contextlib.ExitStack() as stack:
+        if not settings.live_urls:
+            from yilian.runtime.live import start_live_process
+
+            live = stack.enter_context(start_live_process(settings))
+            # The API reaches this live process and signs joins with the secret generated for the two of them.
+            settings = settings.model_copy(update={"live_urls": [live.url], "live_secret": live.secret})
+            print(f"Live media (SFU)       {live.url}   (pid {live.pid}; consult rooms)", flush=True)
         _migrate_and_seed(svc.database_url, seed=not args.no_demo, history=not args.no_history)
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(f"Yilian (open this)     {base}/   (sign in as a demo user below)", flush=True)
@@ -238,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--no-history", action="store_true", help="only the alliance: hospitals, agreements, people")
     sub.add_parser("doctor", help="check PostgreSQL, Temporal and storage and say what is wrong")
     gateway_command.add_parser(sub)
+    live_command.add_parser(sub)
     args = parser.parse_args(argv)
     configure_logging()
     if args.command == "gateway":  # the hospital side: its own YILIAN_GATEWAY_* settings, none of the cloud's
@@ -250,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         "migrate": cmd_migrate,
         "seed-demo": cmd_seed_demo,
         "doctor": cmd_doctor,
+        "live": live_command.main,
     }[args.command](settings, args)
 
 

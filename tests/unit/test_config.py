@@ -12,7 +12,7 @@ from yilian.config import Settings
 SRC = Path(__file__).resolve().parents[2] / "src" / "yilian"
 # Starting the embedded PostgreSQL and Temporal passes our environment on to the child process, minus their own
 # variables: that is handing it over, not configuration.
-CHILD_PROCESS_ENV = {SRC / "runtime" / "postgres.py", SRC / "runtime" / "temporal.py"}
+CHILD_PROCESS_ENV = {SRC / "runtime" / "postgres.py", SRC / "runtime" / "temporal.py", SRC / "runtime" / "live.py"}
 
 
 def _environment_reads(tree: ast.AST) -> list[int]:

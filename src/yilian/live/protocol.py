@@ -15,7 +15,7 @@ Pure Pydantic, no aiortc: the API imports it without loading the media stack.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
@@ -30,6 +30,15 @@ DATA_CHANNEL_ID = 0  # negotiated out of band (no DCEP round trip): both sides c
 ASSERTION_AUDIENCE = "yilian-live"
 ASSERTION_TTL_SECONDS = 60  # a join is relayed at once; a replayed assertion is stale within a minute
 WEBSOCKET_PATH = "/ws"
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes, the same on both hops (the API passes the live process's on to the browser)."""
+
+    NORMAL = 1000  # the room ended (after `room_closed`) or the peer left
+    REFUSED = 4400  # after a fatal `error`: join refused, or a frame too large
+    REMOVED = 4403  # after `removed`
+    LIVE_GONE = 4503  # the API lost the live process: show "reconnecting" and join again through the API
 
 
 class _Message(BaseModel):
@@ -397,8 +406,8 @@ class OpenRoom(_Message):
     """`PUT /rooms/{room_id}`: idempotent; the API calls it before relaying the first join (and again after the
     process restarted)."""
 
-    capacity: int = Field(default=10, ge=2, le=50)
-    max_video_bitrate: int = Field(default=600_000, ge=100_000, le=2_500_000)
+    capacity: int | None = Field(default=None, ge=2, le=50)  # None: the process's YILIAN_LIVE_ROOM_CAPACITY
+    max_video_bitrate: int | None = Field(default=None, ge=100_000, le=2_500_000)  # None: YILIAN_LIVE_MAX_VIDEO_BITRATE
 
 
 class RoomInfo(_Message):

@@ -1,0 +1,71 @@
+"""A live process served in the tests' own event loop on loopback, and what it takes to join it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.live import serve
+from yilian.live import aiortc_internals
+from yilian.live.assertion import sign_assertion
+from yilian.live.client import LiveClient
+from yilian.live.ice import IceConfig
+from yilian.live.protocol import Join, LiveAssertion, RoomRole
+from yilian.live.server import LiveConfig, build_live_app
+
+SECRET = "live-test-secret-0123456789-0123456789"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback() -> None:
+    aiortc_internals.use_loopback_candidates()
+
+
+@pytest.fixture(scope="session")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("recordings")
+
+
+@pytest.fixture(scope="session")
+async def live_url(recordings: Path) -> AsyncIterator[str]:
+    app = build_live_app(LiveConfig(secret=SECRET, recordings_root=recordings, ice=IceConfig()))
+    async with serve(app) as url:  # type: ignore[arg-type]
+        yield url
+
+
+@pytest.fixture
+async def control(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_url, headers={"Authorization": f"Bearer {SECRET}"}) as client:
+        yield client
+
+
+def join_for(room_id: str, user_id: str, *, host: bool = False, presenter: bool = False, **kwargs: object) -> Join:
+    claims = LiveAssertion(
+        room_id=room_id,
+        user_id=user_id,
+        display_name=f"Dr {user_id}",
+        hospital="County Hospital",
+        user_role="reader",
+        room_role=RoomRole.HOST if host else RoomRole.PARTICIPANT,
+        presenter=presenter,
+    )
+    return Join(assertion=sign_assertion(claims, SECRET), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def clients(live_url: str) -> AsyncIterator[Callable[..., LiveClient]]:
+    """Makes clients of this live process; every one is closed after the test."""
+    made: list[LiveClient] = []
+    ws_url = live_url.replace("http://", "ws://") + "/ws"
+
+    def make(join: Join, **kwargs: object) -> LiveClient:
+        client = LiveClient(ws_url, join, **kwargs)  # type: ignore[arg-type]
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()
