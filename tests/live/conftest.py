@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.support.live import serve
 from yilian.live import aiortc_internals
@@ -14,6 +15,7 @@ from yilian.live.assertion import sign_assertion
 from yilian.live.client import LiveClient
 from yilian.live.ice import IceConfig
 from yilian.live.protocol import Join, LiveAssertion, RoomRole
+from yilian.live.room import Room
 from yilian.live.server import LiveConfig, build_live_app
 
 SECRET = "live-test-secret-0123456789-0123456789"
@@ -30,10 +32,20 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-async def live_url(recordings: Path) -> AsyncIterator[str]:
-    app = build_live_app(LiveConfig(secret=SECRET, recordings_root=recordings, ice=IceConfig()))
-    async with serve(app) as url:  # type: ignore[arg-type]
+def live_app(recordings: Path) -> Starlette:
+    return build_live_app(LiveConfig(secret=SECRET, recordings_root=recordings, ice=IceConfig()))
+
+
+@pytest.fixture(scope="session")
+async def live_url(live_app: Starlette) -> AsyncIterator[str]:
+    async with serve(live_app) as url:  # type: ignore[arg-type]
         yield url
+
+
+def room_of(app: Starlette, room_id: str) -> Room:
+    """The room as the live process holds it: for checks a client cannot see (what was forwarded)."""
+    rooms: dict[str, Room] = app.state.live.rooms
+    return rooms[room_id]
 
 
 @pytest.fixture
