@@ -1,4 +1,4 @@
-"""The Temporal worker process: the referral workflow, its activities, and the webhook delivery loop."""
+"""The Temporal worker process: the referral and consult workflows, their activities, and the webhook delivery loop."""
 
 from __future__ import annotations
 
@@ -9,20 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from yilian.activities.consult import ConsultActivities
 from yilian.activities.referral import ReferralActivities
 from yilian.config import Settings
 from yilian.notify.inbox import InAppNotifier
+from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
+from yilian.workflows.consult import ConsultWorkflow
 from yilian.workflows.referral import ReferralWorkflow
 
 
 def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Worker:
-    referral = ReferralActivities(engine, settings.share_link_secret, [InAppNotifier(), WebhookNotifier()])
+    notifiers: list[Notifier] = [InAppNotifier(), WebhookNotifier()]
+    referral = ReferralActivities(engine, settings.share_link_secret, notifiers)
+    consult = ConsultActivities(engine, notifiers, client, settings.task_queue)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReferralWorkflow],
-        activities=referral.all(),
+        workflows=[ReferralWorkflow, ConsultWorkflow],
+        activities=[*referral.all(), *consult.all()],
         max_cached_workflows=2000,
     )
 

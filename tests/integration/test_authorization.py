@@ -19,13 +19,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -36,7 +36,7 @@ from tests.support.matrix import Caller, api_endpoints, parse_codes, seq_and_sta
 from yilian.api.app import create_app
 from yilian.config import Settings
 from yilian.db.demo import DEMO_PASSWORD
-from yilian.db.schema import agreements, hospitals, share_links, users
+from yilian.db.schema import agreements, consult_events, consults, hospitals, share_links, users
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +69,14 @@ COLUMNS = (
 )
 
 REF = "/api/referrals/{referral_id}"
+CON = "/api/consults/{consult_id}"
+
+
+def consult_plan(invitees: tuple[str, ...]) -> dict[str, Any]:
+    starts = datetime.now(UTC) + timedelta(hours=2)
+    return {"starts_at": starts.isoformat(), "duration_minutes": 30, "invitee_ids": list(invitees)}
+
+
 BODIES: dict[str, Any] = {
     "/api/auth/login": {"username": "zhao.anping", "password": DEMO_PASSWORD},
     "/api/me/duty": {"on_duty": True},
@@ -96,6 +104,15 @@ BODIES: dict[str, Any] = {
     "/api/admin/users": {**ADMIN_USER_BODY, "username": "matrix.created", "password": "matrix-password-1"},
     "/api/admin/users/{user_id}": ADMIN_USER_BODY,
     "/api/admin/users/{user_id}/password": {"password": "matrix-password-2"},
+    # Consults: the request names the row's case (see Row.body); a consult's own routes act on the one in ctx.
+    "/api/consults#POST": lambda ctx: {"title": "矩阵 MDT", "referral_id": ctx["referral_id"], "comment": "请会诊"},
+    f"{CON}/schedule": lambda ctx: consult_plan(("he.surgeon", "xu.oncology")),
+    f"{CON}/reschedule": lambda ctx: consult_plan(("wang.expert", "xu.oncology")),
+    f"{CON}/open": {},
+    f"{CON}/hand-over": {"to": "wang.expert"},
+    f"{CON}/conclude": {"participants": ["liu.coord"], "discussion": "讨论", "recommendation": "随访 / follow up"},
+    f"{CON}/cancel": {"reason": "患者转院 / transferred"},
+    f"{CON}/messages#POST": {"body": "见第 42 层 / see slice 42"},
 }
 # Actions that go to the referral's workflow: a granted one moves the case on, so it gets a case of its own.
 WORKFLOW_ACTIONS = frozenset(
@@ -115,7 +132,9 @@ WORKFLOW_ACTIONS = frozenset(
         "acknowledge-critical",
         "addenda",
     )
-)
+) | {"/api/consults"}  # a granted request records its step on the case's timeline: a case of its own
+# A consult's Updates: a granted one moves the consult on, so it gets a consult of its own.
+CONSULT_ACTIONS = frozenset(f"{CON}/{a}" for a in ("schedule", "reschedule", "open", "hand-over", "conclude", "cancel"))
 STREAMS = frozenset({"/api/events"})  # text/event-stream endpoints
 GHOST_REFERRAL = "ref-20000101-0000000000"  # shaped like a referral id; no such referral
 GHOST_LINK = "A" * 22  # shaped like a link id; no such link
@@ -126,16 +145,24 @@ ERRORS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "inva
 class Row:
     method: str
     path: str  # the route's own template; "~" stands for /api/referrals/{referral_id}
-    state: str | None  # the referral's state when the call is made (None: the endpoint has no referral)
+    state: str | None  # the referral's (or, "consult:<state>", the consult's) state when the call is made
     codes: tuple[int, ...] = field(default=())
 
     @property
     def route(self) -> str:
-        return self.path.replace("~", REF)
+        return self.path.replace("~", REF).replace("@", CON)
 
     @property
-    def body(self) -> Any:
-        return BODIES.get(f"{self.route}#{self.method}", BODIES.get(self.route))
+    def consult_state(self) -> str | None:
+        return self.state.removeprefix("consult:") if self.state and self.state.startswith("consult:") else None
+
+    @property
+    def referral_state(self) -> str | None:
+        return None if self.consult_state else self.state
+
+    def body(self, ctx: dict[str, str] | None = None) -> Any:
+        body = BODIES.get(f"{self.route}#{self.method}", BODIES.get(self.route))
+        return body(ctx or {}) if callable(body) else body
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}" + (f" [{self.state}]" if self.state else "")
@@ -224,12 +251,38 @@ MATRIX = (
     R("GET /api/agreements",                              None,          "401 401 401|200 200|200 200 200|200 200 200"),
     # a case's possible readers, for coordinators; the matrix sends no ?referral_id=, so the one let in gets 422
     R("GET /api/readers",                                 None,          "401 401 401|403 403|403 403 403|403 422 403"),
+    # MDT consults ("@": /api/consults/{consult_id}). The matrix's consult is on an offered h-anping case, hosted by
+    # liu.coord with wang.expert invited: its case's people see it (li.expert and chen.senior read for h-anping).
+    R("GET /api/people",                                  None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    R("GET /api/consults",                                None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    # anyone in the referral requests one (the offered expert is not in it yet)
+    R("POST /api/consults",                               "offered",     "401 401 401|201 404|403 403 404|201 201 403"),
+    R("GET @",                 "consult:scheduled", "401 401 401|200 404|200 200 404|200 200 200"),
+    R("GET @/messages",        "consult:scheduled", "401 401 401|200 404|200 200 404|200 200 200"),
+    R("GET @/attendance",      "consult:open",      "401 401 401|200 404|200 200 404|200 200 200"),
+    R("GET @/audit",           "consult:scheduled", "401 401 401|200 404|200 200 404|200 200 200"),
+    # a coordinator, expert or senior of one of its hospitals schedules a requested one
+    R("POST @/schedule",       "consult:requested", "401 401 401|403 404|200 200 404|200 200 403"),
+    R("POST @/schedule",       "consult:scheduled", "401 401 401|403 404|409 409 404|409 409 403"),
+    R("POST @/reschedule",     "consult:scheduled", "401 401 401|403 404|403 403 404|403 200 403"),
+    R("POST @/reschedule",     "consult:open",      "401 401 401|403 404|403 403 404|403 409 403"),
+    R("POST @/open",           "consult:scheduled", "401 401 401|403 404|403 403 404|403 200 403"),
+    R("POST @/hand-over",      "consult:scheduled", "401 401 401|403 404|403 403 404|403 200 403"),
+    R("POST @/conclude",       "consult:open",      "401 401 401|403 404|403 403 404|403 200 403"),
+    R("POST @/conclude",       "consult:scheduled", "401 401 401|403 404|403 403 404|403 409 403"),
+    R("POST @/cancel",         "consult:scheduled", "401 401 401|403 404|403 403 404|403 200 403"),
+    # the host and the invited chat; seeing a consult is not taking part in it
+    R("POST @/messages",       "consult:scheduled", "401 401 401|403 404|201 403 404|403 201 403"),
 )
 # fmt: on
 
 
 def _fresh(row: Row, code: int) -> bool:
     return row.route in WORKFLOW_ACTIONS and code < 300
+
+
+def _fresh_consult(row: Row, code: int) -> bool:
+    return row.route in CONSULT_ACTIONS and code < 300
 
 
 CELLS = [
@@ -253,6 +306,7 @@ class Pool:
     shared: dict[str, str]  # state -> a referral refused cells may share (they change nothing)
     fresh: dict[tuple[str, str], str]  # (row, caller) -> a referral of its own for a granted action
     qingshan: str  # an offered case from h-qingshan
+    consults: dict[str, str] = field(default_factory=dict)  # state -> a consult refused cells may share
 
 
 async def _add_admin_subjects(engine: AsyncEngine) -> None:
@@ -294,14 +348,14 @@ async def pool(api: Api, engine: AsyncEngine) -> Pool:
     await _add_unlicensed_expert(engine)
     await _add_admin_subjects(engine)
     await warm_tokens(api, [c.username for c in COLUMNS if c.username])
-    shared_states = sorted({row.state for row in MATRIX if row.state})
+    shared_states = sorted({row.referral_state for row in MATRIX if row.referral_state})
     fresh_cells = [
         (row, c.key)
         for row in MATRIX
         for c, code in zip(COLUMNS, row.codes, strict=True)
-        if _fresh(row, code) and row.state
+        if _fresh(row, code) and row.referral_state
     ]
-    wanted = shared_states + [row.state for row, _ in fresh_cells if row.state]
+    wanted = shared_states + [row.referral_state for row, _ in fresh_cells if row.referral_state]
     qingshan, rids = await asyncio.gather(
         walk(api, engine, "offered", doctor="sun.qingshan", patient=QS_PATIENT, difficult=True),
         walk_many(api, engine, wanted, patient=PATIENT),
@@ -314,8 +368,18 @@ async def pool(api: Api, engine: AsyncEngine) -> Pool:
 async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) -> dict[str, str]:
     """Values for the row's path parameters; links are made fresh so a revoke cannot spill into another cell."""
     ctx: dict[str, str] = {}
-    if row.state:
-        ctx["referral_id"] = pool.fresh.pop((str(row), caller.key)) if _fresh(row, code) else pool.shared[row.state]
+    if row.referral_state:
+        ctx["referral_id"] = (
+            pool.fresh.pop((str(row), caller.key)) if _fresh(row, code) else pool.shared[row.referral_state]
+        )
+    if row.consult_state:
+        state = row.consult_state
+        if _fresh_consult(row, code):
+            ctx["consult_id"] = await _make_consult(api, pool.shared["offered"], state)
+        else:
+            if state not in pool.consults:
+                pool.consults[state] = await _make_consult(api, pool.shared["offered"], state)
+            ctx["consult_id"] = pool.consults[state]
     if "{link_id}" in row.path or "{token}" in row.path:
         link = await api.ok("zhao.anping", "POST", f"/api/referrals/{ctx['referral_id']}/share-links", 201, json={})
         ctx["link_id"], ctx["token"] = link["link_id"], link["token"]
@@ -333,6 +397,28 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
         assert inbox, "zhao.anping should have been told about the returned case"
         ctx["notification_id"] = str(inbox[0]["id"])
     return ctx
+
+
+async def _make_consult(api: Api, referral_id: str, state: str) -> str:
+    """A consult on the case: requested by its county doctor, or scheduled by liu.coord (host) with wang.expert."""
+    if state == "requested":
+        body: dict[str, Any] = {"title": "矩阵 MDT", "referral_id": referral_id}
+        return str((await api.ok("zhao.anping", "POST", "/api/consults", 201, json=body))["id"])
+    body = {"title": "矩阵 MDT", "referral_id": referral_id, "schedule": consult_plan(("wang.expert",))}
+    cid = str((await api.ok("liu.coord", "POST", "/api/consults", 201, json=body))["id"])
+    if state == "open":
+        await api.ok("liu.coord", "POST", f"/api/consults/{cid}/open", json={})
+    return cid
+
+
+async def _consult_steps(engine: AsyncEngine, consult_id: str) -> tuple[int, int]:
+    """(projection seq, audit events) of a consult."""
+    async with engine.connect() as conn:
+        seq = await conn.scalar(select(consults.c.last_seq).where(consults.c.id == consult_id))
+        events = await conn.scalar(
+            select(func.count()).select_from(consult_events).where(consult_events.c.consult_id == consult_id)
+        )
+    return int(seq or 0), int(events or 0)
 
 
 async def _link_revoked(engine: AsyncEngine, link_id: str) -> bool:
@@ -365,11 +451,12 @@ async def test_matrix(
     api: Api, engine: AsyncEngine, settings: Settings, pool: Pool, row: Row, caller: Caller, expected: int
 ) -> None:
     ctx = await _context(api, pool, row, caller, expected)
-    rid = ctx.get("referral_id")
+    rid, cid = ctx.get("referral_id"), ctx.get("consult_id")
     before = await seq_and_state(engine, rid) if rid else None
+    consult_before = await _consult_steps(engine, cid) if cid else None
     headers = await caller.headers(api, settings)
     async with asyncio.timeout(60):
-        r = await api.client.request(row.method, row.route.format(**ctx), headers=headers, json=row.body)
+        r = await api.client.request(row.method, row.route.format(**ctx), headers=headers, json=row.body(ctx))
 
     assert r.status_code == expected, f"{row} as {caller.key}: {r.status_code} {r.text}"
     if expected in ERRORS:
@@ -380,13 +467,25 @@ async def test_matrix(
             assert after[1] > before[1] and after[2] > before[2], "a granted action must be recorded"
         else:
             assert after == before, f"{row} as {caller.key} changed the case: {before} -> {after}"
+    if cid and consult_before:
+        consult_after = await _consult_steps(engine, cid)
+        if _fresh_consult(row, expected):
+            assert consult_after[0] > consult_before[0] and consult_after[1] > consult_before[1], "not recorded"
+        else:
+            assert consult_after == consult_before, f"{row} as {caller.key} changed the consult"
     if "link_id" in ctx and row.route.endswith("/revoke"):
         assert await _link_revoked(engine, ctx["link_id"]) == (expected == 200)
-    for name, ghost in (("referral_id", GHOST_REFERRAL), ("link_id", GHOST_LINK), ("notification_id", "999999999")):
+    ghosts = (
+        ("referral_id", GHOST_REFERRAL),
+        ("link_id", GHOST_LINK),
+        ("notification_id", "999999999"),
+        ("consult_id", "con-20000101-0000000000"),
+    )
+    for name, ghost in ghosts:
         if expected == 404 and f"{{{name}}}" in row.route:
             # Outside the caller's scope reads exactly like an id that does not exist.
             g = await api.client.request(
-                row.method, row.route.format(**{**ctx, name: ghost}), headers=headers, json=row.body
+                row.method, row.route.format(**{**ctx, name: ghost}), headers=headers, json=row.body(ctx)
             )
             assert g.status_code == 404
             assert json.loads(r.text.replace(ctx[name], ghost)) == g.json()
@@ -441,7 +540,7 @@ async def test_a_county_cannot_see_the_other_countys_cases(
     assert len(routes) > 10, routes
     ghost = GHOST_REFERRAL
     for method, path in routes:
-        body = Row(method, path, "offered").body
+        body = Row(method, path, "offered").body()
         seen = await api.call(viewer, method, path.format(referral_id=rid), json=body)
         unknown = await api.call(viewer, method, path.format(referral_id=ghost), json=body)
         assert seen.status_code == 404, f"{method} {path}: {seen.status_code} {seen.text}"

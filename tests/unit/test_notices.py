@@ -27,6 +27,12 @@ SAMPLE = {
     "request": "prior CT please",
     "answer": "uploaded",
     "note": "tension pneumothorax",
+    "consult_id": "con-20260101-abc",
+    "title": "肺结节 MDT",
+    "starts_at": "2026-12-08T01:30:00+00:00",
+    "duration_minutes": "30",
+    "reason": "患者转院",
+    "recommendation": "胸腔镜下楔形切除",
 }
 
 

@@ -16,13 +16,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from yilian.api.consult_view import seen_consult
 from yilian.api.event_hub import EventHub
 from yilian.api.referral_view import seen
 from yilian.api.security import token_claims
-from yilian.api.workflow_client import ReferralCommands, StudiesReceived
+from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived
 from yilian.config import Settings
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
+from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.domain import api_key
 from yilian.domain.access import Principal
@@ -76,6 +78,11 @@ async def _referral_commands(request: Request) -> ReferralCommands:
     return ReferralCommands(res.temporal, res.settings.task_queue)
 
 
+async def _consult_commands(request: Request) -> ConsultCommands:
+    res = resources(request)
+    return ConsultCommands(res.temporal, res.settings.task_queue)
+
+
 AppSettings = Annotated[Settings, Depends(_settings)]
 Engine = Annotated[AsyncEngine, Depends(_engine)]
 Temporal = Annotated[Client, Depends(_temporal)]
@@ -83,6 +90,7 @@ Blobs = Annotated[BlobStore, Depends(_blobs)]
 OnStored = Annotated[StudiesReceived, Depends(_on_stored)]
 Events = Annotated[EventHub, Depends(_events)]
 Commands = Annotated[ReferralCommands, Depends(_referral_commands)]
+ConsultActions = Annotated[ConsultCommands, Depends(_consult_commands)]
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -146,6 +154,26 @@ async def case_access(referral_id: str, settings: AppSettings, engine: Engine, c
 
 
 CaseCaller = Annotated[CaseAccess, Depends(case_access)]
+
+
+@dataclass(frozen=True)
+class ConsultAccess:
+    """A signed-in caller and the consult of the request's path, which they may see."""
+
+    principal: Principal
+    row: dict[str, Any]  # the consult's projection row, with its invitee_ids and case_ids
+    cases: list[dict[str, Any]]  # the referral rows of its cases (not all of which the caller may see)
+
+
+async def consult_access(consult_id: str, principal: CurrentPrincipal, engine: Engine) -> ConsultAccess:
+    """Signed in (401) first, then allowed to see the consult (404, as for an id that does not exist)."""
+    async with engine.connect() as conn:
+        row = await consult_queries.get(conn, consult_id)
+        cases = await consult_queries.case_rows(conn, list(row["case_ids"])) if row else []
+    return ConsultAccess(principal, seen_consult(principal, consult_id, row, cases), cases)
+
+
+ConsultCaller = Annotated[ConsultAccess, Depends(consult_access)]
 
 
 async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:

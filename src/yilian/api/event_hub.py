@@ -19,12 +19,16 @@ import asyncpg  # type: ignore[import-untyped]  # no stubs; used in this module 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yilian.api.consult_view import consult_out, consult_scope
+from yilian.api.models.consult import ConsultMessage
 from yilian.api.models.notification import Notification
 from yilian.api.referral_view import allowed_for, referral_out, referral_scope
+from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import notification as notification_queries
 from yilian.db.queries import referral as q
 from yilian.db.queries.events import NOTIFICATIONS_CHANNEL, REFERRALS_CHANNEL, heard_notification
 from yilian.domain.access import Principal, can_view
+from yilian.domain.consult import can_view_consult
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +189,7 @@ class EventHub:
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(REFERRALS_CHANNEL, self._heard)
                 await conn.add_listener(NOTIFICATIONS_CHANNEL, self._heard)
+                await conn.add_listener(consult_queries.CONSULTS_CHANNEL, self._heard)
                 failures = 0
                 self._listening.set()
                 # Streams opened while we were not listening (or before a drop) may have missed updates.
@@ -210,6 +215,8 @@ class EventHub:
                     await self._notification_added(payload)
                 elif channel == REFERRALS_CHANNEL and self._subscribers:
                     await self._referral_changed(payload)
+                elif channel == consult_queries.CONSULTS_CHANNEL and self._subscribers:
+                    await self._consult_changed(payload)
             except Exception:
                 log.exception("live updates: could not fan out %s %s; asking streams to refetch", channel, payload)
                 self._resync_all("updates were missed")
@@ -241,3 +248,25 @@ class EventHub:
             data = referral_out(row, viewers[0].principal).model_dump(mode="json")
             for sub in viewers:
                 self._offer(sub, "referral", {**data, "allowed_actions": allowed_for(row, sub.principal)})
+
+    async def _consult_changed(self, payload: str) -> None:
+        """A consult changed, or a line was added to its chat: to everyone who may see the consult."""
+        consult_id, message_id = consult_queries.heard(payload)
+        async with self._engine.connect() as conn:
+            row = await consult_queries.get(conn, consult_id)
+            cases = await consult_queries.case_rows(conn, list(row["case_ids"])) if row else []
+            line = await consult_queries.message(conn, message_id) if row and message_id is not None else None
+        if row is None:
+            return
+        viewers = [
+            sub
+            for sub in self._subscribers
+            if can_view_consult(sub.principal, consult_scope(row, sub.principal, cases))
+        ]
+        if line is not None:
+            data = ConsultMessage.model_validate(line).model_dump(mode="json")
+            for sub in viewers:
+                self._offer(sub, "consult_message", data)
+            return
+        for sub in viewers:
+            self._offer(sub, "consult", consult_out(row, sub.principal).model_dump(mode="json"))

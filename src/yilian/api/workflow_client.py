@@ -18,6 +18,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from yilian.db.queries import referral as referral_queries
+from yilian.domain.consult import ConsultAction
+from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultResult
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral import Action, conditions, person_action, validate
 from yilian.domain.referral_io import ActionResult, PersonInput, ReferralInput
@@ -171,3 +173,51 @@ class ReferralCommands:
     async def act(self, referral_id: str, action: Action, arg: PersonInput, *, reopen: bool = False) -> ActionResult:
         reopen_on = self.task_queue if reopen else None
         return await send_update(self.client, referral_id, str(action), arg, reopen_on=reopen_on)
+
+
+CONSULT_WORKFLOW = "ConsultWorkflow"  # by name: the API imports no workflow but the referral's
+
+
+@dataclass(frozen=True)
+class ConsultCommands:
+    """What a route may do to consult workflows: start one (its first step recorded when this returns), or act on
+    one by its domain `ConsultAction` (the Update of the same name)."""
+
+    client: Client
+    task_queue: str
+
+    async def start(self, inp: ConsultInput) -> ConsultResult:
+        op: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            CONSULT_WORKFLOW,
+            inp,
+            id=inp.facts.consult_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        try:
+            result: ConsultResult = await self.client.execute_update_with_start_workflow(
+                "made", start_workflow_operation=op, result_type=ConsultResult
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _from_update_failure(exc) from exc
+        except RPCError as exc:
+            raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
+
+    async def act(self, consult_id: str, action: ConsultAction, arg: ConsultPersonInput) -> ConsultResult:
+        handle = self.client.get_workflow_handle(consult_id)
+        try:
+            result: ConsultResult = await handle.execute_update(str(action), arg, result_type=ConsultResult)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _from_update_failure(exc) from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise YilianError(
+                    ErrorCode.INVALID_TRANSITION, "this consult is over and takes no more actions",
+                    {"consult_id": consult_id},
+                ) from exc  # fmt: skip
+            raise YilianError(
+                ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}"
+            ) from exc

@@ -28,20 +28,28 @@ class DemoUser:
     title: str = ""
     is_junior: bool = False
     subspecialties: tuple[tuple[str, str], ...] = ()
+    specialty: str = ""  # clinical specialty: whom a consult invites
 
 
 DEMO_USERS = (
     DemoUser(
-        "wang.expert", "王立 Wang Li", "expert", TERTIARY, "副主任医师", False, (("CT", "CHEST"), ("DX", "CHEST"))
+        "wang.expert", "王立 Wang Li", "expert", TERTIARY, "副主任医师", False, (("CT", "CHEST"), ("DX", "CHEST")),
+        "radiology",
     ),
-    DemoUser("li.expert", "李静 Li Jing", "expert", TERTIARY, "主任医师", False, (("MR", "*"), ("CT", "HEAD"))),
-    DemoUser("zhang.expert", "张伟 Zhang Wei", "expert", TERTIARY, "主治医师", True, (("*", "*"),)),
-    DemoUser("chen.senior", "陈明 Chen Ming", "senior", TERTIARY, "主任医师", False, (("*", "*"),)),
+    DemoUser(
+        "li.expert", "李静 Li Jing", "expert", TERTIARY, "主任医师", False, (("MR", "*"), ("CT", "HEAD")), "radiology"
+    ),
+    DemoUser("zhang.expert", "张伟 Zhang Wei", "expert", TERTIARY, "主治医师", True, (("*", "*"),), "radiology"),
+    DemoUser("chen.senior", "陈明 Chen Ming", "senior", TERTIARY, "主任医师", False, (("*", "*"),), "radiology"),
     DemoUser("liu.coord", "刘芳 Liu Fang", "coordinator", TERTIARY, "医联体协调员"),
     DemoUser("admin", "系统管理员 Admin", "admin", None),
-    DemoUser("zhao.anping", "赵强 Zhao Qiang", "county_doctor", ANPING, "住院医师"),
-    DemoUser("sun.qingshan", "孙丽 Sun Li", "county_doctor", QINGSHAN, "主治医师"),
-)
+    DemoUser("zhao.anping", "赵强 Zhao Qiang", "county_doctor", ANPING, "住院医师", specialty="internal_medicine"),
+    DemoUser("sun.qingshan", "孙丽 Sun Li", "county_doctor", QINGSHAN, "主治医师", specialty="internal_medicine"),
+    # Clinicians a tumour board invites: they read no images (no licence, no subspecialty), so routing never
+    # offers them a case.
+    DemoUser("he.surgeon", "何军 He Jun", "expert", TERTIARY, "胸外科主任医师", specialty="thoracic_surgery"),
+    DemoUser("xu.oncology", "徐敏 Xu Min", "expert", TERTIARY, "肿瘤科副主任医师", specialty="oncology"),
+)  # fmt: skip
 
 DEMO_AGREEMENTS: tuple[dict[str, Any], ...] = (
     {
@@ -133,6 +141,7 @@ async def seed_demo(engine: AsyncEngine, *, history: bool = False, now: datetime
                         "hospital_id": u.hospital_id,
                         "title": u.title,
                         "is_junior": u.is_junior,
+                        "specialty": u.specialty,
                         "created_at": now,
                     }
                     for u in DEMO_USERS
@@ -140,7 +149,7 @@ async def seed_demo(engine: AsyncEngine, *, history: bool = False, now: datetime
             )
             .on_conflict_do_nothing()
         )
-        readers = [u for u in DEMO_USERS if u.role in ("expert", "senior")]
+        readers = [u for u in DEMO_USERS if u.role in ("expert", "senior") and u.subspecialties]
         await conn.execute(
             insert(reader_licences)
             .values([{"user_id": u.id, "hospital_id": h} for u in readers for h in (ANPING, QINGSHAN)])

@@ -60,6 +60,8 @@ users = Table(
     Column("role", String(32), nullable=False),
     Column("hospital_id", ForeignKey("hospitals.id"), nullable=True),
     Column("title", Text, nullable=False, server_default=""),
+    # The clinical specialty (revision 0005): how a consult's invitees are found (radiology, thoracic_surgery, ...).
+    Column("specialty", String(64), nullable=False, server_default=""),
     Column("is_junior", Boolean, nullable=False, server_default="false"),
     Column("on_duty", Boolean, nullable=False, server_default="true"),
     Column("active", Boolean, nullable=False, server_default="true"),
@@ -346,3 +348,99 @@ admin_changes = Table(
 )
 
 ADMIN_TABLES = ("admin_changes",)
+
+
+# --- MDT consults (revision 0005): projections written only by the consult workflow's activities, except the chat
+# (appended by the API: a line is no change of the consult) and the room's live process (where the room runs).
+
+consults = Table(
+    "consults",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("referral_id", String(64)),  # the case it was requested from; NULL for a tumour board
+    Column("hospital_ids", ARRAY(String(64)), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("requested_by", String(64)),
+    Column("host_id", String(64)),
+    _ts("starts_at"),
+    Column("duration_minutes", Integer),
+    Column("agenda", Text, nullable=False, server_default=""),
+    Column("conclusion", JSONB),  # {participants, discussion, recommendation}
+    Column("cancel_reason", Text, nullable=False, server_default=""),
+    Column("last_seq", Integer, nullable=False),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+    Index("ix_consults_starts_at", "starts_at"),
+)
+
+consult_cases = Table(
+    "consult_cases",
+    metadata,
+    Column("consult_id", ForeignKey("consults.id"), primary_key=True),
+    Column("referral_id", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("ix_consult_cases_referral", "referral_id"),
+)
+
+consult_invitees = Table(
+    "consult_invitees",
+    metadata,
+    Column("consult_id", ForeignKey("consults.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Index("ix_consult_invitees_user", "user_id"),
+)
+
+consult_events = Table(
+    "consult_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("consult_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("actor_hospital_id", String(64)),
+    _ts("at", False),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    UniqueConstraint("consult_id", "seq", name="uq_consult_event_seq"),
+)
+
+consult_attendance = Table(
+    "consult_attendance",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("consult_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    _ts("joined_at", False),
+    _ts("left_at"),
+    Index("ix_consult_attendance_consult", "consult_id", "user_id"),
+)
+
+consult_messages = Table(
+    "consult_messages",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("consult_id", String(64), nullable=False),
+    Column("author_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    _ts("at", False),
+    Index("ix_consult_messages_consult", "consult_id", "id"),
+)
+
+consult_rooms = Table(
+    "consult_rooms",
+    metadata,
+    Column("consult_id", String(64), primary_key=True),
+    Column("live_url", Text, nullable=False),  # the live process the room runs on: every API process asks here
+    _ts("pinned_at", False),
+    Index("ix_consult_rooms_live", "live_url"),
+)
+
+CONSULT_TABLES = (
+    "consults", "consult_cases", "consult_invitees", "consult_events", "consult_attendance", "consult_messages",
+    "consult_rooms",
+)  # fmt: skip

@@ -26,6 +26,12 @@ class NoticeKind(StrEnum):
     REASSIGNED = "reassigned"  # to the previous reader: the case moved on after the SLA grace period
     CRITICAL_FINDING = "critical_finding"  # to the referring doctors: a critical finding, until acknowledged
     CRITICAL_ESCALATION = "critical_escalation"  # to the reading hospital's coordinators: still unacknowledged
+    CONSULT_REQUESTED = "consult_requested"  # to the case's coordinators: someone asks for an MDT consult
+    CONSULT_INVITATION = "consult_invitation"  # to the invited: a consult was scheduled with them
+    CONSULT_REMINDER = "consult_reminder"  # to the host and the invited: the day before, and 15 minutes before
+    CONSULT_RESCHEDULED = "consult_rescheduled"  # to the host and the invited: a new time
+    CONSULT_CANCELLED = "consult_cancelled"  # to the host, the invited and the requester
+    CONSULT_CONCLUDED = "consult_concluded"  # to the participants and the case's referring doctor: the recommendation
 
 
 # The parameters each kind carries: every template may use exactly these. Values are plain strings; `priority` is
@@ -46,6 +52,13 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.REASSIGNED: frozenset({"referral_id"}),
     NoticeKind.CRITICAL_FINDING: frozenset({"referral_id", "note"}),
     NoticeKind.CRITICAL_ESCALATION: frozenset({"referral_id", "note"}),
+    # Consults: `starts_at` is an ISO 8601 instant (UTC) that each renderer shows in its reader's time.
+    NoticeKind.CONSULT_REQUESTED: frozenset({"consult_id", "referral_id", "title"}),
+    NoticeKind.CONSULT_INVITATION: frozenset({"consult_id", "title", "starts_at", "duration_minutes"}),
+    NoticeKind.CONSULT_REMINDER: frozenset({"consult_id", "title", "starts_at"}),
+    NoticeKind.CONSULT_RESCHEDULED: frozenset({"consult_id", "title", "starts_at"}),
+    NoticeKind.CONSULT_CANCELLED: frozenset({"consult_id", "title", "reason"}),
+    NoticeKind.CONSULT_CONCLUDED: frozenset({"consult_id", "title", "recommendation"}),
 }
 
 

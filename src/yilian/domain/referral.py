@@ -61,6 +61,12 @@ class Action(StrEnum):
     ACKNOWLEDGE_CRITICAL = "acknowledge_critical"
     ESCALATE_CRITICAL = "escalate_critical"
     ADD_ADDENDUM = "add_addendum"
+    # An MDT consult's steps on the case's timeline, recorded from the consult's workflow (domain/consult.py); the
+    # person who acted is in the event's details and in the consult's own trail.
+    CONSULT_REQUESTED = "consult_requested"
+    CONSULT_SCHEDULED = "consult_scheduled"
+    CONSULT_CANCELLED = "consult_cancelled"
+    CONSULT_CONCLUDED = "consult_concluded"
 
 
 class Guard(StrEnum):
@@ -79,6 +85,10 @@ OPEN_STATES = frozenset(
 )
 READER_STATES = frozenset({S.OFFERED, S.IN_READING, S.CHANGES_REQUESTED})
 REPORTED_STATES = frozenset({S.FINAL, S.RETURNED, S.CLOSED, S.AMENDED})
+ANY_STATE = frozenset(ReferralState)
+CONSULT_STEPS = (
+    Action.CONSULT_REQUESTED, Action.CONSULT_SCHEDULED, Action.CONSULT_CANCELLED, Action.CONSULT_CONCLUDED
+)  # fmt: skip
 
 
 class Condition(StrEnum):
@@ -171,6 +181,7 @@ RULES: dict[Action, Rule] = {
     ),
     Action.ESCALATE_CRITICAL: Rule(OPEN_STATES | REPORTED_STATES, None, Guard.SYSTEM),
     Action.ADD_ADDENDUM: Rule(REPORTED_STATES, S.AMENDED, Guard.SIGNER, frozenset({N.COMPLETE_REPORT})),
+    **{a: Rule(ANY_STATE, None, Guard.SYSTEM) for a in CONSULT_STEPS},
 }  # fmt: skip
 
 class PersonAction(StrEnum):
@@ -360,6 +371,17 @@ def permitted(case: ReferralCase, action: Action, actor: Actor, holding: frozens
 def allowed_actions(case: ReferralCase, actor: Actor, holding: frozenset[Condition] = NO_CONDITIONS) -> list[Action]:
     """The person actions `actor` may take on the case now: the buttons the web app shows them."""
     return [action for action in PERSON_ACTIONS if permitted(case, action, actor, holding)]
+
+
+def consult_step(action: str) -> Action:
+    """The referral action that records a consult's step; refused for any other action."""
+    if action not in {str(a) for a in CONSULT_STEPS}:
+        raise YilianError(
+            ErrorCode.INVALID_TRANSITION,
+            f"{action} is not a consult step a referral records",
+            {"action": action, "allowed": [str(a) for a in CONSULT_STEPS]},
+        )
+    return Action(action)
 
 
 def person_action(update: str, given: Given) -> Action:

@@ -78,6 +78,7 @@ class CaseProgress:
     info_request: str = ""
     junior_readers: list[str] = field(default_factory=list)  # whose reports the junior-reader policy reviews
     images_checked: bool = False  # the archive was found to hold the study (or the case predates the check)
+    consult_steps: list[str] = field(default_factory=list)  # "<consult id>/<seq>" of consult steps recorded here
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ async def recipients(conn: AsyncConnection, inp: NotifyInput) -> list[Recipient]
 async def deliver(
     conn: AsyncConnection, notifiers: list[Notifier], inp: NotifyInput, to: list[Recipient]
 ) -> NotifyResult:
-    message = Message(inp.key, inp.referral_id, inp.kind, dict(inp.params), inp.at, inp.title or None, inp.body or None)
+    message = Message(
+        inp.key, inp.referral_id or None, inp.kind, dict(inp.params), inp.at, inp.title or None, inp.body or None
+    )
     channels = [n.channel for n in notifiers if await n.deliver(conn, message, to)]
     return NotifyResult(kind=inp.kind, recipients=[r.user_id for r in to], channels=channels)

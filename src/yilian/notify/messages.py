@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from yilian.domain.agreement import Priority
@@ -110,6 +111,30 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
         Language.ZH_CN: Text("危急值未确认", "申请 {referral_id}：{note}"),
         Language.EN: Text("CRITICAL finding not acknowledged", "Referral {referral_id}: {note}"),
     },
+    K.CONSULT_REQUESTED: {
+        Language.ZH_CN: Text("申请多学科会诊", "申请 {referral_id} 请求多学科会诊：{title}"),
+        Language.EN: Text("MDT consult requested", "Referral {referral_id} asks for an MDT consult: {title}"),
+    },
+    K.CONSULT_INVITATION: {
+        Language.ZH_CN: Text("会诊邀请", "{title}：{starts_at}，{duration_minutes} 分钟"),
+        Language.EN: Text("Consult invitation", "{title}: {starts_at}, {duration_minutes} minutes"),
+    },
+    K.CONSULT_REMINDER: {
+        Language.ZH_CN: Text("会诊即将开始", "{title}：{starts_at} 开始"),
+        Language.EN: Text("Consult coming up", "{title} starts at {starts_at}"),
+    },
+    K.CONSULT_RESCHEDULED: {
+        Language.ZH_CN: Text("会诊时间已变更", "{title}：改为 {starts_at}"),
+        Language.EN: Text("Consult rescheduled", "{title} now starts at {starts_at}"),
+    },
+    K.CONSULT_CANCELLED: {
+        Language.ZH_CN: Text("会诊已取消", "{title}：{reason}"),
+        Language.EN: Text("Consult cancelled", "{title}: {reason}"),
+    },
+    K.CONSULT_CONCLUDED: {
+        Language.ZH_CN: Text("会诊结论", "{title}：{recommendation}"),
+        Language.EN: Text("Consult concluded", "{title}: {recommendation}"),
+    },
 }
 
 PRIORITY_WORDS: Mapping[Language, Mapping[str, str]] = {  # keyed by Priority value
@@ -125,11 +150,22 @@ class _Words(dict[str, str]):
         return "—"
 
 
+def _when(iso: str) -> str:
+    """An instant as a server channel shows it: UTC to the minute (a hospital system's reader has no time zone
+    we know of); text that is no instant is shown as it is."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return iso
+
+
 def render(kind: NoticeKind, params: Mapping[str, str], language: Language = DEFAULT_LANGUAGE) -> Text:
     """The notice in `language`: its template filled with its parameters (the priority in that language's words)."""
     words = _Words(params)
     if "priority" in words:
         words["priority"] = PRIORITY_WORDS[language].get(words["priority"], words["priority"])
+    if "starts_at" in words:
+        words["starts_at"] = _when(words["starts_at"])
     template = TEMPLATES[kind][language]
     return Text(template.title.format_map(words), template.body.format_map(words))
 

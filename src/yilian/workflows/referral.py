@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
     from yilian.domain.agreement import needs_second_reading
+    from yilian.domain.consult_io import ConsultOnReferralInput
     from yilian.domain.errors import YilianError
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
     from yilian.domain.referral import Action, ReferralCase, ReferralState
@@ -67,6 +68,7 @@ ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryab
 # case a signal was lost (sent between the check and the wait).
 IMAGES_RECHECK = timedelta(minutes=10)
 PATCH_AWAIT_IMAGES = "await-images-before-routing"
+PATCH_CONSULT_STEPS = "consult-steps-on-the-timeline"
 # With no reader available the coordinator is told once; routing is retried in case someone comes on duty.
 ROUTING_RETRY = timedelta(minutes=30)
 
@@ -637,6 +639,31 @@ class ReferralWorkflow:
         return self._result()
 
     add_addendum.validator(_validate_report_input)
+
+    # ---- MDT consults ---------------------------------------------------------------------------
+    @workflow.update
+    async def record_consult(self, inp: ConsultOnReferralInput) -> ActionResult:
+        """A consult's step (requested, scheduled, cancelled, concluded) on this case's timeline and audit trail.
+
+        Sent by the consult workflow's activity, which retries: a step already recorded is not recorded again.
+        A new Update handler changes nothing in histories that never received it, so no patch is needed for them;
+        the patch marks the histories that did, should this handler's commands ever change.
+        """
+        key = f"{inp.consult_id}/{inp.consult_seq}"
+        async with self._lock:
+            if key in self._p.consult_steps or not workflow.patched(PATCH_CONSULT_STEPS):
+                return self._result()
+            self._p = replace(self._p, consult_steps=[*self._p.consult_steps, key])
+            details = {"consult_id": inp.consult_id, "by": inp.actor.user_id, "by_name": inp.actor.name, **inp.details}
+            await self._apply_locked(rules.consult_step(inp.action), SYSTEM_ACTOR, details=details)
+        return self._result()
+
+    @record_consult.validator
+    def _validate_consult_step(self, inp: ConsultOnReferralInput) -> None:
+        try:
+            rules.consult_step(inp.action)
+        except YilianError as err:
+            raise _rejection(err) from err
 
     # ---- queries ------------------------------------------------------------------------------
     @workflow.query

@@ -218,6 +218,10 @@ export default defineStrings(
         acknowledge_critical: "Critical finding acknowledged",
         escalate_critical: "Critical finding escalated (not acknowledged in time)",
         add_addendum: "Added an addendum",
+        consult_requested: "MDT consult requested",
+        consult_scheduled: "MDT consult scheduled",
+        consult_cancelled: "MDT consult cancelled",
+        consult_concluded: "MDT consult concluded",
         other: "{{action}}",
       },
       detail: {
@@ -447,6 +451,10 @@ export default defineStrings(
         acknowledge_critical: "危急值已确认",
         escalate_critical: "危急值未及时确认，已上报",
         add_addendum: "添加补充报告",
+        consult_requested: "申请多学科会诊",
+        consult_scheduled: "多学科会诊已安排",
+        consult_cancelled: "多学科会诊已取消",
+        consult_concluded: "多学科会诊已出结论",
         other: "{{action}}",
       },
       detail: {

@@ -3,6 +3,7 @@
 import type { TFunction } from "i18next";
 import { useCallback } from "react";
 import { useTranslation } from "react-i18next";
+import { formatDate } from "./format";
 
 export interface NoticeLike {
   kind: string;
@@ -16,10 +17,12 @@ export interface NoticeText {
   body: string;
 }
 
-export function noticeText(t: TFunction, n: NoticeLike): NoticeText {
+export function noticeText(t: TFunction, n: NoticeLike, lang = "zh-CN"): NoticeText {
   if (n.title != null && Object.keys(n.params).length === 0) return { title: n.title, body: n.body ?? "" };
   const params: Record<string, string> = { ...n.params };
   if (params.priority) params.priority = t(`common:priority.${params.priority}`, { defaultValue: params.priority });
+  // A consult's start travels as an ISO instant: shown in the interface's language.
+  if (params.starts_at) params.starts_at = formatDate(params.starts_at, lang);
   return {
     title: t(`notices:${n.kind}.title`, { ...params, defaultValue: n.kind }),
     body: t(`notices:${n.kind}.body`, { ...params, defaultValue: "" }),
@@ -28,6 +31,6 @@ export function noticeText(t: TFunction, n: NoticeLike): NoticeText {
 
 /** `noticeText` in the current language (re-rendered when it changes). */
 export function useNoticeText(): (n: NoticeLike) => NoticeText {
-  const { t } = useTranslation();
-  return useCallback((n: NoticeLike) => noticeText(t, n), [t]);
+  const { t, i18n } = useTranslation();
+  return useCallback((n: NoticeLike) => noticeText(t, n, i18n.language), [t, i18n.language]);
 }

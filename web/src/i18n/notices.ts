@@ -42,6 +42,18 @@ export default defineStrings(
     reassigned: { title: "Case reassigned", body: "Referral {{referral_id}} was reassigned after the SLA grace period" },
     critical_finding: { title: "CRITICAL finding", body: "Referral {{referral_id}}: {{note}}" },
     critical_escalation: { title: "CRITICAL finding not acknowledged", body: "Referral {{referral_id}}: {{note}}" },
+    consult_requested: {
+      title: "MDT consult requested",
+      body: "Referral {{referral_id}} asks for an MDT consult: {{title}}",
+    },
+    consult_invitation: {
+      title: "Consult invitation",
+      body: "{{title}}: {{starts_at}}, {{duration_minutes}} minutes",
+    },
+    consult_reminder: { title: "Consult coming up", body: "{{title}} starts at {{starts_at}}" },
+    consult_rescheduled: { title: "Consult rescheduled", body: "{{title}} now starts at {{starts_at}}" },
+    consult_cancelled: { title: "Consult cancelled", body: "{{title}}: {{reason}}" },
+    consult_concluded: { title: "Consult concluded", body: "{{title}}: {{recommendation}}" },
   } satisfies Catalogue,
   {
     awaiting_images: {
@@ -71,5 +83,11 @@ export default defineStrings(
     reassigned: { title: "病例已转派", body: "申请 {{referral_id}} 超过宽限期，已转派其他医生" },
     critical_finding: { title: "危急值", body: "申请 {{referral_id}}：{{note}}" },
     critical_escalation: { title: "危急值未确认", body: "申请 {{referral_id}}：{{note}}" },
+    consult_requested: { title: "申请多学科会诊", body: "申请 {{referral_id}} 请求多学科会诊：{{title}}" },
+    consult_invitation: { title: "会诊邀请", body: "{{title}}：{{starts_at}}，{{duration_minutes}} 分钟" },
+    consult_reminder: { title: "会诊即将开始", body: "{{title}}：{{starts_at}} 开始" },
+    consult_rescheduled: { title: "会诊时间已变更", body: "{{title}}：改为 {{starts_at}}" },
+    consult_cancelled: { title: "会诊已取消", body: "{{title}}：{{reason}}" },
+    consult_concluded: { title: "会诊结论", body: "{{title}}：{{recommendation}}" },
   },
 );

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Query
 
 from yilian.api.deps import CurrentPrincipal, Engine, require_role
 from yilian.api.models.agreement import AgreementTerms
+from yilian.api.models.consult import Person
 from yilian.api.models.directory import AgreementSummary, Hospital, Reader, Subspecialty
 from yilian.api.referral_view import visible_referral
 from yilian.api.schemas import Page
+from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import directory as queries
 from yilian.db.queries import reader as reader_queries
 from yilian.db.queries.alliance import agreement_from_row
@@ -123,3 +125,25 @@ async def list_readers(
             for r in readers
         ]
     )
+
+
+INVITABLE = (Role.COUNTY_DOCTOR, Role.EXPERT, Role.SENIOR, Role.COORDINATOR)
+
+
+@router.get("/people")
+async def list_people(
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require_role(*STAFF))],
+    role: Annotated[list[Role] | None, Query()] = None,
+    specialty: Annotated[str | None, Query(max_length=64)] = None,
+    hospital_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[Person]:
+    """Active people of every alliance hospital by role and specialty: whom a consult may invite."""
+    roles = [str(r) for r in (role or INVITABLE) if r in INVITABLE]
+    async with engine.connect() as conn:
+        rows = await consult_queries.people(
+            conn, roles=roles, specialty=specialty, hospital_id=hospital_id, limit=limit, offset=offset
+        )
+    return Page[Person].of([Person.model_validate(r) for r in rows], limit=limit, offset=offset)

@@ -5,6 +5,8 @@ GET /api/events (text/event-stream, `Authorization: Bearer <token>`). Every even
     ready            {"user_id", "role", "expires_at", "heartbeat_seconds"}   first, once subscribed
     referral         the referral as GET /api/referrals/{id} shows it           a case you may see changed
     notification     {"user_id"}                                                 your in-app inbox has news
+    consult          the consult as GET /api/consults/{id} lists it              a consult you may see changed
+    consult_message  a chat line as GET /api/consults/{id}/messages shows it     in a consult you may see
     resync           {"reason"}                     updates may have been lost: refetch what is on screen
     session_expired  {"expires_at"}                 the token ran out: sign in again; the stream then ends
 

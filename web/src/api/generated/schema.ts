@@ -357,6 +357,232 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/consults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Consults
+         * @description The consults you may see (host, invited, requester, a case's people, your hospital's coordinators).
+         */
+        get: operations["consults_list_consults"];
+        put?: never;
+        /**
+         * Make Consult
+         * @description Request a consult from a case (anyone in the referral), or schedule one at once (a coordinator, expert or
+         *     senior; a tumour board lists its cases): the scheduler hosts it.
+         */
+        post: operations["consults_make_consult"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Consult */
+        get: operations["consults_get_consult"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Schedule
+         * @description Schedule a requested consult: time, duration, invitees, agenda. The scheduler hosts it.
+         */
+        post: operations["consults_schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reschedule
+         * @description A new time, duration, invitees or agenda: the newly invited get an invitation, the others the new time.
+         */
+        post: operations["consults_reschedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Room
+         * @description The host opens the room before its time (it opens by itself at the time).
+         */
+        post: operations["consults_open_room"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/hand-over": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand Over
+         * @description The host hands the consult to one of the invited.
+         */
+        post: operations["consults_hand_over"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/conclude": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Conclude
+         * @description The host's conclusion: it goes onto every case's timeline and to the referring doctor.
+         */
+        post: operations["consults_conclude"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel
+         * @description The host, the requester or a coordinator calls it off, with the reason.
+         */
+        post: operations["consults_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Messages
+         * @description The consult's chat, oldest first; new lines also arrive on /api/events as `consult_message`.
+         */
+        get: operations["consults_list_messages"];
+        put?: never;
+        /**
+         * Post Message
+         * @description A line in the consult's chat, by the host or an invitee while it is scheduled or open.
+         */
+        post: operations["consults_post_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Attendance
+         * @description Who was in the room, from when to when.
+         */
+        get: operations["consults_list_attendance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Audit
+         * @description The consult's audit trail, oldest first.
+         */
+        get: operations["consults_get_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dashboard": {
         parameters: {
             query?: never;
@@ -804,6 +1030,26 @@ export interface paths {
          *     licensed for its sender, on duty or not.
          */
         get: operations["directory_list_readers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/people": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List People
+         * @description Active people of every alliance hospital by role and specialty: whom a consult may invite.
+         */
+        get: operations["directory_list_people"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1550,6 +1796,23 @@ export interface components {
             sla_due_at: string | null;
         };
         /**
+         * Attendance
+         * @description One stay in the room: who, from when to when (left_at null: still there).
+         */
+        Attendance: {
+            /** User Id */
+            user_id: string;
+            /** Display Name */
+            display_name: string;
+            /**
+             * Joined At
+             * Format: date-time
+             */
+            joined_at: string;
+            /** Left At */
+            left_at: string | null;
+        };
+        /**
          * AuditEvent
          * @description One transition of a case: who, what, when, from which state to which.
          */
@@ -1605,6 +1868,11 @@ export interface components {
             /** Final At */
             final_at: string | null;
         };
+        /** CancelBody */
+        CancelBody: {
+            /** Reason */
+            reason: string;
+        };
         /** CommentBody */
         CommentBody: {
             /**
@@ -1613,6 +1881,233 @@ export interface components {
              */
             comment: string;
         };
+        /** ConcludeBody */
+        ConcludeBody: {
+            /** Participants */
+            participants?: string[];
+            /** Discussion */
+            discussion: string;
+            /** Recommendation */
+            recommendation: string;
+        };
+        /**
+         * Consult
+         * @description One consult as its projection row holds it, with what the caller may do to it now.
+         */
+        Consult: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            state: components["schemas"]["ConsultState"];
+            /**
+             * Referral Id
+             * @description the case it was requested from; null for a tumour board
+             */
+            referral_id: string | null;
+            /**
+             * Case Ids
+             * @description the referrals it discusses, in their order
+             */
+            case_ids: string[];
+            /** Hospital Ids */
+            hospital_ids: string[];
+            /** Created By */
+            created_by: string;
+            /** Requested By */
+            requested_by: string | null;
+            /** Host Id */
+            host_id: string | null;
+            /** Invitee Ids */
+            invitee_ids: string[];
+            /** Starts At */
+            starts_at: string | null;
+            /** Duration Minutes */
+            duration_minutes: number | null;
+            /** Agenda */
+            agenda: string;
+            conclusion: components["schemas"]["ConsultConclusion"] | null;
+            /** Cancel Reason */
+            cancel_reason: string;
+            /**
+             * Seq
+             * @description the number of the consult's latest audit event: a newer view has a larger one
+             */
+            seq: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Allowed Actions
+             * @description what the caller may do now (domain.consult.allowed_actions)
+             */
+            allowed_actions: components["schemas"]["ConsultPersonAction"][];
+        };
+        /**
+         * ConsultCase
+         * @description A case the consult discusses, as far as the caller may see it (hidden cases are left out).
+         */
+        ConsultCase: {
+            /** Id */
+            id: string;
+            /** Requesting Hospital Id */
+            requesting_hospital_id: string;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Modality */
+            modality: string;
+            /** Body Part */
+            body_part: string;
+            /** Clinical Question */
+            clinical_question: string;
+            priority: components["schemas"]["Priority"];
+            state: components["schemas"]["ReferralState"];
+        };
+        /** ConsultConclusion */
+        ConsultConclusion: {
+            /**
+             * Participants
+             * @description user ids of who took part, as the host wrote it
+             */
+            participants: string[];
+            /** Discussion */
+            discussion: string;
+            /** Recommendation */
+            recommendation: string;
+        };
+        /** ConsultDetail */
+        ConsultDetail: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            state: components["schemas"]["ConsultState"];
+            /**
+             * Referral Id
+             * @description the case it was requested from; null for a tumour board
+             */
+            referral_id: string | null;
+            /**
+             * Case Ids
+             * @description the referrals it discusses, in their order
+             */
+            case_ids: string[];
+            /** Hospital Ids */
+            hospital_ids: string[];
+            /** Created By */
+            created_by: string;
+            /** Requested By */
+            requested_by: string | null;
+            /** Host Id */
+            host_id: string | null;
+            /** Invitee Ids */
+            invitee_ids: string[];
+            /** Starts At */
+            starts_at: string | null;
+            /** Duration Minutes */
+            duration_minutes: number | null;
+            /** Agenda */
+            agenda: string;
+            conclusion: components["schemas"]["ConsultConclusion"] | null;
+            /** Cancel Reason */
+            cancel_reason: string;
+            /**
+             * Seq
+             * @description the number of the consult's latest audit event: a newer view has a larger one
+             */
+            seq: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Allowed Actions
+             * @description what the caller may do now (domain.consult.allowed_actions)
+             */
+            allowed_actions: components["schemas"]["ConsultPersonAction"][];
+            host: components["schemas"]["Person"] | null;
+            /** Invitees */
+            invitees: components["schemas"]["Person"][];
+            /** Cases */
+            cases: components["schemas"]["ConsultCase"][];
+            /** Attendance */
+            attendance: components["schemas"]["Attendance"][];
+        };
+        /**
+         * ConsultEvent
+         * @description One step of a consult: who, what, when, from which state to which.
+         */
+        ConsultEvent: {
+            /** Consult Id */
+            consult_id: string;
+            /** Seq */
+            seq: number;
+            /** Action */
+            action: string;
+            /** From State */
+            from_state: string | null;
+            /** To State */
+            to_state: string;
+            /** Actor Id */
+            actor_id: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Actor Hospital Id */
+            actor_hospital_id: string | null;
+            /** Actor Name */
+            actor_name: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** ConsultMessage */
+        ConsultMessage: {
+            /** Id */
+            id: number;
+            /** Consult Id */
+            consult_id: string;
+            /** Author Id */
+            author_id: string;
+            /** Author Name */
+            author_name: string;
+            /** Body */
+            body: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
+        /**
+         * ConsultPersonAction
+         * @description What people do on a consult, each with its own button (the API's `allowed_actions`).
+         * @enum {string}
+         */
+        ConsultPersonAction: "schedule" | "reschedule" | "open" | "join" | "hand_over" | "post_message" | "conclude" | "cancel";
+        /**
+         * ConsultState
+         * @enum {string}
+         */
+        ConsultState: "requested" | "scheduled" | "open" | "concluded" | "cancelled";
         /**
          * Dashboard
          * @description Counts by state and hospital, cases at risk now, breaches, and turnaround p50/p90 over [from, to).
@@ -1651,6 +2146,8 @@ export interface components {
              */
             on_duty: boolean;
         };
+        /** EmptyBody */
+        EmptyBody: Record<string, never>;
         /**
          * ErrorBody
          * @description Every refusal and failure (4xx, 5xx): a stable code from the catalogue, words for a person, and details.
@@ -1719,6 +2216,14 @@ export interface components {
              * @default 0
              */
             overflow_daily_cap: number;
+        };
+        /** HandOverBody */
+        HandOverBody: {
+            /**
+             * To
+             * @description an invitee, who becomes host
+             */
+            to: string;
         };
         /** Health */
         Health: {
@@ -1806,6 +2311,11 @@ export interface components {
              * @description readers: the hospitals they may read for
              */
             licensed_for: string[];
+        };
+        /** MessageBody */
+        MessageBody: {
+            /** Body */
+            body: string;
         };
         /** NewAgreement */
         NewAgreement: {
@@ -1896,6 +2406,29 @@ export interface components {
              */
             label: string;
         };
+        /** NewConsultBody */
+        NewConsultBody: {
+            /** Title */
+            title: string;
+            /**
+             * Referral Id
+             * @description the case it is requested from
+             */
+            referral_id?: string | null;
+            /**
+             * Case Ids
+             * @description more cases (a tumour board)
+             */
+            case_ids?: string[];
+            /**
+             * Comment
+             * @description why a consult is wanted
+             * @default
+             */
+            comment: string;
+            /** @description omit to request one; give it to schedule it */
+            schedule?: components["schemas"]["ScheduleBody"] | null;
+        };
         /** NewHospital */
         NewHospital: {
             /** Name */
@@ -1971,7 +2504,7 @@ export interface components {
          * @description What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE).
          * @enum {string}
          */
-        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation";
+        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded";
         /**
          * Notification
          * @description A notice in a person's inbox (and the SSE `notification` event): a kind and its parameters, which the web app
@@ -2149,10 +2682,90 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[Attendance] */
+        Page_Attendance_: {
+            /** Items */
+            items: components["schemas"]["Attendance"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[AuditEvent] */
         Page_AuditEvent_: {
             /** Items */
             items: components["schemas"]["AuditEvent"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[ConsultEvent] */
+        Page_ConsultEvent_: {
+            /** Items */
+            items: components["schemas"]["ConsultEvent"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[ConsultMessage] */
+        Page_ConsultMessage_: {
+            /** Items */
+            items: components["schemas"]["ConsultMessage"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Consult] */
+        Page_Consult_: {
+            /** Items */
+            items: components["schemas"]["Consult"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -2193,6 +2806,26 @@ export interface components {
         Page_Notification_: {
             /** Items */
             items: components["schemas"]["Notification"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Person] */
+        Page_Person_: {
+            /** Items */
+            items: components["schemas"]["Person"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -2357,6 +2990,26 @@ export interface components {
              * @enum {string}
              */
             sex: "M" | "F" | "O";
+        };
+        /**
+         * Person
+         * @description Someone of the alliance who may be invited to a consult.
+         */
+        Person: {
+            /** Id */
+            id: string;
+            /** Display Name */
+            display_name: string;
+            role: components["schemas"]["StaffRole"];
+            /** Hospital Id */
+            hospital_id: string | null;
+            /** Title */
+            title: string;
+            /**
+             * Specialty
+             * @description e.g. radiology, thoracic_surgery, oncology; empty when not recorded
+             */
+            specialty: string;
         };
         /**
          * PersonAction
@@ -2681,6 +3334,29 @@ export interface components {
              * @default
              */
             comments: string;
+        };
+        /**
+         * Role
+         * @enum {string}
+         */
+        Role: "county_doctor" | "expert" | "senior" | "coordinator" | "admin" | "patient" | "gateway" | "system";
+        /** ScheduleBody */
+        ScheduleBody: {
+            /**
+             * Starts At
+             * Format: date-time
+             * @description when the room opens (with its time zone)
+             */
+            starts_at: string;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Invitee Ids */
+            invitee_ids: string[];
+            /**
+             * Agenda
+             * @default
+             */
+            agenda: string;
         };
         /**
          * SecondReadingPolicy
@@ -3046,17 +3722,30 @@ export type AgreementBody = components['schemas']['AgreementBody'];
 export type AgreementSummary = components['schemas']['AgreementSummary'];
 export type ApiKey = components['schemas']['ApiKey'];
 export type AtRiskCase = components['schemas']['AtRiskCase'];
+export type Attendance = components['schemas']['Attendance'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type BodyStudiesUploadStudy = components['schemas']['Body_studies_upload_study'];
 export type BreachedCase = components['schemas']['BreachedCase'];
+export type CancelBody = components['schemas']['CancelBody'];
 export type CommentBody = components['schemas']['CommentBody'];
+export type ConcludeBody = components['schemas']['ConcludeBody'];
+export type Consult = components['schemas']['Consult'];
+export type ConsultCase = components['schemas']['ConsultCase'];
+export type ConsultConclusion = components['schemas']['ConsultConclusion'];
+export type ConsultDetail = components['schemas']['ConsultDetail'];
+export type ConsultEvent = components['schemas']['ConsultEvent'];
+export type ConsultMessage = components['schemas']['ConsultMessage'];
+export type ConsultPersonAction = components['schemas']['ConsultPersonAction'];
+export type ConsultState = components['schemas']['ConsultState'];
 export type Dashboard = components['schemas']['Dashboard'];
 export type Discrepancy = components['schemas']['Discrepancy'];
 export type DutyBody = components['schemas']['DutyBody'];
+export type EmptyBody = components['schemas']['EmptyBody'];
 export type ErrorBody = components['schemas']['ErrorBody'];
 export type HttpValidationError = components['schemas']['HTTPValidationError'];
 export type HalfHostingRulesInput = components['schemas']['HalfHostingRules-Input'];
 export type HalfHostingRulesOutput = components['schemas']['HalfHostingRules-Output'];
+export type HandOverBody = components['schemas']['HandOverBody'];
 export type Health = components['schemas']['Health'];
 export type Hospital = components['schemas']['Hospital'];
 export type HospitalBody = components['schemas']['HospitalBody'];
@@ -3065,8 +3754,10 @@ export type IssuedApiKey = components['schemas']['IssuedApiKey'];
 export type LoginRequest = components['schemas']['LoginRequest'];
 export type LoginResponse = components['schemas']['LoginResponse'];
 export type Me = components['schemas']['Me'];
+export type MessageBody = components['schemas']['MessageBody'];
 export type NewAgreement = components['schemas']['NewAgreement'];
 export type NewApiKey = components['schemas']['NewApiKey'];
+export type NewConsultBody = components['schemas']['NewConsultBody'];
 export type NewHospital = components['schemas']['NewHospital'];
 export type NewLink = components['schemas']['NewLink'];
 export type NewUser = components['schemas']['NewUser'];
@@ -3081,9 +3772,14 @@ export type PageAdminHospital = components['schemas']['Page_AdminHospital_'];
 export type PageAdminUser = components['schemas']['Page_AdminUser_'];
 export type PageAgreementSummary = components['schemas']['Page_AgreementSummary_'];
 export type PageApiKey = components['schemas']['Page_ApiKey_'];
+export type PageAttendance = components['schemas']['Page_Attendance_'];
 export type PageAuditEvent = components['schemas']['Page_AuditEvent_'];
+export type PageConsultEvent = components['schemas']['Page_ConsultEvent_'];
+export type PageConsultMessage = components['schemas']['Page_ConsultMessage_'];
+export type PageConsult = components['schemas']['Page_Consult_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
 export type PageNotification = components['schemas']['Page_Notification_'];
+export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
@@ -3092,6 +3788,7 @@ export type PageShareLink = components['schemas']['Page_ShareLink_'];
 export type PasswordBody = components['schemas']['PasswordBody'];
 export type Patient = components['schemas']['Patient'];
 export type PatientIn = components['schemas']['PatientIn'];
+export type Person = components['schemas']['Person'];
 export type PersonAction = components['schemas']['PersonAction'];
 export type PriorCase = components['schemas']['PriorCase'];
 export type Priority = components['schemas']['Priority'];
@@ -3105,6 +3802,8 @@ export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
 export type RequiredComment = components['schemas']['RequiredComment'];
 export type ReviewBody = components['schemas']['ReviewBody'];
+export type Role = components['schemas']['Role'];
+export type ScheduleBody = components['schemas']['ScheduleBody'];
 export type SecondReadingPolicy = components['schemas']['SecondReadingPolicy'];
 export type ServiceMode = components['schemas']['ServiceMode'];
 export type ShareAccess = components['schemas']['ShareAccess'];
@@ -4009,6 +4708,562 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Referral"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_list_consults: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["ConsultState"][] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Consult_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_make_consult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConsultBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_get_consult: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_reschedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_open_room: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_hand_over: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HandOverBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_conclude: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConcludeBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_list_messages: {
+        parameters: {
+            query?: {
+                /** @description only messages after this id */
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConsultMessage_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_post_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultMessage"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_list_attendance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Attendance_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_get_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConsultEvent_"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
@@ -5225,6 +6480,50 @@ export interface operations {
             };
         };
     };
+    directory_list_people: {
+        parameters: {
+            query?: {
+                role?: components["schemas"]["Role"][] | null;
+                specialty?: string | null;
+                hospital_id?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Person_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -5897,9 +7196,11 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminAction"]> = ["create", "update", "password"];
 export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user"];
+export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
+export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
-export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation"];
+export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
@@ -5907,6 +7208,7 @@ export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
 export const referralStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReferralState"]> = ["submitted", "awaiting_images", "offered", "in_reading", "needs_info", "preliminary", "changes_requested", "final", "returned", "closed", "amended", "cancelled"];
 export const reportKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportKind"]> = ["draft", "preliminary", "final", "addendum"];
+export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "patient", "gateway", "system"];
 export const secondReadingPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SecondReadingPolicy"]> = ["always", "difficult", "random_share", "junior_readers", "never"];
 export const serviceModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceMode"]> = ["full_hosting", "half_hosting", "difficult_only", "cooperation"];
 export const shareLinkStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShareLink"]["status"]> = ["active", "share_link_expired", "share_link_revoked", "share_link_locked"];

@@ -1,0 +1,235 @@
+"""MDT consults: request one from a case or schedule one (a tumour board too), the consults you may see, what people
+do to one (each an Update on its workflow), its chat, attendance and trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, Field
+
+from yilian.api import consult_service as service
+from yilian.api.consult_view import consult_case, consult_out
+from yilian.api.deps import ConsultAccess, ConsultActions, ConsultCaller, CurrentPrincipal, Engine
+from yilian.api.models.consult import (
+    Attendance,
+    Consult,
+    ConsultCase,
+    ConsultDetail,
+    ConsultEvent,
+    ConsultMessage,
+    Person,
+)
+from yilian.api.referral_view import referral_scope
+from yilian.api.schemas import Page, RequestBody
+from yilian.db.queries import consult as q
+from yilian.domain import consult as rules
+from yilian.domain.access import can_view
+from yilian.domain.consult import Conclusion, ConsultAction, ConsultState, Given, Schedule
+from yilian.domain.consult_io import ConcludeInput, ConsultActorInput, ConsultPersonInput, ScheduleInput
+from yilian.domain.errors import ErrorCode, YilianError
+
+router = APIRouter(prefix="/api/consults", tags=["consults"])
+
+
+# ---- bodies -------------------------------------------------------------------------------------------------------
+class ScheduleBody(RequestBody):
+    starts_at: AwareDatetime = Field(description="when the room opens (with its time zone)")
+    duration_minutes: int = Field(ge=rules.MIN_DURATION, le=rules.MAX_DURATION)
+    invitee_ids: list[str] = Field(min_length=1, max_length=rules.MAX_INVITEES)
+    agenda: str = Field(default="", max_length=rules.MAX_TEXT)
+
+    def schedule(self) -> Schedule:
+        return Schedule(self.starts_at.astimezone(UTC), self.duration_minutes, tuple(self.invitee_ids), self.agenda)
+
+
+class NewConsultBody(RequestBody):
+    title: str = Field(min_length=1, max_length=200)
+    referral_id: str | None = Field(default=None, max_length=64, description="the case it is requested from")
+    case_ids: list[str] = Field(default_factory=list, max_length=20, description="more cases (a tumour board)")
+    comment: str = Field(default="", max_length=4000, description="why a consult is wanted")
+    schedule: ScheduleBody | None = Field(default=None, description="omit to request one; give it to schedule it")
+
+
+class CancelBody(RequestBody):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HandOverBody(RequestBody):
+    to: str = Field(min_length=1, max_length=64, description="an invitee, who becomes host")
+
+
+class ConcludeBody(RequestBody):
+    participants: list[str] = Field(default_factory=list, max_length=rules.MAX_INVITEES + 1)
+    discussion: str = Field(min_length=1, max_length=rules.MAX_TEXT)
+    recommendation: str = Field(min_length=1, max_length=rules.MAX_TEXT)
+
+
+class MessageBody(RequestBody):
+    body: str = Field(min_length=1, max_length=rules.MAX_MESSAGE)
+
+
+class EmptyBody(RequestBody):
+    pass
+
+
+# ---- helpers ------------------------------------------------------------------------------------------------------
+async def _fresh(engine: Engine, access: ConsultAccess) -> Consult:
+    async with engine.connect() as conn:
+        row = await q.get(conn, access.row["id"])
+    assert row is not None
+    return consult_out(row, access.principal)
+
+
+async def _act(
+    engine: Engine, commands: ConsultActions, access: ConsultAccess, action: ConsultAction, arg: ConsultPersonInput
+) -> Consult:
+    """One Update on a consult the caller may see; the answer is the row its step wrote (before it returned)."""
+    await commands.act(access.row["id"], action, arg)
+    return await _fresh(engine, access)
+
+
+# ---- routes -------------------------------------------------------------------------------------------------------
+@router.post("", status_code=201)
+async def make_consult(
+    body: NewConsultBody, engine: Engine, commands: ConsultActions, principal: CurrentPrincipal
+) -> Consult:
+    """Request a consult from a case (anyone in the referral), or schedule one at once (a coordinator, expert or
+    senior; a tumour board lists its cases): the scheduler hosts it."""
+    new = service.NewConsult(
+        body.title,
+        body.referral_id,
+        list(body.case_ids),
+        body.comment,
+        body.schedule.schedule() if body.schedule else None,
+    )
+    consult_id = await service.make(engine, commands, principal, new, datetime.now(UTC))
+    async with engine.connect() as conn:
+        row = await q.get(conn, consult_id)
+    assert row is not None
+    return consult_out(row, principal)
+
+
+@router.get("")
+async def list_consults(
+    engine: Engine,
+    principal: CurrentPrincipal,
+    state: Annotated[list[ConsultState] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[Consult]:
+    """The consults you may see (host, invited, requester, a case's people, your hospital's coordinators)."""
+    async with engine.connect() as conn:
+        rows = await q.visible(conn, principal, states=[str(s) for s in state or []], limit=limit, offset=offset)
+    return Page[Consult].of([consult_out(r, principal) for r in rows], limit=limit, offset=offset)
+
+
+@router.get("/{consult_id}")
+async def get_consult(consult_id: str, engine: Engine, access: ConsultCaller) -> ConsultDetail:
+    row = access.row
+    people_ids = [i for i in [row["host_id"], *row["invitee_ids"]] if i]
+    async with engine.connect() as conn:
+        people = {p["id"]: p for p in await q.people_by_id(conn, people_ids)}
+        stays = await q.attendance(conn, consult_id)
+    cases_by_id = {c["id"]: c for c in access.cases if can_view(access.principal, referral_scope(c))}
+    return ConsultDetail(
+        **consult_out(row, access.principal).model_dump(),
+        host=Person.model_validate(people[row["host_id"]]) if row["host_id"] in people else None,
+        invitees=[Person.model_validate(people[i]) for i in row["invitee_ids"] if i in people],
+        cases=[ConsultCase.model_validate(cases_by_id[c]) for c in row["case_ids"] if c in cases_by_id],
+        attendance=[Attendance.model_validate(a) for a in stays],
+    )
+
+
+@router.post("/{consult_id}/schedule")
+async def schedule(consult_id: str, body: ScheduleBody, engine: Engine, commands: ConsultActions,
+                   access: ConsultCaller) -> Consult:  # fmt: skip
+    """Schedule a requested consult: time, duration, invitees, agenda. The scheduler hosts it."""
+    await service.check_invitees(engine, body.schedule())
+    arg = ScheduleInput(access.principal.actor, body.schedule(), datetime.now(UTC))
+    return await _act(engine, commands, access, ConsultAction.SCHEDULE, arg)
+
+
+@router.post("/{consult_id}/reschedule")
+async def reschedule(consult_id: str, body: ScheduleBody, engine: Engine, commands: ConsultActions,
+                     access: ConsultCaller) -> Consult:  # fmt: skip
+    """A new time, duration, invitees or agenda: the newly invited get an invitation, the others the new time."""
+    await service.check_invitees(engine, body.schedule())
+    arg = ScheduleInput(access.principal.actor, body.schedule(), datetime.now(UTC))
+    return await _act(engine, commands, access, ConsultAction.RESCHEDULE, arg)
+
+
+@router.post("/{consult_id}/open")
+async def open_room(consult_id: str, body: EmptyBody, engine: Engine, commands: ConsultActions,
+                    access: ConsultCaller) -> Consult:  # fmt: skip
+    """The host opens the room before its time (it opens by itself at the time)."""
+    return await _act(engine, commands, access, ConsultAction.OPEN, ConsultActorInput(access.principal.actor))
+
+
+@router.post("/{consult_id}/hand-over")
+async def hand_over(consult_id: str, body: HandOverBody, engine: Engine, commands: ConsultActions,
+                    access: ConsultCaller) -> Consult:  # fmt: skip
+    """The host hands the consult to one of the invited."""
+    arg = ConsultActorInput(access.principal.actor, target=body.to)
+    return await _act(engine, commands, access, ConsultAction.HAND_OVER, arg)
+
+
+@router.post("/{consult_id}/conclude")
+async def conclude(consult_id: str, body: ConcludeBody, engine: Engine, commands: ConsultActions,
+                   access: ConsultCaller) -> Consult:  # fmt: skip
+    """The host's conclusion: it goes onto every case's timeline and to the referring doctor."""
+    conclusion = Conclusion(tuple(dict.fromkeys(body.participants)), body.discussion, body.recommendation)
+    arg = ConcludeInput(access.principal.actor, conclusion)
+    return await _act(engine, commands, access, ConsultAction.CONCLUDE, arg)
+
+
+@router.post("/{consult_id}/cancel")
+async def cancel(consult_id: str, body: CancelBody, engine: Engine, commands: ConsultActions,
+                 access: ConsultCaller) -> Consult:  # fmt: skip
+    """The host, the requester or a coordinator calls it off, with the reason."""
+    arg = ConsultActorInput(access.principal.actor, comment=body.reason)
+    return await _act(engine, commands, access, ConsultAction.CANCEL, arg)
+
+
+@router.get("/{consult_id}/messages")
+async def list_messages(
+    consult_id: str,
+    engine: Engine,
+    access: ConsultCaller,
+    after: Annotated[int, Query(ge=0, description="only messages after this id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> Page[ConsultMessage]:
+    """The consult's chat, oldest first; new lines also arrive on /api/events as `consult_message`."""
+    async with engine.connect() as conn:
+        rows = await q.messages(conn, consult_id, after=after, limit=limit)
+    return Page[ConsultMessage].of([ConsultMessage.model_validate(r) for r in rows], limit=limit)
+
+
+@router.post("/{consult_id}/messages", status_code=201)
+async def post_message(consult_id: str, body: MessageBody, engine: Engine, access: ConsultCaller) -> ConsultMessage:
+    """A line in the consult's chat, by the host or an invitee while it is scheduled or open."""
+    given = Given(message=body.body)
+    rules.validate(consult_case(access.row), ConsultAction.POST_MESSAGE, access.principal.actor, given)
+    async with engine.begin() as conn:
+        mid = await q.add_message(conn, consult_id, access.principal.user_id, body.body, datetime.now(UTC))
+        row = await q.message(conn, mid)
+    if row is None:
+        raise YilianError(ErrorCode.INTERNAL, "the message was not stored")
+    return ConsultMessage.model_validate(row)
+
+
+@router.get("/{consult_id}/attendance")
+async def list_attendance(consult_id: str, engine: Engine, access: ConsultCaller) -> Page[Attendance]:
+    """Who was in the room, from when to when."""
+    async with engine.connect() as conn:
+        rows = await q.attendance(conn, consult_id)
+    return Page[Attendance].of([Attendance.model_validate(r) for r in rows])
+
+
+@router.get("/{consult_id}/audit")
+async def get_audit(consult_id: str, engine: Engine, access: ConsultCaller) -> Page[ConsultEvent]:
+    """The consult's audit trail, oldest first."""
+    async with engine.connect() as conn:
+        rows = await q.trail(conn, consult_id)
+    return Page[ConsultEvent].of([ConsultEvent.model_validate(r) for r in rows])
