@@ -21,6 +21,7 @@ from tests.support.api import Api
 from tests.support.dicom_gen import ct_series
 from tests.support.stow import CONTENT_TYPE, stow_body
 from tests.support.wait import wait_until
+from yilian.live.protocol import ViewerState
 
 pytestmark = pytest.mark.integration
 
@@ -87,8 +88,10 @@ def viewer_frame(page: Page) -> Frame:
 
 
 async def state(page: Page) -> dict[str, Any]:
+    """The bridge's reading, checked against the data channel's contract (it goes on the wire as it is)."""
     value: dict[str, Any] = await page.evaluate("window.bridge.read()")
     assert value is not None, "the bridge read no state"
+    ViewerState.model_validate(value)
     return value
 
 
@@ -98,17 +101,41 @@ async def canvas_box(page: Page) -> dict[str, float]:
     return box
 
 
-CANVAS_DIGEST = """canvas => {
-  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let h = 0;
-  for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) >>> 0;
-  return h;
+# The viewport canvas as 24x24 blocks of mean luminance: two viewers showing the same view agree to a grey level or
+# two (resampling a sub-pixel pan may move single pixels); another slice, window or zoom moves blocks by far more.
+CANVAS_BLOCKS = """canvas => {
+  const n = 24, w = canvas.width, h = canvas.height;
+  const d = canvas.getContext('2d').getImageData(0, 0, w, h).data;
+  const sums = new Array(n * n).fill(0), counts = new Array(n * n).fill(0);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = (y * w + x) * 4, b = Math.floor(y * n / h) * n + Math.floor(x * n / w);
+    sums[b] += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]; counts[b]++;
+  }
+  return sums.map((s, b) => s / Math.max(1, counts[b]));
 }"""
 
 
-async def pixels_digest(page: Page) -> int:
-    digest: int = await viewer_frame(page).locator("canvas.cornerstone-canvas").first.evaluate(CANVAS_DIGEST)
-    return digest
+async def blocks(page: Page) -> list[float]:
+    values: list[float] = await viewer_frame(page).locator("canvas.cornerstone-canvas").first.evaluate(CANVAS_BLOCKS)
+    return values
+
+
+def difference(a: list[float], b: list[float]) -> float:
+    return max(abs(x - y) for x, y in zip(a, b, strict=True))
+
+
+async def draw_alike(follower: Page, presenter: Page, what: str) -> None:
+    """Both viewports draw the same picture (waiting for the follower's render to land)."""
+    await wait_until(
+        lambda: _difference_now(follower, presenter),
+        f"the follower to draw {what} as the presenter does",
+        ok=lambda d: d <= 3,
+        within=10,
+    )
+
+
+async def _difference_now(a: Page, b: Page) -> float:
+    return difference(await blocks(a), await blocks(b))
 
 
 async def stow(api: Api, instances: list[Any]) -> None:
@@ -135,7 +162,7 @@ async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_anoth
     follower = await viewer_page(browser, live_api, token, study_uid, bridge_js)
 
     start = await state(follower)
-    assert start["study_uid"] == study_uid and start["image_index"] == 0
+    assert start["study_instance_uid"] == study_uid and start["slice_index"] == 0
 
     # The presenter scrolls five slices down and drags the window, by hand, in the viewer.
     box = await canvas_box(presenter)
@@ -150,21 +177,19 @@ async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_anoth
     moved = await wait_until(
         lambda: state(presenter),
         "the presenter's own slice and window to change",
-        ok=lambda s: s["image_index"] >= 3 and s["voi"] != start["voi"],
+        ok=lambda s: s["slice_index"] >= 3 and s["window_center"] != start["window_center"],
         within=10,
     )
     # OHIF's hanging protocol chose which of the two series the single viewport shows first.
-    shown, hidden = (axial, thin) if moved["series_uid"] == axial[0].SeriesInstanceUID else (thin, axial)
-    assert moved["sop_uid"] in {ds.SOPInstanceUID for ds in shown}
-    before = await pixels_digest(follower)
+    shown, hidden = (axial, thin) if moved["series_instance_uid"] == axial[0].SeriesInstanceUID else (thin, axial)
+    assert moved["sop_instance_uid"] in {ds.SOPInstanceUID for ds in shown}
+    before = await blocks(follower)
     outcome = await follower.evaluate("s => window.bridge.apply(s)", moved)
     assert outcome == {"status": "applied"}
     followed = await state(follower)
-    assert (followed["sop_uid"], followed["image_index"]) == (moved["sop_uid"], moved["image_index"])
-    assert followed["voi"] == moved["voi"]
-    assert await pixels_digest(follower) != before, "the follower's viewport did not redraw"
-    await presenter.wait_for_timeout(300)
-    assert await pixels_digest(follower) == await pixels_digest(presenter), "the two viewports draw different images"
+    assert followed == moved
+    await draw_alike(follower, presenter, "the slice in the window")
+    assert difference(await blocks(follower), before) > 20, "the follower's viewport did not change"
 
     # Zoom and pan travel as cornerstone's view presentation (relative to each viewport's fit, so sizes may differ).
     await presenter.evaluate(
@@ -173,15 +198,14 @@ async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_anoth
           const s = f.yilianViewer.servicesManager.services;
           const active = s.viewportGridService.getState().activeViewportId;
           const vp = s.cornerstoneViewportService.getCornerstoneViewport(active);
-          vp.setViewPresentation({zoom: 1.8, pan: [0.05, -0.03]}); vp.render();
+          vp.setViewPresentation({zoom: 1.8, pan: [20, -12]}); vp.render();
         }"""
     )
     zoomed = await state(presenter)
-    assert zoomed["presentation"]["zoom"] == pytest.approx(1.8, rel=0.01)
+    assert zoomed["zoom"] == pytest.approx(1.8, rel=0.01) and zoomed["pan_x"] != 0 and zoomed["pan_y"] != 0
     assert await follower.evaluate("s => window.bridge.apply(s)", zoomed) == {"status": "applied"}
-    assert (await state(follower))["presentation"] == zoomed["presentation"]
-    await presenter.wait_for_timeout(300)
-    assert await pixels_digest(follower) == await pixels_digest(presenter)
+    assert await state(follower) == zoomed
+    await draw_alike(follower, presenter, "the zoomed and panned view")
 
     # A measurement drawn on the presenter's image appears on the follower's, at the same place in the patient.
     await presenter.evaluate(
@@ -200,15 +224,14 @@ async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_anoth
           }, vp.getFrameOfReferenceUID());
           vp.render();
         }""",
-        moved["sop_uid"],
+        moved["sop_instance_uid"],
     )
     marked = await state(presenter)
-    assert [a["uid"] for a in marked["annotations"]] == ["length-by-presenter"]
+    assert [(a["annotation_id"], a["kind"]) for a in marked["annotations"]] == [("length-by-presenter", "length")]
+    # in the image's own pixels: where the presenter drew it (canvas 100,100 -> 220,160), inside the 256 or 128 matrix
+    assert all(0 <= c <= shown[0].Rows for p in marked["annotations"][0]["points"] for c in p)
     assert await follower.evaluate("s => window.bridge.apply(s)", marked) == {"status": "applied"}
-    got = (await state(follower))["annotations"]
-    assert [(a["uid"], a["tool"], a["sop_uid"], a["points"]) for a in got] == [
-        (a["uid"], a["tool"], a["sop_uid"], a["points"]) for a in marked["annotations"]
-    ]
+    assert (await state(follower))["annotations"] == marked["annotations"]
     # ...and goes when the presenter removes it.
     cleared = {**marked, "annotations": []}
     assert await follower.evaluate("s => window.bridge.apply(s)", cleared) == {"status": "applied"}
@@ -217,22 +240,25 @@ async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_anoth
     # The other series of the study: the follower switches its viewport to it and lands on the same image.
     other = {
         **marked,
-        "series_uid": hidden[0].SeriesInstanceUID,
-        "sop_uid": hidden[6].SOPInstanceUID,
-        "image_index": 0,
-        "presentation": None,
+        "series_instance_uid": hidden[0].SeriesInstanceUID,
+        "sop_instance_uid": hidden[6].SOPInstanceUID,
+        "slice_index": 0,
+        "zoom": 1,
         "annotations": [],
     }
     assert await follower.evaluate("s => window.bridge.apply(s)", other) == {"status": "applied"}
     switched = await state(follower)
-    assert switched["series_uid"] == hidden[0].SeriesInstanceUID and switched["sop_uid"] == hidden[6].SOPInstanceUID
+    assert (
+        switched["series_instance_uid"] == hidden[0].SeriesInstanceUID
+        and switched["sop_instance_uid"] == hidden[6].SOPInstanceUID
+    )
 
     # A series the follower has not loaded is named, so the room can open its study.
-    elsewhere = {**other, "study_uid": "1.2.3.4", "series_uid": "1.2.3.4.5"}
+    elsewhere = {**other, "study_instance_uid": "1.2.3.4", "series_instance_uid": "1.2.3.4.5"}
     assert await follower.evaluate("s => window.bridge.apply(s)", elsewhere) == {
         "status": "missing_series",
-        "study_uid": "1.2.3.4",
-        "series_uid": "1.2.3.4.5",
+        "study_instance_uid": "1.2.3.4",
+        "series_instance_uid": "1.2.3.4.5",
     }
 
     # The follower's side: sequence numbers, newest wins, an old state is dropped.
@@ -250,7 +276,7 @@ async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_anoth
         [start, moved],
     )
     assert applied["seen"] == [["applied", 7]]
-    assert applied["read"]["sop_uid"] == moved["sop_uid"]
+    assert applied["read"]["sop_instance_uid"] == moved["sop_instance_uid"]
     for page in (presenter, follower):
         assert page.errors == []  # type: ignore[attr-defined]
         await page.context.close()

@@ -1,48 +1,56 @@
 // Synchronised viewing: read what the presenter's OHIF viewer shows and make another viewer show the same, by
-// state (series, image, window/level, zoom/pan/rotation, annotations), never by video: each client renders the DICOM
+// state (series, image, window/level, zoom/pan, annotations), never by video: each client renders the DICOM
 // itself. The viewer runs in a same-origin iframe (/viewer/); app-config.js hands its OHIF services to the parent
 // as `window.yilianViewer`, and OHIF's cornerstone extension puts cornerstone on `window.cornerstone(Tools)`.
 // Nothing here is typed by OHIF (its packages are not dependencies of the web app): the small surface used is
 // described by the interfaces below and checked at run time, so a changed OHIF fails loudly in tests/e2e.
 
-/** What a viewer shows, in terms every client can resolve against its own copy of the study. */
+/**
+ * What a viewer shows: the data channel's `ViewerState` (src/yilian/live/protocol.py), field for field, so it goes
+ * on the wire as it is. Window as centre/width; zoom relative to each viewport's fit and pan in image pixels at
+ * that zoom, so viewports of different sizes agree; annotations in image (pixel) coordinates of their instance.
+ */
 export interface ViewerState {
-  study_uid: string;
-  series_uid: string;
-  /** The SOP Instance UID of the image on screen; `image_index` is the fallback when it is not in the stack. */
-  sop_uid: string | null;
-  image_index: number;
-  voi: { lower: number; upper: number } | null;
-  invert: boolean;
-  /** cornerstone's view presentation: zoom relative to fit, pan normalised by zoom, rotation, flips. */
-  presentation: ViewPresentation | null;
+  study_instance_uid: string;
+  series_instance_uid: string | null;
+  sop_instance_uid: string | null;
+  slice_index: number;
+  window_center: number | null;
+  window_width: number | null;
+  zoom: number;
+  pan_x: number;
+  pan_y: number;
   annotations: SyncedAnnotation[];
 }
 
-export interface ViewPresentation {
-  zoom?: number;
-  pan?: [number, number];
-  rotation?: number;
-  flipHorizontal?: boolean;
-  flipVertical?: boolean;
+export type AnnotationKind = "length" | "arrow" | "angle" | "ellipse" | "rectangle" | "text";
+
+/** A measurement or arrow: its kind, its instance, its points in that image's pixel coordinates. */
+export interface SyncedAnnotation {
+  annotation_id: string;
+  kind: AnnotationKind;
+  sop_instance_uid: string;
+  points: [number, number][];
+  label: string;
 }
 
-/** A measurement or arrow: its tool, the image it is on, and its points in patient (world) coordinates. */
-export interface SyncedAnnotation {
-  uid: string;
-  tool: string;
-  sop_uid: string | null;
-  frame_of_reference_uid: string | null;
-  view_plane_normal: number[] | null;
-  view_up: number[] | null;
-  points: number[][];
-  text: string | null;
-}
+/** cornerstone's tools for each kind the protocol carries (others stay local to the viewer that drew them). */
+export const TOOL_OF: Record<AnnotationKind, string> = {
+  length: "Length",
+  arrow: "ArrowAnnotate",
+  angle: "Angle",
+  ellipse: "EllipticalROI",
+  rectangle: "RectangleROI",
+  text: "Label",
+};
+const KIND_OF: Record<string, AnnotationKind> = Object.fromEntries(
+  Object.entries(TOOL_OF).map(([kind, tool]) => [tool, kind as AnnotationKind]),
+);
 
 export type ApplyOutcome =
   | { status: "applied" }
   | { status: "not_ready" }
-  | { status: "missing_series"; study_uid: string; series_uid: string };
+  | { status: "missing_series"; study_instance_uid: string; series_instance_uid: string | null };
 
 // --- The OHIF / cornerstone surface this module relies on --------------------------------------------------------
 
@@ -73,9 +81,19 @@ interface CsViewport {
   setImageIdIndex?(index: number): Promise<unknown>;
   getProperties(): { voiRange?: { lower: number; upper: number }; invert?: boolean };
   setProperties(p: { voiRange?: { lower: number; upper: number }; invert?: boolean }): void;
-  getViewPresentation(): ViewPresentation;
-  setViewPresentation(p: ViewPresentation): void;
+  getViewPresentation(): { zoom?: number; pan?: [number, number] };
+  setViewPresentation(p: { zoom?: number; pan?: [number, number] }): void;
+  getFrameOfReferenceUID(): string;
+  getCamera(): { viewPlaneNormal?: number[]; viewUp?: number[] };
   render(): void;
+}
+type Point3 = [number, number, number];
+interface Cornerstone {
+  metaData: { get(type: string, imageId: string): { columnPixelSpacing?: number; rowPixelSpacing?: number } | undefined };
+  utilities: {
+    worldToImageCoords(imageId: string, world: Point3): [number, number] | undefined;
+    imageToWorldCoords(imageId: string, image: [number, number]): Point3 | undefined;
+  };
 }
 interface CsAnnotation {
   annotationUID?: string;
@@ -87,7 +105,7 @@ interface CsAnnotation {
     viewPlaneNormal?: number[];
     viewUp?: number[];
   };
-  data: { handles?: { points?: number[][]; textBox?: unknown }; text?: string; label?: string };
+  data: { handles?: { points?: Point3[]; textBox?: unknown }; text?: string; label?: string };
 }
 interface CsTools {
   annotation: {
@@ -103,6 +121,7 @@ interface CsTools {
 interface ViewerWindow extends Window {
   yilianViewer?: { version: number; servicesManager: { services: OhifServices } };
   cornerstoneTools?: CsTools;
+  cornerstone?: Cornerstone;
 }
 
 // --- Reading and applying ------------------------------------------------------------------------------------------
@@ -123,33 +142,32 @@ export function indexFor(imageIds: string[], sop: string | null, fallback: numbe
   return Math.max(0, Math.min(imageIds.length - 1, fallback));
 }
 
-const round = (x: number, digits = 4): number => Number(x.toFixed(digits));
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
-function presentationOf(viewport: CsViewport): ViewPresentation {
-  const p = viewport.getViewPresentation();
-  return {
-    zoom: p.zoom === undefined ? undefined : round(p.zoom),
-    pan: p.pan ? [round(p.pan[0]), round(p.pan[1])] : undefined,
-    rotation: p.rotation === undefined ? undefined : round(p.rotation, 2),
-    flipHorizontal: p.flipHorizontal,
-    flipVertical: p.flipVertical,
-  };
+/** Pixel spacing (mm per pixel, column and row) of an image; 1 when the image does not say. */
+function spacingOf(cs: Cornerstone, imageId: string): [number, number] {
+  const plane = cs.metaData.get("imagePlaneModule", imageId);
+  return [plane?.columnPixelSpacing || 1, plane?.rowPixelSpacing || 1];
 }
 
-function annotationsOn(tools: CsTools, imageIds: Set<string>): SyncedAnnotation[] {
-  return tools.annotation.state
-    .getAllAnnotations()
-    .filter((a) => a.annotationUID && a.metadata.referencedImageId && imageIds.has(a.metadata.referencedImageId))
-    .map((a) => ({
-      uid: a.annotationUID as string,
-      tool: a.metadata.toolName,
-      sop_uid: sopOf(a.metadata.referencedImageId),
-      frame_of_reference_uid: a.metadata.FrameOfReferenceUID ?? null,
-      view_plane_normal: a.metadata.viewPlaneNormal ? [...a.metadata.viewPlaneNormal] : null,
-      view_up: a.metadata.viewUp ? [...a.metadata.viewUp] : null,
-      points: (a.data.handles?.points ?? []).map((pt) => pt.map((c) => round(c, 3))),
-      text: a.data.text ?? a.data.label ?? null,
-    }));
+function annotationsOn(tools: CsTools, cs: Cornerstone, imageIds: Set<string>): SyncedAnnotation[] {
+  const out: SyncedAnnotation[] = [];
+  for (const a of tools.annotation.state.getAllAnnotations()) {
+    const imageId = a.metadata.referencedImageId;
+    const kind = KIND_OF[a.metadata.toolName];
+    const sop = sopOf(imageId);
+    if (!a.annotationUID || !imageId || !kind || !sop || !imageIds.has(imageId)) continue;
+    const points = (a.data.handles?.points ?? []).map((world) => cs.utilities.worldToImageCoords(imageId, world));
+    if (points.some((p) => !p)) continue;
+    out.push({
+      annotation_id: a.annotationUID,
+      kind,
+      sop_instance_uid: sop,
+      points: points.map((p) => [round(p![0]), round(p![1])]),
+      label: (a.data.text ?? a.data.label ?? "").slice(0, 200),
+    });
+  }
+  return out;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -206,20 +224,27 @@ export class ViewerBridge {
 
   read(): ViewerState | null {
     const a = this.active();
-    const tools = this.win()?.cornerstoneTools;
-    if (!a || !tools) return null;
+    const w = this.win();
+    const tools = w?.cornerstoneTools;
+    const cs = w?.cornerstone;
+    if (!a || !tools || !cs) return null;
     const { viewport, displaySet, imageIds } = a;
-    const props = viewport.getProperties();
     const index = viewport.getCurrentImageIdIndex?.() ?? 0;
+    const voi = viewport.getProperties().voiRange;
+    const presentation = viewport.getViewPresentation();
+    const [colSpacing, rowSpacing] = spacingOf(cs, imageIds[index]);
     return {
-      study_uid: displaySet.StudyInstanceUID,
-      series_uid: displaySet.SeriesInstanceUID,
-      sop_uid: sopOf(imageIds[index]),
-      image_index: index,
-      voi: props.voiRange ? { lower: round(props.voiRange.lower, 2), upper: round(props.voiRange.upper, 2) } : null,
-      invert: Boolean(props.invert),
-      presentation: presentationOf(viewport),
-      annotations: annotationsOn(tools, new Set(imageIds)),
+      study_instance_uid: displaySet.StudyInstanceUID,
+      series_instance_uid: displaySet.SeriesInstanceUID,
+      sop_instance_uid: sopOf(imageIds[index]),
+      slice_index: index,
+      window_center: voi ? round((voi.lower + voi.upper) / 2) : null,
+      window_width: voi && voi.upper > voi.lower ? round(voi.upper - voi.lower) : null,
+      zoom: round(presentation.zoom ?? 1, 4),
+      // cornerstone's pan is in millimetres divided by the zoom: in pixels, it means the same on every screen.
+      pan_x: round((presentation.pan?.[0] ?? 0) / colSpacing),
+      pan_y: round((presentation.pan?.[1] ?? 0) / rowSpacing),
+      annotations: annotationsOn(tools, cs, new Set(imageIds)),
     };
   }
 
@@ -228,10 +253,13 @@ export class ViewerBridge {
     const s = this.services();
     const current = this.active();
     if (!s || !current) return null;
-    if (current.displaySet.SeriesInstanceUID === state.series_uid) return current;
+    const wanted = state.series_instance_uid;
+    const here = current.displaySet;
+    if (wanted ? here.SeriesInstanceUID === wanted : here.StudyInstanceUID === state.study_instance_uid) return current;
+    // No series named: the study's first display set.
     const target = s.displaySetService
       .getActiveDisplaySets()
-      .find((d) => d.SeriesInstanceUID === state.series_uid && d.StudyInstanceUID === state.study_uid);
+      .find((d) => d.StudyInstanceUID === state.study_instance_uid && (!wanted || d.SeriesInstanceUID === wanted));
     if (!target) return "missing" as const;
     s.viewportGridService.setDisplaySetsForViewport({
       viewportId: current.viewportId,
@@ -240,7 +268,7 @@ export class ViewerBridge {
     const until = Date.now() + within;
     while (Date.now() < until) {
       const now = this.active();
-      if (now && now.displaySet.SeriesInstanceUID === state.series_uid) return now;
+      if (now && now.displaySet.displaySetInstanceUID === target.displaySetInstanceUID) return now;
       await sleep(50);
     }
     return null;
@@ -248,51 +276,72 @@ export class ViewerBridge {
 
   async apply(state: ViewerState, within = 10_000): Promise<ApplyOutcome> {
     const shown = await this.showSeries(state, within);
-    if (shown === "missing") return { status: "missing_series", study_uid: state.study_uid, series_uid: state.series_uid };
-    const tools = this.win()?.cornerstoneTools;
-    if (!shown || !tools) return { status: "not_ready" };
+    if (shown === "missing")
+      return {
+        status: "missing_series",
+        study_instance_uid: state.study_instance_uid,
+        series_instance_uid: state.series_instance_uid,
+      };
+    const w = this.win();
+    const tools = w?.cornerstoneTools;
+    const cs = w?.cornerstone;
+    if (!shown || !tools || !cs) return { status: "not_ready" };
     const { viewport, viewportId, imageIds } = shown;
-    const index = indexFor(imageIds, state.sop_uid, state.image_index);
+    const index = indexFor(imageIds, state.sop_instance_uid, state.slice_index);
     if (viewport.getCurrentImageIdIndex?.() !== index) await viewport.setImageIdIndex?.(index);
     // After the image: a new image may reset the window to its own default.
-    viewport.setProperties({ ...(state.voi ? { voiRange: state.voi } : {}), invert: state.invert });
-    if (state.presentation) viewport.setViewPresentation(state.presentation);
-    this.applyAnnotations(tools, viewport, imageIds, state.annotations);
+    if (state.window_center !== null && state.window_width !== null) {
+      const half = state.window_width / 2;
+      viewport.setProperties({ voiRange: { lower: state.window_center - half, upper: state.window_center + half } });
+    }
+    const [colSpacing, rowSpacing] = spacingOf(cs, imageIds[index]);
+    viewport.setViewPresentation({ zoom: state.zoom, pan: [state.pan_x * colSpacing, state.pan_y * rowSpacing] });
+    this.applyAnnotations(tools, cs, viewport, imageIds, state.annotations);
     viewport.render();
     tools.utilities.triggerAnnotationRenderForViewportIds([viewportId]);
     return { status: "applied" };
   }
 
-  private applyAnnotations(tools: CsTools, viewport: CsViewport, imageIds: string[], wanted: SyncedAnnotation[]) {
+  private applyAnnotations(
+    tools: CsTools,
+    cs: Cornerstone,
+    viewport: CsViewport,
+    imageIds: string[],
+    wanted: SyncedAnnotation[],
+  ) {
     const { state } = tools.annotation;
-    const keep = new Set(wanted.map((a) => a.uid));
+    const keep = new Set(wanted.map((a) => a.annotation_id));
     for (const uid of this.applied) {
       if (!keep.has(uid) && state.getAnnotation(uid)) state.removeAnnotation(uid);
     }
     this.applied = keep;
+    const camera = viewport.getCamera();
     for (const a of wanted) {
-      const imageId = imageIds[indexFor(imageIds, a.sop_uid, -1)];
-      if (!imageId || sopOf(imageId) !== a.sop_uid) continue; // not on this series
-      const existing = state.getAnnotation(a.uid);
+      const imageId = imageIds.find((id) => sopOf(id) === a.sop_instance_uid);
+      if (!imageId) continue; // on another series than the one shown
+      const world = a.points.map((p) => cs.utilities.imageToWorldCoords(imageId, p));
+      if (world.some((p) => !p)) continue;
+      const points = world as Point3[];
+      const existing = state.getAnnotation(a.annotation_id);
       if (existing) {
-        existing.data.handles = { ...(existing.data.handles ?? {}), points: a.points.map((p) => [...p]) };
-        if (a.text !== null) existing.data.text = a.text;
+        existing.data.handles = { ...(existing.data.handles ?? {}), points };
+        existing.data.text = a.label;
         continue;
       }
       state.addAnnotation(
         {
-          annotationUID: a.uid,
+          annotationUID: a.annotation_id,
           isLocked: true, // a follower sees the presenter's marks; it does not edit them
           metadata: {
-            toolName: a.tool,
+            toolName: TOOL_OF[a.kind],
             referencedImageId: imageId,
-            FrameOfReferenceUID: a.frame_of_reference_uid ?? undefined,
-            viewPlaneNormal: a.view_plane_normal ?? undefined,
-            viewUp: a.view_up ?? undefined,
+            FrameOfReferenceUID: viewport.getFrameOfReferenceUID(),
+            viewPlaneNormal: camera.viewPlaneNormal,
+            viewUp: camera.viewUp,
           },
-          data: { handles: { points: a.points.map((p) => [...p]), textBox: { hasMoved: false } }, text: a.text ?? "" },
+          data: { handles: { points, textBox: { hasMoved: false } }, text: a.label },
         },
-        a.frame_of_reference_uid ?? viewport.id,
+        viewport.getFrameOfReferenceUID(),
       );
     }
   }
