@@ -21,7 +21,10 @@
    2 analyzers, 7 facets with post_filter semantics, the access filter of the centre's coordinator, top 20 by
    relevance); PostgreSQL the same synonym slots as a tsquery, top 20 by ts_rank_cd and 4 facet counts
    (GROUPING SETS), no highlights (CJK bigrams leave ts_headline nothing to mark).
-6. Prints a JSON summary and writes the section "Report search (issue 13)" of docs/benchmarks.md (--no-docs: not).
+6. Besides wall times it records CPU: the node's JVM (nodes stats, all its threads), this process and its workers,
+   the PostgreSQL backend (/proc): on a box shared with other work, CPU per report or per query moves far less
+   than latency does, and 2 cores divided by the CPU per report bounds what an idle box could index.
+7. Prints a JSON summary and writes the section "Report search (issue 13)" of docs/benchmarks.md (--no-docs: not).
 """
 
 from __future__ import annotations
@@ -285,6 +288,7 @@ async def opensearch_load(url: str, alias: str, total: int, workers: int) -> dic
         in_flight: set[asyncio.Task[Any]] = set()
         started = time.perf_counter()
         cpu_before = _process_cpu()
+        node_before = await _node_cpu(client)
         with concurrent.futures.ProcessPoolExecutor(workers) as pool:
             async for payload, count in _ordered(pool, bulk_payload, jobs, ahead=workers * 2):
                 if len(in_flight) >= 2:
@@ -300,6 +304,8 @@ async def opensearch_load(url: str, alias: str, total: int, workers: int) -> dic
         bulk_done = time.perf_counter()
         await client.indices.refresh(index=name)
         elapsed = time.perf_counter() - started
+        node_cpu = await _node_cpu(client) - node_before
+        driver_cpu = _process_cpu() - cpu_before
         counted = int((await client.count(index=name))["count"])
         stats = await client.indices.stats(index=name, metric="store")
         size = stats["indices"][name]["primaries"]["store"]["size_in_bytes"]
@@ -311,23 +317,42 @@ async def opensearch_load(url: str, alias: str, total: int, workers: int) -> dic
             "reports_per_s": round(total / elapsed, 1),
             "bulk_seconds": round(bulk_done - started, 1),
             "store_mb": round(size / 2**20, 1),
-            "driver_cpu_s": round(_process_cpu() - cpu_before, 1),
+            # CPU per report, which the machine's other load does not change much: the node's JVM, and Python
+            # (generating, negation tagging, JSON, sending). 2 cores / their sum bounds the rate on an idle box.
+            "node_cpu_ms_per_report": round(node_cpu * 1000 / total, 2),
+            "driver_cpu_ms_per_report": round(driver_cpu * 1000 / total, 2),
+            "idle_2_core_bound_per_s": round(2 * total / (node_cpu + driver_cpu), 0),
         }
     finally:
         await client.close()
 
 
 async def _bulk(client: Any, payload: bytes) -> int:
-    response = await client.bulk(body=payload, params={"timeout": "5m"})
+    response = await client.bulk(body=payload)
     if not response.get("errors"):
         return 0
     return sum(1 for item in response["items"] if item["index"].get("status", 200) >= 300)
 
 
 def _process_cpu() -> float:
-    """CPU seconds of this process and its finished children."""
+    """CPU seconds of this process and its finished children (the worker pool, once shut down)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
+
+
+async def _node_cpu(client: Any) -> float:
+    """CPU seconds the OpenSearch node's JVM has used (nodes stats), whoever started it."""
+    stats = await client.nodes.stats(metric="process")
+    return sum(n["process"]["cpu"]["total_in_millis"] for n in stats["nodes"].values()) / 1000
+
+
+def _pid_cpu(pid: int) -> float | None:
+    """CPU seconds of a local process from /proc (None when it is not on this machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _coordinator() -> Any:
@@ -346,11 +371,28 @@ async def opensearch_queries(url: str, alias: str, runs: int) -> dict[str, Any]:
     access = visible_reports(_coordinator())
     out: dict[str, Any] = {}
     try:
+        # The node's own background work (merges after the load, refreshes), taken off its CPU per query: idle
+        # 5-second windows until two agree (merges done) or two minutes pass; the last window's rate counts.
+        rates: list[float] = []
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            idle_from, idle_t0 = await _node_cpu(client), time.perf_counter()
+            await asyncio.sleep(5)
+            rates.append((await _node_cpu(client) - idle_from) / (time.perf_counter() - idle_t0))
+            if len(rates) >= 2 and abs(rates[-1] - rates[-2]) <= max(0.02, 0.25 * rates[-2]):
+                break
+        idle_rate = rates[-1]
+        out["node_idle_cpu_ms_per_s"] = round(idle_rate * 1000, 1)
         for category, queries in CATEGORIES.items():
             walls: list[float] = []
             tooks: list[float] = []
             hits: dict[str, int] = {}
+            node_cpu = 0.0
+            timed_from = 0.0
             for run in range(runs + 1):
+                if run == 1:
+                    node_cpu = -await _node_cpu(client)
+                    timed_from = time.perf_counter()
                 for q in queries:
                     body = search_body(ReportQuery(text=q), access)
                     t0 = time.perf_counter()
@@ -363,7 +405,9 @@ async def opensearch_queries(url: str, alias: str, runs: int) -> dict[str, Any]:
                         continue
                     walls.append(wall)
                     tooks.append(answer.took_ms)
-            out[category] = {"hits": hits, **_summary(walls, "wall"), **_summary(tooks, "took")}
+            node_cpu += await _node_cpu(client) - idle_rate * (time.perf_counter() - timed_from)
+            out[category] = {"hits": hits, **_summary(walls, "wall"), **_summary(tooks, "took"),
+                             "node_cpu_ms_per_query": round(node_cpu * 1000 / max(1, len(walls)), 1)}  # fmt: skip
     finally:
         await client.close()
     return out
@@ -402,6 +446,7 @@ async def pg_load(dsn: str, total: int, workers: int) -> dict[str, Any]:
         await conn.execute(PG_TABLE)
         jobs = [(SEED, start, count) for start, count in _ranges(total, BULK)]
         started = time.perf_counter()
+        cpu_before = _process_cpu()
         loaded = 0
         with concurrent.futures.ProcessPoolExecutor(workers) as pool:
             async for payload, count in _ordered(pool, copy_rows, jobs, ahead=workers * 2):
@@ -421,6 +466,7 @@ async def pg_load(dsn: str, total: int, workers: int) -> dict[str, Any]:
             "rows": rows,
             "copy_seconds": round(copied - started, 1),
             "rows_per_s": round(total / (copied - started), 1),
+            "driver_cpu_ms_per_row": round((_process_cpu() - cpu_before) * 1000 / total, 2),
             "gin_seconds": round(indexed - copied, 1),
             "total_mb": round(float(table_mb), 1),
             "gin_mb": round(float(index_mb), 1),
@@ -440,10 +486,14 @@ async def pg_queries(dsn: str, runs: int) -> dict[str, Any]:
     try:
         top = await conn.prepare(PG_TOP)
         facets = await conn.prepare(PG_FACETS)
+        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
         for category, queries in CATEGORIES.items():
             walls: list[float] = []
             hits: dict[str, int] = {}
+            cpu_start: float | None = None
             for run in range(runs + 1):
+                if run == 1:
+                    cpu_start = _pid_cpu(backend)
                 for q in queries:
                     tq = tsquery(q)
                     t0 = time.perf_counter()
@@ -456,6 +506,9 @@ async def pg_queries(dsn: str, runs: int) -> dict[str, Any]:
                         continue
                     walls.append(wall)
             out[category] = {"hits": hits, **_summary(walls, "wall")}
+            cpu_end = _pid_cpu(backend)
+            if cpu_start is not None and cpu_end is not None and walls:
+                out[category]["backend_cpu_ms_per_query"] = round((cpu_end - cpu_start) * 1000 / len(walls), 1)
     finally:
         await conn.close()
     return out
@@ -505,6 +558,12 @@ def markdown(m: dict[str, Any]) -> str:
             f"(+ GIN build {pg_load_.get('gin_seconds', '—')} s) | ≥ 2,000 (OpenSearch) |"
         )
         lines.append(
+            f"| load, CPU ms per report: node JVM + Python (generate, tag, JSON, send) | "
+            f"{os_load.get('node_cpu_ms_per_report', '—')} + {os_load.get('driver_cpu_ms_per_report', '—')} "
+            f"(2 idle cores / that = {os_load.get('idle_2_core_bound_per_s', '—')} reports/s) | "
+            f"Python {pg_load_.get('driver_cpu_ms_per_row', '—')} | |"
+        )
+        lines.append(
             f"| size on disk, MB | {os_load.get('store_mb', '—')} | {pg_load_.get('total_mb', '—')} "
             f"(GIN {pg_load_.get('gin_mb', '—')}) | |"
         )
@@ -515,6 +574,12 @@ def markdown(m: dict[str, Any]) -> str:
             f"{o.get('wall_p95_ms', '—')} (server took {o.get('took_p50_ms', '—')} / {o.get('took_p95_ms', '—')}) | "
             f"{p.get('wall_p50_ms', '—')} / {p.get('wall_p95_ms', '—')} | p95 < 50 (OpenSearch) |"
         )
+        lines.append(
+            f"| {category} queries, CPU ms per query (node JVM less its idle rate; PG backend) | "
+            f"{o.get('node_cpu_ms_per_query', '—')} | {p.get('backend_cpu_ms_per_query', '—')} | |"
+        )
+    if "node_idle_cpu_ms_per_s" in osq:
+        lines += ["", f"The node's idle CPU, {osq['node_idle_cpu_ms_per_s']} ms/s, is taken off its CPU per query."]
     lines += ["", "Hits per query (OpenSearch present mentions | PostgreSQL present mentions):", ""]
     for category, queries in CATEGORIES.items():
         o, p = osq.get(category, {}).get("hits", {}), pgq.get(category, {}).get("hits", {})
@@ -523,7 +588,24 @@ def markdown(m: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def measure(args: argparse.Namespace, svc: Services, m: dict[str, Any]) -> None:
+    alias = args.alias or f"bench-reports-{uuid.uuid4().hex[:6]}"
+    if not args.skip_opensearch:
+        assert svc.opensearch_url is not None
+        print(f"OpenSearch {svc.opensearch_url}: indexing {args.reports} reports", file=sys.stderr)
+        m["opensearch_load"] = await opensearch_load(svc.opensearch_url, alias, args.reports, args.workers)
+        print(json.dumps(m["opensearch_load"]), file=sys.stderr)
+        m["opensearch_queries"] = await opensearch_queries(svc.opensearch_url, alias, args.queries)
+    if not args.skip_pg:
+        assert svc.pg_dsn is not None
+        print(f"PostgreSQL: loading {args.reports} rows", file=sys.stderr)
+        m["pg_load"] = await pg_load(svc.pg_dsn, args.reports, args.workers)
+        print(json.dumps(m["pg_load"]), file=sys.stderr)
+        m["pg_queries"] = await pg_queries(svc.pg_dsn, args.queries)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Start what was not given, measure, stop what was started (also on Ctrl-C)."""
     workdir = Path(tempfile.mkdtemp(prefix="yilian-search-bench-"))
     svc = Services(workdir, pg_dsn=args.pg_dsn, opensearch_url=args.opensearch_url)
     m: dict[str, Any] = {
@@ -539,19 +621,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             start_opensearch(svc)
         if not args.skip_pg and svc.pg_dsn is None:
             start_postgres(svc)
-        alias = args.alias or f"bench-reports-{uuid.uuid4().hex[:6]}"
-        if not args.skip_opensearch:
-            assert svc.opensearch_url is not None
-            print(f"OpenSearch {svc.opensearch_url}: indexing {args.reports} reports", file=sys.stderr)
-            m["opensearch_load"] = await opensearch_load(svc.opensearch_url, alias, args.reports, args.workers)
-            print(json.dumps(m["opensearch_load"]), file=sys.stderr)
-            m["opensearch_queries"] = await opensearch_queries(svc.opensearch_url, alias, args.queries)
-        if not args.skip_pg:
-            assert svc.pg_dsn is not None
-            print(f"PostgreSQL: loading {args.reports} rows", file=sys.stderr)
-            m["pg_load"] = await pg_load(svc.pg_dsn, args.reports, args.workers)
-            print(json.dumps(m["pg_load"]), file=sys.stderr)
-            m["pg_queries"] = await pg_queries(svc.pg_dsn, args.queries)
+        asyncio.run(measure(args, svc, m))
     finally:
         svc.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -572,7 +642,7 @@ def main() -> None:
     p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     p.add_argument("--notes", default="", help="a paragraph for the docs section")
     args = p.parse_args()
-    m = asyncio.run(run(args))
+    m = run(args)
     m["notes"] = args.notes
     print(json.dumps(m, ensure_ascii=False, indent=1))
     if not args.no_docs:

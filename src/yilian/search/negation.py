@@ -26,6 +26,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from enum import Enum, StrEnum
+from functools import lru_cache
 
 from yilian.search.phrases import fold, phrase_pattern
 from yilian.search.synonyms import mentions
@@ -312,6 +313,12 @@ def _spans(text: str) -> list[tuple[int, int, Status]]:
 
 def segment(text: str) -> list[Segment]:
     """The text as consecutive segments, each present, negated or uncertain; they partition `text` exactly."""
+    return list(_segments(text))
+
+
+@lru_cache(maxsize=256)
+def _segments(text: str) -> tuple[Segment, ...]:
+    # Cached: an indexer asks for the same section's segments more than once (its parts, then its findings).
     segments: list[Segment] = []
     position = 0
     for start, end, status in _spans(text):
@@ -325,7 +332,7 @@ def segment(text: str) -> list[Segment]:
         position = max(position, end)
     if position < len(text):
         segments.append(Segment(position, len(text), Status.PRESENT))
-    return segments
+    return tuple(segments)
 
 
 _PRECEDENCE = {Status.PRESENT: 2, Status.UNCERTAIN: 1, Status.NEGATED: 0}

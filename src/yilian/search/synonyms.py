@@ -201,11 +201,14 @@ def mentions(text: str) -> list[Mention]:
     """
     lexicon = _lexicon()
     folded = fold(text)
-    found: list[Mention] = []
-    for match in lexicon.text_pattern.finditer(folded):
-        found.append(Mention(match.start(), match.end(), lexicon.by_form[match.group()]))
-    for match in lexicon.abbreviation_pattern.finditer(text):
-        found.append(Mention(match.start(), match.end(), lexicon.abbreviations[match.group()]))
+    found = [Mention(m.start(), m.end(), lexicon.by_form[m.group()]) for m in lexicon.text_pattern.finditer(folded)]
+    by_abbreviation = lexicon.abbreviations
+    abbreviations = [
+        Mention(m.start(), m.end(), by_abbreviation[m.group()]) for m in lexicon.abbreviation_pattern.finditer(text)
+    ]
+    if not abbreviations:
+        return found  # one pass: already in order and never overlapping
+    found += abbreviations
     # Two passes may overlap (rare: an abbreviation inside a word match); keep the longer, then the earlier.
     found.sort(key=lambda m: (m.start, -(m.end - m.start)))
     kept: list[Mention] = []
