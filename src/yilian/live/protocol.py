@@ -459,6 +459,8 @@ class LiveHealth(_Message):
     rooms: int
     participants: int
     started_at: float
+    packets_received: int = 0  # RTP from the publishers now connected
+    packets_forwarded: int = 0  # RTP written to the subscribers now connected
 
 
 client_message = TypeAdapter[ClientMessage](ClientMessage)

@@ -72,10 +72,13 @@ class LiveState:
     started_at: float = field(default_factory=time.time)
 
     def health(self) -> LiveHealth:
+        peers = [peer for room in self.rooms.values() for peer in room.peers.values()]
         return LiveHealth(
             rooms=len(self.rooms),
-            participants=sum(len(room.peers) for room in self.rooms.values()),
+            participants=len(peers),
             started_at=self.started_at,
+            packets_received=sum(track.packets_received for peer in peers for track in peer.published.values()),
+            packets_forwarded=sum(slot.stream.packets_sent for peer in peers for slot in peer.slots.values()),
         )
 
 
