@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
 from temporalio.client import Client
 
 from yilian.api.consult_view import seen_consult
 from yilian.api.event_hub import EventHub
+from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
 from yilian.api.security import token_claims
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived
@@ -45,42 +47,47 @@ class Resources:
     events: EventHub
 
 
-def resources(request: Request) -> Resources:
+def resources(request: HTTPConnection) -> Resources:
     return cast(Resources, request.app.state.resources)
 
 
-async def _settings(request: Request) -> Settings:
+async def _settings(request: HTTPConnection) -> Settings:
     return resources(request).settings
 
 
-async def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: HTTPConnection) -> AsyncEngine:
     return resources(request).engine
 
 
-async def _temporal(request: Request) -> Client:
+async def _temporal(request: HTTPConnection) -> Client:
     return resources(request).temporal
 
 
-async def _blobs(request: Request) -> BlobStore:
+async def _blobs(request: HTTPConnection) -> BlobStore:
     return resources(request).blobs
 
 
-async def _on_stored(request: Request) -> StudiesReceived:
+async def _on_stored(request: HTTPConnection) -> StudiesReceived:
     return resources(request).on_stored
 
 
-async def _events(request: Request) -> EventHub:
+async def _events(request: HTTPConnection) -> EventHub:
     return resources(request).events
 
 
-async def _referral_commands(request: Request) -> ReferralCommands:
+async def _referral_commands(request: HTTPConnection) -> ReferralCommands:
     res = resources(request)
     return ReferralCommands(res.temporal, res.settings.task_queue)
 
 
-async def _consult_commands(request: Request) -> ConsultCommands:
+async def _consult_commands(request: HTTPConnection) -> ConsultCommands:
     res = resources(request)
     return ConsultCommands(res.temporal, res.settings.task_queue)
+
+
+async def _live_processes(request: HTTPConnection) -> LiveProcesses:
+    s = resources(request).settings
+    return LiveProcesses(s.live_process_urls(), s.live_secret, s.live_room_capacity, s.live_max_video_bitrate)
 
 
 AppSettings = Annotated[Settings, Depends(_settings)]
@@ -91,6 +98,7 @@ OnStored = Annotated[StudiesReceived, Depends(_on_stored)]
 Events = Annotated[EventHub, Depends(_events)]
 Commands = Annotated[ReferralCommands, Depends(_referral_commands)]
 ConsultActions = Annotated[ConsultCommands, Depends(_consult_commands)]
+Live = Annotated[LiveProcesses, Depends(_live_processes)]
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -174,6 +182,25 @@ async def consult_access(consult_id: str, principal: CurrentPrincipal, engine: E
 
 
 ConsultCaller = Annotated[ConsultAccess, Depends(consult_access)]
+
+
+async def websocket_principal(
+    websocket: WebSocket, settings: AppSettings, engine: Engine, token: str | None = None
+) -> Principal | YilianError:
+    """The signed-in person of a WebSocket (browsers cannot set its headers: the token comes as `?token=`, or as
+    `Authorization: Bearer` from other clients). A refusal is returned, not raised: the socket answers it in its
+    own protocol once accepted."""
+    header = websocket.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    found = token or (credentials if scheme.lower() == "bearer" else "")
+    creds = HTTPAuthorizationCredentials(scheme="Bearer", credentials=found) if found else None
+    try:
+        return (await authenticate(settings, engine, creds)).principal
+    except YilianError as err:
+        return err
+
+
+SocketCaller = Annotated[Principal | YilianError, Depends(websocket_principal)]
 
 
 async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, WebSocket
 from pydantic import AwareDatetime, Field
 
 from yilian.api import consult_service as service
-from yilian.api.consult_view import consult_case, consult_out
-from yilian.api.deps import ConsultAccess, ConsultActions, ConsultCaller, CurrentPrincipal, Engine
+from yilian.api.consult_view import consult_case, consult_out, seen_consult
+from yilian.api.deps import ConsultAccess, ConsultActions, ConsultCaller, CurrentPrincipal, Engine, Live, SocketCaller
+from yilian.api.live_door import Seat, refuse, relay
 from yilian.api.models.consult import (
     Attendance,
     Consult,
@@ -29,6 +30,7 @@ from yilian.domain.access import can_view
 from yilian.domain.consult import Conclusion, ConsultAction, ConsultState, Given, Schedule
 from yilian.domain.consult_io import ConcludeInput, ConsultActorInput, ConsultPersonInput, ScheduleInput
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.live.protocol import LiveErrorCode
 
 router = APIRouter(prefix="/api/consults", tags=["consults"])
 
@@ -233,3 +235,39 @@ async def get_audit(consult_id: str, engine: Engine, access: ConsultCaller) -> P
     async with engine.connect() as conn:
         rows = await q.trail(conn, consult_id)
     return Page[ConsultEvent].of([ConsultEvent.model_validate(r) for r in rows])
+
+
+# ---- the live room's signalling door --------------------------------------------------------------------------------
+@router.websocket("/{consult_id}/live")
+async def live_room(
+    websocket: WebSocket,
+    consult_id: str,
+    caller: SocketCaller,
+    engine: Engine,
+    commands: ConsultActions,
+    processes: Live,
+) -> None:
+    """The consult's live room (docs/live.md): sign in with `?token=`, send `join`, then the live protocol. Only
+    the host and the invited get in, while the consult is open; a refusal is a fatal `error` and close 4400."""
+    if isinstance(caller, YilianError):
+        await refuse(websocket, LiveErrorCode.NOT_ALLOWED, caller.message)
+        return
+    async with engine.connect() as conn:
+        row = await q.get(conn, consult_id)
+        cases = await q.case_rows(conn, list(row["case_ids"])) if row else []
+    try:
+        seen_consult(caller, consult_id, row, cases)
+        rules.check(consult_case(row or {}), ConsultAction.JOIN, caller.actor)
+    except YilianError as err:
+        code = LiveErrorCode.NOT_ALLOWED if err.code is ErrorCode.FORBIDDEN else LiveErrorCode.UNKNOWN_ROOM
+        await refuse(websocket, code, err.message)
+        return
+    assert row is not None
+    actor = caller.actor
+
+    async def attend(joined: bool) -> None:
+        action = ConsultAction.JOIN if joined else ConsultAction.LEAVE
+        await commands.act(consult_id, action, ConsultActorInput(actor))
+
+    seat = Seat(caller, consult_id, host=row["host_id"] == caller.user_id)
+    await relay(websocket, seat, processes, engine, attend)
