@@ -102,6 +102,12 @@ async def _room_url(api: Api, root: str, consult_id: str, user: str | None) -> s
     return f"{root}/api/consults/{consult_id}/live?token={token}"
 
 
+class BrowserJoin(Join):
+    """A join as the web app sends it: the user's token in the first frame, not in the URL."""
+
+    token: str
+
+
 async def _refused(client: LiveClient) -> LiveErrorCode:
     with contextlib.suppress(ConnectionClosed):  # the door may refuse before the client's `join` is sent
         await client.connect()
@@ -119,7 +125,9 @@ async def test_the_invited_see_each_other_through_the_door(
     api: Api, engine: AsyncEngine, case: str, door: str, live_url: str, clients: Clients
 ) -> None:
     cid = await _consult(api, case)
-    host = clients(await _room_url(api, door, cid, "liu.coord"), publish=[(PatternVideoTrack(), MediaSource.CAMERA)])
+    room = f"{door}/api/consults/{cid}/live"
+    host = clients(room, publish=[(PatternVideoTrack(), MediaSource.CAMERA)])
+    host.join = BrowserJoin(token=await api.token("liu.coord"))
     frames: list[Any] = []
     viewer = clients(await _room_url(api, door, cid, "wang.expert"))
     await host.start()

@@ -184,23 +184,20 @@ async def consult_access(consult_id: str, principal: CurrentPrincipal, engine: E
 ConsultCaller = Annotated[ConsultAccess, Depends(consult_access)]
 
 
-async def websocket_principal(
-    websocket: WebSocket, settings: AppSettings, engine: Engine, token: str | None = None
+async def socket_principal(
+    settings: Settings, engine: AsyncEngine, websocket: WebSocket, token: str | None
 ) -> Principal | YilianError:
-    """The signed-in person of a WebSocket (browsers cannot set its headers: the token comes as `?token=`, or as
-    `Authorization: Bearer` from other clients). A refusal is returned, not raised: the socket answers it in its
-    own protocol once accepted."""
+    """The signed-in person of a WebSocket: the token from its first frame (browsers cannot set a WebSocket's
+    headers, and a URL lands in logs), else `Authorization: Bearer` (other clients) or `?token=`. A refusal is
+    returned, not raised: the socket answers it in its own protocol."""
     header = websocket.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
-    found = token or (credentials if scheme.lower() == "bearer" else "")
+    found = token or (credentials if scheme.lower() == "bearer" else "") or websocket.query_params.get("token")
     creds = HTTPAuthorizationCredentials(scheme="Bearer", credentials=found) if found else None
     try:
         return (await authenticate(settings, engine, creds)).principal
     except YilianError as err:
         return err
-
-
-SocketCaller = Annotated[Principal | YilianError, Depends(websocket_principal)]
 
 
 async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:

@@ -131,24 +131,29 @@ async def refuse(websocket: WebSocket, code: LiveErrorCode, message: str) -> Non
         await websocket.close(CloseCode.REFUSED)
 
 
-async def _first_join(websocket: WebSocket) -> Join | None:
-    """The browser's first frame, which must be a `join`; None (after saying why) when it is not."""
+async def first_join(websocket: WebSocket) -> tuple[Join, str | None] | None:
+    """Accept, then the browser's first frame, which must be a `join`: the join and the token it carries (the API's
+    own field, never relayed); None (after saying why) when it is not one."""
+    await websocket.accept()
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), FIRST_FRAME_SECONDS)
     except (TimeoutError, WebSocketDisconnect):
+        await _close(websocket, CloseCode.REFUSED)
         return None
     if len(raw.encode()) > MAX_SIGNAL_BYTES:
         await refuse(websocket, LiveErrorCode.MESSAGE_TOO_LARGE, f"a frame over {MAX_SIGNAL_BYTES} bytes")
         return None
     try:
-        message = client_message.validate_json(raw)
-    except ValidationError:
+        frame = json.loads(raw)
+        token = frame.pop("token", None) if isinstance(frame, dict) else None
+        message = client_message.validate_python(frame)
+    except (ValueError, ValidationError):
         await refuse(websocket, LiveErrorCode.MALFORMED_MESSAGE, "the first frame is not a message of the protocol")
         return None
     if not isinstance(message, Join):
         await refuse(websocket, LiveErrorCode.NOT_JOINED, "the first message must be join")
         return None
-    return message
+    return message, token if isinstance(token, str) else None
 
 
 def _signed_join(join: Join, seat: Seat, secret: str) -> str:
@@ -166,13 +171,9 @@ def _signed_join(join: Join, seat: Seat, secret: str) -> str:
 
 
 async def relay(
-    websocket: WebSocket, seat: Seat, processes: LiveProcesses, engine: AsyncEngine, attend: Attend
+    websocket: WebSocket, join: Join, seat: Seat, processes: LiveProcesses, engine: AsyncEngine, attend: Attend
 ) -> None:
-    """Everything after admission: the first `join`, the room's process, then frames both ways until either ends."""
-    await websocket.accept()
-    join = await _first_join(websocket)
-    if join is None:
-        return
+    """Everything after admission: the room's process, the signed join, then frames both ways until either ends."""
     try:
         url = await processes.room_for(engine, seat.consult_id)
         upstream = await connect(url.replace("http", "ws", 1) + WEBSOCKET_PATH, max_size=4 * MAX_SIGNAL_BYTES)

@@ -11,8 +11,17 @@ from pydantic import AwareDatetime, Field
 
 from yilian.api import consult_service as service
 from yilian.api.consult_view import consult_case, consult_out, seen_consult
-from yilian.api.deps import ConsultAccess, ConsultActions, ConsultCaller, CurrentPrincipal, Engine, Live, SocketCaller
-from yilian.api.live_door import Seat, refuse, relay
+from yilian.api.deps import (
+    AppSettings,
+    ConsultAccess,
+    ConsultActions,
+    ConsultCaller,
+    CurrentPrincipal,
+    Engine,
+    Live,
+    socket_principal,
+)
+from yilian.api.live_door import Seat, first_join, refuse, relay
 from yilian.api.models.consult import (
     Attendance,
     Consult,
@@ -242,13 +251,19 @@ async def get_audit(consult_id: str, engine: Engine, access: ConsultCaller) -> P
 async def live_room(
     websocket: WebSocket,
     consult_id: str,
-    caller: SocketCaller,
+    settings: AppSettings,
     engine: Engine,
     commands: ConsultActions,
     processes: Live,
 ) -> None:
-    """The consult's live room (docs/live.md): sign in with `?token=`, send `join`, then the live protocol. Only
-    the host and the invited get in, while the consult is open; a refusal is a fatal `error` and close 4400."""
+    """The consult's live room (docs/live.md): the first frame is `join` with the user's `token`, then the live
+    protocol. Only the host and the invited get in, while the consult is open; a refusal is a fatal `error` and
+    close 4400."""
+    first = await first_join(websocket)
+    if first is None:
+        return
+    join, token = first
+    caller = await socket_principal(settings, engine, websocket, token)
     if isinstance(caller, YilianError):
         await refuse(websocket, LiveErrorCode.NOT_ALLOWED, caller.message)
         return
@@ -270,4 +285,4 @@ async def live_room(
         await commands.act(consult_id, action, ConsultActorInput(actor))
 
     seat = Seat(caller, consult_id, host=row["host_id"] == caller.user_id)
-    await relay(websocket, seat, processes, engine, attend)
+    await relay(websocket, join, seat, processes, engine, attend)
