@@ -15,6 +15,7 @@ from temporalio.client import Client
 from yilian.api.deps import Resources
 from yilian.api.dicomweb import retrieve as dicomweb_retrieve
 from yilian.api.dicomweb import store_query as dicomweb_store_query
+from yilian.api.edge import EdgeMiddleware
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
 from yilian.api.routes import (
@@ -83,6 +84,7 @@ def build_app(lifespan: Lifespan | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    app.add_middleware(EdgeMiddleware)  # body limits, parameters, browser headers: before any route
     for module in API_ROUTERS:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for module in OTHER_ROUTERS:

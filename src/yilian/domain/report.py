@@ -21,6 +21,15 @@ class Discrepancy(StrEnum):
     MAJOR = "major"
 
 
+# A report travels in a workflow Update (Temporal refuses a payload over 2 MB): its size is bounded by these.
+MAX_FINDINGS = 20000
+MAX_IMPRESSION = 5000
+MAX_CRITICAL_NOTE = 2000
+MAX_STRUCTURED_FIELDS = 50
+MAX_STRUCTURED_KEY = 64
+MAX_STRUCTURED_VALUE = 2000
+
+
 @dataclass(frozen=True)
 class ReportContent:
     findings: str
@@ -39,6 +48,12 @@ class ReportContent:
             out.append("impression is empty")
         if self.critical and complete and not self.critical_note.strip():
             out.append("a critical finding needs a note saying what is critical")
-        if len(self.findings) > 20000 or len(self.impression) > 5000:
+        if len(self.findings) > MAX_FINDINGS or len(self.impression) > MAX_IMPRESSION:
             out.append("report text is too long")
+        if len(self.critical_note) > MAX_CRITICAL_NOTE:
+            out.append("the critical note is too long")
+        if len(self.structured) > MAX_STRUCTURED_FIELDS or any(
+            len(k) > MAX_STRUCTURED_KEY or len(v) > MAX_STRUCTURED_VALUE for k, v in self.structured.items()
+        ):
+            out.append("structured fields are too many or too long")
         return out

@@ -18,6 +18,7 @@ from yilian.api.schemas import Page, RequestBody
 from yilian.api.workflow_client import ReferralCommands
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as q
+from yilian.domain import report
 from yilian.domain.access import Principal, sees_drafts
 from yilian.domain.agreement import Priority
 from yilian.domain.referral import Action
@@ -60,12 +61,18 @@ class SubmitReferral(RequestBody):
         return v.strip().upper()
 
 
+StructuredKey = Annotated[str, Field(min_length=1, max_length=report.MAX_STRUCTURED_KEY)]
+StructuredValue = Annotated[str, Field(max_length=report.MAX_STRUCTURED_VALUE)]
+
+
 class ReportBody(RequestBody):
-    findings: str = Field(max_length=20000)
-    impression: str = Field(max_length=5000)
-    structured: dict[str, str] = Field(default_factory=dict)
+    findings: str = Field(max_length=report.MAX_FINDINGS)
+    impression: str = Field(max_length=report.MAX_IMPRESSION)
+    structured: dict[StructuredKey, StructuredValue] = Field(
+        default_factory=dict, max_length=report.MAX_STRUCTURED_FIELDS
+    )
     critical: bool = False
-    critical_note: str = Field(default="", max_length=2000)
+    critical_note: str = Field(default="", max_length=report.MAX_CRITICAL_NOTE)
 
     def content(self) -> ReportContent:
         return ReportContent(self.findings, self.impression, dict(self.structured), self.critical, self.critical_note)
