@@ -118,7 +118,7 @@ async def _serve(
 async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Client) -> None:
     """The demo's open cases (runtime/demo_cases.py), started through the worker beside us; a failure is logged,
     never fatal: the demo still runs, only emptier."""
-    from yilian.api.workflow_client import ReferralCommands
+    from yilian.api.workflow_client import ConsultCommands, ReferralCommands
     from yilian.imaging.blob import blob_store_from_url
     from yilian.runtime.demo_cases import start_live_cases
 
@@ -126,7 +126,11 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
     try:
         commands = ReferralCommands(client, settings.task_queue)
         result = await start_live_cases(
-            engine, commands, blob_store_from_url(settings.storage_url), share_link_days=settings.share_link_days
+            engine,
+            commands,
+            blob_store_from_url(settings.storage_url),
+            share_link_days=settings.share_link_days,
+            consults=ConsultCommands(client, settings.task_queue),
         )
     except Exception:
         log.exception("could not start the demo's live cases; the demo runs without them")
@@ -139,6 +143,8 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
         f" {stages['preliminary']} awaiting second reading, the rest offered; {time.monotonic() - started:.1f} s)",
         flush=True,
     )
+    if result.consult_id:
+        print(f"Demo MDT consult        {result.consult_id} scheduled by liu.coord, opens in 20 minutes", flush=True)
     for reason in result.stuck:
         log.warning("demo live case: %s", reason)
 

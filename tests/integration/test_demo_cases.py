@@ -19,7 +19,7 @@ from temporalio.client import Client
 from tests.support.api import Api
 from tests.support.wait import wait_until
 from yilian.api.app import create_app
-from yilian.api.workflow_client import ReferralCommands
+from yilian.api.workflow_client import ConsultCommands, ReferralCommands
 from yilian.config import Settings
 from yilian.db.demo import migrate_and_seed
 from yilian.db.engine import make_engine
@@ -65,7 +65,10 @@ async def started(
     blobs = blob_store_from_url(up_settings.storage_url)
     async with build_worker(temporal_client, up_engine, up_settings):
         began = time.monotonic()
-        result = await start_live_cases(up_engine, commands, blobs, share_link_days=30, wait=timedelta(seconds=60))
+        consults = ConsultCommands(temporal_client, up_settings.task_queue)
+        result = await start_live_cases(
+            up_engine, commands, blobs, share_link_days=30, wait=timedelta(seconds=60), consults=consults
+        )
         print(f"{len(result.started)} live cases in {time.monotonic() - began:.1f} s")
         yield result, commands
 
@@ -119,7 +122,8 @@ async def test_each_case_came_the_real_way(
     steps = {
         Stage.OFFERED: ["submit", "offer"],
         Stage.IN_READING: ["submit", "offer", "accept"],
-        Stage.PRELIMINARY: ["submit", "offer", "accept", "submit_preliminary"],
+        # and the coordinator's MDT consult on it, recorded on its timeline by its own workflow
+        Stage.PRELIMINARY: ["submit", "offer", "accept", "submit_preliminary", "consult_scheduled"],
     }
     async with up_engine.connect() as conn:
         for s in result.started:
@@ -140,7 +144,8 @@ async def test_each_case_came_the_real_way(
             ).all()
             assert [a for a, _ in trail] == steps[s.case.stage], s.referral_id
             assert trail[0].actor_id == row["submitted_by"] and trail[1].actor_id == "system"
-            assert all(actor == row["reader_id"] for _, actor in trail[2:])
+            people = [actor for action, actor in trail[2:] if not action.startswith("consult_")]
+            assert all(actor == row["reader_id"] for actor in people)
 
 
 async def test_the_people_see_them(
@@ -188,3 +193,22 @@ async def test_starting_again_adds_nothing_while_cases_are_open(
     assert again.skipped and again.started == ()
     async with up_engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(referrals)) == before
+
+
+async def test_a_consult_is_scheduled_on_the_case_awaiting_second_reading(
+    started: tuple[LiveCasesResult, ReferralCommands], up_engine: AsyncEngine
+) -> None:
+    from yilian.db.queries import consult as consult_queries
+
+    result, _ = started
+    assert result.consult_id is not None
+    async with up_engine.connect() as conn:
+        consult = await consult_queries.get(conn, result.consult_id)
+    assert consult is not None
+    subject = next(s for s in result.started if s.case.stage is Stage.PRELIMINARY)
+    assert (consult["state"], consult["host_id"], consult["case_ids"]) == (
+        "scheduled",
+        "liu.coord",
+        [subject.referral_id],
+    )
+    assert {"zhao.anping", "he.surgeon", "xu.oncology"} <= set(consult["invitee_ids"])

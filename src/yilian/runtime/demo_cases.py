@@ -22,14 +22,18 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yilian.api.consult_service import NewConsult
+from yilian.api.consult_service import make as make_consult
 from yilian.api.referral_service import PatientDetails, Submission, submit
-from yilian.api.workflow_client import ReferralCommands
+from yilian.api.workflow_client import ConsultCommands, ReferralCommands
 from yilian.db.demo import ANPING, DEMO_USERS, QINGSHAN
 from yilian.db.demo_history import COUNTY_DOCTOR, EXAMS, Exam
 from yilian.db.queries import demo as demo_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.dicom.synthetic import StudyRequest, synthetic_study
+from yilian.domain.access import Principal
 from yilian.domain.agreement import Priority
+from yilian.domain.consult import Schedule
 from yilian.domain.referral import Action, ReferralState
 from yilian.domain.referral_io import ActorInput, ReportInput
 from yilian.domain.report import ReportContent
@@ -149,6 +153,7 @@ class LiveCasesResult:
     started: tuple[Started, ...] = ()
     stuck: tuple[str, ...] = ()  # why a case did not reach its stage (it stays open where it stopped)
     skipped: bool = False  # the alliance already had open cases
+    consult_id: str | None = None  # the MDT consult scheduled on the case awaiting second reading
 
 
 class LiveCaseStuck(RuntimeError):
@@ -167,8 +172,10 @@ async def start_live_cases(
     *,
     share_link_days: int,
     wait: timedelta = timedelta(minutes=2),
+    consults: ConsultCommands | None = None,
 ) -> LiveCasesResult:
-    """Start LIVE_CASES unless any referral is open; each taken to its stage. Needs a running worker."""
+    """Start LIVE_CASES unless any referral is open; each taken to its stage. Needs a running worker. With
+    `consults`, an MDT consult is scheduled on the case awaiting second reading (DEMO_CONSULT)."""
     async with engine.connect() as conn:
         if await demo_queries.open_referral_count(conn):
             return LiveCasesResult(skipped=True)
@@ -184,7 +191,33 @@ async def start_live_cases(
             stuck.append(str(outcome))
         elif isinstance(outcome, BaseException):
             raise outcome
-    return LiveCasesResult(tuple(started), tuple(stuck))
+    consult_id = None
+    subject = next((s for s in started if s.case.stage is Stage.PRELIMINARY), None)
+    if consults is not None and subject is not None and not stuck:
+        consult_id = await schedule_demo_consult(engine, consults, subject.referral_id, datetime.now(UTC))
+    return LiveCasesResult(tuple(started), tuple(stuck), consult_id=consult_id)
+
+
+# The demo's consult: the coordinator brings the reader's hard CT chest case to a tumour-board style MDT with the
+# referring county doctor, the senior, a thoracic surgeon and an oncologist, soon after start-up, so the invitation,
+# the 15-minute reminder and the room opening at its time all show within the first half hour of `yilian up`.
+DEMO_CONSULT_IN = timedelta(minutes=20)
+DEMO_CONSULT_INVITED = ("zhao.anping", "chen.senior", "he.surgeon", "xu.oncology")
+
+
+async def schedule_demo_consult(engine: AsyncEngine, consults: ConsultCommands, referral_id: str, now: datetime) -> str:
+    """Schedule the demo's consult on the case the way the coordinator's screen does (api.consult_service)."""
+    async with engine.connect() as conn:
+        row = await referral_queries.get_referral(conn, referral_id)
+    reader = str(row["reader_id"]) if row and row["reader_id"] else None
+    coordinator = _actor("liu.coord")
+    principal = Principal(coordinator.user_id, coordinator.role, coordinator.hospital_id, coordinator.name)
+    invited = tuple(dict.fromkeys([*([reader] if reader else []), *DEMO_CONSULT_INVITED]))
+    plan = Schedule(
+        (now + DEMO_CONSULT_IN).replace(second=0, microsecond=0), 30, invited, "1. 影像复核 2. 手术指征 3. 辅助治疗"
+    )
+    new = NewConsult("右肺结节 MDT 多学科会诊", referral_id, [], "", plan)
+    return await make_consult(engine, consults, principal, new, now)
 
 
 async def _submit(
