@@ -1,4 +1,5 @@
-"""The Temporal worker process: the referral and consult workflows, their activities, and the webhook delivery loop."""
+"""The Temporal worker process: the referral, consult and teaching-case workflows, their activities, and the webhook
+delivery loop."""
 
 from __future__ import annotations
 
@@ -11,23 +12,27 @@ from temporalio.worker import Worker
 
 from yilian.activities.consult import ConsultActivities
 from yilian.activities.referral import ReferralActivities
+from yilian.activities.teaching import TeachingActivities
 from yilian.config import Settings
+from yilian.imaging.blob import blob_store_from_url
 from yilian.notify.inbox import InAppNotifier
 from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
 from yilian.workflows.consult import ConsultWorkflow
 from yilian.workflows.referral import ReferralWorkflow
+from yilian.workflows.teaching import TeachingCaseWorkflow
 
 
 def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Worker:
     notifiers: list[Notifier] = [InAppNotifier(), WebhookNotifier()]
     referral = ReferralActivities(engine, settings.share_link_secret, notifiers)
     consult = ConsultActivities(engine, notifiers, client, settings.task_queue)
+    teaching = TeachingActivities(engine, blob_store_from_url(settings.storage_url), settings.deid_secret, notifiers)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReferralWorkflow, ConsultWorkflow],
-        activities=[*referral.all(), *consult.all()],
+        workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow],
+        activities=[*referral.all(), *consult.all(), *teaching.all()],
         max_cached_workflows=2000,
     )
 

@@ -11,17 +11,20 @@ from yilian.domain.access import (
     ReferralScope,
     ReferralStudy,
     StudyScope,
+    TeachingCopy,
     can_view,
     can_view_study,
     sees_drafts,
 )
 from yilian.domain.roles import Actor, Role
+from yilian.domain.teaching import TeachingState, Visibility
 
 REQ = "h-county"
 READ = "h-tertiary"
 OTHER = "h-other"
-SCOPE = ReferralScope(requesting_hospital_id=REQ, reading_hospital_id=READ, offered_to="u-offered",
-                      reader_id="u-reader")
+SCOPE = ReferralScope(
+    requesting_hospital_id=REQ, reading_hospital_id=READ, offered_to="u-offered", reader_id="u-reader"
+)
 
 
 def _p(user_id: str, role: Role, hospital_id: str | None, licensed_for: frozenset[str] = frozenset()) -> Principal:
@@ -38,13 +41,15 @@ TABLE = [
     pytest.param(_p("u-coord-req", Role.COORDINATOR, REQ), True, False, id="coordinator-requesting"),
     pytest.param(_p("u-coord-other", Role.COORDINATOR, OTHER), False, False, id="coordinator-unrelated"),
     pytest.param(_p("u-expert", Role.EXPERT, READ), False, True, id="expert-reading-unlicensed"),
-    pytest.param(_p("u-expert", Role.EXPERT, READ, frozenset({OTHER})), False, True,
-                 id="expert-reading-licensed-elsewhere"),
+    pytest.param(
+        _p("u-expert", Role.EXPERT, READ, frozenset({OTHER})), False, True, id="expert-reading-licensed-elsewhere"
+    ),
     pytest.param(_p("u-expert", Role.EXPERT, READ, frozenset({REQ})), True, True, id="expert-reading-licensed"),
     pytest.param(_p("u-senior", Role.SENIOR, READ), False, True, id="senior-reading-unlicensed"),
     pytest.param(_p("u-senior", Role.SENIOR, READ, frozenset({REQ})), True, True, id="senior-reading-licensed"),
-    pytest.param(_p("u-expert-x", Role.EXPERT, OTHER, frozenset({REQ})), False, True,
-                 id="expert-other-hospital-licensed"),
+    pytest.param(
+        _p("u-expert-x", Role.EXPERT, OTHER, frozenset({REQ})), False, True, id="expert-other-hospital-licensed"
+    ),
     pytest.param(_p("u-offered", Role.EXPERT, OTHER), True, True, id="offered-expert-always"),
     pytest.param(_p("u-reader", Role.SENIOR, READ), True, True, id="reader-always"),
     pytest.param(_p("u-patient", Role.PATIENT, None), False, False, id="patient"),
@@ -100,5 +105,20 @@ def test_can_view_study(principal: Principal, case: bool, prior: bool, elsewhere
 def test_every_role_is_named_or_sees_nothing() -> None:
     """A new role sees nothing until the rule names it: no grant is implied."""
     unnamed = set(Role) - set(REFERRAL_GRANTS)
-    assert unnamed == {Role.PATIENT, Role.GATEWAY, Role.SYSTEM}
+    # Educators curate teaching cases: they see the de-identified copies (below), not the referrals or the archive.
+    assert unnamed == {Role.PATIENT, Role.GATEWAY, Role.SYSTEM, Role.EDUCATOR}
     assert set(Role) - set(STUDY_GRANTS) == unnamed
+
+
+def test_a_teaching_copy_is_seen_by_whoever_may_see_its_case() -> None:
+    """The de-identified copy of a published case is every doctor's; a draft's copy is the educators' only."""
+    published, draft = (
+        TeachingCopy(TeachingState.PUBLISHED, Visibility.ALLIANCE),
+        TeachingCopy(TeachingState.IN_REVIEW, Visibility.DRAFT),
+    )
+    copy = StudyScope("2.25.1", "h-anping", "TEACH-1")
+    for role in (Role.COUNTY_DOCTOR, Role.EXPERT, Role.SENIOR, Role.COORDINATOR, Role.EDUCATOR):
+        p = Principal("x", role, "h-qingshan", "X")
+        assert can_view_study(p, copy, [], published)
+        assert can_view_study(p, copy, [], draft) is (role is Role.EDUCATOR)
+    assert not can_view_study(Principal("g", Role.GATEWAY, "h-anping", "G"), copy, [], published)

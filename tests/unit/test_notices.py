@@ -33,6 +33,7 @@ SAMPLE = {
     "duration_minutes": "30",
     "reason": "患者转院",
     "recommendation": "胸腔镜下楔形切除",
+    "case_id": "tc-20260101-abc",
 }
 
 

@@ -16,6 +16,15 @@ const ReviewQueue = lazy(() => import("./pages/reading/ReviewQueue"));
 const Dashboard = lazy(() => import("./pages/coordination/Dashboard"));
 const SharePage = lazy(() => import("./pages/patient/SharePage"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
+const Library = lazy(() => import("./pages/teaching/Library"));
+const TeachingCasePage = lazy(() => import("./pages/teaching/TeachingCasePage"));
+const UnknownCase = lazy(() => import("./pages/teaching/UnknownCase"));
+const TeachingQueue = lazy(() => import("./pages/teaching/Queue"));
+const TeachingHistory = lazy(() => import("./pages/teaching/History"));
+const CollectionList = lazy(() => import("./pages/teaching/Collections").then((m) => ({ default: m.CollectionList })));
+const CollectionPage = lazy(() => import("./pages/teaching/Collections").then((m) => ({ default: m.CollectionPage })));
+// Every doctor learns from the library; educators curate it.
+const LEARNERS = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"] as const;
 
 function Home() {
   const { me, loading } = useSession();
@@ -40,6 +49,16 @@ export default function App() {
         <Route path="/review" element={<RequireRole roles={["senior"]}><ReviewQueue /></RequireRole>} />
         <Route path="/dashboard" element={<RequireRole roles={["coordinator"]}><Dashboard /></RequireRole>} />
         <Route path="/admin/*" element={<RequireRole roles={["admin"]}><AdminPage /></RequireRole>} />
+        <Route path="/teaching" element={<RequireRole roles={[...LEARNERS]}><Library /></RequireRole>} />
+        <Route path="/teaching/queue" element={<RequireRole roles={["educator"]}><TeachingQueue /></RequireRole>} />
+        <Route path="/teaching/history" element={<RequireRole roles={[...LEARNERS]}><TeachingHistory /></RequireRole>} />
+        <Route path="/teaching/collections" element={<RequireRole roles={[...LEARNERS]}><CollectionList /></RequireRole>} />
+        <Route
+          path="/teaching/collections/:id"
+          element={<RequireRole roles={[...LEARNERS]}><CollectionPage /></RequireRole>}
+        />
+        <Route path="/teaching/:id" element={<RequireRole roles={[...LEARNERS]}><TeachingCasePage /></RequireRole>} />
+        <Route path="/teaching/:id/unknown" element={<RequireRole roles={[...LEARNERS]}><UnknownCase /></RequireRole>} />
         <Route path="*" element={<Home />} />
       </Routes>
     </Suspense>

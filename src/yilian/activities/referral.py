@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
 from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import reader as reader_queries
 from yilian.db.queries import referral as q
+from yilian.db.queries import teaching as teaching_queries
+from yilian.domain.notice import NoticeKind, notice_params
+from yilian.domain.referral import ReferralState
 from yilian.domain.referral_io import (
     ActivityName,
+    Audience,
     FindCandidatesInput,
     FindCandidatesResult,
+    NotifyInput,
     RecordStepInput,
     RecordStepResult,
     StudyArrivedInput,
@@ -58,7 +63,25 @@ class ReferralActivities:
                 await q.save_report_version(conn, inp.report)
             if inp.share_link is not None and link_id:
                 await q.create_return_link(conn, link_id, inp.share_link)
+            if inp.event.to_state is ReferralState.FINAL and inp.event.from_state is not ReferralState.FINAL:
+                await self._tell_teaching_curators(conn, inp)
         return RecordStepResult(recorded=True, notified=sent, submitted_at=recorded.submitted_at)
+
+    async def _tell_teaching_curators(self, conn: AsyncConnection, inp: RecordStepInput) -> None:
+        """Follow-up truth: a teaching case of this patient, made from an earlier referral, may gain its outcome from
+        this signed report, so its curator is told (once per case and referral)."""
+        f = inp.snapshot.facts
+        for case in await teaching_queries.follow_ups_for(conn, f.patient_ref, f.referral_id, inp.event.at):
+            if not case["curator_id"]:
+                continue
+            params = notice_params(
+                NoticeKind.TEACHING_FOLLOW_UP, case_id=case["id"], title=case["title"], referral_id=f.referral_id
+            )
+            notice = NotifyInput(
+                f"{case['id']}/follow-up/{f.referral_id}", f.referral_id, NoticeKind.TEACHING_FOLLOW_UP,
+                Audience(user_ids=[case["curator_id"]]), inp.event.at, params,
+            )  # fmt: skip
+            await dispatch.deliver(conn, self._notifiers, notice, await dispatch.recipients(conn, notice))
 
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:

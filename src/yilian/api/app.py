@@ -32,6 +32,7 @@ from yilian.api.routes import (
     referrals,
     share_links,
     studies,
+    teaching,
 )
 from yilian.api.schemas import ApiModel, ErrorBody
 from yilian.api.static import viewer, web_app
@@ -55,6 +56,7 @@ API_ROUTERS = (
     events,
     admin,
     directory,
+    teaching,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

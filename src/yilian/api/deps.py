@@ -22,7 +22,7 @@ from yilian.api.event_hub import EventHub
 from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
 from yilian.api.security import token_claims
-from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived
+from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived, TeachingCommands
 from yilian.config import Settings
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
@@ -90,6 +90,11 @@ async def _live_processes(request: HTTPConnection) -> LiveProcesses:
     return LiveProcesses(s.live_process_urls(), s.live_secret, s.live_room_capacity, s.live_max_video_bitrate)
 
 
+async def _teaching_commands(request: HTTPConnection) -> TeachingCommands:
+    res = resources(request)
+    return TeachingCommands(res.temporal, res.settings.task_queue)
+
+
 AppSettings = Annotated[Settings, Depends(_settings)]
 Engine = Annotated[AsyncEngine, Depends(_engine)]
 Temporal = Annotated[Client, Depends(_temporal)]
@@ -99,6 +104,7 @@ Events = Annotated[EventHub, Depends(_events)]
 Commands = Annotated[ReferralCommands, Depends(_referral_commands)]
 ConsultActions = Annotated[ConsultCommands, Depends(_consult_commands)]
 Live = Annotated[LiveProcesses, Depends(_live_processes)]
+TeachingCommandsDep = Annotated[TeachingCommands, Depends(_teaching_commands)]
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -23,6 +23,8 @@ from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultRe
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral import Action, conditions, person_action, validate
 from yilian.domain.referral_io import ActionResult, PersonInput, ReferralInput
+from yilian.domain.teaching import TeachingAction
+from yilian.domain.teaching_io import TEACHING_WORKFLOW, CurationInput, EducatorInput, TeachingInput, TeachingResult
 from yilian.workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
@@ -218,6 +220,51 @@ class ConsultCommands:
                     ErrorCode.INVALID_TRANSITION, "this consult is over and takes no more actions",
                     {"consult_id": consult_id},
                 ) from exc  # fmt: skip
+            raise YilianError(
+                ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class TeachingCommands:
+    """What a route may do to teaching-case workflows: start one (by the workflow's type name, so the API needs no
+    reference to the class), or send an Update named after a domain `TeachingAction`."""
+
+    client: Client
+    task_queue: str
+
+    async def start(self, inp: TeachingInput) -> TeachingResult:
+        op: WithStartWorkflowOperation[Any, str] = WithStartWorkflowOperation(
+            TEACHING_WORKFLOW,
+            inp,
+            id=inp.facts.case_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            result_type=str,
+        )
+        try:
+            result: TeachingResult = await self.client.execute_update_with_start_workflow(
+                "nominated", start_workflow_operation=op, result_type=TeachingResult
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _from_update_failure(exc) from exc
+        except RPCError as exc:
+            raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
+
+    async def act(self, case_id: str, action: TeachingAction, arg: EducatorInput | CurationInput) -> TeachingResult:
+        handle = self.client.get_workflow_handle(case_id)
+        try:
+            result: TeachingResult = await handle.execute_update(str(action), arg, result_type=TeachingResult)
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _from_update_failure(exc) from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise YilianError(
+                    ErrorCode.INVALID_TRANSITION, "this teaching case takes no more actions", {"case_id": case_id}
+                ) from exc
             raise YilianError(
                 ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}"
             ) from exc

@@ -43,6 +43,7 @@ DEMO_USERS = (
     DemoUser("chen.senior", "陈明 Chen Ming", "senior", TERTIARY, "主任医师", False, (("*", "*"),), "radiology"),
     DemoUser("liu.coord", "刘芳 Liu Fang", "coordinator", TERTIARY, "医联体协调员"),
     DemoUser("admin", "系统管理员 Admin", "admin", None),
+    DemoUser("he.educator", "何敏 He Min", "educator", TERTIARY, "教学主任"),
     DemoUser("zhao.anping", "赵强 Zhao Qiang", "county_doctor", ANPING, "住院医师", specialty="internal_medicine"),
     DemoUser("sun.qingshan", "孙丽 Sun Li", "county_doctor", QINGSHAN, "主治医师", specialty="internal_medicine"),
     # Clinicians a tumour board invites: they read no images (no licence, no subspecialty), so routing never

@@ -444,3 +444,161 @@ CONSULT_TABLES = (
     "consults", "consult_cases", "consult_invitees", "consult_events", "consult_attendance", "consult_messages",
     "consult_rooms",
 )  # fmt: skip
+
+
+# --- Teaching cases (revision 0006). teaching_cases and teaching_events are projections written only by the
+# TeachingCaseWorkflow's activities; attempts, views and collections are people's own records.
+
+teaching_cases = Table(
+    "teaching_cases",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    # Where it came from: identifying, so never in a learner's answer (db/queries/teaching.py picks the columns).
+    Column("referral_id", ForeignKey("referrals.id"), nullable=False, index=True),
+    Column("source_study_instance_uid", String(64), nullable=False),
+    Column("requesting_hospital_id", String(64), nullable=False),
+    Column("patient_ref", String(64), nullable=False, index=True),
+    Column("state", String(32), nullable=False),
+    Column("nominated_by", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("curator_id", String(64)),
+    Column("version", Integer, nullable=False, server_default="0"),
+    # The newest curation (domain.teaching.Curation), its fields as columns for the library's filters.
+    Column("title", Text, nullable=False, server_default=""),
+    Column("diagnosis", Text, nullable=False, server_default=""),
+    Column("icd10", String(16), nullable=False, server_default=""),
+    Column("differential", JSONB, nullable=False, server_default="[]"),
+    Column("teaching_points", Text, nullable=False, server_default=""),
+    Column("key_images", JSONB, nullable=False, server_default="[]"),
+    Column("modality", String(16), nullable=False, server_default=""),
+    Column("body_part", String(64), nullable=False, server_default=""),
+    Column("difficulty", String(16), nullable=False, server_default="intermediate"),
+    Column("tags", ARRAY(String(64)), nullable=False, server_default="{}"),
+    Column("certainty", String(32), nullable=False, server_default="presumptive"),
+    Column("visibility", String(16), nullable=False, server_default="draft"),
+    Column("history", Text, nullable=False, server_default=""),
+    Column("findings", Text, nullable=False, server_default=""),
+    Column("impression", Text, nullable=False, server_default=""),
+    Column("reviewed_images", JSONB, nullable=False, server_default="[]"),
+    Column("deid_study_instance_uid", String(64)),
+    _ts("published_at"),
+    Column("last_seq", Integer, nullable=False),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+    Index("ix_teaching_cases_state", "state", "visibility"),
+)
+
+teaching_events = Table(
+    "teaching_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("case_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    _ts("at", False),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    UniqueConstraint("case_id", "seq", name="uq_teaching_event_seq"),
+)
+
+teaching_versions = Table(
+    "teaching_versions",
+    metadata,
+    Column("case_id", ForeignKey("teaching_cases.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("curation", JSONB, nullable=False),
+    Column("author_id", String(64), nullable=False),
+    _ts("created_at", False),
+)
+
+# The de-identified text beside what it was made from, and the replacements: the educator's diff before publishing.
+teaching_deid = Table(
+    "teaching_deid",
+    metadata,
+    Column("case_id", ForeignKey("teaching_cases.id"), primary_key=True),
+    Column("study_instance_uid", String(64), nullable=False),  # the copy's new UID
+    Column("text", JSONB, nullable=False),  # {field: {"original", "redacted"}}
+    Column("replacements", JSONB, nullable=False, server_default="[]"),
+    Column("image_flags", JSONB, nullable=False, server_default="[]"),  # instances a person must look at
+    Column("instances", Integer, nullable=False),
+    Column("patient", JSONB, nullable=False, server_default="{}"),  # pseudonym, age band, sex
+    # Every identifier the source's instances carried (deid.source.known_from_instances): the scan seeks them.
+    Column("source_known", JSONB, nullable=False, server_default="{}"),
+    _ts("created_at", False),
+)
+
+teaching_proposals = Table(
+    "teaching_proposals",
+    metadata,
+    Column("referral_id", ForeignKey("referrals.id"), primary_key=True),
+    Column("decision", String(16), nullable=False),  # accepted | dismissed
+    Column("reasons", JSONB, nullable=False, server_default="[]"),
+    Column("decided_by", String(64), nullable=False),
+    _ts("decided_at", False),
+    Column("case_id", String(64)),
+)
+
+teaching_follow_ups = Table(
+    "teaching_follow_ups",
+    metadata,
+    Column("case_id", ForeignKey("teaching_cases.id"), primary_key=True),
+    Column("referral_id", String(64), primary_key=True),  # the later referral, signed
+    _ts("at", False),
+)
+
+teaching_attempts = Table(
+    "teaching_attempts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("case_id", ForeignKey("teaching_cases.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("impression", Text, nullable=False),
+    Column("comparison", JSONB, nullable=False),
+    _ts("created_at", False),
+    Index("ix_teaching_attempts_user", "user_id", "created_at"),
+)
+
+teaching_views = Table(
+    "teaching_views",
+    metadata,
+    Column("case_id", ForeignKey("teaching_cases.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    _ts("first_seen_at", False),
+    _ts("last_seen_at", False),
+    Column("views", Integer, nullable=False, server_default="1"),
+)
+
+teaching_collections = Table(
+    "teaching_collections",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("owner_id", ForeignKey("users.id"), nullable=False),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+)
+
+teaching_collection_items = Table(
+    "teaching_collection_items",
+    metadata,
+    Column("collection_id", ForeignKey("teaching_collections.id", ondelete="CASCADE"), primary_key=True),
+    Column("case_id", ForeignKey("teaching_cases.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+TEACHING_TABLES = (
+    "teaching_cases",
+    "teaching_events",
+    "teaching_versions",
+    "teaching_deid",
+    "teaching_proposals",
+    "teaching_follow_ups",
+    "teaching_attempts",
+    "teaching_views",
+    "teaching_collections",
+    "teaching_collection_items",
+)

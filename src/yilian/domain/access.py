@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from yilian.domain.roles import READER_ROLES, Actor, Role
+from yilian.domain.teaching import TeachingState, Visibility, can_see
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,14 @@ def can_view(p: Principal, r: ReferralScope) -> bool:
 
 
 @dataclass(frozen=True)
+class TeachingCopy:
+    """A study that is a teaching case's de-identified copy: the case's state and visibility decide who sees it."""
+
+    state: TeachingState
+    visibility: Visibility
+
+
+@dataclass(frozen=True)
 class StudyScope:
     """A study as the archive holds it: who stored it, and the Patient ID it was stored under."""
 
@@ -158,8 +167,13 @@ def reaches(reach: StudyReach, r: ReferralStudy, s: StudyScope) -> bool:
     return r.study_instance_uid == s.study_instance_uid or (reach is StudyReach.PRIORS and r.patient_id == s.patient_id)
 
 
-def can_view_study(p: Principal, s: StudyScope, referrals: Iterable[ReferralStudy]) -> bool:
-    """`referrals`: at least every referral of the study's hospital (others never reach it)."""
+def can_view_study(
+    p: Principal, s: StudyScope, referrals: Iterable[ReferralStudy], teaching_copy: TeachingCopy | None = None
+) -> bool:
+    """`referrals`: at least every referral of the study's hospital (others never reach it). `teaching_copy`: the
+    teaching case whose de-identified copy the study is, if it is one: whoever may see the case sees its images."""
+    if teaching_copy is not None and can_see(p.role, teaching_copy.state, teaching_copy.visibility):
+        return True
     grant = STUDY_GRANTS.get(p.role)
     if grant is None:
         return False

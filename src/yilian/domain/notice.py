@@ -32,6 +32,10 @@ class NoticeKind(StrEnum):
     CONSULT_RESCHEDULED = "consult_rescheduled"  # to the host and the invited: a new time
     CONSULT_CANCELLED = "consult_cancelled"  # to the host, the invited and the requester
     CONSULT_CONCLUDED = "consult_concluded"  # to the participants and the case's referring doctor: the recommendation
+    TEACHING_NOMINATED = "teaching_nominated"  # to educators: a signed case was flagged as a teaching case
+    TEACHING_READY = "teaching_ready"  # to the curator: the de-identified copy awaits review
+    TEACHING_PUBLISHED = "teaching_published"  # to whoever flagged it: the case is in the library
+    TEACHING_FOLLOW_UP = "teaching_follow_up"  # to the curator: a later referral of the same patient was signed
 
 
 # The parameters each kind carries: every template may use exactly these. Values are plain strings; `priority` is
@@ -59,6 +63,10 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.CONSULT_RESCHEDULED: frozenset({"consult_id", "title", "starts_at"}),
     NoticeKind.CONSULT_CANCELLED: frozenset({"consult_id", "title", "reason"}),
     NoticeKind.CONSULT_CONCLUDED: frozenset({"consult_id", "title", "recommendation"}),
+    NoticeKind.TEACHING_NOMINATED: frozenset({"case_id", "modality", "body_part"}),
+    NoticeKind.TEACHING_READY: frozenset({"case_id", "modality", "body_part"}),
+    NoticeKind.TEACHING_PUBLISHED: frozenset({"case_id", "title"}),
+    NoticeKind.TEACHING_FOLLOW_UP: frozenset({"case_id", "title", "referral_id"}),
 }
 
 

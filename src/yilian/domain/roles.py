@@ -12,6 +12,9 @@ class Role(StrEnum):
     SENIOR = "senior"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+    # Curates teaching cases (and, later, lectures): a teaching role of its own, not a reading permission, because
+    # the people who run an alliance's teaching are named for it and need not read cases (docs/teaching.md).
+    EDUCATOR = "educator"
     PATIENT = "patient"
     GATEWAY = "gateway"  # a hospital's gateway, signed in with the hospital's API key: it may only store images
     SYSTEM = "system"

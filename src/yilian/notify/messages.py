@@ -135,6 +135,37 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
         Language.ZH_CN: Text("会诊结论", "{title}：{recommendation}"),
         Language.EN: Text("Consult concluded", "{title}: {recommendation}"),
     },
+    K.TEACHING_NOMINATED: {
+        Language.ZH_CN: Text(
+            "新的教学病例推荐", "病例 {case_id}（{modality} {body_part}）被推荐为教学病例，请接受或忽略"
+        ),
+        Language.EN: Text(
+            "Teaching case flagged",
+            "Case {case_id} ({modality} {body_part}) was flagged as a teaching case: accept or dismiss it",
+        ),
+    },
+    K.TEACHING_READY: {
+        Language.ZH_CN: Text("教学病例待审校", "病例 {case_id}（{modality} {body_part}）已去标识化，请审校后发布"),
+        Language.EN: Text(
+            "Teaching case ready for review",
+            "Case {case_id} ({modality} {body_part}) is de-identified: review and publish it",
+        ),
+    },
+    K.TEACHING_PUBLISHED: {
+        Language.ZH_CN: Text("教学病例已发布", "您推荐的病例 {case_id}「{title}」已发布到教学病例库"),
+        Language.EN: Text(
+            "Teaching case published", 'Case {case_id} you flagged, "{title}", is in the teaching library'
+        ),
+    },
+    K.TEACHING_FOLLOW_UP: {
+        Language.ZH_CN: Text(
+            "教学病例有随访结果", "教学病例 {case_id}「{title}」的患者有新的已签发报告（申请 {referral_id}）"
+        ),
+        Language.EN: Text(
+            "Follow-up for a teaching case",
+            'The patient of teaching case {case_id} ("{title}") has a new signed report (referral {referral_id})',
+        ),
+    },
 }
 
 PRIORITY_WORDS: Mapping[Language, Mapping[str, str]] = {  # keyed by Priority value

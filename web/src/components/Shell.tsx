@@ -13,21 +13,35 @@ import { useNoticeText } from "../i18n/notice";
 import { useLiveStatus } from "../live/LiveUpdates";
 import { Loading } from "./ErrorMessage";
 
+// Every doctor learns from the teaching library (words from the teaching area: "teaching:nav.*").
+const LEARNING = [
+  { to: "/teaching", label: "teaching:nav.library" },
+  { to: "/teaching/collections", label: "teaching:nav.collections" },
+  { to: "/teaching/history", label: "teaching:nav.history" },
+];
 const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
     { to: "/cases", label: "nav.cases" },
     { to: "/cases/new", label: "nav.newReferral" },
+    ...LEARNING,
   ],
-  expert: [{ to: "/worklist", label: "nav.worklist" }],
+  expert: [{ to: "/worklist", label: "nav.worklist" }, ...LEARNING],
   senior: [
     { to: "/worklist", label: "nav.worklist" },
     { to: "/review", label: "nav.review" },
+    ...LEARNING,
   ],
   coordinator: [
     { to: "/dashboard", label: "nav.dashboard" },
     { to: "/worklist", label: "nav.worklist" },
+    ...LEARNING,
   ],
   admin: [{ to: "/admin", label: "nav.admin" }],
+  educator: [
+    { to: "/teaching/queue", label: "teaching:nav.queue" },
+    { to: "/teaching", label: "teaching:nav.library" },
+    { to: "/teaching/collections", label: "teaching:nav.collections" },
+  ],
 };
 
 export const HOME: Record<StaffRole, string> = {
@@ -36,6 +50,7 @@ export const HOME: Record<StaffRole, string> = {
   senior: "/review",
   coordinator: "/dashboard",
   admin: "/admin",
+  educator: "/teaching/queue",
 };
 
 // Drawn, not an emoji: hospital PCs often lack a colour-emoji font and would show an empty box.
@@ -77,8 +92,11 @@ function Inbox() {
             const words = noticeText(n); // the notice's kind and parameters, in the reader's language
             return (
               <li key={n.id} className={n.read_at ? "read" : "unread"}>
-                {n.referral_id ? (
-                  <Link to={`/cases/${n.referral_id}`} onClick={() => setOpen(false)}>
+                {n.params.case_id || n.referral_id ? (
+                  <Link
+                    to={n.params.case_id ? `/teaching/${n.params.case_id}` : `/cases/${n.referral_id}`}
+                    onClick={() => setOpen(false)}
+                  >
                     {words.title}
                   </Link>
                 ) : (

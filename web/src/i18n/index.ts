@@ -10,12 +10,13 @@ import county from "./county";
 import notices from "./notices";
 import patient from "./patient";
 import reading from "./reading";
+import teaching from "./teaching";
 
 export const LANGUAGES = ["zh", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "yilian.lang";
 
-const areas = { common, county, reading, coordination, patient, admin, notices };
+const areas = { common, county, reading, coordination, patient, admin, notices, teaching };
 
 function bundle(lang: Language): ResourceLanguage {
   return Object.fromEntries(Object.entries(areas).map(([ns, strings]) => [ns, strings[lang]]));

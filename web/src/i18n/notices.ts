@@ -54,6 +54,19 @@ export default defineStrings(
     consult_rescheduled: { title: "Consult rescheduled", body: "{{title}} now starts at {{starts_at}}" },
     consult_cancelled: { title: "Consult cancelled", body: "{{title}}: {{reason}}" },
     consult_concluded: { title: "Consult concluded", body: "{{title}}: {{recommendation}}" },
+    teaching_nominated: {
+      title: "Teaching case flagged",
+      body: "Case {{case_id}} ({{modality}} {{body_part}}) was flagged as a teaching case: accept or dismiss it",
+    },
+    teaching_ready: {
+      title: "Teaching case ready for review",
+      body: "Case {{case_id}} ({{modality}} {{body_part}}) is de-identified: review and publish it",
+    },
+    teaching_published: { title: "Teaching case published", body: 'Case {{case_id}} you flagged, "{{title}}", is in the teaching library' },
+    teaching_follow_up: {
+      title: "Follow-up for a teaching case",
+      body: 'The patient of teaching case {{case_id}} ("{{title}}") has a new signed report (referral {{referral_id}})',
+    },
   } satisfies Catalogue,
   {
     awaiting_images: {
@@ -89,5 +102,9 @@ export default defineStrings(
     consult_rescheduled: { title: "会诊时间已变更", body: "{{title}}：改为 {{starts_at}}" },
     consult_cancelled: { title: "会诊已取消", body: "{{title}}：{{reason}}" },
     consult_concluded: { title: "会诊结论", body: "{{title}}：{{recommendation}}" },
+    teaching_nominated: { title: "新的教学病例推荐", body: "病例 {{case_id}}（{{modality}} {{body_part}}）被推荐为教学病例，请接受或忽略" },
+    teaching_ready: { title: "教学病例待审校", body: "病例 {{case_id}}（{{modality}} {{body_part}}）已去标识化，请审校后发布" },
+    teaching_published: { title: "教学病例已发布", body: "您推荐的病例 {{case_id}}「{{title}}」已发布到教学病例库" },
+    teaching_follow_up: { title: "教学病例有随访结果", body: "教学病例 {{case_id}}「{{title}}」的患者有新的已签发报告（申请 {{referral_id}}）" },
   },
 );

@@ -18,6 +18,7 @@ class StaffRole(StrEnum):
     SENIOR = Role.SENIOR.value
     COORDINATOR = Role.COORDINATOR.value
     ADMIN = Role.ADMIN.value
+    EDUCATOR = Role.EDUCATOR.value
 
 
 class SignedInUser(ApiModel):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, FromClause, and_, exists, false, or_, select, true
 
-from yilian.db.schema import dicom_studies, patients, referrals
+from yilian.db.queries.teaching_access import visible_cases
+from yilian.db.schema import dicom_studies, patients, referrals, teaching_cases
 from yilian.domain.access import (
     REFERRAL_GRANTS,
     STUDY_GRANTS,
@@ -37,13 +38,18 @@ def visible_referrals(p: Principal) -> ColumnElement[bool]:
 
 def visible_studies(p: Principal) -> ColumnElement[bool]:
     """Archive studies `p` may search and retrieve: exactly those `domain.access.can_view_study` lets through."""
+    st, r = dicom_studies.c, referrals.c
+    # A teaching case's de-identified copy: whoever may see the case (domain.teaching.can_see) sees its images.
+    ways: list[ColumnElement[bool]] = [
+        exists(
+            select(1).where(teaching_cases.c.deid_study_instance_uid == st.study_instance_uid, visible_cases(p.role))
+        )
+    ]
     grant = STUDY_GRANTS.get(p.role)
     if grant is None:
-        return false()
+        return or_(false(), *ways)
     if grant.everything:
         return true()
-    st, r = dicom_studies.c, referrals.c
-    ways: list[ColumnElement[bool]] = []
     if grant.own_hospital and p.hospital_id is not None:
         ways.append(st.hospital_id == p.hospital_id)
     if grant.through_referrals is not None:

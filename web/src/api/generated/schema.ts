@@ -1058,6 +1058,327 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/teaching/nominations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Nominate
+         * @description Flag a signed case as a teaching case in one click: its reader, its second reader, or an educator (whose own
+         *     flag is accepted at once). A case already flagged is a 409 naming it.
+         */
+        post: operations["teaching_nominate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Proposals
+         * @description Signed cases worth a look (minor or major discrepancy, critical finding, rare diagnosis), undecided.
+         */
+        get: operations["teaching_list_proposals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/proposals/{referral_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept Proposal */
+        post: operations["teaching_accept_proposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/proposals/{referral_id}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dismiss Proposal */
+        post: operations["teaching_dismiss_proposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Library
+         * @description The cases the caller may see (learners: published ones), filtered, with facet counts.
+         */
+        get: operations["teaching_library"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Case
+         * @description A case as the caller may see it; educators also get its source, the de-identification diff and its trail.
+         */
+        get: operations["teaching_get_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/unknown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unknown Case
+         * @description Unknown-case mode: the history and the images, not the answer.
+         */
+        get: operations["teaching_unknown_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attempt
+         * @description The doctor's impression; the answer comes back with it, compared finding by finding.
+         */
+        post: operations["teaching_attempt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept */
+        post: operations["teaching_accept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dismiss */
+        post: operations["teaching_dismiss"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/curation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Edit
+         * @description A new version of the curation (title, diagnosis, ... visibility, the de-identified texts as corrected).
+         */
+        put: operations["teaching_edit"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish
+         * @description Runs the leak scan first: anything identifying left blocks it (409, with what was found).
+         */
+        post: operations["teaching_publish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/cases/{case_id}/unpublish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unpublish */
+        post: operations["teaching_unpublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * History
+         * @description The cases the caller opened and attempted, newest first.
+         */
+        get: operations["teaching_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Collections */
+        get: operations["teaching_list_collections"];
+        put?: never;
+        /** Create Collection */
+        post: operations["teaching_create_collection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/collections/{collection_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Collection */
+        get: operations["teaching_get_collection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teaching/collections/{collection_id}/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Collection Cases
+         * @description The collection's cases in order (the whole list). Its owner only; every case must exist.
+         */
+        put: operations["teaching_set_collection_cases"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -1764,6 +2085,30 @@ export interface components {
              */
             second_reading_covers: string;
         };
+        /** Answer */
+        Answer: {
+            /** Diagnosis */
+            diagnosis: string;
+            /** Icd10 */
+            icd10: string;
+            /** Differential */
+            differential: string[];
+            /** Teaching Points */
+            teaching_points: string;
+            certainty: components["schemas"]["Certainty"];
+            /**
+             * Findings
+             * @description the expert's findings, de-identified
+             */
+            findings: string;
+            /**
+             * Impression
+             * @description the expert's impression, de-identified
+             */
+            impression: string;
+            /** Key Images */
+            key_images: string[];
+        };
         /** ApiKey */
         ApiKey: {
             /** Id */
@@ -1794,6 +2139,27 @@ export interface components {
             offered_to: string | null;
             /** Sla Due At */
             sla_due_at: string | null;
+        };
+        /** Attempt */
+        Attempt: {
+            /** Id */
+            id: number;
+            /** Case Id */
+            case_id: string;
+            /** Impression */
+            impression: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            answer: components["schemas"]["Answer"];
+            comparison: components["schemas"]["Comparison"];
+        };
+        /** AttemptBody */
+        AttemptBody: {
+            /** Impression */
+            impression: string;
         };
         /**
          * Attendance
@@ -1873,13 +2239,94 @@ export interface components {
             /** Reason */
             reason: string;
         };
-        /** CommentBody */
-        CommentBody: {
+        /**
+         * Certainty
+         * @description How sure the diagnosis is: what a learner should weigh it by.
+         * @enum {string}
+         */
+        Certainty: "pathology_proven" | "follow_up_confirmed" | "expert_consensus" | "presumptive";
+        /** Collection */
+        Collection: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Owner Name */
+            owner_name: string;
             /**
-             * Comment
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Cases
+             * @description the cases of it the caller may see
+             */
+            cases: number;
+        };
+        /** CollectionBody */
+        CollectionBody: {
+            /** Title */
+            title: string;
+            /**
+             * Description
              * @default
              */
-            comment: string;
+            description: string;
+        };
+        /** CollectionCases */
+        CollectionCases: {
+            /** Case Ids */
+            case_ids: string[];
+        };
+        /** CollectionDetail */
+        CollectionDetail: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Description */
+            description: string;
+            /** Owner Id */
+            owner_id: string;
+            /** Owner Name */
+            owner_name: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Cases
+             * @description the cases of it the caller may see
+             */
+            cases: number;
+            /** Items */
+            items: components["schemas"]["TeachingCaseCard"][];
+        };
+        /** Comparison */
+        Comparison: {
+            /** Findings */
+            findings: components["schemas"]["FindingMatch"][];
+            /**
+             * Agreed
+             * @description findings both state the same way
+             */
+            agreed: number;
+            /**
+             * Missed
+             * @description present in the expert's report, not in the impression
+             */
+            missed: string[];
+            /**
+             * Extra
+             * @description present in the impression, not in the expert's report
+             */
+            extra: string[];
         };
         /** ConcludeBody */
         ConcludeBody: {
@@ -2109,6 +2556,137 @@ export interface components {
          */
         ConsultState: "requested" | "scheduled" | "open" | "concluded" | "cancelled";
         /**
+         * CurationBody
+         * @description A new version: the fields sent replace the current version's, the others stay as they are.
+         */
+        CurationBody: {
+            /**
+             * Title
+             * @default
+             */
+            title: string;
+            /**
+             * Diagnosis
+             * @default
+             */
+            diagnosis: string;
+            /**
+             * Icd10
+             * @default
+             */
+            icd10: string;
+            /** Differential */
+            differential?: string[];
+            /**
+             * Teaching Points
+             * @default
+             */
+            teaching_points: string;
+            /** Key Images */
+            key_images?: string[];
+            /**
+             * Modality
+             * @default
+             */
+            modality: string;
+            /**
+             * Body Part
+             * @default
+             */
+            body_part: string;
+            /** @default intermediate */
+            difficulty: components["schemas"]["Difficulty"];
+            /** Tags */
+            tags?: string[];
+            /** @default presumptive */
+            certainty: components["schemas"]["Certainty"];
+            /** @default draft */
+            visibility: components["schemas"]["Visibility"];
+            /**
+             * History
+             * @default
+             */
+            history: string;
+            /**
+             * Findings
+             * @default
+             */
+            findings: string;
+            /**
+             * Impression
+             * @default
+             */
+            impression: string;
+            /** Reviewed Images */
+            reviewed_images?: string[];
+            /**
+             * Comment
+             * @description what this version changes
+             * @default
+             */
+            comment: string;
+        };
+        /** CurationOut */
+        CurationOut: {
+            /** Title */
+            title: string;
+            /** Diagnosis */
+            diagnosis: string;
+            /** Icd10 */
+            icd10: string;
+            /** Differential */
+            differential: string[];
+            /** Teaching Points */
+            teaching_points: string;
+            /**
+             * Key Images
+             * @description SOP Instance UIDs in the de-identified copy
+             */
+            key_images: string[];
+            /** Modality */
+            modality: string;
+            /** Body Part */
+            body_part: string;
+            difficulty: components["schemas"]["Difficulty"];
+            /** Tags */
+            tags: string[];
+            certainty: components["schemas"]["Certainty"];
+            visibility: components["schemas"]["Visibility"];
+            /**
+             * History
+             * @description the clinical question, de-identified (and corrected by the educator)
+             */
+            history: string;
+            /**
+             * Findings
+             * @description the signed report's findings, de-identified
+             */
+            findings: string;
+            /**
+             * Impression
+             * @description the signed report's impression, de-identified
+             */
+            impression: string;
+            /**
+             * Reviewed Images
+             * @description flagged instances the educator has looked at
+             */
+            reviewed_images: string[];
+        };
+        /** CurationVersion */
+        CurationVersion: {
+            /** Version */
+            version: number;
+            /** Author Id */
+            author_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            curation: components["schemas"]["CurationOut"];
+        };
+        /**
          * Dashboard
          * @description Counts by state and hospital, cases at risk now, breaches, and turnaround p50/p90 over [from, to).
          */
@@ -2132,6 +2710,36 @@ export interface components {
             /** Turnaround */
             turnaround: components["schemas"]["Turnaround"][];
         };
+        /**
+         * Deidentification
+         * @description The educator's review before publishing: the text diff and the images a person must look at.
+         */
+        Deidentification: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Instances */
+            instances: number;
+            /** Text */
+            text: {
+                [key: string]: components["schemas"]["RedactedText"];
+            };
+            /** Changes */
+            changes: components["schemas"]["TextChange"][];
+            /** Image Flags */
+            image_flags: components["schemas"]["ImageFlag"][];
+            /**
+             * Patient
+             * @description what stays of the patient: pseudonym, age band, sex
+             */
+            patient: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * Difficulty
+         * @enum {string}
+         */
+        Difficulty: "basic" | "intermediate" | "advanced";
         /**
          * Discrepancy
          * @description Second reader's grade: agree (RADPEER 1), minor (2a/3a), major (2b/3b, likely significant).
@@ -2165,6 +2773,52 @@ export interface components {
              * @description what was wrong where, e.g. [{field, problem}]; null when nothing more to say
              */
             details: unknown;
+        };
+        /** Facets */
+        Facets: {
+            /** Modality */
+            modality: {
+                [key: string]: number;
+            };
+            /** Body Part */
+            body_part: {
+                [key: string]: number;
+            };
+            /** Difficulty */
+            difficulty: {
+                [key: string]: number;
+            };
+            /** Tag */
+            tag: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * FindingMatch
+         * @description One finding as the expert's report and the doctor's impression state it.
+         */
+        FindingMatch: {
+            /** Concept */
+            concept: string;
+            /**
+             * Expert
+             * @description present | negated | uncertain; null: not mentioned
+             */
+            expert: string | null;
+            /** Yours */
+            yours: string | null;
+            /** Agrees */
+            agrees: boolean;
+        };
+        /** FollowUp */
+        FollowUp: {
+            /** Referral Id */
+            referral_id: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -2230,6 +2884,34 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** HistoryItem */
+        HistoryItem: {
+            /** Case Id */
+            case_id: string;
+            /** Title */
+            title: string;
+            /** Modality */
+            modality: string;
+            /** Body Part */
+            body_part: string;
+            difficulty: components["schemas"]["Difficulty"];
+            /** Views */
+            views: number;
+            /**
+             * First Seen At
+             * Format: date-time
+             */
+            first_seen_at: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /** Attempts */
+            attempts: number;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+        };
         /** Hospital */
         Hospital: {
             /** Id */
@@ -2251,6 +2933,13 @@ export interface components {
          * @enum {string}
          */
         HospitalLevel: "tertiary" | "county" | "township";
+        /** ImageFlag */
+        ImageFlag: {
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /** Reason */
+            reason: string;
+        };
         /** IssuedApiKey */
         IssuedApiKey: {
             /** Id */
@@ -2266,6 +2955,27 @@ export interface components {
             api_key: string;
             /** Note */
             note: string;
+        };
+        /** LibraryPage */
+        LibraryPage: {
+            /** Items */
+            items: components["schemas"]["TeachingCaseCard"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+            facets: components["schemas"]["Facets"];
         };
         /** LoginRequest */
         LoginRequest: {
@@ -2500,11 +3210,27 @@ export interface components {
             password: string;
         };
         /**
+         * Nomination
+         * @description A flagged case: its teaching case's id and state (a draft its flagger cannot open).
+         */
+        Nomination: {
+            /** Case Id */
+            case_id: string;
+            /** Referral Id */
+            referral_id: string;
+            state: components["schemas"]["TeachingState"];
+        };
+        /** NominationBody */
+        NominationBody: {
+            /** Referral Id */
+            referral_id: string;
+        };
+        /**
          * NoticeKind
          * @description What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE).
          * @enum {string}
          */
-        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded";
+        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up";
         /**
          * Notification
          * @description A notice in a person's inbox (and the SSE `notification` event): a kind and its parameters, which the web app
@@ -2722,6 +3448,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[Collection] */
+        Page_Collection_: {
+            /** Items */
+            items: components["schemas"]["Collection"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[ConsultEvent] */
         Page_ConsultEvent_: {
             /** Items */
@@ -2766,6 +3512,26 @@ export interface components {
         Page_Consult_: {
             /** Items */
             items: components["schemas"]["Consult"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[HistoryItem] */
+        Page_HistoryItem_: {
+            /** Items */
+            items: components["schemas"]["HistoryItem"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -2846,6 +3612,26 @@ export interface components {
         Page_PriorCase_: {
             /** Items */
             items: components["schemas"]["PriorCase"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Proposal] */
+        Page_Proposal_: {
+            /** Items */
+            items: components["schemas"]["Proposal"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -3053,6 +3839,41 @@ export interface components {
          * @enum {string}
          */
         Priority: "stat" | "urgent" | "routine";
+        /** Proposal */
+        Proposal: {
+            /** Referral Id */
+            referral_id: string;
+            /** Modality */
+            modality: string;
+            /** Body Part */
+            body_part: string;
+            /** Final At */
+            final_at: string | null;
+            /** Impression */
+            impression: string;
+            /** Icd10 */
+            icd10: string;
+            /** Reasons */
+            reasons: components["schemas"]["ProposalReason"][];
+        };
+        /** ProposalDecided */
+        ProposalDecided: {
+            /** Referral Id */
+            referral_id: string;
+            decision: components["schemas"]["ProposalDecision"];
+            /** Case Id */
+            case_id: string | null;
+        };
+        /**
+         * ProposalDecision
+         * @enum {string}
+         */
+        ProposalDecision: "accepted" | "dismissed";
+        /**
+         * ProposalReason
+         * @enum {string}
+         */
+        ProposalReason: "minor_discrepancy" | "major_discrepancy" | "critical_finding" | "rare_diagnosis";
         /**
          * Reader
          * @description A reader who could take a case, with how many open cases they hold or are offered.
@@ -3083,6 +3904,13 @@ export interface components {
             expert_id?: string | null;
             /** Reason */
             reason: string;
+        };
+        /** RedactedText */
+        RedactedText: {
+            /** Original */
+            original: string;
+            /** Redacted */
+            redacted: string;
         };
         /**
          * Referral
@@ -3339,7 +4167,7 @@ export interface components {
          * Role
          * @enum {string}
          */
-        Role: "county_doctor" | "expert" | "senior" | "coordinator" | "admin" | "patient" | "gateway" | "system";
+        Role: "county_doctor" | "expert" | "senior" | "coordinator" | "admin" | "educator" | "patient" | "gateway" | "system";
         /** ScheduleBody */
         ScheduleBody: {
             /**
@@ -3535,7 +4363,7 @@ export interface components {
          * @description The roles a person's account can have; patients, gateways and the system are not accounts.
          * @enum {string}
          */
-        StaffRole: "county_doctor" | "expert" | "senior" | "coordinator" | "admin";
+        StaffRole: "county_doctor" | "expert" | "senior" | "coordinator" | "admin" | "educator";
         /** StateCount */
         StateCount: {
             /** Requesting Hospital Id */
@@ -3604,6 +4432,131 @@ export interface components {
             body_part: string;
         };
         /**
+         * TeachingAction
+         * @enum {string}
+         */
+        TeachingAction: "nominate" | "accept" | "dismiss" | "deidentified" | "edit" | "publish" | "publish_blocked" | "unpublish";
+        /**
+         * TeachingCaseCard
+         * @description A case in the library: what a learner may read of it (never its source).
+         */
+        TeachingCaseCard: {
+            /** Id */
+            id: string;
+            state: components["schemas"]["TeachingState"];
+            /** Version */
+            version: number;
+            curation: components["schemas"]["CurationOut"];
+            /**
+             * Study Instance Uid
+             * @description the de-identified copy's Study Instance UID
+             */
+            study_instance_uid: string | null;
+            /** Published At */
+            published_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * TeachingCaseDetail
+         * @description The case as the caller may see it; the source, the review material and the trail are the educator's.
+         */
+        TeachingCaseDetail: {
+            /** Id */
+            id: string;
+            state: components["schemas"]["TeachingState"];
+            /** Version */
+            version: number;
+            curation: components["schemas"]["CurationOut"];
+            /**
+             * Study Instance Uid
+             * @description the de-identified copy's Study Instance UID
+             */
+            study_instance_uid: string | null;
+            /** Published At */
+            published_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Allowed Actions */
+            allowed_actions: components["schemas"]["TeachingAction"][];
+            /**
+             * Referral Id
+             * @description educators: the signed referral it was made from
+             */
+            referral_id: string | null;
+            /** Nominated By */
+            nominated_by: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Curator Id */
+            curator_id: string | null;
+            deidentification: components["schemas"]["Deidentification"] | null;
+            /** Events */
+            events: components["schemas"]["TeachingEventOut"][];
+            /** Versions */
+            versions: components["schemas"]["CurationVersion"][];
+            /** Follow Ups */
+            follow_ups: components["schemas"]["FollowUp"][];
+            /** Similar */
+            similar: components["schemas"]["TeachingCaseCard"][];
+        };
+        /** TeachingEventOut */
+        TeachingEventOut: {
+            /** Seq */
+            seq: number;
+            action: components["schemas"]["TeachingAction"];
+            from_state: components["schemas"]["TeachingState"] | null;
+            to_state: components["schemas"]["TeachingState"];
+            /** Actor Id */
+            actor_id: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Actor Name */
+            actor_name: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * TeachingState
+         * @enum {string}
+         */
+        TeachingState: "nominated" | "deidentifying" | "in_review" | "published" | "unpublished" | "dismissed";
+        /**
+         * TextChange
+         * @description One replacement the de-identification made: what and where (in the source and in the result).
+         */
+        TextChange: {
+            /** Field */
+            field: string;
+            /** Kind */
+            kind: string;
+            /** Original */
+            original: string;
+            /** Replacement */
+            replacement: string;
+            /** Start */
+            start: number;
+            /** End */
+            end: number;
+            /** New Start */
+            new_start: number;
+            /** New End */
+            new_end: number;
+        };
+        /**
          * Turnaround
          * @description Minutes from submission to the final report.
          */
@@ -3617,6 +4570,38 @@ export interface components {
             p50_minutes: number;
             /** P90 Minutes */
             p90_minutes: number;
+        };
+        /**
+         * UnknownCase
+         * @description Unknown-case mode: the history and the images first, nothing of the answer.
+         */
+        UnknownCase: {
+            /** Id */
+            id: string;
+            /** Modality */
+            modality: string;
+            /** Body Part */
+            body_part: string;
+            difficulty: components["schemas"]["Difficulty"];
+            /**
+             * History
+             * @description the clinical question, de-identified
+             */
+            history: string;
+            /**
+             * Patient
+             * @description age band and sex
+             */
+            patient: {
+                [key: string]: string;
+            };
+            /** Study Instance Uid */
+            study_instance_uid: string | null;
+            /**
+             * Attempts
+             * @description the caller's earlier attempts at this case
+             */
+            attempts: number;
         };
         /** UploadResult */
         UploadResult: {
@@ -3705,6 +4690,27 @@ export interface components {
             /** Context */
             ctx?: Record<string, never>;
         };
+        /**
+         * Visibility
+         * @enum {string}
+         */
+        Visibility: "draft" | "alliance" | "public";
+        /** CommentBody */
+        yilian__api__routes__referrals__CommentBody: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
+        /** CommentBody */
+        yilian__api__routes__teaching__CommentBody: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -3720,14 +4726,22 @@ export type AdminHospital = components['schemas']['AdminHospital'];
 export type AdminUser = components['schemas']['AdminUser'];
 export type AgreementBody = components['schemas']['AgreementBody'];
 export type AgreementSummary = components['schemas']['AgreementSummary'];
+export type Answer = components['schemas']['Answer'];
 export type ApiKey = components['schemas']['ApiKey'];
 export type AtRiskCase = components['schemas']['AtRiskCase'];
+export type Attempt = components['schemas']['Attempt'];
+export type AttemptBody = components['schemas']['AttemptBody'];
 export type Attendance = components['schemas']['Attendance'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type BodyStudiesUploadStudy = components['schemas']['Body_studies_upload_study'];
 export type BreachedCase = components['schemas']['BreachedCase'];
 export type CancelBody = components['schemas']['CancelBody'];
-export type CommentBody = components['schemas']['CommentBody'];
+export type Certainty = components['schemas']['Certainty'];
+export type Collection = components['schemas']['Collection'];
+export type CollectionBody = components['schemas']['CollectionBody'];
+export type CollectionCases = components['schemas']['CollectionCases'];
+export type CollectionDetail = components['schemas']['CollectionDetail'];
+export type Comparison = components['schemas']['Comparison'];
 export type ConcludeBody = components['schemas']['ConcludeBody'];
 export type Consult = components['schemas']['Consult'];
 export type ConsultCase = components['schemas']['ConsultCase'];
@@ -3737,20 +4751,31 @@ export type ConsultEvent = components['schemas']['ConsultEvent'];
 export type ConsultMessage = components['schemas']['ConsultMessage'];
 export type ConsultPersonAction = components['schemas']['ConsultPersonAction'];
 export type ConsultState = components['schemas']['ConsultState'];
+export type CurationBody = components['schemas']['CurationBody'];
+export type CurationOut = components['schemas']['CurationOut'];
+export type CurationVersion = components['schemas']['CurationVersion'];
 export type Dashboard = components['schemas']['Dashboard'];
+export type Deidentification = components['schemas']['Deidentification'];
+export type Difficulty = components['schemas']['Difficulty'];
 export type Discrepancy = components['schemas']['Discrepancy'];
 export type DutyBody = components['schemas']['DutyBody'];
 export type EmptyBody = components['schemas']['EmptyBody'];
 export type ErrorBody = components['schemas']['ErrorBody'];
+export type Facets = components['schemas']['Facets'];
+export type FindingMatch = components['schemas']['FindingMatch'];
+export type FollowUp = components['schemas']['FollowUp'];
 export type HttpValidationError = components['schemas']['HTTPValidationError'];
 export type HalfHostingRulesInput = components['schemas']['HalfHostingRules-Input'];
 export type HalfHostingRulesOutput = components['schemas']['HalfHostingRules-Output'];
 export type HandOverBody = components['schemas']['HandOverBody'];
 export type Health = components['schemas']['Health'];
+export type HistoryItem = components['schemas']['HistoryItem'];
 export type Hospital = components['schemas']['Hospital'];
 export type HospitalBody = components['schemas']['HospitalBody'];
 export type HospitalLevel = components['schemas']['HospitalLevel'];
+export type ImageFlag = components['schemas']['ImageFlag'];
 export type IssuedApiKey = components['schemas']['IssuedApiKey'];
+export type LibraryPage = components['schemas']['LibraryPage'];
 export type LoginRequest = components['schemas']['LoginRequest'];
 export type LoginResponse = components['schemas']['LoginResponse'];
 export type Me = components['schemas']['Me'];
@@ -3761,6 +4786,8 @@ export type NewConsultBody = components['schemas']['NewConsultBody'];
 export type NewHospital = components['schemas']['NewHospital'];
 export type NewLink = components['schemas']['NewLink'];
 export type NewUser = components['schemas']['NewUser'];
+export type Nomination = components['schemas']['Nomination'];
+export type NominationBody = components['schemas']['NominationBody'];
 export type NoticeKind = components['schemas']['NoticeKind'];
 export type Notification = components['schemas']['Notification'];
 export type NotificationRead = components['schemas']['NotificationRead'];
@@ -3774,13 +4801,16 @@ export type PageAgreementSummary = components['schemas']['Page_AgreementSummary_
 export type PageApiKey = components['schemas']['Page_ApiKey_'];
 export type PageAttendance = components['schemas']['Page_Attendance_'];
 export type PageAuditEvent = components['schemas']['Page_AuditEvent_'];
+export type PageCollection = components['schemas']['Page_Collection_'];
 export type PageConsultEvent = components['schemas']['Page_ConsultEvent_'];
 export type PageConsultMessage = components['schemas']['Page_ConsultMessage_'];
 export type PageConsult = components['schemas']['Page_Consult_'];
+export type PageHistoryItem = components['schemas']['Page_HistoryItem_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
 export type PageNotification = components['schemas']['Page_Notification_'];
 export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
+export type PageProposal = components['schemas']['Page_Proposal_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
 export type PageShareAccess = components['schemas']['Page_ShareAccess_'];
@@ -3792,8 +4822,13 @@ export type Person = components['schemas']['Person'];
 export type PersonAction = components['schemas']['PersonAction'];
 export type PriorCase = components['schemas']['PriorCase'];
 export type Priority = components['schemas']['Priority'];
+export type Proposal = components['schemas']['Proposal'];
+export type ProposalDecided = components['schemas']['ProposalDecided'];
+export type ProposalDecision = components['schemas']['ProposalDecision'];
+export type ProposalReason = components['schemas']['ProposalReason'];
 export type Reader = components['schemas']['Reader'];
 export type ReassignBody = components['schemas']['ReassignBody'];
+export type RedactedText = components['schemas']['RedactedText'];
 export type Referral = components['schemas']['Referral'];
 export type ReferralDetail = components['schemas']['ReferralDetail'];
 export type ReferralState = components['schemas']['ReferralState'];
@@ -3822,11 +4857,21 @@ export type StoredStudy = components['schemas']['StoredStudy'];
 export type SubmitReferral = components['schemas']['SubmitReferral'];
 export type Subspecialty = components['schemas']['Subspecialty'];
 export type SubspecialtyBody = components['schemas']['SubspecialtyBody'];
+export type TeachingAction = components['schemas']['TeachingAction'];
+export type TeachingCaseCard = components['schemas']['TeachingCaseCard'];
+export type TeachingCaseDetail = components['schemas']['TeachingCaseDetail'];
+export type TeachingEventOut = components['schemas']['TeachingEventOut'];
+export type TeachingState = components['schemas']['TeachingState'];
+export type TextChange = components['schemas']['TextChange'];
 export type Turnaround = components['schemas']['Turnaround'];
+export type UnknownCase = components['schemas']['UnknownCase'];
 export type UploadResult = components['schemas']['UploadResult'];
 export type UploadedFile = components['schemas']['UploadedFile'];
 export type UserBody = components['schemas']['UserBody'];
 export type ValidationError = components['schemas']['ValidationError'];
+export type Visibility = components['schemas']['Visibility'];
+export type YilianApiRoutesReferralsCommentBody = components['schemas']['yilian__api__routes__referrals__CommentBody'];
+export type YilianApiRoutesTeachingCommentBody = components['schemas']['yilian__api__routes__teaching__CommentBody'];
 export type $defs = Record<string, never>;
 export interface operations {
     auth_login: {
@@ -4169,7 +5214,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CommentBody"];
+                "application/json": components["schemas"]["yilian__api__routes__referrals__CommentBody"];
             };
         };
         responses: {
@@ -4213,7 +5258,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CommentBody"];
+                "application/json": components["schemas"]["yilian__api__routes__referrals__CommentBody"];
             };
         };
         responses: {
@@ -4565,7 +5610,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CommentBody"];
+                "application/json": components["schemas"]["yilian__api__routes__referrals__CommentBody"];
             };
         };
         responses: {
@@ -4609,7 +5654,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CommentBody"];
+                "application/json": components["schemas"]["yilian__api__routes__referrals__CommentBody"];
             };
         };
         responses: {
@@ -6524,6 +7569,768 @@ export interface operations {
             };
         };
     };
+    teaching_nominate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NominationBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Nomination"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_list_proposals: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Proposal_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_accept_proposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalDecided"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_dismiss_proposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProposalDecided"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_library: {
+        parameters: {
+            query?: {
+                q?: string;
+                modality?: string | null;
+                body_part?: string | null;
+                difficulty?: components["schemas"]["Difficulty"] | null;
+                tag?: string | null;
+                state?: components["schemas"]["TeachingState"] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LibraryPage"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_get_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeachingCaseDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_unknown_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnknownCase"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_attempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttemptBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attempt"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_accept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["yilian__api__routes__teaching__CommentBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeachingCaseDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_dismiss: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["yilian__api__routes__teaching__CommentBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeachingCaseDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_edit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CurationBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeachingCaseDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_publish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["yilian__api__routes__teaching__CommentBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeachingCaseDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_unpublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["yilian__api__routes__teaching__CommentBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeachingCaseDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_history: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_HistoryItem_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_list_collections: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Collection_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_create_collection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CollectionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_get_collection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    teaching_set_collection_cases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CollectionCases"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -7196,21 +9003,28 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminAction"]> = ["create", "update", "password"];
 export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user"];
+export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Certainty"]> = ["pathology_proven", "follow_up_confirmed", "expert_consensus", "presumptive"];
 export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled"];
+export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
-export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded"];
+export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
 export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum"];
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
+export const proposalDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalDecision"]> = ["accepted", "dismissed"];
+export const proposalReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalReason"]> = ["minor_discrepancy", "major_discrepancy", "critical_finding", "rare_diagnosis"];
 export const referralStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReferralState"]> = ["submitted", "awaiting_images", "offered", "in_reading", "needs_info", "preliminary", "changes_requested", "final", "returned", "closed", "amended", "cancelled"];
 export const reportKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportKind"]> = ["draft", "preliminary", "final", "addendum"];
-export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "patient", "gateway", "system"];
+export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator", "patient", "gateway", "system"];
 export const secondReadingPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SecondReadingPolicy"]> = ["always", "difficult", "random_share", "junior_readers", "never"];
 export const serviceModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceMode"]> = ["full_hosting", "half_hosting", "difficult_only", "cooperation"];
 export const shareLinkStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShareLink"]["status"]> = ["active", "share_link_expired", "share_link_revoked", "share_link_locked"];
 export const slaStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SlaStatus"]> = ["on_track", "at_risk", "breached", "paused", "met", "n/a"];
-export const staffRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StaffRole"]> = ["county_doctor", "expert", "senior", "coordinator", "admin"];
+export const staffRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StaffRole"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"];
+export const teachingActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingAction"]> = ["nominate", "accept", "dismiss", "deidentified", "edit", "publish", "publish_blocked", "unpublish"];
+export const teachingStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingState"]> = ["nominated", "deidentifying", "in_review", "published", "unpublished", "dismissed"];
+export const visibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Visibility"]> = ["draft", "alliance", "public"];

@@ -16,6 +16,7 @@ import { formatDateTime } from "../../i18n/format";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
 import { ReassignPanel } from "../coordination/ReassignPanel";
 import { AcknowledgePanel, CancelPanel, NeedsInfoPanel, openQuestion } from "./CountyActions";
+import { FlagButton, canFlag } from "../teaching/FlagButton";
 import { PatientSlip } from "./PatientSlip";
 
 function CaseHeader({ referral, names }: { referral: ReferralDetail; names: Record<string, string> }) {
@@ -114,6 +115,7 @@ export function RolePanels({ me, referral, events }: { me: Me; referral: Referra
           critical={can("acknowledge_critical")}
         />
       )}
+      {canFlag(me, referral) && <FlagButton referralId={referral.id} />}
       {can("reassign") && <ReassignPanel referral={referral} />}
       {can("cancel") && <CancelPanel referralId={referral.id} />}
     </>

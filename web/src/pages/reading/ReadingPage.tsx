@@ -19,6 +19,7 @@ import { TextAreaField } from "./Field";
 import { ReportEditor } from "./ReportEditor";
 import { ReportView } from "./ReportView";
 import { ReviewPanel, type ReviewDecision } from "./ReviewPanel";
+import { FlagButton, canFlag } from "../teaching/FlagButton";
 
 export type ReadingMode = "edit" | "reader-view" | "review" | "offer" | "other";
 
@@ -314,6 +315,7 @@ export default function ReadingPage() {
         </section>
         <div className="work-pane">
           <CaseSummary referral={r} />
+          {canFlag(me, r) && <FlagButton referralId={r.id} />}
           {mode === "edit" || mode === "reader-view" ? (
             <ReaderWorkspace referral={r} mode={mode} />
           ) : mode === "review" ? (

@@ -1,0 +1,23 @@
+"""The teaching access rule (domain.teaching.TEACHING_GRANTS) compiled to SQL, for the teaching queries and the
+archive's study filter alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, true
+
+from yilian.db.schema import teaching_cases
+from yilian.domain.roles import Role
+from yilian.domain.teaching import LIBRARY_STATES, TEACHING_GRANTS
+
+
+def visible_cases(role: Role) -> ColumnElement[bool]:
+    """The teaching cases a person of `role` may see: exactly what `domain.teaching.can_see` lets through."""
+    grant = TEACHING_GRANTS.get(role)
+    if grant is None:
+        return false()
+    if grant.every_state:
+        return true()
+    if not grant.published:
+        return false()
+    tc = teaching_cases.c
+    return and_(tc.state.in_(sorted(LIBRARY_STATES)), tc.visibility.in_(sorted(grant.published)))
