@@ -395,8 +395,14 @@ def _holds(m: ConsultMatch, p: Principal, c: ConsultScope) -> bool:
     return theirs is not None and theirs == p.user_id
 
 
+def holding_grants(p: Principal, c: ConsultScope) -> list[int]:
+    """Which of the role's grants let `p` see the consult (by their place in CONSULT_GRANTS[role])."""
+    grants = CONSULT_GRANTS.get(p.role, ())
+    return [n for n, grant in enumerate(grants) if all(_holds(m, p, c) for m in grant)]
+
+
 def can_view_consult(p: Principal, c: ConsultScope) -> bool:
-    return any(all(_holds(m, p, c) for m in grant) for grant in CONSULT_GRANTS.get(p.role, ()))
+    return bool(holding_grants(p, c))
 
 
 def may_join(p: Principal, case: ConsultCase) -> bool:
