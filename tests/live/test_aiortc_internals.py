@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import httpx
 from aiortc import RTCPeerConnection
-from aiortc.rtp import RtpPacket, is_rtcp
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket, is_rtcp
 from starlette.applications import Starlette
 
 from tests.live.conftest import join_for, room_of
@@ -37,6 +38,39 @@ async def test_the_private_attributes_exist_on_fresh_objects() -> None:
         assert sender._RTCRtpSender__rtp_header_extensions_map is not None
         assert aiortc_internals.restrict_codecs(transceiver, "video/VP8")
         assert [c.mimeType for c in transceiver._preferred_codecs] == ["video/VP8", "video/rtx"]
+    finally:
+        await pc.close()
+
+
+async def test_the_packed_header_is_what_aiortc_would_serialise() -> None:
+    pc = RTCPeerConnection()
+    try:
+        for kind, level in (("video", None), ("audio", (True, 42))):
+            transceiver = pc.addTransceiver(kind)
+            port = aiortc_internals.SenderPort(transceiver.sender, lambda: None)
+            parameters = RTCRtpParameters(
+                codecs=[RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)],
+                headerExtensions=[
+                    RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+                    RTCRtpHeaderExtensionParameters(
+                        id=2, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+                    ),
+                    RTCRtpHeaderExtensionParameters(id=3, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+                ],
+                muxId="4",
+            )
+            port.payload_type, port.mid = 97, "4"
+            port._ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+            clock = aiortc_internals.SendClock()
+            data = port.pack(1, 65535, 4_000_000_000, b"payload!", clock, level)
+
+            expected = RtpPacket(payload_type=97, marker=1, sequence_number=65535, timestamp=4_000_000_000)
+            expected.ssrc, expected.payload = transceiver.sender._ssrc, b"payload!"
+            expected.extensions.mid, expected.extensions.abs_send_time = "4", clock.abs_send_time
+            expected.extensions.audio_level = level
+            extensions_map = HeaderExtensionsMap()
+            extensions_map.configure(parameters)
+            assert data == expected.serialize(extensions_map)
     finally:
         await pc.close()
 

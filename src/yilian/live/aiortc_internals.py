@@ -9,9 +9,10 @@ tests/live/test_aiortc_internals.py exercises every touch point against the inst
   after SRTP, RTX unwrapping and NACK generation; the tap never returns a frame, so nothing is ever decoded.
   `_handle_rtp_packet` is wrapped to forward what the tap caught, in the same coroutine (no task per packet).
   `__remote_bitrate_estimator` is wrapped to cap the REMB the receiver sends to the publisher.
-- send side: `RTCRtpSender.send` is wrapped to learn the negotiated payload types; packets are written through
-  `transport._send_rtp` with the sender's `__rtp_header_extensions_map`, kept in its `__rtp_history` so its own
-  NACK handling retransmits them over RTX, and counted in its sender-report fields. `_send_keyframe` (called on a
+- send side: `RTCRtpSender.send` is wrapped to learn the negotiated payload type and header extension ids;
+  packets are packed here as aiortc would serialise them, written through `transport._send_rtp`, kept in its
+  `__rtp_history` so its own NACK handling retransmits them over RTX (with its `__rtp_header_extensions_map`), and
+  counted in its sender-report fields. `_send_keyframe` (called on a
   PLI or FIR) is replaced to ask the publisher instead of an encoder we do not have.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from struct import pack
 from typing import Any
 
 import aiortc
@@ -28,7 +30,15 @@ from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcpeerconnection import filter_preferred_codecs
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RTCP_PSFB_APP, RTP_HISTORY_SIZE, RtcpPsfbPacket, RtpPacket, pack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTP_HISTORY_SIZE,
+    HeaderExtensions,
+    RtcpPsfbPacket,
+    RtpPacket,
+    pack_header_extensions,
+    pack_remb_fci,
+)
 
 AIORTC_VERSION = "1.16.0"
 
@@ -36,7 +46,10 @@ _RECEIVER_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _RECEIVER_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
 _RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
 _SENDER_HISTORY = "_RTCRtpSender__rtp_history"
-_SENDER_EXTENSIONS = "_RTCRtpSender__rtp_header_extensions_map"
+_SENDER_EXTENSIONS = "_RTCRtpSender__rtp_header_extensions_map"  # checked by tests: retransmissions use it
+_MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+_ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+_AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 _SENDER_NTP = "_RTCRtpSender__ntp_timestamp"
 _SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
 _SENDER_OCTETS = "_RTCRtpSender__octet_count"
@@ -161,22 +174,39 @@ class SilentTrack(MediaStreamTrack):
         await asyncio.get_running_loop().create_future()
 
 
+class SendClock:
+    """What every copy of one incoming packet shares: the send time, computed once, not once per subscriber."""
+
+    __slots__ = ("ntp", "abs_send_time")
+
+    def __init__(self) -> None:
+        self.ntp = current_ntp_time()
+        self.abs_send_time = (self.ntp >> 14) & 0x00FFFFFF
+
+
 class SenderPort:
     """Writes forwarded RTP through an RTCRtpSender: its SSRC, its negotiated payload type, its mid and header
-    extension ids, its RTX history and sender-report counters."""
+    extension ids, its RTX history and sender-report counters.
+
+    The header is packed here with struct and aiortc's own `pack_header_extensions` rather than by building and
+    serialising an RtpPacket per subscriber (~4x cheaper, the hot path of the SFU); tests check the bytes equal
+    aiortc's serialisation. The history keeps a real RtpPacket, so aiortc's NACK handling retransmits it."""
 
     def __init__(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
         self.sender = sender
         self.payload_type: int | None = None
         self.mid: str | None = None
         self._history: dict[int, RtpPacket] = getattr(sender, _SENDER_HISTORY)
-        self._extensions = getattr(sender, _SENDER_EXTENSIONS)
+        self._ids: dict[str, int] = {}
+        self._history_extensions = HeaderExtensions()
         original_send = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
             await original_send(parameters)
-            self.payload_type = parameters.codecs[0].payloadType
             self.mid = parameters.muxId
+            self._ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+            self._history_extensions.mid = self.mid
+            self.payload_type = parameters.codecs[0].payloadType  # last: `ready` turns true with it
 
         sender.send = send  # type: ignore[method-assign]
         sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
@@ -189,19 +219,60 @@ class SenderPort:
     def ssrc(self) -> int:
         return self.sender._ssrc
 
-    async def write(self, packet: RtpPacket) -> None:
-        """Send one rewritten packet (its ssrc, payload type and mid are set here) and keep it for NACKs."""
+    def pack(
+        self,
+        marker: int,
+        sequence_number: int,
+        timestamp: int,
+        payload: bytes,
+        clock: SendClock,
+        audio_level: tuple[bool, int] | None,
+    ) -> bytes:
+        """The RTP packet as aiortc's RtpPacket.serialize would write it for this sender (RFC 3550 5.1, header
+        extensions per RFC 8285 in aiortc's order: mid, abs-send-time, audio level)."""
         assert self.payload_type is not None
-        packet.ssrc = self.sender._ssrc
-        packet.payload_type = self.payload_type
-        packet.extensions.mid = self.mid
-        packet.extensions.abs_send_time = (current_ntp_time() >> 14) & 0x00FFFFFF
-        self._history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
-        await self.sender.transport._send_rtp(packet.serialize(self._extensions))
+        extensions = []
+        ids = self._ids
+        if self.mid is not None and (mid_id := ids.get(_MID_URI)):
+            extensions.append((mid_id, self.mid.encode()))
+        if abs_id := ids.get(_ABS_SEND_TIME_URI):
+            extensions.append((abs_id, pack("!L", clock.abs_send_time)[1:]))
+        if audio_level is not None and (level_id := ids.get(_AUDIO_LEVEL_URI)):
+            extensions.append((level_id, pack("!B", (0x80 if audio_level[0] else 0) | (audio_level[1] & 0x7F))))
+        profile, value = pack_header_extensions(extensions)
+        header = pack(
+            "!BBHLL",
+            0x90 if value else 0x80,
+            (marker << 7) | self.payload_type,
+            sequence_number,
+            timestamp,
+            self.sender._ssrc,
+        )
+        if value:
+            header += pack("!HH", profile, len(value) >> 2) + value
+        return header + payload
+
+    async def write(
+        self,
+        marker: int,
+        sequence_number: int,
+        timestamp: int,
+        payload: bytes,
+        clock: SendClock,
+        audio_level: tuple[bool, int] | None = None,
+    ) -> None:
+        """Send one rewritten packet and keep it for NACKs (RTX)."""
+        data = self.pack(marker, sequence_number, timestamp, payload, clock, audio_level)
+        kept = RtpPacket.__new__(RtpPacket)  # what aiortc's _retransmit reads; no per-packet HeaderExtensions
+        kept.version, kept.marker, kept.payload_type = 2, marker, self.payload_type  # type: ignore[assignment]
+        kept.sequence_number, kept.timestamp, kept.ssrc = sequence_number, timestamp, self.sender._ssrc
+        kept.csrc, kept.extensions, kept.payload, kept.padding_size = [], self._history_extensions, payload, 0
+        self._history[sequence_number % RTP_HISTORY_SIZE] = kept
+        await self.sender.transport._send_rtp(data)
         sender = self.sender
-        setattr(sender, _SENDER_NTP, current_ntp_time())
-        setattr(sender, _SENDER_RTP_TS, packet.timestamp)
-        setattr(sender, _SENDER_OCTETS, getattr(sender, _SENDER_OCTETS) + len(packet.payload))
+        setattr(sender, _SENDER_NTP, clock.ntp)
+        setattr(sender, _SENDER_RTP_TS, timestamp)
+        setattr(sender, _SENDER_OCTETS, getattr(sender, _SENDER_OCTETS) + len(payload))
         setattr(sender, _SENDER_PACKETS, getattr(sender, _SENDER_PACKETS) + 1)
 
 

@@ -51,7 +51,7 @@ class OutboundStream:
         """The next packet starts a new run: numbering continues from where it stopped, video at a keyframe."""
         self._seq_offset = None
 
-    async def forward(self, packet: RtpPacket, keyframe: bool) -> None:
+    async def forward(self, packet: RtpPacket, keyframe: bool, clock: aiortc_internals.SendClock) -> None:
         if not self.port.ready:
             return
         if self._seq_offset is None:
@@ -67,12 +67,9 @@ class OutboundStream:
                 self._ts_offset = (target - packet.timestamp) & 0xFFFFFFFF
         sequence_number = (packet.sequence_number + self._seq_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        out = RtpPacket(
-            marker=packet.marker, sequence_number=sequence_number, timestamp=timestamp, payload=packet.payload
+        await self.port.write(
+            packet.marker, sequence_number, timestamp, packet.payload, clock, packet.extensions.audio_level
         )
-        if packet.extensions.audio_level is not None:
-            out.extensions.audio_level = packet.extensions.audio_level
-        await self.port.write(out)
         self.packets_sent += 1
         if not uint16_gt(self._next_seq, sequence_number):  # not a late retransmission: the run moves on
             self._next_seq = uint16_add(sequence_number, 1)
@@ -118,8 +115,9 @@ class PublishedTrack:
         if self.muted:
             return
         keyframe = self.kind is MediaKind.VIDEO and is_keyframe_start(packet.payload)
+        clock = aiortc_internals.SendClock()
         for stream in tuple(self.outbound):
-            await stream.forward(packet, keyframe)
+            await stream.forward(packet, keyframe, clock)
         for sink in self.sinks:
             sink.add(packet, keyframe)
 
