@@ -25,6 +25,12 @@ const CollectionList = lazy(() => import("./pages/teaching/Collections").then((m
 const CollectionPage = lazy(() => import("./pages/teaching/Collections").then((m) => ({ default: m.CollectionPage })));
 // Every doctor learns from the library; educators curate it.
 const LEARNERS = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"] as const;
+const ConsultList = lazy(() => import("./pages/consult/ConsultList"));
+const NewConsult = lazy(() => import("./pages/consult/NewConsult"));
+const ConsultPage = lazy(() => import("./pages/consult/ConsultPage"));
+const ConsultRoom = lazy(() => import("./pages/consult/room/ConsultRoom"));
+
+const CONSULT_ROLES = ["county_doctor", "expert", "senior", "coordinator"] as const;
 
 function Home() {
   const { me, loading } = useSession();
@@ -48,6 +54,10 @@ export default function App() {
         <Route path="/read/:id" element={<RequireRole roles={["expert", "senior"]}><ReadingPage /></RequireRole>} />
         <Route path="/review" element={<RequireRole roles={["senior"]}><ReviewQueue /></RequireRole>} />
         <Route path="/dashboard" element={<RequireRole roles={["coordinator"]}><Dashboard /></RequireRole>} />
+        <Route path="/consults" element={<RequireRole roles={[...CONSULT_ROLES]}><ConsultList /></RequireRole>} />
+        <Route path="/consults/new" element={<RequireRole roles={["expert", "senior", "coordinator"]}><NewConsult /></RequireRole>} />
+        <Route path="/consults/:id" element={<RequireRole roles={[...CONSULT_ROLES]}><ConsultPage /></RequireRole>} />
+        <Route path="/consults/:id/room" element={<RequireRole roles={[...CONSULT_ROLES]}><ConsultRoom /></RequireRole>} />
         <Route path="/admin/*" element={<RequireRole roles={["admin"]}><AdminPage /></RequireRole>} />
         <Route path="/teaching" element={<RequireRole roles={[...LEARNERS]}><Library /></RequireRole>} />
         <Route path="/teaching/queue" element={<RequireRole roles={["educator"]}><TeachingQueue /></RequireRole>} />

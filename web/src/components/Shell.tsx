@@ -19,21 +19,25 @@ const LEARNING = [
   { to: "/teaching/collections", label: "teaching:nav.collections" },
   { to: "/teaching/history", label: "teaching:nav.history" },
 ];
+const CONSULTS = { to: "/consults", label: "nav.consults" };
 const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
     { to: "/cases", label: "nav.cases" },
     { to: "/cases/new", label: "nav.newReferral" },
+    CONSULTS,
     ...LEARNING,
   ],
-  expert: [{ to: "/worklist", label: "nav.worklist" }, ...LEARNING],
+  expert: [{ to: "/worklist", label: "nav.worklist" }, CONSULTS, ...LEARNING],
   senior: [
     { to: "/worklist", label: "nav.worklist" },
     { to: "/review", label: "nav.review" },
+    CONSULTS,
     ...LEARNING,
   ],
   coordinator: [
     { to: "/dashboard", label: "nav.dashboard" },
     { to: "/worklist", label: "nav.worklist" },
+    CONSULTS,
     ...LEARNING,
   ],
   admin: [{ to: "/admin", label: "nav.admin" }],

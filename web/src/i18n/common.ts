@@ -10,6 +10,7 @@ export default defineStrings(
       review: "Second reading",
       dashboard: "SLA dashboard",
       admin: "Administration",
+      consults: "MDT consults",
       main: "Main navigation",
     },
     session: {
@@ -80,6 +81,7 @@ export default defineStrings(
       review: "二次审核",
       dashboard: "时限看板",
       admin: "系统管理",
+      consults: "多学科会诊",
       main: "主导航",
     },
     session: {

@@ -5,6 +5,7 @@ import { initReactI18next } from "react-i18next";
 
 import admin from "./admin";
 import common from "./common";
+import consult from "./consult";
 import coordination from "./coordination";
 import county from "./county";
 import notices from "./notices";
@@ -16,7 +17,7 @@ export const LANGUAGES = ["zh", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "yilian.lang";
 
-const areas = { common, county, reading, coordination, patient, admin, notices, teaching };
+const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching };
 
 function bundle(lang: Language): ResourceLanguage {
   return Object.fromEntries(Object.entries(areas).map(([ns, strings]) => [ns, strings[lang]]));

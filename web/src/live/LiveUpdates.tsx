@@ -28,6 +28,13 @@ export function applyEvent(client: QueryClient, event: string, data: string): No
   } else if (event === "notification") {
     void client.invalidateQueries({ queryKey: ["notifications"] });
     return JSON.parse(data) as Notification;
+  } else if (event === "consult") {
+    const row = JSON.parse(data) as { id: string };
+    void client.invalidateQueries({ queryKey: ["consult", row.id] });
+    void client.invalidateQueries({ queryKey: ["consults"] });
+  } else if (event === "consult_message") {
+    const line = JSON.parse(data) as { consult_id: string };
+    void client.invalidateQueries({ queryKey: ["consult-messages", line.consult_id] });
   } else if (event === "resync") {
     void client.invalidateQueries();
   }

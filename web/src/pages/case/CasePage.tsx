@@ -13,6 +13,7 @@ import { HOME } from "../../components/Shell";
 import { ReportView, signedReports } from "../../components/ReportView";
 import { Timeline, namesFromAudit } from "../../components/Timeline";
 import { formatDateTime } from "../../i18n/format";
+import { RequestConsult } from "../consult/RequestConsult";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
 import { ReassignPanel } from "../coordination/ReassignPanel";
 import { AcknowledgePanel, CancelPanel, NeedsInfoPanel, openQuestion } from "./CountyActions";
@@ -149,6 +150,7 @@ export default function CasePage() {
           <RolePanels me={me} referral={data} events={events} />
           <ReportView reports={data.reports} />
           <SlipPanel me={me} referral={data} />
+          {me.role !== "admin" && <RequestConsult referral={data} />}
           {/* The coordinator answers for the case's record: every event in a table, exportable as CSV. */}
           {me.role === "coordinator" && <AuditTrailTable referralId={data.id} />}
         </div>
