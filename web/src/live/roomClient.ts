@@ -69,18 +69,10 @@ export interface RoomOptions {
 
 const EMPTY_PRESENCE: Presence = { participants: [], presenter_id: null, controller_id: null, recording: false };
 
-/**
- * ws(s)://host/api/consults/{id}/live?token=…: the API's door (src/yilian/api/live_door.py). A browser cannot set a
- * WebSocket's headers, so the door takes the user's token as a query parameter; the first frame is a plain `join`
- * whose assertion the API writes.
- */
-export function roomSocketUrl(
-  consultId: string,
-  token: string,
-  loc: Pick<Location, "protocol" | "host"> = window.location,
-): string {
+/** ws(s)://host/api/consults/{id}/live: the API's signalling door (src/yilian/api/live_door.py), on this origin. */
+export function roomSocketUrl(consultId: string, loc: Pick<Location, "protocol" | "host"> = window.location): string {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/api/consults/${encodeURIComponent(consultId)}/live?token=${encodeURIComponent(token)}`;
+  return `${scheme}//${loc.host}/api/consults/${encodeURIComponent(consultId)}/live`;
 }
 
 /** Backoff for rejoining after an unexpected close: 1 s, 2 s, 4 s … capped at 8 s. */
@@ -123,10 +115,11 @@ export class RoomClient {
 
   connect(): void {
     this.stopped = false;
-    const ws = new WebSocket(roomSocketUrl(this.options.consultId, this.options.token));
+    const ws = new WebSocket(roomSocketUrl(this.options.consultId));
     this.ws = ws;
-    // The API checks the token and the invitation, then puts its own signed assertion into this join.
-    ws.onopen = () => this.send({ type: "join", receive_video: this.options.receiveVideo });
+    // A browser cannot set a WebSocket's headers, and a URL lands in logs: the token travels in the first frame.
+    // The API checks it and the invitation, drops it, and puts its own signed assertion into the join it relays.
+    ws.onopen = () => this.send({ type: "join", receive_video: this.options.receiveVideo, token: this.options.token });
     ws.onmessage = (event) => void this.onSignal(JSON.parse(String(event.data)) as { type: string; [k: string]: unknown });
     ws.onclose = (event) => this.onClose(ws, event.code);
   }
