@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from tests.support.search import SearchNode
 from yilian.config import Settings
 from yilian.runtime import postgres, temporal
 from yilian.runtime.postgres import EmbeddedPostgres
@@ -83,3 +84,20 @@ async def worker(temporal_client: Client, engine: AsyncEngine, settings: Setting
 
     async with build_worker(temporal_client, engine, settings):
         yield
+
+
+@pytest.fixture(scope="session")
+def opensearch_node(services_dir: Path) -> Iterator[SearchNode]:
+    """A real OpenSearch node for the tests that search; only a session that asks for it pays for its start.
+    YILIAN_TEST_OPENSEARCH_URL points the tests at a node already running instead (it cannot be restarted)."""
+    existing = os.environ.get("YILIAN_TEST_OPENSEARCH_URL")
+    holder = SearchNode(None if existing else services_dir / "opensearch", existing)
+    if not existing:
+        holder.start()
+    yield holder
+    holder.stop()
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(opensearch_node: SearchNode) -> str:
+    return opensearch_node.url

@@ -1,4 +1,4 @@
-"""The `yilian` command: up, api, worker, live, migrate, seed-demo, doctor, gateway."""
+"""The `yilian` command: up, api, worker, live, migrate, seed-demo, doctor, search, gateway."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Services:
     database_url: str
     temporal_address: str
     temporal_ui: str | None = None  # the dev server's Web UI; None when headless or not ours
+    opensearch_url: str | None = None
 
 
 # Alembic's INFO lines ("Context impl PostgresqlImpl.", "Will assume transactional DDL.") on every start say nothing
@@ -39,8 +40,8 @@ QUIET_LOGGERS = ("alembic",)
 
 @contextlib.contextmanager
 def embedded_services(settings: Settings, *, ui: bool = False) -> Iterator[Services]:
-    """Use the configured PostgreSQL/Temporal, or start the embedded ones under var/ (stopped on exit)."""
-    from yilian.runtime import postgres, temporal
+    """Use the configured PostgreSQL/Temporal/OpenSearch, or start the embedded ones under var/ (stopped on exit)."""
+    from yilian.runtime import opensearch, postgres, temporal
 
     started: list[object] = []
     try:
@@ -59,7 +60,13 @@ def embedded_services(settings: Settings, *, ui: bool = False) -> Iterator[Servi
             if ui and ui_url is None:
                 # Attached to a server an earlier run left behind, started without its UI.
                 print(f"Temporal Web UI        off (pid {dev.pid} runs headless; stop it to get the UI)", flush=True)
-        yield Services(database_url, address, ui_url)
+        search_url = settings.opensearch_url
+        if search_url is None:
+            node = opensearch.start_node(opensearch.default_data_dir(settings.var_dir))
+            started.append(node)
+            search_url = node.url
+            print(f"OpenSearch (embedded)  {search_url}", flush=True)
+        yield Services(database_url, address, ui_url, search_url)
     finally:
         for service in reversed(started):
             with contextlib.suppress(Exception):
@@ -105,12 +112,13 @@ async def _serve(
         tasks.append(asyncio.create_task(uvicorn.Server(config).serve()))
     # Not one of `tasks`: it finishes after a few seconds while the server runs on.
     starter = asyncio.create_task(_start_live_cases(settings, engine, client)) if worker and live_cases else None
+    syncing = asyncio.create_task(_sync_search(settings, engine)) if worker and live_cases else None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for t in done:
             t.result()
     finally:
-        for t in [*tasks, *([starter] if starter else [])]:
+        for t in [*tasks, *([starter] if starter else []), *([syncing] if syncing else [])]:
             t.cancel()
         await engine.dispose()
 
@@ -147,6 +155,25 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
         print(f"Demo MDT consult        {result.consult_id} scheduled by liu.coord, opens in 20 minutes", flush=True)
     for reason in result.stuck:
         log.warning("demo live case: %s", reason)
+
+
+async def _sync_search(settings: Settings, engine: AsyncEngine) -> None:
+    """Signed reports that never went through the indexing activity (the demo's history, cases signed while the
+    deployment ran without search) into the index; a failure is logged, never fatal."""
+    from yilian.search.reindex import sync
+    from yilian.search.reports import connect
+
+    if settings.opensearch_url is None:
+        return
+    client = connect(settings.opensearch_url, timeout=60)
+    started = time.monotonic()
+    try:
+        done = await sync(engine, client, settings.search_alias)
+        print(f"Report search          {done} signed reports indexed ({time.monotonic() - started:.1f} s)", flush=True)
+    except Exception:
+        log.exception("could not index the signed reports; search shows only what is signed from now on")
+    finally:
+        await client.close()
 
 
 def _migrate_and_seed(database_url: str, seed: bool, history: bool = False) -> None:
@@ -193,10 +220,11 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         if not args.no_demo:
             users = ", ".join(u.id for u in DEMO_USERS)
             print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)
+        served = settings.model_copy(update={"opensearch_url": svc.opensearch_url})
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 _serve(
-                    settings, svc.database_url, svc.temporal_address, api=True, worker=True, live_cases=not args.no_demo
+                    served, svc.database_url, svc.temporal_address, api=True, worker=True, live_cases=not args.no_demo
                 )
             )
 
@@ -233,6 +261,34 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> None:
     sys.exit(0 if all(c.ok for c in checks) else 1)
 
 
+def cmd_search(settings: Settings, args: argparse.Namespace) -> None:
+    """`yilian search reindex`: rebuild the report index from PostgreSQL and swap the alias to it."""
+    from yilian.db.engine import make_engine
+    from yilian.runtime import opensearch
+    from yilian.search.reindex import reindex
+    from yilian.search.reports import connect
+
+    database_url = _require(settings.database_url, "YILIAN_DATABASE_URL")
+    url = settings.opensearch_url or opensearch.find_running(opensearch.default_data_dir(settings.var_dir))
+    url = _require(url, "YILIAN_OPENSEARCH_URL")
+
+    async def run() -> None:
+        engine, client = make_engine(database_url), connect(url, timeout=120)
+        started = time.monotonic()
+        try:
+            result = await reindex(engine, client, settings.search_alias)
+        finally:
+            await client.close()
+            await engine.dispose()
+        print(
+            f"{settings.search_alias} -> {result.index}: {result.indexed} signed reports "
+            f"(+{result.caught_up} signed meanwhile) in {time.monotonic() - started:.1f} s; "
+            f"dropped {', '.join(result.previous) or 'nothing'}"
+        )
+
+    asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="yilian", description="Yilian 医联: remote imaging consultation")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -250,7 +306,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="bring the database schema up to date")
     seed = sub.add_parser("seed-demo", help="load the demo alliance and its 90 days of finished cases (idempotent)")
     seed.add_argument("--no-history", action="store_true", help="only the alliance: hospitals, agreements, people")
-    sub.add_parser("doctor", help="check PostgreSQL, Temporal and storage and say what is wrong")
+    sub.add_parser("doctor", help="check PostgreSQL, Temporal, search and storage and say what is wrong")
+    search = sub.add_parser("search", help="report search: maintain the index")
+    search.add_argument("action", choices=["reindex"], help="reindex: rebuild from PostgreSQL, swap the alias")
     gateway_command.add_parser(sub)
     live_command.add_parser(sub)
     args = parser.parse_args(argv)
@@ -266,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed-demo": cmd_seed_demo,
         "doctor": cmd_doctor,
         "live": live_command.main,
+        "search": cmd_search,
     }[args.command](settings, args)
 
 

@@ -28,9 +28,11 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "yilian-referrals"
     storage_url: str = "file://var/dicom"
-    # Reserved for report search (issue 13), named in ARCHITECTURE.md beside the other three service addresses;
-    # nothing reads it yet. None will mean "start the embedded node".
+    # Report search: an existing OpenSearch cluster (http(s)://[user:password@]host:port). None: `yilian up` starts
+    # the embedded node under var/opensearch; `yilian api`/`worker` then run without search.
     opensearch_url: str | None = None
+    # The alias readers and writers use; the concrete index behind it changes with each reindex.
+    search_alias: str = "yilian-reports"
     # The built web app and OHIF viewer; None means web/dist and viewer/build in the source checkout.
     web_dir: Path | None = None
     viewer_dir: Path | None = None

@@ -12,12 +12,14 @@ from temporalio.worker import Worker
 
 from yilian.activities.consult import ConsultActivities
 from yilian.activities.referral import ReferralActivities
+from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
 from yilian.notify.inbox import InAppNotifier
 from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
+from yilian.search.reports import ReportIndex
 from yilian.workflows.consult import ConsultWorkflow
 from yilian.workflows.referral import ReferralWorkflow
 from yilian.workflows.teaching import TeachingCaseWorkflow
@@ -28,11 +30,13 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     referral = ReferralActivities(engine, settings.share_link_secret, notifiers)
     consult = ConsultActivities(engine, notifiers, client, settings.task_queue)
     teaching = TeachingActivities(engine, blob_store_from_url(settings.storage_url), settings.deid_secret, notifiers)
+    index = ReportIndex.from_url(settings.opensearch_url, settings.search_alias) if settings.opensearch_url else None
+    search = SearchActivities(engine, index)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow],
-        activities=[*referral.all(), *consult.all(), *teaching.all()],
+        activities=[*referral.all(), *consult.all(), *teaching.all(), *search.all()],
         max_cached_workflows=2000,
     )
 

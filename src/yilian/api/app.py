@@ -30,6 +30,7 @@ from yilian.api.routes import (
     me,
     notifications,
     referrals,
+    search,
     share_links,
     studies,
     teaching,
@@ -39,6 +40,7 @@ from yilian.api.static import viewer, web_app
 from yilian.api.workflow_client import studies_received
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
+from yilian.search.reports import ReportIndex
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # The JSON API, whose refusals are all ErrorBody; DICOMweb answers in its own standard's terms.
@@ -56,6 +58,7 @@ API_ROUTERS = (
     events,
     admin,
     directory,
+    search,
     teaching,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
@@ -102,6 +105,7 @@ def build_app(lifespan: Lifespan | None = None) -> FastAPI:
 
 def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> FastAPI:
     database_url = settings.database_url or engine.url.render_as_string(hide_password=False)
+    search = ReportIndex.from_url(settings.opensearch_url, settings.search_alias) if settings.opensearch_url else None
     resources = Resources(
         settings=settings,
         engine=engine,
@@ -109,6 +113,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
         blobs=blob_store_from_url(settings.storage_url),
         on_stored=studies_received(engine, temporal),
         events=EventHub(listen_dsn(database_url), engine),
+        search=search,
     )
 
     @asynccontextmanager
@@ -118,6 +123,8 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
             yield
         finally:
             await resources.events.stop()
+            if resources.search is not None:
+                await resources.search.close()
 
     app = build_app(lifespan)
     app.state.resources = resources  # read only through api/deps.py

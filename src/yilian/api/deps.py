@@ -33,6 +33,7 @@ from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 from yilian.imaging.blob import BlobStore
+from yilian.search.reports import ReportIndex
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Resources:
     blobs: BlobStore
     on_stored: StudiesReceived  # wakes the referrals waiting for the studies just stored
     events: EventHub
+    search: ReportIndex | None = None  # None: no OpenSearch configured (YILIAN_OPENSEARCH_URL)
 
 
 def resources(request: HTTPConnection) -> Resources:
@@ -73,6 +75,13 @@ async def _on_stored(request: HTTPConnection) -> StudiesReceived:
 
 async def _events(request: HTTPConnection) -> EventHub:
     return resources(request).events
+
+
+async def _search(request: HTTPConnection) -> ReportIndex:
+    found = resources(request).search
+    if found is None:
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, "report search is not configured (YILIAN_OPENSEARCH_URL)")
+    return found
 
 
 async def _referral_commands(request: HTTPConnection) -> ReferralCommands:
@@ -105,6 +114,7 @@ Commands = Annotated[ReferralCommands, Depends(_referral_commands)]
 ConsultActions = Annotated[ConsultCommands, Depends(_consult_commands)]
 Live = Annotated[LiveProcesses, Depends(_live_processes)]
 TeachingCommandsDep = Annotated[TeachingCommands, Depends(_teaching_commands)]
+ReportSearch = Annotated[ReportIndex, Depends(_search)]
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -602,3 +602,20 @@ TEACHING_TABLES = (
     "teaching_collections",
     "teaching_collection_items",
 )
+
+# Report search (issue 13): every search and similar-cases request, who asked and what, for the audit.
+search_events = Table(
+    "search_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _ts("at", False),
+    Column("user_id", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("hospital_id", String(64)),
+    Column("kind", String(16), nullable=False),  # search | similar
+    Column("query", JSONB, nullable=False),  # the text, switches and chosen facets; the case for similar
+    Column("total", Integer, nullable=False),  # how many reports it found (among those the person may see)
+    Index("ix_search_events_user_at", "user_id", "at"),
+)
+
+SEARCH_TABLES = ("search_events",)

@@ -270,9 +270,24 @@ class ActivityName:
     RECORD_STEP = "record_step"
     FIND_CANDIDATES = "find_candidates"
     STUDY_ARRIVED = "study_arrived"
+    INDEX_REPORT = "index_report"
 
 
 @dataclass(frozen=True)
 class StudyArrivedInput:
     study_instance_uid: str
     requesting_hospital_id: str
+
+
+@dataclass(frozen=True)
+class IndexReportInput:
+    """Index the referral's signed report (final or addendum `report_version`) for search."""
+
+    referral_id: str
+    report_version: int
+
+
+@dataclass(frozen=True)
+class IndexReportResult:
+    indexed: bool  # False: search is not configured, or the index already held a newer version
+    report_version: int = 0  # the version the index now holds (read from PostgreSQL, never older than asked)

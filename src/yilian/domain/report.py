@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -57,3 +58,37 @@ class ReportContent:
         ):
             out.append("structured fields are too many or too long")
         return out
+
+
+@dataclass(frozen=True)
+class SignedSection:
+    """One signed text of a report: the final report's, or an addendum's."""
+
+    kind: ReportKind  # FINAL or ADDENDUM
+    version: int
+    findings: str
+    impression: str
+
+
+@dataclass(frozen=True)
+class SignedReport:
+    """A signed report as search indexes it: the case's facets and parties, and its signed texts (no patient)."""
+
+    referral_id: str
+    report_version: int  # the newest version number: orders re-indexings of the same case
+    signed_at: datetime
+    modality: str
+    body_part: str
+    priority: str
+    study_instance_uid: str
+    requesting_hospital_id: str
+    requesting_hospital_name: str
+    reading_hospital_id: str
+    reading_hospital_name: str
+    offered_to: str | None
+    reader_id: str | None
+    reader_name: str
+    signer_id: str | None
+    discrepancy: str | None  # the second reading's grade (Discrepancy), None without second reading
+    critical: bool
+    sections: tuple[SignedSection, ...]

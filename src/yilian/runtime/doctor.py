@@ -1,4 +1,4 @@
-"""`yilian doctor`: check that the database, Temporal, storage and secrets are usable, in plain words."""
+"""`yilian doctor`: check that the database, Temporal, search, storage and secrets are usable, in plain words."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from yilian.config import Settings
-from yilian.runtime import postgres, temporal
+from yilian.runtime import opensearch, postgres, temporal
 
 DEFAULT_TIMEOUT = 3.0
 MIN_JWT_SECRET_LENGTH = 32
@@ -56,6 +56,7 @@ async def check(settings: Settings, *, seconds: float = DEFAULT_TIMEOUT) -> list
     checks: list[tuple[str, Callable[[Settings, float], Awaitable[Check]]]] = [
         ("PostgreSQL", _check_postgres),
         ("Temporal", _check_temporal),
+        ("Search", _check_search),
         ("Storage", _check_storage),
         ("Secrets", _check_secrets),
     ]
@@ -221,6 +222,56 @@ async def _check_temporal_address(address: str, namespace: str, seconds: float) 
     except Exception as exc:
         return Check(name, False, f"{where} accepts connections but does not answer as Temporal: {_describe(exc)}")
     return Check(name, True, f"{where}, namespace {namespace!r}: connected.")
+
+
+# --- Search ------------------------------------------------------------------------------------
+
+
+async def _check_search(settings: Settings, seconds: float) -> Check:
+    """The node answers, and the index holds as many reports as PostgreSQL has signed."""
+    name = "Search"
+    url = settings.opensearch_url
+    if url is None:
+        data_dir = opensearch.default_data_dir(settings.var_dir).absolute()
+        url = await asyncio.to_thread(opensearch.find_running, data_dir)
+        if url is None:
+            return Check(name, True, f"Embedded OpenSearch ({data_dir}) is not running; `yilian up` starts it.")
+    from yilian.search.reindex import counts
+    from yilian.search.reports import connect
+
+    client = connect(url, timeout=seconds)
+    try:
+        health = await client.cluster.health()
+        database_url = settings.database_url or _embedded_database_url(settings)
+        if database_url is None:
+            return Check(name, True, f"OpenSearch at {url} is {health.get('status')}; no database to compare with.")
+        from yilian.db.engine import make_engine
+
+        engine = make_engine(database_url)
+        try:
+            found = await counts(engine, client, settings.search_alias)
+        finally:
+            await engine.dispose()
+    except Exception as exc:
+        return Check(name, False, f"OpenSearch at {url} could not be used: {_describe(exc)}")
+    finally:
+        await client.close()
+    where = f"OpenSearch at {url} ({health.get('status')}), index {settings.search_alias}"
+    if found.index != found.database:
+        held = "no index yet" if found.index is None else f"{found.index} in the index"
+        return Check(
+            name,
+            False,
+            f"{where}: {found.database} signed reports in PostgreSQL, {held}: run `yilian search reindex`.",
+        )
+    return Check(name, True, f"{where}: {found.index} reports, as many as PostgreSQL has signed.")
+
+
+def _embedded_database_url(settings: Settings) -> str | None:
+    port = postgres.find_running(postgres.default_data_dir(settings.var_dir).absolute())
+    if port is None:
+        return None
+    return f"postgresql+asyncpg://{postgres.SUPERUSER}@{postgres.HOST}:{port}/{postgres.DATABASE}"
 
 
 # --- Storage -----------------------------------------------------------------------------------

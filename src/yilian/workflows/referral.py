@@ -23,7 +23,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         CaseProgress,
         FindCandidatesInput,
         FindCandidatesResult,
+        IndexReportInput,
+        IndexReportResult,
         NotifyInput,
         PersonInput,
         ProjectionSnapshot,
@@ -71,6 +73,8 @@ PATCH_AWAIT_IMAGES = "await-images-before-routing"
 PATCH_CONSULT_STEPS = "consult-steps-on-the-timeline"
 # With no reader available the coordinator is told once; routing is retried in case someone comes on duty.
 ROUTING_RETRY = timedelta(minutes=30)
+# Signed reports (final, addenda) are indexed for search; histories from before this change replay without it.
+PATCH_INDEX_REPORTS = "index-signed-reports"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ class ReferralWorkflow:
         self._written: RecordedRow | None = None  # the projection row the last recorded step wrote
         self._critical_task: asyncio.Task[None] | None = None
         self._images_signalled = False
+        # Indexing runs beside the case (the node may be down for a while) and is awaited before the run ends.
+        self._indexing: list[workflow.ActivityHandle[IndexReportResult]] = []
 
     # ---- the main line ------------------------------------------------------------------------
     @workflow.run
@@ -124,6 +130,7 @@ class ReferralWorkflow:
         while True:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._indexed()
                 sla_task.cancel()
                 workflow.continue_as_new(ReferralInput(self._facts, self._policy, self._p))
             state = self._p.case.state
@@ -148,6 +155,7 @@ class ReferralWorkflow:
                 seq = self._p.case.seq
                 await workflow.wait_condition(lambda: self._p.case.seq != seq)
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._p.critical_open)
+        await self._indexed()
         sla_task.cancel()
         # The result carries the whole case so an addendum after the window can restart from it.
         return ReferralInput(self._facts, self._policy, self._p)
@@ -698,7 +706,34 @@ class ReferralWorkflow:
         self._p = replace(self._p, case=case)
         if report is not None and report.kind is ReportKind.FINAL:
             self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)
-        return await self._record(event, details or {}, report=report, share_link=share_link, notes=notify or [])
+        recorded = await self._record(event, details or {}, report=report, share_link=share_link, notes=notify or [])
+        if report is not None and report.kind in (ReportKind.FINAL, ReportKind.ADDENDUM):
+            self._index_report(report.version)
+        return recorded
+
+    def _index_report(self, version: int) -> None:
+        """Put the signed report into the search index, without holding up the step (or the person) while the
+        search node is down: the activity retries until it succeeds."""
+        if not workflow.patched(PATCH_INDEX_REPORTS):
+            return
+        self._indexing.append(
+            workflow.start_activity(
+                ActivityName.INDEX_REPORT,
+                IndexReportInput(self._facts.referral_id, version),
+                result_type=IndexReportResult,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        )
+
+    async def _indexed(self) -> None:
+        """Wait for the indexing started in this run (a continued run would lose it)."""
+        pending, self._indexing = self._indexing, []
+        for handle in pending:
+            try:
+                await handle
+            except ActivityError as err:  # only a non-retryable failure gets here; the reindex repairs the index
+                workflow.logger.warning("indexing %s failed: %s", self._facts.referral_id, err)
 
     async def _record(
         self,
