@@ -271,9 +271,8 @@ async def _ordered(pool: concurrent.futures.Executor, fn: Any, jobs: list[Any], 
 
 
 async def opensearch_load(url: str, alias: str, total: int, workers: int) -> dict[str, Any]:
-    from yilian.search.reports import connect
-
     from yilian.search import index as ix
+    from yilian.search.reports import connect
 
     client = connect(url, timeout=300)
     try:

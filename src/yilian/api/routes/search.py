@@ -27,9 +27,9 @@ Values = Annotated[list[str] | None, Query(max_length=30)]
 
 @router.get("")
 async def search_reports(
+    principal: Searcher,  # first: who may ask is settled before anything else (401/403, then 503)
     engine: Engine,
     index: ReportSearch,
-    principal: Searcher,
     q: Annotated[str, Query(max_length=500, description='words, synonyms welcome; "quoted" for an exact phrase')] = "",
     include_negated: Annotated[bool, Query(description="also find negated and uncertain mentions")] = False,
     sort: Sort = Sort.RELEVANCE,
@@ -82,9 +82,9 @@ async def search_suggestions(
 
 @router.get("/similar/{referral_id}")
 async def similar_cases(
+    case: CaseCaller,  # first: 401, then 404 for a case one may not see, whether or not search is up
     engine: Engine,
     index: ReportSearch,
-    case: CaseCaller,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Page[ReportHit]:
     """Signed reports like this case's (on what it has, not what it was found not to have), among those the
