@@ -62,9 +62,17 @@ async def test_request_from_the_case_then_schedule_by_the_coordinator(api: Api, 
     assert [p["specialty"] for p in detail["invitees"]] == ["thoracic_surgery", "radiology"]
     assert detail["host"]["id"] == "liu.coord"
     assert detail["allowed_actions"] == ["post_message"]  # not open yet: nobody joins
-    # The surgeon was invited to the consult, not to the referral: the case itself stays hidden from them.
-    assert detail["cases"] == []
+    # The surgeon was invited to the consult, not to the referral: the referral stays hidden from them, but they
+    # are shown the case and may open its study, as the room's viewer does.
+    assert [c["id"] for c in detail["cases"]] == [case]
     assert (await api.call("he.surgeon", "GET", f"/api/referrals/{case}")).status_code == 404
+    uid = detail["cases"][0]["study_instance_uid"]
+    found = await api.call("he.surgeon", "GET", "/dicomweb/studies", params={"StudyInstanceUID": uid})
+    assert found.status_code == 200 and len(found.json()) == 1, found.text
+    series = await api.call("he.surgeon", "GET", f"/dicomweb/studies/{uid}/series")
+    assert series.status_code == 200, series.text
+    # Someone invited to no consult of this case does not reach it.
+    assert (await api.call("xu.oncology", "GET", f"/dicomweb/studies/{uid}/series")).status_code == 204  # no match
     # On the case's own timeline, for the county doctor to see.
     trail = (await api.ok("zhao.anping", "GET", f"/api/referrals/{case}/audit"))["items"]
     steps = [e for e in trail if e["action"].startswith("consult_")]

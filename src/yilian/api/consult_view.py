@@ -43,6 +43,13 @@ def seen_consult(
     return row
 
 
+def shown_cases(principal: Principal, row: dict[str, Any], cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The consult's cases the caller is shown: those they may see, and all of them to its host and invited (who
+    open their studies in the room; domain.access.can_view_study grants it) unless it was cancelled."""
+    taking_part = principal.user_id in (row["host_id"], *row["invitee_ids"]) and row["state"] != ConsultState.CANCELLED
+    return [c for c in cases if taking_part or can_view(principal, referral_scope(c))]
+
+
 def consult_out(row: dict[str, Any], principal: Principal) -> Consult:
     actions = [str(a) for a in allowed_actions(consult_case(row), principal.actor)]
     return Consult.model_validate({**row, "seq": row["last_seq"], "allowed_actions": actions})

@@ -168,16 +168,24 @@ def reaches(reach: StudyReach, r: ReferralStudy, s: StudyScope) -> bool:
 
 
 def can_view_study(
-    p: Principal, s: StudyScope, referrals: Iterable[ReferralStudy], teaching_copy: TeachingCopy | None = None
+    p: Principal,
+    s: StudyScope,
+    referrals: Iterable[ReferralStudy],
+    teaching_copy: TeachingCopy | None = None,
+    consult_cases: Iterable[ReferralStudy] = (),
 ) -> bool:
     """`referrals`: at least every referral of the study's hospital (others never reach it). `teaching_copy`: the
-    teaching case whose de-identified copy the study is, if it is one: whoever may see the case sees its images."""
+    teaching case whose de-identified copy the study is, if it is one: whoever may see the case sees its images.
+    `consult_cases`: the cases of the MDT consults `p` hosts or is invited to (not cancelled): an invited surgeon
+    opens the case's study in the room's viewer without being a party to the referral."""
     if teaching_copy is not None and can_see(p.role, teaching_copy.state, teaching_copy.visibility):
         return True
     grant = STUDY_GRANTS.get(p.role)
     if grant is None:
         return False
     if grant.everything:
+        return True
+    if any(reaches(StudyReach.CASE, r, s) for r in consult_cases):
         return True
     if grant.own_hospital and p.hospital_id is not None and s.hospital_id == p.hospital_id:
         return True

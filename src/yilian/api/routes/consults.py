@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, WebSocket
 from pydantic import AwareDatetime, Field
 
 from yilian.api import consult_service as service
-from yilian.api.consult_view import consult_case, consult_out, seen_consult
+from yilian.api.consult_view import consult_case, consult_out, seen_consult, shown_cases
 from yilian.api.deps import (
     AppSettings,
     ConsultAccess,
@@ -31,11 +31,9 @@ from yilian.api.models.consult import (
     ConsultMessage,
     Person,
 )
-from yilian.api.referral_view import referral_scope
 from yilian.api.schemas import Page, RequestBody
 from yilian.db.queries import consult as q
 from yilian.domain import consult as rules
-from yilian.domain.access import can_view
 from yilian.domain.consult import Conclusion, ConsultAction, ConsultState, Given, Schedule
 from yilian.domain.consult_io import ConcludeInput, ConsultActorInput, ConsultPersonInput, ScheduleInput
 from yilian.domain.errors import ErrorCode, YilianError
@@ -143,7 +141,7 @@ async def get_consult(consult_id: str, engine: Engine, access: ConsultCaller) ->
     async with engine.connect() as conn:
         people = {p["id"]: p for p in await q.people_by_id(conn, people_ids)}
         stays = await q.attendance(conn, consult_id)
-    cases_by_id = {c["id"]: c for c in access.cases if can_view(access.principal, referral_scope(c))}
+    cases_by_id = {c["id"]: c for c in shown_cases(access.principal, row, access.cases)}
     return ConsultDetail(
         **consult_out(row, access.principal).model_dump(),
         host=Person.model_validate(people[row["host_id"]]) if row["host_id"] in people else None,

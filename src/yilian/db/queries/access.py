@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, FromClause, and_, exists, false, or_, select, true
 
 from yilian.db.queries.teaching_access import visible_cases
-from yilian.db.schema import dicom_studies, patients, referrals, teaching_cases
+from yilian.db.schema import (
+    consult_cases,
+    consult_invitees,
+    consults,
+    dicom_studies,
+    patients,
+    referrals,
+    teaching_cases,
+)
 from yilian.domain.access import (
     REFERRAL_GRANTS,
     STUDY_GRANTS,
@@ -15,6 +23,7 @@ from yilian.domain.access import (
     StudyReach,
     mine,
 )
+from yilian.domain.consult import ConsultState
 
 
 def _match(m: Match, p: Principal) -> ColumnElement[bool]:
@@ -50,6 +59,7 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
         return or_(false(), *ways)
     if grant.everything:
         return true()
+    ways.append(_consult_case_studies(p))
     if grant.own_hospital and p.hospital_id is not None:
         ways.append(st.hospital_id == p.hospital_id)
     if grant.through_referrals is not None:
@@ -66,3 +76,26 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
             )
         )
     return or_(false(), *ways)
+
+
+def _consult_case_studies(p: Principal) -> ColumnElement[bool]:
+    """Studies of the cases of a consult `p` hosts or is invited to (not cancelled), as the sender stored them."""
+    st, r, c = dicom_studies.c, referrals.c, consults.c
+    taking_part = or_(
+        c.host_id == p.user_id,
+        exists(select(1).where(consult_invitees.c.consult_id == c.id, consult_invitees.c.user_id == p.user_id)),
+    )
+    return exists(
+        select(1)
+        .select_from(
+            consult_cases.join(consults, consults.c.id == consult_cases.c.consult_id).join(
+                referrals, r.id == consult_cases.c.referral_id
+            )
+        )
+        .where(
+            taking_part,
+            c.state != str(ConsultState.CANCELLED),
+            r.study_instance_uid == st.study_instance_uid,
+            r.requesting_hospital_id == st.hospital_id,
+        )
+    )
