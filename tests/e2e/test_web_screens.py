@@ -42,7 +42,7 @@ async def test_an_expired_session_returns_to_sign_in_with_a_message(
     live_api: str, web_build: Path, browser: Browser, settings: Settings
 ) -> None:
     now = datetime.now(UTC)
-    claims = {"sub": "zhao.anping", "role": "county_doctor", "hospital_id": "h-anping", "iat": now}
+    claims = {"sub": "zhao.anping", "role": "county_doctor", "hospital_id": "h-anping", "iat": now, "gen": 0}
     token = jwt.encode({**claims, "exp": now + timedelta(seconds=4)}, settings.jwt_secret, algorithm="HS256")
     context = await browser.new_context(viewport=DESKTOP, locale="en-US")
     await context.add_init_script(f"sessionStorage.setItem('yilian.token', '{token}')")

@@ -236,7 +236,7 @@ async def test_the_coordinator_hears_the_sla_timers(api: Api, engine: AsyncEngin
 
 async def test_the_stream_ends_when_the_token_expires(settings: Settings, events_url: str) -> None:
     now = datetime.now(UTC)
-    claims = {"sub": "li.expert", "role": "expert", "hospital_id": "h-provincial", "iat": now}
+    claims = {"sub": "li.expert", "role": "expert", "hospital_id": "h-provincial", "iat": now, "gen": 0}
     token = jwt.encode({**claims, "exp": now + timedelta(seconds=3)}, settings.jwt_secret, algorithm="HS256")
     async with stream(events_url, token) as s:
         assert s.response.status_code == 200

@@ -53,6 +53,7 @@ def expired_token(settings: Settings, user_id: str) -> str:
         "hospital_id": "h-anping",
         "iat": now - timedelta(hours=2),
         "exp": now - timedelta(hours=1),
+        "gen": 0,
     }
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 

@@ -21,7 +21,7 @@ from yilian.api.consult_view import seen_consult
 from yilian.api.event_hub import EventHub
 from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
-from yilian.api.security import token_claims
+from yilian.api.security import current_generation, token_claims
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived, TeachingCommands
 from yilian.config import Settings
 from yilian.db.queries import alliance
@@ -134,10 +134,12 @@ def _claims(settings: Settings, creds: HTTPAuthorizationCredentials | None) -> d
     return token_claims(settings, creds.credentials)
 
 
-def _principal(user: dict[str, Any] | None) -> Principal:
+def _principal(claims: dict[str, Any], user: dict[str, Any] | None) -> Principal:
     # The database, not the token, has the last word: a deactivated user is out at once.
     if user is None or not user["active"]:
         raise YilianError(ErrorCode.UNAUTHENTICATED, "this account is no longer active")
+    if not current_generation(claims, user):
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the password has changed since this sign-in: sign in again")
     licensed = frozenset(user["licensed_for"] or ())
     return Principal(user["id"], Role(user["role"]), user["hospital_id"], user["display_name"], licensed)
 
@@ -146,7 +148,7 @@ async def authenticate(settings: Settings, engine: AsyncEngine, creds: HTTPAutho
     claims = _claims(settings, creds)
     async with engine.connect() as conn:
         user = await alliance.principal_row(conn, str(claims.get("sub")))
-    return Session(_principal(user), datetime.fromtimestamp(claims["exp"], UTC))
+    return Session(_principal(claims, user), datetime.fromtimestamp(claims["exp"], UTC))
 
 
 async def current_session(settings: AppSettings, engine: Engine, creds: Credentials) -> Session:
@@ -173,7 +175,7 @@ async def case_access(referral_id: str, settings: AppSettings, engine: Engine, c
     claims = _claims(settings, creds)
     async with engine.connect() as conn:
         user, row = await referral_queries.caller_and_referral(conn, str(claims.get("sub")), referral_id)
-    principal = _principal(user)
+    principal = _principal(claims, user)
     return CaseAccess(principal, seen(principal, referral_id, row))
 
 

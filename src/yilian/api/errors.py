@@ -41,7 +41,9 @@ def error_response(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(YilianError)
     async def _yilian(request: Request, exc: YilianError) -> JSONResponse:
-        return error_response(exc.code, exc.message, exc.details)
+        retry = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None  # a lock says when it ends
+        return error_response(exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

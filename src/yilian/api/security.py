@@ -28,21 +28,37 @@ def verify_password(stored: str, password: str) -> bool:
         return False
 
 
-def issue_token(settings: Settings, user_id: str, role: str, hospital_id: str | None) -> tuple[str, timedelta]:
+# A token must say whose it is, when it was issued, when it ends and which of the user's generations it belongs to
+# (the generation rises on a password change or deactivation, which ends every token issued before).
+REQUIRED_CLAIMS = ["sub", "iat", "exp", "gen"]
+
+
+def issue_token(
+    settings: Settings, user_id: str, role: str, hospital_id: str | None, generation: int
+) -> tuple[str, timedelta]:
     ttl = timedelta(minutes=settings.jwt_ttl_minutes)
     now = datetime.now(UTC)
-    claims = {"sub": user_id, "role": role, "hospital_id": hospital_id, "exp": now + ttl, "iat": now}
+    claims = {
+        "sub": user_id, "role": role, "hospital_id": hospital_id, "exp": now + ttl, "iat": now, "gen": generation,
+    }  # fmt: skip
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), ttl
 
 
-def token_claims(settings: Settings, token: str, *, verify_exp: bool = True) -> dict[str, Any]:
+def token_claims(settings: Settings, token: str) -> dict[str, Any]:
     """The token's claims, or UNAUTHENTICATED in words a person can act on."""
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, settings.jwt_secret, algorithms=["HS256"], options={"verify_exp": verify_exp}
+            token, settings.jwt_secret, algorithms=["HS256"], options={"require": REQUIRED_CLAIMS}
         )
     except jwt.ExpiredSignatureError as exc:
         raise YilianError(ErrorCode.UNAUTHENTICATED, "the session has expired: sign in again") from exc
     except jwt.PyJWTError as exc:
         raise YilianError(ErrorCode.UNAUTHENTICATED, "the access token is not valid") from exc
+    if not isinstance(claims["gen"], int) or not isinstance(claims["sub"], str):
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the access token is not valid")
     return claims
+
+
+def current_generation(claims: dict[str, Any], user: dict[str, Any]) -> bool:
+    """Whether the token was issued since the user's last password change or deactivation."""
+    return bool(claims["gen"] == user["token_generation"])

@@ -66,6 +66,8 @@ users = Table(
     Column("on_duty", Boolean, nullable=False, server_default="true"),
     Column("active", Boolean, nullable=False, server_default="true"),
     _ts("created_at", False),
+    # Raised when the password changes or the account is deactivated: tokens carrying an older one are refused.
+    Column("token_generation", Integer, nullable=False, server_default="0"),
 )
 
 reader_licences = Table(
@@ -619,3 +621,28 @@ search_events = Table(
 )
 
 SEARCH_TABLES = ("search_events",)
+
+# --- Sign-in security (revision 0008): failed sign-ins per account and per address, and what they led to.
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "account:<username>" or "address:<ip>"
+    Column("failures", Integer, nullable=False),
+    _ts("last_failure_at", False),
+    _ts("locked_until"),
+)
+
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _ts("at", False),
+    Column("kind", String(32), nullable=False),  # sign_in_failed | sign_in_locked | sign_in_refused
+    Column("subject", String(200), nullable=False),  # the attempts key it concerns
+    Column("address", String(64)),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Index("ix_security_events_at", "at"),
+)
+
+SECURITY_TABLES = ("sign_in_attempts", "security_events")

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     SHARE_LINK_EXPIRED = "share_link_expired"
     SHARE_LINK_REVOKED = "share_link_revoked"
     SHARE_LINK_LOCKED = "share_link_locked"
+    SIGN_IN_LOCKED = "sign_in_locked"  # too many wrong passwords for the account or from the address: wait
     WRONG_SECOND_FACTOR = "wrong_second_factor"
     SERVICE_UNAVAILABLE = "service_unavailable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -44,6 +45,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SHARE_LINK_EXPIRED: 410,
     ErrorCode.SHARE_LINK_REVOKED: 410,
     ErrorCode.SHARE_LINK_LOCKED: 429,
+    ErrorCode.SIGN_IN_LOCKED: 429,
     ErrorCode.WRONG_SECOND_FACTOR: 403,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,

@@ -4,9 +4,8 @@ import { useTranslation } from "react-i18next";
 import { Navigate, useLocation, useNavigate } from "react-router-dom";
 import { z } from "zod";
 
-import { ApiError } from "../api/client";
 import { useSession } from "../auth/session";
-import { errorText } from "../components/ErrorMessage";
+import { signInError } from "../auth/signInError";
 import { HOME, LanguageSwitch } from "../components/Shell";
 
 const schema = z.object({ username: z.string().min(1), password: z.string().min(1) });
@@ -27,8 +26,7 @@ export default function Login() {
       const who = await signIn(username, password);
       navigate(from ?? HOME[who.role], { replace: true });
     } catch (error) {
-      const message = error instanceof ApiError && error.status === 401 ? t("session.wrong") : errorText(error, t);
-      form.setError("root", { message });
+      form.setError("root", { message: signInError(error, t) });
     }
   });
 

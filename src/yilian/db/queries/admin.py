@@ -308,7 +308,9 @@ async def update_user(
     if await _username_taken(conn, values["username"], user_id):
         raise _conflict("username", f"the username {values['username']} is taken")
     try:
-        await conn.execute(update(users).where(users.c.id == user_id).values(**values))
+        # Deactivating ends the user's sessions for good: reactivating does not bring the old tokens back.
+        ended = {} if values.get("active", True) else {"token_generation": users.c.token_generation + 1}
+        await conn.execute(update(users).where(users.c.id == user_id).values(**values, **ended))
     except IntegrityError as exc:  # a concurrent change took the username between the check and the update
         raise _conflict("username", f"the username {values['username']} is taken") from exc
     await _replace_reader_sets(conn, user_id, licensed_for, subspecialties)
@@ -326,7 +328,10 @@ async def set_password(
 ) -> bool:
     """False if there is no such user. The change log says that the password changed, never what to."""
     done = await conn.scalar(
-        update(users).where(users.c.id == user_id).values(password_hash=password_hash).returning(users.c.id)
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, token_generation=users.c.token_generation + 1)  # ends its sessions
+        .returning(users.c.id)
     )
     if done is None:
         return False

@@ -11,7 +11,15 @@ database drift apart.
 
 from alembic import op
 
-from yilian.db.schema import ADMIN_TABLES, CONSULT_TABLES, IMAGING_TABLES, SEARCH_TABLES, TEACHING_TABLES, metadata
+from yilian.db.schema import (
+    ADMIN_TABLES,
+    CONSULT_TABLES,
+    IMAGING_TABLES,
+    SEARCH_TABLES,
+    SECURITY_TABLES,
+    TEACHING_TABLES,
+    metadata,
+)
 
 revision = "0001"
 down_revision = None
@@ -20,7 +28,7 @@ depends_on = None
 
 
 # The tables as of this revision: later revisions add theirs, so the baseline must not create them too.
-LATER_TABLES = (*IMAGING_TABLES, *ADMIN_TABLES, *CONSULT_TABLES, *TEACHING_TABLES, *SEARCH_TABLES)
+LATER_TABLES = (*IMAGING_TABLES, *ADMIN_TABLES, *CONSULT_TABLES, *TEACHING_TABLES, *SEARCH_TABLES, *SECURITY_TABLES)
 BASELINE_TABLES = [table for name, table in metadata.tables.items() if name not in LATER_TABLES]
 
 
