@@ -13,7 +13,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Login */
+        /**
+         * Login
+         * @description A token for the right password; 429 sign_in_locked (details.retry_after_seconds) after too many wrong ones
+         *     for the account or from the address, with waits that double (docs/security.md).
+         */
         post: operations["auth_login"];
         delete?: never;
         options?: never;
