@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -13,6 +15,27 @@ DEV_SHARE_LINK_SECRET = "dev-only-share-link-secret"
 # `yilian up` replaces it with a generated one for the API and the live process it starts (docs/live.md).
 DEV_LIVE_SECRET = "dev-only-live-secret-0123456789abcdef"
 DEV_DEID_SECRET = "dev-only-deid-secret-0123456789abcdef"
+
+# Outside development every secret must be long and unpredictable: a JWT or share-link key signs what anyone may
+# present and is guessable offline when short; the de-identification key is all that stands between a published
+# pseudonym and the patient. `secrets.token_urlsafe(48)` gives 64 characters and about 380 bits.
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 96
+
+
+def estimated_bits(value: str) -> float:
+    """The secret's length times the Shannon entropy of its characters: low for repeats and small alphabets."""
+    counts = Counter(value)
+    return -sum(n * math.log2(n / len(value)) for n in counts.values())
+
+
+def weak_secret(value: str) -> str | None:
+    """Why `value` is too weak for a secret outside development, or None."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"{len(value)} characters, need at least {MIN_SECRET_LENGTH}"
+    if value in (value + value)[1:-1] or estimated_bits(value) < MIN_SECRET_BITS:
+        return "too predictable (a repeated pattern or too few different characters)"
+    return None
 
 
 class Settings(BaseSettings):
@@ -27,7 +50,8 @@ class Settings(BaseSettings):
     temporal_address: str | None = None
     temporal_namespace: str = "default"
     task_queue: str = "yilian-referrals"
-    storage_url: str = "file://var/dicom"
+    # Empty: the archive lives under var_dir (var_dir/dicom), so two instances with their own var_dir never share it.
+    storage_url: str = ""
     # Report search: an existing OpenSearch cluster (http(s)://[user:password@]host:port). None: `yilian up` starts
     # the embedded node under var/opensearch; `yilian api`/`worker` then run without search.
     opensearch_url: str | None = None
@@ -86,14 +110,26 @@ class Settings(BaseSettings):
             "YILIAN_DEID_SECRET": (self.deid_secret, DEV_DEID_SECRET),
         }
 
+    def weak_secrets(self) -> dict[str, str]:
+        """Each set secret that is too weak outside development -> why (defaults are reported apart)."""
+        named = {name: value for name, (value, default) in self.secrets().items() if value != default}
+        if self.live_turn_secret is not None:
+            named["YILIAN_LIVE_TURN_SECRET"] = self.live_turn_secret
+        return {name: why for name, value in named.items() if (why := weak_secret(value)) is not None}
+
     def default_secrets(self) -> list[str]:
         """The secrets still at their development default."""
         return [name for name, (value, default) in self.secrets().items() if value == default]
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> Settings:
+        if not self.storage_url:
+            self.storage_url = f"file://{self.var_dir / 'dicom'}"
         if self.environment != "development":
             unset = self.default_secrets()
             if unset:
                 raise ValueError(f"{', '.join(unset)} must be set outside development")
+            weak = self.weak_secrets()
+            if weak:
+                raise ValueError("weak secrets: " + "; ".join(f"{name}: {why}" for name, why in weak.items()))
         return self

@@ -48,3 +48,45 @@ def test_share_link_days_comes_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("YILIAN_SHARE_LINK_DAYS", "0")
     with pytest.raises(ValueError, match="share_link_days"):
         Settings()
+
+
+# ---- issue 16, items 7 and 14 ---------------------------------------------------------------------------------
+STRONG = {
+    "jwt_secret": "kT3vQ9xZp2LmW8rB5nYc7HdF4sJg6AeU1oXi0Rw",
+    "webhook_secret": "Zq8Lp3Vn6Tb1Xw9Mr4Kc7Hs2Jd5Gf0Ya",
+    "share_link_secret": "Hs2Jd5Gf0YaZq8Lp3Vn6Tb1Xw9Mr4Kc7",
+    "live_secret": "Tb1Xw9Mr4Kc7Hs2Jd5Gf0YaZq8Lp3Vn6",
+    "deid_secret": "Mr4Kc7Hs2Jd5Gf0YaZq8Lp3Vn6Tb1Xw9",
+}
+
+
+def test_production_starts_with_strong_secrets() -> None:
+    assert Settings(environment="production", **STRONG).environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("secret", "value", "why"),
+    [
+        ("jwt_secret", "x", "1 characters"),
+        ("webhook_secret", "a" * 40, "predictable"),
+        ("share_link_secret", "0123456789abcdef" * 3, "predictable"),  # a repeated pattern
+        ("deid_secret", "ababababbabababaabababababbababab", "predictable"),  # two characters
+        ("live_turn_secret", "short-turn", "10 characters"),
+    ],
+)
+def test_a_weak_secret_is_refused_outside_development(secret: str, value: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        Settings(environment="production", **{**STRONG, secret: value})
+    assert Settings(environment="development", **{**STRONG, secret: value})  # development takes anything
+
+
+def test_the_archive_lives_under_var_dir_unless_set(tmp_path: Path) -> None:
+    assert Settings(var_dir=tmp_path / "a").storage_url == f"file://{tmp_path}/a/dicom"
+    assert Settings(var_dir=tmp_path / "b").storage_url != Settings(var_dir=tmp_path / "a").storage_url
+    assert Settings(var_dir=tmp_path, storage_url="s3://bucket/x").storage_url == "s3://bucket/x"
+
+
+def test_the_archive_follows_yilian_var_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("YILIAN_STORAGE_URL", raising=False)
+    monkeypatch.setenv("YILIAN_VAR_DIR", str(tmp_path))
+    assert Settings().storage_url == f"file://{tmp_path}/dicom"

@@ -21,16 +21,6 @@ from yilian.config import Settings
 from yilian.runtime import opensearch, postgres, temporal
 
 DEFAULT_TIMEOUT = 3.0
-MIN_JWT_SECRET_LENGTH = 32
-MIN_WEBHOOK_SECRET_LENGTH = 16
-# Shorter is guessable offline: a JWT or share-link key signs what anyone on the internet may present, and the
-# de-identification key is all that stands between a published pseudonym and the patient's ID.
-MIN_SECRET_LENGTH = {
-    "YILIAN_JWT_SECRET": MIN_JWT_SECRET_LENGTH,
-    "YILIAN_SHARE_LINK_SECRET": MIN_JWT_SECRET_LENGTH,
-    "YILIAN_DEID_SECRET": MIN_JWT_SECRET_LENGTH,
-}
-
 _DATABASE_HINT = (
     "Set YILIAN_DATABASE_URL to a reachable server "
     "(postgresql+asyncpg://USER:PASSWORD@HOST:5432/yilian), or unset it to use the embedded one "
@@ -336,16 +326,12 @@ async def _check_secrets(settings: Settings, seconds: float) -> Check:
     where = f"environment {settings.environment!r}"
     if defaults:
         return Check(name, False, f"{', '.join(defaults)} still have the development default in {where}.")
-    short = [
-        f"{var} ({len(value)} characters, need {minimum})"
-        for var, (value, _) in settings.secrets().items()
-        if len(value) < (minimum := MIN_SECRET_LENGTH.get(var, MIN_WEBHOOK_SECRET_LENGTH))
-    ]
-    if short:
+    weak = settings.weak_secrets()
+    if weak:
         return Check(
             name,
             False,
-            f"Too short for {where}: {', '.join(short)}. Generate one with "
+            f"Too weak for {where}: {'; '.join(f'{var} ({why})' for var, why in weak.items())}. Generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`.",
         )
     return Check(name, True, f"Secrets are set for {where}.")
