@@ -3,14 +3,18 @@ conclusion on the referral's own timeline (recorded by the referral's workflow).
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Replayer
 
 from tests.workflows.conftest import LIU, WANG, ZHAO, Harness
 from yilian.db.schema import consult_attendance, consult_events, consults
@@ -25,7 +29,9 @@ from yilian.domain.consult_io import (
     ScheduleInput,
 )
 from yilian.domain.roles import Actor, Role
+from yilian.temporal_client import DATA_CONVERTER
 from yilian.workflows.consult import ConsultWorkflow
+from yilian.workflows.referral import ReferralWorkflow
 
 HE = Actor("he.surgeon", Role.EXPERT, "h-provincial", "He")
 XU = Actor("xu.oncology", Role.EXPERT, "h-provincial", "Xu")
@@ -238,3 +244,57 @@ async def test_a_retried_step_is_recorded_once_on_the_referral(harness: Harness)
         await ref.execute_update(
             ReferralWorkflow.record_consult, ConsultOnReferralInput(ref.id, "con-x", 4, "accept", LIU)
         )
+
+
+# ---- determinism: saved histories must replay against today's workflows ------------------------------------------
+HISTORIES = Path(__file__).parent / "histories"
+CONSULT_HISTORIES = HISTORIES / "consult"
+
+
+def _replayer() -> Replayer:
+    return Replayer(workflows=[ConsultWorkflow, ReferralWorkflow], data_converter=DATA_CONVERTER)
+
+
+async def _consult_walk(harness: Harness) -> tuple[str, str]:
+    """A consult's whole life on a case: scheduled, both reminders, opened at its time, joined, concluded."""
+    ref = await harness.start()
+    now = await _now(harness)
+    plan = Schedule(now + timedelta(days=2), 30, (WANG.user_id, HE.user_id), "")
+    handle, made = await _start_consult(harness, ref.id, LIU, plan)
+    await handle.execute_update(
+        ConsultWorkflow.reschedule,
+        ScheduleInput(LIU, Schedule(now + timedelta(days=1, hours=1), 30, (WANG.user_id, XU.user_id), ""), now),
+    )
+    await harness.sleep(days=1, hours=1, minutes=1)
+    assert (await _row(harness, made.consult_id))["state"] == "open"
+    await handle.execute_update(ConsultWorkflow.join, ConsultActorInput(WANG))
+    await handle.execute_update(ConsultWorkflow.hand_over, ConsultActorInput(LIU, target=WANG.user_id))
+    await handle.execute_update(ConsultWorkflow.conclude, ConcludeInput(WANG, Conclusion((), "讨论", "随访")))
+    await handle.result()
+    return ref.id, made.consult_id
+
+
+SAVED = {p.stem: p.read_text() for p in sorted(CONSULT_HISTORIES.glob("*.json"))}
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+async def test_saved_consult_history_replays(name: str) -> None:
+    history = WorkflowHistory.from_json(name, json.loads(SAVED[name]))
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_fresh_consult_and_referral_histories_replay(harness: Harness) -> None:
+    rid, cid = await _consult_walk(harness)
+    for wid in (cid, rid):
+        history = await harness.env.client.get_workflow_handle(wid).fetch_history()
+        result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, (wid, result.replay_failure)
+        if os.environ.get("YILIAN_SAVE_HISTORIES"):  # how the saved ones below were made
+            name = "consult/consult_v1_life" if wid == cid else "referral_v2_consult_steps"
+            (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))  # noqa: ASYNC240
+
+
+def test_saved_consult_histories_exist() -> None:
+    assert sorted(p.stem for p in CONSULT_HISTORIES.glob("*.json")) == ["consult_v1_life"]
+    assert (HISTORIES / "referral_v2_consult_steps.json").exists()
