@@ -137,6 +137,54 @@ async def test_too_many_files_are_refused_before_any_is_stored(
     assert await _stored(engine, [str(ds.SOPInstanceUID) for ds in series]) == 0
 
 
+# --- zip bombs (issue 16, item 3) ----------------------------------------------------------------------------------
+def _zeros_zip(members: int, size: int, good: dict[str, bytes]) -> bytes:
+    """`members` members of `size` zero bytes each (deflated about 1000 times), and the good files beside them."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(members):
+            with archive.open(f"zeros-{i}.dcm", "w", force_zip64=True) as member:
+                for _ in range(size // 1024**2):
+                    member.write(bytes(1024**2))
+        for name, data in good.items():
+            archive.writestr(name, data)
+    return packed.getvalue()
+
+
+async def test_a_zip_bomb_is_refused_member_by_member_and_the_good_files_are_stored(
+    api: Api, engine: AsyncEngine
+) -> None:
+    series = ct_series(n_slices=1, rows=32, cols=32, patient_id="UPLOAD-BOMB")
+    bomb = await asyncio.to_thread(_zeros_zip, 4, 256 * 1024**2, {"good.dcm": to_bytes(series[0])})
+    assert len(bomb) < 2 * 1024**2  # about 1 MB that would expand to 1 GiB
+    started = time.monotonic()
+    body = await api.ok("zhao.anping", "POST", UPLOAD, files=[("files", ("bomb.zip", bomb, "application/zip"))])
+    elapsed = time.monotonic() - started
+    outcomes = {f["file"]: f for f in body["files"]}
+    assert outcomes["bomb.zip/good.dcm"]["outcome"] == "stored"
+    for i in range(4):
+        refused = outcomes[f"bomb.zip/zeros-{i}.dcm"]
+        assert refused["outcome"] == "rejected" and "expands more than" in refused["reason"], refused
+        assert refused["failure_reason"] == "A700"  # out of resources
+    assert await _stored(engine, [str(series[0].SOPInstanceUID)]) == 1
+    assert elapsed < 10, f"took {elapsed:.1f} s: the members were inflated"
+
+
+async def test_zips_expanding_past_the_upload_limit_are_refused_before_any_is_stored(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yilian.api.routes import studies
+
+    monkeypatch.setattr(studies, "MAX_EXPANDED_BYTES", 10_000)
+    series = ct_series(n_slices=2, rows=64, cols=64, patient_id="UPLOAD-EXPANDED")
+    files = [
+        ("files", (f"{i}.zip", _zip({f"{i}.dcm": to_bytes(ds)}), "application/zip")) for i, ds in enumerate(series)
+    ]
+    r = await api.call("zhao.anping", "POST", UPLOAD, files=files)
+    assert r.status_code == 413 and r.json()["details"] == {"max_expanded_bytes": 10_000}, r.text
+    assert await _stored(engine, [str(ds.SOPInstanceUID) for ds in series]) == 0
+
+
 # --- a zip of a gigabyte -----------------------------------------------------------------------------------------
 # 256 CT slices of 1448 x 1448 x 16 bit (4 MiB each) from one template with new UIDs, stored uncompressed so the
 # zip is quick to write.

@@ -20,6 +20,13 @@ from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcom
 router = APIRouter(prefix="/api/studies", tags=["studies"])
 MAX_FILES = 5000
 MAX_MEMBER_BYTES = 2 * 1024**3
+# Zip bombs: a member may expand at most MAX_RATIO times its compressed size (DICOM deflates 2-10 times; a run of
+# zeros 1000 times) once past RATIO_FREE bytes, and one upload's zips at most MAX_EXPANDED_BYTES in all. The sizes
+# a zip declares are checked before anything is stored, and the bytes actually inflated while reading.
+MAX_RATIO = 100
+RATIO_FREE = 1024**2
+MAX_EXPANDED_BYTES = 16 * 1024**3
+_CHUNK = 1024**2
 
 
 @router.post("/upload", status_code=200)
@@ -43,6 +50,13 @@ async def upload_study(
         # Counted before anything is stored, so a refused upload leaves nothing behind.
         if sum(len(o.parts) for o in opened) > MAX_FILES:
             raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, f"at most {MAX_FILES} files per upload")
+        declared = sum(o.expanded_bytes() for o in opened)
+        if declared > MAX_EXPANDED_BYTES:
+            raise YilianError(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"the zips would expand to {declared} bytes, more than {MAX_EXPANDED_BYTES} per upload",
+                {"max_expanded_bytes": MAX_EXPANDED_BYTES},
+            )
         for part in (part for o in opened for part in o.parts):
             read = await asyncio.to_thread(part.read)
             if isinstance(read, _Unreadable):
@@ -97,9 +111,20 @@ class _Opened:
         if self.archive is not None:
             self.archive.close()
 
+    def expanded_bytes(self) -> int:
+        """What the zip's members say they expand to (each member's reading holds it to that)."""
+        return 0 if self.archive is None else sum(i.file_size for i in self.archive.infolist() if not _skipped(i))
+
 
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty zip's end record
 _TOO_LARGE = _Unreadable("larger than the 2 GB limit for one file", FailureReason.OUT_OF_RESOURCES)
+_BOMB = _Unreadable(
+    f"expands more than {MAX_RATIO} times in the zip (a zip bomb, or not an image)", FailureReason.OUT_OF_RESOURCES
+)
+
+
+def _bomb(expanded: int, compressed: int) -> bool:
+    return expanded > RATIO_FREE and expanded > MAX_RATIO * max(compressed, 1)
 
 
 def _open(upload: UploadFile) -> _Opened:
@@ -142,9 +167,21 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | _Un
         return _TOO_LARGE
     if info.flag_bits & 0x1:
         return _Unreadable("encrypted in the zip: zip the files again without a password")
+    if _bomb(info.file_size, info.compress_size):
+        return _BOMB
     try:
         with archive.open(info) as member:
-            data = member.read(MAX_MEMBER_BYTES + 1)
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := member.read(_CHUNK):
+                size += len(chunk)
+                if _bomb(size, info.compress_size):
+                    return _BOMB  # the bytes inflate past what the header said: never held in memory
+                if size > MAX_MEMBER_BYTES:
+                    return _TOO_LARGE
+                chunks.append(chunk)
+            data = b"".join(chunks)
+            del chunks
     except NotImplementedError:
         return _Unreadable(f"compressed in the zip with a method this server cannot read (method {info.compress_type})")
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:
