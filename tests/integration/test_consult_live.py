@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.api import Api
@@ -33,7 +34,7 @@ from yilian.db.schema import consult_rooms
 from yilian.live import aiortc_internals
 from yilian.live.client import LiveClient
 from yilian.live.ice import IceConfig
-from yilian.live.protocol import CloseCode, Join, LiveErrorCode, MediaSource
+from yilian.live.protocol import CloseCode, ErrorMessage, Join, LiveErrorCode, MediaSource
 from yilian.live.server import LiveConfig, build_live_app
 from yilian.runtime.live import LiveProcess, start_live_process
 
@@ -186,6 +187,18 @@ async def test_the_door_refuses_who_may_not_join(api: Api, case: str, door: str,
         await first.connect()
     await wait_until(lambda: first.closed_with, "the door to close a socket that did not join")
     assert first.closed_with == CloseCode.REFUSED
+    # A first frame that is not the protocol, or over the 64 KiB limit: a clear error, nothing else disturbed.
+    for raw, code in (
+        ("{not json", LiveErrorCode.MALFORMED_MESSAGE),
+        ("x" * (64 * 1024 + 1), LiveErrorCode.MESSAGE_TOO_LARGE),
+    ):
+        bad = clients(await _room_url(api, door, cid, "wang.expert"))
+        bad._socket = await connect(bad.url)  # noqa: SLF001 - a raw socket: the client only sends valid messages
+        await bad._socket.send(raw)  # noqa: SLF001
+        with contextlib.suppress(ConnectionClosed):
+            async for text in bad._socket:  # noqa: SLF001
+                bad.errors.append(ErrorMessage.model_validate_json(text))
+        assert bad._socket.close_code == CloseCode.REFUSED and bad.errors[0].code is code  # noqa: SLF001
     assert await _stays(api, cid) == []  # nobody refused left a trace in the attendance
 
 
