@@ -25,6 +25,9 @@ const CollectionList = lazy(() => import("./pages/teaching/Collections").then((m
 const CollectionPage = lazy(() => import("./pages/teaching/Collections").then((m) => ({ default: m.CollectionPage })));
 // Every doctor learns from the library; educators curate it.
 const LEARNERS = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"] as const;
+const SearchPage = lazy(() => import("./pages/search/SearchPage"));
+// Report search: whoever sends or reads cases; each finds what the worklist's access rule lets them see.
+const SEARCHERS = ["county_doctor", "expert", "senior", "coordinator", "admin"] as const;
 const ConsultList = lazy(() => import("./pages/consult/ConsultList"));
 const NewConsult = lazy(() => import("./pages/consult/NewConsult"));
 const ConsultPage = lazy(() => import("./pages/consult/ConsultPage"));
@@ -58,6 +61,7 @@ export default function App() {
         <Route path="/consults/new" element={<RequireRole roles={["expert", "senior", "coordinator"]}><NewConsult /></RequireRole>} />
         <Route path="/consults/:id" element={<RequireRole roles={[...CONSULT_ROLES]}><ConsultPage /></RequireRole>} />
         <Route path="/consults/:id/room" element={<RequireRole roles={[...CONSULT_ROLES]}><ConsultRoom /></RequireRole>} />
+        <Route path="/search" element={<RequireRole roles={[...SEARCHERS]}><SearchPage /></RequireRole>} />
         <Route path="/admin/*" element={<RequireRole roles={["admin"]}><AdminPage /></RequireRole>} />
         <Route path="/teaching" element={<RequireRole roles={[...LEARNERS]}><Library /></RequireRole>} />
         <Route path="/teaching/queue" element={<RequireRole roles={["educator"]}><TeachingQueue /></RequireRole>} />

@@ -20,27 +20,31 @@ const LEARNING = [
   { to: "/teaching/history", label: "teaching:nav.history" },
 ];
 const CONSULTS = { to: "/consults", label: "nav.consults" };
+const SEARCH = { to: "/search", label: "search:nav" };
 const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
     { to: "/cases", label: "nav.cases" },
     { to: "/cases/new", label: "nav.newReferral" },
+    SEARCH,
     CONSULTS,
     ...LEARNING,
   ],
-  expert: [{ to: "/worklist", label: "nav.worklist" }, CONSULTS, ...LEARNING],
+  expert: [{ to: "/worklist", label: "nav.worklist" }, SEARCH, CONSULTS, ...LEARNING],
   senior: [
     { to: "/worklist", label: "nav.worklist" },
     { to: "/review", label: "nav.review" },
+    SEARCH,
     CONSULTS,
     ...LEARNING,
   ],
   coordinator: [
     { to: "/dashboard", label: "nav.dashboard" },
     { to: "/worklist", label: "nav.worklist" },
+    SEARCH,
     CONSULTS,
     ...LEARNING,
   ],
-  admin: [{ to: "/admin", label: "nav.admin" }],
+  admin: [{ to: "/admin", label: "nav.admin" }, SEARCH],
   educator: [
     { to: "/teaching/queue", label: "teaching:nav.queue" },
     { to: "/teaching", label: "teaching:nav.library" },

@@ -11,13 +11,14 @@ import county from "./county";
 import notices from "./notices";
 import patient from "./patient";
 import reading from "./reading";
+import search from "./search";
 import teaching from "./teaching";
 
 export const LANGUAGES = ["zh", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "yilian.lang";
 
-const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching };
+const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching, search };
 
 function bundle(lang: Language): ResourceLanguage {
   return Object.fromEntries(Object.entries(areas).map(([ns, strings]) => [ns, strings[lang]]));

@@ -12,6 +12,7 @@ import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { HOME } from "../../components/Shell";
 import { ReportView, signedReports } from "../../components/ReportView";
 import { Timeline, namesFromAudit } from "../../components/Timeline";
+import { SimilarCases } from "../search/SimilarCases";
 import { formatDateTime } from "../../i18n/format";
 import { RequestConsult } from "../consult/RequestConsult";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
@@ -149,6 +150,7 @@ export default function CasePage() {
           <CaseHeader referral={data} names={names} />
           <RolePanels me={me} referral={data} events={events} />
           <ReportView reports={data.reports} />
+          <SimilarCases referralId={data.id} signed={data.reports.some((r) => r.kind === "final")} />
           <SlipPanel me={me} referral={data} />
           {me.role !== "admin" && <RequestConsult referral={data} />}
           {/* The coordinator answers for the case's record: every event in a table, exportable as CSV. */}
