@@ -91,6 +91,10 @@ async def test_flag_curate_publish_find_attempt_unpublish(api: Api, engine: Asyn
     assert deid["study_instance_uid"] == case["study_instance_uid"] and deid["instances"] >= 1
     assert case["allowed_actions"] == ["dismiss", "edit", "publish"]
 
+    # The copy is the educators' until published: another county's doctor finds nothing of it in the archive.
+    copy_search = f"/dicomweb/studies?StudyInstanceUID={case['study_instance_uid']}"
+    assert (await api.call("sun.qingshan", "GET", copy_search)).status_code == 204
+
     # Learners cannot edit; publishing a draft-visibility curation is refused with its problems.
     r = await api.call("zhao.anping", "PUT", f"/api/teaching/cases/{case_id}/curation", json=CURATION)
     assert r.status_code == 403
@@ -115,6 +119,12 @@ async def test_flag_curate_publish_find_attempt_unpublish(api: Api, engine: Asyn
     assert [e["action"] for e in published["events"]] == [
         "nominate", "accept", "deidentified", "edit", "publish_blocked", "edit", "publish"
     ]  # fmt: skip
+
+    # Published, its de-identified images are every doctor's (QIDO finds the copy; the source stays out of reach).
+    found_copy = await api.ok("sun.qingshan", "GET", copy_search)
+    assert [s["0020000D"]["Value"][0] for s in found_copy] == [case["study_instance_uid"]]
+    source = (await api.ok("admin", "GET", f"/api/referrals/{rid}"))["study_instance_uid"]
+    assert (await api.call("sun.qingshan", "GET", f"/dicomweb/studies?StudyInstanceUID={source}")).status_code == 204
 
     # A county doctor finds it by a word of its diagnosis and a facet, opens it: no source, no buttons.
     found = await api.ok("zhao.anping", "GET", "/api/teaching/cases", params={"q": "错构瘤", "modality": "CT"})
@@ -160,6 +170,7 @@ async def test_flag_curate_publish_find_attempt_unpublish(api: Api, engine: Asyn
     assert r.status_code == 422
     await api.ok("he.educator", "POST", f"/api/teaching/cases/{case_id}/unpublish", json={"comment": "待病理"})
     assert (await api.call("zhao.anping", "GET", f"/api/teaching/cases/{case_id}")).status_code == 404
+    assert (await api.call("sun.qingshan", "GET", copy_search)).status_code == 204, "gone from the viewer too"
     col = await api.ok("zhao.anping", "GET", f"/api/teaching/collections/{made['id']}")
     assert col["items"] == []
 

@@ -137,7 +137,7 @@ export default function TeachingCasePage() {
               {t("curate.waiting")}
             </p>
           )}
-          {educator && <CurationForm key={`${tc.version}-${tc.state}`} teachingCase={tc} />}
+          {educator && <CurationForm key={`${tc.id}-${tc.version > 0}`} teachingCase={tc} />}
           {educator && tc.deidentification && <DeidentificationCheck deid={tc.deidentification} />}
           {educator && <Trail teachingCase={tc} />}
           {tc.similar.length > 0 && (
