@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,10 +55,12 @@ async def sign_in_user(engine: AsyncEngine, attempt: Attempt) -> dict[str, Any]:
             async with engine.begin() as conn:
                 await q.record_event(conn, "sign_in_refused", key, attempt.address, attempt.now, {})
             raise _locked((until - attempt.now).total_seconds(), subject)
-    ok = verify_password(user["password_hash"] if user else DUMMY_HASH, attempt.password)
+    # argon2 is slow on purpose: off the event loop, so other requests go on meanwhile.
+    ok = await asyncio.to_thread(verify_password, user["password_hash"] if user else DUMMY_HASH, attempt.password)
     if user is not None and ok and user["active"]:
-        async with engine.begin() as conn:
-            await q.forget(conn, keys[Subject.ACCOUNT])
+        if keys[Subject.ACCOUNT] in rows:  # a right password forgets the account's failures (no write otherwise)
+            async with engine.begin() as conn:
+                await q.forget(conn, keys[Subject.ACCOUNT])
         return user
     waits = await _record_failure(engine, attempt, keys, rows)
     if waits:

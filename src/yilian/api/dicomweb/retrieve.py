@@ -256,13 +256,22 @@ def _at_every_level(suffix: str, handler: Handler, name: str) -> None:
 
     The identifiers come from the path itself, so no level ever reads one from the query string.
     """
-    for level, path in (("study", STUDY), ("series", SERIES), ("instance", INSTANCE)):
+    for level, path, ids in (
+        ("study", STUDY, ("study",)),
+        ("series", SERIES, ("study", "series")),
+        ("instance", INSTANCE, ("study", "series", "sop")),
+    ):
 
         async def route(request: Request, archive: ArchiveAccess, principal: Viewer) -> Response:
             ids = request.path_params
             return await handler(request, archive, principal, ids["study"], ids.get("series"), ids.get("sop"))
 
-        router.add_api_route(path + suffix, route, methods=["GET"], name=f"{name} {level}")
+        # Read from request.path_params, so FastAPI cannot see them: the schema names them for clients and fuzzers.
+        uid = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)*$", "maxLength": 64}
+        parameters = [{"name": n, "in": "path", "required": True, "schema": uid} for n in ids]
+        router.add_api_route(
+            path + suffix, route, methods=["GET"], name=f"{name} {level}", openapi_extra={"parameters": parameters}
+        )
 
 
 _at_every_level("", _retrieve, "retrieve")

@@ -8782,7 +8782,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9193,7 +9195,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+                series: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9213,7 +9218,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9233,7 +9242,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9253,7 +9264,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+                series: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9273,7 +9287,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9293,7 +9311,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9313,7 +9333,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+                series: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9333,7 +9356,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                study: string;
+                series: string;
+                sop: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
