@@ -161,3 +161,14 @@ async def test_refusals_at_the_edge_carry_the_headers_too(api: Api) -> None:
     )
     assert r.status_code == 413
     assert r.headers["referrer-policy"] == "no-referrer"
+
+
+# ---- item 10: the share page gets only what it shows ----------------------------------------------------------------
+async def test_the_share_answer_carries_no_study_instance_uid(api: Api, engine: AsyncEngine) -> None:
+    returned = await walk(api, engine, "returned", patient=PATIENT)
+    case = await api.ok("zhao.anping", "GET", f"/api/referrals/{returned}")
+    link = await api.ok("zhao.anping", "POST", f"/api/referrals/{returned}/share-links", 201, json={})
+    r = await api.client.post(f"/api/share/{link['token']}", json={"birth_date": PATIENT["birth_date"]})
+    assert r.status_code == 200, r.text
+    assert set(r.json()["study"]) == {"modality", "body_part"}
+    assert case["study_instance_uid"] not in r.text

@@ -35,9 +35,10 @@ class SharedPatient(ApiModel):
 
 
 class SharedStudy(ApiModel):
+    """Only what the patient's page shows: no identifier of the study leaves through a link anyone may hold."""
+
     modality: str
     body_part: str
-    study_instance_uid: str
 
 
 class SignedReport(ApiModel):

@@ -4501,14 +4501,15 @@ export interface components {
              */
             expires_at: string;
         };
-        /** SharedStudy */
+        /**
+         * SharedStudy
+         * @description Only what the patient's page shows: no identifier of the study leaves through a link anyone may hold.
+         */
         SharedStudy: {
             /** Modality */
             modality: string;
             /** Body Part */
             body_part: string;
-            /** Study Instance Uid */
-            study_instance_uid: string;
         };
         /** SignedInUser */
         SignedInUser: {

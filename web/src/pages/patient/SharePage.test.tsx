@@ -19,7 +19,7 @@ test("the result shows the notice, the report and the key images with alt text",
   const result: SharedResult = {
     notice: "",
     patient: { name: "Liu Bei", sex: "M" },
-    study: { modality: "CT", body_part: "CHEST", study_instance_uid: "1.2.3" },
+    study: { modality: "CT", body_part: "CHEST" },
     reports: [
       { kind: "final", version: 3, findings: "Nodule 8 mm", impression: "Follow up", signed_by: "Chen Ming", signed_at: "2026-11-23T12:00:00Z" },
     ],
