@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, cast, delete, func, literal, or_, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -296,7 +296,9 @@ async def versions(conn: AsyncConnection, case_id: str) -> list[dict[str, Any]]:
 
 
 # ---- proposals ----------------------------------------------------------------------------------
-async def proposals(conn: AsyncConnection, *, limit: int, offset: int) -> list[dict[str, Any]]:
+async def proposals(
+    conn: AsyncConnection, *, limit: int, offset: int, referral_id: str | None = None
+) -> list[dict[str, Any]]:
     """Signed cases worth an educator's look (a discrepancy, a critical finding, a rare diagnosis) that nobody has
     decided on and that are not teaching cases yet; newest first."""
     r, rv = referrals.c, report_versions.c
@@ -335,6 +337,7 @@ async def proposals(conn: AsyncConnection, *, limit: int, offset: int) -> list[d
         )  # fmt: skip
         .select_from(referrals.join(signed, rv.referral_id == r.id).outerjoin(counts, counts.c.icd10 == code))
         .where(r.state.in_(REPORTED), or_(minor, major, r.critical, rare), ~decided, ~flagged)
+        .where(true() if referral_id is None else r.id == referral_id)
         .order_by(r.final_at.desc(), r.id)
         .limit(limit)
         .offset(offset)
@@ -358,10 +361,8 @@ async def proposals(conn: AsyncConnection, *, limit: int, offset: int) -> list[d
 
 async def proposal_reasons(conn: AsyncConnection, referral_id: str) -> list[str] | None:
     """Why the referral is proposed, or None when it is not (any more) in the queue."""
-    for p in await proposals(conn, limit=1_000_000, offset=0):
-        if p["referral_id"] == referral_id:
-            return [str(x) for x in p["reasons"]]
-    return None
+    found = await proposals(conn, limit=1, offset=0, referral_id=referral_id)
+    return [str(x) for x in found[0]["reasons"]] if found else None
 
 
 async def decide_proposal(
