@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import REPORT, Api
 from tests.support.matrix import nothing_changes, walk
-from yilian.db.schema import report_versions
+from yilian.db.schema import report_versions, share_links
+from yilian.domain.share_link import MAX_FAILED_ATTEMPTS, MAX_LOCKS
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +174,30 @@ async def test_the_share_answer_carries_no_study_instance_uid(api: Api, engine: 
     assert r.status_code == 200, r.text
     assert set(r.json()["study"]) == {"modality", "body_part"}
     assert case["study_instance_uid"] not in r.text
+
+
+async def test_share_link_locks_grow_and_the_last_one_is_final(api: Api, engine: AsyncEngine) -> None:
+    """Each lock after five wrong birth dates lasts twice the one before; the fourth holds until the link expires."""
+    returned = await walk(api, engine, "returned", patient=PATIENT)
+    link = await api.ok("zhao.anping", "POST", f"/api/referrals/{returned}/share-links", 201, json={})
+    url = f"/api/share/{link['token']}"
+    waits = []
+    for _ in range(MAX_LOCKS):
+        for _ in range(MAX_FAILED_ATTEMPTS):
+            r = await api.client.post(url, json={"birth_date": "1900-01-01"})
+            assert r.status_code == 403, r.text
+        locked = await api.client.post(url, json={"birth_date": PATIENT["birth_date"]})
+        assert locked.status_code == 429 and locked.json()["error"] == "share_link_locked", locked.text
+        async with engine.begin() as conn:
+            row = (await conn.execute(select(share_links).where(share_links.c.id == link["link_id"]))).mappings().one()
+            waits.append((row["locked_until"] - datetime.now(UTC), row["locked_until"] == row["expires_at"]))
+            # As if the wait had run out (the test does not sleep through it); the final one is not ended here.
+            if len(waits) < MAX_LOCKS:
+                await conn.execute(
+                    update(share_links)
+                    .where(share_links.c.id == link["link_id"])
+                    .values(locked_until=datetime.now(UTC))
+                )
+    minutes = [round(w.total_seconds() / 60) for w, _ in waits[:-1]]
+    assert minutes == [15, 30, 60], minutes
+    assert waits[-1][1], "the last lock does not hold until the link expires"

@@ -11,11 +11,23 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from yilian.domain.errors import ErrorCode
 
 MAX_FAILED_ATTEMPTS = 5
+# Each lock lasts twice the one before; the MAX_LOCKS-th holds until the link expires (the county makes a new one),
+# so a 30-day link allows about 20 wrong birth dates, not thousands.
+FIRST_LOCK = timedelta(minutes=15)
+MAX_LOCKS = 4
+
+
+def locked_until(wrong_dates: int, now: datetime, expires_at: datetime) -> datetime:
+    """When a link locked after its `wrong_dates`-th wrong birth date (a multiple of MAX_FAILED_ATTEMPTS) opens."""
+    lock = max(1, wrong_dates // MAX_FAILED_ATTEMPTS)
+    if lock >= MAX_LOCKS:
+        return expires_at
+    return min(now + FIRST_LOCK * (1 << (lock - 1)), expires_at)
 
 
 def _b64(data: bytes) -> str:

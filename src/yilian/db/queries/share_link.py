@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.schema import share_accesses, share_links
-from yilian.domain.share_link import MAX_FAILED_ATTEMPTS
-
-LOCK_FOR = timedelta(minutes=15)
+from yilian.domain.share_link import MAX_FAILED_ATTEMPTS, locked_until
 
 
 async def get_link(conn: AsyncConnection, link_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
@@ -51,18 +49,25 @@ async def log_access(conn: AsyncConnection, link_id: str, now: datetime, outcome
 
 
 async def record_failure(conn: AsyncConnection, link_id: str, now: datetime) -> None:
-    """Count a wrong birth date; after MAX_FAILED_ATTEMPTS the link locks for a while."""
-    failed = await conn.scalar(
-        update(share_links)
-        .where(share_links.c.id == link_id)
-        .values(failed_attempts=share_links.c.failed_attempts + 1)
-        .returning(share_links.c.failed_attempts)
-    )
-    if failed is not None and failed >= MAX_FAILED_ATTEMPTS:
+    """Count a wrong birth date; after MAX_FAILED_ATTEMPTS the link locks, longer each time and at last for good
+    (domain.share_link.locked_until). Called before this attempt is logged, under the link's row lock."""
+    found = (
         await conn.execute(
             update(share_links)
             .where(share_links.c.id == link_id)
-            .values(locked_until=now + LOCK_FOR, failed_attempts=0)
+            .values(failed_attempts=share_links.c.failed_attempts + 1)
+            .returning(share_links.c.failed_attempts, share_links.c.expires_at)
+        )
+    ).first()
+    if found is not None and found.failed_attempts >= MAX_FAILED_ATTEMPTS:
+        earlier = await conn.scalar(
+            select(func.count())
+            .select_from(share_accesses)
+            .where(share_accesses.c.link_id == link_id, share_accesses.c.outcome == "wrong_birth_date")
+        )
+        until = locked_until(int(earlier or 0) + 1, now, found.expires_at)
+        await conn.execute(
+            update(share_links).where(share_links.c.id == link_id).values(locked_until=until, failed_attempts=0)
         )
 
 
