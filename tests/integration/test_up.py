@@ -20,8 +20,10 @@ pytestmark = pytest.mark.integration
 def test_up_serves_the_temporal_web_ui_on_loopback_and_prints_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A configured database, so only the Temporal dev server is started here.
-    settings = Settings(var_dir=tmp_path, database_url="postgresql+asyncpg://unused/yilian")
+    # A configured database and search cluster, so only the Temporal dev server is started here.
+    settings = Settings(
+        var_dir=tmp_path, database_url="postgresql+asyncpg://unused/yilian", opensearch_url="http://127.0.0.1:9"
+    )
     with cli.embedded_services(settings, ui=True) as services:
         assert services.temporal_ui is not None and services.temporal_ui.startswith("http://127.0.0.1:")
         page = httpx.get(services.temporal_ui, timeout=10, follow_redirects=True)
