@@ -52,25 +52,24 @@ def bridge_js(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def viewer_page(browser: Browser, origin: str, token: str, study_uid: str, bridge_js: str) -> Page:
     """A same-origin parent page with the OHIF viewer in an iframe and a bridge to it as window.bridge."""
     context = await browser.new_context(viewport={"width": 1100, "height": 760})
-    await context.add_init_script(f"sessionStorage.setItem('yilian.token', '{token}')")
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(f"{origin}/api/no-such-page")  # any document of the origin will do as the parent
-    await page.add_script_tag(content=bridge_js)
+    await page.goto(f"{origin}/login")  # a page of the web app, whose policy lets it frame the viewer as the room does
+    await page.evaluate(bridge_js + ";window.YilianViewerSync = YilianViewerSync;")  # not inline: CSP forbids it
     await page.evaluate(
-        """uid => {
+        """([uid, token]) => {
           document.body.innerHTML = '';
           document.body.style.margin = '0';
           const frame = document.createElement('iframe');
           frame.id = 'viewer';
           frame.style.cssText = 'width:1080px;height:740px;border:0';
-          frame.src = '/viewer/viewer?StudyInstanceUIDs=' + encodeURIComponent(uid);
+          frame.src = '/viewer/viewer?StudyInstanceUIDs=' + encodeURIComponent(uid) + '#token=' + token;
           document.body.appendChild(frame);
           window.bridge = new YilianViewerSync.ViewerBridge(frame);
         }""",
-        study_uid,
+        [study_uid, token],
     )
     await wait_until(lambda: page.evaluate("window.bridge.ready()"), "the viewer's stack in its viewport", within=60)
     viewer = viewer_frame(page)
@@ -150,7 +149,7 @@ async def stow(api: Api, instances: list[Any]) -> None:
 
 
 async def test_a_presenters_slice_window_zoom_series_and_measurement_reach_another_viewer(
-    api: Api, live_api: str, browser: Browser, bridge_js: str
+    api: Api, live_api: str, web_build: Path, browser: Browser, bridge_js: str
 ) -> None:
     patient = f"VS{uuid.uuid4().hex[:8].upper()}"
     axial = ct_series(n_slices=12, rows=256, cols=256, patient_id=patient)
