@@ -1,0 +1,60 @@
+"""Indexed attributes checked against their VR limits (PS3.5 §6.2) before an instance is stored."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from pydicom.valuerep import PersonName
+from tests.support.dicom_gen import dx_image, to_bytes
+
+from yilian.dicom.instance import FailureReason, read_instance
+from yilian.dicom.value_limits import indexed_value_problems, value_problem
+
+
+@pytest.mark.parametrize(
+    ("vr", "value", "fragment"),
+    [
+        ("SH", "A" * 17, "17 characters long, over the 16 allowed for SH"),
+        ("LO", "P" * 5000, "5000 characters long, over the 64 allowed for LO"),
+        ("CS", "C" * 17, "over the 16 allowed for CS"),
+        ("DA", "2024-01-01", "over the 8 allowed for DA"),
+        ("DA", "2024011x", "is not a DA value"),
+        ("TM", "12:30", "is not a TM value"),
+        ("IS", "2147483648", "outside the range of IS"),
+        ("LO", "a\x00b", "control character"),
+        ("PN", PersonName("A" * 65), "component group of 65 characters"),
+    ],
+)
+def test_a_value_over_its_vr_limit_is_a_problem(vr: str, value: object, fragment: str) -> None:
+    reason = value_problem(vr, value)
+    assert reason is not None and fragment in reason
+
+
+@pytest.mark.parametrize(
+    ("vr", "value"),
+    [
+        ("SH", "A" * 16),
+        ("LO", "P" * 64 + " "),  # trailing padding is not part of the value
+        ("DA", "20240101"),
+        ("TM", "123045.123456"),
+        ("TM", "12"),
+        ("IS", " -2147483648 "),
+        ("PN", PersonName("A" * 64 + "=" + "张" * 64)),  # 64 per component group, not per name
+        ("LO", "\x1b$A中文"),  # ESC begins an ISO 2022 code extension
+    ],
+)
+def test_a_value_within_its_vr_limit_passes(vr: str, value: object) -> None:
+    assert value_problem(vr, value) is None
+
+
+def test_an_instance_with_oversized_indexed_values_is_refused_with_c000() -> None:
+    [image] = dx_image(rows=16, cols=16, patient_id="P" * 5000, accession_number="A" * 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns about the over-long values it is asked to write
+        ds = read_instance(to_bytes(image))
+    problems = indexed_value_problems(ds)
+    assert [p.keyword for p in problems] == ["PatientID", "AccessionNumber"]
+    assert {p.failure_reason for p in problems} == {FailureReason.CANNOT_UNDERSTAND}
+    [good] = dx_image(rows=16, cols=16)
+    assert indexed_value_problems(read_instance(to_bytes(good))) == []
