@@ -14,7 +14,8 @@
    flight) with the same action metadata as `index.bulk_index` (id, external_gte version). Reported: reports/s
    from the first request to the last acknowledged one plus the final refresh, documents included.
 4. PostgreSQL: the reference's design A (app-side CJK bigrams and lower-cased Latin words of the present parts,
-   written as a tsvector literal with positions, GIN index built after the load): rows by COPY, then index.
+   written as a tsvector literal with positions, GIN index built after the load), with unigrams as OpenSearch has
+   them (a one-character slot such as 肺 must match): rows by COPY, then index.
 5. Queries, each engine on its own (the other idle): rare terms (~0.1 % of one exam's reports), common terms and
    quoted phrases, `--queries` timed runs per category after one warm-up pass, sequentially. OpenSearch runs the
    product's request (`search.query.search_body`: synonym slots, present parts only, highlights on 2 sections x
@@ -140,16 +141,33 @@ def present_text(text: str) -> str:
 
 
 def tsvector_literal(texts: Sequence[str]) -> str:
-    """A tsvector literal with positions; a gap of 100 between texts keeps phrases inside one text."""
+    """A tsvector literal with positions; a gap of 100 between texts keeps phrases inside one text.
+
+    Like OpenSearch's cjk_bigram with unigrams, every CJK character is also a lexeme, at the position of the bigram
+    it starts (the run's last one at the last bigram's), so a one-character query slot (肺) matches while phrases
+    of bigrams keep consecutive positions.
+    """
     positions: dict[str, list[int]] = {}
     position = 0
+
+    def put(token: str, at: int) -> None:
+        if at <= 16383:
+            positions.setdefault(token, []).append(at)
+
     for text in texts:
-        for token in bigram_tokens(text):
-            position += 1
-            if position <= 16383:
-                positions.setdefault(token, []).append(position)
+        for match in _CJK_OR_WORD.finditer(fold(text)):
+            run = match.group()
+            if run[0].isascii() or len(run) == 1:
+                position += 1
+                put(run, position)
+                continue
+            for i in range(len(run) - 1):
+                position += 1
+                put(run[i : i + 2], position)
+                put(run[i], position)
+            put(run[-1], position)
         position += 100
-    return " ".join(f"'{token}':{','.join(map(str, found[:255]))}" for token, found in positions.items())
+    return " ".join(f"'{token}':{','.join(map(str, sorted(set(found))[:255]))}" for token, found in positions.items())
 
 
 def copy_rows(args: tuple[int, int, int]) -> tuple[bytes, int]:
@@ -547,7 +565,7 @@ def markdown(m: dict[str, Any]) -> str:
         f"yilian.search.synthetic), {m['queries']} timed runs per query after a warm-up. Machine load: "
         f"`uptime` at start: {m['uptime_start']}; at end: {m['uptime_end']}.",
         "",
-        "| measure | OpenSearch (yilian.search) | PostgreSQL FTS (bigram tsvector + GIN) | goal |",
+        "| measure | OpenSearch (yilian.search) | PostgreSQL FTS (bigram + unigram tsvector, GIN) | goal |",
         "|---|---|---|---|",
     ]
     if os_load or pg_load_:
