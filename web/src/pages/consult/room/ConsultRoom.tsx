@@ -7,6 +7,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router-dom";
 
 import { api, ok } from "../../../api/client";
+import { useHospitalName } from "../../../api/hooks";
 import { useMe } from "../../../auth/session";
 import { ErrorMessage, Loading } from "../../../components/ErrorMessage";
 import { formatDate } from "../../../i18n/format";
@@ -76,6 +77,7 @@ function PreJoin({ consult, onJoin }: { consult: ConsultDetail; onJoin: (choice:
 
 function People({ snapshot, client, amHost }: { snapshot: RoomSnapshot; client: RoomClient; amHost: boolean }) {
   const { t } = useTranslation("consult");
+  const hospital = useHospitalName(); // the door names the hospital by its id
   const { presence, me } = snapshot;
   const name = (id: string) => presence.participants.find((p) => p.participant_id === id)?.display_name ?? id;
   const amPresenter = presence.presenter_id === me;
@@ -87,7 +89,7 @@ function People({ snapshot, client, amHost }: { snapshot: RoomSnapshot; client: 
         <strong>{p.display_name}</strong>
         {self && ` (${t("room.you")})`}{" "}
         <span className="small muted">
-          {p.hospital}
+          {hospital(p.hospital)}
           {p.room_role === "host" && ` · ${t("room.host")}`}
           {presence.presenter_id === p.participant_id && ` · ${t("room.presenter")}`}
           {audioMuted && ` · ${t("room.muted")}`}
