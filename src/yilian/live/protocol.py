@@ -82,6 +82,14 @@ class LiveErrorCode(StrEnum):
     INTERNAL = "internal_error"
 
 
+class ControlProblem(BaseModel):
+    """The live process's control API (the API its only caller) refuses with this body: a stable code and words for
+    the API's logs. The same shape as the API's own error body, without its details."""
+
+    error: str
+    message: str
+
+
 class LiveAssertion(_Message):
     """The claims the API signs (HS256 with the shared secret, audience `ASSERTION_AUDIENCE`) after it has
     authenticated the user and checked the invitation. The live process trusts nothing else about a person."""

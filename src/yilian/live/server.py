@@ -31,6 +31,7 @@ from yilian.live.protocol import (
     Candidate,
     ChatSend,
     CloseCode,
+    ControlProblem,
     ErrorMessage,
     GrantControl,
     HandOverPresenter,
@@ -258,7 +259,7 @@ def _authorised(request: Request) -> bool:
 
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+    return JSONResponse(ControlProblem(error=code, message=message).model_dump(), status_code=status)
 
 
 async def health(request: Request) -> Response:
