@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 
+from yilian.db.engine import reading, single_statement
 from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import reader as reader_queries
 from yilian.db.queries import referral as q
@@ -43,9 +44,11 @@ class ReferralActivities:
         """Audit event, report version, share link, projection and notifications: all or nothing.
 
         Every write is idempotent (keys on the referral and step number), so a retried activity adds
-        nothing; notifications go first so the audit event can say who was told and by which channel.
+        nothing; notifications go first so the audit event can say who was told and by which channel. A step
+        that writes only its audit event and projection row (accept, acknowledge, ...) is one statement.
         """
-        async with self._engine.begin() as conn:
+        alone = not (inp.notifications or inp.report or inp.share_link)
+        async with single_statement(self._engine) if alone else self._engine.begin() as conn:
             sent = [
                 await dispatch.deliver(conn, self._notifiers, n, await dispatch.recipients(conn, n))
                 for n in inp.notifications
@@ -86,7 +89,7 @@ class ReferralActivities:
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:
         """The reading hospital's people ranked for the case by the domain's routing rule."""
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             people = await reader_queries.people_of(conn, inp.reading_hospital_id)
             read_before = await reader_queries.read_patient_before(conn, inp.patient_ref, inp.referral_id)
         case = CaseToRoute(inp.reading_hospital_id, inp.requesting_hospital_id, inp.modality, inp.body_part)
@@ -97,7 +100,7 @@ class ReferralActivities:
     @activity.defn(name=ActivityName.STUDY_ARRIVED)
     async def study_arrived(self, inp: StudyArrivedInput) -> bool:
         """Whether the archive holds images of the study, sent by the referring hospital."""
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             owner = await imaging_queries.study_owner(conn, inp.study_instance_uid)
         return owner == inp.requesting_hospital_id
 

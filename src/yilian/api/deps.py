@@ -24,6 +24,7 @@ from yilian.api.referral_view import seen
 from yilian.api.security import current_generation, token_claims
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived, TeachingCommands
 from yilian.config import Settings
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
 from yilian.db.queries import consult as consult_queries
@@ -146,7 +147,7 @@ def _principal(claims: dict[str, Any], user: dict[str, Any] | None) -> Principal
 
 async def authenticate(settings: Settings, engine: AsyncEngine, creds: HTTPAuthorizationCredentials | None) -> Session:
     claims = _claims(settings, creds)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         user = await alliance.principal_row(conn, str(claims.get("sub")))
     return Session(_principal(claims, user), datetime.fromtimestamp(claims["exp"], UTC))
 
@@ -173,7 +174,7 @@ class CaseAccess:
 async def case_access(referral_id: str, settings: AppSettings, engine: Engine, creds: Credentials) -> CaseAccess:
     """The caller and the referral in one query: signed in (401) first, then allowed to see the case (404)."""
     claims = _claims(settings, creds)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         user, row = await referral_queries.caller_and_referral(conn, str(claims.get("sub")), referral_id)
     principal = _principal(claims, user)
     return CaseAccess(principal, seen(principal, referral_id, row))
@@ -224,7 +225,7 @@ async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Cre
         return (await authenticate(settings, engine, creds)).principal
     parsed = api_key.parse(creds.credentials)
     if parsed is not None:
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             row = await api_key_queries.active_key(conn, parsed[0])
         if row is not None and api_key.matches(parsed[1], row["secret_sha256"]):
             return Principal(f"api-key:{row['id']}", Role.GATEWAY, row["hospital_id"], row["label"])

@@ -23,6 +23,7 @@ from yilian.api.consult_view import consult_out, consult_scope
 from yilian.api.models.consult import ConsultMessage
 from yilian.api.models.notification import Notification
 from yilian.api.referral_view import allowed_for, referral_out, referral_scope
+from yilian.db.engine import reading
 from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import notification as notification_queries
 from yilian.db.queries import referral as q
@@ -228,7 +229,7 @@ class EventHub:
         listeners = [sub for sub in self._subscribers if sub.principal.user_id == user_id]
         if not listeners or notification_id is None:
             return  # an announcement without an id (an older writer): the inbox shows it at its next read
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = await notification_queries.get(conn, notification_id)
         if row is None:
             return
@@ -237,7 +238,7 @@ class EventHub:
             self._offer(sub, "notification", data)
 
     async def _referral_changed(self, referral_id: str) -> None:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = await q.get_referral(conn, referral_id)
         if row is None:
             return

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yilian.api.workflow_client import ReferralCommands
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import reader as reader_queries
 from yilian.domain.agreement import Agreement, CoverageRequest, Priority
@@ -121,6 +122,6 @@ async def named_reader(
     engine: AsyncEngine, expert_id: str, reading_hospital_id: str, requesting_hospital_id: str
 ) -> Reader:
     """The reader a coordinator hands a case to, refused unless `domain.routing.may_read` lets them read it."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         reader = await reader_queries.person(conn, expert_id)
     return reassign_target(expert_id, reader, reading_hospital_id, requesting_hospital_id)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.api.models.referral import Referral
+from yilian.db.engine import reading
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view
 from yilian.domain.errors import ErrorCode, YilianError
@@ -64,7 +65,7 @@ def referral_out(row: dict[str, Any], principal: Principal, now: datetime | None
 
 async def visible_referral(engine: AsyncEngine, principal: Principal, referral_id: str) -> dict[str, Any]:
     """The projection row if the caller may see it; 404 otherwise, so ids of others' cases leak nothing."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await q.get_referral(conn, referral_id)
     return seen(principal, referral_id, row)
 

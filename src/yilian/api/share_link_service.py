@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as referral_queries
@@ -85,7 +86,7 @@ async def key_image_blob(
     link_id = link_id_from_token(secret, token)
     if link_id is None or not key_image_signature_ok(secret, link_id, sop_instance_uid, expires, signature, now):
         raise YilianError(ErrorCode.FORBIDDEN, "this image address has expired: open the link again")
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         link = await queries.get_link(conn, link_id)
         if link is None:
             raise YilianError(ErrorCode.NOT_FOUND, "this link is not valid")

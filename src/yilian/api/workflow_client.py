@@ -17,6 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from yilian.db.engine import reading
 from yilian.db.queries import referral as referral_queries
 from yilian.domain.consult import ConsultAction
 from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultResult
@@ -147,7 +148,7 @@ def studies_received(engine: AsyncEngine, client: Client) -> StudiesReceived:
     async def notify(study_instance_uids: set[str]) -> None:
         if not study_instance_uids:
             return
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             waiting = await referral_queries.awaiting_images(conn, study_instance_uids)
         for referral_id in waiting:
             try:

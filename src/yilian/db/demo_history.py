@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.demo import ANPING, DEMO_AGREEMENTS, DEMO_USERS, QINGSHAN, TERTIARY
+from yilian.db.queries.referral import audit_row
 from yilian.db.schema import audit_events, patients, referrals, report_versions
 from yilian.domain.referral import Action, AuditEvent, ReferralCase, ReferralState, transition
 from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
@@ -521,21 +522,6 @@ class _Rows:
     reports: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _audit_row(e: AuditEvent, details: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "referral_id": e.referral_id,
-        "seq": e.seq,
-        "action": str(e.action),
-        "from_state": str(e.from_state) if e.from_state else None,
-        "to_state": str(e.to_state),
-        "actor_id": e.actor.user_id,
-        "actor_role": str(e.actor.role),
-        "actor_hospital_id": e.actor.hospital_id,
-        "at": e.at,
-        "details": details,
-    }
-
-
 def _record(plan: _Plan, referral_id: str, shift: timedelta, out: _Rows) -> None:
     """Apply the plan's steps through the transition table; collect the audit, report and projection rows."""
     spec = plan.spec
@@ -545,7 +531,7 @@ def _record(plan: _Plan, referral_id: str, shift: timedelta, out: _Rows) -> None
     question = plan.rng.choice(spec.exam.questions)
     case = ReferralCase(referral_id, spec.hospital_id, TERTIARY, state=S.SUBMITTED, seq=1)
     first = AuditEvent(referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, county, submitted_at)
-    out.audit.append(_audit_row(first, {"clinical_question": question, "overflow": False}))
+    out.audit.append(audit_row(first, {"clinical_question": question, "overflow": False}))
     version, warned, breached = 0, False, False
     preliminary_at = final_at = closed_at = None
     content: Finding | None = None
@@ -587,7 +573,7 @@ def _record(plan: _Plan, referral_id: str, shift: timedelta, out: _Rows) -> None
             )
         if step.action is Action.APPROVE:
             details.pop("version", None)  # the workflow's approve event names the grade, not the version
-        out.audit.append(_audit_row(event, details))
+        out.audit.append(audit_row(event, details))
     assert case.state in (S.CLOSED, S.CANCELLED), case
     out.referrals.append(
         {

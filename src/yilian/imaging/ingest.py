@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
 from yilian.dicom.value_limits import indexed_value_problems
@@ -79,7 +80,7 @@ async def store_instance(engine: AsyncEngine, blobs: BlobStore, incoming: Incomi
         "study_instance_uid": ix.study_instance_uid,
         "series_instance_uid": ix.series_instance_uid,
     }
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         earlier = await _earlier_copy(conn, prepared, incoming)
     if earlier is not None:
         return IngestResult(**identity, **earlier)
@@ -104,7 +105,7 @@ async def store_instance(engine: AsyncEngine, blobs: BlobStore, incoming: Incomi
             now=datetime.now(UTC),
         )
     if not inserted:  # a concurrent request stored the same SOP Instance UID first
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             earlier = await _earlier_copy(conn, prepared, incoming)
         return IngestResult(**identity, **(earlier or {"outcome": Outcome.DUPLICATE}))
     return IngestResult(Outcome.STORED, **identity)

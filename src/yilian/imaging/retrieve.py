@@ -10,6 +10,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -29,7 +30,7 @@ async def located(
     metadata: bool = False,
 ) -> list[dict[str, Any]]:
     """The instances a retrieve names, in order; 404 alike for an unknown study and one the caller may not see."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         if not await queries.visible_study(conn, principal, study):
             raise YilianError(ErrorCode.NOT_FOUND, f"no study {study}")
         rows = await queries.instances_of(conn, study, series, sop, metadata=metadata)

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yilian.db.engine import reading
 from yilian.db.queries import notification as notification_queries
 from yilian.db.queries import webhook as webhook_queries
 from yilian.domain.notice import NoticeKind
@@ -77,11 +78,11 @@ def delivery_body(key: str, hospital_id: str, note: Mapping[str, Any]) -> dict[s
 async def deliver_pending(engine: AsyncEngine, client: httpx.AsyncClient, limit: int = 50) -> int:
     """Send queued deliveries once; returns how many succeeded."""
     now = datetime.now(UTC)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await webhook_queries.pending(conn, max_attempts=MAX_ATTEMPTS, limit=limit)
     sent = 0
     for row in rows:
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             note = await notification_queries.by_key(conn, row["key"])
         if note is None:
             continue

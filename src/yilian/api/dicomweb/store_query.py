@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from yilian.api.deps import Blobs, Engine, OnStored, Storer, Viewer, dicomweb_base
+from yilian.db.engine import reading
 from yilian.dicom.instance import FailureReason
 from yilian.dicom.multipart import MalformedMultipartError, PartTooLargeError, iter_parts, parse_content_type
 from yilian.dicom.qido import QidoQueryError, parse_qido
@@ -174,7 +175,7 @@ def _search_route(resource: Resource) -> Callable[..., Coroutine[Any, Any, Respo
             query = parse_qido(request.query_params.multi_items(), MAX_QIDO_RESULTS)
         except QidoQueryError as exc:
             raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             result = await search(conn, principal, resource, query, dicomweb_base(request), study, series)
         warnings = [f'299 {SERVICE}: "{text}"' for text in result.warnings]
         if result.remaining:

@@ -17,6 +17,7 @@ from yilian.api.models.directory import HospitalLevel
 from yilian.api.models.me import StaffRole
 from yilian.api.schemas import Page, RequestBody
 from yilian.api.security import hash_password
+from yilian.db.engine import reading
 from yilian.db.queries import admin as queries
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, ServiceMode
@@ -183,7 +184,7 @@ def _not_found(entity: str, entity_id: str) -> YilianError:
 # ---- hospitals ----------------------------------------------------------------------------------
 @router.get("/hospitals")
 async def list_hospitals(engine: Engine, principal: AdminPrincipal) -> Page[AdminHospital]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.all_hospitals(conn)
     return Page[AdminHospital].of([AdminHospital.model_validate(r) for r in rows])
 
@@ -214,7 +215,7 @@ async def update_hospital(
 # ---- agreements ---------------------------------------------------------------------------------
 @router.get("/agreements")
 async def list_agreements(engine: Engine, principal: AdminPrincipal) -> Page[AdminAgreement]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.all_agreements(conn)
     return Page[AdminAgreement].of([AdminAgreement.model_validate(r) for r in rows])
 
@@ -255,7 +256,7 @@ async def update_agreement(
 # ---- users --------------------------------------------------------------------------------------
 @router.get("/users")
 async def list_users(engine: Engine, principal: AdminPrincipal) -> Page[AdminUser]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.all_users(conn)
     return Page[AdminUser].of([AdminUser.model_validate(r) for r in rows])
 
@@ -319,6 +320,6 @@ async def list_changes(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AdminChange]:
     """Every change made through this API, newest first."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         items = await queries.changes(conn, entity=entity, entity_id=entity_id, limit=limit)
     return Page[AdminChange].of([AdminChange.model_validate(i) for i in items], limit=limit)

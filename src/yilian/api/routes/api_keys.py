@@ -11,6 +11,7 @@ from pydantic import Field
 from yilian.api.deps import CurrentPrincipal, Engine
 from yilian.api.models.api_key import ApiKey, IssuedApiKey
 from yilian.api.schemas import Page, RequestBody
+from yilian.db.engine import reading
 from yilian.db.queries import api_key as queries
 from yilian.domain import api_key
 from yilian.domain.access import Principal, can_manage_hospital
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/hospitals/{hospital_id}/api-keys", tags=["api ke
 async def hospital_manager(hospital_id: str, principal: CurrentPrincipal, engine: Engine) -> Principal:
     if not can_manage_hospital(principal, hospital_id):
         raise YilianError(ErrorCode.FORBIDDEN, "only an admin or the hospital's coordinator manages its API keys")
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         if not await queries.hospital_exists(conn, hospital_id):
             raise YilianError(ErrorCode.NOT_FOUND, f"no hospital {hospital_id}")
     return principal
@@ -59,7 +60,7 @@ async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, 
 
 @router.get("")
 async def list_api_keys(hospital_id: str, principal: Manager, engine: Engine) -> Page[ApiKey]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.keys_of(conn, hospital_id)
     return Page[ApiKey].of([ApiKey.model_validate(r) for r in rows])
 

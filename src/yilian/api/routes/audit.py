@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from yilian.api.deps import Engine, require_role
 from yilian.api.models.referral import AuditEvent
 from yilian.api.schemas import Page
+from yilian.db.engine import reading
 from yilian.db.queries import audit as queries
 from yilian.db.queries.audit import AuditFilter
 from yilian.domain.access import Principal
@@ -30,6 +31,6 @@ async def search_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Page[AuditEvent]:
     filters = AuditFilter(referral_id, actor_id, action, since, until, limit)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.search_events(conn, principal, filters)
     return Page[AuditEvent].of([AuditEvent.model_validate(row) for row in rows], limit=limit)

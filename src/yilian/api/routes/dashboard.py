@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from yilian.api.deps import Engine, require_role
 from yilian.api.models.dashboard import AtRiskCase, BreachedCase, Dashboard, StateCount, Turnaround
+from yilian.db.engine import reading
 from yilian.db.queries import dashboard as d
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -33,7 +34,7 @@ async def dashboard(
     if since >= until:
         raise YilianError(ErrorCode.VALIDATION_FAILED, "from must be before to")
     scope = d.scope_of(principal)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         return Dashboard(
             since=since,
             until=until,

@@ -12,6 +12,7 @@ from yilian.api.models.consult import Person
 from yilian.api.models.directory import AgreementSummary, Hospital, Reader, Subspecialty
 from yilian.api.referral_view import visible_referral
 from yilian.api.schemas import Page
+from yilian.db.engine import reading
 from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import directory as queries
 from yilian.db.queries import reader as reader_queries
@@ -84,7 +85,7 @@ def agreement_summary(row: dict[str, Any]) -> AgreementSummary:
 @router.get("/hospitals")
 async def list_hospitals(engine: Engine, principal: CurrentPrincipal) -> Page[Hospital]:
     """Every hospital of the alliance (id, name, level)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.hospital_names(conn)
     return Page[Hospital].of([Hospital.model_validate(r) for r in rows])
 
@@ -94,7 +95,7 @@ async def list_agreements(
     engine: Engine, party: Annotated[str | None, Depends(agreement_party)]
 ) -> Page[AgreementSummary]:
     """The agreements the caller's hospital is a party to (an admin: all), with what each covers."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.agreement_rows(conn, party)
     return Page[AgreementSummary].of([agreement_summary(r) for r in rows])
 
@@ -108,7 +109,7 @@ async def list_readers(
     """Who could read this case (domain.routing.may_read): active experts and seniors of its reading hospital
     licensed for its sender, on duty or not."""
     row = await visible_referral(engine, principal, referral_id)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         readers = await reader_queries.readers_of(conn, row["reading_hospital_id"], row["requesting_hospital_id"])
     return Page[Reader].of(
         [

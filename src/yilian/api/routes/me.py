@@ -10,6 +10,7 @@ from pydantic import Field
 from yilian.api.deps import CurrentPrincipal, Engine, require_role
 from yilian.api.models.me import Me
 from yilian.api.schemas import RequestBody
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.domain.access import Principal
 from yilian.domain.roles import Role
@@ -22,7 +23,7 @@ class DutyBody(RequestBody):
 
 
 async def _me(engine: Engine, principal: Principal) -> Me:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         user = await alliance.get_user(conn, principal.user_id)
     assert user is not None
     return Me(

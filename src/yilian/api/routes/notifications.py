@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from yilian.api.deps import CurrentPrincipal, Engine
 from yilian.api.models.notification import Notification, NotificationRead
 from yilian.api.schemas import Page
+from yilian.db.engine import reading
 from yilian.db.queries import notification as queries
 from yilian.domain.errors import ErrorCode, YilianError
 
@@ -23,7 +24,7 @@ async def inbox(
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[Notification]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await queries.inbox(conn, principal.user_id, unread=unread, limit=limit)
     return Page[Notification].of([Notification.model_validate(r) for r in rows], limit=limit)
 

@@ -16,6 +16,7 @@ from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral,
 from yilian.api.referral_view import acted_referral, referral_out, referral_scope, visible_referral
 from yilian.api.schemas import Page, RequestBody
 from yilian.api.workflow_client import ReferralCommands
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import referral as q
 from yilian.domain import report
@@ -141,7 +142,7 @@ async def list_referrals(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[Referral]:
     """The caller's worklist, most urgent SLA first."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.worklist(
             conn,
             principal,
@@ -159,7 +160,7 @@ async def list_referrals(
 @router.get("/{referral_id}")
 async def get_referral(referral_id: str, engine: Engine, access: CaseCaller) -> ReferralDetail:
     principal, row = access.principal, access.row
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         patient = await alliance.get_patient(conn, row["patient_ref"])
         reports = (
             await q.report_history(conn, referral_id)
@@ -177,7 +178,7 @@ async def get_referral(referral_id: str, engine: Engine, access: CaseCaller) -> 
 async def get_priors(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[PriorCase]:
     """The patient's earlier cases (same Patient ID + issuer) with their signed reports, for the reader."""
     row = await visible_referral(engine, principal, referral_id)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         items = await q.priors(conn, row["patient_ref"], referral_id)
     return Page[PriorCase].of([PriorCase.model_validate(i) for i in items])
 
@@ -186,7 +187,7 @@ async def get_priors(referral_id: str, engine: Engine, principal: CurrentPrincip
 async def get_audit(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[AuditEvent]:
     """The case's audit trail, oldest first."""
     await visible_referral(engine, principal, referral_id)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         events = await q.audit_trail(conn, referral_id)
     return Page[AuditEvent].of([AuditEvent.model_validate(e) for e in events])
 

@@ -21,6 +21,7 @@ from yilian.api.models.share_link import (
 )
 from yilian.api.referral_view import visible_referral
 from yilian.api.schemas import Page, RequestBody
+from yilian.db.engine import reading
 from yilian.db.queries import share_link as sq
 from yilian.dicom.render import render
 from yilian.domain.errors import ErrorCode, YilianError
@@ -68,7 +69,7 @@ def _link_out(settings: AppSettings, link: dict[str, Any], now: datetime) -> Sha
 
 async def _visible_link(engine: Engine, principal: Any, link_id: str) -> dict[str, Any]:
     """The link if the caller may see its referral; one 404 either way so nothing about others leaks."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         link = await sq.get_link(conn, link_id)
     if link is not None:
         try:
@@ -91,7 +92,7 @@ async def list_links(
     """Links for the patient's QR slip; the URL can be shown again to reprint it."""
     _require_manager(principal)
     await visible_referral(engine, principal, referral_id)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         links = await sq.links_for(conn, referral_id)
     now = datetime.now(UTC)
     return Page[ShareLink].of([_link_out(settings, link, now) for link in links])
@@ -140,7 +141,7 @@ async def revoke_link(
 async def link_accesses(link_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[ShareAccess]:
     _require_manager(principal)
     await _visible_link(engine, principal, link_id)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await sq.accesses(conn, link_id)
     return Page[ShareAccess].of([ShareAccess.model_validate(r) for r in rows])
 

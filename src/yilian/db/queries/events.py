@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Text, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Text, bindparam, func, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,9 +18,9 @@ _NOTIFY_EACH = text("SELECT pg_notify(:channel, u) FROM unnest(:ids) AS u").bind
 )
 
 
-async def announce_referral(conn: AsyncConnection, referral_id: str) -> None:
-    """Tell listeners the referral's projection row changed; delivered only if the transaction commits."""
-    await conn.execute(select(func.pg_notify(REFERRALS_CHANNEL, referral_id)))
+def announcement(referral_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """The expression that tells listeners the referral's projection row changed (sent at commit)."""
+    return func.pg_notify(REFERRALS_CHANNEL, referral_id)
 
 
 async def announce_notifications(conn: AsyncConnection, added: Iterable[tuple[str, int]]) -> None:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.queries.access import visible_referrals
 from yilian.db.queries.alliance import licensed_for_column
-from yilian.db.queries.events import announce_referral
+from yilian.db.queries.events import announcement
 from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
 from yilian.domain.access import Principal
 from yilian.domain.referral import OPEN_STATES, AuditEvent, ReferralState
@@ -62,23 +62,61 @@ def projection_row(s: ProjectionSnapshot, seq: int, at: datetime) -> dict[str, A
     }
 
 
-def _audit_insert() -> Any:
-    return insert(audit_events).on_conflict_do_nothing(constraint="uq_audit_referral_seq").returning(audit_events.c.id)
+def audit_row(e: AuditEvent, details: dict[str, Any]) -> dict[str, Any]:
+    """The audit_events row of an event (its id is the table's)."""
+    return {
+        "referral_id": e.referral_id,
+        "seq": e.seq,
+        "action": str(e.action),
+        "from_state": str(e.from_state) if e.from_state else None,
+        "to_state": str(e.to_state),
+        "actor_id": e.actor.user_id,
+        "actor_role": str(e.actor.role),
+        "actor_hospital_id": e.actor.hospital_id,
+        "at": e.at,
+        "details": details,
+    }
 
 
-def _projection_upsert() -> Any:
-    stmt = insert(referrals)
+_PROJECTION = "p_"  # the projection row's parameters, apart from the audit row's
+
+
+def _record_statement() -> Any:
+    """Audit insert, projection upsert and live-update announcement as one statement (one round trip).
+
+    The audit row is inserted once per (referral, seq); the projection moves only when it was, and only forward
+    (last_seq); the announcement goes out only when the row moved, at commit.
+    """
+    a = audit_events.c
+    audit = (
+        insert(audit_events)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in audit_events.columns if c is not a.id})
+        .on_conflict_do_nothing(constraint="uq_audit_referral_seq")
+        .returning(a.id)
+        .cte("recorded")
+    )
+    recorded = exists(select(audit.c.id))
+    row = select(*(bindparam(_PROJECTION + c.name, type_=c.type) for c in referrals.columns)).where(recorded)
+    stmt = insert(referrals).from_select([c.name for c in referrals.columns], row)
     keep = {"id", "submitted_at"}
-    return stmt.on_conflict_do_update(
-        index_elements=[referrals.c.id],
-        set_={c.name: stmt.excluded[c.name] for c in referrals.columns if c.name not in keep},
-        where=referrals.c.last_seq < stmt.excluded.last_seq,
-    ).returning(referrals.c.submitted_at)
+    moved = (
+        stmt.on_conflict_do_update(
+            index_elements=[referrals.c.id],
+            set_={c.name: stmt.excluded[c.name] for c in referrals.columns if c.name not in keep},
+            where=referrals.c.last_seq < stmt.excluded.last_seq,
+        )
+        .returning(referrals.c.id, referrals.c.submitted_at)
+        .cte("moved")
+    )
+    return select(
+        recorded.label("recorded"),
+        select(moved.c.submitted_at).scalar_subquery().label("submitted_at"),
+        select(announcement(moved.c.id)).select_from(moved).scalar_subquery().label("announced"),
+    )
 
 
-# Built once: the same statement objects hit SQLAlchemy's compiled cache on every step.
-AUDIT_INSERT = _audit_insert()
-PROJECTION_UPSERT = _projection_upsert()
+# Built once: the same statement object hits SQLAlchemy's compiled cache on every step.
+RECORD_EVENT = _record_statement()
 
 
 @dataclass(frozen=True)
@@ -95,32 +133,16 @@ async def record_event(
 
     Idempotent under (referral_id, seq): a retried activity changes nothing. The projection only moves
     forward (last_seq), so an out-of-order retry cannot roll it back. When the row moves, listeners of
-    live updates are told in the same transaction (so they hear of it exactly when it commits).
+    live updates are told in the same statement (so they hear of it exactly when it commits). One statement,
+    so it is atomic on its own and may run outside a transaction.
     """
-    inserted = await conn.execute(
-        AUDIT_INSERT,
-        {
-            "referral_id": e.referral_id,
-            "seq": e.seq,
-            "action": str(e.action),
-            "from_state": str(e.from_state) if e.from_state else None,
-            "to_state": str(e.to_state),
-            "actor_id": e.actor.user_id,
-            "actor_role": str(e.actor.role),
-            "actor_hospital_id": e.actor.hospital_id,
-            "at": e.at,
-            "details": details,
-        },
-    )
-    if inserted.first() is None:
+    projection = projection_row(snapshot, e.seq, e.at)
+    projection["submitted_at"] = e.at  # used only by the first event's insert
+    params = audit_row(e, details) | {_PROJECTION + k: v for k, v in projection.items()}
+    result = (await conn.execute(RECORD_EVENT, params)).one()
+    if not result.recorded:
         return None
-    row = projection_row(snapshot, e.seq, e.at)
-    row["submitted_at"] = e.at  # used only by the first event's insert
-    moved = (await conn.execute(PROJECTION_UPSERT, row)).first()
-    if moved is None:
-        return Recorded(None)
-    await announce_referral(conn, e.referral_id)
-    return Recorded(moved.submitted_at)
+    return Recorded(result.submitted_at)
 
 
 async def create_return_link(conn: AsyncConnection, link_id: str, link: ShareLinkInput) -> None:
