@@ -10,9 +10,9 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from yilian.config import Settings
 from yilian.gateway import command as gateway_command
@@ -222,17 +222,29 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
             print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)
         served = settings.model_copy(update={"opensearch_url": svc.opensearch_url})
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(
+            _run_serving(
                 _serve(
                     served, svc.database_url, svc.temporal_address, api=True, worker=True, live_cases=not args.no_demo
                 )
             )
 
 
+def _run_serving(main: Coroutine[Any, Any, None]) -> None:
+    """Run the API and the worker on uvloop where it is installed (uvicorn[standard] brings it): its sockets and
+    callbacks cost less CPU than asyncio's own loop for every request, query and Temporal call."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def _run_configured(settings: Settings, *, api: bool, worker: bool) -> None:
     database_url = _require(settings.database_url, "YILIAN_DATABASE_URL")
     temporal_address = _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS")
-    asyncio.run(_serve(settings, database_url, temporal_address, api=api, worker=worker))
+    _run_serving(_serve(settings, database_url, temporal_address, api=api, worker=worker))
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
