@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from yilian.domain.roles import READER_ROLES, Actor, Role
 from yilian.domain.teaching import TeachingState, Visibility, can_see
@@ -26,8 +27,8 @@ class Principal:
     name: str
     licensed_for: frozenset[str] = field(default_factory=frozenset)  # hospitals a reader may read for
 
-    @property
-    def actor(self) -> Actor:
+    @cached_property
+    def actor(self) -> Actor:  # cached: a worklist asks for it once per row
         return Actor(self.user_id, self.role, self.hospital_id, self.name)
 
 

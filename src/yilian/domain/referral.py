@@ -204,6 +204,11 @@ class PersonAction(StrEnum):
 
 
 PERSON_ACTIONS: tuple[Action, ...] = tuple(Action(a.value) for a in PersonAction)
+# The person actions each state may lead to, in PERSON_ACTIONS' order: a worklist computes `allowed_actions` for
+# every row it shows, and a state rules out most actions before any guard is asked.
+_PERSON_ACTIONS_FROM: dict[ReferralState, tuple[Action, ...]] = {
+    state: tuple(a for a in PERSON_ACTIONS if state in RULES[a].from_states) for state in ReferralState
+}
 
 
 @dataclass(frozen=True)
@@ -370,7 +375,7 @@ def permitted(case: ReferralCase, action: Action, actor: Actor, holding: frozens
 
 def allowed_actions(case: ReferralCase, actor: Actor, holding: frozenset[Condition] = NO_CONDITIONS) -> list[Action]:
     """The person actions `actor` may take on the case now: the buttons the web app shows them."""
-    return [action for action in PERSON_ACTIONS if permitted(case, action, actor, holding)]
+    return [action for action in _PERSON_ACTIONS_FROM[case.state] if permitted(case, action, actor, holding)]
 
 
 def consult_step(action: str) -> Action:
