@@ -7,11 +7,12 @@ from typing import Any
 from pydantic import Field
 
 from yilian.api.models.agreement import AgreementTerms
-from yilian.api.models.directory import HospitalLevel, Subspecialty
+from yilian.api.models.directory import Subspecialty
 from yilian.api.models.me import StaffRole
 from yilian.api.schemas import ApiModel, Timestamp
 from yilian.db.queries.admin import AdminAction, AdminEntity
 from yilian.domain.agreement import ServiceMode
+from yilian.domain.alliance import HospitalLevel
 
 
 class AdminHospital(ApiModel):

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import Field
 
 from yilian.api.models.agreement import AgreementTerms
 from yilian.api.models.me import StaffRole
 from yilian.api.schemas import ApiModel
 from yilian.domain.agreement import ServiceMode
-
-
-class HospitalLevel(StrEnum):
-    TERTIARY = "tertiary"  # 三甲: where the experts read
-    COUNTY = "county"
-    TOWNSHIP = "township"
+from yilian.domain.alliance import HospitalLevel
 
 
 class Hospital(ApiModel):

@@ -13,16 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yilian.api.deps import Engine, require_role
 from yilian.api.models.admin import AdminAgreement, AdminChange, AdminHospital, AdminUser
 from yilian.api.models.agreement import AgreementTerms
-from yilian.api.models.directory import HospitalLevel
 from yilian.api.models.me import StaffRole
 from yilian.api.schemas import Page, RequestBody
 from yilian.api.security import hash_password
 from yilian.db.engine import reading
 from yilian.db.queries import admin as queries
+from yilian.domain import alliance
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, ServiceMode
+from yilian.domain.alliance import HospitalLevel
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.domain.roles import READER_ROLES, Role
+from yilian.domain.roles import Role
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 AdminPrincipal = Annotated[Principal, Depends(require_role(Role.ADMIN))]
@@ -61,13 +62,6 @@ class AgreementBody(AgreementTerms):
             terms=self.value(),
             active=self.active,
         )
-
-    def problems(self) -> list[tuple[str, str]]:
-        """Rules across fields; (field, problem) pairs."""
-        out = self.term_problems(self.service_mode)
-        if self.requesting_hospital_id == self.reading_hospital_id:
-            out.append(("reading_hospital_id", "a hospital cannot have an agreement with itself"))
-        return out
 
 
 class NewAgreement(AgreementBody):
@@ -116,61 +110,28 @@ class PasswordBody(RequestBody):
     password: Password
 
 
-# ---- checks that need the database (run inside the write's transaction) --------------------------
-def _invalid(problems: list[tuple[str, str]]) -> None:
-    if problems:
-        raise YilianError(
-            ErrorCode.VALIDATION_FAILED,
-            problems[0][1],
-            [{"field": f"body.{field}", "problem": problem} for field, problem in problems],
-        )
-
-
+# ---- the facts the domain's checks need (read inside the write's transaction) ---------------------
 async def _check_agreement(conn: AsyncConnection, body: AgreementBody) -> None:
-    problems = body.problems()
     levels = await queries.hospital_levels(conn, {body.requesting_hospital_id, body.reading_hospital_id})
-    requesting, reading = levels.get(body.requesting_hospital_id), levels.get(body.reading_hospital_id)
-    if requesting is None:
-        problems.append(("requesting_hospital_id", f"no hospital {body.requesting_hospital_id}"))
-    elif requesting == HospitalLevel.TERTIARY:
-        problems.append(("requesting_hospital_id", "the requesting hospital must be a county or township hospital"))
-    if reading is None:
-        problems.append(("reading_hospital_id", f"no hospital {body.reading_hospital_id}"))
-    elif reading != HospitalLevel.TERTIARY:
-        problems.append(("reading_hospital_id", "the reading hospital must be a tertiary hospital"))
-    _invalid(problems)
-
-
-async def _check_level(conn: AsyncConnection, hospital_id: str, level: HospitalLevel) -> None:
-    """A level change must leave every agreement of the hospital valid."""
-    sides = await queries.agreement_sides(conn, hospital_id)
-    if "reading" in sides and level is not HospitalLevel.TERTIARY:
-        _invalid([("level", "this hospital reads for others under an agreement: it must stay tertiary")])
-    if "requesting" in sides and level is HospitalLevel.TERTIARY:
-        _invalid([("level", "this hospital sends cases under an agreement: it cannot be tertiary")])
+    alliance.check_agreement_parties(
+        body.requesting_hospital_id,
+        body.reading_hospital_id,
+        levels,
+        term_problems=body.term_problems(body.service_mode),
+    )
 
 
 async def _check_user(conn: AsyncConnection, body: UserBody, user_id: str, principal: Principal) -> None:
-    problems: list[tuple[str, str]] = []
-    if body.role is not StaffRole.ADMIN and body.hospital_id is None:
-        problems.append(("hospital_id", "every role but admin belongs to a hospital"))
-    if Role(body.role) not in READER_ROLES:
-        if body.licensed_for:
-            problems.append(("licensed_for", "only experts and seniors hold reading licences"))
-        if body.subspecialties:
-            problems.append(("subspecialties", "only experts and seniors have subspecialties"))
+    account = alliance.Account(
+        user_id=user_id,
+        role=Role(body.role),
+        hospital_id=body.hospital_id,
+        licensed_for=body.licensed_for,
+        has_subspecialties=bool(body.subspecialties),
+        active=body.active,
+    )
     known = await queries.hospital_levels(conn, {*body.licensed_for, *([body.hospital_id] if body.hospital_id else [])})
-    if body.hospital_id is not None and body.hospital_id not in known:
-        problems.append(("hospital_id", f"no hospital {body.hospital_id}"))
-    unknown = sorted(set(body.licensed_for) - set(known))
-    if unknown:
-        problems.append(("licensed_for", f"no hospital {', '.join(unknown)}"))
-    # The acting admin always remains one, so the alliance is never left without an admin.
-    if user_id == principal.user_id and body.role is not StaffRole.ADMIN:
-        problems.append(("role", "you cannot take the admin role from yourself"))
-    if user_id == principal.user_id and not body.active:
-        problems.append(("active", "you cannot deactivate yourself"))
-    _invalid(problems)
+    alliance.check_account(account, known, acting_admin=principal.user_id)
 
 
 def _new_id(prefix: str) -> str:
@@ -205,7 +166,7 @@ async def update_hospital(
         before = await queries.get_hospital(conn, hospital_id)
         if before is None:
             raise _not_found("hospital", hospital_id)
-        await _check_level(conn, hospital_id, body.level)
+        alliance.check_level(body.level, await queries.agreement_sides(conn, hospital_id))
         after = await queries.update_hospital(
             conn, before, body.model_dump(), actor_id=principal.user_id, now=datetime.now(UTC)
         )
@@ -239,12 +200,9 @@ async def update_agreement(
         before = await queries.get_agreement(conn, agreement_id)
         if before is None:
             raise _not_found("agreement", agreement_id)
-        _invalid(
-            [
-                (side, "the parties of an agreement do not change: make a new agreement instead")
-                for side in ("requesting_hospital_id", "reading_hospital_id")
-                if getattr(body, side) != getattr(before, side)
-            ]
+        alliance.check_parties_unchanged(
+            (before.requesting_hospital_id, before.reading_hospital_id),
+            (body.requesting_hospital_id, body.reading_hospital_id),
         )
         await _check_agreement(conn, body)
         after = await queries.update_agreement(

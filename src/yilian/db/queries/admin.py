@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yilian.db.queries.alliance import agreement_from_row, licensed_for_column, subspecialties_column
 from yilian.db.schema import admin_changes, agreements, hospitals, reader_licences, reader_subspecialties, users
 from yilian.domain.agreement import Agreement
+from yilian.domain.alliance import AgreementSide
 from yilian.domain.errors import ErrorCode, YilianError
 
 
@@ -96,17 +97,17 @@ async def hospital_levels(conn: AsyncConnection, hospital_ids: set[str]) -> dict
     return {r.id: r.level for r in rows}
 
 
-async def agreement_sides(conn: AsyncConnection, hospital_id: str) -> set[str]:
-    """'requesting' and/or 'reading': the sides this hospital takes in any agreement, active or not."""
+async def agreement_sides(conn: AsyncConnection, hospital_id: str) -> set[AgreementSide]:
+    """The sides this hospital takes in any agreement, active or not."""
     a = agreements.c
     rows = await conn.execute(
         select(a.requesting_hospital_id, a.reading_hospital_id).where(
             (a.requesting_hospital_id == hospital_id) | (a.reading_hospital_id == hospital_id)
         )
     )
-    sides = set()
+    sides: set[AgreementSide] = set()
     for requesting, _reading in rows:
-        sides.add("requesting" if requesting == hospital_id else "reading")
+        sides.add(AgreementSide.REQUESTING if requesting == hospital_id else AgreementSide.READING)
     return sides
 
 
