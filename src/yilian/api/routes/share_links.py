@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from yilian.api import share_link_service as service
-from yilian.api.deps import AppSettings, Blobs, CurrentPrincipal, Engine
+from yilian.api.deps import AppSettings, Blobs, Engine, require_role
 from yilian.api.models.share_link import (
     ShareAccess,
     SharedPatient,
     SharedResult,
     SharedStudy,
     ShareLink,
+    ShareLinks,
     SignedReport,
 )
 from yilian.api.referral_view import visible_referral
@@ -24,6 +25,7 @@ from yilian.api.schemas import Page, RequestBody
 from yilian.db.engine import reading
 from yilian.db.queries import share_link as sq
 from yilian.dicom.render import render
+from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral import REPORTED_STATES
 from yilian.domain.roles import Role
@@ -39,7 +41,8 @@ from yilian.imaging import retrieve
 
 router = APIRouter(tags=["share links"])
 PATIENT_NOTICE = "仅供患者参考，非诊断用途 / For the patient's reference, not for diagnosis"
-MANAGERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR)
+# The county doctor or a coordinator manages a case's links (and only of cases they may see).
+LinkManager = Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR, Role.COORDINATOR))]
 
 
 class OpenLink(RequestBody):
@@ -67,7 +70,7 @@ def _link_out(settings: AppSettings, link: dict[str, Any], now: datetime) -> Sha
     )
 
 
-async def _visible_link(engine: Engine, principal: Any, link_id: str) -> dict[str, Any]:
+async def _visible_link(engine: Engine, principal: Principal, link_id: str) -> dict[str, Any]:
     """The link if the caller may see its referral; one 404 either way so nothing about others leaks."""
     async with reading(engine) as conn:
         link = await sq.get_link(conn, link_id)
@@ -80,29 +83,23 @@ async def _visible_link(engine: Engine, principal: Any, link_id: str) -> dict[st
     raise YilianError(ErrorCode.NOT_FOUND, "no such share link")
 
 
-def _require_manager(principal: Any) -> None:
-    if principal.role not in MANAGERS:
-        raise YilianError(ErrorCode.FORBIDDEN, "only the county doctor or a coordinator manages share links")
-
-
 @router.get("/api/referrals/{referral_id}/share-links")
 async def list_links(
-    referral_id: str, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
-) -> Page[ShareLink]:
-    """Links for the patient's QR slip; the URL can be shown again to reprint it."""
-    _require_manager(principal)
+    referral_id: str, engine: Engine, settings: AppSettings, principal: LinkManager
+) -> ShareLinks:
+    """Links for the patient's QR slip (the URL can be shown again to reprint it), and a new link's lifetime."""
     await visible_referral(engine, principal, referral_id)
     async with reading(engine) as conn:
         links = await sq.links_for(conn, referral_id)
     now = datetime.now(UTC)
-    return Page[ShareLink].of([_link_out(settings, link, now) for link in links])
+    page = Page[ShareLink].of([_link_out(settings, link, now) for link in links])
+    return ShareLinks(**dict(page), default_days=settings.share_link_days)
 
 
 @router.post("/api/referrals/{referral_id}/share-links", status_code=201)
 async def create_link(
-    referral_id: str, body: NewLink, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
+    referral_id: str, body: NewLink, engine: Engine, settings: AppSettings, principal: LinkManager
 ) -> ShareLink:
-    _require_manager(principal)
     row = await visible_referral(engine, principal, referral_id)
     if row["state"] not in REPORTED_STATES:
         raise YilianError(ErrorCode.INVALID_TRANSITION, "a share link is made once the report is final")
@@ -124,9 +121,8 @@ async def create_link(
 
 @router.post("/api/share-links/{link_id}/revoke")
 async def revoke_link(
-    link_id: str, engine: Engine, settings: AppSettings, principal: CurrentPrincipal
+    link_id: str, engine: Engine, settings: AppSettings, principal: LinkManager
 ) -> ShareLink:
-    _require_manager(principal)
     await _visible_link(engine, principal, link_id)
     now = datetime.now(UTC)
     async with engine.begin() as conn:
@@ -138,8 +134,7 @@ async def revoke_link(
 
 
 @router.get("/api/share-links/{link_id}/accesses")
-async def link_accesses(link_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[ShareAccess]:
-    _require_manager(principal)
+async def link_accesses(link_id: str, engine: Engine, principal: LinkManager) -> Page[ShareAccess]:
     await _visible_link(engine, principal, link_id)
     async with reading(engine) as conn:
         rows = await sq.accesses(conn, link_id)
