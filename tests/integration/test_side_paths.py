@@ -116,7 +116,8 @@ async def test_addendum_after_final_keeps_the_signed_report(api: Api) -> None:
 async def test_share_links_last_the_configured_days(
     worker: None, settings: Settings, engine: AsyncEngine, temporal_client: Client
 ) -> None:
-    """YILIAN_SHARE_LINK_DAYS: the link made when the report returns, and a new link made without `days`."""
+    """YILIAN_SHARE_LINK_DAYS: the link made when the report returns, a new link made without `days`, and the
+    default the web app's slip form starts from."""
     app = create_app(settings.model_copy(update={"share_link_days": 9}), engine, temporal_client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yilian.test") as client:
         api = Api(client)
@@ -126,7 +127,9 @@ async def test_share_links_last_the_configured_days(
         def lifetime(link: dict[str, Any]) -> timedelta:
             return datetime.fromisoformat(link["expires_at"]) - datetime.fromisoformat(link["created_at"])
 
-        [returned] = (await api.ok("zhao.anping", "GET", f"/api/referrals/{rid}/share-links"))["items"]
+        listed = await api.ok("zhao.anping", "GET", f"/api/referrals/{rid}/share-links")
+        assert listed["default_days"] == 9
+        [returned] = listed["items"]
         assert abs(lifetime(returned) - timedelta(days=9)) < timedelta(minutes=1)
         new = await api.ok("zhao.anping", "POST", f"/api/referrals/{rid}/share-links", 201, json={})
         assert lifetime(new) == timedelta(days=9)

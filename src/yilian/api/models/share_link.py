@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from yilian.api.schemas import ApiModel, Timestamp
+from yilian.api.schemas import ApiModel, Page, Timestamp
 from yilian.domain.report import ReportKind
 
 LinkState = Literal["active", "share_link_expired", "share_link_revoked", "share_link_locked"]
@@ -21,6 +21,12 @@ class ShareLink(ApiModel):
     revoked_at: Timestamp | None
     token: str | None = Field(description="active links only")
     url: str | None = Field(description="active links only: the address the QR code holds")
+
+
+class ShareLinks(Page[ShareLink]):
+    """A case's patient links, and how long a new one lasts unless the county says otherwise."""
+
+    default_days: int = Field(description="days a new link lasts when none are given (YILIAN_SHARE_LINK_DAYS)")
 
 
 class ShareAccess(ApiModel):

@@ -616,7 +616,7 @@ export interface paths {
         };
         /**
          * List Links
-         * @description Links for the patient's QR slip; the URL can be shown again to reprint it.
+         * @description Links for the patient's QR slip (the URL can be shown again to reprint it), and a new link's lifetime.
          */
         get: operations["share_links_list_links"];
         put?: never;
@@ -3828,26 +3828,6 @@ export interface components {
              */
             next_offset: number | null;
         };
-        /** Page[ShareLink] */
-        Page_ShareLink_: {
-            /** Items */
-            items: components["schemas"]["ShareLink"][];
-            /**
-             * Limit
-             * @description the most items one page holds; null: the whole list is this page
-             */
-            limit: number | null;
-            /**
-             * Offset
-             * @description how many items come before this page
-             */
-            offset: number;
-            /**
-             * Next Offset
-             * @description the offset of the next page; null: there is none after this one
-             */
-            next_offset: number | null;
-        };
         /** Page[Suggestion] */
         Page_Suggestion_: {
             /** Items */
@@ -4472,6 +4452,34 @@ export interface components {
              */
             url: string | null;
         };
+        /**
+         * ShareLinks
+         * @description A case's patient links, and how long a new one lasts unless the county says otherwise.
+         */
+        ShareLinks: {
+            /** Items */
+            items: components["schemas"]["ShareLink"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+            /**
+             * Default Days
+             * @description days a new link lasts when none are given (YILIAN_SHARE_LINK_DAYS)
+             */
+            default_days: number;
+        };
         /** SharedPatient */
         SharedPatient: {
             /** Name */
@@ -5067,7 +5075,6 @@ export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
 export type PageReportHit = components['schemas']['Page_ReportHit_'];
 export type PageShareAccess = components['schemas']['Page_ShareAccess_'];
-export type PageShareLink = components['schemas']['Page_ShareLink_'];
 export type PageSuggestion = components['schemas']['Page_Suggestion_'];
 export type PasswordBody = components['schemas']['PasswordBody'];
 export type Patient = components['schemas']['Patient'];
@@ -5099,6 +5106,7 @@ export type SecondReadingPolicy = components['schemas']['SecondReadingPolicy'];
 export type ServiceMode = components['schemas']['ServiceMode'];
 export type ShareAccess = components['schemas']['ShareAccess'];
 export type ShareLink = components['schemas']['ShareLink'];
+export type ShareLinks = components['schemas']['ShareLinks'];
 export type SharedPatient = components['schemas']['SharedPatient'];
 export type SharedResult = components['schemas']['SharedResult'];
 export type SharedStudy = components['schemas']['SharedStudy'];
@@ -6647,7 +6655,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_ShareLink_"];
+                    "application/json": components["schemas"]["ShareLinks"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */

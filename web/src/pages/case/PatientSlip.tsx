@@ -48,7 +48,8 @@ export function PatientSlip({
     queryFn: () =>
       ok(api.GET("/api/referrals/{referral_id}/share-links", { params: { path: { referral_id: referralId } } })),
   });
-  const [days, setDays] = useState(30);
+  // null until the county changes it: the server's lifetime for a new link (YILIAN_SHARE_LINK_DAYS).
+  const [days, setDays] = useState<number | null>(null);
   const [confirmRevoke, setConfirmRevoke] = useState(false);
   const [revoked, setRevoked] = useState(false);
   const create = useMutation({
@@ -56,7 +57,7 @@ export function PatientSlip({
       ok(
         api.POST("/api/referrals/{referral_id}/share-links", {
           params: { path: { referral_id: referralId } },
-          body: { days },
+          body: days === null ? {} : { days },
         }),
       ),
     onSuccess: () => {
@@ -99,7 +100,7 @@ export function PatientSlip({
                 type="number"
                 min={1}
                 max={365}
-                value={days}
+                value={days ?? links.data.default_days}
                 onChange={(e) => setDays(Math.min(365, Math.max(1, Number(e.target.value) || 1)))}
               />
             </label>
