@@ -149,6 +149,16 @@ export default defineStrings(
       critical: "Acknowledge critical finding",
       done: "Recorded.",
     },
+    addendum: {
+      title: "Addendum",
+      open: "Add an addendum",
+      help: "An addendum is a new signed version after the final report; the signed report itself never changes.",
+      findings: "Findings",
+      impression: "Impression",
+      required: "Write both the findings and the impression.",
+      sign: "Sign the addendum",
+      done: "Addendum signed.",
+    },
     slip: {
       title: "Patient slip",
       create: "Create patient link",
@@ -381,6 +391,16 @@ export default defineStrings(
       receiptHelp: "确认已收到签发的报告（远程诊断责任）。",
       critical: "确认危急值",
       done: "已记录。",
+    },
+    addendum: {
+      title: "补充报告",
+      open: "添加补充报告",
+      help: "补充报告是正式报告之后新签发的版本；已签发的报告本身不会改变。",
+      findings: "影像所见",
+      impression: "诊断意见",
+      required: "请填写影像所见和诊断意见。",
+      sign: "签发补充报告",
+      done: "补充报告已签发。",
     },
     slip: {
       title: "患者取报告单",

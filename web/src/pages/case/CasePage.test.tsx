@@ -37,6 +37,7 @@ const PANELS = {
   acknowledge_critical: "Acknowledge critical finding",
   cancel: "Cancel referral",
   reassign: "Reassign case",
+  add_addendum: "Add an addendum",
 } as const;
 
 describe("the case page's panels are the server's allowed_actions", () => {

@@ -17,6 +17,7 @@ import { formatDateTime } from "../../i18n/format";
 import { RequestConsult } from "../consult/RequestConsult";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
 import { ReassignPanel } from "../coordination/ReassignPanel";
+import { AddendumPanel } from "./AddendumPanel";
 import { AcknowledgePanel, CancelPanel, NeedsInfoPanel, openQuestion } from "./CountyActions";
 import { FlagButton, canFlag } from "../teaching/FlagButton";
 import { PatientSlip } from "./PatientSlip";
@@ -120,6 +121,7 @@ export function RolePanels({ me, referral, events }: { me: Me; referral: Referra
       {canFlag(me, referral) && <FlagButton referralId={referral.id} />}
       {can("reassign") && <ReassignPanel referral={referral} />}
       {can("cancel") && <CancelPanel referralId={referral.id} />}
+      {can("add_addendum") && <AddendumPanel referralId={referral.id} />}
     </>
   );
 }

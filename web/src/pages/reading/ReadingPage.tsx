@@ -13,6 +13,7 @@ import { useMe } from "../../auth/session";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { formatDateTime } from "../../i18n/format";
+import { AddendumPanel } from "../case/AddendumPanel";
 import { useCaseAction, saveDraft } from "./actions";
 import { bodyOf, type ReportBody } from "./autosave";
 import { TextAreaField } from "./Field";
@@ -259,6 +260,7 @@ function ReaderWorkspace({ referral, mode }: { referral: ReferralDetail; mode: "
             {t(`readonly.${referral.state}`, { defaultValue: t("readonly.other") })}
           </p>
           {referral.reports.length > 0 && <ReportView report={referral.reports[referral.reports.length - 1]} />}
+          {allows(referral, "add_addendum") && <AddendumPanel referralId={referral.id} />}
         </section>
       )}
     </>
