@@ -16,7 +16,7 @@ from yilian.db.queries import alliance
 from yilian.db.queries import reader as reader_queries
 from yilian.domain.agreement import Agreement, CoverageRequest, Priority
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.domain.referral_io import CaseFacts, ReferralInput, ReferralPolicy
+from yilian.domain.referral_io import ActionResult, CaseFacts, ReferralInput, ReferralPolicy
 from yilian.domain.roles import Actor
 from yilian.domain.routing import (
     Reader,
@@ -92,8 +92,9 @@ async def submit(
     now: datetime,
     *,
     share_link_days: int,
-) -> str:
-    """Start the referral of a county doctor's case; its id. Refused when no agreement covers it."""
+) -> ActionResult:
+    """Start the referral of a county doctor's case; the recorded submission (its id, and the projection row it
+    wrote). Refused when no agreement covers it."""
     hospital_id = actor.hospital_id or ""
     async with engine.begin() as conn:
         agreement = await covering_agreement(conn, hospital_id, s, now)
@@ -114,8 +115,7 @@ async def submit(
         overflow=s.overflow,
     )
     policy = ReferralPolicy.from_agreement(agreement, share_link_days=share_link_days)
-    await commands.start(ReferralInput(facts, policy))
-    return referral_id
+    return await commands.start(ReferralInput(facts, policy))
 
 
 async def named_reader(

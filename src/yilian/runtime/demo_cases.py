@@ -256,7 +256,7 @@ async def _submit(
         overflow=False,
         reading_hospital_id=None,
     )
-    return await submit(engine, commands, doctor, submission, now, share_link_days=share_link_days)
+    return (await submit(engine, commands, doctor, submission, now, share_link_days=share_link_days)).referral_id
 
 
 async def _advance(engine: AsyncEngine, commands: ReferralCommands, started: Started, wait: timedelta) -> None:

@@ -124,10 +124,10 @@ async def submit_referral(
     """A county doctor sends a case; refused with the agreement's reason when it is not covered."""
     patient = service.PatientDetails(**body.patient.model_dump())
     submission = service.Submission(patient=patient, **body.model_dump(exclude={"patient"}))
-    referral_id = await service.submit(
+    result = await service.submit(
         engine, commands, principal.actor, submission, datetime.now(UTC), share_link_days=settings.share_link_days
     )
-    return referral_out(await visible_referral(engine, principal, referral_id), principal)
+    return referral_out(await acted_referral(engine, principal, result), principal)
 
 
 @router.get("")
