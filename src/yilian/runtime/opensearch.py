@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from yilian.runtime.process import free_port, pid_alive, port_accepts
+from yilian.runtime.process import free_port, pid_alive, port_accepts, stop_process
 from yilian.runtime.service import StoppableService
 
 _log = logging.getLogger(__name__)
@@ -120,22 +119,7 @@ class OpenSearchNode(StoppableService):
         return self.data_dir / LOG_FILE_NAME
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    _log.warning("OpenSearch did not stop in %.0f s; killing it", timeout)
-                    self._process.kill()
-                    self._process.wait()
-        elif pid_alive(self.pid):
-            os.kill(self.pid, 15)
-            deadline = time.monotonic() + timeout
-            while pid_alive(self.pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if pid_alive(self.pid):
-                os.kill(self.pid, 9)
+        stop_process(self._process, self.pid, "OpenSearch", timeout)
 
 
 def default_data_dir(var_dir: Path) -> Path:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import signal
 import socket
+import subprocess
+import time
 from pathlib import Path
+
+_log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 
@@ -38,3 +45,27 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True  # no /proc (macOS): kill(0) is all we can know
     return stat_line.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, pid: int, what: str, timeout: float) -> None:
+    """Terminate an embedded server we started (`process`) or found running (`pid`); kill it after `timeout` s."""
+    if process is not None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _log.warning("%s did not stop in %.0f s; killing it", what, timeout)
+                process.kill()
+                process.wait()
+        return
+    if not pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)

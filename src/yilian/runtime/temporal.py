@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import importlib.metadata
 import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +18,7 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
-from yilian.runtime.process import free_port, pid_alive, port_accepts
+from yilian.runtime.process import free_port, pid_alive, port_accepts, stop_process
 from yilian.runtime.service import StoppableService
 
 _log = logging.getLogger(__name__)
@@ -125,17 +123,7 @@ class TemporalDevServer(StoppableService):
 
     def stop(self, timeout: float = 10.0) -> None:
         """Terminate the server, wait up to `timeout` seconds, then kill it."""
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    _log.warning("Temporal dev server did not stop in %.0f s; killing it", timeout)
-                    self._process.kill()
-                    self._process.wait()
-        elif pid_alive(self.pid):
-            _signal_and_wait(self.pid, timeout)
+        stop_process(self._process, self.pid, "Temporal dev server", timeout)
 
 
 def start_dev_server(
@@ -289,18 +277,6 @@ def _running_from_state(data_dir: Path) -> tuple[int, int, int | None] | None:
     if not port_accepts(HOST, port):
         return None
     return pid, port, ui_port
-
-
-def _signal_and_wait(pid: int, timeout: float) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 def _log_tail(log_file: Path, offset: int, lines: int = 40) -> str:

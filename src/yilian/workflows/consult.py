@@ -23,7 +23,6 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import consult as rules
@@ -49,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.referral import Action
     from yilian.domain.referral_io import Audience, NotifyInput
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
+    from yilian.workflows.rejection import rejection
 
 S = ConsultState
 A = ConsultAction
@@ -71,11 +71,6 @@ class _Note:
     audience: Audience
     params: dict[str, str]
 
-
-def _rejection(err: YilianError) -> ApplicationError:
-    return ApplicationError(
-        err.message, {"code": str(err.code), "details": err.details}, type=str(err.code), non_retryable=True
-    )
 
 
 @workflow.defn
@@ -116,7 +111,7 @@ class ConsultWorkflow:
         try:
             rules.validate(self._p.case, action, opening.actor, opening.given(workflow.now()))
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
         async with self._lock:
             if opening.schedule is None:
                 notes = [self._requested_note()]
@@ -169,7 +164,7 @@ class ConsultWorkflow:
         try:
             rules.validate(self._p.case, action, inp.actor, inp.given(workflow.now()))
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
 
     def _validate_schedule_input(self, inp: ScheduleInput) -> None:
         self._validate_update(inp)
@@ -332,7 +327,7 @@ class ConsultWorkflow:
         try:
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), given)
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
         self._p = replace(self._p, case=case)
         cid = self._facts.consult_id
         notifications = [

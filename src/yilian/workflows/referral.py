@@ -23,7 +23,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.report import ReportContent, ReportKind
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
     from yilian.domain.sla import WARN_FRACTION, SlaClock
+    from yilian.workflows.rejection import rejection
 
 S = ReferralState
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -86,12 +87,6 @@ class _Note:
     audience: Audience
     params: dict[str, str]
 
-
-def _rejection(err: YilianError) -> ApplicationError:
-    """An Update failure the API turns back into the catalogue error."""
-    return ApplicationError(
-        err.message, {"code": str(err.code), "details": err.details}, type=str(err.code), non_retryable=True
-    )
 
 
 @workflow.defn
@@ -449,7 +444,7 @@ class ReferralWorkflow:
         try:
             rules.validate(self._p.case, action, inp.actor, inp.given(), holding=holding)
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
 
     @contextlib.asynccontextmanager
     async def _acting(self, action: Action, inp: PersonInput) -> AsyncIterator[None]:
@@ -671,7 +666,7 @@ class ReferralWorkflow:
         try:
             rules.consult_step(inp.action)
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
 
     # ---- queries ------------------------------------------------------------------------------
     @workflow.query
@@ -702,7 +697,7 @@ class ReferralWorkflow:
         try:
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
         self._p = replace(self._p, case=case)
         if report is not None and report.kind is ReportKind.FINAL:
             self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)

@@ -18,7 +18,6 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import teaching as rules
@@ -40,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         TeachingResult,
         TeachingSnapshot,
     )
+    from yilian.workflows.rejection import rejection
 
 A, T = TeachingAction, TeachingState
 _Note = tuple[NoticeKind, Audience, dict[str, str]]  # a kind, who is told, its parameters
@@ -47,11 +47,6 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 DEID_TIMEOUT = timedelta(minutes=10)  # a whole study is copied through the profile
 RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 
-
-def _rejection(err: YilianError) -> ApplicationError:
-    return ApplicationError(
-        err.message, {"code": str(err.code), "details": err.details}, type=str(err.code), non_retryable=True
-    )
 
 
 @workflow.defn(name="TeachingCaseWorkflow")
@@ -127,7 +122,7 @@ class TeachingCaseWorkflow:
         try:
             rules.validate(self._case, action, actor, given)
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
 
     def _validate_educator(self, inp: EducatorInput) -> None:
         info = workflow.current_update_info()
@@ -225,7 +220,7 @@ class TeachingCaseWorkflow:
         try:
             case, event = rules.transition(self._case, action, actor, workflow.now(), curation=curation)
         except YilianError as err:
-            raise _rejection(err) from err
+            raise rejection(err) from err
         self._case = case
         await self._record(event, details or {}, curation_version=curation is not None, notes=notify)
 
