@@ -204,13 +204,14 @@ async def test_the_web_app_joins_a_room_sees_the_presenter_and_follows_the_slice
                 window_width=1500,
             )
         )
-        after = await wait_until(
+        # The viewport names the new image as soon as it starts loading it; the window is set once it has loaded.
+        lung = {"lower": -1350, "upper": 150}
+        await wait_until(
             lambda: shown(page),
-            "the surgeon's viewer to show the presenter's slice",
-            ok=lambda s: s is not None and target in s["imageId"],
+            "the surgeon's viewer to show the presenter's slice in the lung window",
+            ok=lambda s: s is not None and target in s["imageId"] and s["voi"] == lung,
             within=20,
         )
-        assert after["voi"] == {"lower": -1350, "upper": 150}, after
         await expect(page.locator("[data-sync]")).to_have_attribute("data-sync", "following")
         await page.wait_for_timeout(500)
         await shot(page, "consult-room", full_page=False)
