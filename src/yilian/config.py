@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     live_max_video_bitrate: int = Field(default=600_000, ge=100_000, le=2_500_000)
     # Recordings are written under this root (None: var_dir/recordings); the API names a directory inside it.
     live_recordings_dir: Path | None = None
+    # Lectures (docs/lectures.md): the live process packages each lecture as HLS under
+    # lecture_media_root()/<lecture_id>/ (live.m3u8, segments, then replay.m3u8); the API serves them from there.
+    lecture_media_dir: Path | None = None
 
     def live_process_urls(self) -> list[str]:
         """Where the API finds the live processes: the configured ones, or the one `yilian up` starts."""
@@ -99,6 +102,9 @@ class Settings(BaseSettings):
 
     def recordings_root(self) -> Path:
         return self.live_recordings_dir or self.var_dir / "recordings"
+
+    def lecture_media_root(self) -> Path:
+        return self.lecture_media_dir or self.var_dir / "lectures"
 
     def secrets(self) -> dict[str, tuple[str, str]]:
         """Each secret's variable name -> (value, development default)."""
