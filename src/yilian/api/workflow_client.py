@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
@@ -29,6 +29,8 @@ from yilian.domain.teaching_io import TEACHING_WORKFLOW, CurationInput, Educator
 from yilian.workflows.referral import ReferralWorkflow
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
 
 
 def _from_update_failure(exc: WorkflowUpdateFailedError) -> YilianError:
@@ -178,6 +180,46 @@ class ReferralCommands:
         return await send_update(self.client, referral_id, str(action), arg, reopen_on=reopen_on)
 
 
+async def start_with_update(
+    client: Client, task_queue: str, workflow: str, inp: Any, *, workflow_id: str, update: str, result_type: type[R]
+) -> R:
+    """Start a workflow by its type name and return once its first Update (the step that made it) is recorded:
+    the API needs no reference to the class, and a duplicate id is refused rather than joined."""
+    op: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        workflow,
+        inp,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    try:
+        result: R = await client.execute_update_with_start_workflow(
+            update, start_workflow_operation=op, result_type=result_type
+        )
+        return result
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
+    except RPCError as exc:
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
+
+
+async def act_by_update(
+    client: Client, workflow_id: str, update: str, arg: Any, *, result_type: type[R], over: YilianError
+) -> R:
+    """Send the Update named after a domain action; `over` is the answer when the workflow has finished."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        result: R = await handle.execute_update(update, arg, result_type=result_type)
+        return result
+    except WorkflowUpdateFailedError as exc:
+        raise _from_update_failure(exc) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise over from exc
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
+
+
 CONSULT_WORKFLOW = "ConsultWorkflow"  # by name: the API imports no workflow but the referral's
 
 
@@ -190,82 +232,34 @@ class ConsultCommands:
     task_queue: str
 
     async def start(self, inp: ConsultInput) -> ConsultResult:
-        op: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            CONSULT_WORKFLOW,
-            inp,
-            id=inp.facts.consult_id,
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-        try:
-            result: ConsultResult = await self.client.execute_update_with_start_workflow(
-                "made", start_workflow_operation=op, result_type=ConsultResult
-            )
-            return result
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
+        return await start_with_update(
+            self.client, self.task_queue, CONSULT_WORKFLOW, inp,
+            workflow_id=inp.facts.consult_id, update="made", result_type=ConsultResult,
+        )  # fmt: skip
 
     async def act(self, consult_id: str, action: ConsultAction, arg: ConsultPersonInput) -> ConsultResult:
-        handle = self.client.get_workflow_handle(consult_id)
-        try:
-            result: ConsultResult = await handle.execute_update(str(action), arg, result_type=ConsultResult)
-            return result
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise YilianError(
-                    ErrorCode.INVALID_TRANSITION, "this consult is over and takes no more actions",
-                    {"consult_id": consult_id},
-                ) from exc  # fmt: skip
-            raise YilianError(
-                ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}"
-            ) from exc
+        over = YilianError(
+            ErrorCode.INVALID_TRANSITION, "this consult is over and takes no more actions", {"consult_id": consult_id}
+        )
+        return await act_by_update(self.client, consult_id, str(action), arg, result_type=ConsultResult, over=over)
 
 
 @dataclass(frozen=True)
 class TeachingCommands:
-    """What a route may do to teaching-case workflows: start one (by the workflow's type name, so the API needs no
-    reference to the class), or send an Update named after a domain `TeachingAction`."""
+    """What a route may do to teaching-case workflows: start one, or send an Update named after a domain
+    `TeachingAction`."""
 
     client: Client
     task_queue: str
 
     async def start(self, inp: TeachingInput) -> TeachingResult:
-        op: WithStartWorkflowOperation[Any, str] = WithStartWorkflowOperation(
-            TEACHING_WORKFLOW,
-            inp,
-            id=inp.facts.case_id,
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            result_type=str,
-        )
-        try:
-            result: TeachingResult = await self.client.execute_update_with_start_workflow(
-                "nominated", start_workflow_operation=op, result_type=TeachingResult
-            )
-            return result
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
+        return await start_with_update(
+            self.client, self.task_queue, TEACHING_WORKFLOW, inp,
+            workflow_id=inp.facts.case_id, update="nominated", result_type=TeachingResult,
+        )  # fmt: skip
 
     async def act(self, case_id: str, action: TeachingAction, arg: EducatorInput | CurationInput) -> TeachingResult:
-        handle = self.client.get_workflow_handle(case_id)
-        try:
-            result: TeachingResult = await handle.execute_update(str(action), arg, result_type=TeachingResult)
-            return result
-        except WorkflowUpdateFailedError as exc:
-            raise _from_update_failure(exc) from exc
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise YilianError(
-                    ErrorCode.INVALID_TRANSITION, "this teaching case takes no more actions", {"case_id": case_id}
-                ) from exc
-            raise YilianError(
-                ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}"
-            ) from exc
+        over = YilianError(
+            ErrorCode.INVALID_TRANSITION, "this teaching case takes no more actions", {"case_id": case_id}
+        )
+        return await act_by_update(self.client, case_id, str(action), arg, result_type=TeachingResult, over=over)
