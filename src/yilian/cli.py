@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from temporalio.client import Client
 
+    from yilian.metrics.exposition import MetricsServer
+
 log = logging.getLogger("yilian")
 
 
@@ -97,6 +99,7 @@ async def _serve(
 
     engine = make_engine(database_url)
     client = await connect(temporal_address, settings.temporal_namespace)
+    metrics = _serve_metrics(settings)
     tasks = []
     if worker:
         tasks.append(asyncio.create_task(run_worker(client, engine, settings)))
@@ -120,7 +123,20 @@ async def _serve(
     finally:
         for t in [*tasks, *([starter] if starter else []), *([syncing] if syncing else [])]:
             t.cancel()
+        if metrics is not None:
+            metrics.stop()
         await engine.dispose()
+
+
+def _serve_metrics(settings: Settings) -> MetricsServer | None:
+    """This process's /metrics listener (docs/ops.md), when YILIAN_METRICS_PORT is set."""
+    from yilian.metrics.exposition import serve_metrics
+
+    if settings.metrics_port is None:
+        return None
+    server = serve_metrics(settings.metrics_host, settings.metrics_port, settings.metrics_token)
+    print(f"Metrics (Prometheus)   {server.url}", flush=True)
+    return server
 
 
 async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Client) -> None:

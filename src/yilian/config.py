@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     # lecture_media_root()/<lecture_id>/ (live.m3u8, segments, then replay.m3u8); the API serves them from there.
     lecture_media_dir: Path | None = None
 
+    # Prometheus /metrics (docs/ops.md): a listener of its own beside the API and in the worker, off unless a port
+    # is set (each process on a host needs its own). Loopback unless metrics_token guards it: refused otherwise.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_token: str | None = None
+    # How often the worker recounts open referrals by SLA state and asks Temporal for its queue's backlog.
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0)
+
     def live_process_urls(self) -> list[str]:
         """Where the API finds the live processes: the configured ones, or the one `yilian up` starts."""
         return self.live_urls or [f"http://{self.live_host}:{self.live_port}"]

@@ -16,6 +16,7 @@ from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
+from yilian.metrics.worker import MetricsInterceptor, refresh_forever
 from yilian.notify.inbox import InAppNotifier
 from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
@@ -38,15 +39,22 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
         workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow],
         activities=[*referral.all(), *consult.all(), *teaching.all(), *search.all()],
         max_cached_workflows=2000,
+        interceptors=[MetricsInterceptor()],
     )
 
 
 async def run_worker(client: Client, engine: AsyncEngine, settings: Settings) -> None:
     deliveries = asyncio.create_task(delivery_loop(engine))
+    gauges = asyncio.create_task(
+        refresh_forever(
+            engine, client, settings.temporal_namespace, settings.task_queue, settings.metrics_refresh_seconds
+        )
+    )
     try:
         async with build_worker(client, engine, settings):
             await asyncio.Event().wait()  # runs until cancelled
     finally:
-        deliveries.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await deliveries
+        for task in (deliveries, gauges):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

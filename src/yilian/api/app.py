@@ -18,6 +18,7 @@ from yilian.api.dicomweb import store_query as dicomweb_store_query
 from yilian.api.edge import EdgeMiddleware
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
+from yilian.api.request_metrics import RequestMetricsMiddleware
 from yilian.api.routes import (
     admin,
     api_keys,
@@ -90,6 +91,7 @@ def build_app(lifespan: Lifespan | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware)  # body limits, parameters, browser headers: before any route
+    app.add_middleware(RequestMetricsMiddleware)  # outermost: its latency includes the edge and error handling
     for module in API_ROUTERS:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for module in OTHER_ROUTERS:

@@ -9,11 +9,14 @@ import ssl
 from urllib.parse import urlsplit
 
 import httpx
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.scp import start_scp
 from yilian.gateway.settings import GatewaySettings
 from yilian.gateway.uploader import upload_forever
+from yilian.metrics.exposition import MetricsServer, serve_metrics
+from yilian.metrics.gateway import GatewayQueueCollector
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,7 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
 
     queue = InstanceQueue(settings.spool_dir)
     queue.recover()
+    metrics = _serve_metrics(settings, queue)
     wake = asyncio.Event()
 
     def on_queued() -> None:  # called from the SCP's association threads
@@ -61,5 +65,19 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
     finally:
         # New associations stop first; an instance mid-transfer is not acknowledged, so the modality resends it.
         server.shutdown()
+        if metrics is not None:
+            metrics.stop()
         queue.close()
         log.info("gateway stopped")
+
+
+def _serve_metrics(settings: GatewaySettings, queue: InstanceQueue) -> MetricsServer | None:
+    """The queue's /metrics on its own registry (a gateway restarted in one process registers afresh)."""
+    if settings.metrics_port is None:
+        return None
+    registry = CollectorRegistry()
+    registry.register(GatewayQueueCollector(queue))
+    ProcessCollector(registry=registry)
+    server = serve_metrics(settings.metrics_host, settings.metrics_port, settings.metrics_token, registry)
+    print(f"gateway metrics at {server.url}", flush=True)
+    return server

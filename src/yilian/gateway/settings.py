@@ -40,6 +40,11 @@ class GatewaySettings(BaseSettings):
     backoff_min_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
 
+    # Prometheus /metrics of the queue (docs/ops.md): off unless a port is set; loopback unless a token guards it.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_token: str | None = None
+
     @field_validator("allowed_calling_aes", mode="before")
     @classmethod
     def _split_titles(cls, value: Any) -> Any:

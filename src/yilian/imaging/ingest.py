@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ParamSpec
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -16,6 +18,7 @@ from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_
 from yilian.dicom.value_limits import indexed_value_problems
 from yilian.imaging.blob import BlobStore, sha256_of
 from yilian.imaging.index import IndexedInstance, index_instance
+from yilian.metrics.catalog import instances_ingested
 
 
 class Origin(StrEnum):
@@ -64,6 +67,24 @@ class _Prepared:
     size: int
 
 
+P = ParamSpec("P")
+
+
+def _counted(store: Callable[P, Awaitable[IngestResult]]) -> Callable[P, Awaitable[IngestResult]]:
+    """Count each outcome by door for /metrics (yilian_instances_ingested_total), whichever way it returns."""
+
+    @functools.wraps(store)
+    async def counted(*args: P.args, **kwargs: P.kwargs) -> IngestResult:
+        result = await store(*args, **kwargs)
+        incoming = kwargs.get("incoming", args[2] if len(args) > 2 else None)
+        origin = incoming.origin.value if isinstance(incoming, IncomingInstance) else "unknown"
+        instances_ingested.labels(origin, result.outcome.value).inc()
+        return result
+
+    return counted
+
+
+@_counted
 async def store_instance(engine: AsyncEngine, blobs: BlobStore, incoming: IncomingInstance) -> IngestResult:
     """Validate, write the file (temporary name, fsync, rename), then commit its index rows.
 
