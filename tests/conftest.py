@@ -15,6 +15,7 @@ from tests.support.search import SearchNode
 from yilian.config import Settings
 from yilian.runtime import postgres, temporal
 from yilian.runtime.postgres import EmbeddedPostgres
+from yilian.runtime.s3proxy import S3ProxyServer
 from yilian.runtime.temporal import TemporalDevServer
 
 
@@ -101,3 +102,18 @@ def opensearch_node(services_dir: Path) -> Iterator[SearchNode]:
 @pytest.fixture(scope="session")
 def opensearch_url(opensearch_node: SearchNode) -> str:
     return opensearch_node.url
+
+
+@pytest.fixture(scope="session")
+def s3_server(services_dir: Path) -> Iterator[S3ProxyServer]:
+    """A real S3-compatible server (s3proxy, runtime/s3proxy.py) with the bucket `yilian-test`; only a session
+    that asks for it pays for its start (about 15 s, and once the jars' fetch with Maven)."""
+    from yilian.runtime.s3proxy import start_s3proxy
+
+    server = start_s3proxy(services_dir / "s3proxy")
+    server.create_bucket(S3_TEST_BUCKET)
+    yield server
+    server.stop()
+
+
+S3_TEST_BUCKET = "yilian-test"

