@@ -32,8 +32,13 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_app(recordings: Path) -> Starlette:
-    return build_live_app(LiveConfig(secret=SECRET, recordings_root=recordings, ice=IceConfig()))
+def lectures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lectures")
+
+
+@pytest.fixture(scope="session")
+def live_app(recordings: Path, lectures: Path) -> Starlette:
+    return build_live_app(LiveConfig(secret=SECRET, recordings_root=recordings, ice=IceConfig(), lecture_root=lectures))
 
 
 @pytest.fixture(scope="session")

@@ -158,6 +158,16 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, mime_type: str) -> bool:
     return True
 
 
+def choose_codec(transceiver: RTCRtpTransceiver, mime_types: list[str]) -> str | None:
+    """After a remote offer was applied: the first of `mime_types` the remote side offered (and aiortc supports),
+    kept alone on the transceiver (with its RTX); None when it offered none of them."""
+    offered = {c.mimeType.lower() for c in getattr(transceiver, "_codecs", [])}
+    for mime_type in mime_types:
+        if mime_type.lower() in offered and restrict_codecs(transceiver, mime_type):
+            return mime_type
+    return None
+
+
 # --- send side ----------------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from websockets.asyncio.client import ClientConnection, connect
@@ -64,6 +64,7 @@ class LiveClient:
     tracks: dict[str, ReceivedTrack] = field(default_factory=dict)
     closed_with: int | None = None
     negotiation_timeout: float = 20.0  # seconds; the bench on a crowded host gives more
+    video_codec: str | None = None  # offer only this video codec ("video/H264", "video/VP8"); None: aiortc's list
 
     def __post_init__(self) -> None:
         # Balanced bundling: aiortc 1.16 with max-bundle stops the shared transport when the answer bundles a data
@@ -93,6 +94,10 @@ class LiveClient:
         sources = {}
         for track, source in self.publish:
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            if self.video_codec is not None and track.kind == "video":
+                codecs = RTCRtpSender.getCapabilities("video").codecs
+                wanted = self.video_codec.lower()
+                transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() in (wanted, "video/rtx")])
             sources[track.id] = (transceiver, source)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         mids = {transceiver.mid: source for transceiver, source in sources.values() if transceiver.mid}

@@ -23,9 +23,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="offer only 127.0.0.1 as ICE candidate (tests and the bench: every peer on this machine)",
     )
+    live.add_argument(
+        "--no-lecture-packaging",
+        action="store_true",
+        help="lecture rooms forward as usual but write no HLS (bench/lecture.py's baseline)",
+    )
 
 
-def live_config(settings: Settings) -> LiveConfig:
+def live_config(settings: Settings, *, lecture_packaging: bool = True) -> LiveConfig:
     from yilian.live.ice import IceConfig
     from yilian.live.server import LiveConfig
 
@@ -39,6 +44,8 @@ def live_config(settings: Settings) -> LiveConfig:
         ),
         default_capacity=settings.live_room_capacity,
         default_max_video_bitrate=settings.live_max_video_bitrate,
+        lecture_root=settings.lecture_media_root(),
+        lecture_packaging=lecture_packaging,
     )
 
 
@@ -55,7 +62,7 @@ def main(settings: Settings, args: argparse.Namespace) -> None:
     port = args.port or settings.live_port
     log.info("live process on %s:%s (recordings under %s)", host, port, settings.recordings_root())
     uvicorn.run(
-        build_live_app(live_config(settings)),
+        build_live_app(live_config(settings, lecture_packaging=not args.no_lecture_packaging)),
         host=host,
         port=port,
         log_level="warning",

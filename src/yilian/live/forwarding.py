@@ -17,9 +17,8 @@ from aiortc import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt, uint32_gt
 
-from yilian.live import aiortc_internals
+from yilian.live import aiortc_internals, h264, vp8
 from yilian.live.protocol import MediaKind, MediaSource
-from yilian.live.vp8 import is_keyframe_start
 
 # A PLI makes the publisher encode a keyframe (~10x a delta frame): ask at most this often per track.
 KEYFRAME_REQUEST_INTERVAL = 0.5
@@ -88,8 +87,11 @@ class PublishedTrack:
         source: MediaSource,
         receiver: RTCRtpReceiver,
         max_bitrate: Callable[[], int],
+        codec: str = "video/VP8",
     ) -> None:
         self.track_id = track_id
+        self.codec = codec  # the negotiated mime type (a lecture room's video may be H.264)
+        self._is_keyframe_start = h264.is_keyframe_start if codec.lower() == "video/h264" else vp8.is_keyframe_start
         self.participant_id = participant_id
         self.kind = kind
         self.source = source
@@ -114,7 +116,7 @@ class PublishedTrack:
                 self._spawn(aiortc_internals.send_remb(self.receiver, self._max_bitrate(), packet.ssrc))
         if self.muted:
             return
-        keyframe = self.kind is MediaKind.VIDEO and is_keyframe_start(packet.payload)
+        keyframe = self.kind is MediaKind.VIDEO and self._is_keyframe_start(packet.payload)
         clock = aiortc_internals.SendClock()
         for stream in tuple(self.outbound):
             await stream.forward(packet, keyframe, clock)

@@ -157,10 +157,16 @@ class Peer:
             sending = media.direction in SENDING and transceiver is not None
             if sending and mid not in self.published:
                 assert transceiver is not None
-                if not aiortc_internals.restrict_codecs(transceiver, CODEC[kind]):
+                accepted = self.room.video_codecs() if kind is MediaKind.VIDEO else [CODEC[kind]]
+                codec = aiortc_internals.choose_codec(transceiver, accepted)
+                if codec is None:
                     raise LiveError(
-                        LiveErrorCode.MALFORMED_SDP, f"{media.kind} must be offered as {CODEC[kind]}", fatal=True
+                        LiveErrorCode.MALFORMED_SDP,
+                        f"{media.kind} must be offered as {' or '.join(accepted)}",
+                        fatal=True,
                     )
+                if kind is MediaKind.VIDEO:
+                    self.room.video_codec = codec
                 transceiver.direction = "recvonly"
                 track = PublishedTrack(
                     f"{self.participant_id}-{mid}",
@@ -169,6 +175,7 @@ class Peer:
                     sources.get(mid, DEFAULT_SOURCE[kind]),
                     transceiver.receiver,
                     max_bitrate=lambda: self.room.max_video_bitrate,
+                    codec=codec,
                 )
                 track.set_muted(kind in self.muted)
                 self.published[mid] = track
@@ -249,7 +256,8 @@ class Peer:
 
     def _add_slot(self, kind: MediaKind) -> OutboundSlot:
         transceiver = self.pc.addTransceiver(aiortc_internals.SilentTrack(kind.value), direction="sendonly")
-        aiortc_internals.restrict_codecs(transceiver, CODEC[kind])
+        codec = self.room.video_codec if kind is MediaKind.VIDEO and self.room.video_codec else CODEC[kind]
+        aiortc_internals.restrict_codecs(transceiver, codec)
         holder: list[OutboundStream] = []
 
         def keyframe_wanted() -> None:  # a PLI or FIR from this subscriber

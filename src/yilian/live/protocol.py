@@ -412,10 +412,42 @@ DataMessage = Annotated[StateUpdate | StateBroadcast | Pointer | PointerBroadcas
 
 class OpenRoom(_Message):
     """`PUT /rooms/{room_id}`: idempotent; the API calls it before relaying the first join (and again after the
-    process restarted)."""
+    process restarted). With `lecture_id` the room is a lecture room: its presenter's media is packaged as HLS under
+    the process's lecture root (`YILIAN_LECTURE_MEDIA_DIR`) `/<lecture_id>/`, continuing what is there."""
 
     capacity: int | None = Field(default=None, ge=2, le=50)  # None: the process's YILIAN_LIVE_ROOM_CAPACITY
     max_video_bitrate: int | None = Field(default=None, ge=100_000, le=2_500_000)  # None: YILIAN_LIVE_MAX_VIDEO_BITRATE
+    lecture_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class VideoPackaging(StrEnum):
+    """How a lecture's H.264 rendition is made from what the presenter's browser sends."""
+
+    REMUX = "remux"  # the browser sends H.264: copied, no codec
+    TRANSCODE = "transcode"  # the browser sends VP8: decoded and encoded once (libx264)
+
+
+class LectureChapter(_Message):
+    title: str
+    start_s: float  # seconds on the replay's timeline
+
+
+class AddChapter(_Message):
+    """`POST /rooms/{room_id}/chapters`: a chapter mark of a lecture room, at `start_s` or, without it, now."""
+
+    title: str = Field(min_length=1, max_length=200)
+    start_s: float | None = Field(default=None, ge=0)
+
+
+class LectureMediaInfo(_Message):
+    """A lecture room's packaging: what `live.m3u8` lists so far, and its chapters."""
+
+    lecture_id: str
+    segments: int
+    duration_s: float
+    video: VideoPackaging | None  # None until a video source is packaged
+    ended: bool  # replay.m3u8 is written
+    chapters: list[LectureChapter]
 
 
 class RoomInfo(_Message):
@@ -426,6 +458,7 @@ class RoomInfo(_Message):
     presenter_id: str | None
     recording: bool
     state_seq: int  # the newest viewer-state sequence number (0: none yet)
+    lecture: LectureMediaInfo | None = None  # a lecture room's HLS packaging
 
 
 class StartRecording(_Message):

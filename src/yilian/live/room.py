@@ -32,6 +32,7 @@ from yilian.live.protocol import (
 
 if TYPE_CHECKING:
     from yilian.live.forwarding import PublishedTrack
+    from yilian.live.hls.packager import LecturePackager
     from yilian.live.peer import Peer
     from yilian.live.recording import RoomRecording
 
@@ -58,6 +59,9 @@ class Room:
     last_state: StateBroadcast | None = None
     chat_seq: int = 0
     recording: RoomRecording | None = None
+    lecture_room: bool = False
+    lecture: LecturePackager | None = None  # a lecture room's HLS packager (None only in the bench's baseline)
+    video_codec: str | None = None  # fixed by the first video publisher (subscribers are offered the same)
 
     # --- membership -------------------------------------------------------------------------------------
 
@@ -79,6 +83,14 @@ class Room:
                 (p.participant_id for p in self.peers.values() if p.room_role is RoomRole.HOST), None
             )
             self.controller_id = None
+
+    def video_codecs(self) -> list[str]:
+        """What a publisher's video may be. A consult forwards VP8 only. A lecture prefers H.264 (remuxed into HLS
+        with no encoder) and takes VP8 (transcoded once); the first publisher's codec then holds for the room, so
+        every subscriber's transceiver can carry every publisher's packets."""
+        if self.video_codec is not None:
+            return [self.video_codec]
+        return ["video/H264", "video/VP8"] if self.lecture_room else ["video/VP8"]
 
     def published_tracks(self) -> Iterator[PublishedTrack]:
         for peer in self.peers.values():
@@ -102,6 +114,7 @@ class Room:
             presenter_id=self.presenter_id,
             recording=presence.recording,
             state_seq=self.state_seq,
+            lecture=self.lecture.info() if self.lecture is not None else None,
         )
 
     def broadcast(self, message: ServerMessage) -> None:
@@ -116,6 +129,12 @@ class Room:
         """A publisher came or went: every other peer renegotiates (each one only if its tracks changed)."""
         for peer in self.peers.values():
             peer.schedule_renegotiation()
+        self.media_changed()
+
+    def media_changed(self) -> None:
+        """Publications or the presenter changed: a lecture's packager follows the presenter."""
+        if self.lecture is not None:
+            self.lecture.select(self)
 
     # --- host controls ----------------------------------------------------------------------------------
 
@@ -149,6 +168,7 @@ class Room:
             raise LiveError(LiveErrorCode.NOT_ALLOWED, "only the host or the presenter hands over the presenter role")
         self.presenter_id = self._target(participant_id).participant_id
         self.controller_id = None
+        self.media_changed()
         self.announce()
 
     def request_control(self, actor: Peer) -> None:

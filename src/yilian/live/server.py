@@ -22,11 +22,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from yilian.live import aiortc_internals
 from yilian.live.assertion import InvalidAssertion, verify_assertion
+from yilian.live.hls.packager import LecturePackager
 from yilian.live.ice import IceConfig
 from yilian.live.peer import Peer
 from yilian.live.protocol import (
     MAX_SIGNAL_BYTES,
     WEBSOCKET_PATH,
+    AddChapter,
     Answer,
     Candidate,
     ChatSend,
@@ -64,6 +66,13 @@ class LiveConfig:
     ice: IceConfig = field(default_factory=IceConfig)
     default_capacity: int = 10
     default_max_video_bitrate: int = 600_000
+    lecture_root: Path | None = None  # where lecture rooms write HLS (Settings.lecture_media_root()); None: none
+    lecture_packaging: bool = True  # False only for the bench's baseline: lecture rooms take H.264, write nothing
+
+    def lecture_directory(self, lecture_id: str) -> Path:
+        if self.lecture_root is None:
+            raise ValueError("this live process has no lecture root (YILIAN_LECTURE_MEDIA_DIR)")
+        return self.lecture_root / lecture_id
 
 
 @dataclass
@@ -281,9 +290,16 @@ async def room_resource(request: Request) -> Response:
         capacity = body.capacity or state.config.default_capacity
         bitrate = body.max_video_bitrate or state.config.default_max_video_bitrate
         if room is None:
-            room = state.rooms[room_id] = Room(room_id, capacity, bitrate)
+            room = Room(room_id, capacity, bitrate)
         else:
             room.capacity, room.max_video_bitrate = capacity, bitrate
+        room.lecture_room = room.lecture_room or body.lecture_id is not None
+        if body.lecture_id is not None and room.lecture is None and state.config.lecture_packaging:
+            try:
+                room.lecture = open_lecture(state.config, body.lecture_id, bitrate)
+            except ValueError as exc:
+                return _problem(409, "no_lecture_root", str(exc))
+        state.rooms[room_id] = room
         return JSONResponse(room.info().model_dump(mode="json"))
     if room is None:
         return _problem(404, "unknown_room", f"no room {room_id} on this live process")
@@ -294,6 +310,8 @@ async def room_resource(request: Request) -> Response:
     if room.recording is not None:
         await room.recording.stop()
         room.recording = None
+    if room.lecture is not None:
+        room.lecture.finish()
     for peer in list(room.peers.values()):
         peer.send(RoomClosed())
         peer.close_socket(CloseCode.NORMAL)
@@ -327,6 +345,29 @@ async def recording_resource(request: Request) -> Response:
     return JSONResponse(recording.info().model_dump(mode="json"))
 
 
+def open_lecture(config: LiveConfig, lecture_id: str, video_bitrate: int) -> LecturePackager:
+    """A lecture room's packager, continuing whatever an earlier run left in its directory."""
+    return LecturePackager(config.lecture_directory(lecture_id), lecture_id, video_bitrate=video_bitrate)
+
+
+async def chapters_resource(request: Request) -> Response:
+    """`POST /rooms/{room_id}/chapters`: a chapter mark in a lecture's replay."""
+    if not _authorised(request):
+        return _problem(401, "unauthenticated", "the control API takes the shared secret as a bearer token")
+    state: LiveState = request.app.state.live
+    room = state.rooms.get(request.path_params["room_id"])
+    if room is None:
+        return _problem(404, "unknown_room", "no such room on this live process")
+    if room.lecture is None:
+        return _problem(409, "not_a_lecture", "chapters belong to lecture rooms")
+    try:
+        body = AddChapter.model_validate_json(await request.body())
+    except ValidationError as exc:
+        return _problem(422, "validation_failed", str(exc.errors()[:1]))
+    room.lecture.add_chapter(body.title, body.start_s)
+    return JSONResponse(room.lecture.info().model_dump(mode="json"))
+
+
 def build_live_app(config: LiveConfig) -> Starlette:
     aiortc_internals.check_version()
     app = Starlette(
@@ -335,6 +376,7 @@ def build_live_app(config: LiveConfig) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/rooms/{room_id}", room_resource, methods=["GET", "PUT", "DELETE"]),
             Route("/rooms/{room_id}/recording", recording_resource, methods=["POST", "DELETE"]),
+            Route("/rooms/{room_id}/chapters", chapters_resource, methods=["POST"]),
         ]
     )
     app.state.live = LiveState(config)

@@ -51,6 +51,7 @@ def start_live_process(settings: Settings, *, loopback_only: bool = False, timeo
     port = free_port(host) if taken else settings.live_port
     secret = settings.live_secret if settings.live_secret != DEV_LIVE_SECRET else secrets.token_urlsafe(32)
     env = {**os.environ, "YILIAN_LIVE_SECRET": secret}  # handed to our child, never on its command line
+    env["YILIAN_LECTURE_MEDIA_DIR"] = str(settings.lecture_media_root())  # the API serves lectures from there
     log_dir = Path(settings.var_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "yilian.cli", "live", "--host", host, "--port", str(port)]
