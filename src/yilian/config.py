@@ -15,6 +15,7 @@ DEV_SHARE_LINK_SECRET = "dev-only-share-link-secret"
 # `yilian up` replaces it with a generated one for the API and the live process it starts (docs/live.md).
 DEV_LIVE_SECRET = "dev-only-live-secret-0123456789abcdef"
 DEV_DEID_SECRET = "dev-only-deid-secret-0123456789abcdef"
+DEV_PATIENT_INDEX_SECRET = "dev-only-patient-index-secret-0123456789"
 
 # Outside development every secret must be long and unpredictable: a JWT or share-link key signs what anyone may
 # present and is guessable offline when short; the de-identification key is all that stands between a published
@@ -74,6 +75,17 @@ class Settings(BaseSettings):
     # Keys teaching-case pseudonyms, date shifts and new UIDs (deid/pseudonym.py). Changing it breaks the link
     # between a patient's earlier and later teaching cases, so set it once per alliance and keep it.
     deid_secret: str = DEV_DEID_SECRET
+    # Keys the regional patient index's national ID hashes and patients' one-time sign-in codes (docs/cloud-film.md).
+    # Changing it unmatches every national ID already indexed: set it once per region and keep it.
+    patient_index_secret: str = DEV_PATIENT_INDEX_SECRET
+    # Patients' one-time codes go by SMS: "local" records each message in the sms_outbox table (development, tests:
+    # GET /api/dev/sms-outbox reads it); "http" posts it to sms_http_url with sms_http_token (notify/sms.py).
+    sms_provider: str = Field(default="local", pattern="^(local|http)$")
+    sms_http_url: str = ""
+    sms_http_token: str = ""
+    # How long a patient's phone session and a clinician's QR last (the patient picks a QR's life up to the most).
+    patient_session_minutes: int = Field(default=30, ge=5, le=720)
+    film_grant_max_hours: int = Field(default=72, ge=1, le=720)
 
     # Live consults (docs/live.md). The API reaches the live processes at `live_urls` (one per core in
     # production; empty: the one `yilian up` starts at live_host:live_port) and signs joins with `live_secret`.
@@ -122,6 +134,7 @@ class Settings(BaseSettings):
             "YILIAN_SHARE_LINK_SECRET": (self.share_link_secret, DEV_SHARE_LINK_SECRET),
             "YILIAN_LIVE_SECRET": (self.live_secret, DEV_LIVE_SECRET),
             "YILIAN_DEID_SECRET": (self.deid_secret, DEV_DEID_SECRET),
+            "YILIAN_PATIENT_INDEX_SECRET": (self.patient_index_secret, DEV_PATIENT_INDEX_SECRET),
         }
 
     def weak_secrets(self) -> dict[str, str]:

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import REPORT, Api, referral_body
+from tests.support.cloud_film import PREFIXES as CLOUD_FILM_PREFIXES
 from tests.support.live import serve
 from tests.support.matrix import Caller, api_endpoints, parse_codes, seq_and_state, walk, walk_many, warm_tokens
 from yilian.api.app import create_app
@@ -435,11 +436,13 @@ async def _link_revoked(engine: AsyncEngine, link_id: str) -> bool:
 async def test_every_endpoint_has_a_row(settings: Settings, engine: AsyncEngine, temporal_client: Client) -> None:
     # DICOMweb routes have their own matrix (test_dicomweb_access.py): their callers include gateways; so have the
     # teaching routes (test_teaching_access.py): their callers include educators. The viewer's routes and the web
-    # app's catch-all serve public static files; all data comes through the API.
+    # app's catch-all serve public static files; all data comes through the API. The cloud film routes' callers
+    # include patients and clinicians holding a QR: test_cloud_film_access.py.
     routes = {
         r
         for r in api_endpoints(create_app(settings, engine, temporal_client))
-        if not r[1].startswith(("/dicomweb", "/viewer", "/api/teaching")) and r[1] != "/{rel:path}"
+        if not r[1].startswith(("/dicomweb", "/viewer", "/api/teaching", *CLOUD_FILM_PREFIXES))
+        and r[1] != "/{rel:path}"
     }
     assert len(routes) > 20, routes
     rows = {(row.method, row.route) for row in MATRIX}

@@ -57,6 +57,7 @@ STRONG = {
     "share_link_secret": "Hs2Jd5Gf0YaZq8Lp3Vn6Tb1Xw9Mr4Kc7",
     "live_secret": "Tb1Xw9Mr4Kc7Hs2Jd5Gf0YaZq8Lp3Vn6",
     "deid_secret": "Mr4Kc7Hs2Jd5Gf0YaZq8Lp3Vn6Tb1Xw9",
+    "patient_index_secret": "Gf0YaZq8Lp3Vn6Tb1Xw9Mr4Kc7Hs2Jd5",
 }
 
 

@@ -30,6 +30,7 @@ from yilian.api.routes import (
     events,
     me,
     notifications,
+    patient_index,
     referrals,
     search,
     share_links,
@@ -61,6 +62,7 @@ API_ROUTERS = (
     directory,
     search,
     teaching,
+    patient_index,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

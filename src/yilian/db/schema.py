@@ -646,3 +646,132 @@ security_events = Table(
 )
 
 SECURITY_TABLES = ("sign_in_attempts", "security_events")
+
+
+# --- Regional cloud film (revision 0009, docs/cloud-film.md): one regional patient behind each hospital's records,
+# the patient's phone sign-in, the QR grants a patient gives clinicians, consent to cross-hospital viewing, and the
+# log of who viewed what.
+
+regional_patients = Table(
+    "regional_patients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("phone", String(32), unique=True),  # where one-time codes go; NULL until a desk records it
+    _ts("created_at", False),
+)
+
+patient_index = Table(
+    "patient_index",
+    metadata,
+    # Each hospital record belongs to exactly one regional patient (its own, until a match or a review links it).
+    Column("patient_ref", ForeignKey("patients.id"), primary_key=True),
+    Column("regional_patient_id", ForeignKey("regional_patients.id"), nullable=False, index=True),
+    # HMAC(YILIAN_PATIENT_INDEX_SECRET, national ID): matched on, never reversible; NULL when none was given.
+    Column("national_id_hash", String(64), index=True),
+    Column("how", String(16), nullable=False),  # domain.patient_index.LinkHow
+    _ts("linked_at", False),
+)
+
+patient_link_reviews = Table(
+    "patient_link_reviews",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("patient_ref", ForeignKey("patients.id"), nullable=False),
+    Column("candidate_id", ForeignKey("regional_patients.id"), nullable=False),
+    Column("reason", String(32), nullable=False),  # domain.patient_index.Uncertainty
+    Column("state", String(16), nullable=False),  # open | linked | kept_apart
+    _ts("opened_at", False),
+    Column("decided_by", String(64)),
+    _ts("decided_at"),
+    Index("ix_patient_link_reviews_state", "state", "opened_at"),
+)
+
+patient_index_events = Table(
+    "patient_index_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("patient_ref", String(64), nullable=False),
+    Column("regional_patient_id", String(64), nullable=False),  # where the record is after the event
+    Column("from_regional_id", String(64)),  # where it was before (a link or an unlink is undone by moving it back)
+    Column("action", String(32), nullable=False),  # domain.patient_index.IndexAction
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    _ts("at", False),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Index("ix_patient_index_events_patient", "patient_ref", "id"),
+)
+
+patient_sign_in_codes = Table(
+    "patient_sign_in_codes",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("phone", String(32), nullable=False),
+    Column("code_hmac", String(64), nullable=False),  # the code itself is only in the SMS
+    _ts("created_at", False),
+    _ts("expires_at", False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    _ts("used_at"),
+    Index("ix_patient_sign_in_codes_phone", "phone", "created_at"),
+)
+
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    # What the local SMS adapter "sent" (notify/sms.py): where a tester reads the code. Unused with a real provider.
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("phone", String(32), nullable=False, index=True),
+    Column("body", Text, nullable=False),
+    _ts("sent_at", False),
+)
+
+film_grants = Table(
+    "film_grants",
+    metadata,
+    # A patient's QR for a clinician: one study or (NULL) all of them, until it expires or is revoked.
+    Column("id", String(64), primary_key=True),
+    Column("regional_patient_id", ForeignKey("regional_patients.id"), nullable=False, index=True),
+    Column("study_instance_uid", String(64)),
+    _ts("created_at", False),
+    _ts("expires_at", False),
+    _ts("revoked_at"),
+)
+
+film_consents = Table(
+    "film_consents",
+    metadata,
+    # 检查结果互认: while granted (and not revoked), other alliance hospitals' doctors see the patient's studies.
+    Column("regional_patient_id", ForeignKey("regional_patients.id"), primary_key=True),
+    _ts("granted_at", False),
+    Column("granted_via", String(16), nullable=False),  # phone | desk
+    _ts("revoked_at"),
+)
+
+film_accesses = Table(
+    "film_accesses",
+    metadata,
+    # Who viewed a patient's images and when: the patient reads this log on the phone.
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("regional_patient_id", String(64), nullable=False),
+    Column("study_instance_uid", String(64)),
+    Column("viewer", String(16), nullable=False),  # domain.cloud_film.Viewer
+    Column("viewer_label", Text, nullable=False, server_default=""),  # a doctor's name and hospital, a grant's id
+    Column("grant_id", String(64)),
+    Column("action", String(32), nullable=False),
+    _ts("at", False),
+    Index("ix_film_accesses_patient", "regional_patient_id", "at"),
+)
+
+CLOUD_FILM_TABLES = (
+    "regional_patients",
+    "patient_index",
+    "patient_link_reviews",
+    "patient_index_events",
+    "patient_sign_in_codes",
+    "sms_outbox",
+    "film_grants",
+    "film_consents",
+    "film_accesses",
+)

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     SHARE_LINK_LOCKED = "share_link_locked"
     SIGN_IN_LOCKED = "sign_in_locked"  # too many wrong passwords for the account or from the address: wait
     WRONG_SECOND_FACTOR = "wrong_second_factor"
+    SIGN_IN_CODE_EXPIRED = "sign_in_code_expired"  # a patient's one-time code is used, too old, or was never sent
     SERVICE_UNAVAILABLE = "service_unavailable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"
@@ -47,6 +48,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SHARE_LINK_LOCKED: 429,
     ErrorCode.SIGN_IN_LOCKED: 429,
     ErrorCode.WRONG_SECOND_FACTOR: 403,
+    ErrorCode.SIGN_IN_CODE_EXPIRED: 410,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.NOT_ACCEPTABLE: 406,

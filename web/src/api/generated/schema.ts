@@ -1441,6 +1441,140 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/patient-index/enrolments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enrol */
+        post: operations["patient_index_enrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reviews
+         * @description The coordinators' queue: uncertain matches, oldest first (or the decided ones, with ?state=).
+         */
+        get: operations["patient_index_reviews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/reviews/{review_id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link Review
+         * @description The record and the candidate are one person: link them.
+         */
+        post: operations["patient_index_link_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/reviews/{review_id}/keep-apart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep Apart
+         * @description Two people: the record stays a regional patient of its own.
+         */
+        post: operations["patient_index_keep_apart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/regional-patients/{regional_patient_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Regional Patient */
+        get: operations["patient_index_regional_patient"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/records/{patient_ref}/unlink": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unlink
+         * @description Split the record off to a regional patient of its own; answers that new one.
+         */
+        post: operations["patient_index_unlink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/records/{patient_ref}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Relink
+         * @description Move the record to a named regional patient: how an unlink or a wrong link is undone.
+         */
+        post: operations["patient_index_relink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -2818,6 +2952,39 @@ export interface components {
         };
         /** EmptyBody */
         EmptyBody: Record<string, never>;
+        /** EnrolBody */
+        EnrolBody: {
+            /**
+             * Patient Ref
+             * @description the hospital's patient record (a referral's patient_ref)
+             */
+            patient_ref: string;
+            /**
+             * National Id
+             * @description 居民身份证号: hashed with the region's key at once, never stored
+             */
+            national_id?: string | null;
+            /**
+             * Phone
+             * @description the mobile number one-time codes go to
+             */
+            phone?: string | null;
+        };
+        /** Enrolment */
+        Enrolment: {
+            /** Patient Ref */
+            patient_ref: string;
+            /** Regional Patient Id */
+            regional_patient_id: string;
+            /**
+             * Outcome
+             * @description linked: an exact match; review: something uncertain matched (a coordinator decides); own: nothing matched
+             * @enum {string}
+             */
+            outcome: "linked" | "review" | "own";
+            /** Review Id */
+            review_id: string | null;
+        };
         /**
          * ErrorBody
          * @description Every refusal and failure (4xx, 5xx): a stable code from the catalogue, words for a person, and details.
@@ -3033,12 +3200,92 @@ export interface components {
          * @enum {string}
          */
         HospitalLevel: "tertiary" | "county" | "township";
+        /** HospitalRecord */
+        HospitalRecord: {
+            /** Patient Ref */
+            patient_ref: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Name */
+            name: string;
+            /** Sex */
+            sex: string;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+        };
         /** ImageFlag */
         ImageFlag: {
             /** Sop Instance Uid */
             sop_instance_uid: string;
             /** Reason */
             reason: string;
+        };
+        /**
+         * IndexAction
+         * @description Each event of the index's audit log; every one says where the record was and where it went.
+         * @enum {string}
+         */
+        IndexAction: "enrolled" | "linked" | "review_opened" | "review_linked" | "review_kept_apart" | "unlinked" | "moved";
+        /** IndexEvent */
+        IndexEvent: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            action: components["schemas"]["IndexAction"];
+            /** Patient Ref */
+            patient_ref: string;
+            /** Regional Patient Id */
+            regional_patient_id: string;
+            /** From Regional Id */
+            from_regional_id: string | null;
+            /** Actor Id */
+            actor_id: string;
+            /** Actor Role */
+            actor_role: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /** IndexedRecord */
+        IndexedRecord: {
+            /** Patient Ref */
+            patient_ref: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /** Patient Id */
+            patient_id: string;
+            /** Name */
+            name: string;
+            /** Sex */
+            sex: string;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+            how: components["schemas"]["LinkHow"];
+            /**
+             * Linked At
+             * Format: date-time
+             */
+            linked_at: string;
+            /**
+             * Has National Id
+             * @description whether a national ID hash was given (the number is never stored)
+             */
+            has_national_id: boolean;
         };
         /** IssuedApiKey */
         IssuedApiKey: {
@@ -3076,6 +3323,41 @@ export interface components {
              */
             next_offset: number | null;
             facets: components["schemas"]["Facets"];
+        };
+        /**
+         * LinkHow
+         * @description How a hospital record came to its regional patient.
+         * @enum {string}
+         */
+        LinkHow: "own" | "exact" | "reviewed" | "manual";
+        /** LinkReview */
+        LinkReview: {
+            /** Id */
+            id: string;
+            reason: components["schemas"]["Uncertainty"];
+            state: components["schemas"]["ReviewState"];
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /** Decided By */
+            decided_by: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** @description the hospital record under review */
+            record: components["schemas"]["HospitalRecord"];
+            /** Candidate Id */
+            candidate_id: string;
+            /** Candidate Name */
+            candidate_name: string;
+            /** Candidate Sex */
+            candidate_sex: string;
+            /**
+             * Candidate Birth Date
+             * Format: date
+             */
+            candidate_birth_date: string;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -3668,6 +3950,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[LinkReview] */
+        Page_LinkReview_: {
+            /** Items */
+            items: components["schemas"]["LinkReview"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[Notification] */
         Page_Notification_: {
             /** Items */
@@ -4209,6 +4511,34 @@ export interface components {
          * @enum {string}
          */
         ReferralState: "submitted" | "awaiting_images" | "offered" | "in_reading" | "needs_info" | "preliminary" | "changes_requested" | "final" | "returned" | "closed" | "amended" | "cancelled";
+        /** RegionalPatient */
+        RegionalPatient: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Sex */
+            sex: string;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+            /** Has Phone */
+            has_phone: boolean;
+            /** Records */
+            records: components["schemas"]["IndexedRecord"][];
+            /**
+             * Events
+             * @description every link, unlink and review that touched it, oldest first
+             */
+            events: components["schemas"]["IndexEvent"][];
+        };
+        /** RelinkBody */
+        RelinkBody: {
+            /** Regional Patient Id */
+            regional_patient_id: string;
+        };
         /** ReportBody */
         ReportBody: {
             /** Findings */
@@ -4331,6 +4661,11 @@ export interface components {
              */
             comments: string;
         };
+        /**
+         * ReviewState
+         * @enum {string}
+         */
+        ReviewState: "open" | "linked" | "kept_apart";
         /**
          * Role
          * @enum {string}
@@ -4828,6 +5163,12 @@ export interface components {
             p90_minutes: number;
         };
         /**
+         * Uncertainty
+         * @description Why a candidate needs a person's eye.
+         * @enum {string}
+         */
+        Uncertainty: "demographics_differ" | "national_id_differs" | "no_national_id";
+        /**
          * UnknownCase
          * @description Unknown-case mode: the history and the images first, nothing of the answer.
          */
@@ -5016,6 +5357,8 @@ export type Difficulty = components['schemas']['Difficulty'];
 export type Discrepancy = components['schemas']['Discrepancy'];
 export type DutyBody = components['schemas']['DutyBody'];
 export type EmptyBody = components['schemas']['EmptyBody'];
+export type EnrolBody = components['schemas']['EnrolBody'];
+export type Enrolment = components['schemas']['Enrolment'];
 export type ErrorBody = components['schemas']['ErrorBody'];
 export type Facet = components['schemas']['Facet'];
 export type FacetCount = components['schemas']['FacetCount'];
@@ -5033,9 +5376,15 @@ export type HistoryItem = components['schemas']['HistoryItem'];
 export type Hospital = components['schemas']['Hospital'];
 export type HospitalBody = components['schemas']['HospitalBody'];
 export type HospitalLevel = components['schemas']['HospitalLevel'];
+export type HospitalRecord = components['schemas']['HospitalRecord'];
 export type ImageFlag = components['schemas']['ImageFlag'];
+export type IndexAction = components['schemas']['IndexAction'];
+export type IndexEvent = components['schemas']['IndexEvent'];
+export type IndexedRecord = components['schemas']['IndexedRecord'];
 export type IssuedApiKey = components['schemas']['IssuedApiKey'];
 export type LibraryPage = components['schemas']['LibraryPage'];
+export type LinkHow = components['schemas']['LinkHow'];
+export type LinkReview = components['schemas']['LinkReview'];
 export type LoginRequest = components['schemas']['LoginRequest'];
 export type LoginResponse = components['schemas']['LoginResponse'];
 export type Me = components['schemas']['Me'];
@@ -5067,6 +5416,7 @@ export type PageConsultMessage = components['schemas']['Page_ConsultMessage_'];
 export type PageConsult = components['schemas']['Page_Consult_'];
 export type PageHistoryItem = components['schemas']['Page_HistoryItem_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
+export type PageLinkReview = components['schemas']['Page_LinkReview_'];
 export type PageNotification = components['schemas']['Page_Notification_'];
 export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
@@ -5093,12 +5443,15 @@ export type RedactedText = components['schemas']['RedactedText'];
 export type Referral = components['schemas']['Referral'];
 export type ReferralDetail = components['schemas']['ReferralDetail'];
 export type ReferralState = components['schemas']['ReferralState'];
+export type RegionalPatient = components['schemas']['RegionalPatient'];
+export type RelinkBody = components['schemas']['RelinkBody'];
 export type ReportBody = components['schemas']['ReportBody'];
 export type ReportHit = components['schemas']['ReportHit'];
 export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
 export type RequiredComment = components['schemas']['RequiredComment'];
 export type ReviewBody = components['schemas']['ReviewBody'];
+export type ReviewState = components['schemas']['ReviewState'];
 export type Role = components['schemas']['Role'];
 export type ScheduleBody = components['schemas']['ScheduleBody'];
 export type SearchResults = components['schemas']['SearchResults'];
@@ -5130,6 +5483,7 @@ export type TeachingEventOut = components['schemas']['TeachingEventOut'];
 export type TeachingState = components['schemas']['TeachingState'];
 export type TextChange = components['schemas']['TextChange'];
 export type Turnaround = components['schemas']['Turnaround'];
+export type Uncertainty = components['schemas']['Uncertainty'];
 export type UnknownCase = components['schemas']['UnknownCase'];
 export type UploadResult = components['schemas']['UploadResult'];
 export type UploadedFile = components['schemas']['UploadedFile'];
@@ -8735,6 +9089,292 @@ export interface operations {
             };
         };
     };
+    patient_index_enrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrolBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrolment"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_reviews: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["ReviewState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LinkReview_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_link_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionalPatient"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_keep_apart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionalPatient"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_regional_patient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                regional_patient_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionalPatient"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_unlink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionalPatient"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_relink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelinkBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegionalPatient"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -9439,8 +10079,11 @@ export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled"];
 export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
+export const enrolmentOutcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Enrolment"]["outcome"]> = ["linked", "review", "own"];
 export const facetValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Facet"]> = ["modality", "body_part", "hospital", "reader", "month", "discrepancy", "critical"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
+export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["IndexAction"]> = ["enrolled", "linked", "review_opened", "review_linked", "review_kept_apart", "unlinked", "moved"];
+export const linkHowValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LinkHow"]> = ["own", "exact", "reviewed", "manual"];
 export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
@@ -9451,6 +10094,7 @@ export const proposalDecisionValues: ReadonlyArray<FlattenedDeepRequired<compone
 export const proposalReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalReason"]> = ["minor_discrepancy", "major_discrepancy", "critical_finding", "rare_diagnosis"];
 export const referralStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReferralState"]> = ["submitted", "awaiting_images", "offered", "in_reading", "needs_info", "preliminary", "changes_requested", "final", "returned", "closed", "amended", "cancelled"];
 export const reportKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportKind"]> = ["draft", "preliminary", "final", "addendum"];
+export const reviewStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewState"]> = ["open", "linked", "kept_apart"];
 export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator", "patient", "gateway", "system"];
 export const secondReadingPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SecondReadingPolicy"]> = ["always", "difficult", "random_share", "junior_readers", "never"];
 export const serviceModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceMode"]> = ["full_hosting", "half_hosting", "difficult_only", "cooperation"];
@@ -9460,4 +10104,5 @@ export const sortValues: ReadonlyArray<FlattenedDeepRequired<components>["schema
 export const staffRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["StaffRole"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"];
 export const teachingActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingAction"]> = ["nominate", "accept", "dismiss", "deidentified", "edit", "publish", "publish_blocked", "unpublish"];
 export const teachingStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingState"]> = ["nominated", "deidentifying", "in_review", "published", "unpublished", "dismissed"];
+export const uncertaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Uncertainty"]> = ["demographics_differ", "national_id_differs", "no_national_id"];
 export const visibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Visibility"]> = ["draft", "alliance", "public"];

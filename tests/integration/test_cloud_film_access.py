@@ -1,0 +1,129 @@
+"""The cloud film routes' authorization matrix (regional patient index, patients' sign-in and phone portal, QR
+grants): every endpoint x every kind of caller, through the real API and PostgreSQL. The referral matrix
+(test_authorization.py) leaves these prefixes to this one.
+
+    401  no or bad token;  403  the wrong role;  404  a record of another hospital, as for an unknown one;
+    2xx  the right person, each granted call on a subject of its own made for the cell.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from tests.support.api import Api
+from tests.support.cloud_film import PREFIXES, hospital_record, national_id
+from tests.support.matrix import api_endpoints, parse_codes
+from yilian.api.app import create_app
+from yilian.config import Settings
+
+pytestmark = pytest.mark.integration
+
+USERS = (None, "bad", "zhao.anping", "sun.qingshan", "wang.expert", "liu.coord", "admin")
+KEYS = ("anon", "bad", "county", "other", "expert", "coord", "admin")
+Setup = Callable[[Api, AsyncEngine], Awaitable[dict[str, Any]]]
+
+
+def _person() -> tuple[str, date]:
+    return f"矩阵 Matrix {uuid.uuid4().hex[:8]}", date(1940, 1, 1) + timedelta(days=random.randint(0, 25000))
+
+
+async def record(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    """A fresh h-anping record, not yet in the index."""
+    ref, _ = await hospital_record(engine, "h-anping", *_person(), "M")
+    return {"patient_ref": ref}
+
+
+async def review(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    """An open review: the same name and birth date at two hospitals, one without a national ID."""
+    name, born = _person()
+    a, _ = await hospital_record(engine, "h-anping", name, born, "F")
+    b, _ = await hospital_record(engine, "h-qingshan", name, born, "F")
+    await api.ok("zhao.anping", "POST", "/api/patient-index/enrolments", 201, json={"patient_ref": a})
+    done = await api.ok("sun.qingshan", "POST", "/api/patient-index/enrolments", 201, json={"patient_ref": b})
+    return {"review_id": done["review_id"], "regional_patient_id": done["regional_patient_id"], "patient_ref": b}
+
+
+async def linked(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    """A regional patient holding records at two hospitals (an exact match), and a third regional patient."""
+    name, born = _person()
+    nid = national_id(born)
+    a, _ = await hospital_record(engine, "h-anping", name, born, "M")
+    b, _ = await hospital_record(engine, "h-qingshan", name, born, "M")
+    first = await api.ok("zhao.anping", "POST", "/api/patient-index/enrolments", 201,
+                         json={"patient_ref": a, "national_id": nid})  # fmt: skip
+    await api.ok(
+        "sun.qingshan", "POST", "/api/patient-index/enrolments", 201, json={"patient_ref": b, "national_id": nid}
+    )
+    other = await record(api, engine)
+    elsewhere = await api.ok("zhao.anping", "POST", "/api/patient-index/enrolments", 201, json=other)
+    return {"patient_ref": b, "regional_patient_id": first["regional_patient_id"],
+            "elsewhere": elsewhere["regional_patient_id"]}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    setup: Setup
+    codes: tuple[int, ...]
+    body: Callable[[dict[str, Any]], Any] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def R(endpoint: str, setup: Setup, codes: str, body: Callable[[dict[str, Any]], Any] | None = None) -> Row:  # noqa: N802
+    method, path = endpoint.split()
+    return Row(method, path, setup, parse_codes(codes, len(USERS)), body)
+
+
+PI = "/api/patient-index"
+# fmt: off
+MATRIX = (
+    #                                                        no  bad|cty oth exp|crd adm
+    # a hospital enrols its own records (the coordinator is at the tertiary hospital: not this record's)
+    R(f"POST {PI}/enrolments",                       record, "401 401|201 404 403|404 201", lambda c: c),
+    R(f"GET {PI}/reviews",                           record, "401 401|403 403 403|200 200"),
+    R(f"POST {PI}/reviews/{{review_id}}/link",       review, "401 401|403 403 403|200 200"),
+    R(f"POST {PI}/reviews/{{review_id}}/keep-apart", review, "401 401|403 403 403|200 200"),
+    R(f"GET {PI}/regional-patients/{{regional_patient_id}}", review, "401 401|403 403 403|200 200"),
+    R(f"POST {PI}/records/{{patient_ref}}/unlink",   linked, "401 401|403 403 403|200 200"),
+    R(f"POST {PI}/records/{{patient_ref}}/link",     linked, "401 401|403 403 403|200 200",
+      lambda c: {"regional_patient_id": c["elsewhere"]}),
+)
+# fmt: on
+
+CELLS = [
+    pytest.param(row, user, key, code, id=f"{row} {key}")
+    for row in MATRIX
+    for user, key, code in zip(USERS, KEYS, row.codes, strict=True)
+]
+
+
+@pytest.mark.parametrize(("row", "user", "key", "code"), CELLS)
+async def test_cloud_film_matrix(
+    api: Api, engine: AsyncEngine, row: Row, user: str | None, key: str, code: int
+) -> None:
+    ctx = await row.setup(api, engine)
+    headers = {"Authorization": "Bearer not-a-jwt.at-all.sorry"} if user == "bad" else {}
+    caller = None if user == "bad" else user
+    body = row.body(ctx) if row.body else None
+    r = await api.call(caller, row.method, row.path.format(**ctx), json=body, headers=headers)
+    assert r.status_code == code, f"{row} as {key}: {r.status_code} {r.text}"
+
+
+async def test_every_cloud_film_endpoint_has_a_row(
+    settings: Settings, engine: AsyncEngine, temporal_client: Client
+) -> None:
+    app = create_app(settings, engine, temporal_client)
+    routes = {r for r in api_endpoints(app) if r[1].startswith(PREFIXES)}
+    assert routes == {(row.method, row.path) for row in MATRIX}
