@@ -1,4 +1,4 @@
-"""The `yilian` command: up, api, worker, live, migrate, seed-demo, doctor, search, gateway."""
+"""The `yilian` command: up, api, worker, live, migrate, seed-demo, doctor, search, backup, restore, gateway."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from yilian.config import Settings
@@ -317,6 +318,38 @@ def cmd_search(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _say(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')}  {message}", file=sys.stderr, flush=True)
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    """`yilian backup DIR`: the database (pg_dump) and the manifest of its blobs (docs/ops.md)."""
+    from yilian.runtime.backup import BackupError, backup
+
+    try:
+        index = backup(_require(settings.database_url, "YILIAN_DATABASE_URL"), args.directory, _say)
+    except BackupError as exc:
+        sys.exit(f"backup failed: {exc}")
+    print(f"{args.directory}: {index.counts} and {index.blobs} blobs at schema {index.schema_revision}")
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    """`yilian restore DIR`: into an empty database; every blob the backup names must be in YILIAN_STORAGE_URL."""
+    from yilian.imaging.blob import blob_store_from_url
+    from yilian.runtime.backup import BackupError, restore
+
+    try:
+        result = restore(
+            args.directory,
+            _require(settings.database_url, "YILIAN_DATABASE_URL"),
+            blob_store_from_url(settings.storage_url),
+            _say,
+        )
+    except BackupError as exc:
+        sys.exit(f"restore failed: {exc}")
+    print(f"restored {result.counts}; all {result.blobs_checked} blobs present")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="yilian", description="Yilian 医联: remote imaging consultation")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -337,6 +370,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("doctor", help="check PostgreSQL, Temporal, search and storage and say what is wrong")
     search = sub.add_parser("search", help="report search: maintain the index")
     search.add_argument("action", choices=["reindex"], help="reindex: rebuild from PostgreSQL, swap the alias")
+    backup = sub.add_parser("backup", help="dump the database and list the blobs it names into a new directory")
+    backup.add_argument("directory", type=Path, help="where to write the backup (must be new or empty)")
+    restore = sub.add_parser("restore", help="restore a backup into an empty database and check every blob")
+    restore.add_argument("directory", type=Path, help="a directory written by `yilian backup`")
     gateway_command.add_parser(sub)
     live_command.add_parser(sub)
     args = parser.parse_args(argv)
@@ -353,6 +390,8 @@ def main(argv: list[str] | None = None) -> None:
         "doctor": cmd_doctor,
         "live": live_command.main,
         "search": cmd_search,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
     }[args.command](settings, args)
 
 
