@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.db.schema import patients
 
 # The routes whose authorization matrix is tests/integration/test_cloud_film_access.py.
-PREFIXES = ("/api/patient-index",)
+PREFIXES = ("/api/patient-index", "/api/patient-sessions", "/api/dev/")
 _WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
 
 
@@ -46,3 +47,15 @@ async def hospital_record(
             )  # fmt: skip
         )
     return ref, pid
+
+
+async def enrolled_patient(api: Any, engine: AsyncEngine, number: str, hospital: str = "h-anping") -> str:
+    """A regional patient with one record at `hospital` (enrolled by its county doctor) and this phone."""
+    doctor = {"h-anping": "zhao.anping", "h-qingshan": "sun.qingshan"}[hospital]
+    name = f"手机 Phone {uuid.uuid4().hex[:8]}"
+    born = date(1950, 1, 1) + timedelta(days=random.randint(0, 20000))
+    ref, _ = await hospital_record(engine, hospital, name, born, "F")
+    done = await api.ok(
+        doctor, "POST", "/api/patient-index/enrolments", 201, json={"patient_ref": ref, "phone": number}
+    )
+    return str(done["regional_patient_id"])

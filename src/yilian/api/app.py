@@ -31,6 +31,7 @@ from yilian.api.routes import (
     me,
     notifications,
     patient_index,
+    patient_sessions,
     referrals,
     search,
     share_links,
@@ -63,6 +64,7 @@ API_ROUTERS = (
     search,
     teaching,
     patient_index,
+    patient_sessions,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

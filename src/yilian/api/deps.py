@@ -21,13 +21,14 @@ from yilian.api.consult_view import seen_consult
 from yilian.api.event_hub import EventHub
 from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
-from yilian.api.security import current_generation, token_claims
+from yilian.api.security import current_generation, patient_claims, token_claims
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived, TeachingCommands
 from yilian.config import Settings
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
 from yilian.db.queries import consult as consult_queries
+from yilian.db.queries import patient_index as patient_index_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.domain import api_key
 from yilian.domain.access import Principal
@@ -201,6 +202,30 @@ async def consult_access(consult_id: str, principal: CurrentPrincipal, engine: E
 
 
 ConsultCaller = Annotated[ConsultAccess, Depends(consult_access)]
+
+
+@dataclass(frozen=True)
+class PatientSession:
+    """A patient signed in on the phone (cloud film): the regional patient they are, and how they signed in."""
+
+    regional_patient_id: str
+    name: str
+    via: str  # phone | share_link
+
+
+async def current_patient(settings: AppSettings, engine: Engine, creds: Credentials) -> PatientSession:
+    """A patient's token only (a staff token is refused, as a patient's is on every staff route)."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "sign in with your phone first")
+    claims = patient_claims(settings, creds.credentials)
+    async with reading(engine) as conn:
+        row = await patient_index_queries.get_regional_patient(conn, claims["sub"])
+    if row is None:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "sign in with your phone first")
+    return PatientSession(row["id"], row["name"], str(claims.get("via", "")))
+
+
+CurrentPatient = Annotated[PatientSession, Depends(current_patient)]
 
 
 async def socket_principal(

@@ -62,3 +62,30 @@ def token_claims(settings: Settings, token: str) -> dict[str, Any]:
 def current_generation(claims: dict[str, Any], user: dict[str, Any]) -> bool:
     """Whether the token was issued since the user's last password change or deactivation."""
     return bool(claims["gen"] == user["token_generation"])
+
+
+# A patient's token (cloud film): its own audience, so it is no staff token (token_claims refuses an audience it did
+# not ask for) and a staff token is no patient's. The subject is the regional patient.
+PATIENT_AUDIENCE = "yilian-patient"
+
+
+def issue_patient_token(settings: Settings, regional_patient_id: str, via: str) -> tuple[str, timedelta]:
+    ttl = timedelta(minutes=settings.patient_session_minutes)
+    now = datetime.now(UTC)
+    claims = {"sub": regional_patient_id, "aud": PATIENT_AUDIENCE, "via": via, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), ttl
+
+
+def patient_claims(settings: Settings, token: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.jwt_secret, algorithms=["HS256"], audience=PATIENT_AUDIENCE,
+            options={"require": ["sub", "iat", "exp", "aud"]},
+        )  # fmt: skip
+    except jwt.ExpiredSignatureError as exc:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the session has expired: sign in again") from exc
+    except jwt.PyJWTError as exc:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "sign in with your phone first") from exc
+    if not isinstance(claims["sub"], str):
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the access token is not valid")
+    return claims

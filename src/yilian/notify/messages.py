@@ -204,3 +204,11 @@ def render(kind: NoticeKind, params: Mapping[str, str], language: Language = DEF
 def render_all(kind: NoticeKind, params: Mapping[str, str]) -> dict[Language, Text]:
     """The notice in every language, for channels that cannot know the reader's (a hospital's webhook)."""
     return {language: render(kind, params, language) for language in Language}
+
+
+# A patient's one-time sign-in code, by SMS (notify/sms.py). Not a notice kind: it goes to a phone, not a person's
+# inbox, and carries a secret that must never reach the inbox or a webhook.
+SIGN_IN_CODE_SMS: Mapping[Language, str] = {
+    Language.ZH_CN: "【医联云胶片】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。",
+    Language.EN: "[Yilian cloud film] Your sign-in code is {code}, valid for {minutes} minutes. Tell it to nobody.",
+}

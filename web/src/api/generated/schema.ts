@@ -1575,6 +1575,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/patient-sessions/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Code
+         * @description Text a six-digit code to the phone if the regional index knows it; 429 sign_in_locked when asked again
+         *     within a minute or a sixth time in an hour (details.retry_after_seconds).
+         */
+        post: operations["patient_sessions_request_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign In With Code
+         * @description A patient token for the right code: 403 wrong_second_factor (details.attempts_left) for a wrong one, 410
+         *     sign_in_code_expired when it is used or older than five minutes, 429 after five wrong tries.
+         */
+        post: operations["patient_sessions_sign_in_with_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-sessions/share-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign In With Share Link
+         * @description A patient token through a county's share link and the birth date (its expiry, revocation and lock-out
+         *     apply, and the try is in the link's log).
+         */
+        post: operations["patient_sessions_sign_in_with_share_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dev/sms-outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sms Outbox
+         * @description DEVELOPMENT ONLY: what the local SMS adapter recorded for a phone, newest first (404 in any other
+         *     environment, and with a real SMS provider there is nothing here).
+         */
+        get: operations["patient_sessions_sms_outbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -2441,6 +2525,39 @@ export interface components {
          * @enum {string}
          */
         Certainty: "pathology_proven" | "follow_up_confirmed" | "expert_consensus" | "presumptive";
+        /** CodeRequest */
+        CodeRequest: {
+            /** Phone */
+            phone: string;
+        };
+        /** CodeRequested */
+        CodeRequested: {
+            /**
+             * Sent
+             * @description always true: whether the number is registered is not told
+             */
+            sent: boolean;
+            /**
+             * Expires In
+             * @description seconds the code is good for
+             */
+            expires_in: number;
+            /**
+             * Resend After
+             * @description seconds before another code may be asked for
+             */
+            resend_after: number;
+        };
+        /** CodeSignIn */
+        CodeSignIn: {
+            /** Phone */
+            phone: string;
+            /**
+             * Code
+             * @description the six digits of the SMS
+             */
+            code: string;
+        };
         /** Collection */
         Collection: {
             /** Id */
@@ -3665,6 +3782,18 @@ export interface components {
              */
             birth_date: string;
         };
+        /** OutboxMessage */
+        OutboxMessage: {
+            /** Phone */
+            phone: string;
+            /** Body */
+            body: string;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+        };
         /**
          * Outcome
          * @enum {string}
@@ -3990,6 +4119,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[OutboxMessage] */
+        Page_OutboxMessage_: {
+            /** Items */
+            items: components["schemas"]["OutboxMessage"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[Person] */
         Page_Person_: {
             /** Items */
@@ -4198,6 +4347,22 @@ export interface components {
              * @enum {string}
              */
             sex: "M" | "F" | "O";
+        };
+        /** PatientSession */
+        PatientSession: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             */
+            token_type: string;
+            /** Expires In */
+            expires_in: number;
+            /** Regional Patient Id */
+            regional_patient_id: string;
+            /** Name */
+            name: string;
         };
         /**
          * Person
@@ -4787,6 +4952,19 @@ export interface components {
              */
             url: string | null;
         };
+        /** ShareLinkSignIn */
+        ShareLinkSignIn: {
+            /**
+             * Token
+             * @description the share link's token (the end of its URL)
+             */
+            token: string;
+            /**
+             * Birth Date
+             * Format: date
+             */
+            birth_date: string;
+        };
         /**
          * ShareLinks
          * @description A case's patient links, and how long a new one lasts unless the county says otherwise.
@@ -5334,6 +5512,9 @@ export type BodyStudiesUploadStudy = components['schemas']['Body_studies_upload_
 export type BreachedCase = components['schemas']['BreachedCase'];
 export type CancelBody = components['schemas']['CancelBody'];
 export type Certainty = components['schemas']['Certainty'];
+export type CodeRequest = components['schemas']['CodeRequest'];
+export type CodeRequested = components['schemas']['CodeRequested'];
+export type CodeSignIn = components['schemas']['CodeSignIn'];
 export type Collection = components['schemas']['Collection'];
 export type CollectionBody = components['schemas']['CollectionBody'];
 export type CollectionCases = components['schemas']['CollectionCases'];
@@ -5401,6 +5582,7 @@ export type NoticeKind = components['schemas']['NoticeKind'];
 export type Notification = components['schemas']['Notification'];
 export type NotificationRead = components['schemas']['NotificationRead'];
 export type OpenLink = components['schemas']['OpenLink'];
+export type OutboxMessage = components['schemas']['OutboxMessage'];
 export type Outcome = components['schemas']['Outcome'];
 export type PageAdminAgreement = components['schemas']['Page_AdminAgreement_'];
 export type PageAdminChange = components['schemas']['Page_AdminChange_'];
@@ -5418,6 +5600,7 @@ export type PageHistoryItem = components['schemas']['Page_HistoryItem_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
 export type PageLinkReview = components['schemas']['Page_LinkReview_'];
 export type PageNotification = components['schemas']['Page_Notification_'];
+export type PageOutboxMessage = components['schemas']['Page_OutboxMessage_'];
 export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
 export type PageProposal = components['schemas']['Page_Proposal_'];
@@ -5429,6 +5612,7 @@ export type PageSuggestion = components['schemas']['Page_Suggestion_'];
 export type PasswordBody = components['schemas']['PasswordBody'];
 export type Patient = components['schemas']['Patient'];
 export type PatientIn = components['schemas']['PatientIn'];
+export type PatientSession = components['schemas']['PatientSession'];
 export type Person = components['schemas']['Person'];
 export type PersonAction = components['schemas']['PersonAction'];
 export type PriorCase = components['schemas']['PriorCase'];
@@ -5459,6 +5643,7 @@ export type SecondReadingPolicy = components['schemas']['SecondReadingPolicy'];
 export type ServiceMode = components['schemas']['ServiceMode'];
 export type ShareAccess = components['schemas']['ShareAccess'];
 export type ShareLink = components['schemas']['ShareLink'];
+export type ShareLinkSignIn = components['schemas']['ShareLinkSignIn'];
 export type ShareLinks = components['schemas']['ShareLinks'];
 export type SharedPatient = components['schemas']['SharedPatient'];
 export type SharedResult = components['schemas']['SharedResult'];
@@ -9353,6 +9538,172 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RegionalPatient"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_sessions_request_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeRequested"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_sessions_sign_in_with_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeSignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientSession"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_sessions_sign_in_with_share_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareLinkSignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientSession"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_sessions_sms_outbox: {
+        parameters: {
+            query: {
+                phone: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_OutboxMessage_"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
