@@ -5,8 +5,9 @@ import { Navigate, Route, Routes } from "react-router-dom";
 import { useSession } from "./auth/session";
 import { Loading } from "./components/ErrorMessage";
 import { HOME, RequireRole } from "./components/Shell";
-import Login from "./pages/Login";
 
+// The sign-in form (react-hook-form + zod) is its own chunk: a signed-in person never downloads it.
+const Login = lazy(() => import("./pages/Login"));
 const MyCases = lazy(() => import("./pages/county/MyCases"));
 const NewReferral = lazy(() => import("./pages/county/NewReferral"));
 const CasePage = lazy(() => import("./pages/case/CasePage"));

@@ -135,7 +135,10 @@ _APP_CONFIG_TEMPLATE = """\
     routerBasename: yilian.routerBasename,
     extensions: [yilianAuthentication],
     modes: [],
-    customizationService: {},
+    // No first-run tour: it covers the images (in the consult room's embedded viewer too) to explain OHIF's
+    // buttons. The investigational-use notice stays honest but is asked once a year per browser, not per visit.
+    customizationService: { 'ohif.tours': { $set: [] } },
+    investigationalUseDialog: { option: 'configure', days: 365 },
     showStudyList: true,
     maxNumberOfWebWorkers: 3,
     showWarningMessageForCrossOrigin: false,
