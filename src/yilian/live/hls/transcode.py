@@ -80,14 +80,16 @@ class VideoTranscoder:
 
 
 class AudioTranscoder:
-    """Opus packets in (one RTP payload each), AAC-LC 48 kHz stereo frames out.
+    """Opus packets in (one RTP payload each), AAC-LC 48 kHz mono 64 kbit/s frames out: one speaker's voice, with
+    FFmpeg's fast coder (about half the CPU of its default two-loop search; with mono, 1.6% of a core instead of
+    4.9% for stereo two-loop at 96 kbit/s, measured on this 2-vCPU host).
 
     AAC frames are 1024 samples cut from a contiguous sample stream (PyAV refuses a jump in it), so a short gap
     (a lost packet) is filled with silence and a long one (the speaker muted, a new source) starts a new encoder."""
 
     def __init__(self) -> None:
         self._decoder = CodecContext.create("opus", "r")
-        self._resampler = AudioResampler(format="fltp", layout="stereo", rate=AUDIO_CLOCK)
+        self._resampler = AudioResampler(format="fltp", layout="mono", rate=AUDIO_CLOCK)
         self._encoder = self._open()
         self._next_pts: int | None = None
 
@@ -96,10 +98,11 @@ class AudioTranscoder:
         encoder = CodecContext.create("aac", "w")
         assert isinstance(encoder, av.AudioCodecContext)
         encoder.sample_rate = AUDIO_CLOCK
-        encoder.layout = "stereo"
+        encoder.layout = "mono"
         encoder.format = "fltp"
-        encoder.bit_rate = 96_000
+        encoder.bit_rate = 64_000
         encoder.time_base = Fraction(1, AUDIO_CLOCK)
+        encoder.options = {"aac_coder": "fast"}
         encoder.open()
         return encoder
 
@@ -137,7 +140,7 @@ MAX_SILENCE = AUDIO_CLOCK  # one second
 
 
 def _silence(samples: int) -> AudioFrame:
-    frame = AudioFrame(format="fltp", layout="stereo", samples=samples)
+    frame = AudioFrame(format="fltp", layout="mono", samples=samples)
     for plane in frame.planes:
         plane.update(bytes(plane.buffer_size))
     frame.sample_rate = AUDIO_CLOCK
