@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
+VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)  # made once: a Fraction per packet shows in the profile
+AUDIO_TIME_BASE = Fraction(1, AUDIO_CLOCK)
 
 
 class SegmentFile:
@@ -46,32 +48,32 @@ class SegmentFile:
             str(self.part), mode="w", format="mpegts", options={"mpegts_copyts": "1"}
         )
         self.video: Stream = self.container.add_stream("h264")
-        self.video.time_base = Fraction(1, VIDEO_CLOCK)
+        self.video.time_base = VIDEO_TIME_BASE
         self.audio: Stream = self.container.add_stream("aac", rate=AUDIO_CLOCK)
-        self.audio.time_base = Fraction(1, AUDIO_CLOCK)
+        self.audio.time_base = AUDIO_TIME_BASE
         if audio_extradata:
             self.audio.codec_context.extradata = audio_extradata  # the muxer writes ADTS headers from it
         self.first_pts: float | None = None  # seconds on the lecture timeline
         self.last_pts: float | None = None
 
     def write_video(self, data: bytes, pts: int, keyframe: bool) -> None:
-        self._mux(self.video, data, pts, VIDEO_CLOCK, keyframe)
+        self._mux(self.video, data, pts, VIDEO_TIME_BASE, keyframe)
         seconds = pts / VIDEO_CLOCK
         if self.first_pts is None:
             self.first_pts = seconds
         self.last_pts = seconds
 
     def write_audio(self, data: bytes, pts: int) -> None:
-        self._mux(self.audio, data, pts, AUDIO_CLOCK, True)
+        self._mux(self.audio, data, pts, AUDIO_TIME_BASE, True)
         seconds = pts / AUDIO_CLOCK
         if self.first_pts is None:
             self.first_pts = seconds
         self.last_pts = max(self.last_pts or seconds, seconds)
 
-    def _mux(self, stream: Stream, data: bytes, pts: int, clock: int, keyframe: bool) -> None:
+    def _mux(self, stream: Stream, data: bytes, pts: int, time_base: Fraction, keyframe: bool) -> None:
         packet = av.Packet(data)
         packet.pts = packet.dts = pts
-        packet.time_base = Fraction(1, clock)
+        packet.time_base = time_base
         packet.stream = stream
         packet.is_keyframe = keyframe
         self.container.mux(packet)

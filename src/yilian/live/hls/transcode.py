@@ -17,7 +17,7 @@ from av.audio.resampler import AudioResampler
 from av.codec.context import CodecContext
 from av.video.frame import PictureType, VideoFrame
 
-from yilian.live.hls.segments import AUDIO_CLOCK, VIDEO_CLOCK
+from yilian.live.hls.segments import AUDIO_CLOCK, AUDIO_TIME_BASE, VIDEO_CLOCK, VIDEO_TIME_BASE
 
 H264_ENCODER = "libx264"
 H264_OPTIONS = {"preset": "veryfast", "tune": "zerolatency", "forced-idr": "1", "x264-params": "scenecut=0"}
@@ -71,7 +71,7 @@ class VideoTranscoder:
                 # The encoder keeps its first size: a screen share of another size is scaled into it.
                 frame = frame.reformat(width=self._size[0], height=self._size[1], format="yuv420p")
             frame.pts = pts
-            frame.time_base = Fraction(1, VIDEO_CLOCK)
+            frame.time_base = VIDEO_TIME_BASE
             frame.pict_type = PictureType.I if keyframe else PictureType.NONE
             for packet in self._encoder.encode(frame):
                 if packet.pts is not None:
@@ -89,6 +89,8 @@ class AudioTranscoder:
 
     def __init__(self) -> None:
         self._decoder = CodecContext.create("opus", "r")
+        assert isinstance(self._decoder, av.AudioCodecContext)
+        self._decoder.layout = "mono"  # the decoder downmixes, so nothing needs resampling
         self._resampler = AudioResampler(format="fltp", layout="mono", rate=AUDIO_CLOCK)
         self._encoder = self._open()
         self._next_pts: int | None = None
@@ -114,7 +116,8 @@ class AudioTranscoder:
         out: list[EncodedFrame] = []
         for decoded in self._decoder.decode(av.Packet(opus)):
             assert isinstance(decoded, AudioFrame)
-            for frame in self._resampler.resample(decoded):
+            ready = decoded.format.name == "fltp" and decoded.layout.name == "mono" and decoded.rate == AUDIO_CLOCK
+            for frame in [decoded] if ready else self._resampler.resample(decoded):
                 gap = pts - self._next_pts if self._next_pts is not None else 0
                 if self._next_pts is None or gap > MAX_SILENCE:
                     self._encoder = self._open() if self._next_pts is not None else self._encoder
@@ -127,7 +130,7 @@ class AudioTranscoder:
     def _encode(self, frame: AudioFrame) -> list[EncodedFrame]:
         assert self._next_pts is not None
         frame.pts = self._next_pts
-        frame.time_base = Fraction(1, AUDIO_CLOCK)
+        frame.time_base = AUDIO_TIME_BASE
         self._next_pts += frame.samples
         return [
             EncodedFrame(bytes(packet), int(packet.pts), True)
