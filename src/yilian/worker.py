@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from yilian.activities.consult import ConsultActivities
+from yilian.activities.lectures import LectureActivities
 from yilian.activities.referral import ReferralActivities
 from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
@@ -22,6 +23,7 @@ from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
 from yilian.search.reports import ReportIndex
 from yilian.workflows.consult import ConsultWorkflow
+from yilian.workflows.lecture import LectureWorkflow
 from yilian.workflows.referral import ReferralWorkflow
 from yilian.workflows.teaching import TeachingCaseWorkflow
 
@@ -33,11 +35,12 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     teaching = TeachingActivities(engine, blob_store_from_url(settings.storage_url), settings.deid_secret, notifiers)
     index = ReportIndex.from_url(settings.opensearch_url, settings.search_alias) if settings.opensearch_url else None
     search = SearchActivities(engine, index)
+    lecture = LectureActivities(engine, notifiers, settings.lecture_media_root(), settings.live_secret)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow],
-        activities=[*referral.all(), *consult.all(), *teaching.all(), *search.all()],
+        workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow],
+        activities=[*referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all()],
         max_cached_workflows=2000,
         interceptors=[MetricsInterceptor()],
     )

@@ -435,13 +435,13 @@ async def _link_revoked(engine: AsyncEngine, link_id: str) -> bool:
 # ---- the tests ----------------------------------------------------------------------------------
 async def test_every_endpoint_has_a_row(settings: Settings, engine: AsyncEngine, temporal_client: Client) -> None:
     # DICOMweb routes have their own matrix (test_dicomweb_access.py): their callers include gateways; so have the
-    # teaching routes (test_teaching_access.py): their callers include educators. The viewer's routes and the web
-    # app's catch-all serve public static files; all data comes through the API. The cloud film routes' callers
-    # include patients and clinicians holding a QR: test_cloud_film_access.py.
+    # teaching routes (test_teaching_access.py) and the lecture routes (test_lecture_access.py): their callers include
+    # educators. The viewer's routes and the web app's catch-all serve public static files; all data comes through
+    # the API. The cloud film routes' callers include patients and clinicians holding a QR: test_cloud_film_access.py.
     routes = {
         r
         for r in api_endpoints(create_app(settings, engine, temporal_client))
-        if not r[1].startswith(("/dicomweb", "/viewer", "/api/teaching", *CLOUD_FILM_PREFIXES))
+        if not r[1].startswith(("/dicomweb", "/viewer", "/api/teaching", "/api/lectures", *CLOUD_FILM_PREFIXES))
         and r[1] != "/{rel:path}"
     }
     assert len(routes) > 20, routes

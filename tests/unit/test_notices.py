@@ -34,6 +34,8 @@ SAMPLE = {
     "reason": "患者转院",
     "recommendation": "胸腔镜下楔形切除",
     "case_id": "tc-20260101-abc",
+    "lecture_id": "lec-20260101-abc",
+    "credit": "2",
 }
 
 

@@ -18,6 +18,7 @@ from yilian.api.dicomweb import store_query as dicomweb_store_query
 from yilian.api.edge import EdgeMiddleware
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
+from yilian.api.lecture_media import LectureViews, SegmentTimes
 from yilian.api.request_metrics import RequestMetricsMiddleware
 from yilian.api.routes import (
     admin,
@@ -28,6 +29,7 @@ from yilian.api.routes import (
     dashboard,
     directory,
     events,
+    lectures,
     me,
     notifications,
     patient_index,
@@ -40,7 +42,7 @@ from yilian.api.routes import (
 )
 from yilian.api.schemas import ApiModel, ErrorBody
 from yilian.api.static import viewer, web_app
-from yilian.api.workflow_client import studies_received
+from yilian.api.workflow_client import LectureCommands, studies_received
 from yilian.config import Settings
 from yilian.imaging.blob import blob_store_from_url
 from yilian.search.reports import ReportIndex
@@ -65,6 +67,7 @@ API_ROUTERS = (
     teaching,
     patient_index,
     patient_sessions,
+    lectures,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -120,6 +123,8 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
         on_stored=studies_received(engine, temporal),
         events=EventHub(listen_dsn(database_url), engine),
         search=search,
+        lecture_views=LectureViews(engine, LectureCommands(temporal, settings.task_queue).watched),
+        segment_times=SegmentTimes(),
     )
 
     @asynccontextmanager
@@ -129,6 +134,8 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
             yield
         finally:
             await resources.events.stop()
+            if resources.lecture_views is not None:
+                await resources.lecture_views.close()
             if resources.search is not None:
                 await resources.search.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request, WebSocket
@@ -19,15 +20,24 @@ from temporalio.client import Client
 
 from yilian.api.consult_view import seen_consult
 from yilian.api.event_hub import EventHub
+from yilian.api.lecture_media import LectureViews, SegmentTimes
+from yilian.api.lecture_view import must_moderate, must_see_attendance, must_watch, seen_lecture
 from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
 from yilian.api.security import current_generation, patient_claims, token_claims
-from yilian.api.workflow_client import ConsultCommands, ReferralCommands, StudiesReceived, TeachingCommands
+from yilian.api.workflow_client import (
+    ConsultCommands,
+    LectureCommands,
+    ReferralCommands,
+    StudiesReceived,
+    TeachingCommands,
+)
 from yilian.config import Settings
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
 from yilian.db.queries import consult as consult_queries
+from yilian.db.queries import lectures as lecture_queries
 from yilian.db.queries import patient_index as patient_index_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.domain import api_key
@@ -49,6 +59,8 @@ class Resources:
     on_stored: StudiesReceived  # wakes the referrals waiting for the studies just stored
     events: EventHub
     search: ReportIndex | None = None  # None: no OpenSearch configured (YILIAN_OPENSEARCH_URL)
+    lecture_views: LectureViews | None = None  # the buffer of lecture segment views (api/lecture_media.py)
+    segment_times: SegmentTimes | None = None
 
 
 def resources(request: HTTPConnection) -> Resources:
@@ -106,6 +118,28 @@ async def _teaching_commands(request: HTTPConnection) -> TeachingCommands:
     return TeachingCommands(res.temporal, res.settings.task_queue)
 
 
+async def _lecture_commands(request: HTTPConnection) -> LectureCommands:
+    res = resources(request)
+    return LectureCommands(res.temporal, res.settings.task_queue)
+
+
+@dataclass(frozen=True)
+class LectureMedia:
+    """Where lectures' HLS files are, the secret of watch tokens, the view buffer and the segment durations."""
+
+    root: Path
+    secret: str
+    views: LectureViews
+    times: SegmentTimes
+
+
+async def _lecture_media(request: HTTPConnection) -> LectureMedia:
+    res = resources(request)
+    assert res.lecture_views is not None and res.segment_times is not None, "create_app builds them"
+    return LectureMedia(res.settings.lecture_media_root(), res.settings.jwt_secret, res.lecture_views,
+                        res.segment_times)  # fmt: skip
+
+
 AppSettings = Annotated[Settings, Depends(_settings)]
 Engine = Annotated[AsyncEngine, Depends(_engine)]
 Temporal = Annotated[Client, Depends(_temporal)]
@@ -116,6 +150,8 @@ Commands = Annotated[ReferralCommands, Depends(_referral_commands)]
 ConsultActions = Annotated[ConsultCommands, Depends(_consult_commands)]
 Live = Annotated[LiveProcesses, Depends(_live_processes)]
 TeachingCommandsDep = Annotated[TeachingCommands, Depends(_teaching_commands)]
+LectureActions = Annotated[LectureCommands, Depends(_lecture_commands)]
+LectureFiles = Annotated[LectureMedia, Depends(_lecture_media)]
 ReportSearch = Annotated[ReportIndex, Depends(_search)]
 
 _bearer = HTTPBearer(auto_error=False)
@@ -226,6 +262,46 @@ async def current_patient(settings: AppSettings, engine: Engine, creds: Credenti
 
 
 CurrentPatient = Annotated[PatientSession, Depends(current_patient)]
+
+
+@dataclass(frozen=True)
+class LectureAccess:
+    """A signed-in caller and the lecture of the request's path (which exists)."""
+
+    principal: Principal
+    row: dict[str, Any]  # the lecture's projection row
+
+
+async def lecture_access(lecture_id: str, principal: CurrentPrincipal, engine: Engine) -> LectureAccess:
+    """Signed in (401) first, then a lecture that exists (404). Whether the caller is in its audience is the route's
+    question (403): a lecture's existence is no secret, its catalogue is the alliance's."""
+    async with reading(engine) as conn:
+        row = await lecture_queries.get(conn, lecture_id)
+    return LectureAccess(principal, seen_lecture(lecture_id, row))
+
+
+LectureCaller = Annotated[LectureAccess, Depends(lecture_access)]
+
+
+async def lecture_watcher(access: LectureCaller) -> LectureAccess:
+    """In the lecture's audience (403 otherwise)."""
+    must_watch(access.principal, access.row)
+    return access
+
+
+async def lecture_moderator(access: LectureCaller) -> LectureAccess:
+    must_moderate(access.principal, access.row)
+    return access
+
+
+async def lecture_reporter(access: LectureCaller) -> LectureAccess:
+    must_see_attendance(access.principal)
+    return access
+
+
+LectureWatcher = Annotated[LectureAccess, Depends(lecture_watcher)]
+LectureModerator = Annotated[LectureAccess, Depends(lecture_moderator)]
+LectureReporter = Annotated[LectureAccess, Depends(lecture_reporter)]
 
 
 async def socket_principal(

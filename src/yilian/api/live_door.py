@@ -77,9 +77,11 @@ class LiveProcesses:
         alive = [(h.rooms, i, url) for i, (url, h) in enumerate(zip(self.urls, found, strict=True)) if h is not None]
         return [url for _, _, url in sorted(alive)]
 
-    async def open_room(self, url: str, room_id: str) -> bool:
-        """`PUT /rooms/{room_id}` (idempotent); False when the process does not answer."""
-        body = OpenRoom(capacity=self.capacity, max_video_bitrate=self.max_video_bitrate).model_dump(mode="json")
+    async def open_room(self, url: str, room_id: str, lecture_id: str | None = None) -> bool:
+        """`PUT /rooms/{room_id}` (idempotent); False when the process does not answer. With `lecture_id` the room
+        is a lecture room that packages HLS (the hls contract, docs/lectures.md)."""
+        room = OpenRoom(capacity=self.capacity, max_video_bitrate=self.max_video_bitrate, lecture_id=lecture_id)
+        body = room.model_dump(mode="json")
         headers = {"Authorization": f"Bearer {self.secret}"}
         try:
             async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as client:
@@ -90,13 +92,13 @@ class LiveProcesses:
             log.warning("live process %s refused to open room %s: %s", url, room_id, answer.status_code)
         return answer.status_code == 200
 
-    async def room_for(self, engine: AsyncEngine, consult_id: str) -> str:
+    async def room_for(self, engine: AsyncEngine, consult_id: str, lecture_id: str | None = None) -> str:
         """The live process the consult's room runs on, opened there: the pinned one while it answers, else the
         least loaded that does (the dead pin is dropped first, so every API process moves the same way)."""
         async with engine.connect() as conn:
             pinned = await q.pinned(conn, consult_id)
         if pinned is not None:
-            if await self.open_room(pinned, consult_id):
+            if await self.open_room(pinned, consult_id, lecture_id):
                 return pinned
             async with engine.begin() as conn:
                 await q.unpin(conn, consult_id, pinned)
@@ -105,7 +107,7 @@ class LiveProcesses:
             raise LiveUnavailable("no live process answers")
         async with engine.begin() as conn:
             chosen = await q.pin(conn, consult_id, candidates, datetime.now(UTC))
-        if not await self.open_room(chosen, consult_id):
+        if not await self.open_room(chosen, consult_id, lecture_id):
             raise LiveUnavailable(f"the live process {chosen} did not open the room")
         return chosen
 
@@ -115,8 +117,9 @@ class Seat:
     """Who is coming in, as the live process will be told."""
 
     principal: Principal
-    consult_id: str
+    consult_id: str  # the room's id (a lecture's: domain.lecture_media.room_id)
     host: bool
+    lecture_id: str | None = None  # a lecture room: the live process packages it as HLS
 
 
 Attend = Callable[[bool], Awaitable[None]]  # record a join (True) or a leave (False) on the consult
@@ -175,7 +178,7 @@ async def relay(
 ) -> None:
     """Everything after admission: the room's process, the signed join, then frames both ways until either ends."""
     try:
-        url = await processes.room_for(engine, seat.consult_id)
+        url = await processes.room_for(engine, seat.consult_id, seat.lecture_id)
         upstream = await connect(url.replace("http", "ws", 1) + WEBSOCKET_PATH, max_size=4 * MAX_SIGNAL_BYTES)
     except (LiveUnavailable, OSError, ConnectionClosed) as exc:
         log.warning("consult %s: no live process for the room (%s)", seat.consult_id, exc)

@@ -22,6 +22,8 @@ from yilian.db.queries import referral as referral_queries
 from yilian.domain.consult import ConsultAction
 from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultResult
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.lecture import LectureAction
+from yilian.domain.lecture_io import LECTURE_WORKFLOW, LectureInput, LecturePersonInput, LectureResult, Watched
 from yilian.domain.referral import Action, conditions, person_action, validate
 from yilian.domain.referral_io import ActionResult, PersonInput, ReferralInput
 from yilian.domain.teaching import TeachingAction
@@ -263,3 +265,32 @@ class TeachingCommands:
             ErrorCode.INVALID_TRANSITION, "this teaching case takes no more actions", {"case_id": case_id}
         )
         return await act_by_update(self.client, case_id, str(action), arg, result_type=TeachingResult, over=over)
+
+
+@dataclass(frozen=True)
+class LectureCommands:
+    """What a route may do to lecture workflows: start one (scheduled when this returns), act on one by its domain
+    `LectureAction` (the Update of the same name), or tell it whose replay attendance moved (a signal)."""
+
+    client: Client
+    task_queue: str
+
+    async def start(self, inp: LectureInput) -> LectureResult:
+        return await start_with_update(
+            self.client, self.task_queue, LECTURE_WORKFLOW, inp,
+            workflow_id=inp.lecture_id, update="made", result_type=LectureResult,
+        )  # fmt: skip
+
+    async def act(self, lecture_id: str, action: LectureAction, arg: LecturePersonInput) -> LectureResult:
+        over = YilianError(
+            ErrorCode.INVALID_TRANSITION, "this lecture takes no more actions", {"lecture_id": lecture_id}
+        )
+        return await act_by_update(self.client, lecture_id, str(action), arg, result_type=LectureResult, over=over)
+
+    async def watched(self, lecture_id: str, user_ids: list[str]) -> None:
+        """Best effort: a lecture whose credit window closed has no workflow to tell (its tally is final)."""
+        try:
+            await self.client.get_workflow_handle(lecture_id).signal("watched", Watched(user_ids))
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -775,3 +776,119 @@ CLOUD_FILM_TABLES = (
     "film_consents",
     "film_accesses",
 )
+
+# --- Lectures (revision 0010). lectures and lecture_events are projections written only by the LectureWorkflow's
+# activities (credits too: the tally is a workflow step); registrations, segment views, Q&A and quiz attempts are
+# people's own records, appended by the API.
+
+lectures = Table(
+    "lectures",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False, server_default=""),
+    Column("state", String(16), nullable=False),
+    Column("organiser_id", String(64), nullable=False),
+    Column("speaker_ids", ARRAY(String(64)), nullable=False),
+    Column("audience_hospital_ids", ARRAY(String(64)), nullable=False),  # empty: the whole alliance
+    _ts("starts_at", False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("credit", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("quiz", JSONB, nullable=False, server_default="{}"),  # {questions: [{text, options, answer}], pass_mark}
+    Column("case_ids", ARRAY(String(64)), nullable=False, server_default="{}"),  # linked teaching cases
+    Column("cancel_reason", Text, nullable=False, server_default=""),
+    Column("recorded_seconds", Float, nullable=False, server_default="0"),
+    Column("last_seq", Integer, nullable=False),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+    Index("ix_lectures_starts_at", "starts_at"),
+)
+
+lecture_events = Table(
+    "lecture_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("lecture_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    _ts("at", False),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    UniqueConstraint("lecture_id", "seq", name="uq_lecture_event_seq"),
+)
+
+lecture_registrations = Table(
+    "lecture_registrations",
+    metadata,
+    Column("lecture_id", ForeignKey("lectures.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    _ts("at", False),
+    Index("ix_lecture_registrations_user", "user_id"),
+)
+
+# One row per (doctor, segment) they fetched with a valid token: attendance is distinct segments x their duration.
+lecture_views = Table(
+    "lecture_views",
+    metadata,
+    Column("lecture_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("segment", String(64), primary_key=True),
+    Column("seconds", Float, nullable=False),
+    Column("mode", String(8), nullable=False),  # live | replay
+    _ts("at", False),
+)
+
+lecture_questions = Table(
+    "lecture_questions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("lecture_id", String(64), nullable=False),
+    Column("author_id", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    _ts("at", False),
+    Column("picked_by", String(64)),  # the moderator who put it to the speaker
+    _ts("picked_at"),
+    Index("ix_lecture_questions_lecture", "lecture_id", "id"),
+)
+
+lecture_votes = Table(
+    "lecture_votes",
+    metadata,
+    Column("question_id", ForeignKey("lecture_questions.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+)
+
+lecture_quiz_attempts = Table(
+    "lecture_quiz_attempts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("lecture_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("answers", JSONB, nullable=False),
+    Column("right", Integer, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    _ts("at", False),
+    Index("ix_lecture_quiz_attempts_user", "lecture_id", "user_id"),
+)
+
+lecture_credits = Table(
+    "lecture_credits",
+    metadata,
+    Column("lecture_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("hospital_id", String(64)),
+    Column("credit", Float, nullable=False),
+    Column("watched_seconds", Float, nullable=False),
+    Column("quiz_passed", Boolean),  # NULL: the lecture had no quiz
+    _ts("awarded_at", False),
+    Index("ix_lecture_credits_user", "user_id"),
+)
+
+LECTURE_TABLES = (
+    "lectures", "lecture_events", "lecture_registrations", "lecture_views", "lecture_questions", "lecture_votes",
+    "lecture_quiz_attempts", "lecture_credits",
+)  # fmt: skip

@@ -36,6 +36,12 @@ class NoticeKind(StrEnum):
     TEACHING_READY = "teaching_ready"  # to the curator: the de-identified copy awaits review
     TEACHING_PUBLISHED = "teaching_published"  # to whoever flagged it: the case is in the library
     TEACHING_FOLLOW_UP = "teaching_follow_up"  # to the curator: a later referral of the same patient was signed
+    LECTURE_SPEAKER = "lecture_speaker"  # to a speaker: a lecture was scheduled with them speaking
+    LECTURE_REMINDER = "lecture_reminder"  # to the registered and the speakers: the day before, 15 minutes before
+    LECTURE_RESCHEDULED = "lecture_rescheduled"  # to the registered and the speakers: a new time
+    LECTURE_CANCELLED = "lecture_cancelled"  # to the registered and the speakers
+    LECTURE_REPLAY = "lecture_replay"  # to the registered: the replay is out
+    LECTURE_CREDIT = "lecture_credit"  # to a doctor: they earned the lecture's credit
 
 
 # The parameters each kind carries: every template may use exactly these. Values are plain strings; `priority` is
@@ -67,6 +73,12 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.TEACHING_READY: frozenset({"case_id", "modality", "body_part"}),
     NoticeKind.TEACHING_PUBLISHED: frozenset({"case_id", "title"}),
     NoticeKind.TEACHING_FOLLOW_UP: frozenset({"case_id", "title", "referral_id"}),
+    NoticeKind.LECTURE_SPEAKER: frozenset({"lecture_id", "title", "starts_at"}),
+    NoticeKind.LECTURE_REMINDER: frozenset({"lecture_id", "title", "starts_at"}),
+    NoticeKind.LECTURE_RESCHEDULED: frozenset({"lecture_id", "title", "starts_at"}),
+    NoticeKind.LECTURE_CANCELLED: frozenset({"lecture_id", "title", "reason"}),
+    NoticeKind.LECTURE_REPLAY: frozenset({"lecture_id", "title"}),
+    NoticeKind.LECTURE_CREDIT: frozenset({"lecture_id", "title", "credit"}),
 }
 
 

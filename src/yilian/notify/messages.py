@@ -165,6 +165,29 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
             "Follow-up for a teaching case",
             'The patient of teaching case {case_id} ("{title}") has a new signed report (referral {referral_id})',
         ),
+    },    K.LECTURE_SPEAKER: {
+        Language.ZH_CN: Text("讲座邀请您主讲", "{title}：{starts_at} 开始"),
+        Language.EN: Text("You are speaking at a lecture", "{title} starts at {starts_at}"),
+    },
+    K.LECTURE_REMINDER: {
+        Language.ZH_CN: Text("讲座即将开始", "{title}：{starts_at} 开始"),
+        Language.EN: Text("Lecture coming up", "{title} starts at {starts_at}"),
+    },
+    K.LECTURE_RESCHEDULED: {
+        Language.ZH_CN: Text("讲座时间已变更", "{title}：改为 {starts_at}"),
+        Language.EN: Text("Lecture rescheduled", "{title} now starts at {starts_at}"),
+    },
+    K.LECTURE_CANCELLED: {
+        Language.ZH_CN: Text("讲座已取消", "{title}：{reason}"),
+        Language.EN: Text("Lecture cancelled", "{title}: {reason}"),
+    },
+    K.LECTURE_REPLAY: {
+        Language.ZH_CN: Text("讲座回放已发布", "{title} 的回放已可观看"),
+        Language.EN: Text("Lecture replay out", "The replay of {title} is out"),
+    },
+    K.LECTURE_CREDIT: {
+        Language.ZH_CN: Text("已获得继续教育学分", "{title}：{credit} 学分"),
+        Language.EN: Text("Credit earned", "{title}: {credit} credits"),
     },
 }
 

@@ -67,6 +67,12 @@ export default defineStrings(
       title: "Follow-up for a teaching case",
       body: 'The patient of teaching case {{case_id}} ("{{title}}") has a new signed report (referral {{referral_id}})',
     },
+    lecture_speaker: { title: "You are speaking at a lecture", body: "{{title}} starts at {{starts_at}}" },
+    lecture_reminder: { title: "Lecture coming up", body: "{{title}} starts at {{starts_at}}" },
+    lecture_rescheduled: { title: "Lecture rescheduled", body: "{{title}} now starts at {{starts_at}}" },
+    lecture_cancelled: { title: "Lecture cancelled", body: "{{title}}: {{reason}}" },
+    lecture_replay: { title: "Lecture replay out", body: "The replay of {{title}} is out" },
+    lecture_credit: { title: "Credit earned", body: "{{title}}: {{credit}} credits" },
   } satisfies Catalogue,
   {
     awaiting_images: {
@@ -106,5 +112,11 @@ export default defineStrings(
     teaching_ready: { title: "教学病例待审校", body: "病例 {{case_id}}（{{modality}} {{body_part}}）已去标识化，请审校后发布" },
     teaching_published: { title: "教学病例已发布", body: "您推荐的病例 {{case_id}}「{{title}}」已发布到教学病例库" },
     teaching_follow_up: { title: "教学病例有随访结果", body: "教学病例 {{case_id}}「{{title}}」的患者有新的已签发报告（申请 {{referral_id}}）" },
+    lecture_speaker: { title: "讲座邀请您主讲", body: "{{title}}：{{starts_at}} 开始" },
+    lecture_reminder: { title: "讲座即将开始", body: "{{title}}：{{starts_at}} 开始" },
+    lecture_rescheduled: { title: "讲座时间已变更", body: "{{title}}：改为 {{starts_at}}" },
+    lecture_cancelled: { title: "讲座已取消", body: "{{title}}：{{reason}}" },
+    lecture_replay: { title: "讲座回放已发布", body: "{{title}} 的回放已可观看" },
+    lecture_credit: { title: "已获得继续教育学分", body: "{{title}}：{{credit}} 学分" },
   },
 );

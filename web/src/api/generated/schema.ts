@@ -1659,6 +1659,348 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/lectures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lectures
+         * @description The lectures you may watch (your hospital's and the whole alliance's), newest first.
+         */
+        get: operations["lectures_list_lectures"];
+        put?: never;
+        /**
+         * Schedule Lecture
+         * @description Schedule a lecture (an educator or a coordinator): its speakers are told, registered doctors are reminded.
+         */
+        post: operations["lectures_schedule_lecture"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Credits
+         * @description The credits you earned, newest first.
+         */
+        get: operations["lectures_my_credits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Lecture
+         * @description The lecture, its speakers, its quiz (without answers), chapters, and your own attendance.
+         */
+        get: operations["lectures_get_lecture"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reschedule
+         * @description A new plan (time, speakers, audience, credit, quiz): the registered and the speakers are told.
+         */
+        post: operations["lectures_reschedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel */
+        post: operations["lectures_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start
+         * @description A speaker (or the organiser) starts the lecture: it is live; the speaker's page then publishes.
+         */
+        post: operations["lectures_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End
+         * @description Over: the room is closed, the recording published as the replay, attendance tallied.
+         */
+        post: operations["lectures_end"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Audit */
+        get: operations["lectures_get_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/registration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register
+         * @description Register: you get the reminders (the day before, 15 minutes before) and the replay notice.
+         */
+        post: operations["lectures_register"];
+        /** Unregister */
+        delete: operations["lectures_unregister"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/watch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Watch
+         * @description A short-lived token for this lecture's HLS files, for you only: the live stream while it is live, the replay
+         *     once published. Ask again before it expires (the player does).
+         */
+        post: operations["lectures_watch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/hls/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hls File
+         * @description One of the lecture's HLS files, authenticated by the watch token alone (no database on this path); each
+         *     segment fetched counts toward your attendance.
+         */
+        get: operations["lectures_hls_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Questions
+         * @description Q&A: picked questions first (in the order the moderator picked them), then by upvotes.
+         */
+        get: operations["lectures_list_questions"];
+        put?: never;
+        /** Ask */
+        post: operations["lectures_ask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/questions/{question_id}/vote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upvote
+         * @description Upvote a question (once each).
+         */
+        post: operations["lectures_upvote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/questions/{question_id}/pick": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pick
+         * @description The moderator puts a question to the speaker.
+         */
+        post: operations["lectures_pick"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/quiz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer Quiz
+         * @description Your answers to the lecture's quiz; passing it (with enough watched) earns the credit.
+         */
+        post: operations["lectures_answer_quiz"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/attendance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attendance
+         * @description Per hospital and per doctor: registered, minutes watched (live and replay), quiz, credit.
+         */
+        get: operations["lectures_attendance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lectures/{lecture_id}/attendance.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Attendance Csv
+         * @description The attendance as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese names).
+         */
+        get: operations["lectures_attendance_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -2389,6 +2731,14 @@ export interface components {
             /** Key Images */
             key_images: string[];
         };
+        /** AnswersBody */
+        AnswersBody: {
+            /**
+             * Answers
+             * @description the chosen option of each question
+             */
+            answers: number[];
+        };
         /** ApiKey */
         ApiKey: {
             /** Id */
@@ -2525,6 +2875,13 @@ export interface components {
          * @enum {string}
          */
         Certainty: "pathology_proven" | "follow_up_confirmed" | "expert_consensus" | "presumptive";
+        /** Chapter */
+        Chapter: {
+            /** Title */
+            title: string;
+            /** Start S */
+            start_s: number;
+        };
         /** CodeRequest */
         CodeRequest: {
             /** Phone */
@@ -2868,6 +3225,32 @@ export interface components {
          * @enum {string}
          */
         ConsultState: "requested" | "scheduled" | "open" | "concluded" | "cancelled";
+        /** Credit */
+        Credit: {
+            /** Lecture Id */
+            lecture_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Credit */
+            credit: number;
+            /** Watched Seconds */
+            watched_seconds: number;
+            /**
+             * Quiz Passed
+             * @description null: the lecture had no quiz
+             */
+            quiz_passed: boolean | null;
+            /**
+             * Awarded At
+             * Format: date-time
+             */
+            awarded_at: string;
+        };
         /**
          * CurationBody
          * @description A new version: the fields sent replace the current version's, the others stay as they are.
@@ -3059,6 +3442,29 @@ export interface components {
          * @enum {string}
          */
         Discrepancy: "agree" | "minor" | "major";
+        /** DoctorAttendance */
+        DoctorAttendance: {
+            /** User Id */
+            user_id: string;
+            /** Display Name */
+            display_name: string;
+            /** Hospital Id */
+            hospital_id: string | null;
+            /** Hospital Name */
+            hospital_name: string | null;
+            /** Registered */
+            registered: boolean;
+            /** Watched Seconds */
+            watched_seconds: number;
+            /** Live Seconds */
+            live_seconds: number;
+            /** Quiz Passed */
+            quiz_passed: boolean | null;
+            /** Credit */
+            credit: number | null;
+            /** Awarded At */
+            awarded_at: string | null;
+        };
         /** DutyBody */
         DutyBody: {
             /**
@@ -3304,6 +3710,24 @@ export interface components {
             name: string;
             level: components["schemas"]["HospitalLevel"];
         };
+        /** HospitalAttendance */
+        HospitalAttendance: {
+            /** Hospital Id */
+            hospital_id: string | null;
+            /** Hospital Name */
+            hospital_name: string | null;
+            /** Registered */
+            registered: number;
+            /**
+             * Watched
+             * @description doctors who watched any of it
+             */
+            watched: number;
+            /** Watched Minutes */
+            watched_minutes: number;
+            /** Credited */
+            credited: number;
+        };
         /** HospitalBody */
         HospitalBody: {
             /** Name */
@@ -3420,6 +3844,200 @@ export interface components {
             /** Note */
             note: string;
         };
+        /**
+         * Lecture
+         * @description One lecture as its projection row holds it, with what the caller may do to it now.
+         */
+        Lecture: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Abstract */
+            abstract: string;
+            state: components["schemas"]["LectureState"];
+            /** Organiser Id */
+            organiser_id: string;
+            /** Speaker Ids */
+            speaker_ids: string[];
+            /**
+             * Audience Hospital Ids
+             * @description the hospitals it is for; empty: the whole alliance
+             */
+            audience_hospital_ids: string[];
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /**
+             * Credit
+             * @description continuing-education credit it earns
+             */
+            credit: number;
+            /**
+             * Threshold
+             * @description the share of the recording to watch for the credit (with the quiz)
+             */
+            threshold: number;
+            /** Has Quiz */
+            has_quiz: boolean;
+            /**
+             * Case Ids
+             * @description linked teaching cases
+             */
+            case_ids: string[];
+            /** Cancel Reason */
+            cancel_reason: string;
+            /**
+             * Recorded Seconds
+             * @description length of the recording; 0 until the replay is published
+             */
+            recorded_seconds: number;
+            /**
+             * Registered
+             * @description whether the caller registered
+             */
+            registered: boolean;
+            /** Seq */
+            seq: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Allowed Actions */
+            allowed_actions: components["schemas"]["LectureAction"][];
+        };
+        /**
+         * LectureAction
+         * @enum {string}
+         */
+        LectureAction: "schedule" | "reschedule" | "remind" | "start" | "end" | "publish" | "tally" | "cancel";
+        /** LectureAttendance */
+        LectureAttendance: {
+            /** Recorded Seconds */
+            recorded_seconds: number;
+            /** Hospitals */
+            hospitals: components["schemas"]["HospitalAttendance"][];
+            /** Doctors */
+            doctors: components["schemas"]["DoctorAttendance"][];
+        };
+        /** LectureDetail */
+        LectureDetail: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Abstract */
+            abstract: string;
+            state: components["schemas"]["LectureState"];
+            /** Organiser Id */
+            organiser_id: string;
+            /** Speaker Ids */
+            speaker_ids: string[];
+            /**
+             * Audience Hospital Ids
+             * @description the hospitals it is for; empty: the whole alliance
+             */
+            audience_hospital_ids: string[];
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /**
+             * Credit
+             * @description continuing-education credit it earns
+             */
+            credit: number;
+            /**
+             * Threshold
+             * @description the share of the recording to watch for the credit (with the quiz)
+             */
+            threshold: number;
+            /** Has Quiz */
+            has_quiz: boolean;
+            /**
+             * Case Ids
+             * @description linked teaching cases
+             */
+            case_ids: string[];
+            /** Cancel Reason */
+            cancel_reason: string;
+            /**
+             * Recorded Seconds
+             * @description length of the recording; 0 until the replay is published
+             */
+            recorded_seconds: number;
+            /**
+             * Registered
+             * @description whether the caller registered
+             */
+            registered: boolean;
+            /** Seq */
+            seq: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Allowed Actions */
+            allowed_actions: components["schemas"]["LectureAction"][];
+            /** Speakers */
+            speakers: components["schemas"]["Speaker"][];
+            quiz: components["schemas"]["QuizOut"] | null;
+            /** Chapters */
+            chapters: components["schemas"]["Chapter"][];
+            standing: components["schemas"]["Standing"];
+            /** May Moderate */
+            may_moderate: boolean;
+            /** Sees Attendance */
+            sees_attendance: boolean;
+        };
+        /** LectureEvent */
+        LectureEvent: {
+            /** Seq */
+            seq: number;
+            /** Action */
+            action: string;
+            /** From State */
+            from_state: string | null;
+            /** To State */
+            to_state: string;
+            /** Actor Id */
+            actor_id: string;
+            /** Actor Role */
+            actor_role: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * LectureState
+         * @enum {string}
+         */
+        LectureState: "scheduled" | "live" | "ended" | "published" | "cancelled";
         /** LibraryPage */
         LibraryPage: {
             /** Items */
@@ -3729,7 +4347,7 @@ export interface components {
          * @description What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE).
          * @enum {string}
          */
-        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up";
+        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit";
         /**
          * Notification
          * @description A notice in a person's inbox (and the SSE `notification` event): a kind and its parameters, which the web app
@@ -4039,6 +4657,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[Credit] */
+        Page_Credit_: {
+            /** Items */
+            items: components["schemas"]["Credit"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[HistoryItem] */
         Page_HistoryItem_: {
             /** Items */
@@ -4063,6 +4701,46 @@ export interface components {
         Page_Hospital_: {
             /** Items */
             items: components["schemas"]["Hospital"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[LectureEvent] */
+        Page_LectureEvent_: {
+            /** Items */
+            items: components["schemas"]["LectureEvent"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Lecture] */
+        Page_Lecture_: {
+            /** Items */
+            items: components["schemas"]["Lecture"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -4183,6 +4861,26 @@ export interface components {
         Page_Proposal_: {
             /** Items */
             items: components["schemas"]["Proposal"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Question] */
+        Page_Question_: {
+            /** Items */
+            items: components["schemas"]["Question"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -4391,6 +5089,43 @@ export interface components {
          * @enum {string}
          */
         PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum";
+        /** PlanBody */
+        PlanBody: {
+            /** Title */
+            title: string;
+            /**
+             * Abstract
+             * @default
+             */
+            abstract: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /** Speaker Ids */
+            speaker_ids: string[];
+            /**
+             * Audience Hospital Ids
+             * @description empty: the whole alliance
+             */
+            audience_hospital_ids?: string[];
+            /**
+             * Credit
+             * @default 1
+             */
+            credit: number;
+            /**
+             * Threshold
+             * @default 0.8
+             */
+            threshold: number;
+            quiz?: components["schemas"]["QuizBody"] | null;
+            /** Case Ids */
+            case_ids?: string[];
+        };
         /**
          * PriorCase
          * @description An earlier case of the same patient with its latest signed report (none yet: null findings).
@@ -4461,6 +5196,90 @@ export interface components {
          * @enum {string}
          */
         ProposalReason: "minor_discrepancy" | "major_discrepancy" | "critical_finding" | "rare_diagnosis";
+        /** Question */
+        Question: {
+            /** Id */
+            id: number;
+            /** Body */
+            body: string;
+            /** Author Id */
+            author_id: string;
+            /** Author Name */
+            author_name: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Votes */
+            votes: number;
+            /**
+             * Voted
+             * @description whether the caller upvoted it
+             */
+            voted: boolean;
+            /**
+             * Picked At
+             * @description when the moderator put it to the speaker
+             */
+            picked_at: string | null;
+        };
+        /** QuestionBody */
+        QuestionBody: {
+            /**
+             * Body
+             * @description the question, at most 500 characters
+             */
+            body: string;
+        };
+        /** QuizBody */
+        QuizBody: {
+            /** Questions */
+            questions?: components["schemas"]["QuizQuestionBody"][];
+            /**
+             * Pass Mark
+             * @default 0.6
+             */
+            pass_mark: number;
+        };
+        /** QuizOut */
+        QuizOut: {
+            /** Questions */
+            questions: components["schemas"]["QuizQuestionOut"][];
+            /** Pass Mark */
+            pass_mark: number;
+        };
+        /** QuizQuestionBody */
+        QuizQuestionBody: {
+            /** Text */
+            text: string;
+            /** Options */
+            options: string[];
+            /**
+             * Answer
+             * @description the index of the right option
+             */
+            answer: number;
+        };
+        /**
+         * QuizQuestionOut
+         * @description A quiz question as a learner sees it: never its answer.
+         */
+        QuizQuestionOut: {
+            /** Text */
+            text: string;
+            /** Options */
+            options: string[];
+        };
+        /** QuizResult */
+        QuizResult: {
+            /** Right */
+            right: number;
+            /** Total */
+            total: number;
+            /** Passed */
+            passed: boolean;
+        };
         /**
          * Reader
          * @description A reader who could take a case, with how many open cases they hold or are offered.
@@ -4481,6 +5300,11 @@ export interface components {
             subspecialties: components["schemas"]["Subspecialty"][];
             /** Open Cases */
             open_cases: number;
+        };
+        /** ReasonBody */
+        ReasonBody: {
+            /** Reason */
+            reason: string;
         };
         /** ReassignBody */
         ReassignBody: {
@@ -5112,12 +5936,50 @@ export interface components {
          * @enum {string}
          */
         Sort: "relevance" | "date";
+        /** Speaker */
+        Speaker: {
+            /** Id */
+            id: string;
+            /** Display Name */
+            display_name: string;
+            /** Title */
+            title: string;
+            /** Hospital Id */
+            hospital_id: string | null;
+        };
         /**
          * StaffRole
          * @description The roles a person's account can have; patients, gateways and the system are not accounts.
          * @enum {string}
          */
         StaffRole: "county_doctor" | "expert" | "senior" | "coordinator" | "admin" | "educator";
+        /**
+         * Standing
+         * @description The caller's own attendance of the lecture.
+         */
+        Standing: {
+            /**
+             * Watched Seconds
+             * @description distinct segments fetched (live or replay) times their duration
+             */
+            watched_seconds: number;
+            /** Segments */
+            segments: number;
+            /**
+             * Watched Share
+             * @description of the recording (0 while there is none)
+             */
+            watched_share: number;
+            /** Quiz Right */
+            quiz_right: number | null;
+            /** Quiz Passed */
+            quiz_passed: boolean | null;
+            /**
+             * Credit
+             * @description the credit awarded; null while not earned
+             */
+            credit: number | null;
+        };
         /** StateCount */
         StateCount: {
             /** Requesting Hospital Id */
@@ -5470,6 +6332,26 @@ export interface components {
          * @enum {string}
          */
         Visibility: "draft" | "alliance" | "public";
+        /** WatchToken */
+        WatchToken: {
+            /** Token */
+            token: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Mode
+             * @description live or replay
+             */
+            mode: string;
+            /**
+             * Playlist Url
+             * @description the playlist to give the player; every URI in it carries the token
+             */
+            playlist_url: string;
+        };
         /** CommentBody */
         yilian__api__routes__referrals__CommentBody: {
             /**
@@ -5502,6 +6384,7 @@ export type AdminUser = components['schemas']['AdminUser'];
 export type AgreementBody = components['schemas']['AgreementBody'];
 export type AgreementSummary = components['schemas']['AgreementSummary'];
 export type Answer = components['schemas']['Answer'];
+export type AnswersBody = components['schemas']['AnswersBody'];
 export type ApiKey = components['schemas']['ApiKey'];
 export type AtRiskCase = components['schemas']['AtRiskCase'];
 export type Attempt = components['schemas']['Attempt'];
@@ -5512,6 +6395,7 @@ export type BodyStudiesUploadStudy = components['schemas']['Body_studies_upload_
 export type BreachedCase = components['schemas']['BreachedCase'];
 export type CancelBody = components['schemas']['CancelBody'];
 export type Certainty = components['schemas']['Certainty'];
+export type Chapter = components['schemas']['Chapter'];
 export type CodeRequest = components['schemas']['CodeRequest'];
 export type CodeRequested = components['schemas']['CodeRequested'];
 export type CodeSignIn = components['schemas']['CodeSignIn'];
@@ -5529,6 +6413,7 @@ export type ConsultEvent = components['schemas']['ConsultEvent'];
 export type ConsultMessage = components['schemas']['ConsultMessage'];
 export type ConsultPersonAction = components['schemas']['ConsultPersonAction'];
 export type ConsultState = components['schemas']['ConsultState'];
+export type Credit = components['schemas']['Credit'];
 export type CurationBody = components['schemas']['CurationBody'];
 export type CurationOut = components['schemas']['CurationOut'];
 export type CurationVersion = components['schemas']['CurationVersion'];
@@ -5536,6 +6421,7 @@ export type Dashboard = components['schemas']['Dashboard'];
 export type Deidentification = components['schemas']['Deidentification'];
 export type Difficulty = components['schemas']['Difficulty'];
 export type Discrepancy = components['schemas']['Discrepancy'];
+export type DoctorAttendance = components['schemas']['DoctorAttendance'];
 export type DutyBody = components['schemas']['DutyBody'];
 export type EmptyBody = components['schemas']['EmptyBody'];
 export type EnrolBody = components['schemas']['EnrolBody'];
@@ -5555,6 +6441,7 @@ export type HighlightFragment = components['schemas']['HighlightFragment'];
 export type HighlightPiece = components['schemas']['HighlightPiece'];
 export type HistoryItem = components['schemas']['HistoryItem'];
 export type Hospital = components['schemas']['Hospital'];
+export type HospitalAttendance = components['schemas']['HospitalAttendance'];
 export type HospitalBody = components['schemas']['HospitalBody'];
 export type HospitalLevel = components['schemas']['HospitalLevel'];
 export type HospitalRecord = components['schemas']['HospitalRecord'];
@@ -5563,6 +6450,12 @@ export type IndexAction = components['schemas']['IndexAction'];
 export type IndexEvent = components['schemas']['IndexEvent'];
 export type IndexedRecord = components['schemas']['IndexedRecord'];
 export type IssuedApiKey = components['schemas']['IssuedApiKey'];
+export type Lecture = components['schemas']['Lecture'];
+export type LectureAction = components['schemas']['LectureAction'];
+export type LectureAttendance = components['schemas']['LectureAttendance'];
+export type LectureDetail = components['schemas']['LectureDetail'];
+export type LectureEvent = components['schemas']['LectureEvent'];
+export type LectureState = components['schemas']['LectureState'];
 export type LibraryPage = components['schemas']['LibraryPage'];
 export type LinkHow = components['schemas']['LinkHow'];
 export type LinkReview = components['schemas']['LinkReview'];
@@ -5596,14 +6489,18 @@ export type PageCollection = components['schemas']['Page_Collection_'];
 export type PageConsultEvent = components['schemas']['Page_ConsultEvent_'];
 export type PageConsultMessage = components['schemas']['Page_ConsultMessage_'];
 export type PageConsult = components['schemas']['Page_Consult_'];
+export type PageCredit = components['schemas']['Page_Credit_'];
 export type PageHistoryItem = components['schemas']['Page_HistoryItem_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
+export type PageLectureEvent = components['schemas']['Page_LectureEvent_'];
+export type PageLecture = components['schemas']['Page_Lecture_'];
 export type PageLinkReview = components['schemas']['Page_LinkReview_'];
 export type PageNotification = components['schemas']['Page_Notification_'];
 export type PageOutboxMessage = components['schemas']['Page_OutboxMessage_'];
 export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
 export type PageProposal = components['schemas']['Page_Proposal_'];
+export type PageQuestion = components['schemas']['Page_Question_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
 export type PageReportHit = components['schemas']['Page_ReportHit_'];
@@ -5615,13 +6512,22 @@ export type PatientIn = components['schemas']['PatientIn'];
 export type PatientSession = components['schemas']['PatientSession'];
 export type Person = components['schemas']['Person'];
 export type PersonAction = components['schemas']['PersonAction'];
+export type PlanBody = components['schemas']['PlanBody'];
 export type PriorCase = components['schemas']['PriorCase'];
 export type Priority = components['schemas']['Priority'];
 export type Proposal = components['schemas']['Proposal'];
 export type ProposalDecided = components['schemas']['ProposalDecided'];
 export type ProposalDecision = components['schemas']['ProposalDecision'];
 export type ProposalReason = components['schemas']['ProposalReason'];
+export type Question = components['schemas']['Question'];
+export type QuestionBody = components['schemas']['QuestionBody'];
+export type QuizBody = components['schemas']['QuizBody'];
+export type QuizOut = components['schemas']['QuizOut'];
+export type QuizQuestionBody = components['schemas']['QuizQuestionBody'];
+export type QuizQuestionOut = components['schemas']['QuizQuestionOut'];
+export type QuizResult = components['schemas']['QuizResult'];
 export type Reader = components['schemas']['Reader'];
+export type ReasonBody = components['schemas']['ReasonBody'];
 export type ReassignBody = components['schemas']['ReassignBody'];
 export type RedactedText = components['schemas']['RedactedText'];
 export type Referral = components['schemas']['Referral'];
@@ -5654,7 +6560,9 @@ export type SlaStatus = components['schemas']['SlaStatus'];
 export type SlaTargetsInput = components['schemas']['SlaTargets-Input'];
 export type SlaTargetsOutput = components['schemas']['SlaTargets-Output'];
 export type Sort = components['schemas']['Sort'];
+export type Speaker = components['schemas']['Speaker'];
 export type StaffRole = components['schemas']['StaffRole'];
+export type Standing = components['schemas']['Standing'];
 export type StateCount = components['schemas']['StateCount'];
 export type StoredStudy = components['schemas']['StoredStudy'];
 export type SubmitReferral = components['schemas']['SubmitReferral'];
@@ -5675,6 +6583,7 @@ export type UploadedFile = components['schemas']['UploadedFile'];
 export type UserBody = components['schemas']['UserBody'];
 export type ValidationError = components['schemas']['ValidationError'];
 export type Visibility = components['schemas']['Visibility'];
+export type WatchToken = components['schemas']['WatchToken'];
 export type YilianApiRoutesReferralsCommentBody = components['schemas']['yilian__api__routes__referrals__CommentBody'];
 export type YilianApiRoutesTeachingCommentBody = components['schemas']['yilian__api__routes__teaching__CommentBody'];
 export type $defs = Record<string, never>;
@@ -9726,6 +10635,855 @@ export interface operations {
             };
         };
     };
+    lectures_list_lectures: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["LectureState"][] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Lecture_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_schedule_lecture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_my_credits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Credit_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_get_lecture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LectureDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_reschedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_end: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_get_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LectureEvent_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_unregister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lecture"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_watch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WatchToken"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_hls_file: {
+        parameters: {
+            query?: {
+                /** @description the watch token */
+                t?: string | null;
+            };
+            header?: never;
+            path: {
+                lecture_id: string;
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a playlist (its URIs carry the token) or a segment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": unknown;
+                    "video/mp2t": unknown;
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_list_questions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Question_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_ask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuestionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Question"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_upvote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+                question_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Question"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_pick: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+                question_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Question"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_answer_quiz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswersBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuizResult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_attendance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LectureAttendance"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_attendance_csv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one row per doctor */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -10434,8 +12192,10 @@ export const enrolmentOutcomeValues: ReadonlyArray<FlattenedDeepRequired<compone
 export const facetValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Facet"]> = ["modality", "body_part", "hospital", "reader", "month", "discrepancy", "critical"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
 export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["IndexAction"]> = ["enrolled", "linked", "review_opened", "review_linked", "review_kept_apart", "unlinked", "moved"];
+export const lectureActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureAction"]> = ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "cancel"];
+export const lectureStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureState"]> = ["scheduled", "live", "ended", "published", "cancelled"];
 export const linkHowValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LinkHow"]> = ["own", "exact", "reviewed", "manual"];
-export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up"];
+export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
