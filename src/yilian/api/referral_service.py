@@ -4,6 +4,7 @@ the reader a coordinator names. The rules are the domain's (domain.routing); thi
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -92,14 +93,16 @@ async def submit(
     now: datetime,
     *,
     share_link_days: int,
+    idempotency_key: str | None = None,
 ) -> ActionResult:
     """Start the referral of a county doctor's case; the recorded submission (its id, and the projection row it
-    wrote). Refused when no agreement covers it."""
+    wrote). Refused when no agreement covers it. With an idempotency key the id is derived from it, so a client
+    that retries after a lost answer (a proxy's 502, a dropped connection) gets the same case, not a second one."""
     hospital_id = actor.hospital_id or ""
     async with engine.begin() as conn:
         agreement = await covering_agreement(conn, hospital_id, s, now)
         patient = await patient_ref(conn, hospital_id, s.patient, now)
-    referral_id = f"ref-{now:%Y%m%d}-{uuid.uuid4().hex[:10]}"
+    referral_id = keyed_referral_id(hospital_id, idempotency_key) if idempotency_key else random_referral_id(now)
     facts = CaseFacts(
         referral_id=referral_id,
         requesting_hospital_id=hospital_id,
@@ -115,7 +118,18 @@ async def submit(
         overflow=s.overflow,
     )
     policy = ReferralPolicy.from_agreement(agreement, share_link_days=share_link_days)
-    return await commands.start(ReferralInput(facts, policy))
+    return await commands.start(ReferralInput(facts, policy), existing_ok=idempotency_key is not None)
+
+
+def random_referral_id(now: datetime) -> str:
+    return f"ref-{now:%Y%m%d}-{uuid.uuid4().hex[:10]}"
+
+
+def keyed_referral_id(hospital_id: str, idempotency_key: str) -> str:
+    """The same hospital and key give the same id on any day and any API process; another hospital's key never
+    collides with it."""
+    digest = hashlib.sha256(f"{hospital_id}\0{idempotency_key}".encode()).hexdigest()
+    return f"ref-k-{digest[:20]}"
 
 
 async def named_reader(

@@ -49,14 +49,17 @@ def _from_update_failure(exc: WorkflowUpdateFailedError) -> YilianError:
     return YilianError(ErrorCode.INVALID_TRANSITION, str(cause or exc))
 
 
-async def start_referral(client: Client, task_queue: str, inp: ReferralInput) -> ActionResult:
-    """Start the workflow and return once the submission is recorded (update-with-start)."""
+async def start_referral(
+    client: Client, task_queue: str, inp: ReferralInput, *, existing_ok: bool = False
+) -> ActionResult:
+    """Start the workflow and return once the submission is recorded (update-with-start). `existing_ok`: the id
+    came from the client's idempotency key, so a running workflow of that id is this same submission retried."""
     op = WithStartWorkflowOperation(
         ReferralWorkflow.run,
         inp,
         id=inp.facts.referral_id,
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if existing_ok else WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     try:
@@ -174,8 +177,8 @@ class ReferralCommands:
     client: Client
     task_queue: str
 
-    async def start(self, inp: ReferralInput) -> ActionResult:
-        return await start_referral(self.client, self.task_queue, inp)
+    async def start(self, inp: ReferralInput, *, existing_ok: bool = False) -> ActionResult:
+        return await start_referral(self.client, self.task_queue, inp, existing_ok=existing_ok)
 
     async def act(self, referral_id: str, action: Action, arg: PersonInput, *, reopen: bool = False) -> ActionResult:
         reopen_on = self.task_queue if reopen else None

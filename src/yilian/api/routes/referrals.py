@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field, field_validator
 
 from yilian.api import referral_service as service
@@ -120,12 +120,20 @@ async def submit_referral(
     commands: Commands,
     settings: AppSettings,
     principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR))],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)] = None,
 ) -> Referral:
-    """A county doctor sends a case; refused with the agreement's reason when it is not covered."""
+    """A county doctor sends a case; refused with the agreement's reason when it is not covered. A retry with the
+    same `Idempotency-Key` answers with the case the first try made (docs/ops.md), never a second case."""
     patient = service.PatientDetails(**body.patient.model_dump())
     submission = service.Submission(patient=patient, **body.model_dump(exclude={"patient"}))
     result = await service.submit(
-        engine, commands, principal.actor, submission, datetime.now(UTC), share_link_days=settings.share_link_days
+        engine,
+        commands,
+        principal.actor,
+        submission,
+        datetime.now(UTC),
+        share_link_days=settings.share_link_days,
+        idempotency_key=idempotency_key,
     )
     return referral_out(await acted_referral(engine, principal, result), principal)
 

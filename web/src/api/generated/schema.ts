@@ -74,7 +74,8 @@ export interface paths {
         put?: never;
         /**
          * Submit Referral
-         * @description A county doctor sends a case; refused with the agreement's reason when it is not covered.
+         * @description A county doctor sends a case; refused with the agreement's reason when it is not covered. A retry with the
+         *     same `Idempotency-Key` answers with the case the first try made (docs/ops.md), never a second case.
          */
         post: operations["referrals_submit_referral"];
         delete?: never;
@@ -6758,7 +6759,9 @@ export interface operations {
     referrals_submit_referral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
