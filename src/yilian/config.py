@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # How long a patient's phone session and a clinician's QR last (the patient picks a QR's life up to the most).
     patient_session_minutes: int = Field(default=30, ge=5, le=720)
     film_grant_max_hours: int = Field(default=72, ge=1, le=720)
+    # Headless Chromium prints report PDFs (documents/report_pdf.py); Debian's chromium package by default.
+    chromium: str = "/usr/bin/chromium"
 
     # Live consults (docs/live.md). The API reaches the live processes at `live_urls` (one per core in
     # production; empty: the one `yilian up` starts at live_host:live_port) and signs joins with `live_secret`.

@@ -9,7 +9,6 @@ grants): every endpoint x every kind of caller, through the real API and Postgre
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import Api
-from tests.support.cloud_film import PREFIXES, enrolled_patient, hospital_record, national_id, phone
+from tests.support.cloud_film import PREFIXES, code_sent, hospital_record, national_id, patient_token, phone
 from tests.support.matrix import api_endpoints, parse_codes
 from yilian.api.app import create_app
 from yilian.config import Settings
@@ -74,25 +73,16 @@ async def fresh_phone(api: Api, engine: AsyncEngine) -> dict[str, Any]:
     return {"phone": phone()}
 
 
-async def code_sent(api: Api, engine: AsyncEngine) -> dict[str, Any]:
-    """An enrolled patient whose phone just got a code."""
-    number = phone()
-    await enrolled_patient(api, engine, number)
-    await api.ok(None, "POST", "/api/patient-sessions/codes", 202, json={"phone": number})
-    return {"phone": number, "code": await texted_code(api, number)}
+async def fake_ids(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    return {"regional_patient_id": "rp-nobody", "study_instance_uid": "1.2.826.0.1.9", "sop_instance_uid": "1.2.9.1"}
 
 
-async def texted_code(api: Api, number: str) -> str:
-    outbox = await api.ok(None, "GET", "/api/dev/sms-outbox", params={"phone": number})
-    found = re.search(r"\b(\d{6})\b", outbox["items"][0]["body"])
-    assert found, outbox
-    return found.group(1)
-
-
-async def patient_token(api: Api, engine: AsyncEngine) -> str:
-    """A patient signed in by phone: a regional patient of their own with one h-anping record."""
-    sent = await code_sent(api, engine)
-    return str((await api.ok(None, "POST", "/api/patient-sessions", json=sent))["access_token"])
+async def someone_elses_grant(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    """A QR grant of a patient who is not the cell's caller."""
+    auth = {"Authorization": f"Bearer {await patient_token(api, engine)}"}
+    made = await api.client.post("/api/cloud-film/grants", headers=auth, json={"hours": 1})
+    assert made.status_code == 201, made.text
+    return {"grant_id": made.json()["id"]}
 
 
 @dataclass(frozen=True)
@@ -114,6 +104,7 @@ def R(endpoint: str, setup: Setup, codes: str, body: Callable[[dict[str, Any]], 
 
 PI = "/api/patient-index"
 PS = "/api/patient-sessions"
+CF = "/api/cloud-film"
 # fmt: off
 MATRIX = (
     #                                                        no  bad pat|cty oth exp|crd adm
@@ -133,6 +124,20 @@ MATRIX = (
       lambda c: {"token": "no-such.link", "birth_date": "1961-03-14"}),
     # development only (404 elsewhere): what the local SMS adapter recorded
     R("GET /api/dev/sms-outbox?phone=13900000000", record,   "200 200 200|200 200 200|200 200"),
+    # the patient's phone: patient tokens only (a staff token is no patient's); another's study or QR is 404
+    R(f"GET {CF}/studies",                              fake_ids, "401 401 200|401 401 401|401 401"),
+    R(f"GET {CF}/studies/{{study_instance_uid}}",       fake_ids, "401 401 404|401 401 401|401 401"),
+    R(f"GET {CF}/studies/{{study_instance_uid}}/report.pdf", fake_ids, "401 401 404|401 401 401|401 401"),
+    R(f"GET {CF}/accesses",                             fake_ids, "401 401 200|401 401 401|401 401"),
+    R(f"POST {CF}/grants",                              fake_ids, "401 401 201|401 401 401|401 401",
+      lambda c: {"hours": 1}),
+    R(f"GET {CF}/grants",                               fake_ids, "401 401 200|401 401 401|401 401"),
+    R(f"POST {CF}/grants/{{grant_id}}/revoke",  someone_elses_grant, "401 401 404|401 401 401|401 401"),
+    # images need the signature handed out with a study; no header replaces it
+    R(f"GET {CF}/images/{{regional_patient_id}}/{{study_instance_uid}}/{{sop_instance_uid}}", fake_ids,
+      "403 403 403|403 403 403|403 403"),
+    # a clinician's QR: the token is the credential
+    R("POST /api/film-grants/{token}/open",             fake_ids, "404 404 404|404 404 404|404 404"),
 )
 # fmt: on
 
@@ -155,7 +160,8 @@ async def test_cloud_film_matrix(
         headers = {"Authorization": f"Bearer {await patient_token(api, engine)}"}
     caller = None if user in ("bad", "patient") else user
     body = row.body(ctx) if row.body else None
-    r = await api.call(caller, row.method, row.path.format(**ctx), json=body, headers=headers)
+    r = await api.call(caller, row.method, row.path.format(**{"token": "no-such.grant", **ctx}), json=body,
+                       headers=headers)  # fmt: skip
     assert r.status_code == code, f"{row} as {key}: {r.status_code} {r.text}"
 
 

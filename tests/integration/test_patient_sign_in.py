@@ -3,7 +3,6 @@ throttles, a code working once, sign-in through a share link, and patient tokens
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
-from tests.support.cloud_film import enrolled_patient, phone
+from tests.support.cloud_film import enrolled_patient, phone, texted_code
 from tests.support.matrix import walk
 from yilian.api import patient_sign_in_service
 from yilian.config import Settings
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.integration
 
 CODES = "/api/patient-sessions/codes"
 SIGN_IN = "/api/patient-sessions"
-
-
-async def texted_code(api: Api, number: str) -> str:
-    """The code in the newest message the local SMS adapter recorded for the phone (its development-only door)."""
-    outbox = await api.ok(None, "GET", "/api/dev/sms-outbox", params={"phone": number})
-    found = re.search(r"\b(\d{6})\b", outbox["items"][0]["body"])
-    assert found, outbox
-    return found.group(1)
 
 
 async def test_a_code_by_sms_signs_the_patient_in_once(api: Api, engine: AsyncEngine) -> None:

@@ -25,6 +25,7 @@ from yilian.api.routes import (
     api_keys,
     audit,
     auth,
+    cloud_film,
     consults,
     dashboard,
     directory,
@@ -68,6 +69,7 @@ API_ROUTERS = (
     patient_index,
     patient_sessions,
     lectures,
+    cloud_film,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -24,7 +24,7 @@ from yilian.api.lecture_media import LectureViews, SegmentTimes
 from yilian.api.lecture_view import must_moderate, must_see_attendance, must_watch, seen_lecture
 from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
-from yilian.api.security import current_generation, patient_claims, token_claims
+from yilian.api.security import current_generation, grant_claims, patient_claims, token_claims
 from yilian.api.workflow_client import (
     ConsultCommands,
     LectureCommands,
@@ -36,6 +36,7 @@ from yilian.config import Settings
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import api_key as api_key_queries
+from yilian.db.queries import cloud_film as cloud_film_queries
 from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import lectures as lecture_queries
 from yilian.db.queries import patient_index as patient_index_queries
@@ -320,8 +321,21 @@ async def socket_principal(
         return err
 
 
+async def _grant_holder(engine: AsyncEngine, claims: dict[str, Any]) -> Principal:
+    """A clinician with a patient's QR: the grant's studies as they are now, while it is neither revoked nor over."""
+    async with reading(engine) as conn:
+        grant = await cloud_film_queries.get_grant(conn, claims["sub"])
+        studies = await cloud_film_queries.grant_studies(conn, grant) if grant else []
+    if grant is None or grant["revoked_at"] is not None or grant["expires_at"] <= datetime.now(UTC):
+        raise YilianError(ErrorCode.UNAUTHENTICATED, "the patient has withdrawn this QR code, or it has expired")
+    return Principal(f"film-grant:{grant['id']}", Role.PATIENT, None, "QR", studies=frozenset(studies))
+
+
 async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:
-    """A signed-in person, or a hospital's gateway presenting the hospital's API key (DICOMweb only)."""
+    """A signed-in person, a clinician holding a patient's QR, or a hospital's gateway presenting the hospital's
+    API key (DICOMweb only)."""
+    if creds is not None and (claims := grant_claims(settings, creds.credentials)) is not None:
+        return await _grant_holder(engine, claims)
     if creds is None or not creds.credentials.startswith(api_key.PREFIX):
         return (await authenticate(settings, engine, creds)).principal
     parsed = api_key.parse(creds.credentials)
@@ -372,7 +386,7 @@ def dicomweb_base(request: Request) -> str:
 
 
 async def viewer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
-    if principal.role in (Role.PATIENT, Role.GATEWAY):
+    if principal.role in (Role.PATIENT, Role.GATEWAY) and principal.studies is None:
         # A gateway's key is a store-only credential: a stolen one must not read the archive.
         raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
     return principal

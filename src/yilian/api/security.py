@@ -89,3 +89,25 @@ def patient_claims(settings: Settings, token: str) -> dict[str, Any]:
     if not isinstance(claims["sub"], str):
         raise YilianError(ErrorCode.UNAUTHENTICATED, "the access token is not valid")
     return claims
+
+
+# A clinician's viewer session from a patient's QR: a token of its own audience whose subject is the grant; the
+# grant is read again on every request, so a revoked QR stops working at once.
+GRANT_AUDIENCE = "yilian-film-grant"
+
+
+def issue_grant_token(settings: Settings, grant_id: str, expires_at: datetime) -> str:
+    claims = {"sub": grant_id, "aud": GRANT_AUDIENCE, "iat": datetime.now(UTC), "exp": expires_at}
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def grant_claims(settings: Settings, token: str) -> dict[str, Any] | None:
+    """The claims of a genuine, unexpired grant token; None for any other token (a staff token, say)."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.jwt_secret, algorithms=["HS256"], audience=GRANT_AUDIENCE,
+            options={"require": ["sub", "exp", "aud"]},
+        )  # fmt: skip
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims["sub"], str) else None

@@ -26,6 +26,8 @@ class Principal:
     hospital_id: str | None
     name: str
     licensed_for: frozenset[str] = field(default_factory=frozenset)  # hospitals a reader may read for
+    # Set only for a clinician holding a patient's QR (cloud film): exactly these studies, nothing else.
+    studies: frozenset[str] | None = None
 
     @cached_property
     def actor(self) -> Actor:  # cached: a worklist asks for it once per row
@@ -179,6 +181,8 @@ def can_view_study(
     teaching case whose de-identified copy the study is, if it is one: whoever may see the case sees its images.
     `consult_cases`: the cases of the MDT consults `p` hosts or is invited to (not cancelled): an invited surgeon
     opens the case's study in the room's viewer without being a party to the referral."""
+    if p.studies is not None:
+        return s.study_instance_uid in p.studies
     if teaching_copy is not None and can_see(p.role, teaching_copy.state, teaching_copy.visibility):
         return True
     grant = STUDY_GRANTS.get(p.role)

@@ -235,3 +235,17 @@ SIGN_IN_CODE_SMS: Mapping[Language, str] = {
     Language.ZH_CN: "【医联云胶片】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。",
     Language.EN: "[Yilian cloud film] Your sign-in code is {code}, valid for {minutes} minutes. Tell it to nobody.",
 }
+
+# The words of a report PDF (documents/report_pdf.py) and of the patient's phone notice, zh-CN first.
+REPORT_PDF_WORDS: Mapping[Language, Mapping[str, str]] = {
+    Language.ZH_CN: {
+        "title": "影像检查报告", "patient": "患者", "hospital": "检查医院", "study": "检查", "date": "检查日期",
+        "findings": "影像所见", "impression": "诊断意见", "final": "正式报告", "addendum": "补充报告",
+        "signed_by": "签发医师", "footer": "云胶片：仅供参考，不作诊断依据。",
+    },
+    Language.EN: {
+        "title": "Imaging report", "patient": "Patient", "hospital": "Hospital", "study": "Study", "date": "Study date",
+        "findings": "Findings", "impression": "Impression", "final": "Final report", "addendum": "Addendum",
+        "signed_by": "Signed by", "footer": "Cloud film: for reference, not for diagnosis.",
+    },
+}  # fmt: skip

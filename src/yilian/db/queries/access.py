@@ -48,6 +48,8 @@ def visible_referrals(p: Principal) -> ColumnElement[bool]:
 def visible_studies(p: Principal) -> ColumnElement[bool]:
     """Archive studies `p` may search and retrieve: exactly those `domain.access.can_view_study` lets through."""
     st, r = dicom_studies.c, referrals.c
+    if p.studies is not None:  # a clinician holding a patient's QR
+        return st.study_instance_uid.in_(sorted(p.studies)) if p.studies else false()
     # A teaching case's de-identified copy: whoever may see the case (domain.teaching.can_see) sees its images.
     ways: list[ColumnElement[bool]] = [
         exists(

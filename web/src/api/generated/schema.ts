@@ -2002,6 +2002,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cloud-film/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Studies
+         * @description Every study of the signed-in patient at every alliance hospital, newest first, with its signed reports.
+         */
+        get: operations["cloud_film_studies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/studies/{study_instance_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Study
+         * @description One study for the phone viewer: each series' images as signed JPEG and DICOM addresses.
+         */
+        get: operations["cloud_film_study"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/images/{regional_patient_id}/{study_instance_uid}/{sop_instance_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Image
+         * @description An image of the patient's study by its signed address (from the study above): JPEG with a window preset,
+         *     or the DICOM file as stored.
+         */
+        get: operations["cloud_film_image"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/studies/{study_instance_uid}/report.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Report Pdf */
+        get: operations["cloud_film_report_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/accesses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accesses
+         * @description Who viewed the patient's images and when (the patient, clinicians by QR, doctors of other hospitals).
+         */
+        get: operations["cloud_film_accesses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Grants */
+        get: operations["cloud_film_grants"];
+        put?: never;
+        /**
+         * Create Grant
+         * @description A QR for a clinician: one study or all of them, for `hours` (at most YILIAN_FILM_GRANT_MAX_HOURS).
+         */
+        post: operations["cloud_film_create_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/grants/{grant_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Grant
+         * @description Withdraw a QR at once: its page and its viewer session stop working on their next request.
+         */
+        post: operations["cloud_film_revoke_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/film-grants/{token}/open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Grant
+         * @description A clinician (no account needed) opens a patient's QR: the studies and signed reports it covers, and a
+         *     read-only DICOMweb token for exactly those, for the diagnostic viewer. Every opening is in the patient's log.
+         */
+        post: operations["cloud_film_open_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -3564,6 +3724,196 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** FilmAccess */
+        FilmAccess: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            viewer: components["schemas"]["Viewer"];
+            /**
+             * Viewer Label
+             * @description who: a doctor's name and hospital, or the QR's id
+             */
+            viewer_label: string;
+            /** Action */
+            action: string;
+            /** Study Instance Uid */
+            study_instance_uid: string | null;
+            /** Study Description */
+            study_description: string | null;
+            /** Hospital Name */
+            hospital_name: string | null;
+            /** Grant Id */
+            grant_id: string | null;
+        };
+        /** FilmGrant */
+        FilmGrant: {
+            /** Id */
+            id: string;
+            /**
+             * Study Instance Uid
+             * @description null: all of the patient's studies
+             */
+            study_instance_uid: string | null;
+            state: components["schemas"]["GrantState"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Url
+             * @description what the QR holds; active grants only
+             */
+            url: string | null;
+        };
+        /** FilmImage */
+        FilmImage: {
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /**
+             * Url
+             * @description the rendered JPEG (add &preset=lung etc.), signed for an hour
+             */
+            url: string;
+            /**
+             * Dicom Url
+             * @description the original DICOM file, signed for an hour
+             */
+            dicom_url: string;
+        };
+        /** FilmReport */
+        FilmReport: {
+            /**
+             * Kind
+             * @description final or addendum
+             */
+            kind: string;
+            /** Version */
+            version: number;
+            /** Findings */
+            findings: string;
+            /** Impression */
+            impression: string;
+            /** Signed By */
+            signed_by: string;
+            /**
+             * Signed At
+             * Format: date-time
+             */
+            signed_at: string;
+        };
+        /** FilmSeries */
+        FilmSeries: {
+            /** Series Instance Uid */
+            series_instance_uid: string;
+            /** Series Number */
+            series_number: number | null;
+            /** Series Description */
+            series_description: string;
+            /** Modality */
+            modality: string;
+            /** Images */
+            images: components["schemas"]["FilmImage"][];
+        };
+        /**
+         * FilmStudies
+         * @description The patient's studies from every alliance hospital, newest first.
+         */
+        FilmStudies: {
+            /** Items */
+            items: components["schemas"]["FilmStudy"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+            /**
+             * Notice
+             * @description for reference, not for diagnosis (zh-CN and en)
+             */
+            notice: string;
+        };
+        /** FilmStudy */
+        FilmStudy: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /**
+             * Study Date
+             * @description DICOM DA, YYYYMMDD ('' when the study has none)
+             */
+            study_date: string;
+            /** Study Description */
+            study_description: string;
+            /** Modalities */
+            modalities: string[];
+            /** Number Of Series */
+            number_of_series: number;
+            /** Number Of Instances */
+            number_of_instances: number;
+            /**
+             * Reports
+             * @description the signed report and its addenda; empty while none is signed
+             */
+            reports: components["schemas"]["FilmReport"][];
+        };
+        /** FilmStudyDetail */
+        FilmStudyDetail: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /**
+             * Study Date
+             * @description DICOM DA, YYYYMMDD ('' when the study has none)
+             */
+            study_date: string;
+            /** Study Description */
+            study_description: string;
+            /** Modalities */
+            modalities: string[];
+            /** Number Of Series */
+            number_of_series: number;
+            /** Number Of Instances */
+            number_of_instances: number;
+            /**
+             * Reports
+             * @description the signed report and its addenda; empty while none is signed
+             */
+            reports: components["schemas"]["FilmReport"][];
+            /** Series */
+            series: components["schemas"]["FilmSeries"][];
+            /**
+             * Presets
+             * @description window presets the image URLs take as ?preset=
+             */
+            presets: string[];
+        };
         /**
          * FindingMatch
          * @description One finding as the expert's report and the doctor's impression state it.
@@ -3591,6 +3941,11 @@ export interface components {
              */
             at: string;
         };
+        /**
+         * GrantState
+         * @enum {string}
+         */
+        GrantState: "active" | "expired" | "revoked";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -4257,6 +4612,20 @@ export interface components {
             /** @description omit to request one; give it to schedule it */
             schedule?: components["schemas"]["ScheduleBody"] | null;
         };
+        /** NewGrant */
+        NewGrant: {
+            /**
+             * Study Instance Uid
+             * @description null: all of your studies
+             */
+            study_instance_uid?: string | null;
+            /**
+             * Hours
+             * @description how long the QR works
+             * @default 24
+             */
+            hours: number;
+        };
         /** NewHospital */
         NewHospital: {
             /** Name */
@@ -4400,6 +4769,33 @@ export interface components {
              * @description the patient's birth date, YYYY-MM-DD
              */
             birth_date: string;
+        };
+        /**
+         * OpenedGrant
+         * @description What a clinician gets for a QR: the studies and reports, and a read-only viewer session for exactly those.
+         */
+        OpenedGrant: {
+            /** Patient Name */
+            patient_name: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Viewer Token
+             * @description Bearer token for DICOMweb, limited to these studies
+             */
+            viewer_token: string;
+            /**
+             * Viewer Url
+             * @description the OHIF viewer for these studies (the token goes in its #fragment)
+             */
+            viewer_url: string;
+            /** Studies */
+            studies: components["schemas"]["FilmStudy"][];
+            /** Notice */
+            notice: string;
         };
         /** OutboxMessage */
         OutboxMessage: {
@@ -4662,6 +5058,46 @@ export interface components {
         Page_Credit_: {
             /** Items */
             items: components["schemas"]["Credit"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[FilmAccess] */
+        Page_FilmAccess_: {
+            /** Items */
+            items: components["schemas"]["FilmAccess"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[FilmGrant] */
+        Page_FilmGrant_: {
+            /** Items */
+            items: components["schemas"]["FilmGrant"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -6329,6 +6765,12 @@ export interface components {
             ctx?: Record<string, never>;
         };
         /**
+         * Viewer
+         * @description Who viewed a patient's images, in the access log the patient reads.
+         * @enum {string}
+         */
+        Viewer: "patient" | "clinician" | "doctor";
+        /**
          * Visibility
          * @enum {string}
          */
@@ -6431,8 +6873,17 @@ export type ErrorBody = components['schemas']['ErrorBody'];
 export type Facet = components['schemas']['Facet'];
 export type FacetCount = components['schemas']['FacetCount'];
 export type Facets = components['schemas']['Facets'];
+export type FilmAccess = components['schemas']['FilmAccess'];
+export type FilmGrant = components['schemas']['FilmGrant'];
+export type FilmImage = components['schemas']['FilmImage'];
+export type FilmReport = components['schemas']['FilmReport'];
+export type FilmSeries = components['schemas']['FilmSeries'];
+export type FilmStudies = components['schemas']['FilmStudies'];
+export type FilmStudy = components['schemas']['FilmStudy'];
+export type FilmStudyDetail = components['schemas']['FilmStudyDetail'];
 export type FindingMatch = components['schemas']['FindingMatch'];
 export type FollowUp = components['schemas']['FollowUp'];
+export type GrantState = components['schemas']['GrantState'];
 export type HttpValidationError = components['schemas']['HTTPValidationError'];
 export type HalfHostingRulesInput = components['schemas']['HalfHostingRules-Input'];
 export type HalfHostingRulesOutput = components['schemas']['HalfHostingRules-Output'];
@@ -6467,6 +6918,7 @@ export type MessageBody = components['schemas']['MessageBody'];
 export type NewAgreement = components['schemas']['NewAgreement'];
 export type NewApiKey = components['schemas']['NewApiKey'];
 export type NewConsultBody = components['schemas']['NewConsultBody'];
+export type NewGrant = components['schemas']['NewGrant'];
 export type NewHospital = components['schemas']['NewHospital'];
 export type NewLink = components['schemas']['NewLink'];
 export type NewUser = components['schemas']['NewUser'];
@@ -6476,6 +6928,7 @@ export type NoticeKind = components['schemas']['NoticeKind'];
 export type Notification = components['schemas']['Notification'];
 export type NotificationRead = components['schemas']['NotificationRead'];
 export type OpenLink = components['schemas']['OpenLink'];
+export type OpenedGrant = components['schemas']['OpenedGrant'];
 export type OutboxMessage = components['schemas']['OutboxMessage'];
 export type Outcome = components['schemas']['Outcome'];
 export type PageAdminAgreement = components['schemas']['Page_AdminAgreement_'];
@@ -6491,6 +6944,8 @@ export type PageConsultEvent = components['schemas']['Page_ConsultEvent_'];
 export type PageConsultMessage = components['schemas']['Page_ConsultMessage_'];
 export type PageConsult = components['schemas']['Page_Consult_'];
 export type PageCredit = components['schemas']['Page_Credit_'];
+export type PageFilmAccess = components['schemas']['Page_FilmAccess_'];
+export type PageFilmGrant = components['schemas']['Page_FilmGrant_'];
 export type PageHistoryItem = components['schemas']['Page_HistoryItem_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
 export type PageLectureEvent = components['schemas']['Page_LectureEvent_'];
@@ -6583,6 +7038,7 @@ export type UploadResult = components['schemas']['UploadResult'];
 export type UploadedFile = components['schemas']['UploadedFile'];
 export type UserBody = components['schemas']['UserBody'];
 export type ValidationError = components['schemas']['ValidationError'];
+export type Viewer = components['schemas']['Viewer'];
 export type Visibility = components['schemas']['Visibility'];
 export type WatchToken = components['schemas']['WatchToken'];
 export type YilianApiRoutesReferralsCommentBody = components['schemas']['yilian__api__routes__referrals__CommentBody'];
@@ -11487,6 +11943,370 @@ export interface operations {
             };
         };
     };
+    cloud_film_studies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmStudies"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_study: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmStudyDetail"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_image: {
+        parameters: {
+            query?: {
+                expires?: number;
+                signature?: string;
+                preset?: string;
+                format?: "jpeg" | "dicom";
+            };
+            header?: never;
+            path: {
+                regional_patient_id: string;
+                study_instance_uid: string;
+                sop_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the image */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "application/dicom": unknown;
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_report_pdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the signed report as PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_accesses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FilmAccess_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_grants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FilmGrant_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_create_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewGrant"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmGrant"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_revoke_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmGrant"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_open_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenedGrant"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -12184,6 +13004,7 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
+export const pathsApiCloudFilmImagesRegional_patient_idStudy_instance_uidSop_instance_uidGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/cloud-film/images/{regional_patient_id}/{study_instance_uid}/{sop_instance_uid}"]["get"]["parameters"]["query"]["format"]> = ["jpeg", "dicom"];
 export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminAction"]> = ["create", "update", "password"];
 export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user"];
 export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Certainty"]> = ["pathology_proven", "follow_up_confirmed", "expert_consensus", "presumptive"];
@@ -12193,6 +13014,7 @@ export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
 export const enrolmentOutcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Enrolment"]["outcome"]> = ["linked", "review", "own"];
 export const facetValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Facet"]> = ["modality", "body_part", "hospital", "reader", "month", "discrepancy", "critical"];
+export const grantStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["GrantState"]> = ["active", "expired", "revoked"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
 export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["IndexAction"]> = ["enrolled", "linked", "review_opened", "review_linked", "review_kept_apart", "unlinked", "moved"];
 export const lectureActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureAction"]> = ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "cancel"];
@@ -12219,4 +13041,5 @@ export const staffRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["s
 export const teachingActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingAction"]> = ["nominate", "accept", "dismiss", "deidentified", "edit", "publish", "publish_blocked", "unpublish"];
 export const teachingStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingState"]> = ["nominated", "deidentifying", "in_review", "published", "unpublished", "dismissed"];
 export const uncertaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Uncertainty"]> = ["demographics_differ", "national_id_differs", "no_national_id"];
+export const viewerValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Viewer"]> = ["patient", "clinician", "doctor"];
 export const visibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Visibility"]> = ["draft", "alliance", "public"];

@@ -1,0 +1,182 @@
+"""What the cloud film routes do beyond one query: a patient's studies with their signed reports, the phone viewer's
+signed image addresses, the report PDF, and opening a QR grant for a clinician. Every view goes to the access log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from yilian.db.engine import reading
+from yilian.db.queries import cloud_film as q
+from yilian.db.queries import patient_index as index_queries
+from yilian.db.queries import referral as referral_queries
+from yilian.documents.report_pdf import ReportDocument, ReportSection, render_pdf, report_html
+from yilian.domain.cloud_film import (
+    GRANT_VIEW_TTL,
+    IMAGE_URL_TTL,
+    GrantState,
+    GrantStatus,
+    Viewer,
+    grant_id_from_token,
+    grant_state,
+    image_signature,
+    image_signature_ok,
+)
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.notify.messages import DEFAULT_LANGUAGE, REPORT_PDF_WORDS
+
+NOT_YOURS = "no such study among your examinations"
+
+
+async def _with_reports(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        reports = await referral_queries.signed_reports(conn, row["referral_id"]) if row["referral_id"] else []
+        out.append({**row, "reports": reports})
+    return out
+
+
+async def studies(engine: AsyncEngine, regional_id: str, only: list[str] | None = None) -> list[dict[str, Any]]:
+    """The patient's studies (newest first) with the signed reports of each; `only`: just these UIDs."""
+    async with reading(engine) as conn:
+        rows = await q.studies(conn, regional_id)
+        if only is not None:
+            rows = [r for r in rows if r["study_instance_uid"] in only]
+        return await _with_reports(conn, rows)
+
+
+def image_urls(secret: str, regional_id: str, study: str, sop: str, now: datetime) -> tuple[str, str]:
+    expires = int((now + IMAGE_URL_TTL).timestamp())
+    signature = image_signature(secret, regional_id, study, sop, expires)
+    base = f"/api/cloud-film/images/{regional_id}/{study}/{sop}?expires={expires}&signature={signature}"
+    return f"{base}&format=jpeg", f"{base}&format=dicom"
+
+
+@dataclass(frozen=True)
+class StudyDetail:
+    study: dict[str, Any]
+    images: list[dict[str, Any]]  # series columns and sop_instance_uid, in display order
+
+
+async def study_detail(engine: AsyncEngine, regional_id: str, study_uid: str, now: datetime) -> StudyDetail:
+    """One of the patient's studies, its images and reports; the patient's opening it is logged."""
+    async with engine.begin() as conn:
+        rows = await q.studies(conn, regional_id, only=study_uid)
+        if not rows:
+            raise YilianError(ErrorCode.NOT_FOUND, NOT_YOURS)
+        [study] = await _with_reports(conn, rows)
+        images = await q.series_images(conn, study_uid)
+        await q.log_access(
+            conn, regional_id=regional_id, study_instance_uid=study_uid, viewer=Viewer.PATIENT, label="",
+            action="opened", now=now,
+        )  # fmt: skip
+    return StudyDetail(study, images)
+
+
+async def image_blob(
+    engine: AsyncEngine,
+    secret: str,
+    regional_id: str,
+    study: str,
+    sop: str,
+    expires: int,
+    signature: str,
+    now: datetime,
+) -> str:
+    if not image_signature_ok(secret, regional_id, study, sop, expires, signature, now):
+        raise YilianError(ErrorCode.FORBIDDEN, "this image address has expired: open the study again")
+    async with reading(engine) as conn:
+        blob = await q.instance_blob(conn, regional_id, study, sop)
+    if blob is None:
+        raise YilianError(ErrorCode.NOT_FOUND, "no such image")
+    return blob
+
+
+async def report_pdf(engine: AsyncEngine, chromium: str, regional_id: str, study_uid: str, now: datetime) -> bytes:
+    """The study's signed report (and addenda) as PDF, in the alliance's language; logged as a download."""
+    words = REPORT_PDF_WORDS[DEFAULT_LANGUAGE]
+    async with engine.begin() as conn:
+        rows = await q.studies(conn, regional_id, only=study_uid)
+        if not rows:
+            raise YilianError(ErrorCode.NOT_FOUND, NOT_YOURS)
+        [study] = await _with_reports(conn, rows)
+        person = await index_queries.get_regional_patient(conn, regional_id)
+        if not study["reports"]:
+            raise YilianError(ErrorCode.NOT_FOUND, "this study has no signed report yet")
+        await q.log_access(
+            conn, regional_id=regional_id, study_instance_uid=study_uid, viewer=Viewer.PATIENT, label="",
+            action="report_pdf", now=now,
+        )  # fmt: skip
+    assert person is not None
+    d = study["study_date"]
+    doc = ReportDocument(
+        title=words["title"],
+        facts=[
+            (words["patient"], f"{person['name']} ({person['sex']}, {person['birth_date']:%Y-%m-%d})"),
+            (words["hospital"], study["hospital_name"]),
+            (words["study"], f"{'/'.join(study['modalities'])} {study['study_description']}".strip()),
+            (words["date"], f"{d[:4]}-{d[4:6]}-{d[6:]}" if len(d) == 8 else d),
+        ],
+        sections=[
+            ReportSection(
+                f"{words.get(str(r['kind']), str(r['kind']))} v{r['version']} · {words['signed_by']} "
+                f"{r['author_name']} · {r['created_at']:%Y-%m-%d %H:%M}",
+                r["findings"],
+                r["impression"],
+            )
+            for r in study["reports"]
+        ],
+        footer=words["footer"],
+    )
+    return await render_pdf(report_html(doc, words), chromium)
+
+
+def grant_view(grant: dict[str, Any], now: datetime) -> GrantState:
+    return grant_state(GrantStatus(grant["expires_at"], grant["revoked_at"]), now)
+
+
+@dataclass(frozen=True)
+class OpenedGrant:
+    grant: dict[str, Any]
+    patient_name: str
+    studies: list[dict[str, Any]]
+    session_ends: datetime
+
+
+async def open_grant(engine: AsyncEngine, secret: str, token: str, client: str, now: datetime) -> OpenedGrant:
+    """A clinician scans a QR: the studies it opens, each view logged for the patient. Refused once revoked or
+    over (410), and 404 for a token that was never one."""
+    grant_id = grant_id_from_token(secret, token)
+    async with engine.begin() as conn:
+        grant = await q.get_grant(conn, grant_id) if grant_id else None
+        if grant is None:
+            raise YilianError(ErrorCode.NOT_FOUND, "this QR code is not valid")
+        state = grant_view(grant, now)
+        rid = str(grant["regional_patient_id"])
+        if state is not GrantState.ACTIVE:
+            await q.log_access(
+                conn, regional_id=rid, study_instance_uid=grant["study_instance_uid"], viewer=Viewer.CLINICIAN,
+                label=client, action=f"refused_{state}", now=now, grant_id=grant["id"],
+            )  # fmt: skip
+        else:
+            uids = await q.grant_studies(conn, grant)
+            for uid in uids:
+                await q.log_access(
+                    conn, regional_id=rid, study_instance_uid=uid, viewer=Viewer.CLINICIAN, label=client,
+                    action="opened", now=now, grant_id=grant["id"],
+                )  # fmt: skip
+            person = await index_queries.get_regional_patient(conn, rid)
+    if state is GrantState.REVOKED:
+        raise YilianError(ErrorCode.GONE, "the patient has withdrawn this QR code")
+    if state is GrantState.EXPIRED:
+        raise YilianError(ErrorCode.GONE, "this QR code has expired: ask the patient for a new one")
+    assert person is not None
+    found = await studies(engine, rid, only=uids)
+    return OpenedGrant(grant, str(person["name"]), found, min(grant["expires_at"], now + GRANT_VIEW_TTL))
+
+
+def grant_expiry(now: datetime, hours: int) -> datetime:
+    return now + timedelta(hours=hours)
