@@ -144,7 +144,7 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
     """The demo's open cases (runtime/demo_cases.py), started through the worker beside us; a failure is logged,
     never fatal: the demo still runs, only emptier."""
     from yilian.api.workflow_client import ConsultCommands, ReferralCommands
-    from yilian.imaging.blob import blob_store_from_url
+    from yilian.imaging.blob import blob_store
     from yilian.runtime.demo_cases import start_live_cases
 
     started = time.monotonic()
@@ -153,7 +153,7 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
         result = await start_live_cases(
             engine,
             commands,
-            blob_store_from_url(settings.storage_url),
+            blob_store(settings),
             share_link_days=settings.share_link_days,
             consults=ConsultCommands(client, settings.task_queue),
         )

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     task_queue: str = "yilian-referrals"
     # Empty: the archive lives under var_dir (var_dir/dicom), so two instances with their own var_dir never share it.
     storage_url: str = ""
+    # For s3://bucket/prefix (docs/storage.md): each one unset falls back to the standard AWS_* variable
+    # (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the instance's role on AWS.
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
     # Report search: an existing OpenSearch cluster (http(s)://[user:password@]host:port). None: `yilian up` starts
     # the embedded node under var/opensearch; `yilian api`/`worker` then run without search.
     opensearch_url: str | None = None

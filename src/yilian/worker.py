@@ -16,7 +16,7 @@ from yilian.activities.referral import ReferralActivities
 from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
 from yilian.config import Settings
-from yilian.imaging.blob import blob_store_from_url
+from yilian.imaging.blob import blob_store
 from yilian.metrics.worker import MetricsInterceptor, refresh_forever
 from yilian.notify.inbox import InAppNotifier
 from yilian.notify.port import Notifier
@@ -32,7 +32,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     notifiers: list[Notifier] = [InAppNotifier(), WebhookNotifier()]
     referral = ReferralActivities(engine, settings.share_link_secret, notifiers)
     consult = ConsultActivities(engine, notifiers, client, settings.task_queue)
-    teaching = TeachingActivities(engine, blob_store_from_url(settings.storage_url), settings.deid_secret, notifiers)
+    teaching = TeachingActivities(engine, blob_store(settings), settings.deid_secret, notifiers)
     index = ReportIndex.from_url(settings.opensearch_url, settings.search_alias) if settings.opensearch_url else None
     search = SearchActivities(engine, index)
     lecture = LectureActivities(engine, notifiers, settings.lecture_media_root(), settings.live_secret)

@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import Api
+from tests.support.blobs import STORAGES, s3_url
 from tests.support.live import serve
 from tests.support.search import fresh_alias
 from yilian.api.app import create_app
 from yilian.config import Settings
+from yilian.runtime.s3proxy import REGION, S3ProxyServer
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +65,41 @@ async def search_api(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://yilian.test") as client:
         yield Api(client)
+
+
+@pytest.fixture(scope="session")
+def s3_settings(settings: Settings, s3_server: S3ProxyServer) -> Settings:
+    """The session's settings with the archive in S3 (the s3proxy of the session, a prefix of its own)."""
+    return settings.model_copy(
+        update={
+            "storage_url": s3_url("archive"),
+            "s3_endpoint": s3_server.endpoint,
+            "s3_region": REGION,
+            "s3_access_key_id": s3_server.identity,
+            "s3_secret_access_key": s3_server.credential,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def s3_api(
+    worker: None, temporal_client: Client, engine: AsyncEngine, s3_settings: Settings
+) -> AsyncIterator[Api]:
+    """The API with its archive in S3; same database, worker and sign-ins as `api`."""
+    transport = httpx.ASGITransport(app=create_app(s3_settings, engine, temporal_client))
+    async with httpx.AsyncClient(transport=transport, base_url="http://yilian.test") as client:
+        yield Api(client)
+
+
+@pytest.fixture(scope="session")
+async def s3_live_url(
+    worker: None, temporal_client: Client, engine: AsyncEngine, s3_settings: Settings
+) -> AsyncIterator[str]:
+    async with serve(create_app(s3_settings, engine, temporal_client)) as url:
+        yield url
+
+
+@pytest.fixture(params=STORAGES)
+def any_api(request: pytest.FixtureRequest) -> Api:
+    """`api` once with the archive on local disk and once in S3: for the tests that show storage works alike."""
+    return request.getfixturevalue("api" if request.param == "file" else "s3_api")  # type: ignore[no-any-return]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from pydicom.dataset import Dataset
 
@@ -21,8 +23,9 @@ async def stow(
     return r.status_code, r.json()
 
 
-async def test_a_county_series_is_stored_once_and_found_by_patient_id(api: Api) -> None:
-    series = ct_series(n_slices=4, rows=64, cols=64, patient_id="STOW-1", accession_number="ACC-STOW-1")
+async def test_a_county_series_is_stored_once_and_found_by_patient_id(any_api: Api) -> None:
+    api, patient_id = any_api, f"STOW-1-{uuid.uuid4().hex[:6]}"  # once per storage (local disk, S3)
+    series = ct_series(n_slices=4, rows=64, cols=64, patient_id=patient_id, accession_number="ACC-STOW-1")
     status, body = await stow(api, "zhao.anping", list(series))
     assert status == 200, body
     assert len(body[STORED]["Value"]) == 4
@@ -32,7 +35,7 @@ async def test_a_county_series_is_stored_once_and_found_by_patient_id(api: Api) 
     again_status, again = await stow(api, "zhao.anping", list(series))  # a gateway retry: idempotent
     assert again_status == 200 and len(again[STORED]["Value"]) == 4
 
-    r = await api.call("zhao.anping", "GET", "/dicomweb/studies", params={"PatientID": "STOW-1"})
+    r = await api.call("zhao.anping", "GET", "/dicomweb/studies", params={"PatientID": patient_id})
     assert r.status_code == 200, r.text
     [study] = r.json()
     assert study["0020000D"]["Value"] == [study_uid]
@@ -41,8 +44,9 @@ async def test_a_county_series_is_stored_once_and_found_by_patient_id(api: Api) 
     assert study["00100010"]["Value"][0]["Ideographic"] == "张^三"
 
 
-async def test_same_uid_different_content_is_a_conflict_and_nothing_changes(api: Api) -> None:
-    [image] = dx_image(patient_id="STOW-2")
+async def test_same_uid_different_content_is_a_conflict_and_nothing_changes(any_api: Api) -> None:
+    api, patient_id = any_api, f"STOW-2-{uuid.uuid4().hex[:6]}"
+    [image] = dx_image(patient_id=patient_id)
     assert (await stow(api, "zhao.anping", [image]))[0] == 200
     image.PatientName = "Someone^Else"
     status, body = await stow(api, "zhao.anping", [image])
@@ -50,7 +54,7 @@ async def test_same_uid_different_content_is_a_conflict_and_nothing_changes(api:
     [failed] = body[FAILED]["Value"]
     assert failed["00081197"]["Value"] == [0xA9F1]
     assert "different content" in failed["00000902"]["Value"][0]
-    r = await api.call("zhao.anping", "GET", "/dicomweb/studies", params={"PatientID": "STOW-2"})
+    r = await api.call("zhao.anping", "GET", "/dicomweb/studies", params={"PatientID": patient_id})
     assert r.json()[0]["00100010"]["Value"][0]["Alphabetic"] != "Someone^Else"
 
 

@@ -45,7 +45,7 @@ from yilian.api.schemas import ApiModel, ErrorBody
 from yilian.api.static import viewer, web_app
 from yilian.api.workflow_client import LectureCommands, studies_received
 from yilian.config import Settings
-from yilian.imaging.blob import blob_store_from_url
+from yilian.imaging.blob import blob_store
 from yilian.search.reports import ReportIndex
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -121,7 +121,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
         settings=settings,
         engine=engine,
         temporal=temporal,
-        blobs=blob_store_from_url(settings.storage_url),
+        blobs=blob_store(settings),
         on_stored=studies_received(engine, temporal),
         events=EventHub(listen_dsn(database_url), engine),
         search=search,

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 from pydicom import dcmread
@@ -20,7 +20,8 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-Source = Dataset | str | os.PathLike[str]
+# A data set in memory, a path, or an open seekable binary file (which iter_frames closes when done).
+Source = Dataset | str | os.PathLike[str] | BinaryIO
 """A data set already read, or the path of a Part-10 file (read up to Pixel Data, then only the frames asked)."""
 
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
@@ -145,9 +146,10 @@ class _PixelSource:
     def open(cls, source: Source) -> _PixelSource:
         if isinstance(source, Dataset):
             return cls._in_memory(source)
-        file = open(source, "rb")  # closed by _PixelSource.close
+        # closed by _PixelSource.close
+        file = open(source, "rb") if isinstance(source, (str, os.PathLike)) else cast(BinaryIO, source)
         try:
-            return cls._in_file(source, file)
+            return cls._in_file(file)
         except BaseException:
             file.close()
             raise
@@ -162,13 +164,16 @@ class _PixelSource:
         return cls(ds, transfer_syntax, number_of_frames(ds), vr=vr, data=data, value_length=len(data))
 
     @classmethod
-    def _in_file(cls, path: str | os.PathLike[str], file: BinaryIO) -> _PixelSource:
+    def _in_file(cls, file: BinaryIO) -> _PixelSource:
         ds = dcmread(file, stop_before_pixels=True)
         transfer_syntax = _transfer_syntax(ds)
         if transfer_syntax == DeflatedExplicitVRLittleEndian:
             # A deflated body cannot be seeked into; read it whole.
-            file.close()
-            return cls._in_memory(dcmread(path))
+            file.seek(0)
+            try:
+                return cls._in_memory(dcmread(file))
+            finally:
+                file.close()
         # pydicom leaves the file at the start of the element it stopped before (PS3.5 §7.1.2 header layout).
         start = file.tell()
         header = file.read(12)

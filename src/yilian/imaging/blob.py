@@ -1,4 +1,7 @@
-"""Content-addressed blob storage for DICOM files: the port and its filesystem adapter (S3 may follow)."""
+"""Content-addressed blob storage for DICOM files: the port, its filesystem adapter, and the choice by URL.
+
+The S3 adapter is imaging/blob_s3.py. Both pass the same contract suite (tests/integration/test_blob_contract.py).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,28 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from yilian.config import Settings
+    from yilian.imaging.blob_s3 import S3Options
 
 
 class BlobStore(Protocol):
-    """Stores bytes under the hex SHA-256 of their content; writing the same content twice is a no-op."""
+    """Stores bytes under the hex SHA-256 of their content; writing the same content twice is a no-op.
+
+    Writes are create-only: a key that exists is never overwritten, so a retried ingest cannot replace what an
+    earlier one stored (and fixity checks what was first written).
+    """
 
     def put(self, data: bytes, sha256: str) -> str:
         """Store `data` (whose digest the caller computed) durably; return its key."""
         ...
 
-    def path(self, key: str) -> Path:
-        """A local path to read the blob from (streamed by retrieval routes, never loaded whole)."""
+    def open(self, key: str) -> BinaryIO:
+        """A seekable reader of the blob: a read fetches only the bytes it asks for (a frame, a header), so
+        retrieval streams and seeks without holding the file. FileNotFoundError when there is no such blob."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -29,6 +41,18 @@ class BlobStore(Protocol):
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError(f"not a blob key: {key!r}")
+    return key
+
+
+def key_path(key: str) -> str:
+    """ab/cd/<sha256>: two levels of fan-out, the same layout on disk and in a bucket."""
+    check_key(key)
+    return f"{key[:2]}/{key[2:4]}/{key}"
 
 
 class FilesystemBlobStore:
@@ -41,10 +65,14 @@ class FilesystemBlobStore:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
+    def __repr__(self) -> str:
+        return f"FilesystemBlobStore({str(self.root)!r})"
+
     def path(self, key: str) -> Path:
-        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise ValueError(f"not a blob key: {key!r}")
-        return self.root / key[:2] / key[2:4] / key
+        return self.root / key_path(key)
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.path(key), "rb")
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
@@ -60,11 +88,14 @@ class FilesystemBlobStore:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:
+            # link, not rename: it fails when the name exists, so a concurrent writer never replaces a blob.
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                pass
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise
         _fsync_dir(final.parent)
         return sha256
 
@@ -74,7 +105,7 @@ class FilesystemBlobStore:
 
 
 def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
+    # The new name is durable only once the directory entry is on disk.
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -82,11 +113,31 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def blob_store_from_url(url: str, base_dir: Path | None = None) -> BlobStore:
-    """`file://var/dicom` (relative to the working directory) or `file:///abs/path`."""
+def blob_store(settings: Settings) -> BlobStore:
+    """The archive's store as configured: YILIAN_STORAGE_URL, and for s3:// the YILIAN_S3_* settings (each
+    unset one falls back to the standard AWS_* environment variables; docs/storage.md)."""
+    from yilian.imaging.blob_s3 import S3Options
+
+    return blob_store_from_url(
+        settings.storage_url,
+        s3=S3Options(
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+        ),
+    )
+
+
+def blob_store_from_url(url: str, base_dir: Path | None = None, *, s3: S3Options | None = None) -> BlobStore:
+    """`file://var/dicom` (relative to the working directory), `file:///abs/path`, or `s3://bucket/prefix`."""
     parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        from yilian.imaging.blob_s3 import S3BlobStore, S3Options
+
+        return S3BlobStore.from_url(url, s3 or S3Options())
     if parsed.scheme != "file":
-        raise ValueError(f"unsupported storage URL {url!r}: only file:// is implemented (S3 is a known gap)")
+        raise ValueError(f"unsupported storage URL {url!r}: use file:///path or s3://bucket/prefix")
     raw = parsed.netloc + parsed.path
     path = Path(raw)
     if not path.is_absolute() and base_dir is not None:

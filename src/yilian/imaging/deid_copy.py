@@ -161,7 +161,8 @@ async def deidentify_study(engine: AsyncEngine, blobs: BlobStore, request: DeidC
 def _copy_instance(
     blobs: BlobStore, key: str, uid_map: UidMap, options: DeidOptions
 ) -> tuple[bytes, BurnedInReason | None, KnownIdentifiers] | None:
-    ds = dcmread(blobs.path(key))
+    with blobs.open(key) as f:
+        ds = dcmread(f)
     if "PixelData" not in ds:
         return None
     reason = burned_in_risk(ds)
@@ -243,8 +244,13 @@ async def scan_copy(
     """The leak scan over every stored instance of the copy (as the archive serves them) and the case's texts."""
     async with engine.connect() as conn:
         rows = await queries.instances_of(conn, study_instance_uid)
-    paths = [blobs.path(str(r["blob_key"])) for r in rows]
-    instances = (path.read_bytes() for path in paths)  # one file in memory at a time
+    keys = [str(r["blob_key"]) for r in rows]
+    instances = (_read_all(blobs, key) for key in keys)  # one file in memory at a time
     return await asyncio.to_thread(
         lambda: leak_scan(known=known, directory=directory, instances=instances, texts=texts, allowed=allowed)
     )
+
+
+def _read_all(blobs: BlobStore, key: str) -> bytes:
+    with blobs.open(key) as f:
+        return f.read()

@@ -47,7 +47,7 @@ def metadata_json(rows: list[dict[str, Any]], dicomweb_base: str) -> str:
 
 async def file_chunks(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
     """A stored file in chunks, read off the event loop: a study is streamed, never held in memory."""
-    f = await asyncio.to_thread(open, blobs.path(key), "rb")
+    f = await asyncio.to_thread(blobs.open, key)
     try:
         while chunk := await asyncio.to_thread(f.read, CHUNK):
             yield chunk
@@ -56,7 +56,12 @@ async def file_chunks(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
 
 
 async def read_dataset(blobs: BlobStore, key: str) -> Dataset:
-    return await asyncio.to_thread(dcmread, blobs.path(key))
+    return await asyncio.to_thread(_read_dataset, blobs, key)
+
+
+def _read_dataset(blobs: BlobStore, key: str) -> Dataset:
+    with blobs.open(key) as f:
+        return dcmread(f)
 
 
 def bulk_value(ds: Dataset, path: str) -> bytes:

@@ -18,6 +18,7 @@ from yilian.dicom.multipart import parse_content_type as parse_media_type
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging import retrieve
+from yilian.imaging.blob import BlobStore
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
 STUDY = "/studies/{study}"
@@ -125,9 +126,8 @@ async def retrieve_frames(
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     numbers = _frame_numbers(frame_list)
-    path = archive.blobs.path(row["blob_key"])
     try:
-        payloads = await asyncio.to_thread(lambda: list(dicom_frames.iter_frames(path, numbers)))
+        payloads = await asyncio.to_thread(_read_frames, archive.blobs, row["blob_key"], numbers)
     except dicom_frames.FrameNotFoundError as exc:
         raise YilianError(ErrorCode.NOT_FOUND, str(exc)) from exc
     # Each part names its transfer syntax: Cornerstone decodes an unlabelled part as uncompressed (WADO-04).
@@ -135,6 +135,11 @@ async def retrieve_frames(
     base = dicom_frames.is_native(row["transfer_syntax_uid"]) and "application/octet-stream"
     root = base or content_type.split(";")[0]
     return _streamed(_aiter((content_type, payload, None) for payload in payloads), root)
+
+
+def _read_frames(blobs: BlobStore, key: str, numbers: list[int]) -> list[bytes]:
+    """Only the frames asked: the header, then one seek and read per frame (ranged GETs on S3)."""
+    return list(dicom_frames.iter_frames(blobs.open(key), numbers))
 
 
 @router.get(INSTANCE + "/bulk/{path:path}")
