@@ -335,14 +335,14 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
     """`yilian restore DIR`: into an empty database; every blob the backup names must be in YILIAN_STORAGE_URL."""
-    from yilian.imaging.blob import blob_store_from_url
+    from yilian.imaging.blob import blob_store
     from yilian.runtime.backup import BackupError, restore
 
     try:
         result = restore(
             args.directory,
             _require(settings.database_url, "YILIAN_DATABASE_URL"),
-            blob_store_from_url(settings.storage_url),
+            blob_store(settings),
             _say,
         )
     except BackupError as exc:
