@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from yilian.db.engine import make_engine, reading
 from yilian.db.queries import backup as queries
 from yilian.imaging.blob import BlobStore
-from yilian.runtime.postgres import bin_dir
+from yilian.runtime.postgres import bin_dir, clean_env
 
 FORMAT = "yilian-backup/1"
 DUMP, MANIFEST, INDEX = "database.dump", "blobs.jsonl", "backup.json"
@@ -87,8 +86,7 @@ def _tool(name: str) -> str:
 
 
 def _run(args: list[str], what: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}  # no PGHOST etc. redirecting us
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, env=clean_env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BackupError(f"{what} failed ({Path(args[0]).name} exited {proc.returncode}): {proc.stderr.strip()}")
 

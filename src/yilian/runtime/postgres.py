@@ -325,7 +325,7 @@ def _ensure_binaries_usable(account: _Account) -> None:
     bins.chmod(stat.S_IMODE(bins.stat().st_mode) | stat.S_IROTH | stat.S_IXOTH)
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     # PGHOST, PGPORT, PGDATA, PGOPTIONS... from the caller's shell would silently redirect or
     # reconfigure our commands.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -342,7 +342,7 @@ def _run(
     timeout: float,
     log_file: Path | None = None,
 ) -> str:
-    env = _clean_env()
+    env = clean_env()
     if account is not None:
         env["HOME"] = str(cwd)
         env["USER"] = env["LOGNAME"] = account.name
