@@ -201,3 +201,13 @@ async def test_share_link_locks_grow_and_the_last_one_is_final(api: Api, engine:
     minutes = [round(w.total_seconds() / 60) for w, _ in waits[:-1]]
     assert minutes == [15, 30, 60], minutes
     assert waits[-1][1], "the last lock does not hold until the link expires"
+
+    # The referring doctor is told of each lock, with when it ends (the final one: the link's expiry).
+    inbox = await api.ok("zhao.anping", "GET", "/api/notifications", params={"limit": 200})
+    told = [n for n in inbox["items"] if n["kind"] == "share_link_locked" and n["referral_id"] == returned]
+    assert len(told) == MAX_LOCKS, told
+    async with engine.connect() as conn:
+        expires_at = await conn.scalar(select(share_links.c.expires_at).where(share_links.c.id == link["link_id"]))
+    assert max(datetime.fromisoformat(n["params"]["until"]) for n in told) == expires_at
+    others = await api.ok("wang.expert", "GET", "/api/notifications", params={"limit": 200})
+    assert not [n for n in others["items"] if n["kind"] == "share_link_locked"]

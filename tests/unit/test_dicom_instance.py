@@ -37,6 +37,19 @@ def test_cut_inside_pixel_data_is_truncated() -> None:
         read_instance(data[:-10])
 
 
+def test_an_undefined_length_item_without_its_tags_is_unreadable_not_an_exception() -> None:
+    """Found by the gateway's fuzz test: pydicom raises OSError ("No tag to read") for this, which read_instance
+    let through, so the gateway answered 0110 (processing failure) instead of C000."""
+    import struct
+
+    data = dicom_gen.to_bytes(ct())
+    meta_end = data.index(b"\x08\x00")  # the first group 0008 element: where the data set starts
+    body = struct.pack("<HH2sHI", 0x0008, 0x0018, b"UN", 0, 0xFFFFFFFF) + b"\x01" * 8
+    with pytest.raises(UnreadableInstanceError) as caught:
+        read_instance(data[:meta_end] + body)
+    assert caught.value.failure_reason == FailureReason.CANNOT_UNDERSTAND
+
+
 def test_every_cut_is_refused_or_reported() -> None:
     """pydicom reads a cut file without complaint; each cut must be refused or leave a problem."""
     data = dicom_gen.to_bytes(ct())

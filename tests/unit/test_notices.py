@@ -36,6 +36,7 @@ SAMPLE = {
     "case_id": "tc-20260101-abc",
     "lecture_id": "lec-20260101-abc",
     "credit": "2",
+    "until": "2026-12-08T02:15:00+00:00",
 }
 
 
@@ -147,3 +148,9 @@ def test_the_sentence_finder_finds_one() -> None:
     assert [s for s in _strings_outside_docstrings(tree) if re.search(r"[A-Za-z]{2,} [A-Za-z]{2,}", s)] == [
         "New case offered"
     ]
+
+
+def test_a_locked_links_end_is_shown_as_an_instant() -> None:
+    params = {"referral_id": "r-1", "until": "2026-12-08T10:15:00+08:00"}
+    assert "2026-12-08 02:15 UTC" in render(NoticeKind.SHARE_LINK_LOCKED, params, Language.EN).body
+    assert "2026-12-08 02:15 UTC" in render(NoticeKind.SHARE_LINK_LOCKED, params, Language.ZH_CN).body

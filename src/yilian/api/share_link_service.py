@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
@@ -18,7 +18,12 @@ from yilian.db.queries import imaging as imaging_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.db.queries import share_link as queries
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.notice import NoticeKind, notice_params
+from yilian.domain.referral_io import Audience, NotifyInput
 from yilian.domain.share_link import LinkStatus, key_image_signature_ok, link_id_from_token, refusal, second_factor_ok
+from yilian.notify import dispatch
+from yilian.notify.inbox import InAppNotifier
+from yilian.notify.webhook import WebhookNotifier
 
 REFUSALS = {
     ErrorCode.SHARE_LINK_REVOKED: "this link has been withdrawn by the hospital",
@@ -60,8 +65,10 @@ async def open_link(
         if why is not None:
             await queries.log_access(conn, link["id"], now, why, client)
         elif failed:
-            await queries.record_failure(conn, link["id"], now)
+            locked = await queries.record_failure(conn, link["id"], now)
             await queries.log_access(conn, link["id"], now, "wrong_birth_date", client)
+            if locked is not None:
+                await _tell_referring_doctor(conn, link, locked, now)
         else:
             await queries.record_success(conn, link["id"])
             await queries.log_access(conn, link["id"], now, "opened", client)
@@ -77,6 +84,20 @@ async def open_link(
         raise YilianError(ErrorCode.WRONG_SECOND_FACTOR, "the birth date does not match")
     assert referral is not None
     return OpenedLink(link, patient, referral, reports, key_images)
+
+
+async def _tell_referring_doctor(conn: AsyncConnection, link: dict[str, Any], until: datetime, now: datetime) -> None:
+    """Issue 16 item 10: a lock may be someone guessing, so the doctor who sent the case hears of it (in the inbox
+    and the hospital's webhooks), in the transaction that set it; one notice per lock."""
+    referral = await referral_queries.get_referral(conn, link["referral_id"])
+    assert referral is not None
+    kind = NoticeKind.SHARE_LINK_LOCKED
+    notice = NotifyInput(
+        f"share-link/{link['id']}/locked/{until.isoformat()}", link["referral_id"], kind,
+        Audience(user_ids=[referral["submitted_by"]]), now,
+        notice_params(kind, referral_id=link["referral_id"], until=until.isoformat()),
+    )  # fmt: skip
+    await dispatch.deliver(conn, [InAppNotifier(), WebhookNotifier()], notice, await dispatch.recipients(conn, notice))
 
 
 async def key_image_blob(

@@ -121,7 +121,8 @@ def read_instance(data: bytes) -> Dataset:
         raise NotDicomError(str(exc)) from exc
     except (EOFError, struct.error) as exc:
         raise TruncatedInstanceError(f"the file ends early: {exc}") from exc
-    except (BytesLengthException, ValueError, KeyError, TypeError, NotImplementedError) as exc:
+    except (BytesLengthException, ValueError, KeyError, TypeError, NotImplementedError, OSError) as exc:
+        # OSError: pydicom's "No tag to read" inside a malformed undefined-length item (found by the gateway fuzz).
         raise UnreadableInstanceError(f"cannot parse the file: {exc}") from exc
     if "TransferSyntaxUID" not in ds.file_meta:
         raise NotDicomError("the File Meta Information has no Transfer Syntax UID (PS3.10 §7.1)")

@@ -42,6 +42,7 @@ class NoticeKind(StrEnum):
     LECTURE_CANCELLED = "lecture_cancelled"  # to the registered and the speakers
     LECTURE_REPLAY = "lecture_replay"  # to the registered: the replay is out
     LECTURE_CREDIT = "lecture_credit"  # to a doctor: they earned the lecture's credit
+    SHARE_LINK_LOCKED = "share_link_locked"  # to the referring doctor: wrong birth dates locked a patient's link
 
 
 # The parameters each kind carries: every template may use exactly these. Values are plain strings; `priority` is
@@ -79,6 +80,8 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.LECTURE_CANCELLED: frozenset({"lecture_id", "title", "reason"}),
     NoticeKind.LECTURE_REPLAY: frozenset({"lecture_id", "title"}),
     NoticeKind.LECTURE_CREDIT: frozenset({"lecture_id", "title", "credit"}),
+    # `until` is an ISO 8601 instant (UTC), like `starts_at`; a final lock holds until the link expires.
+    NoticeKind.SHARE_LINK_LOCKED: frozenset({"referral_id", "until"}),
 }
 
 

@@ -14,6 +14,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
+from yilian.gateway.admission import AssociationSlots
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.settings import GatewaySettings
 
@@ -31,9 +32,14 @@ def start_scp(
 
     Every storage SOP class pynetdicom knows is accepted with every transfer syntax it knows, so compressed
     images are kept exactly as the modality sent them. Calling AE titles outside the allowed list are rejected
-    at association time (A-ASSOCIATE-RJ, calling AE title not recognised).
+    at association time (A-ASSOCIATE-RJ, calling AE title not recognised), before they take a slot; the limits
+    and timeouts are gateway.admission's.
     """
     ae = AE(ae_title=settings.ae_title)
+    ae.maximum_associations = settings.max_connections
+    ae.acse_timeout = settings.association_request_seconds
+    ae.network_timeout = settings.idle_seconds
+    slots = AssociationSlots(settings.max_associations, settings.allowed_calling_aes)
     for context in StoragePresentationContexts:
         assert context.abstract_syntax is not None
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
@@ -44,6 +50,8 @@ def start_scp(
         log.warning("YILIAN_GATEWAY_ALLOWED_CALLING_AES is empty: any modality that reaches the port may send")
     handlers: list[EventHandlerType] = [
         (evt.EVT_CONN_OPEN, _set_tcp_nodelay),
+        (evt.EVT_REQUESTED, slots.on_requested),
+        (evt.EVT_CONN_CLOSE, slots.on_closed),
         (evt.EVT_C_STORE, handle_store, [queue, settings.min_free_bytes, on_queued]),
         (evt.EVT_REJECTED, _log_rejected),
     ]

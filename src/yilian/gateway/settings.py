@@ -23,6 +23,14 @@ class GatewaySettings(BaseSettings):
     allowed_calling_aes: Annotated[list[str], NoDecode] = []
     # Below this much free disk the SCP answers A700 (out of resources) instead of filling the disk.
     min_free_bytes: int = Field(default=100 * 1024 * 1024, ge=0)
+    # Association limits (issue 16 item 8). Only associations from an allowed calling AE count against
+    # max_associations, so idle sockets and strangers cannot lock the modalities out; a connection that has not
+    # asked for an association within association_request_seconds is closed, and an association silent for
+    # idle_seconds is aborted. max_connections caps every socket at once (threads), identified or not.
+    max_associations: int = Field(default=32, ge=1)
+    max_connections: int = Field(default=128, ge=1)
+    association_request_seconds: float = Field(default=5.0, gt=0)
+    idle_seconds: float = Field(default=60.0, gt=0)
 
     # Queue.
     spool_dir: Path = Path("var/gateway")

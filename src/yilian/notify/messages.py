@@ -189,6 +189,17 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
         Language.ZH_CN: Text("已获得继续教育学分", "{title}：{credit} 学分"),
         Language.EN: Text("Credit earned", "{title}: {credit} credits"),
     },
+    K.SHARE_LINK_LOCKED: {
+        Language.ZH_CN: Text(
+            "患者链接已锁定",
+            "申请 {referral_id} 的患者链接因多次输错出生日期被锁定至 {until}。如非患者本人所为，请撤回并重新生成链接",
+        ),
+        Language.EN: Text(
+            "Patient link locked",
+            "The patient link of referral {referral_id} is locked until {until} after too many wrong birth dates."
+            " If the patient did not do this, withdraw it and make a new one",
+        ),
+    },
 }
 
 PRIORITY_WORDS: Mapping[Language, Mapping[str, str]] = {  # keyed by Priority value
@@ -218,8 +229,9 @@ def render(kind: NoticeKind, params: Mapping[str, str], language: Language = DEF
     words = _Words(params)
     if "priority" in words:
         words["priority"] = PRIORITY_WORDS[language].get(words["priority"], words["priority"])
-    if "starts_at" in words:
-        words["starts_at"] = _when(words["starts_at"])
+    for instant in ("starts_at", "until"):
+        if instant in words:
+            words[instant] = _when(words[instant])
     template = TEMPLATES[kind][language]
     return Text(template.title.format_map(words), template.body.format_map(words))
 

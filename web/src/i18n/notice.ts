@@ -21,8 +21,9 @@ export function noticeText(t: TFunction, n: NoticeLike, lang = "zh-CN"): NoticeT
   if (n.title != null && Object.keys(n.params).length === 0) return { title: n.title, body: n.body ?? "" };
   const params: Record<string, string> = { ...n.params };
   if (params.priority) params.priority = t(`common:priority.${params.priority}`, { defaultValue: params.priority });
-  // A consult's start travels as an ISO instant: shown in the interface's language.
+  // A consult's start and a link's lock travel as ISO instants: shown in the interface's language.
   if (params.starts_at) params.starts_at = formatDate(params.starts_at, lang);
+  if (params.until) params.until = formatDate(params.until, lang);
   return {
     title: t(`notices:${n.kind}.title`, { ...params, defaultValue: n.kind }),
     body: t(`notices:${n.kind}.body`, { ...params, defaultValue: "" }),

@@ -73,6 +73,10 @@ export default defineStrings(
     lecture_cancelled: { title: "Lecture cancelled", body: "{{title}}: {{reason}}" },
     lecture_replay: { title: "Lecture replay out", body: "The replay of {{title}} is out" },
     lecture_credit: { title: "Credit earned", body: "{{title}}: {{credit}} credits" },
+    share_link_locked: {
+      title: "Patient link locked",
+      body: "The patient link of referral {{referral_id}} is locked until {{until}} after too many wrong birth dates. If the patient did not do this, withdraw it and make a new one",
+    },
   } satisfies Catalogue,
   {
     awaiting_images: {
@@ -118,5 +122,9 @@ export default defineStrings(
     lecture_cancelled: { title: "讲座已取消", body: "{{title}}：{{reason}}" },
     lecture_replay: { title: "讲座回放已发布", body: "{{title}} 的回放已可观看" },
     lecture_credit: { title: "已获得继续教育学分", body: "{{title}}：{{credit}} 学分" },
+    share_link_locked: {
+      title: "患者链接已锁定",
+      body: "申请 {{referral_id}} 的患者链接因多次输错出生日期被锁定至 {{until}}。如非患者本人所为，请撤回并重新生成链接",
+    },
   },
 );

@@ -48,9 +48,10 @@ async def log_access(conn: AsyncConnection, link_id: str, now: datetime, outcome
     await conn.execute(insert(share_accesses).values(link_id=link_id, at=now, outcome=outcome, client=client))
 
 
-async def record_failure(conn: AsyncConnection, link_id: str, now: datetime) -> None:
+async def record_failure(conn: AsyncConnection, link_id: str, now: datetime) -> datetime | None:
     """Count a wrong birth date; after MAX_FAILED_ATTEMPTS the link locks, longer each time and at last for good
-    (domain.share_link.locked_until). Called before this attempt is logged, under the link's row lock."""
+    (domain.share_link.locked_until). Called before this attempt is logged, under the link's row lock.
+    Returns when the lock it just set ends, or None when this attempt locked nothing."""
     found = (
         await conn.execute(
             update(share_links)
@@ -69,6 +70,8 @@ async def record_failure(conn: AsyncConnection, link_id: str, now: datetime) -> 
         await conn.execute(
             update(share_links).where(share_links.c.id == link_id).values(locked_until=until, failed_attempts=0)
         )
+        return until
+    return None
 
 
 async def record_success(conn: AsyncConnection, link_id: str) -> None:

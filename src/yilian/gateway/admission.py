@@ -1,0 +1,62 @@
+"""Who gets an association slot (issue 16 item 8): modalities first, idle sockets and strangers never.
+
+pynetdicom counts every open socket against one limit, checked only once an A-ASSOCIATE-RQ arrives, so a dozen
+idle TCP connections lock every modality out until they time out. Here the check runs on the request itself
+(EVT_REQUESTED): an unknown calling AE is rejected before it takes anything, and only associations of allowed
+modalities count against `max_associations`. The socket-wide limit stays as a thread cap, and idle sockets are
+closed after `association_request_seconds` by pynetdicom's ACSE timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from pynetdicom.association import Association
+from pynetdicom.events import Event
+
+log = logging.getLogger(__name__)
+
+# A-ASSOCIATE-RJ (PS3.8 9.3.4): (result, source, reason/diagnostic).
+REJECT_CALLING_AE = (0x01, 0x01, 0x03)  # rejected-permanent, service-user, calling-AE-title-not-recognized
+REJECT_LOCAL_LIMIT = (0x02, 0x03, 0x02)  # rejected-transient, service-provider (presentation), local-limit-exceeded
+
+
+class AssociationSlots:
+    """The associations of allowed modalities now open, at most `limit`; thread-safe (one thread per socket)."""
+
+    def __init__(self, limit: int, allowed_calling_aes: list[str]) -> None:
+        self.limit = limit
+        self.allowed = frozenset(allowed_calling_aes)
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def on_requested(self, event: Event) -> None:
+        """EVT_REQUESTED: reject now (the reactor then skips negotiation), or take a slot for this association."""
+        assoc = event.assoc
+        request = assoc.requestor.primitive  # the A-ASSOCIATE-RQ; requestor.ae_title is only filled in later
+        calling = str(getattr(request, "calling_ae_title", "") or "").strip()
+        if self.allowed and calling not in self.allowed:
+            return self._reject(assoc, REJECT_CALLING_AE, f"calling AE {calling!r} is not allowed")
+        with self._lock:
+            full = len(self._held) >= self.limit
+            if not full:
+                self._held.add(id(assoc))
+        if full:
+            self._reject(assoc, REJECT_LOCAL_LIMIT, f"all {self.limit} association slots are taken")
+
+    def on_closed(self, event: Event) -> None:
+        """EVT_CONN_CLOSE: give the slot back, whatever ended the association (release, abort, timeout)."""
+        with self._lock:
+            self._held.discard(id(event.assoc))
+
+    @staticmethod
+    def _reject(assoc: Association, reason: tuple[int, int, int], why: str) -> None:
+        log.warning("rejected an association from %s: %s", assoc.requestor.address, why)
+        assoc.acse.send_reject(*reason)
+        assoc.kill()
