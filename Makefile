@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so `make up`/`make test` reinstall only when pyproject.toml changed.
 STAMP := $(VENV)/.yilian-installed
 
-.PHONY: install up test lint viewer web api-client api-client-check
+.PHONY: install up test lint viewer web api-client api-client-check infra-tools
 
 define install_recipe
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -58,10 +58,22 @@ api-client-check: $(STAMP) $(WEB_STAMP)
 		echo "$(API_DOC) or $(API_TYPES) is stale: run make api-client, then commit both" >&2; exit 1; \
 	fi
 
+# checkov scans infra/terraform (tests/infra/test_terraform.py). It lives in its own venv: its pins (packaging<24,
+# boto3) would downgrade the project's test tools in .venv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): infra/terraform/checkov-requirements.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r infra/terraform/checkov-requirements.txt
+	@touch $@
+
+infra-tools: $(CHECKOV_STAMP)
+
 up: $(STAMP) viewer web
 	$(BIN)/yilian up
 
-test: $(STAMP) viewer web api-client-check
+test: $(STAMP) viewer web api-client-check infra-tools
 	cd web && npm test
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
