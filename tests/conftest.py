@@ -56,6 +56,8 @@ def settings(database_url: str, dev_server: TemporalDevServer, services_dir: Pat
         temporal_address=dev_server.address,
         task_queue=f"yilian-test-{uuid.uuid4().hex[:6]}",
         var_dir=Path(os.getcwd()) / "var",
+        # The demo's h-anping is fully hosted: with this on, every study a test stores would become a referral.
+        auto_referral=False,
     )
 
 

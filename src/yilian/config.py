@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     share_link_secret: str = DEV_SHARE_LINK_SECRET
     # How long a patient's share link lasts: the one made when the report returns, and a new one made without `days`.
     share_link_days: int = Field(default=30, ge=1, le=365)
+    # Auto-referral under a hosting agreement (docs/reading-service.md): off, the archive starts no referral by itself;
+    # on, each arrived study is referred once nothing more of it has arrived for `auto_referral_quiet_seconds`.
+    auto_referral: bool = True
+    auto_referral_quiet_seconds: int = Field(default=120, ge=1, le=24 * 3600)
     # Keys teaching-case pseudonyms, date shifts and new UIDs (deid/pseudonym.py). Changing it breaks the link
     # between a patient's earlier and later teaching cases, so set it once per alliance and keep it.
     deid_secret: str = DEV_DEID_SECRET

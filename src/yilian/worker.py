@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from yilian.activities.auto_referral import AutoReferralActivities
 from yilian.activities.consult import ConsultActivities
 from yilian.activities.lectures import LectureActivities
 from yilian.activities.referral import ReferralActivities
@@ -22,6 +23,7 @@ from yilian.notify.inbox import InAppNotifier
 from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
 from yilian.search.reports import ReportIndex
+from yilian.workflows.auto_referral import AutoReferralWorkflow
 from yilian.workflows.consult import ConsultWorkflow
 from yilian.workflows.lecture import LectureWorkflow
 from yilian.workflows.referral import ReferralWorkflow
@@ -36,11 +38,14 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     index = ReportIndex.from_url(settings.opensearch_url, settings.search_alias) if settings.opensearch_url else None
     search = SearchActivities(engine, index)
     lecture = LectureActivities(engine, notifiers, settings.lecture_media_root(), settings.live_secret)
+    auto = AutoReferralActivities(engine)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow],
-        activities=[*referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all()],
+        workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow, AutoReferralWorkflow],
+        activities=[
+            *referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all(), *auto.all()
+        ],  # fmt: skip
         max_cached_workflows=2000,
         interceptors=[MetricsInterceptor()],
     )

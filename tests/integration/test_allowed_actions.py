@@ -22,7 +22,7 @@ async def test_each_caller_sees_their_own_actions_through_the_loop(api: Api) -> 
     reader = offered["offered_to"]
     assert reader != SENIOR  # the routing prefers a matching expert; the senior is the second reader here
 
-    assert offered["allowed_actions"] == ["cancel"]
+    assert offered["allowed_actions"] == ["cancel", "correct_question"]
     assert await _actions(api, reader, rid) == ["accept", "decline"]
     assert await _actions(api, COORDINATOR, rid) == ["reassign"]
     assert await _actions(api, SENIOR, rid) == []

@@ -211,7 +211,7 @@ async def test_each_listener_hears_the_case_with_their_own_actions(
         mine = await reader.until(about(rid, state="offered"), "the offer")
         theirs = await county.until(about(rid, state="offered"), "the offer, as the county sees it")
         assert mine.data["allowed_actions"] == ["accept", "decline"]
-        assert theirs.data["allowed_actions"] == ["cancel"]
+        assert theirs.data["allowed_actions"] == ["cancel", "correct_question"]
         assert {**mine.data, "allowed_actions": None} == {**theirs.data, "allowed_actions": None}
     await api.ok(a.doctor, "POST", f"/api/referrals/{rid}/cancel", json={"comment": "test over"})
 

@@ -256,6 +256,7 @@ async def test_a_gigabyte_zip_is_stored_with_the_api_under_500_mb(settings: Sett
         "YILIAN_VAR_DIR": str(tmp_path / "var"),
         "YILIAN_API_PORT": str(port),
         "TMPDIR": str(spool),  # where the server spools the upload
+        "YILIAN_AUTO_REFERRAL": "false",  # as the session's settings: the study is no referral of any test
     }
     url = f"http://127.0.0.1:{port}"
     proc = _start_api(env, log)

@@ -122,7 +122,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
         engine=engine,
         temporal=temporal,
         blobs=blob_store(settings),
-        on_stored=studies_received(engine, temporal),
+        on_stored=studies_received(engine, temporal, settings),
         events=EventHub(listen_dsn(database_url), engine),
         search=search,
         lecture_views=LectureViews(engine, LectureCommands(temporal, settings.task_queue).watched),

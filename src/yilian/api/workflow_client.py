@@ -14,11 +14,20 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from yilian.config import Settings
 from yilian.db.engine import reading
+from yilian.db.queries import alliance
 from yilian.db.queries import referral as referral_queries
+from yilian.domain.auto_referral import (
+    AUTO_REFERRAL_WORKFLOW,
+    INSTANCES_STORED,
+    AutoReferralInput,
+    refers_automatically,
+)
+from yilian.domain.auto_referral import workflow_id as auto_workflow_id
 from yilian.domain.consult import ConsultAction
 from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultResult
 from yilian.domain.errors import ErrorCode, YilianError
@@ -142,19 +151,22 @@ async def _reopen(client: Client, referral_id: str, task_queue: str, update: str
         raise _from_update_failure(exc) from exc
 
 
-StudiesReceived = Callable[[set[str]], Awaitable[None]]
+StudiesReceived = Callable[[str, set[str]], Awaitable[None]]
 
 
-def studies_received(engine: AsyncEngine, client: Client) -> StudiesReceived:
-    """What the archive calls after storing images: wake the referrals that wait for those studies.
+def studies_received(engine: AsyncEngine, client: Client, settings: Settings | None = None) -> StudiesReceived:
+    """What the archive calls after storing a hospital's images: wake the referrals that wait for those studies,
+    and (with `settings.auto_referral`) tell each study's auto-referral workflow, starting it if need be.
 
     A referral submitted before its images arrive waits in `awaiting_images`; this signal is its fast path
     (the workflow also re-checks the archive on a timer, so a lost signal only delays it).
     """
 
-    async def notify(study_instance_uids: set[str]) -> None:
+    async def notify(hospital_id: str, study_instance_uids: set[str]) -> None:
         if not study_instance_uids:
             return
+        if settings is not None and settings.auto_referral:
+            await refer_arrived(engine, client, settings, hospital_id, study_instance_uids)
         async with reading(engine) as conn:
             waiting = await referral_queries.awaiting_images(conn, study_instance_uids)
         for referral_id in waiting:
@@ -164,6 +176,32 @@ def studies_received(engine: AsyncEngine, client: Client) -> StudiesReceived:
                 log.warning("could not wake referral %s after its images arrived; its timer will", referral_id)
 
     return notify
+
+
+async def refer_arrived(
+    engine: AsyncEngine, client: Client, settings: Settings, hospital_id: str, study_instance_uids: set[str]
+) -> None:
+    """Signal-with-start each study's auto-referral workflow (one per hospital and study), when the hospital has a
+    hosting agreement. A study whose workflow already decided is refused by Temporal: never referred twice."""
+    async with reading(engine) as conn:
+        hosted = refers_automatically(await alliance.agreements_for(conn, hospital_id))
+    if not hosted:
+        return
+    for uid in sorted(study_instance_uids):
+        inp = AutoReferralInput(hospital_id, uid, settings.auto_referral_quiet_seconds, settings.share_link_days)
+        try:
+            await client.start_workflow(
+                AUTO_REFERRAL_WORKFLOW,
+                inp,
+                id=auto_workflow_id(hospital_id, uid),
+                task_queue=settings.task_queue,
+                start_signal=INSTANCES_STORED,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # decided already: later images join the study the referral names
+        except RPCError:
+            log.warning("could not tell the auto-referral of study %s of %s", uid, hospital_id, exc_info=True)
 
 
 @dataclass(frozen=True)

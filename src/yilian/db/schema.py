@@ -892,3 +892,20 @@ LECTURE_TABLES = (
     "lectures", "lecture_events", "lecture_registrations", "lecture_views", "lecture_questions", "lecture_votes",
     "lecture_quiz_attempts", "lecture_credits",
 )  # fmt: skip
+# --- Auto-referral (revision 0011): what became of each study that arrived under a hosting agreement.
+
+auto_referrals = Table(
+    "auto_referrals",
+    metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),
+    Column("study_instance_uid", String(64), primary_key=True),
+    Column("outcome", String(32), nullable=False),  # domain.auto_referral.AutoOutcome
+    Column("referral_id", String(64)),
+    Column("agreement_id", String(64)),
+    Column("batches", Integer, nullable=False),  # stored batches that signalled its workflow
+    _ts("decided_at", False),
+    Column("details", JSONB, nullable=False, server_default="{}"),  # what the decision rested on
+    Index("ix_auto_referrals_decided_at", "decided_at"),
+)
+
+AUTO_REFERRAL_TABLES = ("auto_referrals",)

@@ -12,6 +12,7 @@ class NoticeKind(StrEnum):
     """What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE)."""
 
     AWAITING_IMAGES = "awaiting_images"  # to the sender: the case waits for its study to reach the archive
+    AUTO_REFERRED = "auto_referred"  # to the sending hospital's doctors: a study became a referral by itself
     OFFER = "offer"  # to an expert: routing offers them a case
     ASSIGNED = "assigned"  # to an expert: a coordinator named them as the case's next reader
     ESCALATION = "escalation"  # to the reading hospital's coordinators: no eligible reader
@@ -49,6 +50,7 @@ class NoticeKind(StrEnum):
 # a Priority value that each renderer translates.
 NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.AWAITING_IMAGES: frozenset({"referral_id", "study_instance_uid"}),
+    NoticeKind.AUTO_REFERRED: frozenset({"referral_id", "modality", "body_part", "clinical_question"}),
     NoticeKind.OFFER: frozenset({"referral_id", "priority", "modality", "body_part", "clinical_question"}),
     NoticeKind.ASSIGNED: frozenset({"referral_id", "priority", "modality", "body_part"}),
     NoticeKind.ESCALATION: frozenset({"referral_id", "modality", "body_part"}),

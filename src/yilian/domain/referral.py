@@ -61,6 +61,7 @@ class Action(StrEnum):
     ACKNOWLEDGE_CRITICAL = "acknowledge_critical"
     ESCALATE_CRITICAL = "escalate_critical"
     ADD_ADDENDUM = "add_addendum"
+    CORRECT_QUESTION = "correct_question"  # the county adds to or corrects the clinical question before reading
     # An MDT consult's steps on the case's timeline, recorded from the consult's workflow (domain/consult.py); the
     # person who acted is in the event's details and in the consult's own trail.
     CONSULT_REQUESTED = "consult_requested"
@@ -181,6 +182,9 @@ RULES: dict[Action, Rule] = {
     ),
     Action.ESCALATE_CRITICAL: Rule(OPEN_STATES | REPORTED_STATES, None, Guard.SYSTEM),
     Action.ADD_ADDENDUM: Rule(REPORTED_STATES, S.AMENDED, Guard.SIGNER, frozenset({N.COMPLETE_REPORT})),
+    Action.CORRECT_QUESTION: Rule(
+        frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), None, Guard.REFERRING_DOCTOR, frozenset({N.COMMENT})
+    ),
     **{a: Rule(ANY_STATE, None, Guard.SYSTEM) for a in CONSULT_STEPS},
 }  # fmt: skip
 
@@ -201,6 +205,7 @@ class PersonAction(StrEnum):
     ACKNOWLEDGE_RECEIPT = Action.ACKNOWLEDGE_RECEIPT.value
     ACKNOWLEDGE_CRITICAL = Action.ACKNOWLEDGE_CRITICAL.value
     ADD_ADDENDUM = Action.ADD_ADDENDUM.value
+    CORRECT_QUESTION = Action.CORRECT_QUESTION.value
 
 
 PERSON_ACTIONS: tuple[Action, ...] = tuple(Action(a.value) for a in PersonAction)
@@ -317,6 +322,7 @@ COMMENT_MEANS = {
     Action.REQUEST_CHANGES: "the comments on what should change",
     Action.REQUEST_INFO: "the information or images needed",
     Action.PROVIDE_INFO: "the information asked for",
+    Action.CORRECT_QUESTION: "the clinical question",
 }
 
 

@@ -52,6 +52,9 @@ class CaseFacts:
     difficult: bool
     submitted_by: Actor
     overflow: bool = False  # sent under a half-hosting agreement's overflow rule
+    # Made by the archive from the images' order (domain/auto_referral.py), not sent by `submitted_by`, who answers
+    # for it: the sending hospital's doctors are told what concerns the sender.
+    auto: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,18 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
             "(send it from the gateway or upload it).",
         ),
     },
+    K.AUTO_REFERRED: {
+        Language.ZH_CN: Text(
+            "已自动提交远程诊断",
+            "检查 {modality} {body_part} 已按托管协议自动生成申请 {referral_id}，临床问题：{clinical_question}。"
+            "如需补充或更正，请在阅片开始前修改。",
+        ),
+        Language.EN: Text(
+            "Referred automatically",
+            "The {modality} {body_part} study became referral {referral_id} under the hosting agreement; clinical "
+            "question: {clinical_question}. Add to or correct it before reading starts.",
+        ),
+    },
     K.OFFER: {
         Language.ZH_CN: Text("新的{priority}病例", "{modality} {body_part}：{clinical_question}"),
         Language.EN: Text("New {priority} case offered", "{modality} {body_part}: {clinical_question}"),

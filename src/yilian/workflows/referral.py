@@ -88,7 +88,6 @@ class _Note:
     params: dict[str, str]
 
 
-
 @workflow.defn
 class ReferralWorkflow:
     @workflow.init
@@ -159,12 +158,19 @@ class ReferralWorkflow:
         async with self._lock:
             case = replace(self._p.case, seq=1)
             self._p = replace(self._p, case=case)
-            event = rules.AuditEvent(
-                case.referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, self._facts.submitted_by, workflow.now()
-            )
-            await self._record(
-                event, {"clinical_question": self._facts.clinical_question, "overflow": self._facts.overflow}
-            )
+            # An auto-referral is the archive's doing: the system submits it, on behalf of the sender it names.
+            auto = self._facts.auto
+            actor = SYSTEM_ACTOR if auto else self._facts.submitted_by
+            event = rules.AuditEvent(case.referral_id, 1, Action.SUBMIT, None, S.SUBMITTED, actor, workflow.now())
+            details: dict[str, Any] = {
+                "clinical_question": self._facts.clinical_question,
+                "overflow": self._facts.overflow,
+            }
+            notes: list[_Note] = []
+            if auto:
+                details |= {"auto": True, "on_behalf_of": self._facts.submitted_by.user_id}
+                notes.append(self._note(NoticeKind.AUTO_REFERRED, self._sender()))
+            await self._record(event, details, notes=notes)
             self._recorded = True
 
     # ---- images ------------------------------------------------------------------------------
@@ -190,7 +196,7 @@ class ReferralWorkflow:
             return
         # The reading SLA cannot run before there is anything to read.
         self._set_clock(self._p.clock.pause(workflow.now()))
-        wait = self._note(NoticeKind.AWAITING_IMAGES, Audience(user_ids=[self._facts.submitted_by.user_id]))
+        wait = self._note(NoticeKind.AWAITING_IMAGES, self._sender())
         await self._apply(
             Action.AWAIT_IMAGES, SYSTEM_ACTOR, details={"study_instance_uid": self._facts.study_instance_uid},
             notify=[wait],
@@ -299,7 +305,7 @@ class ReferralWorkflow:
             created_at=now,
             expires_at=now + timedelta(days=self._policy.share_link_days),
         )
-        ready = self._note(NoticeKind.REPORT_READY, Audience(user_ids=[self._facts.submitted_by.user_id]))
+        ready = self._note(NoticeKind.REPORT_READY, self._sender())
         await self._apply(Action.RETURN, SYSTEM_ACTOR, share_link=link, notify=[ready])
 
     async def _amendment_window_passed(self) -> bool:
@@ -560,9 +566,7 @@ class ReferralWorkflow:
             if self._policy.pause_sla_in_needs_info:
                 self._set_clock(self._p.clock.pause(workflow.now()))
             self._p = replace(self._p, info_request=inp.comment)
-            ask = self._note(
-                NoticeKind.NEEDS_INFO, Audience(user_ids=[self._facts.submitted_by.user_id]), request=inp.comment
-            )
+            ask = self._note(NoticeKind.NEEDS_INFO, self._sender(), request=inp.comment)
             await self._apply_locked(Action.REQUEST_INFO, inp.actor, details={"request": inp.comment}, notify=[ask])
         return self._result()
 
@@ -632,10 +636,24 @@ class ReferralWorkflow:
     acknowledge_critical.validator(_validate_actor_input)
 
     @workflow.update
+    async def correct_question(self, inp: ActorInput) -> ActionResult:
+        """The county adds to or corrects the clinical question (an auto-referral's comes from the order) before
+        anyone reads the case."""
+        async with self._acting(Action.CORRECT_QUESTION, inp):
+            previous = self._facts.clinical_question
+            self._facts = replace(self._facts, clinical_question=inp.comment)
+            await self._apply_locked(
+                Action.CORRECT_QUESTION, inp.actor, details={"previous": previous, "question": inp.comment}
+            )
+        return self._result()
+
+    correct_question.validator(_validate_actor_input)
+
+    @workflow.update
     async def add_addendum(self, inp: ReportInput) -> ActionResult:
         async with self._acting(Action.ADD_ADDENDUM, inp):
             addendum = self._version(ReportKind.ADDENDUM, inp.actor, inp.content)
-            told = self._note(NoticeKind.ADDENDUM, Audience(user_ids=[self._facts.submitted_by.user_id]))
+            told = self._note(NoticeKind.ADDENDUM, self._sender())
             await self._apply_locked(
                 Action.ADD_ADDENDUM, inp.actor, details={"version": addendum.version}, report=addendum, notify=[told]
             )
@@ -788,6 +806,16 @@ class ReferralWorkflow:
         }
         carried = {k: v for k, v in facts.items() if k in NOTICE_PARAMS[kind]}
         return _Note(kind, audience, notice_params(kind, **carried, **written))
+
+    def _sender(self) -> Audience:
+        """Who hears what concerns the sender: the doctor who sent the case, and for an auto-referral (which nobody
+        sent by hand) every doctor of the sending hospital."""
+        f = self._facts
+        if f.auto:
+            return Audience(
+                user_ids=[f.submitted_by.user_id], role=Role.COUNTY_DOCTOR, hospital_id=f.requesting_hospital_id
+            )
+        return Audience(user_ids=[f.submitted_by.user_id])
 
     def _version(self, kind: ReportKind, author: Actor, content: ReportContent) -> ReportVersionInput:
         """The next report version; recorded with the step that makes it, never overwritten."""

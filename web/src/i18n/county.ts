@@ -127,6 +127,12 @@ export default defineStrings(
       nobody: "—",
       sexLabel: { M: "Male", F: "Female", O: "Other" },
     },
+    question: {
+      title: "Clinical question",
+      hint: "Add to or correct the question until an expert starts reading; a study referred automatically took it from its order.",
+      label: "Question for the reader",
+      save: "Save the question",
+    },
     needsInfo: {
       title: "The reader needs more information",
       question: "The reader asks",
@@ -228,6 +234,7 @@ export default defineStrings(
         acknowledge_critical: "Critical finding acknowledged",
         escalate_critical: "Critical finding escalated (not acknowledged in time)",
         add_addendum: "Added an addendum",
+        correct_question: "Clinical question corrected",
         consult_requested: "MDT consult requested",
         consult_scheduled: "MDT consult scheduled",
         consult_cancelled: "MDT consult cancelled",
@@ -370,6 +377,12 @@ export default defineStrings(
       nobody: "—",
       sexLabel: { M: "男", F: "女", O: "其他" },
     },
+    question: {
+      title: "临床问题",
+      hint: "专家开始阅片前可补充或更正；自动提交的申请取自检查申请单。",
+      label: "给阅片专家的问题",
+      save: "保存问题",
+    },
     needsInfo: {
       title: "诊断医生需要补充资料",
       question: "诊断医生的问题",
@@ -471,6 +484,7 @@ export default defineStrings(
         acknowledge_critical: "危急值已确认",
         escalate_critical: "危急值未及时确认，已上报",
         add_addendum: "添加补充报告",
+        correct_question: "更正临床问题",
         consult_requested: "申请多学科会诊",
         consult_scheduled: "多学科会诊已安排",
         consult_cancelled: "多学科会诊已取消",

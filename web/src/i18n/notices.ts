@@ -13,6 +13,10 @@ export default defineStrings(
       title: "Waiting for the images",
       body: "Referral {{referral_id}} is routed once study {{study_instance_uid}} reaches the archive (send it from the gateway or upload it).",
     },
+    auto_referred: {
+      title: "Referred automatically",
+      body: "The {{modality}} {{body_part}} study became referral {{referral_id}} under the hosting agreement; clinical question: {{clinical_question}}. Add to or correct it before reading starts.",
+    },
     offer: { title: "New {{priority}} case offered", body: "{{modality}} {{body_part}}: {{clinical_question}}" },
     assigned: {
       title: "Case assigned to you",
@@ -82,6 +86,10 @@ export default defineStrings(
     awaiting_images: {
       title: "等待影像",
       body: "申请 {{referral_id}} 将在检查 {{study_instance_uid}} 到达影像库后分配（请经前置机发送或上传）。",
+    },
+    auto_referred: {
+      title: "已自动提交远程诊断",
+      body: "检查 {{modality}} {{body_part}} 已按托管协议自动生成申请 {{referral_id}}，临床问题：{{clinical_question}}。如需补充或更正，请在阅片开始前修改。",
     },
     offer: { title: "新的{{priority}}病例", body: "{{modality}} {{body_part}}：{{clinical_question}}" },
     assigned: {

@@ -75,7 +75,7 @@ async def _store(
     if not results:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "the request holds no instance to store")
     base = dicomweb_base(request)
-    await on_stored({r.study_instance_uid for r in results if r.accepted})
+    await on_stored(principal.hospital_id, {r.study_instance_uid for r in results if r.accepted})
     body = stow_response(results, base, study)
     return Response(json.dumps(body, ensure_ascii=False), status_code=stow_status(results), media_type=DICOM_JSON)
 

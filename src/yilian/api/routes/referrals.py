@@ -260,6 +260,14 @@ ACTION_ROUTES = (
     ActionRoute("POST", "cancel", W.CANCEL, RequiredComment, _comment, "County withdraws the case before reading"),
     ActionRoute(
         "POST",
+        "question",
+        W.CORRECT_QUESTION,
+        RequiredComment,
+        _comment,
+        "County adds to or corrects the clinical question before reading starts (an auto-referral's is the order's)",
+    ),
+    ActionRoute(
+        "POST",
         "acknowledge-receipt",
         W.ACKNOWLEDGE_RECEIPT,
         CommentBody,

@@ -74,7 +74,7 @@ async def upload_study(
             o.close()
     if not results:
         raise YilianError(ErrorCode.VALIDATION_FAILED, "the upload holds no file")
-    await on_stored(studies)
+    await on_stored(principal.hospital_id, studies)
     base = dicomweb_base(request)
     return UploadResult.model_validate(
         {

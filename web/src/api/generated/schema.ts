@@ -294,6 +294,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/referrals/{referral_id}/question": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** County adds to or corrects the clinical question before reading starts (an auto-referral's is the order's) */
+        post: operations["referrals_correct_question"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/referrals/{referral_id}/acknowledge-receipt": {
         parameters: {
             query?: never;
@@ -4717,7 +4734,7 @@ export interface components {
          * @description What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE).
          * @enum {string}
          */
-        NoticeKind: "awaiting_images" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit" | "share_link_locked";
+        NoticeKind: "awaiting_images" | "auto_referred" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit" | "share_link_locked";
         /**
          * Notification
          * @description A notice in a person's inbox (and the SSE `notification` event): a kind and its parameters, which the web app
@@ -5525,7 +5542,7 @@ export interface components {
          *     (`reassign` without an expert is a reroute: the same panel). The API's `allowed_actions` lists these.
          * @enum {string}
          */
-        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum";
+        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum" | "correct_question";
         /** PlanBody */
         PlanBody: {
             /** Title */
@@ -7729,6 +7746,50 @@ export interface operations {
         };
     };
     referrals_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequiredComment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Referral"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    referrals_correct_question: {
         parameters: {
             query?: never;
             header?: never;
@@ -13020,11 +13081,11 @@ export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>[
 export const lectureActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureAction"]> = ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "cancel"];
 export const lectureStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureState"]> = ["scheduled", "live", "ended", "published", "cancelled"];
 export const linkHowValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LinkHow"]> = ["own", "exact", "reviewed", "manual"];
-export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit", "share_link_locked"];
+export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "auto_referred", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit", "share_link_locked"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
-export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum"];
+export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum", "correct_question"];
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
 export const proposalDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalDecision"]> = ["accepted", "dismissed"];
 export const proposalReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalReason"]> = ["minor_discrepancy", "major_discrepancy", "critical_finding", "rare_diagnosis"];

@@ -7,7 +7,7 @@ import { api, ok } from "../../api/client";
 import type { AuditEvent } from "../../api/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
 
-type CountyAction = "provide-info" | "cancel" | "acknowledge-receipt" | "acknowledge-critical";
+type CountyAction = "provide-info" | "cancel" | "acknowledge-receipt" | "acknowledge-critical" | "question";
 
 /** POST /api/referrals/{id}/{action}; refreshes what shows the case (live events would too, a moment later). */
 export function useCaseAction(id: string, action: CountyAction) {
@@ -56,6 +56,35 @@ export function NeedsInfoPanel({ referralId, question }: { referralId: string; q
         <ErrorMessage error={send.error} />
         <button type="submit" className="primary" disabled={!answer.trim() || send.isPending}>
           {t("needsInfo.send")}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+/** Before reading starts the county may add to or correct the clinical question (an auto-referral's comes from the
+ * images' order attributes). */
+export function QuestionPanel({ referralId, question }: { referralId: string; question: string }) {
+  const { t } = useTranslation("county");
+  const [text, setText] = useState(question);
+  const save = useCaseAction(referralId, "question");
+  const id = useId();
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (text.trim()) save.mutate({ comment: text.trim() });
+  };
+  return (
+    <section className="card no-print" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>{t("question.title")}</h2>
+      <p className="muted small">{t("question.hint")}</p>
+      <form onSubmit={submit}>
+        <label>
+          {t("question.label")}
+          <textarea value={text} onChange={(e) => setText(e.target.value)} required maxLength={4000} rows={3} />
+        </label>
+        <ErrorMessage error={save.error} />
+        <button type="submit" className="primary" disabled={!text.trim() || text.trim() === question || save.isPending}>
+          {t("question.save")}
         </button>
       </form>
     </section>
