@@ -427,3 +427,28 @@ async def test_demo_readers_of_a_demo_case(api: Api) -> None:
     assert readers["zhang.expert"]["is_junior"] is True
     assert {"modality": "CT", "body_part": "CHEST"} in readers["wang.expert"]["subspecialties"]
     assert all(isinstance(r["open_cases"], int) for r in readers.values())
+
+
+async def test_a_strong_county_hospital_reads_for_others_under_cooperation(api: Api) -> None:
+    """Cooperation is for strong hospitals that are not tertiary: a county reader is accepted there, and only there;
+    while it reads under cooperation it may not become a township hospital."""
+    s = _suffix()
+    strong, township = await _hospital(api, "county", s), await _hospital(api, "township", s)
+    coop = {"requesting_hospital_id": township, "reading_hospital_id": strong, "service_mode": "cooperation",
+            "cooperation_modalities": ["DX", "CT"]}  # fmt: skip
+    made = await api.ok("admin", "POST", "/api/admin/agreements", 201, json=coop)
+    assert (made["reading_hospital_id"], made["service_mode"]) == (strong, "cooperation")
+
+    hosting = await api.call("admin", "POST", "/api/admin/agreements", json={**coop, "service_mode": "full_hosting",
+                                                                             "cooperation_modalities": []})  # fmt: skip
+    assert hosting.status_code == 422 and _fields(hosting.json()) == ["body.reading_hospital_id"]
+    by_township = await api.call(
+        "admin", "POST", "/api/admin/agreements", json={**coop, "requesting_hospital_id": strong,
+                                                        "reading_hospital_id": township},
+    )  # fmt: skip
+    assert by_township.status_code == 422 and _fields(by_township.json()) == ["body.reading_hospital_id"]
+    demoted = await api.call(
+        "admin", "PUT", f"/api/admin/hospitals/{strong}",
+        json={"name": f"county {s}", "level": "township", "patient_id_issuer": f"I{s}"},
+    )  # fmt: skip
+    assert demoted.status_code == 422 and _fields(demoted.json()) == ["body.level"]

@@ -25,7 +25,8 @@ class HospitalLevel(StrEnum):
 
 class AgreementSide(StrEnum):
     REQUESTING = "requesting"
-    READING = "reading"
+    READING = "reading"  # reads for others under a hosting or difficult-only agreement: a tertiary hospital's part
+    COOPERATION_READING = "cooperation_reading"  # reads for others under cooperation: a strong county may too
 
 
 def refuse(problems: list[Problem]) -> None:
@@ -43,10 +44,12 @@ def check_agreement_parties(
     reading_hospital_id: str,
     levels: Mapping[str, str],
     *,
+    service_mode: str = "",
     term_problems: list[Problem] | None = None,
 ) -> None:
     """A county or township hospital sends, a tertiary one reads, and never to itself (`levels`: id -> level of
-    the hospitals that exist); `term_problems` are the terms' own, reported with these."""
+    the hospitals that exist); under `cooperation` a county hospital may read too (a strong hospital that is not
+    tertiary reads named subspecialties for others). `term_problems` are the terms' own, reported with these."""
     problems = list(term_problems or [])
     if requesting_hospital_id == reading_hospital_id:
         problems.append(("reading_hospital_id", "a hospital cannot have an agreement with itself"))
@@ -57,8 +60,12 @@ def check_agreement_parties(
         problems.append(("requesting_hospital_id", "the requesting hospital must be a county or township hospital"))
     if reading is None:
         problems.append(("reading_hospital_id", f"no hospital {reading_hospital_id}"))
-    elif reading != HospitalLevel.TERTIARY:
-        problems.append(("reading_hospital_id", "the reading hospital must be a tertiary hospital"))
+    elif service_mode == "cooperation" and reading == HospitalLevel.TOWNSHIP:
+        problems.append(("reading_hospital_id", "under cooperation the reading hospital must be county or tertiary"))
+    elif service_mode != "cooperation" and reading != HospitalLevel.TERTIARY:
+        problems.append(
+            ("reading_hospital_id", "the reading hospital must be a tertiary hospital (or read under cooperation)")
+        )
     refuse(problems)
 
 
@@ -77,6 +84,8 @@ def check_level(level: HospitalLevel, sides: Collection[AgreementSide]) -> None:
     """A level change must leave every agreement of the hospital (`sides` it takes in them) valid."""
     if AgreementSide.READING in sides and level is not HospitalLevel.TERTIARY:
         refuse([("level", "this hospital reads for others under an agreement: it must stay tertiary")])
+    if AgreementSide.COOPERATION_READING in sides and level is HospitalLevel.TOWNSHIP:
+        refuse([("level", "this hospital reads for others under cooperation: it must stay county or tertiary")])
     if AgreementSide.REQUESTING in sides and level is HospitalLevel.TERTIARY:
         refuse([("level", "this hospital sends cases under an agreement: it cannot be tertiary")])
 

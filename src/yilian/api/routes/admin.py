@@ -117,6 +117,7 @@ async def _check_agreement(conn: AsyncConnection, body: AgreementBody) -> None:
         body.requesting_hospital_id,
         body.reading_hospital_id,
         levels,
+        service_mode=str(body.service_mode),
         term_problems=body.term_problems(body.service_mode),
     )
 

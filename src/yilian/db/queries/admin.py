@@ -101,13 +101,16 @@ async def agreement_sides(conn: AsyncConnection, hospital_id: str) -> set[Agreem
     """The sides this hospital takes in any agreement, active or not."""
     a = agreements.c
     rows = await conn.execute(
-        select(a.requesting_hospital_id, a.reading_hospital_id).where(
+        select(a.requesting_hospital_id, a.service_mode).where(
             (a.requesting_hospital_id == hospital_id) | (a.reading_hospital_id == hospital_id)
         )
     )
     sides: set[AgreementSide] = set()
-    for requesting, _reading in rows:
-        sides.add(AgreementSide.REQUESTING if requesting == hospital_id else AgreementSide.READING)
+    for requesting, mode in rows:
+        if requesting == hospital_id:
+            sides.add(AgreementSide.REQUESTING)
+        else:
+            sides.add(AgreementSide.COOPERATION_READING if mode == "cooperation" else AgreementSide.READING)
     return sides
 
 
