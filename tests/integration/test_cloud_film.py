@@ -4,66 +4,24 @@ DICOM file, gives a clinician a QR for one study (scoped on DICOMweb too), revok
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
-from tests.support.cloud_film import national_id, patient_token, phone, send_dated_study, texted_code
-from tests.support.matrix import walk
+from tests.support.cloud_film import Film, patient_token, two_hospital_patient
 from yilian.api import cloud_film_service
 from yilian.config import Settings
-from yilian.db.schema import referrals
 from yilian.domain.errors import ErrorCode, YilianError
 
 pytestmark = pytest.mark.integration
 FILM = "/api/cloud-film"
 
 
-@dataclass(frozen=True)
-class Film:
-    token: str  # the patient's session
-    regional_id: str
-    anping_study: str  # 2026-03-01, read and signed
-    qingshan_study: str  # 2026-06-01, read and signed
-    stranger_study: str  # another patient's, at h-anping
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-async def _patient_ref(engine: AsyncEngine, referral_id: str) -> str:
-    async with engine.connect() as conn:
-        return str(await conn.scalar(select(referrals.c.patient_ref).where(referrals.c.id == referral_id)))
-
-
 @pytest.fixture(scope="module")
 async def film(api: Api, engine: AsyncEngine) -> Film:
-    tag = uuid.uuid4().hex[:6].upper()
-    person = {"name": f"周瑜 Zhou Yu {tag}", "birth_date": "1975-05-05", "sex": "M"}
-    nid, number = national_id(datetime(1975, 5, 5).date()), phone()
-    studies, refs = {}, {}
-    for doctor, hospital, date in (("zhao.anping", "AP", "20260301"), ("sun.qingshan", "QS", "20260601")):
-        pid = f"{hospital}-CF-{tag}"
-        uid = await send_dated_study(api, doctor, pid, date)
-        rid = await walk(api, engine, "returned", doctor=doctor, study_instance_uid=uid,
-                         patient={**person, "patient_id": pid}, difficult=True)  # fmt: skip
-        studies[hospital], refs[hospital] = uid, await _patient_ref(engine, rid)
-    stranger = await send_dated_study(api, "zhao.anping", f"AP-OTHER-{tag}", "20260901")
-    first = await api.ok("zhao.anping", "POST", "/api/patient-index/enrolments", 201,
-                         json={"patient_ref": refs["AP"], "national_id": nid, "phone": number})  # fmt: skip
-    second = await api.ok("sun.qingshan", "POST", "/api/patient-index/enrolments", 201,
-                          json={"patient_ref": refs["QS"], "national_id": nid})  # fmt: skip
-    assert second["outcome"] == "linked"
-    await api.ok(None, "POST", "/api/patient-sessions/codes", 202, json={"phone": number})
-    code = await texted_code(api, number)
-    session = await api.ok(None, "POST", "/api/patient-sessions", json={"phone": number, "code": code})
-    return Film(session["access_token"], first["regional_patient_id"], studies["AP"], studies["QS"], stranger)
+    return await two_hospital_patient(api, engine)
 
 
 async def test_the_patient_sees_studies_from_two_hospitals_newest_first(api: Api, film: Film) -> None:

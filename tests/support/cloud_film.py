@@ -5,13 +5,15 @@ from __future__ import annotations
 import random
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
-from yilian.db.schema import patients
+from yilian.db.schema import patients, referrals
 
 # The routes whose authorization matrix is tests/integration/test_cloud_film_access.py.
 PREFIXES = ("/api/patient-index", "/api/patient-sessions", "/api/dev/", "/api/cloud-film", "/api/film-grants")
@@ -97,3 +99,53 @@ async def patient_token(api: Api, engine: AsyncEngine) -> str:
     """A patient signed in by phone: a regional patient of their own with one h-anping record."""
     sent = await code_sent(api, engine)
     return str((await api.ok(None, "POST", "/api/patient-sessions", json=sent))["access_token"])
+
+
+@dataclass(frozen=True)
+class Film:
+    token: str  # the patient's session
+    regional_id: str
+    anping_study: str  # 2026-03-01, read and signed
+    qingshan_study: str  # 2026-06-01, read and signed
+    stranger_study: str  # another patient's, at h-anping
+    phone: str  # the patient's, in the regional index
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def _patient_ref(engine: AsyncEngine, referral_id: str) -> str:
+    async with engine.connect() as conn:
+        return str(await conn.scalar(select(referrals.c.patient_ref).where(referrals.c.id == referral_id)))
+
+
+async def two_hospital_patient(api: Api, engine: AsyncEngine, *, sign_in: bool = True) -> Film:
+    """A patient with a signed CT study at h-anping (2026-03-01) and one at h-qingshan (2026-06-01), linked in the
+    regional index by their national ID (signed in by phone unless `sign_in` is false); and another patient's study
+    at h-anping."""
+    from tests.support.matrix import walk
+
+    tag = uuid.uuid4().hex[:6].upper()
+    person = {"name": f"周瑜 Zhou Yu {tag}", "birth_date": "1975-05-05", "sex": "M"}
+    nid, number = national_id(datetime(1975, 5, 5).date()), phone()
+    studies, refs = {}, {}
+    for doctor, hospital, taken in (("zhao.anping", "AP", "20260301"), ("sun.qingshan", "QS", "20260601")):
+        pid = f"{hospital}-CF-{tag}"
+        uid = await send_dated_study(api, doctor, pid, taken)
+        rid = await walk(api, engine, "returned", doctor=doctor, study_instance_uid=uid,
+                         patient={**person, "patient_id": pid}, difficult=True)  # fmt: skip
+        studies[hospital], refs[hospital] = uid, await _patient_ref(engine, rid)
+    stranger = await send_dated_study(api, "zhao.anping", f"AP-OTHER-{tag}", "20260901")
+    first = await api.ok("zhao.anping", "POST", "/api/patient-index/enrolments", 201,
+                         json={"patient_ref": refs["AP"], "national_id": nid, "phone": number})  # fmt: skip
+    second = await api.ok("sun.qingshan", "POST", "/api/patient-index/enrolments", 201,
+                          json={"patient_ref": refs["QS"], "national_id": nid})  # fmt: skip
+    assert second["outcome"] == "linked"
+    token = ""
+    if sign_in:  # a browser test signs in itself (and a second code within the minute would be refused)
+        await api.ok(None, "POST", "/api/patient-sessions/codes", 202, json={"phone": number})
+        code = await texted_code(api, number)
+        session = await api.ok(None, "POST", "/api/patient-sessions", json={"phone": number, "code": code})
+        token = session["access_token"]
+    return Film(token, first["regional_patient_id"], studies["AP"], studies["QS"], stranger, number)

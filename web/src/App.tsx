@@ -16,6 +16,9 @@ const ReadingPage = lazy(() => import("./pages/reading/ReadingPage"));
 const ReviewQueue = lazy(() => import("./pages/reading/ReviewQueue"));
 const Dashboard = lazy(() => import("./pages/coordination/Dashboard"));
 const SharePage = lazy(() => import("./pages/patient/SharePage"));
+const FilmPortal = lazy(() => import("./pages/film/FilmPortal"));
+const FilmStudy = lazy(() => import("./pages/film/FilmStudy"));
+const ClinicianView = lazy(() => import("./pages/film/ClinicianView"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
 const Library = lazy(() => import("./pages/teaching/Library"));
 const TeachingCasePage = lazy(() => import("./pages/teaching/TeachingCasePage"));
@@ -48,6 +51,9 @@ export default function App() {
       <Routes>
         <Route path="/login" element={<Login />} />
         <Route path="/s/:token" element={<SharePage />} />
+        <Route path="/film" element={<FilmPortal />} />
+        <Route path="/film/studies/:uid" element={<FilmStudy />} />
+        <Route path="/c/:token" element={<ClinicianView />} />
         <Route path="/cases" element={<RequireRole roles={["county_doctor"]}><MyCases /></RequireRole>} />
         <Route path="/cases/new" element={<RequireRole roles={["county_doctor"]}><NewReferral /></RequireRole>} />
         <Route

@@ -8,6 +8,7 @@ import common from "./common";
 import consult from "./consult";
 import coordination from "./coordination";
 import county from "./county";
+import film from "./film";
 import notices from "./notices";
 import patient from "./patient";
 import reading from "./reading";
@@ -18,7 +19,7 @@ export const LANGUAGES = ["zh", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "yilian.lang";
 
-const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching, search };
+const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching, search, film };
 
 function bundle(lang: Language): ResourceLanguage {
   return Object.fromEntries(Object.entries(areas).map(([ns, strings]) => [ns, strings[lang]]));
