@@ -96,15 +96,15 @@ async def test_an_h264_speaker_is_remuxed_into_hls_and_the_replay_reuses_its_seg
 async def test_a_vp8_speaker_is_transcoded_once_into_h264_segments(
     control: httpx.AsyncClient, clients: Callable[..., LiveClient], lectures: Path
 ) -> None:
-    await control.put("/rooms/lecture-lvp8", json={"lecture_id": "lvp8"})
+    await control.put("/rooms/lecture-lvp8", json={"lecture_id": "lvp8", "segment_seconds": 2.5})
     await _publish(clients, "lecture-lvp8", "video/VP8")
     directory = lectures / "lvp8"
     await wait_until(lambda: listed(directory), "three segments in live.m3u8", ok=lambda s: len(s) >= 3, within=40)
     info = RoomInfo.model_validate((await control.get("/rooms/lecture-lvp8")).json()).lecture
     assert info is not None and info.video is VideoPackaging.TRANSCODE
     _check_segments(directory, 3)
-    # The encoder puts an IDR exactly where a segment is due: segments are 2 s give or take a frame.
-    assert all(abs(s.duration - 2.0) < 0.1 for s in listed(directory)[:3]), listed(directory)
+    # The encoder puts an IDR exactly where a segment is due: segments are as long as asked, give or take a frame.
+    assert all(abs(s.duration - 2.5) < 0.1 for s in listed(directory)[:3]), listed(directory)
     assert (await control.delete("/rooms/lecture-lvp8")).status_code == 204
     assert listed(directory, "replay.m3u8") == listed(directory)
 

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from yilian.live import aiortc_internals
 from yilian.live.assertion import InvalidAssertion, verify_assertion
-from yilian.live.hls.packager import LecturePackager
+from yilian.live.hls.packager import TARGET_SECONDS, LecturePackager
 from yilian.live.ice import IceConfig
 from yilian.live.peer import Peer
 from yilian.live.protocol import (
@@ -296,7 +296,7 @@ async def room_resource(request: Request) -> Response:
         room.lecture_room = room.lecture_room or body.lecture_id is not None
         if body.lecture_id is not None and room.lecture is None and state.config.lecture_packaging:
             try:
-                room.lecture = open_lecture(state.config, body.lecture_id, bitrate)
+                room.lecture = open_lecture(state.config, body.lecture_id, bitrate, body.segment_seconds)
             except ValueError as exc:
                 return _problem(409, "no_lecture_root", str(exc))
         state.rooms[room_id] = room
@@ -345,9 +345,16 @@ async def recording_resource(request: Request) -> Response:
     return JSONResponse(recording.info().model_dump(mode="json"))
 
 
-def open_lecture(config: LiveConfig, lecture_id: str, video_bitrate: int) -> LecturePackager:
+def open_lecture(
+    config: LiveConfig, lecture_id: str, video_bitrate: int, segment_seconds: float | None
+) -> LecturePackager:
     """A lecture room's packager, continuing whatever an earlier run left in its directory."""
-    return LecturePackager(config.lecture_directory(lecture_id), lecture_id, video_bitrate=video_bitrate)
+    return LecturePackager(
+        config.lecture_directory(lecture_id),
+        lecture_id,
+        video_bitrate=video_bitrate,
+        segment_seconds=segment_seconds or TARGET_SECONDS,
+    )
 
 
 async def chapters_resource(request: Request) -> Response:

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TARGET_SECONDS = 2.0  # segment length aimed at (players hold ~3 segments: ~6 s behind live)
-MIN_SECONDS = 1.5  # an IDR earlier than this (another subscriber's PLI) does not cut
+TARGET_SECONDS = 2.0  # segment length aimed at by default (players hold ~3 segments: ~6 s behind live)
+EARLY_CUT = 0.75  # an IDR before this share of the target (another subscriber's PLI) does not cut
 KEYFRAME_LEAD = 0.1  # ask for the IDR this long before the segment is due: about a PLI round trip on a LAN
 H264 = "video/h264"
 
@@ -94,8 +94,11 @@ class _Input:
 
 
 class LecturePackager:
-    def __init__(self, directory: Path, lecture_id: str, *, video_bitrate: int) -> None:
+    def __init__(
+        self, directory: Path, lecture_id: str, *, video_bitrate: int, segment_seconds: float = TARGET_SECONDS
+    ) -> None:
         self.directory = directory
+        self.target = segment_seconds
         self.lecture_id = lecture_id
         recovered = recover(directory)
         self.segments: list[Segment] = recovered.segments
@@ -166,7 +169,7 @@ class LecturePackager:
             current is None
             or current.first_pts is None
             or self._switched
-            or pts / VIDEO_CLOCK - current.first_pts >= TARGET_SECONDS
+            or pts / VIDEO_CLOCK - current.first_pts >= self.target
         )
         for frame in self._transcoder.transcode(data, pts, keyframe=due):
             self._video_frame(source, frame.data, frame.pts, keyframe=frame.keyframe)
@@ -181,9 +184,9 @@ class LecturePackager:
                 current = self._open()
         else:
             elapsed = (pts - current.first_pts * VIDEO_CLOCK) / VIDEO_CLOCK
-            if keyframe and (elapsed >= MIN_SECONDS or self._switched):
+            if keyframe and (elapsed >= self.target * EARLY_CUT or self._switched):
                 current = self._cut(pts / VIDEO_CLOCK)
-            elif elapsed >= TARGET_SECONDS - KEYFRAME_LEAD:
+            elif elapsed >= self.target - KEYFRAME_LEAD:
                 source.track.request_keyframe()
         current.write_video(data, pts, keyframe)
 
@@ -195,7 +198,7 @@ class LecturePackager:
             if self.video is None:  # audio only: cut on time
                 if current is None:
                     current = self._open()
-                elif current.first_pts is not None and frame.pts / AUDIO_CLOCK - current.first_pts >= TARGET_SECONDS:
+                elif current.first_pts is not None and frame.pts / AUDIO_CLOCK - current.first_pts >= self.target:
                     current = self._cut(frame.pts / AUDIO_CLOCK)
             if current is None or current.first_pts is None:
                 continue  # a segment starts with its video keyframe
