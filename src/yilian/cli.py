@@ -160,6 +160,12 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
     except Exception:
         log.exception("could not start the demo's live cases; the demo runs without them")
         return
+    try:
+        from yilian.runtime.demo_film import seed_demo_film
+
+        await seed_demo_film(engine, blob_store(settings), settings.patient_index_secret)
+    except Exception:
+        log.exception("could not seed the demo's cloud film patient; the demo runs without one")
     if result.skipped:
         return
     stages = Counter(str(s.case.stage) for s in result.started)
