@@ -17,7 +17,14 @@ from tests.support.hls import decode, listed
 from tests.support.live_media import PatternVideoTrack, ToneAudioTrack, shows_pattern
 from tests.support.wait import wait_until
 from yilian.live.client import LiveClient
-from yilian.live.protocol import LectureMediaInfo, MediaKind, MediaSource, RoomInfo, VideoPackaging
+from yilian.live.protocol import (
+    HandOverPresenter,
+    LectureMediaInfo,
+    MediaKind,
+    MediaSource,
+    RoomInfo,
+    VideoPackaging,
+)
 
 
 async def _publish(clients: Callable[..., LiveClient], room_id: str, codec: str) -> LiveClient:
@@ -116,3 +123,34 @@ async def test_chapters_belong_to_lecture_rooms(control: httpx.AsyncClient) -> N
     assert (await control.post("/rooms/nowhere/chapters", json={"title": "x"})).status_code == 404
     bad = await control.put("/rooms/lecture-bad", json={"lecture_id": "../escape"})
     assert bad.status_code == 422
+
+
+async def test_handing_over_the_presenter_switches_the_packaged_video_behind_a_discontinuity(
+    control: httpx.AsyncClient, clients: Callable[..., LiveClient], lectures: Path
+) -> None:
+    await control.put("/rooms/lecture-lswitch", json={"lecture_id": "lswitch"})
+    speaker = await _publish(clients, "lecture-lswitch", "video/H264")
+    panelist = clients(
+        join_for("lecture-lswitch", "panelist"),
+        publish=[(PatternVideoTrack(), MediaSource.SCREEN)],
+        video_codec="video/H264",
+    )
+    await panelist.start()
+    await panelist.negotiated()
+    directory = lectures / "lswitch"
+    await wait_until(lambda: listed(directory), "a segment of the speaker's camera", ok=lambda s: len(s) >= 1)
+    assert panelist.joined is not None
+    await speaker.send(HandOverPresenter(participant_id=panelist.joined.participant_id))
+
+    segments = await wait_until(
+        lambda: listed(directory),
+        "two segments of the panelist's screen after a discontinuity",
+        ok=lambda s: any(x.discontinuity for x in s) and not s[-1].discontinuity,
+        within=40,
+    )
+    switched = next(i for i, s in enumerate(segments) if s.discontinuity)
+    assert switched >= 1 and sum(s.discontinuity for s in segments) == 1
+    for segment in segments:  # every segment, before and after the switch, opens on a keyframe and decodes
+        decoded = decode(directory / segment.name)
+        assert decoded.first_packet_keyframe and all(shows_pattern(f) for f in decoded.frames), segment
+    assert decode(directory / segments[switched].name).audio_seconds > 0  # the speaker's microphone carries on

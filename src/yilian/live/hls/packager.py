@@ -176,6 +176,9 @@ class LecturePackager:
 
     def _video_frame(self, source: _Input, data: bytes, pts: int, *, keyframe: bool) -> None:
         current = self._current
+        if self._switched and not keyframe:  # a new source's frames wait for its first IDR
+            source.track.request_keyframe()
+            return
         if current is None or current.first_pts is None:
             if not keyframe:
                 source.track.request_keyframe()
