@@ -38,6 +38,15 @@ const ConsultPage = lazy(() => import("./pages/consult/ConsultPage"));
 const ConsultRoom = lazy(() => import("./pages/consult/room/ConsultRoom"));
 
 const CONSULT_ROLES = ["county_doctor", "expert", "senior", "coordinator"] as const;
+const LectureCatalogue = lazy(() => import("./pages/lecture/Catalogue"));
+const LecturePage = lazy(() => import("./pages/lecture/LecturePage"));
+const SpeakerPage = lazy(() => import("./pages/lecture/SpeakerPage"));
+const ScheduleLecture = lazy(() => import("./pages/lecture/ScheduleLecture"));
+const LectureAttendance = lazy(() => import("./pages/lecture/Attendance"));
+const MyCredits = lazy(() => import("./pages/lecture/MyCredits"));
+// Lectures: everyone of the alliance watches (the server checks each lecture's audience); educators and
+// coordinators schedule them and see attendance.
+const WATCHERS = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator"] as const;
 
 function Home() {
   const { me, loading } = useSession();
@@ -80,6 +89,12 @@ export default function App() {
         />
         <Route path="/teaching/:id" element={<RequireRole roles={[...LEARNERS]}><TeachingCasePage /></RequireRole>} />
         <Route path="/teaching/:id/unknown" element={<RequireRole roles={[...LEARNERS]}><UnknownCase /></RequireRole>} />
+        <Route path="/lectures" element={<RequireRole roles={[...WATCHERS]}><LectureCatalogue /></RequireRole>} />
+        <Route path="/lectures/new" element={<RequireRole roles={["educator", "coordinator"]}><ScheduleLecture /></RequireRole>} />
+        <Route path="/lectures/credits" element={<RequireRole roles={[...WATCHERS]}><MyCredits /></RequireRole>} />
+        <Route path="/lectures/:id" element={<RequireRole roles={[...WATCHERS]}><LecturePage /></RequireRole>} />
+        <Route path="/lectures/:id/speak" element={<RequireRole roles={["expert", "senior", "educator", "coordinator"]}><SpeakerPage /></RequireRole>} />
+        <Route path="/lectures/:id/attendance" element={<RequireRole roles={["educator", "coordinator", "admin"]}><LectureAttendance /></RequireRole>} />
         <Route path="*" element={<Home />} />
       </Routes>
     </Suspense>

@@ -20,6 +20,7 @@ const LEARNING = [
   { to: "/teaching/history", label: "teaching:nav.history" },
 ];
 const CONSULTS = { to: "/consults", label: "nav.consults" };
+const LECTURES = { to: "/lectures", label: "lecture:nav.catalogue" };
 const SEARCH = { to: "/search", label: "search:nav" };
 const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
@@ -27,14 +28,16 @@ const NAV: Record<StaffRole, { to: string; label: string }[]> = {
     { to: "/cases/new", label: "nav.newReferral" },
     SEARCH,
     CONSULTS,
+    LECTURES,
     ...LEARNING,
   ],
-  expert: [{ to: "/worklist", label: "nav.worklist" }, SEARCH, CONSULTS, ...LEARNING],
+  expert: [{ to: "/worklist", label: "nav.worklist" }, SEARCH, CONSULTS, LECTURES, ...LEARNING],
   senior: [
     { to: "/worklist", label: "nav.worklist" },
     { to: "/review", label: "nav.review" },
     SEARCH,
     CONSULTS,
+    LECTURES,
     ...LEARNING,
   ],
   coordinator: [
@@ -42,13 +45,15 @@ const NAV: Record<StaffRole, { to: string; label: string }[]> = {
     { to: "/worklist", label: "nav.worklist" },
     SEARCH,
     CONSULTS,
+    LECTURES,
     ...LEARNING,
   ],
-  admin: [{ to: "/admin", label: "nav.admin" }, SEARCH],
+  admin: [{ to: "/admin", label: "nav.admin" }, SEARCH, LECTURES],
   educator: [
     { to: "/teaching/queue", label: "teaching:nav.queue" },
     { to: "/teaching", label: "teaching:nav.library" },
     { to: "/teaching/collections", label: "teaching:nav.collections" },
+    LECTURES,
   ],
 };
 
@@ -100,9 +105,15 @@ function Inbox() {
             const words = noticeText(n); // the notice's kind and parameters, in the reader's language
             return (
               <li key={n.id} className={n.read_at ? "read" : "unread"}>
-                {n.params.case_id || n.referral_id ? (
+                {n.params.case_id || n.params.lecture_id || n.referral_id ? (
                   <Link
-                    to={n.params.case_id ? `/teaching/${n.params.case_id}` : `/cases/${n.referral_id}`}
+                    to={
+                      n.params.lecture_id
+                        ? `/lectures/${n.params.lecture_id}`
+                        : n.params.case_id
+                          ? `/teaching/${n.params.case_id}`
+                          : `/cases/${n.referral_id}`
+                    }
                     onClick={() => setOpen(false)}
                   >
                     {words.title}

@@ -9,6 +9,7 @@ import consult from "./consult";
 import coordination from "./coordination";
 import county from "./county";
 import film from "./film";
+import lecture from "./lecture";
 import notices from "./notices";
 import patient from "./patient";
 import reading from "./reading";
@@ -19,7 +20,7 @@ export const LANGUAGES = ["zh", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
 const STORAGE_KEY = "yilian.lang";
 
-const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching, search, film };
+const areas = { common, consult, county, reading, coordination, patient, admin, notices, teaching, search, film, lecture };
 
 function bundle(lang: Language): ResourceLanguage {
   return Object.fromEntries(Object.entries(areas).map(([ns, strings]) => [ns, strings[lang]]));

@@ -56,7 +56,9 @@ export interface DataMessage {
 }
 
 export interface RoomOptions {
+  /** The room's thing: a consult's id, or a lecture's with `door: "lectures"` (the speaker's side of a lecture). */
   consultId: string;
+  door?: "consults" | "lectures";
   token: string;
   receiveVideo: boolean;
   /** The camera and/or microphone to publish (null: watch and listen only). */
@@ -69,10 +71,15 @@ export interface RoomOptions {
 
 const EMPTY_PRESENCE: Presence = { participants: [], presenter_id: null, controller_id: null, recording: false };
 
-/** ws(s)://host/api/consults/{id}/live: the API's signalling door (src/yilian/api/live_door.py), on this origin. */
-export function roomSocketUrl(consultId: string, loc: Pick<Location, "protocol" | "host"> = window.location): string {
+/** ws(s)://host/api/consults/{id}/live: the API's signalling door (src/yilian/api/live_door.py), on this origin;
+ * a lecture's speakers come in by /api/lectures/{id}/live. */
+export function roomSocketUrl(
+  consultId: string,
+  loc: Pick<Location, "protocol" | "host"> = window.location,
+  door: "consults" | "lectures" = "consults",
+): string {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/api/consults/${encodeURIComponent(consultId)}/live`;
+  return `${scheme}//${loc.host}/api/${door}/${encodeURIComponent(consultId)}/live`;
 }
 
 // The live process is aiortc, which numbers RTP header extensions the same way in every offer it makes (mid 1,
@@ -141,7 +148,7 @@ export class RoomClient {
 
   connect(): void {
     this.stopped = false;
-    const ws = new WebSocket(roomSocketUrl(this.options.consultId));
+    const ws = new WebSocket(roomSocketUrl(this.options.consultId, window.location, this.options.door));
     this.ws = ws;
     // A browser cannot set a WebSocket's headers, and a URL lands in logs: the token travels in the first frame.
     // The API checks it and the invitation, drops it, and puts its own signed assertion into the join it relays.
