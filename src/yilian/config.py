@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    # Fixity: instances re-hashed each day by the worker's schedule, least recently checked first (0: no schedule).
+    fixity_sample_size: int = Field(default=1000, ge=0)
     # Report search: an existing OpenSearch cluster (http(s)://[user:password@]host:port). None: `yilian up` starts
     # the embedded node under var/opensearch; `yilian api`/`worker` then run without search.
     opensearch_url: str | None = None

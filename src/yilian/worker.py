@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleHandle,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.worker import Worker
 
 from yilian.activities.auto_referral import AutoReferralActivities
 from yilian.activities.consult import ConsultActivities
+from yilian.activities.fixity import FixityActivities
 from yilian.activities.lectures import LectureActivities
 from yilian.activities.referral import ReferralActivities
 from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
 from yilian.config import Settings
+from yilian.domain.fixity import FIXITY_SCHEDULE_ID, FixityInput
 from yilian.imaging.blob import blob_store
 from yilian.metrics.worker import MetricsInterceptor, refresh_forever
 from yilian.notify.inbox import InAppNotifier
@@ -25,6 +38,7 @@ from yilian.notify.webhook import WebhookNotifier, delivery_loop
 from yilian.search.reports import ReportIndex
 from yilian.workflows.auto_referral import AutoReferralWorkflow
 from yilian.workflows.consult import ConsultWorkflow
+from yilian.workflows.fixity import FixityWorkflow
 from yilian.workflows.lecture import LectureWorkflow
 from yilian.workflows.referral import ReferralWorkflow
 from yilian.workflows.teaching import TeachingCaseWorkflow
@@ -34,7 +48,9 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     notifiers: list[Notifier] = [InAppNotifier(), WebhookNotifier()]
     referral = ReferralActivities(engine, settings.share_link_secret, notifiers)
     consult = ConsultActivities(engine, notifiers, client, settings.task_queue)
-    teaching = TeachingActivities(engine, blob_store(settings), settings.deid_secret, notifiers)
+    blobs = blob_store(settings)
+    teaching = TeachingActivities(engine, blobs, settings.deid_secret, notifiers)
+    fixity = FixityActivities(engine, blobs, notifiers)
     index = ReportIndex.from_url(settings.opensearch_url, settings.search_alias) if settings.opensearch_url else None
     search = SearchActivities(engine, index)
     lecture = LectureActivities(engine, notifiers, settings.lecture_media_root(), settings.live_secret)
@@ -42,9 +58,13 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow, AutoReferralWorkflow],
+        workflows=[
+            ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow, AutoReferralWorkflow,
+            FixityWorkflow,
+        ],
         activities=[
-            *referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all(), *auto.all()
+            *referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all(), *auto.all(),
+            *fixity.all(),
         ],  # fmt: skip
         max_cached_workflows=2000,
         interceptors=[MetricsInterceptor()],
@@ -58,6 +78,7 @@ async def run_worker(client: Client, engine: AsyncEngine, settings: Settings) ->
             engine, client, settings.temporal_namespace, settings.task_queue, settings.metrics_refresh_seconds
         )
     )
+    await ensure_fixity_schedule(client, settings)
     try:
         async with build_worker(client, engine, settings):
             await asyncio.Event().wait()  # runs until cancelled
@@ -66,3 +87,24 @@ async def run_worker(client: Client, engine: AsyncEngine, settings: Settings) ->
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def ensure_fixity_schedule(client: Client, settings: Settings) -> ScheduleHandle | None:
+    """The daily fixity check (docs/storage.md): a Temporal schedule, made once per task queue; every worker
+    asks at start and leaves an existing one as it is. YILIAN_FIXITY_SAMPLE_SIZE=0 makes none."""
+    if settings.fixity_sample_size <= 0:
+        return None
+    schedule_id = f"{FIXITY_SCHEDULE_ID}-{settings.task_queue}"
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            FixityWorkflow.run,
+            FixityInput(settings.fixity_sample_size),
+            id=schedule_id,  # Temporal appends each run's start time
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=1), offset=timedelta(hours=18))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(schedule_id, schedule)
+    return client.get_schedule_handle(schedule_id)

@@ -37,6 +37,9 @@ SAMPLE = {
     "lecture_id": "lec-20260101-abc",
     "credit": "2",
     "until": "2026-12-08T02:15:00+00:00",
+    "count": "3",
+    "checked": "1000",
+    "run_id": "yilian-fixity-daily-2026-12-08T18:00:00Z",
 }
 
 

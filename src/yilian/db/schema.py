@@ -314,6 +314,10 @@ dicom_instances = Table(
     Column("origin", String(16), nullable=False),  # stow | gateway | upload | deid
     Column("received_by", String(64), nullable=False),  # user id or API key id
     _ts("created_at", False),
+    # When the daily fixity sample last re-read the blob and found its sha256 (activities/fixity.py); the
+    # least recently checked go first, so the whole archive is covered in turn.
+    _ts("fixity_checked_at"),
+    Index("ix_dicom_instances_fixity_checked_at", "fixity_checked_at"),
 )
 
 api_keys = Table(
@@ -909,3 +913,30 @@ auto_referrals = Table(
 )
 
 AUTO_REFERRAL_TABLES = ("auto_referrals",)
+
+# Fixity (docs/storage.md): each daily run, and each instance whose blob was missing or no longer hashed to the
+# digest recorded at ingest. A run's row is its audit record; a retried activity finds it and does not run again.
+fixity_runs = Table(
+    "fixity_runs",
+    metadata,
+    Column("run_id", String(200), primary_key=True),
+    _ts("started_at", False),
+    Column("checked", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+)
+
+fixity_failures = Table(
+    "fixity_failures",
+    metadata,
+    Column("run_id", ForeignKey("fixity_runs.run_id"), primary_key=True),
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("study_instance_uid", String(64), nullable=False),
+    Column("hospital_id", String(64), nullable=False),
+    Column("blob_key", Text, nullable=False),
+    Column("expected_sha256", String(64), nullable=False),
+    Column("found_sha256", String(64)),  # NULL: the blob is gone
+    _ts("detected_at", False),
+    Index("ix_fixity_failures_sop", "sop_instance_uid"),
+)
+
+FIXITY_TABLES = ("fixity_runs", "fixity_failures")

@@ -44,6 +44,7 @@ class NoticeKind(StrEnum):
     LECTURE_REPLAY = "lecture_replay"  # to the registered: the replay is out
     LECTURE_CREDIT = "lecture_credit"  # to a doctor: they earned the lecture's credit
     SHARE_LINK_LOCKED = "share_link_locked"  # to the referring doctor: wrong birth dates locked a patient's link
+    FIXITY_MISMATCH = "fixity_mismatch"  # to the coordinators: stored images failed the fixity check
 
 
 # The parameters each kind carries: every template may use exactly these. Values are plain strings; `priority` is
@@ -84,6 +85,8 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.LECTURE_CREDIT: frozenset({"lecture_id", "title", "credit"}),
     # `until` is an ISO 8601 instant (UTC), like `starts_at`; a final lock holds until the link expires.
     NoticeKind.SHARE_LINK_LOCKED: frozenset({"referral_id", "until"}),
+    # count of instances whose blob was missing or changed, of `checked` sampled in run `run_id`
+    NoticeKind.FIXITY_MISMATCH: frozenset({"run_id", "count", "checked"}),
 }
 
 

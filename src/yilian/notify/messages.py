@@ -212,6 +212,18 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
             " If the patient did not do this, withdraw it and make a new one",
         ),
     },
+    K.FIXITY_MISMATCH: {
+        Language.ZH_CN: Text(
+            "影像完整性校验未通过",
+            "{count} 个已存影像实例与入库时记录的 SHA-256 不符或已丢失（本次抽检 {checked} 个，批次 {run_id}），"
+            "请联系管理员从备份恢复。",
+        ),
+        Language.EN: Text(
+            "Stored images failed the fixity check",
+            "{count} stored instances no longer match the SHA-256 recorded at ingest or are "
+            "missing ({checked} sampled, run {run_id}); ask the administrator to restore them from backup.",
+        ),
+    },
 }
 
 PRIORITY_WORDS: Mapping[Language, Mapping[str, str]] = {  # keyed by Priority value

@@ -48,6 +48,7 @@ async def check(settings: Settings, *, seconds: float = DEFAULT_TIMEOUT) -> list
         ("Temporal", _check_temporal),
         ("Search", _check_search),
         ("Storage", _check_storage),
+        ("Fixity", _check_fixity),
         ("Secrets", _check_secrets),
     ]
 
@@ -255,6 +256,39 @@ async def _check_search(settings: Settings, seconds: float) -> Check:
             f"{where}: {found.database} signed reports in PostgreSQL, {held}: run `yilian search reindex`.",
         )
     return Check(name, True, f"{where}: {found.index} reports, as many as PostgreSQL has signed.")
+
+
+# --- Fixity ------------------------------------------------------------------------------------
+
+
+async def _check_fixity(settings: Settings, seconds: float) -> Check:
+    """The daily fixity run (activities/fixity.py): when it last ran, and how many instances still fail it."""
+    name = "Fixity"
+    database_url = settings.database_url or _embedded_database_url(settings)
+    if database_url is None:
+        return Check(name, True, "No database to read the fixity runs from.")
+    from yilian.db.engine import make_engine, reading
+    from yilian.db.queries import fixity
+
+    engine = make_engine(database_url)
+    try:
+        async with reading(engine) as conn:
+            last = await fixity.latest_run(conn)
+            failing = await fixity.still_failing(conn)
+    except Exception as exc:
+        return Check(name, False, f"The fixity runs could not be read: {_describe(exc)}")
+    finally:
+        await engine.dispose()
+    if last is None:
+        return Check(name, True, "No fixity run yet: the worker's daily schedule makes the first.")
+    ran = f"last run {last['started_at']:%Y-%m-%d %H:%M} UTC re-hashed {last['checked']} instances"
+    if failing:
+        return Check(
+            name, False,
+            f"{failing} stored instances are missing or no longer match the SHA-256 recorded at ingest "
+            f"(table fixity_failures; {ran}): restore them from backup.",
+        )  # fmt: skip
+    return Check(name, True, f"{ran}; no instance fails its check.")
 
 
 def _embedded_database_url(settings: Settings) -> str | None:

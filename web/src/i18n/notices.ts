@@ -81,6 +81,10 @@ export default defineStrings(
       title: "Patient link locked",
       body: "The patient link of referral {{referral_id}} is locked until {{until}} after too many wrong birth dates. If the patient did not do this, withdraw it and make a new one",
     },
+    fixity_mismatch: {
+      title: "Stored images failed the fixity check",
+      body: "{{count}} stored instances no longer match the SHA-256 recorded at ingest or are missing ({{checked}} sampled, run {{run_id}}); ask the administrator to restore them from backup.",
+    },
   } satisfies Catalogue,
   {
     awaiting_images: {
@@ -133,6 +137,10 @@ export default defineStrings(
     share_link_locked: {
       title: "患者链接已锁定",
       body: "申请 {{referral_id}} 的患者链接因多次输错出生日期被锁定至 {{until}}。如非患者本人所为，请撤回并重新生成链接",
+    },
+    fixity_mismatch: {
+      title: "影像完整性校验未通过",
+      body: "{{count}} 个已存影像实例与入库时记录的 SHA-256 不符或已丢失（本次抽检 {{checked}} 个，批次 {{run_id}}），请联系管理员从备份恢复。",
     },
   },
 );
