@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install, so `make up`/`make test` reinstall only when pyproject.toml changed.
 STAMP := $(VENV)/.yilian-installed
 
-.PHONY: install up test lint viewer web api-client api-client-check infra-tools
+.PHONY: install up test lint viewer web api-client api-client-check infra-tools chaos
 
 define install_recipe
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -79,6 +79,11 @@ test: $(STAMP) viewer web api-client-check infra-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# The scale-out fault test alone (docs/ops.md): two APIs behind nginx, two workers, the gateway, each killed with
+# SIGKILL, PostgreSQL and Temporal restarted. `make test` runs it too (it lives under tests/).
+chaos: $(STAMP)
+	$(BIN)/pytest -q tests/chaos
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
