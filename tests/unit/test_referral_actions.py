@@ -96,7 +96,7 @@ def test_only_acknowledging_a_critical_finding_has_a_condition() -> None:
 def test_person_actions_are_the_non_system_actions_but_reroute() -> None:
     people = {a for a, r in RULES.items() if r.guard is not Guard.SYSTEM}
     assert set(PERSON_ACTIONS) == people - {A.REROUTE}  # reroute is the reassign panel without an expert
-    assert len(PERSON_ACTIONS) == len(set(PERSON_ACTIONS)) == 14
+    assert len(PERSON_ACTIONS) == len(set(PERSON_ACTIONS)) == 15
 
 
 def _allowed_state(action: Action) -> ReferralState:
@@ -205,8 +205,10 @@ def test_allowed_actions_examples() -> None:
     assert allowed_actions(_case(S.OFFERED), county) == [A.CANCEL, A.CORRECT_QUESTION]
     assert allowed_actions(_case(S.IN_READING), county) == []  # reading started: the question stays
     assert allowed_actions(_case(S.OFFERED), coordinator) == [A.REASSIGN]
-    assert allowed_actions(_case(S.IN_READING), reader) == [A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY, A.REQUEST_INFO]
-    assert allowed_actions(_case(S.CHANGES_REQUESTED), reader) == [A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY]
+    assert allowed_actions(_case(S.IN_READING), reader) == [
+        A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY, A.REQUEST_INFO, A.GRADE_QUALITY
+    ]  # fmt: skip
+    assert allowed_actions(_case(S.CHANGES_REQUESTED), reader) == [A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY, A.GRADE_QUALITY]
     assert allowed_actions(_case(S.PRELIMINARY), senior) == [A.APPROVE, A.REQUEST_CHANGES]
     assert allowed_actions(_case(S.PRELIMINARY), reader) == []
     assert allowed_actions(_case(S.NEEDS_INFO), county) == [A.PROVIDE_INFO]

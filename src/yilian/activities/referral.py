@@ -10,6 +10,7 @@ from temporalio import activity
 
 from yilian.db.engine import reading, single_statement
 from yilian.db.queries import imaging as imaging_queries
+from yilian.db.queries import quality as quality_queries
 from yilian.db.queries import reader as reader_queries
 from yilian.db.queries import referral as q
 from yilian.db.queries import teaching as teaching_queries
@@ -47,7 +48,7 @@ class ReferralActivities:
         nothing; notifications go first so the audit event can say who was told and by which channel. A step
         that writes only its audit event and projection row (accept, acknowledge, ...) is one statement.
         """
-        alone = not (inp.notifications or inp.report or inp.share_link)
+        alone = not (inp.notifications or inp.report or inp.share_link or inp.quality)
         async with single_statement(self._engine) if alone else self._engine.begin() as conn:
             sent = [
                 await dispatch.deliver(conn, self._notifiers, n, await dispatch.recipients(conn, n))
@@ -64,6 +65,8 @@ class ReferralActivities:
                 return RecordStepResult(recorded=False, notified=sent)
             if inp.report is not None:
                 await q.save_report_version(conn, inp.report)
+            if inp.quality is not None:
+                await quality_queries.save_grade(conn, inp.quality)
             if inp.share_link is not None and link_id:
                 await q.create_return_link(conn, link_id, inp.share_link)
             if inp.event.to_state is ReferralState.FINAL and inp.event.from_state is not ReferralState.FINAL:

@@ -35,6 +35,7 @@ from yilian.api.routes import (
     notifications,
     patient_index,
     patient_sessions,
+    quality,
     referrals,
     search,
     share_links,
@@ -70,6 +71,7 @@ API_ROUTERS = (
     patient_sessions,
     lectures,
     cloud_film,
+    quality,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

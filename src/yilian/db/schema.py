@@ -940,3 +940,23 @@ fixity_failures = Table(
 )
 
 FIXITY_TABLES = ("fixity_runs", "fixity_failures")
+# --- Image quality control (revision 0013): the reader's grade of each referral's study, for the scorecards.
+
+quality_grades = Table(
+    "quality_grades",
+    metadata,
+    Column("referral_id", String(64), primary_key=True),  # one grade per case: a later grade replaces it
+    Column("requesting_hospital_id", ForeignKey("hospitals.id"), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False),
+    Column("technician", Text, nullable=False, server_default=""),  # Operators' Name (0008,1070) of the study
+    Column("modality", String(16), nullable=False),
+    Column("scale", String(16), nullable=False),  # domain.quality.QualityScale
+    Column("grade", String(4), nullable=False),
+    Column("good", Boolean, nullable=False),
+    Column("reasons", JSONB, nullable=False, server_default="[]"),
+    Column("reader_id", String(64), nullable=False),
+    _ts("graded_at", False),
+    Index("ix_quality_grades_hospital_at", "requesting_hospital_id", "graded_at"),
+)
+
+QUALITY_TABLES = ("quality_grades",)

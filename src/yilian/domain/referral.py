@@ -62,6 +62,7 @@ class Action(StrEnum):
     ESCALATE_CRITICAL = "escalate_critical"
     ADD_ADDENDUM = "add_addendum"
     CORRECT_QUESTION = "correct_question"  # the county adds to or corrects the clinical question before reading
+    GRADE_QUALITY = "grade_quality"  # the reader grades the images' technical quality (domain/quality.py)
     # An MDT consult's steps on the case's timeline, recorded from the consult's workflow (domain/consult.py); the
     # person who acted is in the event's details and in the consult's own trail.
     CONSULT_REQUESTED = "consult_requested"
@@ -185,6 +186,7 @@ RULES: dict[Action, Rule] = {
     Action.CORRECT_QUESTION: Rule(
         frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), None, Guard.REFERRING_DOCTOR, frozenset({N.COMMENT})
     ),
+    Action.GRADE_QUALITY: Rule(frozenset({S.IN_READING, S.CHANGES_REQUESTED}), None, Guard.ASSIGNED_READER),
     **{a: Rule(ANY_STATE, None, Guard.SYSTEM) for a in CONSULT_STEPS},
 }  # fmt: skip
 
@@ -206,6 +208,7 @@ class PersonAction(StrEnum):
     ACKNOWLEDGE_CRITICAL = Action.ACKNOWLEDGE_CRITICAL.value
     ADD_ADDENDUM = Action.ADD_ADDENDUM.value
     CORRECT_QUESTION = Action.CORRECT_QUESTION.value
+    GRADE_QUALITY = Action.GRADE_QUALITY.value
 
 
 PERSON_ACTIONS: tuple[Action, ...] = tuple(Action(a.value) for a in PersonAction)

@@ -130,7 +130,19 @@ class ReassignInput:
         return Given(comment=self.reason, target=self.expert_id)
 
 
-PersonInput = ActorInput | ReportInput | ReviewInput | ReassignInput  # an Update's argument: who, and what they sent
+@dataclass(frozen=True)
+class QualityInput:
+    """The reader's grade of the study's technical quality (domain/quality.py checks it against the modality)."""
+
+    actor: Actor
+    grade: str
+    reasons: list[str] = field(default_factory=list)
+
+    def given(self) -> Given:
+        return Given()
+
+
+PersonInput = ActorInput | ReportInput | ReviewInput | ReassignInput | QualityInput  # who, and what they sent
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,22 @@ class ShareLinkInput:
 
 
 @dataclass(frozen=True)
+class QualityRecordInput:
+    """One quality grade as the scorecards read it; a later grade of the same referral replaces it."""
+
+    referral_id: str
+    requesting_hospital_id: str
+    study_instance_uid: str
+    modality: str
+    scale: str
+    grade: str
+    good: bool
+    reasons: list[str]
+    reader_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RecordStepInput:
     """Everything one step of a case changes, written in one transaction by one activity.
 
@@ -258,6 +286,7 @@ class RecordStepInput:
     report: ReportVersionInput | None = None
     share_link: ShareLinkInput | None = None
     notifications: list[NotifyInput] = field(default_factory=list)
+    quality: QualityRecordInput | None = None
 
 
 @dataclass(frozen=True)

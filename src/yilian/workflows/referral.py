@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.consult_io import ConsultOnReferralInput
     from yilian.domain.errors import YilianError
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
+    from yilian.domain.quality import grade_of
     from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.referral_io import (
         ActionResult,
@@ -46,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
         NotifyInput,
         PersonInput,
         ProjectionSnapshot,
+        QualityInput,
+        QualityRecordInput,
         ReassignInput,
         RecordedRow,
         RecordStepInput,
@@ -445,6 +448,13 @@ class ReferralWorkflow:
     def _validate_reassign_input(self, inp: ReassignInput) -> None:
         self._validate_update(inp)
 
+    def _validate_quality_input(self, inp: QualityInput) -> None:
+        self._validate_update(inp)
+        try:
+            grade_of(self._facts.modality, inp.grade, inp.reasons)
+        except YilianError as err:
+            raise rejection(err) from err
+
     def _validate(self, action: Action, inp: PersonInput) -> None:
         holding = rules.conditions(critical_open=self._p.critical_open)
         try:
@@ -636,6 +646,23 @@ class ReferralWorkflow:
     acknowledge_critical.validator(_validate_actor_input)
 
     @workflow.update
+    async def grade_quality(self, inp: QualityInput) -> ActionResult:
+        """The reader grades the images' technical quality (影像质控) while reading; a later grade replaces it."""
+        async with self._acting(Action.GRADE_QUALITY, inp):
+            f = self._facts
+            q = grade_of(f.modality, inp.grade, inp.reasons)
+            reasons = [str(r) for r in q.reasons]
+            record = QualityRecordInput(
+                f.referral_id, f.requesting_hospital_id, f.study_instance_uid, f.modality, str(q.scale), q.grade,
+                q.good, reasons, inp.actor.user_id, workflow.now(),
+            )  # fmt: skip
+            details = {"scale": str(q.scale), "grade": q.grade, "good": q.good, "reasons": reasons}
+            await self._apply_locked(Action.GRADE_QUALITY, inp.actor, details=details, quality=record)
+        return self._result()
+
+    grade_quality.validator(_validate_quality_input)
+
+    @workflow.update
     async def correct_question(self, inp: ActorInput) -> ActionResult:
         """The county adds to or corrects the clinical question (an auto-referral's comes from the order) before
         anyone reads the case."""
@@ -711,6 +738,7 @@ class ReferralWorkflow:
         report: ReportVersionInput | None = None,
         share_link: ShareLinkInput | None = None,
         notify: list[_Note] | None = None,
+        quality: QualityRecordInput | None = None,
     ) -> RecordStepResult:
         try:
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
@@ -719,7 +747,9 @@ class ReferralWorkflow:
         self._p = replace(self._p, case=case)
         if report is not None and report.kind is ReportKind.FINAL:
             self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)
-        recorded = await self._record(event, details or {}, report=report, share_link=share_link, notes=notify or [])
+        recorded = await self._record(
+            event, details or {}, report=report, share_link=share_link, notes=notify or [], quality=quality
+        )
         if report is not None and report.kind in (ReportKind.FINAL, ReportKind.ADDENDUM):
             self._index_report(report.version)
         return recorded
@@ -756,6 +786,7 @@ class ReferralWorkflow:
         report: ReportVersionInput | None = None,
         share_link: ShareLinkInput | None = None,
         notes: list[_Note] | None = None,
+        quality: QualityRecordInput | None = None,
     ) -> RecordStepResult:
         self._timeline.append(
             {
@@ -784,6 +815,7 @@ class ReferralWorkflow:
                 report=report,
                 share_link=share_link,
                 notifications=notifications,
+                quality=quality,
             ),
             result_type=RecordStepResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT,

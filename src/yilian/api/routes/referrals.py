@@ -22,9 +22,11 @@ from yilian.db.queries import referral as q
 from yilian.domain import report
 from yilian.domain.access import Principal, sees_drafts
 from yilian.domain.agreement import Priority
+from yilian.domain.quality import DefectReason
 from yilian.domain.referral import Action
 from yilian.domain.referral_io import (
     ActorInput,
+    QualityInput,
     ReassignInput,
     ReportInput,
     ReviewInput,
@@ -90,6 +92,13 @@ class RequiredComment(RequestBody):
 class ReviewBody(RequestBody):
     discrepancy: Discrepancy
     comments: str = Field(default="", max_length=4000)
+
+
+class QualityBody(RequestBody):
+    grade: str = Field(
+        min_length=1, max_length=1, description="X-ray: A-D (甲乙丙丁); CT/MR: 3-0 (3 is no defect)"
+    )
+    reasons: list[DefectReason] = Field(default_factory=list, max_length=6, description="needed below the best grade")
 
 
 class ReassignBody(RequestBody):
@@ -220,6 +229,10 @@ def _report(p: Principal, b: Any) -> ReportInput:
     return ReportInput(p.actor, b.content())
 
 
+def _quality(p: Principal, b: Any) -> QualityInput:
+    return QualityInput(p.actor, b.grade, [str(r) for r in b.reasons])
+
+
 def _review(p: Principal, b: Any) -> ReviewInput:
     return ReviewInput(p.actor, b.discrepancy, b.comments)
 
@@ -238,6 +251,10 @@ ACTION_ROUTES = (
     ),
     ActionRoute("POST", "preliminary", W.SUBMIT_PRELIMINARY, ReportBody, _report, "Submit the preliminary report"),
     ActionRoute("POST", "approve", W.APPROVE, ReviewBody, _review, "Second reader signs the final report"),
+    ActionRoute(
+        "POST", "quality", W.GRADE_QUALITY, QualityBody, _quality,
+        "The reader grades the images' technical quality (影像质控); below the best grade, with defect reasons",
+    ),  # fmt: skip
     ActionRoute(
         "POST",
         "request-changes",

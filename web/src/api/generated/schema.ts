@@ -226,6 +226,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/referrals/{referral_id}/quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The reader grades the images' technical quality (影像质控); below the best grade, with defect reasons */
+        post: operations["referrals_grade_quality"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/referrals/{referral_id}/request-changes": {
         parameters: {
             query?: never;
@@ -2179,6 +2196,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/quality/scorecards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Scorecards
+         * @description Share of good images (甲片, or CT/MR grade 3) per month for the cases the coordinator may see, with the
+         *     trend and the most frequent defect reasons.
+         */
+        get: operations["quality_get_scorecards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -3584,6 +3622,11 @@ export interface components {
             /** Turnaround */
             turnaround: components["schemas"]["Turnaround"][];
         };
+        /**
+         * DefectReason
+         * @enum {string}
+         */
+        DefectReason: "positioning" | "exposure" | "motion" | "artefact" | "coverage" | "protocol";
         /**
          * Deidentification
          * @description The educator's review before publishing: the text diff and the images a person must look at.
@@ -5542,7 +5585,7 @@ export interface components {
          *     (`reassign` without an expert is a reroute: the same panel). The API's `allowed_actions` lists these.
          * @enum {string}
          */
-        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum" | "correct_question";
+        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum" | "correct_question" | "grade_quality";
         /** PlanBody */
         PlanBody: {
             /** Title */
@@ -5650,6 +5693,64 @@ export interface components {
          * @enum {string}
          */
         ProposalReason: "minor_discrepancy" | "major_discrepancy" | "critical_finding" | "rare_diagnosis";
+        /** QualityBody */
+        QualityBody: {
+            /**
+             * Grade
+             * @description X-ray: A-D (甲乙丙丁); CT/MR: 3-0 (3 is no defect)
+             */
+            grade: string;
+            /**
+             * Reasons
+             * @description needed below the best grade
+             */
+            reasons?: components["schemas"]["DefectReason"][];
+        };
+        /** QualityMonth */
+        QualityMonth: {
+            /** Month */
+            month: string;
+            /** Graded */
+            graded: number;
+            /** Good */
+            good: number;
+            /** Share */
+            share: number;
+        };
+        /** QualityScorecard */
+        QualityScorecard: {
+            /** Subject */
+            subject: string;
+            /** Months */
+            months: components["schemas"]["QualityMonth"][];
+            /** Latest Share */
+            latest_share: number;
+            /** Trend */
+            trend: number;
+            /** Meets Target */
+            meets_target: boolean;
+            /** Top Reasons */
+            top_reasons: components["schemas"]["ReasonCount"][];
+        };
+        /** QualityScorecards */
+        QualityScorecards: {
+            /** By */
+            by: string;
+            /** Target */
+            target: number;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Items */
+            items: components["schemas"]["QualityScorecard"][];
+        };
         /** Question */
         Question: {
             /** Id */
@@ -5759,6 +5860,13 @@ export interface components {
         ReasonBody: {
             /** Reason */
             reason: string;
+        };
+        /** ReasonCount */
+        ReasonCount: {
+            /** Reason */
+            reason: string;
+            /** Count */
+            count: number;
         };
         /** ReassignBody */
         ReassignBody: {
@@ -6878,6 +6986,7 @@ export type CurationBody = components['schemas']['CurationBody'];
 export type CurationOut = components['schemas']['CurationOut'];
 export type CurationVersion = components['schemas']['CurationVersion'];
 export type Dashboard = components['schemas']['Dashboard'];
+export type DefectReason = components['schemas']['DefectReason'];
 export type Deidentification = components['schemas']['Deidentification'];
 export type Difficulty = components['schemas']['Difficulty'];
 export type Discrepancy = components['schemas']['Discrepancy'];
@@ -6992,6 +7101,10 @@ export type Proposal = components['schemas']['Proposal'];
 export type ProposalDecided = components['schemas']['ProposalDecided'];
 export type ProposalDecision = components['schemas']['ProposalDecision'];
 export type ProposalReason = components['schemas']['ProposalReason'];
+export type QualityBody = components['schemas']['QualityBody'];
+export type QualityMonth = components['schemas']['QualityMonth'];
+export type QualityScorecard = components['schemas']['QualityScorecard'];
+export type QualityScorecards = components['schemas']['QualityScorecards'];
 export type Question = components['schemas']['Question'];
 export type QuestionBody = components['schemas']['QuestionBody'];
 export type QuizBody = components['schemas']['QuizBody'];
@@ -7001,6 +7114,7 @@ export type QuizQuestionOut = components['schemas']['QuizQuestionOut'];
 export type QuizResult = components['schemas']['QuizResult'];
 export type Reader = components['schemas']['Reader'];
 export type ReasonBody = components['schemas']['ReasonBody'];
+export type ReasonCount = components['schemas']['ReasonCount'];
 export type ReassignBody = components['schemas']['ReassignBody'];
 export type RedactedText = components['schemas']['RedactedText'];
 export type Referral = components['schemas']['Referral'];
@@ -7581,6 +7695,50 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReviewBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Referral"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    referrals_grade_quality: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QualityBody"];
             };
         };
         responses: {
@@ -12368,6 +12526,48 @@ export interface operations {
             };
         };
     };
+    quality_get_scorecards: {
+        parameters: {
+            query?: {
+                by?: "hospital" | "technician";
+                months?: number;
+                target?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityScorecards"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -13066,11 +13266,13 @@ type ReadonlyArray<T> = [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiCloudFilmImagesRegional_patient_idStudy_instance_uidSop_instance_uidGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/cloud-film/images/{regional_patient_id}/{study_instance_uid}/{sop_instance_uid}"]["get"]["parameters"]["query"]["format"]> = ["jpeg", "dicom"];
+export const pathsApiQualityScorecardsGetParametersQueryByValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/quality/scorecards"]["get"]["parameters"]["query"]["by"]> = ["hospital", "technician"];
 export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminAction"]> = ["create", "update", "password"];
 export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user"];
 export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Certainty"]> = ["pathology_proven", "follow_up_confirmed", "expert_consensus", "presumptive"];
 export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled"];
+export const defectReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DefectReason"]> = ["positioning", "exposure", "motion", "artefact", "coverage", "protocol"];
 export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
 export const enrolmentOutcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Enrolment"]["outcome"]> = ["linked", "review", "own"];
@@ -13085,7 +13287,7 @@ export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
-export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum", "correct_question"];
+export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum", "correct_question", "grade_quality"];
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
 export const proposalDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalDecision"]> = ["accepted", "dismissed"];
 export const proposalReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalReason"]> = ["minor_discrepancy", "major_discrepancy", "critical_finding", "rare_diagnosis"];
