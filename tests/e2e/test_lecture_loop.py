@@ -145,6 +145,9 @@ async def test_speaker_publishes_doctor_watches_live_asks_then_replay_and_credit
     # The speaker sees the question and puts it to themself (the moderator's pick), then ends after a while.
     await expect(speaker.get_by_role("list", name="Questions")).to_contain_text("磨玻璃结节需要多久复查？",
                                                                                 timeout=15_000)  # fmt: skip
+    await speaker.get_by_role("textbox", name="Chapter title").fill("病例讨论 / Cases")
+    await speaker.get_by_role("button", name="Mark a chapter").click()
+    await expect(speaker.get_by_text("Chapters so far: 1")).to_be_visible()
     await speaker.get_by_role("button", name="Put to the speaker").click()
     await expect(speaker.get_by_text("Put to the speaker").first).to_be_visible()
     await _top_shot(speaker, "lecture-speaker")
@@ -154,6 +157,7 @@ async def test_speaker_publishes_doctor_watches_live_asks_then_replay_and_credit
                                  ok=lambda r: r["state"] == "published", within=90)  # fmt: skip
     assert published["recorded_seconds"] >= ON_AIR_SECONDS / 2, published
     assert (folder / "replay.m3u8").is_file()
+    assert [c["title"] for c in published["chapters"]] == ["病例讨论 / Cases"], published["chapters"]
     await speaker.context.close()
 
     # The replay, the quiz, the credit.

@@ -89,6 +89,9 @@ MATRIX = (
     R(f"POST {LEC}/questions/{{question_id}}/pick",      "live",      "401|403 403|200 403|403 200|403", {}),
     R(f"POST {LEC}/quiz",                                "live",      "401|200 403|200 403|200 200|200",
       {"answers": [0]}),
+    # the room is not on air (nobody published): the stage people get 409, the rest 403
+    R(f"POST {LEC}/chapters",                            "live",      "401|403 403|409 403|403 409|403",
+      {"title": "病例讨论"}),
     R(f"GET {LEC}/attendance",                           "live",      "401|403 403|403 403|200 200|200"),
     R(f"GET {LEC}/attendance.csv",                       "live",      "401|403 403|403 403|200 200|200"),
 )

@@ -33,9 +33,11 @@ from yilian.live.assertion import sign_assertion
 from yilian.live.protocol import (
     MAX_SIGNAL_BYTES,
     WEBSOCKET_PATH,
+    AddChapter,
     CloseCode,
     ErrorMessage,
     Join,
+    LectureMediaInfo,
     LiveAssertion,
     LiveErrorCode,
     LiveHealth,
@@ -91,6 +93,26 @@ class LiveProcesses:
         if answer.status_code != 200:
             log.warning("live process %s refused to open room %s: %s", url, room_id, answer.status_code)
         return answer.status_code == 200
+
+    async def add_chapter(self, engine: AsyncEngine, room_id: str, chapter: AddChapter) -> LectureMediaInfo | None:
+        """`POST /rooms/{room_id}/chapters` on the process the room is pinned to; None when the room is not open
+        there (never opened, or the process restarted and nobody published since)."""
+        async with engine.connect() as conn:
+            url = await q.pinned(conn, room_id)
+        if url is None:
+            return None
+        headers = {"Authorization": f"Bearer {self.secret}"}
+        try:
+            async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as client:
+                answer = await client.post(f"{url}/rooms/{room_id}/chapters", json=chapter.model_dump(mode="json"),
+                                           headers=headers)  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise LiveUnavailable(f"the live process {url} did not answer") from exc
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise LiveUnavailable(f"the live process {url} refused the chapter: {answer.status_code}")
+        return LectureMediaInfo.model_validate_json(answer.content)
 
     async def room_for(self, engine: AsyncEngine, consult_id: str, lecture_id: str | None = None) -> str:
         """The live process the consult's room runs on, opened there: the pinned one while it answers, else the

@@ -84,6 +84,9 @@ export default defineStrings(
       refused: "The live room refused this connection.",
       leave: "Leave",
       viewers: "Questions from the audience",
+      chapter: "Chapter title",
+      markChapter: "Mark a chapter",
+      chapters: "Chapters so far: {{count}}",
     },
     form: {
       title: "Schedule a lecture",
@@ -216,6 +219,9 @@ export default defineStrings(
       refused: "直播间拒绝了此连接。",
       leave: "离开",
       viewers: "听众提问",
+      chapter: "章节标题",
+      markChapter: "标记章节",
+      chapters: "已标记 {{count}} 个章节",
     },
     form: {
       title: "安排讲座",

@@ -30,7 +30,7 @@ from yilian.api.deps import (
     socket_principal,
 )
 from yilian.api.lecture_view import audience_of, lecture_case, lecture_out, seen_lecture
-from yilian.api.live_door import Seat, first_join, refuse, relay
+from yilian.api.live_door import LiveUnavailable, Seat, first_join, refuse, relay
 from yilian.api.models.lecture import (
     Chapter,
     Credit,
@@ -57,7 +57,7 @@ from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.lecture import LectureAction, LectureState, Plan, Quiz, QuizQuestion
 from yilian.domain.lecture_io import LectureActorInput, LecturePersonInput, PlanInput
 from yilian.domain.roles import Role
-from yilian.live.protocol import LiveErrorCode
+from yilian.live.protocol import AddChapter, LiveErrorCode
 
 router = APIRouter(prefix="/api/lectures", tags=["lectures"])
 Organiser = Annotated[Principal, Depends(require_role(Role.EDUCATOR, Role.COORDINATOR))]
@@ -110,6 +110,10 @@ class EmptyBody(RequestBody):
 
 class QuestionBody(RequestBody):
     body: str = Field(description=f"the question, at most {rules.QUESTION_MAX} characters")
+
+
+class ChapterBody(RequestBody):
+    title: str = Field(min_length=1, max_length=200)
 
 
 class AnswersBody(RequestBody):
@@ -355,6 +359,23 @@ async def answer_quiz(lecture_id: str, body: AnswersBody, engine: Engine, comman
     if passed and state is LectureState.PUBLISHED:
         await commands.watched(lecture_id, [access.principal.user_id])
     return QuizResult(right=right, total=len(quiz.questions), passed=passed)
+
+
+@router.post("/{lecture_id}/chapters", status_code=201)
+async def mark_chapter(lecture_id: str, body: ChapterBody, engine: Engine, processes: Live,
+                       access: LectureCaller) -> Page[Chapter]:  # fmt: skip
+    """A speaker (or the organiser) marks a chapter of the replay at this moment of the recording."""
+    case = lecture_case(access.row)
+    if not rules.guard_allows(rules.Guard.STAGE, case, access.principal.actor):
+        raise YilianError(ErrorCode.FORBIDDEN, "only the lecture's speakers and organiser mark chapters")
+    rules.require_state(LectureState(access.row["state"]), frozenset({LectureState.LIVE}), "mark a chapter of")
+    try:
+        info = await processes.add_chapter(engine, media.room_id(lecture_id), AddChapter(title=body.title))
+    except LiveUnavailable as exc:
+        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, str(exc)) from exc
+    if info is None:
+        raise YilianError(ErrorCode.INVALID_TRANSITION, "the lecture's room is not on air yet: publish first")
+    return Page[Chapter].of([Chapter(title=c.title, start_s=c.start_s) for c in info.chapters])
 
 
 # ---- attendance ---------------------------------------------------------------------------------------------------

@@ -1996,6 +1996,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/lectures/{lecture_id}/chapters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Chapter
+         * @description A speaker (or the organiser) marks a chapter of the replay at this moment of the recording.
+         */
+        post: operations["lectures_mark_chapter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lectures/{lecture_id}/attendance": {
         parameters: {
             query?: never;
@@ -3097,6 +3117,11 @@ export interface components {
             title: string;
             /** Start S */
             start_s: number;
+        };
+        /** ChapterBody */
+        ChapterBody: {
+            /** Title */
+            title: string;
         };
         /** CodeRequest */
         CodeRequest: {
@@ -5018,6 +5043,26 @@ export interface components {
         Page_AuditEvent_: {
             /** Items */
             items: components["schemas"]["AuditEvent"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[Chapter] */
+        Page_Chapter_: {
+            /** Items */
+            items: components["schemas"]["Chapter"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -6964,6 +7009,7 @@ export type BreachedCase = components['schemas']['BreachedCase'];
 export type CancelBody = components['schemas']['CancelBody'];
 export type Certainty = components['schemas']['Certainty'];
 export type Chapter = components['schemas']['Chapter'];
+export type ChapterBody = components['schemas']['ChapterBody'];
 export type CodeRequest = components['schemas']['CodeRequest'];
 export type CodeRequested = components['schemas']['CodeRequested'];
 export type CodeSignIn = components['schemas']['CodeSignIn'];
@@ -7065,6 +7111,7 @@ export type PageAgreementSummary = components['schemas']['Page_AgreementSummary_
 export type PageApiKey = components['schemas']['Page_ApiKey_'];
 export type PageAttendance = components['schemas']['Page_Attendance_'];
 export type PageAuditEvent = components['schemas']['Page_AuditEvent_'];
+export type PageChapter = components['schemas']['Page_Chapter_'];
 export type PageCollection = components['schemas']['Page_Collection_'];
 export type PageConsultEvent = components['schemas']['Page_ConsultEvent_'];
 export type PageConsultMessage = components['schemas']['Page_ConsultMessage_'];
@@ -12060,6 +12107,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuizResult"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lectures_mark_chapter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lecture_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChapterBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Chapter_"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */

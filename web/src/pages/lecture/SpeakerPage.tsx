@@ -1,7 +1,7 @@
 // The speaker's page (/lectures/:id/speak): camera and microphone (and a shared screen) published into the lecture's
 // live room through Yilian's SFU, like a consult room (live/roomClient.ts); the room packages it as HLS for the
 // doctors. Going on air starts the lecture; ending it closes the room and publishes the replay.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router-dom";
 
@@ -10,6 +10,30 @@ import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { RoomClient, type RoomSnapshot } from "../../live/roomClient";
 import { allows, useLecture, useLectureActions, type LectureDetail } from "./api";
 import { Questions } from "./LecturePage";
+
+function ChapterMark({ lecture }: { lecture: LectureDetail }) {
+  const { t } = useTranslation("lecture");
+  const actions = useLectureActions(lecture.id);
+  const [title, setTitle] = useState("");
+  const marked = actions.chapter.data?.items.length;
+  return (
+    <form
+      className="row"
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        actions.chapter.mutate(title, { onSuccess: () => setTitle("") });
+      }}
+    >
+      <input value={title} onChange={(e) => setTitle(e.target.value)} aria-label={t("speaker.chapter")}
+        placeholder={t("speaker.chapter")} maxLength={200} />
+      <button type="submit" disabled={!title.trim() || actions.chapter.isPending}>
+        {t("speaker.markChapter")}
+      </button>
+      {marked !== undefined && <span className="small muted">{t("speaker.chapters", { count: marked })}</span>}
+      <ErrorMessage error={actions.chapter.error} />
+    </form>
+  );
+}
 
 function OnAir({ lecture, local }: { lecture: LectureDetail; local: MediaStream }) {
   const { t } = useTranslation("lecture");
@@ -67,6 +91,7 @@ function OnAir({ lecture, local }: { lecture: LectureDetail; local: MediaStream 
           {t(sharing ? "speaker.stopShare" : "speaker.shareScreen")}
         </button>
       )}
+      {status === "connected" && <ChapterMark lecture={lecture} />}
       {failure && <p className="error">{failure}</p>}
     </section>
   );

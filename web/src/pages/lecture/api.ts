@@ -116,6 +116,10 @@ export function useLectureActions(id: string) {
         ),
       onSuccess: refresh,
     }),
+    chapter: useMutation({
+      mutationFn: (title: string) => ok(api.POST("/api/lectures/{lecture_id}/chapters", { ...p, body: { title } })),
+      onSuccess: refresh,
+    }),
     quiz: useMutation({
       mutationFn: (answers: number[]) => ok(api.POST("/api/lectures/{lecture_id}/quiz", { ...p, body: { answers } })),
       onSuccess: refresh,
