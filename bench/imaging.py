@@ -26,7 +26,12 @@ Run as root (it needs `ip netns`). What it does:
      by a one-year StudyDate range and unfiltered, all with limit=100.
    - Memory: a `--big-mb` study (1024x1024 CT slices) streamed by WADO-RS from Yilian to a client that discards
      the bytes, sampling the API process's RSS every 20 ms.
-4. Prints a JSON summary and a table; writes the section "Imaging vs Orthanc (issue 3)" of docs/benchmarks.md.
+4. Object storage (issue 15): a second `yilian api` on the same database and worker keeps its archive in S3, on
+   an s3proxy 4.1.0 (runtime/s3proxy.py, filesystem backend) in the same namespace; the STOW-RS and retrieval
+   phases run against it too, beside the local-disk API. `--storage-only` runs just those two phases (no Orthanc,
+   no C-STORE, QIDO-RS or memory row) and writes only the S3 section.
+5. Prints a JSON summary and tables; writes the sections "Imaging vs Orthanc (issue 3)" and "Imaging on S3
+   (issue 15)" of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ from processes import stop_processes  # bench/ is on sys.path: these run as scri
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Imaging vs Orthanc (issue 3)"
+S3_SECTION = "## Imaging on S3 (issue 15)"
+S3_BUCKET = "yilian-bench"
 ORTHANC_PLUGIN_DIRS = ("/usr/share/orthanc/plugins", "/usr/lib/orthanc/plugins")
 BOUNDARY = "yilian-bench-boundary"
 STOW_TYPE = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'
@@ -158,9 +165,14 @@ class Stack:
     orthanc_url: str = ""
     orthanc_dicom_port: int = 0
     gateway_port: int = 0
+    s3: Any = None  # the s3proxy server
+    s3_api_url: str = ""
 
     def stop(self) -> None:
         stop_processes(self.procs)
+        if self.s3 is not None:
+            with contextlib.suppress(Exception):
+                self.s3.stop()
         if self.dev is not None:
             with contextlib.suppress(Exception):
                 self.dev.stop()
@@ -195,6 +207,31 @@ def start_yilian(stack: Stack) -> None:
     for command in ("worker", "api"):
         stack.procs[command] = _spawn(command, [sys.executable, "-m", "yilian.cli", command], env, tmp)
     _wait_http(f"{stack.api_url}/api/health", stack.procs["api"], "api", tmp)
+    start_s3_api(stack, env)
+
+
+def start_s3_api(stack: Stack, env: dict[str, str]) -> None:
+    """s3proxy, and a second API process whose archive is in it (same database, worker and users)."""
+    from yilian.runtime.s3proxy import REGION, start_s3proxy
+
+    stack.s3 = start_s3proxy(stack.tmp / "s3proxy")
+    stack.s3.create_bucket(S3_BUCKET)
+    port = free_port()
+    s3_env = dict(env)
+    s3_env.update(
+        {
+            "YILIAN_STORAGE_URL": f"s3://{S3_BUCKET}/dicom",
+            "YILIAN_S3_ENDPOINT": stack.s3.endpoint,
+            "YILIAN_S3_REGION": REGION,
+            "YILIAN_S3_ACCESS_KEY_ID": stack.s3.identity,
+            "YILIAN_S3_SECRET_ACCESS_KEY": stack.s3.credential,
+            "YILIAN_API_PORT": str(port),
+            "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
+    stack.s3_api_url = f"http://127.0.0.1:{port}"
+    stack.procs["api-s3"] = _spawn("api-s3", [sys.executable, "-m", "yilian.cli", "api"], s3_env, stack.tmp)
+    _wait_http(f"{stack.s3_api_url}/api/health", stack.procs["api-s3"], "api-s3", stack.tmp)
 
 
 def start_gateway(stack: Stack, api_key: str) -> None:
@@ -619,7 +656,96 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             res["Yilian"]["memory"] = await phase(servers[0], "memory", memory_row(servers[0], stack, args.big_mb))
         for s in servers:
             res[s.name]["notes"] = s.notes
+    res["storage"] = await storage_bench(args, stack)
     return res
+
+
+async def storage_bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    """STOW-RS and retrieval against the local-disk API and the S3 API, one after the other, same data."""
+    import httpx
+
+    timeout = httpx.Timeout(600.0)
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=timeout) as api:
+        doctor = await login(api, "zhao.anping")
+    headers = {"Authorization": f"Bearer {doctor}"}
+    out: dict[str, Any] = {}
+    maker = Maker(512, 512)
+    async with (
+        httpx.AsyncClient(base_url=stack.api_url + "/dicomweb/", timeout=timeout, limits=limits, headers=headers)
+        as local,
+        httpx.AsyncClient(base_url=stack.s3_api_url + "/dicomweb/", timeout=timeout, limits=limits, headers=headers)
+        as s3,
+    ):  # fmt: skip
+        for name, client, proc in (("local", local, "api"), ("s3", s3, "api-s3")):
+            server = Server(f"Yilian {name}", client, "YILIAN", 0, stack.procs[proc].pid)
+            (box0, ours0), t0 = cpu_split(), time.monotonic()
+            study, stow = await stow_ct(server, maker, args.ct_slices)
+            got = await retrieval(server, study, args.repeats)
+            (box1, ours1), wall = cpu_split(), time.monotonic() - t0
+            others = max(0.0, (box1 - box0) - (ours1 - ours0)) / wall if wall else 0.0
+            out[name] = {"stow": stow, "retrieve": got, "other_cores_busy": round(others, 2)}
+            print(f"[{time.monotonic() - args.t_start:6.1f} s] storage {name}: {json.dumps(out[name])}", flush=True)
+    return out
+
+
+def storage_table(st: dict[str, Any]) -> str:
+    loc, s3 = st["local"], st["s3"]
+
+    def lat(d: dict[str, Any], key: str) -> Any:
+        v = d["retrieve"].get(key, {})
+        return v.get("p50_ms") if isinstance(v, dict) else None
+
+    k = loc["retrieve"]["series_instances"]
+    mb = loc["retrieve"]["wado_study"]["bytes"] / 1e6
+    rows_ = [
+        (f"STOW-RS ingest, {loc['stow']['instances']} x 512x512 CT, 10 per request, 4 in flight", "inst/s",
+         loc["stow"]["per_s"], s3["stow"]["per_s"], True),
+        (f"series metadata, {k}-slice CT, p50 (from PostgreSQL: no blob read)", "ms",
+         lat(loc, "series_metadata"), lat(s3, "series_metadata"), False),
+        ("frames/1 (512x512, uncompressed), p50", "ms", lat(loc, "frame"), lat(s3, "frame"), False),
+        ("rendered (JPEG), p50", "ms", lat(loc, "rendered"), lat(s3, "rendered"), False),
+        (f"WADO-RS whole study ({mb:.0f} MB), median of 3", "MB/s", loc["retrieve"]["wado_study"]["mb_s"],
+         s3["retrieve"]["wado_study"]["mb_s"], True),
+    ]  # fmt: skip
+    lines = ["| row | local disk | S3 (s3proxy) | S3 vs local |", "|---|---|---|---|"]
+    for label, unit, a, b, higher in rows_:
+        if a and b:
+            f = b / a if higher else a / b
+            ratio = f"{f:.2f}x" + (" (as fast or faster)" if f >= 1 else f" ({1 / f:.2f}x slower)")
+        else:
+            ratio = "n/a"
+        lines.append(f"| {label} | {a} {unit} | {b} {unit} | {ratio} |")
+    return "\n".join(lines)
+
+
+def write_s3_docs(summary: dict[str, Any], table: str, path: Path) -> None:
+    m, st = summary["machine"], summary["results"]["storage"]
+    body = f"""{S3_SECTION}
+
+Command (from the repository root, venv active, as root for `ip netns`):
+
+```
+{summary["command"]}
+```
+
+Two `yilian api` processes on one database, Temporal dev server and `yilian worker`, inside the bench's network
+namespace: one keeps the archive on local disk (`file://`), the other in S3 (`YILIAN_STORAGE_URL=s3://{S3_BUCKET}/dicom`)
+on s3proxy 4.1.0 (runtime/s3proxy.py: filesystem-nio2 backend on the same disk, AWS v4 signatures, path-style),
+through the obstore adapter (imaging/blob_s3.py: one If-None-Match PUT per instance below 16 MiB, ranged GETs
+behind a 256 KiB read buffer). Same synthetic CT, fresh UIDs for each; the same client code as the Orthanc rows
+above. So the S3 column is the cost of the S3 protocol and s3proxy's JVM on this machine, not of a network: a
+real bucket adds its round-trip time to every blob read (a frame is one or two ranged GETs, a whole instance a
+few).
+
+Machine: {m["nproc"]} cores ({m["cpu"]}), {m["mem_gib"]} GiB, {m["os"]}; {m["date"]}; load average at start
+{m["loadavg_at_start"]}: **the machine is shared by up to 8 helper sessions building and testing at once**, so
+these figures are noisy; other processes kept {st["local"]["other_cores_busy"]} cores busy during the local-disk
+phase and {st["s3"]["other_cores_busy"]} during the S3 phase (of {m["nproc"]}). Whole run {summary["total_wall_s"]} s.
+
+{table}
+"""
+    replace_section(path, S3_SECTION, body)
 
 
 # ---- report ------------------------------------------------------------------------------------------------
@@ -840,11 +966,16 @@ def inner(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, interrupted)
     try:
         start_yilian(stack)
-        start_orthanc(stack)
-        print(
-            f"Yilian API {stack.api_url}, Orthanc {stack.orthanc_url} (up in {time.monotonic() - args.t_start:.1f} s)"
-        )
-        res = asyncio.run(bench(args, stack))
+        if args.storage_only:
+            print(f"Yilian API {stack.api_url}, on S3 {stack.s3_api_url}")
+            res = {"storage": asyncio.run(storage_bench(args, stack))}
+        else:
+            start_orthanc(stack)
+            print(
+                f"Yilian API {stack.api_url}, on S3 {stack.s3_api_url}, Orthanc {stack.orthanc_url} "
+                f"(up in {time.monotonic() - args.t_start:.1f} s)"
+            )
+            res = asyncio.run(bench(args, stack))
     finally:
         stack.stop()
         if args.keep:
@@ -857,12 +988,17 @@ def inner(args: argparse.Namespace) -> None:
         "total_wall_s": round(time.monotonic() - args.t_start, 1),
         "results": res,
     }
-    summary["rows"] = rows(res, args)
-    print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=2, ensure_ascii=False))
-    table = render(summary)
-    print(table)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    s3_table = storage_table(res["storage"])
+    print(s3_table)
+    if not args.storage_only:
+        summary["rows"] = rows(res, args)
+        table = render(summary)
+        print(table)
+        if not args.no_docs:
+            write_docs(summary, table, args.docs)
     if not args.no_docs:
-        write_docs(summary, table, args.docs)
+        write_s3_docs(summary, s3_table, args.docs)
         print(f"wrote {args.docs}")
 
 
@@ -909,6 +1045,7 @@ def main() -> None:
     p.add_argument("--big-mb", type=int, default=2048, help="size of the study for the memory row (0: skip)")
     p.add_argument("--repeats", type=int, default=10, help="timed requests per latency row (frames/QIDO: 2x)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    p.add_argument("--storage-only", action="store_true", help="only STOW-RS and retrieval, local disk vs S3")
     p.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     p.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)

@@ -13,7 +13,7 @@ from tests.support.dicom_gen import ct_series, to_bytes
 from yilian.dicom.frames import iter_frames
 from yilian.imaging.blob import BlobStore, FilesystemBlobStore, sha256_of
 from yilian.imaging.blob_s3 import MIB, S3BlobStore
-from yilian.imaging.retrieve import CHUNK, file_chunks
+from yilian.imaging.retrieve import CHUNK, file_chunks, files_ahead
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +98,12 @@ async def test_file_chunks_stream_in_bounded_pieces(blobs: BlobStore) -> None:
         sizes.append(len(chunk))
         got += chunk
     assert bytes(got) == data and max(sizes) <= CHUNK and len(sizes) == 3
+
+
+async def test_files_ahead_streams_each_blob_whole_and_in_order(blobs: BlobStore) -> None:
+    datas = [os.urandom(n) for n in (10, CHUNK + 3, 2 * CHUNK, 7, 5)]  # more blobs than are read ahead
+    keys = [blobs.put(d, sha256_of(d)) for d in datas]
+    got = []
+    async for chunks in files_ahead(blobs, keys):
+        got.append(b"".join([c async for c in chunks]))
+    assert got == datas

@@ -4,7 +4,8 @@
   if the key exists, and the first copy stays). A larger one is a multipart upload, which obstore cannot make
   conditional: it is preceded by a HEAD, and since keys are content digests a writer racing past that HEAD can
   only write the same bytes (the fixity check would see anything else).
-- Reads are ranged GETs behind a buffered, seekable reader: a frame or a header costs its own bytes, not the file.
+- Reads are ranged GETs behind a buffered, seekable reader: a frame or a header costs its own bytes, not the file;
+  opening fetches the first 256 KiB and the size in one request (no HEAD).
 - Credentials, region and endpoint: the YILIAN_S3_* settings, else the standard AWS_* environment variables (and
   the instance/container role on AWS), as obstore reads them.
 """
@@ -101,9 +102,13 @@ class S3BlobStore:
         return sha256
 
     def open(self, key: str) -> BinaryIO:
+        """One GET for the first READ_BUFFER bytes (the DICOM header, or a small instance whole) that also tells
+        the object's size; later reads are ranged GETs. FileNotFoundError when absent."""
         path = key_path(key)
-        size = int(obstore.head(self._store, path)["size"])  # FileNotFoundError when absent
-        return io.BufferedReader(_RangeReader(self, path, size), buffer_size=READ_BUFFER)
+        first = obstore.get(self._store, path, options={"range": (0, READ_BUFFER)})
+        head = memoryview(first.bytes())
+        self._count(len(head))
+        return io.BufferedReader(_RangeReader(self, path, int(first.meta["size"]), head), buffer_size=READ_BUFFER)
 
     def exists(self, key: str) -> bool:
         try:
@@ -120,10 +125,13 @@ class S3BlobStore:
 
     def _get_range(self, path: str, start: int, length: int) -> memoryview:
         data = memoryview(obstore.get_range(self._store, path, start=start, length=length))
-        with self._counted:
-            self.bytes_fetched += len(data)
-            self.requests += 1
+        self._count(len(data))
         return data
+
+    def _count(self, n: int) -> None:
+        with self._counted:
+            self.bytes_fetched += n
+            self.requests += 1
 
 
 def _parts(data: memoryview, size: int) -> list[memoryview]:
@@ -133,10 +141,11 @@ def _parts(data: memoryview, size: int) -> list[memoryview]:
 class _RangeReader(io.RawIOBase):
     """Seekable raw reader over one object: each readinto is one ranged GET (BufferedReader batches small ones)."""
 
-    def __init__(self, store: S3BlobStore, path: str, size: int) -> None:
+    def __init__(self, store: S3BlobStore, path: str, size: int, head: memoryview) -> None:
         self._store = store
         self._path = path
         self._size = size
+        self._head = head  # the object's first bytes, fetched by open()
         self._pos = 0
 
     @property
@@ -163,7 +172,10 @@ class _RangeReader(io.RawIOBase):
         want = min(len(buffer), self._size - self._pos)
         if want <= 0:
             return 0
-        data = self._store._get_range(self._path, self._pos, want)
+        if self._pos < len(self._head):
+            data = self._head[self._pos : self._pos + want]
+        else:
+            data = self._store._get_range(self._path, self._pos, want)
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)

@@ -92,10 +92,16 @@ async def _retrieve(
     blobs, base = archive.blobs, dicomweb_base(request)
 
     async def parts() -> AsyncIterator[PartSpec]:
-        for row in rows:
-            location = f"{base}/studies/{study}/series/{row['series_instance_uid']}/instances/{row['sop_instance_uid']}"
-            content_type = f"application/dicom; transfer-syntax={row['transfer_syntax_uid']}"
-            yield content_type, retrieve.file_chunks(blobs, row["blob_key"]), location
+        files = retrieve.files_ahead(blobs, [row["blob_key"] for row in rows])
+        try:
+            for row in rows:
+                location = (
+                    f"{base}/studies/{study}/series/{row['series_instance_uid']}/instances/{row['sop_instance_uid']}"
+                )
+                content_type = f"application/dicom; transfer-syntax={row['transfer_syntax_uid']}"
+                yield content_type, await anext(files), location
+        finally:
+            await files.aclose()
 
     return _streamed(parts(), "application/dicom")
 
