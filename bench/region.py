@@ -385,25 +385,24 @@ def _opensearch_pid(url: str) -> int | None:
     return None
 
 
-async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    facts = machine_facts()
-    with services(tmp) as svc:
-        loaded = await load_province(svc["database_url"], hospitals=args.hospitals, referrals=args.referrals,
-                                     days=args.days)  # fmt: skip
-        print(f"loaded {loaded}", flush=True)
-        indexed, index_s = await index_reports(svc["database_url"], svc["opensearch_url"])
-        print(f"indexed {indexed} signed reports in {index_s} s", flush=True)
-        pids = {"api": svc["procs"]["api"].pid, "worker": svc["procs"]["worker"].pid,
-                "postgresql": _postmaster_pid(svc["pg_data"])}  # fmt: skip
-        if (os_pid := _opensearch_pid(svc["opensearch_url"])) is not None:
-            pids["opensearch"] = os_pid
-        stop = asyncio.Event()
-        sampler = cpu_sampler(pids, stop)
-        t0 = time.monotonic()
-        times = await live_load(svc["url"], loaded.county_doctors, args.live, args.users)
-        stop.set()
-        cpu = await sampler
-        wall = time.monotonic() - t0
+async def run(args: argparse.Namespace, svc: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    # The services were started by main(), outside the event loop (the migrations run their own).
+    loaded = await load_province(svc["database_url"], hospitals=args.hospitals, referrals=args.referrals,
+                                 days=args.days)  # fmt: skip
+    print(f"loaded {loaded}", flush=True)
+    indexed, index_s = await index_reports(svc["database_url"], svc["opensearch_url"])
+    print(f"indexed {indexed} signed reports in {index_s} s", flush=True)
+    pids = {"api": svc["procs"]["api"].pid, "worker": svc["procs"]["worker"].pid,
+            "postgresql": _postmaster_pid(svc["pg_data"])}  # fmt: skip
+    if (os_pid := _opensearch_pid(svc["opensearch_url"])) is not None:
+        pids["opensearch"] = os_pid
+    stop = asyncio.Event()
+    sampler = cpu_sampler(pids, stop)
+    t0 = time.monotonic()
+    times = await live_load(svc["url"], loaded.county_doctors, args.live, args.users)
+    stop.set()
+    cpu = await sampler
+    wall = time.monotonic() - t0
     screens = {s: percentiles(times.get(s, [])) for s in SCREENS}
     return {
         "machine": {**facts, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
@@ -464,8 +463,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8, help="people at once in the live load")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="yilian-region-") as tmp:
-        summary = asyncio.run(run(args, Path(tmp)))
+    facts = machine_facts()
+    with tempfile.TemporaryDirectory(prefix="yilian-region-") as tmp, services(Path(tmp)) as svc:
+        summary = asyncio.run(run(args, svc, facts))
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if not args.no_docs:
         command = "python bench/region.py " + " ".join(sys.argv[1:])

@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydicom import dcmread
 from sqlalchemy import select
 
+from tests.conftest import S3_TEST_BUCKET
 from tests.support import dicom_gen
 from tests.support.api import REPORT, Api, referral_body
 from tests.support.cluster import Cluster, nginx_bin
@@ -31,6 +32,7 @@ from tests.support.wait import wait_until
 from yilian.db.engine import make_engine
 from yilian.db.schema import audit_events, referrals
 from yilian.dicom.multipart import iter_parts, multipart_boundary
+from yilian.runtime.s3proxy import S3ProxyServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -42,13 +44,17 @@ ONCE = ("submit", "offer", "accept", "submit_preliminary", "approve", "return")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, opensearch_url: str) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, opensearch_url: str, s3_server: S3ProxyServer
+) -> Iterator[Cluster]:
     if nginx_bin() is None:
         pytest.skip("nginx is not installed (Debian package nginx; .ci/run installs it)")
     if shutil.which("storescu") is None:
         pytest.skip("DCMTK storescu is not installed (.ci/run installs dcmtk)")
     root = tmp_path_factory.mktemp("chaos")
-    made = Cluster(root, opensearch_url, fresh_alias("chaos"), f"file://{root / 'blobs'}")
+    # The archive in S3 (s3proxy), as a deployment with several API hosts has it: no process owns the blobs.
+    storage = s3_server.environment(S3_TEST_BUCKET, f"chaos-{uuid.uuid4().hex[:6]}")
+    made = Cluster(root, opensearch_url, fresh_alias("chaos"), storage)
     try:
         t0 = time.monotonic()
         made.start_services()

@@ -165,7 +165,7 @@ class Cluster:
     root: Path
     opensearch_url: str
     search_alias: str
-    storage_url: str
+    storage_env: dict[str, str]  # YILIAN_STORAGE_URL and, for s3://, the endpoint and keys every process shares
     pg: EmbeddedPostgres | None = None
     temporal: TemporalDevServer | None = None
     apis: list[Proc] = field(default_factory=list)
@@ -210,10 +210,10 @@ class Cluster:
             YILIAN_TASK_QUEUE=self.task_queue,
             YILIAN_OPENSEARCH_URL=self.opensearch_url,
             YILIAN_SEARCH_ALIAS=self.search_alias,
-            YILIAN_STORAGE_URL=self.storage_url,
             YILIAN_VAR_DIR=str(self.root / "var"),
             YILIAN_METRICS_REFRESH_SECONDS="2",
         )
+        env.update(self.storage_env)
         return env
 
     def start_cloud(self, n_api: int = 2, n_worker: int = 2) -> None:
