@@ -116,6 +116,10 @@ BODIES: dict[str, Any] = {
     f"{CON}/conclude": {"participants": ["liu.coord"], "discussion": "讨论", "recommendation": "随访 / follow up"},
     f"{CON}/cancel": {"reason": "患者转院 / transferred"},
     f"{CON}/messages#POST": {"body": "见第 42 层 / see slice 42"},
+    "/api/retention/policies": {"hospital_id": ADMIN_COUNTY, "encounter_type": "outpatient", "years": 15},
+    "/api/retention/studies/{study_instance_uid}/encounter": {"encounter_type": "outpatient"},
+    "/api/retention/studies/{study_instance_uid}/holds": {"reason": "矩阵 / matrix"},
+    "/api/retention/holds/{hold_id}/release": {"reason": "矩阵 / matrix"},
 }
 # Actions that go to the referral's workflow: a granted one moves the case on, so it gets a case of its own.
 WORKFLOW_ACTIONS = frozenset(
@@ -288,6 +292,17 @@ MATRIX = (
     # the matrix sends no ?prefix=, so everyone let in gets 422
     R("GET /api/search/suggestions",                      None,          "401 401 401|422 422|422 422 422|422 422 422"),
     R("GET /api/search/similar/{referral_id}",            "returned",    "401 401 401|200 404|200 200 404|200 200 200"),
+    # retention (docs/retention.md): admins set policies, coordinators read them; a study's retention, holds and
+    # deletion for admins and coordinators who can see the study. The matrix names no stored study or hold, so
+    # those let in get 404 (test_retention.py has the granted calls)
+    R("GET /api/retention/policies",                      None,          "401 401 401|403 403|403 403 403|403 200 200"),
+    R("PUT /api/retention/policies",                      None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("GET /api/retention/events",                        None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R("GET /api/retention/studies/{study_instance_uid}",  None,          "401 401 401|403 403|403 403 403|403 404 404"),
+    R("PUT /api/retention/studies/{study_instance_uid}/encounter", None, "401 401 401|403 403|403 403 403|403 404 404"),
+    R("POST /api/retention/studies/{study_instance_uid}/holds", None,    "401 401 401|403 403|403 403 403|403 404 404"),
+    R("POST /api/retention/holds/{hold_id}/release",      None,          "401 401 401|403 403|403 403 403|403 404 404"),
+    R("DELETE /api/studies/{study_instance_uid}",         None,          "401 401 401|403 403|403 403 403|403 404 404"),
 )
 # fmt: on
 
@@ -402,6 +417,10 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
         ctx["sop_instance_uid"] = "1.2.826.0.1.3680043.8.498.1"
     if "{hospital_id}" in row.path:
         ctx["hospital_id"] = "h-anping"
+    if "{study_instance_uid}" in row.path:
+        ctx["study_instance_uid"] = "1.2.826.0.1.3680043.8.498.404"  # no such study
+    if "{hold_id}" in row.path:
+        ctx["hold_id"] = "hold-000000000000"  # no such hold
     if row.path.startswith("/api/admin/"):
         ctx.update(hospital_id=ADMIN_COUNTY, agreement_id=ADMIN_AGREEMENT, user_id=ADMIN_USER)
     if "{key_id}" in row.path:

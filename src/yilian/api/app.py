@@ -37,6 +37,7 @@ from yilian.api.routes import (
     patient_sessions,
     quality,
     referrals,
+    retention,
     search,
     share_links,
     studies,
@@ -52,6 +53,7 @@ from yilian.search.reports import ReportIndex
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 # The JSON API, whose refusals are all ErrorBody; DICOMweb answers in its own standard's terms.
 API_ROUTERS = (
+    retention,
     auth,
     me,
     referrals,
@@ -105,6 +107,7 @@ def build_app(lifespan: Lifespan | None = None) -> FastAPI:
     app.add_middleware(RequestMetricsMiddleware)  # outermost: its latency includes the edge and error handling
     for module in API_ROUTERS:
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(retention.studies_router, responses=ERROR_RESPONSES)  # DELETE /api/studies/{uid}
     for module in OTHER_ROUTERS:
         app.include_router(module.router)
 

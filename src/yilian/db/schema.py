@@ -960,3 +960,58 @@ quality_grades = Table(
 )
 
 QUALITY_TABLES = ("quality_grades",)
+
+# --- Retention and legal holds (revision 0014, docs/retention.md): written by the retention routes, each write with
+# its retention_events row in the same transaction; a refused deletion is recorded there too.
+
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("scope", String(64), primary_key=True),  # "*" for the whole alliance, else a hospital id
+    Column("encounter_type", String(16), primary_key=True),  # domain.retention.EncounterType
+    Column("years", Integer, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    _ts("updated_at", False),
+)
+
+study_retention = Table(
+    "study_retention",
+    metadata,
+    # No foreign key, like legal_holds: the deletion route removes this row with the study in one transaction.
+    Column("study_instance_uid", String(64), primary_key=True),
+    Column("encounter_type", String(16), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    _ts("set_at", False),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("study_instance_uid", String(64), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("case_reference", Text, nullable=False, server_default=""),  # the dispute's file number, if any
+    Column("placed_by", String(64), nullable=False),
+    _ts("placed_at", False),
+    Column("released_by", String(64)),
+    _ts("released_at"),
+    Column("release_reason", Text),
+)
+
+retention_events = Table(
+    "retention_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _ts("at", False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("actor_hospital_id", String(64)),
+    # policy_set | encounter_set | hold_placed | hold_released | deletion_refused | study_deleted
+    Column("action", String(32), nullable=False),
+    Column("study_instance_uid", String(64)),
+    Column("hospital_id", String(64)),  # the study's hospital, or the policy's scope
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Index("ix_retention_events_study", "study_instance_uid", "id"),
+)
+
+RETENTION_TABLES = ("retention_policies", "study_retention", "legal_holds", "retention_events")

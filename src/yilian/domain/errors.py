@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     WEB_NOT_BUILT = "web_not_built"  # the server runs but its web app was not built (`make web`)
     VIEWER_NOT_BUILT = "viewer_not_built"  # likewise the OHIF viewer (`make viewer`)
+    RETENTION_NOT_EXPIRED = "retention_not_expired"  # a study deleted before its retention period ends
+    LEGAL_HOLD_ACTIVE = "legal_hold_active"  # a study under legal hold: nothing deletes it until released
     INTERNAL = "internal_error"
 
 
@@ -57,6 +59,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.WEB_NOT_BUILT: 503,
     ErrorCode.VIEWER_NOT_BUILT: 503,
+    ErrorCode.RETENTION_NOT_EXPIRED: 409,
+    ErrorCode.LEGAL_HOLD_ACTIVE: 409,
     ErrorCode.INTERNAL: 500,
 }
 

@@ -4,6 +4,124 @@
  */
 
 export interface paths {
+    "/api/retention/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Policies
+         * @description The alliance's policy for each encounter type, then every hospital's own, as they apply.
+         */
+        get: operations["retention_list_policies"];
+        /**
+         * Set Policy
+         * @description Set the years for one encounter type, alliance-wide or for one hospital; never under the floor.
+         */
+        put: operations["retention_set_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/studies/{study_instance_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Study Retention */
+        get: operations["retention_study_retention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/studies/{study_instance_uid}/encounter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Encounter
+         * @description Record whether the study was outpatient, emergency or inpatient (unrecorded: kept as inpatient).
+         */
+        put: operations["retention_set_encounter"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/studies/{study_instance_uid}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place Hold
+         * @description Suspend the study's retention for a disputed case: nothing deletes it until the hold is released.
+         */
+        post: operations["retention_place_hold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/holds/{hold_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Release Hold */
+        post: operations["retention_release_hold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Events
+         * @description The retention audit trail, newest first: policies, encounter types, holds, deletions done and refused.
+         */
+        get: operations["retention_list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -2237,6 +2355,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studies/{study_instance_uid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Study
+         * @description Delete a study's images (index rows, then blobs through the blob store): an admin or the owning hospital's
+         *     coordinator, only once its retention has ended, with no legal hold and no referral of it in progress.
+         *     A refusal answers 409 with the reason in `details` and is recorded in the retention audit trail.
+         */
+        delete: operations["retention_delete_study"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dicomweb/studies": {
         parameters: {
             query?: never;
@@ -3721,6 +3861,15 @@ export interface components {
         };
         /** EmptyBody */
         EmptyBody: Record<string, never>;
+        /** EncounterBody */
+        EncounterBody: {
+            encounter_type: components["schemas"]["EncounterType"];
+        };
+        /**
+         * EncounterType
+         * @enum {string}
+         */
+        EncounterType: "outpatient" | "emergency" | "inpatient";
         /** EnrolBody */
         EnrolBody: {
             /**
@@ -4143,6 +4292,16 @@ export interface components {
             /** Last Attempt At */
             last_attempt_at: string | null;
         };
+        /** HoldBody */
+        HoldBody: {
+            /** Reason */
+            reason: string;
+            /**
+             * Case Reference
+             * @default
+             */
+            case_reference: string;
+        };
         /** Hospital */
         Hospital: {
             /** Id */
@@ -4479,6 +4638,32 @@ export interface components {
          * @enum {string}
          */
         LectureState: "scheduled" | "live" | "ended" | "published" | "cancelled";
+        /** LegalHold */
+        LegalHold: {
+            /** Id */
+            id: string;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Reason */
+            reason: string;
+            /** Case Reference */
+            case_reference: string;
+            /** Placed By */
+            placed_by: string;
+            /**
+             * Placed At
+             * Format: date-time
+             */
+            placed_at: string;
+            /** Released By */
+            released_by: string | null;
+            /** Released At */
+            released_at: string | null;
+            /** Release Reason */
+            release_reason: string | null;
+            /** Active */
+            active: boolean;
+        };
         /** LibraryPage */
         LibraryPage: {
             /** Items */
@@ -5499,6 +5684,46 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[RetentionEvent] */
+        Page_RetentionEvent_: {
+            /** Items */
+            items: components["schemas"]["RetentionEvent"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[RetentionPolicy] */
+        Page_RetentionPolicy_: {
+            /** Items */
+            items: components["schemas"]["RetentionPolicy"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[ShareAccess] */
         Page_ShareAccess_: {
             /** Items */
@@ -5668,6 +5893,22 @@ export interface components {
             /** Case Ids */
             case_ids?: string[];
         };
+        /** PolicyBody */
+        PolicyBody: {
+            /**
+             * Hospital Id
+             * @description null or omitted: the whole alliance
+             */
+            hospital_id?: string | null;
+            encounter_type: components["schemas"]["EncounterType"];
+            /** Years */
+            years: number;
+        };
+        /**
+         * PolicySource
+         * @enum {string}
+         */
+        PolicySource: "default" | "alliance" | "hospital";
         /**
          * PriorCase
          * @description An earlier case of the same patient with its latest signed report (none yet: null findings).
@@ -6130,6 +6371,11 @@ export interface components {
              */
             events: components["schemas"]["IndexEvent"][];
         };
+        /** ReleaseBody */
+        ReleaseBody: {
+            /** Reason */
+            reason: string;
+        };
         /** RelinkBody */
         RelinkBody: {
             /** Regional Patient Id */
@@ -6247,6 +6493,54 @@ export interface components {
         RequiredComment: {
             /** Comment */
             comment: string;
+        };
+        /**
+         * RetentionAction
+         * @enum {string}
+         */
+        RetentionAction: "policy_set" | "encounter_set" | "hold_placed" | "hold_released" | "deletion_refused" | "study_deleted";
+        /** RetentionEvent */
+        RetentionEvent: {
+            /** Id */
+            id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Actor Id */
+            actor_id: string;
+            /** Actor Role */
+            actor_role: string;
+            action: components["schemas"]["RetentionAction"];
+            /** Study Instance Uid */
+            study_instance_uid: string | null;
+            /** Hospital Id */
+            hospital_id: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RetentionPolicy
+         * @description The years a scope keeps one encounter type's images, and where that figure comes from.
+         */
+        RetentionPolicy: {
+            /**
+             * Hospital Id
+             * @description null: the alliance-wide policy
+             */
+            hospital_id: string | null;
+            encounter_type: components["schemas"]["EncounterType"];
+            /** Years */
+            years: number;
+            /**
+             * Minimum Years
+             * @description the floor no policy may go under (record rules, cloud promise)
+             */
+            minimum_years: number;
+            source: components["schemas"]["PolicySource"];
         };
         /** ReviewBody */
         ReviewBody: {
@@ -6601,6 +6895,55 @@ export interface components {
             study_instance_uid: string;
             /** Retrieve Url */
             retrieve_url: string;
+        };
+        /** StudyDeleted */
+        StudyDeleted: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Instances */
+            instances: number;
+            /** Blobs Deleted */
+            blobs_deleted: number;
+        };
+        /** StudyRetention */
+        StudyRetention: {
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Hospital Id */
+            hospital_id: string;
+            encounter_type: components["schemas"]["EncounterType"];
+            /**
+             * Encounter Type Recorded
+             * @description false: nobody recorded it; kept as inpatient (the longest)
+             */
+            encounter_type_recorded: boolean;
+            /** Years */
+            years: number;
+            policy: components["schemas"]["PolicySource"];
+            /**
+             * Counted From
+             * Format: date
+             * @description the later of the study's date and the day the archive received it
+             */
+            counted_from: string;
+            /**
+             * Retain Until
+             * Format: date
+             */
+            retain_until: string;
+            /** Deletable */
+            deletable: boolean;
+            /**
+             * Blocked By
+             * @description error codes that a deletion today would answer; empty if none
+             */
+            blocked_by: string[];
+            /** Instances */
+            instances: number;
+            /** Bytes */
+            bytes: number;
+            /** Holds */
+            holds: components["schemas"]["LegalHold"][];
         };
         /** SubmitReferral */
         SubmitReferral: {
@@ -7039,6 +7382,8 @@ export type Discrepancy = components['schemas']['Discrepancy'];
 export type DoctorAttendance = components['schemas']['DoctorAttendance'];
 export type DutyBody = components['schemas']['DutyBody'];
 export type EmptyBody = components['schemas']['EmptyBody'];
+export type EncounterBody = components['schemas']['EncounterBody'];
+export type EncounterType = components['schemas']['EncounterType'];
 export type EnrolBody = components['schemas']['EnrolBody'];
 export type Enrolment = components['schemas']['Enrolment'];
 export type ErrorBody = components['schemas']['ErrorBody'];
@@ -7064,6 +7409,7 @@ export type Health = components['schemas']['Health'];
 export type HighlightFragment = components['schemas']['HighlightFragment'];
 export type HighlightPiece = components['schemas']['HighlightPiece'];
 export type HistoryItem = components['schemas']['HistoryItem'];
+export type HoldBody = components['schemas']['HoldBody'];
 export type Hospital = components['schemas']['Hospital'];
 export type HospitalAttendance = components['schemas']['HospitalAttendance'];
 export type HospitalBody = components['schemas']['HospitalBody'];
@@ -7080,6 +7426,7 @@ export type LectureAttendance = components['schemas']['LectureAttendance'];
 export type LectureDetail = components['schemas']['LectureDetail'];
 export type LectureEvent = components['schemas']['LectureEvent'];
 export type LectureState = components['schemas']['LectureState'];
+export type LegalHold = components['schemas']['LegalHold'];
 export type LibraryPage = components['schemas']['LibraryPage'];
 export type LinkHow = components['schemas']['LinkHow'];
 export type LinkReview = components['schemas']['LinkReview'];
@@ -7133,6 +7480,8 @@ export type PageQuestion = components['schemas']['Page_Question_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
 export type PageReportHit = components['schemas']['Page_ReportHit_'];
+export type PageRetentionEvent = components['schemas']['Page_RetentionEvent_'];
+export type PageRetentionPolicy = components['schemas']['Page_RetentionPolicy_'];
 export type PageShareAccess = components['schemas']['Page_ShareAccess_'];
 export type PageSuggestion = components['schemas']['Page_Suggestion_'];
 export type PasswordBody = components['schemas']['PasswordBody'];
@@ -7142,6 +7491,8 @@ export type PatientSession = components['schemas']['PatientSession'];
 export type Person = components['schemas']['Person'];
 export type PersonAction = components['schemas']['PersonAction'];
 export type PlanBody = components['schemas']['PlanBody'];
+export type PolicyBody = components['schemas']['PolicyBody'];
+export type PolicySource = components['schemas']['PolicySource'];
 export type PriorCase = components['schemas']['PriorCase'];
 export type Priority = components['schemas']['Priority'];
 export type Proposal = components['schemas']['Proposal'];
@@ -7168,12 +7519,16 @@ export type Referral = components['schemas']['Referral'];
 export type ReferralDetail = components['schemas']['ReferralDetail'];
 export type ReferralState = components['schemas']['ReferralState'];
 export type RegionalPatient = components['schemas']['RegionalPatient'];
+export type ReleaseBody = components['schemas']['ReleaseBody'];
 export type RelinkBody = components['schemas']['RelinkBody'];
 export type ReportBody = components['schemas']['ReportBody'];
 export type ReportHit = components['schemas']['ReportHit'];
 export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
 export type RequiredComment = components['schemas']['RequiredComment'];
+export type RetentionAction = components['schemas']['RetentionAction'];
+export type RetentionEvent = components['schemas']['RetentionEvent'];
+export type RetentionPolicy = components['schemas']['RetentionPolicy'];
 export type ReviewBody = components['schemas']['ReviewBody'];
 export type ReviewState = components['schemas']['ReviewState'];
 export type Role = components['schemas']['Role'];
@@ -7199,6 +7554,8 @@ export type StaffRole = components['schemas']['StaffRole'];
 export type Standing = components['schemas']['Standing'];
 export type StateCount = components['schemas']['StateCount'];
 export type StoredStudy = components['schemas']['StoredStudy'];
+export type StudyDeleted = components['schemas']['StudyDeleted'];
+export type StudyRetention = components['schemas']['StudyRetention'];
 export type SubmitReferral = components['schemas']['SubmitReferral'];
 export type Subspecialty = components['schemas']['Subspecialty'];
 export type SubspecialtyBody = components['schemas']['SubspecialtyBody'];
@@ -7223,6 +7580,299 @@ export type YilianApiRoutesReferralsCommentBody = components['schemas']['yilian_
 export type YilianApiRoutesTeachingCommentBody = components['schemas']['yilian__api__routes__teaching__CommentBody'];
 export type $defs = Record<string, never>;
 export interface operations {
+    retention_list_policies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RetentionPolicy_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retention_set_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionPolicy"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retention_study_retention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyRetention"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retention_set_encounter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EncounterBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyRetention"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retention_place_hold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retention_release_hold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hold_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReleaseBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retention_list_events: {
+        parameters: {
+            query?: {
+                study_instance_uid?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RetentionEvent_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     auth_login: {
         parameters: {
             query?: never;
@@ -12659,6 +13309,46 @@ export interface operations {
             };
         };
     };
+    retention_delete_study: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyDeleted"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dicomweb_qido_studies: {
         parameters: {
             query?: {
@@ -13366,6 +14056,7 @@ export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>
 export const defectReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DefectReason"]> = ["positioning", "exposure", "motion", "artefact", "coverage", "protocol"];
 export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
+export const encounterTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EncounterType"]> = ["outpatient", "emergency", "inpatient"];
 export const enrolmentOutcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Enrolment"]["outcome"]> = ["linked", "review", "own"];
 export const facetValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Facet"]> = ["modality", "body_part", "hospital", "reader", "month", "discrepancy", "critical"];
 export const grantStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["GrantState"]> = ["active", "expired", "revoked"];
@@ -13379,11 +14070,13 @@ export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["sch
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
 export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum", "correct_question", "grade_quality"];
+export const policySourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PolicySource"]> = ["default", "alliance", "hospital"];
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
 export const proposalDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalDecision"]> = ["accepted", "dismissed"];
 export const proposalReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalReason"]> = ["minor_discrepancy", "major_discrepancy", "critical_finding", "rare_diagnosis"];
 export const referralStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReferralState"]> = ["submitted", "awaiting_images", "offered", "in_reading", "needs_info", "preliminary", "changes_requested", "final", "returned", "closed", "amended", "cancelled"];
 export const reportKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportKind"]> = ["draft", "preliminary", "final", "addendum"];
+export const retentionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RetentionAction"]> = ["policy_set", "encounter_set", "hold_placed", "hold_released", "deletion_refused", "study_deleted"];
 export const reviewStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewState"]> = ["open", "linked", "kept_apart"];
 export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator", "patient", "gateway", "system"];
 export const secondReadingPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SecondReadingPolicy"]> = ["always", "difficult", "random_share", "junior_readers", "never"];

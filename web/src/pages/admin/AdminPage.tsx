@@ -6,9 +6,10 @@ import { Navigate, NavLink, Route, Routes } from "react-router-dom";
 import AgreementsTab from "./AgreementsTab";
 import ChangeLog from "./ChangeLog";
 import HospitalsTab from "./HospitalsTab";
+import RetentionTab from "./RetentionTab";
 import UsersTab from "./UsersTab";
 
-const TABS = ["hospitals", "agreements", "users", "changes"] as const;
+const TABS = ["hospitals", "agreements", "users", "changes", "retention"] as const;
 
 export default function AdminPage() {
   const { t } = useTranslation("admin");
@@ -28,6 +29,7 @@ export default function AdminPage() {
         <Route path="agreements/*" element={<AgreementsTab />} />
         <Route path="users/*" element={<UsersTab />} />
         <Route path="changes" element={<ChangeLog />} />
+        <Route path="retention" element={<RetentionTab />} />
         <Route path="*" element={<Navigate to="hospitals" replace />} />
       </Routes>
     </div>
