@@ -53,3 +53,22 @@ def test_objects_survive_a_kill_and_restart_on_the_same_port(tmp_path: Path) -> 
 def test_a_bad_start_fails_by_name_with_the_log(tmp_path: Path) -> None:
     with pytest.raises(S3ProxyStartError, match=r"(?s)exited with code 1.*Invalid maximum heap size"):
         start_s3proxy(tmp_path / "s3", heap="1x")  # the JVM refuses the heap size at once
+
+
+async def test_doctor_checks_the_bucket_and_the_credentials(s3_server: S3ProxyServer, tmp_path: Path) -> None:
+    from yilian.config import Settings
+    from yilian.runtime import doctor
+
+    good = Settings(
+        storage_url=f"s3://{S3_TEST_BUCKET}/doctor",
+        s3_endpoint=s3_server.endpoint,
+        s3_region=REGION,
+        s3_access_key_id=s3_server.identity,
+        s3_secret_access_key=s3_server.credential,
+        var_dir=tmp_path,
+    )
+    bad = good.model_copy(update={"s3_secret_access_key": "wrong"})
+    [ok] = [c for c in await doctor.check(good, seconds=20) if c.name == "Storage"]
+    [refused] = [c for c in await doctor.check(bad, seconds=20) if c.name == "Storage"]
+    assert ok.ok and "answers to these credentials" in ok.detail, ok
+    assert not refused.ok and "PermissionDeniedError" in refused.detail, refused

@@ -308,11 +308,26 @@ async def _check_storage(settings: Settings, seconds: float) -> Check:
     if not sep:
         return Check(name, False, f"YILIAN_STORAGE_URL {url!r} has no scheme: use file:///path/to/dicom.")
     if scheme == "s3":
-        return Check(name, True, f"{url}: object storage is not checked by doctor.")
+        return await asyncio.wait_for(asyncio.to_thread(_s3_reachable, settings), seconds)
     if scheme != "file":
-        return Check(name, False, f"YILIAN_STORAGE_URL scheme {scheme!r} is not supported: use file:///path.")
+        return Check(
+            name, False, f"YILIAN_STORAGE_URL scheme {scheme!r} is not supported: use file:///path or s3://bucket/prefix."
+        )
     # Run in a thread: a hung network mount must not block the event loop past the timeout.
     return await asyncio.wait_for(asyncio.to_thread(_storage_writable, Path(rest)), seconds)
+
+
+def _s3_reachable(settings: Settings) -> Check:
+    """Asks the bucket for a key that is never written: 'not found' proves the endpoint, bucket and credentials."""
+    from yilian.imaging.blob import blob_store
+
+    name, url = "Storage", settings.storage_url
+    where = f"{url} (endpoint {settings.s3_endpoint or 'AWS_ENDPOINT_URL or AWS'})"
+    try:
+        blob_store(settings).exists("0" * 64)
+    except Exception as exc:
+        return Check(name, False, f"{where} could not be used: {_describe(exc)}. See docs/storage.md.")
+    return Check(name, True, f"{where}: the bucket answers to these credentials.")
 
 
 def _storage_writable(path: Path) -> Check:
