@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import StringConstraints
 
 from yilian.api.deps import CaseCaller, Engine, ReportSearch, require_role
 from yilian.api.models.search import ReportHit, SearchResults, Suggestion
@@ -23,6 +24,10 @@ router = APIRouter(prefix="/api/search", tags=["search"])
 SEARCHERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR, Role.EXPERT, Role.SENIOR, Role.ADMIN)
 Searcher = Annotated[Principal, Depends(require_role(*SEARCHERS))]
 Values = Annotated[list[str] | None, Query(max_length=30)]
+# Checked per value at the edge: OpenSearch answers 400 to an empty or malformed date or boolean, which would be
+# our 500 (Schemathesis found `month=`).
+Month = Annotated[str, StringConstraints(pattern=r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$")]
+Flag = Annotated[str, StringConstraints(pattern=r"^(true|false)$")]
 
 
 @router.get("")
@@ -37,9 +42,9 @@ async def search_reports(
     body_part: Values = None,
     hospital: Values = None,
     reader: Values = None,
-    month: Annotated[list[str] | None, Query(max_length=30, description="yyyy-MM")] = None,
+    month: Annotated[list[Month] | None, Query(max_length=30, description="yyyy-MM")] = None,
     discrepancy: Values = None,
-    critical: Annotated[list[str] | None, Query(max_length=2, description="true | false")] = None,
+    critical: Annotated[list[Flag] | None, Query(max_length=2, description="true | false")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> SearchResults:
