@@ -56,6 +56,9 @@ async def test_a_patient_shows_an_exam_to_a_doctor_by_qr_and_withdraws_it(
     await expect(cards.nth(1)).to_contain_text("安平")
     await expect(cards.nth(0)).to_contain_text("报告")
     await shot(patient, "cloud-film-phone-exams")
+    # 检查结果互认: the patient consents on the phone.
+    await patient.get_by_role("button", name="我同意").click()
+    await expect(patient.locator(".film-consent")).to_have_attribute("data-granted", "true")
 
     # The phone viewer: a server-rendered image, then the lung window.
     await cards.nth(1).get_by_role("link").click()
@@ -104,5 +107,6 @@ async def test_a_patient_shows_an_exam_to_a_doctor_by_qr_and_withdraws_it(
     await expect(log.first).to_be_visible()
     await expect(patient.locator(".film-log li[data-viewer=clinician][data-action=opened]")).to_have_count(1)
     await expect(patient.locator(".film-log li[data-viewer=clinician][data-action=refused_revoked]")).to_have_count(1)
+    await expect(patient.locator(".film-log li[data-action=consent_granted]")).to_have_count(1)
     await shot(patient, "cloud-film-phone-access-log")
     assert patient.errors == [] and doctor.errors == []  # type: ignore[attr-defined]

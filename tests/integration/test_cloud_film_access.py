@@ -20,7 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import Api
-from tests.support.cloud_film import PREFIXES, code_sent, hospital_record, national_id, patient_token, phone
+from tests.support.cloud_film import (
+    PREFIXES,
+    code_sent,
+    hospital_record,
+    national_id,
+    patient_token,
+    phone,
+    texted_code,
+)
 from tests.support.matrix import api_endpoints, parse_codes
 from yilian.api.app import create_app
 from yilian.config import Settings
@@ -85,6 +93,22 @@ async def someone_elses_grant(api: Api, engine: AsyncEngine) -> dict[str, Any]:
     return {"grant_id": made.json()["id"]}
 
 
+async def enrolled_with_phone(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    """An h-anping record in the index with a phone that has had no code yet."""
+    ref = (await record(api, engine))["patient_ref"]
+    number = phone()
+    body = {"patient_ref": ref, "phone": number}
+    await api.ok("zhao.anping", "POST", "/api/patient-index/enrolments", 201, json=body)
+    return body
+
+
+async def desk_code(api: Api, engine: AsyncEngine) -> dict[str, Any]:
+    """As above, and the h-anping desk has just texted the patient a consent code."""
+    ctx = await enrolled_with_phone(api, engine)
+    await api.ok("zhao.anping", "POST", f"/api/patient-index/records/{ctx['patient_ref']}/consent-code", 202)
+    return {**ctx, "code": await texted_code(api, ctx["phone"])}
+
+
 @dataclass(frozen=True)
 class Row:
     method: str
@@ -117,6 +141,12 @@ MATRIX = (
     R(f"POST {PI}/records/{{patient_ref}}/unlink",   linked, "401 401 401|403 403 403|200 200"),
     R(f"POST {PI}/records/{{patient_ref}}/link",     linked, "401 401 401|403 403 403|200 200",
       lambda c: {"regional_patient_id": c["elsewhere"]}),
+    # 检查结果互认 at a hospital: its own doctors and coordinators, for records of their own hospital
+    R(f"POST {PI}/records/{{patient_ref}}/consent-code", enrolled_with_phone, "401 401 401|202 404 403|404 403"),
+    R(f"POST {PI}/records/{{patient_ref}}/consent",      desk_code,           "401 401 401|200 404 403|404 403",
+      lambda c: {"code": c["code"]}),
+    R(f"GET {PI}/records/{{patient_ref}}/recognised-studies", enrolled_with_phone,
+      "401 401 401|200 404 403|404 403"),
     # the patient's doors: no account, the code or the share link is the credential; a stray header changes nothing
     R(f"POST {PS}/codes",                       fresh_phone, "202 202 202|202 202 202|202 202", lambda c: c),
     R(f"POST {PS}",                             code_sent,   "200 200 200|200 200 200|200 200", lambda c: c),
@@ -132,6 +162,9 @@ MATRIX = (
     R(f"POST {CF}/grants",                              fake_ids, "401 401 201|401 401 401|401 401",
       lambda c: {"hours": 1}),
     R(f"GET {CF}/grants",                               fake_ids, "401 401 200|401 401 401|401 401"),
+    R(f"GET {CF}/consent",                              fake_ids, "401 401 200|401 401 401|401 401"),
+    R(f"POST {CF}/consent",                             fake_ids, "401 401 200|401 401 401|401 401"),
+    R(f"POST {CF}/consent/withdraw",                    fake_ids, "401 401 200|401 401 401|401 401"),
     R(f"POST {CF}/grants/{{grant_id}}/revoke",  someone_elses_grant, "401 401 404|401 401 401|401 401"),
     # images need the signature handed out with a study; no header replaces it
     R(f"GET {CF}/images/{{regional_patient_id}}/{{study_instance_uid}}/{{sop_instance_uid}}", fake_ids,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yilian.db.engine import reading
+from yilian.db.queries import alliance
 from yilian.db.queries import cloud_film as q
 from yilian.db.queries import patient_index as index_queries
 from yilian.db.queries import referral as referral_queries
@@ -180,3 +181,53 @@ async def open_grant(engine: AsyncEngine, secret: str, token: str, client: str, 
 
 def grant_expiry(now: datetime, hours: int) -> datetime:
     return now + timedelta(hours=hours)
+
+
+def consent_view(row: dict[str, Any] | None) -> dict[str, Any]:
+    granted = row is not None and row["revoked_at"] is None
+    return {
+        "granted": granted,
+        "granted_at": row["granted_at"] if row else None,
+        "granted_via": row["granted_via"] if row else None,
+        "revoked_at": row["revoked_at"] if row else None,
+    }
+
+
+async def set_consent(engine: AsyncEngine, regional_id: str, grant: bool, via: str, now: datetime) -> dict[str, Any]:
+    """Grant (by `via`) or withdraw consent to 检查结果互认; each change is in the patient's access log."""
+    async with engine.begin() as conn:
+        if grant:
+            await q.grant_consent(conn, regional_id, via, now)
+        else:
+            await q.revoke_consent(conn, regional_id, now)
+        action = f"consent_{'granted' if grant else 'withdrawn'}"
+        await q.log_access(
+            conn, regional_id=regional_id, study_instance_uid=None, viewer=Viewer.PATIENT, label=via, action=action,
+            now=now,
+        )  # fmt: skip
+        return consent_view(await q.get_consent(conn, regional_id))
+
+
+async def record_at_hospital(conn: AsyncConnection, patient_ref: str, hospital_id: str | None) -> str:
+    """The regional patient of a hospital record at the caller's hospital (404 for another hospital's or none)."""
+    record = await alliance.get_patient(conn, patient_ref)
+    entry = await index_queries.entry(conn, patient_ref) if record else None
+    if record is None or record["hospital_id"] != hospital_id or entry is None:
+        raise YilianError(ErrorCode.NOT_FOUND, "no such patient in the regional index at your hospital")
+    return str(entry["regional_patient_id"])
+
+
+async def recognised(
+    engine: AsyncEngine, patient_ref: str, hospital_id: str | None, doctor: str, now: datetime
+) -> list[dict[str, Any]]:
+    """A hospital's doctor looks up their patient's studies from other alliance hospitals: none without consent;
+    with it, each one shown is in the patient's access log."""
+    async with engine.begin() as conn:
+        rid = await record_at_hospital(conn, patient_ref, hospital_id)
+        rows = await q.recognised_elsewhere(conn, rid, hospital_id or "")
+        for row in rows:
+            await q.log_access(
+                conn, regional_id=rid, study_instance_uid=row["study_instance_uid"], viewer=Viewer.DOCTOR,
+                label=doctor, action="opened", now=now,
+            )  # fmt: skip
+        return await _with_reports(conn, rows)

@@ -58,7 +58,15 @@ export default defineStrings(
     log: {
       none: "Nobody has viewed your exams yet.",
       viewer: { patient: "You", clinician: "A doctor (QR code)", doctor: "Doctor at another hospital" },
-      action: { opened: "viewed", report_pdf: "downloaded the report", refused_revoked: "tried a withdrawn QR code", refused_expired: "tried an expired QR code" },
+      action: { opened: "viewed", report_pdf: "downloaded the report", refused_revoked: "tried a withdrawn QR code", refused_expired: "tried an expired QR code", consent_granted: "consented to results recognised across hospitals", consent_withdrawn: "withdrew consent" },
+    },
+    consent: {
+      title: "Results recognised across hospitals",
+      explain: "With your consent, doctors at the other alliance hospitals that treat you see these exams, so a recent one need not be repeated.",
+      on: "You consent (since {{date}}).",
+      off: "You do not consent: no other hospital sees these exams.",
+      grant: "I consent",
+      withdraw: "Withdraw consent",
     },
     clinician: {
       title: "Patient's exams",
@@ -131,7 +139,15 @@ export default defineStrings(
     log: {
       none: "暂无他人查看记录。",
       viewer: { patient: "本人", clinician: "医生（扫码）", doctor: "外院医生" },
-      action: { opened: "查看", report_pdf: "下载报告", refused_revoked: "尝试使用已撤销的二维码", refused_expired: "尝试使用已过期的二维码" },
+      action: { opened: "查看", report_pdf: "下载报告", refused_revoked: "尝试使用已撤销的二维码", refused_expired: "尝试使用已过期的二维码", consent_granted: "同意检查结果互认", consent_withdrawn: "撤回互认同意" },
+    },
+    consent: {
+      title: "检查结果互认",
+      explain: "经您同意，为您诊治的医联体其他医院医生可查看这些检查，近期做过的检查无需重复。",
+      on: "您已同意（自 {{date}} 起）。",
+      off: "您未同意：其他医院看不到这些检查。",
+      grant: "我同意",
+      withdraw: "撤回同意",
     },
     clinician: {
       title: "患者检查",

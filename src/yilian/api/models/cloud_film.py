@@ -84,3 +84,13 @@ class OpenedGrant(ApiModel):
     viewer_url: str = Field(description="the OHIF viewer for these studies (the token goes in its #fragment)")
     studies: list[FilmStudy]
     notice: str
+
+
+class FilmConsent(ApiModel):
+    """检查结果互认: while granted, doctors at the other alliance hospitals that hold a record of the patient see the
+    patient's studies from elsewhere (among their priors and in the viewer)."""
+
+    granted: bool
+    granted_at: Timestamp | None
+    granted_via: str | None = Field(description="phone (the patient) or desk (a hospital, with a code by SMS)")
+    revoked_at: Timestamp | None

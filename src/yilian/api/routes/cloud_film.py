@@ -16,6 +16,7 @@ from yilian.api import cloud_film_service as service
 from yilian.api.deps import AppSettings, Blobs, CurrentPatient, Engine
 from yilian.api.models.cloud_film import (
     FilmAccess,
+    FilmConsent,
     FilmGrant,
     FilmImage,
     FilmReport,
@@ -212,3 +213,25 @@ async def open_grant(token: str, request: Request, engine: Engine, settings: App
         studies=[_study(s) for s in opened.studies],
         notice=NOTICE,
     )
+
+
+@router.get(f"{FILM}/consent")
+async def consent(engine: Engine, patient: CurrentPatient) -> FilmConsent:
+    """Whether the patient lets doctors at the other alliance hospitals see their studies (检查结果互认)."""
+    async with reading(engine) as conn:
+        row = await q.get_consent(conn, patient.regional_patient_id)
+    return FilmConsent.model_validate(service.consent_view(row))
+
+
+@router.post(f"{FILM}/consent")
+async def grant_consent(engine: Engine, patient: CurrentPatient) -> FilmConsent:
+    """Consent on the phone: from now on (until withdrawn) results are recognised across the alliance."""
+    row = await service.set_consent(engine, patient.regional_patient_id, True, "phone", datetime.now(UTC))
+    return FilmConsent.model_validate(row)
+
+
+@router.post(f"{FILM}/consent/withdraw")
+async def withdraw_consent(engine: Engine, patient: CurrentPatient) -> FilmConsent:
+    """Withdraw consent: other hospitals' doctors stop seeing the studies on their next request."""
+    row = await service.set_consent(engine, patient.regional_patient_id, False, "phone", datetime.now(UTC))
+    return FilmConsent.model_validate(row)

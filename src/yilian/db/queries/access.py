@@ -10,6 +10,8 @@ from yilian.db.schema import (
     consult_invitees,
     consults,
     dicom_studies,
+    film_consents,
+    patient_index,
     patients,
     referrals,
     teaching_cases,
@@ -64,6 +66,8 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
     ways.append(_consult_case_studies(p))
     if grant.own_hospital and p.hospital_id is not None:
         ways.append(st.hospital_id == p.hospital_id)
+    if grant.recognised and p.hospital_id is not None:
+        ways.append(recognised_studies(p.hospital_id))
     if grant.through_referrals is not None:
         reach: ColumnElement[bool] = r.study_instance_uid == st.study_instance_uid
         source: FromClause = referrals
@@ -78,6 +82,29 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
             )
         )
     return or_(false(), *ways)
+
+
+def recognised_studies(hospital_id: str) -> ColumnElement[bool]:
+    """Studies of a patient who consents to 检查结果互认 and of whom `hospital_id` holds a record in the regional
+    patient index (the study's own record and the hospital's are one regional patient)."""
+    st = dicom_studies.c
+    theirs, ours = patients.alias("theirs"), patients.alias("ours")
+    theirs_ix, ours_ix = patient_index.alias("theirs_ix"), patient_index.alias("ours_ix")
+    return exists(
+        select(1)
+        .select_from(
+            theirs.join(theirs_ix, theirs_ix.c.patient_ref == theirs.c.id)
+            .join(film_consents, film_consents.c.regional_patient_id == theirs_ix.c.regional_patient_id)
+            .join(ours_ix, ours_ix.c.regional_patient_id == theirs_ix.c.regional_patient_id)
+            .join(ours, ours.c.id == ours_ix.c.patient_ref)
+        )
+        .where(
+            theirs.c.hospital_id == st.hospital_id,
+            theirs.c.patient_id == st.patient_id,
+            film_consents.c.revoked_at.is_(None),
+            ours.c.hospital_id == hospital_id,
+        )
+    )
 
 
 def _consult_case_studies(p: Principal) -> ColumnElement[bool]:

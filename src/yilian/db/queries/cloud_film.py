@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.schema import (
@@ -14,6 +15,7 @@ from yilian.db.schema import (
     dicom_series,
     dicom_studies,
     film_accesses,
+    film_consents,
     film_grants,
     hospitals,
     patient_index,
@@ -195,3 +197,37 @@ async def accesses(conn: AsyncConnection, regional_id: str, limit: int = 200) ->
         .limit(limit)
     )
     return [dict(row) for row in rows.mappings()]
+
+
+# --- consent to 检查结果互认 ---------------------------------------------------------------------------------------
+async def get_consent(conn: AsyncConnection, regional_id: str) -> dict[str, Any] | None:
+    row = await conn.execute(select(film_consents).where(film_consents.c.regional_patient_id == regional_id))
+    found = row.mappings().first()
+    return dict(found) if found else None
+
+
+async def grant_consent(conn: AsyncConnection, regional_id: str, via: str, now: datetime) -> None:
+    await conn.execute(
+        pg_insert(film_consents)
+        .values(regional_patient_id=regional_id, granted_at=now, granted_via=via, revoked_at=None)
+        .on_conflict_do_update(
+            index_elements=[film_consents.c.regional_patient_id],
+            set_={"granted_at": now, "granted_via": via, "revoked_at": None},
+        )
+    )
+
+
+async def revoke_consent(conn: AsyncConnection, regional_id: str, now: datetime) -> None:
+    await conn.execute(
+        update(film_consents)
+        .where(film_consents.c.regional_patient_id == regional_id, film_consents.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def recognised_elsewhere(conn: AsyncConnection, regional_id: str, hospital_id: str) -> list[dict[str, Any]]:
+    """The patient's studies stored by other hospitals, if they consent (else none), newest first."""
+    consent = await get_consent(conn, regional_id)
+    if consent is None or consent["revoked_at"] is not None:
+        return []
+    return [s for s in await studies(conn, regional_id) if s["hospital_id"] != hospital_id]

@@ -1728,6 +1728,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/patient-index/records/{patient_ref}/consent-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Consent Code
+         * @description At the desk: text the patient a code (to the phone in the index) to confirm consent to 检查结果互认.
+         */
+        post: operations["patient_index_consent_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/records/{patient_ref}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Desk Consent
+         * @description At the desk: the code the patient read out grants consent (recorded as given at the desk).
+         */
+        post: operations["patient_index_desk_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient-index/records/{patient_ref}/recognised-studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recognised Studies
+         * @description The patient's studies from other alliance hospitals, to take as priors (检查结果互认): empty unless the
+         *     patient consents; each shown is in the patient's access log. They open in the viewer like the hospital's own.
+         */
+        get: operations["patient_index_recognised_studies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/patient-sessions/codes": {
         parameters: {
             query?: never;
@@ -2328,6 +2389,50 @@ export interface paths {
          *     read-only DICOMweb token for exactly those, for the diagnostic viewer. Every opening is in the patient's log.
          */
         post: operations["cloud_film_open_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consent
+         * @description Whether the patient lets doctors at the other alliance hospitals see their studies (检查结果互认).
+         */
+        get: operations["cloud_film_consent"];
+        put?: never;
+        /**
+         * Grant Consent
+         * @description Consent on the phone: from now on (until withdrawn) results are recognised across the alliance.
+         */
+        post: operations["cloud_film_grant_consent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cloud-film/consent/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw Consent
+         * @description Withdraw consent: other hospitals' doctors stop seeing the studies on their next request.
+         */
+        post: operations["cloud_film_withdraw_consent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3817,6 +3922,14 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** DeskConsent */
+        DeskConsent: {
+            /**
+             * Code
+             * @description the code the patient received by SMS and reads out
+             */
+            code: string;
+        };
         /**
          * Difficulty
          * @enum {string}
@@ -3981,6 +4094,24 @@ export interface components {
             hospital_name: string | null;
             /** Grant Id */
             grant_id: string | null;
+        };
+        /**
+         * FilmConsent
+         * @description 检查结果互认: while granted, doctors at the other alliance hospitals that hold a record of the patient see the
+         *     patient's studies from elsewhere (among their priors and in the viewer).
+         */
+        FilmConsent: {
+            /** Granted */
+            granted: boolean;
+            /** Granted At */
+            granted_at: string | null;
+            /**
+             * Granted Via
+             * @description phone (the patient) or desk (a hospital, with a code by SMS)
+             */
+            granted_via: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
         };
         /** FilmGrant */
         FilmGrant: {
@@ -5388,6 +5519,26 @@ export interface components {
         Page_FilmGrant_: {
             /** Items */
             items: components["schemas"]["FilmGrant"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[FilmStudy] */
+        Page_FilmStudy_: {
+            /** Items */
+            items: components["schemas"]["FilmStudy"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -7377,6 +7528,7 @@ export type CurationVersion = components['schemas']['CurationVersion'];
 export type Dashboard = components['schemas']['Dashboard'];
 export type DefectReason = components['schemas']['DefectReason'];
 export type Deidentification = components['schemas']['Deidentification'];
+export type DeskConsent = components['schemas']['DeskConsent'];
 export type Difficulty = components['schemas']['Difficulty'];
 export type Discrepancy = components['schemas']['Discrepancy'];
 export type DoctorAttendance = components['schemas']['DoctorAttendance'];
@@ -7391,6 +7543,7 @@ export type Facet = components['schemas']['Facet'];
 export type FacetCount = components['schemas']['FacetCount'];
 export type Facets = components['schemas']['Facets'];
 export type FilmAccess = components['schemas']['FilmAccess'];
+export type FilmConsent = components['schemas']['FilmConsent'];
 export type FilmGrant = components['schemas']['FilmGrant'];
 export type FilmImage = components['schemas']['FilmImage'];
 export type FilmReport = components['schemas']['FilmReport'];
@@ -7466,6 +7619,7 @@ export type PageConsult = components['schemas']['Page_Consult_'];
 export type PageCredit = components['schemas']['Page_Credit_'];
 export type PageFilmAccess = components['schemas']['Page_FilmAccess_'];
 export type PageFilmGrant = components['schemas']['Page_FilmGrant_'];
+export type PageFilmStudy = components['schemas']['Page_FilmStudy_'];
 export type PageHistoryItem = components['schemas']['Page_HistoryItem_'];
 export type PageHospital = components['schemas']['Page_Hospital_'];
 export type PageLectureEvent = components['schemas']['Page_LectureEvent_'];
@@ -11844,6 +11998,130 @@ export interface operations {
             };
         };
     };
+    patient_index_consent_code: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeRequested"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_desk_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeskConsent"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmConsent"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_index_recognised_studies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                patient_ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FilmStudy_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     patient_sessions_request_code: {
         parameters: {
             query?: never;
@@ -13245,6 +13523,120 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpenedGrant"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmConsent"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_grant_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmConsent"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_withdraw_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmConsent"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */

@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 
 import { api, ok } from "../../api/client";
-import type { FilmAccess, FilmGrant, FilmStudy } from "../../api/generated/schema";
+import type { FilmAccess, FilmConsent, FilmGrant, FilmStudy } from "../../api/generated/schema";
 import { LanguageSwitch } from "../../components/Shell";
 import { useQrDataUrl } from "../../components/QrSlip";
 import { useFormatDate } from "../../i18n/format";
@@ -210,6 +210,38 @@ function AccessLog() {
   );
 }
 
+function Consent() {
+  const { t } = useTranslation("film");
+  const day = useFormatDate();
+  const [consent, setConsent] = useState<FilmConsent | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    ok(api.GET("/api/cloud-film/consent", asPatient())).then(setConsent).catch(setError);
+  }, []);
+  async function change(grant: boolean) {
+    try {
+      const path = grant ? "/api/cloud-film/consent" : "/api/cloud-film/consent/withdraw";
+      setConsent(await ok(api.POST(path, asPatient())));
+    } catch (e) {
+      setError(e);
+    }
+  }
+  if (error != null) return <FilmError error={error} />;
+  if (!consent) return null;
+  return (
+    <section className="film-card film-consent" data-granted={consent.granted}>
+      <h2>{t("consent.title")}</h2>
+      <p>{t("consent.explain")}</p>
+      <p>
+        <strong>{consent.granted && consent.granted_at ? t("consent.on", { date: day(consent.granted_at) }) : t("consent.off")}</strong>
+      </p>
+      <button type="button" className={consent.granted ? "big secondary" : "big"} onClick={() => void change(!consent.granted)}>
+        {consent.granted ? t("consent.withdraw") : t("consent.grant")}
+      </button>
+    </section>
+  );
+}
+
 type Tab = "studies" | "grants" | "log";
 
 export default function FilmPortal() {
@@ -262,6 +294,7 @@ export default function FilmPortal() {
                 ))}
               </ul>
             )}
+            {tab === "studies" && <Consent />}
             {tab === "grants" && <Grants studies={studies ?? []} />}
             {tab === "log" && <AccessLog />}
           </>
