@@ -31,7 +31,9 @@ async def test_each_caller_sees_their_own_actions_through_the_loop(api: Api) -> 
 
     # An action's answer is the case as the caller now sees it.
     accepted = await api.ok(reader, "POST", f"/api/referrals/{rid}/accept", json={})
-    assert accepted["allowed_actions"] == ["save_draft", "submit_preliminary", "request_info", "grade_quality"]
+    assert accepted["allowed_actions"] == [
+        "save_draft", "submit_preliminary", "request_info", "grade_quality", "request_retake"
+    ]  # fmt: skip
     assert await _actions(api, COUNTY, rid) == []
 
     prelim = await api.ok(reader, "POST", f"/api/referrals/{rid}/preliminary", json=REPORT)

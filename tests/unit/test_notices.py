@@ -25,6 +25,7 @@ SAMPLE = {
     "clinical_question": "咳嗽两周",
     "comments": "size of the nodule?",
     "request": "prior CT please",
+    "reasons": "motion,positioning",
     "answer": "uploaded",
     "note": "tension pneumothorax",
     "consult_id": "con-20260101-abc",

@@ -42,6 +42,7 @@ NEEDS: dict[Action, frozenset[Need]] = {
     A.PROVIDE_INFO: frozenset({N.COMMENT}),
     A.CANCEL: frozenset({N.COMMENT}),
     A.CORRECT_QUESTION: frozenset({N.COMMENT}),
+    A.REQUEST_RETAKE: frozenset({N.COMMENT}),
     A.REASSIGN: frozenset({N.TARGET, N.COMMENT}),
     A.REROUTE: frozenset({N.COMMENT}),
     A.ADD_ADDENDUM: frozenset({N.COMPLETE_REPORT}),
@@ -96,7 +97,7 @@ def test_only_acknowledging_a_critical_finding_has_a_condition() -> None:
 def test_person_actions_are_the_non_system_actions_but_reroute() -> None:
     people = {a for a, r in RULES.items() if r.guard is not Guard.SYSTEM}
     assert set(PERSON_ACTIONS) == people - {A.REROUTE}  # reroute is the reassign panel without an expert
-    assert len(PERSON_ACTIONS) == len(set(PERSON_ACTIONS)) == 15
+    assert len(PERSON_ACTIONS) == len(set(PERSON_ACTIONS)) == 16
 
 
 def _allowed_state(action: Action) -> ReferralState:
@@ -206,7 +207,7 @@ def test_allowed_actions_examples() -> None:
     assert allowed_actions(_case(S.IN_READING), county) == []  # reading started: the question stays
     assert allowed_actions(_case(S.OFFERED), coordinator) == [A.REASSIGN]
     assert allowed_actions(_case(S.IN_READING), reader) == [
-        A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY, A.REQUEST_INFO, A.GRADE_QUALITY
+        A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY, A.REQUEST_INFO, A.GRADE_QUALITY, A.REQUEST_RETAKE
     ]  # fmt: skip
     assert allowed_actions(_case(S.CHANGES_REQUESTED), reader) == [A.SAVE_DRAFT, A.SUBMIT_PRELIMINARY, A.GRADE_QUALITY]
     assert allowed_actions(_case(S.PRELIMINARY), senior) == [A.APPROVE, A.REQUEST_CHANGES]

@@ -89,6 +89,7 @@ EFFECTS: dict[Action, tuple[str | None, str | None, str | None]] = {
     Action.ADD_ADDENDUM: ("u-offered", "u-reader", None),
     Action.CORRECT_QUESTION: ("u-offered", "u-reader", None),
     Action.GRADE_QUALITY: ("u-offered", "u-reader", None),
+    Action.REQUEST_RETAKE: ("u-offered", "u-reader", None),
     Action.CONSULT_REQUESTED: ("u-offered", "u-reader", None),
     Action.CONSULT_SCHEDULED: ("u-offered", "u-reader", None),
     Action.CONSULT_CANCELLED: ("u-offered", "u-reader", None),

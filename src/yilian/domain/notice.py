@@ -19,6 +19,7 @@ class NoticeKind(StrEnum):
     SECOND_READING = "second_reading"  # to the reading hospital's seniors: a preliminary report awaits review
     CHANGES_REQUESTED = "changes_requested"  # to the reader: the second reader sent the report back
     NEEDS_INFO = "needs_info"  # to the sender: the reader asks for images or history
+    RETAKE_REQUESTED = "retake_requested"  # to the sender: shoot the study again (defect reasons, what to change)
     INFO_PROVIDED = "info_provided"  # to the reader: the sender answered
     REPORT_READY = "report_ready"  # to the sender: the signed report is back; confirm receipt
     ADDENDUM = "addendum"  # to the sender: an addendum was added after sign-off
@@ -58,6 +59,8 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.SECOND_READING: frozenset({"referral_id", "priority", "modality", "body_part"}),
     NoticeKind.CHANGES_REQUESTED: frozenset({"referral_id", "comments"}),
     NoticeKind.NEEDS_INFO: frozenset({"referral_id", "request"}),
+    # `reasons`: DefectReason values joined by commas; each renderer translates them.
+    NoticeKind.RETAKE_REQUESTED: frozenset({"referral_id", "study_instance_uid", "reasons", "request"}),
     NoticeKind.INFO_PROVIDED: frozenset({"referral_id", "answer"}),
     NoticeKind.REPORT_READY: frozenset({"referral_id"}),
     NoticeKind.ADDENDUM: frozenset({"referral_id"}),

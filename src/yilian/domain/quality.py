@@ -89,6 +89,19 @@ def grade_of(modality: str, grade: str, reasons: Iterable[str]) -> QualityGrade:
     return QualityGrade(scale, grade, named)
 
 
+def retake_reasons(reasons: Iterable[str]) -> tuple[DefectReason, ...]:
+    """The defect reasons a retake names: at least one, each known."""
+    known = {str(r) for r in DefectReason}
+    given = set(reasons)
+    if not given or given - known:
+        raise YilianError(
+            ErrorCode.VALIDATION_FAILED,
+            "a retake names one or more defect reasons: " + ", ".join(sorted(known)),
+            {"field": "reasons", "unknown": sorted(given - known)},
+        )
+    return tuple(sorted(DefectReason(r) for r in given))
+
+
 # ---- scorecards ----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Month:

@@ -63,6 +63,7 @@ class Action(StrEnum):
     ADD_ADDENDUM = "add_addendum"
     CORRECT_QUESTION = "correct_question"  # the county adds to or corrects the clinical question before reading
     GRADE_QUALITY = "grade_quality"  # the reader grades the images' technical quality (domain/quality.py)
+    REQUEST_RETAKE = "request_retake"  # the reader sends the study back to be shot again, with defect reasons
     # An MDT consult's steps on the case's timeline, recorded from the consult's workflow (domain/consult.py); the
     # person who acted is in the event's details and in the consult's own trail.
     CONSULT_REQUESTED = "consult_requested"
@@ -187,8 +188,13 @@ RULES: dict[Action, Rule] = {
         frozenset({S.SUBMITTED, S.AWAITING_IMAGES, S.OFFERED}), None, Guard.REFERRING_DOCTOR, frozenset({N.COMMENT})
     ),
     Action.GRADE_QUALITY: Rule(frozenset({S.IN_READING, S.CHANGES_REQUESTED}), None, Guard.ASSIGNED_READER),
+    # A retake is a needs_info with a structured reason: the county answers (provide_info) once the images are in.
+    Action.REQUEST_RETAKE: Rule(
+        frozenset({S.IN_READING}), S.NEEDS_INFO, Guard.ASSIGNED_READER, frozenset({N.COMMENT})
+    ),
     **{a: Rule(ANY_STATE, None, Guard.SYSTEM) for a in CONSULT_STEPS},
 }  # fmt: skip
+
 
 class PersonAction(StrEnum):
     """What people do on a case, each with its own button: the `Action`s a person takes, by the same values
@@ -209,6 +215,7 @@ class PersonAction(StrEnum):
     ADD_ADDENDUM = Action.ADD_ADDENDUM.value
     CORRECT_QUESTION = Action.CORRECT_QUESTION.value
     GRADE_QUALITY = Action.GRADE_QUALITY.value
+    REQUEST_RETAKE = Action.REQUEST_RETAKE.value
 
 
 PERSON_ACTIONS: tuple[Action, ...] = tuple(Action(a.value) for a in PersonAction)
@@ -326,6 +333,7 @@ COMMENT_MEANS = {
     Action.REQUEST_INFO: "the information or images needed",
     Action.PROVIDE_INFO: "the information asked for",
     Action.CORRECT_QUESTION: "the clinical question",
+    Action.REQUEST_RETAKE: "what the retake should do differently",
 }
 
 

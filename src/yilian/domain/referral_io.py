@@ -142,7 +142,19 @@ class QualityInput:
         return Given()
 
 
-PersonInput = ActorInput | ReportInput | ReviewInput | ReassignInput | QualityInput  # who, and what they sent
+@dataclass(frozen=True)
+class RetakeInput:
+    """The reader sends the study back for a retake: the defect reasons (domain/quality.DefectReason) and what to do."""
+
+    actor: Actor
+    reasons: list[str]
+    comment: str
+
+    def given(self) -> Given:
+        return Given(comment=self.comment)
+
+
+PersonInput = ActorInput | ReportInput | ReviewInput | ReassignInput | QualityInput | RetakeInput
 
 
 @dataclass(frozen=True)

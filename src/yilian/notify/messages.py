@@ -55,6 +55,17 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
             "question: {clinical_question}. Add to or correct it before reading starts.",
         ),
     },
+    K.RETAKE_REQUESTED: {
+        Language.ZH_CN: Text(
+            "请重新拍摄", "申请 {referral_id}（检查 {study_instance_uid}）需重拍，原因：{reasons}。{request}"
+            "（新影像请按原检查号发送，将并入同一申请）"
+        ),
+        Language.EN: Text(
+            "Retake requested",
+            "Referral {referral_id} (study {study_instance_uid}) needs a retake: {reasons}. {request} "
+            "(send the new images under the same study; they join the same referral)",
+        ),
+    },
     K.OFFER: {
         Language.ZH_CN: Text("新的{priority}病例", "{modality} {body_part}：{clinical_question}"),
         Language.EN: Text("New {priority} case offered", "{modality} {body_part}: {clinical_question}"),

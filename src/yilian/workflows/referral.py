@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.consult_io import ConsultOnReferralInput
     from yilian.domain.errors import YilianError
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
-    from yilian.domain.quality import grade_of
+    from yilian.domain.quality import grade_of, retake_reasons
     from yilian.domain.referral import Action, ReferralCase, ReferralState
     from yilian.domain.referral_io import (
         ActionResult,
@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralPolicy,
         ReportInput,
         ReportVersionInput,
+        RetakeInput,
         ReviewInput,
         ShareLinkInput,
         StudyArrivedInput,
@@ -448,6 +449,13 @@ class ReferralWorkflow:
     def _validate_reassign_input(self, inp: ReassignInput) -> None:
         self._validate_update(inp)
 
+    def _validate_retake_input(self, inp: RetakeInput) -> None:
+        self._validate_update(inp)
+        try:
+            retake_reasons(inp.reasons)
+        except YilianError as err:
+            raise rejection(err) from err
+
     def _validate_quality_input(self, inp: QualityInput) -> None:
         self._validate_update(inp)
         try:
@@ -581,6 +589,25 @@ class ReferralWorkflow:
         return self._result()
 
     request_info.validator(_validate_actor_input)
+
+    @workflow.update
+    async def request_retake(self, inp: RetakeInput) -> ActionResult:
+        """Send the study back to be shot again (影像质控): like a request for information, the SLA pauses until the
+        county answers; the new images join the same study, so the referral reads them where it is."""
+        async with self._acting(Action.REQUEST_RETAKE, inp):
+            if self._policy.pause_sla_in_needs_info:
+                self._set_clock(self._p.clock.pause(workflow.now()))
+            reasons = [str(r) for r in retake_reasons(inp.reasons)]
+            self._p = replace(self._p, info_request=inp.comment)
+            ask = self._note(
+                NoticeKind.RETAKE_REQUESTED, self._sender(), reasons=",".join(reasons), request=inp.comment
+            )
+            await self._apply_locked(
+                Action.REQUEST_RETAKE, inp.actor, details={"reasons": reasons, "request": inp.comment}, notify=[ask]
+            )
+        return self._result()
+
+    request_retake.validator(_validate_retake_input)
 
     @workflow.update
     async def provide_info(self, inp: ActorInput) -> ActionResult:

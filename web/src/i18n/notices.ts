@@ -17,6 +17,10 @@ export default defineStrings(
       title: "Referred automatically",
       body: "The {{modality}} {{body_part}} study became referral {{referral_id}} under the hosting agreement; clinical question: {{clinical_question}}. Add to or correct it before reading starts.",
     },
+    retake_requested: {
+      title: "Retake requested",
+      body: "Referral {{referral_id}} (study {{study_instance_uid}}) needs a retake: {{reasons}}. {{request}} (send the new images under the same study; they join the same referral)",
+    },
     offer: { title: "New {{priority}} case offered", body: "{{modality}} {{body_part}}: {{clinical_question}}" },
     assigned: {
       title: "Case assigned to you",
@@ -94,6 +98,10 @@ export default defineStrings(
     auto_referred: {
       title: "已自动提交远程诊断",
       body: "检查 {{modality}} {{body_part}} 已按托管协议自动生成申请 {{referral_id}}，临床问题：{{clinical_question}}。如需补充或更正，请在阅片开始前修改。",
+    },
+    retake_requested: {
+      title: "请重新拍摄",
+      body: "申请 {{referral_id}}（检查 {{study_instance_uid}}）需重拍，原因：{{reasons}}。{{request}}（新影像请按原检查号发送，将并入同一申请）",
     },
     offer: { title: "新的{{priority}}病例", body: "{{modality}} {{body_part}}：{{clinical_question}}" },
     assigned: {

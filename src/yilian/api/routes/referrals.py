@@ -29,6 +29,7 @@ from yilian.domain.referral_io import (
     QualityInput,
     ReassignInput,
     ReportInput,
+    RetakeInput,
     ReviewInput,
 )
 from yilian.domain.report import Discrepancy, ReportContent
@@ -99,6 +100,11 @@ class QualityBody(RequestBody):
         min_length=1, max_length=1, description="X-ray: A-D (甲乙丙丁); CT/MR: 3-0 (3 is no defect)"
     )
     reasons: list[DefectReason] = Field(default_factory=list, max_length=6, description="needed below the best grade")
+
+
+class RetakeBody(RequestBody):
+    reasons: list[DefectReason] = Field(min_length=1, max_length=6)
+    comment: str = Field(min_length=1, max_length=4000, description="what the retake should do differently")
 
 
 class ReassignBody(RequestBody):
@@ -233,6 +239,10 @@ def _quality(p: Principal, b: Any) -> QualityInput:
     return QualityInput(p.actor, b.grade, [str(r) for r in b.reasons])
 
 
+def _retake(p: Principal, b: Any) -> RetakeInput:
+    return RetakeInput(p.actor, [str(r) for r in b.reasons], b.comment)
+
+
 def _review(p: Principal, b: Any) -> ReviewInput:
     return ReviewInput(p.actor, b.discrepancy, b.comments)
 
@@ -271,6 +281,10 @@ ACTION_ROUTES = (
         _comment,
         "Reader asks the county for more images or history (needs_info)",
     ),
+    ActionRoute(
+        "POST", "retake", W.REQUEST_RETAKE, RetakeBody, _retake,
+        "Reader sends the study back to be shot again (defect reasons); the SLA pauses as in needs_info",
+    ),  # fmt: skip
     ActionRoute(
         "POST", "provide-info", W.PROVIDE_INFO, RequiredComment, _comment, "County answers a needs_info request"
     ),

@@ -395,6 +395,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/referrals/{referral_id}/retake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reader sends the study back to be shot again (defect reasons); the SLA pauses as in needs_info */
+        post: operations["referrals_request_retake"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/referrals/{referral_id}/provide-info": {
         parameters: {
             query?: never;
@@ -5118,7 +5135,7 @@ export interface components {
          * @description What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE).
          * @enum {string}
          */
-        NoticeKind: "awaiting_images" | "auto_referred" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit" | "share_link_locked" | "fixity_mismatch";
+        NoticeKind: "awaiting_images" | "auto_referred" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "retake_requested" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit" | "share_link_locked" | "fixity_mismatch";
         /**
          * Notification
          * @description A notice in a person's inbox (and the SSE `notification` event): a kind and its parameters, which the web app
@@ -6006,7 +6023,7 @@ export interface components {
          *     (`reassign` without an expert is a reroute: the same panel). The API's `allowed_actions` lists these.
          * @enum {string}
          */
-        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum" | "correct_question" | "grade_quality";
+        PersonAction: "accept" | "decline" | "save_draft" | "submit_preliminary" | "approve" | "request_changes" | "request_info" | "provide_info" | "cancel" | "reassign" | "acknowledge_receipt" | "acknowledge_critical" | "add_addendum" | "correct_question" | "grade_quality" | "request_retake";
         /** PlanBody */
         PlanBody: {
             /** Title */
@@ -6643,6 +6660,16 @@ export interface components {
         /** RequiredComment */
         RequiredComment: {
             /** Comment */
+            comment: string;
+        };
+        /** RetakeBody */
+        RetakeBody: {
+            /** Reasons */
+            reasons: components["schemas"]["DefectReason"][];
+            /**
+             * Comment
+             * @description what the retake should do differently
+             */
             comment: string;
         };
         /**
@@ -7680,6 +7707,7 @@ export type ReportHit = components['schemas']['ReportHit'];
 export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
 export type RequiredComment = components['schemas']['RequiredComment'];
+export type RetakeBody = components['schemas']['RetakeBody'];
 export type RetentionAction = components['schemas']['RetentionAction'];
 export type RetentionEvent = components['schemas']['RetentionEvent'];
 export type RetentionPolicy = components['schemas']['RetentionPolicy'];
@@ -8678,6 +8706,50 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RequiredComment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Referral"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    referrals_request_retake: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetakeBody"];
             };
         };
         responses: {
@@ -14457,11 +14529,11 @@ export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>[
 export const lectureActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureAction"]> = ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "cancel"];
 export const lectureStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureState"]> = ["scheduled", "live", "ended", "published", "cancelled"];
 export const linkHowValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LinkHow"]> = ["own", "exact", "reviewed", "manual"];
-export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "auto_referred", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit", "share_link_locked", "fixity_mismatch"];
+export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "auto_referred", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "retake_requested", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit", "share_link_locked", "fixity_mismatch"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];
-export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum", "correct_question", "grade_quality"];
+export const personActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PersonAction"]> = ["accept", "decline", "save_draft", "submit_preliminary", "approve", "request_changes", "request_info", "provide_info", "cancel", "reassign", "acknowledge_receipt", "acknowledge_critical", "add_addendum", "correct_question", "grade_quality", "request_retake"];
 export const policySourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PolicySource"]> = ["default", "alliance", "hospital"];
 export const priorityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Priority"]> = ["stat", "urgent", "routine"];
 export const proposalDecisionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ProposalDecision"]> = ["accepted", "dismissed"];

@@ -25,7 +25,7 @@ export function useCaseAction(id: string, action: CountyAction) {
 
 /** The reader's latest question on a needs_info case (the request_info event's comment). */
 export function openQuestion(events: AuditEvent[]): string | null {
-  const asked = [...events].sort((a, b) => b.seq - a.seq).find((e) => e.action === "request_info");
+  const asked = [...events].sort((a, b) => b.seq - a.seq).find((e) => e.action === "request_info" || e.action === "request_retake");
   const text = asked?.details.request ?? asked?.details.comment;
   return typeof text === "string" ? text : null;
 }
