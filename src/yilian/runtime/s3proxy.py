@@ -18,6 +18,7 @@ import hmac
 import logging
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -234,9 +235,12 @@ def main(argv: list[str]) -> int:
     server.create_bucket("yilian")
     for name, value in server.environment("yilian", "dicom").items():
         print(f"export {name}={value}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops the JVM too, like Ctrl-C
     try:
         server._process.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
         server.stop()
     return 0
 
