@@ -2,7 +2,7 @@
 // playlist and every segment carry a watch token for this viewer; a fresh token is fetched every ten minutes and
 // put into each later request, so a long lecture outlives the token's half hour. A live playlist that is not there
 // yet (the speaker has just started) is asked for again every few seconds.
-import Hls from "hls.js";
+import Hls from "hls.js/light"; // one H.264 rendition: no alternate audio, subtitles or DRM to load
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
