@@ -2,6 +2,25 @@ import { defineStrings } from "./define";
 
 export default defineStrings(
   {
+    quality: {
+      title: "Image quality",
+      none: "No study has been graded yet.",
+      hospital: "Hospital",
+      months: "Good images by month (target {{target}})",
+      latest: "This month",
+      trend: "Trend (points)",
+      reasons: "Top defects",
+      meets: "on target",
+      below: "below target",
+      reason: {
+        positioning: "positioning",
+        exposure: "exposure",
+        motion: "motion",
+        artefact: "artefact",
+        coverage: "coverage",
+        protocol: "protocol",
+      },
+    },
     title: "SLA dashboard",
     refreshing: "Refreshing…",
     updatedAt: "Updated {{time}}",
@@ -89,6 +108,25 @@ export default defineStrings(
     },
   },
   {
+    quality: {
+      title: "影像质控",
+      none: "尚无质控评级。",
+      hospital: "医院",
+      months: "各月甲片率/优良率（目标 {{target}}）",
+      latest: "本月",
+      trend: "趋势（百分点）",
+      reasons: "主要缺陷",
+      meets: "达标",
+      below: "未达标",
+      reason: {
+        positioning: "体位",
+        exposure: "曝光",
+        motion: "运动伪影",
+        artefact: "伪影",
+        coverage: "范围不全",
+        protocol: "技术规范",
+      },
+    },
     title: "时限看板",
     refreshing: "正在刷新…",
     updatedAt: "更新于 {{time}}",

@@ -21,6 +21,7 @@ import {
   type Kpis,
 } from "./dashboardData";
 import { DateRangePicker, type DayRange } from "./DateRangePicker";
+import { QualityScorecards } from "./QualityScorecards";
 import { RiskTable } from "./RiskTable";
 
 export function useDashboard(range: DayRange) {
@@ -107,6 +108,7 @@ export default function Dashboard() {
               <TurnaroundByHospitalChart rows={shaped.byHospital} />
             </div>
           </section>
+          <QualityScorecards nameOf={nameOf} />
         </>
       )}
     </div>
