@@ -118,6 +118,23 @@ async def test_scheduled_consult_reminds_the_day_before_and_15_minutes_before_th
     assert await handle.query(ConsultWorkflow.progress) is not None
 
 
+async def test_an_invitee_a_reschedule_leaves_out_is_told_and_hears_nothing_more(harness: Harness) -> None:
+    ref = await harness.start()
+    now = await _now(harness)
+    plan = Schedule(now + timedelta(days=2), 30, (HE.user_id, XU.user_id), "")
+    handle, made = await _start_consult(harness, ref.id, LIU, plan)
+    cid = made.consult_id
+    fewer = Schedule(now + timedelta(days=3), 30, (HE.user_id,), "")
+    await handle.execute_update(ConsultWorkflow.reschedule, ScheduleInput(LIU, fewer, now), result_type=ConsultResult)
+    assert await _consult_inbox(harness, "xu.oncology", cid) == ["consult_invitation", "consult_uninvited"]
+    assert await _consult_inbox(harness, "he.surgeon", cid) == ["consult_invitation", "consult_rescheduled"]
+    await handle.execute_update(
+        ConsultWorkflow.cancel, ConsultActorInput(LIU, comment="取消"), result_type=ConsultResult
+    )
+    assert await _consult_inbox(harness, "xu.oncology", cid) == ["consult_invitation", "consult_uninvited"]
+    assert (await _consult_inbox(harness, "he.surgeon", cid))[-1:] == ["consult_cancelled"]
+
+
 async def test_request_then_schedule_reschedule_and_cancel(harness: Harness) -> None:
     ref = await harness.start()
     handle, made = await _start_consult(harness, ref.id, ZHAO, None)

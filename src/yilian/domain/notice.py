@@ -32,6 +32,7 @@ class NoticeKind(StrEnum):
     CONSULT_INVITATION = "consult_invitation"  # to the invited: a consult was scheduled with them
     CONSULT_REMINDER = "consult_reminder"  # to the host and the invited: the day before, and 15 minutes before
     CONSULT_RESCHEDULED = "consult_rescheduled"  # to the host and the invited: a new time
+    CONSULT_UNINVITED = "consult_uninvited"  # to whom a reschedule took off the list: they are no longer expected
     CONSULT_CANCELLED = "consult_cancelled"  # to the host, the invited and the requester
     CONSULT_CONCLUDED = "consult_concluded"  # to the participants and the case's referring doctor: the recommendation
     TEACHING_NOMINATED = "teaching_nominated"  # to educators: a signed case was flagged as a teaching case
@@ -74,6 +75,7 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.CONSULT_INVITATION: frozenset({"consult_id", "title", "starts_at", "duration_minutes"}),
     NoticeKind.CONSULT_REMINDER: frozenset({"consult_id", "title", "starts_at"}),
     NoticeKind.CONSULT_RESCHEDULED: frozenset({"consult_id", "title", "starts_at"}),
+    NoticeKind.CONSULT_UNINVITED: frozenset({"consult_id", "title"}),
     NoticeKind.CONSULT_CANCELLED: frozenset({"consult_id", "title", "reason"}),
     NoticeKind.CONSULT_CONCLUDED: frozenset({"consult_id", "title", "recommendation"}),
     NoticeKind.TEACHING_NOMINATED: frozenset({"case_id", "modality", "body_part"}),

@@ -150,6 +150,10 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
         Language.ZH_CN: Text("会诊时间已变更", "{title}：改为 {starts_at}"),
         Language.EN: Text("Consult rescheduled", "{title} now starts at {starts_at}"),
     },
+    K.CONSULT_UNINVITED: {
+        Language.ZH_CN: Text("会诊邀请已撤回", "{title}：会诊已重新安排，您不在新的参会名单中"),
+        Language.EN: Text("Consult invitation withdrawn", "{title} was rescheduled without you on the list"),
+    },
     K.CONSULT_CANCELLED: {
         Language.ZH_CN: Text("会诊已取消", "{title}：{reason}"),
         Language.EN: Text("Consult cancelled", "{title}: {reason}"),

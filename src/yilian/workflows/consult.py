@@ -306,6 +306,9 @@ class ConsultWorkflow:
         ]  # fmt: skip
         if action is A.RESCHEDULE:
             notes.append(self._note(NoticeKind.CONSULT_RESCHEDULED, Audience(user_ids=kept), starts_at=starts_at))
+            # Whoever the new list leaves out would otherwise still expect the consult at the old time.
+            dropped = [u for u in before if u not in after.participants() and u != actor.user_id]
+            notes.append(self._note(NoticeKind.CONSULT_UNINVITED, Audience(user_ids=dropped)))
         details = {
             "starts_at": starts_at,
             "duration_minutes": schedule.duration_minutes,

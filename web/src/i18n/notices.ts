@@ -60,6 +60,7 @@ export default defineStrings(
     },
     consult_reminder: { title: "Consult coming up", body: "{{title}} starts at {{starts_at}}" },
     consult_rescheduled: { title: "Consult rescheduled", body: "{{title}} now starts at {{starts_at}}" },
+    consult_uninvited: { title: "Consult invitation withdrawn", body: "{{title}} was rescheduled without you on the list" },
     consult_cancelled: { title: "Consult cancelled", body: "{{title}}: {{reason}}" },
     consult_concluded: { title: "Consult concluded", body: "{{title}}: {{recommendation}}" },
     teaching_nominated: {
@@ -130,6 +131,7 @@ export default defineStrings(
     consult_invitation: { title: "会诊邀请", body: "{{title}}：{{starts_at}}，{{duration_minutes}} 分钟" },
     consult_reminder: { title: "会诊即将开始", body: "{{title}}：{{starts_at}} 开始" },
     consult_rescheduled: { title: "会诊时间已变更", body: "{{title}}：改为 {{starts_at}}" },
+    consult_uninvited: { title: "会诊邀请已撤回", body: "{{title}}：会诊已重新安排，您不在新的参会名单中" },
     consult_cancelled: { title: "会诊已取消", body: "{{title}}：{{reason}}" },
     consult_concluded: { title: "会诊结论", body: "{{title}}：{{recommendation}}" },
     teaching_nominated: { title: "新的教学病例推荐", body: "病例 {{case_id}}（{{modality}} {{body_part}}）被推荐为教学病例，请接受或忽略" },
