@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tests.support.api import Api
 from tests.support.matrix import walk_many
 from yilian.api.app import create_app
 from yilian.config import Settings
+from yilian.db.demo import migrate_and_seed
 from yilian.db.engine import make_engine
 from yilian.db.queries.backup import all_table_counts
 from yilian.db.schema import dicom_instances, referrals
@@ -30,6 +32,7 @@ from yilian.dicom.multipart import iter_parts, multipart_boundary
 from yilian.imaging.blob import blob_store_from_url
 from yilian.runtime.backup import DUMP, INDEX, MANIFEST, BackupError, backup, restore
 from yilian.runtime.postgres import EmbeddedPostgres
+from yilian.worker import build_worker
 
 pytestmark = pytest.mark.integration
 
@@ -45,11 +48,46 @@ async def _counts(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+@dataclass(frozen=True)
+class Instance:
+    api: Api
+    engine: AsyncEngine
+    settings: Settings
+
+
 @pytest.fixture(scope="module")
-async def made(
-    api: Api, engine: AsyncEngine, settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, list[str]]:
+async def original(
+    pg_server: EmbeddedPostgres,
+    settings: Settings,
+    temporal_client: Client,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Instance]:
+    """An instance of its own (database, archive, task queue, worker): the session's database names images that
+    other tests keep in other stores (S3, their own directories), which a restore rightly refuses to pass over."""
+    url = pg_server.create_database(f"backup_{uuid.uuid4().hex[:8]}")
+    await asyncio.to_thread(migrate_and_seed, url)
+    own = settings.model_copy(
+        update={
+            "database_url": url,
+            "task_queue": f"{settings.task_queue}-backup",
+            "storage_url": f"file://{tmp_path_factory.mktemp('backup-dicom')}",
+        }
+    )
+    engine = make_engine(url)
+    try:
+        async with build_worker(temporal_client, engine, own):
+            app = create_app(own, engine, temporal_client)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://backup.test") as client:
+                yield Instance(Api(client), engine, own)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def made(original: Instance, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """Cases in every stage worth keeping (final reports, a case mid-reading), then a backup while workers run."""
+    api, engine, settings = original.api, original.engine, original.settings
     ids = await walk_many(api, engine, ["returned", "returned", "preliminary", "in_reading"])
     out = tmp_path_factory.mktemp("backup") / "b1"
     assert settings.database_url
@@ -67,8 +105,9 @@ async def made(
 
 @pytest.fixture(scope="module")
 async def restored(
-    made: tuple[Path, list[str]], pg_server: EmbeddedPostgres, settings: Settings, temporal_client: Client
+    made: tuple[Path, list[str]], pg_server: EmbeddedPostgres, original: Instance, temporal_client: Client
 ) -> AsyncIterator[tuple[str, Api]]:
+    settings = original.settings
     url = pg_server.create_database(f"restored_{uuid.uuid4().hex[:8]}")  # empty: no schema, no rows
     assert await _counts_or_none(url) is None
     result = await asyncio.to_thread(restore, made[0], url, blob_store_from_url(settings.storage_url))
@@ -89,9 +128,10 @@ async def _counts_or_none(url: str) -> dict[str, int] | None:
 
 
 async def test_restore_into_an_empty_database_finds_every_referral_report_and_image(
-    made: tuple[Path, list[str]], restored: tuple[str, Api], api: Api, engine: AsyncEngine
+    made: tuple[Path, list[str]], restored: tuple[str, Api], original: Instance
 ) -> None:
     (backup_dir, walked), (url, restored_api) = made, restored
+    api, engine = original.api, original.engine
     index = json.loads((backup_dir / INDEX).read_text())
     counts = await _counts(url)
     # Every table row for row as the backup's snapshot had it (the source has moved on since: workers ran).
@@ -147,9 +187,9 @@ async def test_restore_into_an_empty_database_finds_every_referral_report_and_im
 
 
 async def test_a_wrong_or_damaged_backup_is_refused_by_name(
-    made: tuple[Path, list[str]], pg_server: EmbeddedPostgres, settings: Settings, tmp_path: Path
+    made: tuple[Path, list[str]], pg_server: EmbeddedPostgres, original: Instance, tmp_path: Path
 ) -> None:
-    backup_dir = made[0]
+    backup_dir, settings = made[0], original.settings
     blobs = blob_store_from_url(settings.storage_url)
     empty = pg_server.create_database(f"restored_{uuid.uuid4().hex[:8]}")
     with pytest.raises(BackupError, match="not a Yilian backup"):

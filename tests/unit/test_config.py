@@ -13,6 +13,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "yilian"
 # Starting the embedded PostgreSQL and Temporal passes our environment on to the child process, minus their own
 # variables: that is handing it over, not configuration.
 CHILD_PROCESS_ENV = {SRC / "runtime" / "postgres.py", SRC / "runtime" / "temporal.py", SRC / "runtime" / "live.py"}
+# The webhook receiver is a standard-library script a hospital copies and runs on its own side (docs/security.md):
+# it names its secret's variable on its command line and reads it there, as it cannot import our settings.
+STANDALONE = {SRC / "notify" / "receiver.py"}
 
 
 def _environment_reads(tree: ast.AST) -> list[int]:
@@ -31,7 +34,7 @@ def test_nothing_but_settings_reads_the_environment() -> None:
     found = {
         f"{path.relative_to(SRC)}:{line}"
         for path in sorted(SRC.rglob("*.py"))
-        if path not in CHILD_PROCESS_ENV
+        if path not in CHILD_PROCESS_ENV | STANDALONE
         for line in _environment_reads(ast.parse(path.read_text(), str(path)))
     }
     assert found == set()
