@@ -276,6 +276,8 @@ async def _check_fixity(settings: Settings, seconds: float) -> Check:
             last = await fixity.latest_run(conn)
             failing = await fixity.still_failing(conn)
     except Exception as exc:
+        if _undefined_table(exc):  # a database nothing has migrated yet: not a fixity failure
+            return Check(name, True, "The database has no schema yet; `yilian up` migrates it.")
         return Check(name, False, f"The fixity runs could not be read: {_describe(exc)}")
     finally:
         await engine.dispose()
@@ -289,6 +291,13 @@ async def _check_fixity(settings: Settings, seconds: float) -> Check:
             f"(table fixity_failures; {ran}): restore them from backup.",
         )  # fmt: skip
     return Check(name, True, f"{ran}; no instance fails its check.")
+
+
+def _undefined_table(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPI error; asyncpg's own is its cause
+    return getattr(orig, "sqlstate", None) == "42P01" or type(getattr(orig, "__cause__", None)).__name__ == (
+        "UndefinedTableError"
+    )
 
 
 def _embedded_database_url(settings: Settings) -> str | None:
@@ -311,7 +320,9 @@ async def _check_storage(settings: Settings, seconds: float) -> Check:
         return await asyncio.wait_for(asyncio.to_thread(_s3_reachable, settings), seconds)
     if scheme != "file":
         return Check(
-            name, False, f"YILIAN_STORAGE_URL scheme {scheme!r} is not supported: use file:///path or s3://bucket/prefix."
+            name,
+            False,
+            f"YILIAN_STORAGE_URL scheme {scheme!r} is not supported: use file:///path or s3://bucket/prefix.",
         )
     # Run in a thread: a hung network mount must not block the event loop past the timeout.
     return await asyncio.wait_for(asyncio.to_thread(_storage_writable, Path(rest)), seconds)
