@@ -312,6 +312,9 @@ def start_services(tmp: Path, durable_pg: bool, profile: Path | None = None) -> 
             "YILIAN_API_HOST": "127.0.0.1",
             "YILIAN_API_PORT": str(api_port),
             "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+            # The bench refers every study by hand. Left on, auto-referral (the demo's Anping is full hosting)
+            # would refer each STOW'd study a second time 120 s later, inside the measured phases.
+            "YILIAN_AUTO_REFERRAL": "false",
         }
     )
     svc = Services(tmp, pg, dev, url, dev.address, f"http://127.0.0.1:{api_port}")
