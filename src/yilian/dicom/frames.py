@@ -20,6 +20,8 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
+from yilian.dicom.transfer_syntax import decoded_frame
+
 # A data set in memory, a path, or an open seekable binary file (which iter_frames closes when done).
 Source = Dataset | str | os.PathLike[str] | BinaryIO
 """A data set already read, or the path of a Part-10 file (read up to Pixel Data, then only the frames asked)."""
@@ -113,8 +115,10 @@ def frame(source: Source, frame_number: int) -> bytes:
     return next(iter_frames(source, [frame_number]))
 
 
-def iter_frames(source: Source, frame_numbers: Iterable[int]) -> Iterator[bytes]:
+def iter_frames(source: Source, frame_numbers: Iterable[int], *, decoded: bool = False) -> Iterator[bytes]:
     """The bytes of each frame asked, in order, read one at a time so a large file is never in memory whole.
+
+    `decoded`: encapsulated frames decoded to native little endian pixels (transfer_syntax.decoded_frame).
 
     Raises FrameNotFoundError for a number outside 1..NumberOfFrames, checked for all numbers before the
     first frame is produced so a response does not fail half-way.
@@ -125,8 +129,10 @@ def iter_frames(source: Source, frame_numbers: Iterable[int]) -> Iterator[bytes]
         for number in numbers:
             if not 1 <= number <= pixels.frames:
                 raise FrameNotFoundError(f"frame {number} does not exist: the instance has {pixels.frames} frame(s)")
+        decode = decoded and not is_native(pixels.transfer_syntax)
         for number in numbers:
-            yield pixels.read(number)
+            data = pixels.read(number)
+            yield decoded_frame(pixels.ds, pixels.transfer_syntax, data) if decode else data
 
 
 @dataclass

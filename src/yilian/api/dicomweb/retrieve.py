@@ -13,7 +13,15 @@ from yilian.api.deps import Archive, ArchiveAccess, Viewer, dicomweb_base
 from yilian.api.dicomweb.store_query import DICOM_JSON
 from yilian.dicom import frames as dicom_frames
 from yilian.dicom import render as dicom_render
-from yilian.dicom.multipart import MalformedMultipartError, PartSpec, boundary, multipart_content_type, multipart_stream
+from yilian.dicom import transfer_syntax
+from yilian.dicom.multipart import (
+    MalformedMultipartError,
+    PartBody,
+    PartSpec,
+    boundary,
+    multipart_content_type,
+    multipart_stream,
+)
 from yilian.dicom.multipart import parse_content_type as parse_media_type
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -42,23 +50,73 @@ def _ranges(request: Request) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def _check_dicom_accept(request: Request, stored: set[str]) -> None:
-    """Instances are sent as stored (PS3.18 §8.7.3.5): Accept must allow application/dicom in that syntax."""
-    ranges = _ranges(request)
-    if not ranges:
-        return
-    for media_type, params in ranges:
-        wanted = media_type == "*/*" or media_type == "application/dicom" or (
-            media_type == "multipart/related" and params.get("type", "application/dicom").lower() == "application/dicom"
-        )  # fmt: skip
-        syntax = params.get("transfer-syntax", "*")
-        if wanted and (syntax == "*" or {syntax} == stored):
-            return
-    raise YilianError(
+def _accepted(request: Request) -> list[tuple[str, dict[str, str]]]:
+    """The Accept header's media ranges, most preferred first (by q); `*/*` when there is none (PS3.18 §8.7.5)."""
+    ranges = _ranges(request) or [("*/*", {})]
+    return sorted(ranges, key=lambda r: -_quality(r[1]))  # stable: equal weights keep the client's order
+
+
+def _quality(params: dict[str, str]) -> float:
+    try:
+        return float(params.get("q", "1"))
+    except ValueError:
+        return 1.0
+
+
+def _instance_syntaxes(request: Request, stored: set[str]) -> dict[str, str]:
+    """For each stored transfer syntax, the one to send (PS3.18 §8.7.3.5); 406 with what is on offer otherwise."""
+    chosen: dict[str, str] = {}
+    for syntax in stored:
+        for media_type, params in _accepted(request):
+            inner = params.get("type", "application/dicom").lower() if media_type == "multipart/related" else media_type
+            is_dicom = inner in ("*/*", "application/dicom")
+            target = transfer_syntax.choose(syntax, params.get("transfer-syntax")) if is_dicom else None
+            if target is not None:
+                chosen[syntax] = target
+                break
+        else:
+            raise _not_acceptable("instances", stored)
+    return chosen
+
+
+def _frame_syntax(request: Request, stored: str) -> str:
+    """The syntax frames (and Pixel Data as bulk data) go out in: the rule of instances, per media type (§8.7.3.3).
+
+    application/octet-stream is native pixels (default and `transfer-syntax=1.2.840.10008.1.2.1`) or, with `*`, the
+    frames as stored; a compressed media type (image/jp2, image/dicom-rle...) takes the frames as stored when they are
+    of that type. Frames are never re-encoded into another compression.
+    """
+    as_stored = transfer_syntax.as_stored(stored)
+    stored_type = dicom_frames.frame_media_type(stored).split(";")[0]
+    for media_type, params in _accepted(request):
+        inner = media_type
+        if media_type == "multipart/related":
+            inner = params.get("type", "application/octet-stream").lower()
+        wanted = params.get("transfer-syntax")
+        if inner in ("*/*", "application/octet-stream"):
+            if wanted in (None, transfer_syntax.ANY):
+                return transfer_syntax.choose(stored, wanted) or as_stored
+            if wanted == as_stored or (wanted == transfer_syntax.DEFAULT and transfer_syntax.can_decode(stored)):
+                return wanted
+        elif inner == stored_type and wanted in (None, transfer_syntax.ANY, as_stored):
+            return as_stored
+    raise _not_acceptable("frames", {stored}, frames=True)
+
+
+def _not_acceptable(what: str, stored: set[str], *, frames: bool = False) -> YilianError:
+    def on_offer(syntax: str) -> list[str]:
+        if not frames:
+            return transfer_syntax.offered(syntax)
+        native = [transfer_syntax.DEFAULT] if transfer_syntax.can_decode(syntax) else []
+        return list(dict.fromkeys([transfer_syntax.as_stored(syntax), *native]))
+
+    return YilianError(
         ErrorCode.NOT_ACCEPTABLE,
-        'instances are sent as stored: accept multipart/related; type="application/dicom" with '
-        "transfer-syntax=* or the stored syntax",
-        {"stored_transfer_syntaxes": sorted(stored)},
+        f"the {what} cannot be sent in a transfer syntax the Accept header allows: see transfer_syntaxes_on_offer",
+        {
+            "stored_transfer_syntaxes": sorted(stored),
+            "transfer_syntaxes_on_offer": {syntax: on_offer(syntax) for syntax in sorted(stored)},
+        },
     )
 
 
@@ -88,7 +146,7 @@ async def _retrieve(
     request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None, sop: str | None
 ) -> Response:
     rows = await retrieve.located(archive.engine, principal, study, series, sop)
-    _check_dicom_accept(request, {row["transfer_syntax_uid"] for row in rows})
+    targets = _instance_syntaxes(request, {row["transfer_syntax_uid"] for row in rows})
     blobs, base = archive.blobs, dicomweb_base(request)
 
     async def parts() -> AsyncIterator[PartSpec]:
@@ -98,8 +156,13 @@ async def _retrieve(
                 location = (
                     f"{base}/studies/{study}/series/{row['series_instance_uid']}/instances/{row['sop_instance_uid']}"
                 )
-                content_type = f"application/dicom; transfer-syntax={row['transfer_syntax_uid']}"
-                yield content_type, await anext(files), location
+                stored, target = row["transfer_syntax_uid"], targets[row["transfer_syntax_uid"]]
+                chunks = await anext(files)
+                body: PartBody = chunks
+                if target != stored:  # decoded (or re-encoded) on the fly, one instance in memory at a time
+                    whole = b"".join([chunk async for chunk in chunks])
+                    body = await asyncio.to_thread(transfer_syntax.transcode, whole, target)
+                yield f"application/dicom; transfer-syntax={target}", body, location
         finally:
             await files.aclose()
 
@@ -132,20 +195,24 @@ async def retrieve_frames(
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     numbers = _frame_numbers(frame_list)
+    stored = row["transfer_syntax_uid"]
+    target = _frame_syntax(request, stored)
+    decode = not dicom_frames.is_native(stored) and target == transfer_syntax.DEFAULT
     try:
-        payloads = await asyncio.to_thread(_read_frames, archive.blobs, row["blob_key"], numbers)
+        payloads = await asyncio.to_thread(_read_frames, archive.blobs, row["blob_key"], numbers, decode)
     except dicom_frames.FrameNotFoundError as exc:
         raise YilianError(ErrorCode.NOT_FOUND, str(exc)) from exc
+    except transfer_syntax.TranscodeError as exc:
+        on_offer = {"transfer_syntaxes_on_offer": {stored: [stored]}}
+        raise YilianError(ErrorCode.NOT_ACCEPTABLE, str(exc), on_offer) from exc
     # Each part names its transfer syntax: Cornerstone decodes an unlabelled part as uncompressed (WADO-04).
-    content_type = dicom_frames.frame_media_type(row["transfer_syntax_uid"])
-    base = dicom_frames.is_native(row["transfer_syntax_uid"]) and "application/octet-stream"
-    root = base or content_type.split(";")[0]
-    return _streamed(_aiter((content_type, payload, None) for payload in payloads), root)
+    content_type = dicom_frames.frame_media_type(target)
+    return _streamed(_aiter((content_type, payload, None) for payload in payloads), content_type.split(";")[0])
 
 
-def _read_frames(blobs: BlobStore, key: str, numbers: list[int]) -> list[bytes]:
-    """Only the frames asked: the header, then one seek and read per frame (ranged GETs on S3)."""
-    return list(dicom_frames.iter_frames(blobs.open(key), numbers))
+def _read_frames(blobs: BlobStore, key: str, numbers: list[int], decode: bool = False) -> list[bytes]:
+    """Only the frames asked: the header, then one seek and read per frame (ranged GETs on S3); decoded if asked."""
+    return list(dicom_frames.iter_frames(blobs.open(key), numbers, decoded=decode))
 
 
 @router.get(INSTANCE + "/bulk/{path:path}")
