@@ -17,6 +17,9 @@ BulkDataUri = Callable[[str], str]
 """Gives the BulkDataURI for an attribute path such as "7FE00010" or "00540016/0/00181072" (item index 0-based)."""
 
 DEFAULT_BULK_DATA_THRESHOLD = 1024
+# Always by reference, whatever their size (PS3.18 §10.4.1.1.2; WADO-05): pixel data in every form, waveform samples,
+# encapsulated documents, spectroscopy data. Overlay Data (60xx,3000) is matched by its group below.
+_ALWAYS_BULK = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54001010, 0x00420011, 0x56000020})
 _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 
@@ -28,11 +31,11 @@ def to_dicom_json(
 ) -> dict[str, Any]:
     """The data set as a DICOM JSON object (PS3.18 F.2): keys are tags as 8 upper-case hex digits.
 
-    Binary values (OB, OW, OF, OD, OL, OV, UN) longer than the threshold in base64 become a BulkDataURI
-    (F.2.6) when `bulk_data_uri` is given, else InlineBinary. Text is decoded from the data set's Specific
-    Character Set (UTF-8, GB18030, GBK, ISO 2022 IR 58) and is Unicode in the JSON. Person names keep their
-    Alphabetic, Ideographic and Phonetic groups (F.2.2); empty groups are left out. File Meta Information
-    and group lengths are not part of the model and are omitted.
+    Binary values (OB, OW, OF, OD, OL, OV, UN) longer than the threshold in base64, and pixel data, waveform data
+    and encapsulated documents of any size, become a BulkDataURI (F.2.6) when `bulk_data_uri` is given, else
+    InlineBinary. Text is decoded from the data set's Specific Character Set (UTF-8, GB18030, GBK, ISO 2022 IR 58)
+    and is Unicode in the JSON. Person names keep their Alphabetic, Ideographic and Phonetic groups (F.2.2); empty
+    groups are left out. File Meta Information and group lengths are not part of the model and are omitted.
     """
     return _dataset(ds, "", bulk_data_uri, bulk_data_threshold, uses_iso_2022_ir_58(ds))
 
@@ -57,7 +60,8 @@ def _dataset(
         if " or " in element.VR:
             element = _resolved_vr(element, ds)
         handler = None if bulk_data_uri is None else _for_path(bulk_data_uri, path)
-        value = element.to_json_dict(bulk_data_element_handler=handler, bulk_data_threshold=threshold)
+        always = element.tag in _ALWAYS_BULK or (element.tag.group & 0xFF00 == 0x6000 and element.tag.element == 0x3000)
+        value = element.to_json_dict(bulk_data_element_handler=handler, bulk_data_threshold=-1 if always else threshold)
         if element.VR == "PN" and "Value" in value:
             value["Value"] = [_person_name(name, iso_2022) for name in value["Value"]]
         elif iso_2022 and element.VR in _TEXT_VRS and "Value" in value:

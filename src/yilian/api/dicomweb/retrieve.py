@@ -33,6 +33,8 @@ STUDY = "/studies/{study}"
 SERIES = STUDY + "/series/{series}"
 INSTANCE = SERIES + "/instances/{sop}"
 RENDERED_TYPES = ("image/jpeg", "image/png", "image/gif")
+# Names clients still send for two bulk data media types (PS3.18 Table 8.7.3-4 lists them as formerly used).
+_FORMER_MEDIA_TYPES = {"image/x-dicom-rle": "image/dicom-rle", "image/x-jls": "image/jls"}
 # DICOM and frame responses are never compressed: they are images already (and gzip would cost the CPU).
 _NO_TRANSFORM = {"Cache-Control": "private, no-transform"}
 
@@ -92,6 +94,7 @@ def _frame_syntax(request: Request, stored: str) -> str:
         inner = media_type
         if media_type == "multipart/related":
             inner = params.get("type", "application/octet-stream").lower()
+        inner = _FORMER_MEDIA_TYPES.get(inner, inner)
         wanted = params.get("transfer-syntax")
         if inner in ("*/*", "application/octet-stream"):
             if wanted in (None, transfer_syntax.ANY):
