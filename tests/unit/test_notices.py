@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
-from yilian.notify.messages import DEFAULT_LANGUAGE, TEMPLATES, Language, render, render_all
+from yilian.domain.quality import DefectReason
+from yilian.notify.messages import DEFAULT_LANGUAGE, DEFECT_WORDS, TEMPLATES, Language, render, render_all
 from yilian.notify.webhook import delivery_body
 
 WORKFLOWS = Path(__file__).parents[2] / "src" / "yilian" / "workflows"
@@ -80,6 +81,16 @@ def test_the_priority_is_said_in_the_readers_language() -> None:
     assert render(NoticeKind.OFFER, params, Language.ZH_CN).title == "新的危急病例"
     assert render(NoticeKind.OFFER, params, Language.EN).title == "New STAT case offered"
     assert render(NoticeKind.OFFER, params) == render(NoticeKind.OFFER, params, DEFAULT_LANGUAGE)
+
+
+def test_a_retakes_defect_reasons_are_said_in_the_readers_language() -> None:
+    params = _params(NoticeKind.RETAKE_REQUESTED) | {"reasons": "motion,positioning"}
+    zh = render(NoticeKind.RETAKE_REQUESTED, params, Language.ZH_CN).body
+    en = render(NoticeKind.RETAKE_REQUESTED, params, Language.EN).body
+    assert "原因：运动伪影、体位。" in zh and "motion" not in zh
+    assert "needs a retake: motion, positioning." in en
+    for language in Language:  # every reason a reader can give has its words
+        assert set(DEFECT_WORDS[language]) == {str(r) for r in DefectReason}
 
 
 def test_what_people_wrote_is_carried_as_is() -> None:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from yilian.domain.agreement import Priority
 from yilian.domain.notice import NoticeKind
+from yilian.domain.quality import DefectReason
 
 
 class Language(StrEnum):
@@ -246,6 +247,25 @@ PRIORITY_WORDS: Mapping[Language, Mapping[str, str]] = {  # keyed by Priority va
     Language.EN: {Priority.STAT: "STAT", Priority.URGENT: "urgent", Priority.ROUTINE: "routine"},
 }
 
+# Image defects (domain/quality.py), keyed by DefectReason value: a retake notice carries them joined by commas.
+DEFECT_WORDS: Mapping[Language, Mapping[str, str]] = {
+    Language.ZH_CN: {
+        DefectReason.POSITIONING: "体位", DefectReason.EXPOSURE: "曝光", DefectReason.MOTION: "运动伪影",
+        DefectReason.ARTEFACT: "伪影", DefectReason.COVERAGE: "范围不全", DefectReason.PROTOCOL: "技术规范",
+    },
+    Language.EN: {
+        DefectReason.POSITIONING: "positioning", DefectReason.EXPOSURE: "exposure", DefectReason.MOTION: "motion",
+        DefectReason.ARTEFACT: "artefact", DefectReason.COVERAGE: "coverage", DefectReason.PROTOCOL: "protocol",
+    },
+}  # fmt: skip
+LIST_SEPARATOR: Mapping[Language, str] = {Language.ZH_CN: "、", Language.EN: ", "}
+
+
+def defects(reasons: str, language: Language) -> str:
+    """Comma-joined DefectReason values in `language`'s words (an unknown value is shown as it is)."""
+    words = DEFECT_WORDS[language]
+    return LIST_SEPARATOR[language].join(words.get(r, r) for r in reasons.split(",") if r)
+
 
 class _Words(dict[str, str]):
     """A parameter a notice lacks shows as a dash rather than failing the delivery."""
@@ -268,6 +288,8 @@ def render(kind: NoticeKind, params: Mapping[str, str], language: Language = DEF
     words = _Words(params)
     if "priority" in words:
         words["priority"] = PRIORITY_WORDS[language].get(words["priority"], words["priority"])
+    if "reasons" in words:
+        words["reasons"] = defects(words["reasons"], language)
     for instant in ("starts_at", "until"):
         if instant in words:
             words[instant] = _when(words[instant])

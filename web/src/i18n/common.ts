@@ -52,6 +52,16 @@ export default defineStrings(
       cancelled: "Cancelled",
     },
     priority: { stat: "STAT", urgent: "Urgent", routine: "Routine" },
+    // Image defects (domain/quality.py DefectReason): the reader's grades, retakes, scorecards and audits.
+    defect: {
+      positioning: "positioning",
+      exposure: "exposure",
+      motion: "motion",
+      artefact: "artefact",
+      coverage: "coverage",
+      protocol: "protocol",
+    },
+    listSeparator: ", ",
     sla: {
       on_track: "On track",
       at_risk: "At risk",
@@ -124,6 +134,15 @@ export default defineStrings(
       cancelled: "已撤销",
     },
     priority: { stat: "危急", urgent: "加急", routine: "常规" },
+    defect: {
+      positioning: "体位",
+      exposure: "曝光",
+      motion: "运动伪影",
+      artefact: "伪影",
+      coverage: "范围不全",
+      protocol: "技术规范",
+    },
+    listSeparator: "、",
     sla: {
       on_track: "正常",
       at_risk: "即将超时",

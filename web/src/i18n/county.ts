@@ -136,6 +136,7 @@ export default defineStrings(
     needsInfo: {
       title: "The reader needs more information",
       question: "The reader asks",
+      retake: "Shoot the study again: {{reasons}}. Send the new images under the same study; they join this referral.",
       answer: "Your answer",
       send: "Send answer",
       sent: "Answer sent.",
@@ -388,6 +389,7 @@ export default defineStrings(
     needsInfo: {
       title: "诊断医生需要补充资料",
       question: "诊断医生的问题",
+      retake: "需重新拍摄：{{reasons}}。新影像请按原检查号发送，将并入本申请。",
       answer: "您的回复",
       send: "发送回复",
       sent: "回复已发送。",

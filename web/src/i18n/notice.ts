@@ -17,10 +17,20 @@ export interface NoticeText {
   body: string;
 }
 
+/** Defect reason codes (domain/quality.py) in the interface's words, as a list. */
+export function defectList(t: TFunction, reasons: string[]): string {
+  return reasons
+    .filter(Boolean)
+    .map((r) => t(`common:defect.${r}`, { defaultValue: r }))
+    .join(t("common:listSeparator"));
+}
+
 export function noticeText(t: TFunction, n: NoticeLike, lang = "zh-CN"): NoticeText {
   if (n.title != null && Object.keys(n.params).length === 0) return { title: n.title, body: n.body ?? "" };
   const params: Record<string, string> = { ...n.params };
   if (params.priority) params.priority = t(`common:priority.${params.priority}`, { defaultValue: params.priority });
+  // A retake's defect reasons travel as comma-joined codes: each in the reader's words.
+  if (params.reasons) params.reasons = defectList(t, params.reasons.split(","));
   // A consult's start and a link's lock travel as ISO instants: shown in the interface's language.
   if (params.starts_at) params.starts_at = formatDate(params.starts_at, lang);
   if (params.until) params.until = formatDate(params.until, lang);

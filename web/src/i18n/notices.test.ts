@@ -45,6 +45,17 @@ describe("noticeText", () => {
     expect(noticeText(i18n.t, offer)).toEqual({ title: "New STAT case offered", body: "CT CHEST: 咳嗽" });
   });
 
+  it("says a retake's defect reasons in the reader's words, never as codes", async () => {
+    const retake = {
+      kind: "retake_requested",
+      params: { referral_id: "ref-3", study_instance_uid: "1.2.3", reasons: "motion,positioning", request: "屏气" },
+    };
+    await i18n.changeLanguage("zh");
+    expect(noticeText(i18n.t, retake).body).toContain("原因：运动伪影、体位。");
+    await i18n.changeLanguage("en");
+    expect(noticeText(i18n.t, retake).body).toContain("needs a retake: motion, positioning.");
+  });
+
   it("keeps the text of a notice recorded before notices had parameters", () => {
     const old = { kind: "offer", params: {}, title: "New stat case offered", body: "CT CHEST: cough" };
     expect(noticeText(i18n.t, old)).toEqual({ title: "New stat case offered", body: "CT CHEST: cough" });

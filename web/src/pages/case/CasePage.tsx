@@ -18,7 +18,7 @@ import { RequestConsult } from "../consult/RequestConsult";
 import { AuditTrailTable } from "../coordination/AuditTrailTable";
 import { ReassignPanel } from "../coordination/ReassignPanel";
 import { AddendumPanel } from "./AddendumPanel";
-import { AcknowledgePanel, CancelPanel, NeedsInfoPanel, QuestionPanel, openQuestion } from "./CountyActions";
+import { AcknowledgePanel, CancelPanel, NeedsInfoPanel, QuestionPanel, openQuestion, openRetake } from "./CountyActions";
 import { FlagButton, canFlag } from "../teaching/FlagButton";
 import { PatientSlip } from "./PatientSlip";
 
@@ -111,7 +111,7 @@ export function RolePanels({ me, referral, events }: { me: Me; referral: Referra
         </p>
       )}
       {can("correct_question") && <QuestionPanel referralId={referral.id} question={referral.clinical_question} />}
-      {can("provide_info") && <NeedsInfoPanel referralId={referral.id} question={openQuestion(events)} />}
+      {can("provide_info") && <NeedsInfoPanel referralId={referral.id} question={openQuestion(events)} retake={openRetake(events)} />}
       {(can("acknowledge_receipt") || can("acknowledge_critical")) && (
         <AcknowledgePanel
           referralId={referral.id}

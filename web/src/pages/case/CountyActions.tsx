@@ -6,6 +6,7 @@ import { useTranslation } from "react-i18next";
 import { api, ok } from "../../api/client";
 import type { AuditEvent } from "../../api/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
+import { defectList } from "../../i18n/notice";
 
 type CountyAction = "provide-info" | "cancel" | "acknowledge-receipt" | "acknowledge-critical" | "question";
 
@@ -30,7 +31,18 @@ export function openQuestion(events: AuditEvent[]): string | null {
   return typeof text === "string" ? text : null;
 }
 
-export function NeedsInfoPanel({ referralId, question }: { referralId: string; question: string | null }) {
+/** The defect reasons of the reader's latest request when it is a retake (null for a question). */
+export function openRetake(events: AuditEvent[]): string[] | null {
+  const asked = [...events].sort((a, b) => b.seq - a.seq).find((e) => e.action === "request_info" || e.action === "request_retake");
+  const reasons = asked?.action === "request_retake" ? asked.details.reasons : null;
+  return Array.isArray(reasons) ? reasons.map(String) : null;
+}
+
+export function NeedsInfoPanel({ referralId, question, retake = null }: {
+  referralId: string;
+  question: string | null;
+  retake?: string[] | null;
+}) {
   const { t } = useTranslation("county");
   const [answer, setAnswer] = useState("");
   const send = useCaseAction(referralId, "provide-info");
@@ -42,6 +54,11 @@ export function NeedsInfoPanel({ referralId, question }: { referralId: string; q
   return (
     <section className="card needs-info" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>{t("needsInfo.title")}</h2>
+      {retake && (
+        <p className="warning" data-testid="retake-reasons">
+          {t("needsInfo.retake", { reasons: defectList(t, retake) })}
+        </p>
+      )}
       {question && (
         <blockquote className="reader-question">
           <span className="muted small">{t("needsInfo.question")}:</span>

@@ -24,9 +24,25 @@ const answer = {
   ],
 };
 
+const byTechnician = {
+  ...answer,
+  by: "technician",
+  items: [
+    { ...answer.items[0], subject: "h-anping / 李技师", top_reasons: [{ reason: "motion", count: 1 }] },
+    { ...answer.items[0], subject: "h-anping / ", meets_target: true, latest_share: 1, top_reasons: [] },
+  ],
+};
+
 describe("QualityScorecards", () => {
   beforeEach(() => {
-    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(answer), { headers: { "content-type": "application/json" } })));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        const by = new URL(request.url).searchParams.get("by");
+        const body = by === "technician" ? byTechnician : answer;
+        return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+      }),
+    );
   });
   afterEach(() => vi.unstubAllGlobals());
 
@@ -38,6 +54,15 @@ describe("QualityScorecards", () => {
     expect(row).toHaveTextContent("-15");
     expect(row).toHaveTextContent("positioning ×2");
     expect(row.querySelectorAll("rect")).toHaveLength(2);
-    expect(screen.getByText("Good images by month (target 90%)")).toBeInTheDocument();
+    expect(screen.getAllByText("Good images by month (target 90%)")).toHaveLength(2);
+  });
+
+  it("has a table per technician of each hospital, a study without Operators' Name under its own row", async () => {
+    renderUi(<QualityScorecards nameOf={(id) => (id === "h-anping" ? "Anping County Hospital" : id)} />, { lang: "zh" });
+    const tech = await screen.findByTestId("quality-h-anping / 李技师");
+    expect(tech).toHaveTextContent("Anping County Hospital / 李技师");
+    expect(tech).toHaveTextContent("运动伪影 ×1");
+    expect(screen.getByTestId("quality-h-anping /") /* the testing library trims */).toHaveTextContent("Anping County Hospital / （未记录技师）");
+    expect(screen.getByText("按技师")).toBeInTheDocument();
   });
 });

@@ -1,5 +1,6 @@
-// Image quality scorecards (影像质控): per sending hospital, the share of good images (甲片, or CT/MR grade 3) month by
-// month against the target, as small SVG bar charts, with the trend and the most frequent defect reasons.
+// Image quality scorecards (影像质控): per sending hospital, and per technician of each hospital, the share of good
+// images (甲片, or CT/MR grade 3) month by month against the target, as small SVG bar charts, with the trend and the
+// most frequent defect reasons.
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 
@@ -8,6 +9,8 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 
 const W = 160;
 const H = 48;
+
+type By = "hospital" | "technician";
 
 function ShareBars({ months, target }: { months: { month: string; share: number }[]; target: number }) {
   const step = months.length ? W / months.length : W;
@@ -25,50 +28,70 @@ function ShareBars({ months, target }: { months: { month: string; share: number 
   );
 }
 
-export function QualityScorecards({ nameOf }: { nameOf: (id: string) => string }) {
+function ScorecardTable({ by, nameOf }: { by: By; nameOf: (id: string) => string }) {
   const { t } = useTranslation("coordination");
   const query = useQuery({
-    queryKey: ["quality", "scorecards"],
-    queryFn: () => ok(api.GET("/api/quality/scorecards", { params: { query: { by: "hospital" } } })),
+    queryKey: ["quality", "scorecards", by],
+    queryFn: () => ok(api.GET("/api/quality/scorecards", { params: { query: { by } } })),
   });
   const pct = (x: number) => `${Math.round(x * 100)}%`;
+  // A technician's subject is "<hospital id> / <Operators' Name>"; a study without one has an empty name.
+  const label = (subject: string) => {
+    if (by === "hospital") return nameOf(subject);
+    const [hospital, ...rest] = subject.split(" / ");
+    const technician = rest.join(" / ").trim();
+    return `${nameOf(hospital)} / ${technician || t("quality.noTechnician")}`;
+  };
+  return (
+    <>
+      <ErrorMessage error={query.error} />
+      {query.data && query.data.items.length === 0 && by === "hospital" && <p className="muted">{t("quality.none")}</p>}
+      {query.data && query.data.items.length > 0 && (
+        <div className="table-scroll">
+          <table className="quality-scorecards" data-testid={`quality-by-${by}`}>
+            <thead>
+              <tr>
+                <th>{t(by === "hospital" ? "quality.hospital" : "quality.technician")}</th>
+                <th>{t("quality.months", { target: pct(query.data.target) })}</th>
+                <th>{t("quality.latest")}</th>
+                <th>{t("quality.trend")}</th>
+                <th>{t("quality.reasons")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {query.data.items.map((card) => (
+                <tr key={card.subject} data-testid={`quality-${card.subject}`}>
+                  <td>{label(card.subject)}</td>
+                  <td>
+                    <ShareBars months={card.months} target={query.data.target} />
+                  </td>
+                  <td className={card.meets_target ? "ok" : "warn"}>
+                    {pct(card.latest_share)} {card.meets_target ? t("quality.meets") : t("quality.below")}
+                  </td>
+                  <td>{`${card.trend >= 0 ? "+" : ""}${Math.round(card.trend * 100)}`}</td>
+                  <td>
+                    {card.top_reasons
+                      .map((r) => `${t(`common:defect.${r.reason}`, { defaultValue: r.reason })} ×${r.count}`)
+                      .join(t("common:listSeparator"))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+export function QualityScorecards({ nameOf }: { nameOf: (id: string) => string }) {
+  const { t } = useTranslation("coordination");
   return (
     <section className="card" aria-labelledby="quality-heading">
       <h2 id="quality-heading">{t("quality.title")}</h2>
-      <ErrorMessage error={query.error} />
-      {query.data && query.data.items.length === 0 && <p className="muted">{t("quality.none")}</p>}
-      {query.data && query.data.items.length > 0 && (
-        <table className="quality-scorecards">
-          <thead>
-            <tr>
-              <th>{t("quality.hospital")}</th>
-              <th>{t("quality.months", { target: pct(query.data.target) })}</th>
-              <th>{t("quality.latest")}</th>
-              <th>{t("quality.trend")}</th>
-              <th>{t("quality.reasons")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {query.data.items.map((card) => (
-              <tr key={card.subject} data-testid={`quality-${card.subject}`}>
-                <td>{nameOf(card.subject)}</td>
-                <td>
-                  <ShareBars months={card.months} target={query.data.target} />
-                </td>
-                <td className={card.meets_target ? "ok" : "warn"}>
-                  {pct(card.latest_share)} {card.meets_target ? t("quality.meets") : t("quality.below")}
-                </td>
-                <td>{`${card.trend >= 0 ? "+" : ""}${Math.round(card.trend * 100)}`}</td>
-                <td>
-                  {card.top_reasons
-                    .map((r) => `${t(`quality.reason.${r.reason}`, { defaultValue: r.reason })} ×${r.count}`)
-                    .join(", ")}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ScorecardTable by="hospital" nameOf={nameOf} />
+      <h3>{t("quality.byTechnician")}</h3>
+      <ScorecardTable by="technician" nameOf={nameOf} />
     </section>
   );
 }

@@ -13,10 +13,12 @@ import { useMe } from "../../auth/session";
 import { PriorityBadge, SlaBadge, StateBadge } from "../../components/Badges";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { formatDateTime } from "../../i18n/format";
+import { defectList } from "../../i18n/notice";
 import { AddendumPanel } from "../case/AddendumPanel";
 import { useCaseAction, saveDraft } from "./actions";
 import { bodyOf, type ReportBody } from "./autosave";
 import { TextAreaField } from "./Field";
+import { QualityPanel, RetakePanel, latestGrade } from "./QualityPanel";
 import { ReportEditor } from "./ReportEditor";
 import { ReportView } from "./ReportView";
 import { ReviewPanel, type ReviewDecision } from "./ReviewPanel";
@@ -38,8 +40,8 @@ export function latestDraft(reports: ReportVersion[]): ReportVersion | null {
   return mine.length ? mine.reduce((a, b) => (b.version > a.version ? b : a)) : null;
 }
 
-function lastEvent(events: AuditEvent[] | undefined, action: string): AuditEvent | null {
-  const found = (events ?? []).filter((e) => e.action === action);
+function lastEvent(events: AuditEvent[] | undefined, ...actions: string[]): AuditEvent | null {
+  const found = (events ?? []).filter((e) => actions.includes(e.action));
   return found.length ? found[found.length - 1] : null;
 }
 
@@ -205,6 +207,19 @@ function OfferActions({ id }: { id: string }) {
   );
 }
 
+/** What the reader is waiting for on a needs_info case: their question, or their retake's reasons and request. */
+function Waiting({ event }: { event: AuditEvent }) {
+  const { t } = useTranslation("reading");
+  const d = event.details as { request?: string; reasons?: string[] };
+  return (
+    <p className="warning" role="status">
+      {event.action === "request_retake"
+        ? t("retake.waiting", { reasons: defectList(t, d.reasons ?? []), request: String(d.request ?? "") })
+        : t("info.waiting", { question: String(d.request ?? "") })}
+    </p>
+  );
+}
+
 function ReaderWorkspace({ referral, mode }: { referral: ReferralDetail; mode: "edit" | "reader-view" }) {
   const { t } = useTranslation("reading");
   const navigate = useNavigate();
@@ -220,18 +235,15 @@ function ReaderWorkspace({ referral, mode }: { referral: ReferralDetail; mode: "
     [action, navigate, referral.id],
   );
   const changes = referral.state === "changes_requested" ? lastEvent(audit.data?.items, "request_changes") : null;
-  const asked = lastEvent(audit.data?.items, "request_info");
+  const asked = lastEvent(audit.data?.items, "request_info", "request_retake");
   const answered = lastEvent(audit.data?.items, "provide_info");
   const question = referral.state === "needs_info" ? asked : null;
   const answer = referral.state !== "needs_info" && answered && asked && answered.seq > asked.seq ? answered : null;
+  const grade = latestGrade(audit.data?.items);
   return (
     <>
       {changes && <ReviewerNote event={changes} />}
-      {question && (
-        <p className="warning" role="status">
-          {t("info.waiting", { question: String((question.details as { request?: string }).request ?? "") })}
-        </p>
-      )}
+      {question && <Waiting event={question} />}
       {answer && asked && mode === "edit" && (
         <section className="success info-answer" aria-labelledby="answer-title">
           <h3 id="answer-title">{t("info.answerTitle")}</h3>
@@ -251,7 +263,16 @@ function ReaderWorkspace({ referral, mode }: { referral: ReferralDetail; mode: "
             onSubmit={onSubmit}
             editable
           />
+          {allows(referral, "grade_quality") && (
+            <QualityPanel
+              key={JSON.stringify(grade)}
+              referralId={referral.id}
+              modality={referral.modality}
+              current={grade}
+            />
+          )}
           {allows(referral, "request_info") && <RequestInfo id={referral.id} />}
+          {allows(referral, "request_retake") && <RetakePanel referralId={referral.id} />}
         </>
       ) : (
         <section aria-labelledby="readonly-title">

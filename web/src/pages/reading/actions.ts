@@ -11,7 +11,9 @@ export type CaseAction =
   | "preliminary"
   | "approve"
   | "request-changes"
-  | "request-info";
+  | "request-info"
+  | "quality"
+  | "retake";
 
 export interface CaseActionInput {
   id: string;
