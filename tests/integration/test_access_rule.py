@@ -93,6 +93,9 @@ def _study_branches(pop: Population) -> Counter[str]:
         by_uid.setdefault(c.study.study_instance_uid, []).append(c)
         by_patient.setdefault(c.study.patient_id, []).append(c)
     hits: Counter[str] = Counter()
+    # What 检查结果互认 opens on each study: with the patient's consent as it is, and as if every patient consented.
+    recognised = {s.study_instance_uid: pop.recognised(s) for s in pop.studies}
+    if_consenting = {s.study_instance_uid: pop.recognised(s, as_if_consenting=True) for s in pop.studies}
     for p in pop.principals:
         grant = STUDY_GRANTS.get(p.role)
         for s in pop.studies:
@@ -101,10 +104,18 @@ def _study_branches(pop: Population) -> Counter[str]:
             viewable_pid = [c for c in by_patient.get(s.patient_id, []) if can_view(p, c.scope)]
             from_sender = [c for c in viewable_uid if c.scope.requesting_hospital_id == s.hospital_id]
             prior = [c for c in viewable_pid if c.scope.requesting_hospital_id == s.hospital_id]
-            seen = grant is not None and can_view_study(p, s, (c.study for c in viewable_uid + viewable_pid))
+            refs = [c.study for c in viewable_uid + viewable_pid]
+            at, cases = recognised[s.study_instance_uid]
+            seen = grant is not None and can_view_study(p, s, refs, recognised_at=at, recognised_cases=cases)
             hits[f"{p.role} {'sees' if seen else 'refused'}"] += 1
             if grant is None or grant.everything:
                 continue
+            if grant.recognised or grant.recognised_through_referrals:
+                if seen and not can_view_study(p, s, refs):
+                    hits[f"{p.role} recognised alone"] += 1
+                at, cases = if_consenting[s.study_instance_uid]
+                if not seen and can_view_study(p, s, refs, recognised_at=at, recognised_cases=cases):
+                    hits[f"{p.role} refused: no consent"] += 1
             if grant.own_hospital and own and not from_sender and not prior:
                 hits[f"{p.role} own hospital alone"] += 1
             if grant.through_referrals and from_sender and not own:
@@ -150,6 +161,8 @@ def test_the_population_reaches_every_branch(pop: Population) -> None:
             expected |= {f"{role} a prior alone", f"{role} refused: same Patient ID at another hospital"}
         if grant.through_referrals is StudyReach.CASE:
             expected.add(f"{role} refused: a prior is not theirs to see")
+        if grant.recognised or grant.recognised_through_referrals:
+            expected |= {f"{role} recognised alone", f"{role} refused: no consent"}
     assert expected - set(hits) == set(), f"study branches never reached: {sorted(expected - set(hits))}"
     assert not any(f"{role} sees" in hits for role in UNSTORED_ROLES)
 
@@ -180,13 +193,16 @@ async def test_study_filter_agrees_with_can_view_study(db: AsyncEngine, pop: Pop
     by_hospital = _studies_by_hospital(pop)
     wrong, pairs = [], 0
     st = dicom_studies.c
+    recognised = {s.study_instance_uid: pop.recognised(s) for s in pop.studies}  # what 检查结果互认 opens on each
     async with db.connect() as conn:
         for p in pop.principals:
             query = select(st.study_instance_uid).where(st.study_instance_uid.in_(pop.study_uids), visible_studies(p))
             sql = set((await conn.scalars(query)).all())
-            python = {
-                s.study_instance_uid for s in pop.studies if can_view_study(p, s, by_hospital.get(s.hospital_id, []))
-            }
+            python = set()
+            for s in pop.studies:
+                at, cases = recognised[s.study_instance_uid]
+                if can_view_study(p, s, by_hospital.get(s.hospital_id, []), recognised_at=at, recognised_cases=cases):
+                    python.add(s.study_instance_uid)
             wrong += _mismatches(p, sql, python)
             pairs += len(pop.studies)
     assert wrong == [], "\n".join(wrong[:5])

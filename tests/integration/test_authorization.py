@@ -203,6 +203,8 @@ MATRIX = (
     R("POST /api/notifications/{notification_id}/read",   None,          "401 401 401|200 404|404 404 404|404 404 404"),
     R("GET ~",                                            "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
     R("GET ~/priors",                                     "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
+    # 检查结果互认: the patient's consented studies elsewhere, for whoever may see the case (empty: no consent here)
+    R("GET ~/recognised-priors",                          "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
     R("GET ~/audit",                                      "offered",     "401 401 401|200 404|200 200 404|200 200 200"),
     R("POST ~/accept",                                    "offered",     "401 401 401|403 404|200 403 404|403 403 403"),
     R("POST ~/decline",                                   "offered",     "401 401 401|403 404|200 403 404|403 403 403"),

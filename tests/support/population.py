@@ -18,11 +18,14 @@ from yilian.db.schema import (
     agreements,
     audit_events,
     dicom_studies,
+    film_consents,
     hospitals,
+    patient_index,
     patients,
     reader_licences,
     reader_subspecialties,
     referrals,
+    regional_patients,
     users,
 )
 from yilian.domain.access import Principal, ReferralScope, ReferralStudy, StudyScope
@@ -57,6 +60,24 @@ class Population:
     principals: list[Principal] = field(default_factory=list)  # every active user, plus unstored roles
     cases: list[Case] = field(default_factory=list)
     studies: list[StudyScope] = field(default_factory=list)
+    # The regional patient index (cloud film): hospital record -> regional patient, and whether each regional patient
+    # consents to 检查结果互认 now (withdrawn and never given are both False).
+    regional: dict[str, str] = field(default_factory=dict)
+    consents: dict[str, bool] = field(default_factory=dict)
+    record_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (hospital, Patient ID) -> patient_ref
+    record_hospital: dict[str, str] = field(default_factory=dict)  # patient_ref -> hospital
+
+    def recognised(
+        self, s: StudyScope, *, as_if_consenting: bool = False
+    ) -> tuple[frozenset[str], list[ReferralScope]]:
+        """What 检查结果互认 opens on `s` (can_view_study's recognised_at and recognised_cases): the hospitals holding
+        a record of its patient, and that patient's cases, while the patient consents (or as if they did)."""
+        rid = self.regional.get(self.record_of.get((s.hospital_id, s.patient_id), ""))
+        if rid is None or not (as_if_consenting or self.consents[rid]):
+            return frozenset(), []
+        refs = {ref for ref, r in self.regional.items() if r == rid}
+        cases = [c.scope for c in self.cases if c.patient_ref in refs]
+        return frozenset(self.record_hospital[ref] for ref in refs), cases
 
     @property
     def case_ids(self) -> list[str]:
@@ -159,6 +180,35 @@ async def make_population(  # noqa: PLR0915 - one linear story of what the allia
                  "birth_date": date(1960, 1, 1), "sex": "F", "created_at": now}
             )  # fmt: skip
             patients_at.setdefault(h, []).append((ref, f"P{n:03d}"))
+            pop.record_of[(h, f"P{n:03d}")] = ref
+            pop.record_hospital[ref] = h
+
+    # The regional patient index: people with records at one to three hospitals linked as one regional patient, who
+    # consent to 检查结果互认, withdrew it, or never gave it; a fifth of the records stay out of the index.
+    regional_rows: list[dict[str, object]] = []
+    index_rows: list[dict[str, object]] = []
+    consent_rows: list[dict[str, object]] = []
+    records = [(ref, h) for h, recs in patients_at.items() for ref, _ in recs]
+    rng.shuffle(records)
+    while records:
+        group: list[tuple[str, str]] = []
+        want = rng.choice([1, 2, 2, 3, 3])
+        for record in list(records):
+            if len(group) < want and record[1] not in {h for _, h in group}:
+                group.append(record)
+                records.remove(record)
+        if rng.random() < 0.2:
+            continue
+        rid = f"pop-rp{len(regional_rows)}-{s}"
+        regional_rows.append({"id": rid, "name": rid, "sex": "F", "birth_date": date(1960, 1, 1), "created_at": now})
+        for ref, _ in group:
+            index_rows.append({"patient_ref": ref, "regional_patient_id": rid, "how": "exact", "linked_at": now})
+            pop.regional[ref] = rid
+        consent = rng.choice(["granted", "granted", "withdrawn", "never"])
+        if consent != "never":
+            consent_rows.append({"regional_patient_id": rid, "granted_at": now, "granted_via": "desk",
+                                 "revoked_at": now if consent == "withdrawn" else None})  # fmt: skip
+        pop.consents[rid] = consent == "granted"
 
     # Archive studies: each hospital stores studies of its patients and of Patient IDs it never registered.
     study_rows: list[dict[str, object]] = []
@@ -228,6 +278,10 @@ async def make_population(  # noqa: PLR0915 - one linear story of what the allia
         if subspecialties:
             await conn.execute(reader_subspecialties.insert(), subspecialties)
         await conn.execute(patients.insert(), patient_rows)
+        await conn.execute(regional_patients.insert(), regional_rows)
+        await conn.execute(patient_index.insert(), index_rows)
+        if consent_rows:
+            await conn.execute(film_consents.insert(), consent_rows)
         await conn.execute(dicom_studies.insert(), study_rows)
         await conn.execute(referrals.insert(), referral_rows)
         await conn.execute(audit_events.insert(), audit_rows)

@@ -14,7 +14,9 @@ from yilian.db.queries import alliance
 from yilian.db.queries import cloud_film as q
 from yilian.db.queries import patient_index as index_queries
 from yilian.db.queries import referral as referral_queries
+from yilian.db.queries.access import visible_studies
 from yilian.documents.report_pdf import ReportDocument, ReportSection, render_pdf, report_html
+from yilian.domain.access import Principal
 from yilian.domain.cloud_film import (
     GRANT_VIEW_TTL,
     IMAGE_URL_TTL,
@@ -228,6 +230,31 @@ async def recognised(
         for row in rows:
             await q.log_access(
                 conn, regional_id=rid, study_instance_uid=row["study_instance_uid"], viewer=Viewer.DOCTOR,
-                label=doctor, action="opened", now=now,
+                label=doctor, action="opened", now=now, viewer_hospital_id=hospital_id,
+            )  # fmt: skip
+        return await _with_reports(conn, rows)
+
+
+async def recognised_priors(
+    engine: AsyncEngine, principal: Principal, referral: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """A case's patient's studies from hospitals other than the sender that `principal` may open, as priors
+    (检查结果互认): none unless the patient consents; each listed is in the patient's access log."""
+    async with engine.begin() as conn:
+        entry = await index_queries.entry(conn, str(referral["patient_ref"]))
+        consent = await q.get_consent(conn, str(entry["regional_patient_id"])) if entry else None
+        if entry is None or consent is None or consent["revoked_at"] is not None:
+            return []
+        rid = str(entry["regional_patient_id"])
+        rows = [
+            row
+            for row in await q.studies(conn, rid, visible=visible_studies(principal))
+            if row["hospital_id"] != referral["requesting_hospital_id"]
+        ]
+        for row in rows:
+            await q.log_access(
+                conn, regional_id=rid, study_instance_uid=row["study_instance_uid"], viewer=Viewer.DOCTOR,
+                label=f"{principal.name} ({principal.hospital_id})", action="opened", now=now,
+                viewer_hospital_id=principal.hospital_id,
             )  # fmt: skip
         return await _with_reports(conn, rows)

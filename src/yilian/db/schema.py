@@ -763,6 +763,7 @@ film_accesses = Table(
     Column("study_instance_uid", String(64)),
     Column("viewer", String(16), nullable=False),  # domain.cloud_film.Viewer
     Column("viewer_label", Text, nullable=False, server_default=""),  # a doctor's name and hospital, a grant's id
+    Column("viewer_hospital_id", String(64)),  # a doctor's hospital (revision 0015): where a repeat was avoided
     Column("grant_id", String(64)),
     Column("action", String(32), nullable=False),
     _ts("at", False),

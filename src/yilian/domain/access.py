@@ -100,13 +100,19 @@ class StudyGrant:
     # 检查结果互认 (cloud film): another hospital's studies of a patient who consented and of whom the caller's
     # hospital holds a record in the regional patient index.
     recognised: bool = False
+    # 检查结果互认 for readers: a consenting patient's studies at any hospital, through the cases of that patient (in
+    # the regional index) the caller may see: the tertiary hospital's reader sees the priors of the case they read.
+    recognised_through_referrals: bool = False
 
 
 STUDY_GRANTS: Mapping[Role, StudyGrant] = {
     Role.ADMIN: StudyGrant(everything=True),
     Role.COUNTY_DOCTOR: StudyGrant(own_hospital=True, recognised=True),
     Role.COORDINATOR: StudyGrant(own_hospital=True, through_referrals=StudyReach.CASE, recognised=True),
-    **{role: StudyGrant(through_referrals=StudyReach.PRIORS) for role in READER_ROLES},
+    **{
+        role: StudyGrant(through_referrals=StudyReach.PRIORS, recognised_through_referrals=True)
+        for role in READER_ROLES
+    },
 }  # a gateway stores but never searches or retrieves
 
 
@@ -180,12 +186,15 @@ def can_view_study(
     teaching_copy: TeachingCopy | None = None,
     consult_cases: Iterable[ReferralStudy] = (),
     recognised_at: frozenset[str] = frozenset(),
+    recognised_cases: Iterable[ReferralScope] = (),
 ) -> bool:
     """`referrals`: at least every referral of the study's hospital (others never reach it). `teaching_copy`: the
     teaching case whose de-identified copy the study is, if it is one: whoever may see the case sees its images.
     `consult_cases`: the cases of the MDT consults `p` hosts or is invited to (not cancelled): an invited surgeon
     opens the case's study in the room's viewer without being a party to the referral. `recognised_at`: while the
-    study's patient consents to 检查结果互认, the hospitals holding a record of theirs in the regional index."""
+    study's patient consents to 检查结果互认, the hospitals holding a record of theirs in the regional index.
+    `recognised_cases`: while they consent, the cases (at any hospital) whose patient is, in the regional index, the
+    study's patient."""
     if p.studies is not None:
         return s.study_instance_uid in p.studies
     if teaching_copy is not None and can_see(p.role, teaching_copy.state, teaching_copy.visibility):
@@ -200,6 +209,8 @@ def can_view_study(
     if grant.own_hospital and p.hospital_id is not None and s.hospital_id == p.hospital_id:
         return True
     if grant.recognised and p.hospital_id is not None and p.hospital_id in recognised_at:
+        return True
+    if grant.recognised_through_referrals and any(can_view(p, r) for r in recognised_cases):
         return True
     reach = grant.through_referrals
     return reach is not None and any(reaches(reach, r, s) and can_view(p, r.scope) for r in referrals)

@@ -109,6 +109,9 @@ export default defineStrings(
       priors: "Prior studies",
       noPriors: "No prior studies for this patient.",
       noSignedReport: "no signed report",
+      recognisedPriors: "From other hospitals (results recognised across hospitals)",
+      recognisedExplain: "The patient consents: their studies from other alliance hospitals, to avoid a repeat exam.",
+      openBeside: "Open beside this study",
       fullCase: "Open the full case page",
     },
     changes: {
@@ -286,6 +289,9 @@ export default defineStrings(
       priors: "既往检查",
       noPriors: "该患者无既往检查。",
       noSignedReport: "无已签发报告",
+      recognisedPriors: "其他医院的检查（检查结果互认）",
+      recognisedExplain: "患者已同意：其在医联体其他医院的检查，可避免重复检查。",
+      openBeside: "与本检查并排打开",
       fullCase: "打开完整病例页",
     },
     changes: {

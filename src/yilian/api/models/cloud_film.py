@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from yilian.api.schemas import ApiModel, Page, Timestamp
@@ -27,6 +29,12 @@ class FilmStudy(ApiModel):
     number_of_series: int
     number_of_instances: int
     reports: list[FilmReport] = Field(description="the signed report and its addenda; empty while none is signed")
+
+
+def film_study(row: dict[str, Any]) -> FilmStudy:
+    """A study of db/queries/cloud_film with its signed reports (db/queries/referral.signed_reports rows)."""
+    reports = [{**r, "signed_by": r["author_name"], "signed_at": r["created_at"]} for r in row["reports"]]
+    return FilmStudy.model_validate({**row, "reports": [FilmReport.model_validate(r) for r in reports]})
 
 
 class FilmStudies(Page[FilmStudy]):

@@ -10,8 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field, field_validator
 
+from yilian.api import cloud_film_service as film_service
 from yilian.api import referral_service as service
 from yilian.api.deps import AppSettings, CaseAccess, CaseCaller, Commands, CurrentPrincipal, Engine, require_role
+from yilian.api.models.cloud_film import FilmStudy, film_study
 from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral, ReferralDetail, ReportVersion
 from yilian.api.referral_view import acted_referral, referral_out, referral_scope, visible_referral
 from yilian.api.schemas import Page, RequestBody
@@ -204,6 +206,15 @@ async def get_priors(referral_id: str, engine: Engine, principal: CurrentPrincip
     async with reading(engine) as conn:
         items = await q.priors(conn, row["patient_ref"], referral_id)
     return Page[PriorCase].of([PriorCase.model_validate(i) for i in items])
+
+
+@router.get("/{referral_id}/recognised-priors")
+async def get_recognised_priors(referral_id: str, engine: Engine, principal: CurrentPrincipal) -> Page[FilmStudy]:
+    """The patient's studies from other alliance hospitals that the caller may open in the viewer (检查结果互认):
+    empty unless the patient consents; each listed is in the patient's access log (cloud film)."""
+    row = await visible_referral(engine, principal, referral_id)
+    rows = await film_service.recognised_priors(engine, principal, row, datetime.now(UTC))
+    return Page[FilmStudy].of([film_study(r) for r in rows])
 
 
 @router.get("/{referral_id}/audit")

@@ -68,6 +68,8 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
         ways.append(st.hospital_id == p.hospital_id)
     if grant.recognised and p.hospital_id is not None:
         ways.append(recognised_studies(p.hospital_id))
+    if grant.recognised_through_referrals:
+        ways.append(recognised_through_referrals(p))
     if grant.through_referrals is not None:
         reach: ColumnElement[bool] = r.study_instance_uid == st.study_instance_uid
         source: FromClause = referrals
@@ -103,6 +105,29 @@ def recognised_studies(hospital_id: str) -> ColumnElement[bool]:
             theirs.c.patient_id == st.patient_id,
             film_consents.c.revoked_at.is_(None),
             ours.c.hospital_id == hospital_id,
+        )
+    )
+
+
+def recognised_through_referrals(p: Principal) -> ColumnElement[bool]:
+    """Studies of a patient who consents to 检查结果互认 and who is, in the regional patient index, the patient of a
+    case `p` may see (at any hospital)."""
+    st = dicom_studies.c
+    theirs, theirs_ix = patients.alias("rt_theirs"), patient_index.alias("rt_theirs_ix")
+    case_ix = patient_index.alias("rt_case_ix")
+    return exists(
+        select(1)
+        .select_from(
+            theirs.join(theirs_ix, theirs_ix.c.patient_ref == theirs.c.id)
+            .join(film_consents, film_consents.c.regional_patient_id == theirs_ix.c.regional_patient_id)
+            .join(case_ix, case_ix.c.regional_patient_id == theirs_ix.c.regional_patient_id)
+            .join(referrals, referrals.c.patient_ref == case_ix.c.patient_ref)
+        )
+        .where(
+            theirs.c.hospital_id == st.hospital_id,
+            theirs.c.patient_id == st.patient_id,
+            film_consents.c.revoked_at.is_(None),
+            visible_referrals(p),
         )
     )
 

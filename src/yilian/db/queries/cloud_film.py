@@ -63,8 +63,11 @@ def _study_columns() -> list[Any]:
     ]  # fmt: skip
 
 
-async def studies(conn: AsyncConnection, regional_id: str, only: str | None = None) -> list[dict[str, Any]]:
-    """The patient's studies, newest first (or the one named `only`, if it is theirs)."""
+async def studies(
+    conn: AsyncConnection, regional_id: str, only: str | None = None, visible: ColumnElement[bool] | None = None
+) -> list[dict[str, Any]]:
+    """The patient's studies, newest first (or the one named `only`, if it is theirs); `visible`: only those a
+    caller may open (db/queries/access.visible_studies)."""
     q = (
         select(*_study_columns())
         .select_from(dicom_studies.join(hospitals, hospitals.c.id == st.hospital_id))
@@ -73,6 +76,8 @@ async def studies(conn: AsyncConnection, regional_id: str, only: str | None = No
     )
     if only is not None:
         q = q.where(st.study_instance_uid == only)
+    if visible is not None:
+        q = q.where(visible)
     return [dict(row) for row in (await conn.execute(q)).mappings()]
 
 
@@ -169,6 +174,7 @@ async def log_access(
     action: str,
     now: datetime,
     grant_id: str | None = None,
+    viewer_hospital_id: str | None = None,
 ) -> None:
     await conn.execute(
         insert(film_accesses).values(
@@ -176,6 +182,7 @@ async def log_access(
             study_instance_uid=study_instance_uid,
             viewer=viewer,
             viewer_label=label,
+            viewer_hospital_id=viewer_hospital_id,
             grant_id=grant_id,
             action=action,
             at=now,

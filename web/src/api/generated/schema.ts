@@ -239,6 +239,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/referrals/{referral_id}/recognised-priors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Recognised Priors
+         * @description The patient's studies from other alliance hospitals that the caller may open in the viewer (检查结果互认):
+         *     empty unless the patient consents; each listed is in the patient's access log (cloud film).
+         */
+        get: operations["referrals_get_recognised_priors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/referrals/{referral_id}/audit": {
         parameters: {
             query?: never;
@@ -8324,6 +8345,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_PriorCase_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    referrals_get_recognised_priors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FilmStudy_"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */

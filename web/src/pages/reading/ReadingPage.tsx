@@ -20,6 +20,7 @@ import { bodyOf, type ReportBody } from "./autosave";
 import { TextAreaField } from "./Field";
 import { QualityPanel, RetakePanel, latestGrade } from "./QualityPanel";
 import { ReportEditor } from "./ReportEditor";
+import { RecognisedPriors } from "./RecognisedPriors";
 import { ReportView } from "./ReportView";
 import { ReviewPanel, type ReviewDecision } from "./ReviewPanel";
 import { FlagButton, canFlag } from "../teaching/FlagButton";
@@ -127,6 +128,7 @@ function CaseSummary({ referral }: { referral: ReferralDetail }) {
       <h3>{t("case.question")}</h3>
       <p className="report-text">{referral.clinical_question}</p>
       <Priors id={referral.id} />
+      <RecognisedPriors id={referral.id} studyUid={referral.study_instance_uid} />
       <p className="small">
         <Link to={`/cases/${referral.id}`}>{t("case.fullCase")}</Link>
       </p>
