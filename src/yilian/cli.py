@@ -155,7 +155,7 @@ async def _start_live_cases(settings: Settings, engine: AsyncEngine, client: Cli
             commands,
             blob_store(settings),
             share_link_days=settings.share_link_days,
-            consults=ConsultCommands(client, settings.task_queue),
+            consults=ConsultCommands(client, settings.task_queue, settings.consult_auto_close_minutes),
         )
     except Exception:
         log.exception("could not start the demo's live cases; the demo runs without them")

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # Headless Chromium prints report PDFs (documents/report_pdf.py); Debian's chromium package by default.
     chromium: str = "/usr/bin/chromium"
 
+    # An open MDT consult nobody concluded is closed this long past its scheduled end (docs/consults.md); a consult
+    # keeps the value it was made with.
+    consult_auto_close_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
+
     # Live consults (docs/live.md). The API reaches the live processes at `live_urls` (one per core in
     # production; empty: the one `yilian up` starts at live_host:live_port) and signs joins with `live_secret`.
     live_urls: list[str] = Field(default_factory=list)

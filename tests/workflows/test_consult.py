@@ -43,14 +43,14 @@ async def _now(h: Harness) -> datetime:
 
 
 async def _start_consult(
-    h: Harness, referral_id: str, by: Actor, schedule: Schedule | None
+    h: Harness, referral_id: str, by: Actor, schedule: Schedule | None, *, auto_close_minutes: int = 120
 ) -> tuple[WorkflowHandle[Any, Any], ConsultResult]:
     cid = f"con-test-{uuid.uuid4().hex[:10]}"
     parties = ReferralParties(referral_id, "h-anping", "h-provincial", submitted_by=ZHAO.user_id)
     facts = ConsultFacts(cid, "肺结节 MDT", [referral_id], ["h-anping", "h-provincial"], parties, by)
     op = WithStartWorkflowOperation(
         ConsultWorkflow.run,
-        ConsultInput(facts, OpenInput(by, schedule, "需要胸外科意见")),
+        ConsultInput(facts, OpenInput(by, schedule, "需要胸外科意见"), auto_close_minutes=auto_close_minutes),
         id=cid,
         task_queue=h.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -244,6 +244,36 @@ async def test_attendance_and_the_conclusion_on_the_referrals_timeline(harness: 
     # A consult is an event on the case's timeline, not a transition of the case.
     assert concluded[0]["from_state"] == concluded[0]["to_state"]
     assert await _actions(harness, cid) == ["schedule", "open", "join", "join", "join", "leave", "conclude"]
+
+
+async def test_an_open_consult_nobody_concludes_is_closed_the_set_time_past_its_end(harness: Harness) -> None:
+    ref = await harness.start()
+    now = await _now(harness)
+    plan = Schedule(now + timedelta(hours=1), 30, (WANG.user_id, HE.user_id), "")
+    handle, made = await _start_consult(harness, ref.id, LIU, plan, auto_close_minutes=45)
+    cid = made.consult_id
+    await harness.sleep(hours=1, minutes=1)
+    assert (await _row(harness, cid))["state"] == "open"
+    await handle.execute_update(ConsultWorkflow.join, ConsultActorInput(WANG), result_type=ConsultResult)
+    # Past the end (1 h 30 min) but not past the end and 45 minutes: a late conclusion is still welcome.
+    await harness.sleep(minutes=70)
+    assert (await _row(harness, cid))["state"] == "open"
+    assert "consult_closed" not in await _consult_inbox(harness, "wang.expert", cid)
+    await harness.sleep(minutes=10)  # 2 h 21 min from the start of the test: past 1 h 30 min + 45 min
+    row = await _row(harness, cid)
+    assert row["state"] == "closed" and row["conclusion"] is None
+    assert await _actions(harness, cid) == ["schedule", "remind", "open", "join", "close"]
+    for who in ("liu.coord", "wang.expert", "he.surgeon"):  # the host and the invited are told
+        assert (await _consult_inbox(harness, who, cid))[-1:] == ["consult_closed"], who
+    # Whoever was still in the room left when it closed, and the workflow is over.
+    async with harness.engine.connect() as conn:
+        stays = (await conn.execute(select(consult_attendance).where(consult_attendance.c.consult_id == cid))).all()
+    assert len(stays) == 1 and stays[0].left_at is not None
+    await handle.result()
+    # The closing timer's history replays (it is behind the auto-close patch).
+    history = await handle.fetch_history()
+    replayed = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure
 
 
 async def test_a_retried_step_is_recorded_once_on_the_referral(harness: Harness) -> None:

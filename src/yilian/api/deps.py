@@ -106,7 +106,7 @@ async def _referral_commands(request: HTTPConnection) -> ReferralCommands:
 
 async def _consult_commands(request: HTTPConnection) -> ConsultCommands:
     res = resources(request)
-    return ConsultCommands(res.temporal, res.settings.task_queue)
+    return ConsultCommands(res.temporal, res.settings.task_queue, res.settings.consult_auto_close_minutes)
 
 
 async def _live_processes(request: HTTPConnection) -> LiveProcesses:

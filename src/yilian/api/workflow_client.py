@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,7 +28,7 @@ from yilian.domain.auto_referral import (
     refers_automatically,
 )
 from yilian.domain.auto_referral import workflow_id as auto_workflow_id
-from yilian.domain.consult import ConsultAction
+from yilian.domain.consult import DEFAULT_AUTO_CLOSE_MINUTES, ConsultAction
 from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultResult
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.lecture import LectureAction
@@ -273,8 +273,10 @@ class ConsultCommands:
 
     client: Client
     task_queue: str
+    auto_close_minutes: int = DEFAULT_AUTO_CLOSE_MINUTES  # Settings.consult_auto_close_minutes
 
     async def start(self, inp: ConsultInput) -> ConsultResult:
+        inp = replace(inp, auto_close_minutes=self.auto_close_minutes)
         return await start_with_update(
             self.client, self.task_queue, CONSULT_WORKFLOW, inp,
             workflow_id=inp.facts.consult_id, update="made", result_type=ConsultResult,

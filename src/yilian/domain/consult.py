@@ -25,6 +25,7 @@ class ConsultState(StrEnum):
     OPEN = "open"  # the room is open: people join
     CONCLUDED = "concluded"  # the host wrote the conclusion; it is on the cases' timelines
     CANCELLED = "cancelled"
+    CLOSED = "closed"  # nobody concluded it: closed by the system a set time past its scheduled end
 
 
 class ConsultAction(StrEnum):
@@ -39,6 +40,7 @@ class ConsultAction(StrEnum):
     POST_MESSAGE = "post_message"
     CONCLUDE = "conclude"
     CANCEL = "cancel"
+    CLOSE = "close"
 
 
 class Guard(StrEnum):
@@ -69,7 +71,7 @@ S = ConsultState
 A = ConsultAction
 START: None = None  # the "state" of a consult before its first action
 LIVE_STATES = frozenset({S.REQUESTED, S.SCHEDULED, S.OPEN})
-FINISHED_STATES = frozenset({S.CONCLUDED, S.CANCELLED})
+FINISHED_STATES = frozenset({S.CONCLUDED, S.CANCELLED, S.CLOSED})
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ RULES: dict[ConsultAction, Rule] = {
     A.POST_MESSAGE: Rule(frozenset({S.SCHEDULED, S.OPEN}), None, Guard.PARTICIPANT, frozenset({N.MESSAGE})),
     A.CONCLUDE: Rule(frozenset({S.OPEN}), S.CONCLUDED, Guard.HOST, frozenset({N.CONCLUSION})),
     A.CANCEL: Rule(frozenset({S.REQUESTED, S.SCHEDULED, S.OPEN}), S.CANCELLED, Guard.MANAGER, frozenset({N.COMMENT})),
+    # An open room nobody concluded is closed by the workflow's timer, `auto_close` past its scheduled end.
+    A.CLOSE: Rule(frozenset({S.OPEN}), S.CLOSED, Guard.SYSTEM),
 }  # fmt: skip
 
 
@@ -121,6 +125,8 @@ MAX_AHEAD = timedelta(days=366)
 PAST_SLACK = timedelta(minutes=1)  # "now" from a browser whose clock is a little behind
 MAX_TEXT = 8000
 MAX_MESSAGE = 2000
+# How long past its scheduled end an open consult nobody concluded is closed (Settings.consult_auto_close_minutes).
+DEFAULT_AUTO_CLOSE_MINUTES = 120
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from yilian.domain.consult import (
+    DEFAULT_AUTO_CLOSE_MINUTES,
     Conclusion,
     ConsultCase,
     ConsultEvent,
@@ -54,6 +55,9 @@ class ConsultInput:
     facts: ConsultFacts
     opening: OpenInput | None = None  # the first action (request or schedule); None when progress carries on
     progress: ConsultProgress | None = None
+    # Minutes past the scheduled end at which an open consult nobody concluded is closed (a setting, carried here
+    # so a running consult keeps the value it started with; inputs from before it existed get the default).
+    auto_close_minutes: int = DEFAULT_AUTO_CLOSE_MINUTES
 
 
 @dataclass(frozen=True)

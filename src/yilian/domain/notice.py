@@ -35,6 +35,7 @@ class NoticeKind(StrEnum):
     CONSULT_UNINVITED = "consult_uninvited"  # to whom a reschedule took off the list: they are no longer expected
     CONSULT_CANCELLED = "consult_cancelled"  # to the host, the invited and the requester
     CONSULT_CONCLUDED = "consult_concluded"  # to the participants and the case's referring doctor: the recommendation
+    CONSULT_CLOSED = "consult_closed"  # to the host and the invited: past its end with no conclusion, it was closed
     TEACHING_NOMINATED = "teaching_nominated"  # to educators: a signed case was flagged as a teaching case
     TEACHING_READY = "teaching_ready"  # to the curator: the de-identified copy awaits review
     TEACHING_PUBLISHED = "teaching_published"  # to whoever flagged it: the case is in the library
@@ -78,6 +79,7 @@ NOTICE_PARAMS: Mapping[NoticeKind, frozenset[str]] = {
     NoticeKind.CONSULT_UNINVITED: frozenset({"consult_id", "title"}),
     NoticeKind.CONSULT_CANCELLED: frozenset({"consult_id", "title", "reason"}),
     NoticeKind.CONSULT_CONCLUDED: frozenset({"consult_id", "title", "recommendation"}),
+    NoticeKind.CONSULT_CLOSED: frozenset({"consult_id", "title"}),
     NoticeKind.TEACHING_NOMINATED: frozenset({"case_id", "modality", "body_part"}),
     NoticeKind.TEACHING_READY: frozenset({"case_id", "modality", "body_part"}),
     NoticeKind.TEACHING_PUBLISHED: frozenset({"case_id", "title"}),

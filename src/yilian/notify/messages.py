@@ -163,6 +163,10 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
         Language.ZH_CN: Text("会诊结论", "{title}：{recommendation}"),
         Language.EN: Text("Consult concluded", "{title}: {recommendation}"),
     },
+    K.CONSULT_CLOSED: {
+        Language.ZH_CN: Text("会诊已自动关闭", "{title}：超过预定结束时间仍未填写结论，会诊室已关闭"),
+        Language.EN: Text("Consult closed", "{title} passed its scheduled end with no conclusion and was closed"),
+    },
     K.TEACHING_NOMINATED: {
         Language.ZH_CN: Text(
             "新的教学病例推荐", "病例 {case_id}（{modality} {body_part}）被推荐为教学病例，请接受或忽略"

@@ -56,6 +56,8 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 # Reminders before the start: (name, lead). One whose moment has passed when the consult is (re)scheduled is skipped.
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day_before", timedelta(days=1)), ("soon", timedelta(minutes=15)))
+# Open consults nobody concluded are closed by a timer from this patch on; histories from before it have no timer.
+AUTO_CLOSE_PATCH = "consult-auto-close"
 # The consult steps the case's people see on its timeline.
 ON_REFERRAL = {
     A.REQUEST: Action.CONSULT_REQUESTED,
@@ -72,7 +74,6 @@ class _Note:
     params: dict[str, str]
 
 
-
 @workflow.defn
 class ConsultWorkflow:
     @workflow.init
@@ -86,6 +87,7 @@ class ConsultWorkflow:
             )
         )
         self._lock = asyncio.Lock()
+        self._auto_close_minutes = inp.auto_close_minutes
         self._schedule_version = 0  # bumped on (re)schedule so the timer loop re-reads its deadlines
         self._recorded_seq = self._p.case.seq  # the latest step whose activity has written it
 
@@ -97,9 +99,11 @@ class ConsultWorkflow:
         while self._p.case.state not in rules.FINISHED_STATES:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(ConsultInput(self._facts, None, self._p))
+                workflow.continue_as_new(ConsultInput(self._facts, None, self._p, self._auto_close_minutes))
             if self._p.case.state is S.SCHEDULED:
                 await self._until_next_moment()
+            elif self._p.case.state is S.OPEN and workflow.patched(AUTO_CLOSE_PATCH):
+                await self._until_closing()
             else:
                 seq = self._p.case.seq
                 await workflow.wait_condition(lambda: self._p.case.seq != seq)
@@ -153,6 +157,25 @@ class ConsultWorkflow:
                     NoticeKind.CONSULT_REMINDER, self._everyone(), starts_at=schedule.starts_at.isoformat()
                 )
                 await self._apply(A.REMIND, SYSTEM_ACTOR, Given(), {"reminder": what}, notes=[note])
+
+    async def _until_closing(self) -> None:
+        """Wait for the next step of the open consult; past its end by `auto_close` with no conclusion, close it."""
+        schedule = self._p.schedule
+        assert schedule is not None
+        seq, deadline = self._p.case.seq, schedule.ends_at + timedelta(minutes=self._auto_close_minutes)
+        left = deadline - workflow.now()
+        if left > timedelta(0):
+            try:
+                await workflow.wait_condition(lambda: self._p.case.seq != seq, timeout=left)
+                return  # a join, a leave, a conclusion ...: wait again (or end) from the new state
+            except TimeoutError:
+                pass
+        async with self._lock:
+            if self._p.case.state is not S.OPEN or self._p.case.seq != seq:
+                return  # an Update took the lock first: look again
+            note = self._note(NoticeKind.CONSULT_CLOSED, self._everyone())
+            details = {"ended_at": schedule.ends_at.isoformat(), "after_minutes": self._auto_close_minutes}
+            await self._apply(A.CLOSE, SYSTEM_ACTOR, Given(), details, notes=[note], attendance=self._everyone_leaves())
 
     # ---- Updates: what people do --------------------------------------------------------------
     def _validate_update(self, inp: ConsultPersonInput) -> None:

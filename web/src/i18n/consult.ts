@@ -22,6 +22,7 @@ export default defineStrings(
       open: "Room open",
       concluded: "Concluded",
       cancelled: "Cancelled",
+      closed: "Closed without conclusion",
     },
     request: {
       title: "MDT consult",
@@ -173,6 +174,7 @@ export default defineStrings(
       open: "会诊中",
       concluded: "已结论",
       cancelled: "已取消",
+      closed: "未出结论，已关闭",
     },
     request: {
       title: "多学科会诊（MDT）",

@@ -63,6 +63,7 @@ export default defineStrings(
     consult_uninvited: { title: "Consult invitation withdrawn", body: "{{title}} was rescheduled without you on the list" },
     consult_cancelled: { title: "Consult cancelled", body: "{{title}}: {{reason}}" },
     consult_concluded: { title: "Consult concluded", body: "{{title}}: {{recommendation}}" },
+    consult_closed: { title: "Consult closed", body: "{{title}} passed its scheduled end with no conclusion and was closed" },
     teaching_nominated: {
       title: "Teaching case flagged",
       body: "Case {{case_id}} ({{modality}} {{body_part}}) was flagged as a teaching case: accept or dismiss it",
@@ -134,6 +135,7 @@ export default defineStrings(
     consult_uninvited: { title: "会诊邀请已撤回", body: "{{title}}：会诊已重新安排，您不在新的参会名单中" },
     consult_cancelled: { title: "会诊已取消", body: "{{title}}：{{reason}}" },
     consult_concluded: { title: "会诊结论", body: "{{title}}：{{recommendation}}" },
+    consult_closed: { title: "会诊已自动关闭", body: "{{title}}：超过预定结束时间仍未填写结论，会诊室已关闭" },
     teaching_nominated: { title: "新的教学病例推荐", body: "病例 {{case_id}}（{{modality}} {{body_part}}）被推荐为教学病例，请接受或忽略" },
     teaching_ready: { title: "教学病例待审校", body: "病例 {{case_id}}（{{modality}} {{body_part}}）已去标识化，请审校后发布" },
     teaching_published: { title: "教学病例已发布", body: "您推荐的病例 {{case_id}}「{{title}}」已发布到教学病例库" },

@@ -3748,7 +3748,7 @@ export interface components {
          * ConsultState
          * @enum {string}
          */
-        ConsultState: "requested" | "scheduled" | "open" | "concluded" | "cancelled";
+        ConsultState: "requested" | "scheduled" | "open" | "concluded" | "cancelled" | "closed";
         /** Credit */
         Credit: {
             /** Lecture Id */
@@ -5156,7 +5156,7 @@ export interface components {
          * @description What happened, for whom it matters. The values are the wire strings (the inbox, webhooks, SSE).
          * @enum {string}
          */
-        NoticeKind: "awaiting_images" | "auto_referred" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "retake_requested" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_uninvited" | "consult_cancelled" | "consult_concluded" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit" | "share_link_locked" | "fixity_mismatch";
+        NoticeKind: "awaiting_images" | "auto_referred" | "offer" | "assigned" | "escalation" | "second_reading" | "changes_requested" | "needs_info" | "retake_requested" | "info_provided" | "report_ready" | "addendum" | "sla_warning" | "sla_breach" | "reassigned" | "critical_finding" | "critical_escalation" | "consult_requested" | "consult_invitation" | "consult_reminder" | "consult_rescheduled" | "consult_uninvited" | "consult_cancelled" | "consult_concluded" | "consult_closed" | "teaching_nominated" | "teaching_ready" | "teaching_published" | "teaching_follow_up" | "lecture_speaker" | "lecture_reminder" | "lecture_rescheduled" | "lecture_cancelled" | "lecture_replay" | "lecture_credit" | "share_link_locked" | "fixity_mismatch";
         /**
          * Notification
          * @description A notice in a person's inbox (and the SSE `notification` event): a kind and its parameters, which the web app
@@ -14577,7 +14577,7 @@ export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>[
 export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user"];
 export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Certainty"]> = ["pathology_proven", "follow_up_confirmed", "expert_consensus", "presumptive"];
 export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
-export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled"];
+export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled", "closed"];
 export const defectReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DefectReason"]> = ["positioning", "exposure", "motion", "artefact", "coverage", "protocol"];
 export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
@@ -14590,7 +14590,7 @@ export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>[
 export const lectureActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureAction"]> = ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "cancel"];
 export const lectureStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureState"]> = ["scheduled", "live", "ended", "published", "cancelled"];
 export const linkHowValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LinkHow"]> = ["own", "exact", "reviewed", "manual"];
-export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "auto_referred", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "retake_requested", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_uninvited", "consult_cancelled", "consult_concluded", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit", "share_link_locked", "fixity_mismatch"];
+export const noticeKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["NoticeKind"]> = ["awaiting_images", "auto_referred", "offer", "assigned", "escalation", "second_reading", "changes_requested", "needs_info", "retake_requested", "info_provided", "report_ready", "addendum", "sla_warning", "sla_breach", "reassigned", "critical_finding", "critical_escalation", "consult_requested", "consult_invitation", "consult_reminder", "consult_rescheduled", "consult_uninvited", "consult_cancelled", "consult_concluded", "consult_closed", "teaching_nominated", "teaching_ready", "teaching_published", "teaching_follow_up", "lecture_speaker", "lecture_reminder", "lecture_rescheduled", "lecture_cancelled", "lecture_replay", "lecture_credit", "share_link_locked", "fixity_mismatch"];
 export const outcomeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Outcome"]> = ["stored", "duplicate", "rejected"];
 export const patientSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Patient"]["sex"]> = ["M", "F", "O"];
 export const patientInSexValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PatientIn"]["sex"]> = ["M", "F", "O"];

@@ -83,7 +83,7 @@ export default function ConsultList() {
   const byStart = (a: Consult, b: Consult) => (a.starts_at ?? "").localeCompare(b.starts_at ?? "");
   const upcoming = all.filter((c) => c.state === "open" || c.state === "scheduled").sort(byStart);
   const requested = all.filter((c) => c.state === "requested");
-  const past = all.filter((c) => c.state === "concluded" || c.state === "cancelled").sort((a, b) => byStart(b, a));
+  const past = all.filter((c) => c.state === "concluded" || c.state === "cancelled" || c.state === "closed").sort((a, b) => byStart(b, a));
   return (
     <div className="page consults">
       <div className="row">
