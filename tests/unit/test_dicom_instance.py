@@ -123,3 +123,20 @@ def test_failure_reasons_are_the_standard_codes() -> None:
     assert FailureReason.CANNOT_UNDERSTAND == 49152
     assert FailureReason.TRANSFER_SYNTAX_NOT_SUPPORTED == 49442
     assert FailureReason.SOP_CLASS_NOT_SUPPORTED == 290
+
+
+def test_a_part_without_its_preamble_is_completed_and_anything_else_left_alone() -> None:
+    import io
+
+    from pydicom import dcmwrite
+
+    from tests.support.dicom_gen import dx_image
+    from yilian.dicom.instance import as_part10
+
+    [ds] = dx_image(rows=4, cols=4)
+    buffer = io.BytesIO()
+    dcmwrite(buffer, ds)  # what dicomweb-client sends for a data set made in memory: no preamble, no DICM
+    bare = buffer.getvalue()
+    assert bare[:2] == b"\x02\x00" and read_instance(as_part10(bare)).SOPInstanceUID == ds.SOPInstanceUID
+    whole = as_part10(bare)
+    assert as_part10(whole) == whole and as_part10(b"not dicom at all") == b"not dicom at all"

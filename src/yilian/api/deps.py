@@ -41,6 +41,7 @@ from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import lectures as lecture_queries
 from yilian.db.queries import patient_index as patient_index_queries
 from yilian.db.queries import referral as referral_queries
+from yilian.dicom.instance import uid_problem
 from yilian.domain import api_key
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -383,6 +384,18 @@ _STORERS = (Role.COUNTY_DOCTOR, Role.COORDINATOR, Role.GATEWAY)
 def dicomweb_base(request: Request) -> str:
     """The request's own DICOMweb root, for RetrieveURLs and BulkDataURIs (never a configured host name)."""
     return str(request.base_url).rstrip("/") + "/dicomweb"
+
+
+async def dicomweb_uids(request: Request) -> None:
+    """Every Study, Series and SOP Instance UID in a DICOMweb path is a UID (PS3.5 §9.1), else 400 naming it.
+
+    A router-level dependency of /dicomweb: a malformed UID is a bad request, not an unknown study (404).
+    """
+    for name in ("study", "series", "sop"):
+        value = request.path_params.get(name)
+        if value is not None and (problem := uid_problem(value)):
+            details = {"parameter": name, "value": value}
+            raise YilianError(ErrorCode.MALFORMED_REQUEST, f"the {name} UID in the path {problem}", details)
 
 
 async def viewer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:

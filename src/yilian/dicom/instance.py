@@ -108,6 +108,21 @@ _IMAGE_PIXEL_TYPE_1 = ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpr
 _IDENTITY_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 
 
+_PREAMBLE = bytes(128) + b"DICM"
+
+
+def as_part10(data: bytes) -> bytes:
+    """The bytes as a Part-10 file: a body that opens straight on its File Meta Information (group 0002, always
+    Explicit VR Little Endian) gets the 128-byte preamble and DICM prefix (PS3.10 §7.1) it lacks.
+
+    dicomweb-client's STOW-RS writes instances made in memory that way (pydicom writes no preamble it was not
+    given). Lenient on what we receive, strict on what we store: the archive keeps the completed file.
+    """
+    if data[128:132] != b"DICM" and data[:2] == b"\x02\x00" and data[4:6].isalpha():
+        return _PREAMBLE + data
+    return data
+
+
 def read_instance(data: bytes) -> Dataset:
     """Parse a Part-10 file (PS3.10 §7) from bytes; refuse non-DICOM and truncated input.
 

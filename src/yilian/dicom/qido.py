@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
+from yilian.dicom.instance import uid_problem
+
 _HEX_TAG = re.compile(r"[0-9A-Fa-f]{8}")
 _RESERVED = frozenset({"limit", "offset", "fuzzymatching", "includefield"})
 # C-FIND wild card matching is allowed only for these VRs (PS3.4 C.2.2.2.4).
@@ -130,6 +132,10 @@ def _vr(tag: str) -> str:
 def _check_value(name: str, match: Match) -> None:
     if match.is_universal:
         return
+    if match.vr == "UI":  # a List of UID match: each one a UID (PS3.5 §9.1), so a typo is a 400, not "no match"
+        for uid in match.uid_list():
+            if problem := uid_problem(uid):
+                raise QidoQueryError(f"{name}: {uid!r} {problem}")
     if match.vr in RANGE_VRS:
         low, high = match.range()
         pattern = _DATE if match.vr == "DA" else _TIME if match.vr == "TM" else None

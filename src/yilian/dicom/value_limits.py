@@ -110,3 +110,57 @@ def _values(ds: Dataset, keyword: str) -> list[Any]:
     if isinstance(value, (list, MultiValue)):
         return [v for v in value if v is not None and v != ""]
     return [value]
+
+
+# --- every other attribute: length and characters (PS3.5 Table 6.2-1) ---------------------------------------------
+# Refused rather than coerced, like the indexed ones: a value that breaks its VR is not stored silently as sent, and
+# changing it would change the bytes the archive promises to keep (docs/dicomweb.md).
+_ALL_MAX_CHARACTERS = {**_MAX_CHARACTERS, "AS": 4, "DS": 16, "DT": 26, "LT": 10240, "ST": 1024}
+_REPERTOIRES = {
+    "CS": (re.compile(r"[A-Z0-9 _]*"), "upper-case letters, digits, space and underscore"),
+    "DS": (re.compile(r"[0-9+\-Ee. ]*"), "digits, +, -, E, e, . and space"),
+    "IS": (re.compile(r"[0-9+\- ]*"), "digits, +, - and space"),
+    "UI": (re.compile(r"[0-9.\0]*"), "digits and dots"),
+    "AS": (re.compile(r"[0-9DWMY]*"), "digits and D, W, M or Y"),
+}
+# LT, ST and UT may also hold TAB, LF, FF and CR (PS3.5 §6.1.3); the other text VRs only ESC.
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+_TEXT_VRS = frozenset({"LT", "ST", "UT"})
+_CHECKED_VRS = frozenset(_ALL_MAX_CHARACTERS) | {"UC", "UR", "UT"}
+
+
+def dataset_value_problems(ds: Dataset) -> list[Problem]:
+    """A Problem (C000) for the first value of each attribute, nested ones too, that breaks its VR's length or
+    character rules; indexed attributes are also checked more closely by `indexed_value_problems`."""
+    problems: list[Problem] = []
+    for element in ds.iterall():
+        vr = element.VR
+        if vr not in _CHECKED_VRS or element.tag.group == 0x0002:
+            continue
+        values = element.value if isinstance(element.value, (list, MultiValue)) else [element.value]
+        for value in values:
+            if value is None or isinstance(value, bytes):  # undecodable text is the character set's business
+                continue
+            reason = _any_value_problem(vr, value)
+            if reason:
+                name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
+                problems.append(Problem(f"{name} {reason}", FailureReason.CANNOT_UNDERSTAND, element.keyword or None))
+                break
+    return problems
+
+
+def _any_value_problem(vr: str, value: Any) -> str | None:
+    if vr == "PN":
+        return value_problem("PN", value)
+    text = str(getattr(value, "original_string", value))
+    text = text.strip(" ") if vr in ("DS", "IS", "DA", "TM", "DT", "AE") else text.rstrip(" ")
+    limit = _ALL_MAX_CHARACTERS.get(vr)
+    if limit is not None and len(text) > limit:
+        return f"is {len(text)} characters long, over the {limit} allowed for {vr}"
+    control = _TEXT_CONTROL if vr in _TEXT_VRS else _CONTROL
+    if control.search(text):
+        return "holds a control character"
+    repertoire = _REPERTOIRES.get(vr)
+    if repertoire is not None and not repertoire[0].fullmatch(text):
+        return f"{text[:32]!r} holds characters {vr} does not allow (only {repertoire[1]})"
+    return None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
-from yilian.dicom.value_limits import indexed_value_problems
+from yilian.dicom.value_limits import dataset_value_problems, indexed_value_problems
 from yilian.imaging.blob import BlobStore, sha256_of
 from yilian.imaging.index import IndexedInstance, index_instance
 from yilian.metrics.catalog import instances_ingested
@@ -139,7 +139,7 @@ def _prepare(incoming: IncomingInstance) -> _Prepared | IngestResult:
         return IngestResult(Outcome.REJECTED, reason=str(exc), failure_reason=exc.failure_reason)
     sop_class, sop_instance = str(ds.get("SOPClassUID", "")), str(ds.get("SOPInstanceUID", ""))
     # Every value that becomes an index column is within its VR's limits before anything is written.
-    problems = check_instance(ds) or indexed_value_problems(ds)
+    problems = check_instance(ds) or indexed_value_problems(ds) or dataset_value_problems(ds)
     if problems:
         return IngestResult(
             Outcome.REJECTED,

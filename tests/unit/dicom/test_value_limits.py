@@ -58,3 +58,33 @@ def test_an_instance_with_oversized_indexed_values_is_refused_with_c000() -> Non
     assert {p.failure_reason for p in problems} == {FailureReason.CANNOT_UNDERSTAND}
     [good] = dx_image(rows=16, cols=16)
     assert indexed_value_problems(read_instance(to_bytes(good))) == []
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value", "fragment"),
+    [
+        ("OperatorsName", "A" * 65, "component group of 65 characters"),
+        ("PatientSex", "male", "characters CS does not allow"),
+        ("SliceThickness", "1.23456789012345678", "over the 16 allowed for DS"),
+        ("InstitutionName", "县医院\x07", "control character"),
+        ("ImageComments", "x" * 10241, "over the 10240 allowed for LT"),
+    ],
+)
+def test_any_attribute_breaking_its_vr_is_a_problem(keyword: str, value: str, fragment: str) -> None:
+    from yilian.dicom.value_limits import dataset_value_problems
+
+    [ds] = dx_image(rows=4, cols=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        setattr(ds, keyword, value)
+        [problem] = dataset_value_problems(read_instance(to_bytes(ds)))
+    assert problem.failure_reason is FailureReason.CANNOT_UNDERSTAND and keyword in problem.reason
+    assert fragment in problem.reason
+
+
+def test_text_vrs_keep_their_line_breaks_and_generated_instances_have_no_problems() -> None:
+    from yilian.dicom.value_limits import dataset_value_problems
+
+    [ds] = dx_image(rows=4, cols=4)
+    ds.ImageComments = "第一行\r\n第二行\tTAB"
+    assert dataset_value_problems(read_instance(to_bytes(ds))) == []

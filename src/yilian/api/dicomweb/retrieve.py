@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
-from yilian.api.deps import Archive, ArchiveAccess, Viewer, dicomweb_base
+from yilian.api.deps import Archive, ArchiveAccess, Viewer, dicomweb_base, dicomweb_uids
 from yilian.api.dicomweb.store_query import DICOM_JSON
 from yilian.dicom import frames as dicom_frames
 from yilian.dicom import render as dicom_render
@@ -28,7 +28,7 @@ from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging import retrieve
 from yilian.imaging.blob import BlobStore
 
-router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], dependencies=[Depends(dicomweb_uids)])
 STUDY = "/studies/{study}"
 SERIES = STUDY + "/series/{series}"
 INSTANCE = SERIES + "/instances/{sop}"

@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from yilian.api.deps import Blobs, Engine, OnStored, Storer, Viewer, dicomweb_base
+from yilian.api.deps import Blobs, Engine, OnStored, Storer, Viewer, dicomweb_base, dicomweb_uids
 from yilian.db.engine import reading
-from yilian.dicom.instance import FailureReason
+from yilian.dicom.instance import FailureReason, as_part10
 from yilian.dicom.multipart import MalformedMultipartError, PartTooLargeError, iter_parts, parse_content_type
 from yilian.dicom.qido import QidoQueryError, parse_qido
 from yilian.domain.access import Principal
@@ -19,7 +19,7 @@ from yilian.domain.roles import Role
 from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome, store_instance
 from yilian.imaging.qido import Resource, search
 
-router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], dependencies=[Depends(dicomweb_uids)])
 DICOM_JSON = "application/dicom+json"
 SERVICE = "yilian"  # the <service> in Warning headers (PS3.18 §8.3.4.2)
 MAX_QIDO_RESULTS = 1000
@@ -63,7 +63,7 @@ async def _store(
             if media_type != "application/dicom":
                 results.append(_unsupported_part(media_type))
                 continue
-            incoming = IncomingInstance(part.body, origin, principal.hospital_id, principal.user_id, study)
+            incoming = IncomingInstance(as_part10(part.body), origin, principal.hospital_id, principal.user_id, study)
             results.append(await store_instance(engine, blobs, incoming))
     except PartTooLargeError as exc:
         raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc), {"stored_before_the_error": _stored(results)}) from exc
