@@ -229,6 +229,7 @@ MATRIX = (
     R("POST ~/retake",                                    "in_reading",  "401 401 401|403 404|200 403 404|403 403 403"),
     R("POST ~/retake",                                    "preliminary", "401 401 401|403 404|409 403 404|403 403 403"),
     R("GET /api/quality/scorecards",                      None,          "401 401 401|403 403|403 403 403|403 200 403"),
+    R("GET /api/film-savings",                            None,          "401 401 401|403 403|403 403 403|403 200 403"),
     R("POST ~/reassign",                                  "offered",     "401 401 401|403 404|403 403 404|403 200 403"),
     R("POST ~/reassign",                                  "preliminary", "401 401 401|403 404|403 403 404|403 409 403"),
     R("POST ~/acknowledge-receipt",                       "returned",    "401 401 401|200 404|403 403 404|403 403 403"),

@@ -30,6 +30,7 @@ from yilian.api.routes import (
     dashboard,
     directory,
     events,
+    film_savings,
     lectures,
     me,
     notifications,
@@ -74,6 +75,7 @@ API_ROUTERS = (
     lectures,
     cloud_film,
     quality,
+    film_savings,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

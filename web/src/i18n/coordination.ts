@@ -2,6 +2,15 @@ import { defineStrings } from "./define";
 
 export default defineStrings(
   {
+    filmSavings: {
+      title: "Cloud film",
+      explain:
+        "Film not printed: studies first delivered to their patient as cloud film. Repeat exams avoided: another hospital's study, at most {{days}} days old, opened here with the patient's consent, and no study of the same kind taken here after it.",
+      hospital: "Hospital",
+      months: "Last 6 months",
+      films: "Film not printed",
+      repeats: "Repeat exams avoided",
+    },
     quality: {
       title: "Image quality",
       none: "No study has been graded yet.",
@@ -129,6 +138,15 @@ export default defineStrings(
     },
   },
   {
+    filmSavings: {
+      title: "云胶片",
+      explain:
+        "免打印胶片：以云胶片首次交付给患者的检查。避免重复检查：经患者同意在本院调阅的他院检查（不超过 {{days}} 天），且本院其后未做同类检查。",
+      hospital: "医院",
+      months: "近 6 个月",
+      films: "免打印胶片",
+      repeats: "避免重复检查",
+    },
     quality: {
       title: "影像质控",
       none: "尚无质控评级。",

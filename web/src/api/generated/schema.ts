@@ -2498,6 +2498,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/film-savings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Film Savings
+         * @description Per hospital the coordinator oversees (theirs and every hospital it has an agreement with) and month: the
+         *     studies first delivered to their patient as cloud film instead of printed film, and the repeat examinations
+         *     avoided (another hospital's study of the patient, at most 30 days old, opened here through 检查结果互认, with no
+         *     study of the same modality and body part stored here in the 30 days after it). `hospital_id`: just that one.
+         */
+        get: operations["cloud_film_film_savings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies/{study_instance_uid}": {
         parameters: {
             query?: never;
@@ -4215,6 +4238,47 @@ export interface components {
              */
             signed_at: string;
         };
+        /** FilmSavings */
+        FilmSavings: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /**
+             * Repeat Window Days
+             * @description how old a study may be when it stands in for a new one
+             */
+            repeat_window_days: number;
+            /**
+             * Items
+             * @description the hospitals the coordinator oversees, by id
+             */
+            items: components["schemas"]["HospitalFilmSavings"][];
+        };
+        /** FilmSavingsMonth */
+        FilmSavingsMonth: {
+            /**
+             * Month
+             * @description YYYY-MM, Asia/Shanghai
+             */
+            month: string;
+            /**
+             * Films Not Printed
+             * @description studies first delivered to their patient as cloud film this month
+             */
+            films_not_printed: number;
+            /**
+             * Repeats Avoided
+             * @description another hospital's recent study of the same kind opened here instead of a new exam
+             */
+            repeats_avoided: number;
+        };
         /** FilmSeries */
         FilmSeries: {
             /** Series Instance Uid */
@@ -4504,6 +4568,26 @@ export interface components {
             level: components["schemas"]["HospitalLevel"];
             /** Patient Id Issuer */
             patient_id_issuer: string;
+        };
+        /** HospitalFilmSavings */
+        HospitalFilmSavings: {
+            /** Hospital Id */
+            hospital_id: string;
+            /**
+             * Months
+             * @description every month of the window, oldest first (zeros included)
+             */
+            months: components["schemas"]["FilmSavingsMonth"][];
+            /**
+             * Films Not Printed
+             * @description over the window
+             */
+            films_not_printed: number;
+            /**
+             * Repeats Avoided
+             * @description over the window
+             */
+            repeats_avoided: number;
         };
         /**
          * HospitalLevel
@@ -7595,6 +7679,8 @@ export type FilmConsent = components['schemas']['FilmConsent'];
 export type FilmGrant = components['schemas']['FilmGrant'];
 export type FilmImage = components['schemas']['FilmImage'];
 export type FilmReport = components['schemas']['FilmReport'];
+export type FilmSavings = components['schemas']['FilmSavings'];
+export type FilmSavingsMonth = components['schemas']['FilmSavingsMonth'];
 export type FilmSeries = components['schemas']['FilmSeries'];
 export type FilmStudies = components['schemas']['FilmStudies'];
 export type FilmStudy = components['schemas']['FilmStudy'];
@@ -7614,6 +7700,7 @@ export type HoldBody = components['schemas']['HoldBody'];
 export type Hospital = components['schemas']['Hospital'];
 export type HospitalAttendance = components['schemas']['HospitalAttendance'];
 export type HospitalBody = components['schemas']['HospitalBody'];
+export type HospitalFilmSavings = components['schemas']['HospitalFilmSavings'];
 export type HospitalLevel = components['schemas']['HospitalLevel'];
 export type HospitalRecord = components['schemas']['HospitalRecord'];
 export type ImageFlag = components['schemas']['ImageFlag'];
@@ -13812,6 +13899,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QualityScorecards"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cloud_film_film_savings: {
+        parameters: {
+            query?: {
+                months?: number;
+                hospital_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilmSavings"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */

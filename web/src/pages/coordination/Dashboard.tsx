@@ -21,6 +21,7 @@ import {
   type Kpis,
 } from "./dashboardData";
 import { DateRangePicker, type DayRange } from "./DateRangePicker";
+import { FilmSavingsCard } from "./FilmSavingsCard";
 import { QualityScorecards } from "./QualityScorecards";
 import { RiskTable } from "./RiskTable";
 
@@ -109,6 +110,7 @@ export default function Dashboard() {
             </div>
           </section>
           <QualityScorecards nameOf={nameOf} />
+          <FilmSavingsCard nameOf={nameOf} />
         </>
       )}
     </div>
