@@ -3,16 +3,21 @@ replay published from the live playlist, the tally and credits (live and replay 
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Replayer
 
+from tests.support.wait import wait_until
 from tests.workflows.conftest import LIU, WANG, ZHAO, Harness
 from yilian.config import Settings
 from yilian.db.queries import lectures as q
@@ -20,6 +25,7 @@ from yilian.db.schema import lecture_credits, lecture_events, lectures, notifica
 from yilian.domain.lecture import LectureState, Plan, Quiz, QuizQuestion
 from yilian.domain.lecture_io import LectureActorInput, LectureInput, LectureResult, PlanInput, Watched
 from yilian.domain.roles import Actor, Role
+from yilian.temporal_client import DATA_CONVERTER
 from yilian.workflows.lecture import LectureWorkflow
 
 HE = Actor("he.educator", Role.EDUCATOR, "h-provincial", "He")
@@ -175,8 +181,6 @@ async def test_live_then_replay_tally_and_credits(harness: Harness, settings: Se
     async def published() -> dict[str, Any]:
         return await _row(harness, lid)
 
-    from tests.support.wait import wait_until
-
     row = await wait_until(published, f"{lid} published", ok=lambda r: r["state"] == "published", within=30)
     assert row["recorded_seconds"] == pytest.approx(20.0)
     replay = (settings.lecture_media_root() / lid / "replay.m3u8").read_text()
@@ -215,3 +219,65 @@ async def test_a_lecture_left_live_is_ended_by_the_system(harness: Harness) -> N
                                .where(lecture_events.c.lecture_id == lid, lecture_events.c.action == "end"))
         ).one()  # fmt: skip
     assert ended[0] == "system" and ended[1]["late"] is True
+
+
+# ---- determinism: saved histories must replay against today's workflow --------------------------------------------
+LECTURE_HISTORIES = Path(__file__).parent / "histories" / "lecture"
+SAVED = {p.stem: p.read_text() for p in sorted(LECTURE_HISTORIES.glob("*.json"))}
+
+
+def _replayer() -> Replayer:
+    return Replayer(workflows=[LectureWorkflow], data_converter=DATA_CONVERTER)
+
+
+async def _lecture_walk(h: Harness, settings: Settings) -> list[str]:
+    """Two lives: one rescheduled, reminded, started, ended, published, tallied twice and closed after the credit
+    window; one scheduled and cancelled."""
+    handle, made = await _start(h, await _plan(h, days=2), by=LIU)
+    lid = made.lecture_id
+    await _register(h, lid, "zhao.anping")
+    now = await h.env.get_current_time()
+    later = Plan("肺结节的规范化随访", now + timedelta(days=1, hours=1), 60, ("wang.expert", "li.expert"), quiz=QUIZ)
+    await handle.execute_update(LectureWorkflow.reschedule, PlanInput(LIU, later, now))
+    await h.sleep(hours=2)  # past "the day before"
+    await handle.execute_update(LectureWorkflow.start, LectureActorInput(WANG))
+    _recording(settings, lid)
+    await _watch(h, lid, "zhao.anping", range(1, 9))
+    await _pass_quiz(h, lid, "zhao.anping")
+    await handle.execute_update(LectureWorkflow.end, LectureActorInput(WANG))
+    await wait_until(lambda: _actions(h, lid), f"{lid} tallied", ok=lambda a: "tally" in a, within=30)
+    await _watch(h, lid, "sun.qingshan", range(1, 10))
+    await _pass_quiz(h, lid, "sun.qingshan")
+    await handle.signal(LectureWorkflow.watched, Watched(["sun.qingshan"]))
+    await h.sleep(seconds=10)
+    await wait_until(lambda: _credits(h, lid), "sun's credit", ok=lambda c: "sun.qingshan" in c, within=30)
+    await h.sleep(days=91)  # the credit window closes: the workflow is done
+    await handle.result()
+    assert await _actions(h, lid) == ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "tally"]
+
+    cancelled, made = await _start(h, await _plan(h, days=3), by=HE)
+    await cancelled.execute_update(LectureWorkflow.cancel, LectureActorInput(HE, "讲者出差 / speaker travelling"))
+    await cancelled.result()
+    return [lid, made.lecture_id]
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+async def test_saved_lecture_history_replays(name: str) -> None:
+    history = WorkflowHistory.from_json(name, json.loads(SAVED[name]))
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_fresh_lecture_histories_replay(harness: Harness, settings: Settings) -> None:
+    for lid, name in zip(await _lecture_walk(harness, settings), ("lecture_v1_life", "lecture_v1_cancelled"),
+                         strict=True):  # fmt: skip
+        history = await harness.env.client.get_workflow_handle(lid).fetch_history()
+        result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, (lid, result.replay_failure)
+        if os.environ.get("YILIAN_SAVE_HISTORIES"):  # how the saved ones were made
+            LECTURE_HISTORIES.mkdir(exist_ok=True)
+            (LECTURE_HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))  # noqa: ASYNC240
+
+
+def test_saved_lecture_histories_exist() -> None:
+    assert sorted(SAVED) == ["lecture_v1_cancelled", "lecture_v1_life"]

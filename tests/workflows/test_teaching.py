@@ -5,6 +5,7 @@ can be dismissed; a later signed referral of the same patient tells the curator.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -15,6 +16,8 @@ import pytest
 from pydicom.uid import generate_uid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
 
 from tests.support.dicom_gen import dx_image, to_bytes
 from tests.support.wait import wait_until
@@ -30,6 +33,7 @@ from yilian.domain.teaching import Curation, TeachingAction, TeachingCase, Teach
 from yilian.domain.teaching_io import CurationInput, EducatorInput, TeachingFacts, TeachingInput
 from yilian.imaging.blob import FilesystemBlobStore
 from yilian.imaging.ingest import IncomingInstance, Origin, store_instance
+from yilian.temporal_client import DATA_CONVERTER
 from yilian.workflows.referral import ReferralWorkflow
 from yilian.workflows.teaching import TeachingCaseWorkflow
 
@@ -223,6 +227,7 @@ async def test_flag_accept_deidentify_curate_block_publish_unpublish(
         )
         got = {(k, r) for k, r in kinds}
     assert ("teaching_ready", "he.educator") in got and ("teaching_published", reader) in got
+    await replays(harness, case_id, "teaching_v1_life")
 
 
 async def test_an_educators_flag_is_accepted_at_once_and_can_be_dismissed(
@@ -257,3 +262,33 @@ async def test_a_later_signed_referral_of_the_same_patient_tells_the_curator(
     notices = await wait_until(told, "the curator to be told of the follow-up", ok=lambda rows: len(rows) == 1)
     assert notices[0]["recipient_id"] == "he.educator"
     assert notices[0]["params"] == {"case_id": case_id, "title": "", "referral_id": later}
+
+
+# ---- determinism: saved histories must replay against today's workflow --------------------------------------------
+TEACHING_HISTORIES = Path(__file__).parent / "histories" / "teaching"
+SAVED = {p.stem: p.read_text() for p in sorted(TEACHING_HISTORIES.glob("*.json"))}
+
+
+def _replayer() -> Replayer:
+    return Replayer(workflows=[TeachingCaseWorkflow], data_converter=DATA_CONVERTER)
+
+
+async def replays(harness: Harness, case_id: str, name: str) -> None:
+    """The case's history so far replays against today's workflow (and is saved as `name` when asked to)."""
+    history = await harness.env.client.get_workflow_handle(case_id).fetch_history()
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+    if os.environ.get("YILIAN_SAVE_HISTORIES"):  # how the saved one below was made
+        TEACHING_HISTORIES.mkdir(exist_ok=True)
+        (TEACHING_HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))  # noqa: ASYNC240
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+async def test_saved_teaching_history_replays(name: str) -> None:
+    history = WorkflowHistory.from_json(name, json.loads(SAVED[name]))
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def test_saved_teaching_histories_exist() -> None:
+    assert sorted(SAVED) == ["teaching_v1_life"]
