@@ -3,8 +3,9 @@
 An educator (or a coordinator) schedules a lecture for some hospitals or the whole alliance; experts or seniors
 speak. The speaker starts it (the live room packages their stream as HLS), ends it; the recording is then published
 as the replay and attendance tallied: a doctor earns the lecture's credit once they watched at least its threshold
-of the recording (live or replay, distinct segments) and passed its quiz, if it has one. The same shape as
-`domain/consult.py`: each rule says from which states, to which state, who (the guard) and what must come with it.
+of the recording (live or replay, distinct segments) and passed its quiz, if it has one. Its actions are an action
+table (`domain/action_table.py`): each rule says from which states, to which state, who (the guard) and what must
+come with it; `TABLE` gives the one `validate`, `permitted` and `allowed_actions`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from yilian.domain.access import Principal
+from yilian.domain.action_table import ActionTable, Rule
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import READER_ROLES, Actor, Role
 
@@ -58,16 +60,8 @@ QA_STATES = frozenset({S.SCHEDULED, S.LIVE})  # asking, upvoting and picking que
 QUIZ_STATES = frozenset({S.LIVE, S.ENDED, S.PUBLISHED})
 
 
-@dataclass(frozen=True)
-class Rule:
-    from_states: frozenset[LectureState | None]
-    to_state: LectureState | None  # None: an audited event that leaves the state as it is
-    guard: Guard
-    needs: frozenset[Need] = frozenset()
-
-
 N = Need
-RULES: dict[LectureAction, Rule] = {
+RULES: dict[LectureAction, Rule[LectureState | None, Guard, Need]] = {
     A.SCHEDULE: Rule(frozenset({START_STATE}), S.SCHEDULED, Guard.ORGANISER, frozenset({N.PLAN})),
     A.RESCHEDULE: Rule(frozenset({S.SCHEDULED}), None, Guard.ORGANISER, frozenset({N.PLAN})),
     A.REMIND: Rule(frozenset({S.SCHEDULED}), None, Guard.SYSTEM),
@@ -202,50 +196,18 @@ def guard_allows(guard: Guard, case: LectureCase, actor: Actor) -> bool:
     return stage or actor.role is Role.SYSTEM
 
 
-def check(case: LectureCase, action: LectureAction, actor: Actor) -> Rule:
-    """Who (guard) first, then when (state): the catalogue error that says why not."""
-    rule = RULES[action]
-    if not guard_allows(rule.guard, case, actor):
-        raise YilianError(
-            ErrorCode.FORBIDDEN,
-            f"{actor.role} {actor.user_id} may not {action} this lecture",
-            {"action": action, "required": rule.guard},
-        )
-    if case.state not in rule.from_states:
-        raise YilianError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action} a lecture that is {case.state or 'not yet scheduled'}",
-            {"action": action, "state": case.state, "allowed_from": sorted(str(s) for s in rule.from_states if s)},
-        )
-    return rule
+def _missing(case: LectureCase, action: LectureAction, actor: Actor, need: Need, given: Given) -> list[str]:
+    if need is Need.COMMENT:
+        return [] if given.comment.strip() else ["missing the reason for cancelling"]
+    return ["no plan"] if given.plan is None else plan_problems(given.plan, given.now)
 
 
-def validate(case: LectureCase, action: LectureAction, actor: Actor, given: Given | None = None) -> Rule:
-    """The one check of an action: who, when and with what; the same error wherever it is called."""
-    rule = check(case, action, actor)
-    given = given or Given()
-    for need in sorted(rule.needs):
-        problems: list[str] = []
-        if need is Need.COMMENT and not given.comment.strip():
-            problems = ["missing the reason for cancelling"]
-        if need is Need.PLAN:
-            problems = ["no plan"] if given.plan is None else plan_problems(given.plan, given.now)
-        if problems:
-            raise YilianError(
-                ErrorCode.VALIDATION_FAILED,
-                f"{action} needs {need}: " + "; ".join(problems),
-                {"action": action, "need": need, "problems": problems},
-            )
-    return rule
-
-
-def permitted(case: LectureCase, action: LectureAction, actor: Actor) -> bool:
-    rule = RULES[action]
-    return guard_allows(rule.guard, case, actor) and case.state in rule.from_states
-
-
-def allowed_actions(case: LectureCase, actor: Actor) -> list[LectureAction]:
-    return [a for a in PERSON_ACTIONS if permitted(case, a, actor)]
+TABLE = ActionTable(
+    RULES, PERSON_ACTIONS, guard_allows, _missing, Given(), this="this lecture", kind="a lecture",
+    unborn="not yet scheduled",
+)  # fmt: skip
+# Who (guard) first, then when (state), then with what (needs): the same catalogue error wherever it is called.
+check, validate, permitted, allowed_actions = TABLE.check, TABLE.validate, TABLE.permitted, TABLE.allowed_actions
 
 
 @dataclass(frozen=True)

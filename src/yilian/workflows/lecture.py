@@ -1,27 +1,25 @@
 """LectureWorkflow: one durable workflow per lecture, schedule -> reminders -> live -> replay -> credits.
 
 The single writer of a lecture. People act through Updates (reschedule, start, end, cancel) validated by the
-domain's `validate()`; every change goes through `_apply()`, which writes the audit event, the projection and the
-notices in one activity before the Update returns. After the lecture ends the live room is closed, the recording
-published as the replay and everyone who watched tallied; while the replay is open for credit, the API signals
-`watched` with the doctors whose attendance (or quiz) moved, and the workflow tallies them a few seconds later.
+domain's action table (workflows/action_table.py); every change goes through `_apply()`, which writes the audit
+event, the projection and the notices in one activity before the Update returns. After the lecture ends the live
+room is closed, the recording published as the replay and everyone who watched tallied; while the replay is open for
+credit, the API signals `watched` with the doctors whose attendance (or quiz) moved, and the workflow tallies them a
+few seconds later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import lecture as rules
-    from yilian.domain.errors import YilianError
     from yilian.domain.lecture import Given, LectureAction, LectureCase, LectureState, Plan
     from yilian.domain.lecture_io import (
         LectureActivity,
@@ -42,19 +40,23 @@ with workflow.unsafe.imports_passed_through():
     )
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
     from yilian.domain.roles import SYSTEM_ACTOR, Actor
-    from yilian.workflows.rejection import rejection
+    from yilian.workflows.action_table import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        ActionTableWorkflow,
+        record_step,
+        refusing,
+    )
 
 S, A = LectureState, LectureAction
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
 TALLY_TIMEOUT = timedelta(minutes=5)  # every viewer of a big lecture
-RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day_before", timedelta(days=1)), ("soon", timedelta(minutes=15)))
 TALLY_DEBOUNCE = timedelta(seconds=5)  # watchers' batches arriving together are tallied together
 CREDIT_WINDOW = timedelta(days=90)  # replay watchers earn the credit this long after the replay is out
 
 
 @workflow.defn(name="LectureWorkflow")
-class LectureWorkflow:
+class LectureWorkflow(ActionTableWorkflow[LectureAction, LecturePersonInput]):
     @workflow.init
     def __init__(self, inp: LectureInput) -> None:
         self._inp = inp
@@ -139,14 +141,14 @@ class LectureWorkflow:
         """Close the room, publish the recording as the replay, tally everyone who watched live."""
         ref = LectureRef(self._p.case.lecture_id)
         await workflow.execute_activity(
-            LectureActivity.CLOSE_ROOM, ref, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY
+            LectureActivity.CLOSE_ROOM, ref, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
         )
         replay: ReplayResult = await workflow.execute_activity(
             LectureActivity.PUBLISH_REPLAY,
             ref,
             result_type=ReplayResult,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=ACTIVITY_RETRY,
         )
         async with self._lock:
             if replay.recorded_seconds <= 0:
@@ -187,7 +189,7 @@ class LectureWorkflow:
                            user_ids),  # fmt: skip
                 result_type=TallyResult,
                 start_to_close_timeout=TALLY_TIMEOUT,
-                retry_policy=RETRY,
+                retry_policy=ACTIVITY_RETRY,
             )
             # The first tally is always on the trail; a later one only when it awarded someone (the rest is noise).
             if user_ids is None or result.awarded:
@@ -196,28 +198,18 @@ class LectureWorkflow:
                 await self._apply(A.TALLY, SYSTEM_ACTOR, Given(), details)
 
     # ---- Updates and the signal -----------------------------------------------------------------------------------
-    def _validate(self, action: LectureAction, inp: LecturePersonInput) -> None:
-        try:
-            rules.validate(self._p.case, action, inp.actor, inp.given(workflow.now()))
-        except YilianError as err:
-            raise rejection(err) from err
+    def _check(self, action: LectureAction, inp: LecturePersonInput) -> None:
+        rules.validate(self._p.case, action, inp.actor, inp.given(workflow.now()))
 
-    def _validate_update(self, inp: LecturePersonInput) -> None:
-        info = workflow.current_update_info()
-        assert info is not None
-        self._validate(LectureAction(info.name), inp)
+    def _action_of(self, update: str, inp: LecturePersonInput) -> LectureAction:
+        return LectureAction(update)
 
+    # Temporal wants a validator's parameters to equal its handler's: one thin validator per argument type.
     def _validate_plan(self, inp: PlanInput) -> None:
         self._validate_update(inp)
 
     def _validate_actor(self, inp: LectureActorInput) -> None:
         self._validate_update(inp)
-
-    @contextlib.asynccontextmanager
-    async def _acting(self, action: LectureAction, inp: LecturePersonInput) -> AsyncIterator[None]:
-        async with self._lock:
-            self._validate(action, inp)
-            yield
 
     @workflow.update
     async def reschedule(self, inp: PlanInput) -> LectureResult:
@@ -287,10 +279,8 @@ class LectureWorkflow:
         *,
         notes: list[LectureNote] | None = None,
     ) -> None:
-        try:
+        with refusing():
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), given)
-        except YilianError as err:
-            raise rejection(err) from err
         self._p = replace(self._p, case=case)
         state = case.state
         assert state is not None
@@ -298,12 +288,7 @@ class LectureWorkflow:
         snapshot = LectureSnapshot(case.lecture_id, state, case.organiser_id, p.plan, p.cancel_reason,
                                    p.recorded_seconds)  # fmt: skip
         wanted = [n for n in notes or [] if n.user_ids or n.registered]
-        await workflow.execute_activity(
-            LectureActivity.RECORD_STEP,
-            RecordLectureStepInput(event, snapshot, details, wanted),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-        )
+        await record_step(LectureActivity.RECORD_STEP, RecordLectureStepInput(event, snapshot, details, wanted))
         self._recorded_seq = event.seq
 
     def _note(self, kind: NoticeKind, user_ids: list[str], *, registered: bool = False, **more: str) -> LectureNote:

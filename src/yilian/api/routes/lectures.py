@@ -14,11 +14,11 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, Field
 
 from yilian.api import lecture_media, lecture_service
+from yilian.api.action_routes import ActionRoute, add_action_routes
 from yilian.api.deps import (
     AppSettings,
     CurrentPrincipal,
     Engine,
-    LectureAccess,
     LectureActions,
     LectureCaller,
     LectureFiles,
@@ -55,7 +55,7 @@ from yilian.domain import lecture_media as media
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.lecture import LectureAction, LectureState, Plan, Quiz, QuizQuestion
-from yilian.domain.lecture_io import LectureActorInput, LecturePersonInput, PlanInput
+from yilian.domain.lecture_io import LectureActorInput, PlanInput
 from yilian.domain.roles import Role
 from yilian.live.protocol import AddChapter, LiveErrorCode
 
@@ -128,10 +128,10 @@ async def _out(engine: Engine, lecture_id: str, principal: Principal) -> Lecture
     return lecture_out(row, principal, registered)
 
 
-async def _act(commands: LectureActions, engine: Engine, access: LectureAccess, action: LectureAction,
-               arg: LecturePersonInput) -> Lecture:  # fmt: skip
+async def _act(route: ActionRoute[LectureAction], body: Any, engine: Engine, commands: LectureActions,
+               access: LectureCaller) -> Lecture:  # fmt: skip
     """One Update; the answer is the row its step wrote (before the Update returned)."""
-    await commands.act(access.row["id"], action, arg)
+    await commands.act(access.row["id"], route.action, await route.input(engine, access.principal, body))
     return await _out(engine, access.row["id"], access.principal)
 
 
@@ -201,35 +201,27 @@ async def get_lecture(lecture_id: str, engine: Engine, files: LectureFiles, acce
     )
 
 
-@router.post("/{lecture_id}/reschedule")
-async def reschedule(lecture_id: str, body: PlanBody, engine: Engine, commands: LectureActions,
-                     access: LectureCaller) -> Lecture:  # fmt: skip
-    """A new plan (time, speakers, audience, credit, quiz): the registered and the speakers are told."""
-    plan = body.plan()
-    await lecture_service.check_plan(engine, plan)
-    arg = PlanInput(access.principal.actor, plan, datetime.now(UTC))
-    return await _act(commands, engine, access, LectureAction.RESCHEDULE, arg)
+# ---- the speaker's and the organiser's actions: each one Update ---------------------------------------------------
+def _plan(p: Principal, b: PlanBody) -> PlanInput:
+    return PlanInput(p.actor, b.plan(), datetime.now(UTC))
 
 
-@router.post("/{lecture_id}/cancel")
-async def cancel(lecture_id: str, body: ReasonBody, engine: Engine, commands: LectureActions,
-                 access: LectureCaller) -> Lecture:  # fmt: skip
-    arg = LectureActorInput(access.principal.actor, comment=body.reason)
-    return await _act(commands, engine, access, LectureAction.CANCEL, arg)
+async def _plan_lookup(engine: Engine, arg: PlanInput) -> None:
+    """The speakers and the audience's hospitals exist (422 naming what is wrong) before a new plan goes out."""
+    await lecture_service.check_plan(engine, arg.plan)
 
 
-@router.post("/{lecture_id}/start")
-async def start(lecture_id: str, body: EmptyBody, engine: Engine, commands: LectureActions,
-                access: LectureCaller) -> Lecture:  # fmt: skip
-    """A speaker (or the organiser) starts the lecture: it is live; the speaker's page then publishes."""
-    return await _act(commands, engine, access, LectureAction.START, LectureActorInput(access.principal.actor))
-
-
-@router.post("/{lecture_id}/end")
-async def end(lecture_id: str, body: EmptyBody, engine: Engine, commands: LectureActions,
-              access: LectureCaller) -> Lecture:  # fmt: skip
-    """Over: the room is closed, the recording published as the replay, attendance tallied."""
-    return await _act(commands, engine, access, LectureAction.END, LectureActorInput(access.principal.actor))
+L = LectureAction
+ACTION_ROUTES = (
+    ActionRoute("reschedule", L.RESCHEDULE, PlanBody, _plan, lookup=_plan_lookup,
+                doc="A new plan (time, speakers, audience, credit, quiz): the registered and the speakers are told."),
+    ActionRoute("cancel", L.CANCEL, ReasonBody, lambda p, b: LectureActorInput(p.actor, comment=b.reason)),
+    ActionRoute("start", L.START, EmptyBody, lambda p, b: LectureActorInput(p.actor),
+                doc="A speaker (or the organiser) starts the lecture: it is live; the speaker's page then publishes."),
+    ActionRoute("end", L.END, EmptyBody, lambda p, b: LectureActorInput(p.actor),
+                doc="Over: the room is closed, the recording published as the replay, attendance tallied."),
+)  # fmt: skip
+add_action_routes(router, "lecture_id", ACTION_ROUTES, _act)
 
 
 @router.get("/{lecture_id}/audit")

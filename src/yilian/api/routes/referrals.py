@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from yilian.api import cloud_film_service as film_service
 from yilian.api import referral_service as service
+from yilian.api.action_routes import ActionRoute, add_action_routes
 from yilian.api.deps import AppSettings, CaseAccess, CaseCaller, Commands, CurrentPrincipal, Engine, require_role
 from yilian.api.models.cloud_film import FilmStudy, film_study
 from yilian.api.models.referral import AuditEvent, Patient, PriorCase, Referral, ReferralDetail, ReportVersion
@@ -227,17 +226,6 @@ async def get_audit(referral_id: str, engine: Engine, principal: CurrentPrincipa
 
 
 # ---- actions: each is one Update on the referral's workflow ---------------------------------------
-@dataclass(frozen=True)
-class ActionRoute:
-    method: str
-    path: str
-    action: Action
-    body: type[BaseModel]
-    build: Callable[[Principal, Any], Any]
-    summary: str
-    reopen: bool = False  # may restart a finished workflow (addenda after the amendment window)
-
-
 def _comment(p: Principal, b: Any) -> ActorInput:
     return ActorInput(p.actor, b.comment)
 
@@ -260,103 +248,63 @@ def _review(p: Principal, b: Any) -> ReviewInput:
 
 W = Action
 ACTION_ROUTES = (
-    ActionRoute("POST", "accept", W.ACCEPT, CommentBody, _comment, "The offered expert takes the case"),
-    ActionRoute("POST", "decline", W.DECLINE, CommentBody, _comment, "The offered expert declines; routing goes on"),
+    ActionRoute("accept", W.ACCEPT, CommentBody, _comment, summary="The offered expert takes the case"),
+    ActionRoute("decline", W.DECLINE, CommentBody, _comment, summary="The offered expert declines; routing goes on"),
     ActionRoute(
-        "PUT",
-        "draft",
-        W.SAVE_DRAFT,
-        ReportBody,
-        _report,
-        "Save a draft; every save is a new version, none is ever overwritten",
+        "draft", W.SAVE_DRAFT, ReportBody, _report, method="PUT",
+        summary="Save a draft; every save is a new version, none is ever overwritten",
     ),
-    ActionRoute("POST", "preliminary", W.SUBMIT_PRELIMINARY, ReportBody, _report, "Submit the preliminary report"),
-    ActionRoute("POST", "approve", W.APPROVE, ReviewBody, _review, "Second reader signs the final report"),
+    ActionRoute("preliminary", W.SUBMIT_PRELIMINARY, ReportBody, _report, summary="Submit the preliminary report"),
+    ActionRoute("approve", W.APPROVE, ReviewBody, _review, summary="Second reader signs the final report"),
     ActionRoute(
-        "POST", "quality", W.GRADE_QUALITY, QualityBody, _quality,
-        "The reader grades the images' technical quality (影像质控); below the best grade, with defect reasons",
-    ),  # fmt: skip
-    ActionRoute(
-        "POST",
-        "request-changes",
-        W.REQUEST_CHANGES,
-        ReviewBody,
-        _review,
-        "Second reader sends the report back with comments",
+        "quality", W.GRADE_QUALITY, QualityBody, _quality,
+        summary="The reader grades the images' technical quality (影像质控); below the best grade, with defect reasons",
     ),
     ActionRoute(
-        "POST",
-        "request-info",
-        W.REQUEST_INFO,
-        RequiredComment,
-        _comment,
-        "Reader asks the county for more images or history (needs_info)",
+        "request-changes", W.REQUEST_CHANGES, ReviewBody, _review,
+        summary="Second reader sends the report back with comments",
     ),
     ActionRoute(
-        "POST", "retake", W.REQUEST_RETAKE, RetakeBody, _retake,
-        "Reader sends the study back to be shot again (defect reasons); the SLA pauses as in needs_info",
-    ),  # fmt: skip
-    ActionRoute(
-        "POST", "provide-info", W.PROVIDE_INFO, RequiredComment, _comment, "County answers a needs_info request"
-    ),
-    ActionRoute("POST", "cancel", W.CANCEL, RequiredComment, _comment, "County withdraws the case before reading"),
-    ActionRoute(
-        "POST",
-        "question",
-        W.CORRECT_QUESTION,
-        RequiredComment,
-        _comment,
-        "County adds to or corrects the clinical question before reading starts (an auto-referral's is the order's)",
+        "request-info", W.REQUEST_INFO, RequiredComment, _comment,
+        summary="Reader asks the county for more images or history (needs_info)",
     ),
     ActionRoute(
-        "POST",
-        "acknowledge-receipt",
-        W.ACKNOWLEDGE_RECEIPT,
-        CommentBody,
-        _comment,
-        "County records receipt of the signed report (remote-diagnosis responsibility)",
+        "retake", W.REQUEST_RETAKE, RetakeBody, _retake,
+        summary="Reader sends the study back to be shot again (defect reasons); the SLA pauses as in needs_info",
     ),
     ActionRoute(
-        "POST",
-        "acknowledge-critical",
-        W.ACKNOWLEDGE_CRITICAL,
-        CommentBody,
-        _comment,
-        "Referring doctor acknowledges a critical finding",
+        "provide-info", W.PROVIDE_INFO, RequiredComment, _comment, summary="County answers a needs_info request"
     ),
     ActionRoute(
-        "POST",
-        "addenda",
-        W.ADD_ADDENDUM,
-        ReportBody,
-        _report,
-        "A correction after sign-off: a new version; the signed report never changes",
-        reopen=True,
+        "cancel", W.CANCEL, RequiredComment, _comment, summary="County withdraws the case before reading"
     ),
-)
+    ActionRoute(
+        "question", W.CORRECT_QUESTION, RequiredComment, _comment,
+        summary="County adds to or corrects the clinical question before reading starts (an auto-referral's is the "
+        "order's)",
+    ),
+    ActionRoute(
+        "acknowledge-receipt", W.ACKNOWLEDGE_RECEIPT, CommentBody, _comment,
+        summary="County records receipt of the signed report (remote-diagnosis responsibility)",
+    ),
+    ActionRoute(
+        "acknowledge-critical", W.ACKNOWLEDGE_CRITICAL, CommentBody, _comment,
+        summary="Referring doctor acknowledges a critical finding",
+    ),
+    ActionRoute(
+        "addenda", W.ADD_ADDENDUM, ReportBody, _report, reopen=True,
+        summary="A correction after sign-off: a new version; the signed report never changes",
+    ),
+)  # fmt: skip
 
 
-def _action_endpoint(route: ActionRoute) -> Callable[..., Coroutine[Any, Any, Referral]]:
-    async def endpoint(referral_id: str, body: Any, engine: Engine, commands: Commands, access: CaseCaller) -> Referral:
-        arg = route.build(access.principal, body)
-        return await _act(engine, commands, access, route.action, arg, reopen=route.reopen)
-
-    # FastAPI reads the body's model from the annotation; each route has its own.
-    endpoint.__annotations__ = {
-        **endpoint.__annotations__,
-        "body": route.body,
-        "engine": Engine,
-        "commands": Commands,
-        "access": CaseCaller,
-    }
-    endpoint.__name__ = route.action.value  # the route's name and operation id: referrals_save_draft
-    return endpoint
+async def _act_by_route(route: ActionRoute[Action], body: Any, engine: Engine, commands: Commands,
+                        access: CaseCaller) -> Referral:  # fmt: skip
+    arg = await route.input(engine, access.principal, body)
+    return await _act(engine, commands, access, route.action, arg, reopen=route.reopen)
 
 
-for _route in ACTION_ROUTES:
-    router.add_api_route(
-        f"/{{referral_id}}/{_route.path}", _action_endpoint(_route), methods=[_route.method], summary=_route.summary
-    )
+add_action_routes(router, "referral_id", ACTION_ROUTES, _act_by_route)
 
 
 @router.post("/{referral_id}/reassign")
