@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
+import struct
 from collections.abc import Callable
 from typing import Any
 
-from pydicom.dataelem import DataElement
+from pydicom import config
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.sequence import Sequence
@@ -44,10 +47,15 @@ def _dataset(
     ds: Dataset, prefix: str, bulk_data_uri: BulkDataUri | None, threshold: int, iso_2022: bool
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for element in ds:  # iterating converts raw elements, decoding text with the inherited character set
-        if element.tag.element == 0 or element.tag.group == 0x0002:
+    for tag in sorted(ds.keys()):
+        if tag.element == 0 or tag.group == 0x0002:
             continue
-        key = f"{element.tag:08X}"
+        key = f"{tag:08X}"
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement) and (fast := raw_json_value(raw)) is not None:
+            out[key] = fast  # most attributes: straight from their bytes, without pydicom's conversion
+            continue
+        element = ds[tag]  # converts the raw element, decoding text with the inherited character set
         path = f"{prefix}{key}"
         if element.VR == "SQ" and isinstance(element.value, Sequence):
             out[key] = {"vr": "SQ"}
@@ -90,3 +98,44 @@ def _person_name(name: dict[str, str], iso_2022: bool) -> dict[str, str]:
     if iso_2022:
         groups = {group: strip_iso_2022_escapes(text) for group, text in groups.items()}
     return {group: text for group, text in groups.items() if text}
+
+
+# --- The common attributes straight from their bytes -----------------------------------------------------------
+# pydicom converts every raw element (hooks, value objects, validation) before its to_json_dict runs: most of an
+# ingest's CPU. The VRs below have one obvious JSON form, made here from the bytes exactly as pydicom would make
+# it (tests/unit/test_dicom_json.py compares every element both ways); anything unusual falls back to pydicom.
+_STRING_VRS = frozenset({"AS", "CS", "DA", "DT", "TM", "UI"})  # default repertoire: no character set applies
+_NUMBER_FORMATS = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "UV": "Q", "SV": "q"}
+_IS = re.compile(r"\s*[+-]?\d+\s*")
+_DS = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def raw_json_value(raw: RawDataElement) -> dict[str, Any] | None:
+    """The DICOM JSON of an explicit-VR element of a simple VR, from its raw bytes; None: let pydicom convert it."""
+    vr, value = raw.VR, raw.value
+    if vr is None or not isinstance(value, bytes) or config.datetime_conversion:
+        return None
+    if vr in _STRING_VRS or vr == "IS" or vr == "DS":
+        items = value.decode("latin-1").rstrip(" \x00").split("\\")
+        if len(items) == 1 and not items[0]:
+            return {"vr": vr}
+        if vr == "IS":
+            if config.use_IS_numpy or not all(_IS.fullmatch(item) for item in items):
+                return None
+            return {"vr": vr, "Value": [int(item) for item in items]}
+        if vr == "DS":
+            if config.use_DS_numpy or config.use_DS_decimal or not all(_DS.fullmatch(item) for item in items):
+                return None
+            return {"vr": vr, "Value": [float(item) for item in items]}
+        return {"vr": vr, "Value": items}
+    number = _NUMBER_FORMATS.get(vr)
+    if number is not None:
+        size = struct.calcsize("<" + number)  # standard sizes: a native L is 8 bytes
+        if len(value) % size:
+            return None
+        if not value:
+            return {"vr": vr}
+        endian = "<" if raw.is_little_endian else ">"
+        values = struct.unpack(f"{endian}{len(value) // size}{number}", value)
+        return {"vr": vr, "Value": [int(v) for v in values] if number in "HhLlQq" else [float(v) for v in values]}
+    return None

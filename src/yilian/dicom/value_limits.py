@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag
 from pydicom.valuerep import PersonName
 
 from yilian.dicom.instance import FailureReason, Problem
@@ -133,20 +136,43 @@ def dataset_value_problems(ds: Dataset) -> list[Problem]:
     """A Problem (C000) for the first value of each attribute, nested ones too, that breaks its VR's length or
     character rules; indexed attributes are also checked more closely by `indexed_value_problems`."""
     problems: list[Problem] = []
-    for element in ds.iterall():
-        vr = element.VR
-        if vr not in _CHECKED_VRS or element.tag.group == 0x0002:
+    for tag in sorted(ds.keys()):
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement) and raw.VR in _AS_READ_VRS and isinstance(raw.value, bytes):
+            # Checked on the strings pydicom would make (imaging's JSON reads them from the bytes as well), without
+            # converting the element: converting every element was most of an ingest's CPU.
+            vr, values = raw.VR, raw_strings(raw.value)
+        else:
+            element = ds[tag]
+            if element.VR == "SQ":
+                for item in element.value or ():
+                    problems.extend(dataset_value_problems(item))
+                continue
+            vr = element.VR
+            if vr not in _CHECKED_VRS or element.tag.group == 0x0002:
+                continue
+            values = element.value if isinstance(element.value, (list, MultiValue)) else [element.value]
+        if vr not in _CHECKED_VRS or BaseTag(tag).group == 0x0002:
             continue
-        values = element.value if isinstance(element.value, (list, MultiValue)) else [element.value]
         for value in values:
             if value is None or isinstance(value, bytes):  # undecodable text is the character set's business
                 continue
             reason = _any_value_problem(vr, value)
             if reason:
-                name = element.keyword or f"({element.tag.group:04X},{element.tag.element:04X})"
-                problems.append(Problem(f"{name} {reason}", FailureReason.CANNOT_UNDERSTAND, element.keyword or None))
+                keyword = keyword_for_tag(tag)
+                name = keyword or f"({BaseTag(tag).group:04X},{BaseTag(tag).element:04X})"
+                problems.append(Problem(f"{name} {reason}", FailureReason.CANNOT_UNDERSTAND, keyword or None))
                 break
     return problems
+
+
+# Default-repertoire VRs that pydicom reads as latin-1 strings split on backslashes, trailing padding removed.
+_AS_READ_VRS = frozenset({"AS", "CS", "DA", "DT", "TM", "UI", "DS", "IS"})
+
+
+def raw_strings(value: bytes) -> list[str]:
+    """The values of an AS, CS, DA, DT, TM, UI, DS or IS element as pydicom's reader splits them ([''] if empty)."""
+    return value.decode("latin-1").rstrip(" \x00").split("\\")
 
 
 def _any_value_problem(vr: str, value: Any) -> str | None:

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -141,7 +141,7 @@ class InstanceQueue:
     # -- receiving ---------------------------------------------------------------------------------------------
 
     def put(self, data: bytes, *, sop_instance_uid: str, sop_class_uid: str, study_instance_uid: str) -> Received:
-        """Make the instance durable: file written, fsynced, renamed, directory fsynced, then the row committed.
+        """Make the instance durable: file written and fsynced, directory fsynced, then the row committed.
 
         Identical bytes already queued or sent are not queued again. The same SOP Instance UID with other bytes
         is a new version, queued after the earlier one; the cloud decides whether it conflicts.
@@ -189,24 +189,42 @@ class InstanceQueue:
         return Received(ReceiveOutcome.QUEUED, int(row_id), path)
 
     def spool_file(self, data: bytes, sha256: str) -> Path:
-        """Write bytes durably under their hash and return the path; no row yet (a crash here leaves an orphan)."""
+        """Write bytes durably under their hash and return the path; no row yet (a crash here leaves an orphan).
+
+        A new file is written under its final name directly: one journal commit makes both its bytes and its name
+        durable, where a temporary name and a rename cost two (this is on the modality's clock: it waits for the
+        acknowledgement). A crash mid-write leaves a partial file that no row names, which `recover` removes before
+        anything reads it. A name already taken (the same bytes again) is replaced atomically instead.
+        """
         final = self._instances / sha256[:2] / f"{sha256}.dcm"
         if not final.parent.exists():
             final.parent.mkdir(exist_ok=True)
             _fsync_directory(self._instances)
+        try:
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except FileExistsError:
+            return self._replace(final, data)
+        try:
+            _write_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            final.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        _fsync_directory(final.parent)
+        return final
+
+    def _replace(self, final: Path, data: bytes) -> Path:
         partial = self._incoming / f"{uuid.uuid4().hex}.part"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            _write_all(fd, data)
         except BaseException:
             os.close(fd)
             partial.unlink(missing_ok=True)
             raise
         os.close(fd)
-        os.replace(partial, final)  # atomic: the final name only ever holds a complete file
+        os.replace(partial, final)  # atomic: the name never holds less than the complete file
         _fsync_directory(final.parent)
         return final
 
@@ -247,11 +265,19 @@ class InstanceQueue:
 
     # -- uploading ---------------------------------------------------------------------------------------------
 
-    def next_batch(self, max_count: int, max_bytes: int) -> list[QueuedInstance]:
+    def next_batch(
+        self,
+        max_count: int,
+        max_bytes: int,
+        *,
+        skip_ids: Set[int] = frozenset(),
+        skip_uids: Set[str] = frozenset(),
+    ) -> list[QueuedInstance]:
         """The oldest queued instances up to a count and a byte total (at least one, however big).
 
         A batch never holds two versions of one SOP Instance UID, so the cloud's answer for a UID is unambiguous
-        and versions reach it in the order they were received.
+        and versions reach it in the order they were received. `skip_ids` and `skip_uids` are what other upload
+        lanes are sending: neither those rows nor any version of those UIDs is taken.
         """
         with self._lock:
             cursor = self._db.execute(
@@ -264,7 +290,10 @@ class InstanceQueue:
             total = 0
             for row in cursor:
                 item = QueuedInstance(row[0], row[1], row[2], row[3], self.spool_dir / row[4], row[5], row[6], row[7])
-                if item.sop_instance_uid in seen:
+                if item.sop_instance_uid in seen or item.sop_instance_uid in skip_uids:
+                    seen.add(item.sop_instance_uid)  # a later version waits for the earlier one
+                    continue
+                if item.id in skip_ids:
                     continue
                 if batch and (len(batch) >= max_count or total + item.size > max_bytes):
                     break
@@ -381,6 +410,13 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -44,6 +44,8 @@ class GatewaySettings(BaseSettings):
     batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     # How long the uploader waits after a new instance arrives, so a series goes in few requests.
     batch_linger_seconds: float = Field(default=0.2, ge=0)
+    # STOW-RS requests in flight at once: the cloud stores each batch while the next one is on the wire.
+    upload_lanes: int = Field(default=4, ge=1, le=32)
     request_timeout_seconds: float = Field(default=120.0, gt=0)
     backoff_min_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)

@@ -11,6 +11,7 @@ import re
 import socket
 import ssl
 import time
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -31,26 +32,72 @@ async def upload_forever(
     wake: asyncio.Event,
     stop: asyncio.Event,
 ) -> None:
-    """Send batches until `stop` is set; back off exponentially (with jitter) while the cloud is unreachable.
+    """Send batches on `settings.upload_lanes` requests at once until `stop` is set; each lane backs off
+    exponentially (with jitter) while the cloud is unreachable.
 
     Delivery is at least once: an instance is marked sent only after the cloud's answer says so, so a crash
-    between the answer and the mark re-sends it, which the cloud accepts as the same instance (STOW-06).
+    between the answer and the mark re-sends it, which the cloud accepts as the same instance (STOW-06). No two
+    lanes ever hold the same instance, nor two versions of one SOP Instance UID (so versions stay in order).
     """
+    flight = InFlight()
+    await asyncio.gather(
+        *(_lane(settings, queue, client, wake, stop, flight, prunes=lane == 0) for lane in range(settings.upload_lanes))
+    )
+
+
+@dataclass
+class InFlight:
+    """The queue rows and SOP Instance UIDs some lane is sending now."""
+
+    ids: set[int] = field(default_factory=set)
+    uids: set[str] = field(default_factory=set)
+
+    def take(self, batch: list[QueuedInstance]) -> None:
+        self.ids.update(item.id for item in batch)
+        self.uids.update(item.sop_instance_uid for item in batch)
+
+    def release(self, batch: list[QueuedInstance]) -> None:
+        self.ids.difference_update(item.id for item in batch)
+        self.uids.difference_update(item.sop_instance_uid for item in batch)
+
+
+async def _lane(
+    settings: GatewaySettings,
+    queue: InstanceQueue,
+    client: httpx.AsyncClient,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    flight: InFlight,
+    *,
+    prunes: bool,
+) -> None:
     failures = 0
     next_prune = 0.0
     while not stop.is_set():
-        if time.monotonic() >= next_prune:
-            pruned = queue.prune_sent(time.time() - settings.retention_days * 86400)
+        if prunes and time.monotonic() >= next_prune:
+            pruned = await asyncio.to_thread(queue.prune_sent, time.time() - settings.retention_days * 86400)
             if pruned:
                 log.info("deleted %d sent files older than %g days", pruned, settings.retention_days)
             next_prune = time.monotonic() + _PRUNE_EVERY_SECONDS
         wake.clear()  # before looking, so an instance queued while we look still wakes us
-        batch = queue.next_batch(settings.batch_size, settings.batch_bytes)
+        # The SQLite work runs in a thread: the event loop keeps the other lanes' requests moving meanwhile.
+        batch = await asyncio.to_thread(
+            queue.next_batch,
+            settings.batch_size,
+            settings.batch_bytes,
+            skip_ids=frozenset(flight.ids),
+            skip_uids=frozenset(flight.uids),
+        )
         if not batch:
             if await _wait(wake, stop, _IDLE_POLL_SECONDS) and settings.batch_linger_seconds:
                 await _wait(stop, stop, settings.batch_linger_seconds)  # let the rest of the series arrive
             continue
-        if await upload_batch(settings, queue, client, batch):
+        flight.take(batch)
+        try:
+            delivered = await upload_batch(settings, queue, client, batch)
+        finally:
+            flight.release(batch)
+        if delivered:
             failures = 0
             continue
         failures += 1
@@ -70,8 +117,8 @@ async def upload_batch(
         if item not in present
     }
     if missing:
-        queue.mark_failed(missing)
-        queue.record_error(next(iter(missing.values())))
+        await asyncio.to_thread(queue.mark_failed, missing)
+        await asyncio.to_thread(queue.record_error, next(iter(missing.values())))
     if not present:
         return True
 
@@ -79,17 +126,21 @@ async def upload_batch(
     by_uid = {item.sop_instance_uid: item for item in present}
     if result.verdict is Verdict.ANSWERED:
         if result.sent:
-            queue.mark_sent(by_uid[uid].id for uid in result.sent)
+            await asyncio.to_thread(queue.mark_sent, [by_uid[uid].id for uid in result.sent])
         if result.failed:
-            queue.mark_failed({by_uid[uid].id: reason for uid, reason in result.failed.items()})
+            await asyncio.to_thread(
+                queue.mark_failed, {by_uid[uid].id: reason for uid, reason in result.failed.items()}
+            )
             uid, reason = next(iter(result.failed.items()))
-            queue.record_error(
+            await asyncio.to_thread(
+                queue.record_error,
                 f"{reason} (SOP Instance {uid}"
-                + (f", and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ")")
+                + (f", and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ")"),
             )
             log.warning("the cloud refused %d instance(s): %s", len(result.failed), result.failed)
         if result.unanswered:
-            queue.mark_retry((by_uid[uid].id for uid in result.unanswered), "the cloud's answer did not mention it")
+            retry = [by_uid[uid].id for uid in result.unanswered]
+            await asyncio.to_thread(queue.mark_retry, retry, "the cloud's answer did not mention it")
         log.info("sent %d, refused %d, to retry %d", len(result.sent), len(result.failed), len(result.unanswered))
         return not result.unanswered or bool(result.sent)
     if result.verdict is Verdict.REFUSED:
@@ -98,12 +149,12 @@ async def upload_batch(
             outcomes = [await upload_batch(settings, queue, client, [item]) for item in present]
             return all(outcomes)
         error = result.error or "the cloud refused the instance"
-        queue.mark_failed({present[0].id: error})
-        queue.record_error(f"{error} (SOP Instance {present[0].sop_instance_uid})")
+        await asyncio.to_thread(queue.mark_failed, {present[0].id: error})
+        await asyncio.to_thread(queue.record_error, f"{error} (SOP Instance {present[0].sop_instance_uid})")
         return True
     error = result.error or "the upload failed"
-    queue.mark_retry((item.id for item in present), error)
-    queue.record_error(error)
+    await asyncio.to_thread(queue.mark_retry, [item.id for item in present], error)
+    await asyncio.to_thread(queue.record_error, error)
     log.warning("%s; %d instance(s) kept in the queue", error, len(present))
     return False
 

@@ -77,6 +77,41 @@ def test_a_new_version_of_a_uid_is_queued_and_never_shares_a_batch_with_the_old_
     assert [item.id for item in queue.next_batch(10, 10**9)] == [new_id]
 
 
+def test_a_lane_never_takes_what_another_lane_sends_nor_a_later_version_of_it(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    first, second, third = _series(3)
+    ids = [_put(queue, ds)[1] for ds in (first, second, third)]
+    changed = first.copy()
+    changed.SeriesDescription = "CORRECTED"
+    _, new_id = _put(queue, changed)
+    taken = queue.next_batch(2, 10**9)
+    assert [item.id for item in taken] == ids[:2]
+    # Another lane, while those two are on the wire: the third, but not the new version of the first.
+    busy = {"skip_ids": {item.id for item in taken}, "skip_uids": {item.sop_instance_uid for item in taken}}
+    assert [item.id for item in queue.next_batch(10, 10**9, **busy)] == [ids[2]]
+    queue.mark_sent(ids)
+    assert [item.id for item in queue.next_batch(10, 10**9)] == [new_id]
+
+
+def test_a_crash_mid_write_leaves_a_partial_file_that_recovery_removes_before_anything_reads_it(
+    tmp_path: Path,
+) -> None:
+    queue = InstanceQueue(tmp_path)
+    [ds] = _series(1)
+    data = dicom_gen.to_bytes(ds)
+    sha = hashlib.sha256(data).hexdigest()
+    partial = tmp_path / "instances" / sha[:2] / f"{sha}.dcm"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(data[:100])  # written under its final name, then the power went: no row names it
+    queue.close()
+
+    reopened = InstanceQueue(tmp_path)
+    assert reopened.recover().orphan_files_removed == 1
+    assert not partial.exists()
+    outcome, _ = _put(reopened, ds, data)
+    assert outcome is ReceiveOutcome.QUEUED and partial.read_bytes() == data
+
+
 def test_batches_are_oldest_first_within_count_and_bytes_but_never_empty(tmp_path: Path) -> None:
     queue = InstanceQueue(tmp_path)
     ids = [_put(queue, ds)[1] for ds in _series(5)]

@@ -16,7 +16,8 @@ from yilian.dicom.qido import QidoQueryError, parse_qido
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
-from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome, store_instance
+from yilian.imaging import ingest
+from yilian.imaging.ingest import IncomingInstance, IngestResult, Origin, Outcome
 from yilian.imaging.qido import Resource, search
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], dependencies=[Depends(dicomweb_uids)])
@@ -24,6 +25,9 @@ DICOM_JSON = "application/dicom+json"
 SERVICE = "yilian"  # the <service> in Warning headers (PS3.18 §8.3.4.2)
 MAX_QIDO_RESULTS = 1000
 MAX_INSTANCE_BYTES = 2 * 1024**3
+# Parts are stored in batches of this many (or bytes): one transaction and overlapping fsyncs per batch.
+STORE_BATCH = 16
+STORE_BATCH_BYTES = 64 * 1024**2
 # A study that would not be stored whatever is retried: 409 when nothing was stored (PS3.18 §10.5.3).
 _CONFLICTS = frozenset(
     {
@@ -57,21 +61,38 @@ async def _store(
     origin = Origin.GATEWAY if principal.role is Role.GATEWAY else Origin.STOW
     assert principal.hospital_id is not None
     results: list[IngestResult] = []
+    batch: list[IncomingInstance] = []
+    batch_bytes = 0
+
+    async def flush() -> None:
+        nonlocal batch_bytes
+        if batch:
+            results.extend(await ingest.store_instances(engine, blobs, batch))
+            batch.clear()
+            batch_bytes = 0
+
     try:
         async for part in iter_parts(request.stream(), boundary, max_part_size=MAX_INSTANCE_BYTES):
             media_type = parse_content_type(part.content_type or "application/dicom")[0]
             if media_type != "application/dicom":
+                await flush()  # results stay in the order of the parts
                 results.append(_unsupported_part(media_type))
                 continue
-            incoming = IncomingInstance(as_part10(part.body), origin, principal.hospital_id, principal.user_id, study)
-            results.append(await store_instance(engine, blobs, incoming))
+            body = as_part10(part.body)
+            batch.append(IncomingInstance(body, origin, principal.hospital_id, principal.user_id, study))
+            batch_bytes += len(body)
+            if len(batch) >= STORE_BATCH or batch_bytes >= STORE_BATCH_BYTES:
+                await flush()
     except PartTooLargeError as exc:
+        await flush()  # the parts before the error are stored, as they would be one by one
         raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc), {"stored_before_the_error": _stored(results)}) from exc
     except MalformedMultipartError as exc:
+        await flush()
         raise YilianError(
             ErrorCode.MALFORMED_REQUEST, f"the multipart body is malformed: {exc}",
             {"stored_before_the_error": _stored(results)},
         ) from exc  # fmt: skip
+    await flush()
     if not results:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "the request holds no instance to store")
     base = dicomweb_base(request)

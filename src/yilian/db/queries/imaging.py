@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, and_, any_, case, exists, false, func, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    and_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,63 +39,144 @@ async def study_owner(conn: AsyncConnection, study_instance_uid: str) -> str | N
     )
 
 
-async def insert_instance(
-    conn: AsyncConnection,
-    *,
-    hospital_id: str,
-    study: dict[str, Any],
-    series: dict[str, Any],
-    instance: dict[str, Any],
-    modality: str,
-    now: datetime,
-) -> bool:
-    """Add one instance and count it in its series and study; False when the SOP Instance UID is already there.
+async def stored_digests(conn: AsyncConnection, sop_instance_uids: Iterable[str]) -> dict[str, str]:
+    """The SHA-256 of each of these SOP Instance UIDs already stored, in one query."""
+    uids = sorted(set(sop_instance_uids))
+    rows = await conn.execute(
+        select(dicom_instances.c.sop_instance_uid, dicom_instances.c.sha256).where(
+            dicom_instances.c.sop_instance_uid.in_(uids)
+        )
+    )
+    return {uid: digest for uid, digest in rows}
 
-    The study and series rows come from the first instance that names them. Counting happens only for a
-    row actually inserted, so a concurrent duplicate never counts twice.
+
+async def study_owners(conn: AsyncConnection, study_instance_uids: Iterable[str]) -> dict[str, str]:
+    """The hospital that owns each of these studies already stored, in one query."""
+    uids = sorted(set(study_instance_uids))
+    rows = await conn.execute(
+        select(dicom_studies.c.study_instance_uid, dicom_studies.c.hospital_id).where(
+            dicom_studies.c.study_instance_uid.in_(uids)
+        )
+    )
+    return {uid: owner for uid, owner in rows}
+
+
+@dataclass(frozen=True)
+class NewInstance:
+    """The rows of one instance to store (imaging/index.py), for `insert_instances`."""
+
+    hospital_id: str
+    study: dict[str, Any]
+    series: dict[str, Any]
+    instance: dict[str, Any]
+    modality: str
+
+
+# The counters of many series and studies in one statement each. Rows are locked in UID order first, so two
+# transactions that touch the same series or studies cannot deadlock on each other (NO KEY UPDATE, as an UPDATE
+# takes: FOR UPDATE would also wait for the key-share locks that inserting instances puts on their series).
+_LOCK_SERIES = text(
+    "SELECT 1 FROM dicom_series WHERE series_instance_uid = ANY(CAST(:uids AS text[]))"
+    " ORDER BY series_instance_uid FOR NO KEY UPDATE"
+)
+_LOCK_STUDIES = text(
+    "SELECT 1 FROM dicom_studies WHERE study_instance_uid = ANY(CAST(:uids AS text[]))"
+    " ORDER BY study_instance_uid FOR NO KEY UPDATE"
+)
+_COUNT_SERIES = text(
+    "UPDATE dicom_series AS s SET number_of_instances = s.number_of_instances + v.n"
+    " FROM unnest(CAST(:uids AS text[]), CAST(:counts AS integer[])) AS v(uid, n)"
+    " WHERE s.series_instance_uid = v.uid"
+    " RETURNING s.series_instance_uid, s.number_of_instances = v.n AS is_new"
+)
+# Modalities arrive backslash-joined (a CS value never holds one) in arrival order; the new ones are appended in it.
+_COUNT_STUDIES = text(
+    "UPDATE dicom_studies AS s SET"
+    " number_of_instances = s.number_of_instances + v.n,"
+    " number_of_series = s.number_of_series + v.new_series,"
+    " total_bytes = s.total_bytes + v.bytes,"
+    " modalities = s.modalities || ARRAY("
+    "   SELECT m FROM unnest(string_to_array(v.modalities, E'\\\\')) WITH ORDINALITY AS u(m, i)"
+    "   WHERE m <> '' AND NOT (m = ANY(s.modalities)) ORDER BY i),"
+    " updated_at = :now"
+    " FROM unnest(CAST(:uids AS text[]), CAST(:counts AS integer[]), CAST(:new_series AS integer[]),"
+    "   CAST(:bytes AS bigint[]), CAST(:modalities AS text[])) AS v(uid, n, new_series, bytes, modalities)"
+    " WHERE s.study_instance_uid = v.uid"
+)
+
+
+async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], now: datetime) -> set[str]:
+    """Add instances and count them in their series and studies, in a few statements whatever their number; the
+    SOP Instance UIDs actually inserted (one already there is left alone and not counted).
+
+    The study and series rows come from the first instance that names them. Counting happens only for rows
+    actually inserted, so a concurrent duplicate never counts twice. Call inside one transaction.
     """
+    if not items:
+        return set()
+    studies: dict[str, dict[str, Any]] = {}
+    series: dict[str, dict[str, Any]] = {}
+    for item in items:
+        studies.setdefault(
+            item.study["study_instance_uid"],
+            {**item.study, "hospital_id": item.hospital_id, "created_at": now, "updated_at": now},
+        )
+        series.setdefault(item.series["series_instance_uid"], {**item.series, "created_at": now})
     await conn.execute(
         insert(dicom_studies)
-        .values(**study, hospital_id=hospital_id, created_at=now, updated_at=now)
+        .values([studies[uid] for uid in sorted(studies)])
         .on_conflict_do_nothing(index_elements=["study_instance_uid"])
     )
     await conn.execute(
         insert(dicom_series)
-        .values(**series, created_at=now)
+        .values([series[uid] for uid in sorted(series)])
         .on_conflict_do_nothing(index_elements=["series_instance_uid"])
     )
-    inserted = await conn.scalar(
-        insert(dicom_instances)
-        .values(**instance, created_at=now)
-        .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
-        .returning(dicom_instances.c.sop_instance_uid)
-    )
-    if inserted is None:
-        return False
-    series_count = await conn.scalar(
-        update(dicom_series)
-        .where(dicom_series.c.series_instance_uid == series["series_instance_uid"])
-        .values(number_of_instances=dicom_series.c.number_of_instances + 1)
-        .returning(dicom_series.c.number_of_instances)
-    )
-    s = dicom_studies.c
-    modalities: ColumnElement[Any] = s.modalities
-    if modality:
-        modalities = case(
-            (literal(modality) == any_(s.modalities), s.modalities), else_=func.array_append(s.modalities, modality)
+    rows = sorted(({**item.instance, "created_at": now} for item in items), key=lambda r: r["sop_instance_uid"])
+    inserted = set(
+        await conn.scalars(
+            insert(dicom_instances)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
+            .returning(dicom_instances.c.sop_instance_uid)
         )
+    )
+    mine = [item for item in items if item.instance["sop_instance_uid"] in inserted]
+    if not mine:
+        return inserted
+    per_series = Counter(item.series["series_instance_uid"] for item in mine)
+    if len(per_series) > 1:
+        await conn.execute(_LOCK_SERIES, {"uids": sorted(per_series)})
+    counted = await conn.execute(
+        _COUNT_SERIES, {"uids": sorted(per_series), "counts": [per_series[uid] for uid in sorted(per_series)]}
+    )
+    new_series = {uid for uid, is_new in counted if is_new}
+    per_study: dict[str, dict[str, Any]] = {}
+    for item in mine:
+        study = per_study.setdefault(
+            item.study["study_instance_uid"], {"n": 0, "new_series": set(), "bytes": 0, "modalities": []}
+        )
+        study["n"] += 1
+        study["bytes"] += item.instance["size"]
+        if item.series["series_instance_uid"] in new_series:
+            study["new_series"].add(item.series["series_instance_uid"])
+        if item.modality and item.modality not in study["modalities"]:
+            study["modalities"].append(item.modality)
+    uids = sorted(per_study)
+    if len(uids) > 1:
+        await conn.execute(_LOCK_STUDIES, {"uids": uids})
     await conn.execute(
-        update(dicom_studies)
-        .where(s.study_instance_uid == study["study_instance_uid"])
-        .values(
-            number_of_instances=s.number_of_instances + 1,
-            number_of_series=s.number_of_series + (1 if series_count == 1 else 0),
-            total_bytes=s.total_bytes + instance["size"],
-            modalities=modalities,
-            updated_at=now,
-        )
+        _COUNT_STUDIES,
+        {
+            "uids": uids,
+            "counts": [per_study[uid]["n"] for uid in uids],
+            "new_series": [len(per_study[uid]["new_series"]) for uid in uids],
+            "bytes": [per_study[uid]["bytes"] for uid in uids],
+            "modalities": ["\\".join(per_study[uid]["modalities"]) for uid in uids],
+            "now": now,
+        },
     )
-    return True
+    return inserted
 
 
 # --- QIDO-RS search (PS3.18 §10.6): which column each supported matching attribute is held in.
