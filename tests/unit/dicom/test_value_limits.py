@@ -88,3 +88,38 @@ def test_text_vrs_keep_their_line_breaks_and_generated_instances_have_no_problem
     [ds] = dx_image(rows=4, cols=4)
     ds.ImageComments = "第一行\r\n第二行\tTAB"
     assert dataset_value_problems(read_instance(to_bytes(ds))) == []
+
+
+def test_checked_from_the_bytes_or_after_pydicom_converts_them_the_problems_are_the_same() -> None:
+    """dataset_value_problems reads the default-repertoire VRs straight from their bytes; converted first (as
+    pydicom does for anything else) the same problems come out, for good and bad instances, nested ones too."""
+    from pydicom.dataset import Dataset
+
+    from yilian.dicom.value_limits import dataset_value_problems
+
+    bad = {"PatientSex": "male", "SliceThickness": "1.23456789012345678", "Modality": "ct", "StudyDate": "2024-01-01",
+           "PatientAge": "045Q", "ImageType": ["ORIGINAL", "primary"]}  # fmt: skip
+    datasets: list[bytes] = []
+    for keyword, value in bad.items():
+        [ds] = dx_image(rows=4, cols=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            setattr(ds, keyword, value)
+            item = Dataset()
+            item.CodeValue, item.CodingSchemeDesignator = "bad value", "DCM"  # SH: fine; nested CS below is not
+            item.CodeMeaning = "x"
+            item.ContextIdentifier = "x" * 17  # CS over 16
+            ds.ProcedureCodeSequence = [item]
+            datasets.append(to_bytes(ds))
+    datasets += [to_bytes(dx_image(rows=4, cols=4)[0])]
+    checked = 0
+    for data in datasets:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from_bytes = dataset_value_problems(read_instance(data))
+            converted = read_instance(data)
+            for _ in converted.iterall():  # every element converted: no raw element left
+                pass
+            assert dataset_value_problems(converted) == from_bytes
+            checked += len(from_bytes)
+    assert checked >= len(bad) * 2  # each bad value, and the nested CS, found both ways
