@@ -78,9 +78,9 @@ async def _store(
                 await flush()  # results stay in the order of the parts
                 results.append(_unsupported_part(media_type))
                 continue
-            body = as_part10(part.body)
-            batch.append(IncomingInstance(body, origin, principal.hospital_id, principal.user_id, study))
-            batch_bytes += len(body)
+            data = as_part10(part.body)
+            batch.append(IncomingInstance(data, origin, principal.hospital_id, principal.user_id, study))
+            batch_bytes += len(data)
             if len(batch) >= STORE_BATCH or batch_bytes >= STORE_BATCH_BYTES:
                 await flush()
     except PartTooLargeError as exc:
