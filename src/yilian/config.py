@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret"
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    # Origins (scheme://host[:port]) whose pages may call the API and DICOMweb from a browser, e.g. an OHIF viewer
+    # served elsewhere: YILIAN_CORS_ORIGINS='["https://viewer.example.org"]'. Empty: same origin only
+    # (docs/dicomweb.md).
+    cors_origins: list[str] = Field(default_factory=list)
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_minutes: int = 30
@@ -165,6 +172,14 @@ class Settings(BaseSettings):
     def default_secrets(self) -> list[str]:
         """The secrets still at their development default."""
         return [name for name, (value, default) in self.secrets().items() if value == default]
+
+    @model_validator(mode="after")
+    def _origins_are_exact(self) -> Settings:
+        """An allow-list, not a wildcard: each entry one exact origin, as a browser sends it in `Origin`."""
+        for origin in self.cors_origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"cors_origins: {origin!r} is not an origin like https://viewer.example.org[:port]")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_development(self) -> Settings:

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -150,4 +151,19 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
 
     app = build_app(lifespan)
     app.state.resources = resources  # read only through api/deps.py
+    if settings.cors_origins:
+        add_cross_origin(app, settings.cors_origins)
     return app
+
+
+def add_cross_origin(app: FastAPI, origins: list[str]) -> None:
+    """Let pages of the listed origins call the API and DICOMweb (a viewer served elsewhere): preflight OPTIONS
+    answered, bearer tokens allowed, no cookies (the API takes none), the headers a DICOMweb client reads exposed."""
+    app.add_middleware(
+        CORSMiddleware,  # outermost: a preflight is answered before any limit or route
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Accept", "Content-Type", "Cache-Control"],
+        expose_headers=["Warning", "Content-Location", "Content-Type", "Content-Length", "Retry-After"],
+        max_age=600,
+    )
