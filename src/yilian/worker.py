@@ -25,6 +25,7 @@ from yilian.activities.auto_referral import AutoReferralActivities
 from yilian.activities.consult import ConsultActivities
 from yilian.activities.fixity import FixityActivities
 from yilian.activities.lectures import LectureActivities
+from yilian.activities.quality_audit import QualityAuditActivities
 from yilian.activities.referral import ReferralActivities
 from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
@@ -40,6 +41,7 @@ from yilian.workflows.auto_referral import AutoReferralWorkflow
 from yilian.workflows.consult import ConsultWorkflow
 from yilian.workflows.fixity import FixityWorkflow
 from yilian.workflows.lecture import LectureWorkflow
+from yilian.workflows.quality_audit import QualityAuditWorkflow
 from yilian.workflows.referral import ReferralWorkflow
 from yilian.workflows.teaching import TeachingCaseWorkflow
 
@@ -55,16 +57,17 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     search = SearchActivities(engine, index)
     lecture = LectureActivities(engine, notifiers, settings.lecture_media_root(), settings.live_secret)
     auto = AutoReferralActivities(engine)
+    audits = QualityAuditActivities(engine)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[
             ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow, AutoReferralWorkflow,
-            FixityWorkflow,
+            FixityWorkflow, QualityAuditWorkflow,
         ],
         activities=[
             *referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all(), *auto.all(),
-            *fixity.all(),
+            *fixity.all(), *audits.all(),
         ],  # fmt: skip
         max_cached_workflows=2000,
         interceptors=[MetricsInterceptor()],

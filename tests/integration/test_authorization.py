@@ -117,6 +117,9 @@ BODIES: dict[str, Any] = {
     f"{CON}/conclude": {"participants": ["liu.coord"], "discussion": "讨论", "recommendation": "随访 / follow up"},
     f"{CON}/cancel": {"reason": "患者转院 / transferred"},
     f"{CON}/messages#POST": {"body": "见第 42 层 / see slice 42"},
+    # the matrix's own county has no graded study: a coordinator let in is told there is nothing to sample (422)
+    "/api/quality/audits": {"hospital_id": ADMIN_COUNTY, "month": "2026-12", "size": 5, "mode": "random"},
+    "/api/quality/audits/{audit_id}/outcomes": {"referral_id": "ref-20000101-0000000000", "verdict": "confirmed"},
     "/api/retention/policies": {"hospital_id": ADMIN_COUNTY, "encounter_type": "outpatient", "years": 15},
     "/api/retention/studies/{study_instance_uid}/encounter": {"encounter_type": "outpatient"},
     "/api/retention/studies/{study_instance_uid}/holds": {"reason": "矩阵 / matrix"},
@@ -230,6 +233,11 @@ MATRIX = (
     R("POST ~/retake",                                    "preliminary", "401 401 401|403 404|409 403 404|403 403 403"),
     R("GET /api/quality/scorecards",                      None,          "401 401 401|403 403|403 403 403|403 200 403"),
     R("GET /api/film-savings",                            None,          "401 401 401|403 403|403 403 403|403 200 403"),
+    # quality audits: a coordinator's hospital's own; the matrix names no audit, so the one let in gets 404
+    R("POST /api/quality/audits",                         None,          "401 401 401|403 403|403 403 403|403 422 403"),
+    R("GET /api/quality/audits",                          None,          "401 401 401|403 403|403 403 403|403 200 403"),
+    R("GET /api/quality/audits/{audit_id}",               None,          "401 401 401|403 403|403 403 403|403 404 403"),
+    R("POST /api/quality/audits/{audit_id}/outcomes",     None,          "401 401 401|403 403|403 403 403|403 404 403"),
     R("POST ~/reassign",                                  "offered",     "401 401 401|403 404|403 403 404|403 200 403"),
     R("POST ~/reassign",                                  "preliminary", "401 401 401|403 404|403 403 404|403 409 403"),
     R("POST ~/acknowledge-receipt",                       "returned",    "401 401 401|200 404|403 403 404|403 403 403"),
@@ -426,6 +434,8 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
         ctx["hospital_id"] = "h-anping"
     if "{study_instance_uid}" in row.path:
         ctx["study_instance_uid"] = "1.2.826.0.1.3680043.8.498.404"  # no such study
+    if "{audit_id}" in row.path:
+        ctx["audit_id"] = "qa-20000101-0000000000"  # no such audit
     if "{hold_id}" in row.path:
         ctx["hold_id"] = "hold-000000000000"  # no such hold
     if row.path.startswith("/api/admin/"):

@@ -28,6 +28,7 @@ from yilian.api.security import current_generation, grant_claims, patient_claims
 from yilian.api.workflow_client import (
     ConsultCommands,
     LectureCommands,
+    QualityAuditCommands,
     ReferralCommands,
     StudiesReceived,
     TeachingCommands,
@@ -120,6 +121,11 @@ async def _teaching_commands(request: HTTPConnection) -> TeachingCommands:
     return TeachingCommands(res.temporal, res.settings.task_queue)
 
 
+async def _quality_audit_commands(request: HTTPConnection) -> QualityAuditCommands:
+    res = resources(request)
+    return QualityAuditCommands(res.temporal, res.settings.task_queue)
+
+
 async def _lecture_commands(request: HTTPConnection) -> LectureCommands:
     res = resources(request)
     return LectureCommands(res.temporal, res.settings.task_queue)
@@ -153,6 +159,7 @@ ConsultActions = Annotated[ConsultCommands, Depends(_consult_commands)]
 Live = Annotated[LiveProcesses, Depends(_live_processes)]
 TeachingCommandsDep = Annotated[TeachingCommands, Depends(_teaching_commands)]
 LectureActions = Annotated[LectureCommands, Depends(_lecture_commands)]
+QualityAuditActions = Annotated[QualityAuditCommands, Depends(_quality_audit_commands)]
 LectureFiles = Annotated[LectureMedia, Depends(_lecture_media)]
 ReportSearch = Annotated[ReportIndex, Depends(_search)]
 

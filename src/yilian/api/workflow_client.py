@@ -33,6 +33,7 @@ from yilian.domain.consult_io import ConsultInput, ConsultPersonInput, ConsultRe
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.lecture import LectureAction
 from yilian.domain.lecture_io import LECTURE_WORKFLOW, LectureInput, LecturePersonInput, LectureResult, Watched
+from yilian.domain.quality_audit import QUALITY_AUDIT_WORKFLOW, AuditFacts, AuditResult, OutcomeInput
 from yilian.domain.referral import Action, conditions, person_action, validate
 from yilian.domain.referral_io import ActionResult, PersonInput, ReferralInput
 from yilian.domain.teaching import TeachingAction
@@ -337,3 +338,26 @@ class LectureCommands:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
+
+
+@dataclass(frozen=True)
+class QualityAuditCommands:
+    """What a route may do to quality audit workflows: start one (its sample recorded when this returns), or record
+    an auditor's outcome (the `record_outcome` Update)."""
+
+    client: Client
+    task_queue: str
+
+    async def start(self, facts: AuditFacts) -> AuditResult:
+        return await start_with_update(
+            self.client, self.task_queue, QUALITY_AUDIT_WORKFLOW, facts,
+            workflow_id=facts.audit_id, update="made", result_type=AuditResult,
+        )  # fmt: skip
+
+    async def record(self, audit_id: str, outcome: OutcomeInput) -> AuditResult:
+        over = YilianError(
+            ErrorCode.INVALID_TRANSITION, "this audit is completed and takes no more outcomes", {"audit_id": audit_id}
+        )
+        return await act_by_update(
+            self.client, audit_id, "record_outcome", outcome, result_type=AuditResult, over=over
+        )

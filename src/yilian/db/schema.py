@@ -962,6 +962,59 @@ quality_grades = Table(
 
 QUALITY_TABLES = ("quality_grades",)
 
+# --- Quality audits (revision 0016, docs/reading-service.md §3): a coordinator's sample of graded studies and the
+# outcome of each; written only by QualityAuditWorkflow's activities, each write with its event in one transaction.
+quality_audits = Table(
+    "quality_audits",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("auditor_hospital_id", ForeignKey("hospitals.id"), nullable=False),  # whose coordinators audit
+    Column("hospital_id", ForeignKey("hospitals.id"), nullable=False),  # the sending hospital audited
+    Column("month", String(7), nullable=False),  # YYYY-MM, Asia/Shanghai
+    Column("mode", String(16), nullable=False),  # domain.quality_audit.SampleMode
+    Column("requested", Integer, nullable=False),  # the sample size asked for
+    Column("state", String(16), nullable=False),  # domain.quality_audit.AuditState
+    Column("requested_by", String(64), nullable=False),
+    _ts("requested_at", False),
+    _ts("completed_at"),
+    Index("ix_quality_audits_auditor", "auditor_hospital_id", "requested_at"),
+)
+
+quality_audit_items = Table(
+    "quality_audit_items",
+    metadata,
+    Column("audit_id", ForeignKey("quality_audits.id"), primary_key=True),
+    Column("referral_id", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),  # order in the sample
+    # The reader's grade when the study was sampled
+    Column("modality", String(16), nullable=False),
+    Column("scale", String(16), nullable=False),
+    Column("grade", String(4), nullable=False),
+    Column("reasons", JSONB, nullable=False, server_default="[]"),
+    Column("technician", Text, nullable=False, server_default=""),
+    # The auditor's outcome (NULL until recorded)
+    Column("verdict", String(16)),  # domain.quality_audit.Verdict
+    Column("auditor_grade", String(4)),
+    Column("auditor_reasons", JSONB, nullable=False, server_default="[]"),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("audited_by", String(64)),
+    _ts("audited_at"),
+)
+
+quality_audit_events = Table(
+    "quality_audit_events",
+    metadata,
+    Column("audit_id", ForeignKey("quality_audits.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("action", String(32), nullable=False),  # domain.quality_audit.AuditAction
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    _ts("at", False),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+)
+
+QUALITY_AUDIT_TABLES = ("quality_audits", "quality_audit_items", "quality_audit_events")
+
 # --- Retention and legal holds (revision 0014, docs/retention.md): written by the retention routes, each write with
 # its retention_events row in the same transaction; a refused deletion is recorded there too.
 

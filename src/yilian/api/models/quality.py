@@ -32,3 +32,36 @@ class QualityScorecards(ApiModel):
     since: Timestamp
     until: Timestamp
     items: list[QualityScorecard]
+
+
+class AuditItem(ApiModel):
+    referral_id: str
+    modality: str
+    scale: str  # xray | cross_sectional
+    grade: str  # the reader's grade when sampled
+    reasons: list[str]
+    technician: str
+    verdict: str | None  # confirmed | regraded; null until recorded
+    auditor_grade: str | None
+    auditor_reasons: list[str]
+    comment: str
+    audited_by: str | None
+    audited_at: Timestamp | None
+
+
+class QualityAuditSummary(ApiModel):
+    id: str
+    hospital_id: str  # the sending hospital audited
+    month: str
+    mode: str  # random | worst
+    requested: int
+    state: str  # open | completed
+    requested_by: str
+    requested_at: Timestamp
+    completed_at: Timestamp | None
+    total: int
+    recorded: int
+
+
+class QualityAudit(QualityAuditSummary):
+    items: list[AuditItem]

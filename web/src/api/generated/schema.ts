@@ -2498,6 +2498,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/quality/audits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audits
+         * @description The audits of the coordinator's hospital, newest first.
+         */
+        get: operations["quality_list_audits"];
+        put?: never;
+        /**
+         * Start Audit
+         * @description Sample graded studies of one sending hospital and month for audit, at random or the worst first, from the
+         *     cases the coordinator may see.
+         */
+        post: operations["quality_start_audit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/quality/audits/{audit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Audit
+         * @description One audit with its sampled studies and their outcomes.
+         */
+        get: operations["quality_get_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/quality/audits/{audit_id}/outcomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Outcome
+         * @description Record whether the reader's grade of one sampled study stands (confirmed) or the auditor's replaces it
+         *     (regraded: a grade, its defect reasons and why).
+         */
+        post: operations["quality_record_outcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/film-savings": {
         parameters: {
             query?: never;
@@ -3350,6 +3416,26 @@ export interface components {
             /** Left At */
             left_at: string | null;
         };
+        /** AuditBody */
+        AuditBody: {
+            /**
+             * Hospital Id
+             * @description the sending hospital whose studies are sampled
+             */
+            hospital_id: string;
+            /**
+             * Month
+             * @description YYYY-MM (Asia/Shanghai)
+             */
+            month: string;
+            /**
+             * Size
+             * @default 10
+             */
+            size: number;
+            /** @default random */
+            mode: components["schemas"]["SampleMode"];
+        };
         /**
          * AuditEvent
          * @description One transition of a case: who, what, when, from which state to which.
@@ -3385,6 +3471,33 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
+        };
+        /** AuditItem */
+        AuditItem: {
+            /** Referral Id */
+            referral_id: string;
+            /** Modality */
+            modality: string;
+            /** Scale */
+            scale: string;
+            /** Grade */
+            grade: string;
+            /** Reasons */
+            reasons: string[];
+            /** Technician */
+            technician: string;
+            /** Verdict */
+            verdict: string | null;
+            /** Auditor Grade */
+            auditor_grade: string | null;
+            /** Auditor Reasons */
+            auditor_reasons: string[];
+            /** Comment */
+            comment: string;
+            /** Audited By */
+            audited_by: string | null;
+            /** Audited At */
+            audited_at: string | null;
         };
         /** Body_studies_upload_study */
         Body_studies_upload_study: {
@@ -5337,6 +5450,25 @@ export interface components {
          * @enum {string}
          */
         Outcome: "stored" | "duplicate" | "rejected";
+        /** OutcomeBody */
+        OutcomeBody: {
+            /** Referral Id */
+            referral_id: string;
+            verdict: components["schemas"]["Verdict"];
+            /**
+             * Grade
+             * @description the auditor's grade (a regrade)
+             * @default
+             */
+            grade: string;
+            /** Reasons */
+            reasons?: components["schemas"]["DefectReason"][];
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
         /** Page[AdminAgreement] */
         Page_AdminAgreement_: {
             /** Items */
@@ -5877,6 +6009,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[QualityAuditSummary] */
+        Page_QualityAuditSummary_: {
+            /** Items */
+            items: components["schemas"]["QualityAuditSummary"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[Question] */
         Page_Question_: {
             /** Items */
@@ -6252,6 +6404,64 @@ export interface components {
          * @enum {string}
          */
         ProposalReason: "minor_discrepancy" | "major_discrepancy" | "critical_finding" | "rare_diagnosis";
+        /** QualityAudit */
+        QualityAudit: {
+            /** Id */
+            id: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Month */
+            month: string;
+            /** Mode */
+            mode: string;
+            /** Requested */
+            requested: number;
+            /** State */
+            state: string;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Completed At */
+            completed_at: string | null;
+            /** Total */
+            total: number;
+            /** Recorded */
+            recorded: number;
+            /** Items */
+            items: components["schemas"]["AuditItem"][];
+        };
+        /** QualityAuditSummary */
+        QualityAuditSummary: {
+            /** Id */
+            id: string;
+            /** Hospital Id */
+            hospital_id: string;
+            /** Month */
+            month: string;
+            /** Mode */
+            mode: string;
+            /** Requested */
+            requested: number;
+            /** State */
+            state: string;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Completed At */
+            completed_at: string | null;
+            /** Total */
+            total: number;
+            /** Recorded */
+            recorded: number;
+        };
         /** QualityBody */
         QualityBody: {
             /**
@@ -6844,6 +7054,11 @@ export interface components {
          * @enum {string}
          */
         Role: "county_doctor" | "expert" | "senior" | "coordinator" | "admin" | "educator" | "patient" | "gateway" | "system";
+        /**
+         * SampleMode
+         * @enum {string}
+         */
+        SampleMode: "random" | "worst";
         /** ScheduleBody */
         ScheduleBody: {
             /**
@@ -7561,6 +7776,11 @@ export interface components {
             ctx?: Record<string, never>;
         };
         /**
+         * Verdict
+         * @enum {string}
+         */
+        Verdict: "confirmed" | "regraded";
+        /**
          * Viewer
          * @description Who viewed a patient's images, in the access log the patient reads.
          * @enum {string}
@@ -7629,7 +7849,9 @@ export type AtRiskCase = components['schemas']['AtRiskCase'];
 export type Attempt = components['schemas']['Attempt'];
 export type AttemptBody = components['schemas']['AttemptBody'];
 export type Attendance = components['schemas']['Attendance'];
+export type AuditBody = components['schemas']['AuditBody'];
 export type AuditEvent = components['schemas']['AuditEvent'];
+export type AuditItem = components['schemas']['AuditItem'];
 export type BodyStudiesUploadStudy = components['schemas']['Body_studies_upload_study'];
 export type BreachedCase = components['schemas']['BreachedCase'];
 export type CancelBody = components['schemas']['CancelBody'];
@@ -7738,6 +7960,7 @@ export type OpenLink = components['schemas']['OpenLink'];
 export type OpenedGrant = components['schemas']['OpenedGrant'];
 export type OutboxMessage = components['schemas']['OutboxMessage'];
 export type Outcome = components['schemas']['Outcome'];
+export type OutcomeBody = components['schemas']['OutcomeBody'];
 export type PageAdminAgreement = components['schemas']['Page_AdminAgreement_'];
 export type PageAdminChange = components['schemas']['Page_AdminChange_'];
 export type PageAdminHospital = components['schemas']['Page_AdminHospital_'];
@@ -7765,6 +7988,7 @@ export type PageOutboxMessage = components['schemas']['Page_OutboxMessage_'];
 export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
 export type PageProposal = components['schemas']['Page_Proposal_'];
+export type PageQualityAuditSummary = components['schemas']['Page_QualityAuditSummary_'];
 export type PageQuestion = components['schemas']['Page_Question_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
@@ -7788,6 +8012,8 @@ export type Proposal = components['schemas']['Proposal'];
 export type ProposalDecided = components['schemas']['ProposalDecided'];
 export type ProposalDecision = components['schemas']['ProposalDecision'];
 export type ProposalReason = components['schemas']['ProposalReason'];
+export type QualityAudit = components['schemas']['QualityAudit'];
+export type QualityAuditSummary = components['schemas']['QualityAuditSummary'];
 export type QualityBody = components['schemas']['QualityBody'];
 export type QualityMonth = components['schemas']['QualityMonth'];
 export type QualityScorecard = components['schemas']['QualityScorecard'];
@@ -7822,6 +8048,7 @@ export type RetentionPolicy = components['schemas']['RetentionPolicy'];
 export type ReviewBody = components['schemas']['ReviewBody'];
 export type ReviewState = components['schemas']['ReviewState'];
 export type Role = components['schemas']['Role'];
+export type SampleMode = components['schemas']['SampleMode'];
 export type ScheduleBody = components['schemas']['ScheduleBody'];
 export type SearchResults = components['schemas']['SearchResults'];
 export type SecondReadingPolicy = components['schemas']['SecondReadingPolicy'];
@@ -7863,6 +8090,7 @@ export type UploadResult = components['schemas']['UploadResult'];
 export type UploadedFile = components['schemas']['UploadedFile'];
 export type UserBody = components['schemas']['UserBody'];
 export type ValidationError = components['schemas']['ValidationError'];
+export type Verdict = components['schemas']['Verdict'];
 export type Viewer = components['schemas']['Viewer'];
 export type Visibility = components['schemas']['Visibility'];
 export type WatchToken = components['schemas']['WatchToken'];
@@ -13921,6 +14149,173 @@ export interface operations {
             };
         };
     };
+    quality_list_audits: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_QualityAuditSummary_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quality_start_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityAudit"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quality_get_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                audit_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityAudit"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    quality_record_outcome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                audit_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutcomeBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QualityAudit"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     cloud_film_film_savings: {
         parameters: {
             query?: {
@@ -14732,6 +15127,7 @@ export const reportKindValues: ReadonlyArray<FlattenedDeepRequired<components>["
 export const retentionActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RetentionAction"]> = ["policy_set", "encounter_set", "hold_placed", "hold_released", "deletion_refused", "study_deleted"];
 export const reviewStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReviewState"]> = ["open", "linked", "kept_apart"];
 export const roleValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Role"]> = ["county_doctor", "expert", "senior", "coordinator", "admin", "educator", "patient", "gateway", "system"];
+export const sampleModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SampleMode"]> = ["random", "worst"];
 export const secondReadingPolicyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["SecondReadingPolicy"]> = ["always", "difficult", "random_share", "junior_readers", "never"];
 export const serviceModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ServiceMode"]> = ["full_hosting", "half_hosting", "difficult_only", "cooperation"];
 export const shareLinkStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ShareLink"]["status"]> = ["active", "share_link_expired", "share_link_revoked", "share_link_locked"];
@@ -14741,5 +15137,6 @@ export const staffRoleValues: ReadonlyArray<FlattenedDeepRequired<components>["s
 export const teachingActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingAction"]> = ["nominate", "accept", "dismiss", "deidentified", "edit", "publish", "publish_blocked", "unpublish"];
 export const teachingStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TeachingState"]> = ["nominated", "deidentifying", "in_review", "published", "unpublished", "dismissed"];
 export const uncertaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Uncertainty"]> = ["demographics_differ", "national_id_differs", "no_national_id"];
+export const verdictValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Verdict"]> = ["confirmed", "regraded"];
 export const viewerValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Viewer"]> = ["patient", "clinician", "doctor"];
 export const visibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Visibility"]> = ["draft", "alliance", "public"];

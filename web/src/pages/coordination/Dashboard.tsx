@@ -22,6 +22,7 @@ import {
 } from "./dashboardData";
 import { DateRangePicker, type DayRange } from "./DateRangePicker";
 import { FilmSavingsCard } from "./FilmSavingsCard";
+import { QualityAudits } from "./QualityAudits";
 import { QualityScorecards } from "./QualityScorecards";
 import { RiskTable } from "./RiskTable";
 
@@ -111,6 +112,7 @@ export default function Dashboard() {
           </section>
           <QualityScorecards nameOf={nameOf} />
           <FilmSavingsCard nameOf={nameOf} />
+          <QualityAudits nameOf={nameOf} />
         </>
       )}
     </div>
