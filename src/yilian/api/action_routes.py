@@ -1,6 +1,6 @@
 """Routes that each take one action: parse the body into the action's input, send its Update, answer with the view.
 
-A capability lists such routes as `ActionRoute`s and writes its `act` once, `act(route, body, <dependencies>)`:
+A capability lists such routes as `ActionRoute`s and writes its `act` once, `act(route, <id>, body, <dependencies>)`:
 build the input (`route.input`), send the Update of `route.action`, and read back, as the caller sees it, what the
 step wrote. `add_action_routes` makes each route an endpoint of its own, with its body model, name and description,
 so the OpenAPI document (and the client generated from it) reads as if each were written by hand: its operation id
@@ -46,16 +46,19 @@ class ActionRoute(Generic[ActionT]):
         return arg
 
 
-def add_action_routes(router: APIRouter, id_param: str, routes: Iterable[ActionRoute[Any]], act: Act) -> None:
-    """One endpoint a route, at `/{<id_param>}/<path>`, each calling `act` with its route and body."""
+def add_action_routes(
+    router: APIRouter, id_param: str, routes: Iterable[ActionRoute[Any]], act: Act, *, prefix: str = ""
+) -> None:
+    """One endpoint a route, at `<prefix>/{<id_param>}/<path>`, each calling `act` with its route, the id and the
+    body. The document lists the routes in the order they are added."""
     hints = get_type_hints(act, include_extras=True)
     deps = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=hints[name])
-        for name in list(inspect.signature(act).parameters)[2:]
+        for name in list(inspect.signature(act).parameters)[3:]
     ]
     for route in routes:
         router.add_api_route(
-            f"/{{{id_param}}}/{route.path}",
+            f"{prefix}/{{{id_param}}}/{route.path}",
             _endpoint(route, id_param, deps, act, hints["return"]),
             methods=[route.method],
             summary=route.summary,
@@ -66,8 +69,7 @@ def _endpoint(
     route: ActionRoute[Any], id_param: str, deps: list[inspect.Parameter], act: Act, returns: Any
 ) -> Callable[..., Awaitable[Any]]:
     async def endpoint(**given: Any) -> Any:
-        given.pop(id_param)  # the dependency that loads the thing reads it from the path itself
-        return await act(route, given.pop("body"), **given)
+        return await act(route, given.pop(id_param), given.pop("body"), **given)
 
     # FastAPI reads the parameters (the body's model, the dependencies) and the response model from the signature.
     kind = inspect.Parameter.KEYWORD_ONLY

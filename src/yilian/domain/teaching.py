@@ -1,10 +1,10 @@
 """Teaching cases: a signed referral becomes a de-identified case that educators curate and doctors learn from.
 
-The same shape as `domain/referral.py`: states, and each action's whole rule as data (from which states, to which
-state, who may take it, what must come with it). `validate()` is the one check the workflow's Update validators,
-its re-check under the lock and the API call; `allowed_actions()` gives the buttons. Who may see a case is
-`TEACHING_GRANTS` (data, compiled to SQL by db/queries/teaching.py): a case nobody has published is invisible to
-learners.
+An action table (`domain/action_table.py`) like the referral's: states, and each action's whole rule as data (from
+which states, to which state, who may take it, what must come with it). `validate()` is the one check the workflow's
+Update validators, its re-check under the lock and the API call; `allowed_actions()` gives the buttons. Who may see
+a case is `TEACHING_GRANTS` (data, compiled to SQL by db/queries/teaching.py): a case nobody has published is
+invisible to learners.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from yilian.domain.action_table import ActionTable, Rule
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import READER_ROLES, Actor, Role
 
@@ -77,16 +78,8 @@ TERMINAL_STATES = frozenset({T.DISMISSED})
 CURATED_STATES = frozenset({T.IN_REVIEW, T.PUBLISHED, T.UNPUBLISHED})
 
 
-@dataclass(frozen=True)
-class Rule:
-    from_states: frozenset[TeachingState]
-    to_state: TeachingState | None  # None: an audited event that leaves the state as it is
-    guard: Guard
-    needs: frozenset[Need] = frozenset()
-
-
 A, N = TeachingAction, Need
-RULES: dict[TeachingAction, Rule] = {
+RULES: dict[TeachingAction, Rule[TeachingState, Guard, Need]] = {
     A.ACCEPT: Rule(frozenset({T.NOMINATED}), T.DEIDENTIFYING, Guard.EDUCATOR),
     A.DISMISS: Rule(frozenset({T.NOMINATED, T.IN_REVIEW}), T.DISMISSED, Guard.EDUCATOR),
     A.DEIDENTIFIED: Rule(frozenset({T.DEIDENTIFYING}), T.IN_REVIEW, Guard.SYSTEM),
@@ -208,7 +201,8 @@ def may_nominate(actor: Actor, case: SignedCase) -> None:
         )
 
 
-def guard_allows(guard: Guard, actor: Actor) -> bool:
+def guard_allows(guard: Guard, case: TeachingCase, actor: Actor) -> bool:
+    """A teaching case's guards are roles: the case does not change who may act on it."""
     if guard is Guard.SYSTEM:
         return actor.role is Role.SYSTEM
     if guard is Guard.EDUCATOR:
@@ -222,7 +216,7 @@ class Given:
     comment: str = ""
 
 
-def _missing(action: TeachingAction, need: Need, given: Given, case: TeachingCase) -> list[str]:
+def _missing(case: TeachingCase, action: TeachingAction, actor: Actor, need: Need, given: Given) -> list[str]:
     if need is Need.COMMENT:
         return [] if given.comment.strip() else ["missing the reason"]
     curation = given.curation if need is Need.CURATION else (given.curation or case.curation)
@@ -231,40 +225,11 @@ def _missing(action: TeachingAction, need: Need, given: Given, case: TeachingCas
     return curation.problems(ready=need is Need.READY)
 
 
-def check(case: TeachingCase, action: TeachingAction, actor: Actor) -> Rule:
-    """Who (guard) and when (state)."""
-    rule = RULES[action]
-    if not guard_allows(rule.guard, actor):
-        raise YilianError(
-            ErrorCode.FORBIDDEN,
-            f"{actor.role} {actor.user_id} may not {action} a teaching case",
-            {"action": action, "required": rule.guard},
-        )
-    if case.state not in rule.from_states:
-        raise YilianError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action} a teaching case that is {case.state}",
-            {"action": action, "state": case.state, "allowed_from": sorted(rule.from_states)},
-        )
-    return rule
-
-
-def validate(case: TeachingCase, action: TeachingAction, actor: Actor, given: Given | None = None) -> Rule:
-    """Who, when and with what (needs); the same catalogue error wherever it is called."""
-    rule = check(case, action, actor)
-    given = given or Given()
-    for need in sorted(rule.needs):
-        if problems := _missing(action, need, given, case):
-            raise YilianError(
-                ErrorCode.VALIDATION_FAILED,
-                f"{action} needs {need}: " + "; ".join(problems),
-                {"action": action, "need": need, "problems": problems},
-            )
-    return rule
-
-
-def allowed_actions(case: TeachingCase, actor: Actor) -> list[TeachingAction]:
-    return [a for a in PERSON_ACTIONS if guard_allows(RULES[a].guard, actor) and case.state in RULES[a].from_states]
+TABLE = ActionTable(
+    RULES, PERSON_ACTIONS, guard_allows, _missing, Given(), this="a teaching case", kind="a teaching case"
+)
+# Who (guard), when (state) and with what (needs): the same catalogue error wherever it is called.
+check, validate, permitted, allowed_actions = TABLE.check, TABLE.validate, TABLE.permitted, TABLE.allowed_actions
 
 
 def transition(

@@ -1,27 +1,24 @@
 """TeachingCaseWorkflow: one durable workflow per teaching case, nominate -> de-identify -> review -> publish -> index.
 
-The single writer of a teaching case. People act through Updates validated by the domain's `validate()`; every
-change goes through `_apply()`, which records the audit event, the projection row, a curation version and any
-notices in one activity (one transaction) before the Update returns. Publishing runs the leak scan first: when it
-finds anything the publish is refused (and audited with what it found), and the case stays where it was.
-A published case is indexed for the library; unpublishing takes it out of the index (and so out of the viewer).
+The single writer of a teaching case. People act through Updates validated by the domain's action table
+(workflows/action_table.py); every change goes through `_apply_locked()`, which records the audit event, the
+projection row, a curation version and any notices in one activity (one transaction) before the Update returns.
+Publishing runs the leak scan first: when it finds anything the publish is refused (and audited with what it found),
+and the case stays where it was. A published case is indexed for the library; unpublishing takes it out of the index
+(and so out of the viewer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import teaching as rules
-    from yilian.domain.errors import YilianError
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
     from yilian.domain.referral_io import Audience, NotifyInput
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
@@ -39,18 +36,17 @@ with workflow.unsafe.imports_passed_through():
         TeachingResult,
         TeachingSnapshot,
     )
-    from yilian.workflows.rejection import rejection
+    from yilian.workflows.action_table import ACTIVITY_RETRY, ActionTableWorkflow, record_step, refusing
 
 A, T = TeachingAction, TeachingState
 _Note = tuple[NoticeKind, Audience, dict[str, str]]  # a kind, who is told, its parameters
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+_Person = EducatorInput | CurationInput
 DEID_TIMEOUT = timedelta(minutes=10)  # a whole study is copied through the profile
-RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 
 
 
 @workflow.defn(name="TeachingCaseWorkflow")
-class TeachingCaseWorkflow:
+class TeachingCaseWorkflow(ActionTableWorkflow[TeachingAction, _Person]):
     @workflow.init
     def __init__(self, inp: TeachingInput) -> None:
         self._facts = inp.facts
@@ -98,7 +94,7 @@ class TeachingCaseWorkflow:
             DeidentifyInput(f.case_id, f.referral_id, f.study_instance_uid, f.requesting_hospital_id, f.patient_ref),
             result_type=DeidentifyResult,
             start_to_close_timeout=DEID_TIMEOUT,
-            retry_policy=RETRY,
+            retry_policy=ACTIVITY_RETRY,
         )
         async with self._lock:
             self._deidentified = True
@@ -118,25 +114,18 @@ class TeachingCaseWorkflow:
             await self._apply_locked(A.DEIDENTIFIED, SYSTEM_ACTOR, details=details, curation=first, notify=[ready])
 
     # ---- Updates --------------------------------------------------------------------------------
-    def _validate(self, action: TeachingAction, actor: Actor, given: rules.Given) -> None:
-        try:
-            rules.validate(self._case, action, actor, given)
-        except YilianError as err:
-            raise rejection(err) from err
+    def _check(self, action: TeachingAction, inp: _Person) -> None:
+        rules.validate(self._case, action, inp.actor, inp.given())
 
+    def _action_of(self, update: str, inp: _Person) -> TeachingAction:
+        return TeachingAction(update)
+
+    # Temporal wants a validator's parameters to equal its handler's: one thin validator per argument type.
     def _validate_educator(self, inp: EducatorInput) -> None:
-        info = workflow.current_update_info()
-        assert info is not None
-        self._validate(TeachingAction(info.name), inp.actor, inp.given())
+        self._validate_update(inp)
 
     def _validate_curation(self, inp: CurationInput) -> None:
-        self._validate(A.EDIT, inp.actor, inp.given())
-
-    @contextlib.asynccontextmanager
-    async def _acting(self, action: TeachingAction, actor: Actor, given: rules.Given) -> AsyncIterator[None]:
-        async with self._lock:
-            self._validate(action, actor, given)
-            yield
+        self._validate_update(inp)
 
     @workflow.update
     async def nominated(self) -> TeachingResult:
@@ -146,7 +135,7 @@ class TeachingCaseWorkflow:
 
     @workflow.update
     async def accept(self, inp: EducatorInput) -> TeachingResult:
-        async with self._acting(A.ACCEPT, inp.actor, inp.given()):
+        async with self._acting(A.ACCEPT, inp):
             await self._apply_locked(A.ACCEPT, inp.actor, details={"comment": inp.comment})
         return self._result()
 
@@ -154,7 +143,7 @@ class TeachingCaseWorkflow:
 
     @workflow.update
     async def dismiss(self, inp: EducatorInput) -> TeachingResult:
-        async with self._acting(A.DISMISS, inp.actor, inp.given()):
+        async with self._acting(A.DISMISS, inp):
             await self._apply_locked(A.DISMISS, inp.actor, details={"reason": inp.comment})
         return self._result()
 
@@ -162,7 +151,7 @@ class TeachingCaseWorkflow:
 
     @workflow.update
     async def edit(self, inp: CurationInput) -> TeachingResult:
-        async with self._acting(A.EDIT, inp.actor, inp.given()):
+        async with self._acting(A.EDIT, inp):
             await self._apply_locked(
                 A.EDIT, inp.actor, details={"comment": inp.comment, "version": self._case.version + 1},
                 curation=inp.curation,
@@ -173,13 +162,13 @@ class TeachingCaseWorkflow:
 
     @workflow.update
     async def publish(self, inp: EducatorInput) -> TeachingResult:
-        async with self._acting(A.PUBLISH, inp.actor, inp.given()):
+        async with self._acting(A.PUBLISH, inp):
             leaks: list[LeakFinding] = await workflow.execute_activity(
                 TeachingActivity.LEAK_SCAN,
                 CaseRef(self._facts.case_id),
                 result_type=list[LeakFinding],
                 start_to_close_timeout=DEID_TIMEOUT,
-                retry_policy=RETRY,
+                retry_policy=ACTIVITY_RETRY,
             )
             if leaks:
                 found = [{"where": x.where, "kind": x.kind, "excerpt": x.excerpt} for x in leaks]
@@ -197,7 +186,7 @@ class TeachingCaseWorkflow:
 
     @workflow.update
     async def unpublish(self, inp: EducatorInput) -> TeachingResult:
-        async with self._acting(A.UNPUBLISH, inp.actor, inp.given()):
+        async with self._acting(A.UNPUBLISH, inp):
             await self._apply_locked(A.UNPUBLISH, inp.actor, details={"reason": inp.comment})
         return self._result()
 
@@ -217,10 +206,8 @@ class TeachingCaseWorkflow:
         curation: rules.Curation | None = None,
         notify: list[_Note] | None = None,
     ) -> None:
-        try:
+        with refusing():
             case, event = rules.transition(self._case, action, actor, workflow.now(), curation=curation)
-        except YilianError as err:
-            raise rejection(err) from err
         self._case = case
         await self._record(event, details or {}, curation_version=curation is not None, notes=notify)
 
@@ -239,12 +226,8 @@ class TeachingCaseWorkflow:
             if audience.user_ids or audience.role is not None
         ]  # fmt: skip
         snapshot = TeachingSnapshot(f, self._case.state, self._case.curator_id, self._case.curation, self._case.version)
-        await workflow.execute_activity(
-            TeachingActivity.RECORD_STEP,
-            RecordTeachingStepInput(event, snapshot, details, curation_version, notifications),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=RETRY,
-        )
+        step = RecordTeachingStepInput(event, snapshot, details, curation_version, notifications)
+        await record_step(TeachingActivity.RECORD_STEP, step)
 
     def _note(self, kind: NoticeKind, audience: Audience) -> _Note:
         """A notice about this case (its key comes from the step that sends it)."""

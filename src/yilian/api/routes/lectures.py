@@ -128,8 +128,8 @@ async def _out(engine: Engine, lecture_id: str, principal: Principal) -> Lecture
     return lecture_out(row, principal, registered)
 
 
-async def _act(route: ActionRoute[LectureAction], body: Any, engine: Engine, commands: LectureActions,
-               access: LectureCaller) -> Lecture:  # fmt: skip
+async def _act(route: ActionRoute[LectureAction], lecture_id: str, body: Any, engine: Engine,
+               commands: LectureActions, access: LectureCaller) -> Lecture:  # fmt: skip
     """One Update; the answer is the row its step wrote (before the Update returned)."""
     await commands.act(access.row["id"], route.action, await route.input(engine, access.principal, body))
     return await _out(engine, access.row["id"], access.principal)

@@ -298,7 +298,7 @@ ACTION_ROUTES = (
 )  # fmt: skip
 
 
-async def _act_by_route(route: ActionRoute[Action], body: Any, engine: Engine, commands: Commands,
+async def _act_by_route(route: ActionRoute[Action], referral_id: str, body: Any, engine: Engine, commands: Commands,
                         access: CaseCaller) -> Referral:  # fmt: skip
     arg = await route.input(engine, access.principal, body)
     return await _act(engine, commands, access, route.action, arg, reopen=route.reopen)

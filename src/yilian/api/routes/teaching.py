@@ -6,12 +6,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from yilian.api import teaching_service as service
+from yilian.api.action_routes import ActionRoute, add_action_routes
 from yilian.api.deps import Engine, TeachingCommandsDep, require_role
 from yilian.api.models.teaching import (
     Attempt,
@@ -198,20 +199,23 @@ async def _act(
     return await service.detail(engine, principal, case_id)
 
 
-@router.post("/cases/{case_id}/accept")
-async def accept(
-    case_id: str, body: CommentBody, engine: Engine, commands: TeachingCommandsDep, principal: Educator
-) -> TeachingCaseDetail:
-    arg = EducatorInput(principal.actor, body.comment)
-    return await _act(engine, commands, principal, case_id, TeachingAction.ACCEPT, arg)
+async def _act_by_route(route: ActionRoute[TeachingAction], case_id: str, body: Any, engine: Engine,
+                        commands: TeachingCommandsDep, principal: Educator) -> TeachingCaseDetail:  # fmt: skip
+    return await _act(engine, commands, principal, case_id, route.action, await route.input(engine, principal, body))
 
 
-@router.post("/cases/{case_id}/dismiss")
-async def dismiss(
-    case_id: str, body: CommentBody, engine: Engine, commands: TeachingCommandsDep, principal: Educator
-) -> TeachingCaseDetail:
-    arg = EducatorInput(principal.actor, body.comment)
-    return await _act(engine, commands, principal, case_id, TeachingAction.DISMISS, arg)
+def _educator(p: Principal, b: CommentBody) -> EducatorInput:
+    return EducatorInput(p.actor, b.comment)
+
+
+ACTION_ROUTES = (
+    ActionRoute("accept", TeachingAction.ACCEPT, CommentBody, _educator),
+    ActionRoute("dismiss", TeachingAction.DISMISS, CommentBody, _educator),
+    ActionRoute("publish", TeachingAction.PUBLISH, CommentBody, _educator,
+                doc="Runs the leak scan first: anything identifying left blocks it (409, with what was found)."),
+    ActionRoute("unpublish", TeachingAction.UNPUBLISH, CommentBody, _educator),
+)  # fmt: skip
+add_action_routes(router, "case_id", ACTION_ROUTES[:2], _act_by_route, prefix="/cases")
 
 
 @router.put("/cases/{case_id}/curation")
@@ -224,21 +228,7 @@ async def edit(
     return await _act(engine, commands, principal, case_id, TeachingAction.EDIT, arg)
 
 
-@router.post("/cases/{case_id}/publish")
-async def publish(
-    case_id: str, body: CommentBody, engine: Engine, commands: TeachingCommandsDep, principal: Educator
-) -> TeachingCaseDetail:
-    """Runs the leak scan first: anything identifying left blocks it (409, with what was found)."""
-    arg = EducatorInput(principal.actor, body.comment)
-    return await _act(engine, commands, principal, case_id, TeachingAction.PUBLISH, arg)
-
-
-@router.post("/cases/{case_id}/unpublish")
-async def unpublish(
-    case_id: str, body: CommentBody, engine: Engine, commands: TeachingCommandsDep, principal: Educator
-) -> TeachingCaseDetail:
-    arg = EducatorInput(principal.actor, body.comment)
-    return await _act(engine, commands, principal, case_id, TeachingAction.UNPUBLISH, arg)
+add_action_routes(router, "case_id", ACTION_ROUTES[2:], _act_by_route, prefix="/cases")  # after it, as documented
 
 
 # ---- a doctor's own history ---------------------------------------------------------------------
