@@ -11,7 +11,9 @@ from typing import TypeVar
 _T = TypeVar("_T")
 
 CRLF = b"\r\n"
-_MAX_BOUNDARY_LENGTH = 70  # RFC 2046 §5.1.1
+# RFC 2046 §5.1.1 allows 70 characters; received boundaries may be longer (lenient on what we receive): Orthanc's
+# DICOMweb plugin sends two UUIDs joined by '-', 73 characters. The reader never needs more than it is given.
+MAX_BOUNDARY_LENGTH = 256
 _MAX_HEADER_BYTES = 16 * 1024  # a part's header block; real ones are a few hundred bytes
 _BOUNDARY_FOLLOWERS = frozenset(b"-\r\n \t")
 
@@ -70,13 +72,14 @@ def parse_content_type(header: str) -> tuple[str, dict[str, str]]:
 
 
 def multipart_boundary(header: str) -> str:
-    """The boundary of a multipart Content-Type, checked against RFC 2046 §5.1.1 (1 to 70 characters)."""
+    """The boundary of a multipart Content-Type: 1 to 70 characters by RFC 2046 §5.1.1, up to 256 accepted."""
     media_type, params = parse_content_type(header)
     if not media_type.startswith("multipart/"):
         raise MalformedMultipartError(f"the Content-Type is {media_type}, not a multipart type")
     value = params.get("boundary", "")
-    if not 1 <= len(value) <= _MAX_BOUNDARY_LENGTH:
-        raise MalformedMultipartError("the multipart Content-Type needs a boundary of 1 to 70 characters")
+    if not 1 <= len(value) <= MAX_BOUNDARY_LENGTH:
+        limit = MAX_BOUNDARY_LENGTH
+        raise MalformedMultipartError(f"the multipart Content-Type needs a boundary of 1 to {limit} characters")
     return value
 
 
@@ -136,8 +139,8 @@ class MultipartReader:
     """
 
     def __init__(self, boundary: str, *, max_part_size: int | None = None) -> None:
-        if not 1 <= len(boundary) <= _MAX_BOUNDARY_LENGTH:
-            raise MalformedMultipartError("the multipart boundary must be 1 to 70 characters")
+        if not 1 <= len(boundary) <= MAX_BOUNDARY_LENGTH:
+            raise MalformedMultipartError(f"the multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} characters")
         self._dash_boundary = b"--" + boundary.encode("ascii", errors="strict")
         self._delimiter = b"\n" + self._dash_boundary
         self._max_part_size = max_part_size

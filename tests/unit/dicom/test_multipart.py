@@ -200,3 +200,15 @@ async def test_multipart_stream_round_trips_through_the_reader() -> None:
 async def test_multipart_stream_accepts_a_plain_list() -> None:
     body = b"".join([c async for c in multipart_stream([("text/plain", b"x", None)], "B")])
     assert body == b"--B\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx\r\n--B--\r\n"
+
+
+def test_a_boundary_longer_than_rfc_2046_allows_is_read() -> None:
+    # Orthanc's DICOMweb plugin: two UUIDs joined by '-', 73 characters; its close delimiter has no CRLF after it.
+    boundary = "0f3cf5c0-70e0-41ef-baef-c6f9f65ec3e1-0f3cf5c0-70e0-41ef-baef-c6f9f65ec3e1"
+    assert len(boundary) == 73
+    header = f'multipart/related; type="application/dicom"; boundary={boundary}'
+    body = f"--{boundary}\r\nContent-Type: application/dicom\r\nContent-Length: 3\r\n\r\nabc\r\n--{boundary}--".encode()
+    reader = MultipartReader(multipart_boundary(header))
+    [part] = reader.feed(body)
+    reader.close()
+    assert part.body == b"abc" and part.content_type == "application/dicom"

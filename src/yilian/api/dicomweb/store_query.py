@@ -11,7 +11,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from yilian.api.deps import Blobs, Engine, OnStored, Storer, Viewer, dicomweb_base, dicomweb_uids
 from yilian.db.engine import reading
 from yilian.dicom.instance import FailureReason, as_part10
-from yilian.dicom.multipart import MalformedMultipartError, PartTooLargeError, iter_parts, parse_content_type
+from yilian.dicom.multipart import (
+    MAX_BOUNDARY_LENGTH,
+    MalformedMultipartError,
+    PartTooLargeError,
+    iter_parts,
+    parse_content_type,
+)
 from yilian.dicom.qido import QidoQueryError, parse_qido
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -113,7 +119,7 @@ def _stow_boundary(content_type: str) -> str:
             'STOW-RS takes multipart/related; type="application/dicom" with one Part-10 instance per part',
             {"content_type": content_type},
         )
-    if not 1 <= len(params.get("boundary", "")) <= 70:
+    if not 1 <= len(params.get("boundary", "")) <= MAX_BOUNDARY_LENGTH:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "the multipart Content-Type needs a boundary")
     return params["boundary"]
 
