@@ -848,6 +848,16 @@ def rows(res: dict[str, Any], args: argparse.Namespace) -> list[Row]:
         ),
     ]
     n = y["index"]["studies"]
+    out.append(
+        Row(
+            f"STOW-RS indexing {n} one-instance studies (64x64), 50 per request, 4 in flight",
+            y["index"]["per_s"],
+            o["index"]["per_s"],
+            "studies/s",
+            True,
+            1,
+        )
+    )
     for key, label in (
         ("by_patient", "by PatientID"),
         ("by_date_range", "by StudyDate range (one year)"),

@@ -6,8 +6,9 @@ into `request.app.state`; this module is the only one that does.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -64,6 +65,31 @@ class Resources:
     search: ReportIndex | None = None  # None: no OpenSearch configured (YILIAN_OPENSEARCH_URL)
     lecture_views: LectureViews | None = None  # the buffer of lecture segment views (api/lecture_media.py)
     segment_times: SegmentTimes | None = None
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache())  # DICOMweb callers, briefly
+
+
+class PrincipalCache:
+    """Signed-in DICOMweb callers as their user row said less than `ttl` seconds ago.
+
+    A viewer opening a study sends hundreds of frame and metadata requests; each would read the same user row
+    again. Only DICOMweb uses it: a deactivation or password change reaches DICOMweb within `ttl` seconds (the
+    JSON API still asks the database every time), and the token itself is checked on every request.
+    """
+
+    def __init__(self, ttl: float = 2.0, size: int = 4096) -> None:
+        self.ttl, self.size = ttl, size
+        self._found: dict[tuple[str, Any], tuple[float, Principal]] = {}
+
+    def get(self, claims: dict[str, Any]) -> Principal | None:
+        found = self._found.get((str(claims.get("sub")), claims.get("gen")))
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put(self, claims: dict[str, Any], principal: Principal) -> None:
+        if len(self._found) >= self.size:
+            self._found.clear()  # a burst of callers: start again rather than track ages
+        self._found[(str(claims.get("sub")), claims.get("gen"))] = (time.monotonic(), principal)
 
 
 def resources(request: HTTPConnection) -> Resources:
@@ -339,13 +365,31 @@ async def _grant_holder(engine: AsyncEngine, claims: dict[str, Any]) -> Principa
     return Principal(f"film-grant:{grant['id']}", Role.PATIENT, None, "QR", studies=frozenset(studies))
 
 
-async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Credentials) -> Principal:
+async def _principals(request: HTTPConnection) -> PrincipalCache:
+    return resources(request).principals
+
+
+async def principal_or_gateway(
+    settings: Settings,
+    engine: AsyncEngine,
+    creds: HTTPAuthorizationCredentials | None,
+    principals: PrincipalCache | None = None,
+) -> Principal:
     """A signed-in person, a clinician holding a patient's QR, or a hospital's gateway presenting the hospital's
-    API key (DICOMweb only)."""
+    API key (DICOMweb only). With `principals`, a person's user row read in the last seconds is not read again."""
     if creds is not None and (claims := grant_claims(settings, creds.credentials)) is not None:
         return await _grant_holder(engine, claims)
     if creds is None or not creds.credentials.startswith(api_key.PREFIX):
-        return (await authenticate(settings, engine, creds)).principal
+        claims = _claims(settings, creds)
+        cached = principals.get(claims) if principals is not None else None
+        if cached is not None:
+            return cached
+        async with reading(engine) as conn:
+            user = await alliance.principal_row(conn, str(claims.get("sub")))
+        principal = _principal(claims, user)
+        if principals is not None:
+            principals.put(claims, principal)
+        return principal
     parsed = api_key.parse(creds.credentials)
     if parsed is not None:
         async with reading(engine) as conn:
@@ -353,6 +397,15 @@ async def principal_or_gateway(settings: AppSettings, engine: Engine, creds: Cre
         if row is not None and api_key.matches(parsed[1], row["secret_sha256"]):
             return Principal(f"api-key:{row['id']}", Role.GATEWAY, row["hospital_id"], row["label"])
     raise YilianError(ErrorCode.UNAUTHENTICATED, "the API key is not valid or has been revoked")
+
+
+async def dicomweb_caller(
+    settings: AppSettings,
+    engine: Engine,
+    creds: Credentials,
+    principals: Annotated[PrincipalCache, Depends(_principals)],
+) -> Principal:
+    return await principal_or_gateway(settings, engine, creds, principals)
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
@@ -405,14 +458,14 @@ async def dicomweb_uids(request: Request) -> None:
             raise YilianError(ErrorCode.MALFORMED_REQUEST, f"the {name} UID in the path {problem}", details)
 
 
-async def viewer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
+async def viewer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
     if principal.role in (Role.PATIENT, Role.GATEWAY) and principal.studies is None:
         # A gateway's key is a store-only credential: a stolen one must not read the archive.
         raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
     return principal
 
 
-async def storer(principal: Annotated[Principal, Depends(principal_or_gateway)]) -> Principal:
+async def storer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
     if principal.role not in _STORERS or principal.hospital_id is None:
         raise YilianError(
             ErrorCode.FORBIDDEN,

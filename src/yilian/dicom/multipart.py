@@ -354,6 +354,13 @@ def closing(boundary: str) -> bytes:
     return f"--{boundary}--\r\n".encode("ascii")
 
 
+def multipart_body(parts: Iterable[tuple[str, bytes, str | None]], boundary: str) -> bytes:
+    """The whole body of parts already in memory, byte for byte what `multipart_stream` makes of them."""
+    pieces = [part_header(content_type, boundary, location, len(body)) + body + CRLF
+              for content_type, body, location in parts]  # fmt: skip
+    return b"".join([*pieces, closing(boundary)])
+
+
 async def multipart_stream(parts: Iterable[PartSpec] | AsyncIterable[PartSpec], boundary: str) -> AsyncIterator[bytes]:
     """The chunks of a multipart/related body, produced part by part so a whole study is never in memory.
 

@@ -32,9 +32,9 @@ async def located(
 ) -> list[dict[str, Any]]:
     """The instances a retrieve names, in order; 404 alike for an unknown study and one the caller may not see."""
     async with reading(engine) as conn:
-        if not await queries.visible_study(conn, principal, study):
+        rows = await queries.visible_instances(conn, principal, study, series, sop, metadata=metadata)
+        if not rows and not await queries.visible_study(conn, principal, study):  # only to say which is missing
             raise YilianError(ErrorCode.NOT_FOUND, f"no study {study}")
-        rows = await queries.instances_of(conn, study, series, sop, metadata=metadata)
     if not rows:
         what = f"instance {sop}" if sop else f"series {series}" if series else f"study {study}"
         raise YilianError(ErrorCode.NOT_FOUND, f"no {what} in study {study}" if (sop or series) else f"no {what}")
@@ -56,27 +56,32 @@ async def file_chunks(blobs: BlobStore, key: str) -> AsyncIterator[bytes]:
         f.close()
 
 
-READ_AHEAD = 4  # instances whose first CHUNK is fetched while an earlier one streams (at most 4 MiB held)
+READ_AHEAD = 4  # instances opened, and their first read done, while an earlier one streams
+FIRST_READ = 4 * CHUNK  # most instances in one read: one thread hop each (at most READ_AHEAD x 4 MiB held)
 
 
-async def files_ahead(blobs: BlobStore, keys: list[str]) -> AsyncGenerator[AsyncIterator[bytes], None]:
-    """Each blob's chunks in order, the next READ_AHEAD blobs opened and their first chunk read meanwhile: on S3
-    every blob costs a request's round trip, which this overlaps instead of paying one after another."""
-    pending: collections.deque[asyncio.Future[tuple[BinaryIO, bytes]]] = collections.deque()
-    upcoming = iter(keys)
+async def files_ahead(
+    blobs: BlobStore, keys: list[str], sizes: list[int] | None = None
+) -> AsyncGenerator[AsyncIterator[bytes], None]:
+    """Each blob's chunks in order, the next READ_AHEAD blobs opened and their first read done meanwhile: on S3
+    every blob costs a request's round trip, which this overlaps instead of paying one after another. With the
+    blobs' sizes, a blob read whole in its first read needs no further hop to find its end."""
+    pending: collections.deque[asyncio.Future[tuple[BinaryIO, bytes, int | None]]] = collections.deque()
+    known: list[int | None] = list(sizes) if sizes is not None else [None] * len(keys)
+    upcoming = iter(zip(keys, known, strict=True))
 
     def launch() -> None:
-        key = next(upcoming, None)
-        if key is not None:
-            pending.append(asyncio.ensure_future(asyncio.to_thread(_open_and_read, blobs, key)))
+        item = next(upcoming, None)
+        if item is not None:
+            pending.append(asyncio.ensure_future(asyncio.to_thread(_open_and_read, blobs, *item)))
 
     for _ in range(READ_AHEAD):
         launch()
     try:
         while pending:
-            f, first = await pending.popleft()
+            f, first, size = await pending.popleft()
             launch()
-            yield _rest_of(f, first)
+            yield _rest_of(f, first, done=size is not None and len(first) >= size)
     finally:
         for future in pending:
             future.cancel()
@@ -84,19 +89,21 @@ async def files_ahead(blobs: BlobStore, keys: list[str]) -> AsyncGenerator[Async
                 future.result()[0].close()
 
 
-def _open_and_read(blobs: BlobStore, key: str) -> tuple[BinaryIO, bytes]:
+def _open_and_read(blobs: BlobStore, key: str, size: int | None) -> tuple[BinaryIO, bytes, int | None]:
     f = blobs.open(key)
     try:
-        return f, f.read(CHUNK)
+        return f, f.read(FIRST_READ if size is None else min(max(size, 1), FIRST_READ)), size
     except BaseException:
         f.close()
         raise
 
 
-async def _rest_of(f: BinaryIO, first: bytes) -> AsyncIterator[bytes]:
+async def _rest_of(f: BinaryIO, first: bytes, *, done: bool) -> AsyncIterator[bytes]:
     try:
         if first:
             yield first
+        if done:
+            return
         while chunk := await asyncio.to_thread(f.read, CHUNK):
             yield chunk
     finally:

@@ -19,6 +19,7 @@ from yilian.dicom.multipart import (
     PartBody,
     PartSpec,
     boundary,
+    multipart_body,
     multipart_content_type,
     multipart_stream,
 )
@@ -142,6 +143,12 @@ def _streamed(parts: AsyncIterator[PartSpec], root_type: str) -> StreamingRespon
     )
 
 
+def _buffered(parts: list[tuple[str, bytes, str | None]], root_type: str) -> Response:
+    """Parts already in memory (frames, a bulk value) as one body: no streaming machinery for a few hundred KiB."""
+    b = boundary()
+    return Response(multipart_body(parts, b), media_type=multipart_content_type(root_type, b), headers=_NO_TRANSFORM)
+
+
 # --- instances -----------------------------------------------------------------------------------------------
 
 
@@ -153,7 +160,7 @@ async def _retrieve(
     blobs, base = archive.blobs, dicomweb_base(request)
 
     async def parts() -> AsyncIterator[PartSpec]:
-        files = retrieve.files_ahead(blobs, [row["blob_key"] for row in rows])
+        files = retrieve.files_ahead(blobs, [row["blob_key"] for row in rows], [row["size"] for row in rows])
         try:
             for row in rows:
                 location = (
@@ -210,7 +217,7 @@ async def retrieve_frames(
         raise YilianError(ErrorCode.NOT_ACCEPTABLE, str(exc), on_offer) from exc
     # Each part names its transfer syntax: Cornerstone decodes an unlabelled part as uncompressed (WADO-04).
     content_type = dicom_frames.frame_media_type(target)
-    return _streamed(_aiter((content_type, payload, None) for payload in payloads), content_type.split(";")[0])
+    return _buffered([(content_type, payload, None) for payload in payloads], content_type.split(";")[0])
 
 
 def _read_frames(blobs: BlobStore, key: str, numbers: list[int], decode: bool = False) -> list[bytes]:
@@ -227,7 +234,7 @@ async def retrieve_bulk_data(
         return await retrieve_frames(study, series, sop, _all_frames(row), request, archive, principal)
     ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     value = retrieve.bulk_value(ds, path)
-    return _streamed(_aiter([("application/octet-stream", value, None)]), "application/octet-stream")
+    return _buffered([("application/octet-stream", value, None)], "application/octet-stream")
 
 
 def _all_frames(row: dict[str, Any]) -> str:

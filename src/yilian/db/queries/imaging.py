@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 from yilian.db.queries.access import visible_studies
 from yilian.db.schema import dicom_instances, dicom_series, dicom_studies
@@ -348,15 +349,30 @@ async def visible_study(conn: AsyncConnection, p: Principal, study_instance_uid:
     return found is not None
 
 
-async def instances_of(
+async def visible_instances(
     conn: AsyncConnection,
+    p: Principal,
     study_instance_uid: str,
     series_instance_uid: str | None = None,
     sop_instance_uid: str | None = None,
     *,
     metadata: bool = False,
 ) -> list[dict[str, Any]]:
-    """The instances of a study, series or one instance, in series then instance-number order."""
+    """`instances_of`, limited to a study `p` may see, in one round trip (a viewer makes hundreds of these)."""
+    query = _instances_query(study_instance_uid, series_instance_uid, sop_instance_uid, metadata=metadata)
+    query = query.join_from(dicom_instances, dicom_studies, _in.study_instance_uid == _st.study_instance_uid).where(
+        visible_studies(p)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+def _instances_query(
+    study_instance_uid: str,
+    series_instance_uid: str | None,
+    sop_instance_uid: str | None,
+    *,
+    metadata: bool,
+) -> Select[Any]:
     columns = [_in.sop_instance_uid, _in.series_instance_uid, _in.transfer_syntax_uid, _in.blob_key, _in.size,
                _in.sop_class_uid, _in.number_of_frames]  # fmt: skip
     if metadata:
@@ -366,7 +382,19 @@ async def instances_of(
         query = query.where(_in.series_instance_uid == series_instance_uid)
     if sop_instance_uid is not None:
         query = query.where(_in.sop_instance_uid == sop_instance_uid)
-    query = query.order_by(_in.series_instance_uid, _in.instance_number.nulls_last(), _in.sop_instance_uid)
+    return query.order_by(_in.series_instance_uid, _in.instance_number.nulls_last(), _in.sop_instance_uid)
+
+
+async def instances_of(
+    conn: AsyncConnection,
+    study_instance_uid: str,
+    series_instance_uid: str | None = None,
+    sop_instance_uid: str | None = None,
+    *,
+    metadata: bool = False,
+) -> list[dict[str, Any]]:
+    """The instances of a study, series or one instance, in series then instance-number order."""
+    query = _instances_query(study_instance_uid, series_instance_uid, sop_instance_uid, metadata=metadata)
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
