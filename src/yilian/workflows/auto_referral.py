@@ -89,7 +89,7 @@ class AutoReferralWorkflow:
                 workflow.now(),
                 referral_id,
                 plan.agreement_id,
-                plan.details,
+                {**(plan.details or {}), "swept": True} if inp.swept else plan.details,
             ),  # fmt: skip
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
