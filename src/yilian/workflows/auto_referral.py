@@ -33,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.report import ReportContent  # noqa: F401
     from yilian.domain.roles import Actor  # noqa: F401
     from yilian.domain.sla import SlaClock  # noqa: F401
-    from yilian.workflows.referral import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, ReferralWorkflow
+    from yilian.workflows.action_table import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from yilian.workflows.referral import ReferralWorkflow
 
 
 @workflow.defn
