@@ -167,15 +167,11 @@ class LectureMedia:
     times: SegmentTimes
 
 
-def lecture_files(res: Resources) -> LectureMedia:
-    """The lecture files of these resources: for the route below and for the HLS door (api/hls_door.py)."""
+async def _lecture_media(request: HTTPConnection) -> LectureMedia:
+    res = resources(request)
     assert res.lecture_views is not None and res.segment_times is not None, "create_app builds them"
     return LectureMedia(res.settings.lecture_media_root(), res.settings.jwt_secret, res.lecture_views,
                         res.segment_times)  # fmt: skip
-
-
-async def _lecture_media(request: HTTPConnection) -> LectureMedia:
-    return lecture_files(resources(request))
 
 
 AppSettings = Annotated[Settings, Depends(_settings)]
@@ -399,7 +395,10 @@ async def principal_or_gateway(
         async with reading(engine) as conn:
             row = await api_key_queries.active_key(conn, parsed[0])
         if row is not None and api_key.matches(parsed[1], row["secret_sha256"]):
-            return Principal(f"api-key:{row['id']}", Role.GATEWAY, row["hospital_id"], row["label"])
+            retrieves = row["scope"] == api_key.KeyScope.STORE_RETRIEVE
+            return Principal(
+                api_key.actor_id(row["id"]), Role.GATEWAY, row["hospital_id"], row["label"], may_retrieve=retrieves
+            )
     raise YilianError(ErrorCode.UNAUTHENTICATED, "the API key is not valid or has been revoked")
 
 
@@ -463,8 +462,8 @@ async def dicomweb_uids(request: Request) -> None:
 
 
 async def viewer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
-    if principal.role in (Role.PATIENT, Role.GATEWAY) and principal.studies is None:
-        # A gateway's key is a store-only credential: a stolen one must not read the archive.
+    if principal.role in (Role.PATIENT, Role.GATEWAY) and principal.studies is None and not principal.may_retrieve:
+        # A gateway's key stores unless issued to retrieve: a stolen store key must not read the archive.
         raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
     return principal
 

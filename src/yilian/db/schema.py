@@ -13,6 +13,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -20,8 +21,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-
-from yilian.domain.referral import OPEN_STATES
 
 metadata = MetaData()
 
@@ -145,13 +144,6 @@ referrals = Table(
     Index("ix_referrals_offered", "offered_to"),
     Index("ix_referrals_patient", "patient_ref"),
     Index("ix_referrals_submitted_at", "submitted_at"),
-)
-# The worklist's open cases in SLA order (db/queries/referral.worklist): a few thousand among a province's year of
-# finished ones. The predicate is the domain's open states as of migration 0017; a change to them needs a migration.
-OPEN_DUE_INDEX = Index(
-    "ix_referrals_open_due",
-    referrals.c.sla_due_at,
-    postgresql_where=referrals.c.state.in_(sorted(str(s) for s in OPEN_STATES)),
 )
 
 audit_events = Table(
@@ -341,6 +333,11 @@ api_keys = Table(
     _ts("created_at", False),
     _ts("last_used_at"),
     _ts("revoked_at"),
+    # Revision 0017: `store` keys only store images (and fetch their hospital's reports for its PACS);
+    # `store_retrieve` keys also search and retrieve the hospital's own studies (the gateway's C-FIND/C-MOVE).
+    Column("scope", String(16), nullable=False, server_default="store"),
+    # When a gateway with this key last asked for reports to store in its PACS (the cloud makes them only then).
+    _ts("reports_asked_at"),
 )
 
 IMAGING_TABLES = ("dicom_studies", "dicom_series", "dicom_instances", "api_keys")
@@ -1078,3 +1075,48 @@ retention_events = Table(
 )
 
 RETENTION_TABLES = ("retention_policies", "study_retention", "legal_holds", "retention_events")
+
+
+# --- Reports into county PACSs (revision 0017, docs/gateway.md): each signed version's PDF and SR instance for the
+# sending hospital's gateway, and every step of their delivery. The events keep no foreign key, so the trail
+# outlives a delivery deleted with its study.
+
+pacs_deliveries = Table(
+    "pacs_deliveries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("referral_id", String(64), nullable=False),
+    Column("report_version", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # pdf | sr
+    Column("hospital_id", ForeignKey("hospitals.id"), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False),
+    Column("series_instance_uid", String(64), nullable=False),
+    Column("sop_instance_uid", String(64), nullable=False, unique=True),
+    Column("sop_class_uid", String(64), nullable=False),
+    # The Part-10 bytes, made once: every fetch (and every retry at the gateway) sends exactly these.
+    Column("data", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | queued | delivered | failed
+    Column("dicom_status", Integer),  # the PACS's C-STORE status, as the gateway reported it
+    Column("detail", Text, nullable=False, server_default=""),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+    Index("ix_pacs_deliveries_hospital_state", "hospital_id", "state"),
+    Index("ix_pacs_deliveries_study", "study_instance_uid"),
+    Index("ix_pacs_deliveries_referral", "referral_id", "report_version"),
+)
+
+pacs_delivery_events = Table(
+    "pacs_delivery_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("delivery_id", BigInteger, nullable=False, index=True),
+    _ts("at", False),
+    Column("state", String(16), nullable=False),
+    Column("dicom_status", Integer),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("actor_id", String(64), nullable=False),  # system, or the gateway's key (api-key:<id>)
+)
+
+PACS_TABLES = ("pacs_deliveries", "pacs_delivery_events")

@@ -28,6 +28,8 @@ class Principal:
     licensed_for: frozenset[str] = field(default_factory=frozenset)  # hospitals a reader may read for
     # Set only for a clinician holding a patient's QR (cloud film): exactly these studies, nothing else.
     studies: frozenset[str] | None = None
+    # Set only for a gateway whose API key has the store_retrieve scope: its hospital's own studies (C-FIND/C-MOVE).
+    may_retrieve: bool = False
 
     @cached_property
     def actor(self) -> Actor:  # cached: a worklist asks for it once per row
@@ -113,7 +115,16 @@ STUDY_GRANTS: Mapping[Role, StudyGrant] = {
         role: StudyGrant(through_referrals=StudyReach.PRIORS, recognised_through_referrals=True)
         for role in READER_ROLES
     },
-}  # a gateway stores but never searches or retrieves
+}  # a gateway stores; it searches and retrieves only with a retrieving key (RETRIEVING_GATEWAY)
+# A gateway's key issued with the store_retrieve scope: the studies its hospital sent, for the county's workstations.
+RETRIEVING_GATEWAY = StudyGrant(own_hospital=True)
+
+
+def study_grant(p: Principal) -> StudyGrant | None:
+    """How far the archive opens to `p`: its role's grant, or for a gateway, its key's."""
+    if p.role is Role.GATEWAY:
+        return RETRIEVING_GATEWAY if p.may_retrieve else None
+    return STUDY_GRANTS.get(p.role)
 
 
 def party(r: ReferralScope, which: Party) -> str | None:
@@ -199,7 +210,7 @@ def can_view_study(
         return s.study_instance_uid in p.studies
     if teaching_copy is not None and can_see(p.role, teaching_copy.state, teaching_copy.visibility):
         return True
-    grant = STUDY_GRANTS.get(p.role)
+    grant = study_grant(p)
     if grant is None:
         return False
     if grant.everything:

@@ -7,8 +7,18 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
 PREFIX = "ylk_"
+# The actor id a key acts as (audit trails, `received_by`): the key's id, never its secret.
+ACTOR_PREFIX = "api-key:"
+
+
+class KeyScope(StrEnum):
+    """What a gateway may do with the key (docs/gateway.md)."""
+
+    STORE = "store"  # store images, and fetch the hospital's signed reports for its PACS; read nothing else
+    STORE_RETRIEVE = "store_retrieve"  # also search and retrieve the hospital's own studies (C-FIND, C-MOVE)
 _FORMAT = re.compile(r"ylk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 
@@ -36,3 +46,11 @@ def parse(token: str) -> tuple[str, str] | None:
 
 def matches(secret: str, stored_sha256: str) -> bool:
     return hmac.compare_digest(digest(secret), stored_sha256)
+
+
+def actor_id(key_id: str) -> str:
+    return f"{ACTOR_PREFIX}{key_id}"
+
+
+def key_id_of(actor: str) -> str:
+    return actor.removeprefix(ACTOR_PREFIX)

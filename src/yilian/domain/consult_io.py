@@ -48,7 +48,6 @@ class ConsultProgress:
     present: list[Presence] = field(default_factory=list)  # who is in the room now
     conclusion: Conclusion | None = None
     cancel_reason: str = ""
-    consented: list[str] = field(default_factory=list)  # who consents to the room being recorded, now
 
 
 @dataclass(frozen=True)
@@ -102,18 +101,7 @@ class ConcludeInput:
         return Given(now=now, conclusion=self.conclusion)
 
 
-@dataclass(frozen=True)
-class ConsentInput:
-    """A participant consents to the room being recorded (True) or declines or withdraws (False)."""
-
-    actor: Actor
-    consent: bool
-
-    def given(self, now: datetime) -> Given:
-        return Given(now=now)
-
-
-ConsultPersonInput = ScheduleInput | ConsultActorInput | ConcludeInput | ConsentInput
+ConsultPersonInput = ScheduleInput | ConsultActorInput | ConcludeInput
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,7 @@ class ActivityName:
     FIND_CANDIDATES = "find_candidates"
     STUDY_ARRIVED = "study_arrived"
     INDEX_REPORT = "index_report"
+    QUEUE_REPORT_FOR_PACS = "queue_report_for_pacs"
 
 
 @dataclass(frozen=True)
@@ -335,3 +336,17 @@ class IndexReportInput:
 class IndexReportResult:
     indexed: bool  # False: search is not configured, or the index already held a newer version
     report_version: int = 0  # the version the index now holds (read from PostgreSQL, never older than asked)
+
+
+@dataclass(frozen=True)
+class PacsReportInput:
+    """Make the signed version `report_version` into DICOM (PDF and SR) for the sending hospital's PACS."""
+
+    referral_id: str
+    report_version: int
+
+
+@dataclass(frozen=True)
+class PacsReportResult:
+    queued: int  # instances made for the gateway (0: made before, no archived study, or no gateway with a PACS)
+    reason: str = ""

@@ -43,10 +43,17 @@ def _run(settings: GatewaySettings) -> int:
 
 
 def _status(settings: GatewaySettings, *, as_json: bool) -> int:
-    from yilian.gateway.status import read_status, render_status, render_status_json
+    from yilian.gateway.status import (
+        read_report_status,
+        read_status,
+        render_reports,
+        render_status,
+        render_status_json,
+    )
 
     try:
         snapshot = read_status(settings)
+        reports = read_report_status(settings)
     except FileNotFoundError:
         print(
             f"no gateway queue at {settings.database_path}: the gateway has not run with this"
@@ -54,5 +61,9 @@ def _status(settings: GatewaySettings, *, as_json: bool) -> int:
             file=sys.stderr,
         )
         return 1
-    print(render_status_json(snapshot) if as_json else render_status(snapshot, settings))
+    if as_json:
+        print(render_status_json(snapshot, reports))
+    else:
+        print(render_status(snapshot, settings))
+        print(render_reports(reports, settings))
     return 0

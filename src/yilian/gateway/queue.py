@@ -419,6 +419,22 @@ def _write_all(fd: int, data: bytes) -> None:
     os.fsync(fd)
 
 
+def write_durably(incoming: Path, final: Path, data: bytes) -> None:
+    """Write to a partial file in `incoming`, fsync it, rename it to `final`, fsync `final`'s directory: a crash
+    leaves the whole file under its final name or nothing there (a partial file `recover` removes)."""
+    partial = incoming / f"{uuid.uuid4().hex}.part"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        _write_all(fd, data)
+    except BaseException:
+        os.close(fd)
+        partial.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(partial, final)  # atomic: the final name only ever holds a complete file
+    _fsync_directory(final.parent)
+
+
 def _fsync_directory(directory: Path) -> None:
     """Make a rename or a new entry in `directory` survive power loss (POSIX leaves it in the page cache)."""
     fd = os.open(directory, os.O_RDONLY)

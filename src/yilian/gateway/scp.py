@@ -1,4 +1,5 @@
-"""The Storage and Verification SCP modalities send to (PS3.4 Annex B and A.4), queueing before it acknowledges."""
+"""The Storage and Verification SCP modalities send to (PS3.4 Annex B and A.4), queueing before it acknowledges; and
+the Query/Retrieve SCP (C-FIND, C-MOVE) county workstations pull the hospital's cloud studies through."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from collections.abc import Callable
 from pydicom.dataset import Dataset
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, evt
 from pynetdicom.events import Event, EventHandlerType
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
 from pynetdicom.transport import ThreadedAssociationServer
 
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
 from yilian.gateway.admission import AssociationSlots
+from yilian.gateway.query_retrieve import CloudArchive, handle_find, handle_move
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.settings import GatewaySettings
 
@@ -26,14 +34,18 @@ PROCESSING_FAILURE = 0x0110
 
 
 def start_scp(
-    settings: GatewaySettings, queue: InstanceQueue, on_queued: Callable[[], None]
+    settings: GatewaySettings,
+    queue: InstanceQueue,
+    on_queued: Callable[[], None],
+    archive: CloudArchive | None = None,
 ) -> ThreadedAssociationServer:
     """Listen for associations in background threads; `on_queued` is called after each newly queued instance.
 
     Every storage SOP class pynetdicom knows is accepted with every transfer syntax it knows, so compressed
     images are kept exactly as the modality sent them. Calling AE titles outside the allowed list are rejected
     at association time (A-ASSOCIATE-RJ, calling AE title not recognised), before they take a slot; the limits
-    and timeouts are gateway.admission's.
+    and timeouts are gateway.admission's. With `archive`, C-FIND and C-MOVE are answered from the cloud
+    (gateway.query_retrieve).
     """
     ae = AE(ae_title=settings.ae_title)
     ae.maximum_associations = settings.max_connections
@@ -55,6 +67,17 @@ def start_scp(
         (evt.EVT_C_STORE, handle_store, [queue, settings.min_free_bytes, on_queued]),
         (evt.EVT_REJECTED, _log_rejected),
     ]
+    if archive is not None:
+        for find, move in (
+            (StudyRootQueryRetrieveInformationModelFind, StudyRootQueryRetrieveInformationModelMove),
+            (PatientRootQueryRetrieveInformationModelFind, PatientRootQueryRetrieveInformationModelMove),
+        ):
+            ae.add_supported_context(find)
+            ae.add_supported_context(move)
+        handlers += [
+            (evt.EVT_C_FIND, handle_find, [archive, settings.ae_title]),
+            (evt.EVT_C_MOVE, handle_move, [archive, settings.move_destinations]),
+        ]
     server = ae.start_server((settings.host, settings.port), block=False, evt_handlers=handlers)
     assert server is not None  # non-blocking start always returns the server
     return server

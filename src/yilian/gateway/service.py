@@ -11,7 +11,10 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from yilian.gateway.pacs import deliver_reports_forever
+from yilian.gateway.query_retrieve import CloudArchive
 from yilian.gateway.queue import InstanceQueue
+from yilian.gateway.report_queue import ReportQueue
 from yilian.gateway.scp import start_scp
 from yilian.gateway.settings import GatewaySettings
 from yilian.gateway.uploader import upload_forever
@@ -42,31 +45,42 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
 
     queue = InstanceQueue(settings.spool_dir)
     queue.recover()
+    reports = ReportQueue(settings.spool_dir)
+    reports.recover()
     metrics = _serve_metrics(settings, queue)
     wake = asyncio.Event()
 
     def on_queued() -> None:  # called from the SCP's association threads
         loop.call_soon_threadsafe(wake.set)
 
-    server = start_scp(settings, queue, on_queued)
+    verify: ssl.SSLContext | bool = (
+        ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else True
+    )
+    archive = CloudArchive(settings, verify)
+    server = start_scp(settings, queue, on_queued, archive)
     host, port = server.server_address[:2]
     print(
         f"gateway {settings.ae_title} listening on {host}:{port}, forwarding to {settings.stow_url}",
         flush=True,
     )
-    verify: ssl.SSLContext | bool = (
-        ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else True
-    )
+    pacs = settings.pacs
+    if pacs is not None:
+        print(f"storing signed reports into the PACS {pacs.ae_title} at {pacs.host}:{pacs.port}", flush=True)
     try:
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_seconds, connect=10.0), verify=verify
         ) as client:
-            await upload_forever(settings, queue, client, wake, stop)
+            loops = [upload_forever(settings, queue, client, wake, stop)]
+            if pacs is not None:
+                loops.append(deliver_reports_forever(settings, reports, client, stop))
+            await asyncio.gather(*loops)
     finally:
         # New associations stop first; an instance mid-transfer is not acknowledged, so the modality resends it.
         server.shutdown()
+        archive.close()
         if metrics is not None:
             metrics.stop()
+        reports.close()
         queue.close()
         log.info("gateway stopped")
 

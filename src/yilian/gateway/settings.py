@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class PacsDestination:
+    """The hospital's PACS, where signed reports are stored by C-STORE."""
+
+    ae_title: str
+    host: str
+    port: int
 
 
 class GatewaySettings(BaseSettings):
@@ -50,6 +60,16 @@ class GatewaySettings(BaseSettings):
     backoff_min_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
 
+    # The hospital's PACS, where the gateway stores signed reports (a PDF and an SR per signed version): its AE
+    # title, host and port, all three or none (none: reports are not fetched).
+    pacs_ae_title: str | None = Field(default=None, min_length=1, max_length=16)
+    pacs_host: str | None = None
+    pacs_port: int | None = Field(default=None, ge=1, le=65535)
+    # How often the gateway asks the cloud for newly signed reports.
+    report_poll_seconds: float = Field(default=30.0, gt=0)
+    # Workstations a C-MOVE may send to, as AE=host:port, comma-separated, e.g. `WS1=10.1.2.3:104`.
+    move_destinations: Annotated[dict[str, tuple[str, int]], NoDecode] = {}
+
     # Prometheus /metrics of the queue (docs/ops.md): off unless a port is set; loopback unless a token guards it.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
@@ -72,6 +92,33 @@ class GatewaySettings(BaseSettings):
         if self.backoff_max_seconds < self.backoff_min_seconds:
             raise ValueError("YILIAN_GATEWAY_BACKOFF_MAX_SECONDS is below YILIAN_GATEWAY_BACKOFF_MIN_SECONDS")
         return self
+
+    @field_validator("move_destinations", mode="before")
+    @classmethod
+    def _parse_destinations(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        table: dict[str, tuple[str, int]] = {}
+        for entry in (e.strip() for e in value.split(",") if e.strip()):
+            title, _, address = entry.partition("=")
+            host, _, port = address.strip().rpartition(":")
+            if not title.strip() or not host or not port.isdigit():
+                raise ValueError(f"{entry!r} is not AE=host:port")
+            table[title.strip()] = (host, int(port))
+        return table
+
+    @model_validator(mode="after")
+    def _pacs_whole(self) -> GatewaySettings:
+        given = [self.pacs_ae_title, self.pacs_host, self.pacs_port]
+        if any(v is not None for v in given) and not all(v is not None for v in given):
+            raise ValueError("set all of YILIAN_GATEWAY_PACS_AE_TITLE, _PACS_HOST and _PACS_PORT, or none")
+        return self
+
+    @property
+    def pacs(self) -> PacsDestination | None:
+        if self.pacs_ae_title is None or self.pacs_host is None or self.pacs_port is None:
+            return None
+        return PacsDestination(self.pacs_ae_title, self.pacs_host, self.pacs_port)
 
     @property
     def database_path(self) -> Path:

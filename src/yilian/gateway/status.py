@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from yilian.gateway.queue import InstanceQueue, QueueSnapshot
+from yilian.gateway.report_queue import ReportQueue, ReportSnapshot
 from yilian.gateway.settings import GatewaySettings
 
 
@@ -18,6 +19,48 @@ def read_status(settings: GatewaySettings) -> QueueSnapshot:
         return queue.snapshot()
     finally:
         queue.close()
+
+
+def read_report_status(settings: GatewaySettings) -> ReportSnapshot:
+    """The reports for the hospital's PACS, from the same SQLite file."""
+    reports = ReportQueue(settings.spool_dir, readonly=True)
+    try:
+        return reports.snapshot()
+    finally:
+        reports.close()
+
+
+def reports_json(reports: ReportSnapshot) -> dict[str, Any]:
+    return {
+        "queued": reports.queued,
+        "delivered": reports.delivered,
+        "failed": reports.failed,
+        "last_delivered_at": _iso(reports.last_delivered_at),
+        "last_error": reports.last_error,
+        "recent_failures": [
+            {"sop_instance_uid": f.sop_instance_uid, "study_instance_uid": f.study_instance_uid, "reason": f.reason,
+             "at": _iso(f.at)}
+            for f in reports.recent_failures
+        ],
+    }  # fmt: skip
+
+
+def render_reports(reports: ReportSnapshot, settings: GatewaySettings, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    pacs = settings.pacs
+    where = f"{pacs.ae_title} at {pacs.host}:{pacs.port}" if pacs else "(no PACS set: YILIAN_GATEWAY_PACS_*)"
+    lines = [
+        f"reports to the PACS {where}",
+        f"  queued {reports.queued}, delivered {reports.delivered}, failed {reports.failed}",
+        "  last delivered  "
+        + ("never" if reports.last_delivered_at is None else _when(reports.last_delivered_at, now)),
+    ]
+    if reports.last_error:
+        lines.append(f"  waiting because {reports.last_error}")
+    if reports.recent_failures:
+        lines.append("refused by the PACS:")
+        lines += [f"  {f.sop_instance_uid}: {f.reason}" for f in reports.recent_failures]
+    return "\n".join(lines)
 
 
 def status_json(snapshot: QueueSnapshot, now: float | None = None) -> dict[str, Any]:
@@ -69,8 +112,11 @@ def render_status(snapshot: QueueSnapshot, settings: GatewaySettings, now: float
     return "\n".join(lines)
 
 
-def render_status_json(snapshot: QueueSnapshot) -> str:
-    return json.dumps(status_json(snapshot), ensure_ascii=False, indent=2)
+def render_status_json(snapshot: QueueSnapshot, reports: ReportSnapshot | None = None) -> str:
+    facts = status_json(snapshot)
+    if reports is not None:
+        facts["reports"] = reports_json(reports)
+    return json.dumps(facts, ensure_ascii=False, indent=2)
 
 
 def _error_is_current(snapshot: QueueSnapshot) -> bool:

@@ -319,10 +319,14 @@ REPORT_PDF_WORDS: Mapping[Language, Mapping[str, str]] = {
         "title": "影像检查报告", "patient": "患者", "hospital": "检查医院", "study": "检查", "date": "检查日期",
         "findings": "影像所见", "impression": "诊断意见", "final": "正式报告", "addendum": "补充报告",
         "signed_by": "签发医师", "footer": "云胶片：仅供参考，不作诊断依据。",
+        "reading_hospital": "诊断医院", "reader": "报告医师", "second_reader": "审核医师", "signed_at": "签发时间",
+        "pacs_footer": "医联远程影像诊断报告，电子签发。",
     },
     Language.EN: {
         "title": "Imaging report", "patient": "Patient", "hospital": "Hospital", "study": "Study", "date": "Study date",
         "findings": "Findings", "impression": "Impression", "final": "Final report", "addendum": "Addendum",
         "signed_by": "Signed by", "footer": "Cloud film: for reference, not for diagnosis.",
+        "reading_hospital": "Reading hospital", "reader": "Reader", "second_reader": "Second reader",
+        "signed_at": "Signed at", "pacs_footer": "Yilian remote imaging report, signed electronically.",
     },
 }  # fmt: skip

@@ -15,17 +15,21 @@ tests/workflows/test_replay.py replays saved histories to catch a non-determinis
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
     from yilian.domain.agreement import needs_second_reading
     from yilian.domain.consult_io import ConsultOnReferralInput
+    from yilian.domain.errors import YilianError
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
     from yilian.domain.quality import grade_of, retake_reasons
     from yilian.domain.referral import Action, ReferralCase, ReferralState
@@ -41,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         IndexReportInput,
         IndexReportResult,
         NotifyInput,
+        PacsReportInput,
+        PacsReportResult,
         PersonInput,
         ProjectionSnapshot,
         QualityInput,
@@ -61,9 +67,12 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.report import ReportContent, ReportKind
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
     from yilian.domain.sla import WARN_FRACTION, SlaClock
-    from yilian.workflows.action_table import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, ActionTableWorkflow, refusing
+    from yilian.workflows.rejection import rejection
 
 S = ReferralState
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Side effects must eventually happen: retry without limit, backing off to once every 30 s.
+ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 # A case submitted before its images waits; the archive signals their arrival, and this timer re-checks in
 # case a signal was lost (sent between the check and the wait).
 IMAGES_RECHECK = timedelta(minutes=10)
@@ -73,6 +82,14 @@ PATCH_CONSULT_STEPS = "consult-steps-on-the-timeline"
 ROUTING_RETRY = timedelta(minutes=30)
 # Signed reports (final, addenda) are indexed for search; histories from before this change replay without it.
 PATCH_INDEX_REPORTS = "index-signed-reports"
+# Signed reports (final, addenda) also go to the sending hospital's PACS through its gateway (docs/gateway.md): the
+# activity renders the PDF in Chromium, hence its own timeout; it gives up after about an hour of failures (logged)
+# rather than hold the case open forever.
+PATCH_REPORT_TO_PACS = "report-to-county-pacs"
+PACS_ACTIVITY_TIMEOUT = timedelta(minutes=2)
+PACS_RETRY = RetryPolicy(
+    maximum_interval=timedelta(seconds=30), maximum_attempts=120, non_retryable_error_types=["YilianError"]
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +103,7 @@ class _Note:
 
 
 @workflow.defn
-class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
+class ReferralWorkflow:
     @workflow.init
     def __init__(self, inp: ReferralInput) -> None:
         self._facts: CaseFacts = inp.facts
@@ -109,6 +126,7 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
         self._images_signalled = False
         # Indexing runs beside the case (the node may be down for a while) and is awaited before the run ends.
         self._indexing: list[workflow.ActivityHandle[IndexReportResult]] = []
+        self._to_pacs: list[workflow.ActivityHandle[PacsReportResult]] = []
 
     # ---- the main line ------------------------------------------------------------------------
     @workflow.run
@@ -422,16 +440,13 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
                 pass
 
     # ---- Updates: what people do --------------------------------------------------------------
-    # Every person's Update is validated by `_validate_update` (workflows/action_table.py): the domain's rule for the
-    # action the Update is named after. Temporal wants a validator's parameters to equal its handler's, so there is
-    # one thin validator per argument type, registered under each handler. A handler re-checks under the lock
-    # (`_acting`), then does the effect.
-    def _check(self, action: Action, inp: PersonInput) -> None:
-        holding = rules.conditions(critical_open=self._p.critical_open)
-        rules.validate(self._p.case, action, inp.actor, inp.given(), holding=holding)
-
-    def _action_of(self, update: str, inp: PersonInput) -> Action:
-        return rules.person_action(update, inp.given())
+    # Every person's Update is validated by `_validate_update`: the domain's rule for the action the Update is
+    # named after. Temporal wants a validator's parameters to equal its handler's, so there is one thin validator
+    # per argument type, registered under each handler. A handler re-checks under the lock, then does the effect.
+    def _validate_update(self, inp: PersonInput) -> None:
+        info = workflow.current_update_info()
+        assert info is not None  # Temporal sets it for every validator
+        self._validate(rules.person_action(info.name, inp.given()), inp)
 
     def _validate_actor_input(self, inp: ActorInput) -> None:
         self._validate_update(inp)
@@ -447,13 +462,31 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
 
     def _validate_retake_input(self, inp: RetakeInput) -> None:
         self._validate_update(inp)
-        with refusing():
+        try:
             retake_reasons(inp.reasons)
+        except YilianError as err:
+            raise rejection(err) from err
 
     def _validate_quality_input(self, inp: QualityInput) -> None:
         self._validate_update(inp)
-        with refusing():
+        try:
             grade_of(self._facts.modality, inp.grade, inp.reasons)
+        except YilianError as err:
+            raise rejection(err) from err
+
+    def _validate(self, action: Action, inp: PersonInput) -> None:
+        holding = rules.conditions(critical_open=self._p.critical_open)
+        try:
+            rules.validate(self._p.case, action, inp.actor, inp.given(), holding=holding)
+        except YilianError as err:
+            raise rejection(err) from err
+
+    @contextlib.asynccontextmanager
+    async def _acting(self, action: Action, inp: PersonInput) -> AsyncIterator[None]:
+        """Hold the lock and re-check: another Update may have changed the case since this one was validated."""
+        async with self._lock:
+            self._validate(action, inp)
+            yield
 
     @workflow.update
     async def submitted(self) -> ActionResult:
@@ -713,8 +746,10 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
 
     @record_consult.validator
     def _validate_consult_step(self, inp: ConsultOnReferralInput) -> None:
-        with refusing():
+        try:
             rules.consult_step(inp.action)
+        except YilianError as err:
+            raise rejection(err) from err
 
     # ---- queries ------------------------------------------------------------------------------
     @workflow.query
@@ -743,8 +778,10 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
         notify: list[_Note] | None = None,
         quality: QualityRecordInput | None = None,
     ) -> RecordStepResult:
-        with refusing():
+        try:
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
+        except YilianError as err:
+            raise rejection(err) from err
         self._p = replace(self._p, case=case)
         if report is not None and report.kind is ReportKind.FINAL:
             self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)
@@ -753,6 +790,7 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
         )
         if report is not None and report.kind in (ReportKind.FINAL, ReportKind.ADDENDUM):
             self._index_report(report.version)
+            self._report_to_pacs(report.version)
         return recorded
 
     def _index_report(self, version: int) -> None:
@@ -770,14 +808,35 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
             )
         )
 
+    def _report_to_pacs(self, version: int) -> None:
+        """Make the signed version into DICOM for the sending hospital's PACS, beside the case as indexing is; the
+        gateway's durable queue does the rest."""
+        if not workflow.patched(PATCH_REPORT_TO_PACS):
+            return
+        self._to_pacs.append(
+            workflow.start_activity(
+                ActivityName.QUEUE_REPORT_FOR_PACS,
+                PacsReportInput(self._facts.referral_id, version),
+                result_type=PacsReportResult,
+                start_to_close_timeout=PACS_ACTIVITY_TIMEOUT,
+                retry_policy=PACS_RETRY,
+            )
+        )
+
     async def _indexed(self) -> None:
-        """Wait for the indexing started in this run (a continued run would lose it)."""
+        """Wait for the indexing and PACS steps started in this run (a continued run would lose them)."""
         pending, self._indexing = self._indexing, []
         for handle in pending:
             try:
                 await handle
             except ActivityError as err:  # only a non-retryable failure gets here; the reindex repairs the index
                 workflow.logger.warning("indexing %s failed: %s", self._facts.referral_id, err)
+        to_pacs, self._to_pacs = self._to_pacs, []
+        for sent in to_pacs:
+            try:
+                await sent
+            except ActivityError as err:
+                workflow.logger.warning("the report of %s was not made for the PACS: %s", self._facts.referral_id, err)
 
     async def _record(
         self,

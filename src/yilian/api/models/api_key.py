@@ -5,11 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from yilian.api.schemas import ApiModel, Timestamp
+from yilian.domain.api_key import KeyScope
 
 
 class ApiKey(ApiModel):
     id: str
     label: str
+    scope: KeyScope
     created_by: str
     created_at: Timestamp
     revoked_at: Timestamp | None
@@ -19,5 +21,6 @@ class IssuedApiKey(ApiModel):
     id: str
     label: str
     hospital_id: str
+    scope: KeyScope
     api_key: str = Field(description="the key itself: shown this once, never stored")
     note: str

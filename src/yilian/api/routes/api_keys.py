@@ -34,6 +34,11 @@ Manager = Annotated[Principal, Depends(hospital_manager)]
 
 class NewApiKey(RequestBody):
     label: str = Field(min_length=1, max_length=120, description="where the key is used, e.g. 'CT room gateway'")
+    scope: api_key.KeyScope = Field(
+        default=api_key.KeyScope.STORE,
+        description="store: images in, reports for the PACS out; store_retrieve: also C-FIND/C-MOVE of the "
+        "hospital's own studies through the gateway",
+    )
 
 
 @router.post("", status_code=201)
@@ -46,6 +51,7 @@ async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, 
             hospital_id=hospital_id,
             label=body.label,
             secret_sha256=issued.secret_sha256,
+            scope=body.scope,
             created_by=principal.user_id,
             now=datetime.now(UTC),
         )
@@ -53,6 +59,7 @@ async def create_api_key(hospital_id: str, body: NewApiKey, principal: Manager, 
         id=issued.key_id,
         label=body.label,
         hospital_id=hospital_id,
+        scope=body.scope,
         api_key=issued.token,
         note="store this key now: it is shown only once",
     )

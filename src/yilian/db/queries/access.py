@@ -18,12 +18,12 @@ from yilian.db.schema import (
 )
 from yilian.domain.access import (
     REFERRAL_GRANTS,
-    STUDY_GRANTS,
     Grant,
     Match,
     Principal,
     StudyReach,
     mine,
+    study_grant,
 )
 from yilian.domain.consult import ConsultState
 
@@ -58,7 +58,7 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
             select(1).where(teaching_cases.c.deid_study_instance_uid == st.study_instance_uid, visible_cases(p.role))
         )
     ]
-    grant = STUDY_GRANTS.get(p.role)
+    grant = study_grant(p)
     if grant is None:
         return or_(false(), *ways)
     if grant.everything:

@@ -18,13 +18,14 @@ async def insert_key(
     hospital_id: str,
     label: str,
     secret_sha256: str,
+    scope: str,
     created_by: str,
     now: datetime,
 ) -> None:
     await conn.execute(
         api_keys.insert().values(
-            id=key_id, hospital_id=hospital_id, label=label, secret_sha256=secret_sha256, created_by=created_by,
-            created_at=now,
+            id=key_id, hospital_id=hospital_id, label=label, secret_sha256=secret_sha256, scope=scope,
+            created_by=created_by, created_at=now,
         )
     )  # fmt: skip
 
@@ -40,7 +41,10 @@ async def active_key(conn: AsyncConnection, key_id: str) -> dict[str, Any] | Non
 
 async def keys_of(conn: AsyncConnection, hospital_id: str) -> list[dict[str, Any]]:
     query = (
-        select(api_keys.c.id, api_keys.c.label, api_keys.c.created_by, api_keys.c.created_at, api_keys.c.revoked_at)
+        select(
+            api_keys.c.id, api_keys.c.label, api_keys.c.scope, api_keys.c.created_by, api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        )
         .where(api_keys.c.hospital_id == hospital_id)
         .order_by(api_keys.c.created_at)
     )

@@ -778,67 +778,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/consults/{consult_id}/recording-consent": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Consent To Recording
-         * @description The host or an invitee consents to the room being recorded, or declines (durable, audited). The room records
-         *     only while everyone in it consented; a newcomer who has not pauses it (docs/consults.md).
-         */
-        post: operations["consults_consent_to_recording"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/consults/{consult_id}/recordings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Recordings
-         * @description Who consents, and the files the room recorded: for the host and the invited.
-         */
-        get: operations["consults_list_recordings"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/consults/{consult_id}/recordings/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Play Recording
-         * @description One recorded WebM, for the host and the invited.
-         */
-        get: operations["consults_play_recording"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/dashboard": {
         parameters: {
             query?: never;
@@ -2648,6 +2587,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pacs-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Pacs Deliveries
+         * @description The hospital's report instances not yet delivered, oldest first; with `study_instance_uid`, every report
+         *     instance of that study (what a C-MOVE of the study brings along). Listing the open ones is how a gateway says it
+         *     has a PACS: the cloud makes report instances for hospitals whose gateway asked in the last 30 days.
+         */
+        get: operations["pacs_deliveries_list_pacs_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pacs-deliveries/{delivery_id}/instance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pacs Delivery Instance
+         * @description The instance itself (PS3.10 file), the same bytes on every fetch.
+         */
+        get: operations["pacs_deliveries_pacs_delivery_instance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pacs-deliveries/{delivery_id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Pacs Outcome
+         * @description What became of the instance at the gateway: queued, delivered (the PACS's status), or failed for good. A
+         *     repeated report changes nothing; one that cannot follow the current state is refused (409).
+         */
+        post: operations["pacs_deliveries_record_pacs_outcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies/{study_instance_uid}": {
         parameters: {
             query?: never;
@@ -3414,6 +3416,7 @@ export interface components {
             id: string;
             /** Label */
             label: string;
+            scope: components["schemas"]["KeyScope"];
             /** Created By */
             created_by: string;
             /**
@@ -3728,14 +3731,6 @@ export interface components {
             /** Recommendation */
             recommendation: string;
         };
-        /** ConsentBody */
-        ConsentBody: {
-            /**
-             * Consent
-             * @description true: the room may record me; false: it may not (declined or withdrawn)
-             */
-            consent: boolean;
-        };
         /**
          * Consult
          * @description One consult as its projection row holds it, with what the caller may do to it now.
@@ -3949,48 +3944,6 @@ export interface components {
          * @enum {string}
          */
         ConsultPersonAction: "schedule" | "reschedule" | "open" | "join" | "hand_over" | "post_message" | "conclude" | "cancel";
-        /**
-         * ConsultRecordingFile
-         * @description One WebM the room wrote: one publisher's camera and microphone (or screen) while everyone consented.
-         */
-        ConsultRecordingFile: {
-            /**
-             * Name
-             * @description play it at /api/consults/{consult_id}/recordings/{name}
-             */
-            name: string;
-            /**
-             * User Id
-             * @description whose camera, microphone or screen it holds
-             */
-            user_id: string;
-            /** Bytes */
-            bytes: number;
-            /**
-             * Modified At
-             * Format: date-time
-             */
-            modified_at: string;
-        };
-        /**
-         * ConsultRecordings
-         * @description Who consents to the room being recorded, and what it recorded (for its participants to play, and to pick
-         *     from later as teaching material).
-         */
-        ConsultRecordings: {
-            /**
-             * Consented
-             * @description user ids whose latest word is yes
-             */
-            consented: string[];
-            /**
-             * Declined
-             * @description user ids whose latest word is no
-             */
-            declined: string[];
-            /** Files */
-            files: components["schemas"]["ConsultRecordingFile"][];
-        };
         /**
          * ConsultState
          * @enum {string}
@@ -4207,6 +4160,16 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * DeliveryKind
+         * @enum {string}
+         */
+        DeliveryKind: "pdf" | "sr";
+        /**
+         * DeliveryState
+         * @enum {string}
+         */
+        DeliveryState: "pending" | "queued" | "delivered" | "failed";
         /** DeskConsent */
         DeskConsent: {
             /**
@@ -4913,6 +4876,7 @@ export interface components {
             label: string;
             /** Hospital Id */
             hospital_id: string;
+            scope: components["schemas"]["KeyScope"];
             /**
              * Api Key
              * @description the key itself: shown this once, never stored
@@ -4921,6 +4885,12 @@ export interface components {
             /** Note */
             note: string;
         };
+        /**
+         * KeyScope
+         * @description What a gateway may do with the key (docs/gateway.md).
+         * @enum {string}
+         */
+        KeyScope: "store" | "store_retrieve";
         /**
          * Lecture
          * @description One lecture as its projection row holds it, with what the caller may do to it now.
@@ -5335,6 +5305,11 @@ export interface components {
              * @description where the key is used, e.g. 'CT room gateway'
              */
             label: string;
+            /**
+             * @description store: images in, reports for the PACS out; store_retrieve: also C-FIND/C-MOVE of the hospital's own studies through the gateway
+             * @default store
+             */
+            scope: components["schemas"]["KeyScope"];
         };
         /** NewConsultBody */
         NewConsultBody: {
@@ -5561,24 +5536,46 @@ export interface components {
          * @enum {string}
          */
         Outcome: "stored" | "duplicate" | "rejected";
-        /** OutcomeBody */
-        OutcomeBody: {
+        /** PacsDelivery */
+        PacsDelivery: {
+            /** Id */
+            id: number;
             /** Referral Id */
             referral_id: string;
-            verdict: components["schemas"]["Verdict"];
+            /** Report Version */
+            report_version: number;
+            /** @description pdf: Encapsulated PDF; sr: Basic Text SR */
+            kind: components["schemas"]["DeliveryKind"];
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Series Instance Uid */
+            series_instance_uid: string;
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /** Sop Class Uid */
+            sop_class_uid: string;
+            /** Size */
+            size: number;
+            /** Sha256 */
+            sha256: string;
+            state: components["schemas"]["DeliveryState"];
             /**
-             * Grade
-             * @description the auditor's grade (a regrade)
-             * @default
+             * Dicom Status
+             * @description the PACS's C-STORE status, once the gateway has tried
              */
-            grade: string;
-            /** Reasons */
-            reasons?: components["schemas"]["DefectReason"][];
+            dicom_status: number | null;
+            /** Detail */
+            detail: string;
             /**
-             * Comment
-             * @default
+             * Created At
+             * Format: date-time
              */
-            comment: string;
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** Page[AdminAgreement] */
         Page_AdminAgreement_: {
@@ -6044,6 +6041,26 @@ export interface components {
         Page_OutboxMessage_: {
             /** Items */
             items: components["schemas"]["OutboxMessage"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
+        /** Page[PacsDelivery] */
+        Page_PacsDelivery_: {
+            /** Items */
+            items: components["schemas"]["PacsDelivery"][];
             /**
              * Limit
              * @description the most items one page holds; null: the whole list is this page
@@ -7922,6 +7939,41 @@ export interface components {
              */
             playlist_url: string;
         };
+        /** OutcomeBody */
+        yilian__api__routes__pacs_deliveries__OutcomeBody: {
+            /** @description queued (in the gateway's queue), delivered or failed */
+            state: components["schemas"]["DeliveryState"];
+            /**
+             * Dicom Status
+             * @description the PACS's C-STORE status
+             */
+            dicom_status?: number | null;
+            /**
+             * Detail
+             * @description the gateway's words on what happened
+             * @default
+             */
+            detail: string;
+        };
+        /** OutcomeBody */
+        yilian__api__routes__quality__OutcomeBody: {
+            /** Referral Id */
+            referral_id: string;
+            verdict: components["schemas"]["Verdict"];
+            /**
+             * Grade
+             * @description the auditor's grade (a regrade)
+             * @default
+             */
+            grade: string;
+            /** Reasons */
+            reasons?: components["schemas"]["DefectReason"][];
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+        };
         /** CommentBody */
         yilian__api__routes__referrals__CommentBody: {
             /**
@@ -7978,7 +8030,6 @@ export type CollectionCases = components['schemas']['CollectionCases'];
 export type CollectionDetail = components['schemas']['CollectionDetail'];
 export type Comparison = components['schemas']['Comparison'];
 export type ConcludeBody = components['schemas']['ConcludeBody'];
-export type ConsentBody = components['schemas']['ConsentBody'];
 export type Consult = components['schemas']['Consult'];
 export type ConsultCase = components['schemas']['ConsultCase'];
 export type ConsultConclusion = components['schemas']['ConsultConclusion'];
@@ -7986,8 +8037,6 @@ export type ConsultDetail = components['schemas']['ConsultDetail'];
 export type ConsultEvent = components['schemas']['ConsultEvent'];
 export type ConsultMessage = components['schemas']['ConsultMessage'];
 export type ConsultPersonAction = components['schemas']['ConsultPersonAction'];
-export type ConsultRecordingFile = components['schemas']['ConsultRecordingFile'];
-export type ConsultRecordings = components['schemas']['ConsultRecordings'];
 export type ConsultState = components['schemas']['ConsultState'];
 export type Credit = components['schemas']['Credit'];
 export type CurationBody = components['schemas']['CurationBody'];
@@ -7996,6 +8045,8 @@ export type CurationVersion = components['schemas']['CurationVersion'];
 export type Dashboard = components['schemas']['Dashboard'];
 export type DefectReason = components['schemas']['DefectReason'];
 export type Deidentification = components['schemas']['Deidentification'];
+export type DeliveryKind = components['schemas']['DeliveryKind'];
+export type DeliveryState = components['schemas']['DeliveryState'];
 export type DeskConsent = components['schemas']['DeskConsent'];
 export type Difficulty = components['schemas']['Difficulty'];
 export type Discrepancy = components['schemas']['Discrepancy'];
@@ -8044,6 +8095,7 @@ export type IndexAction = components['schemas']['IndexAction'];
 export type IndexEvent = components['schemas']['IndexEvent'];
 export type IndexedRecord = components['schemas']['IndexedRecord'];
 export type IssuedApiKey = components['schemas']['IssuedApiKey'];
+export type KeyScope = components['schemas']['KeyScope'];
 export type Lecture = components['schemas']['Lecture'];
 export type LectureAction = components['schemas']['LectureAction'];
 export type LectureAttendance = components['schemas']['LectureAttendance'];
@@ -8074,7 +8126,7 @@ export type OpenLink = components['schemas']['OpenLink'];
 export type OpenedGrant = components['schemas']['OpenedGrant'];
 export type OutboxMessage = components['schemas']['OutboxMessage'];
 export type Outcome = components['schemas']['Outcome'];
-export type OutcomeBody = components['schemas']['OutcomeBody'];
+export type PacsDelivery = components['schemas']['PacsDelivery'];
 export type PageAdminAgreement = components['schemas']['Page_AdminAgreement_'];
 export type PageAdminChange = components['schemas']['Page_AdminChange_'];
 export type PageAdminHospital = components['schemas']['Page_AdminHospital_'];
@@ -8099,6 +8151,7 @@ export type PageLecture = components['schemas']['Page_Lecture_'];
 export type PageLinkReview = components['schemas']['Page_LinkReview_'];
 export type PageNotification = components['schemas']['Page_Notification_'];
 export type PageOutboxMessage = components['schemas']['Page_OutboxMessage_'];
+export type PagePacsDelivery = components['schemas']['Page_PacsDelivery_'];
 export type PagePerson = components['schemas']['Page_Person_'];
 export type PagePriorCase = components['schemas']['Page_PriorCase_'];
 export type PageProposal = components['schemas']['Page_Proposal_'];
@@ -8208,6 +8261,8 @@ export type Verdict = components['schemas']['Verdict'];
 export type Viewer = components['schemas']['Viewer'];
 export type Visibility = components['schemas']['Visibility'];
 export type WatchToken = components['schemas']['WatchToken'];
+export type YilianApiRoutesPacsDeliveriesOutcomeBody = components['schemas']['yilian__api__routes__pacs_deliveries__OutcomeBody'];
+export type YilianApiRoutesQualityOutcomeBody = components['schemas']['yilian__api__routes__quality__OutcomeBody'];
 export type YilianApiRoutesReferralsCommentBody = components['schemas']['yilian__api__routes__referrals__CommentBody'];
 export type YilianApiRoutesTeachingCommentBody = components['schemas']['yilian__api__routes__teaching__CommentBody'];
 export type $defs = Record<string, never>;
@@ -10114,131 +10169,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_ConsultEvent_"];
-                };
-            };
-            /** @description refused: the error catalogue's code, a message and details */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description failed on our side; details carry a correlation id */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    consults_consent_to_recording: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                consult_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ConsentBody"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConsultRecordings"];
-                };
-            };
-            /** @description refused: the error catalogue's code, a message and details */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description failed on our side; details carry a correlation id */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    consults_list_recordings: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                consult_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConsultRecordings"];
-                };
-            };
-            /** @description refused: the error catalogue's code, a message and details */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description failed on our side; details carry a correlation id */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    consults_play_recording: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                consult_id: string;
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the WebM (VP8 and Opus, as sent) */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "video/webm": unknown;
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
@@ -14522,7 +14452,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["OutcomeBody"];
+                "application/json": components["schemas"]["yilian__api__routes__quality__OutcomeBody"];
             };
         };
         responses: {
@@ -14574,6 +14504,131 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FilmSavings"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pacs_deliveries_list_pacs_deliveries: {
+        parameters: {
+            query?: {
+                /** @description every report of one study */
+                study_instance_uid?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PacsDelivery_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pacs_deliveries_pacs_delivery_instance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the Part-10 instance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/dicom": unknown;
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pacs_deliveries_record_pacs_outcome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["yilian__api__routes__pacs_deliveries__OutcomeBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PacsDelivery"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
@@ -15341,6 +15396,8 @@ export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["s
 export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled", "closed"];
 export const defectReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DefectReason"]> = ["positioning", "exposure", "motion", "artefact", "coverage", "protocol"];
+export const deliveryKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryKind"]> = ["pdf", "sr"];
+export const deliveryStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryState"]> = ["pending", "queued", "delivered", "failed"];
 export const difficultyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Difficulty"]> = ["basic", "intermediate", "advanced"];
 export const discrepancyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Discrepancy"]> = ["agree", "minor", "major"];
 export const encounterTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["EncounterType"]> = ["outpatient", "emergency", "inpatient"];
@@ -15349,6 +15406,7 @@ export const facetValues: ReadonlyArray<FlattenedDeepRequired<components>["schem
 export const grantStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["GrantState"]> = ["active", "expired", "revoked"];
 export const hospitalLevelValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HospitalLevel"]> = ["tertiary", "county", "township"];
 export const indexActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["IndexAction"]> = ["enrolled", "linked", "review_opened", "review_linked", "review_kept_apart", "unlinked", "moved"];
+export const keyScopeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["KeyScope"]> = ["store", "store_retrieve"];
 export const lectureActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureAction"]> = ["schedule", "reschedule", "remind", "start", "end", "publish", "tally", "cancel"];
 export const lectureStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LectureState"]> = ["scheduled", "live", "ended", "published", "cancelled"];
 export const linkHowValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LinkHow"]> = ["own", "exact", "reviewed", "manual"];
