@@ -4,6 +4,7 @@
     .venv/bin/python bench/lecture.py                 # full run (~4 minutes): 500 viewers for 60 s
     .venv/bin/python bench/lecture.py --tiny          # seconds: the smoke test's size (tests/integration)
     .venv/bin/python bench/lecture.py --write-docs    # also replaces the lecture section of docs/benchmarks.md
+    .venv/bin/python bench/lecture.py --route-costs   # a minute: API CPU per HLS request only, no speaker
 
 What runs, all on 127.0.0.1 in a fresh temporary directory:
 - Services: embedded PostgreSQL, the Temporal dev server, `yilian api` (one process, as `yilian up` runs it) and
@@ -505,6 +506,19 @@ def route_costs(stack: Stack, requests: int) -> dict[str, float]:
     return out
 
 
+def synthetic_lecture(folder: Path, segments: int = 30, segment_seconds: float = 2.0) -> None:
+    """A live lecture's files without a speaker: segments the size a 600 kbit/s stream gives (random bytes: the
+    route never looks inside) and the EVENT playlist naming them, for measuring the route alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    size = int(600_000 / 8 * segment_seconds)
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-PLAYLIST-TYPE:EVENT",
+             f"#EXT-X-TARGETDURATION:{int(segment_seconds + 1)}", "#EXT-X-MEDIA-SEQUENCE:0"]  # fmt: skip
+    for i in range(1, segments + 1):
+        (folder / f"seg_{i:06d}.ts").write_bytes(os.urandom(size))
+        lines += [f"#EXTINF:{segment_seconds:.3f},", f"seg_{i:06d}.ts"]
+    (folder / "live.m3u8").write_text("\n".join(lines) + "\n")
+
+
 def viewers_phase(stack: Stack, n: int, seconds: float, processes: int) -> dict[str, Any]:
     tokens = mint_tokens(n)
     base = f"{stack.api_url}/api/lectures/{LECTURE}/hls"
@@ -626,6 +640,11 @@ def main() -> None:
     parser.add_argument("--generators", type=int, default=2, help="viewer processes")
     parser.add_argument("--window", type=float, default=20, help="seconds of each packaging measurement")
     parser.add_argument("--tiny", action="store_true", help="5 viewers, short windows: the smoke test")
+    parser.add_argument(
+        "--route-costs",
+        action="store_true",
+        help="only the API CPU per request, on synthetic segments (no speaker, no viewers)",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -640,6 +659,16 @@ def main() -> None:
         "segment_seconds": args.segment_seconds,
         "viewers": [],
     }
+    if args.route_costs:
+        with tempfile.TemporaryDirectory(prefix="yilian-lecture-bench-") as tmp:
+            stack = start_stack(Path(tmp))
+            try:
+                synthetic_lecture(Path(tmp) / "lectures" / LECTURE)
+                costs = route_costs(stack, 3000)
+            finally:
+                stack.close()
+        print(json.dumps({"route_ms": costs, "loadavg": [round(x, 2) for x in os.getloadavg()]}))
+        return
     with tempfile.TemporaryDirectory(prefix="yilian-lecture-bench-") as tmp:
         stack = start_stack(Path(tmp))
         try:

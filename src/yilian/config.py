@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # on, each arrived study is referred once nothing more of it has arrived for `auto_referral_quiet_seconds`.
     auto_referral: bool = True
     auto_referral_quiet_seconds: int = Field(default=120, ge=1, le=24 * 3600)
+    # The sweep for studies whose signal was lost (Temporal down when they were stored): a Temporal schedule every
+    # `auto_referral_sweep_minutes` (0: none) over the studies of the last `auto_referral_sweep_hours`.
+    auto_referral_sweep_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    auto_referral_sweep_hours: int = Field(default=72, ge=1, le=24 * 90)
     # Keys teaching-case pseudonyms, date shifts and new UIDs (deid/pseudonym.py). Changing it breaks the link
     # between a patient's earlier and later teaching cases, so set it once per alliance and keep it.
     deid_secret: str = DEV_DEID_SECRET

@@ -31,6 +31,7 @@ from yilian.activities.referral import ReferralActivities
 from yilian.activities.search import SearchActivities
 from yilian.activities.teaching import TeachingActivities
 from yilian.config import Settings
+from yilian.domain.auto_referral import AUTO_REFERRAL_SWEEP_SCHEDULE_ID, SweepInput
 from yilian.domain.fixity import FIXITY_SCHEDULE_ID, FixityInput
 from yilian.imaging.blob import blob_store
 from yilian.metrics.worker import MetricsInterceptor, refresh_forever
@@ -39,6 +40,7 @@ from yilian.notify.port import Notifier
 from yilian.notify.webhook import WebhookNotifier, delivery_loop
 from yilian.search.reports import ReportIndex
 from yilian.workflows.auto_referral import AutoReferralWorkflow
+from yilian.workflows.auto_referral_sweep import AutoReferralSweepWorkflow
 from yilian.workflows.consult import ConsultWorkflow
 from yilian.workflows.fixity import FixityWorkflow
 from yilian.workflows.lecture import LectureWorkflow
@@ -65,7 +67,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
         task_queue=settings.task_queue,
         workflows=[
             ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow, AutoReferralWorkflow,
-            FixityWorkflow, QualityAuditWorkflow,
+            FixityWorkflow, QualityAuditWorkflow, AutoReferralSweepWorkflow,
         ],
         activities=[
             *referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all(), *auto.all(),
@@ -84,6 +86,7 @@ async def run_worker(client: Client, engine: AsyncEngine, settings: Settings) ->
         )
     )
     await ensure_fixity_schedule(client, settings)
+    await ensure_auto_referral_sweep_schedule(client, settings)
     try:
         async with build_worker(client, engine, settings):
             await asyncio.Event().wait()  # runs until cancelled
@@ -108,6 +111,29 @@ async def ensure_fixity_schedule(client: Client, settings: Settings) -> Schedule
             task_queue=settings.task_queue,
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(days=1), offset=timedelta(hours=18))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(schedule_id, schedule)
+    return client.get_schedule_handle(schedule_id)
+
+
+async def ensure_auto_referral_sweep_schedule(client: Client, settings: Settings) -> ScheduleHandle | None:
+    """The auto-referral sweep (docs/reading-service.md §1): a Temporal schedule per task queue, made once, every
+    `auto_referral_sweep_minutes`; none while auto-referral is off or the interval is 0."""
+    if not settings.auto_referral or settings.auto_referral_sweep_minutes <= 0:
+        return None
+    schedule_id = f"{AUTO_REFERRAL_SWEEP_SCHEDULE_ID}-{settings.task_queue}"
+    sweep = SweepInput(
+        quiet_seconds=settings.auto_referral_quiet_seconds,
+        lookback_hours=settings.auto_referral_sweep_hours,
+        share_link_days=settings.share_link_days,
+    )
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            AutoReferralSweepWorkflow.run, sweep, id=schedule_id, task_queue=settings.task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=settings.auto_referral_sweep_minutes))]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
     with contextlib.suppress(ScheduleAlreadyRunningError):

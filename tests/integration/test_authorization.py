@@ -116,6 +116,7 @@ BODIES: dict[str, Any] = {
     f"{CON}/hand-over": {"to": "wang.expert"},
     f"{CON}/conclude": {"participants": ["liu.coord"], "discussion": "讨论", "recommendation": "随访 / follow up"},
     f"{CON}/cancel": {"reason": "患者转院 / transferred"},
+    f"{CON}/recording-consent": {"consent": True},
     f"{CON}/messages#POST": {"body": "见第 42 层 / see slice 42"},
     # the matrix's own county has no graded study: a coordinator let in is told there is nothing to sample (422)
     "/api/quality/audits": {"hospital_id": ADMIN_COUNTY, "month": "2026-12", "size": 5, "mode": "random"},
@@ -149,7 +150,8 @@ WORKFLOW_ACTIONS = frozenset(
     )
 ) | {"/api/consults"}  # a granted request records its step on the case's timeline: a case of its own
 # A consult's Updates: a granted one moves the consult on, so it gets a consult of its own.
-CONSULT_ACTIONS = frozenset(f"{CON}/{a}" for a in ("schedule", "reschedule", "open", "hand-over", "conclude", "cancel"))
+CONSULT_ACTIONS = frozenset(f"{CON}/{a}" for a in ("schedule", "reschedule", "open", "hand-over", "conclude", "cancel",
+                                                   "recording-consent"))
 STREAMS = frozenset({"/api/events"})  # text/event-stream endpoints
 GHOST_REFERRAL = "ref-20000101-0000000000"  # shaped like a referral id; no such referral
 GHOST_LINK = "A" * 22  # shaped like a link id; no such link
@@ -303,6 +305,10 @@ MATRIX = (
     R("POST @/cancel",         "consult:scheduled", "401 401 401|403 404|403 403 404|403 200 403"),
     # the host and the invited chat; seeing a consult is not taking part in it
     R("POST @/messages",       "consult:scheduled", "401 401 401|403 404|201 403 404|403 201 403"),
+    # recording: the host and the invited consent, and they alone play what was recorded (a file the cell places)
+    R("POST @/recording-consent", "consult:scheduled", "401 401 401|403 404|200 403 404|403 200 403"),
+    R("GET @/recordings",      "consult:scheduled", "401 401 401|403 404|200 403 404|403 200 403"),
+    R("GET @/recordings/{name}", "consult:scheduled", "401 401 401|403 404|200 403 404|403 200 403"),
     # report search: every person who reads or sends cases; what each finds is their access rule's (test_search_*)
     R("GET /api/search",                                  None,          "401 401 401|200 200|200 200 200|200 200 200"),
     # the matrix sends no ?prefix=, so everyone let in gets 422
@@ -441,6 +447,8 @@ async def _context(api: Api, pool: Pool, row: Row, caller: Caller, code: int) ->
         ctx["study_instance_uid"] = "1.2.826.0.1.3680043.8.498.404"  # no such study
     if "{audit_id}" in row.path:
         ctx["audit_id"] = "qa-20000101-0000000000"  # no such audit
+    if "{name}" in row.path:
+        ctx["name"] = "001-wang.expert-p1-0123abcd.webm"  # placed by _cell under the consult's recordings
     if "{delivery_id}" in row.path:
         ctx["delivery_id"] = "999999"  # no such delivery: a person is refused before it is looked up
     if "{hold_id}" in row.path:
@@ -530,6 +538,10 @@ async def _cell(
     api: Api, engine: AsyncEngine, settings: Settings, pool: Pool, row: Row, caller: Caller, expected: int
 ) -> None:
     ctx = await _context(api, pool, row, caller, expected)
+    if "name" in ctx:  # a recorded file of the consult, as its live room writes them
+        placed = settings.recordings_root() / "consults" / ctx["consult_id"] / ctx["name"]
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        placed.write_bytes(b"\x1aE\xdf\xa3 webm")
     rid, cid = ctx.get("referral_id"), ctx.get("consult_id")
     before = await seq_and_state(engine, rid) if rid else None
     consult_before = await _consult_steps(engine, cid) if cid else None

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import av
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,19 +66,25 @@ async def _consult(api: Api, case: str, *, open_it: bool = True) -> str:
 
 
 @pytest.fixture(scope="module")
-async def live_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("recordings")
+
+
+@pytest.fixture(scope="module")
+async def live_url(recordings: Path) -> AsyncIterator[str]:
     """A live process served in the tests' loop, trusting SECRET."""
-    app = build_live_app(LiveConfig(SECRET, tmp_path_factory.mktemp("recordings"), IceConfig()))
+    app = build_live_app(LiveConfig(SECRET, recordings, IceConfig()))
     async with serve(app) as url:  # type: ignore[arg-type]
         yield url
 
 
 @pytest.fixture(scope="module")
 async def door(
-    worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings, live_url: str
+    worker: None, temporal_client: Client, engine: AsyncEngine, settings: Settings, live_url: str, recordings: Path
 ) -> AsyncIterator[str]:
     """The API over real HTTP, its live rooms on `live_url`: the ws:// root of its consults."""
-    local = settings.model_copy(update={"live_urls": [live_url], "live_secret": SECRET})
+    update = {"live_urls": [live_url], "live_secret": SECRET, "live_recordings_dir": recordings}
+    local = settings.model_copy(update=update)
     async with serve(create_app(local, engine, temporal_client)) as url:
         yield url.replace("http://", "ws://")
 
@@ -167,6 +175,63 @@ async def test_the_invited_see_each_other_through_the_door(
     assert [s["user_id"] for s in left if s["left_at"]] == ["wang.expert"]
     audit = [e["action"] for e in (await api.ok("liu.coord", "GET", f"/api/consults/{cid}/audit"))["items"]]
     assert audit[-3:] == ["join", "join", "leave"]
+
+
+async def test_the_room_records_only_with_everyones_consent_and_the_participants_play_it(
+    api: Api, case: str, door: str, clients: Clients, tmp_path: Path
+) -> None:
+    cid = await _consult(api, case)
+    consent = f"/api/consults/{cid}/recording-consent"
+    # Through the door's own API (its settings name the live process, its secret and the recordings root).
+    door_api = httpx.AsyncClient(base_url=door.replace("ws://", "http://", 1), timeout=30)
+
+    async def call(user: str, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {await api.token(user)}"}
+        answer = await door_api.request(method, path, headers=headers, **kw)
+        assert answer.status_code == status, (path, answer.status_code, answer.text)
+        return answer.json() if "json" in answer.headers.get("content-type", "") else answer
+
+    host = clients(await _room_url(api, door, cid, "liu.coord"), publish=[(PatternVideoTrack(), MediaSource.CAMERA)])
+    viewer = clients(await _room_url(api, door, cid, "wang.expert"))
+    await host.start()
+    await host.negotiated()
+    await viewer.start()
+    await wait_until(
+        lambda: viewer.presence, "both in the room", ok=lambda p: p is not None and len(p.participants) == 2
+    )
+
+    # The host consents; the invited surgeon present has not: nothing is recorded, and the room says so.
+    said = await call("liu.coord", "POST", consent, json={"consent": True})
+    assert said["consented"] == ["liu.coord"] and said["files"] == []
+    await asyncio.sleep(1.5)
+    assert viewer.presence is not None and not viewer.presence.recording
+    assert (await call("wang.expert", "GET", f"/api/consults/{cid}/recordings"))["files"] == []
+    # Everyone present consents: it records, and the room shows it.
+    said = await call("wang.expert", "POST", consent, json={"consent": True})
+    assert said["consented"] == ["liu.coord", "wang.expert"]
+    await wait_until(lambda: viewer.presence, "the room to record", ok=lambda p: p is not None and p.recording)
+    await asyncio.sleep(3)
+    # One withdraws: it stops at once, and the file is complete.
+    said = await call("wang.expert", "POST", consent, json={"consent": False})
+    assert said["declined"] == ["wang.expert"]
+    await wait_until(lambda: viewer.presence, "the recording to pause", ok=lambda p: p is not None and not p.recording)
+
+    files = (await call("wang.expert", "GET", f"/api/consults/{cid}/recordings"))["files"]
+    assert [f["user_id"] for f in files] == ["liu.coord"] and files[0]["bytes"] > 0
+    played = await call("wang.expert", "GET", f"/api/consults/{cid}/recordings/{files[0]['name']}")
+    assert played.headers["content-type"] == "video/webm"
+    webm = tmp_path / "played.webm"
+    webm.write_bytes(played.content)
+    with av.open(str(webm)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) >= 10 and all(shows_pattern(f) for f in frames)  # type: ignore[arg-type]
+    # Seeing the consult is not taking part in it: a reader of the case may not play it.
+    await call("li.expert", "GET", f"/api/consults/{cid}/recordings", 403)
+    trail = (await api.ok("liu.coord", "GET", f"/api/consults/{cid}/audit"))["items"]
+    assert [(e["actor_id"], e["details"]["consent"]) for e in trail if e["action"] == "consent"] == [
+        ("liu.coord", True), ("wang.expert", True), ("wang.expert", False)
+    ]  # fmt: skip
+    await door_api.aclose()
 
 
 async def test_the_door_refuses_who_may_not_join(api: Api, case: str, door: str, clients: Clients) -> None:

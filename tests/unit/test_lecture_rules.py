@@ -191,6 +191,14 @@ def test_every_uri_of_a_served_playlist_carries_the_token() -> None:
     assert [s.uri for s in media.segments(served)] == ["seg_000001.ts?t=TOKEN", "seg_000002.ts?t=TOKEN"]
 
 
+def test_a_playlist_cut_at_its_token_slots_is_the_served_playlist() -> None:
+    text = LIVE + '#EXT-X-MAP:URI="init.mp4"\n'
+    slots = media.token_slots(text)
+    assert len(slots) == 4  # two segments and the init section take the token
+    assert "TOKEN".join(slots) == media.with_token(text, "TOKEN")
+    assert "x.y-z".join(media.token_slots(text + "\x00")) == media.with_token(text, "x.y-z")  # no stray slot
+
+
 @pytest.mark.parametrize(
     ("name", "ok"),
     [("live.m3u8", True), ("seg_000001.ts", True), ("../x.ts", False), (".live.m3u8.tmp", False),

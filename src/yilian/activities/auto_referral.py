@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import auto_referral as q
 from yilian.domain.auto_referral import (
+    ArrivedStudy,
     AutoActivity,
     AutoOutcome,
+    FindUnreferredInput,
     OrderFacts,
     Plan,
     PlanInput,
@@ -89,8 +93,23 @@ class AutoReferralActivities:
         async with self._engine.begin() as conn:
             return await q.record_decision(conn, inp)
 
+    @activity.defn(name=AutoActivity.FIND_UNREFERRED)
+    async def find_unreferred_studies(self, inp: FindUnreferredInput) -> list[ArrivedStudy]:
+        """The sweep's candidates. Measured on the archive's clock (its rows carry wall-clock times), not the
+        workflow's."""
+        now = datetime.now(UTC)
+        async with reading(self._engine) as conn:
+            rows = await q.unreferred_studies(
+                conn,
+                quiet_before=now - timedelta(seconds=inp.quiet_seconds),
+                stored_since=now - timedelta(hours=inp.lookback_hours),
+                limit=inp.limit,
+                hospital_id=inp.hospital_id,
+            )
+        return [ArrivedStudy(hospital_id, uid) for hospital_id, uid in rows]
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.plan_auto_referral, self.record_auto_referral]
+        return [self.plan_auto_referral, self.record_auto_referral, self.find_unreferred_studies]
 
 
 def _seen(order: OrderFacts) -> dict[str, Any]:

@@ -13,12 +13,13 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from yilian.api.deps import Resources
+from yilian.api.deps import LectureMedia, Resources, lecture_files
 from yilian.api.dicomweb import retrieve as dicomweb_retrieve
 from yilian.api.dicomweb import store_query as dicomweb_store_query
 from yilian.api.edge import EdgeMiddleware
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
+from yilian.api.hls_door import HlsDoor
 from yilian.api.lecture_media import LectureViews, SegmentTimes
 from yilian.api.request_metrics import RequestMetricsMiddleware
 from yilian.api.routes import (
@@ -97,8 +98,9 @@ def operation_id(route: APIRoute) -> str:
     return re.sub(r"\W+", "_", name).lower()
 
 
-def build_app(lifespan: Lifespan | None = None) -> FastAPI:
-    """The routes, their error rendering and the OpenAPI document; no resources (`create_app` adds them)."""
+def build_app(lifespan: Lifespan | None = None, lecture_files: LectureMedia | None = None) -> FastAPI:
+    """The routes, their error rendering and the OpenAPI document; no resources (`create_app` adds them, and the
+    lecture files the HLS door serves before routing)."""
     app = FastAPI(
         title="Yilian 医联",
         version="0.1.0",
@@ -109,6 +111,8 @@ def build_app(lifespan: Lifespan | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware)  # body limits, parameters, browser headers: before any route
+    if lecture_files is not None:  # lecture segments before the edge and the router (api/hls_door.py)
+        app.add_middleware(HlsDoor, files=lecture_files)
     app.add_middleware(RequestMetricsMiddleware)  # outermost: its latency includes the edge and error handling
     for module in API_ROUTERS:
         app.include_router(module.router, responses=ERROR_RESPONSES)
@@ -151,7 +155,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
             if resources.search is not None:
                 await resources.search.close()
 
-    app = build_app(lifespan)
+    app = build_app(lifespan, lecture_files(resources))
     app.state.resources = resources  # read only through api/deps.py
     if settings.cors_origins:
         add_cross_origin(app, settings.cors_origins)

@@ -167,11 +167,15 @@ class LectureMedia:
     times: SegmentTimes
 
 
-async def _lecture_media(request: HTTPConnection) -> LectureMedia:
-    res = resources(request)
+def lecture_files(res: Resources) -> LectureMedia:
+    """The lecture files of these resources: for the route below and for the HLS door (api/hls_door.py)."""
     assert res.lecture_views is not None and res.segment_times is not None, "create_app builds them"
     return LectureMedia(res.settings.lecture_media_root(), res.settings.jwt_secret, res.lecture_views,
                         res.segment_times)  # fmt: skip
+
+
+async def _lecture_media(request: HTTPConnection) -> LectureMedia:
+    return lecture_files(resources(request))
 
 
 AppSettings = Annotated[Settings, Depends(_settings)]

@@ -14,6 +14,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,18 +58,59 @@ def mint(secret: str, lecture_id: str, user_id: str, mode: str, now: datetime) -
 
 def verify(secret: str, token: str | None, lecture_id: str) -> WatchClaims:
     """The token's claims; 401 when it is missing, malformed or expired, 403 when it is for another lecture."""
-    how = f"HLS files need the watch token from POST /api/lectures/{lecture_id}/watch as ?t="
+    return admit(decode(secret, token, lecture_id), lecture_id, time.time())
+
+
+def decode(secret: str, token: str | None, lecture_id: str) -> WatchClaims:
+    """The claims of a well-signed, unexpired watch token (for whichever lecture); 401 otherwise."""
     if not token:
-        raise YilianError(ErrorCode.UNAUTHENTICATED, f"no watch token: {how}", {"reason": "missing"})
+        raise YilianError(ErrorCode.UNAUTHENTICATED, f"no watch token: {_how(lecture_id)}", {"reason": "missing"})
     try:
         got = jwt.decode(token, _key(secret), algorithms=["HS256"], audience=_AUDIENCE)
     except jwt.ExpiredSignatureError as exc:
-        raise YilianError(ErrorCode.UNAUTHENTICATED, f"the watch token expired: {how}", {"reason": "expired"}) from exc
+        raise _expired(lecture_id) from exc
     except jwt.InvalidTokenError as exc:
-        raise YilianError(ErrorCode.UNAUTHENTICATED, f"not a valid watch token: {how}", {"reason": "invalid"}) from exc
-    if got.get("lec") != lecture_id:
+        raise YilianError(ErrorCode.UNAUTHENTICATED, f"not a valid watch token: {_how(lecture_id)}",
+                          {"reason": "invalid"}) from exc  # fmt: skip
+    return WatchClaims(str(got.get("lec")), str(got["sub"]), str(got.get("m", LIVE)),
+                       datetime.fromtimestamp(got["exp"], UTC))  # fmt: skip
+
+
+def admit(claims: WatchClaims, lecture_id: str, now: float) -> WatchClaims:
+    """Decoded claims checked for this lecture at `now` (a kept token expires like a fresh one: exp <= now)."""
+    if claims.expires_at.timestamp() <= now:
+        raise _expired(lecture_id)
+    if claims.lecture_id != lecture_id:
         raise YilianError(ErrorCode.FORBIDDEN, "this watch token is for another lecture", {"reason": "other_lecture"})
-    return WatchClaims(lecture_id, str(got["sub"]), str(got.get("m", LIVE)), datetime.fromtimestamp(got["exp"], UTC))
+    return claims
+
+
+def _how(lecture_id: str) -> str:
+    return f"HLS files need the watch token from POST /api/lectures/{lecture_id}/watch as ?t="
+
+
+def _expired(lecture_id: str) -> YilianError:
+    return YilianError(ErrorCode.UNAUTHENTICATED, f"the watch token expired: {_how(lecture_id)}", {"reason": "expired"})
+
+
+class WatchTokens:
+    """Watch tokens whose signature was checked, with their claims: a viewer sends the same token with every fetch
+    for up to 30 minutes, so its HMAC and JSON are worked through once; expiry and lecture are checked each time."""
+
+    def __init__(self, secret: str, size: int = 8192) -> None:
+        self.secret = secret
+        self.size = size
+        self._known: OrderedDict[str, WatchClaims] = OrderedDict()
+
+    def verify(self, token: str | None, lecture_id: str) -> WatchClaims:
+        claims = self._known.get(token) if token else None
+        if claims is None:
+            claims = decode(self.secret, token, lecture_id)
+            assert token is not None
+            self._known[token] = claims
+            if len(self._known) > self.size:
+                self._known.popitem(last=False)
+        return admit(claims, lecture_id, time.time())
 
 
 class SegmentTimes:
@@ -76,8 +120,8 @@ class SegmentTimes:
         self._seen: dict[str, tuple[tuple[int, int], dict[str, float]]] = {}
 
     def of(self, folder: Path) -> dict[str, float]:
-        stamps = tuple(_mtime(folder / name) for name in (media.LIVE_PLAYLIST, media.REPLAY_PLAYLIST))
-        key = str(folder)
+        key = str(folder)  # string paths: this runs on every segment fetch
+        stamps = (_mtime(f"{key}/{media.LIVE_PLAYLIST}"), _mtime(f"{key}/{media.REPLAY_PLAYLIST}"))
         cached = self._seen.get(key)
         if cached is not None and cached[0] == stamps:
             return cached[1]
@@ -86,13 +130,13 @@ class SegmentTimes:
             if stamp:
                 with contextlib.suppress(OSError):
                     times.update((s.uri, s.seconds) for s in media.segments((folder / name).read_text("utf-8")))
-        self._seen[key] = ((stamps[0], stamps[1]), times)
+        self._seen[key] = (stamps, times)
         return times
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: str) -> int:
     try:
-        return path.stat().st_mtime_ns
+        return os.stat(path).st_mtime_ns
     except OSError:
         return 0
 
@@ -163,28 +207,57 @@ class LectureViews:
         await self.flush()
 
 
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_CACHE = "private, max-age=3600"  # a segment never changes once written
+
+
+def servable(name: str) -> None:
+    if not media.servable(name):
+        raise YilianError(ErrorCode.NOT_FOUND, f"{name!r} is not a file of a lecture", {"file": name})
+
+
+def no_playlist(name: str) -> YilianError:
+    return YilianError(ErrorCode.NOT_FOUND, f"no {name} yet", {"file": name})
+
+
+def no_file(name: str) -> YilianError:
+    return YilianError(ErrorCode.NOT_FOUND, f"no {name} in this lecture", {"file": name})
+
+
+def playlist_cache(name: str, text: str) -> str:
+    """The live playlist changes every segment until it ends; the replay and an ended one keep a minute."""
+    return "no-cache" if name == media.LIVE_PLAYLIST and not media.ended(text) else "private, max-age=60"
+
+
+def media_type(name: str) -> str:
+    if name.endswith(".json"):
+        return "application/json"
+    return "video/mp2t" if name.endswith(".ts") else "application/octet-stream"
+
+
+def count_view(times: SegmentTimes, views: LectureViews, claims: WatchClaims, folder: Path, name: str) -> None:
+    """A segment fetched counts toward attendance (a playlist's #EXTINF gives its seconds)."""
+    seconds = times.of(folder).get(name)
+    if seconds is not None:
+        views.record(claims.lecture_id, claims.user_id, name, seconds, claims.mode)
+
+
 def serve(
     root: Path, times: SegmentTimes, views: LectureViews, claims: WatchClaims, name: str, token: str
 ) -> Response:
-    """One file of the lecture's directory: a playlist rewritten for this viewer, or a segment (counted)."""
-    if not media.servable(name):
-        raise YilianError(ErrorCode.NOT_FOUND, f"{name!r} is not a file of a lecture", {"file": name})
+    """One file of the lecture's directory: a playlist rewritten for this viewer, or a segment (counted). The HLS
+    door (api/hls_door.py) answers plain GETs the short way; this serves what it passes on (HEAD, ranges)."""
+    servable(name)
     folder = root / claims.lecture_id
     path = folder / name
     if name in media.PLAYLISTS:
         try:
             text = path.read_text("utf-8")
         except OSError as exc:
-            raise YilianError(ErrorCode.NOT_FOUND, f"no {name} yet", {"file": name}) from exc
-        cache = "no-cache" if name == media.LIVE_PLAYLIST and not media.ended(text) else "private, max-age=60"
-        return Response(media.with_token(text, token), media_type="application/vnd.apple.mpegurl",
-                        headers={"Cache-Control": cache})  # fmt: skip
+            raise no_playlist(name) from exc
+        return Response(media.with_token(text, token), media_type=PLAYLIST_TYPE,
+                        headers={"Cache-Control": playlist_cache(name, text)})  # fmt: skip
     if not path.is_file():
-        raise YilianError(ErrorCode.NOT_FOUND, f"no {name} in this lecture", {"file": name})
-    seconds = times.of(folder).get(name)
-    if seconds is not None:
-        views.record(claims.lecture_id, claims.user_id, name, seconds, claims.mode)
-    kind = "video/mp2t" if name.endswith(".ts") else "application/octet-stream"
-    if name.endswith(".json"):
-        kind = "application/json"
-    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
+        raise no_file(name)
+    count_view(times, views, claims, folder, name)
+    return FileResponse(path, media_type=media_type(name), headers={"Cache-Control": SEGMENT_CACHE})

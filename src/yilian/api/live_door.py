@@ -42,7 +42,9 @@ from yilian.live.protocol import (
     LiveErrorCode,
     LiveHealth,
     OpenRoom,
+    RecordingInfo,
     RoomRole,
+    StartRecording,
     client_message,
 )
 
@@ -113,6 +115,26 @@ class LiveProcesses:
         if answer.status_code != 200:
             raise LiveUnavailable(f"the live process {url} refused the chapter: {answer.status_code}")
         return LectureMediaInfo.model_validate_json(answer.content)
+
+    async def arm_recording(self, engine: AsyncEngine, room_id: str, body: StartRecording) -> RecordingInfo | None:
+        """`POST /rooms/{room_id}/recording` on the process the room is pinned to (arm, or change who consented);
+        None when the room is not open there."""
+        async with engine.connect() as conn:
+            url = await q.pinned(conn, room_id)
+        if url is None:
+            return None
+        headers = {"Authorization": f"Bearer {self.secret}"}
+        try:
+            async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as client:
+                answer = await client.post(f"{url}/rooms/{room_id}/recording", json=body.model_dump(mode="json"),
+                                           headers=headers)  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise LiveUnavailable(f"the live process {url} did not answer") from exc
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise LiveUnavailable(f"the live process {url} refused the recording: {answer.status_code}")
+        return RecordingInfo.model_validate_json(answer.content)
 
     async def room_for(self, engine: AsyncEngine, consult_id: str, lecture_id: str | None = None) -> str:
         """The live process the consult's room runs on, opened there: the pinned one while it answers, else the

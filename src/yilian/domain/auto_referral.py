@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -176,6 +176,7 @@ class AutoReferralInput:
     study_instance_uid: str
     quiet_seconds: int  # wait this long after the last stored batch for the rest of the study
     share_link_days: int = 30
+    swept: bool = False  # started by the sweep (its archive signal was lost), not by the archive's door
 
 
 @dataclass(frozen=True)
@@ -217,3 +218,41 @@ class AutoReferralResult:
 class AutoActivity:
     PLAN = "plan_auto_referral"
     RECORD = "record_auto_referral"
+    FIND_UNREFERRED = "find_unreferred_studies"
+
+
+# ---- the sweep: studies whose signal was lost ----------------------------------------------------------------------
+AUTO_REFERRAL_SWEEP_SCHEDULE_ID = "yilian-auto-referral-sweep"
+
+
+@dataclass(frozen=True)
+class SweepInput:
+    """A sweep for covered studies that have no auto-referral decision (their signal was lost: Temporal was down when
+    they were stored). Only studies quiet for `quiet_seconds`, stored within `lookback_hours`, at most `limit` a run."""
+
+    quiet_seconds: int
+    lookback_hours: int = 72
+    limit: int = 200
+    share_link_days: int = 30
+    hospital_id: str | None = None  # one hospital only (None: all with a hosting agreement)
+
+
+@dataclass(frozen=True)
+class FindUnreferredInput:
+    quiet_seconds: int
+    lookback_hours: int
+    limit: int
+    hospital_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ArrivedStudy:
+    hospital_id: str
+    study_instance_uid: str
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    found: int
+    started: list[str] = field(default_factory=list)  # auto-referral workflow ids the sweep started
+    running: list[str] = field(default_factory=list)  # already started (by the archive's signal): left to run

@@ -41,6 +41,7 @@ class ConsultAction(StrEnum):
     CONCLUDE = "conclude"
     CANCEL = "cancel"
     CLOSE = "close"
+    CONSENT = "consent"  # to the room being recorded, or not (a room control: not one of the consult page's buttons)
 
 
 class Guard(StrEnum):
@@ -100,6 +101,8 @@ RULES: dict[ConsultAction, Rule] = {
     A.CANCEL: Rule(frozenset({S.REQUESTED, S.SCHEDULED, S.OPEN}), S.CANCELLED, Guard.MANAGER, frozenset({N.COMMENT})),
     # An open room nobody concluded is closed by the workflow's timer, `auto_close` past its scheduled end.
     A.CLOSE: Rule(frozenset({S.OPEN}), S.CLOSED, Guard.SYSTEM),
+    # Each of the host and the invited says whether the room may be recorded (docs/consults.md "Recording").
+    A.CONSENT: Rule(frozenset({S.SCHEDULED, S.OPEN}), None, Guard.PARTICIPANT),
 }  # fmt: skip
 
 
@@ -409,6 +412,17 @@ def holding_grants(p: Principal, c: ConsultScope) -> list[int]:
 
 def can_view_consult(p: Principal, c: ConsultScope) -> bool:
     return bool(holding_grants(p, c))
+
+
+def may_play_recordings(p: Principal, case: ConsultCase) -> bool:
+    """A consult's recordings are played by who took part in it: its host and the invited (the people recorded
+    consented to them, not to everyone who may see the consult)."""
+    return p.role is not Role.SYSTEM and p.user_id in case.participants()
+
+
+def recording_allowed(consented: frozenset[str], present: frozenset[str]) -> bool:
+    """The room records only while someone is there and everyone there consented."""
+    return bool(present) and present <= consented
 
 
 def may_join(p: Principal, case: ConsultCase) -> bool:

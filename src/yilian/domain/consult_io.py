@@ -48,6 +48,7 @@ class ConsultProgress:
     present: list[Presence] = field(default_factory=list)  # who is in the room now
     conclusion: Conclusion | None = None
     cancel_reason: str = ""
+    consented: list[str] = field(default_factory=list)  # who consents to the room being recorded, now
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,18 @@ class ConcludeInput:
         return Given(now=now, conclusion=self.conclusion)
 
 
-ConsultPersonInput = ScheduleInput | ConsultActorInput | ConcludeInput
+@dataclass(frozen=True)
+class ConsentInput:
+    """A participant consents to the room being recorded (True) or declines or withdraws (False)."""
+
+    actor: Actor
+    consent: bool
+
+    def given(self, now: datetime) -> Given:
+        return Given(now=now)
+
+
+ConsultPersonInput = ScheduleInput | ConsultActorInput | ConcludeInput | ConsentInput
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 A rule says from which states an action may be taken, to which state it leads, who may take it (the guard),
 what must hold on the case (a condition), what the person must send with it (needs) and what it does to the
-people holding the case (its effect). `validate()` is the one check every Update validator, the workflow's
-re-check under its lock and the API's reopen path call; `transition()` applies a rule; `allowed_actions()`
-tells the API which buttons a person gets. The tests enumerate `RULES`.
+people holding the case (its effect). It is an action table (`domain/action_table.py`): `validate()` is the one
+check every Update validator, the workflow's re-check under its lock and the API's reopen path call;
+`transition()` applies a rule; `allowed_actions()` tells the API which buttons a person gets. The tests enumerate
+`RULES`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from yilian.domain import action_table
+from yilian.domain.action_table import NO_CONDITIONS, ActionTable
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.domain.roles import Actor, Role
@@ -121,13 +124,11 @@ class Effect(StrEnum):
 
 
 @dataclass(frozen=True)
-class Rule:
-    from_states: frozenset[ReferralState]
-    to_state: ReferralState | None  # None: the state does not change (an audited event)
-    guard: Guard
-    needs: frozenset[Need] = frozenset()
+class Rule(action_table.Rule[ReferralState, Guard, Need]):
+    """The table's rule (states, guard, needs, and `when`: a Condition that must hold besides the state), and what
+    it does to the people holding the case."""
+
     effect: Effect | None = None
-    when: Condition | None = None  # must hold besides the state
 
 
 N = Need
@@ -219,11 +220,6 @@ class PersonAction(StrEnum):
 
 
 PERSON_ACTIONS: tuple[Action, ...] = tuple(Action(a.value) for a in PersonAction)
-# The person actions each state may lead to, in PERSON_ACTIONS' order: a worklist computes `allowed_actions` for
-# every row it shows, and a state rules out most actions before any guard is asked.
-_PERSON_ACTIONS_FROM: dict[ReferralState, tuple[Action, ...]] = {
-    state: tuple(a for a in PERSON_ACTIONS if state in RULES[a].from_states) for state in ReferralState
-}
 
 
 @dataclass(frozen=True)
@@ -290,40 +286,12 @@ class Given:
     target: str | None = None
 
 
-NO_CONDITIONS: frozenset[Condition] = frozenset()
-
-
 def conditions(*, critical_open: bool) -> frozenset[Condition]:
     """The conditions that hold on a case, from what the workflow (or its projection row) knows."""
     return frozenset({Condition.CRITICAL_OPEN}) if critical_open else NO_CONDITIONS
 
 
 CONDITION_UNMET: dict[Condition, str] = {Condition.CRITICAL_OPEN: "no critical finding awaits acknowledgement"}
-
-
-def check(case: ReferralCase, action: Action, actor: Actor, *, holding: frozenset[Condition] | None = None) -> Rule:
-    """Raise the catalogue error that explains why `actor` may not do `action` now: guard, then state, then the
-    rule's condition (only when `holding` says which conditions hold; `transition()` leaves it to `validate()`)."""
-    rule = RULES[action]
-    if not guard_allows(rule.guard, case, actor):
-        raise YilianError(
-            ErrorCode.FORBIDDEN,
-            f"{actor.role} {actor.user_id} may not {action} this referral",
-            {"action": action, "required": rule.guard},
-        )
-    if case.state not in rule.from_states:
-        raise YilianError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action} a referral that is {case.state}",
-            {"action": action, "state": case.state, "allowed_from": sorted(rule.from_states)},
-        )
-    if holding is not None and rule.when is not None and rule.when not in holding:
-        raise YilianError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action}: {CONDITION_UNMET[rule.when]}",
-            {"action": action, "condition": rule.when},
-        )
-    return rule
 
 
 # What a required comment stands for, so a refusal says what was missing in the person's terms.
@@ -337,62 +305,27 @@ COMMENT_MEANS = {
 }
 
 
-def _missing(action: Action, need: Need, given: Given) -> YilianError | None:
-    """The refusal when `given` lacks what `need` asks for; None when it is there."""
-    problems: list[str] = []
-    if need is Need.COMMENT and not given.comment.strip():
-        problems = [f"missing {COMMENT_MEANS.get(action, 'the comment')}"]
-    elif need is Need.DISCREPANCY and given.discrepancy is None:
-        problems = ["no discrepancy grade"]
-    elif need is Need.TARGET and not given.target:
-        problems = ["no expert to offer it to"]
-    elif need in (Need.DRAFT_REPORT, Need.COMPLETE_REPORT):
-        if given.report is None:
-            problems = ["no report"]
-        else:
-            problems = given.report.problems(complete=need is Need.COMPLETE_REPORT)
-    if not problems:
-        return None
-    return YilianError(
-        ErrorCode.VALIDATION_FAILED,
-        f"{action} needs {need}: " + "; ".join(problems),
-        {"action": action, "need": need, "problems": problems},
-    )
+def _missing(case: ReferralCase, action: Action, actor: Actor, need: Need, given: Given) -> list[str]:
+    """What `given` lacks of what `need` asks for (nothing when it is there)."""
+    if need is Need.COMMENT:
+        return [] if given.comment.strip() else [f"missing {COMMENT_MEANS.get(action, 'the comment')}"]
+    if need is Need.DISCREPANCY:
+        return [] if given.discrepancy is not None else ["no discrepancy grade"]
+    if need is Need.TARGET:
+        return [] if given.target else ["no expert to offer it to"]
+    if given.report is None:
+        return ["no report"]
+    return given.report.problems(complete=need is Need.COMPLETE_REPORT)
 
 
-def validate(
-    case: ReferralCase,
-    action: Action,
-    actor: Actor,
-    given: Given,
-    *,
-    holding: frozenset[Condition] = NO_CONDITIONS,
-) -> Rule:
-    """The one check of a person's action: who (guard), when (state, condition) and with what (needs).
-
-    Every Update validator calls it, the workflow calls it again under its lock, and the API calls it before
-    reopening a finished referral; a refusal is the same catalogue error wherever it happens.
-    """
-    rule = check(case, action, actor, holding=holding)
-    for need in sorted(rule.needs):
-        if (refusal := _missing(action, need, given)) is not None:
-            raise refusal
-    return rule
-
-
-def permitted(case: ReferralCase, action: Action, actor: Actor, holding: frozenset[Condition]) -> bool:
-    """Whether `actor` may take `action` now, given whatever it needs."""
-    rule = RULES[action]
-    return (
-        guard_allows(rule.guard, case, actor)
-        and case.state in rule.from_states
-        and (rule.when is None or rule.when in holding)
-    )
-
-
-def allowed_actions(case: ReferralCase, actor: Actor, holding: frozenset[Condition] = NO_CONDITIONS) -> list[Action]:
-    """The person actions `actor` may take on the case now: the buttons the web app shows them."""
-    return [action for action in _PERSON_ACTIONS_FROM[case.state] if permitted(case, action, actor, holding)]
+# Every Update validator calls `validate`, the workflow calls it again under its lock, and the API calls it before
+# reopening a finished referral; a refusal is the same catalogue error wherever it happens. `check` asks the rule's
+# condition only when `holding` says which conditions hold (`transition()` leaves it to `validate()`).
+TABLE = ActionTable(
+    RULES, PERSON_ACTIONS, guard_allows, _missing, Given(), this="this referral", kind="a referral",
+    unmet=CONDITION_UNMET,
+)  # fmt: skip
+check, validate, permitted, allowed_actions = TABLE.check, TABLE.validate, TABLE.permitted, TABLE.allowed_actions
 
 
 def consult_step(action: str) -> Action:
@@ -435,7 +368,7 @@ def transition(
     workflow changed anything), and the target an offer needs, because the effect uses it.
     """
     rule = check(case, action, actor)
-    if Need.TARGET in rule.needs and (refusal := _missing(action, Need.TARGET, Given(target=target))):
+    if Need.TARGET in rule.needs and (refusal := TABLE.lacking(case, action, actor, Need.TARGET, Given(target=target))):
         raise refusal
     to_state = rule.to_state or case.state
     new = _effect(rule.effect, replace(case, state=to_state, seq=case.seq + 1), actor, target)

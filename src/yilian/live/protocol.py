@@ -465,12 +465,14 @@ class RoomInfo(_Message):
 
 
 class StartRecording(_Message):
-    """`POST /rooms/{room_id}/recording`: sent by the API only once every participant consented. `directory` is
+    """`POST /rooms/{room_id}/recording` (again to change `consented`): arm the room's recording. `directory` is
     relative to the live process's recordings root (`YILIAN_LIVE_RECORDINGS_DIR`); one WebM per publisher is
-    written there (packet copy, no transcode). A participant who joins later must consent too: the API stops the
-    recording first if not."""
+    written there (packet copy, no transcode). It records only while everyone in the room is in `consented` (user
+    ids): a newcomer who has not consented pauses it at once (their files and everyone's close), and it resumes in
+    new files when they consent or leave. An empty room records nothing either."""
 
     directory: str = Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    consented: list[str] = Field(default_factory=list, max_length=200)
 
     @field_validator("directory")
     @classmethod
@@ -491,7 +493,9 @@ class RecordingInfo(_Message):
     """Answer to start and to `DELETE /rooms/{room_id}/recording` (stop: files closed and complete)."""
 
     room_id: str
-    recording: bool
+    recording: bool  # armed (until DELETE)
+    paused: bool = False  # armed, but someone present has not consented (or nobody is there): nothing is written
+    waiting_for: list[str] = Field(default_factory=list)  # who, present, has not consented
     files: list[RecordingFile]
 
 

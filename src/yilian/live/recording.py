@@ -2,6 +2,9 @@
 encode (about 0% of a core, live-media.md 0.3); started by the API only once every participant consented.
 
 One file per publisher (camera and microphone together); a track published later (a screen share) gets its own.
+Consent is enforced here too, so no race with the API can record anyone who did not consent: the recording writes
+only while every user in the room is among those the API says consented; otherwise it is paused (all files closed),
+and it resumes in new files.
 A file's header is written at its first video keyframe (its size is in it), or its first audio packet when it has
 no video; what came before is not recorded.
 """
@@ -155,32 +158,56 @@ class PublisherFile:
 
 
 class RoomRecording:
-    def __init__(self, room: Room, root: Path, directory: str) -> None:
+    def __init__(self, room: Room, root: Path, directory: str, consented: set[str]) -> None:
         self.room_id = room.room_id
         self.root = root
         self.directory = root / directory
         self.files: list[PublisherFile] = []
         self.closed: list[RecordingFile] = []
+        self.consented = consented
+        self.waiting_for: list[str] = []
         self._count = 0
         self.active = True
+        self.paused = True  # until `review` finds everyone present consented
 
     @classmethod
-    def start(cls, room: Room, root: Path, directory: str) -> RoomRecording:
-        recording = cls(room, root.resolve(), directory)
+    def start(cls, room: Room, root: Path, directory: str, consented: set[str]) -> RoomRecording:
+        recording = cls(room, root.resolve(), directory, consented)
         if not recording.directory.resolve().is_relative_to(recording.root):
             raise ValueError("recording directory outside the recordings root")
-        for peer in room.peers.values():
-            if peer.published:
-                recording._add_file(peer, list(peer.published.values()))
+        recording.review(room)
         return recording
+
+    @property
+    def writing(self) -> bool:
+        return self.active and not self.paused
+
+    def review(self, room: Room) -> None:
+        """After any change of who is in the room or who consented: pause or resume."""
+        present = {peer.assertion.user_id for peer in room.peers.values()}
+        self.waiting_for = sorted(present - self.consented)
+        allowed = self.active and bool(present) and not self.waiting_for
+        if allowed and self.paused:
+            self.paused = False
+            for peer in room.peers.values():
+                if peer.published:
+                    self._add_file(peer, list(peer.published.values()))
+        elif not allowed and not self.paused:
+            self.paused = True
+            self._close_files()
 
     def _add_file(self, peer: Peer, tracks: list[PublishedTrack]) -> None:
         self._count += 1
         name = f"{self._count:03d}-{peer.assertion.user_id}-{peer.participant_id}.webm"
         self.files.append(PublisherFile(self.directory / name, peer, tracks))
+        for track in tracks:  # a file starts at a keyframe: ask for one rather than wait for the next
+            if track.kind is MediaKind.VIDEO:
+                track.request_keyframe()
 
     def add_track(self, peer: Peer, track: PublishedTrack) -> None:
         """A track published while recording: with the publisher's file if that has not started, else its own."""
+        if self.paused:
+            return  # resuming opens files for every published track
         for file in self.files:
             if file.participant_id == peer.participant_id and file.container is None:
                 if all(item.kind is not track.kind for item in file.inputs):
@@ -195,6 +222,10 @@ class RoomRecording:
             file.detach(track)
 
     async def stop(self) -> None:
+        self._close_files()
+        self.active = False
+
+    def _close_files(self) -> None:
         for file in self.files:
             if file.close():
                 self.closed.append(
@@ -206,7 +237,6 @@ class RoomRecording:
                     )
                 )
         self.files = []
-        self.active = False
 
     def info(self) -> RecordingInfo:
         live = [
@@ -218,4 +248,10 @@ class RoomRecording:
             )
             for file in self.files
         ]
-        return RecordingInfo(room_id=self.room_id, recording=self.active, files=live + self.closed)
+        return RecordingInfo(
+            room_id=self.room_id,
+            recording=self.active,
+            paused=self.paused,
+            waiting_for=self.waiting_for,
+            files=live + self.closed,
+        )

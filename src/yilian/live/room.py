@@ -101,7 +101,7 @@ class Room:
             participants=[peer.participant() for peer in self.peers.values()],
             presenter_id=self.presenter_id,
             controller_id=self.controller_id,
-            recording=self.recording is not None,
+            recording=self.recording is not None and self.recording.writing,
         )
 
     def info(self) -> RoomInfo:
@@ -122,7 +122,10 @@ class Room:
             peer.send(message)
 
     def announce(self) -> None:
-        """After any change of membership, roles, mutes or recording: everyone gets the whole room."""
+        """After any change of membership, roles, mutes or recording: everyone gets the whole room (a recording first
+        pauses or resumes for who is now here)."""
+        if self.recording is not None:
+            self.recording.review(self)
         self.broadcast(self.presence())
 
     def publications_changed(self) -> None:

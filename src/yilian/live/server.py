@@ -332,10 +332,14 @@ async def recording_resource(request: Request) -> Response:
             return _problem(422, "validation_failed", str(exc.errors()[:1]))
         if room.recording is None:
             try:
-                room.recording = RoomRecording.start(room, state.config.recordings_root, body.directory)
+                room.recording = RoomRecording.start(
+                    room, state.config.recordings_root, body.directory, set(body.consented)
+                )
             except ValueError as exc:
                 return _problem(422, "validation_failed", str(exc))
-            room.announce()
+        else:
+            room.recording.consented = set(body.consented)  # who consented changed: pause or resume
+        room.announce()
         return JSONResponse(room.recording.info().model_dump(mode="json"))
     if room.recording is None:
         return _problem(409, "not_recording", "the room is not recording")

@@ -33,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.report import ReportContent  # noqa: F401
     from yilian.domain.roles import Actor  # noqa: F401
     from yilian.domain.sla import SlaClock  # noqa: F401
-    from yilian.workflows.referral import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, ReferralWorkflow
+    from yilian.workflows.action_table import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
+    from yilian.workflows.referral import ReferralWorkflow
 
 
 @workflow.defn
@@ -89,7 +90,7 @@ class AutoReferralWorkflow:
                 workflow.now(),
                 referral_id,
                 plan.agreement_id,
-                plan.details,
+                {**(plan.details or {}), "swept": True} if inp.swept else plan.details,
             ),  # fmt: skip
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.consult_io import (
         AttendanceInput,
         ConcludeInput,
+        ConsentInput,
         ConsultActivityName,
         ConsultActorInput,
         ConsultInput,
@@ -198,6 +199,9 @@ class ConsultWorkflow:
     def _validate_conclude_input(self, inp: ConcludeInput) -> None:
         self._validate_update(inp)
 
+    def _validate_consent_input(self, inp: ConsentInput) -> None:
+        self._validate_update(inp)
+
     @contextlib.asynccontextmanager
     async def _acting(self, action: ConsultAction, inp: ConsultPersonInput) -> AsyncIterator[None]:
         async with self._lock:
@@ -303,6 +307,18 @@ class ConsultWorkflow:
         return self._result()
 
     cancel.validator(_validate_actor_input)
+
+    @workflow.update
+    async def consent(self, inp: ConsentInput) -> ConsultResult:
+        """Durable and audited; the API hands the consenting set to the room, which records only while everyone in it
+        consented."""
+        async with self._acting(A.CONSENT, inp):
+            others = [u for u in self._p.consented if u != inp.actor.user_id]
+            self._p = replace(self._p, consented=[*others, *([inp.actor.user_id] if inp.consent else [])])
+            await self._apply(A.CONSENT, inp.actor, inp.given(workflow.now()), {"consent": inp.consent})
+        return self._result()
+
+    consent.validator(_validate_consent_input)
 
     @workflow.query
     def progress(self) -> ConsultProgress:

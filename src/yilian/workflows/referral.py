@@ -15,8 +15,6 @@ tests/workflows/test_replay.py replays saved histories to catch a non-determinis
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -29,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain import referral as rules
     from yilian.domain.agreement import needs_second_reading
     from yilian.domain.consult_io import ConsultOnReferralInput
-    from yilian.domain.errors import YilianError
     from yilian.domain.notice import NOTICE_PARAMS, NoticeKind, notice_params
     from yilian.domain.quality import grade_of, retake_reasons
     from yilian.domain.referral import Action, ReferralCase, ReferralState
@@ -67,12 +64,9 @@ with workflow.unsafe.imports_passed_through():
     from yilian.domain.report import ReportContent, ReportKind
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
     from yilian.domain.sla import WARN_FRACTION, SlaClock
-    from yilian.workflows.rejection import rejection
+    from yilian.workflows.action_table import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, ActionTableWorkflow, refusing
 
 S = ReferralState
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Side effects must eventually happen: retry without limit, backing off to once every 30 s.
-ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 # A case submitted before its images waits; the archive signals their arrival, and this timer re-checks in
 # case a signal was lost (sent between the check and the wait).
 IMAGES_RECHECK = timedelta(minutes=10)
@@ -103,7 +97,7 @@ class _Note:
 
 
 @workflow.defn
-class ReferralWorkflow:
+class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
     @workflow.init
     def __init__(self, inp: ReferralInput) -> None:
         self._facts: CaseFacts = inp.facts
@@ -440,13 +434,16 @@ class ReferralWorkflow:
                 pass
 
     # ---- Updates: what people do --------------------------------------------------------------
-    # Every person's Update is validated by `_validate_update`: the domain's rule for the action the Update is
-    # named after. Temporal wants a validator's parameters to equal its handler's, so there is one thin validator
-    # per argument type, registered under each handler. A handler re-checks under the lock, then does the effect.
-    def _validate_update(self, inp: PersonInput) -> None:
-        info = workflow.current_update_info()
-        assert info is not None  # Temporal sets it for every validator
-        self._validate(rules.person_action(info.name, inp.given()), inp)
+    # Every person's Update is validated by `_validate_update` (workflows/action_table.py): the domain's rule for the
+    # action the Update is named after. Temporal wants a validator's parameters to equal its handler's, so there is
+    # one thin validator per argument type, registered under each handler. A handler re-checks under the lock
+    # (`_acting`), then does the effect.
+    def _check(self, action: Action, inp: PersonInput) -> None:
+        holding = rules.conditions(critical_open=self._p.critical_open)
+        rules.validate(self._p.case, action, inp.actor, inp.given(), holding=holding)
+
+    def _action_of(self, update: str, inp: PersonInput) -> Action:
+        return rules.person_action(update, inp.given())
 
     def _validate_actor_input(self, inp: ActorInput) -> None:
         self._validate_update(inp)
@@ -462,31 +459,13 @@ class ReferralWorkflow:
 
     def _validate_retake_input(self, inp: RetakeInput) -> None:
         self._validate_update(inp)
-        try:
+        with refusing():
             retake_reasons(inp.reasons)
-        except YilianError as err:
-            raise rejection(err) from err
 
     def _validate_quality_input(self, inp: QualityInput) -> None:
         self._validate_update(inp)
-        try:
+        with refusing():
             grade_of(self._facts.modality, inp.grade, inp.reasons)
-        except YilianError as err:
-            raise rejection(err) from err
-
-    def _validate(self, action: Action, inp: PersonInput) -> None:
-        holding = rules.conditions(critical_open=self._p.critical_open)
-        try:
-            rules.validate(self._p.case, action, inp.actor, inp.given(), holding=holding)
-        except YilianError as err:
-            raise rejection(err) from err
-
-    @contextlib.asynccontextmanager
-    async def _acting(self, action: Action, inp: PersonInput) -> AsyncIterator[None]:
-        """Hold the lock and re-check: another Update may have changed the case since this one was validated."""
-        async with self._lock:
-            self._validate(action, inp)
-            yield
 
     @workflow.update
     async def submitted(self) -> ActionResult:
@@ -746,10 +725,8 @@ class ReferralWorkflow:
 
     @record_consult.validator
     def _validate_consult_step(self, inp: ConsultOnReferralInput) -> None:
-        try:
+        with refusing():
             rules.consult_step(inp.action)
-        except YilianError as err:
-            raise rejection(err) from err
 
     # ---- queries ------------------------------------------------------------------------------
     @workflow.query
@@ -778,10 +755,8 @@ class ReferralWorkflow:
         notify: list[_Note] | None = None,
         quality: QualityRecordInput | None = None,
     ) -> RecordStepResult:
-        try:
+        with refusing():
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), target=target)
-        except YilianError as err:
-            raise rejection(err) from err
         self._p = replace(self._p, case=case)
         if report is not None and report.kind is ReportKind.FINAL:
             self._p = replace(self._p, final_at=event.at, signer_id=report.author.user_id)

@@ -96,6 +96,14 @@ export default defineStrings(
       conclude: "Write the conclusion",
       cancel: "Cancel consult",
     },
+    recording: {
+      title: "Recordings",
+      none: "Nothing was recorded.",
+      play: "Play",
+      consent: "I consent to recording",
+      withdraw: "Withdraw my consent",
+      consented: "Recording consent: {{count}} of {{total}} present",
+    },
     room: {
       title: "Consult room",
       before: "Before you join",
@@ -247,6 +255,14 @@ export default defineStrings(
       post_message: "聊天",
       conclude: "填写会诊结论",
       cancel: "取消会诊",
+    },
+    recording: {
+      title: "录像",
+      none: "本次会诊没有录像。",
+      play: "播放",
+      consent: "我同意录制",
+      withdraw: "撤回我的同意",
+      consented: "录制同意：在场 {{total}} 人中 {{count}} 人已同意",
     },
     room: {
       title: "会诊室",

@@ -108,3 +108,21 @@ class ConsultEvent(ApiModel):
     actor_name: str | None = None
     at: Timestamp
     details: dict[str, Any]
+
+
+class ConsultRecordingFile(ApiModel):
+    """One WebM the room wrote: one publisher's camera and microphone (or screen) while everyone consented."""
+
+    name: str = Field(description="play it at /api/consults/{consult_id}/recordings/{name}")
+    user_id: str = Field(description="whose camera, microphone or screen it holds")
+    bytes: int
+    modified_at: Timestamp
+
+
+class ConsultRecordings(ApiModel):
+    """Who consents to the room being recorded, and what it recorded (for its participants to play, and to pick
+    from later as teaching material)."""
+
+    consented: list[str] = Field(description="user ids whose latest word is yes")
+    declined: list[str] = Field(description="user ids whose latest word is no")
+    files: list[ConsultRecordingFile]

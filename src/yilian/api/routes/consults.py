@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, Field
 
+from yilian.api import consult_recordings as recordings
 from yilian.api import consult_service as service
 from yilian.api.consult_view import consult_case, consult_out, seen_consult, shown_cases
 from yilian.api.deps import (
@@ -29,13 +31,15 @@ from yilian.api.models.consult import (
     ConsultDetail,
     ConsultEvent,
     ConsultMessage,
+    ConsultRecordingFile,
+    ConsultRecordings,
     Person,
 )
 from yilian.api.schemas import Page, RequestBody
 from yilian.db.queries import consult as q
 from yilian.domain import consult as rules
 from yilian.domain.consult import Conclusion, ConsultAction, ConsultState, Given, Schedule
-from yilian.domain.consult_io import ConcludeInput, ConsultActorInput, ConsultPersonInput, ScheduleInput
+from yilian.domain.consult_io import ConcludeInput, ConsentInput, ConsultActorInput, ConsultPersonInput, ScheduleInput
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.live.protocol import LiveErrorCode
 
@@ -81,6 +85,10 @@ class MessageBody(RequestBody):
 
 class EmptyBody(RequestBody):
     pass
+
+
+class ConsentBody(RequestBody):
+    consent: bool = Field(description="true: the room may record me; false: it may not (declined or withdrawn)")
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
@@ -244,6 +252,52 @@ async def get_audit(consult_id: str, engine: Engine, access: ConsultCaller) -> P
     return Page[ConsultEvent].of([ConsultEvent.model_validate(r) for r in rows])
 
 
+# ---- recording: with every participant's consent --------------------------------------------------------------
+async def _recordings(engine: Engine, settings: AppSettings, access: ConsultAccess) -> ConsultRecordings:
+    if not rules.may_play_recordings(access.principal, consult_case(access.row)):
+        raise YilianError(ErrorCode.FORBIDDEN, "only the consult's host and invited play its recordings")
+    async with engine.connect() as conn:
+        consents = await q.consents(conn, access.row["id"])
+    found = recordings.files(settings.recordings_root(), access.row["id"])
+    return ConsultRecordings(
+        consented=sorted(u for u, yes in consents.items() if yes),
+        declined=sorted(u for u, yes in consents.items() if not yes),
+        files=[ConsultRecordingFile.model_validate(f, from_attributes=True) for f in found],
+    )
+
+
+@router.post("/{consult_id}/recording-consent")
+async def consent_to_recording(consult_id: str, body: ConsentBody, engine: Engine, settings: AppSettings,
+                               commands: ConsultActions, processes: Live,
+                               access: ConsultCaller) -> ConsultRecordings:  # fmt: skip
+    """The host or an invitee consents to the room being recorded, or declines (durable, audited). The room records
+    only while everyone in it consented; a newcomer who has not pauses it (docs/consults.md)."""
+    await commands.act(consult_id, ConsultAction.CONSENT, ConsentInput(access.principal.actor, body.consent))
+    await recordings.hand_consents_to_room(engine, processes, consult_id)
+    return await _recordings(engine, settings, access)
+
+
+@router.get("/{consult_id}/recordings")
+async def list_recordings(
+    consult_id: str, engine: Engine, settings: AppSettings, access: ConsultCaller
+) -> ConsultRecordings:
+    """Who consents, and the files the room recorded: for the host and the invited."""
+    return await _recordings(engine, settings, access)
+
+
+@router.get(
+    "/{consult_id}/recordings/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/webm": {}}, "description": "the WebM (VP8 and Opus, as sent)"}},
+)
+async def play_recording(consult_id: str, name: str, settings: AppSettings, access: ConsultCaller) -> FileResponse:
+    """One recorded WebM, for the host and the invited."""
+    if not rules.may_play_recordings(access.principal, consult_case(access.row)):
+        raise YilianError(ErrorCode.FORBIDDEN, "only the consult's host and invited play its recordings")
+    path = recordings.file_path(settings.recordings_root(), consult_id, name)
+    return FileResponse(path, media_type="video/webm")
+
+
 # ---- the live room's signalling door --------------------------------------------------------------------------------
 @router.websocket("/{consult_id}/live")
 async def live_room(
@@ -281,6 +335,8 @@ async def live_room(
     async def attend(joined: bool) -> None:
         action = ConsultAction.JOIN if joined else ConsultAction.LEAVE
         await commands.act(consult_id, action, ConsultActorInput(actor))
+        if joined:  # a room opened afresh (or on another process) learns who consented to recording
+            await recordings.hand_consents_to_room(engine, processes, consult_id)
 
     seat = Seat(caller, consult_id, host=row["host_id"] == caller.user_id)
     await relay(websocket, join, seat, processes, engine, attend)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from yilian.db.schema import auto_referrals, dicom_instances, dicom_series, dicom_studies, referrals, users
-from yilian.domain.auto_referral import AutoOutcome, RecordAutoInput
+from yilian.db.schema import (
+    agreements,
+    auto_referrals,
+    dicom_instances,
+    dicom_series,
+    dicom_studies,
+    referrals,
+    users,
+)
+from yilian.domain.auto_referral import AUTO_MODES, AutoOutcome, RecordAutoInput
 from yilian.domain.roles import Role
 
 
@@ -98,3 +107,36 @@ async def decisions(conn: AsyncConnection, hospital_id: str, limit: int = 100) -
         .limit(limit)
     )
     return [dict(r) for r in rows.mappings()]
+
+
+async def unreferred_studies(
+    conn: AsyncConnection,
+    *,
+    quiet_before: datetime,
+    stored_since: datetime,
+    limit: int,
+    hospital_id: str | None = None,
+) -> list[tuple[str, str]]:
+    """(hospital, study) of studies with no auto-referral decision and no referral, of hospitals with an active hosting
+    agreement made before the study arrived: first stored since `stored_since`, nothing more of them since
+    `quiet_before`; the oldest first."""
+    s, a, ar, r = dicom_studies.c, agreements.c, auto_referrals.c, referrals.c
+    hosted = exists(
+        select(1).where(
+            a.requesting_hospital_id == s.hospital_id,
+            a.active.is_(True),
+            a.service_mode.in_(sorted(str(m) for m in AUTO_MODES)),
+            a.created_at <= s.created_at,
+        )
+    )
+    decided = exists(select(1).where(ar.hospital_id == s.hospital_id, ar.study_instance_uid == s.study_instance_uid))
+    sent = exists(
+        select(1).where(r.requesting_hospital_id == s.hospital_id, r.study_instance_uid == s.study_instance_uid)
+    )
+    stmt = select(s.hospital_id, s.study_instance_uid).where(
+        hosted, ~decided, ~sent, s.updated_at < quiet_before, s.created_at >= stored_since
+    )
+    if hospital_id is not None:
+        stmt = stmt.where(s.hospital_id == hospital_id)
+    rows = await conn.execute(stmt.order_by(s.created_at, s.study_instance_uid).limit(limit))
+    return [(str(h), str(uid)) for h, uid in rows]

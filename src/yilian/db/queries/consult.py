@@ -232,6 +232,17 @@ async def trail(conn: AsyncConnection, consult_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows.mappings()]
 
 
+async def consents(conn: AsyncConnection, consult_id: str) -> dict[str, bool]:
+    """Each participant's latest word on recording (the workflow's audited `consent` steps), by user id."""
+    e = consult_events.c
+    rows = await conn.execute(
+        select(e.actor_id, e.details["consent"].as_boolean())
+        .where(e.consult_id == consult_id, e.action == "consent")
+        .order_by(e.seq)
+    )
+    return {actor: bool(consent) for actor, consent in rows}
+
+
 async def attendance(conn: AsyncConnection, consult_id: str) -> list[dict[str, Any]]:
     a = consult_attendance.c
     rows = await conn.execute(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -277,14 +277,23 @@ async def worklist(
     if hospital_id:
         q = q.where(r.requesting_hospital_id == hospital_id)
     # SLA urgency first: open cases by due time, then the rest by recency (a finished case's due time says
-    # nothing now: ordering by it put a reader's oldest cases first).
+    # nothing now: ordering by it put a reader's oldest cases first). Each part is its own limited query, so each
+    # walks an index in its order and stops at the page (ix_referrals_open_due, ix_referrals_submitted_at): one
+    # sort over both read every case a reader ever had (150,000 in a province's year: 1.3 s, bench/region.py).
     is_open = r.state.in_(OPEN_STATE_VALUES)
-    q = (
-        q.order_by(~is_open, case((is_open, r.sla_due_at)).asc().nulls_last(), r.submitted_at.desc())
+    depth = offset + limit
+    urgent = q.where(is_open).order_by(r.sla_due_at.asc().nulls_last(), r.submitted_at.desc()).limit(depth)
+    recent = q.where(~is_open).order_by(r.submitted_at.desc()).limit(depth)
+    both = union_all(urgent, recent).subquery()
+    b = both.c
+    open_row = b.state.in_(OPEN_STATE_VALUES)
+    page = (
+        select(both)
+        .order_by(~open_row, case((open_row, b.sla_due_at)).asc().nulls_last(), b.submitted_at.desc())
         .limit(limit)
         .offset(offset)
     )
-    return [dict(x) for x in (await conn.execute(q)).mappings()]
+    return [dict(x) for x in (await conn.execute(page)).mappings()]
 
 
 async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> list[dict[str, Any]]:

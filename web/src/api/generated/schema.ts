@@ -778,6 +778,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/consults/{consult_id}/recording-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Consent To Recording
+         * @description The host or an invitee consents to the room being recorded, or declines (durable, audited). The room records
+         *     only while everyone in it consented; a newcomer who has not pauses it (docs/consults.md).
+         */
+        post: operations["consults_consent_to_recording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Recordings
+         * @description Who consents, and the files the room recorded: for the host and the invited.
+         */
+        get: operations["consults_list_recordings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consults/{consult_id}/recordings/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Play Recording
+         * @description One recorded WebM, for the host and the invited.
+         */
+        get: operations["consults_play_recording"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dashboard": {
         parameters: {
             query?: never;
@@ -3731,6 +3792,14 @@ export interface components {
             /** Recommendation */
             recommendation: string;
         };
+        /** ConsentBody */
+        ConsentBody: {
+            /**
+             * Consent
+             * @description true: the room may record me; false: it may not (declined or withdrawn)
+             */
+            consent: boolean;
+        };
         /**
          * Consult
          * @description One consult as its projection row holds it, with what the caller may do to it now.
@@ -3944,6 +4013,48 @@ export interface components {
          * @enum {string}
          */
         ConsultPersonAction: "schedule" | "reschedule" | "open" | "join" | "hand_over" | "post_message" | "conclude" | "cancel";
+        /**
+         * ConsultRecordingFile
+         * @description One WebM the room wrote: one publisher's camera and microphone (or screen) while everyone consented.
+         */
+        ConsultRecordingFile: {
+            /**
+             * Name
+             * @description play it at /api/consults/{consult_id}/recordings/{name}
+             */
+            name: string;
+            /**
+             * User Id
+             * @description whose camera, microphone or screen it holds
+             */
+            user_id: string;
+            /** Bytes */
+            bytes: number;
+            /**
+             * Modified At
+             * Format: date-time
+             */
+            modified_at: string;
+        };
+        /**
+         * ConsultRecordings
+         * @description Who consents to the room being recorded, and what it recorded (for its participants to play, and to pick
+         *     from later as teaching material).
+         */
+        ConsultRecordings: {
+            /**
+             * Consented
+             * @description user ids whose latest word is yes
+             */
+            consented: string[];
+            /**
+             * Declined
+             * @description user ids whose latest word is no
+             */
+            declined: string[];
+            /** Files */
+            files: components["schemas"]["ConsultRecordingFile"][];
+        };
         /**
          * ConsultState
          * @enum {string}
@@ -8030,6 +8141,7 @@ export type CollectionCases = components['schemas']['CollectionCases'];
 export type CollectionDetail = components['schemas']['CollectionDetail'];
 export type Comparison = components['schemas']['Comparison'];
 export type ConcludeBody = components['schemas']['ConcludeBody'];
+export type ConsentBody = components['schemas']['ConsentBody'];
 export type Consult = components['schemas']['Consult'];
 export type ConsultCase = components['schemas']['ConsultCase'];
 export type ConsultConclusion = components['schemas']['ConsultConclusion'];
@@ -8037,6 +8149,8 @@ export type ConsultDetail = components['schemas']['ConsultDetail'];
 export type ConsultEvent = components['schemas']['ConsultEvent'];
 export type ConsultMessage = components['schemas']['ConsultMessage'];
 export type ConsultPersonAction = components['schemas']['ConsultPersonAction'];
+export type ConsultRecordingFile = components['schemas']['ConsultRecordingFile'];
+export type ConsultRecordings = components['schemas']['ConsultRecordings'];
 export type ConsultState = components['schemas']['ConsultState'];
 export type Credit = components['schemas']['Credit'];
 export type CurationBody = components['schemas']['CurationBody'];
@@ -10169,6 +10283,131 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_ConsultEvent_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_consent_to_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultRecordings"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_list_recordings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultRecordings"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    consults_play_recording: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consult_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the WebM (VP8 and Opus, as sent) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/webm": unknown;
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */

@@ -8,6 +8,7 @@ import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import { formatDateTime } from "../../i18n/format";
 import { ConclusionForm } from "./ConclusionForm";
 import { ConsultStateBadge } from "./ConsultList";
+import { RecordingList } from "./Recordings";
 import { PersonLine, ScheduleForm } from "./ScheduleForm";
 import { allowsConsult, useConsult, useConsultAction, useScheduleConsult, type ConsultDetail } from "./consultApi";
 
@@ -171,6 +172,7 @@ export default function ConsultPage() {
           </section>
           {c.state === "open" && allowsConsult(c, "conclude") && <ConclusionForm consult={c} />}
           <Conclusion consult={c} />
+          <RecordingList consultId={c.id} />
         </div>
         <div>
           <section className="card" aria-labelledby="invitees-title">

@@ -14,6 +14,7 @@ import { formatDate } from "../../../i18n/format";
 import type { Participant, RoomClient, RoomSnapshot } from "../../../live/roomClient";
 import { ConclusionForm } from "../ConclusionForm";
 import { allowsConsult, useConsult, type ConsultDetail } from "../consultApi";
+import { RecordingConsent } from "../Recordings";
 import { useRoom, type JoinChoice } from "./useRoom";
 
 function Video({ stream, muted = false, label }: { stream: MediaStream; muted?: boolean; label: string }) {
@@ -233,6 +234,13 @@ function Room({ consult, choice, onLeave }: { consult: ConsultDetail; choice: Jo
           <span className="badge critical-dot">{t("room.recording")}</span>
         ) : (
           <span className="small muted">{t("room.consent")}</span>
+        )}
+        {mine && (
+          <RecordingConsent
+            consultId={consult.id}
+            me={mine.user_id}
+            present={[...new Set(presence.participants.map((p) => p.user_id))]}
+          />
         )}
       </div>
       {ended && (
