@@ -201,6 +201,9 @@ def start_yilian(stack: Stack) -> None:
             "YILIAN_API_HOST": "127.0.0.1",
             "YILIAN_API_PORT": str(api_port),
             "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+            # The archive alone, as Orthanc is: the demo's Anping has a full-hosting agreement, so with auto-referral
+            # on every STOWed study would also start a referral workflow (10,000 of them in the indexing row).
+            "YILIAN_AUTO_REFERRAL": "false",
         }
     )
     stack.api_url = f"http://127.0.0.1:{api_port}"
@@ -943,7 +946,8 @@ Setup: `bench/imaging.py` creates a network namespace with only `lo` up and runs
 loopback. Orthanc {m["orthanc"]} with orthanc-dicomweb {m["orthanc_dicomweb"]} (Debian), started by the bench
 with `TCP_NODELAY=1`, `"HttpCompressionEnabled": false`, storage and SQLite index in the temp dir, no
 authentication. Yilian: embedded PostgreSQL (fsync on), Temporal dev server, `yilian worker`, `yilian api`
-(uvicorn, one process) and `yilian gateway run` (default batching: 20 instances, 0.2 s linger). Clients are the
+(uvicorn, one process, auto-referral off: the archive alone) and `yilian gateway run` (default batching: 20
+instances, 0.2 s linger, 4 upload lanes). Clients are the
 same for both: DCMTK `storescu` {m["dcmtk"]} (with `TCP_NODELAY=1`, calling AE `BENCH`) and httpx over HTTP/1.1;
 Yilian's DICOMweb requests carry the county doctor's JWT (zhao.anping), its gateway the hospital's API key. The
 servers are measured one after the other, never at the same time; each gets fresh UIDs of the same synthetic
