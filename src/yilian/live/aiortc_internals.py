@@ -14,6 +14,9 @@ tests/live/test_aiortc_internals.py exercises every touch point against the inst
   `__rtp_history` so its own NACK handling retransmits them over RTX (with its `__rtp_header_extensions_map`), and
   counted in its sender-report fields. `_send_keyframe` (called on a
   PLI or FIR) is replaced to ask the publisher instead of an encoder we do not have.
+- offers: `RTCPeerConnection.createOffer` resets every transceiver's `_headerExtensions` to aiortc's own ids (mid 1,
+  audio level 2, abs-send-time 3). `create_offer` puts back the ids already negotiated with the peer (a browser
+  refuses "RTP extension ID reassignment" on renegotiation), in the SDP and on the transceivers the senders read.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from struct import pack
 from typing import Any
 
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
 from aiortc.clock import current_ntp_time
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcpeerconnection import filter_preferred_codecs
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpSendParameters
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
@@ -287,6 +291,58 @@ class SenderPort:
 
 
 # --- loopback (tests and the bench) ---------------------------------------------------------------------------
+
+
+MAX_ONE_BYTE_EXTENSION_ID = 14  # RFC 8285 one-byte headers: ids 1-14
+
+
+def negotiated_extension_ids(pc: RTCPeerConnection) -> dict[str, int]:
+    """uri -> id as negotiated so far on this connection (one map for the whole BUNDLE), including the ids the peer
+    gave extensions aiortc does not use (a new one must not take those: transport-cc, playout-delay, ...)."""
+    found: dict[str, int] = {}
+    for transceiver in pc.getTransceivers():
+        if transceiver.mid is None:
+            continue
+        for ext in transceiver._headerExtensions:
+            found.setdefault(ext.uri, ext.id)
+    if pc.remoteDescription is not None:
+        for media in aiortc_sdp.SessionDescription.parse(pc.remoteDescription.sdp).media:
+            for ext in media.rtp.headerExtensions:
+                found.setdefault(ext.uri, ext.id)
+    return found
+
+
+def renumber_extensions(pc: RTCPeerConnection, sdp: str, id_for: Callable[[str], int]) -> str:
+    """The offer `sdp` with every m-section's header extensions numbered `id_for(uri)`; the transceivers (whose ids
+    aiortc's senders use once the answer comes) are set the same way."""
+    for transceiver in pc.getTransceivers():
+        transceiver._headerExtensions = [
+            RTCRtpHeaderExtensionParameters(id=id_for(ext.uri), uri=ext.uri) for ext in transceiver._headerExtensions
+        ]
+    description = aiortc_sdp.SessionDescription.parse(sdp)
+    for media in description.media:
+        if media.kind in ("audio", "video"):
+            media.rtp.headerExtensions = [
+                RTCRtpHeaderExtensionParameters(id=id_for(ext.uri), uri=ext.uri) for ext in media.rtp.headerExtensions
+            ]
+    return str(description)
+
+
+async def create_offer(pc: RTCPeerConnection) -> RTCSessionDescription:
+    """`pc.createOffer()` keeping the header extension ids the peer negotiated (its own numbering, whatever the
+    client); an extension not negotiated yet gets the lowest free id. Call `setLocalDescription` with the result."""
+    ids = negotiated_extension_ids(pc)
+    offer = await pc.createOffer()
+    if not ids:
+        return offer  # the first offer of this connection: aiortc's numbering is as good as any
+
+    def id_for(uri: str) -> int:
+        if uri not in ids:
+            free = [i for i in range(1, MAX_ONE_BYTE_EXTENSION_ID + 1) if i not in ids.values()]
+            ids[uri] = free[0]
+        return ids[uri]
+
+    return RTCSessionDescription(sdp=renumber_extensions(pc, offer.sdp, id_for), type="offer")
 
 
 def use_loopback_candidates() -> None:

@@ -217,7 +217,7 @@ class Peer:
             self._renegotiation_wanted = False
             if not self._sync_slots():
                 return
-            offer = await self.pc.createOffer()
+            offer = await aiortc_internals.create_offer(self.pc)  # keeps the client's extension ids
             await self.pc.setLocalDescription(offer)
             for slot in self._new_slots:
                 assert slot.transceiver.mid is not None

@@ -1,4 +1,4 @@
-import { alignExtensionIds, rejoinDelay, roomSocketUrl } from "./roomClient";
+import { rejoinDelay, roomSocketUrl } from "./roomClient";
 
 describe("the room's signalling socket", () => {
   it("is the API's door on the page's own origin, wss behind https, with no token in the URL", () => {
@@ -12,26 +12,5 @@ describe("the room's signalling socket", () => {
 
   it("rejoins after 1, 2, 4, 8, 8 … seconds", () => {
     expect([0, 1, 2, 3, 4, 9].map(rejoinDelay)).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
-  });
-});
-
-describe("offers use the live process's RTP header extension numbers", () => {
-  it("renumbers the ones aiortc knows and drops the rest", () => {
-    const chrome = [
-      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-      "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
-      "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-      "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-      "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid",
-      "a=extmap:5/sendrecv urn:3gpp:video-orientation",
-      "a=mid:0",
-    ].join("\r\n");
-    expect(alignExtensionIds(chrome).split("\r\n")).toEqual([
-      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-      "a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
-      "a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-      "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-      "a=mid:0",
-    ]);
   });
 });

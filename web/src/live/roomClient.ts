@@ -82,32 +82,6 @@ export function roomSocketUrl(
   return `${scheme}//${loc.host}/api/${door}/${encodeURIComponent(consultId)}/live`;
 }
 
-// The live process is aiortc, which numbers RTP header extensions the same way in every offer it makes (mid 1,
-// audio level 2, abs-send-time 3) instead of keeping the numbers negotiated before; Chrome refuses a renegotiation
-// that renumbers an extension ("RTP extension ID reassignment not supported"). So our offers use aiortc's numbers
-// from the start, and leave out the extensions aiortc would not answer anyway.
-const AIORTC_EXTENSION_IDS: Record<string, number> = {
-  "urn:ietf:params:rtp-hdrext:sdes:mid": 1,
-  "urn:ietf:params:rtp-hdrext:ssrc-audio-level": 2,
-  "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time": 3,
-};
-
-/** An offer's `a=extmap` lines renumbered to aiortc's ids; the extensions it does not know removed. */
-export function alignExtensionIds(sdp: string): string {
-  const lines = sdp.split("\r\n");
-  const out: string[] = [];
-  for (const line of lines) {
-    const m = /^a=extmap:(\d+)(\/\w+)? (\S+)(.*)$/.exec(line);
-    if (!m) {
-      out.push(line);
-      continue;
-    }
-    const id = AIORTC_EXTENSION_IDS[m[3]];
-    if (id !== undefined) out.push(`a=extmap:${id}${m[2] ?? ""} ${m[3]}${m[4]}`);
-  }
-  return out.join("\r\n");
-}
-
 /** Backoff for rejoining after an unexpected close: 1 s, 2 s, 4 s … capped at 8 s. */
 export function rejoinDelay(attempt: number): number {
   return Math.min(8000, 1000 * 2 ** Math.max(0, attempt));
@@ -255,7 +229,8 @@ export class RoomClient {
     const pc = this.pc;
     if (!pc || pc.signalingState !== "stable") return;
     const offer = await pc.createOffer();
-    await pc.setLocalDescription({ type: "offer", sdp: alignExtensionIds(offer.sdp ?? "") });
+    // The browser's own RTP header extension numbers: the live process keeps them in its offers (docs/live.md).
+    await pc.setLocalDescription(offer);
     const sources: Record<string, Source> = {};
     for (const t of pc.getTransceivers()) {
       const source = t.sender.track ? this.sources.get(t.sender.track.id) : undefined;
