@@ -20,8 +20,8 @@ with workflow.unsafe.imports_passed_through():
         SweepResult,
         workflow_id,
     )
+    from yilian.workflows.action_table import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
     from yilian.workflows.auto_referral import AutoReferralWorkflow
-    from yilian.workflows.referral import ACTIVITY_RETRY, ACTIVITY_TIMEOUT
 
 
 @workflow.defn(name="AutoReferralSweepWorkflow")
