@@ -342,7 +342,7 @@ api_keys = Table(
     _ts("created_at", False),
     _ts("last_used_at"),
     _ts("revoked_at"),
-    # Revision 0017: `store` keys only store images (and fetch their hospital's reports for its PACS);
+    # Revision 0018: `store` keys only store images (and fetch their hospital's reports for its PACS);
     # `store_retrieve` keys also search and retrieve the hospital's own studies (the gateway's C-FIND/C-MOVE).
     Column("scope", String(16), nullable=False, server_default="store"),
     # When a gateway with this key last asked for reports to store in its PACS (the cloud makes them only then).
@@ -1086,7 +1086,7 @@ retention_events = Table(
 RETENTION_TABLES = ("retention_policies", "study_retention", "legal_holds", "retention_events")
 
 
-# --- Reports into county PACSs (revision 0017, docs/gateway.md): each signed version's PDF and SR instance for the
+# --- Reports into county PACSs (revision 0018, docs/gateway.md): each signed version's PDF and SR instance for the
 # sending hospital's gateway, and every step of their delivery. The events keep no foreign key, so the trail
 # outlives a delivery deleted with its study.
 

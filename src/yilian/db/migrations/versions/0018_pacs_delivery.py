@@ -1,7 +1,7 @@
 """Reports into county PACSs (docs/gateway.md): deliveries and their trail; API key scope and report asking.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07
 
 Creates the tables named in yilian.db.schema.PACS_TABLES as of this revision. 0002 creates api_keys from today's
@@ -12,8 +12,8 @@ from alembic import op
 
 from yilian.db.schema import PACS_TABLES, metadata
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
