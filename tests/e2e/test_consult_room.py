@@ -1,6 +1,7 @@
 """A consult room in Chromium with real media: the web app joins through the API's signalling door, receives the
 video an aiortc publisher (the host, presenting) sends through a real `yilian live` SFU, and its OHIF viewer follows
-the presenter's slice change sent on the data channel.
+the presenter's slice change sent on the data channel; the host's controls (hand over the presenter role, mute,
+remove) then act on the page.
 
 Chromium runs with a fake camera and microphone (`--use-fake-device-for-media-stream`, permission granted by
 `--use-fake-ui-for-media-stream`) and may use loopback ICE candidates, as the live process offers 127.0.0.1 here.
@@ -34,7 +35,15 @@ from yilian.config import Settings
 from yilian.live import aiortc_internals
 from yilian.live.client import LiveClient
 from yilian.live.ice import IceConfig
-from yilian.live.protocol import Join, MediaSource, ViewerState
+from yilian.live.protocol import (
+    HandOverPresenter,
+    Join,
+    MediaKind,
+    MediaSource,
+    Remove,
+    SetMuted,
+    ViewerState,
+)
 from yilian.live.server import LiveConfig, build_live_app
 
 pytestmark = pytest.mark.integration
@@ -216,7 +225,21 @@ async def test_the_web_app_joins_a_room_sees_the_presenter_and_follows_the_slice
         await page.wait_for_timeout(500)
         await shot(page, "consult-room", full_page=False)
         assert page.errors == []  # type: ignore[attr-defined]
-        await page.get_by_role("button", name="Leave").click()
+
+        # The host's controls act on the surgeon's page: hand over the presenter role, mute, then remove.
+        assert host.presence is not None
+        surgeon = next(p.participant_id for p in host.presence.participants if p.user_id == EXPERT)
+        mine = page.locator(f'[data-participant="{EXPERT}"]')
+        await host.send(HandOverPresenter(participant_id=surgeon))
+        await expect(page.get_by_text("You are presenting: the others follow your viewer.")).to_be_visible(
+            timeout=10_000
+        )
+        await expect(mine).to_contain_text("presenter")
+        await host.send(SetMuted(participant_id=surgeon, kind=MediaKind.AUDIO, muted=True))
+        await expect(mine).to_contain_text("muted", timeout=10_000)
+        await host.send(Remove(participant_id=surgeon))
+        await expect(page.get_by_role("alert")).to_contain_text("The host removed you from the room.", timeout=10_000)
+        await expect(page.locator("[data-room-status]")).to_have_attribute("data-room-status", "removed")
         await page.context.close()
     finally:
         await host.close()
