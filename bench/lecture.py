@@ -594,8 +594,9 @@ def render(result: dict[str, Any], command: str) -> str:
         f"Goal for the recording's cost: remux <= +5% of a core: **{'met' if remux <= 5 else 'not met'}** "
         f"({remux:+.1f}).",
         "",
-        f"Viewers on `GET /api/lectures/{{id}}/hls/{{file}}?t=TOKEN` of one `yilian api` process, {segment_s:g} s "
-        f"segments, each viewer with its own watch token, {result['seconds']:.0f} s per row:",
+        f"Viewers on `GET /api/lectures/{{id}}/hls/{{file}}?t=TOKEN` of one `yilian api` process (answered by the HLS "
+        f"door, `api/hls_door.py`, before the router), {segment_s:g} s segments, each viewer with its own watch token, "
+        f"{result['seconds']:.0f} s per row:",
         "",
         "| viewers | segments fetched (expected) | stalls (viewers) | stall s total | errors | segment p50 / p95 / "
         "max ms | playlist p95 ms | throughput | API CPU got (needed*) | live CPU | load generators CPU "
@@ -622,10 +623,10 @@ def render(result: dict[str, Any], command: str) -> str:
         "slips by each stall as a player does when it rebuffers).",
         "",
         f"API CPU per request, 10 in flight: segment {route['segment']} ms, playlist {route['playlist']} ms, "
-        f"`/api/health` {route['health']} ms (the framework's floor). A viewer fetches one segment and one "
-        f"playlist per {segment_s:g} s: {per_viewer_ms:.2f} ms of API CPU a second, so one core serves about "
-        f"{1000 / per_viewer_ms:.0f} viewers at these per-request costs. *needed: viewers x that, the CPU the "
-        "API would have used had it kept up; when it got less, the host's other work (or one process's one "
+        f"`/api/health` {route['health']} ms (a route through the whole framework, for scale). A viewer fetches one "
+        f"segment and one playlist per {segment_s:g} s: {per_viewer_ms:.2f} ms of API CPU a second, so one core "
+        f"serves about {1000 / per_viewer_ms:.0f} viewers at these per-request costs. *needed: viewers x that, the "
+        "CPU the API would have used had it kept up; when it got less, the host's other work (or one process's one "
         "core) was the limit.",
         "",
     ]

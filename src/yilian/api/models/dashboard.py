@@ -53,6 +53,8 @@ class Dashboard(ApiModel):
     since: Timestamp = Field(alias="from")
     until: Timestamp = Field(alias="to")
     counts: list[StateCount]
-    at_risk: list[AtRiskCase]
-    breaches: list[BreachedCase]
+    at_risk: list[AtRiskCase] = Field(description="the first 200, soonest due first")
+    at_risk_total: int = Field(description="how many cases are at risk")
+    breaches: list[BreachedCase] = Field(description="the first 200, open ones first, then soonest due")
+    breaches_total: int = Field(description="how many cases of the period breached")
     turnaround: list[Turnaround]

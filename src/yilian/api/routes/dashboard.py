@@ -16,6 +16,7 @@ from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 
 router = APIRouter(prefix="/api/dashboard", tags=["dashboard"])
+LISTED = 200  # cases at risk and breaches listed; their totals are counted whole
 
 
 @router.get("")
@@ -35,11 +36,15 @@ async def dashboard(
         raise YilianError(ErrorCode.VALIDATION_FAILED, "from must be before to")
     scope = d.scope_of(principal)
     async with reading(engine) as conn:
+        at_risk, at_risk_total = await d.at_risk(conn, scope, now, LISTED)
+        breaches, breaches_total = await d.breaches(conn, scope, since, until, LISTED)
         return Dashboard(
             since=since,
             until=until,
             counts=[StateCount.model_validate(r) for r in await d.counts(conn, scope, since, until)],
-            at_risk=[AtRiskCase.model_validate(r) for r in await d.at_risk(conn, scope, now)],
-            breaches=[BreachedCase.model_validate(r) for r in await d.breaches(conn, scope, since, until)],
+            at_risk=[AtRiskCase.model_validate(r) for r in at_risk],
+            at_risk_total=at_risk_total,
+            breaches=[BreachedCase.model_validate(r) for r in breaches],
+            breaches_total=breaches_total,
             turnaround=[Turnaround.model_validate(r) for r in await d.turnaround(conn, scope, since, until)],
         )

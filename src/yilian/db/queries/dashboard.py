@@ -31,9 +31,11 @@ async def counts(conn: AsyncConnection, scope: Any, since: datetime, until: date
     return [dict(x) for x in rows.mappings()]
 
 
-async def at_risk(conn: AsyncConnection, scope: Any, now: datetime) -> list[dict[str, Any]]:
-    """Open cases past 75 % of their target but not yet breached, soonest due first."""
-    rows = await conn.execute(
+async def at_risk(conn: AsyncConnection, scope: Any, now: datetime, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Open cases past 75 % of their target but not yet breached, soonest due first: the first `limit`, and how
+    many there are."""
+    return await _listed(
+        conn,
         select(r.id, r.requesting_hospital_id, r.priority, r.state, r.reader_id, r.offered_to, r.sla_due_at)
         .where(
             scope,
@@ -42,18 +44,34 @@ async def at_risk(conn: AsyncConnection, scope: Any, now: datetime) -> list[dict
             r.sla_paused.is_(False),
             or_(r.warned, r.sla_warn_at <= now),
         )
-        .order_by(r.sla_due_at)
+        .order_by(r.sla_due_at),
+        limit,
     )
-    return [dict(x) for x in rows.mappings()]
 
 
-async def breaches(conn: AsyncConnection, scope: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    rows = await conn.execute(
+async def breaches(
+    conn: AsyncConnection, scope: Any, since: datetime, until: datetime, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Breached cases of the period, the still open ones first, each soonest due first: the first `limit`, and how
+    many there are."""
+    return await _listed(
+        conn,
         select(r.id, r.requesting_hospital_id, r.priority, r.state, r.reader_id, r.sla_due_at, r.final_at)
         .where(scope, r.breached.is_(True), r.submitted_at >= since, r.submitted_at < until)
-        .order_by(r.sla_due_at)
+        .order_by(r.final_at.is_not(None), r.sla_due_at),
+        limit,
     )
-    return [dict(x) for x in rows.mappings()]
+
+
+async def _listed(conn: AsyncConnection, query: Any, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The first `limit` rows and the count of all, in one round trip (a window count is taken before the limit).
+    A province's month can hold thousands of breaches: the screen lists the first few hundred, the tile counts."""
+    rows = [dict(x) for x in (await conn.execute(query.add_columns(func.count().over().label("_total"))
+                                                   .limit(limit))).mappings()]  # fmt: skip
+    total = int(rows[0]["_total"]) if rows else 0
+    for row in rows:
+        del row["_total"]
+    return rows, total
 
 
 async def turnaround(conn: AsyncConnection, scope: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:

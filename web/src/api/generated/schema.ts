@@ -4234,10 +4234,26 @@ export interface components {
             to: string;
             /** Counts */
             counts: components["schemas"]["StateCount"][];
-            /** At Risk */
+            /**
+             * At Risk
+             * @description the first 200, soonest due first
+             */
             at_risk: components["schemas"]["AtRiskCase"][];
-            /** Breaches */
+            /**
+             * At Risk Total
+             * @description how many cases are at risk
+             */
+            at_risk_total: number;
+            /**
+             * Breaches
+             * @description the first 200, open ones first, then soonest due
+             */
             breaches: components["schemas"]["BreachedCase"][];
+            /**
+             * Breaches Total
+             * @description how many cases of the period breached
+             */
+            breaches_total: number;
             /** Turnaround */
             turnaround: components["schemas"]["Turnaround"][];
         };

@@ -121,10 +121,12 @@ describe("kpis and the range", () => {
         { requesting_hospital_id: "h-anping", state: "closed", count: 5 },
       ],
       at_risk: [],
+      at_risk_total: 0,
       breaches: [],
+      breaches_total: 312, // more than the 200 listed: the tile counts them all
       turnaround: [{ priority: "routine", requesting_hospital_id: "h-anping", count: 5, p50_minutes: 1, p90_minutes: 2 }],
     };
-    expect(kpis(data)).toEqual({ open: 2, atRisk: 0, breached: 0, finals: 5 });
+    expect(kpis(data)).toEqual({ open: 2, atRisk: 0, breached: 312, finals: 5 });
   });
 
   it("sends whole local days with a time zone, the last day included", () => {

@@ -57,8 +57,8 @@ const OPEN = new Set<string>(OPEN_STATES);
 export function kpis(data: Dashboard): Kpis {
   return {
     open: data.counts.filter((c) => OPEN.has(c.state)).reduce((sum, c) => sum + c.count, 0),
-    atRisk: data.at_risk.length,
-    breached: data.breaches.length,
+    atRisk: data.at_risk_total, // the lists hold the first 200; the totals count them all
+    breached: data.breaches_total,
     finals: data.turnaround.reduce((sum, row) => sum + row.count, 0),
   };
 }
