@@ -10,6 +10,8 @@ Chromium runs with a fake camera and microphone (`--use-fake-device-for-media-st
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Frame, Page, async_playwright, expect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -28,10 +31,12 @@ from tests.support.api import Api, referral_body
 from tests.support.dicom_gen import ct_series
 from tests.support.live import serve
 from tests.support.live_media import PatternVideoTrack
+from tests.support.matrix import walk
 from tests.support.stow import CONTENT_TYPE, stow_body
 from tests.support.wait import wait_until
 from yilian.api.app import create_app
 from yilian.config import Settings
+from yilian.db.schema import consult_rooms
 from yilian.live import aiortc_internals
 from yilian.live.client import LiveClient
 from yilian.live.ice import IceConfig
@@ -45,6 +50,7 @@ from yilian.live.protocol import (
     ViewerState,
 )
 from yilian.live.server import LiveConfig, build_live_app
+from yilian.runtime.live import start_live_process
 
 pytestmark = pytest.mark.integration
 
@@ -243,3 +249,62 @@ async def test_the_web_app_joins_a_room_sees_the_presenter_and_follows_the_slice
         await page.context.close()
     finally:
         await host.close()
+
+
+async def test_a_killed_live_process_shows_reconnecting_and_the_page_rejoins_a_fresh_room(
+    api: Api,
+    engine: AsyncEngine,
+    settings: Settings,
+    temporal_client: Client,
+    worker: None,
+    viewer_build: Path,
+    web_build: Path,
+    media_browser: Browser,
+    tmp_path: Path,
+) -> None:
+    # Two real `yilian live` processes (as `yilian up` starts one); the API's rooms on either.
+    live = Settings(var_dir=tmp_path, live_port=0, live_secret=SECRET)
+    processes = [start_live_process(live, loopback_only=True) for _ in range(2)]
+    try:
+        local = settings.model_copy(update={"live_urls": [p.url for p in processes], "live_secret": SECRET})
+        app = create_app(local, engine, temporal_client)
+        async with app.router.lifespan_context(app), serve(app) as url:
+            case = await walk(api, engine, "offered", difficult=True)
+            starts = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+            plan = {"starts_at": starts, "duration_minutes": 30, "invitee_ids": [EXPERT]}
+            made = await api.ok(HOST, "POST", "/api/consults", 201,
+                                json={"title": "断线重连", "referral_id": case, "schedule": plan})  # fmt: skip
+            cid = made["id"]
+            await api.ok(HOST, "POST", f"/api/consults/{cid}/open", json={})
+
+            page = await signed_in(media_browser, url, EXPERT)
+            await page.goto(f"{url}/consults/{cid}/room")
+            await page.get_by_role("button", name="Join", exact=True).click()
+            status = page.locator("[data-room-status]")
+            await expect(status).to_have_attribute("data-room-status", "connected", timeout=20_000)
+            async with engine.connect() as conn:
+                pinned = await conn.scalar(select(consult_rooms.c.live_url).where(consult_rooms.c.consult_id == cid))
+            dead = next(p for p in processes if p.url == pinned)
+            os.kill(dead.pid, signal.SIGKILL)
+
+            # The page says it is reconnecting, then is back in a fresh room on the process that answers.
+            await expect(status).to_have_attribute("data-room-status", "reconnecting", timeout=10_000)
+            await expect(status).to_contain_text("reconnecting")
+            await expect(status).to_have_attribute("data-room-status", "connected", timeout=30_000)
+            await expect(page.get_by_role("heading", name="Present (1)")).to_be_visible(timeout=10_000)
+            async with engine.connect() as conn:
+                moved = await conn.scalar(select(consult_rooms.c.live_url).where(consult_rooms.c.consult_id == cid))
+            assert moved != pinned and moved in {p.url for p in processes}
+            # The consult's workflow and record are unaffected: still open, the first stay closed, the second open.
+            assert (await api.ok(HOST, "GET", f"/api/consults/{cid}"))["state"] == "open"
+            stays = await wait_until(
+                lambda: api.ok(HOST, "GET", f"/api/consults/{cid}/attendance"),
+                "two stays",
+                ok=lambda s: len(s["items"]) == 2,
+            )
+            assert stays["items"][0]["left_at"] is not None and stays["items"][1]["left_at"] is None
+            await page.get_by_role("button", name="Leave").click()
+            await page.context.close()
+    finally:
+        for process in processes:
+            process.stop()
