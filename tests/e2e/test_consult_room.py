@@ -308,3 +308,36 @@ async def test_a_killed_live_process_shows_reconnecting_and_the_page_rejoins_a_f
     finally:
         for process in processes:
             process.stop()
+
+
+async def test_a_screen_shared_in_chromium_reaches_the_other_participant(
+    api: Api, engine: AsyncEngine, room_api: str, media_browser: Browser
+) -> None:
+    case = await walk(api, engine, "offered", difficult=True)
+    starts = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    plan = {"starts_at": starts, "duration_minutes": 30, "invitee_ids": [EXPERT]}
+    made = await api.ok(HOST, "POST", "/api/consults", 201,
+                        json={"title": "屏幕共享", "referral_id": case, "schedule": plan})  # fmt: skip
+    cid = made["id"]
+    await api.ok(HOST, "POST", f"/api/consults/{cid}/open", json={})
+    token = await api.token(HOST)
+    host = LiveClient(f"{room_api.replace('http://', 'ws://')}/api/consults/{cid}/live?token={token}", Join())
+    try:
+        await host.start()
+        await host.negotiated()
+        page = await signed_in(media_browser, room_api, EXPERT)
+        await page.goto(f"{room_api}/consults/{cid}/room")
+        await page.get_by_role("button", name="Join", exact=True).click()
+        await expect(page.locator("[data-room-status]")).to_have_attribute("data-room-status", "connected")
+        # Chromium's fake capture stands in for the screen (the fake-UI flag picks it without a dialog).
+        await page.get_by_role("button", name="Share screen").click()
+        screens = await wait_until(
+            lambda: [t for t in host.tracks.values() if t.info and t.info.source == MediaSource.SCREEN],
+            "the host to receive the surgeon's screen as a screen track",
+            within=30,
+        )
+        frame = await asyncio.wait_for(screens[0].track.recv(), 15)
+        assert frame.width > 0 and frame.height > 0  # type: ignore[attr-defined]
+        await page.context.close()
+    finally:
+        await host.close()
