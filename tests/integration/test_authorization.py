@@ -101,6 +101,7 @@ BODIES: dict[str, Any] = {
     f"{REF}/share-links#POST": {"days": 7},
     "/api/share/{token}": {"birth_date": PATIENT["birth_date"]},
     "/api/hospitals/{hospital_id}/api-keys": {"label": "matrix gateway"},
+    "/api/gateway-quarantine": {"count": 0, "instances": []},
     "/api/admin/hospitals": {**ADMIN_COUNTY_BODY, "patient_id_issuer": "MATRIX-NEW"},
     "/api/admin/hospitals/{hospital_id}": ADMIN_COUNTY_BODY,
     "/api/admin/agreements": ADMIN_AGREEMENT_BODY,
@@ -264,6 +265,9 @@ MATRIX = (
     R("POST /api/hospitals/{hospital_id}/api-keys",       None,          "401 401 401|403 403|403 403 403|403 403 201"),
     R("GET /api/hospitals/{hospital_id}/api-keys",        None,          "401 401 401|403 403|403 403 403|403 403 200"),
     R("DELETE /api/hospitals/{hospital_id}/api-keys/{key_id}", None,     "401 401 401|403 403|403 403 403|403 403 204"),
+    # what its gateway quarantined: the same people see it; only a gateway's API key reports it (none in the matrix)
+    R("GET /api/hospitals/{hospital_id}/gateway-quarantine", None,       "401 401 401|403 403|403 403 403|403 403 200"),
+    R("PUT /api/gateway-quarantine",                      None,          "401 401 401|403 403|403 403 403|403 403 403"),
     # uploads are stored for the uploader's hospital; here the body has no files, so the granted get 422
     R("POST /api/studies/upload",                         None,          "401 401 401|422 422|403 403 403|403 422 403"),
     # the admin API: admins only; the granted calls act on the matrix's own subjects (ADMIN_COUNTY and co.)

@@ -20,6 +20,7 @@ const FilmPortal = lazy(() => import("./pages/film/FilmPortal"));
 const FilmStudy = lazy(() => import("./pages/film/FilmStudy"));
 const ClinicianView = lazy(() => import("./pages/film/ClinicianView"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
+const GatewayQuarantine = lazy(() => import("./pages/gateway/GatewayQuarantine"));
 const Library = lazy(() => import("./pages/teaching/Library"));
 const TeachingCasePage = lazy(() => import("./pages/teaching/TeachingCasePage"));
 const UnknownCase = lazy(() => import("./pages/teaching/UnknownCase"));
@@ -79,6 +80,7 @@ export default function App() {
         <Route path="/consults/:id/room" element={<RequireRole roles={[...CONSULT_ROLES]}><ConsultRoom /></RequireRole>} />
         <Route path="/search" element={<RequireRole roles={[...SEARCHERS]}><SearchPage /></RequireRole>} />
         <Route path="/admin/*" element={<RequireRole roles={["admin"]}><AdminPage /></RequireRole>} />
+        <Route path="/gateway-quarantine" element={<RequireRole roles={["admin", "coordinator"]}><GatewayQuarantine /></RequireRole>} />
         <Route path="/teaching" element={<RequireRole roles={[...LEARNERS]}><Library /></RequireRole>} />
         <Route path="/teaching/queue" element={<RequireRole roles={["educator"]}><TeachingQueue /></RequireRole>} />
         <Route path="/teaching/history" element={<RequireRole roles={[...LEARNERS]}><TeachingHistory /></RequireRole>} />

@@ -33,6 +33,7 @@ from yilian.api.routes import (
     directory,
     events,
     film_savings,
+    gateway_quarantine,
     lectures,
     me,
     notifications,
@@ -80,6 +81,7 @@ API_ROUTERS = (
     quality,
     film_savings,
     pacs_deliveries,
+    gateway_quarantine,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

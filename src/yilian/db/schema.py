@@ -1129,3 +1129,32 @@ pacs_delivery_events = Table(
 )
 
 PACS_TABLES = ("pacs_deliveries", "pacs_delivery_events")
+
+# --- Gateway quarantine (revision 0019, docs/gateway.md): what each hospital's gateway holds because the cloud refused
+# it for good, as its last report said (the gateway sends its whole list; a report replaces the one before).
+
+gateway_reports = Table(
+    "gateway_reports",
+    metadata,
+    # The gateway, by the API key it reports with (no foreign key: 0001 creates every table not listed as later, and
+    # api_keys comes in 0002).
+    Column("api_key_id", String(64), primary_key=True),
+    Column("hospital_id", ForeignKey("hospitals.id"), nullable=False, index=True),
+    Column("quarantined", Integer, nullable=False),  # all it holds, listed below or not
+    _ts("reported_at", False),
+)
+
+gateway_quarantine = Table(
+    "gateway_quarantine",
+    metadata,
+    Column("api_key_id", String(64), primary_key=True),
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("hospital_id", ForeignKey("hospitals.id"), nullable=False, index=True),
+    Column("study_instance_uid", String(64), nullable=False, server_default=""),
+    Column("code", String(16)),  # the DICOM FailureReason the cloud gave, hex; NULL when none
+    Column("reason", Text, nullable=False),  # the gateway's words, never pixel data
+    _ts("first_seen_at", False),
+    _ts("reported_at", False),
+)
+
+GATEWAY_TABLES = ("gateway_reports", "gateway_quarantine")

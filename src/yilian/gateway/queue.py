@@ -386,6 +386,16 @@ class InstanceQueue:
             recent_failures=failures,
         )
 
+    def state_value(self, key: str) -> str | None:
+        """A value the gateway keeps across restarts (gateway_state), e.g. what the cloud last acknowledged."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM gateway_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_state_value(self, key: str, value: str) -> None:
+        with self._lock, self._transaction():
+            self._set_state(key, value)
+
     # -- internals ---------------------------------------------------------------------------------------------
 
     def _set_state(self, key: str, value: str) -> None:

@@ -12,6 +12,7 @@ import httpx
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from yilian.gateway.pacs import deliver_reports_forever
+from yilian.gateway.quarantine import report_forever
 from yilian.gateway.query_retrieve import CloudArchive
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.report_queue import ReportQueue
@@ -73,6 +74,7 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
             loops = [upload_forever(settings, queue, client, wake, stop)]
             if pacs is not None:
                 loops.append(deliver_reports_forever(settings, reports, client, stop))
+            loops.append(report_forever(settings, queue, client, stop))  # what it quarantined, to the cloud
             await asyncio.gather(*loops)
     finally:
         # New associations stop first; an instance mid-transfer is not acknowledged, so the modality resends it.

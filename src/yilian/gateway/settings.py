@@ -59,6 +59,9 @@ class GatewaySettings(BaseSettings):
     request_timeout_seconds: float = Field(default=120.0, gt=0)
     backoff_min_seconds: float = Field(default=1.0, gt=0)
     backoff_max_seconds: float = Field(default=60.0, gt=0)
+    # How often the gateway checks whether the cloud knows its current quarantine (gateway/quarantine.py); a report
+    # goes only when the list changed since the last one the cloud acknowledged.
+    report_seconds: float = Field(default=30.0, gt=0)
 
     # The hospital's PACS, where the gateway stores signed reports (a PDF and an SR per signed version): its AE
     # title, host and port, all three or none (none: reports are not fetched).
@@ -123,6 +126,11 @@ class GatewaySettings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.spool_dir / "queue.sqlite3"
+
+    @property
+    def quarantine_url(self) -> str:
+        """Where the gateway reports what it quarantined: PUT {cloud}/api/gateway-quarantine."""
+        return f"{self.cloud_url}/api/gateway-quarantine"
 
     @property
     def stow_url(self) -> str:

@@ -22,6 +22,7 @@ const LEARNING = [
 const CONSULTS = { to: "/consults", label: "nav.consults" };
 const LECTURES = { to: "/lectures", label: "lecture:nav.catalogue" };
 const SEARCH = { to: "/search", label: "search:nav" };
+const GATEWAY = { to: "/gateway-quarantine", label: "admin:quarantine.nav" };
 const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
     { to: "/cases", label: "nav.cases" },
@@ -47,8 +48,9 @@ const NAV: Record<StaffRole, { to: string; label: string }[]> = {
     CONSULTS,
     LECTURES,
     ...LEARNING,
+    GATEWAY,
   ],
-  admin: [{ to: "/admin", label: "nav.admin" }, SEARCH, LECTURES],
+  admin: [{ to: "/admin", label: "nav.admin" }, GATEWAY, SEARCH, LECTURES],
   educator: [
     { to: "/teaching/queue", label: "teaching:nav.queue" },
     { to: "/teaching", label: "teaching:nav.library" },

@@ -2711,6 +2711,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gateway-quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Report Quarantine
+         * @description A gateway's whole quarantine list, replacing its last report: sending the same report again changes nothing.
+         */
+        put: operations["gateway_quarantine_report_quarantine"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hospitals/{hospital_id}/gateway-quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hospital Quarantine
+         * @description What the hospital's gateways hold in quarantine, newest first, as they last reported it.
+         */
+        get: operations["gateway_quarantine_hospital_quarantine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies/{study_instance_uid}": {
         parameters: {
             query?: never;
@@ -6775,6 +6815,81 @@ export interface components {
             /** Items */
             items: components["schemas"]["QualityScorecard"][];
         };
+        /** QuarantineReceipt */
+        QuarantineReceipt: {
+            /** Count */
+            count: number;
+            /** Listed */
+            listed: number;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+        };
+        /** QuarantineReport */
+        QuarantineReport: {
+            /**
+             * Count
+             * @description every instance the gateway holds in quarantine
+             */
+            count: number;
+            /**
+             * Instances
+             * @description the newest of them
+             */
+            instances: components["schemas"]["ReportedInstance"][];
+        };
+        /** QuarantineView */
+        QuarantineView: {
+            /** Hospital Id */
+            hospital_id: string;
+            /**
+             * Count
+             * @description every instance the hospital's gateways hold in quarantine (listed or not)
+             */
+            count: number;
+            /**
+             * Reported At
+             * @description the latest report; null: no gateway has reported
+             */
+            reported_at: string | null;
+            /** Items */
+            items: components["schemas"]["QuarantinedInstance"][];
+        };
+        /** QuarantinedInstance */
+        QuarantinedInstance: {
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /**
+             * Code
+             * @description the DICOM FailureReason the cloud gave (hex), e.g. C000; null: none
+             */
+            code: string | null;
+            /**
+             * Reason
+             * @description the gateway's technical detail, as it logged it
+             */
+            reason: string;
+            /**
+             * First Seen At
+             * Format: date-time
+             * @description when the gateway set it aside
+             */
+            first_seen_at: string;
+            /**
+             * Reported At
+             * Format: date-time
+             */
+            reported_at: string;
+            /**
+             * Gateway
+             * @description the label of the API key the gateway reported with
+             */
+            gateway: string;
+        };
         /** Question */
         Question: {
             /** Id */
@@ -7226,6 +7341,32 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** ReportedInstance */
+        ReportedInstance: {
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /**
+             * Study Instance Uid
+             * @default
+             */
+            study_instance_uid: string;
+            /**
+             * Code
+             * @description the DICOM FailureReason the cloud gave, hex
+             */
+            code?: string | null;
+            /**
+             * Reason
+             * @description the gateway's words for why
+             */
+            reason: string;
+            /**
+             * First Seen At
+             * Format: date-time
+             * @description when the gateway set it aside
+             */
+            first_seen_at: string;
         };
         /** RequiredComment */
         RequiredComment: {
@@ -8315,6 +8456,10 @@ export type QualityBody = components['schemas']['QualityBody'];
 export type QualityMonth = components['schemas']['QualityMonth'];
 export type QualityScorecard = components['schemas']['QualityScorecard'];
 export type QualityScorecards = components['schemas']['QualityScorecards'];
+export type QuarantineReceipt = components['schemas']['QuarantineReceipt'];
+export type QuarantineReport = components['schemas']['QuarantineReport'];
+export type QuarantineView = components['schemas']['QuarantineView'];
+export type QuarantinedInstance = components['schemas']['QuarantinedInstance'];
 export type Question = components['schemas']['Question'];
 export type QuestionBody = components['schemas']['QuestionBody'];
 export type QuizBody = components['schemas']['QuizBody'];
@@ -8337,6 +8482,7 @@ export type ReportBody = components['schemas']['ReportBody'];
 export type ReportHit = components['schemas']['ReportHit'];
 export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
+export type ReportedInstance = components['schemas']['ReportedInstance'];
 export type RequiredComment = components['schemas']['RequiredComment'];
 export type RetakeBody = components['schemas']['RetakeBody'];
 export type RetentionAction = components['schemas']['RetentionAction'];
@@ -14884,6 +15030,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PacsDelivery"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    gateway_quarantine_report_quarantine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuarantineReport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantineReceipt"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    gateway_quarantine_hospital_quarantine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hospital_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantineView"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
