@@ -110,3 +110,34 @@ async def test_a_patient_shows_an_exam_to_a_doctor_by_qr_and_withdraws_it(
     await expect(patient.locator(".film-log li[data-action=consent_granted]")).to_have_count(1)
     await shot(patient, "cloud-film-phone-access-log")
     assert patient.errors == [] and doctor.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_patient_signs_in_with_the_link_on_the_hospitals_result_slip(
+    api: Api, engine: AsyncEngine, live_api: str, browser: Browser
+) -> None:
+    """Issue 17: the share link is a way in too, typed on the phone's sign-in page or from the opened share page."""
+    from sqlalchemy import select
+
+    from yilian.db.schema import referrals
+
+    film = await two_hospital_patient(api, engine, sign_in=False)
+    async with engine.connect() as conn:
+        rid = await conn.scalar(select(referrals.c.id).where(referrals.c.study_instance_uid == film.anping_study))
+    link = await api.ok("zhao.anping", "POST", f"/api/referrals/{rid}/share-links", 201, json={"days": 7})
+    patient = await _phone(browser)
+
+    await patient.goto(f"{live_api}/film")
+    await patient.get_by_role("button", name="我有医院给的链接").click()
+    await patient.get_by_label("链接或代码").fill(link["url"])
+    await patient.get_by_label("出生日期").fill("1975-05-05")
+    await patient.get_by_role("button", name="登录", exact=True).click()
+    await expect(patient.locator("li.film-card")).to_have_count(2)  # both hospitals, not only the link's exam
+
+    await patient.get_by_role("button", name="退出").click()
+    await patient.goto(f"{live_api}/s/{link['token']}")
+    await patient.get_by_label("出生日期").fill("1975-05-05")
+    await patient.get_by_role("button", name="查看结果").click()
+    await patient.get_by_role("button", name="查看我在所有医院的检查（云胶片）").click()
+    await expect(patient).to_have_url(f"{live_api}/film")
+    await expect(patient.locator("li.film-card")).to_have_count(2)
+    assert patient.errors == []  # type: ignore[attr-defined]

@@ -15,6 +15,15 @@ export default defineStrings(
       submit: "Sign in",
       signOut: "Sign out",
     },
+    shareSignIn: {
+      useLink: "I have a link from my hospital",
+      usePhone: "Sign in with my mobile number",
+      intro: "Enter the link from your hospital's result slip (or its code) and your birth date.",
+      link: "Link or code",
+      birthDate: "Birth date",
+      submit: "Sign in",
+      openAll: "See all my exams at every hospital (cloud film)",
+    },
     tabs: { studies: "My exams", grants: "QR codes", log: "Who viewed" },
     studies: {
       none: "No exams yet.",
@@ -95,6 +104,15 @@ export default defineStrings(
       codeSent: "验证码已通过短信发送，5 分钟内有效。",
       submit: "登录",
       signOut: "退出",
+    },
+    shareSignIn: {
+      useLink: "我有医院给的链接",
+      usePhone: "用手机号登录",
+      intro: "请输入医院结果单上的链接（或其中的代码）和您的出生日期。",
+      link: "链接或代码",
+      birthDate: "出生日期",
+      submit: "登录",
+      openAll: "查看我在所有医院的检查（云胶片）",
     },
     tabs: { studies: "我的检查", grants: "二维码", log: "查看记录" },
     studies: {

@@ -11,6 +11,7 @@ import { useQrDataUrl } from "../../components/QrSlip";
 import { useFormatDate } from "../../i18n/format";
 import { FilmError, FilmNotice } from "./FilmError";
 import { asPatient, patientToken, setPatientToken } from "./patientSession";
+import { ShareLinkSignIn } from "./ShareLinkSignIn";
 
 export function studyDay(d: string): string {
   return d.length === 8 ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : d;
@@ -247,6 +248,7 @@ type Tab = "studies" | "grants" | "log";
 export default function FilmPortal() {
   const { t } = useTranslation("film");
   const [signedIn, setSignedIn] = useState(patientToken() !== null);
+  const [withLink, setWithLink] = useState(false);
   const [tab, setTab] = useState<Tab>("studies");
   const [studies, setStudies] = useState<FilmStudy[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -275,7 +277,13 @@ export default function FilmPortal() {
       </header>
       <main className="film-main">
         <FilmNotice />
-        {!signedIn && <SignIn onSignedIn={() => { setError(null); setSignedIn(true); }} />}
+        {!signedIn && !withLink && <SignIn onSignedIn={() => { setError(null); setSignedIn(true); }} />}
+        {!signedIn && withLink && <ShareLinkSignIn onSignedIn={() => { setError(null); setSignedIn(true); }} />}
+        {!signedIn && (
+          <button type="button" className="link film-switch" onClick={() => setWithLink(!withLink)}>
+            {withLink ? t("shareSignIn.usePhone") : t("shareSignIn.useLink")}
+          </button>
+        )}
         {!signedIn && error != null && <FilmError error={error} />}
         {signedIn && (
           <>

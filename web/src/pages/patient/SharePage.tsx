@@ -8,6 +8,7 @@ import { api, ok } from "../../api/client";
 import type { SharedResult } from "../../api/generated/schema";
 import { LanguageSwitch } from "../../components/Shell";
 import { formatDate } from "../../i18n/format";
+import { OpenCloudFilm } from "../film/ShareLinkSignIn";
 import { shareErrorKind } from "./shareErrors";
 
 function Notice() {
@@ -112,7 +113,10 @@ export default function SharePage() {
       </header>
       <main className="share-main">
         {result ? (
-          <SharedReport result={result} />
+          <>
+            <SharedReport result={result} />
+            <OpenCloudFilm token={token} birthDate={birthDate} />
+          </>
         ) : (
           <form onSubmit={submit} className="card share-form" noValidate>
             <Notice />
