@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from yilian.domain import action_table
 from yilian.domain.access import Mine, Principal
-from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.action_table import ActionTable
 from yilian.domain.roles import READER_ROLES, Actor, Role
 
 
@@ -76,11 +77,9 @@ FINISHED_STATES = frozenset({S.CONCLUDED, S.CANCELLED, S.CLOSED})
 
 
 @dataclass(frozen=True)
-class Rule:
-    from_states: frozenset[ConsultState | None]
-    to_state: ConsultState | None  # None: the state does not change (an audited event)
-    guard: Guard
-    needs: frozenset[Need] = frozenset()
+class Rule(action_table.Rule[ConsultState | None, Guard, Need]):
+    """The table's rule (domain/action_table.py), and what it does to who hosts and who is invited."""
+
     effect: Effect | None = None
 
 
@@ -229,24 +228,6 @@ def guard_allows(guard: Guard, case: ConsultCase, actor: Actor) -> bool:
     raise AssertionError(guard)
 
 
-def check(case: ConsultCase, action: ConsultAction, actor: Actor) -> Rule:
-    """Raise the catalogue error that says why `actor` may not `action` now: guard first, then state."""
-    rule = RULES[action]
-    if not guard_allows(rule.guard, case, actor):
-        raise YilianError(
-            ErrorCode.FORBIDDEN,
-            f"{actor.role} {actor.user_id} may not {action} this consult",
-            {"action": action, "required": rule.guard},
-        )
-    if case.state not in rule.from_states:
-        raise YilianError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot {action} a consult that is {case.state or 'not yet made'}",
-            {"action": action, "state": case.state, "allowed_from": sorted(str(s) for s in rule.from_states if s)},
-        )
-    return rule
-
-
 def schedule_problems(s: Schedule, now: datetime | None, host_id: str | None = None) -> list[str]:
     problems = []
     if now is not None and s.starts_at < now - PAST_SLACK:
@@ -296,28 +277,13 @@ def _missing(case: ConsultCase, action: ConsultAction, actor: Actor, need: Need,
     return []
 
 
-def validate(case: ConsultCase, action: ConsultAction, actor: Actor, given: Given) -> Rule:
-    """The one check of a person's action on a consult: who (guard), when (state) and with what (needs)."""
-    rule = check(case, action, actor)
-    for need in sorted(rule.needs):
-        problems = _missing(case, action, actor, need, given)
-        if problems:
-            raise YilianError(
-                ErrorCode.VALIDATION_FAILED,
-                f"{action} needs {need}: " + "; ".join(problems),
-                {"action": action, "need": need, "problems": problems},
-            )
-    return rule
-
-
-def permitted(case: ConsultCase, action: ConsultAction, actor: Actor) -> bool:
-    rule = RULES[action]
-    return guard_allows(rule.guard, case, actor) and case.state in rule.from_states
-
-
-def allowed_actions(case: ConsultCase, actor: Actor) -> list[ConsultAction]:
-    """The person actions `actor` may take on the consult now: the buttons the web app shows them."""
-    return [a for a in PERSON_ACTIONS if permitted(case, a, actor)]
+# The one check of a person's action on a consult: who (guard), then when (state), then with what (needs);
+# `allowed_actions` gives the buttons the web app shows.
+TABLE = ActionTable(
+    RULES, PERSON_ACTIONS, guard_allows, _missing, Given(), this="this consult", kind="a consult",
+    unborn="not yet made",
+)  # fmt: skip
+check, validate, permitted, allowed_actions = TABLE.check, TABLE.validate, TABLE.permitted, TABLE.allowed_actions
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,11 @@ the projection, attendance and notices in one transaction, before the Update ret
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from yilian.domain import consult as rules
@@ -44,17 +41,20 @@ with workflow.unsafe.imports_passed_through():
         RecordConsultStepInput,
         ScheduleInput,
     )
-    from yilian.domain.errors import YilianError
     from yilian.domain.notice import NoticeKind, notice_params
     from yilian.domain.referral import Action
     from yilian.domain.referral_io import Audience, NotifyInput
     from yilian.domain.roles import SYSTEM_ACTOR, Actor, Role
-    from yilian.workflows.rejection import rejection
+    from yilian.workflows.action_table import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        ActionTableWorkflow,
+        record_step,
+        refusing,
+    )
 
 S = ConsultState
 A = ConsultAction
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=["YilianError"])
 # Reminders before the start: (name, lead). One whose moment has passed when the consult is (re)scheduled is skipped.
 REMINDERS: tuple[tuple[str, timedelta], ...] = (("day_before", timedelta(days=1)), ("soon", timedelta(minutes=15)))
 # Open consults nobody concluded are closed by a timer from this patch on; histories from before it have no timer.
@@ -76,7 +76,7 @@ class _Note:
 
 
 @workflow.defn
-class ConsultWorkflow:
+class ConsultWorkflow(ActionTableWorkflow[ConsultAction, ConsultPersonInput]):
     @workflow.init
     def __init__(self, inp: ConsultInput) -> None:
         self._facts = inp.facts
@@ -113,10 +113,8 @@ class ConsultWorkflow:
 
     async def _open_with(self, opening: OpenInput) -> None:
         action = A.REQUEST if opening.schedule is None else A.SCHEDULE
-        try:
+        with refusing():
             rules.validate(self._p.case, action, opening.actor, opening.given(workflow.now()))
-        except YilianError as err:
-            raise rejection(err) from err
         async with self._lock:
             if opening.schedule is None:
                 notes = [self._requested_note()]
@@ -179,17 +177,13 @@ class ConsultWorkflow:
             await self._apply(A.CLOSE, SYSTEM_ACTOR, Given(), details, notes=[note], attendance=self._everyone_leaves())
 
     # ---- Updates: what people do --------------------------------------------------------------
-    def _validate_update(self, inp: ConsultPersonInput) -> None:
-        info = workflow.current_update_info()
-        assert info is not None
-        self._validate(ConsultAction(info.name), inp)
+    def _check(self, action: ConsultAction, inp: ConsultPersonInput) -> None:
+        rules.validate(self._p.case, action, inp.actor, inp.given(workflow.now()))
 
-    def _validate(self, action: ConsultAction, inp: ConsultPersonInput) -> None:
-        try:
-            rules.validate(self._p.case, action, inp.actor, inp.given(workflow.now()))
-        except YilianError as err:
-            raise rejection(err) from err
+    def _action_of(self, update: str, inp: ConsultPersonInput) -> ConsultAction:
+        return ConsultAction(update)
 
+    # Temporal wants a validator's parameters to equal its handler's: one thin validator per argument type.
     def _validate_schedule_input(self, inp: ScheduleInput) -> None:
         self._validate_update(inp)
 
@@ -201,12 +195,6 @@ class ConsultWorkflow:
 
     def _validate_consent_input(self, inp: ConsentInput) -> None:
         self._validate_update(inp)
-
-    @contextlib.asynccontextmanager
-    async def _acting(self, action: ConsultAction, inp: ConsultPersonInput) -> AsyncIterator[None]:
-        async with self._lock:
-            self._validate(action, inp)
-            yield
 
     @workflow.update
     async def schedule(self, inp: ScheduleInput) -> ConsultResult:
@@ -366,10 +354,8 @@ class ConsultWorkflow:
         notes: list[_Note] | None = None,
         attendance: list[AttendanceInput] | None = None,
     ) -> None:
-        try:
+        with refusing():
             case, event = rules.transition(self._p.case, action, actor, workflow.now(), given)
-        except YilianError as err:
-            raise rejection(err) from err
         self._p = replace(self._p, case=case)
         cid = self._facts.consult_id
         notifications = [
@@ -379,12 +365,8 @@ class ConsultWorkflow:
             for n in notes or []
             if n.audience.user_ids or n.audience.role is not None
         ]
-        await workflow.execute_activity(
-            ConsultActivityName.RECORD_STEP,
-            RecordConsultStepInput(event, self._snapshot(), details, attendance or [], notifications),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        step_input = RecordConsultStepInput(event, self._snapshot(), details, attendance or [], notifications)
+        await record_step(ConsultActivityName.RECORD_STEP, step_input)
         step = ON_REFERRAL.get(action)
         if step is None:
             self._recorded_seq = event.seq

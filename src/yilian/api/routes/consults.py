@@ -4,7 +4,7 @@ do to one (each an Update on its workflow), its chat, attendance and trail."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import FileResponse
@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from yilian.api import consult_recordings as recordings
 from yilian.api import consult_service as service
+from yilian.api.action_routes import ActionRoute, add_action_routes
 from yilian.api.consult_view import consult_case, consult_out, seen_consult, shown_cases
 from yilian.api.deps import (
     AppSettings,
@@ -38,8 +39,9 @@ from yilian.api.models.consult import (
 from yilian.api.schemas import Page, RequestBody
 from yilian.db.queries import consult as q
 from yilian.domain import consult as rules
+from yilian.domain.access import Principal
 from yilian.domain.consult import Conclusion, ConsultAction, ConsultState, Given, Schedule
-from yilian.domain.consult_io import ConcludeInput, ConsentInput, ConsultActorInput, ConsultPersonInput, ScheduleInput
+from yilian.domain.consult_io import ConcludeInput, ConsentInput, ConsultActorInput, ScheduleInput
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.live.protocol import LiveErrorCode
 
@@ -99,11 +101,10 @@ async def _fresh(engine: Engine, access: ConsultAccess) -> Consult:
     return consult_out(row, access.principal)
 
 
-async def _act(
-    engine: Engine, commands: ConsultActions, access: ConsultAccess, action: ConsultAction, arg: ConsultPersonInput
-) -> Consult:
+async def _act(route: ActionRoute[ConsultAction], consult_id: str, body: Any, engine: Engine,
+               commands: ConsultActions, access: ConsultCaller) -> Consult:  # fmt: skip
     """One Update on a consult the caller may see; the answer is the row its step wrote (before it returned)."""
-    await commands.act(access.row["id"], action, arg)
+    await commands.act(access.row["id"], route.action, await route.input(engine, access.principal, body))
     return await _fresh(engine, access)
 
 
@@ -159,54 +160,37 @@ async def get_consult(consult_id: str, engine: Engine, access: ConsultCaller) ->
     )
 
 
-@router.post("/{consult_id}/schedule")
-async def schedule(consult_id: str, body: ScheduleBody, engine: Engine, commands: ConsultActions,
-                   access: ConsultCaller) -> Consult:  # fmt: skip
-    """Schedule a requested consult: time, duration, invitees, agenda. The scheduler hosts it."""
-    await service.check_invitees(engine, body.schedule())
-    arg = ScheduleInput(access.principal.actor, body.schedule(), datetime.now(UTC))
-    return await _act(engine, commands, access, ConsultAction.SCHEDULE, arg)
+# ---- what people do to a consult: each one Update -----------------------------------------------------------------
+def _schedule(p: Principal, b: ScheduleBody) -> ScheduleInput:
+    return ScheduleInput(p.actor, b.schedule(), datetime.now(UTC))
 
 
-@router.post("/{consult_id}/reschedule")
-async def reschedule(consult_id: str, body: ScheduleBody, engine: Engine, commands: ConsultActions,
-                     access: ConsultCaller) -> Consult:  # fmt: skip
-    """A new time, duration, invitees or agenda: the newly invited get an invitation, the others the new time."""
-    await service.check_invitees(engine, body.schedule())
-    arg = ScheduleInput(access.principal.actor, body.schedule(), datetime.now(UTC))
-    return await _act(engine, commands, access, ConsultAction.RESCHEDULE, arg)
+async def _invitees_lookup(engine: Engine, arg: ScheduleInput) -> None:
+    """Everyone invited is an active person of the alliance who can take part."""
+    await service.check_invitees(engine, arg.schedule)
 
 
-@router.post("/{consult_id}/open")
-async def open_room(consult_id: str, body: EmptyBody, engine: Engine, commands: ConsultActions,
-                    access: ConsultCaller) -> Consult:  # fmt: skip
-    """The host opens the room before its time (it opens by itself at the time)."""
-    return await _act(engine, commands, access, ConsultAction.OPEN, ConsultActorInput(access.principal.actor))
+def _conclusion(p: Principal, b: ConcludeBody) -> ConcludeInput:
+    return ConcludeInput(p.actor, Conclusion(tuple(dict.fromkeys(b.participants)), b.discussion, b.recommendation))
 
 
-@router.post("/{consult_id}/hand-over")
-async def hand_over(consult_id: str, body: HandOverBody, engine: Engine, commands: ConsultActions,
-                    access: ConsultCaller) -> Consult:  # fmt: skip
-    """The host hands the consult to one of the invited."""
-    arg = ConsultActorInput(access.principal.actor, target=body.to)
-    return await _act(engine, commands, access, ConsultAction.HAND_OVER, arg)
-
-
-@router.post("/{consult_id}/conclude")
-async def conclude(consult_id: str, body: ConcludeBody, engine: Engine, commands: ConsultActions,
-                   access: ConsultCaller) -> Consult:  # fmt: skip
-    """The host's conclusion: it goes onto every case's timeline and to the referring doctor."""
-    conclusion = Conclusion(tuple(dict.fromkeys(body.participants)), body.discussion, body.recommendation)
-    arg = ConcludeInput(access.principal.actor, conclusion)
-    return await _act(engine, commands, access, ConsultAction.CONCLUDE, arg)
-
-
-@router.post("/{consult_id}/cancel")
-async def cancel(consult_id: str, body: CancelBody, engine: Engine, commands: ConsultActions,
-                 access: ConsultCaller) -> Consult:  # fmt: skip
-    """The host, the requester or a coordinator calls it off, with the reason."""
-    arg = ConsultActorInput(access.principal.actor, comment=body.reason)
-    return await _act(engine, commands, access, ConsultAction.CANCEL, arg)
+C = ConsultAction
+ACTION_ROUTES = (
+    ActionRoute("schedule", C.SCHEDULE, ScheduleBody, _schedule, lookup=_invitees_lookup,
+                doc="Schedule a requested consult: time, duration, invitees, agenda. The scheduler hosts it."),
+    ActionRoute("reschedule", C.RESCHEDULE, ScheduleBody, _schedule, lookup=_invitees_lookup,
+                doc="A new time, duration, invitees or agenda: the newly invited get an invitation, the others the "
+                    "new time."),
+    ActionRoute("open", C.OPEN, EmptyBody, lambda p, b: ConsultActorInput(p.actor), name="open_room",
+                doc="The host opens the room before its time (it opens by itself at the time)."),
+    ActionRoute("hand-over", C.HAND_OVER, HandOverBody, lambda p, b: ConsultActorInput(p.actor, target=b.to),
+                doc="The host hands the consult to one of the invited."),
+    ActionRoute("conclude", C.CONCLUDE, ConcludeBody, _conclusion,
+                doc="The host's conclusion: it goes onto every case's timeline and to the referring doctor."),
+    ActionRoute("cancel", C.CANCEL, CancelBody, lambda p, b: ConsultActorInput(p.actor, comment=b.reason),
+                doc="The host, the requester or a coordinator calls it off, with the reason."),
+)  # fmt: skip
+add_action_routes(router, "consult_id", ACTION_ROUTES, _act)
 
 
 @router.get("/{consult_id}/messages")
