@@ -268,7 +268,8 @@ async def live_load(
             await http.aclose()
     if errors:
         times["errors"] = [float(len(errors))]
-        print(f"{len(errors)} errors, e.g. {errors[:3]}", flush=True)
+        first = {e.split(":", 1)[0]: e for e in reversed(errors)}  # one example of each screen's errors
+        print(f"{len(errors)} errors; the first of each screen: {sorted(first.values())}", flush=True)
     return times
 
 
