@@ -99,26 +99,18 @@ class LiveProcesses:
     async def add_chapter(self, engine: AsyncEngine, room_id: str, chapter: AddChapter) -> LectureMediaInfo | None:
         """`POST /rooms/{room_id}/chapters` on the process the room is pinned to; None when the room is not open
         there (never opened, or the process restarted and nobody published since)."""
-        async with engine.connect() as conn:
-            url = await q.pinned(conn, room_id)
-        if url is None:
-            return None
-        headers = {"Authorization": f"Bearer {self.secret}"}
-        try:
-            async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as client:
-                answer = await client.post(f"{url}/rooms/{room_id}/chapters", json=chapter.model_dump(mode="json"),
-                                           headers=headers)  # fmt: skip
-        except httpx.HTTPError as exc:
-            raise LiveUnavailable(f"the live process {url} did not answer") from exc
-        if answer.status_code == 404:
-            return None
-        if answer.status_code != 200:
-            raise LiveUnavailable(f"the live process {url} refused the chapter: {answer.status_code}")
-        return LectureMediaInfo.model_validate_json(answer.content)
+        answer = await self._post_pinned(engine, room_id, "chapters", chapter.model_dump(mode="json"), "the chapter")
+        return None if answer is None else LectureMediaInfo.model_validate_json(answer)
 
     async def arm_recording(self, engine: AsyncEngine, room_id: str, body: StartRecording) -> RecordingInfo | None:
         """`POST /rooms/{room_id}/recording` on the process the room is pinned to (arm, or change who consented);
         None when the room is not open there."""
+        answer = await self._post_pinned(engine, room_id, "recording", body.model_dump(mode="json"), "the recording")
+        return None if answer is None else RecordingInfo.model_validate_json(answer)
+
+    async def _post_pinned(self, engine: AsyncEngine, room_id: str, path: str, body: object, what: str) -> bytes | None:
+        """POST `body` to `/rooms/{room_id}/{path}` on the room's pinned process: its answer's bytes, or None when
+        the room is pinned nowhere or not open there (404); LiveUnavailable when the process fails to answer."""
         async with engine.connect() as conn:
             url = await q.pinned(conn, room_id)
         if url is None:
@@ -126,15 +118,14 @@ class LiveProcesses:
         headers = {"Authorization": f"Bearer {self.secret}"}
         try:
             async with httpx.AsyncClient(timeout=CONTROL_TIMEOUT) as client:
-                answer = await client.post(f"{url}/rooms/{room_id}/recording", json=body.model_dump(mode="json"),
-                                           headers=headers)  # fmt: skip
+                answer = await client.post(f"{url}/rooms/{room_id}/{path}", json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise LiveUnavailable(f"the live process {url} did not answer") from exc
         if answer.status_code == 404:
             return None
         if answer.status_code != 200:
-            raise LiveUnavailable(f"the live process {url} refused the recording: {answer.status_code}")
-        return RecordingInfo.model_validate_json(answer.content)
+            raise LiveUnavailable(f"the live process {url} refused {what}: {answer.status_code}")
+        return answer.content
 
     async def room_for(self, engine: AsyncEngine, consult_id: str, lecture_id: str | None = None) -> str:
         """The live process the consult's room runs on, opened there: the pinned one while it answers, else the

@@ -118,19 +118,11 @@ class InstanceQueue:
         self._incoming = spool_dir / "incoming"
         self._instances = spool_dir / "instances"
         self._lock = threading.Lock()
-        database = spool_dir / "queue.sqlite3"
+        self._db = connect_queue_database(spool_dir, readonly=readonly)
         if readonly:
-            if not database.exists():
-                raise FileNotFoundError(f"no gateway queue at {database}")
-            self._db = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
             return
         self._incoming.mkdir(parents=True, exist_ok=True)
         self._instances.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode = WAL")  # `status` reads while the gateway writes
-        self._db.execute("PRAGMA synchronous = FULL")  # a commit survives power loss, not only a process crash
-        self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
@@ -203,7 +195,8 @@ class InstanceQueue:
         try:
             fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         except FileExistsError:
-            return self._replace(final, data)
+            write_durably(self._incoming, final, data)
+            return final
         try:
             _write_all(fd, data)
         except BaseException:
@@ -211,20 +204,6 @@ class InstanceQueue:
             final.unlink(missing_ok=True)
             raise
         os.close(fd)
-        _fsync_directory(final.parent)
-        return final
-
-    def _replace(self, final: Path, data: bytes) -> Path:
-        partial = self._incoming / f"{uuid.uuid4().hex}.part"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        try:
-            _write_all(fd, data)
-        except BaseException:
-            os.close(fd)
-            partial.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        os.replace(partial, final)  # atomic: the name never holds less than the complete file
         _fsync_directory(final.parent)
         return final
 
@@ -420,6 +399,25 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def connect_queue_database(spool_dir: Path, *, readonly: bool) -> sqlite3.Connection:
+    """The gateway's `queue.sqlite3` (instances and report deliveries share it): read-only for `status`, which
+    must not create it, else WAL (`status` reads while the gateway writes) with FULL sync (a commit survives power
+    loss, not only a process crash)."""
+    database = spool_dir / "queue.sqlite3"
+    if readonly:
+        if not database.exists():
+            raise FileNotFoundError(f"no gateway queue at {database}")
+        db = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 5000")
+        return db
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("PRAGMA busy_timeout = 5000")
+    return db
 
 
 def _write_all(fd: int, data: bytes) -> None:

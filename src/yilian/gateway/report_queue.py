@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from yilian.gateway.queue import write_durably
+from yilian.gateway.queue import connect_queue_database, write_durably
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS report_delivery (
@@ -90,19 +90,11 @@ class ReportQueue:
         self._dir = spool_dir / "reports"
         self._incoming = spool_dir / "incoming"
         self._lock = threading.Lock()
-        database = spool_dir / "queue.sqlite3"
+        self._db = connect_queue_database(spool_dir, readonly=readonly)
         if readonly:
-            if not database.exists():
-                raise FileNotFoundError(f"no gateway queue at {database}")
-            self._db = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
             return
         self._dir.mkdir(parents=True, exist_ok=True)
         self._incoming.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
