@@ -811,7 +811,7 @@ class ReferralWorkflow(ActionTableWorkflow[Action, PersonInput]):
             try:
                 await sent
             except ActivityError as err:
-                workflow.logger.warning("the report of %s was not made for the PACS: %s", self._facts.referral_id, err)
+                workflow.logger.warning("pacs_report %s failed: %s", self._facts.referral_id, err)
 
     async def _record(
         self,
