@@ -249,33 +249,51 @@ class Gateway:
         return sorted((self.spool / "instances").glob("*/*.dcm"))
 
 
-@pytest.fixture
-def gateway_for(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
-    """Make (not start) a gateway pointed at a cloud URL, with test-sized backoff and batches."""
-    made: list[Gateway] = []
+class GatewayMaker:
+    """Makes (not starts) gateways spooling under `tmp_path`, each on a free port with the given
+    `YILIAN_GATEWAY_<NAME>` settings; `close` kills any still running."""
 
-    def make(cloud_url: str, *, api_key: str = API_KEY, batch_size: int = 5) -> Gateway:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.made: list[Gateway] = []
+
+    def make(self, cloud_url: str, api_key: str, **settings: str) -> Gateway:
         port = free_port()
         env = {key: value for key, value in os.environ.items() if not key.startswith("YILIAN_")}
         env.update(
-            YILIAN_GATEWAY_SPOOL_DIR=str(tmp_path / "spool"),
+            YILIAN_GATEWAY_SPOOL_DIR=str(self.tmp_path / "spool"),
             YILIAN_GATEWAY_PORT=str(port),
             YILIAN_GATEWAY_CLOUD_URL=cloud_url,
             YILIAN_GATEWAY_API_KEY=api_key,
-            YILIAN_GATEWAY_ALLOWED_CALLING_AES="CT1, MR1",
-            YILIAN_GATEWAY_BATCH_SIZE=str(batch_size),
-            YILIAN_GATEWAY_BATCH_LINGER_SECONDS="0.05",
-            YILIAN_GATEWAY_BACKOFF_MIN_SECONDS="0.1",
-            YILIAN_GATEWAY_BACKOFF_MAX_SECONDS="0.5",
         )
-        gateway = Gateway(tmp_path / "spool", port, env, tmp_path / "gateway.log")
-        made.append(gateway)
+        env.update({f"YILIAN_GATEWAY_{name}": value for name, value in settings.items()})
+        gateway = Gateway(self.tmp_path / "spool", port, env, self.tmp_path / "gateway.log")
+        self.made.append(gateway)
         return gateway
 
+    def close(self) -> None:
+        for gateway in self.made:
+            if gateway.process is not None and gateway.process.poll() is None:
+                gateway.kill()
+
+
+@pytest.fixture
+def gateway_for(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
+    """Make (not start) a gateway pointed at a cloud URL, with test-sized backoff and batches."""
+    maker = GatewayMaker(tmp_path)
+
+    def make(cloud_url: str, *, api_key: str = API_KEY, batch_size: int = 5) -> Gateway:
+        return maker.make(
+            cloud_url, api_key,
+            ALLOWED_CALLING_AES="CT1, MR1",
+            BATCH_SIZE=str(batch_size),
+            BATCH_LINGER_SECONDS="0.05",
+            BACKOFF_MIN_SECONDS="0.1",
+            BACKOFF_MAX_SECONDS="0.5",
+        )  # fmt: skip
+
     yield make
-    for gateway in made:
-        if gateway.process is not None and gateway.process.poll() is None:
-            gateway.kill()
+    maker.close()
 
 
 @pytest.fixture(scope="module")

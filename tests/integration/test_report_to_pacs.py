@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.test_gateway import Gateway, free_port
+from tests.integration.test_gateway import Gateway, GatewayMaker, free_port
 from tests.support.api import REPORT, Api
 from tests.support.dicom_gen import CHINESE_NAME
 from tests.support.matrix import walk
@@ -100,33 +100,23 @@ def pacs(tmp_path: Path) -> Iterator[Storescp]:
 
 @pytest.fixture
 def county_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
-    made: list[Gateway] = []
+    maker = GatewayMaker(tmp_path)
 
     def make(cloud_url: str, api_key: str, pacs_port: int, workstation_port: int) -> Gateway:
-        port = free_port()
-        env = {key: value for key, value in os.environ.items() if not key.startswith("YILIAN_")}
-        env.update(
-            YILIAN_GATEWAY_SPOOL_DIR=str(tmp_path / "spool"),
-            YILIAN_GATEWAY_PORT=str(port),
-            YILIAN_GATEWAY_CLOUD_URL=cloud_url,
-            YILIAN_GATEWAY_API_KEY=api_key,
-            YILIAN_GATEWAY_ALLOWED_CALLING_AES=f"CT1, {WORKSTATION_AE}",
-            YILIAN_GATEWAY_PACS_AE_TITLE=PACS_AE,
-            YILIAN_GATEWAY_PACS_HOST="127.0.0.1",
-            YILIAN_GATEWAY_PACS_PORT=str(pacs_port),
-            YILIAN_GATEWAY_REPORT_POLL_SECONDS="0.5",
-            YILIAN_GATEWAY_MOVE_DESTINATIONS=f"{WORKSTATION_AE}=127.0.0.1:{workstation_port}",
-            YILIAN_GATEWAY_BACKOFF_MIN_SECONDS="0.2",
-            YILIAN_GATEWAY_BACKOFF_MAX_SECONDS="1",
-        )
-        gateway = Gateway(tmp_path / "spool", port, env, tmp_path / "gateway.log")
-        made.append(gateway)
-        return gateway
+        return maker.make(
+            cloud_url, api_key,
+            ALLOWED_CALLING_AES=f"CT1, {WORKSTATION_AE}",
+            PACS_AE_TITLE=PACS_AE,
+            PACS_HOST="127.0.0.1",
+            PACS_PORT=str(pacs_port),
+            REPORT_POLL_SECONDS="0.5",
+            MOVE_DESTINATIONS=f"{WORKSTATION_AE}=127.0.0.1:{workstation_port}",
+            BACKOFF_MIN_SECONDS="0.2",
+            BACKOFF_MAX_SECONDS="1",
+        )  # fmt: skip
 
     yield make
-    for gateway in made:
-        if gateway.process is not None and gateway.process.poll() is None:
-            gateway.kill()
+    maker.close()
 
 
 async def _deliveries(engine: AsyncEngine, referral_id: str) -> list[dict[str, Any]]:
