@@ -1020,6 +1020,10 @@ def outer(args: argparse.Namespace, argv: list[str]) -> int:
     """Create the namespace, run the bench inside it, always remove it and whatever still runs in it."""
     if os.geteuid() != 0:
         sys.exit("bench/imaging.py needs root for `ip netns` (Orthanc must be unreachable from outside)")
+    # The namespace has no network: anything fetched on first use (s3proxy's jars, from Maven) is fetched here.
+    from yilian.runtime.s3proxy import jars
+
+    jars()
     ns = f"yb-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     child: subprocess.Popen[bytes] | None = None
