@@ -724,6 +724,12 @@ def storage_table(st: dict[str, Any]) -> str:
 
 def write_s3_docs(summary: dict[str, Any], table: str, path: Path) -> None:
     m, st = summary["machine"], summary["results"]["storage"]
+    busiest = max(st["local"]["other_cores_busy"], st["s3"]["other_cores_busy"])
+    quietness = (
+        "the box was quiet"
+        if busiest < 0.2
+        else f"**the box was not quiet** (other processes kept up to {busiest} cores busy), so these figures are noisy"
+    )
     body = f"""{S3_SECTION}
 
 Command (from the repository root, venv active, as root for `ip netns`):
@@ -742,9 +748,9 @@ real bucket adds its round-trip time to every blob read (a frame is one or two r
 few).
 
 Machine: {m["nproc"]} cores ({m["cpu"]}), {m["mem_gib"]} GiB, {m["os"]}; {m["date"]}; load average at start
-{m["loadavg_at_start"]}: **the machine is shared by up to 8 helper sessions building and testing at once**, so
-these figures are noisy; other processes kept {st["local"]["other_cores_busy"]} cores busy during the local-disk
-phase and {st["s3"]["other_cores_busy"]} during the S3 phase (of {m["nproc"]}). Whole run {summary["total_wall_s"]} s.
+{m["loadavg_at_start"]}: {quietness}; other processes kept {st["local"]["other_cores_busy"]} cores busy during the
+local-disk phase and {st["s3"]["other_cores_busy"]} during the S3 phase (of {m["nproc"]}). Whole run
+{summary["total_wall_s"]} s.
 
 {table}
 """

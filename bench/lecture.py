@@ -565,6 +565,12 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(len(values) * q / 100))], 1)
 
 
+def quietness(machine: dict[str, Any]) -> str:
+    """Words for how busy the box was before the bench started (its 1-minute load average)."""
+    load = float(machine["loadavg_at_start"][0])
+    return "a quiet box" if load < 1.0 else "**not a quiet box**: these figures carry other work's contention"
+
+
 def render(result: dict[str, Any], command: str) -> str:
     machine, costs, runs, route = result["machine"], result["packaging"], result["viewers"], result["route_ms"]
     off = costs["off (H.264 in, nothing written)"]["live"]
@@ -573,10 +579,9 @@ def render(result: dict[str, Any], command: str) -> str:
         SECTION,
         "",
         f"Command: `{command}` ({machine['date']}; {machine['nproc']} vCPU {machine['cpu']}, Python "
-        f"{machine['python']}). The machine is **shared by up to 8 helpers working at once**: load average "
-        f"{machine['loadavg_at_start']} at the start and {result.get('loadavg_at_end')} at the end, on 2 vCPUs; "
-        "the host's busy cores during each window are in the tables (ours included). These are figures under "
-        "heavy contention, not a quiet machine's.",
+        f"{machine['python']}). Load average {machine['loadavg_at_start']} at the start and "
+        f"{result.get('loadavg_at_end')} at the end, on {machine['nproc']} vCPUs ({quietness(machine)}); "
+        "the host's busy cores during each window are in the tables (ours included).",
         "",
         "Packaging cost: the live process's CPU with one speaker (640x480@15, ~600 kbit/s, IDR every 2 s, + Opus) "
         "in a lecture room, % of one core (live process pinned to CPU 0, the speaker to CPU 1):",
