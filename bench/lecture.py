@@ -565,10 +565,13 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(len(values) * q / 100))], 1)
 
 
-def quietness(machine: dict[str, Any]) -> str:
-    """Words for how busy the box was before the bench started (its 1-minute load average)."""
-    load = float(machine["loadavg_at_start"][0])
-    return "a quiet box" if load < 1.0 else "**not a quiet box**: these figures carry other work's contention"
+def quietness(costs: dict[str, Any]) -> str:
+    """Words for how busy the box was: the host's busy cores while only the idle lecture room ran (the load
+    average at the start still carries whatever ran the minute before)."""
+    busy = float(next(iter(costs.values()))["host_busy_cores"])
+    if busy < 0.3:
+        return f"a quiet box: {busy} cores busy on the whole host while the idle room ran"
+    return f"**not a quiet box**: {busy} cores busy on the host with the room idle, so these figures carry contention"
 
 
 def render(result: dict[str, Any], command: str) -> str:
@@ -580,7 +583,7 @@ def render(result: dict[str, Any], command: str) -> str:
         "",
         f"Command: `{command}` ({machine['date']}; {machine['nproc']} vCPU {machine['cpu']}, Python "
         f"{machine['python']}). Load average {machine['loadavg_at_start']} at the start and "
-        f"{result.get('loadavg_at_end')} at the end, on {machine['nproc']} vCPUs ({quietness(machine)}); "
+        f"{result.get('loadavg_at_end')} at the end, on {machine['nproc']} vCPUs ({quietness(costs)}); "
         "the host's busy cores during each window are in the tables (ours included).",
         "",
         "Packaging cost: the live process's CPU with one speaker (640x480@15, ~600 kbit/s, IDR every 2 s, + Opus) "
