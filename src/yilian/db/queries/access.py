@@ -89,45 +89,38 @@ def visible_studies(p: Principal) -> ColumnElement[bool]:
 def recognised_studies(hospital_id: str) -> ColumnElement[bool]:
     """Studies of a patient who consents to 检查结果互认 and of whom `hospital_id` holds a record in the regional
     patient index (the study's own record and the hospital's are one regional patient)."""
-    st = dicom_studies.c
-    theirs, ours = patients.alias("theirs"), patients.alias("ours")
-    theirs_ix, ours_ix = patient_index.alias("theirs_ix"), patient_index.alias("ours_ix")
-    return exists(
-        select(1)
-        .select_from(
-            theirs.join(theirs_ix, theirs_ix.c.patient_ref == theirs.c.id)
-            .join(film_consents, film_consents.c.regional_patient_id == theirs_ix.c.regional_patient_id)
-            .join(ours_ix, ours_ix.c.regional_patient_id == theirs_ix.c.regional_patient_id)
-            .join(ours, ours.c.id == ours_ix.c.patient_ref)
-        )
-        .where(
-            theirs.c.hospital_id == st.hospital_id,
-            theirs.c.patient_id == st.patient_id,
-            film_consents.c.revoked_at.is_(None),
-            ours.c.hospital_id == hospital_id,
-        )
-    )
+    ours = patients.alias("ours")
+    return _consenting_patient_of(ours, ours.c.id, ours.c.hospital_id == hospital_id, tag="rs")
 
 
 def recognised_through_referrals(p: Principal) -> ColumnElement[bool]:
     """Studies of a patient who consents to 检查结果互认 and who is, in the regional patient index, the patient of a
     case `p` may see (at any hospital)."""
+    return _consenting_patient_of(referrals, referrals.c.patient_ref, visible_referrals(p), tag="rt")
+
+
+def _consenting_patient_of(
+    rows: FromClause, patient_ref: ColumnElement[str], where: ColumnElement[bool], *, tag: str
+) -> ColumnElement[bool]:
+    """Studies whose patient consents to 检查结果互认 (an unrevoked consent of the regional patient the study's own
+    record belongs to) and is, in the regional patient index, also the patient of one of `rows` meeting `where`
+    (`patient_ref`: that row's patient record). `tag` keeps each caller's aliases apart."""
     st = dicom_studies.c
-    theirs, theirs_ix = patients.alias("rt_theirs"), patient_index.alias("rt_theirs_ix")
-    case_ix = patient_index.alias("rt_case_ix")
+    theirs, theirs_ix = patients.alias(f"{tag}_theirs"), patient_index.alias(f"{tag}_theirs_ix")
+    same_ix = patient_index.alias(f"{tag}_same_ix")
     return exists(
         select(1)
         .select_from(
             theirs.join(theirs_ix, theirs_ix.c.patient_ref == theirs.c.id)
             .join(film_consents, film_consents.c.regional_patient_id == theirs_ix.c.regional_patient_id)
-            .join(case_ix, case_ix.c.regional_patient_id == theirs_ix.c.regional_patient_id)
-            .join(referrals, referrals.c.patient_ref == case_ix.c.patient_ref)
+            .join(same_ix, same_ix.c.regional_patient_id == theirs_ix.c.regional_patient_id)
+            .join(rows, patient_ref == same_ix.c.patient_ref)
         )
         .where(
             theirs.c.hospital_id == st.hospital_id,
             theirs.c.patient_id == st.patient_id,
             film_consents.c.revoked_at.is_(None),
-            visible_referrals(p),
+            where,
         )
     )
 
