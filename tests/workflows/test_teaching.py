@@ -25,7 +25,7 @@ from tests.workflows.conftest import CHEN, Harness
 from yilian.api.workflow_client import TeachingCommands
 from yilian.config import Settings
 from yilian.db.schema import notifications, teaching_cases, teaching_deid, teaching_events, teaching_versions
-from yilian.domain.errors import YilianError
+from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.referral_io import ActorInput, ReportInput, ReviewInput
 from yilian.domain.report import Discrepancy, ReportContent
 from yilian.domain.roles import Actor, Role
@@ -241,6 +241,9 @@ async def test_an_educators_flag_is_accepted_at_once_and_can_be_dismissed(
     assert await trail(harness.engine, case_id) == ["nominate", "accept", "deidentified", "dismiss"]
     handle = harness.env.client.get_workflow_handle(case_id)
     assert await handle.result() == "dismissed"
+    with pytest.raises(YilianError) as finished:  # a finished case answers a 409 naming it, never a 500
+        await commands.act(case_id, A.ACCEPT, EducatorInput(HE))
+    assert finished.value.code is ErrorCode.INVALID_TRANSITION and finished.value.details == {"case_id": case_id}
 
 
 async def test_a_later_signed_referral_of_the_same_patient_tells_the_curator(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
@@ -43,6 +43,9 @@ from yilian.workflows.referral import ReferralWorkflow
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+InT = TypeVar("InT")
+ActionT = TypeVar("ActionT", bound=str)  # a domain action (a StrEnum): the Update of the same name
+ArgT = TypeVar("ArgT")
 
 
 def _from_update_failure(exc: WorkflowUpdateFailedError) -> YilianError:
@@ -104,7 +107,11 @@ async def send_update(
             return await _reopen(client, referral_id, reopen_on, update, arg)
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _finished(referral_id) from exc
-        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: RPCError) -> YilianError:
+    return YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}")
 
 
 def _finished(referral_id: str) -> YilianError:
@@ -128,7 +135,7 @@ async def _reopen(client: Client, referral_id: str, task_queue: str, update: str
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise _finished(referral_id) from exc
-        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
+        raise _unavailable(exc) from exc
     progress = previous.progress
     if progress is None:
         raise _finished(referral_id)
@@ -224,112 +231,110 @@ class ReferralCommands:
         return await send_update(self.client, referral_id, str(action), arg, reopen_on=reopen_on)
 
 
-async def start_with_update(
-    client: Client, task_queue: str, workflow: str, inp: Any, *, workflow_id: str, update: str, result_type: type[R]
-) -> R:
-    """Start a workflow by its type name and return once its first Update (the step that made it) is recorded:
-    the API needs no reference to the class, and a duplicate id is refused rather than joined."""
-    op: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-        workflow,
-        inp,
-        id=workflow_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
-    try:
-        result: R = await client.execute_update_with_start_workflow(
-            update, start_workflow_operation=op, result_type=result_type
+@dataclass(frozen=True)
+class WorkflowKind(Generic[InT, R]):
+    """A workflow the API starts by its type name and acts on by Updates, with no reference to its class."""
+
+    name: str
+    made_by: str  # the Update the start records: the step that made it
+    workflow_id: Callable[[InT], str]
+    result_type: type[R]
+    over: str  # the refusal once it has finished and takes no more Updates
+    id_key: str  # the name of its id in that refusal's details
+
+
+@dataclass(frozen=True)
+class WorkflowCommands(Generic[InT, ActionT, ArgT, R]):
+    """What a route may do to the workflows of one kind: start one (its first step recorded when this returns), or
+    act on one by a domain action. Each capability's subclass names its kind and its types."""
+
+    client: Client
+    task_queue: str
+    kind: WorkflowKind[InT, R] = field(kw_only=True, repr=False)
+
+    async def start(self, inp: InT) -> R:
+        """Start one by its type name and return once its first Update is recorded; a duplicate id is refused
+        rather than joined."""
+        kind = self.kind
+        op: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            kind.name,
+            inp,
+            id=kind.workflow_id(inp),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-        return result
-    except WorkflowUpdateFailedError as exc:
-        raise _from_update_failure(exc) from exc
-    except RPCError as exc:
-        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
+        try:
+            result: R = await self.client.execute_update_with_start_workflow(
+                kind.made_by, start_workflow_operation=op, result_type=kind.result_type
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _from_update_failure(exc) from exc
+        except RPCError as exc:
+            raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service refused: {exc.message}") from exc
 
-
-async def act_by_update(
-    client: Client, workflow_id: str, update: str, arg: Any, *, result_type: type[R], over: YilianError
-) -> R:
-    """Send the Update named after a domain action; `over` is the answer when the workflow has finished."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        result: R = await handle.execute_update(update, arg, result_type=result_type)
-        return result
-    except WorkflowUpdateFailedError as exc:
-        raise _from_update_failure(exc) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise over from exc
-        raise YilianError(ErrorCode.SERVICE_UNAVAILABLE, f"the workflow service did not answer: {exc.message}") from exc
+    async def act(self, workflow_id: str, action: ActionT, arg: ArgT) -> R:
+        """Send the Update named after `action` (a StrEnum's value); a finished workflow answers the kind's `over`."""
+        kind = self.kind
+        try:
+            result: R = await self.client.get_workflow_handle(workflow_id).execute_update(
+                str(action), arg, result_type=kind.result_type
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _from_update_failure(exc) from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                over = YilianError(ErrorCode.INVALID_TRANSITION, kind.over, {kind.id_key: workflow_id})
+                raise over from exc
+            raise _unavailable(exc) from exc
 
 
 CONSULT_WORKFLOW = "ConsultWorkflow"  # by name: the API imports no workflow but the referral's
 
+CONSULTS = WorkflowKind[ConsultInput, ConsultResult](
+    CONSULT_WORKFLOW, "made", lambda inp: inp.facts.consult_id, ConsultResult,
+    "this consult is over and takes no more actions", "consult_id",
+)  # fmt: skip
+TEACHING_CASES = WorkflowKind[TeachingInput, TeachingResult](
+    TEACHING_WORKFLOW, "nominated", lambda inp: inp.facts.case_id, TeachingResult,
+    "this teaching case takes no more actions", "case_id",
+)  # fmt: skip
+LECTURES = WorkflowKind[LectureInput, LectureResult](
+    LECTURE_WORKFLOW, "made", lambda inp: inp.lecture_id, LectureResult,
+    "this lecture takes no more actions", "lecture_id",
+)  # fmt: skip
+QUALITY_AUDITS = WorkflowKind[AuditFacts, AuditResult](
+    QUALITY_AUDIT_WORKFLOW, "made", lambda facts: facts.audit_id, AuditResult,
+    "this audit is completed and takes no more outcomes", "audit_id",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
-class ConsultCommands:
-    """What a route may do to consult workflows: start one (its first step recorded when this returns), or act on
-    one by its domain `ConsultAction` (the Update of the same name)."""
+class ConsultCommands(WorkflowCommands[ConsultInput, ConsultAction, ConsultPersonInput, ConsultResult]):
+    """Consult workflows: start one, or act on one by its domain `ConsultAction`."""
 
-    client: Client
-    task_queue: str
     auto_close_minutes: int = DEFAULT_AUTO_CLOSE_MINUTES  # Settings.consult_auto_close_minutes
+    kind: WorkflowKind[ConsultInput, ConsultResult] = field(default=CONSULTS, kw_only=True, repr=False)
 
     async def start(self, inp: ConsultInput) -> ConsultResult:
-        inp = replace(inp, auto_close_minutes=self.auto_close_minutes)
-        return await start_with_update(
-            self.client, self.task_queue, CONSULT_WORKFLOW, inp,
-            workflow_id=inp.facts.consult_id, update="made", result_type=ConsultResult,
-        )  # fmt: skip
-
-    async def act(self, consult_id: str, action: ConsultAction, arg: ConsultPersonInput) -> ConsultResult:
-        over = YilianError(
-            ErrorCode.INVALID_TRANSITION, "this consult is over and takes no more actions", {"consult_id": consult_id}
-        )
-        return await act_by_update(self.client, consult_id, str(action), arg, result_type=ConsultResult, over=over)
+        return await super().start(replace(inp, auto_close_minutes=self.auto_close_minutes))
 
 
 @dataclass(frozen=True)
-class TeachingCommands:
-    """What a route may do to teaching-case workflows: start one, or send an Update named after a domain
-    `TeachingAction`."""
+class TeachingCommands(WorkflowCommands[TeachingInput, TeachingAction, EducatorInput | CurationInput, TeachingResult]):
+    """Teaching-case workflows: start one, or act on one by its domain `TeachingAction`."""
 
-    client: Client
-    task_queue: str
-
-    async def start(self, inp: TeachingInput) -> TeachingResult:
-        return await start_with_update(
-            self.client, self.task_queue, TEACHING_WORKFLOW, inp,
-            workflow_id=inp.facts.case_id, update="nominated", result_type=TeachingResult,
-        )  # fmt: skip
-
-    async def act(self, case_id: str, action: TeachingAction, arg: EducatorInput | CurationInput) -> TeachingResult:
-        over = YilianError(
-            ErrorCode.INVALID_TRANSITION, "this teaching case takes no more actions", {"case_id": case_id}
-        )
-        return await act_by_update(self.client, case_id, str(action), arg, result_type=TeachingResult, over=over)
+    kind: WorkflowKind[TeachingInput, TeachingResult] = field(default=TEACHING_CASES, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
-class LectureCommands:
-    """What a route may do to lecture workflows: start one (scheduled when this returns), act on one by its domain
-    `LectureAction` (the Update of the same name), or tell it whose replay attendance moved (a signal)."""
+class LectureCommands(WorkflowCommands[LectureInput, LectureAction, LecturePersonInput, LectureResult]):
+    """Lecture workflows: start one (scheduled when this returns), act on one by its domain `LectureAction`, or tell
+    it whose replay attendance moved (a signal)."""
 
-    client: Client
-    task_queue: str
-
-    async def start(self, inp: LectureInput) -> LectureResult:
-        return await start_with_update(
-            self.client, self.task_queue, LECTURE_WORKFLOW, inp,
-            workflow_id=inp.lecture_id, update="made", result_type=LectureResult,
-        )  # fmt: skip
-
-    async def act(self, lecture_id: str, action: LectureAction, arg: LecturePersonInput) -> LectureResult:
-        over = YilianError(
-            ErrorCode.INVALID_TRANSITION, "this lecture takes no more actions", {"lecture_id": lecture_id}
-        )
-        return await act_by_update(self.client, lecture_id, str(action), arg, result_type=LectureResult, over=over)
+    kind: WorkflowKind[LectureInput, LectureResult] = field(default=LECTURES, kw_only=True, repr=False)
 
     async def watched(self, lecture_id: str, user_ids: list[str]) -> None:
         """Best effort: a lecture whose credit window closed has no workflow to tell (its tally is final)."""
@@ -341,23 +346,11 @@ class LectureCommands:
 
 
 @dataclass(frozen=True)
-class QualityAuditCommands:
-    """What a route may do to quality audit workflows: start one (its sample recorded when this returns), or record
-    an auditor's outcome (the `record_outcome` Update)."""
+class QualityAuditCommands(WorkflowCommands[AuditFacts, str, OutcomeInput, AuditResult]):
+    """Quality audit workflows: start one (its sample recorded when this returns), or record an auditor's outcome
+    (the `record_outcome` Update)."""
 
-    client: Client
-    task_queue: str
-
-    async def start(self, facts: AuditFacts) -> AuditResult:
-        return await start_with_update(
-            self.client, self.task_queue, QUALITY_AUDIT_WORKFLOW, facts,
-            workflow_id=facts.audit_id, update="made", result_type=AuditResult,
-        )  # fmt: skip
+    kind: WorkflowKind[AuditFacts, AuditResult] = field(default=QUALITY_AUDITS, kw_only=True, repr=False)
 
     async def record(self, audit_id: str, outcome: OutcomeInput) -> AuditResult:
-        over = YilianError(
-            ErrorCode.INVALID_TRANSITION, "this audit is completed and takes no more outcomes", {"audit_id": audit_id}
-        )
-        return await act_by_update(
-            self.client, audit_id, "record_outcome", outcome, result_type=AuditResult, over=over
-        )
+        return await self.act(audit_id, "record_outcome", outcome)
