@@ -127,6 +127,7 @@ BODIES: dict[str, Any] = {
     "/api/retention/studies/{study_instance_uid}/holds": {"reason": "矩阵 / matrix"},
     "/api/retention/holds/{hold_id}/release": {"reason": "矩阵 / matrix"},
     "/api/pacs-deliveries/{delivery_id}/outcome": {"state": "delivered", "dicom_status": 0},
+    "/api/report-deliveries/{delivery_id}/retry": {"reason": "矩阵 / matrix"},
 }
 # Actions that go to the referral's workflow: a granted one moves the case on, so it gets a case of its own.
 WORKFLOW_ACTIONS = frozenset(
@@ -333,6 +334,10 @@ MATRIX = (
     R("GET /api/pacs-deliveries",                         None,          "401 401 401|403 403|403 403 403|403 403 403"),
     R("GET /api/pacs-deliveries/{delivery_id}/instance",  None,          "401 401 401|403 403|403 403 403|403 403 403"),
     R("POST /api/pacs-deliveries/{delivery_id}/outcome",  None,          "401 401 401|403 403|403 403 403|403 403 403"),
+    # the same deliveries as people see them: the sending hospitals' people and coordinators, admins; an admin or the
+    # hospital's coordinator sends a failed one again (the matrix names no delivery: those let in get 404)
+    R("GET /api/report-deliveries",                       None,          "401 401 401|200 200|403 403 403|403 200 200"),
+    R("POST /api/report-deliveries/{delivery_id}/retry",  None,          "401 401 401|403 403|403 403 403|403 404 404"),
 )
 # fmt: on
 

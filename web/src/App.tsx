@@ -21,6 +21,7 @@ const FilmStudy = lazy(() => import("./pages/film/FilmStudy"));
 const ClinicianView = lazy(() => import("./pages/film/ClinicianView"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
 const GatewayQuarantine = lazy(() => import("./pages/gateway/GatewayQuarantine"));
+const ReportDeliveries = lazy(() => import("./pages/gateway/ReportDeliveries"));
 const Library = lazy(() => import("./pages/teaching/Library"));
 const TeachingCasePage = lazy(() => import("./pages/teaching/TeachingCasePage"));
 const UnknownCase = lazy(() => import("./pages/teaching/UnknownCase"));
@@ -81,6 +82,10 @@ export default function App() {
         <Route path="/search" element={<RequireRole roles={[...SEARCHERS]}><SearchPage /></RequireRole>} />
         <Route path="/admin/*" element={<RequireRole roles={["admin"]}><AdminPage /></RequireRole>} />
         <Route path="/gateway-quarantine" element={<RequireRole roles={["admin", "coordinator"]}><GatewayQuarantine /></RequireRole>} />
+        <Route
+          path="/report-deliveries"
+          element={<RequireRole roles={["county_doctor", "coordinator", "admin"]}><ReportDeliveries /></RequireRole>}
+        />
         <Route path="/teaching" element={<RequireRole roles={[...LEARNERS]}><Library /></RequireRole>} />
         <Route path="/teaching/queue" element={<RequireRole roles={["educator"]}><TeachingQueue /></RequireRole>} />
         <Route path="/teaching/history" element={<RequireRole roles={[...LEARNERS]}><TeachingHistory /></RequireRole>} />

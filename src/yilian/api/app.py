@@ -42,6 +42,7 @@ from yilian.api.routes import (
     patient_sessions,
     quality,
     referrals,
+    report_deliveries,
     retention,
     search,
     share_links,
@@ -81,6 +82,7 @@ API_ROUTERS = (
     quality,
     film_savings,
     pacs_deliveries,
+    report_deliveries,
     gateway_quarantine,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)

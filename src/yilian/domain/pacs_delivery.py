@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
+from yilian.domain.access import Principal, can_manage_hospital
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.roles import Role
 
 # A hospital's gateway asks for reports only when it has a PACS to store them in; the cloud makes them for a hospital
 # whose gateway asked within this window, so a gateway without a PACS never costs a rendering.
@@ -49,3 +51,39 @@ def check_outcome(current: DeliveryState, reported: DeliveryState) -> bool:
             {"state": str(current), "reported": str(reported)},
         )
     return reported is not current
+
+
+# Who sees report deliveries (the web's "Report deliveries"): the sending hospital's doctors and coordinators, and
+# the alliance's coordinators at the reading hospital, each the deliveries of the cases they may see (domain.access,
+# the referral's own rule); admins see every one. Readers and patients have their own copy of the report; a gateway
+# lists its deliveries through /api/pacs-deliveries.
+VIEWERS = frozenset({Role.COUNTY_DOCTOR, Role.COORDINATOR, Role.ADMIN})
+# Who may send a failed delivery again (their own hospital's, check_retry): the people who manage its gateway.
+RETRIERS = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+
+def check_role(p: Principal, roles: frozenset[Role]) -> None:
+    if p.role not in roles:
+        raise YilianError(
+            ErrorCode.FORBIDDEN,
+            "report deliveries are for the sending hospital's people, its coordinators and the alliance's",
+            {"role": str(p.role), "required": sorted(roles)},
+        )
+
+
+def check_retry(p: Principal, hospital_id: str, state: DeliveryState) -> None:
+    """A failed delivery goes back to the gateway's queue at the word of an admin or the hospital's own coordinator
+    (403 for anyone else, who may still see it), and only a failed one (409): an open one is on its way already, a
+    delivered one is in the PACS."""
+    if not can_manage_hospital(p, hospital_id):
+        raise YilianError(
+            ErrorCode.FORBIDDEN,
+            "only an admin or the hospital's coordinator sends its reports again",
+            {"role": str(p.role), "hospital_id": hospital_id},
+        )
+    if state is not DeliveryState.FAILED:
+        raise YilianError(
+            ErrorCode.INVALID_TRANSITION,
+            f"only a failed delivery is sent again; this one is {state}",
+            {"state": str(state)},
+        )

@@ -181,6 +181,8 @@ async def _fetch_new(cloud: CloudReports, reports: ReportQueue) -> bool:
         known = reports.known()
         for item in listed:
             if item["id"] in known:
+                if reports.requeue_retried(item["id"]):
+                    log.info("report delivery %d: sent again at the hospital's request", item["id"])
                 continue
             data = await cloud.instance(item["id"])
             await asyncio.to_thread(

@@ -157,6 +157,17 @@ class ReportQueue:
                 (error, dicom_status, time.time(), delivery_id),
             )
 
+    def requeue_retried(self, delivery_id: int) -> bool:
+        """Queue again an instance that failed here, once the cloud acknowledged the failure yet lists the delivery
+        as open: only a person sending it again (POST /api/report-deliveries/{id}/retry) does that. A failure the
+        cloud has not heard of yet is left alone: the cloud lists it as open only because it was not told."""
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE report_delivery SET state = ?, updated_at = ? WHERE delivery_id = ? AND state = ? AND told = ?",
+                (ReportState.QUEUED, time.time(), delivery_id, ReportState.FAILED, ReportState.FAILED),
+            ).rowcount
+        return changed > 0
+
     def untold(self) -> list[Untold]:
         with self._lock:
             rows = self._db.execute(

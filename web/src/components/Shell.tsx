@@ -23,6 +23,7 @@ const CONSULTS = { to: "/consults", label: "nav.consults" };
 const LECTURES = { to: "/lectures", label: "lecture:nav.catalogue" };
 const SEARCH = { to: "/search", label: "search:nav" };
 const GATEWAY = { to: "/gateway-quarantine", label: "admin:quarantine.nav" };
+const DELIVERIES = { to: "/report-deliveries", label: "admin:deliveries.nav" };
 const NAV: Record<StaffRole, { to: string; label: string }[]> = {
   county_doctor: [
     { to: "/cases", label: "nav.cases" },
@@ -31,6 +32,7 @@ const NAV: Record<StaffRole, { to: string; label: string }[]> = {
     CONSULTS,
     LECTURES,
     ...LEARNING,
+    DELIVERIES,
   ],
   expert: [{ to: "/worklist", label: "nav.worklist" }, SEARCH, CONSULTS, LECTURES, ...LEARNING],
   senior: [
@@ -49,8 +51,9 @@ const NAV: Record<StaffRole, { to: string; label: string }[]> = {
     LECTURES,
     ...LEARNING,
     GATEWAY,
+    DELIVERIES,
   ],
-  admin: [{ to: "/admin", label: "nav.admin" }, GATEWAY, SEARCH, LECTURES],
+  admin: [{ to: "/admin", label: "nav.admin" }, GATEWAY, DELIVERIES, SEARCH, LECTURES],
   educator: [
     { to: "/teaching/queue", label: "teaching:nav.queue" },
     { to: "/teaching", label: "teaching:nav.library" },

@@ -1,26 +1,30 @@
 """Reports on their way to county PACSs (docs/gateway.md): what a report version is made from, the deliveries a
-hospital's gateway fetches, and their audit trail."""
+hospital's gateway fetches, the same deliveries as the hospital's people see them, and their audit trail."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
+from yilian.db.queries.access import visible_referrals
 from yilian.db.schema import (
     api_keys,
     dicom_studies,
     hospitals,
     pacs_deliveries,
     pacs_delivery_events,
+    patients,
     referrals,
     report_versions,
     users,
 )
+from yilian.domain.access import Principal
 from yilian.domain.pacs_delivery import OPEN_STATES, DeliveryState
 
 # What a gateway sees of a delivery (never the bytes: those come one at a time from /instance).
@@ -151,6 +155,69 @@ async def record_outcome(
         .values(state=str(state), dicom_status=dicom_status, detail=detail, updated_at=now)
     )
     await _event(conn, delivery_id, state, dicom_status, detail, actor_id, now)
+
+
+# A gateway's answers to a C-STORE, as it told them: what the people's view counts as attempts.
+_ANSWERED = [str(DeliveryState.DELIVERED), str(DeliveryState.FAILED)]
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    hospital_id: str | None = None
+    state: DeliveryState | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _seen(p: Principal) -> Select[Any]:
+    """Deliveries as the hospital's people see them, of the cases `p` may see (domain.access, compiled to SQL): the
+    case's patient and report version, and the attempts the gateway reported."""
+    d, r, e, v = pacs_deliveries.c, referrals.c, pacs_delivery_events.c, report_versions.c
+    attempts = (
+        select(func.count()).where(e.delivery_id == d.id, e.state.in_(_ANSWERED)).scalar_subquery().label("attempts")
+    )
+    shown = [d.id, d.referral_id, d.report_version, v.kind.label("report_kind"), d.kind, d.hospital_id]
+    shown += [hospitals.c.name.label("hospital_name"), d.study_instance_uid, d.sop_instance_uid]
+    shown += [patients.c.name.label("patient_name"), d.state, attempts, d.dicom_status, d.detail]
+    return (
+        select(*shown, d.created_at, d.updated_at)
+        .select_from(
+            pacs_deliveries.join(referrals, r.id == d.referral_id)
+            .join(patients, patients.c.id == r.patient_ref)
+            .join(hospitals, hospitals.c.id == d.hospital_id)
+            .join(report_versions, and_(v.referral_id == d.referral_id, v.version == d.report_version))
+        )
+        .where(visible_referrals(p))
+    )
+
+
+async def seen_by(conn: AsyncConnection, p: Principal, f: DeliveryFilter) -> list[dict[str, Any]]:
+    """The deliveries `p` may see, newest first (ids grow with time), optionally of one hospital or in one state."""
+    d = pacs_deliveries.c
+    q = _seen(p)
+    if f.hospital_id is not None:
+        q = q.where(d.hospital_id == f.hospital_id)
+    if f.state is not None:
+        q = q.where(d.state == str(f.state))
+    rows = await conn.execute(q.order_by(d.id.desc()).limit(f.limit).offset(f.offset))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def seen_one(conn: AsyncConnection, p: Principal, delivery_id: int) -> dict[str, Any] | None:
+    q = _seen(p).where(pacs_deliveries.c.id == delivery_id)
+    row = (await conn.execute(q)).mappings().first()
+    return dict(row) if row else None
+
+
+async def record_retry(conn: AsyncConnection, delivery_id: int, actor_id: str, reason: str, now: datetime) -> None:
+    """Back in the gateway's list of open deliveries; the PACS's last status and the gateway's detail stay until its
+    next answer. The audit event names the person and their reason."""
+    await conn.execute(
+        update(pacs_deliveries)
+        .where(pacs_deliveries.c.id == delivery_id)
+        .values(state=str(DeliveryState.QUEUED), updated_at=now)
+    )
+    await _event(conn, delivery_id, DeliveryState.QUEUED, None, reason, actor_id, now)
 
 
 async def events(conn: AsyncConnection, delivery_id: int) -> list[dict[str, Any]]:

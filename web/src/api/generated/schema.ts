@@ -2711,6 +2711,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/report-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Report Deliveries
+         * @description The report instances made for the PACSs of the hospitals whose cases the caller may see, newest first: state,
+         *     the PACS's last status and the gateway's words. Another hospital's filter finds nothing, as for referrals.
+         */
+        get: operations["pacs_deliveries_list_report_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report-deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry Report Delivery
+         * @description Send a failed delivery again: it is queued, and the hospital's gateway stores the same instance into the PACS at
+         *     its next poll. Audited with who and why; 409 unless it failed; 404 for one the caller cannot see.
+         */
+        post: operations["pacs_deliveries_retry_report_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/gateway-quarantine": {
         parameters: {
             query?: never;
@@ -6384,6 +6426,26 @@ export interface components {
              */
             next_offset: number | null;
         };
+        /** Page[ReportDelivery] */
+        Page_ReportDelivery_: {
+            /** Items */
+            items: components["schemas"]["ReportDelivery"][];
+            /**
+             * Limit
+             * @description the most items one page holds; null: the whole list is this page
+             */
+            limit: number | null;
+            /**
+             * Offset
+             * @description how many items come before this page
+             */
+            offset: number;
+            /**
+             * Next Offset
+             * @description the offset of the next page; null: there is none after this one
+             */
+            next_offset: number | null;
+        };
         /** Page[ReportHit] */
         Page_ReportHit_: {
             /** Items */
@@ -7256,6 +7318,64 @@ export interface components {
             critical_note: string;
         };
         /**
+         * ReportDelivery
+         * @description A report instance on its way to the sending hospital's PACS, as the hospital's people see it.
+         */
+        ReportDelivery: {
+            /** Id */
+            id: number;
+            /** Referral Id */
+            referral_id: string;
+            /** Report Version */
+            report_version: number;
+            /** @description final: the signed report; addendum: one signed after it */
+            report_kind: components["schemas"]["ReportKind"];
+            /** @description pdf: Encapsulated PDF; sr: Basic Text SR */
+            kind: components["schemas"]["DeliveryKind"];
+            /**
+             * Hospital Id
+             * @description the sending hospital, whose gateway stores it into its PACS
+             */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /** Study Instance Uid */
+            study_instance_uid: string;
+            /** Sop Instance Uid */
+            sop_instance_uid: string;
+            /**
+             * Patient Name
+             * @description the case's patient, as the case shows the name
+             */
+            patient_name: string;
+            state: components["schemas"]["DeliveryState"];
+            /**
+             * Attempts
+             * @description the PACS's answers the gateway reported (delivered or failed); tries without an answer (the PACS unreachable, out of resources) are counted at the gateway only
+             */
+            attempts: number;
+            /**
+             * Dicom Status
+             * @description the PACS's last C-STORE status; null: not tried yet
+             */
+            dicom_status: number | null;
+            /**
+             * Detail
+             * @description the gateway's words on its last try
+             */
+            detail: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
          * ReportHit
          * @description A signed report found: its case, its facets, where it matched. No patient identity is indexed.
          */
@@ -7430,6 +7550,14 @@ export interface components {
              */
             minimum_years: number;
             source: components["schemas"]["PolicySource"];
+        };
+        /** RetryBody */
+        RetryBody: {
+            /**
+             * Reason
+             * @description why it is sent again (e.g. the PACS was fixed); kept in its audit trail
+             */
+            reason: string;
         };
         /** ReviewBody */
         ReviewBody: {
@@ -8430,6 +8558,7 @@ export type PageQualityAuditSummary = components['schemas']['Page_QualityAuditSu
 export type PageQuestion = components['schemas']['Page_Question_'];
 export type PageReader = components['schemas']['Page_Reader_'];
 export type PageReferral = components['schemas']['Page_Referral_'];
+export type PageReportDelivery = components['schemas']['Page_ReportDelivery_'];
 export type PageReportHit = components['schemas']['Page_ReportHit_'];
 export type PageRetentionEvent = components['schemas']['Page_RetentionEvent_'];
 export type PageRetentionPolicy = components['schemas']['Page_RetentionPolicy_'];
@@ -8479,6 +8608,7 @@ export type RegionalPatient = components['schemas']['RegionalPatient'];
 export type ReleaseBody = components['schemas']['ReleaseBody'];
 export type RelinkBody = components['schemas']['RelinkBody'];
 export type ReportBody = components['schemas']['ReportBody'];
+export type ReportDelivery = components['schemas']['ReportDelivery'];
 export type ReportHit = components['schemas']['ReportHit'];
 export type ReportKind = components['schemas']['ReportKind'];
 export type ReportVersion = components['schemas']['ReportVersion'];
@@ -8488,6 +8618,7 @@ export type RetakeBody = components['schemas']['RetakeBody'];
 export type RetentionAction = components['schemas']['RetentionAction'];
 export type RetentionEvent = components['schemas']['RetentionEvent'];
 export type RetentionPolicy = components['schemas']['RetentionPolicy'];
+export type RetryBody = components['schemas']['RetryBody'];
 export type ReviewBody = components['schemas']['ReviewBody'];
 export type ReviewState = components['schemas']['ReviewState'];
 export type Role = components['schemas']['Role'];
@@ -15030,6 +15161,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PacsDelivery"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pacs_deliveries_list_report_deliveries: {
+        parameters: {
+            query?: {
+                /** @description one sending hospital's */
+                hospital_id?: string | null;
+                /** @description only those in this state */
+                state?: components["schemas"]["DeliveryState"] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ReportDelivery_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pacs_deliveries_retry_report_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetryBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDelivery"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
