@@ -14,9 +14,9 @@ from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.e2e.webapp import signed_in
-from tests.integration.test_report_deliveries import settle_open
 from tests.support.api import Api
 from tests.support.matrix import walk
+from tests.support.report_deliveries import settle_open
 from tests.support.wait import wait_until
 from yilian.db.demo import DEMO_PASSWORD
 

@@ -22,6 +22,7 @@ from tests.integration.test_report_to_pacs import PACS_AE, _asked, county_gatewa
 from tests.support.api import Api
 from tests.support.cloud_film import patient_token
 from tests.support.matrix import walk
+from tests.support.report_deliveries import settle_open
 from tests.support.wait import wait_until
 from yilian.db.demo import DEMO_PASSWORD
 from yilian.db.queries import pacs_delivery as queries
@@ -45,18 +46,6 @@ async def _of_case(api: Api, user: str, referral_id: str, **params: Any) -> list
     """What `user` sees of the case's deliveries (the newest 200 of their view: the case's are among them)."""
     page = await api.ok(user, "GET", LIST, params={"limit": 200, **params})
     return [d for d in page["items"] if d["referral_id"] == referral_id]
-
-
-async def settle_open(api: Api, gateway: dict[str, str], referral_id: str) -> None:
-    """What a test leaves open the gateway of a later one would store (test_report_to_pacs counts what its PACS gets):
-    the case's open deliveries are told delivered, through the gateway's API, before the key is revoked."""
-    r = await api.client.get("/api/pacs-deliveries", headers=gateway)
-    assert r.status_code == 200, r.text
-    for d in r.json()["items"]:
-        if d["referral_id"] == referral_id:
-            body = {"state": "delivered", "dicom_status": 0, "detail": ""}
-            done = await api.client.post(f"/api/pacs-deliveries/{d['id']}/outcome", headers=gateway, json=body)
-            assert done.status_code == 200, done.text
 
 
 async def _trail(engine: AsyncEngine, delivery_id: int) -> list[dict[str, Any]]:
