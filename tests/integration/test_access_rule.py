@@ -257,6 +257,7 @@ async def test_a_seniors_second_readings_need_a_licence(db: AsyncEngine, pop: Po
         and c.state is ReferralState.PRELIMINARY
         and c.scope.reading_hospital_id == p.hospital_id
         and c.scope.requesting_hospital_id not in p.licensed_for
+        and c.scope.requesting_hospital_id != p.hospital_id  # their own hospital's in-house case: theirs to review
         and p.user_id not in (c.scope.offered_to, c.scope.reader_id)
     ]
     assert unlicensed, "the population has no senior facing an unlicensed county's preliminary case"
@@ -311,7 +312,7 @@ async def test_readers_of_a_case_agree_with_may_read(db: AsyncEngine, pop: Popul
 
 async def test_reassignment_accepts_exactly_who_may_read(db: AsyncEngine, pop: Population) -> None:
     wrong = []
-    for _, req, read in pop.agreements:
+    for _, req, read in pop.routes:
         for uid, r in pop.readers.items():
             try:
                 await referral_service.named_reader(db, uid, read, req)
@@ -330,7 +331,7 @@ async def test_reassignment_accepts_exactly_who_may_read(db: AsyncEngine, pop: P
 
 async def test_routing_offers_only_readers_on_duty_who_may_read(db: AsyncEngine, pop: Population) -> None:
     activities = ReferralActivities(db, "secret", [])
-    for agreement_id, req, read in pop.agreements:
+    for agreement_id, req, read in pop.routes:
         result = await activities.find_candidates(
             FindCandidatesInput(f"ref-none-{agreement_id}", read, req, "CT", "CHEST", f"pat-none-{agreement_id}")
         )

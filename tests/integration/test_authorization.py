@@ -70,6 +70,7 @@ COLUMNS = (
 )
 
 REF = "/api/referrals/{referral_id}"
+IN_HOUSE = "/api/admin/hospitals/{hospital_id}/in-house-reading"
 CON = "/api/consults/{consult_id}"
 
 
@@ -109,6 +110,7 @@ BODIES: dict[str, Any] = {
     "/api/admin/users": {**ADMIN_USER_BODY, "username": "matrix.created", "password": "matrix-password-1"},
     "/api/admin/users/{user_id}": ADMIN_USER_BODY,
     "/api/admin/users/{user_id}/password": {"password": "matrix-password-2"},
+    IN_HOUSE: {"modalities": ["CT"]},
     # Consults: the request names the row's case (see Row.body); a consult's own routes act on the one in ctx.
     "/api/consults#POST": lambda ctx: {"title": "矩阵 MDT", "referral_id": ctx["referral_id"], "comment": "请会诊"},
     f"{CON}/schedule": lambda ctx: consult_plan(("he.surgeon", "xu.oncology")),
@@ -283,6 +285,10 @@ MATRIX = (
     R("PUT /api/admin/users/{user_id}",                   None,          "401 401 401|403 403|403 403 403|403 403 200"),
     R("POST /api/admin/users/{user_id}/password",         None,          "401 401 401|403 403|403 403 403|403 403 204"),
     R("GET /api/admin/changes",                           None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    # the in-house reading policy (本院写片) of the matrix's own county: made, read, then removed, in this order
+    R(f"PUT {IN_HOUSE}",                                  None,          "401 401 401|403 403|403 403 403|403 403 201"),
+    R(f"GET {IN_HOUSE}",                                  None,          "401 401 401|403 403|403 403 403|403 403 200"),
+    R(f"DELETE {IN_HOUSE}",                               None,          "401 401 401|403 403|403 403 403|403 403 204"),
     # the directory: names for everyone signed in; agreements scoped to the caller's hospital (test_admin.py)
     R("GET /api/hospitals",                               None,          "401 401 401|200 200|200 200 200|200 200 200"),
     R("GET /api/agreements",                              None,          "401 401 401|200 200|200 200 200|200 200 200"),

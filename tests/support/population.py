@@ -56,6 +56,7 @@ class Population:
     reading: list[str] = field(default_factory=list)
     counties: list[str] = field(default_factory=list)
     agreements: list[tuple[str, str, str]] = field(default_factory=list)  # (id, requesting, reading)
+    in_house: list[str] = field(default_factory=list)  # hospitals that also read some of their own cases (本院写片)
     readers: dict[str, Reader] = field(default_factory=dict)  # every stored user, as routing sees them
     principals: list[Principal] = field(default_factory=list)  # every active user, plus unstored roles
     cases: list[Case] = field(default_factory=list)
@@ -78,6 +79,12 @@ class Population:
         refs = {ref for ref, r in self.regional.items() if r == rid}
         cases = [c.scope for c in self.cases if c.patient_ref in refs]
         return frozenset(self.record_hospital[ref] for ref in refs), cases
+
+    @property
+    def routes(self) -> list[tuple[str | None, str, str]]:
+        """Every (agreement, requesting, reading) a case goes by: the agreements, and each in-house hospital reading
+        for itself under no agreement."""
+        return [*self.agreements, *((None, h, h) for h in self.in_house)]
 
     @property
     def case_ids(self) -> list[str]:
@@ -119,6 +126,8 @@ async def make_population(  # noqa: PLR0915 - one linear story of what the allia
     pairs = {(c, r) for c in pop.counties for r in rng.sample(pop.reading, rng.choice([1, 2]))}
     pairs.add((pop.reading[0], pop.reading[-1]))
     pop.agreements = [(f"agr-p{i}-{s}", req, read) for i, (req, read) in enumerate(sorted(pairs))]
+    # In-house reading: a reading hospital and a county read some of their own cases, under no agreement.
+    pop.in_house = [pop.reading[1], pop.counties[0]]
 
     # People: every role at every hospital it can sit at, readers with random licences (none, some, a hospital
     # they have no agreement with), juniors, off duty, inactive; admins without a hospital.
@@ -231,7 +240,7 @@ async def make_population(  # noqa: PLR0915 - one linear story of what the allia
     audit_rows: list[dict[str, object]] = []
     states = list(ReferralState)
     for i in range(cases):
-        agreement, req, read = rng.choice(pop.agreements)
+        agreement, req, read = rng.choice(pop.routes)
         state = rng.choice(states)
         local = readers_at[read] or any_reader
 

@@ -12,6 +12,8 @@ from temporalio import activity
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import auto_referral as q
+from yilian.db.queries import in_house as in_house_queries
+from yilian.domain.agreement import Agreement
 from yilian.domain.auto_referral import (
     ArrivedStudy,
     AutoActivity,
@@ -46,18 +48,28 @@ class AutoReferralActivities:
             attrs, modalities = await q.study_of(conn, inp.hospital_id, inp.study_instance_uid)
             order = order_facts(attrs, modalities, inp.at.date())
             seen = _seen(order)
-            agreement = auto_agreement(
-                await alliance.agreements_for(conn, inp.hospital_id), order.modality, order.body_part, inp.at
-            )
-            if agreement is None:
-                return Plan(AutoOutcome.NOT_COVERED, details=seen)
+            in_house = await in_house_queries.policy_of(conn, inp.hospital_id)
+            agreement: Agreement | None = None
+            if in_house is not None and in_house.covers(order.modality):
+                # The hospital reads this modality itself: it goes out under no agreement, and becomes a case by
+                # itself only if the policy says so (domain/in_house.py).
+                if not in_house.auto_read:
+                    return Plan(AutoOutcome.NOT_COVERED, details={**seen, "in_house": "on_request"})
+                seen = {**seen, "in_house": "auto_read"}
+            else:
+                agreement = auto_agreement(
+                    await alliance.agreements_for(conn, inp.hospital_id), order.modality, order.body_part, inp.at
+                )
+                if agreement is None:
+                    return Plan(AutoOutcome.NOT_COVERED, details=seen)
+            agreement_id = agreement.id if agreement else None
             if not order.patient_id or order.birth_date is None:
-                return Plan(AutoOutcome.INCOMPLETE, agreement_id=agreement.id, details=seen)
+                return Plan(AutoOutcome.INCOMPLETE, agreement_id=agreement_id, details=seen)
             doctors = await q.county_doctors(conn, inp.hospital_id)
             named = [d for d in doctors if same_person(order.requesting_physician, d["display_name"], d["username"])]
             sender = (named or doctors or [{}])[0]
             if not sender:
-                return Plan(AutoOutcome.NO_SENDER, agreement_id=agreement.id, details=seen)
+                return Plan(AutoOutcome.NO_SENDER, agreement_id=agreement_id, details=seen)
             issuer = order.issuer or await alliance.patient_id_issuer(conn, inp.hospital_id)
             existing = await alliance.find_patient(conn, inp.hospital_id, issuer, order.patient_id)
             if (
@@ -65,7 +77,7 @@ class AutoReferralActivities:
                 and not order.birth_date_estimated
                 and (existing["birth_date"] != order.birth_date or existing["sex"] != order.sex)
             ):
-                return Plan(AutoOutcome.IDENTITY_MISMATCH, agreement_id=agreement.id, details=seen)
+                return Plan(AutoOutcome.IDENTITY_MISMATCH, agreement_id=agreement_id, details=seen)
             patient = existing["id"] if existing else await alliance.register_patient(
                 conn, hospital_id=inp.hospital_id, issuer=issuer, patient_id=order.patient_id,
                 name=order.patient_name or order.patient_id, birth_date=order.birth_date, sex=order.sex, now=inp.at,
@@ -73,7 +85,7 @@ class AutoReferralActivities:
         facts = CaseFacts(
             referral_id=referral_id(inp.hospital_id, inp.study_instance_uid, inp.at),
             requesting_hospital_id=inp.hospital_id,
-            reading_hospital_id=agreement.reading_hospital_id,
+            reading_hospital_id=agreement.reading_hospital_id if agreement else inp.hospital_id,
             patient_ref=str(patient),
             study_instance_uid=inp.study_instance_uid,
             modality=order.modality,
@@ -84,9 +96,13 @@ class AutoReferralActivities:
             submitted_by=Actor(sender["id"], Role.COUNTY_DOCTOR, inp.hospital_id, sender["display_name"]),
             auto=True,
         )
-        policy = ReferralPolicy.from_agreement(agreement, share_link_days=inp.share_link_days)
+        if agreement is None:
+            assert in_house is not None  # covered in-house, with auto_read
+            policy = ReferralPolicy.from_in_house(in_house, share_link_days=inp.share_link_days)
+        else:
+            policy = ReferralPolicy.from_agreement(agreement, share_link_days=inp.share_link_days)
         details = {**seen, "sender": sender["id"], "sender_named_in_order": bool(named)}
-        return Plan(AutoOutcome.REFERRED, ReferralInput(facts, policy), agreement.id, details)
+        return Plan(AutoOutcome.REFERRED, ReferralInput(facts, policy), agreement_id, details)
 
     @activity.defn(name=AutoActivity.RECORD)
     async def record_auto_referral(self, inp: RecordAutoInput) -> bool:

@@ -10,10 +10,12 @@ from temporalio import activity
 
 from yilian.db.engine import reading, single_statement
 from yilian.db.queries import imaging as imaging_queries
+from yilian.db.queries import in_house as in_house_queries
 from yilian.db.queries import quality as quality_queries
 from yilian.db.queries import reader as reader_queries
 from yilian.db.queries import referral as q
 from yilian.db.queries import teaching as teaching_queries
+from yilian.domain.in_house import is_in_house, routed_readers
 from yilian.domain.notice import NoticeKind, notice_params
 from yilian.domain.referral import ReferralState
 from yilian.domain.referral_io import (
@@ -91,9 +93,12 @@ class ReferralActivities:
 
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:
-        """The reading hospital's people ranked for the case by the domain's routing rule."""
+        """The reading hospital's people ranked for the case by the domain's routing rule; for an in-house case,
+        only the readers its hospital's policy names (if it names any)."""
         async with reading(self._engine) as conn:
             people = await reader_queries.people_of(conn, inp.reading_hospital_id)
+            if is_in_house(inp.requesting_hospital_id, inp.reading_hospital_id):
+                people = routed_readers(people, await in_house_queries.policy_of(conn, inp.reading_hospital_id))
             read_before = await reader_queries.read_patient_before(conn, inp.patient_ref, inp.referral_id)
         case = CaseToRoute(inp.reading_hospital_id, inp.requesting_hospital_id, inp.modality, inp.body_part)
         return FindCandidatesResult(

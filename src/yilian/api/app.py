@@ -34,6 +34,7 @@ from yilian.api.routes import (
     events,
     film_savings,
     gateway_quarantine,
+    in_house,
     lectures,
     me,
     notifications,
@@ -84,6 +85,7 @@ API_ROUTERS = (
     pacs_deliveries,
     report_deliveries,
     gateway_quarantine,
+    in_house,
 )
 OTHER_ROUTERS = (dicomweb_store_query, dicomweb_retrieve, viewer)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

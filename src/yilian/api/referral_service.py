@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from yilian.api.workflow_client import ReferralCommands
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
+from yilian.db.queries import in_house as in_house_queries
 from yilian.db.queries import reader as reader_queries
 from yilian.domain.agreement import Agreement, CoverageRequest, Priority
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.in_house import reads_in_house
 from yilian.domain.referral_io import ActionResult, CaseFacts, ReferralInput, ReferralPolicy
 from yilian.domain.roles import Actor
 from yilian.domain.routing import (
@@ -63,6 +65,18 @@ async def covering_agreement(conn: AsyncConnection, hospital_id: str, s: Submiss
     return require_agreement(choose_agreement(candidates, request, used))
 
 
+async def case_terms(
+    conn: AsyncConnection, hospital_id: str, s: Submission, now: datetime, *, share_link_days: int
+) -> tuple[str, ReferralPolicy]:
+    """Where the case is read and the terms it follows: in-house under the hospital's policy when that covers it
+    (domain.in_house.reads_in_house), or at the reading hospital of the agreement that covers it."""
+    policy = await in_house_queries.policy_of(conn, hospital_id)
+    if reads_in_house(policy, hospital_id, s.modality, s.reading_hospital_id, overflow=s.overflow) and policy:
+        return hospital_id, ReferralPolicy.from_in_house(policy, share_link_days=share_link_days)
+    agreement = await covering_agreement(conn, hospital_id, s, now)
+    return agreement.reading_hospital_id, ReferralPolicy.from_agreement(agreement, share_link_days=share_link_days)
+
+
 async def patient_ref(conn: AsyncConnection, hospital_id: str, p: PatientDetails, now: datetime) -> str:
     """The registered patient (matched by Patient ID + issuer, never by name), added if new."""
     issuer = p.issuer or await alliance.patient_id_issuer(conn, hospital_id)
@@ -100,13 +114,13 @@ async def submit(
     that retries after a lost answer (a proxy's 502, a dropped connection) gets the same case, not a second one."""
     hospital_id = actor.hospital_id or ""
     async with engine.begin() as conn:
-        agreement = await covering_agreement(conn, hospital_id, s, now)
+        reading_hospital_id, policy = await case_terms(conn, hospital_id, s, now, share_link_days=share_link_days)
         patient = await patient_ref(conn, hospital_id, s.patient, now)
     referral_id = keyed_referral_id(hospital_id, idempotency_key) if idempotency_key else random_referral_id(now)
     facts = CaseFacts(
         referral_id=referral_id,
         requesting_hospital_id=hospital_id,
-        reading_hospital_id=agreement.reading_hospital_id,
+        reading_hospital_id=reading_hospital_id,
         patient_ref=patient,
         study_instance_uid=s.study_instance_uid,
         modality=s.modality,
@@ -117,7 +131,6 @@ async def submit(
         submitted_by=actor,
         overflow=s.overflow,
     )
-    policy = ReferralPolicy.from_agreement(agreement, share_link_days=share_link_days)
     return await commands.start(ReferralInput(facts, policy), existing_ok=idempotency_key is not None)
 
 

@@ -12,6 +12,7 @@ from yilian.db.engine import reading
 from yilian.db.queries import referral as q
 from yilian.domain.access import Principal, ReferralScope, can_view
 from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.in_house import is_in_house
 from yilian.domain.referral import ReferralCase, ReferralState, allowed_actions, conditions
 from yilian.domain.referral_io import ActionResult
 from yilian.domain.sla import SlaRecord, sla_status
@@ -59,7 +60,13 @@ def referral_out(row: dict[str, Any], principal: Principal, now: datetime | None
     """The row as `principal` sees it: with its SLA badge and the actions they may take."""
     status = sla_status(sla_record(row), now or datetime.now(UTC))
     return Referral.model_validate(
-        {**row, "seq": row["last_seq"], "sla_status": status, "allowed_actions": allowed_for(row, principal)}
+        {
+            **row,
+            "seq": row["last_seq"],
+            "in_house": is_in_house(row["requesting_hospital_id"], row["reading_hospital_id"]),
+            "sla_status": status,
+            "allowed_actions": allowed_for(row, principal),
+        }
     )
 
 

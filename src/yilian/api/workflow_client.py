@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from yilian.config import Settings
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
+from yilian.db.queries import in_house as in_house_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.domain.auto_referral import (
     AUTO_REFERRAL_WORKFLOW,
@@ -190,9 +191,11 @@ async def refer_arrived(
     engine: AsyncEngine, client: Client, settings: Settings, hospital_id: str, study_instance_uids: set[str]
 ) -> None:
     """Signal-with-start each study's auto-referral workflow (one per hospital and study), when the hospital has a
-    hosting agreement. A study whose workflow already decided is refused by Temporal: never referred twice."""
+    hosting agreement or reads in-house with auto_read. A study whose workflow already decided is refused by
+    Temporal: never referred twice."""
     async with reading(engine) as conn:
-        hosted = refers_automatically(await alliance.agreements_for(conn, hospital_id))
+        agreements = await alliance.agreements_for(conn, hospital_id)
+        hosted = refers_automatically(agreements, await in_house_queries.policy_of(conn, hospital_id))
     if not hosted:
         return
     for uid in sorted(study_instance_uids):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -109,7 +110,8 @@ referrals = Table(
     Column("id", String(64), primary_key=True),
     Column("requesting_hospital_id", ForeignKey("hospitals.id"), nullable=False),
     Column("reading_hospital_id", ForeignKey("hospitals.id"), nullable=False),
-    Column("agreement_id", ForeignKey("agreements.id"), nullable=False),
+    # NULL for an in-house case (本院写片, revision 0020): its hospital's policy, not an agreement, gave its terms.
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=True),
     Column("patient_ref", ForeignKey("patients.id"), nullable=False),
     Column("study_instance_uid", String(64), nullable=False),
     Column("modality", String(16), nullable=False),
@@ -146,6 +148,9 @@ referrals = Table(
     Index("ix_referrals_offered", "offered_to"),
     Index("ix_referrals_patient", "patient_ref"),
     Index("ix_referrals_submitted_at", "submitted_at"),
+    CheckConstraint(
+        "agreement_id IS NOT NULL OR requesting_hospital_id = reading_hospital_id", name="ck_referrals_agreement"
+    ),
 )
 # The worklist's open cases in SLA order (db/queries/referral.worklist): a few thousand among a province's year of
 # finished ones. The predicate is the domain's open states as of migration 0017; a change to them needs a migration.
@@ -360,9 +365,9 @@ admin_changes = Table(
     Column("id", BigInteger, Identity(), primary_key=True),
     _ts("at", False),
     Column("actor_id", String(64), nullable=False),
-    Column("entity", String(16), nullable=False),  # hospital | agreement | user
+    Column("entity", String(16), nullable=False),  # hospital | agreement | user | in_house_reading
     Column("entity_id", String(64), nullable=False),
-    Column("action", String(16), nullable=False),  # create | update | password
+    Column("action", String(16), nullable=False),  # create | update | password | delete
     # The entity as the admin API shows it, before and after; never a password or its hash.
     Column("before", JSONB),
     Column("after", JSONB),
@@ -1158,3 +1163,20 @@ gateway_quarantine = Table(
 )
 
 GATEWAY_TABLES = ("gateway_reports", "gateway_quarantine")
+
+# --- In-house reading (revision 0020, domain/in_house.py): a hospital's policy for reading its own studies (本院写片).
+
+in_house_readings = Table(
+    "in_house_readings",
+    metadata,
+    Column("hospital_id", ForeignKey("hospitals.id"), primary_key=True),  # one policy per hospital
+    Column("enabled", Boolean, nullable=False),
+    Column("modalities", ARRAY(String(16)), nullable=False),
+    Column("reader_ids", ARRAY(String(64)), nullable=False),  # empty: every reader of the hospital
+    Column("terms", JSONB, nullable=False),  # the case terms, in the agreements' JSON form
+    Column("auto_read", Boolean, nullable=False),
+    _ts("created_at", False),
+    _ts("updated_at", False),
+)
+
+IN_HOUSE_TABLES = ("in_house_readings",)

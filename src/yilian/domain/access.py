@@ -74,6 +74,8 @@ _READER_GRANTS: tuple[Grant, ...] = (
     (Match(Party.READER, Mine.USER),),
     # Any case sent to the reader's hospital by a hospital they are licensed to read for.
     (Match(Party.READING_HOSPITAL, Mine.HOSPITAL), Match(Party.REQUESTING_HOSPITAL, Mine.LICENCES)),
+    # 本院写片: an in-house case (sent and read by the reader's own hospital), licence or not (domain/in_house.py).
+    (Match(Party.READING_HOSPITAL, Mine.HOSPITAL), Match(Party.REQUESTING_HOSPITAL, Mine.HOSPITAL)),
 )
 
 REFERRAL_GRANTS: Mapping[Role, tuple[Grant, ...]] = {

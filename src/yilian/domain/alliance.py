@@ -80,8 +80,11 @@ def check_parties_unchanged(before: tuple[str, str], after: tuple[str, str]) -> 
     )
 
 
-def check_level(level: HospitalLevel, sides: Collection[AgreementSide]) -> None:
-    """A level change must leave every agreement of the hospital (`sides` it takes in them) valid."""
+def check_level(level: HospitalLevel, sides: Collection[AgreementSide], *, reads_in_house: bool = False) -> None:
+    """A level change must leave every agreement of the hospital (`sides` it takes in them) valid, and its in-house
+    reading policy if it has one (domain/in_house.py: a township hospital has no readers of its own)."""
+    if reads_in_house and level is HospitalLevel.TOWNSHIP:
+        refuse([("level", "this hospital reads its own studies in-house: it must stay county or tertiary")])
     if AgreementSide.READING in sides and level is not HospitalLevel.TERTIARY:
         refuse([("level", "this hospital reads for others under an agreement: it must stay tertiary")])
     if AgreementSide.COOPERATION_READING in sides and level is HospitalLevel.TOWNSHIP:

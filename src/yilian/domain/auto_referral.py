@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from yilian.domain.agreement import Agreement, CoverageRequest, Priority, ServiceMode
+from yilian.domain.in_house import InHousePolicy
 from yilian.domain.referral_io import ReferralInput
 from yilian.domain.routing import choose_agreement
 
@@ -38,8 +39,11 @@ class AutoOutcome(StrEnum):
     NO_SENDER = "no_sender"  # the hospital has no county doctor to answer for the case
 
 
-def refers_automatically(agreements: Iterable[Agreement]) -> bool:
-    """Whether any of a hospital's agreements may turn its arriving studies into referrals."""
+def refers_automatically(agreements: Iterable[Agreement], in_house: InHousePolicy | None = None) -> bool:
+    """Whether any of a hospital's agreements, or its in-house reading policy, may turn its arriving studies into
+    referrals."""
+    if in_house is not None and in_house.enabled and in_house.auto_read:
+        return True
     return any(a.active and a.service_mode in AUTO_MODES for a in agreements)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from yilian.domain.agreement import Agreement, CaseTerms, Priority
+from yilian.domain.in_house import InHousePolicy, in_house_policy_id
 from yilian.domain.notice import NoticeKind
 from yilian.domain.referral import AuditEvent, Given, ReferralCase, ReferralState
 from yilian.domain.report import Discrepancy, ReportContent, ReportKind
@@ -34,6 +35,12 @@ class ReferralPolicy(CaseTerms):
         """The agreement's case terms and the deployment's share-link lifetime (Settings.share_link_days)."""
         terms = {f.name: getattr(a.terms, f.name) for f in fields(CaseTerms)}
         return cls(agreement_id=a.id, share_link_days=share_link_days, **terms)
+
+    @classmethod
+    def from_in_house(cls, p: InHousePolicy, *, share_link_days: int) -> ReferralPolicy:
+        """An in-house case's terms: its hospital's policy (named by `in_house_policy_id`, never an agreement)."""
+        terms = {f.name: getattr(p.terms, f.name) for f in fields(CaseTerms)}
+        return cls(agreement_id=in_house_policy_id(p.hospital_id), share_link_days=share_link_days, **terms)
 
 
 @dataclass(frozen=True)

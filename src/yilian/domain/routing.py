@@ -88,7 +88,9 @@ class Reader:
 
 
 def may_read(reader: Reader, reading_hospital_id: str, requesting_hospital_id: str) -> bool:
-    """Who may read a case at all: an active expert or senior of the reading hospital, licensed for the sender.
+    """Who may read a case at all: an active expert or senior of the reading hospital, licensed for the sender
+    (多机构执业备案), or, for an in-house case (sent and read by one hospital), a reader of that hospital: reading for
+    one's own hospital needs no registration elsewhere.
 
     Routing offers only to those of them on duty with the subspecialty; a coordinator may hand the case to any.
     """
@@ -96,7 +98,7 @@ def may_read(reader: Reader, reading_hospital_id: str, requesting_hospital_id: s
         reader.active
         and reader.role in READER_ROLES
         and reader.hospital_id == reading_hospital_id
-        and requesting_hospital_id in reader.licensed_for
+        and (requesting_hospital_id in reader.licensed_for or requesting_hospital_id == reading_hospital_id)
     )
 
 

@@ -25,6 +25,7 @@ export default defineStrings(
     agreement: {
       title: "What your agreement covers",
       none: "Your hospital has no active service agreement: referrals will be refused.",
+      inHouse: "Read in-house (本院写片): {{list}} cases are read by your hospital's own readers, agreement or not.",
       readingHospital: "Reading hospital",
       mode: "Service mode",
       covers: "Covers",
@@ -278,6 +279,7 @@ export default defineStrings(
     agreement: {
       title: "本院协议覆盖范围",
       none: "本院没有生效的服务协议，会诊申请将被拒绝。",
+      inHouse: "本院写片：{{list}} 病例由本院阅片医师阅片，不发往协议医院。",
       readingHospital: "诊断医院",
       mode: "服务模式",
       covers: "覆盖",

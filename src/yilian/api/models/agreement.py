@@ -40,8 +40,8 @@ class HalfHostingRules(RequestBody):
     overflow_daily_cap: int = Field(default=_HALF.overflow_daily_cap, ge=0, le=10_000)
 
 
-class AgreementTerms(RequestBody):
-    """Everything an agreement says but its parties and service mode."""
+class CaseTerms(RequestBody):
+    """The terms a case follows from submission to sign-off: an agreement's, or an in-house reading policy's."""
 
     sla: SlaTargets = Field(default_factory=SlaTargets)
     offer_timeout_minutes: int = Field(default=_TERMS.offer_timeout_minutes, ge=1, le=DAY_OF_MINUTES)
@@ -53,6 +53,11 @@ class AgreementTerms(RequestBody):
     pause_sla_in_needs_info: bool = _TERMS.pause_sla_in_needs_info
     critical_ack_minutes: int = Field(default=_TERMS.critical_ack_minutes, ge=1, le=DAY_OF_MINUTES)
     critical_renotify_max: int = Field(default=_TERMS.critical_renotify_max, ge=0, le=20)
+
+
+class AgreementTerms(CaseTerms):
+    """Everything an agreement says but its parties and service mode."""
+
     half_hosting: HalfHostingRules | None = Field(default=None, description="half_hosting agreements only")
     cooperation_modalities: list[Modality] = Field(
         default_factory=list, max_length=32, description="cooperation agreements only; empty: every modality"

@@ -32,6 +32,10 @@ class Me(SignedInUser):
     title: str
     on_duty: bool = Field(description="readers: whether new cases are offered to them")
     licensed_for: list[str] = Field(description="readers: the hospitals they may read for")
+    reads_in_house: list[str] = Field(
+        description="the modalities the caller's hospital reads itself (本院写片): its doctors' cases of these stay "
+        "in the hospital; empty: none"
+    )
 
 
 class LoginResponse(ApiModel):

@@ -20,7 +20,8 @@ class Referral(ApiModel):
     id: str
     requesting_hospital_id: str
     reading_hospital_id: str
-    agreement_id: str
+    agreement_id: str | None = Field(description="the agreement it was sent under; null for an in-house case")
+    in_house: bool = Field(description="本院写片: sent and read by one hospital, under its in-house reading policy")
     patient_ref: str
     study_instance_uid: str
     modality: str

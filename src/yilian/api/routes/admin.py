@@ -18,6 +18,7 @@ from yilian.api.schemas import Page, RequestBody
 from yilian.api.security import hash_password
 from yilian.db.engine import reading
 from yilian.db.queries import admin as queries
+from yilian.db.queries import in_house as in_house_queries
 from yilian.domain import alliance
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, ServiceMode
@@ -164,10 +165,14 @@ async def update_hospital(
     hospital_id: str, body: HospitalBody, engine: Engine, principal: AdminPrincipal
 ) -> AdminHospital:
     async with engine.begin() as conn:
+        # Locked first: an in-house policy's PUT checks the level under the same lock, so neither misses the other.
+        await in_house_queries.hospital_for_update(conn, hospital_id)
         before = await queries.get_hospital(conn, hospital_id)
         if before is None:
             raise _not_found("hospital", hospital_id)
-        alliance.check_level(body.level, await queries.agreement_sides(conn, hospital_id))
+        sides = await queries.agreement_sides(conn, hospital_id)
+        reads_in_house = await in_house_queries.policy_of(conn, hospital_id) is not None
+        alliance.check_level(body.level, sides, reads_in_house=reads_in_house)
         after = await queries.update_hospital(
             conn, before, body.model_dump(), actor_id=principal.user_id, now=datetime.now(UTC)
         )

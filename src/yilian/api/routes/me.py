@@ -12,6 +12,7 @@ from yilian.api.models.me import Me
 from yilian.api.schemas import RequestBody
 from yilian.db.engine import reading
 from yilian.db.queries import alliance
+from yilian.db.queries import in_house as in_house_queries
 from yilian.domain.access import Principal
 from yilian.domain.roles import Role
 
@@ -25,6 +26,7 @@ class DutyBody(RequestBody):
 async def _me(engine: Engine, principal: Principal) -> Me:
     async with reading(engine) as conn:
         user = await alliance.get_user(conn, principal.user_id)
+        policy = await in_house_queries.policy_of(conn, principal.hospital_id) if principal.hospital_id else None
     assert user is not None
     return Me(
         id=principal.user_id,
@@ -34,6 +36,7 @@ async def _me(engine: Engine, principal: Principal) -> Me:
         title=user["title"],
         on_duty=user["on_duty"],
         licensed_for=sorted(principal.licensed_for),
+        reads_in_house=sorted(policy.modalities) if policy is not None and policy.enabled else [],
     )
 
 

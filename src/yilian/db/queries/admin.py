@@ -26,12 +26,14 @@ class AdminEntity(StrEnum):
     HOSPITAL = "hospital"
     AGREEMENT = "agreement"
     USER = "user"
+    IN_HOUSE_READING = "in_house_reading"  # a hospital's in-house reading policy (its id is the hospital's)
 
 
 class AdminAction(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     PASSWORD = "password"
+    DELETE = "delete"
 
 
 def _iso(value: Any) -> Any:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,6 +16,7 @@ from yilian.db.schema import (
     dicom_instances,
     dicom_series,
     dicom_studies,
+    in_house_readings,
     referrals,
     users,
 )
@@ -118,8 +119,8 @@ async def unreferred_studies(
     hospital_id: str | None = None,
 ) -> list[tuple[str, str]]:
     """(hospital, study) of studies with no auto-referral decision and no referral, of hospitals with an active hosting
-    agreement made before the study arrived: first stored since `stored_since`, nothing more of them since
-    `quiet_before`; the oldest first."""
+    agreement, or an in-house reading policy that reads arriving studies, made before the study arrived: first stored
+    since `stored_since`, nothing more of them since `quiet_before`; the oldest first."""
     s, a, ar, r = dicom_studies.c, agreements.c, auto_referrals.c, referrals.c
     hosted = exists(
         select(1).where(
@@ -129,12 +130,18 @@ async def unreferred_studies(
             a.created_at <= s.created_at,
         )
     )
+    ih = in_house_readings.c
+    reads_itself = exists(
+        select(1).where(
+            ih.hospital_id == s.hospital_id, ih.enabled.is_(True), ih.auto_read.is_(True), ih.created_at <= s.created_at
+        )
+    )
     decided = exists(select(1).where(ar.hospital_id == s.hospital_id, ar.study_instance_uid == s.study_instance_uid))
     sent = exists(
         select(1).where(r.requesting_hospital_id == s.hospital_id, r.study_instance_uid == s.study_instance_uid)
     )
     stmt = select(s.hospital_id, s.study_instance_uid).where(
-        hosted, ~decided, ~sent, s.updated_at < quiet_before, s.created_at >= stored_since
+        or_(hosted, reads_itself), ~decided, ~sent, s.updated_at < quiet_before, s.created_at >= stored_since
     )
     if hospital_id is not None:
         stmt = stmt.where(s.hospital_id == hospital_id)

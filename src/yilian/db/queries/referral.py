@@ -15,6 +15,7 @@ from yilian.db.queries.alliance import licensed_for_column
 from yilian.db.queries.events import announcement
 from yilian.db.schema import audit_events, referrals, report_versions, share_links, users
 from yilian.domain.access import Principal
+from yilian.domain.in_house import is_in_house
 from yilian.domain.referral import OPEN_STATES, AuditEvent, ReferralState
 from yilian.domain.referral_io import ProjectionSnapshot, ReportVersionInput, ShareLinkInput
 from yilian.domain.roles import READER_ROLES, Role
@@ -29,7 +30,8 @@ def projection_row(s: ProjectionSnapshot, seq: int, at: datetime) -> dict[str, A
         "id": f.referral_id,
         "requesting_hospital_id": f.requesting_hospital_id,
         "reading_hospital_id": f.reading_hospital_id,
-        "agreement_id": s.agreement_id,
+        # An in-house case has no agreement: its terms came from its hospital's policy (domain/in_house.py).
+        "agreement_id": None if is_in_house(f.requesting_hospital_id, f.reading_hospital_id) else s.agreement_id,
         "patient_ref": f.patient_ref,
         "study_instance_uid": f.study_instance_uid,
         "modality": f.modality,

@@ -2793,6 +2793,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/hospitals/{hospital_id}/in-house-reading": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get In House Reading */
+        get: operations["admin_get_in_house_reading"];
+        /**
+         * Put In House Reading
+         * @description Create (201) or replace (200) the policy. Refused for a township hospital (no readers of its own), without a
+         *     modality, or naming someone who is not an active reader of the hospital reading one of the modalities.
+         */
+        put: operations["admin_put_in_house_reading"];
+        post?: never;
+        /**
+         * Delete In House Reading
+         * @description Remove the policy: the hospital's studies go out under its agreements again; open in-house cases run on.
+         */
+        delete: operations["admin_delete_in_house_reading"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies/{study_instance_uid}": {
         parameters: {
             query?: never;
@@ -3199,7 +3225,7 @@ export interface components {
          * AdminAction
          * @enum {string}
          */
-        AdminAction: "create" | "update" | "password";
+        AdminAction: "create" | "update" | "password" | "delete";
         /**
          * AdminAgreement
          * @description The agreement as it is stored and accepted back (PUT takes the same fields but the id and created_at).
@@ -3311,7 +3337,7 @@ export interface components {
          * AdminEntity
          * @enum {string}
          */
-        AdminEntity: "hospital" | "agreement" | "user";
+        AdminEntity: "hospital" | "agreement" | "user" | "in_house_reading";
         /** AdminHospital */
         AdminHospital: {
             /** Id */
@@ -5018,6 +5044,162 @@ export interface components {
             reason: string;
         };
         /**
+         * InHouseReading
+         * @description The policy as stored (PUT takes the same fields but the hospital and the times).
+         */
+        InHouseReading: {
+            sla: components["schemas"]["SlaTargets-Output"];
+            /**
+             * Offer Timeout Minutes
+             * @default 10
+             */
+            offer_timeout_minutes: number;
+            /**
+             * Grace Minutes
+             * @default 30
+             */
+            grace_minutes: number;
+            /**
+             * Auto Reassign
+             * @default true
+             */
+            auto_reassign: boolean;
+            /**
+             * Max Auto Reassigns
+             * @default 2
+             */
+            max_auto_reassigns: number;
+            /** @default always */
+            second_reading: components["schemas"]["SecondReadingPolicy"];
+            /**
+             * Second Reading Share
+             * @description for random_share
+             * @default 0.2
+             */
+            second_reading_share: number;
+            /**
+             * Pause Sla In Needs Info
+             * @default true
+             */
+            pause_sla_in_needs_info: boolean;
+            /**
+             * Critical Ack Minutes
+             * @default 15
+             */
+            critical_ack_minutes: number;
+            /**
+             * Critical Renotify Max
+             * @default 2
+             */
+            critical_renotify_max: number;
+            /**
+             * Enabled
+             * @description off: the hospital's studies go out under its agreements again
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Modalities
+             * @description the modalities of the hospital's own studies it reads in-house (at least one)
+             */
+            modalities: string[];
+            /**
+             * Reader Ids
+             * @description experts or seniors of the hospital who read them; empty: every reader of the hospital
+             */
+            reader_ids: string[];
+            /**
+             * Auto Read
+             * @description every covered study that arrives becomes a case by itself (as under full hosting)
+             * @default false
+             */
+            auto_read: boolean;
+            /** Hospital Id */
+            hospital_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * InHouseReadingBody
+         * @description Which of the hospital's own studies its readers read, who, and the case terms (the same as an agreement's).
+         */
+        InHouseReadingBody: {
+            sla?: components["schemas"]["SlaTargets-Input"];
+            /**
+             * Offer Timeout Minutes
+             * @default 10
+             */
+            offer_timeout_minutes: number;
+            /**
+             * Grace Minutes
+             * @default 30
+             */
+            grace_minutes: number;
+            /**
+             * Auto Reassign
+             * @default true
+             */
+            auto_reassign: boolean;
+            /**
+             * Max Auto Reassigns
+             * @default 2
+             */
+            max_auto_reassigns: number;
+            /** @default always */
+            second_reading: components["schemas"]["SecondReadingPolicy"];
+            /**
+             * Second Reading Share
+             * @description for random_share
+             * @default 0.2
+             */
+            second_reading_share: number;
+            /**
+             * Pause Sla In Needs Info
+             * @default true
+             */
+            pause_sla_in_needs_info: boolean;
+            /**
+             * Critical Ack Minutes
+             * @default 15
+             */
+            critical_ack_minutes: number;
+            /**
+             * Critical Renotify Max
+             * @default 2
+             */
+            critical_renotify_max: number;
+            /**
+             * Enabled
+             * @description off: the hospital's studies go out under its agreements again
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Modalities
+             * @description the modalities of the hospital's own studies it reads in-house (at least one)
+             */
+            modalities: string[];
+            /**
+             * Reader Ids
+             * @description experts or seniors of the hospital who read them; empty: every reader of the hospital
+             */
+            reader_ids?: string[];
+            /**
+             * Auto Read
+             * @description every covered study that arrives becomes a case by itself (as under full hosting)
+             * @default false
+             */
+            auto_read: boolean;
+        };
+        /**
          * IndexAction
          * @description Each event of the index's audit log; every one says where the record was and where it went.
          * @enum {string}
@@ -5420,6 +5602,11 @@ export interface components {
              * @description readers: the hospitals they may read for
              */
             licensed_for: string[];
+            /**
+             * Reads In House
+             * @description the modalities the caller's hospital reads itself (本院写片): its doctors' cases of these stay in the hospital; empty: none
+             */
+            reads_in_house: string[];
         };
         /** MessageBody */
         MessageBody: {
@@ -7097,8 +7284,16 @@ export interface components {
             requesting_hospital_id: string;
             /** Reading Hospital Id */
             reading_hospital_id: string;
-            /** Agreement Id */
-            agreement_id: string;
+            /**
+             * Agreement Id
+             * @description the agreement it was sent under; null for an in-house case
+             */
+            agreement_id: string | null;
+            /**
+             * In House
+             * @description 本院写片: sent and read by one hospital, under its in-house reading policy
+             */
+            in_house: boolean;
             /** Patient Ref */
             patient_ref: string;
             /** Study Instance Uid */
@@ -7180,8 +7375,16 @@ export interface components {
             requesting_hospital_id: string;
             /** Reading Hospital Id */
             reading_hospital_id: string;
-            /** Agreement Id */
-            agreement_id: string;
+            /**
+             * Agreement Id
+             * @description the agreement it was sent under; null for an in-house case
+             */
+            agreement_id: string | null;
+            /**
+             * In House
+             * @description 本院写片: sent and read by one hospital, under its in-house reading policy
+             */
+            in_house: boolean;
             /** Patient Ref */
             patient_ref: string;
             /** Study Instance Uid */
@@ -8490,6 +8693,8 @@ export type HospitalFilmSavings = components['schemas']['HospitalFilmSavings'];
 export type HospitalLevel = components['schemas']['HospitalLevel'];
 export type HospitalRecord = components['schemas']['HospitalRecord'];
 export type ImageFlag = components['schemas']['ImageFlag'];
+export type InHouseReading = components['schemas']['InHouseReading'];
+export type InHouseReadingBody = components['schemas']['InHouseReadingBody'];
 export type IndexAction = components['schemas']['IndexAction'];
 export type IndexEvent = components['schemas']['IndexEvent'];
 export type IndexedRecord = components['schemas']['IndexedRecord'];
@@ -15354,6 +15559,137 @@ export interface operations {
             };
         };
     };
+    admin_get_in_house_reading: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hospital_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InHouseReading"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_put_in_house_reading: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hospital_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InHouseReadingBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InHouseReading"];
+                };
+            };
+            /** @description the policy, made by this call */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InHouseReading"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_delete_in_house_reading: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                hospital_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     retention_delete_study: {
         parameters: {
             query?: never;
@@ -16093,8 +16429,8 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiCloudFilmImagesRegional_patient_idStudy_instance_uidSop_instance_uidGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/cloud-film/images/{regional_patient_id}/{study_instance_uid}/{sop_instance_uid}"]["get"]["parameters"]["query"]["format"]> = ["jpeg", "dicom"];
 export const pathsApiQualityScorecardsGetParametersQueryByValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/quality/scorecards"]["get"]["parameters"]["query"]["by"]> = ["hospital", "technician"];
-export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminAction"]> = ["create", "update", "password"];
-export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user"];
+export const adminActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminAction"]> = ["create", "update", "password", "delete"];
+export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AdminEntity"]> = ["hospital", "agreement", "user", "in_house_reading"];
 export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Certainty"]> = ["pathology_proven", "follow_up_confirmed", "expert_consensus", "presumptive"];
 export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled", "closed"];

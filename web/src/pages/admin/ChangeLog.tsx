@@ -51,7 +51,7 @@ export default function ChangeLog() {
       <div className="filters">
         <FilterSelect label={t("changes.entity")} value={entity} onChange={(v) => setEntity(v as AdminEntity | "")}>
           <option value="">{t("all")}</option>
-          {(["hospital", "agreement", "user"] as const).map((e) => (
+          {(["hospital", "agreement", "user", "in_house_reading"] as const).map((e) => (
             <option key={e} value={e}>
               {t(`changes.entities.${e}`)}
             </option>

@@ -1,4 +1,5 @@
-// Hospitals of the alliance: list, create, edit. Hospitals are never deleted (cases and agreements point at them).
+// Hospitals of the alliance: list, create, edit (with the hospital's in-house reading policy). Hospitals are never
+// deleted (cases and agreements point at them).
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
@@ -8,6 +9,7 @@ import type { NewHospital } from "../../api/generated/schema";
 import { HOSPITAL_LEVELS, useAdminHospitals, type AdminHospital } from "./adminApi";
 import { EntityEditor, EntityList, EntityRoutes, EntityTable } from "./EntityRoutes";
 import { Field, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
+import InHouseReadingSection from "./InHouseReading";
 import { hospitalBody, hospitalDefaults, hospitalSchema, type HospitalForm } from "./schemas";
 
 function HospitalList() {
@@ -93,7 +95,12 @@ function HospitalEditor() {
       entities={hospitals}
       heading={(hospital) => (hospital ? t("hospital.edit", { name: hospital.name }) : t("hospital.new"))}
       savedName={(body) => body.name}
-      form={(hospital, onSave) => <HospitalEditorForm key={hospital?.id ?? "new"} hospital={hospital} onSave={onSave} />}
+      form={(hospital, onSave) => (
+        <>
+          <HospitalEditorForm key={hospital?.id ?? "new"} hospital={hospital} onSave={onSave} />
+          {hospital && <InHouseReadingSection hospital={hospital} />}
+        </>
+      )}
     />
   );
 }

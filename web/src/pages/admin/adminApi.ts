@@ -14,6 +14,8 @@ import {
   type AdminEntity,
   type AdminHospital,
   type AdminUser,
+  type InHouseReading,
+  type InHouseReadingBody,
   type NewAgreement,
   type NewHospital,
   type NewUser,
@@ -21,7 +23,16 @@ import {
   type UserBody,
 } from "../../api/generated/schema";
 
-export type { AdminAgreement, AdminChange, AdminEntity, AdminHospital, AdminUser, StaffRole } from "../../api/generated/schema";
+export type {
+  AdminAgreement,
+  AdminChange,
+  AdminEntity,
+  AdminHospital,
+  AdminUser,
+  InHouseReading,
+  InHouseReadingBody,
+  StaffRole,
+} from "../../api/generated/schema";
 
 export const HOSPITAL_LEVELS = hospitalLevelValues;
 export const SERVICE_MODES = serviceModeValues;
@@ -136,4 +147,32 @@ export function showServerErrors<T extends FieldValues>(
     if (!placed) unplaced.push(p);
   }
   return unplaced;
+}
+
+// ---- a hospital's in-house reading policy (本院写片) -------------------------------------------------
+/** The policy, or null when the hospital has none (the API's 404). */
+export const useInHouseReading = (hospitalId: string) =>
+  useQuery({
+    queryKey: ["admin", "in-house-reading", hospitalId],
+    queryFn: async (): Promise<InHouseReading | null> => {
+      try {
+        return await ok(api.GET("/api/admin/hospitals/{hospital_id}/in-house-reading", { params: { path: { hospital_id: hospitalId } } }));
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) return null;
+        throw error;
+      }
+    },
+  });
+
+/** PUT (create or replace) with a body, DELETE without one; refreshes the policy and the change log. */
+export function useSaveInHouseReading(hospitalId: string) {
+  const client = useQueryClient();
+  const path = { params: { path: { hospital_id: hospitalId } } };
+  return useMutation({
+    mutationFn: (body: InHouseReadingBody | null) =>
+      body
+        ? ok(api.PUT("/api/admin/hospitals/{hospital_id}/in-house-reading", { ...path, body }))
+        : ok(api.DELETE("/api/admin/hospitals/{hospital_id}/in-house-reading", path)).then(() => null),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["admin"] }),
+  });
 }

@@ -12,6 +12,8 @@ import {
   type AdminHospital,
   type AdminUser,
   type Bodies,
+  type InHouseReading,
+  type InHouseReadingBody,
 } from "./adminApi";
 import type { AgreementBody, NewAgreement, NewHospital, UserBody } from "../../api/generated/schema";
 
@@ -247,4 +249,61 @@ export function userBody(v: UserForm, creating: boolean): Bodies["users"] {
 export function storedUserFields(u: AdminUser): UserBody {
   const { username, display_name, role, hospital_id, title, is_junior, licensed_for, subspecialties, active } = u;
   return { username, display_name, role, hospital_id, title, is_junior, licensed_for, subspecialties, active };
+}
+
+// ---- a hospital's in-house reading policy (本院写片) -------------------------------------------------
+export const inHouseSchema = z.object({
+  enabled: z.boolean(),
+  modalities: z
+    .string()
+    .refine((v) => parseModalities(v).length > 0, "inHouseModalities")
+    .refine((v) => modalityText.safeParse(v).success, "modalities"),
+  reader_ids: z.array(z.string()),
+  auto_read: z.boolean(),
+  sla: z.object({
+    stat_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
+    urgent_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
+    routine_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
+  }),
+  offer_timeout_minutes: int(1, 1440, "minutes1"),
+  second_reading: z.enum(SECOND_READING as [string, ...string[]]),
+  second_reading_share: z.number({ invalid_type_error: "share" }).min(0, "share").max(1, "share"),
+  pause_sla_in_needs_info: z.boolean(),
+});
+export type InHouseForm = z.infer<typeof inHouseSchema>;
+
+export function inHouseDefaults(p: InHouseReading | null): InHouseForm {
+  return {
+    enabled: p?.enabled ?? true,
+    modalities: (p?.modalities ?? []).join(", "),
+    reader_ids: p?.reader_ids ?? [],
+    auto_read: p?.auto_read ?? false,
+    sla: { ...(p?.sla ?? { stat_minutes: 30, urgent_minutes: 120, routine_minutes: 1440 }) },
+    offer_timeout_minutes: p?.offer_timeout_minutes ?? 10,
+    second_reading: p?.second_reading ?? "always",
+    second_reading_share: p?.second_reading_share ?? 0.2,
+    pause_sla_in_needs_info: p?.pause_sla_in_needs_info ?? true,
+  };
+}
+
+/** The PUT body: the form's fields over the stored policy's other terms (grace, reassignment, critical results),
+ * which the form does not show and a save must not reset. */
+export function inHouseBody(v: InHouseForm, stored: InHouseReading | null): InHouseReadingBody {
+  const kept: Partial<InHouseReadingBody> = {};
+  if (stored) {
+    const { hospital_id: _h, created_at: _c, updated_at: _u, ...terms } = stored;
+    Object.assign(kept, terms);
+  }
+  return {
+    ...kept,
+    enabled: v.enabled,
+    modalities: parseModalities(v.modalities),
+    reader_ids: v.reader_ids,
+    auto_read: v.auto_read,
+    sla: v.sla,
+    offer_timeout_minutes: v.offer_timeout_minutes,
+    second_reading: v.second_reading as InHouseReadingBody["second_reading"],
+    second_reading_share: v.second_reading_share,
+    pause_sla_in_needs_info: v.pause_sla_in_needs_info,
+  } as InHouseReadingBody;
 }

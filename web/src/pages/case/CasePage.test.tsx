@@ -15,6 +15,7 @@ const me = (role: Me["role"], id = "u1", hospital_id: string | null = "h-county"
   title: "",
   on_duty: true,
   licensed_for: [],
+  reads_in_house: [],
 });
 
 // Only what the panels read; the rest of the row does not decide anything on this page.

@@ -66,6 +66,12 @@ test("warns when there is no agreement", () => {
   expect(screen.getByRole("alert")).toHaveTextContent("no active service agreement");
 });
 
+test("says which cases the hospital reads itself (本院写片), and then does not warn", () => {
+  renderUi(<AgreementSummary agreements={[]} inHouse={["CT", "MR"]} />);
+  expect(screen.getByText(/CT, MR cases are read by your hospital's own readers/)).toBeInTheDocument();
+  expect(screen.queryByRole("alert")).toBeNull();
+});
+
 test("only this hospital's active outgoing agreements count; overflow and difficult-only follow the modes", () => {
   const mine = agreement({ id: "a" });
   const inactive = agreement({ id: "b", active: false });

@@ -59,14 +59,20 @@ function CoverageDetails({ a }: { a: AgreementInfo }) {
   return null;
 }
 
-export function AgreementSummary({ agreements }: { agreements: AgreementInfo[] }) {
+/** `inHouse`: the modalities the hospital reads itself (本院写片, /api/me): those cases stay here, agreement or not. */
+export function AgreementSummary({ agreements, inHouse = [] }: { agreements: AgreementInfo[]; inHouse?: string[] }) {
   const { t } = useTranslation("county");
   const formatDuration = useFormatDuration();
   const minutes = (m: number) => formatDuration(m * 60_000);
   return (
     <section className="card agreement-summary" aria-labelledby="agreement-title">
       <h2 id="agreement-title">{t("agreement.title")}</h2>
-      {agreements.length === 0 && (
+      {inHouse.length > 0 && (
+        <p className="in-house-note">
+          <strong>{t("agreement.inHouse", { list: inHouse.join(", ") })}</strong>
+        </p>
+      )}
+      {agreements.length === 0 && inHouse.length === 0 && (
         <p role="alert" className="warning">
           {t("agreement.none")}
         </p>

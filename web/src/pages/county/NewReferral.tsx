@@ -168,7 +168,7 @@ export default function NewReferral() {
       ) : agreementsQuery.error ? (
         <ErrorMessage error={agreementsQuery.error} onRetry={() => void agreementsQuery.refetch()} />
       ) : (
-        <AgreementSummary agreements={agreements} />
+        <AgreementSummary agreements={agreements} inHouse={me.reads_in_house} />
       )}
 
       <form className="card referral-form" onSubmit={onSubmit} noValidate aria-labelledby="referral-form-title">

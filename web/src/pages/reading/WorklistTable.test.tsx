@@ -13,6 +13,7 @@ function referral(over: Partial<Referral>): Referral {
     requesting_hospital_id: "h-anping",
     reading_hospital_id: "h-provincial",
     agreement_id: "agr",
+    in_house: false,
     patient_ref: "p",
     study_instance_uid: "1.2.3",
     modality: "CT",
@@ -131,5 +132,24 @@ describe("WorklistTable", () => {
     const row = within(screen.getByTestId("worklist-row-ref-d"));
     expect(row.queryByRole("button", { name: "Accept" })).toBeNull();
     expect(row.getByRole("button", { name: "Decline" })).toBeInTheDocument();
+  });
+
+  it("marks an in-house case (本院写片) and no other", () => {
+    const inHouse = referral({ id: "ref-ih", requesting_hospital_id: "h-provincial", agreement_id: null, in_house: true });
+    renderUi(
+      <WorklistTable
+        rows={[inHouse, referral({ id: "ref-out" })]}
+        me={me}
+        hospitalName={(id) => id}
+        sort="sla"
+        dir="asc"
+        onSort={vi.fn()}
+        busyId={null}
+        onAccept={vi.fn()}
+        onDecline={vi.fn()}
+      />,
+    );
+    expect(within(screen.getByTestId("worklist-row-ref-ih")).getByText("In-house")).toHaveAttribute("title", expect.stringContaining("本院写片"));
+    expect(within(screen.getByTestId("worklist-row-ref-out")).queryByText("In-house")).toBeNull();
   });
 });

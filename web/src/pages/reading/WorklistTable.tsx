@@ -63,7 +63,14 @@ export const WorklistRow = memo(function WorklistRow({ referral: r, me, hospital
         </Link>
         {r.difficult && <span className="muted small"> · {t("worklist.difficult")}</span>}
       </td>
-      <td data-label={t("worklist.col.hospital")}>{hospital}</td>
+      <td data-label={t("worklist.col.hospital")}>
+        {hospital}
+        {r.in_house && (
+          <span className="badge in-house" title={t("worklist.inHouseTitle")}>
+            {t("worklist.inHouse")}
+          </span>
+        )}
+      </td>
       <td data-label={t("worklist.col.submitted")}>{formatDateTime(r.submitted_at, i18n.language)}</td>
       <td data-label={t("worklist.col.assignee")}>
         {r.reader_id
