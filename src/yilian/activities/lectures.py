@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from yilian.db.engine import reading
 from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import lectures as q
 from yilian.domain import lecture_media as media
@@ -74,7 +75,7 @@ class LectureActivities:
         never opened (nobody published), nothing to close. False when the process does not answer (publishing then
         makes the replay from the live playlist)."""
         room = media.room_id(inp.lecture_id)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             url = await consult_queries.pinned(conn, room)
         if url is None:
             return False

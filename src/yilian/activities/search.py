@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from yilian.db.engine import reading
 from yilian.db.queries import search as q
 from yilian.domain.referral_io import ActivityName, IndexReportInput, IndexReportResult
 from yilian.search.reports import ReportIndex
@@ -34,7 +35,7 @@ class SearchActivities:
         if self._index is None:
             _log.warning("report %s v%d not indexed: no search configured", inp.referral_id, inp.report_version)
             return IndexReportResult(indexed=False)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             report = await q.signed_report(conn, inp.referral_id)
         if report is None:  # cannot happen after a signing step; nothing to index rather than a retry loop
             _log.warning("referral %s has no signed report to index", inp.referral_id)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from yilian.db.engine import reading
 from yilian.db.queries import teaching as q
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
@@ -57,11 +58,11 @@ class TeachingActivities:
         was made from. Done once per case: a retry finds the copy recorded and returns it."""
         from yilian.activities.teaching_deid import deidentify_case
 
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             done = await q.deid_of(conn, inp.case_id)
         if done is not None:
             return _result(done)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             source = await q.source_of(conn, inp.referral_id)
             known = await q.identifiers_of(conn, inp.referral_id)
         if source is None or not source["signed"] or source["report"] is None:
@@ -79,7 +80,7 @@ class TeachingActivities:
         case's patient and people and the generic patterns: what the scan finds blocks publishing."""
         from yilian.activities.teaching_deid import scan_case
 
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             case = await q.get_case(conn, inp.case_id, Role.EDUCATOR, full=True)
             deid = await q.deid_of(conn, inp.case_id)
             if case is None or deid is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.api.live_door import LiveProcesses, LiveUnavailable
+from yilian.db.engine import reading
 from yilian.db.queries import consult as q
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.live.protocol import RecordingInfo, StartRecording
@@ -61,7 +62,7 @@ def file_path(root: Path, consult_id: str, name: str) -> Path:
 async def hand_consents_to_room(engine: AsyncEngine, processes: LiveProcesses, consult_id: str) -> RecordingInfo | None:
     """Arm the room's recording with who consented now (the room pauses itself for anyone else). None when the room
     is not open on a live process: its next join hands them over."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         consents = await q.consents(conn, consult_id)
     if not consents:
         return None  # nobody has said anything: the room is not armed

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.api.referral_view import referral_scope
 from yilian.api.workflow_client import ConsultCommands
+from yilian.db.engine import reading
 from yilian.db.queries import consult as q
 from yilian.domain.access import Principal, can_view
 from yilian.domain.consult import ConsultAction, ConsultCase, ReferralParties, Schedule, validate
@@ -34,7 +35,7 @@ async def check_invitees(engine: AsyncEngine, schedule: Schedule | None) -> None
     """Everyone invited must be an active person of the alliance who can take part (not an admin account)."""
     if schedule is None:
         return
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         known = await q.active_people(conn, list(schedule.invitee_ids), INVITABLE_ROLES)
     unknown = sorted(set(schedule.invitee_ids) - known)
     if unknown:
@@ -62,7 +63,7 @@ async def make(
             "a request is made from a case: give its referral_id (or schedule the consult)",
             [{"field": "referral_id", "problem": "missing"}],
         )
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = {r["id"]: r for r in await q.case_rows(conn, case_ids)}
     for cid in case_ids:
         if cid not in rows or not can_view(principal, referral_scope(rows[cid])):

@@ -253,7 +253,7 @@ class EventHub:
     async def _consult_changed(self, payload: str) -> None:
         """A consult changed, or a line was added to its chat: to everyone who may see the consult."""
         consult_id, message_id = consult_queries.heard(payload)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = await consult_queries.get(conn, consult_id)
             cases = await consult_queries.case_rows(conn, list(row["case_ids"])) if row else []
             line = await consult_queries.message(conn, message_id) if row and message_id is not None else None

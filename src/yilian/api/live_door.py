@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from yilian.db.engine import reading
 from yilian.db.queries import consult as q
 from yilian.domain.access import Principal
 from yilian.live.assertion import sign_assertion
@@ -111,7 +112,7 @@ class LiveProcesses:
     async def _post_pinned(self, engine: AsyncEngine, room_id: str, path: str, body: object, what: str) -> bytes | None:
         """POST `body` to `/rooms/{room_id}/{path}` on the room's pinned process: its answer's bytes, or None when
         the room is pinned nowhere or not open there (404); LiveUnavailable when the process fails to answer."""
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             url = await q.pinned(conn, room_id)
         if url is None:
             return None
@@ -130,7 +131,7 @@ class LiveProcesses:
     async def room_for(self, engine: AsyncEngine, consult_id: str, lecture_id: str | None = None) -> str:
         """The live process the consult's room runs on, opened there: the pinned one while it answers, else the
         least loaded that does (the dead pin is dropped first, so every API process moves the same way)."""
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             pinned = await q.pinned(conn, consult_id)
         if pinned is not None:
             if await self.open_room(pinned, consult_id, lecture_id):

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.api.security import DUMMY_HASH, verify_password
+from yilian.db.engine import reading
 from yilian.db.queries import alliance
 from yilian.db.queries import sign_in as q
 from yilian.domain import sign_in
@@ -46,7 +47,7 @@ async def sign_in_user(engine: AsyncEngine, attempt: Attempt) -> dict[str, Any]:
     """The user whose password this is; SIGN_IN_LOCKED while the account or address waits (the password is then
     not checked), UNAUTHENTICATED for a wrong one (counted and audited)."""
     keys = _keys(attempt)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.attempts(conn, list(keys.values()))
         user = await alliance.get_user_by_username(conn, attempt.username)
     for subject, key in keys.items():

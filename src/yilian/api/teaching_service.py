@@ -29,6 +29,7 @@ from yilian.api.models.teaching import (
 )
 from yilian.api.referral_view import visible_referral
 from yilian.api.workflow_client import TeachingCommands
+from yilian.db.engine import reading
 from yilian.db.queries import teaching as q
 from yilian.domain import teaching as rules
 from yilian.domain.access import Principal
@@ -64,7 +65,7 @@ async def nominate(
 ) -> TeachingResult:
     """Flag a signed case: its reader, its second reader or an educator (an educator's flag is accepted at once).
     A case already flagged (and not dismissed) is a conflict naming it."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         source = await q.source_of(conn, referral_id)
         existing = await q.open_case_for(conn, referral_id)
     if principal.role is not Role.EDUCATOR:  # educators flag any signed case of the alliance (the proposals show them)
@@ -100,7 +101,7 @@ async def decide_proposal(
     engine: AsyncEngine, commands: TeachingCommands, principal: Principal, referral_id: str, decision: ProposalDecision
 ) -> str | None:
     """Accept (the workflow starts, accepted by the educator) or dismiss (recorded, never proposed again)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         reasons = await q.proposal_reasons(conn, referral_id)
     if reasons is None:
         raise YilianError(
@@ -164,7 +165,7 @@ def domain_case(row: dict[str, Any]) -> TeachingCase:
 
 async def visible_case(engine: AsyncEngine, principal: Principal, case_id: str) -> dict[str, Any]:
     """The case, or 404 when the caller may not see it (a draft reads to a learner as a case that does not exist)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await q.get_case(conn, case_id, principal.role, full=principal.role is Role.EDUCATOR)
     if row is None:
         raise not_found(case_id)
@@ -227,7 +228,7 @@ async def _learning_material(
     engine: AsyncEngine, principal: Principal, case_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     row = await visible_case(engine, principal, case_id)
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         deid = await q.deid_of(conn, case_id)
     if deid is None:
         raise not_found(case_id)

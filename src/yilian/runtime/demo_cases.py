@@ -28,6 +28,7 @@ from yilian.api.referral_service import PatientDetails, Submission, submit
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands
 from yilian.db.demo import ANPING, DEMO_USERS, QINGSHAN
 from yilian.db.demo_history import COUNTY_DOCTOR, EXAMS, Exam
+from yilian.db.engine import reading
 from yilian.db.queries import demo as demo_queries
 from yilian.db.queries import referral as referral_queries
 from yilian.dicom.synthetic import StudyRequest, synthetic_study
@@ -176,7 +177,7 @@ async def start_live_cases(
 ) -> LiveCasesResult:
     """Start LIVE_CASES unless any referral is open; each taken to its stage. Needs a running worker. With
     `consults`, an MDT consult is scheduled on the case awaiting second reading (DEMO_CONSULT)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         if await demo_queries.open_referral_count(conn):
             return LiveCasesResult(skipped=True)
     started = []
@@ -207,7 +208,7 @@ DEMO_CONSULT_INVITED = ("zhao.anping", "chen.senior", "he.surgeon", "xu.oncology
 
 async def schedule_demo_consult(engine: AsyncEngine, consults: ConsultCommands, referral_id: str, now: datetime) -> str:
     """Schedule the demo's consult on the case the way the coordinator's screen does (api.consult_service)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await referral_queries.get_referral(conn, referral_id)
     reader = str(row["reader_id"]) if row and row["reader_id"] else None
     coordinator = _actor("liu.coord")
@@ -274,7 +275,7 @@ async def _offered_to(engine: AsyncEngine, referral_id: str, wait: timedelta) ->
     """Whom routing offered the case to, once it has (the workflow routes a moment after the submission)."""
     deadline = time.monotonic() + wait.total_seconds()
     while True:
-        async with engine.connect() as conn:
+        async with reading(engine) as conn:
             row = await referral_queries.get_referral(conn, referral_id)
         state = row["state"] if row else None
         if row is not None and state == ReferralState.OFFERED and row["offered_to"]:

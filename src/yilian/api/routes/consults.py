@@ -37,6 +37,7 @@ from yilian.api.models.consult import (
     Person,
 )
 from yilian.api.schemas import Page, RequestBody
+from yilian.db.engine import reading
 from yilian.db.queries import consult as q
 from yilian.domain import consult as rules
 from yilian.domain.access import Principal
@@ -95,7 +96,7 @@ class ConsentBody(RequestBody):
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
 async def _fresh(engine: Engine, access: ConsultAccess) -> Consult:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await q.get(conn, access.row["id"])
     assert row is not None
     return consult_out(row, access.principal)
@@ -123,7 +124,7 @@ async def make_consult(
         body.schedule.schedule() if body.schedule else None,
     )
     consult_id = await service.make(engine, commands, principal, new, datetime.now(UTC))
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await q.get(conn, consult_id)
     assert row is not None
     return consult_out(row, principal)
@@ -138,7 +139,7 @@ async def list_consults(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[Consult]:
     """The consults you may see (host, invited, requester, a case's people, your hospital's coordinators)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.visible(conn, principal, states=[str(s) for s in state or []], limit=limit, offset=offset)
     return Page[Consult].of([consult_out(r, principal) for r in rows], limit=limit, offset=offset)
 
@@ -147,7 +148,7 @@ async def list_consults(
 async def get_consult(consult_id: str, engine: Engine, access: ConsultCaller) -> ConsultDetail:
     row = access.row
     people_ids = [i for i in [row["host_id"], *row["invitee_ids"]] if i]
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         people = {p["id"]: p for p in await q.people_by_id(conn, people_ids)}
         stays = await q.attendance(conn, consult_id)
     cases_by_id = {c["id"]: c for c in shown_cases(access.principal, row, access.cases)}
@@ -202,7 +203,7 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> Page[ConsultMessage]:
     """The consult's chat, oldest first; new lines also arrive on /api/events as `consult_message`."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.messages(conn, consult_id, after=after, limit=limit)
     return Page[ConsultMessage].of([ConsultMessage.model_validate(r) for r in rows], limit=limit)
 
@@ -223,7 +224,7 @@ async def post_message(consult_id: str, body: MessageBody, engine: Engine, acces
 @router.get("/{consult_id}/attendance")
 async def list_attendance(consult_id: str, engine: Engine, access: ConsultCaller) -> Page[Attendance]:
     """Who was in the room, from when to when."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.attendance(conn, consult_id)
     return Page[Attendance].of([Attendance.model_validate(r) for r in rows])
 
@@ -231,7 +232,7 @@ async def list_attendance(consult_id: str, engine: Engine, access: ConsultCaller
 @router.get("/{consult_id}/audit")
 async def get_audit(consult_id: str, engine: Engine, access: ConsultCaller) -> Page[ConsultEvent]:
     """The consult's audit trail, oldest first."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.trail(conn, consult_id)
     return Page[ConsultEvent].of([ConsultEvent.model_validate(r) for r in rows])
 
@@ -240,7 +241,7 @@ async def get_audit(consult_id: str, engine: Engine, access: ConsultCaller) -> P
 async def _recordings(engine: Engine, settings: AppSettings, access: ConsultAccess) -> ConsultRecordings:
     if not rules.may_play_recordings(access.principal, consult_case(access.row)):
         raise YilianError(ErrorCode.FORBIDDEN, "only the consult's host and invited play its recordings")
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         consents = await q.consents(conn, access.row["id"])
     found = recordings.files(settings.recordings_root(), access.row["id"])
     return ConsultRecordings(
@@ -303,7 +304,7 @@ async def live_room(
     if isinstance(caller, YilianError):
         await refuse(websocket, LiveErrorCode.NOT_ALLOWED, caller.message)
         return
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await q.get(conn, consult_id)
         cases = await q.case_rows(conn, list(row["case_ids"])) if row else []
     try:

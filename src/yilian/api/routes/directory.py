@@ -143,7 +143,7 @@ async def list_people(
 ) -> Page[Person]:
     """Active people of every alliance hospital by role and specialty: whom a consult may invite."""
     roles = [str(r) for r in (role or INVITABLE) if r in INVITABLE]
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await consult_queries.people(
             conn, roles=roles, specialty=specialty, hospital_id=hospital_id, limit=limit, offset=offset
         )

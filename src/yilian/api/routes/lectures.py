@@ -49,6 +49,7 @@ from yilian.api.models.lecture import (
     WatchToken,
 )
 from yilian.api.schemas import Page, RequestBody
+from yilian.db.engine import reading
 from yilian.db.queries import lectures as q
 from yilian.domain import lecture as rules
 from yilian.domain import lecture_media as media
@@ -122,7 +123,7 @@ class AnswersBody(RequestBody):
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
 async def _out(engine: Engine, lecture_id: str, principal: Principal) -> Lecture:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = seen_lecture(lecture_id, await q.get(conn, lecture_id))
         registered = await q.is_registered(conn, lecture_id, principal.user_id)
     return lecture_out(row, principal, registered)
@@ -162,7 +163,7 @@ async def list_lectures(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[Lecture]:
     """The lectures you may watch (your hospital's and the whole alliance's), newest first."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.catalogue(conn, principal, states=[str(s) for s in state or []], limit=limit, offset=offset)
     return Page[Lecture].of([lecture_out(r, principal, r["registered"]) for r in rows], limit=limit, offset=offset)
 
@@ -170,7 +171,7 @@ async def list_lectures(
 @router.get("/credits")
 async def my_credits(engine: Engine, principal: CurrentPrincipal) -> Page[Credit]:
     """The credits you earned, newest first."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.my_credits(conn, principal.user_id)
     return Page[Credit].of([Credit.model_validate(r) for r in rows])
 
@@ -179,7 +180,7 @@ async def my_credits(engine: Engine, principal: CurrentPrincipal) -> Page[Credit
 async def get_lecture(lecture_id: str, engine: Engine, files: LectureFiles, access: LectureWatcher) -> LectureDetail:
     """The lecture, its speakers, its quiz (without answers), chapters, and your own attendance."""
     row, p = access.row, access.principal
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         people = {x["id"]: x for x in await q.people(conn, list(row["speaker_ids"]))}
         mine = await q.my_standing(conn, lecture_id, p.user_id)
         registered = await q.is_registered(conn, lecture_id, p.user_id)
@@ -226,7 +227,7 @@ add_action_routes(router, "lecture_id", ACTION_ROUTES, _act)
 
 @router.get("/{lecture_id}/audit")
 async def get_audit(lecture_id: str, engine: Engine, access: LectureReporter) -> Page[LectureEvent]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.trail(conn, lecture_id)
     return Page[LectureEvent].of([LectureEvent.model_validate(r) for r in rows])
 
@@ -284,7 +285,7 @@ async def hls_file(
 @router.get("/{lecture_id}/questions")
 async def list_questions(lecture_id: str, engine: Engine, access: LectureWatcher) -> Page[Question]:
     """Q&A: picked questions first (in the order the moderator picked them), then by upvotes."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.questions(conn, lecture_id, access.principal.user_id)
     return Page[Question].of([Question.model_validate(r) for r in rows])
 
@@ -301,7 +302,7 @@ async def ask(lecture_id: str, body: QuestionBody, engine: Engine, access: Lectu
 
 
 async def _question(engine: Engine, lecture_id: str, qid: int, user_id: str) -> Question:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = [r for r in await q.questions(conn, lecture_id, user_id) if r["id"] == qid]
     if not rows:
         raise YilianError(ErrorCode.NOT_FOUND, f"no question {qid} in this lecture")
@@ -387,7 +388,7 @@ def _per_hospital(rows: list[dict[str, Any]]) -> list[HospitalAttendance]:
 @router.get("/{lecture_id}/attendance")
 async def attendance(lecture_id: str, engine: Engine, access: LectureReporter) -> LectureAttendance:
     """Per hospital and per doctor: registered, minutes watched (live and replay), quiz, credit."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.attendance(conn, lecture_id)
     return LectureAttendance(
         recorded_seconds=float(access.row["recorded_seconds"]),
@@ -403,7 +404,7 @@ async def attendance(lecture_id: str, engine: Engine, access: LectureReporter) -
 )
 async def attendance_csv(lecture_id: str, engine: Engine, access: LectureReporter) -> Response:
     """The attendance as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese names)."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.attendance(conn, lecture_id)
     recorded = float(access.row["recorded_seconds"])
     out = io.StringIO()
@@ -439,7 +440,7 @@ async def live_room(websocket: WebSocket, lecture_id: str, settings: AppSettings
     if isinstance(caller, YilianError):
         await refuse(websocket, LiveErrorCode.NOT_ALLOWED, caller.message)
         return
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         row = await q.get(conn, lecture_id)
     if row is None:
         await refuse(websocket, LiveErrorCode.UNKNOWN_ROOM, f"no lecture {lecture_id}")

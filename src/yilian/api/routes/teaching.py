@@ -28,6 +28,7 @@ from yilian.api.models.teaching import (
     UnknownCase,
 )
 from yilian.api.schemas import Page, RequestBody
+from yilian.db.engine import reading
 from yilian.db.queries import teaching as q
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
@@ -119,7 +120,7 @@ async def nominate(
 @router.get("/proposals")
 async def list_proposals(engine: Engine, _: Educator, limit: Limit = 50, offset: Offset = 0) -> Page[Proposal]:
     """Signed cases worth a look (minor or major discrepancy, critical finding, rare diagnosis), undecided."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.proposals(conn, limit=limit, offset=offset)
     return Page[Proposal].of([Proposal(**r) for r in rows], limit=limit, offset=offset)
 
@@ -155,7 +156,7 @@ async def library(
     offset: Offset = 0,
 ) -> LibraryPage:
     """The cases the caller may see (learners: published ones), filtered, with facet counts."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows, facets = await q.library(
             conn, principal.role, q=q_, modality=modality, body_part=body_part,
             difficulty=str(difficulty) if difficulty else None, tag=tag, state=str(state) if state else None,
@@ -235,7 +236,7 @@ add_action_routes(router, "case_id", ACTION_ROUTES[2:], _act_by_route, prefix="/
 @router.get("/history")
 async def history(engine: Engine, principal: Learner, limit: Limit = 50, offset: Offset = 0) -> Page[HistoryItem]:
     """The cases the caller opened and attempted, newest first."""
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.history(conn, principal.user_id, principal.role, limit=limit, offset=offset)
     return Page[HistoryItem].of([HistoryItem(case_id=r["id"], **{k: v for k, v in r.items() if k != "id"})
                                  for r in rows], limit=limit, offset=offset)  # fmt: skip
@@ -246,7 +247,7 @@ async def history(engine: Engine, principal: Learner, limit: Limit = 50, offset:
 async def list_collections(
     engine: Engine, principal: Learner, limit: Limit = 50, offset: Offset = 0
 ) -> Page[Collection]:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await q.collections(conn, principal.role, limit=limit, offset=offset)
     return Page[Collection].of([Collection(**r) for r in rows], limit=limit, offset=offset)
 
@@ -283,7 +284,7 @@ async def set_collection_cases(
 
 
 async def _collection(engine: Engine, principal: Principal, collection_id: str) -> CollectionDetail:
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         found = await q.collection(conn, collection_id, principal.role)
     if found is None:
         raise YilianError(ErrorCode.NOT_FOUND, f"no collection {collection_id}", {"collection_id": collection_id})
