@@ -7,6 +7,7 @@ off (connection refused) or made to hang after storing, to show what a network c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -15,6 +16,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -426,3 +428,60 @@ def test_a_wrong_api_key_keeps_the_data_and_says_so_and_a_conflicting_version_is
     )
     assert status["last_error"].startswith(failure["reason"])
     assert stow_receiver.stores[str(changed.SOPInstanceUID)] == 1
+
+
+def _acknowledged(storescu_output: str) -> set[str]:
+    """The files `storescu -v` was told Success for (each "Sending file" is answered before the next is sent)."""
+    acknowledged, current = set(), None
+    for line in storescu_output.splitlines():
+        if "Sending file: " in line:
+            current = line.split("Sending file: ", 1)[1].strip()
+        elif "Received Store Response (Success)" in line and current is not None:
+            acknowledged.add(current)
+    return acknowledged
+
+
+def test_four_associations_at_once_are_acknowledged_only_once_durable_and_a_kill_9_loses_none_of_them(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, tmp_path: Path
+) -> None:
+    stow_receiver.down()  # everything stays in the spool
+    gateway = gateway_for(stow_receiver.url)
+    gateway.start()
+    folder = tmp_path / "modalities"
+    folder.mkdir()
+    series = dicom_gen.ct_series(160, 64, 64)
+    groups = [
+        [dicom_gen.write(ds, folder / f"{i:03d}.dcm") for i, ds in enumerate(series) if i % 4 == a] for a in range(4)
+    ]
+    senders = [
+        subprocess.Popen(
+            ["storescu", "-v", "-aet", "CT1", "-aec", "YILIAN_GW", "127.0.0.1", str(gateway.port), *map(str, files)],
+            env={**os.environ, "TCP_NODELAY": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for files in groups
+    ]
+    database = f"{(gateway.spool / 'queue.sqlite3').as_uri()}?mode=ro"
+
+    def rows() -> int:
+        with contextlib.closing(sqlite3.connect(database, uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM instance").fetchone()[0])
+
+    wait_until(rows, lambda n: n >= 20, 30, "some instances to be queued")
+    gateway.kill(signal.SIGKILL)  # mid-transfer: the four associations break
+    acknowledged: set[str] = set()
+    for sender in senders:
+        out, _ = sender.communicate(timeout=60)
+        acknowledged |= _acknowledged(out)
+    assert len(acknowledged) >= 20
+
+    gateway.start()  # recovery first: what was never acknowledged may be dropped, nothing acknowledged may be
+    spooled = {str(dcmread(path, stop_before_pixels=True).SOPInstanceUID): path for path in gateway.queued_files()}
+    for file in acknowledged:
+        uid = str(dcmread(file, stop_before_pixels=True).SOPInstanceUID)
+        assert uid in spooled, f"{file} was acknowledged but is not in the queue after kill -9"
+        assert hashlib.sha256(spooled[uid].read_bytes()).hexdigest() == spooled[uid].stem  # whole, not torn
+        assert dcmread(spooled[uid]).PixelData == dcmread(file).PixelData
+    assert gateway.status()["queued"] == len(spooled) >= len(acknowledged)

@@ -73,6 +73,7 @@ async def _lane(
 ) -> None:
     failures = 0
     next_prune = 0.0
+    lingered = False  # this lane has just waited for the rest of a series
     while not stop.is_set():
         if prunes and time.monotonic() >= next_prune:
             pruned = await asyncio.to_thread(queue.prune_sent, time.time() - settings.retention_days * 86400)
@@ -91,7 +92,15 @@ async def _lane(
         if not batch:
             if await _wait(wake, stop, _IDLE_POLL_SECONDS) and settings.batch_linger_seconds:
                 await _wait(stop, stop, settings.batch_linger_seconds)  # let the rest of the series arrive
+                lingered = True
             continue
+        if not lingered and settings.batch_linger_seconds and _room_left(batch, settings):
+            # Not full while the modality is still sending (it sends one instance at a time): wait for more, once.
+            # Sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
+            await _wait(stop, stop, settings.batch_linger_seconds)
+            lingered = True
+            continue
+        lingered = False
         flight.take(batch)
         try:
             delivered = await upload_batch(settings, queue, client, batch)
@@ -104,6 +113,10 @@ async def _lane(
         delay = backoff_delay(failures, settings.backoff_min_seconds, settings.backoff_max_seconds)
         log.info("retrying in %.1f s (attempt %d failed)", delay, failures)
         await _wait(stop, stop, delay)
+
+
+def _room_left(batch: list[QueuedInstance], settings: GatewaySettings) -> bool:
+    return len(batch) < settings.batch_size and sum(item.size for item in batch) < settings.batch_bytes
 
 
 async def upload_batch(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from pydicom.dataset import Dataset
 
@@ -202,3 +204,70 @@ def test_status_reads_while_the_gateway_holds_the_queue_open(tmp_path: Path) -> 
     assert snapshot.oldest_queued_at is not None and snapshot.last_success_at is not None
     assert snapshot.last_error == "cannot reach the cloud at https://cloud.example: connection refused"
     assert snapshot.recent_failures[0].reason.endswith("(C000)")
+
+
+def test_rows_arriving_together_share_one_commit_and_each_caller_returns_only_once_its_row_is_committed(
+    tmp_path: Path,
+) -> None:
+    queue = InstanceQueue(tmp_path)
+    statements: list[str] = []
+    queue._db.set_trace_callback(statements.append)
+    first_writing, others_waiting = threading.Event(), threading.Event()
+    group = queue._group
+    original = group._commit_group
+
+    def first_group_waits_for_the_others(waiting: list[Any]) -> None:
+        if not first_writing.is_set():
+            first_writing.set()
+            assert others_waiting.wait(10)  # the other seven queue up behind this commit
+        original(waiting)
+
+    group._commit_group = first_group_waits_for_the_others  # type: ignore[method-assign]
+    series = _series(8)
+    results: dict[int, tuple[ReceiveOutcome, int]] = {}
+
+    def put(index: int) -> None:
+        results[index] = _put(queue, series[index])
+
+    threads = [threading.Thread(target=put, args=(0,))]
+    threads[0].start()
+    assert first_writing.wait(10)
+    threads += [threading.Thread(target=put, args=(i,)) for i in range(1, 8)]
+    for thread in threads[1:]:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(group._waiting) < 7:
+        assert time.monotonic() < deadline, "the other puts never queued for the commit"
+        time.sleep(0.01)
+    assert results == {}  # nobody is acknowledged before the commit that holds its row
+    others_waiting.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert sorted(outcome for outcome, _ in results.values()) == [ReceiveOutcome.QUEUED] * 8
+    assert statements.count("COMMIT") == 2  # the first alone, then the seven that arrived meanwhile
+    queue.close()
+    reopened = InstanceQueue(tmp_path)
+    assert {item.id for item in reopened.next_batch(100, 10**9)} == {row_id for _, row_id in results.values()}
+
+
+def test_a_write_that_fails_in_a_group_is_undone_and_raised_to_its_caller_alone(tmp_path: Path) -> None:
+    queue = InstanceQueue(tmp_path)
+    a, b = _series(2)
+    _, a_id = _put(queue, a)
+
+    def failing() -> None:
+        queue._db.execute("UPDATE instance SET state = 'broken' WHERE id = ?", (a_id,))
+        raise RuntimeError("the disk said no")
+
+    good = queue._group.commit(lambda: queue._db.execute("UPDATE instance SET attempts = 7 WHERE id = ?", (a_id,)))
+    assert good is not None
+    try:
+        queue._group.commit(failing)
+    except RuntimeError as exc:
+        assert str(exc) == "the disk said no"
+    else:
+        raise AssertionError("the failing write did not raise")
+    _, b_id = _put(queue, b)
+    batch = {item.id: item for item in queue.next_batch(10, 10**9)}
+    assert set(batch) == {a_id, b_id} and batch[a_id].attempts == 7
