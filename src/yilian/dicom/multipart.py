@@ -242,7 +242,13 @@ class MultipartReader:
         if buffer.startswith(b"\r\n") or buffer.startswith(b"\n"):
             end, block = (2 if buffer[0] == 0x0D else 1), b""  # a part with no headers at all
         else:
-            found = [(i, n) for i, n in ((buffer.find(b"\n\r\n"), 3), (buffer.find(b"\n\n"), 2)) if i >= 0]
+            # Searched only as far as a header block may reach: the buffer may hold many parts' bytes after it.
+            window = _MAX_HEADER_BYTES + 3
+            found = [
+                (i, n)
+                for i, n in ((buffer.find(b"\n\r\n", 0, window), 3), (buffer.find(b"\n\n", 0, window), 2))
+                if i >= 0
+            ]
             if not found:
                 if len(buffer) > _MAX_HEADER_BYTES:
                     raise MalformedMultipartError(f"a part's headers are longer than {_MAX_HEADER_BYTES} bytes")

@@ -142,6 +142,8 @@ def dataset_value_problems(ds: Dataset) -> list[Problem]:
             # Checked on the strings pydicom would make (imaging's JSON reads them from the bytes as well), without
             # converting the element: converting every element was most of an ingest's CPU.
             vr, values = raw.VR, raw_strings(raw.value)
+        elif isinstance(raw, RawDataElement) and raw.VR in _BINARY_VRS:
+            continue  # numbers and bytes have no length or character rule: not worth converting to find that out
         else:
             element = ds[tag]
             if element.VR == "SQ":
@@ -166,6 +168,8 @@ def dataset_value_problems(ds: Dataset) -> list[Problem]:
     return problems
 
 
+# Binary VRs (PS3.5 Table 6.2-1): an explicit-VR element of one of these is never checked here.
+_BINARY_VRS = frozenset({"AT", "FD", "FL", "OB", "OD", "OF", "OL", "OV", "OW", "SL", "SS", "SV", "UL", "US", "UV"})
 # Default-repertoire VRs that pydicom reads as latin-1 strings split on backslashes, trailing padding removed.
 _AS_READ_VRS = frozenset({"AS", "CS", "DA", "DT", "TM", "UI", "DS", "IS"})
 

@@ -106,6 +106,11 @@ _COUNT_STUDIES = text(
 )
 
 
+_INSERT_STUDIES = insert(dicom_studies)
+_INSERT_SERIES = insert(dicom_series)
+_INSERT_INSTANCES = insert(dicom_instances)
+
+
 async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], now: datetime) -> set[str]:
     """Add instances and count them in their series and studies, in a few statements whatever their number; the
     SOP Instance UIDs actually inserted (one already there is left alone and not counted).
@@ -123,23 +128,24 @@ async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], 
             {**item.study, "hospital_id": item.hospital_id, "created_at": now, "updated_at": now},
         )
         series.setdefault(item.series["series_instance_uid"], {**item.series, "created_at": now})
+    # Rows as executemany parameters, not `.values(rows)`: the statement is then compiled once and cached (SQLAlchemy's
+    # insertmanyvalues still sends one INSERT per table), where a multi-row VALUES was compiled afresh on every call:
+    # a fifth of the API's CPU when indexing small studies.
     await conn.execute(
-        insert(dicom_studies)
-        .values([studies[uid] for uid in sorted(studies)])
-        .on_conflict_do_nothing(index_elements=["study_instance_uid"])
+        _INSERT_STUDIES.on_conflict_do_nothing(index_elements=["study_instance_uid"]),
+        [studies[uid] for uid in sorted(studies)],
     )
     await conn.execute(
-        insert(dicom_series)
-        .values([series[uid] for uid in sorted(series)])
-        .on_conflict_do_nothing(index_elements=["series_instance_uid"])
+        _INSERT_SERIES.on_conflict_do_nothing(index_elements=["series_instance_uid"]),
+        [series[uid] for uid in sorted(series)],
     )
     rows = sorted(({**item.instance, "created_at": now} for item in items), key=lambda r: r["sop_instance_uid"])
     inserted = set(
         await conn.scalars(
-            insert(dicom_instances)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["sop_instance_uid"])
-            .returning(dicom_instances.c.sop_instance_uid)
+            _INSERT_INSTANCES.on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(
+                dicom_instances.c.sop_instance_uid
+            ),
+            rows,
         )
     )
     mine = [item for item in items if item.instance["sop_instance_uid"] in inserted]
