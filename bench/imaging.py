@@ -304,20 +304,37 @@ def start_orthanc(stack: Stack) -> None:
 CLK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_split() -> tuple[float, float]:
-    """(CPU-s used by the whole box, CPU-s used by processes in this network namespace, i.e. this bench's)."""
+def cpu_split(named: dict[int, str] | None = None) -> tuple[float, float, dict[str, float]]:
+    """(CPU-s used by the whole box, CPU-s used by processes in this network namespace, i.e. this bench's, and
+    those CPU-s by process: `named` pids (api, gateway...) with their descendants under that name, PostgreSQL's
+    backends as `postgres`, the rest by command name)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     box = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / CLK
     mine = os.readlink("/proc/self/ns/net")
     ours = 0
+    parents: dict[int, int] = {}
+    comms: dict[int, str] = {}
+    ticks: dict[int, int] = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
             if os.readlink(d / "ns" / "net") == mine:
-                f = (d / "stat").read_text().rpartition(")")[2].split()
+                comm, _, rest = (d / "stat").read_text().partition(" (")[2].rpartition(")")
+                f = rest.split()
                 ours += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
-    return box, ours / CLK
+                pid = int(d.name)
+                parents[pid], comms[pid], ticks[pid] = int(f[1]), comm, int(f[11]) + int(f[12])
+    by_name: dict[str, float] = {}
+    for pid, own in ticks.items():
+        name, up = comms[pid], pid
+        while up in parents:  # the nearest named ancestor (a process pool's workers count as their API)
+            if named and up in named:
+                name = named[up]
+                break
+            up = parents[up]
+        by_name[name] = by_name.get(name, 0.0) + own / CLK
+    return box, ours / CLK, by_name
 
 
 # ---- the two servers behind one client --------------------------------------------------------------------
@@ -629,15 +646,19 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
 
         async def phase(s: Server, key: str, work: Awaitable[Any]) -> Any:
             """Run one measured phase; record how many cores other processes on the box kept busy meanwhile."""
-            (box0, ours0), t0 = cpu_split(), time.monotonic()
+            named = {proc.pid: name for name, proc in stack.procs.items()}
+            (box0, ours0, by0), t0 = cpu_split(named), time.monotonic()
             out = await work
-            (box1, ours1), wall = cpu_split(), time.monotonic() - t0
+            (box1, ours1, by1), wall = cpu_split(named), time.monotonic() - t0
             others = max(0.0, (box1 - box0) - (ours1 - ours0)) / wall if wall else 0.0
             res[s.name].setdefault("other_cores_busy", {})[key] = round(others, 2)
+            # CPU-s of each of our processes in this phase: robust to what else loads the box (issue 10).
+            used = {name: round(by1[name] - by0.get(name, 0.0), 2) for name in by1 if by1[name] - by0.get(name, 0.0)}
+            res[s.name].setdefault("cpu_s", {})[key] = used
             shown = out[1] if isinstance(out, tuple) else out
             print(
                 f"[{time.monotonic() - args.t_start:6.1f} s] {s.name} {key}: {json.dumps(shown)} "
-                f"(other processes on the box: {others:.2f} cores)",
+                f"(other processes on the box: {others:.2f} cores; CPU-s: {json.dumps(used)})",
                 flush=True,
             )
             return out
@@ -682,10 +703,10 @@ async def storage_bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any
     ):  # fmt: skip
         for name, client, proc in (("local", local, "api"), ("s3", s3, "api-s3")):
             server = Server(f"Yilian {name}", client, "YILIAN", 0, stack.procs[proc].pid)
-            (box0, ours0), t0 = cpu_split(), time.monotonic()
+            (box0, ours0, _), t0 = cpu_split(), time.monotonic()
             study, stow = await stow_ct(server, maker, args.ct_slices)
             got = await retrieval(server, study, args.repeats)
-            (box1, ours1), wall = cpu_split(), time.monotonic() - t0
+            (box1, ours1, _), wall = cpu_split(), time.monotonic() - t0
             others = max(0.0, (box1 - box0) - (ours1 - ours0)) / wall if wall else 0.0
             out[name] = {"stow": stow, "retrieve": got, "other_cores_busy": round(others, 2)}
             print(f"[{time.monotonic() - args.t_start:6.1f} s] storage {name}: {json.dumps(out[name])}", flush=True)
@@ -936,6 +957,13 @@ def write_docs(summary: dict[str, Any], table: str, path: Path) -> None:
         )
         busy = ", ".join(f"{k} {v}" for k, v in r.get("other_cores_busy", {}).items())
         extra.append(f"  Cores kept busy by other processes on the box during {name}'s phases: {busy}.")
+        used = r.get("cpu_s", {})
+        if used:  # process time per phase: robust to a loaded box, unlike the rates
+            per_phase = "; ".join(
+                f"{key} " + ", ".join(f"{proc} {sec}" for proc, sec in sorted(procs.items(), key=lambda kv: -kv[1])[:4])
+                for key, procs in used.items()
+            )
+            extra.append(f"  CPU-s of the bench's processes in {name}'s phases (top 4 each): {per_phase}.")
     mem = y.get("memory")
     if mem:
         extra.append(f"* Yilian ingested the memory-row study by STOW-RS at {mem['stow_mb_s']} MB/s.")
