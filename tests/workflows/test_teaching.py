@@ -227,6 +227,11 @@ async def test_flag_accept_deidentify_curate_block_publish_unpublish(
         )
         got = {(k, r) for k, r in kinds}
     assert ("teaching_ready", "he.educator") in got and ("teaching_published", reader) in got
+    async with harness.engine.connect() as conn:  # each step's audit event says whom its notices reached, and how
+        details = await conn.execute(select(teaching_events.c.details).where(teaching_events.c.case_id == case_id))
+        told = [t for d in details.scalars() for t in d.get("notified", [])]
+    ready = [t for t in told if t["kind"] == "teaching_ready"]
+    assert ready and all("he.educator" in t["to"] and "in_app" in t["method"] for t in ready), told
     await replays(harness, case_id, "teaching_v1_life")
 
 

@@ -36,13 +36,9 @@ class ConsultActivities:
     async def record_step(self, inp: RecordConsultStepInput) -> bool:
         """Notices, audit event, projection and attendance: all or nothing; False for a step already recorded."""
         async with self._engine.begin() as conn:
-            sent = [
-                await dispatch.deliver(conn, self._notifiers, n, await dispatch.recipients(conn, n))
-                for n in inp.notifications
-            ]
             details = dict(inp.details)
-            if sent:
-                details["notified"] = [{"kind": x.kind, "to": x.recipients, "method": x.channels} for x in sent]
+            if told := await dispatch.notify_all(conn, self._notifiers, inp.notifications):
+                details["notified"] = told
             return await q.record_step(conn, inp, details)
 
     @activity.defn(name=ConsultActivityName.RECORD_ON_REFERRAL)

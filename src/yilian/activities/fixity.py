@@ -75,7 +75,7 @@ class FixityActivities:
                 note = NotifyInput(
                     f"fixity/{inp.run_id}", "", NoticeKind.FIXITY_MISMATCH, Audience(role=Role.COORDINATOR), at, params
                 )
-                await dispatch.deliver(conn, self._notifiers, note, await dispatch.recipients(conn, note))
+                await dispatch.notify(conn, self._notifiers, note)
             done = await q.run(conn, inp.run_id)
             assert done is not None
             return await _outcome(conn, done)

@@ -54,16 +54,14 @@ class LectureActivities:
         async with self._engine.begin() as conn:
             details = dict(inp.details)
             registered = await q.registered_ids(conn, e.lecture_id) if any(n.registered for n in inp.notes) else []
-            told = []
-            for n in inp.notes:
-                who = sorted({*n.user_ids, *(registered if n.registered else [])})
-                if not who:
-                    continue
-                note = NotifyInput(f"{e.lecture_id}/{e.seq}/{n.kind}", "", n.kind, Audience(user_ids=who), e.at,
-                                   dict(n.params))  # fmt: skip
-                sent = await dispatch.deliver(conn, self._notifiers, note, await dispatch.recipients(conn, note))
-                told.append({"kind": sent.kind, "to": sent.recipients, "method": sent.channels})
-            if told:
+            step = f"{e.lecture_id}/{e.seq}"
+            audiences = [(n, sorted({*n.user_ids, *(registered if n.registered else [])})) for n in inp.notes]
+            notices = [
+                NotifyInput(f"{step}/{n.kind}", "", n.kind, Audience(user_ids=who), e.at, dict(n.params))
+                for n, who in audiences
+                if who
+            ]
+            if told := await dispatch.notify_all(conn, self._notifiers, notices):
                 details["notified"] = told
             return await q.record_step(conn, inp, details)
 
@@ -138,7 +136,7 @@ class LectureActivities:
                                        credit=f"{inp.credit:g}")  # fmt: skip
                 note = NotifyInput(f"{inp.lecture_id}/credit/{user_id}", "", NoticeKind.LECTURE_CREDIT,
                                    Audience(user_ids=[user_id]), now, params)  # fmt: skip
-                await dispatch.deliver(conn, self._notifiers, note, await dispatch.recipients(conn, note))
+                await dispatch.notify(conn, self._notifiers, note)
         return TallyResult(len(found), len(new), new)
 
     def all(self) -> list[Callable[..., Any]]:

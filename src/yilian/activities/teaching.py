@@ -44,11 +44,7 @@ class TeachingActivities:
                 conn, inp.event, inp.snapshot, dict(inp.details), curation_version=inp.curation_version
             )
             if recorded and inp.notifications:  # a retry found its step recorded, notices and all
-                sent = [
-                    await dispatch.deliver(conn, self._notifiers, n, await dispatch.recipients(conn, n))
-                    for n in inp.notifications
-                ]
-                told = [{"kind": x.kind, "to": x.recipients, "method": x.channels} for x in sent]
+                told = await dispatch.notify_all(conn, self._notifiers, inp.notifications)
                 await q.note_notified(conn, inp.event.case_id, inp.event.seq, told)
         return recorded
 

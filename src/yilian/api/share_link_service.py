@@ -97,7 +97,7 @@ async def _tell_referring_doctor(conn: AsyncConnection, link: dict[str, Any], un
         Audience(user_ids=[referral["submitted_by"]]), now,
         notice_params(kind, referral_id=link["referral_id"], until=until.isoformat()),
     )  # fmt: skip
-    await dispatch.deliver(conn, [InAppNotifier(), WebhookNotifier()], notice, await dispatch.recipients(conn, notice))
+    await dispatch.notify(conn, [InAppNotifier(), WebhookNotifier()], notice)
 
 
 async def key_image_blob(

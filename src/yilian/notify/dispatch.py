@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from yilian.db.queries import notification as notification_queries
@@ -24,3 +27,19 @@ async def deliver(
     )
     channels = [n.channel for n in notifiers if await n.deliver(conn, message, to)]
     return NotifyResult(kind=inp.kind, recipients=[r.user_id for r in to], channels=channels)
+
+
+async def notify(conn: AsyncConnection, notifiers: list[Notifier], inp: NotifyInput) -> NotifyResult:
+    """Deliver `inp` to whoever its audience is now."""
+    return await deliver(conn, notifiers, inp, await recipients(conn, inp))
+
+
+async def notify_all(
+    conn: AsyncConnection, notifiers: list[Notifier], notices: Iterable[NotifyInput]
+) -> list[dict[str, Any]]:
+    """Deliver each notice in turn: who was told of what, by which channels, as an audit event's `notified`."""
+    told = []
+    for inp in notices:
+        sent = await notify(conn, notifiers, inp)
+        told.append({"kind": sent.kind, "to": sent.recipients, "method": sent.channels})
+    return told
