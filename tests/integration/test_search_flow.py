@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.matrix import walk
-from tests.support.search import SearchNode
+from tests.support.search import SearchNode, fresh_alias, index_without_countable_facets, signed
 from tests.support.wait import wait_until
+from yilian.api.app import create_app
 from yilian.config import Settings
 from yilian.db.queries import search as search_queries
 from yilian.db.schema import search_events
@@ -49,6 +52,12 @@ async def _indexed(search_settings: Settings, referral_id: str, version: int | N
     return doc
 
 
+async def _searches(engine: AsyncEngine, user: str) -> int:
+    async with engine.connect() as conn:
+        n = await conn.scalar(select(func.count()).select_from(search_events).where(search_events.c.user_id == user))
+    return int(n or 0)
+
+
 async def _found(api: Api, user: str, q: str, **params: Any) -> dict[str, Any]:
     async def look() -> dict[str, Any]:
         return await api.ok(user, "GET", "/api/search", params={"q": q, **params})  # type: ignore[no-any-return]
@@ -73,7 +82,7 @@ async def test_signed_report_is_found_by_chinese_and_english(
         assert hit["hospital_id"] == "h-anping" and hit["modality"] == "CT"
     answer = await _found(search_api, "zhao.anping", "磨玻璃结节")
     assert answer["slots"][0][0] == "磨玻璃结节" and "GGO" in answer["slots"][0]
-    assert {f["value"] for f in answer["facets"]["modality"]} >= {"CT"}
+    assert {f["value"] for f in answer["facets"]["modality"]} >= {"CT"} and answer["facets_available"] is True
 
     # the other county does not find it; the audit has both searches
     other = await _found(search_api, "sun.qingshan", "磨玻璃结节", limit=100)
@@ -121,6 +130,30 @@ async def test_similar_cases_through_the_api(search_api: Api, engine: AsyncEngin
             select(func.count()).select_from(search_events).where(search_events.c.kind == "similar")
         )
     assert (n or 0) >= 1
+
+
+async def test_search_answers_its_hits_when_the_facet_counts_fail(
+    engine: AsyncEngine, temporal_client: Client, search_settings: Settings
+) -> None:
+    """A 200 with the hits and `facets_available: false` (the web app says so quietly), not a 503 for the search;
+    audited like any search."""
+    assert search_settings.opensearch_url
+    local = search_settings.model_copy(update={"search_alias": fresh_alias("nofacets")})
+    index = ReportIndex.from_url(search_settings.opensearch_url, local.search_alias)
+    reports = [signed(f"s-nofacets-{i}", f"右肺上叶磨玻璃结节，直径约{i + 5}mm。", "磨玻璃结节。") for i in range(3)]
+    try:
+        await index_without_countable_facets(index.client, index.alias, reports)
+        app = create_app(local, engine, temporal_client)
+        searched_before = await _searches(engine, "wang.expert")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yilian.test") as client:
+            answer = await Api(client).ok("wang.expert", "GET", "/api/search", params={"q": "磨玻璃结节"})
+    finally:
+        for name in await ix.indices_of(index.client, index.alias):
+            await index.client.indices.delete(index=name)
+        await index.close()
+    assert (answer["facets_available"], answer["facets"], answer["total"]) == (False, {}, 3)
+    assert sorted(h["referral_id"] for h in answer["items"]) == [r.referral_id for r in reports]
+    assert await _searches(engine, "wang.expert") == searched_before + 1
 
 
 async def test_suggestions_from_the_terms_dictionary(search_api: Api) -> None:

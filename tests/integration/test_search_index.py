@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.search import fresh_alias, signed
+from tests.support.search import fresh_alias, index_without_countable_facets, signed
 from yilian.domain.access import Principal
 from yilian.domain.roles import Role
 from yilian.search import index as ix
@@ -112,6 +112,7 @@ async def test_sort_by_date_and_relevance(idx: ReportIndex) -> None:
 async def test_facets_count_under_the_other_choices(idx: ReportIndex) -> None:
     answer = await idx.search(ADMIN, ReportQuery("", chosen={Facet.MODALITY: ["CT"]}))
     assert answer.total == 5 and all(h.source["modality"] == "CT" for h in answer.hits)
+    assert answer.facets_available
     modality = {v.value: v.count for v in answer.facets[Facet.MODALITY]}
     assert modality == {"CT": 5, "MR": 1, "DX": 1}, "a chosen facet still counts its other values"
     hospital = {v.value: (v.count, v.label) for v in answer.facets[Facet.HOSPITAL]}
@@ -123,6 +124,25 @@ async def test_facets_count_under_the_other_choices(idx: ReportIndex) -> None:
     critical = await idx.search(ADMIN, ReportQuery("", chosen={Facet.CRITICAL: ["true"]}))
     assert [h.referral_id for h in critical.hits] == ["s-effusion"]
     assert {v.value: v.count for v in critical.facets[Facet.DISCREPANCY]} == {"minor": 1}, "counted within critical"
+
+
+async def test_hits_answer_when_the_facet_counts_fail(idx: ReportIndex, opensearch_url: str) -> None:
+    """The facet request fails on the node (a facet field it cannot count); the hits, total and highlights of the
+    same query come back whole from their own request, the facets marked unavailable."""
+    whole = await idx.search(ADMIN, ReportQuery("磨玻璃结节", chosen={Facet.MODALITY: ["CT"]}))
+    broken = ReportIndex.from_url(opensearch_url, fresh_alias("nofacets"))
+    try:
+        await index_without_countable_facets(broken.client, broken.alias, CORPUS)
+        answer = await broken.search(ADMIN, ReportQuery("磨玻璃结节", chosen={Facet.MODALITY: ["CT"]}))
+        assert (answer.facets_available, answer.facets) == (False, {})
+        assert whole.facets_available and whole.facets[Facet.MODALITY]
+        assert answer.total == whole.total == 3
+        assert [h.referral_id for h in answer.hits] == [h.referral_id for h in whole.hits]
+        assert [h.highlights for h in answer.hits] == [h.highlights for h in whole.hits]
+    finally:
+        for name in await ix.indices_of(broken.client, broken.alias):
+            await broken.client.indices.delete(index=name)
+        await broken.close()
 
 
 async def test_highlights_in_both_languages(idx: ReportIndex) -> None:

@@ -3,14 +3,19 @@ signed reports made up for the index, and a fresh alias per test module."""
 
 from __future__ import annotations
 
+import copy
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from opensearchpy import AsyncOpenSearch
+
 from yilian.domain.report import ReportKind, SignedReport, SignedSection
 from yilian.runtime import opensearch
 from yilian.runtime.opensearch import OpenSearchNode
+from yilian.search import index as ix
 
 
 @dataclass
@@ -86,3 +91,13 @@ def signed(
         critical=critical,
         sections=tuple(sections),
     )
+
+
+async def index_without_countable_facets(client: AsyncOpenSearch, alias: str, reports: Iterable[SignedReport]) -> None:
+    """`reports` behind `alias` in an index whose `discrepancy` is a text field (as a hand-made or older mapping
+    could have it): OpenSearch refuses to count a facet on it, so every facet request fails while hits answer."""
+    mappings = copy.deepcopy(ix.MAPPINGS)
+    mappings["properties"]["discrepancy"] = {"type": "text"}
+    body = {**ix.index_body(), "mappings": mappings, "aliases": {alias: {}}}
+    await client.indices.create(index=f"{alias}-v{ix.MAPPING_VERSION}-text-discrepancy", body=body)
+    await ix.bulk_index(client, alias, [ix.report_document(r) for r in reports], refresh=True)

@@ -5,6 +5,8 @@ one slot); every slot must match, each of its terms as a phrase, in the present 
 impression unless negated and uncertain mentions are asked for too. Text in double quotes is one exact phrase.
 The access filter is part of the query (it scores nothing and narrows the facet counts); chosen facet values go in
 `post_filter`, and each facet counts under every choice but its own, so its numbers stay true while it is chosen.
+Hits and facet counts are two requests (`hits_body`, `facets_body`): the counts are the expensive part on a large
+index, and a search answers its hits without them when they fail or are late.
 """
 
 from __future__ import annotations
@@ -132,25 +134,25 @@ def highlight(include_negated: bool) -> dict[str, Any]:
     }
 
 
-def search_body(q: ReportQuery, access: dict[str, Any]) -> dict[str, Any]:
-    """The search request: access and text in `query`, chosen facets in `post_filter`, every facet counted under
-    the other facets' choices."""
+def _query(q: ReportQuery, access: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     clause = text_clause(q.text, q.include_negated)
-    query: dict[str, Any] = {"bool": {"filter": [access], **({"must": [clause]} if clause else {})}}
-    chosen = {f: _choice(f, v) for f, v in q.chosen.items() if v}
-    aggs: dict[str, Any] = {}
-    for facet in Facet:
-        others = [c for f, c in chosen.items() if f is not facet]
-        aggs[facet.value] = {
-            "filter": {"bool": {"filter": others}} if others else {"match_all": {}},
-            "aggs": {"values": _facet_agg(facet)},
-        }
+    return {"bool": {"filter": [access], **({"must": [clause]} if clause else {})}}, clause
+
+
+def _chosen(q: ReportQuery) -> dict[Facet, dict[str, Any]]:
+    return {f: _choice(f, v) for f, v in q.chosen.items() if v}
+
+
+def hits_body(q: ReportQuery, access: dict[str, Any]) -> dict[str, Any]:
+    """The hits request: access and text in `query`, chosen facets in `post_filter`; no aggregations (they are
+    `facets_body`'s, a request of their own, so the hits never wait for the counts)."""
+    query, clause = _query(q, access)
+    chosen = _chosen(q)
     sort: list[Any] = (
         ["_score", {"signed_at": "desc"}] if q.sort is Sort.RELEVANCE and clause else [{"signed_at": "desc"}, "_score"]
     )
     body: dict[str, Any] = {
         "query": query,
-        "aggs": aggs,
         "sort": sort,
         "from": q.offset,
         "size": q.limit,
@@ -161,6 +163,25 @@ def search_body(q: ReportQuery, access: dict[str, Any]) -> dict[str, Any]:
         body["post_filter"] = {"bool": {"filter": list(chosen.values())}}
     if clause:
         body["highlight"] = highlight(q.include_negated)
+    return body
+
+
+def facets_body(q: ReportQuery, access: dict[str, Any], timeout: str | None = None) -> dict[str, Any]:
+    """The facet counts as a `size: 0` request (which the shard request cache keeps): the same query as the hits,
+    every facet counted under the other facets' choices. `timeout` stops the shards' collection early (the answer
+    then says `timed_out` and its counts are partial)."""
+    query, _ = _query(q, access)
+    chosen = _chosen(q)
+    aggs: dict[str, Any] = {}
+    for facet in Facet:
+        others = [c for f, c in chosen.items() if f is not facet]
+        aggs[facet.value] = {
+            "filter": {"bool": {"filter": others}} if others else {"match_all": {}},
+            "aggs": {"values": _facet_agg(facet)},
+        }
+    body: dict[str, Any] = {"query": query, "aggs": aggs, "size": 0, "track_total_hits": False}
+    if timeout:
+        body["timeout"] = timeout
     return body
 
 
@@ -215,6 +236,7 @@ class SearchAnswer:
     total: int
     hits: list[Hit]
     facets: Mapping[Facet, list[FacetValue]]
+    facets_available: bool  # False: the counts failed or were late, and `facets` is empty; the hits are whole
     took_ms: int
 
 
@@ -258,7 +280,7 @@ def parse_hits(response: Mapping[str, Any]) -> list[Hit]:
     ]
 
 
-def parse_answer(response: Mapping[str, Any]) -> SearchAnswer:
+def parse_facets(response: Mapping[str, Any]) -> dict[Facet, list[FacetValue]]:
     facets: dict[Facet, list[FacetValue]] = {}
     for facet in Facet:
         buckets = response.get("aggregations", {}).get(facet.value, {}).get("values", {}).get("buckets", [])
@@ -268,10 +290,16 @@ def parse_answer(response: Mapping[str, Any]) -> SearchAnswer:
             labels = b.get("label", {}).get("buckets", [])
             values.append(FacetValue(value, int(b["doc_count"]), str(labels[0]["key"]) if labels else None))
         facets[facet] = values
+    return facets
+
+
+def parse_answer(response: Mapping[str, Any], facets: Mapping[str, Any] | None) -> SearchAnswer:
+    """The hits answer with the facets answer; `facets` None (they failed or did not come in time): no counts."""
     total = response["hits"]["total"]
     return SearchAnswer(
         total=int(total["value"] if isinstance(total, dict) else total),
         hits=parse_hits(response),
-        facets=facets,
+        facets=parse_facets(facets) if facets is not None else {},
+        facets_available=facets is not None,
         took_ms=int(response.get("took", 0)),
     )

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as SearchConnectionError
-from opensearchpy.exceptions import ConnectionTimeout
+from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.report import SignedReport
 from yilian.search import index as ix
 from yilian.search.access import visible_reports
-from yilian.search.query import Hit, ReportQuery, SearchAnswer, parse_answer, parse_hits, search_body, similar_body
+from yilian.search.query import (
+    Hit,
+    ReportQuery,
+    SearchAnswer,
+    facets_body,
+    hits_body,
+    parse_answer,
+    parse_hits,
+    similar_body,
+)
+
+log = logging.getLogger(__name__)
+# The facet counts' budget: OpenSearch stops collecting them after FACET_TIMEOUT_S (partial counts are shown as
+# none), and the client waits a little longer for that answer. The hits keep the client's whole timeout.
+FACET_TIMEOUT_S = 3.0
 
 
 @contextlib.contextmanager
@@ -35,9 +51,12 @@ def connect(url: str, *, timeout: float = 10.0) -> AsyncOpenSearch:
 class ReportIndex:
     """Reads and writes through the alias; the alias and its first index are created on first use."""
 
-    def __init__(self, client: AsyncOpenSearch, alias: str = ix.DEFAULT_ALIAS) -> None:
+    def __init__(
+        self, client: AsyncOpenSearch, alias: str = ix.DEFAULT_ALIAS, *, facet_timeout_s: float = FACET_TIMEOUT_S
+    ) -> None:
         self.client = client
         self.alias = alias
+        self.facet_timeout_s = facet_timeout_s
         self._ready = False
 
     @classmethod
@@ -55,10 +74,33 @@ class ReportIndex:
         return await ix.index_report(self.client, self.alias, report, refresh=refresh)
 
     async def search(self, p: Principal, q: ReportQuery) -> SearchAnswer:
+        """The hits and, asked at the same time in a request of their own, the facet counts; the hits are answered
+        without counts when those fail or are late (503 only when the hits cannot be had)."""
+        access = visible_reports(p)
         with _answering():
             await self.ensure()
-            response = await self.client.search(index=self.alias, body=search_body(q, visible_reports(p)))
-        return parse_answer(response)
+            facets = asyncio.create_task(self._facets(q, access))
+            try:
+                response = await self.client.search(index=self.alias, body=hits_body(q, access))
+            except BaseException:
+                facets.cancel()
+                raise
+        return parse_answer(response, await facets)
+
+    async def _facets(self, q: ReportQuery, access: dict[str, Any]) -> Mapping[str, Any] | None:
+        """The facets answer, or None when it failed, timed out or is partial (logged: the search goes on)."""
+        body = facets_body(q, access, timeout=f"{int(self.facet_timeout_s * 1000)}ms")
+        try:
+            response: Mapping[str, Any] = await self.client.search(
+                index=self.alias, body=body, request_cache=True, request_timeout=self.facet_timeout_s + 1
+            )
+        except TransportError as exc:
+            log.warning("report search answered without facet counts: %s", exc)
+            return None
+        if response.get("timed_out") or response.get("_shards", {}).get("failed"):
+            log.warning("report search answered without facet counts: they took over %s s", self.facet_timeout_s)
+            return None
+        return response
 
     async def similar(self, p: Principal, referral_id: str, *, limit: int = 10) -> list[Hit]:
         """Reports like this referral's, among those `p` may see; none when the referral is not indexed."""

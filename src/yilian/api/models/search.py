@@ -79,7 +79,10 @@ class SearchResults(Page[ReportHit]):
     """One page of reports found, how many in all, and the facets counted over all of them."""
 
     total: int = Field(description="reports found among those the caller may see")
-    facets: dict[Facet, list[FacetCount]]
+    facets: dict[Facet, list[FacetCount]] = Field(description="empty when `facets_available` is false")
+    facets_available: bool = Field(
+        description="false: the facet counts failed or did not come in time; the hits and `total` are whole"
+    )
     slots: list[list[str]] = Field(description="how the query was read: each slot and the synonyms it matched")
     took_ms: int
 
@@ -97,6 +100,7 @@ class SearchResults(Page[ReportHit]):
                 f: [FacetCount(value=v.value, count=v.count, label=v.label) for v in values]
                 for f, values in answer.facets.items()
             },
+            facets_available=answer.facets_available,
             slots=slots,
             took_ms=answer.took_ms,
         )

@@ -7831,10 +7831,18 @@ export interface components {
              * @description reports found among those the caller may see
              */
             total: number;
-            /** Facets */
+            /**
+             * Facets
+             * @description empty when `facets_available` is false
+             */
             facets: {
                 [key: string]: components["schemas"]["FacetCount"][];
             };
+            /**
+             * Facets Available
+             * @description false: the facet counts failed or did not come in time; the hits and `total` are whole
+             */
+            facets_available: boolean;
             /**
              * Slots
              * @description how the query was read: each slot and the synonyms it matched

@@ -173,6 +173,11 @@ export default function SearchPage() {
       {data && (
         <div className="split search-split">
           <aside aria-label={t("facet.modality")}>
+            {!data.facets_available && (
+              <p className="muted small" role="note">
+                {t("facetsUnavailable")}
+              </p>
+            )}
             {facetValues.map((f) => (
               <FacetBox key={f} facet={f} values={data.facets[f] ?? []} chosen={chosen[f]} toggle={(v) => toggle(f, v)} />
             ))}
