@@ -14,6 +14,7 @@ from types import ModuleType
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.search import fresh_alias
@@ -42,7 +43,7 @@ def region() -> ModuleType:
 @pytest.fixture
 async def province(
     region: ModuleType, pg_server: EmbeddedPostgres, settings: Settings, opensearch_url: str, temporal_client: Client
-) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, object, AsyncEngine]]:
     url = pg_server.create_database(f"region_{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(migrate_and_seed, url)
     loaded = await region.load_province(url, hospitals=3, referrals=300, days=30)
@@ -56,20 +57,34 @@ async def province(
         async with build_worker(temporal_client, engine, local):
             app = create_app(local, engine, temporal_client)
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://region.test") as c:
-                yield c, loaded
+                yield c, loaded, engine
     finally:
         await engine.dispose()
 
 
 async def test_a_tiny_province_loads_and_every_screen_answers(
-    region: ModuleType, province: tuple[httpx.AsyncClient, object]
+    region: ModuleType, province: tuple[httpx.AsyncClient, object, AsyncEngine]
 ) -> None:
-    client, loaded = province
+    client, loaded, engine = province
     assert (loaded.hospitals, loaded.referrals) == (3, 300)  # type: ignore[attr-defined]
     assert loaded.open == 9 and loaded.reports == 291 and loaded.audit_events > 6 * 290  # type: ignore[attr-defined]
-    times = await region.live_load("", loaded.county_doctors, 4.0, 2, client=client)  # type: ignore[attr-defined]
-    assert "errors" not in times, times
-    assert all(times[screen] for screen in region.SCREENS), {k: len(v) for k, v in times.items()}
+    load = await region.live_load("", loaded.county_doctors, 4.0, 2, client=client)  # type: ignore[attr-defined]
+    assert load.errors == {}, load.first_errors()
+    assert all(load.times[screen] for screen in region.SCREENS), {k: len(v) for k, v in load.times.items()}
+    # every submit the load counted is a case the county doctor's hospital sent, recorded with its audit event
+    assert len(load.submitted) == len(load.times["submit"]) >= 1
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(referrals.c.requesting_hospital_id, referrals.c.submitted_by, audit_events.c.action)
+                .join(audit_events, (audit_events.c.referral_id == referrals.c.id) & (audit_events.c.seq == 1))
+                .where(referrals.c.id.in_(load.submitted))
+            )
+        ).all()
+    doctors = dict(zip(loaded.county_doctors, [f"h-county-{i:02d}" for i in range(1, 4)], strict=True))  # type: ignore[attr-defined]
+    assert len(rows) == len(load.submitted) and all(
+        (hospital, action) == (doctors[by], "submit") for hospital, by, action in rows
+    ), rows
     summary = {
         "machine": {
             "date": "now",
@@ -87,7 +102,7 @@ async def test_a_tiny_province_loads_and_every_screen_answers(
             "users": 2,
             "requests_per_s": 1,
             "errors": 0,
-            "screens": {s: region.percentiles(times[s]) for s in region.SCREENS},
+            "screens": {s: region.percentiles(load.times[s]) for s in region.SCREENS},
         },  # fmt: skip
         "cpu_percent": {"api": 50.0, "postgresql": 10.0},
     }
@@ -96,6 +111,10 @@ async def test_a_tiny_province_loads_and_every_screen_answers(
     assert "no Yilian process was CPU-bound (the busiest, `api`, used 50.0 %" in text  # the samples decide
     summary["cpu_percent"] = {"api": 97.0, "postgresql": 10.0}
     assert "`api` at 97.0 % of a core: it is CPU-bound" in region.render(summary, "x")
+    failed = {"errors": 2, "errors_by_screen": {"submit": 2}, "first_errors": {"submit": "POST /api/referrals: 503 x"}}
+    summary["live"] = {**summary["live"], **failed}  # type: ignore[dict-item]
+    text = region.render(summary, "x")
+    assert "2 errors (the first of each screen: submit (2): `POST /api/referrals: 503 x`)." in text
 
 
 async def test_the_bulk_rows_are_whole(region: ModuleType, pg_server: EmbeddedPostgres) -> None:
