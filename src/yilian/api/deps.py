@@ -25,7 +25,7 @@ from yilian.api.lecture_media import LectureViews, SegmentTimes
 from yilian.api.lecture_view import must_moderate, must_see_attendance, must_watch, seen_lecture
 from yilian.api.live_door import LiveProcesses
 from yilian.api.referral_view import seen
-from yilian.api.security import current_generation, grant_claims, patient_claims, token_claims
+from yilian.api.security import CheckedTokens, current_generation, grant_claims, patient_claims, token_claims
 from yilian.api.workflow_client import (
     ConsultCommands,
     LectureCommands,
@@ -49,6 +49,7 @@ from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 from yilian.imaging.blob import BlobStore
+from yilian.imaging.retrieve import FrameLayouts
 from yilian.search.reports import ReportIndex
 
 
@@ -66,6 +67,8 @@ class Resources:
     lecture_views: LectureViews | None = None  # the buffer of lecture segment views (api/lecture_media.py)
     segment_times: SegmentTimes | None = None
     principals: PrincipalCache = field(default_factory=lambda: PrincipalCache())  # DICOMweb callers, briefly
+    layouts: FrameLayouts = field(default_factory=FrameLayouts)  # where the pixels are in files read lately
+    tokens: CheckedTokens = field(default_factory=CheckedTokens)  # tokens whose signature was checked
 
 
 class PrincipalCache:
@@ -178,6 +181,10 @@ async def _lecture_media(request: HTTPConnection) -> LectureMedia:
     return lecture_files(resources(request))
 
 
+async def _tokens(request: HTTPConnection) -> CheckedTokens:
+    return resources(request).tokens
+
+
 AppSettings = Annotated[Settings, Depends(_settings)]
 Engine = Annotated[AsyncEngine, Depends(_engine)]
 Temporal = Annotated[Client, Depends(_temporal)]
@@ -192,6 +199,7 @@ LectureActions = Annotated[LectureCommands, Depends(_lecture_commands)]
 QualityAuditActions = Annotated[QualityAuditCommands, Depends(_quality_audit_commands)]
 LectureFiles = Annotated[LectureMedia, Depends(_lecture_media)]
 ReportSearch = Annotated[ReportIndex, Depends(_search)]
+Tokens = Annotated[CheckedTokens, Depends(_tokens)]
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -205,10 +213,17 @@ class Session:
     expires_at: datetime
 
 
-def _claims(settings: Settings, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
+def _claims(
+    settings: Settings, creds: HTTPAuthorizationCredentials | None, tokens: CheckedTokens | None = None
+) -> dict[str, Any]:
     if creds is None or creds.scheme.lower() != "bearer":
         raise YilianError(ErrorCode.UNAUTHENTICATED, "sign in first: send Authorization: Bearer <token>")
-    return token_claims(settings, creds.credentials)
+    if tokens is not None and (checked := tokens.get(creds.credentials, CheckedTokens.STAFF)) is not None:
+        return checked
+    claims = token_claims(settings, creds.credentials)
+    if tokens is not None:
+        tokens.put(creds.credentials, CheckedTokens.STAFF, claims)
+    return claims
 
 
 def _principal(claims: dict[str, Any], user: dict[str, Any] | None) -> Principal:
@@ -221,15 +236,20 @@ def _principal(claims: dict[str, Any], user: dict[str, Any] | None) -> Principal
     return Principal(user["id"], Role(user["role"]), user["hospital_id"], user["display_name"], licensed)
 
 
-async def authenticate(settings: Settings, engine: AsyncEngine, creds: HTTPAuthorizationCredentials | None) -> Session:
-    claims = _claims(settings, creds)
+async def authenticate(
+    settings: Settings,
+    engine: AsyncEngine,
+    creds: HTTPAuthorizationCredentials | None,
+    tokens: CheckedTokens | None = None,
+) -> Session:
+    claims = _claims(settings, creds, tokens)
     async with reading(engine) as conn:
         user = await alliance.principal_row(conn, str(claims.get("sub")))
     return Session(_principal(claims, user), datetime.fromtimestamp(claims["exp"], UTC))
 
 
-async def current_session(settings: AppSettings, engine: Engine, creds: Credentials) -> Session:
-    return await authenticate(settings, engine, creds)
+async def current_session(settings: AppSettings, engine: Engine, creds: Credentials, tokens: Tokens) -> Session:
+    return await authenticate(settings, engine, creds, tokens)
 
 
 async def current_principal(session: Annotated[Session, Depends(current_session)]) -> Principal:
@@ -247,9 +267,11 @@ class CaseAccess:
     row: dict[str, Any]  # the referral's projection row
 
 
-async def case_access(referral_id: str, settings: AppSettings, engine: Engine, creds: Credentials) -> CaseAccess:
+async def case_access(
+    referral_id: str, settings: AppSettings, engine: Engine, creds: Credentials, tokens: Tokens
+) -> CaseAccess:
     """The caller and the referral in one query: signed in (401) first, then allowed to see the case (404)."""
-    claims = _claims(settings, creds)
+    claims = _claims(settings, creds, tokens)
     async with reading(engine) as conn:
         user, row = await referral_queries.caller_and_referral(conn, str(claims.get("sub")), referral_id)
     principal = _principal(claims, user)
@@ -378,13 +400,15 @@ async def principal_or_gateway(
     engine: AsyncEngine,
     creds: HTTPAuthorizationCredentials | None,
     principals: PrincipalCache | None = None,
+    tokens: CheckedTokens | None = None,
 ) -> Principal:
     """A signed-in person, a clinician holding a patient's QR, or a hospital's gateway presenting the hospital's
-    API key (DICOMweb only). With `principals`, a person's user row read in the last seconds is not read again."""
-    if creds is not None and (claims := grant_claims(settings, creds.credentials)) is not None:
+    API key (DICOMweb only). With `principals`, a person's user row read in the last seconds is not read again;
+    with `tokens`, a token whose signature was checked is not checked again (the grant is read every time)."""
+    if creds is not None and (claims := _grant(settings, creds.credentials, tokens)) is not None:
         return await _grant_holder(engine, claims)
     if creds is None or not creds.credentials.startswith(api_key.PREFIX):
-        claims = _claims(settings, creds)
+        claims = _claims(settings, creds, tokens)
         cached = principals.get(claims) if principals is not None else None
         if cached is not None:
             return cached
@@ -406,13 +430,28 @@ async def principal_or_gateway(
     raise YilianError(ErrorCode.UNAUTHENTICATED, "the API key is not valid or has been revoked")
 
 
+def _grant(settings: Settings, token: str, tokens: CheckedTokens | None) -> dict[str, Any] | None:
+    """The claims of a grant token; None for any other, at once for a person's token checked before."""
+    if tokens is None:
+        return grant_claims(settings, token)
+    if (checked := tokens.get(token, CheckedTokens.GRANT)) is not None:
+        return checked
+    if tokens.get(token, CheckedTokens.STAFF) is not None:
+        return None  # a person's token, checked as such: it is no grant token (those have an audience of their own)
+    claims = grant_claims(settings, token)
+    if claims is not None:
+        tokens.put(token, CheckedTokens.GRANT, claims)
+    return claims
+
+
 async def dicomweb_caller(
     settings: AppSettings,
     engine: Engine,
     creds: Credentials,
     principals: Annotated[PrincipalCache, Depends(_principals)],
+    tokens: Tokens,
 ) -> Principal:
-    return await principal_or_gateway(settings, engine, creds, principals)
+    return await principal_or_gateway(settings, engine, creds, principals, tokens)
 
 
 def require_role(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
@@ -434,11 +473,12 @@ class Archive:
 
     engine: AsyncEngine
     blobs: BlobStore
+    layouts: FrameLayouts
 
 
 async def _archive(request: Request) -> Archive:
     res = resources(request)
-    return Archive(res.engine, res.blobs)
+    return Archive(res.engine, res.blobs, res.layouts)
 
 
 ArchiveAccess = Annotated[Archive, Depends(_archive)]

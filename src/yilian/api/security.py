@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,3 +112,31 @@ def grant_claims(settings: Settings, token: str) -> dict[str, Any] | None:
     except jwt.PyJWTError:
         return None
     return claims if isinstance(claims["sub"], str) else None
+
+
+class CheckedTokens:
+    """Tokens whose signature and claims were checked, with their claims, for reuse until they expire.
+
+    Checking a token depends only on the token, the secret and the clock, so a token checked once passes again
+    until its `exp`: the check (two HMACs for a DICOMweb caller: grant token or not, then the person's token) need
+    not be repeated on each of a viewer's hundreds of requests. What ends a token early (a password change,
+    deactivation, a withdrawn QR) is in the database, which each request still reads. Keyed by the whole token and
+    its kind (staff or grant), so a token is only ever taken for what it was checked as.
+    """
+
+    STAFF, GRANT = "staff", "grant"
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._found: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def get(self, token: str, kind: str) -> dict[str, Any] | None:
+        found = self._found.get(token)
+        if found is None or found[0] != kind or found[1]["exp"] <= time.time():
+            return None  # an expired token is checked again, and refused with the reason
+        return found[1]
+
+    def put(self, token: str, kind: str, claims: dict[str, Any]) -> None:
+        if len(self._found) >= self.size:
+            self._found.clear()  # a burst of sign-ins: start again rather than track ages
+        self._found[token] = (kind, claims)

@@ -115,17 +115,20 @@ def frame(source: Source, frame_number: int) -> bytes:
     return next(iter_frames(source, [frame_number]))
 
 
-def iter_frames(source: Source, frame_numbers: Iterable[int], *, decoded: bool = False) -> Iterator[bytes]:
+def iter_frames(
+    source: Source, frame_numbers: Iterable[int], *, decoded: bool = False, layout: PixelLayout | None = None
+) -> Iterator[bytes]:
     """The bytes of each frame asked, in order, read one at a time so a large file is never in memory whole.
 
     `decoded`: encapsulated frames decoded to native little endian pixels (transfer_syntax.decoded_frame).
+    `layout`: the file's `read_layout`, read before: the header is not parsed again.
 
     Raises FrameNotFoundError for a number outside 1..NumberOfFrames, checked for all numbers before the
     first frame is produced so a response does not fail half-way.
     """
     numbers = list(frame_numbers)
     with ExitStack() as stack:
-        pixels = stack.enter_context(_PixelSource.open(source))
+        pixels = stack.enter_context(_PixelSource.open(source, layout))
         for number in numbers:
             if not 1 <= number <= pixels.frames:
                 raise FrameNotFoundError(f"frame {number} does not exist: the instance has {pixels.frames} frame(s)")
@@ -133,6 +136,55 @@ def iter_frames(source: Source, frame_numbers: Iterable[int], *, decoded: bool =
         for number in numbers:
             data = pixels.read(number)
             yield decoded_frame(pixels.ds, pixels.transfer_syntax, data) if decode else data
+
+
+@dataclass(frozen=True)
+class PixelLayout:
+    """Where a Part-10 file's Pixel Data value lies, and the header before it: all a frame read needs.
+
+    A file's layout never changes, so a caller may keep it (imaging/retrieve.py does, per content-addressed blob)
+    and read any later frame with one seek and read, without parsing the header again.
+    """
+
+    header: Dataset  # the data set up to Pixel Data
+    transfer_syntax: UID
+    frames: int
+    vr: str
+    value_offset: int
+    value_length: int
+    bits_allocated: int = 0  # native only
+    frame_bits: int = 0  # native only: the bits of one frame (Rows x Columns x Samples x Bits Allocated)
+
+
+def read_layout(file: BinaryIO) -> PixelLayout | None:
+    """The Pixel Data layout of the Part-10 file open in `file` (read from its start; the file stays open).
+
+    None for a deflated data set, whose Pixel Data cannot be seeked into. FrameNotFoundError when there is no
+    Pixel Data, or native Pixel Data of undefined length (PS3.5 §A.4 forbids it).
+    """
+    file.seek(0)
+    ds = dcmread(file, stop_before_pixels=True)
+    transfer_syntax = _transfer_syntax(ds)
+    if transfer_syntax == DeflatedExplicitVRLittleEndian:
+        return None
+    # pydicom leaves the file at the start of the element it stopped before (PS3.5 §7.1.2 header layout).
+    start = file.tell()
+    header = file.read(12)
+    big = transfer_syntax == ExplicitVRBigEndian
+    if header[:4] != (_PIXEL_DATA_TAG_BIG if big else _PIXEL_DATA_TAG):
+        raise FrameNotFoundError("the instance has no Pixel Data")
+    if transfer_syntax == ImplicitVRLittleEndian:
+        offset, length, vr = start + 8, int.from_bytes(header[4:8], "little"), "OW"
+    else:
+        offset, length = start + 12, int.from_bytes(header[8:12], "big" if big else "little")
+        vr = header[4:6].decode("ascii", errors="replace")
+    bits = frame_bits = 0
+    if is_native(transfer_syntax):
+        if length == _UNDEFINED_LENGTH:
+            raise FrameNotFoundError("native Pixel Data has an undefined length, which PS3.5 §A.4 forbids")
+        bits = int(ds.BitsAllocated)
+        frame_bits = int(ds.Rows) * int(ds.Columns) * int(ds.SamplesPerPixel) * bits
+    return PixelLayout(ds, transfer_syntax, number_of_frames(ds), vr, offset, length, bits, frame_bits)
 
 
 @dataclass
@@ -147,15 +199,17 @@ class _PixelSource:
     file: BinaryIO | None = None
     value_offset: int = 0
     value_length: int = 0
+    bits_allocated: int = 0  # native, from a file's layout (0: ask the data set)
+    frame_bits: int = 0
 
     @classmethod
-    def open(cls, source: Source) -> _PixelSource:
+    def open(cls, source: Source, layout: PixelLayout | None = None) -> _PixelSource:
         if isinstance(source, Dataset):
             return cls._in_memory(source)
         # closed by _PixelSource.close
         file = open(source, "rb") if isinstance(source, (str, os.PathLike)) else cast(BinaryIO, source)
         try:
-            return cls._in_file(file)
+            return cls._in_file(file, layout)
         except BaseException:
             file.close()
             raise
@@ -170,35 +224,20 @@ class _PixelSource:
         return cls(ds, transfer_syntax, number_of_frames(ds), vr=vr, data=data, value_length=len(data))
 
     @classmethod
-    def _in_file(cls, file: BinaryIO) -> _PixelSource:
-        ds = dcmread(file, stop_before_pixels=True)
-        transfer_syntax = _transfer_syntax(ds)
-        if transfer_syntax == DeflatedExplicitVRLittleEndian:
+    def _in_file(cls, file: BinaryIO, layout: PixelLayout | None) -> _PixelSource:
+        layout = layout or read_layout(file)
+        if layout is None:
             # A deflated body cannot be seeked into; read it whole.
             file.seek(0)
             try:
                 return cls._in_memory(dcmread(file))
             finally:
                 file.close()
-        # pydicom leaves the file at the start of the element it stopped before (PS3.5 §7.1.2 header layout).
-        start = file.tell()
-        header = file.read(12)
-        big = transfer_syntax == ExplicitVRBigEndian
-        if header[:4] != (_PIXEL_DATA_TAG_BIG if big else _PIXEL_DATA_TAG):
-            file.close()
-            raise FrameNotFoundError("the instance has no Pixel Data")
-        if transfer_syntax == ImplicitVRLittleEndian:
-            offset, length, vr = start + 8, int.from_bytes(header[4:8], "little"), "OW"
-        else:
-            offset, length = start + 12, int.from_bytes(header[8:12], "big" if big else "little")
-            vr = header[4:6].decode("ascii", errors="replace")
-        source = cls(
-            ds, transfer_syntax, number_of_frames(ds), vr=vr, file=file, value_offset=offset, value_length=length
-        )
-        if length == _UNDEFINED_LENGTH and is_native(transfer_syntax):
-            source.close()
-            raise FrameNotFoundError("native Pixel Data has an undefined length, which PS3.5 §A.4 forbids")
-        return source
+        return cls(
+            layout.header, layout.transfer_syntax, layout.frames, vr=layout.vr, file=file,
+            value_offset=layout.value_offset, value_length=layout.value_length,
+            bits_allocated=layout.bits_allocated, frame_bits=layout.frame_bits,
+        )  # fmt: skip
 
     def __enter__(self) -> _PixelSource:
         return self
@@ -225,8 +264,8 @@ class _PixelSource:
 
     def _native(self, number: int) -> bytes:
         ds = self.ds
-        bits = int(ds.BitsAllocated)
-        frame_bits = int(ds.Rows) * int(ds.Columns) * int(ds.SamplesPerPixel) * bits
+        bits = self.bits_allocated or int(ds.BitsAllocated)
+        frame_bits = self.frame_bits or int(ds.Rows) * int(ds.Columns) * int(ds.SamplesPerPixel) * bits
         first_bit = (number - 1) * frame_bits
         start, stop = first_bit // 8, (first_bit + frame_bits + 7) // 8
         big = self.transfer_syntax == ExplicitVRBigEndian

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, BinaryIO
 
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
+from yilian.dicom import frames as dicom_frames
+from yilian.dicom.frames import PixelLayout
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging.blob import BlobStore
@@ -108,6 +111,54 @@ async def _rest_of(f: BinaryIO, first: bytes, *, done: bool) -> AsyncIterator[by
             yield chunk
     finally:
         f.close()
+
+
+class FrameLayouts:
+    """The Pixel Data layouts of the blobs read lately (dicom.frames.PixelLayout), by blob key, newest kept.
+
+    A key is the SHA-256 of the file's content, so a layout stays right for as long as the key names anything:
+    there is nothing to invalidate. Who may read the blob is still decided on every request (`located`); this only
+    spares a viewer's hundreds of frame requests parsing the same header again.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._found: OrderedDict[str, PixelLayout] = OrderedDict()
+
+    def get(self, key: str) -> PixelLayout | None:
+        found = self._found.get(key)
+        if found is not None:
+            self._found.move_to_end(key)
+        return found
+
+    def put(self, key: str, layout: PixelLayout) -> None:
+        self._found[key] = layout
+        self._found.move_to_end(key)
+        while len(self._found) > self.size:
+            self._found.popitem(last=False)
+
+
+async def read_frames(
+    blobs: BlobStore, layouts: FrameLayouts, key: str, numbers: list[int], *, decoded: bool = False
+) -> list[bytes]:
+    """The frames asked of one stored file, in one thread hop: its header parsed only the first time (FrameLayouts),
+    then one seek and read per frame (a ranged GET each on S3); decoded to native pixels if asked."""
+    payloads, layout = await asyncio.to_thread(_read_frames, blobs, key, numbers, decoded, layouts.get(key))
+    if layout is not None:
+        layouts.put(key, layout)
+    return payloads
+
+
+def _read_frames(
+    blobs: BlobStore, key: str, numbers: list[int], decoded: bool, layout: PixelLayout | None
+) -> tuple[list[bytes], PixelLayout | None]:
+    f = blobs.open(key)
+    try:
+        layout = layout or dicom_frames.read_layout(f)
+    except BaseException:
+        f.close()
+        raise
+    return list(dicom_frames.iter_frames(f, numbers, decoded=decoded, layout=layout)), layout
 
 
 async def read_dataset(blobs: BlobStore, key: str) -> Dataset:

@@ -23,6 +23,7 @@ from yilian.dicom.frames import (
     iter_frames,
     number_of_frames,
     parse_frame_list,
+    read_layout,
 )
 
 
@@ -83,6 +84,36 @@ def test_native_frames_are_little_endian_from_any_source(little: str, big: str) 
     assert list(iter_frames(_path(little), range(1, count + 1))) == expected
     assert list(iter_frames(_path(big), range(1, count + 1))) == expected
     assert list(iter_frames(dcmread(_path(big)), range(1, count + 1))) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small.dcm",
+        "MR_small_bigendian.dcm",
+        "rtdose_expb.dcm",
+        "liver_1frame.dcm",
+        "rtdose_rle.dcm",
+        "MR_small_implicit.dcm",
+    ],
+)
+def test_a_kept_layout_reads_the_same_frames(name: str) -> None:
+    # The API keeps each blob's layout and reads later frames with it, never parsing the header again.
+    count = number_of_frames(dcmread(_path(name), stop_before_pixels=True))
+    with open(_path(name), "rb") as f:
+        layout = read_layout(f)
+    assert layout is not None and layout.frames == count
+    expected = list(iter_frames(_path(name), range(1, count + 1)))
+    for numbers in ([count, 1], list(range(1, count + 1))):
+        got = list(iter_frames(open(_path(name), "rb"), numbers, layout=layout))  # noqa: SIM115 - closed by it
+        assert got == [expected[n - 1] for n in numbers]
+    with pytest.raises(FrameNotFoundError, match=f"frame {count + 1} does not exist"):
+        list(iter_frames(open(_path(name), "rb"), [count + 1], layout=layout))  # noqa: SIM115
+
+
+def test_a_deflated_file_has_no_layout_to_keep() -> None:
+    with open(_path("image_dfl.dcm"), "rb") as f:
+        assert read_layout(f) is None
 
 
 def test_native_frame_matches_decoded_pixels() -> None:

@@ -27,7 +27,6 @@ from yilian.dicom.multipart import parse_content_type as parse_media_type
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.imaging import retrieve
-from yilian.imaging.blob import BlobStore
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], dependencies=[Depends(dicomweb_uids)])
 STUDY = "/studies/{study}"
@@ -204,12 +203,15 @@ async def retrieve_frames(
     study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    numbers = _frame_numbers(frame_list)
+    return await _frames(request, archive, row, _frame_numbers(frame_list))
+
+
+async def _frames(request: Request, archive: Archive, row: dict[str, Any], numbers: list[int]) -> Response:
     stored = row["transfer_syntax_uid"]
     target = _frame_syntax(request, stored)
     decode = not dicom_frames.is_native(stored) and target == transfer_syntax.DEFAULT
     try:
-        payloads = await asyncio.to_thread(_read_frames, archive.blobs, row["blob_key"], numbers, decode)
+        payloads = await retrieve.read_frames(archive.blobs, archive.layouts, row["blob_key"], numbers, decoded=decode)
     except dicom_frames.FrameNotFoundError as exc:
         raise YilianError(ErrorCode.NOT_FOUND, str(exc)) from exc
     except transfer_syntax.TranscodeError as exc:
@@ -220,30 +222,16 @@ async def retrieve_frames(
     return _buffered([(content_type, payload, None) for payload in payloads], content_type.split(";")[0])
 
 
-def _read_frames(blobs: BlobStore, key: str, numbers: list[int], decode: bool = False) -> list[bytes]:
-    """Only the frames asked: the header, then one seek and read per frame (ranged GETs on S3); decoded if asked."""
-    return list(dicom_frames.iter_frames(blobs.open(key), numbers, decoded=decode))
-
-
 @router.get(INSTANCE + "/bulk/{path:path}")
 async def retrieve_bulk_data(
     study: str, series: str, sop: str, path: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     if path.upper() == "7FE00010":  # Pixel Data: the frames, as stored, one part each
-        return await retrieve_frames(study, series, sop, _all_frames(row), request, archive, principal)
+        return await _frames(request, archive, row, list(range(1, (row["number_of_frames"] or 1) + 1)))
     ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     value = retrieve.bulk_value(ds, path)
     return _buffered([("application/octet-stream", value, None)], "application/octet-stream")
-
-
-def _all_frames(row: dict[str, Any]) -> str:
-    return ",".join(str(n) for n in range(1, (row["number_of_frames"] or 1) + 1))
-
-
-async def _aiter(items: Any) -> AsyncIterator[PartSpec]:
-    for item in items:
-        yield item
 
 
 # --- rendered and thumbnails (PS3.18 §8.3.5, §10.4.1.1.4) --------------------------------------------------------

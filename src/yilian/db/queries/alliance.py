@@ -155,6 +155,9 @@ async def register_patient(
     return str(found["id"])
 
 
+GET_PATIENT = select(patients).where(patients.c.id == bindparam("patient_ref"))  # built once: every case detail
+
+
 async def get_patient(conn: AsyncConnection, patient_ref: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(patients).where(patients.c.id == patient_ref))).mappings().first()
+    row = (await conn.execute(GET_PATIENT, {"patient_ref": patient_ref})).mappings().first()
     return dict(row) if row else None

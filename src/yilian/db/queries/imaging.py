@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -22,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
 
 from yilian.db.queries.access import visible_studies
 from yilian.db.schema import dicom_instances, dicom_series, dicom_studies
@@ -365,17 +368,33 @@ async def visible_instances(
     metadata: bool = False,
 ) -> list[dict[str, Any]]:
     """`instances_of`, limited to a study `p` may see, in one round trip (a viewer makes hundreds of these)."""
-    query = _instances_query(study_instance_uid, series_instance_uid, sop_instance_uid, metadata=metadata)
-    query = query.join_from(dicom_instances, dicom_studies, _in.study_instance_uid == _st.study_instance_uid).where(
+    query = _visible_instances(p, series_instance_uid is not None, sop_instance_uid is not None, metadata)
+    params: dict[str, str] = {"study": study_instance_uid}
+    if series_instance_uid is not None:
+        params["series"] = series_instance_uid
+    if sop_instance_uid is not None:
+        params["sop"] = sop_instance_uid
+    return [dict(r) for r in (await conn.execute(query, params)).mappings()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _visible_instances(p: Principal, series: bool, sop: bool, metadata: bool) -> Select[Any]:
+    """The statement for one caller and one shape of request, built once: a viewer's next request neither builds
+    the access rule's clauses again nor recomputes the statement's cache key (SQLAlchemy memoises it per object).
+    Keyed by the whole principal, so a caller whose role or hospital changes gets a statement of their own."""
+    query = _instances_query(
+        bindparam("study"), bindparam("series") if series else None, bindparam("sop") if sop else None,
+        metadata=metadata,
+    )  # fmt: skip
+    return query.join_from(dicom_instances, dicom_studies, _in.study_instance_uid == _st.study_instance_uid).where(
         visible_studies(p)
     )
-    return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
 def _instances_query(
-    study_instance_uid: str,
-    series_instance_uid: str | None,
-    sop_instance_uid: str | None,
+    study_instance_uid: str | BindParameter[str],
+    series_instance_uid: str | BindParameter[str] | None,
+    sop_instance_uid: str | BindParameter[str] | None,
     *,
     metadata: bool,
 ) -> Select[Any]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, exists, func, or_, select, true, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 from yilian.db.queries.access import visible_referrals
 from yilian.db.queries.alliance import licensed_for_column
@@ -227,20 +229,23 @@ async def audit_trail(conn: AsyncConnection, referral_id: str) -> list[dict[str,
     return [dict(r) for r in rows.mappings()]
 
 
+# Built once: every case detail runs one of them.
+REPORT_HISTORY = (
+    select(report_versions)
+    .where(report_versions.c.referral_id == bindparam("referral_id"))
+    .order_by(report_versions.c.version)
+)
+SIGNED_REPORTS = REPORT_HISTORY.where(report_versions.c.kind.in_(["final", "addendum"]))
+
+
 async def report_history(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(report_versions).where(report_versions.c.referral_id == referral_id).order_by(report_versions.c.version)
-    )
+    rows = await conn.execute(REPORT_HISTORY, {"referral_id": referral_id})
     return [dict(r) for r in rows.mappings()]
 
 
 async def signed_reports(conn: AsyncConnection, referral_id: str) -> list[dict[str, Any]]:
     """The final report and its addenda: what the county and the patient may read."""
-    rows = await conn.execute(
-        select(report_versions)
-        .where(report_versions.c.referral_id == referral_id, report_versions.c.kind.in_(["final", "addendum"]))
-        .order_by(report_versions.c.version)
-    )
+    rows = await conn.execute(SIGNED_REPORTS, {"referral_id": referral_id})
     return [dict(r) for r in rows.mappings()]
 
 
@@ -268,34 +273,44 @@ async def worklist(
     offset: int,
 ) -> list[dict[str, Any]]:
     """The cases `p` may see (the one access rule) and their worklist lists, most urgent SLA first."""
+    query = _worklist(p, bool(states), bool(priority), bool(modality), bool(hospital_id))
+    filters = {"states": states, "priority": priority, "modality": modality, "hospital_id": hospital_id}
+    params: dict[str, Any] = {name: value for name, value in filters.items() if value}
+    params |= {"depth": offset + limit, "limit": limit, "offset": offset}
+    return [dict(x) for x in (await conn.execute(query, params)).mappings()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _worklist(p: Principal, states: bool, priority: bool, modality: bool, hospital_id: bool) -> Select[Any]:
+    """The worklist statement of one caller and set of filters, built once: each poll binds only the values (the
+    access rule's clauses are not built again, and SQLAlchemy memoises the statement's cache key)."""
     r = referrals.c
     q = select(referrals).where(visible_referrals(p), worklist_focus(p))
     if states:
-        q = q.where(r.state.in_(states))
+        q = q.where(r.state.in_(bindparam("states", expanding=True)))
     if priority:
-        q = q.where(r.priority == priority)
+        q = q.where(r.priority == bindparam("priority"))
     if modality:
-        q = q.where(r.modality == modality)
+        q = q.where(r.modality == bindparam("modality"))
     if hospital_id:
-        q = q.where(r.requesting_hospital_id == hospital_id)
+        q = q.where(r.requesting_hospital_id == bindparam("hospital_id"))
     # SLA urgency first: open cases by due time, then the rest by recency (a finished case's due time says
     # nothing now: ordering by it put a reader's oldest cases first). Each part is its own limited query, so each
     # walks an index in its order and stops at the page (ix_referrals_open_due, ix_referrals_submitted_at): one
     # sort over both read every case a reader ever had (150,000 in a province's year: 1.3 s, bench/region.py).
     is_open = r.state.in_(OPEN_STATE_VALUES)
-    depth = offset + limit
+    depth = bindparam("depth", type_=Integer)
     urgent = q.where(is_open).order_by(r.sla_due_at.asc().nulls_last(), r.submitted_at.desc()).limit(depth)
     recent = q.where(~is_open).order_by(r.submitted_at.desc()).limit(depth)
     both = union_all(urgent, recent).subquery()
     b = both.c
     open_row = b.state.in_(OPEN_STATE_VALUES)
-    page = (
+    return (
         select(both)
         .order_by(~open_row, case((open_row, b.sla_due_at)).asc().nulls_last(), b.submitted_at.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    return [dict(x) for x in (await conn.execute(page)).mappings()]
 
 
 async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> list[dict[str, Any]]:

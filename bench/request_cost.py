@@ -1,0 +1,253 @@
+#!/usr/bin/env python
+"""The API's CPU per request (issues 9 and 10): one kind of request at a time, measured in the API process itself.
+
+    python bench/request_cost.py [--requests 400] [--kinds frames,rendered,...] [--py-spy DIR] [--keep]
+
+Starts an embedded PostgreSQL, the Temporal dev server, `yilian worker` and `yilian api` (one process each, as a
+deployment runs them), stores a 512x512 CT series by STOW-RS and 60 referrals (each with a one-image study), then
+drives each kind of request sequentially from one httpx client and reads the API process's own CPU time
+(/proc/PID/stat, user + system) before and after. CPU per request is robust to other processes loading the box;
+latency is not, and is printed only as a hint. With --py-spy DIR each kind is also sampled by py-spy (from PyPI)
+into DIR/<kind>.txt (collapsed stacks: flamegraph.pl or speedscope draw them). Prints a table and a JSON summary;
+writes nothing to docs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from processes import stop_processes  # noqa: E402
+
+CLK = os.sysconf("SC_CLK_TCK")
+REFERRALS = 60
+FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (its threads included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    pg: Any = None
+    dev: Any = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    api_url: str = ""
+
+    def stop(self) -> None:
+        stop_processes(self.procs)
+        for server in (self.dev, self.pg):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    server.stop()
+
+
+def start(stack: Stack) -> None:
+    from yilian.db.demo import migrate_and_seed
+    from yilian.runtime import postgres, temporal
+    from yilian.runtime.process import free_port
+
+    stack.pg = postgres.start_embedded_postgres(stack.tmp / "pg", durable=False)
+    stack.dev = temporal.start_dev_server(stack.tmp / "temporal")
+    url = stack.pg.sqlalchemy_url
+    migrate_and_seed(url)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
+    env.update(
+        {
+            "YILIAN_DATABASE_URL": url,
+            "YILIAN_TEMPORAL_ADDRESS": stack.dev.address,
+            "YILIAN_VAR_DIR": str(stack.tmp / "var"),
+            "YILIAN_STORAGE_URL": f"file://{stack.tmp / 'var' / 'dicom'}",
+            "YILIAN_API_HOST": "127.0.0.1",
+            "YILIAN_API_PORT": str(port),
+            "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "YILIAN_AUTO_REFERRAL": "false",  # the bench refers its studies by hand
+        }
+    )
+    stack.api_url = f"http://127.0.0.1:{port}"
+    for command in ("worker", "api"):
+        log = open(stack.tmp / f"{command}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        stack.procs[command] = subprocess.Popen(
+            [sys.executable, "-m", "yilian.cli", command], stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, env=env, cwd=stack.tmp,
+        )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while True:
+        if stack.procs["api"].poll() is not None:
+            raise RuntimeError(f"the API exited; see {stack.tmp / 'api.log'}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{stack.api_url}/api/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the API is not up after 90 s; see {stack.tmp / 'api.log'}")
+        time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    path: str
+    user: str
+    accept: str = "application/json"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
+    """The data the requests read, and the requests: a 512x512 CT series, and 60 referrals (as a county sends them)."""
+    from pydicom.uid import generate_uid
+    from tests.support.dicom_gen import ct_series
+    from tests.support.stow import CONTENT_TYPE, one_image_study, stow_body
+
+    county = {"Authorization": f"Bearer {tokens['zhao.anping']}"}
+    study = generate_uid()
+    slices = ct_series(n_slices=5, rows=512, cols=512, study_uid=study)
+    r = await client.post(
+        "/dicomweb/studies", content=stow_body(slices), headers={**county, "Content-Type": CONTENT_TYPE}
+    )
+    r.raise_for_status()
+    series, sop = str(slices[2].SeriesInstanceUID), str(slices[2].SOPInstanceUID)
+    instance = f"/dicomweb/studies/{study}/series/{series}/instances/{sop}"
+    referral = ""
+    for n in range(REFERRALS):
+        patient = f"RC{n:06d}"
+        uid, body = one_image_study(patient)
+        r = await client.post("/dicomweb/studies", content=body, headers={**county, "Content-Type": CONTENT_TYPE})
+        r.raise_for_status()
+        r = await client.post(
+            "/api/referrals",
+            headers=county,
+            json={
+                "patient": {"patient_id": patient, "name": f"测试 {n}", "birth_date": "1970-01-01", "sex": "F"},
+                "study_instance_uid": uid, "modality": "CT", "body_part": "CHEST",
+                "clinical_question": "咳嗽两周，排除占位 / rule out a mass", "priority": "routine",
+            },
+        )  # fmt: skip
+        r.raise_for_status()
+        referral = referral or str(r.json()["id"])
+    return [
+        Kind("frames/1", f"{instance}/frames/1", "zhao.anping", FRAME_ACCEPT),
+        Kind("rendered", f"{instance}/rendered", "zhao.anping", "image/jpeg"),
+        Kind("bulk pixel data", f"{instance}/bulk/7FE00010", "zhao.anping", FRAME_ACCEPT),
+        Kind("instance metadata", f"{instance}/metadata", "zhao.anping", "application/dicom+json"),
+        Kind("worklist page (50)", "/api/referrals", "zhao.anping", params={"limit": 50}),
+        Kind("case detail", f"/api/referrals/{referral}", "zhao.anping"),
+        Kind("dashboard", "/api/dashboard", "liu.coord"),
+        Kind("health (no auth)", "/api/health", ""),
+    ]
+
+
+async def measure(
+    client: Any, pid: int, kind: Kind, tokens: dict[str, str], n: int, spy: Path | None
+) -> dict[str, Any]:
+    headers = {"Accept": kind.accept}
+    if kind.user:
+        headers["Authorization"] = f"Bearer {tokens[kind.user]}"
+
+    async def one() -> float:
+        t = time.perf_counter()
+        r = await client.get(kind.path, headers=headers, params=kind.params)
+        if r.status_code != 200:
+            raise RuntimeError(f"{kind.name}: {r.status_code} {r.text[:300]}")
+        return time.perf_counter() - t
+
+    for _ in range(max(20, n // 10)):  # warm: caches, prepared statements, the pool
+        await one()
+    profiler = _py_spy(pid, spy, kind) if spy else None
+    cpu0, wall0 = process_cpu(pid), time.perf_counter()
+    latencies = [await one() for _ in range(n)]
+    cpu1, wall = process_cpu(pid), time.perf_counter() - wall0
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
+        profiler.wait(60)
+    return {
+        "kind": kind.name,
+        "requests": n,
+        "cpu_ms_per_request": round((cpu1 - cpu0) / n * 1000, 3),
+        "api_cores_busy": round((cpu1 - cpu0) / wall, 2),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+    }
+
+
+def _py_spy(pid: int, out: Path, kind: Kind) -> subprocess.Popen[bytes]:
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    name = "".join(c if c.isalnum() else "_" for c in kind.name)
+    command = [exe, "record", "--pid", str(pid), "--rate", "250", "--nonblocking", "--format", "raw"]
+    return subprocess.Popen(
+        [*command, "-o", str(out / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
+    import httpx
+
+    from yilian.db.demo import DEMO_PASSWORD
+
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=httpx.Timeout(120.0)) as client:
+        tokens = {}
+        for user in ("zhao.anping", "liu.coord"):
+            r = await client.post("/api/auth/login", json={"username": user, "password": DEMO_PASSWORD})
+            r.raise_for_status()
+            tokens[user] = str(r.json()["access_token"])
+        kinds = await prepare(client, tokens)
+        wanted: Callable[[Kind], bool] = lambda k: not args.kinds or any(w in k.name for w in args.kinds)  # noqa: E731
+        pid = stack.procs["api"].pid
+        out = []
+        for kind in filter(wanted, kinds):
+            row = await measure(client, pid, kind, tokens, args.requests, args.py_spy)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            out.append(row)
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=400, help="measured requests per kind (after a warm-up)")
+    parser.add_argument("--kinds", type=lambda s: s.split(","), default=[], help="only kinds whose name has one")
+    parser.add_argument("--py-spy", type=Path, default=None, help="sample each kind into DIR/<kind>.txt")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    args = parser.parse_args()
+    if args.py_spy:
+        args.py_spy.mkdir(parents=True, exist_ok=True)
+    stack = Stack(Path(tempfile.mkdtemp(prefix="yilian-reqcost-")))
+    try:
+        start(stack)
+        rows = asyncio.run(run(args, stack))
+    finally:
+        stack.stop()
+        if not args.keep:
+            shutil.rmtree(stack.tmp, ignore_errors=True)
+        else:
+            print(f"kept {stack.tmp}")
+    print("\n| request | API CPU ms/request | p50 ms |\n|---|---|---|")
+    for row in rows:
+        print(f"| {row['kind']} | {row['cpu_ms_per_request']} | {row['p50_ms']} |")
+
+
+if __name__ == "__main__":
+    main()
