@@ -366,11 +366,29 @@ def test_the_cloud_down_keeps_every_instance_acknowledged_on_disk_and_delivers_i
     wait_until(gateway.status, lambda s: s["sent"] == 20, 20, "delivery after the cloud came back")
     assert set(stow_receiver.archive) == _uids(ct_files)
     assert set(stow_receiver.stores.values()) == {1}
+    # The 4 lanes woke together on a backlog of 4 batches: none of them sent what another lane was sending.
+    assert set(stow_receiver.receipts.values()) == {1}
     status = gateway.status()
     assert (status["queued"], status["failed"]) == (0, 0)
     assert status["last_success_at"] is not None and status["last_error_is_current"] is False
     text = gateway.status_text()
     assert "queued   0" in text and "sent     20" in text and "deliveries have succeeded since" in text
+
+
+def test_four_lanes_starting_on_a_backlog_send_each_instance_once(
+    gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path]
+) -> None:
+    stow_receiver.down()
+    gateway = gateway_for(stow_receiver.url)
+    gateway.start()
+    assert gateway.storescu(ct_files).returncode == 0
+    gateway.kill(signal.SIGTERM)
+    stow_receiver.up()
+
+    gateway.start()  # 4 lanes look at a backlog of 4 batches at the same moment
+    wait_until(gateway.status, lambda s: s["sent"] == 20, 20, "delivery of the backlog")
+    assert set(stow_receiver.archive) == _uids(ct_files)
+    assert set(stow_receiver.receipts.values()) == {1}, stow_receiver.receipts  # no lane sent another lane's rows
 
 
 def test_kill_9_mid_upload_then_restart_delivers_everything_and_stores_nothing_twice(

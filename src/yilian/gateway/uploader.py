@@ -51,6 +51,8 @@ class InFlight:
 
     ids: set[int] = field(default_factory=set)
     uids: set[str] = field(default_factory=set)
+    # One lane chooses at a time: two lanes looking at once (all wake together) would both pick the same rows.
+    choosing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def take(self, batch: list[QueuedInstance]) -> None:
         self.ids.update(item.id for item in batch)
@@ -81,27 +83,30 @@ async def _lane(
                 log.info("deleted %d sent files older than %g days", pruned, settings.retention_days)
             next_prune = time.monotonic() + _PRUNE_EVERY_SECONDS
         wake.clear()  # before looking, so an instance queued while we look still wakes us
-        # The SQLite work runs in a thread: the event loop keeps the other lanes' requests moving meanwhile.
-        batch = await asyncio.to_thread(
-            queue.next_batch,
-            settings.batch_size,
-            settings.batch_bytes,
-            skip_ids=frozenset(flight.ids),
-            skip_uids=frozenset(flight.uids),
-        )
+        async with flight.choosing:
+            # The SQLite work runs in a thread: the event loop keeps the other lanes' requests moving meanwhile.
+            batch = await asyncio.to_thread(
+                queue.next_batch,
+                settings.batch_size,
+                settings.batch_bytes,
+                skip_ids=frozenset(flight.ids),
+                skip_uids=frozenset(flight.uids),
+            )
+            # A batch not full while the modality is still sending (one instance at a time) waits for more, once:
+            # sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
+            wait_for_more = not lingered and bool(settings.batch_linger_seconds) and _room_left(batch, settings)
+            if batch and not wait_for_more:
+                flight.take(batch)
         if not batch:
             if await _wait(wake, stop, _IDLE_POLL_SECONDS) and settings.batch_linger_seconds:
                 await _wait(stop, stop, settings.batch_linger_seconds)  # let the rest of the series arrive
                 lingered = True
             continue
-        if not lingered and settings.batch_linger_seconds and _room_left(batch, settings):
-            # Not full while the modality is still sending (it sends one instance at a time): wait for more, once.
-            # Sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
+        if wait_for_more:
             await _wait(stop, stop, settings.batch_linger_seconds)
             lingered = True
             continue
         lingered = False
-        flight.take(batch)
         try:
             delivered = await upload_batch(settings, queue, client, batch)
         finally:
