@@ -52,10 +52,7 @@ class ReferralActivities:
         """
         alone = not (inp.notifications or inp.report or inp.share_link or inp.quality)
         async with single_statement(self._engine) if alone else self._engine.begin() as conn:
-            sent = [
-                await dispatch.deliver(conn, self._notifiers, n, await dispatch.recipients(conn, n))
-                for n in inp.notifications
-            ]
+            sent = [await dispatch.notify(conn, self._notifiers, n) for n in inp.notifications]
             details = dict(inp.details)
             if sent:
                 details["notified"] = [{"kind": x.kind, "to": x.recipients, "method": x.channels} for x in sent]
@@ -89,7 +86,7 @@ class ReferralActivities:
                 f"{case['id']}/follow-up/{f.referral_id}", f.referral_id, NoticeKind.TEACHING_FOLLOW_UP,
                 Audience(user_ids=[case["curator_id"]]), inp.event.at, params,
             )  # fmt: skip
-            await dispatch.deliver(conn, self._notifiers, notice, await dispatch.recipients(conn, notice))
+            await dispatch.notify(conn, self._notifiers, notice)
 
     @activity.defn(name=ActivityName.FIND_CANDIDATES)
     async def find_candidates(self, inp: FindCandidatesInput) -> FindCandidatesResult:
