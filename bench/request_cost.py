@@ -7,9 +7,9 @@ Starts an embedded PostgreSQL, the Temporal dev server, `yilian worker` and `yil
 deployment runs them), stores a 512x512 CT series by STOW-RS and 60 referrals (each with a one-image study), then
 drives each kind of request sequentially from one httpx client and reads the API process's own CPU time
 (/proc/PID/stat, user + system) before and after. CPU per request is robust to other processes loading the box;
-latency is not, and is printed only as a hint. With --py-spy DIR each kind is also sampled by py-spy (from PyPI)
-into DIR/<kind>.txt (collapsed stacks: flamegraph.pl or speedscope draw them). Prints a table and a JSON summary;
-writes nothing to docs/.
+latency is not, and is printed only as a hint. PostgreSQL's CPU (postmaster and backends) is read the same way. With
+--py-spy DIR each kind is also sampled by py-spy (from PyPI) into DIR/<kind>.txt (collapsed stacks: flamegraph.pl or
+speedscope draw them). Prints a table and a JSON summary; writes nothing to docs/.
 """
 
 from __future__ import annotations
@@ -48,6 +48,20 @@ def process_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def postgres_cpu(postmaster: int) -> float:
+    """The postmaster's CPU seconds and its backends' (its children, living or reaped)."""
+    with open(f"/proc/{postmaster}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    total = sum(int(v) for v in fields[11:15]) / CLK  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                if int(fields[1]) == postmaster:
+                    total += (int(fields[11]) + int(fields[12])) / CLK
+    return total
 
 
 @dataclass
@@ -163,7 +177,7 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
 
 
 async def measure(
-    client: Any, pid: int, kind: Kind, tokens: dict[str, str], n: int, spy: Path | None
+    client: Any, pids: tuple[int, int], kind: Kind, tokens: dict[str, str], n: int, spy: Path | None
 ) -> dict[str, Any]:
     headers = {"Accept": kind.accept}
     if kind.user:
@@ -178,10 +192,11 @@ async def measure(
 
     for _ in range(max(20, n // 10)):  # warm: caches, prepared statements, the pool
         await one()
+    pid, postmaster = pids
     profiler = _py_spy(pid, spy, kind) if spy else None
-    cpu0, wall0 = process_cpu(pid), time.perf_counter()
+    cpu0, pg0, wall0 = process_cpu(pid), postgres_cpu(postmaster), time.perf_counter()
     latencies = [await one() for _ in range(n)]
-    cpu1, wall = process_cpu(pid), time.perf_counter() - wall0
+    cpu1, pg1, wall = process_cpu(pid), postgres_cpu(postmaster), time.perf_counter() - wall0
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
         profiler.wait(60)
@@ -189,6 +204,7 @@ async def measure(
         "kind": kind.name,
         "requests": n,
         "cpu_ms_per_request": round((cpu1 - cpu0) / n * 1000, 3),
+        "postgres_cpu_ms_per_request": round((pg1 - pg0) / n * 1000, 3),
         "api_cores_busy": round((cpu1 - cpu0) / wall, 2),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
     }
@@ -216,10 +232,10 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
             tokens[user] = str(r.json()["access_token"])
         kinds = await prepare(client, tokens)
         wanted: Callable[[Kind], bool] = lambda k: not args.kinds or any(w in k.name for w in args.kinds)  # noqa: E731
-        pid = stack.procs["api"].pid
+        pids = stack.procs["api"].pid, int((stack.tmp / "pg" / "postmaster.pid").read_text().split()[0])
         out = []
         for kind in filter(wanted, kinds):
-            row = await measure(client, pid, kind, tokens, args.requests, args.py_spy)
+            row = await measure(client, pids, kind, tokens, args.requests, args.py_spy)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             out.append(row)
         return out
@@ -244,9 +260,10 @@ def main() -> None:
             shutil.rmtree(stack.tmp, ignore_errors=True)
         else:
             print(f"kept {stack.tmp}")
-    print("\n| request | API CPU ms/request | p50 ms |\n|---|---|---|")
+    print("\n| request | API CPU ms/request | PostgreSQL CPU ms/request | p50 ms |\n|---|---|---|---|")
     for row in rows:
-        print(f"| {row['kind']} | {row['cpu_ms_per_request']} | {row['p50_ms']} |")
+        cells = (row["kind"], row["cpu_ms_per_request"], row["postgres_cpu_ms_per_request"], row["p50_ms"])
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 if __name__ == "__main__":
