@@ -139,7 +139,7 @@ async def test_a_township_hospital_cannot_read_in_house_nor_can_a_reader_become_
         json={"name": f"乡镇卫生院 {s}", "level": "township", "patient_id_issuer": f"TS{s}"},
     )  # fmt: skip
     r = await api.call("admin", "PUT", _path(township["id"]), json=_body())
-    assert r.status_code == 422 and r.json()["details"][0]["field"] == "body.hospital_id"
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "path.hospital_id"
     assert "township" in r.json()["message"]
     assert await _changes(api, township["id"]) == []
 

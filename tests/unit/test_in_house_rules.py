@@ -45,7 +45,7 @@ def test_a_good_policy_passes() -> None:
 @pytest.mark.parametrize(
     ("policy", "level", "field", "words"),
     [
-        (_policy(), HospitalLevel.TOWNSHIP, "hospital_id", "township"),
+        (_policy(), HospitalLevel.TOWNSHIP, "path.hospital_id", "township"),
         (_policy(modalities=frozenset()), HospitalLevel.COUNTY, "modalities", "at least one"),
         (_policy(modalities=frozenset({"CT", "SR"})), HospitalLevel.COUNTY, "modalities", "SR"),
         (_policy(reader_ids=("mr",)), HospitalLevel.COUNTY, "reader_ids.0", "reads none of CT"),

@@ -30,13 +30,18 @@ class AgreementSide(StrEnum):
 
 
 def refuse(problems: list[Problem]) -> None:
-    """Raise the one validation error for all `problems` (first one as the message); nothing when there are none."""
+    """Raise the one validation error for all `problems` (first one as the message); nothing when there are none.
+    A field is in the request body unless it names its place (`path.hospital_id`)."""
     if problems:
         raise YilianError(
             ErrorCode.VALIDATION_FAILED,
             problems[0][1],
-            [{"field": f"body.{field}", "problem": problem} for field, problem in problems],
+            [{"field": _located(field), "problem": problem} for field, problem in problems],
         )
+
+
+def _located(field: str) -> str:
+    return field if field.startswith(("path.", "query.")) else f"body.{field}"
 
 
 def check_agreement_parties(

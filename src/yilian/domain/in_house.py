@@ -77,7 +77,7 @@ def check_policy(policy: InHousePolicy, level: HospitalLevel, people: Mapping[st
     reader an active expert or senior of the hospital whose subspecialties cover one of the modalities."""
     problems: list[Problem] = []
     if level is HospitalLevel.TOWNSHIP:
-        problems.append(("hospital_id", "a township hospital has no readers of its own to read in-house"))
+        problems.append(("path.hospital_id", "a township hospital has no readers of its own to read in-house"))
     if not policy.modalities:
         problems.append(("modalities", "name at least one modality the hospital reads in-house"))
     unknown = sorted(policy.modalities - IMAGE_MODALITIES)
