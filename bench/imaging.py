@@ -52,14 +52,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from docs_section import replace_section
-from processes import stop_processes  # bench/ is on sys.path: these run as scripts
+from stack import Stack as YilianStack  # bench/ is on sys.path: these run as scripts
+from stack import spawn, start_yilian_stack, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Imaging vs Orthanc (issue 3)"
@@ -131,85 +131,26 @@ def free_port() -> int:
     return fp()
 
 
-def _spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> subprocess.Popen[bytes]:
-    log = open(tmp / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], name: str, tmp: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited ({proc.returncode}); see {tmp / (name + '.log')}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status < 500:
-                    return
-        except urllib.error.HTTPError as e:
-            if e.code < 500:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} not up after {timeout} s; see {tmp / (name + '.log')}")
-        time.sleep(0.2)
-
-
 @dataclass
-class Stack:
-    tmp: Path
-    pg: Any = None
-    dev: Any = None
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    api_url: str = ""
+class Stack(YilianStack):
     orthanc_url: str = ""
     orthanc_dicom_port: int = 0
     gateway_port: int = 0
     s3: Any = None  # the s3proxy server
     s3_api_url: str = ""
 
-    def stop(self) -> None:
-        stop_processes(self.procs)
-        if self.s3 is not None:
-            with contextlib.suppress(Exception):
-                self.s3.stop()
-        if self.dev is not None:
-            with contextlib.suppress(Exception):
-                self.dev.stop()
-        if self.pg is not None:
-            with contextlib.suppress(Exception):
-                self.pg.stop()
+    def servers(self) -> list[Any]:
+        return [self.s3, *super().servers()]
 
 
 def start_yilian(stack: Stack) -> None:
-    from yilian.db.demo import migrate_and_seed
-    from yilian.runtime import postgres, temporal
-
-    tmp = stack.tmp
-    stack.pg = postgres.start_embedded_postgres(tmp / "pg", durable=True)
-    stack.dev = temporal.start_dev_server(tmp / "temporal")
-    url = stack.pg.sqlalchemy_url
-    migrate_and_seed(url)
-    api_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
-    env.update(
-        {
-            "YILIAN_DATABASE_URL": url,
-            "YILIAN_TEMPORAL_ADDRESS": stack.dev.address,
-            "YILIAN_VAR_DIR": str(tmp / "var"),
-            "YILIAN_STORAGE_URL": f"file://{tmp / 'var' / 'dicom'}",
-            "YILIAN_API_HOST": "127.0.0.1",
-            "YILIAN_API_PORT": str(api_port),
-            "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
-            # The archive alone, as Orthanc is: the demo's Anping has a full-hosting agreement, so with auto-referral
-            # on every STOWed study would also start a referral workflow (10,000 of them in the indexing row).
-            "YILIAN_AUTO_REFERRAL": "false",
-        }
+    env = start_yilian_stack(
+        stack,
+        durable=True,
+        # The archive alone, as Orthanc is: the demo's Anping has a full-hosting agreement, so with auto-referral
+        # on every STOWed study would also start a referral workflow (10,000 of them in the indexing row).
+        env={"YILIAN_AUTO_REFERRAL": "false"},
     )
-    stack.api_url = f"http://127.0.0.1:{api_port}"
-    for command in ("worker", "api"):
-        stack.procs[command] = _spawn(command, [sys.executable, "-m", "yilian.cli", command], env, tmp)
-    _wait_http(f"{stack.api_url}/api/health", stack.procs["api"], "api", tmp)
     start_s3_api(stack, env)
 
 
@@ -233,8 +174,8 @@ def start_s3_api(stack: Stack, env: dict[str, str]) -> None:
         }
     )
     stack.s3_api_url = f"http://127.0.0.1:{port}"
-    stack.procs["api-s3"] = _spawn("api-s3", [sys.executable, "-m", "yilian.cli", "api"], s3_env, stack.tmp)
-    _wait_http(f"{stack.s3_api_url}/api/health", stack.procs["api-s3"], "api-s3", stack.tmp)
+    stack.procs["api-s3"] = spawn("api-s3", [sys.executable, "-m", "yilian.cli", "api"], s3_env, stack.tmp)
+    wait_http(f"{stack.s3_api_url}/api/health", stack.procs["api-s3"], "api-s3", stack.tmp)
 
 
 def start_gateway(stack: Stack, api_key: str) -> None:
@@ -251,7 +192,7 @@ def start_gateway(stack: Stack, api_key: str) -> None:
             "YILIAN_GATEWAY_API_KEY": api_key,
         }
     )
-    stack.procs["gateway"] = _spawn("gateway", [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
+    stack.procs["gateway"] = spawn("gateway", [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
     stack.gateway_port = port
     deadline = time.monotonic() + 30
     while subprocess.run(
@@ -295,10 +236,10 @@ def start_orthanc(stack: Stack) -> None:
     path = tmp / "orthanc" / "orthanc.json"
     path.write_text(json.dumps(config, indent=2))
     env = dict(os.environ, TCP_NODELAY="1")
-    stack.procs["orthanc"] = _spawn("orthanc", ["Orthanc", str(path)], env, tmp)
+    stack.procs["orthanc"] = spawn("orthanc", ["Orthanc", str(path)], env, tmp)
     stack.orthanc_url = f"http://127.0.0.1:{http_port}"
     stack.orthanc_dicom_port = dicom_port
-    _wait_http(f"{stack.orthanc_url}/system", stack.procs["orthanc"], "orthanc", tmp)
+    wait_http(f"{stack.orthanc_url}/system", stack.procs["orthanc"], "orthanc", tmp)
 
 
 CLK = os.sysconf("SC_CLK_TCK")

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from processes import stop_processes  # noqa: E402
+from stack import Stack, start_yilian_stack  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
 REFERRALS = 60
@@ -64,63 +63,9 @@ def postgres_cpu(postmaster: int) -> float:
     return total
 
 
-@dataclass
-class Stack:
-    tmp: Path
-    pg: Any = None
-    dev: Any = None
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    api_url: str = ""
-
-    def stop(self) -> None:
-        stop_processes(self.procs)
-        for server in (self.dev, self.pg):
-            if server is not None:
-                with contextlib.suppress(Exception):
-                    server.stop()
-
-
 def start(stack: Stack) -> None:
-    from yilian.db.demo import migrate_and_seed
-    from yilian.runtime import postgres, temporal
-    from yilian.runtime.process import free_port
-
-    stack.pg = postgres.start_embedded_postgres(stack.tmp / "pg", durable=False)
-    stack.dev = temporal.start_dev_server(stack.tmp / "temporal")
-    url = stack.pg.sqlalchemy_url
-    migrate_and_seed(url)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
-    env.update(
-        {
-            "YILIAN_DATABASE_URL": url,
-            "YILIAN_TEMPORAL_ADDRESS": stack.dev.address,
-            "YILIAN_VAR_DIR": str(stack.tmp / "var"),
-            "YILIAN_STORAGE_URL": f"file://{stack.tmp / 'var' / 'dicom'}",
-            "YILIAN_API_HOST": "127.0.0.1",
-            "YILIAN_API_PORT": str(port),
-            "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "YILIAN_AUTO_REFERRAL": "false",  # the bench refers its studies by hand
-        }
-    )
-    stack.api_url = f"http://127.0.0.1:{port}"
-    for command in ("worker", "api"):
-        log = open(stack.tmp / f"{command}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        stack.procs[command] = subprocess.Popen(
-            [sys.executable, "-m", "yilian.cli", command], stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, env=env, cwd=stack.tmp,
-        )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while True:
-        if stack.procs["api"].poll() is not None:
-            raise RuntimeError(f"the API exited; see {stack.tmp / 'api.log'}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{stack.api_url}/api/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the API is not up after 90 s; see {stack.tmp / 'api.log'}")
-        time.sleep(0.2)
+    # PostgreSQL without fsync: the bench measures CPU per request, not commit latency.
+    start_yilian_stack(stack, durable=False, env={"YILIAN_AUTO_REFERRAL": "false"})  # the bench refers by hand
 
 
 @dataclass(frozen=True)

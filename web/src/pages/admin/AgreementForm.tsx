@@ -4,7 +4,8 @@ import { useForm } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 
 import type { NewAgreement } from "../../api/generated/schema";
-import { SECOND_READING, SERVICE_MODES, type AdminAgreement, type AdminHospital } from "./adminApi";
+import { SERVICE_MODES, type AdminAgreement, type AdminHospital } from "./adminApi";
+import { OfferTimeoutField, SecondReadingFieldset, SlaFieldset } from "./CaseTermsFields";
 import { errorAt, Field, FormButtons, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { agreementBody, agreementDefaults, agreementSchema, type AgreementForm as Values } from "./schemas";
 
@@ -52,7 +53,6 @@ export function AgreementForm({
   const errors = formState.errors;
   const err = (path: string) => errorAt(errors, path);
   const mode = watch("service_mode");
-  const secondReading = watch("second_reading");
   const nameOf = (id: string) => hospitals.find((h) => h.id === id)?.name ?? id;
   const num = { valueAsNumber: true } as const;
 
@@ -170,32 +170,12 @@ export function AgreementForm({
         </Field>
       </fieldset>
 
-      <fieldset>
-        <legend>{t("agreement.slaTargets")}</legend>
-        <p className="muted small">{t("hint.sla")}</p>
-        <div className="grid3">
-          <Field label={t("agreement.stat")} error={err("sla.stat_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("sla.stat_minutes", num)} />}
-          </Field>
-          <Field label={t("agreement.urgent")} error={err("sla.urgent_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("sla.urgent_minutes", num)} />}
-          </Field>
-          <Field label={t("agreement.routine")} error={err("sla.routine_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("sla.routine_minutes", num)} />}
-          </Field>
-        </div>
-        <label className="inline">
-          <input type="checkbox" {...register("pause_sla_in_needs_info")} />
-          {t("agreement.pauseSla")}
-        </label>
-      </fieldset>
+      <SlaFieldset form={form} />
 
       <fieldset>
         <legend>{t("agreement.offers")}</legend>
         <div className="grid3">
-          <Field label={t("agreement.offerTimeout")} hint={t("hint.offerTimeout")} error={err("offer_timeout_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("offer_timeout_minutes", num)} />}
-          </Field>
+          <OfferTimeoutField form={form} />
           <Field label={t("agreement.grace")} hint={t("hint.grace")} error={err("grace_minutes")}>
             {(aria) => <input {...aria} type="number" min={0} {...register("grace_minutes", num)} />}
           </Field>
@@ -209,25 +189,7 @@ export function AgreementForm({
         </label>
       </fieldset>
 
-      <fieldset>
-        <legend>{t("agreement.secondReadingSection")}</legend>
-        <Field label={t("agreement.secondReading")} error={err("second_reading")}>
-          {(aria) => (
-            <select {...aria} {...register("second_reading")}>
-              {SECOND_READING.map((p) => (
-                <option key={p} value={p}>
-                  {t(`secondReading.${p}`)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        {secondReading === "random_share" && (
-          <Field label={t("agreement.share")} hint={t("hint.share")} error={err("second_reading_share")}>
-            {(aria) => <input {...aria} type="number" min={0} max={1} step={0.05} {...register("second_reading_share", num)} />}
-          </Field>
-        )}
-      </fieldset>
+      <SecondReadingFieldset form={form} />
 
       <fieldset>
         <legend>{t("agreement.critical")}</legend>

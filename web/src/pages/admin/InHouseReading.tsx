@@ -8,7 +8,6 @@ import { useTranslation } from "react-i18next";
 import { ErrorMessage, Loading } from "../../components/ErrorMessage";
 import {
   READER_ROLES,
-  SECOND_READING,
   useAdminUsers,
   useInHouseReading,
   useSaveInHouseReading,
@@ -17,6 +16,7 @@ import {
   type InHouseReading,
   type InHouseReadingBody,
 } from "./adminApi";
+import { OfferTimeoutField, SecondReadingFieldset, SlaFieldset } from "./CaseTermsFields";
 import { ConfirmButton, errorAt, Field, SaveFailureNotice, useSaveSubmit } from "./formParts";
 import { inHouseBody, inHouseDefaults, inHouseSchema, type InHouseForm } from "./schemas";
 
@@ -50,7 +50,6 @@ export function InHouseReadingForm({
   const form = useForm<InHouseForm>({ resolver: zodResolver(inHouseSchema), defaultValues: inHouseDefaults(policy) });
   const { register, formState, watch } = form;
   const err = (path: string) => errorAt(formState.errors, path);
-  const num = { valueAsNumber: true } as const;
   const { submit, failure } = useSaveSubmit(form, (values) => onSave(inHouseBody(values, policy)), FIELDS, RENAME);
   // The server names a reader by position ("reader_ids.0"): its problem is shown on the readers' group.
   const readerError = err("reader_ids");
@@ -88,47 +87,10 @@ export function InHouseReadingForm({
         <input type="checkbox" {...register("auto_read")} />
         {t("inHouse.autoRead")}
       </label>
-      <fieldset>
-        <legend>{t("agreement.slaTargets")}</legend>
-        <p className="muted small">{t("hint.sla")}</p>
-        <div className="grid3">
-          <Field label={t("agreement.stat")} error={err("sla.stat_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("sla.stat_minutes", num)} />}
-          </Field>
-          <Field label={t("agreement.urgent")} error={err("sla.urgent_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("sla.urgent_minutes", num)} />}
-          </Field>
-          <Field label={t("agreement.routine")} error={err("sla.routine_minutes")}>
-            {(aria) => <input {...aria} type="number" min={1} {...register("sla.routine_minutes", num)} />}
-          </Field>
-        </div>
-        <Field label={t("agreement.offerTimeout")} hint={t("hint.offerTimeout")} error={err("offer_timeout_minutes")}>
-          {(aria) => <input {...aria} type="number" min={1} {...register("offer_timeout_minutes", num)} />}
-        </Field>
-        <label className="inline">
-          <input type="checkbox" {...register("pause_sla_in_needs_info")} />
-          {t("agreement.pauseSla")}
-        </label>
-      </fieldset>
-      <fieldset>
-        <legend>{t("agreement.secondReadingSection")}</legend>
-        <Field label={t("agreement.secondReading")} error={err("second_reading")}>
-          {(aria) => (
-            <select {...aria} {...register("second_reading")}>
-              {SECOND_READING.map((p) => (
-                <option key={p} value={p}>
-                  {t(`secondReading.${p}`)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        {watch("second_reading") === "random_share" && (
-          <Field label={t("agreement.share")} hint={t("hint.share")} error={err("second_reading_share")}>
-            {(aria) => <input {...aria} type="number" min={0} max={1} step={0.05} {...register("second_reading_share", num)} />}
-          </Field>
-        )}
-      </fieldset>
+      <SlaFieldset form={form}>
+        <OfferTimeoutField form={form} />
+      </SlaFieldset>
+      <SecondReadingFieldset form={form} />
       <SaveFailureNotice failure={failure} />
       <div className="row">
         <button type="submit" className="primary" disabled={formState.isSubmitting}>

@@ -57,24 +57,41 @@ export function hospitalBody(values: HospitalForm, creating: boolean): NewHospit
 // ---- agreements ------------------------------------------------------------------------------------
 const MINUTES_MONTH = 60 * 24 * 30;
 
+/** The case terms an agreement and an in-house reading policy both set from their forms (see CaseTermsFields). */
+const caseTerms = {
+  sla: z.object({
+    stat_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
+    urgent_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
+    routine_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
+  }),
+  offer_timeout_minutes: int(1, 1440, "minutes1"),
+  second_reading: z.enum(SECOND_READING as [string, ...string[]]),
+  second_reading_share: z.number({ invalid_type_error: "share" }).min(0, "share").max(1, "share"),
+  pause_sla_in_needs_info: z.boolean(),
+};
+export type CaseTermsValues = z.infer<z.ZodObject<typeof caseTerms>>;
+
+/** The stored terms' values, or the ones a new agreement or policy starts with. */
+function caseTermsDefaults(stored: CaseTermsValues | null | undefined): CaseTermsValues {
+  return {
+    sla: { ...(stored?.sla ?? { stat_minutes: 30, urgent_minutes: 120, routine_minutes: 1440 }) },
+    offer_timeout_minutes: stored?.offer_timeout_minutes ?? 10,
+    second_reading: stored?.second_reading ?? "always",
+    second_reading_share: stored?.second_reading_share ?? 0.2,
+    pause_sla_in_needs_info: stored?.pause_sla_in_needs_info ?? true,
+  };
+}
+
 export const agreementSchema = z
   .object({
     id: optionalId,
     requesting_hospital_id: z.string().min(1, "required"),
     reading_hospital_id: z.string().min(1, "required"),
     service_mode: z.enum(SERVICE_MODES as [string, ...string[]], { errorMap: () => ({ message: "required" }) }),
-    sla: z.object({
-      stat_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
-      urgent_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
-      routine_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
-    }),
-    offer_timeout_minutes: int(1, 1440, "minutes1"),
+    ...caseTerms,
     grace_minutes: int(0, 1440, "minutes0"),
     auto_reassign: z.boolean(),
     max_auto_reassigns: int(0, 20, "count20"),
-    second_reading: z.enum(SECOND_READING as [string, ...string[]]),
-    second_reading_share: z.number({ invalid_type_error: "share" }).min(0, "share").max(1, "share"),
-    pause_sla_in_needs_info: z.boolean(),
     critical_ack_minutes: int(1, 1440, "minutes1"),
     critical_renotify_max: int(0, 20, "count20"),
     half_hosting: z.object({
@@ -118,14 +135,10 @@ export function agreementDefaults(a?: AdminAgreement): AgreementForm {
     requesting_hospital_id: a?.requesting_hospital_id ?? "",
     reading_hospital_id: a?.reading_hospital_id ?? "",
     service_mode: a?.service_mode ?? "full_hosting",
-    sla: { ...(a?.sla ?? { stat_minutes: 30, urgent_minutes: 120, routine_minutes: 1440 }) },
-    offer_timeout_minutes: a?.offer_timeout_minutes ?? 10,
+    ...caseTermsDefaults(a),
     grace_minutes: a?.grace_minutes ?? 30,
     auto_reassign: a?.auto_reassign ?? true,
     max_auto_reassigns: a?.max_auto_reassigns ?? 2,
-    second_reading: a?.second_reading ?? "always",
-    second_reading_share: a?.second_reading_share ?? 0.2,
-    pause_sla_in_needs_info: a?.pause_sla_in_needs_info ?? true,
     critical_ack_minutes: a?.critical_ack_minutes ?? 15,
     critical_renotify_max: a?.critical_renotify_max ?? 2,
     half_hosting: {
@@ -260,15 +273,7 @@ export const inHouseSchema = z.object({
     .refine((v) => modalityText.safeParse(v).success, "modalities"),
   reader_ids: z.array(z.string()),
   auto_read: z.boolean(),
-  sla: z.object({
-    stat_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
-    urgent_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
-    routine_minutes: int(1, MINUTES_MONTH, "slaMinutes"),
-  }),
-  offer_timeout_minutes: int(1, 1440, "minutes1"),
-  second_reading: z.enum(SECOND_READING as [string, ...string[]]),
-  second_reading_share: z.number({ invalid_type_error: "share" }).min(0, "share").max(1, "share"),
-  pause_sla_in_needs_info: z.boolean(),
+  ...caseTerms,
 });
 export type InHouseForm = z.infer<typeof inHouseSchema>;
 
@@ -278,11 +283,7 @@ export function inHouseDefaults(p: InHouseReading | null): InHouseForm {
     modalities: (p?.modalities ?? []).join(", "),
     reader_ids: p?.reader_ids ?? [],
     auto_read: p?.auto_read ?? false,
-    sla: { ...(p?.sla ?? { stat_minutes: 30, urgent_minutes: 120, routine_minutes: 1440 }) },
-    offer_timeout_minutes: p?.offer_timeout_minutes ?? 10,
-    second_reading: p?.second_reading ?? "always",
-    second_reading_share: p?.second_reading_share ?? 0.2,
-    pause_sla_in_needs_info: p?.pause_sla_in_needs_info ?? true,
+    ...caseTermsDefaults(p),
   };
 }
 
