@@ -18,14 +18,13 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.archive import store_study
+from tests.support.time_skipping import time_skipping_server
 from tests.support.wait import wait_until
 from yilian.config import Settings
 from yilian.db.schema import audit_events, notifications, referrals
 from yilian.domain.agreement import Priority, SecondReadingPolicy, SlaTargets
 from yilian.domain.referral_io import ActionResult, ActorInput, CaseFacts, ReferralInput, ReferralPolicy
 from yilian.domain.roles import Actor, Role
-from yilian.runtime.temporal import start_test_server_path
-from yilian.temporal_client import DATA_CONVERTER
 from yilian.worker import build_worker
 from yilian.workflows.referral import ReferralWorkflow
 
@@ -168,13 +167,13 @@ class Harness:
         await self.env.client.test_service.unlock_time_skipping_with_sleep(req, timeout=timedelta(seconds=120))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=start_test_server_path(), data_converter=DATA_CONVERTER
-    )
-    yield env
-    await env.shutdown()
+    """A time-skipping server per test module (about a second to start). Workflows a module leaves behind keep
+    their timers (auto-referrals, lecture reminders...): on one server shared by the session, every later module's
+    long skip had to run them, and its RPCs timed out with h2 errors in full runs."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ workflow already runs, a study still arriving, one stored before the lookback an
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.testing import WorkflowEnvironment
 
 from tests.support.archive import store_ordered_study
 from tests.support.wait import wait_until
@@ -22,25 +20,11 @@ from yilian.api.workflow_client import refer_arrived
 from yilian.config import Settings
 from yilian.db.schema import agreements, auto_referrals, dicom_studies, hospitals, referrals, users
 from yilian.domain.auto_referral import SweepInput, SweepResult, workflow_id
-from yilian.runtime.temporal import start_test_server_path
-from yilian.temporal_client import DATA_CONVERTER
 from yilian.workflows.auto_referral_sweep import AutoReferralSweepWorkflow
 
 QUIET = 60  # seconds; the sweep reads the archive's (wall) clock, the auto-referral workflows the test server's
 SWEEP = "h-autoref-sweep"
 ORDER = {"RequestedProcedureDescription": "胸部正位片 Chest PA", "RequestingPhysician": "Niu^Jin=牛^金"}
-
-
-@pytest.fixture(scope="module")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of this module's own, not the session's: the referrals the sweep starts keep their
-    SLA and offer timers, and on the shared server every later test's skip had to run them (the next tests' RPCs
-    timed out in the full run)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=start_test_server_path(), data_converter=DATA_CONVERTER
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture
