@@ -167,11 +167,12 @@ class Harness:
         await self.env.client.test_service.unlock_time_skipping_with_sleep(req, timeout=timedelta(seconds=120))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server per test module (about a second to start). Workflows a module leaves behind keep
-    their timers (auto-referrals, lecture reminders...): on one server shared by the session, every later module's
-    long skip had to run them, and its RPCs timed out with h2 errors in full runs."""
+    """A time-skipping server per test (about a second to start). Workflows a test leaves behind keep their timers
+    (auto-referrals, lecture reminders, SLA clocks): on a server shared by the session, later tests' long skips had
+    to run them and their RPCs timed out with h2 errors in full runs; shared by a module, the amendment-window test
+    never saw its workflow close after the module's earlier tests."""
     async with time_skipping_server() as env:
         yield env
 
