@@ -177,3 +177,20 @@ async def test_access_filter_in_the_query(idx: ReportIndex) -> None:
     assert {v.value for v in found.facets[Facet.HOSPITAL]} == {"h-qingshan"}, "facets count only what one may see"
     patient = Principal("p1", Role.PATIENT, None, "患者")
     assert (await idx.search(patient, ReportQuery(""))).total == 0
+
+
+async def test_a_shard_that_never_starts_is_named_not_read(opensearch_url: str) -> None:
+    """A single node never starts a replica, so an index asking for one stays yellow: waiting for it gives up
+    after the time given and names the index, rather than returning to a reader who would get 503 RECOVERING."""
+    probe = ReportIndex.from_url(opensearch_url, fresh_alias("unstarted"))
+    name = f"{probe.alias}-never-green"
+    body = ix.index_body()
+    body["settings"]["index"]["number_of_replicas"] = 1
+    try:
+        await probe.client.indices.create(index=name, body=body)
+        with pytest.raises(TimeoutError, match=name):
+            await ix.wait_started(probe.client, name, within_s=2)
+        await ix.wait_started(probe.client, await ix.ensure_alias(probe.client, probe.alias), within_s=60)
+    finally:
+        await probe.client.indices.delete(index=f"{probe.alias}*")
+        await probe.close()

@@ -13,6 +13,7 @@ new index filled from PostgreSQL and an atomic alias swap (search/reindex.py).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,6 +115,7 @@ def new_index_name(alias: str, now: datetime | None = None) -> str:
 async def create_index(client: AsyncOpenSearch, name: str) -> None:
     """Create the concrete index `name` with the report mapping (no alias)."""
     await client.indices.create(index=name, body=index_body())
+    await wait_started(client, name)
 
 
 async def ensure_alias(client: AsyncOpenSearch, alias: str) -> str:
@@ -121,6 +123,8 @@ async def ensure_alias(client: AsyncOpenSearch, alias: str) -> str:
     so processes racing to create it (the API, the worker) end up with one index: the losers find it there."""
     current = await indices_of(client, alias)
     if current:
+        # The alias comes into being with its index, whose shard may still be recovering in another process's hands.
+        await wait_started(client, current[0])
         return current[0]
     name = f"{alias}-v{MAPPING_VERSION}-first"
     try:
@@ -130,8 +134,28 @@ async def ensure_alias(client: AsyncOpenSearch, alias: str) -> str:
             raise
         await client.indices.put_alias(index=name, name=alias)
     # The loser of the race must not read before the winner's shard has started.
-    await client.cluster.health(index=name, wait_for_status="green")  # the server waits up to 30 s
+    await wait_started(client, name)
     return name
+
+
+async def wait_started(client: AsyncOpenSearch, name: str, *, within_s: float = 180.0) -> None:
+    """Return once `name`'s shard has started; raise naming the index when it has not within `within_s`.
+
+    One health call waits at most 30 s and then answers `timed_out` instead of failing, and a busy node can take
+    longer than that to recover a new shard: reading it meanwhile gets 503 RECOVERING.
+    """
+    deadline = time.monotonic() + within_s
+    while True:
+        wait_s = max(1, min(30, round(deadline - time.monotonic())))
+        health = await client.cluster.health(
+            index=name,
+            wait_for_status="green",
+            params={"timeout": f"{wait_s}s", "request_timeout": wait_s + 10, "ignore": 408},
+        )
+        if not health.get("timed_out"):
+            return
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"the search index {name} did not start within {within_s:.0f} s: {health.get('status')}")
 
 
 async def indices_of(client: AsyncOpenSearch, alias: str) -> list[str]:
