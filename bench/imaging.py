@@ -175,7 +175,7 @@ def start_s3_api(stack: Stack, env: dict[str, str]) -> None:
     )
     stack.s3_api_url = f"http://127.0.0.1:{port}"
     stack.procs["api-s3"] = spawn("api-s3", [sys.executable, "-m", "yilian.cli", "api"], s3_env, stack.tmp)
-    wait_http(f"{stack.s3_api_url}/api/health", stack.procs["api-s3"], "api-s3", stack.tmp)
+    wait_http(f"{stack.s3_api_url}/api/health", "api-s3", {"api-s3": stack.procs["api-s3"]}, stack.tmp)
 
 
 def start_gateway(stack: Stack, api_key: str) -> None:
@@ -239,7 +239,7 @@ def start_orthanc(stack: Stack) -> None:
     stack.procs["orthanc"] = spawn("orthanc", ["Orthanc", str(path)], env, tmp)
     stack.orthanc_url = f"http://127.0.0.1:{http_port}"
     stack.orthanc_dicom_port = dicom_port
-    wait_http(f"{stack.orthanc_url}/system", stack.procs["orthanc"], "orthanc", tmp)
+    wait_http(f"{stack.orthanc_url}/system", "orthanc", {"orthanc": stack.procs["orthanc"]}, tmp)
 
 
 CLK = os.sysconf("SC_CLK_TCK")

@@ -47,6 +47,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from stack import wait_http  # noqa: E402 - bench/ is on sys.path from here
+
 SECTION = "## Lectures: 500 HLS viewers and the packaging cost (issue 12)"
 FPS, WIDTH, HEIGHT, GOP_S = 15, 640, 480, 2
 LIVE_SECRET = "bench-lecture-live-secret-0123456789-0123456789"
@@ -321,17 +323,6 @@ def measure(pids: dict[str, int], seconds: float) -> dict[str, float]:
     return out
 
 
-def wait_http(url: str, what: str, within: float = 90) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} did not answer {url} within {within:.0f} s")
-
-
 def control(live_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> int:
     request = urllib.request.Request(
         live_url + path,
@@ -411,7 +402,7 @@ def start_stack(tmp: Path) -> Stack:
     stack.env = env
     stack.api_url, stack.live_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{live_port}"
     stack.spawn("api", [sys.executable, "-m", "yilian.cli", "api"])
-    wait_http(stack.api_url + "/api/health", "yilian api")
+    wait_http(stack.api_url + "/api/health", "api", stack.procs, stack.tmp)
     return stack
 
 
@@ -421,7 +412,7 @@ def start_live(stack: Stack, *, packaging: bool) -> None:
     if not packaging:
         args.append("--no-lecture-packaging")
     stack.spawn("live", args, core="0")
-    wait_http(stack.live_url + "/health", "yilian live")
+    wait_http(stack.live_url + "/health", "live", stack.procs, stack.tmp)
 
 
 def speak(stack: Stack, room: str, lecture_id: str, codec: str, segment_seconds: float) -> None:

@@ -53,6 +53,7 @@ from typing import Any
 
 from docs_section import replace_section
 from processes import stop_processes  # bench/ is on sys.path: these run as scripts
+from stack import wait_http
 from temporalio import activity, workflow
 
 BASELINE_QUEUE = "bench-baseline"
@@ -337,20 +338,7 @@ def start_services(tmp: Path, durable_pg: bool, profile: Path | None = None) -> 
         svc.procs["baseline_worker"] = _spawn(
             "baseline_worker", [sys.executable, "-c", code, here, dev.address], env, tmp
         )
-        deadline = time.monotonic() + 60
-        while True:
-            for name, p in svc.procs.items():
-                if p.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({p.returncode}); see {tmp / (name + '.log')}")
-            try:
-                with urllib.request.urlopen(f"{svc.api_url}/api/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"API not up after 60 s; see {tmp / 'api.log'}")
-            time.sleep(0.2)
+        wait_http(f"{svc.api_url}/api/health", "api", svc.procs, tmp, timeout=60)
     except BaseException:
         svc.stop()
         raise

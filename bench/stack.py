@@ -47,12 +47,15 @@ def spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> subproc
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], name: str, tmp: Path, timeout: float = 90) -> None:
-    """Until `url` answers below 500; fails at once if `proc` exits."""
+def wait_http(
+    url: str, name: str, watch: Mapping[str, subprocess.Popen[bytes]], tmp: Path, timeout: float = 90
+) -> None:
+    """Until `url` (served by `name`) answers below 500; fails at once if a process in `watch` exits."""
     deadline = time.monotonic() + timeout
     while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited ({proc.returncode}); see {tmp / (name + '.log')}")
+        for proc_name, proc in watch.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc_name} exited ({proc.returncode}); see {tmp / (proc_name + '.log')}")
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status < 500:
@@ -99,5 +102,5 @@ def start_yilian_stack(stack: Stack, *, durable: bool, env: Mapping[str, str] | 
     stack.api_url = f"http://127.0.0.1:{port}"
     for command in ("worker", "api"):
         stack.procs[command] = spawn(command, [sys.executable, "-m", "yilian.cli", command], api_env, tmp)
-    wait_http(f"{stack.api_url}/api/health", stack.procs["api"], "api", tmp)
+    wait_http(f"{stack.api_url}/api/health", "api", stack.procs, tmp)
     return api_env
