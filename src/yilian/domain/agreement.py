@@ -215,6 +215,34 @@ def coverage(agreement: Agreement, request: CoverageRequest) -> Coverage:
     return Coverage(False, f"half hosting covers {covered}{hours}, or declared overflow")
 
 
+class CoverCondition(StrEnum):
+    """When an agreement covers a case of a given modality (what the referral form's reading-hospital picker says)."""
+
+    ALWAYS = "always"
+    DIFFICULT = "difficult"  # only when the doctor flags it difficult
+    HOSTED_HOURS = "hosted_hours"  # half hosting: sent within the hosted hours
+    OVERFLOW = "overflow"  # half hosting: declared overflow, within the daily cap
+
+
+def cover_conditions(agreement: Agreement, modality: str) -> tuple[CoverCondition, ...]:
+    """Under which conditions `coverage` would cover a case of `modality` under this agreement; empty: never."""
+    if not agreement.active:
+        return ()
+    mode = agreement.service_mode
+    if mode is ServiceMode.FULL_HOSTING:
+        return (CoverCondition.ALWAYS,)
+    if mode is ServiceMode.DIFFICULT_ONLY:
+        return (CoverCondition.DIFFICULT,)
+    if mode is ServiceMode.COOPERATION:
+        mods = agreement.terms.cooperation_modalities
+        return (CoverCondition.ALWAYS,) if not mods or modality in mods else ()
+    rules = agreement.terms.half_hosting or HalfHostingRules()
+    if modality in rules.modalities:
+        return (CoverCondition.ALWAYS,)
+    hours = (CoverCondition.HOSTED_HOURS,) if rules.hours_start is not None and rules.hours_end is not None else ()
+    return hours + ((CoverCondition.OVERFLOW,) if rules.overflow_daily_cap > 0 else ())
+
+
 def needs_second_reading(
     policy: SecondReadingPolicy, share: float, *, difficult: bool, reader_is_junior: bool, random_draw: float
 ) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from yilian.domain.agreement import AgreementTerms, CaseTerms
+from yilian.domain.agreement import Agreement, AgreementTerms, CaseTerms, CoverCondition, ServiceMode, cover_conditions
 from yilian.domain.alliance import HospitalLevel, Problem
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import READER_ROLES
@@ -124,3 +124,43 @@ def reads_in_house(
             reason = f"this hospital does not read {modality} in-house"
         raise YilianError(ErrorCode.NOT_COVERED_BY_AGREEMENT, reason, {"in_house": True, "modality": modality})
     return False
+
+
+@dataclass(frozen=True)
+class ReadingChoice:
+    """A hospital the doctor may name as the reading hospital of a case of one modality (`reading_hospital_id`)."""
+
+    hospital_id: str
+    in_house: bool  # the sender's own hospital, under its in-house policy
+    agreement_ids: tuple[str, ...] = ()  # the agreements with that hospital that may cover the case
+    service_modes: tuple[ServiceMode, ...] = ()
+    when: tuple[CoverCondition, ...] = (CoverCondition.ALWAYS,)
+
+
+def reading_choices(
+    hospital_id: str, policy: InHousePolicy | None, agreements: Iterable[Agreement], modality: str
+) -> list[ReadingChoice]:
+    """Where a doctor of `hospital_id` may send a case of `modality`: their own hospital first when its enabled
+    policy covers the modality, then each reading hospital of the hospital's agreements that may cover it (in
+    agreement order), with the conditions under which one of them does (`reads_in_house`, `coverage`)."""
+    choices: list[ReadingChoice] = []
+    if policy is not None and policy.covers(modality):
+        choices.append(ReadingChoice(hospital_id, in_house=True))
+    by_reader: dict[str, list[tuple[Agreement, tuple[CoverCondition, ...]]]] = {}
+    for a in agreements:
+        when = cover_conditions(a, modality) if a.requesting_hospital_id == hospital_id else ()
+        if when:
+            by_reader.setdefault(a.reading_hospital_id, []).append((a, when))
+    for reader, covering in by_reader.items():
+        when = tuple(dict.fromkeys(c for _, conditions in covering for c in conditions))
+        always = (CoverCondition.ALWAYS,) if CoverCondition.ALWAYS in when else when
+        choices.append(
+            ReadingChoice(
+                reader,
+                in_house=False,
+                agreement_ids=tuple(a.id for a, _ in covering),
+                service_modes=tuple(dict.fromkeys(a.service_mode for a, _ in covering)),
+                when=always,
+            )
+        )
+    return choices

@@ -7,7 +7,7 @@ from pydantic import Field
 from yilian.api.models.agreement import AgreementTerms
 from yilian.api.models.me import StaffRole
 from yilian.api.schemas import ApiModel
-from yilian.domain.agreement import ServiceMode
+from yilian.domain.agreement import CoverCondition, ServiceMode
 from yilian.domain.alliance import HospitalLevel
 
 
@@ -47,3 +47,28 @@ class Reader(ApiModel):
     on_duty: bool
     subspecialties: list[Subspecialty]
     open_cases: int
+
+
+class ReadingChoice(ApiModel):
+    """A hospital the doctor may name as a case's `reading_hospital_id` for this modality."""
+
+    hospital_id: str
+    hospital_name: str
+    in_house: bool = Field(description="the doctor's own hospital, which reads this modality under its in-house policy")
+    agreement_ids: list[str] = Field(description="the agreements with that hospital that may cover the case")
+    service_modes: list[ServiceMode]
+    when: list[CoverCondition] = Field(
+        description="when it reads the case: always, only if flagged difficult, if sent within the hosted hours, "
+        "or as declared overflow"
+    )
+
+
+class ReadingChoices(ApiModel):
+    """Where a doctor of the hospital may send a case of the modality; naming none lets the rules choose."""
+
+    hospital_id: str
+    modality: str
+    automatic_in_house: bool = Field(
+        description="true: a case sent without a reading hospital is read in-house (the policy covers the modality)"
+    )
+    choices: list[ReadingChoice]

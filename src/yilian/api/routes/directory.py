@@ -9,16 +9,27 @@ from fastapi import APIRouter, Depends, Query
 from yilian.api.deps import CurrentPrincipal, Engine, require_role
 from yilian.api.models.agreement import AgreementTerms
 from yilian.api.models.consult import Person
-from yilian.api.models.directory import AgreementSummary, Hospital, Reader, Subspecialty
+from yilian.api.models.directory import (
+    AgreementSummary,
+    Hospital,
+    Reader,
+    ReadingChoice,
+    ReadingChoices,
+    Subspecialty,
+)
 from yilian.api.referral_view import visible_referral
 from yilian.api.schemas import Page
 from yilian.db.engine import reading
+from yilian.db.queries import alliance as alliance_queries
 from yilian.db.queries import consult as consult_queries
 from yilian.db.queries import directory as queries
+from yilian.db.queries import in_house as in_house_queries
 from yilian.db.queries import reader as reader_queries
 from yilian.db.queries.alliance import agreement_from_row
 from yilian.domain.access import Principal
 from yilian.domain.agreement import Agreement, SecondReadingPolicy, ServiceMode
+from yilian.domain.errors import ErrorCode, YilianError
+from yilian.domain.in_house import reading_choices
 from yilian.domain.roles import Role
 
 router = APIRouter(prefix="/api", tags=["directory"])
@@ -98,6 +109,47 @@ async def list_agreements(
     async with reading(engine) as conn:
         rows = await queries.agreement_rows(conn, party)
     return Page[AgreementSummary].of([agreement_summary(r) for r in rows])
+
+
+@router.get("/hospitals/{hospital_id}/reading-choices")
+async def get_reading_choices(
+    hospital_id: str,
+    engine: Engine,
+    principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR, Role.ADMIN))],
+    modality: Annotated[str, Query(pattern=r"^[A-Za-z]{2,16}$", description="the case's modality code, e.g. DX")],
+) -> ReadingChoices:
+    """The hospitals a doctor of this hospital may name as the reading hospital of a case of `modality`
+    (`reading_hospital_id` of POST /api/referrals): its own when its in-house policy covers the modality, and the
+    reading hospital of each of its agreements that may cover it, with when it does. A county doctor sees only their
+    own hospital's; an admin any hospital's."""
+    if principal.role is not Role.ADMIN and principal.hospital_id != hospital_id:
+        raise YilianError(
+            ErrorCode.FORBIDDEN, "you may see only your own hospital's reading choices", {"hospital_id": hospital_id}
+        )
+    modality = modality.upper()
+    async with reading(engine) as conn:
+        names = {r["id"]: r["name"] for r in await queries.hospital_names(conn)}
+        if hospital_id not in names:
+            raise YilianError(ErrorCode.NOT_FOUND, f"no hospital {hospital_id}")
+        policy = await in_house_queries.policy_of(conn, hospital_id)
+        agreements = await alliance_queries.agreements_for(conn, hospital_id)
+    choices = reading_choices(hospital_id, policy, agreements, modality)
+    return ReadingChoices(
+        hospital_id=hospital_id,
+        modality=modality,
+        automatic_in_house=any(c.in_house for c in choices),
+        choices=[
+            ReadingChoice(
+                hospital_id=c.hospital_id,
+                hospital_name=names.get(c.hospital_id, c.hospital_id),
+                in_house=c.in_house,
+                agreement_ids=list(c.agreement_ids),
+                service_modes=list(c.service_modes),
+                when=list(c.when),
+            )
+            for c in choices
+        ],
+    )
 
 
 @router.get("/readers")
