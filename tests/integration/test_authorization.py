@@ -292,6 +292,9 @@ MATRIX = (
     # the directory: names for everyone signed in; agreements scoped to the caller's hospital (test_admin.py)
     R("GET /api/hospitals",                               None,          "401 401 401|200 200|200 200 200|200 200 200"),
     R("GET /api/agreements",                              None,          "401 401 401|200 200|200 200 200|200 200 200"),
+    # where a doctor may send a case of a modality (the referral form's picker): h-anping's own county doctors and
+    # admins; the matrix sends no ?modality=, so those let in get 422 (the others are refused before it is read)
+    R("GET /api/hospitals/{hospital_id}/reading-choices", None,          "401 401 401|422 403|403 403 403|403 403 422"),
     # a case's possible readers, for coordinators; the matrix sends no ?referral_id=, so the one let in gets 422
     R("GET /api/readers",                                 None,          "401 401 401|403 403|403 403 403|403 422 403"),
     # MDT consults ("@": /api/consults/{consult_id}). The matrix's consult is on an offered h-anping case, hosted by

@@ -116,8 +116,9 @@ async def test_each_choice_is_where_the_case_goes(api: Api, engine: AsyncEngine,
 
 async def test_only_the_hospitals_own_doctors_and_admins_may_ask(api: Api, ih: ReadsItself) -> None:
     for user in ("zhao.anping", "sun.qingshan", ih.coordinator.user_id, ih.generalist.user_id, "wang.expert"):
-        r = await api.call(user, "GET", _path(ih.hospital), params={"modality": "CT"})
-        assert r.status_code == 403 and r.json()["error"] == "forbidden", (user, r.text)
+        for params in ({"modality": "CT"}, {"modality": "C1"}):  # refused before the query is read
+            r = await api.call(user, "GET", _path(ih.hospital), params=params)
+            assert r.status_code == 403 and r.json()["error"] == "forbidden", (user, r.text)
     r = await api.call(None, "GET", _path(ih.hospital), params={"modality": "CT"})
     assert r.status_code == 401 and r.json()["error"] == "unauthenticated", r.text
     as_admin = await _choices(api, "admin", ih.hospital, "CT")

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from yilian.domain.access import Principal, ReferralScope, can_view
-from yilian.domain.agreement import CaseTerms, SecondReadingPolicy, SlaTargets
+from yilian.domain.agreement import (
+    Agreement,
+    AgreementTerms,
+    CaseTerms,
+    CoverCondition,
+    HalfHostingRules,
+    SecondReadingPolicy,
+    ServiceMode,
+    SlaTargets,
+    cover_conditions,
+)
 from yilian.domain.alliance import HospitalLevel
 from yilian.domain.errors import YilianError
-from yilian.domain.in_house import InHousePolicy, check_policy, reads_in_house, routed_readers, terms_from_json
+from yilian.domain.in_house import (
+    InHousePolicy,
+    check_policy,
+    reading_choices,
+    reads_in_house,
+    routed_readers,
+    terms_from_json,
+)
 from yilian.domain.referral_io import ReferralPolicy
 from yilian.domain.roles import Role
 from yilian.domain.routing import Reader, may_read
@@ -126,3 +145,58 @@ def test_the_api_body_carries_the_case_terms_under_their_names() -> None:
     body = InHouseReadingBody.model_validate({"modalities": ["CT"], "sla": {"routine_minutes": 90}})
     policy = body.policy(H)
     assert policy.terms == CaseTerms(sla=SlaTargets(routine_minutes=90)) and policy.enabled and not policy.auto_read
+
+
+# ---- the referral form's reading-hospital picker ----------------------------------------------------------------
+def _agreement(aid: str, reader: str, mode: str, active: bool = True, **terms: object) -> Agreement:
+    return Agreement(aid, H, reader, ServiceMode(mode), AgreementTerms(**terms), active)  # type: ignore[arg-type]
+
+
+CAP = HalfHostingRules(overflow_daily_cap=1)
+HALF = HalfHostingRules(modalities=frozenset({"MR"}), hours_start=time(18), hours_end=time(8), overflow_daily_cap=2)
+
+
+@pytest.mark.parametrize(
+    ("agreement", "modality", "expected"),
+    [
+        (_agreement("a", "t", "full_hosting"), "CT", ("always",)),
+        (_agreement("a", "t", "full_hosting", active=False), "CT", ()),
+        (_agreement("a", "t", "difficult_only"), "CT", ("difficult",)),
+        (_agreement("a", "c", "cooperation"), "US", ("always",)),
+        (_agreement("a", "c", "cooperation", cooperation_modalities=frozenset({"MR"})), "MR", ("always",)),
+        (_agreement("a", "c", "cooperation", cooperation_modalities=frozenset({"MR"})), "CT", ()),
+        (_agreement("a", "t", "half_hosting", half_hosting=HALF), "MR", ("always",)),
+        (_agreement("a", "t", "half_hosting", half_hosting=HALF), "CT", ("hosted_hours", "overflow")),
+        (
+            _agreement("a", "t", "half_hosting", half_hosting=HalfHostingRules(overflow_daily_cap=1)),
+            "CT",
+            ("overflow",),
+        ),
+        (_agreement("a", "t", "half_hosting"), "CT", ()),
+    ],
+)
+def test_when_an_agreement_covers_a_modality(agreement: Agreement, modality: str, expected: tuple[str, ...]) -> None:
+    assert cover_conditions(agreement, modality) == tuple(CoverCondition(c) for c in expected)
+
+
+def test_reading_choices_put_the_hospital_first_and_merge_agreements_with_one_reader() -> None:
+    agreements = [
+        _agreement("a1", "t", "difficult_only"),
+        _agreement("a2", "t", "half_hosting", half_hosting=HALF),
+        _agreement("a3", "c", "cooperation", cooperation_modalities=frozenset({"MR"})),
+        Agreement("a4", "elsewhere", "t2", ServiceMode.FULL_HOSTING),  # another hospital's: never a choice
+    ]
+    policy = InHousePolicy(H, modalities=frozenset({"CT"}))
+    ct = reading_choices(H, policy, agreements, "CT")
+    assert [(c.hospital_id, c.in_house, c.agreement_ids, c.when) for c in ct] == [
+        (H, True, (), (CoverCondition.ALWAYS,)),
+        ("t", False, ("a1", "a2"), (CoverCondition.DIFFICULT, CoverCondition.HOSTED_HOURS, CoverCondition.OVERFLOW)),
+    ]
+    mr = reading_choices(H, policy, agreements, "MR")  # the policy does not cover MR; a2 always does
+    assert [(c.hospital_id, c.service_modes, c.when) for c in mr] == [
+        ("t", (ServiceMode.DIFFICULT_ONLY, ServiceMode.HALF_HOSTING), (CoverCondition.ALWAYS,)),
+        ("c", (ServiceMode.COOPERATION,), (CoverCondition.ALWAYS,)),
+    ]
+    off = InHousePolicy(H, enabled=False, modalities=frozenset({"CT"}))
+    assert [c.hospital_id for c in reading_choices(H, off, agreements, "CT")] == ["t"]
+    assert reading_choices(H, None, [], "CT") == []

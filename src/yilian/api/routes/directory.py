@@ -111,21 +111,28 @@ async def list_agreements(
     return Page[AgreementSummary].of([agreement_summary(r) for r in rows])
 
 
+async def sender_of(
+    hospital_id: str, principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR, Role.ADMIN))]
+) -> Principal:
+    """A county doctor of the hospital, or an admin (refused before the query is looked at)."""
+    if principal.role is not Role.ADMIN and principal.hospital_id != hospital_id:
+        raise YilianError(
+            ErrorCode.FORBIDDEN, "you may see only your own hospital's reading choices", {"hospital_id": hospital_id}
+        )
+    return principal
+
+
 @router.get("/hospitals/{hospital_id}/reading-choices")
 async def get_reading_choices(
     hospital_id: str,
     engine: Engine,
-    principal: Annotated[Principal, Depends(require_role(Role.COUNTY_DOCTOR, Role.ADMIN))],
+    principal: Annotated[Principal, Depends(sender_of)],
     modality: Annotated[str, Query(pattern=r"^[A-Za-z]{2,16}$", description="the case's modality code, e.g. DX")],
 ) -> ReadingChoices:
     """The hospitals a doctor of this hospital may name as the reading hospital of a case of `modality`
     (`reading_hospital_id` of POST /api/referrals): its own when its in-house policy covers the modality, and the
     reading hospital of each of its agreements that may cover it, with when it does. A county doctor sees only their
     own hospital's; an admin any hospital's."""
-    if principal.role is not Role.ADMIN and principal.hospital_id != hospital_id:
-        raise YilianError(
-            ErrorCode.FORBIDDEN, "you may see only your own hospital's reading choices", {"hospital_id": hospital_id}
-        )
     modality = modality.upper()
     async with reading(engine) as conn:
         names = {r["id"]: r["name"] for r in await queries.hospital_names(conn)}
