@@ -1273,6 +1273,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hospitals/{hospital_id}/reading-choices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Reading Choices
+         * @description The hospitals a doctor of this hospital may name as the reading hospital of a case of `modality`
+         *     (`reading_hospital_id` of POST /api/referrals): its own when its in-house policy covers the modality, and the
+         *     reading hospital of each of its agreements that may cover it, with when it does. A county doctor sees only their
+         *     own hospital's; an admin any hospital's.
+         */
+        get: operations["directory_get_reading_choices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/readers": {
         parameters: {
             query?: never;
@@ -4168,6 +4191,12 @@ export interface components {
          * @enum {string}
          */
         ConsultState: "requested" | "scheduled" | "open" | "concluded" | "cancelled" | "closed";
+        /**
+         * CoverCondition
+         * @description When an agreement covers a case of a given modality (what the referral form's reading-hospital picker says).
+         * @enum {string}
+         */
+        CoverCondition: "always" | "difficult" | "hosted_hours" | "overflow";
         /** Credit */
         Credit: {
             /** Lecture Id */
@@ -7244,6 +7273,50 @@ export interface components {
             /** Open Cases */
             open_cases: number;
         };
+        /**
+         * ReadingChoice
+         * @description A hospital the doctor may name as a case's `reading_hospital_id` for this modality.
+         */
+        ReadingChoice: {
+            /** Hospital Id */
+            hospital_id: string;
+            /** Hospital Name */
+            hospital_name: string;
+            /**
+             * In House
+             * @description the doctor's own hospital, which reads this modality under its in-house policy
+             */
+            in_house: boolean;
+            /**
+             * Agreement Ids
+             * @description the agreements with that hospital that may cover the case
+             */
+            agreement_ids: string[];
+            /** Service Modes */
+            service_modes: components["schemas"]["ServiceMode"][];
+            /**
+             * When
+             * @description when it reads the case: always, only if flagged difficult, if sent within the hosted hours, or as declared overflow
+             */
+            when: components["schemas"]["CoverCondition"][];
+        };
+        /**
+         * ReadingChoices
+         * @description Where a doctor of the hospital may send a case of the modality; naming none lets the rules choose.
+         */
+        ReadingChoices: {
+            /** Hospital Id */
+            hospital_id: string;
+            /** Modality */
+            modality: string;
+            /**
+             * Automatic In House
+             * @description true: a case sent without a reading hospital is read in-house (the policy covers the modality)
+             */
+            automatic_in_house: boolean;
+            /** Choices */
+            choices: components["schemas"]["ReadingChoice"][];
+        };
         /** ReasonBody */
         ReasonBody: {
             /** Reason */
@@ -8648,6 +8721,7 @@ export type ConsultPersonAction = components['schemas']['ConsultPersonAction'];
 export type ConsultRecordingFile = components['schemas']['ConsultRecordingFile'];
 export type ConsultRecordings = components['schemas']['ConsultRecordings'];
 export type ConsultState = components['schemas']['ConsultState'];
+export type CoverCondition = components['schemas']['CoverCondition'];
 export type Credit = components['schemas']['Credit'];
 export type CurationBody = components['schemas']['CurationBody'];
 export type CurationOut = components['schemas']['CurationOut'];
@@ -8810,6 +8884,8 @@ export type QuizQuestionBody = components['schemas']['QuizQuestionBody'];
 export type QuizQuestionOut = components['schemas']['QuizQuestionOut'];
 export type QuizResult = components['schemas']['QuizResult'];
 export type Reader = components['schemas']['Reader'];
+export type ReadingChoice = components['schemas']['ReadingChoice'];
+export type ReadingChoices = components['schemas']['ReadingChoices'];
 export type ReasonBody = components['schemas']['ReasonBody'];
 export type ReasonCount = components['schemas']['ReasonCount'];
 export type ReassignBody = components['schemas']['ReassignBody'];
@@ -12068,6 +12144,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_AgreementSummary_"];
+                };
+            };
+            /** @description refused: the error catalogue's code, a message and details */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description failed on our side; details carry a correlation id */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    directory_get_reading_choices: {
+        parameters: {
+            query: {
+                /** @description the case's modality code, e.g. DX */
+                modality: string;
+            };
+            header?: never;
+            path: {
+                hospital_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadingChoices"];
                 };
             };
             /** @description refused: the error catalogue's code, a message and details */
@@ -16442,6 +16561,7 @@ export const adminEntityValues: ReadonlyArray<FlattenedDeepRequired<components>[
 export const certaintyValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Certainty"]> = ["pathology_proven", "follow_up_confirmed", "expert_consensus", "presumptive"];
 export const consultPersonActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultPersonAction"]> = ["schedule", "reschedule", "open", "join", "hand_over", "post_message", "conclude", "cancel"];
 export const consultStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ConsultState"]> = ["requested", "scheduled", "open", "concluded", "cancelled", "closed"];
+export const coverConditionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CoverCondition"]> = ["always", "difficult", "hosted_hours", "overflow"];
 export const defectReasonValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DefectReason"]> = ["positioning", "exposure", "motion", "artefact", "coverage", "protocol"];
 export const deliveryKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryKind"]> = ["pdf", "sr"];
 export const deliveryStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryState"]> = ["pending", "queued", "delivered", "failed"];

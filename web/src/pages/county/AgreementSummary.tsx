@@ -59,7 +59,8 @@ function CoverageDetails({ a }: { a: AgreementInfo }) {
   return null;
 }
 
-/** `inHouse`: the modalities the hospital reads itself (本院写片, /api/me): those cases stay here, agreement or not. */
+/** `inHouse`: the modalities the hospital reads itself (本院写片, /api/me): those cases stay here unless
+ * the doctor names another reading hospital (ReadingHospitalPicker). */
 export function AgreementSummary({ agreements, inHouse = [] }: { agreements: AgreementInfo[]; inHouse?: string[] }) {
   const { t } = useTranslation("county");
   const formatDuration = useFormatDuration();

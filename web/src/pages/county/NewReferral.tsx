@@ -3,8 +3,8 @@
 // next to the form, which keeps everything typed.
 import { zodResolver } from "@hookform/resolvers/zod";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import { useForm } from "react-hook-form";
+import { useCallback, useState } from "react";
+import { useForm, useWatch } from "react-hook-form";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router-dom";
 import { z } from "zod";
@@ -15,6 +15,7 @@ import { useMe } from "../../auth/session";
 import { ErrorMessage, Loading, errorText } from "../../components/ErrorMessage";
 import { AgreementSummary, allowsOverflow, onlyDifficult, outgoing } from "./AgreementSummary";
 import { findStudy, studyBodyPart } from "./dicom";
+import { ReadingHospitalPicker } from "./ReadingHospitalPicker";
 import { StudyChooser } from "./StudyChooser";
 
 const schema = z.object({
@@ -29,6 +30,7 @@ const schema = z.object({
   priority: z.enum(["stat", "urgent", "routine"]),
   difficult: z.boolean(),
   overflow: z.boolean(),
+  reading_hospital_id: z.string().optional(), // "": automatic (the rules choose)
 });
 type FormValues = z.input<typeof schema>;
 type Payload = z.output<typeof schema>;
@@ -45,6 +47,7 @@ const EMPTY: FormValues = {
   priority: "routine",
   difficult: false,
   overflow: false,
+  reading_hospital_id: "",
 };
 
 interface AgreementReason {
@@ -107,6 +110,8 @@ export default function NewReferral() {
   const form = useForm<FormValues, unknown, Payload>({ resolver: zodResolver(schema), defaultValues: EMPTY });
   const { register, formState } = form;
   const errors = formState.errors;
+  const [modality, readingHospital] = useWatch({ control: form.control, name: ["modality", "reading_hospital_id"] });
+  const backToAutomatic = useCallback(() => form.setValue("reading_hospital_id", ""), [form]);
 
   const chooseStudy = async (uid: string) => {
     form.setValue("study_instance_uid", uid, { shouldValidate: true });
@@ -143,6 +148,7 @@ export default function NewReferral() {
             priority: v.priority,
             difficult: v.difficult,
             overflow: showOverflow ? v.overflow : false,
+            reading_hospital_id: v.reading_hospital_id || null,
           },
         }),
       );
@@ -285,6 +291,13 @@ export default function NewReferral() {
               {t("form.overflow")}
             </label>
           )}
+          <ReadingHospitalPicker
+            hospitalId={me.hospital_id}
+            modality={modality ?? ""}
+            value={readingHospital ?? ""}
+            field={register("reading_hospital_id")}
+            onStale={backToAutomatic}
+          />
         </fieldset>
 
         {refusal != null && <Refusal error={refusal} />}
