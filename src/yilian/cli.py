@@ -203,7 +203,7 @@ def _migrate_and_seed(database_url: str, seed: bool, history: bool = False) -> N
     from yilian.db.demo import migrate_and_seed
 
     started = time.monotonic()
-    added = migrate_and_seed(database_url, demo=seed, history=history)
+    added = migrate_and_seed(database_url, demo=seed, history=history, in_house=seed)
     if added is not None and added.referrals:
         print(
             f"Demo history           {added.referrals} finished referrals over 90 days, {added.audit_events} audit "
@@ -222,7 +222,7 @@ def _stop_on_sigterm() -> None:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
-    from yilian.db.demo import DEMO_PASSWORD, DEMO_USERS
+    from yilian.db.demo import DEMO_IN_HOUSE_USERS, DEMO_PASSWORD, DEMO_USERS
 
     _stop_on_sigterm()
 
@@ -241,7 +241,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
         if svc.temporal_ui:
             print(f"Temporal Web UI        {svc.temporal_ui}   (workflows and their histories)", flush=True)
         if not args.no_demo:
-            users = ", ".join(u.id for u in DEMO_USERS)
+            users = ", ".join(u.id for u in (*DEMO_USERS, *DEMO_IN_HOUSE_USERS))
             print(f"Demo users             {users}  (password: {DEMO_PASSWORD})", flush=True)
         served = settings.model_copy(update={"opensearch_url": svc.opensearch_url})
         with contextlib.suppress(KeyboardInterrupt):

@@ -21,12 +21,12 @@ from tests.support.wait import wait_until
 from yilian.api.app import create_app
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands
 from yilian.config import Settings
-from yilian.db.demo import migrate_and_seed
+from yilian.db.demo import DEMO_IN_HOUSE_POLICY, migrate_and_seed
 from yilian.db.engine import make_engine
 from yilian.db.queries import referral as referral_queries
 from yilian.db.schema import audit_events, dicom_studies, referrals
 from yilian.imaging.blob import blob_store_from_url
-from yilian.runtime.demo_cases import LIVE_CASES, LiveCasesResult, Stage, start_live_cases
+from yilian.runtime.demo_cases import LIVE_CASES, LiveCasesResult, Stage, Started, start_live_cases
 from yilian.runtime.postgres import EmbeddedPostgres
 from yilian.worker import build_worker
 
@@ -35,9 +35,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def up_settings(pg_server: EmbeddedPostgres, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A database loaded as `yilian up` loads it (alliance and history), its own archive and task queue."""
+    """A database loaded as `yilian up` loads it (alliance, Anping's in-house DX reading and history), its own archive
+    and task queue."""
     url = pg_server.create_database(f"live_{uuid.uuid4().hex[:8]}")
-    migrate_and_seed(url, history=True)
+    migrate_and_seed(url, history=True, in_house=True)
     archive = tmp_path_factory.mktemp("live-archive")
     return settings.model_copy(
         update={
@@ -76,6 +77,11 @@ async def started(
 WANTED = {Stage.OFFERED: "offered", Stage.IN_READING: "in_reading", Stage.PRELIMINARY: "preliminary"}
 
 
+def read_in_house(s: Started) -> bool:
+    """Anping reads its own radiographs (db/demo.py DEMO_IN_HOUSE_POLICY): those live cases stay at Anping."""
+    return (s.case.patient.hospital_id, s.case.modality) == (DEMO_IN_HOUSE_POLICY.hospital_id, "DX")
+
+
 async def test_every_case_reaches_its_stage_through_the_workflow(
     started: tuple[LiveCasesResult, ReferralCommands], up_engine: AsyncEngine
 ) -> None:
@@ -104,6 +110,12 @@ async def test_every_case_reaches_its_stage_through_the_workflow(
             assert row["offered_to"] and row["reader_id"] is None
         else:
             assert row["reader_id"] and row["offered_to"] is None
+        reader = row["offered_to"] or row["reader_id"]
+        if read_in_house(s):
+            assert (row["reading_hospital_id"], row["agreement_id"], reader) == ("h-anping", None, "ma.anping"), case
+        else:
+            assert row["reading_hospital_id"] == "h-provincial" and row["agreement_id"], case
+            assert reader != "ma.anping", case
 
     stages = {s.case.stage for s in result.started}
     assert stages == set(Stage)
@@ -111,6 +123,7 @@ async def test_every_case_reaches_its_stage_through_the_workflow(
     assert {s.case.priority for s in result.started} == {"stat", "urgent", "routine"}
     assert len({s.case.modality for s in result.started}) >= 4
     assert {s.case.patient.hospital_id for s in result.started} == {"h-anping", "h-qingshan"}
+    assert 2 <= sum(read_in_house(s) for s in result.started) < len(result.started) // 2
 
 
 async def test_each_case_came_the_real_way(
@@ -162,7 +175,12 @@ async def test_the_people_see_them(
         api = Api(client)
         open_states = {"state": ["offered", "in_reading", "preliminary"], "limit": 500}
         coordinator = await api.ok("liu.coord", "GET", "/api/referrals", params=open_states)
-        assert {r["id"] for r in coordinator["items"]} >= {s.referral_id for s in result.started}
+        out = {s.referral_id for s in result.started if not read_in_house(s)}
+        in_house = {s.referral_id for s in result.started if read_in_house(s)}
+        assert {r["id"] for r in coordinator["items"]} >= out
+        assert not {r["id"] for r in coordinator["items"]} & in_house  # Anping's own: not the provincial's to see
+        anping = await api.ok("ma.anping", "GET", "/api/referrals", params=open_states)
+        assert {r["id"] for r in anping["items"]} == in_house and all(r["in_house"] for r in anping["items"])
         for expert in ("wang.expert", "li.expert", "zhang.expert"):
             mine = await api.ok(expert, "GET", "/api/referrals", params=open_states)
             assert mine["items"], f"{expert}'s worklist has no live case"

@@ -1,4 +1,5 @@
-"""The demo's ninety days of history (`yilian seed-demo`, `yilian up`): loaded once, finished, consistent, and shown."""
+"""The demo's ninety days of history (`yilian seed-demo`, `yilian up`): loaded once, finished, consistent, and shown;
+and Anping's in-house reading, loaded with it."""
 
 from __future__ import annotations
 
@@ -16,9 +17,21 @@ from temporalio.client import Client
 from tests.support.api import Api
 from yilian.api.app import create_app
 from yilian.config import Settings
-from yilian.db.demo import migrate_and_seed, seed_demo
+from yilian.db.demo import ANPING, DEMO_IN_HOUSE_POLICY, QINGSHAN, TERTIARY, migrate_and_seed, seed_demo
 from yilian.db.engine import make_engine
-from yilian.db.schema import audit_events, patients, referrals, report_versions
+from yilian.db.queries.in_house import policy_of
+from yilian.db.queries.reader import people_of
+from yilian.db.schema import (
+    admin_changes,
+    audit_events,
+    in_house_readings,
+    patients,
+    referrals,
+    report_versions,
+    users,
+)
+from yilian.domain.alliance import HospitalLevel
+from yilian.domain.in_house import check_policy
 from yilian.runtime.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
@@ -29,7 +42,7 @@ def history_url(pg_server: EmbeddedPostgres) -> str:
     """A fresh database loaded as `yilian seed-demo` loads it."""
     url = pg_server.create_database(f"hist_{uuid.uuid4().hex[:8]}")
     started = time.monotonic()
-    added = migrate_and_seed(url, history=True)
+    added = migrate_and_seed(url, history=True, in_house=True)
     print(f"migrate and seed with history: {time.monotonic() - started:.2f} s, {added}")
     assert added is not None and 1900 <= added.referrals <= 2100
     return url
@@ -47,14 +60,14 @@ async def _counts(engine: AsyncEngine) -> tuple[int, ...]:
         return tuple(
             [
                 int(await conn.scalar(select(func.count()).select_from(t)) or 0)
-                for t in (referrals, audit_events, report_versions, patients)
+                for t in (referrals, audit_events, report_versions, patients, users, in_house_readings, admin_changes)
             ]
         )
 
 
 async def test_seeding_again_adds_nothing(history_engine: AsyncEngine) -> None:
     before = await _counts(history_engine)
-    again = await seed_demo(history_engine, history=True)
+    again = await seed_demo(history_engine, history=True, in_house=True)
     assert again.referrals == 0
     assert await _counts(history_engine) == before
 
@@ -167,3 +180,22 @@ async def test_an_addendum_on_a_seeded_case_is_refused_clearly_and_writes_nothin
     assert body["error"] == "invalid_transition" and body["details"] == {"referral_id": rid}
     assert "finished" in body["message"]
     assert await written() == before
+
+
+async def test_anping_reads_its_own_radiographs(history_engine: AsyncEngine) -> None:
+    """本院写片 in the demo: Anping's DX policy, named reader ma.anping (valid as the admin API checks it), made once by
+    admin in the change log; Qingshan and the provincial hospital have none."""
+    async with history_engine.connect() as conn:
+        policy = await policy_of(conn, ANPING)
+        people = {p.user_id: p for p in await people_of(conn, ANPING)}
+        assert await policy_of(conn, QINGSHAN) is None and await policy_of(conn, TERTIARY) is None
+        logged = (
+            await conn.execute(
+                select(admin_changes.c.actor_id, admin_changes.c.action).where(
+                    admin_changes.c.entity == "in_house_reading"
+                )
+            )
+        ).all()
+    assert policy == DEMO_IN_HOUSE_POLICY and policy.covers("DX") and not policy.covers("CT")
+    assert check_policy(policy, HospitalLevel.COUNTY, people) == []
+    assert [tuple(row) for row in logged] == [("admin", "create")]

@@ -1,4 +1,5 @@
-"""The demo alliance: one tertiary hospital, two county hospitals on different agreements, people, patients."""
+"""The demo alliance: one tertiary hospital, two county hospitals on different agreements, people, patients; as
+`yilian up` loads it, also Anping's in-house reading of its own radiographs (本院写片)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from yilian.db.queries.in_house import policy_of, put_policy
 from yilian.db.schema import agreements, hospitals, patients, reader_licences, reader_subspecialties, users
+from yilian.domain.agreement import CaseTerms, SecondReadingPolicy, SlaTargets
+from yilian.domain.in_house import InHousePolicy
 
 if TYPE_CHECKING:
     from yilian.db.demo_history import HistoryCounts
@@ -52,6 +56,23 @@ DEMO_USERS = (
     DemoUser("xu.oncology", "徐敏 Xu Min", "expert", TERTIARY, "肿瘤科副主任医师", specialty="oncology"),
 )  # fmt: skip
 
+# 本院写片 in the demo as `yilian up` loads it (seed_demo's `in_house`): Anping's own radiologist reads its plain
+# films (DX) on the cloud; its CT, MR and MG still go to the provincial hospital under full hosting. Not in the
+# tests' alliance (they count what they create; tests/support/in_house.py makes its own hospitals).
+DEMO_IN_HOUSE_USERS = (
+    DemoUser("ma.anping", "马骏 Ma Jun", "expert", ANPING, "主治医师", False, (("DX", "*"),), "radiology"),
+)
+DEMO_IN_HOUSE_POLICY = InHousePolicy(
+    ANPING,
+    modalities=frozenset({"DX"}),
+    reader_ids=("ma.anping",),
+    terms=CaseTerms(
+        sla=SlaTargets(stat_minutes=30, urgent_minutes=120, routine_minutes=720),
+        second_reading=SecondReadingPolicy.NEVER,  # Anping has no senior of its own to second-read
+    ),
+    auto_read=True,  # as under its full hosting: every radiograph that arrives becomes a case by itself
+)
+
 DEMO_AGREEMENTS: tuple[dict[str, Any], ...] = (
     {
         "id": "agr-anping",
@@ -86,11 +107,15 @@ DEMO_PATIENTS = (
 )
 
 
-async def seed_demo(engine: AsyncEngine, *, history: bool = False, now: datetime | None = None) -> HistoryCounts:
+async def seed_demo(
+    engine: AsyncEngine, *, history: bool = False, in_house: bool = False, now: datetime | None = None
+) -> HistoryCounts:
     """Idempotent: run it as often as you like; existing rows are left as they are.
 
-    With `history`, also ninety days of finished cases (db/demo_history.py) for `yilian up` and `seed-demo`.
-    Off by default because the tests count what they create on an otherwise empty alliance.
+    With `history`, also ninety days of finished cases (db/demo_history.py) for `yilian up` and `seed-demo`; with
+    `in_house`, Anping's in-house reading of DX (DEMO_IN_HOUSE_USERS, DEMO_IN_HOUSE_POLICY; made once, by `admin` in
+    the change log, and left as an admin later changes it). Both off by default because the tests count what they
+    create on an otherwise empty alliance.
     """
     from yilian.db.demo_history import HistoryCounts, seed_history
 
@@ -161,6 +186,8 @@ async def seed_demo(engine: AsyncEngine, *, history: bool = False, now: datetime
             .values([{"user_id": u.id, "modality": m, "body_part": b} for u in readers for m, b in u.subspecialties])
             .on_conflict_do_nothing()
         )
+        if in_house:
+            await _seed_in_house(conn, password_hash, now)
         await conn.execute(
             insert(patients)
             .values(
@@ -183,9 +210,12 @@ async def seed_demo(engine: AsyncEngine, *, history: bool = False, now: datetime
         return await seed_history(conn, now) if history else HistoryCounts()
 
 
-def migrate_and_seed(database_url: str, *, demo: bool = True, history: bool = False) -> HistoryCounts | None:
+def migrate_and_seed(
+    database_url: str, *, demo: bool = True, history: bool = False, in_house: bool = False
+) -> HistoryCounts | None:
     """Bring the schema up to date and, unless told not to, load the demo alliance (with `history`, its past
-    ninety days too: what `yilian up` and `yilian seed-demo` do). Blocking. Returns what the history added."""
+    ninety days too; with `in_house`, Anping's in-house reading: what `yilian up` and `yilian seed-demo` do).
+    Blocking. Returns what the history added."""
     import asyncio
 
     from yilian.db.engine import make_engine, migrate
@@ -197,8 +227,32 @@ def migrate_and_seed(database_url: str, *, demo: bool = True, history: bool = Fa
     async def _seed() -> HistoryCounts:
         engine = make_engine(database_url, pool_size=1)
         try:
-            return await seed_demo(engine, history=history)
+            return await seed_demo(engine, history=history, in_house=in_house)
         finally:
             await engine.dispose()
 
     return asyncio.run(_seed())
+
+
+async def _seed_in_house(conn: AsyncConnection, password_hash: str, now: datetime) -> None:
+    """Anping's own radiologist (no licence: reading for one's own hospital needs none) and its DX policy."""
+    await conn.execute(
+        insert(users)
+        .values(
+            [
+                {"id": u.id, "username": u.id, "password_hash": password_hash, "display_name": u.name,
+                 "role": u.role, "hospital_id": u.hospital_id, "title": u.title, "is_junior": u.is_junior,
+                 "specialty": u.specialty, "created_at": now}
+                for u in DEMO_IN_HOUSE_USERS
+            ]
+        )
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+    await conn.execute(
+        insert(reader_subspecialties)
+        .values([{"user_id": u.id, "modality": m, "body_part": b} for u in DEMO_IN_HOUSE_USERS
+                 for m, b in u.subspecialties])
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+    if await policy_of(conn, DEMO_IN_HOUSE_POLICY.hospital_id) is None:
+        await put_policy(conn, DEMO_IN_HOUSE_POLICY, actor_id="admin", now=now)

@@ -26,7 +26,7 @@ from yilian.api.consult_service import NewConsult
 from yilian.api.consult_service import make as make_consult
 from yilian.api.referral_service import PatientDetails, Submission, submit
 from yilian.api.workflow_client import ConsultCommands, ReferralCommands
-from yilian.db.demo import ANPING, DEMO_USERS, QINGSHAN
+from yilian.db.demo import ANPING, DEMO_IN_HOUSE_USERS, DEMO_USERS, QINGSHAN
 from yilian.db.demo_history import COUNTY_DOCTOR, EXAMS, Exam
 from yilian.db.engine import reading
 from yilian.db.queries import demo as demo_queries
@@ -162,7 +162,7 @@ class LiveCaseStuck(RuntimeError):
 
 
 def _actor(user_id: str) -> Actor:
-    user = next(u for u in DEMO_USERS if u.id == user_id)
+    user = next(u for u in (*DEMO_USERS, *DEMO_IN_HOUSE_USERS) if u.id == user_id)
     return Actor(user.id, Role(user.role), user.hospital_id, user.name)
 
 
