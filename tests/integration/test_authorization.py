@@ -154,8 +154,9 @@ WORKFLOW_ACTIONS = frozenset(
     )
 ) | {"/api/consults"}  # a granted request records its step on the case's timeline: a case of its own
 # A consult's Updates: a granted one moves the consult on, so it gets a consult of its own.
-CONSULT_ACTIONS = frozenset(f"{CON}/{a}" for a in ("schedule", "reschedule", "open", "hand-over", "conclude", "cancel",
-                                                   "recording-consent"))
+CONSULT_ACTIONS = frozenset(
+    f"{CON}/{a}" for a in ("schedule", "reschedule", "open", "hand-over", "conclude", "cancel", "recording-consent")
+)
 STREAMS = frozenset({"/api/events"})  # text/event-stream endpoints
 GHOST_REFERRAL = "ref-20000101-0000000000"  # shaped like a referral id; no such referral
 GHOST_LINK = "A" * 22  # shaped like a link id; no such link
