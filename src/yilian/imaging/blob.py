@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import urlparse
@@ -18,15 +19,42 @@ if TYPE_CHECKING:
     from yilian.imaging.blob_s3 import S3Options
 
 
+@dataclass(frozen=True)
+class StagedBlob:
+    """A blob on its way in (`BlobStore.stage`): not readable under its key until it is published."""
+
+    key: str
+    data: bytes = field(repr=False)  # for a store that writes at publish (S3)
+    temporary: Path | None = None  # a filesystem store's fsynced file, linked by publish; None: nothing written
+
+
 class BlobStore(Protocol):
     """Stores bytes under the hex SHA-256 of their content; writing the same content twice is a no-op.
 
     Writes are create-only: a key that exists is never overwritten, so a retried ingest cannot replace what an
     earlier one stored (and fixity checks what was first written).
+
+    A write is `put`, or in two steps so that ingest can start the slow part while it still checks the instance:
+    `stage` (durable but invisible: nothing can read it under its key), then `publish` (readable and durable under
+    its key) or `discard`.
     """
 
     def put(self, data: bytes, sha256: str) -> str:
         """Store `data` (whose digest the caller computed) durably; return its key."""
+        ...
+
+    def stage(self, data: bytes, sha256: str) -> StagedBlob:
+        """Do what can be done of a `put` before anyone may read the blob (on disk: write and fsync the bytes
+        under a temporary name; nothing if the blob exists)."""
+        ...
+
+    def publish(self, staged: StagedBlob) -> str:
+        """Finish the `put` of a staged blob: on return it is durable and readable under its key, which is
+        returned. Publishing what is already stored is a no-op, as `put` is."""
+        ...
+
+    def discard(self, staged: StagedBlob) -> None:
+        """Drop a staged blob that will not be published. Never removes a blob stored under its key."""
         ...
 
     def open(self, key: str) -> BinaryIO:
@@ -56,9 +84,10 @@ def key_path(key: str) -> str:
 
 
 class FilesystemBlobStore:
-    """Files under root/ab/cd/<sha256>: written to a temporary name, fsynced, then renamed into place.
+    """Files under root/ab/cd/<sha256>: written to a temporary name in that directory and fsynced (`stage`),
+    then linked into place and the directory fsynced (`publish`).
 
-    A crash leaves at worst a temporary file, never a partial blob under its final name.
+    A crash leaves at worst a temporary file (`.incoming-*`), never a partial blob under its final name.
     """
 
     def __init__(self, root: Path) -> None:
@@ -78,9 +107,12 @@ class FilesystemBlobStore:
         return self.path(key).exists()
 
     def put(self, data: bytes, sha256: str) -> str:
+        return self.publish(self.stage(data, sha256))
+
+    def stage(self, data: bytes, sha256: str) -> StagedBlob:
         final = self.path(sha256)
         if final.exists():
-            return sha256
+            return StagedBlob(sha256, data)
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-")
         try:
@@ -88,16 +120,34 @@ class FilesystemBlobStore:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            # link, not rename: it fails when the name exists, so a concurrent writer never replaces a blob.
-            try:
-                os.link(tmp, final)
-            except FileExistsError:
-                pass
-        finally:
+        except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+            raise
+        return StagedBlob(sha256, data, Path(tmp))
+
+    def publish(self, staged: StagedBlob) -> str:
+        final = self.path(staged.key)
+        if staged.temporary is None:
+            # Found in place at stage: perhaps linked by a concurrent writer whose directory fsync is still under
+            # way, so this caller syncs the directory too before it relies on the blob (cheap when nothing is due).
+            _fsync_dir(final.parent)
+            return staged.key
+        try:
+            # link, not rename: it fails when the name exists, so a concurrent writer never replaces a blob.
+            os.link(staged.temporary, final)
+        except FileExistsError:
+            pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                staged.temporary.unlink()
         _fsync_dir(final.parent)
-        return sha256
+        return staged.key
+
+    def discard(self, staged: StagedBlob) -> None:
+        if staged.temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                staged.temporary.unlink()
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -22,7 +22,7 @@ import obstore
 from obstore.exceptions import AlreadyExistsError
 from obstore.store import S3Store
 
-from yilian.imaging.blob import key_path
+from yilian.imaging.blob import StagedBlob, key_path
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig
@@ -100,6 +100,16 @@ class S3BlobStore:
             max_concurrency=4,
         )
         return sha256
+
+    def stage(self, data: bytes, sha256: str) -> StagedBlob:
+        # An object is readable once written, so nothing is sent before publish.
+        return StagedBlob(sha256, data)
+
+    def publish(self, staged: StagedBlob) -> str:
+        return self.put(staged.data, staged.key)
+
+    def discard(self, staged: StagedBlob) -> None:
+        pass
 
     def open(self, key: str) -> BinaryIO:
         """One GET for the first READ_BUFFER bytes (the DICOM header, or a small instance whole) that also tells

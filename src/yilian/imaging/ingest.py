@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,7 +16,7 @@ from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
 from yilian.dicom.value_limits import dataset_value_problems, indexed_value_problems
-from yilian.imaging.blob import BlobStore, sha256_of
+from yilian.imaging.blob import BlobStore, StagedBlob, sha256_of
 from yilian.imaging.index import IndexedInstance, index_instance
 from yilian.metrics.catalog import instances_ingested
 
@@ -62,12 +63,16 @@ class IngestResult:
 @dataclass(frozen=True)
 class _Prepared:
     indexed: IndexedInstance
-    sha256: str
     size: int
 
 
+# Staging a file is mostly waiting for the disk (write, fsync): its own threads, so that a request's fsyncs never
+# hold back another's checks in the default executor.
+_STAGING = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ingest-stage")
+
+
 async def store_instance(engine: AsyncEngine, blobs: BlobStore, incoming: IncomingInstance) -> IngestResult:
-    """Validate, write the file (temporary name, fsync, rename), then commit its index rows.
+    """Validate, write the file (temporary name, fsync, link, directory fsync), then commit its index rows.
 
     A rejected instance leaves nothing behind. A crash between the file and the commit leaves only an
     unreferenced blob, which a retry reuses because blobs are named by their content.
@@ -80,56 +85,131 @@ async def store_instances(
     engine: AsyncEngine, blobs: BlobStore, incoming: Sequence[IncomingInstance]
 ) -> list[IngestResult]:
     """`store_instance` for each, in order, with the fixed costs paid once for the lot (a STOW-RS request's parts):
-    checked and indexed in one thread hop, earlier copies looked up in two queries, the files written in parallel
-    (so their fsyncs overlap) and every row committed in one transaction.
+    see `IngestBatch`."""
+    batch = IngestBatch(engine, blobs)
+    for item in incoming:
+        batch.add(item)
+    return await batch.store()
+
+
+class IngestBatch:
+    """Instances stored together, each started as soon as it is added (a STOW-RS part as it arrives): its file is
+    written and fsynced under a temporary name (`BlobStore.stage`) while it and the instances after it are checked
+    and indexed, so the disk and the CPU work at the same time. `store()` then looks up earlier copies (two queries,
+    while the last files still sync), publishes the new instances' files (link, directory fsync) and only then
+    commits every row in one transaction: an acknowledged instance's file, its directory entry and its row are on
+    disk, and a row never exists without its synced file. Staged files of instances not stored are discarded.
 
     A SOP Instance UID that comes twice is stored after its first copy is committed, so the second is a
     duplicate or a conflict exactly as it would be in two requests.
     """
-    prepared = await asyncio.to_thread(lambda: [_prepare(item) for item in incoming])
-    results: list[IngestResult | None] = [p if isinstance(p, IngestResult) else None for p in prepared]
-    pending = [i for i, p in enumerate(prepared) if not isinstance(p, IngestResult)]
-    while pending:
-        now: list[int] = []
-        later: list[int] = []
-        seen: set[str] = set()
-        for i in pending:
-            uid = cast(_Prepared, prepared[i]).indexed.sop_instance_uid
-            (later if uid in seen else now).append(i)
-            seen.add(uid)
-        stored = await _store_prepared(engine, blobs, [(incoming[i], cast(_Prepared, prepared[i])) for i in now])
-        for i, result in zip(now, stored, strict=True):
-            results[i] = result
-        pending = later
-    done = [cast(IngestResult, r) for r in results]
-    for item, result in zip(incoming, done, strict=True):  # /metrics: yilian_instances_ingested_total
-        instances_ingested.labels(item.origin.value, result.outcome.value).inc()
-    return done
+
+    def __init__(self, engine: AsyncEngine, blobs: BlobStore) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.size = 0  # bytes added
+        self._incoming: list[IncomingInstance] = []
+        self._prepared: list[asyncio.Future[_Prepared | IngestResult]] = []
+        self._staged: list[asyncio.Future[StagedBlob]] = []
+        self._published: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._incoming)
+
+    def add(self, incoming: IncomingInstance) -> None:
+        loop = asyncio.get_running_loop()
+        self._incoming.append(incoming)
+        self.size += len(incoming.data)
+        self._staged.append(loop.run_in_executor(_STAGING, _stage, self.blobs, incoming.data))
+        self._prepared.append(loop.run_in_executor(None, _prepare, incoming))
+
+    async def store(self) -> list[IngestResult]:
+        """Each added instance's outcome, in order; the batch is spent. On an exception nothing of it is committed
+        and its staged files are discarded."""
+        try:
+            return await self._store()
+        finally:
+            await self._discard_all()
+
+    async def discard(self) -> None:
+        """Give the batch up (the request failed before it was stored): no row, no staged file left behind."""
+        await self._discard_all()
+
+    async def _store(self) -> list[IngestResult]:
+        incoming = self._incoming
+        prepared = await asyncio.gather(*self._prepared)
+        results: list[IngestResult | None] = [p if isinstance(p, IngestResult) else None for p in prepared]
+        pending = [i for i, p in enumerate(prepared) if not isinstance(p, IngestResult)]
+        while pending:
+            now: list[int] = []
+            later: list[int] = []
+            seen: set[str] = set()
+            for i in pending:
+                uid = cast(_Prepared, prepared[i]).indexed.sop_instance_uid
+                (later if uid in seen else now).append(i)
+                seen.add(uid)
+            stored = await self._store_prepared([(incoming[i], cast(_Prepared, prepared[i]), i) for i in now])
+            for i, result in zip(now, stored, strict=True):
+                results[i] = result
+            pending = later
+        done = [cast(IngestResult, r) for r in results]
+        for item, result in zip(incoming, done, strict=True):  # /metrics: yilian_instances_ingested_total
+            instances_ingested.labels(item.origin.value, result.outcome.value).inc()
+        return done
+
+    async def _store_prepared(self, items: list[tuple[IncomingInstance, _Prepared, int]]) -> list[IngestResult]:
+        engine = self.engine
+        async with reading(engine) as conn:  # the files go on syncing meanwhile
+            owners, digests = await _lookups(conn, [p for _, p, _ in items])
+        staged = await asyncio.gather(*(self._staged[i] for _, _, i in items))
+        keyed = [(incoming, prepared, blob.key) for (incoming, prepared, _), blob in zip(items, staged, strict=True)]
+        earlier = [_earlier(owners, digests, *item) for item in keyed]
+        fresh = [k for k, found in enumerate(earlier) if found is None]
+        # The original bytes are kept exactly as received: never re-encoded. Published in parallel (their directory
+        # fsyncs overlap) and all of them before the commit.
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(_STAGING, self.blobs.publish, staged[k]) for k in fresh))
+        self._published.update(items[k][2] for k in fresh)
+        rows = [_new_instance(*keyed[k]) for k in fresh]
+        inserted: set[str] = set()
+        if rows:
+            async with engine.begin() as conn:
+                inserted = await queries.insert_instances(conn, rows, datetime.now(UTC))
+        raced = [k for k in fresh if keyed[k][1].indexed.sop_instance_uid not in inserted]
+        if raced:  # a concurrent request stored the same SOP Instance UID first
+            async with reading(engine) as conn:
+                owners, digests = await _lookups(conn, [keyed[k][1] for k in raced])
+            for k in raced:
+                earlier[k] = _earlier(owners, digests, *keyed[k]) or {"outcome": Outcome.DUPLICATE}
+        return [
+            IngestResult(**_identity(prepared), **(found or {"outcome": Outcome.STORED}))
+            for (_, prepared, _), found in zip(items, earlier, strict=True)
+        ]
+
+    async def _discard_all(self) -> None:
+        """Waits for every staging still under way, then drops each staged file not published (discard never
+        touches a blob under its key)."""
+        if not self._staged:
+            return
+        outcomes = await asyncio.gather(*self._staged, *self._prepared, return_exceptions=True)
+        leftovers = [
+            s
+            for i, s in enumerate(outcomes[: len(self._staged)])
+            if isinstance(s, StagedBlob) and i not in self._published
+        ]
+        self._staged, self._prepared, self._incoming, self._published = [], [], [], set()
+        if leftovers:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(_STAGING, _discard, self.blobs, leftovers)
 
 
-async def _store_prepared(
-    engine: AsyncEngine, blobs: BlobStore, items: list[tuple[IncomingInstance, _Prepared]]
-) -> list[IngestResult]:
-    async with reading(engine) as conn:
-        earlier = await _earlier_copies(conn, items)
-    fresh = [k for k, found in enumerate(earlier) if found is None]
-    # The original bytes are kept exactly as received: never re-encoded. In parallel: their fsyncs overlap.
-    keys = await asyncio.gather(*(asyncio.to_thread(blobs.put, items[k][0].data, items[k][1].sha256) for k in fresh))
-    rows = [_new_instance(*items[k], key) for k, key in zip(fresh, keys, strict=True)]
-    inserted: set[str] = set()
-    if rows:
-        async with engine.begin() as conn:
-            inserted = await queries.insert_instances(conn, rows, datetime.now(UTC))
-    raced = [k for k in fresh if items[k][1].indexed.sop_instance_uid not in inserted]
-    if raced:  # a concurrent request stored the same SOP Instance UID first
-        async with reading(engine) as conn:
-            again = await _earlier_copies(conn, [items[k] for k in raced])
-        for k, found in zip(raced, again, strict=True):
-            earlier[k] = found or {"outcome": Outcome.DUPLICATE}
-    return [
-        IngestResult(**_identity(prepared), **(found or {"outcome": Outcome.STORED}))
-        for (_, prepared), found in zip(items, earlier, strict=True)
-    ]
+def _stage(blobs: BlobStore, data: bytes) -> StagedBlob:
+    return blobs.stage(data, sha256_of(data))
+
+
+def _discard(blobs: BlobStore, staged: list[StagedBlob]) -> None:
+    for blob in staged:
+        blobs.discard(blob)
 
 
 def _identity(prepared: _Prepared) -> dict[str, Any]:
@@ -146,7 +226,7 @@ def _new_instance(incoming: IncomingInstance, prepared: _Prepared, key: str) -> 
     ix = prepared.indexed
     instance = dict(
         ix.instance,
-        sha256=prepared.sha256,
+        sha256=key,  # the key is the SHA-256 of the bytes
         size=prepared.size,
         blob_key=key,
         origin=incoming.origin.value,
@@ -187,21 +267,20 @@ def _prepare(incoming: IncomingInstance) -> _Prepared | IngestResult:
             Outcome.REJECTED, sop_class, sop_instance, reason=f"cannot read its attributes: {exc}",
             failure_reason=FailureReason.CANNOT_UNDERSTAND,
         )  # fmt: skip
-    return _Prepared(indexed, sha256_of(incoming.data), len(incoming.data))
+    return _Prepared(indexed, len(incoming.data))
 
 
-async def _earlier_copies(
-    conn: AsyncConnection, items: list[tuple[IncomingInstance, _Prepared]]
-) -> list[dict[str, Any] | None]:
-    """How each instance relates to what is already stored: None if new, else the outcome fields."""
-    owners = await queries.study_owners(conn, (p.indexed.study_instance_uid for _, p in items))
-    digests = await queries.stored_digests(conn, (p.indexed.sop_instance_uid for _, p in items))
-    return [_earlier(owners, digests, incoming, prepared) for incoming, prepared in items]
+async def _lookups(conn: AsyncConnection, prepared: list[_Prepared]) -> tuple[dict[str, str], dict[str, str]]:
+    """What is already stored of these instances: the owner of each study, the digest of each SOP instance."""
+    owners = await queries.study_owners(conn, (p.indexed.study_instance_uid for p in prepared))
+    digests = await queries.stored_digests(conn, (p.indexed.sop_instance_uid for p in prepared))
+    return owners, digests
 
 
 def _earlier(
-    owners: dict[str, str], digests: dict[str, str], incoming: IncomingInstance, prepared: _Prepared
+    owners: dict[str, str], digests: dict[str, str], incoming: IncomingInstance, prepared: _Prepared, sha256: str
 ) -> dict[str, Any] | None:
+    """How an instance relates to what is already stored: None if new, else the outcome fields."""
     ix = prepared.indexed
     owner = owners.get(ix.study_instance_uid)
     if owner is not None and owner != incoming.hospital_id:
@@ -213,7 +292,7 @@ def _earlier(
     digest = digests.get(ix.sop_instance_uid)
     if digest is None:
         return None
-    if digest == prepared.sha256:
+    if digest == sha256:
         return {"outcome": Outcome.DUPLICATE}
     return {
         "outcome": Outcome.REJECTED,

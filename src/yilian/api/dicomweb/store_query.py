@@ -31,7 +31,7 @@ DICOM_JSON = "application/dicom+json"
 SERVICE = "yilian"  # the <service> in Warning headers (PS3.18 §8.3.4.2)
 MAX_QIDO_RESULTS = 1000
 MAX_INSTANCE_BYTES = 2 * 1024**3
-# Parts are stored in batches of this many (or bytes): one transaction and overlapping fsyncs per batch.
+# Parts are stored in batches of this many (or bytes): one transaction per batch, each file synced from its arrival.
 STORE_BATCH = 16
 STORE_BATCH_BYTES = 64 * 1024**2
 # A study that would not be stored whatever is retried: 409 when nothing was stored (PS3.18 §10.5.3).
@@ -67,15 +67,14 @@ async def _store(
     origin = Origin.GATEWAY if principal.role is Role.GATEWAY else Origin.STOW
     assert principal.hospital_id is not None
     results: list[IngestResult] = []
-    batch: list[IncomingInstance] = []
-    batch_bytes = 0
+    # Each part is started as it arrives (its file syncs while the next parts are read and checked).
+    batch = ingest.IngestBatch(engine, blobs)
 
     async def flush() -> None:
-        nonlocal batch_bytes
+        nonlocal batch
         if batch:
-            results.extend(await ingest.store_instances(engine, blobs, batch))
-            batch.clear()
-            batch_bytes = 0
+            spent, batch = batch, ingest.IngestBatch(engine, blobs)
+            results.extend(await spent.store())
 
     try:
         async for part in iter_parts(request.stream(), boundary, max_part_size=MAX_INSTANCE_BYTES):
@@ -84,11 +83,10 @@ async def _store(
                 await flush()  # results stay in the order of the parts
                 results.append(_unsupported_part(media_type))
                 continue
-            data = as_part10(part.body)
-            batch.append(IncomingInstance(data, origin, principal.hospital_id, principal.user_id, study))
-            batch_bytes += len(data)
-            if len(batch) >= STORE_BATCH or batch_bytes >= STORE_BATCH_BYTES:
+            batch.add(IncomingInstance(as_part10(part.body), origin, principal.hospital_id, principal.user_id, study))
+            if len(batch) >= STORE_BATCH or batch.size >= STORE_BATCH_BYTES:
                 await flush()
+        await flush()
     except PartTooLargeError as exc:
         await flush()  # the parts before the error are stored, as they would be one by one
         raise YilianError(ErrorCode.PAYLOAD_TOO_LARGE, str(exc), {"stored_before_the_error": _stored(results)}) from exc
@@ -98,7 +96,8 @@ async def _store(
             ErrorCode.MALFORMED_REQUEST, f"the multipart body is malformed: {exc}",
             {"stored_before_the_error": _stored(results)},
         ) from exc  # fmt: skip
-    await flush()
+    finally:
+        await batch.discard()  # the client went away mid-body, or a batch failed: no staged file is left behind
     if not results:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "the request holds no instance to store")
     base = dicomweb_base(request)
