@@ -270,7 +270,8 @@ class MultipartReader:
         end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index
         if limit is not None and end > limit:
             raise PartTooLargeError(limit)
-        part = Part(self._headers, bytes(self._buffer[:end]))
+        with memoryview(self._buffer) as view:  # one copy of the body (a bytearray slice would be a second)
+            part = Part(self._headers, bytes(view[:end]))
         del self._buffer[: index + len(self._delimiter)]
         self._headers = {}
         self._search_from = 0
