@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -48,9 +49,9 @@ class BlobStore(Protocol):
         under a temporary name; nothing if the blob exists)."""
         ...
 
-    def publish(self, staged: StagedBlob) -> str:
-        """Finish the `put` of a staged blob: on return it is durable and readable under its key, which is
-        returned. Publishing what is already stored is a no-op, as `put` is."""
+    def publish(self, staged: Sequence[StagedBlob]) -> None:
+        """Finish the `put` of staged blobs: on return each is durable and readable under its key. Publishing what
+        is already stored is a no-op, as `put` is."""
         ...
 
     def discard(self, staged: StagedBlob) -> None:
@@ -107,7 +108,8 @@ class FilesystemBlobStore:
         return self.path(key).exists()
 
     def put(self, data: bytes, sha256: str) -> str:
-        return self.publish(self.stage(data, sha256))
+        self.publish([self.stage(data, sha256)])
+        return sha256
 
     def stage(self, data: bytes, sha256: str) -> StagedBlob:
         final = self.path(sha256)
@@ -126,23 +128,27 @@ class FilesystemBlobStore:
             raise
         return StagedBlob(sha256, data, Path(tmp))
 
-    def publish(self, staged: StagedBlob) -> str:
-        final = self.path(staged.key)
-        if staged.temporary is None:
-            # Found in place at stage: perhaps linked by a concurrent writer whose directory fsync is still under
-            # way, so this caller syncs the directory too before it relies on the blob (cheap when nothing is due).
-            _fsync_dir(final.parent)
-            return staged.key
-        try:
-            # link, not rename: it fails when the name exists, so a concurrent writer never replaces a blob.
-            os.link(staged.temporary, final)
-        except FileExistsError:
-            pass
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                staged.temporary.unlink()
-        _fsync_dir(final.parent)
-        return staged.key
+    def publish(self, staged: Sequence[StagedBlob]) -> None:
+        """Every link first, then each distinct directory fsynced once: one journal commit for the lot, where a
+        link and a directory fsync per file one after the other would be one commit each."""
+        directories: set[Path] = set()
+        for blob in staged:
+            final = self.path(blob.key)
+            # A blob found in place at stage may have been linked by a concurrent writer whose directory fsync is
+            # still under way, so its directory is synced too before the caller relies on it.
+            directories.add(final.parent)
+            if blob.temporary is None:
+                continue
+            try:
+                # link, not rename: it fails when the name exists, so a concurrent writer never replaces a blob.
+                os.link(blob.temporary, final)
+            except FileExistsError:
+                pass
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    blob.temporary.unlink()
+        for directory in sorted(directories):
+            _fsync_dir(directory)
 
     def discard(self, staged: StagedBlob) -> None:
         if staged.temporary is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlparse
@@ -105,8 +107,14 @@ class S3BlobStore:
         # An object is readable once written, so nothing is sent before publish.
         return StagedBlob(sha256, data)
 
-    def publish(self, staged: StagedBlob) -> str:
-        return self.put(staged.data, staged.key)
+    def publish(self, staged: Sequence[StagedBlob]) -> None:
+        # Each object is its own PUT: a few at once, as the ingest of a batch used to send them.
+        if len(staged) == 1:
+            self.put(staged[0].data, staged[0].key)
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(staged)), thread_name_prefix="s3-publish") as pool:
+            for _ in pool.map(lambda blob: self.put(blob.data, blob.key), staged):
+                pass
 
     def discard(self, staged: StagedBlob) -> None:
         pass

@@ -93,12 +93,13 @@ async def store_instances(
 
 
 class IngestBatch:
-    """Instances stored together, each started as soon as it is added (a STOW-RS part as it arrives): its file is
-    written and fsynced under a temporary name (`BlobStore.stage`) while it and the instances after it are checked
-    and indexed, so the disk and the CPU work at the same time. `store()` then looks up earlier copies (two queries,
-    while the last files still sync), publishes the new instances' files (link, directory fsync) and only then
-    commits every row in one transaction: an acknowledged instance's file, its directory entry and its row are on
-    disk, and a row never exists without its synced file. Staged files of instances not stored are discarded.
+    """Instances stored together, each file started as soon as it is added (a STOW-RS part as it arrives): written
+    and fsynced under a temporary name (`BlobStore.stage`) while the next parts arrive and the batch is checked and
+    indexed (one thread hop in `store()`), so the disk and the CPU work at the same time. `store()` then looks up
+    earlier copies (two queries, while the last files still sync), publishes the new instances' files (every link,
+    then each directory fsynced once) and only then commits every row in one transaction: an acknowledged
+    instance's file, its directory entry and its row are on disk, and a row never exists without its synced file.
+    Staged files of instances not stored are discarded.
 
     A SOP Instance UID that comes twice is stored after its first copy is committed, so the second is a
     duplicate or a conflict exactly as it would be in two requests.
@@ -109,7 +110,6 @@ class IngestBatch:
         self.blobs = blobs
         self.size = 0  # bytes added
         self._incoming: list[IncomingInstance] = []
-        self._prepared: list[asyncio.Future[_Prepared | IngestResult]] = []
         self._staged: list[asyncio.Future[StagedBlob]] = []
         self._published: set[int] = set()
 
@@ -121,7 +121,6 @@ class IngestBatch:
         self._incoming.append(incoming)
         self.size += len(incoming.data)
         self._staged.append(loop.run_in_executor(_STAGING, _stage, self.blobs, incoming.data))
-        self._prepared.append(loop.run_in_executor(None, _prepare, incoming))
 
     async def store(self) -> list[IngestResult]:
         """Each added instance's outcome, in order; the batch is spent. On an exception nothing of it is committed
@@ -137,7 +136,8 @@ class IngestBatch:
 
     async def _store(self) -> list[IngestResult]:
         incoming = self._incoming
-        prepared = await asyncio.gather(*self._prepared)
+        # Checked and indexed in one thread hop, while the files sync.
+        prepared = await asyncio.to_thread(lambda: [_prepare(item) for item in incoming])
         results: list[IngestResult | None] = [p if isinstance(p, IngestResult) else None for p in prepared]
         pending = [i for i, p in enumerate(prepared) if not isinstance(p, IngestResult)]
         while pending:
@@ -165,10 +165,9 @@ class IngestBatch:
         keyed = [(incoming, prepared, blob.key) for (incoming, prepared, _), blob in zip(items, staged, strict=True)]
         earlier = [_earlier(owners, digests, *item) for item in keyed]
         fresh = [k for k, found in enumerate(earlier) if found is None]
-        # The original bytes are kept exactly as received: never re-encoded. Published in parallel (their directory
-        # fsyncs overlap) and all of them before the commit.
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(_STAGING, self.blobs.publish, staged[k]) for k in fresh))
+        # The original bytes are kept exactly as received: never re-encoded. All published before the commit.
+        if fresh:
+            await asyncio.get_running_loop().run_in_executor(_STAGING, self.blobs.publish, [staged[k] for k in fresh])
         self._published.update(items[k][2] for k in fresh)
         rows = [_new_instance(*keyed[k]) for k in fresh]
         inserted: set[str] = set()
@@ -191,13 +190,9 @@ class IngestBatch:
         touches a blob under its key)."""
         if not self._staged:
             return
-        outcomes = await asyncio.gather(*self._staged, *self._prepared, return_exceptions=True)
-        leftovers = [
-            s
-            for i, s in enumerate(outcomes[: len(self._staged)])
-            if isinstance(s, StagedBlob) and i not in self._published
-        ]
-        self._staged, self._prepared, self._incoming, self._published = [], [], [], set()
+        outcomes = await asyncio.gather(*self._staged, return_exceptions=True)
+        leftovers = [s for i, s in enumerate(outcomes) if isinstance(s, StagedBlob) and i not in self._published]
+        self._staged, self._incoming, self._published = [], [], set()
         if leftovers:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(_STAGING, _discard, self.blobs, leftovers)

@@ -1,0 +1,125 @@
+#!/usr/bin/env python
+"""STOW-RS of the imaging bench's CT against two builds of `yilian api` at once (issue 10), one after the other in
+alternating rounds, so both are measured in the same minutes of a shared box.
+
+    python bench/stow_side_by_side.py --base-src /tmp/base/src [--slices 300] [--rounds 2]
+
+One embedded PostgreSQL (fsync on), Temporal dev server and worker; API `base` runs the code under `--base-src`
+(e.g. `git archive main src | tar -x -C /tmp/base`), API `this` the checkout's. Each round STOWs a fresh `--slices`
+512x512 CT (bench/imaging.py's `Maker` and `stow_all`: 10 instances per request, 4 in flight) to each API and
+prints the wall rate and the CPU time of the API process, PostgreSQL (its postmaster and backends) and this client
+per instance, with the box's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from imaging import Maker, Server, login, stow_ct  # bench/ is on sys.path: these run as scripts
+from stack import Stack, spawn, start_yilian_stack, wait_http
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(f[11]) + int(f[12])) / CLK
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU-s of `root` and every live descendant."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parents[int(d.name)] = int((d / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError):
+                pass
+    total = 0.0
+    for pid in parents:
+        up = pid
+        while up in parents and up != root:
+            up = parents[up]
+        if up == root:
+            try:
+                total += cpu_s(pid)
+            except OSError:
+                pass
+    return total
+
+
+async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str, int]], pg_pid: int) -> None:
+    import httpx
+
+    timeout = httpx.Timeout(600.0)
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    maker = Maker(512, 512)
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=timeout) as c:
+        doctor = await login(c, "zhao.anping")
+    clients = {
+        name: httpx.AsyncClient(
+            base_url=url + "/dicomweb/", timeout=timeout, limits=limits, headers={"Authorization": f"Bearer {doctor}"}
+        )
+        for name, (url, _) in apis.items()
+    }
+    servers = {name: Server(name, clients[name], "", 0, pid) for name, (_, pid) in apis.items()}
+    await stow_ct(servers["base"], maker, 20)  # warm-up: imports, pools, caches
+    await stow_ct(servers["this"], maker, 20)
+    for rnd in range(args.rounds):
+        for name in ("base", "this") if rnd % 2 == 0 else ("this", "base"):
+            s = servers[name]
+            load = os.getloadavg()[0]
+            a0, p0, c0 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
+            _, out = await stow_ct(s, maker, args.slices)
+            a1, p1, c1 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
+            n = out["instances"]
+            print(
+                f"{time.strftime('%H:%M:%S')} round {rnd + 1} {name:4s}: {out['per_s']:6.1f} inst/s "
+                f"({n} in {out['wall_s']} s); CPU ms/inst: API {(a1 - a0) / n * 1000:.2f}, "
+                f"PostgreSQL {(p1 - p0) / n * 1000:.2f}, client {(c1 - c0) / n * 1000:.2f}; load {load:.1f}",
+                flush=True,
+            )
+    for c in clients.values():
+        await c.aclose()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--base-src", type=Path, required=True, help="the `src` directory of the build to compare with")
+    p.add_argument("--slices", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=2)
+    args = p.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="yilian-stow-sbs-"))
+    stack = Stack(tmp)
+    try:
+        env = start_yilian_stack(stack, durable=True, env={"YILIAN_AUTO_REFERRAL": "false"})
+        from yilian.runtime.process import free_port
+
+        port = free_port()
+        base_env = dict(
+            env,
+            PYTHONPATH=str(args.base_src.resolve()),
+            YILIAN_API_PORT=str(port),
+            YILIAN_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+            YILIAN_STORAGE_URL=f"file://{tmp / 'var' / 'dicom-base'}",
+        )
+        stack.procs["api-base"] = spawn("api-base", [sys.executable, "-m", "yilian.cli", "api"], base_env, tmp)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_http(f"{base_url}/api/health", stack.procs["api-base"], "api-base", tmp)
+        pg_pid = int((Path(stack.pg.data_dir) / "postmaster.pid").read_text().split()[0])
+        apis = {"base": (base_url, stack.procs["api-base"].pid), "this": (stack.api_url, stack.procs["api"].pid)}
+        asyncio.run(run(args, stack, apis, pg_pid))
+    finally:
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
