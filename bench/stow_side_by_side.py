@@ -6,9 +6,9 @@ alternating rounds, so both are measured in the same minutes of a shared box.
 
 One embedded PostgreSQL (fsync on), Temporal dev server and worker; API `base` runs the code under `--base-src`
 (e.g. `git archive main src | tar -x -C /tmp/base`), API `this` the checkout's. Each round STOWs a fresh `--slices`
-512x512 CT (bench/imaging.py's `Maker` and `stow_all`: 10 instances per request, 4 in flight) to each API and
-prints the wall rate and the CPU time of the API process, PostgreSQL (its postmaster and backends) and this client
-per instance, with the box's load average.
+512x512 CT (bench/imaging.py's `Maker` and `stow_all`: 10 instances per request, 4 in flight or `--in-flight`) to
+each API and prints the wall rate and the CPU time of the API process, PostgreSQL (its postmaster and backends) and
+this client per instance, with the box's load average.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from imaging import Maker, Server, login, stow_ct  # bench/ is on sys.path: these run as scripts
+from imaging import Maker, Server, login, stow_all, stow_ct  # bench/ is on sys.path: these run as scripts
 from stack import Stack, spawn, start_yilian_stack, wait_http
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -77,12 +77,13 @@ async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str,
             s = servers[name]
             load = os.getloadavg()[0]
             a0, p0, c0 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
-            _, out = await stow_ct(s, maker, args.slices)
+            t0 = time.perf_counter()
+            n = await stow_all(s, maker.series(args.slices, patient="STOWSBS"), 10, args.in_flight)
+            wall = time.perf_counter() - t0
             a1, p1, c1 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
-            n = out["instances"]
             print(
-                f"{time.strftime('%H:%M:%S')} round {rnd + 1} {name:4s}: {out['per_s']:6.1f} inst/s "
-                f"({n} in {out['wall_s']} s); CPU ms/inst: API {(a1 - a0) / n * 1000:.2f}, "
+                f"{time.strftime('%H:%M:%S')} round {rnd + 1} {name:4s}: {n / wall:6.1f} inst/s "
+                f"({n} in {wall:.2f} s); CPU ms/inst: API {(a1 - a0) / n * 1000:.2f}, "
                 f"PostgreSQL {(p1 - p0) / n * 1000:.2f}, client {(c1 - c0) / n * 1000:.2f}; load {load:.1f}",
                 flush=True,
             )
@@ -95,6 +96,7 @@ def main() -> None:
     p.add_argument("--base-src", type=Path, required=True, help="the `src` directory of the build to compare with")
     p.add_argument("--slices", type=int, default=300)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--in-flight", type=int, default=4, help="requests at once (10 instances each), as the bench")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yilian-stow-sbs-"))
     stack = Stack(tmp)
@@ -112,7 +114,7 @@ def main() -> None:
         )
         stack.procs["api-base"] = spawn("api-base", [sys.executable, "-m", "yilian.cli", "api"], base_env, tmp)
         base_url = f"http://127.0.0.1:{port}"
-        wait_http(f"{base_url}/api/health", stack.procs["api-base"], "api-base", tmp)
+        wait_http(f"{base_url}/api/health", "api-base", {"api-base": stack.procs["api-base"]}, tmp)
         pg_pid = int((Path(stack.pg.data_dir) / "postmaster.pid").read_text().split()[0])
         apis = {"base": (base_url, stack.procs["api-base"].pid), "this": (stack.api_url, stack.procs["api"].pid)}
         asyncio.run(run(args, stack, apis, pg_pid))
