@@ -7,7 +7,7 @@ into `request.app.state`; this module is the only one that does.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -476,9 +476,12 @@ class Archive:
     layouts: FrameLayouts
 
 
-async def _archive(request: Request) -> Archive:
-    res = resources(request)
+def archive_of(res: Resources) -> Archive:
     return Archive(res.engine, res.blobs, res.layouts)
+
+
+async def _archive(request: Request) -> Archive:
+    return archive_of(resources(request))
 
 
 ArchiveAccess = Annotated[Archive, Depends(_archive)]
@@ -494,22 +497,36 @@ def dicomweb_base(request: Request) -> str:
 
 
 async def dicomweb_uids(request: Request) -> None:
-    """Every Study, Series and SOP Instance UID in a DICOMweb path is a UID (PS3.5 §9.1), else 400 naming it.
+    """A router-level dependency of /dicomweb: a malformed UID is a bad request, not an unknown study (404)."""
+    check_dicomweb_uids(request.path_params)
 
-    A router-level dependency of /dicomweb: a malformed UID is a bad request, not an unknown study (404).
-    """
+
+def check_dicomweb_uids(path_params: Mapping[str, str]) -> None:
+    """Every Study, Series and SOP Instance UID in a DICOMweb path is a UID (PS3.5 §9.1), else 400 naming it."""
     for name in ("study", "series", "sop"):
-        value = request.path_params.get(name)
+        value = path_params.get(name)
         if value is not None and (problem := uid_problem(value)):
             details = {"parameter": name, "value": value}
             raise YilianError(ErrorCode.MALFORMED_REQUEST, f"the {name} UID in the path {problem}", details)
 
 
-async def viewer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
+def may_retrieve(principal: Principal) -> Principal:
+    """The caller, if their credential may search and retrieve images (403 otherwise)."""
     if principal.role in (Role.PATIENT, Role.GATEWAY) and principal.studies is None and not principal.may_retrieve:
         # A gateway's key stores unless issued to retrieve: a stolen store key must not read the archive.
         raise YilianError(ErrorCode.FORBIDDEN, "this credential cannot search or retrieve images")
     return principal
+
+
+async def viewer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
+    return may_retrieve(principal)
+
+
+async def door_viewer(res: Resources, connection: HTTPConnection) -> Principal:
+    """What `Viewer` resolves to, outside FastAPI's dependency resolution (the retrieve door, api/dicomweb/
+    retrieve_door.py): the same bearer parsing, the same caches, the same refusals in the same order."""
+    creds = await _bearer(connection)
+    return may_retrieve(await principal_or_gateway(res.settings, res.engine, creds, res.principals, res.tokens))
 
 
 async def storer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:

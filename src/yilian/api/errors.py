@@ -38,12 +38,18 @@ def error_response(
     return JSONResponse(error_body(code, message, details), status_code=HTTP_STATUS[code], headers=headers)
 
 
+def refusal(exc: YilianError) -> JSONResponse:
+    """A raised YilianError as the API answers it: by the handler below, and by the doors that answer before routing
+    (api/dicomweb/retrieve_door.py)."""
+    retry = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
+    headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None  # a lock says when it ends
+    return error_response(exc.code, exc.message, exc.details, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(YilianError)
     async def _yilian(request: Request, exc: YilianError) -> JSONResponse:
-        retry = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
-        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None  # a lock says when it ends
-        return error_response(exc.code, exc.message, exc.details, headers)
+        return refusal(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -32,6 +32,7 @@ router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], dependencies=[Depends(
 STUDY = "/studies/{study}"
 SERIES = STUDY + "/series/{series}"
 INSTANCE = SERIES + "/instances/{sop}"
+FRAMES = INSTANCE + "/frames/{frame_list}"
 RENDERED_TYPES = ("image/jpeg", "image/png", "image/gif")
 # Names clients still send for two bulk data media types (PS3.18 Table 8.7.3-4 lists them as formerly used).
 _FORMER_MEDIA_TYPES = {"image/x-dicom-rle": "image/dicom-rle", "image/x-jls": "image/jls"}
@@ -39,8 +40,11 @@ _FORMER_MEDIA_TYPES = {"image/x-dicom-rle": "image/dicom-rle", "image/x-jls": "i
 _NO_TRANSFORM = {"Cache-Control": "private, no-transform"}
 
 
-def _ranges(request: Request) -> list[tuple[str, dict[str, str]]]:
-    accept = request.headers.get("accept", "")
+def _accept(request: Request) -> str:
+    return request.headers.get("accept", "")
+
+
+def _ranges(accept: str) -> list[tuple[str, dict[str, str]]]:
     out = []
     for piece in (p.strip() for p in accept.split(",")):
         if not piece:
@@ -52,9 +56,9 @@ def _ranges(request: Request) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def _accepted(request: Request) -> list[tuple[str, dict[str, str]]]:
+def _accepted(accept: str) -> list[tuple[str, dict[str, str]]]:
     """The Accept header's media ranges, most preferred first (by q); `*/*` when there is none (PS3.18 §8.7.5)."""
-    ranges = _ranges(request) or [("*/*", {})]
+    ranges = _ranges(accept) or [("*/*", {})]
     return sorted(ranges, key=lambda r: -_quality(r[1]))  # stable: equal weights keep the client's order
 
 
@@ -65,11 +69,11 @@ def _quality(params: dict[str, str]) -> float:
         return 1.0
 
 
-def _instance_syntaxes(request: Request, stored: set[str]) -> dict[str, str]:
+def _instance_syntaxes(accept: str, stored: set[str]) -> dict[str, str]:
     """For each stored transfer syntax, the one to send (PS3.18 §8.7.3.5); 406 with what is on offer otherwise."""
     chosen: dict[str, str] = {}
     for syntax in stored:
-        for media_type, params in _accepted(request):
+        for media_type, params in _accepted(accept):
             inner = params.get("type", "application/dicom").lower() if media_type == "multipart/related" else media_type
             is_dicom = inner in ("*/*", "application/dicom")
             target = transfer_syntax.choose(syntax, params.get("transfer-syntax")) if is_dicom else None
@@ -81,7 +85,7 @@ def _instance_syntaxes(request: Request, stored: set[str]) -> dict[str, str]:
     return chosen
 
 
-def _frame_syntax(request: Request, stored: str) -> str:
+def _frame_syntax(accept: str, stored: str) -> str:
     """The syntax frames (and Pixel Data as bulk data) go out in: the rule of instances, per media type (§8.7.3.3).
 
     application/octet-stream is native pixels (default and `transfer-syntax=1.2.840.10008.1.2.1`) or, with `*`, the
@@ -90,7 +94,7 @@ def _frame_syntax(request: Request, stored: str) -> str:
     """
     as_stored = transfer_syntax.as_stored(stored)
     stored_type = dicom_frames.frame_media_type(stored).split(";")[0]
-    for media_type, params in _accepted(request):
+    for media_type, params in _accepted(accept):
         inner = media_type
         if media_type == "multipart/related":
             inner = params.get("type", "application/octet-stream").lower()
@@ -123,8 +127,8 @@ def _not_acceptable(what: str, stored: set[str], *, frames: bool = False) -> Yil
     )
 
 
-def _rendered_type(request: Request) -> str:
-    ranges = _ranges(request)
+def _rendered_type(accept: str) -> str:
+    ranges = _ranges(accept)
     if not ranges:
         return "image/jpeg"
     for media_type, _ in ranges:
@@ -155,7 +159,7 @@ async def _retrieve(
     request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None, sop: str | None
 ) -> Response:
     rows = await retrieve.located(archive.engine, principal, study, series, sop)
-    targets = _instance_syntaxes(request, {row["transfer_syntax_uid"] for row in rows})
+    targets = _instance_syntaxes(_accept(request), {row["transfer_syntax_uid"] for row in rows})
     blobs, base = archive.blobs, dicomweb_base(request)
 
     async def parts() -> AsyncIterator[PartSpec]:
@@ -198,17 +202,25 @@ def _frame_numbers(frame_list: str) -> list[int]:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, str(exc)) from exc
 
 
-@router.get(INSTANCE + "/frames/{frame_list}")
+@router.get(FRAMES)
 async def retrieve_frames(
     study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
+    return await frames(archive, principal, study, series, sop, frame_list, _accept(request))
+
+
+async def frames(
+    archive: Archive, principal: Principal, study: str, series: str, sop: str, frame_list: str, accept: str
+) -> Response:
+    """The answer to GET `.../frames/{frame_list}` once the UIDs are checked and the caller may retrieve: the route's,
+    and the retrieve door's (api/dicomweb/retrieve_door.py)."""
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    return await _frames(request, archive, row, _frame_numbers(frame_list))
+    return await _frames(accept, archive, row, _frame_numbers(frame_list))
 
 
-async def _frames(request: Request, archive: Archive, row: dict[str, Any], numbers: list[int]) -> Response:
+async def _frames(accept: str, archive: Archive, row: dict[str, Any], numbers: list[int]) -> Response:
     stored = row["transfer_syntax_uid"]
-    target = _frame_syntax(request, stored)
+    target = _frame_syntax(accept, stored)
     decode = not dicom_frames.is_native(stored) and target == transfer_syntax.DEFAULT
     try:
         payloads = await retrieve.read_frames(archive.blobs, archive.layouts, row["blob_key"], numbers, decoded=decode)
@@ -228,7 +240,7 @@ async def retrieve_bulk_data(
 ) -> Response:
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
     if path.upper() == "7FE00010":  # Pixel Data: the frames, as stored, one part each
-        return await _frames(request, archive, row, list(range(1, (row["number_of_frames"] or 1) + 1)))
+        return await _frames(_accept(request), archive, row, list(range(1, (row["number_of_frames"] or 1) + 1)))
     ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     value = retrieve.bulk_value(ds, path)
     return _buffered([("application/octet-stream", value, None)], "application/octet-stream")
@@ -237,8 +249,7 @@ async def retrieve_bulk_data(
 # --- rendered and thumbnails (PS3.18 §8.3.5, §10.4.1.1.4) --------------------------------------------------------
 
 
-def _render_options(request: Request) -> dict[str, Any]:
-    q = request.query_params
+def _render_options(q: Mapping[str, str]) -> dict[str, Any]:
     try:
         return {
             "window": dicom_render.parse_window(q["window"]) if "window" in q else None,
@@ -265,7 +276,7 @@ async def _render_many(
     request: Request, archive: ArchiveAccess, principal: Viewer, study: str, series: str | None
 ) -> Response:
     rows = await retrieve.located(archive.engine, principal, study, series)
-    media_type, options = _rendered_type(request), _render_options(request)
+    media_type, options = _rendered_type(_accept(request)), _render_options(request.query_params)
 
     async def parts() -> AsyncIterator[PartSpec]:
         for row in rows:
@@ -290,25 +301,39 @@ async def rendered_series(
 async def rendered_instance(
     study: str, series: str, sop: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
-    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    media_type = _rendered_type(request)
-    return Response(await _rendered(archive, row, 1, media_type, _render_options(request)), media_type=media_type)
+    return await rendered(archive, principal, study, series, sop, None, _accept(request), request.query_params)
 
 
-@router.get(INSTANCE + "/frames/{frame_list}/rendered")
+@router.get(FRAMES + "/rendered")
 async def rendered_frame(
     study: str, series: str, sop: str, frame_list: str, request: Request, archive: ArchiveAccess, principal: Viewer
 ) -> Response:
+    return await rendered(archive, principal, study, series, sop, frame_list, _accept(request), request.query_params)
+
+
+async def rendered(
+    archive: Archive,
+    principal: Principal,
+    study: str,
+    series: str,
+    sop: str,
+    frame_list: str | None,
+    accept: str,
+    query: Mapping[str, str],
+) -> Response:
+    """The answer to GET `.../rendered` of an instance (its first frame) or of one frame (`frame_list`), once the UIDs
+    are checked and the caller may retrieve: the routes', and the retrieve door's (api/dicomweb/retrieve_door.py)."""
     [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    numbers = _frame_numbers(frame_list)
-    if len(numbers) != 1:
-        raise YilianError(ErrorCode.MALFORMED_REQUEST, "render one frame at a time")
-    if numbers[0] > (row["number_of_frames"] or 1):
-        raise YilianError(ErrorCode.NOT_FOUND, f"no frame {numbers[0]}")
-    media_type = _rendered_type(request)
-    return Response(
-        await _rendered(archive, row, numbers[0], media_type, _render_options(request)), media_type=media_type
-    )
+    frame = 1
+    if frame_list is not None:
+        numbers = _frame_numbers(frame_list)
+        if len(numbers) != 1:
+            raise YilianError(ErrorCode.MALFORMED_REQUEST, "render one frame at a time")
+        if numbers[0] > (row["number_of_frames"] or 1):
+            raise YilianError(ErrorCode.NOT_FOUND, f"no frame {numbers[0]}")
+        frame = numbers[0]
+    media_type = _rendered_type(accept)
+    return Response(await _rendered(archive, row, frame, media_type, _render_options(query)), media_type=media_type)
 
 
 async def _thumbnail(
