@@ -16,6 +16,7 @@ from temporalio.client import Client
 from yilian.api.deps import LectureMedia, Resources, lecture_files
 from yilian.api.dicomweb import retrieve as dicomweb_retrieve
 from yilian.api.dicomweb import store_query as dicomweb_store_query
+from yilian.api.dicomweb.retrieve_door import RetrieveDoor
 from yilian.api.edge import EdgeMiddleware
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
@@ -104,9 +105,11 @@ def operation_id(route: APIRoute) -> str:
     return re.sub(r"\W+", "_", name).lower()
 
 
-def build_app(lifespan: Lifespan | None = None, lecture_files: LectureMedia | None = None) -> FastAPI:
-    """The routes, their error rendering and the OpenAPI document; no resources (`create_app` adds them, and the
-    lecture files the HLS door serves before routing)."""
+def build_app(
+    lifespan: Lifespan | None = None, lecture_files: LectureMedia | None = None, archive: Resources | None = None
+) -> FastAPI:
+    """The routes, their error rendering and the OpenAPI document; no resources (`create_app` adds them, the
+    lecture files the HLS door serves before routing and the archive the retrieve door serves frames from)."""
     app = FastAPI(
         title="Yilian 医联",
         version="0.1.0",
@@ -116,6 +119,8 @@ def build_app(lifespan: Lifespan | None = None, lecture_files: LectureMedia | No
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    if archive is not None:  # frames and rendered inside the edge, before the router (api/dicomweb/retrieve_door.py)
+        app.add_middleware(RetrieveDoor, resources=archive)
     app.add_middleware(EdgeMiddleware)  # body limits, parameters, browser headers: before any route
     if lecture_files is not None:  # lecture segments before the edge and the router (api/hls_door.py)
         app.add_middleware(HlsDoor, files=lecture_files)
@@ -161,7 +166,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: Client) -> Fas
             if resources.search is not None:
                 await resources.search.close()
 
-    app = build_app(lifespan, lecture_files(resources))
+    app = build_app(lifespan, lecture_files(resources), resources if settings.dicomweb_door else None)
     app.state.resources = resources  # read only through api/deps.py
     if settings.cors_origins:
         add_cross_origin(app, settings.cors_origins)

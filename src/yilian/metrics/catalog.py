@@ -53,3 +53,9 @@ refreshed_at = Gauge(
     "yilian_metrics_refreshed_timestamp_seconds",
     "When the worker last refreshed the SLA and queue gauges (Unix time); stale means the refresh loop is stuck.",
 )
+dicomweb_door_requests = Counter(
+    "yilian_dicomweb_door_requests_total",
+    "Frame and rendered GETs the DICOMweb retrieve door answered before routing, or passed on to the router "
+    "(HEAD, a request with a body), by route template.",
+    ["route", "outcome"],
+)
