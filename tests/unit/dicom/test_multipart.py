@@ -15,6 +15,7 @@ from yilian.dicom.multipart import (
     boundary,
     closing,
     iter_parts,
+    multipart_body,
     multipart_boundary,
     multipart_content_type,
     multipart_stream,
@@ -212,3 +213,19 @@ def test_a_boundary_longer_than_rfc_2046_allows_is_read() -> None:
     [part] = reader.feed(body)
     reader.close()
     assert part.body == b"abc" and part.content_type == "application/dicom"
+
+
+async def test_a_body_in_memory_is_byte_for_byte_the_streamed_one() -> None:
+    """multipart_body (frames, bulk values) and multipart_stream (instances) write the same framing."""
+    parts: list[tuple[str, bytes, str | None]] = [
+        ("application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1", os.urandom(70_000), None),
+        ("image/jpeg", b"", "http://x/dicomweb/studies/1.2/series/1.3/instances/1.4"),
+        ("application/octet-stream", b"\r\n\r\n--", None),
+    ]
+    streamed = b"".join([chunk async for chunk in multipart_stream(parts, BOUNDARY)])
+    assert multipart_body(parts, BOUNDARY) == streamed
+
+    async def once() -> AsyncIterator[bytes]:
+        yield streamed
+
+    assert [part.body async for part in iter_parts(once(), BOUNDARY)] == [p[1] for p in parts]

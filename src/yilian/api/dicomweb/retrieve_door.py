@@ -45,6 +45,9 @@ class _Door:
     route: APIRoute
     rendered: bool
 
+    def count(self, outcome: str) -> None:
+        dicomweb_door_requests.labels(self.route.path, outcome).inc()
+
 
 def _doors() -> tuple[_Door, ...]:
     by_endpoint = {route.endpoint: route for route in routes.router.routes if isinstance(route, APIRoute)}
@@ -77,11 +80,11 @@ class RetrieveDoor:
             await self.app(scope, receive, send)
             return
         if scope["method"] != "GET" or scope.get("root_path") or _has_body(scope):
-            dicomweb_door_requests.labels(door.route.path, PASSED).inc()
+            door.count(PASSED)
             await self.app(scope, receive, send)
             return
         scope["route"] = door.route  # as the router sets it: the metrics label is the route's template
-        dicomweb_door_requests.labels(door.route.path, ANSWERED).inc()
+        door.count(ANSWERED)
         try:
             response = await self._answer(door, HTTPConnection(scope), ids)
         except YilianError as exc:
