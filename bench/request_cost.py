@@ -2,6 +2,7 @@
 """The API's CPU per request (issues 9 and 10): one kind of request at a time, measured in the API process itself.
 
     python bench/request_cost.py [--requests 400] [--kinds frames,rendered,...] [--py-spy DIR] [--keep]
+                                 [--setting YILIAN_NAME=VALUE ...]
 
 Starts an embedded PostgreSQL, the Temporal dev server, `yilian worker` and `yilian api` (one process each, as a
 deployment runs them), stores a 512x512 CT series by STOW-RS and 60 referrals (each with a one-image study), then
@@ -63,9 +64,9 @@ def postgres_cpu(postmaster: int) -> float:
     return total
 
 
-def start(stack: Stack) -> None:
+def start(stack: Stack, settings: dict[str, str]) -> None:
     # PostgreSQL without fsync: the bench measures CPU per request, not commit latency.
-    start_yilian_stack(stack, durable=False, env={"YILIAN_AUTO_REFERRAL": "false"})  # the bench refers by hand
+    start_yilian_stack(stack, durable=False, env={"YILIAN_AUTO_REFERRAL": "false", **settings})  # refers by hand
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,19 @@ def main() -> None:
     parser.add_argument("--kinds", type=lambda s: s.split(","), default=[], help="only kinds whose name has one")
     parser.add_argument("--py-spy", type=Path, default=None, help="sample each kind into DIR/<kind>.txt")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="YILIAN_NAME=VALUE",
+        help="a setting for the API and worker, e.g. YILIAN_DICOMWEB_DOOR=false (the routes answer frames alone)",
+    )  # fmt: skip
     args = parser.parse_args()
+    settings = dict(pair.split("=", 1) for pair in args.setting)
+    if not all(name.startswith("YILIAN_") for name in settings):
+        parser.error("--setting takes YILIAN_NAME=VALUE")
     if args.py_spy:
         args.py_spy.mkdir(parents=True, exist_ok=True)
     stack = Stack(Path(tempfile.mkdtemp(prefix="yilian-reqcost-")))
     try:
-        start(stack)
+        start(stack, settings)
         rows = asyncio.run(run(args, stack))
     finally:
         stack.stop()
