@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from tests.support import dicom_gen
@@ -17,6 +18,7 @@ from yilian.dicom.instance import (
     check_instance,
     read_instance,
     uid_problem,
+    uid_value,
 )
 
 
@@ -140,3 +142,32 @@ def test_a_part_without_its_preamble_is_completed_and_anything_else_left_alone()
     assert bare[:2] == b"\x02\x00" and read_instance(as_part10(bare)).SOPInstanceUID == ds.SOPInstanceUID
     whole = as_part10(bare)
     assert as_part10(whole) == whole and as_part10(b"not dicom at all") == b"not dicom at all"
+
+
+@pytest.mark.filterwarnings("ignore:.*VR UI:UserWarning")
+@pytest.mark.parametrize("bad", ["1." + "2" * 63, "1.2.3a.4", "1.2..3", "1.2.3.", "1.2.3 4", ""])
+def test_received_bytes_are_checked_as_the_decoded_dataset_is(bad: str) -> None:
+    """check_instance reads identity UIDs from the raw elements of received bytes (uid_value, no conversion):
+    the problems must be the ones the same dataset gives once its values are decoded."""
+    ds = ct()
+    ds.SeriesInstanceUID = bad
+    received = read_instance(dicom_gen.to_bytes(ds))
+    assert isinstance(received.get_item(0x0020000E), RawDataElement)  # still raw: the fast path is what runs
+    assert codes(check_instance(received)) == codes(check_instance(ds))
+    assert codes(check_instance(received)) == {
+        (
+            "SeriesInstanceUID",
+            FailureReason.CANNOT_UNDERSTAND if bad else FailureReason.DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
+        )
+    }
+
+
+def test_uid_value_is_the_same_for_raw_and_decoded_elements() -> None:
+    ds = ct()
+    received = read_instance(dicom_gen.to_bytes(ds))
+    for keyword in ("SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"):
+        assert uid_value(received, keyword) == str(getattr(ds, keyword)) != ""
+    assert uid_value(received.file_meta, "MediaStorageSOPInstanceUID") == str(ds.SOPInstanceUID)
+    delattr(received, "SeriesInstanceUID")
+    assert uid_value(received, "SeriesInstanceUID") == ""
+    assert uid_value(received, "NoSuchKeyword") == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import socket
+import threading
 from collections.abc import Callable
 
 from pydicom.dataset import Dataset
@@ -20,10 +21,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
-from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
+from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance, uid_value
 from yilian.gateway.admission import AssociationSlots
 from yilian.gateway.query_retrieve import CloudArchive, handle_find, handle_move
 from yilian.gateway.queue import InstanceQueue
+from yilian.gateway.reactor import WaitingRequestHandler
 from yilian.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -82,8 +84,16 @@ def start_scp(
             (evt.EVT_C_FIND, handle_find, [archive, settings.ae_title]),
             (evt.EVT_C_MOVE, handle_move, [archive, settings.move_destinations]),
         ]
-    server = ae.start_server((settings.host, settings.port), block=False, evt_handlers=handlers)
-    assert server is not None  # non-blocking start always returns the server
+    # ae.start_server(block=False) as pynetdicom does it, with associations that wait instead of polling
+    # (gateway.reactor): the same server class and serving thread, another request handler.
+    server = ae.make_server(
+        (settings.host, settings.port),
+        evt_handlers=handlers,
+        server_class=ThreadedAssociationServer,
+        request_handler=WaitingRequestHandler,
+    )
+    threading.Thread(target=server.serve_forever, name="gateway-scp", daemon=True).start()
+    ae._servers.append(server)  # so ae.shutdown() stops it, as for a server ae.start_server made
     return server
 
 
@@ -116,9 +126,9 @@ def handle_store(
         try:
             received = queue.put(
                 data,
-                sop_instance_uid=str(ds.SOPInstanceUID),
-                sop_class_uid=str(ds.SOPClassUID),
-                study_instance_uid=str(ds.StudyInstanceUID),
+                sop_instance_uid=uid_value(ds, "SOPInstanceUID"),
+                sop_class_uid=uid_value(ds, "SOPClassUID"),
+                study_instance_uid=uid_value(ds, "StudyInstanceUID"),
             )
         except Exception as exc:  # disk or database: the file is not safe, so the modality must keep it
             log.exception("could not queue %s from %s", sop_instance_uid, calling)
