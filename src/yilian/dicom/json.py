@@ -22,7 +22,7 @@ BulkDataUri = Callable[[str], str]
 DEFAULT_BULK_DATA_THRESHOLD = 1024
 # Always by reference, whatever their size (PS3.18 §10.4.1.1.2; WADO-05): pixel data in every form, waveform samples,
 # encapsulated documents, spectroscopy data. Overlay Data (60xx,3000) is matched by its group below.
-_ALWAYS_BULK = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54001010, 0x00420011, 0x56000020})
+ALWAYS_BULK = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54001010, 0x00420011, 0x56000020})
 _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 
@@ -68,7 +68,7 @@ def _dataset(
         if " or " in element.VR:
             element = _resolved_vr(element, ds)
         handler = None if bulk_data_uri is None else _for_path(bulk_data_uri, path)
-        always = element.tag in _ALWAYS_BULK or (element.tag.group & 0xFF00 == 0x6000 and element.tag.element == 0x3000)
+        always = element.tag in ALWAYS_BULK or (element.tag.group & 0xFF00 == 0x6000 and element.tag.element == 0x3000)
         value = element.to_json_dict(bulk_data_element_handler=handler, bulk_data_threshold=-1 if always else threshold)
         if element.VR == "PN" and "Value" in value:
             value["Value"] = [_person_name(name, iso_2022) for name in value["Value"]]
@@ -115,6 +115,11 @@ def raw_json_value(raw: RawDataElement) -> dict[str, Any] | None:
     vr, value = raw.VR, raw.value
     if vr is None or not isinstance(value, bytes) or config.datetime_conversion:
         return None
+    return raw_json_value_of(vr, value, raw.is_little_endian)
+
+
+def raw_json_value_of(vr: str, value: bytes, is_little_endian: bool) -> dict[str, Any] | None:
+    """`raw_json_value` of a VR and its value bytes (dicom/header.py reads them without a RawDataElement)."""
     if vr in _STRING_VRS or vr == "IS" or vr == "DS":
         items = value.decode("latin-1").rstrip(" \x00").split("\\")
         if len(items) == 1 and not items[0]:
@@ -135,7 +140,7 @@ def raw_json_value(raw: RawDataElement) -> dict[str, Any] | None:
             return None
         if not value:
             return {"vr": vr}
-        endian = "<" if raw.is_little_endian else ">"
+        endian = "<" if is_little_endian else ">"
         values = struct.unpack(f"{endian}{len(value) // size}{number}", value)
         return {"vr": vr, "Value": [int(v) for v in values] if number in "HhLlQq" else [float(v) for v in values]}
     return None

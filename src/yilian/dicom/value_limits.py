@@ -159,7 +159,7 @@ def dataset_value_problems(ds: Dataset) -> list[Problem]:
         for value in values:
             if value is None or isinstance(value, bytes):  # undecodable text is the character set's business
                 continue
-            reason = _any_value_problem(vr, value)
+            reason = any_value_problem(vr, value)
             if reason:
                 keyword = keyword_for_tag(tag)
                 name = keyword or f"({BaseTag(tag).group:04X},{BaseTag(tag).element:04X})"
@@ -179,7 +179,8 @@ def raw_strings(value: bytes) -> list[str]:
     return value.decode("latin-1").rstrip(" \x00").split("\\")
 
 
-def _any_value_problem(vr: str, value: Any) -> str | None:
+def any_value_problem(vr: str, value: Any) -> str | None:
+    """Why one value breaks its VR's length or character rules (any attribute), or None."""
     if vr == "PN":
         return value_problem("PN", value)
     text = str(getattr(value, "original_string", value))

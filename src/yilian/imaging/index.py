@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydicom.dataset import Dataset
 
+from yilian.dicom.header import Header
 from yilian.dicom.json import to_dicom_json
 
 # BulkDataURIs are stored with this in place of "<request base URL>/dicomweb" and filled in when served,
@@ -41,8 +43,33 @@ class IndexedInstance:
 def index_instance(ds: Dataset) -> IndexedInstance:
     """The index rows of a checked instance (identity UIDs present and valid: dicom.instance.check_instance)."""
     study_uid, series_uid, sop_uid = str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
+    full = to_dicom_json(ds, bulk_data_uri=bulk_data_uri_of(study_uid, series_uid, sop_uid))
+    return index_rows(full, study_uid, series_uid, sop_uid, str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID))
+
+
+def index_header(header: Header) -> IndexedInstance:
+    """The index rows of a header read and checked by dicom.header.read_header (its JSON made with
+    `bulk_data_uri_of`)."""
+    return index_rows(
+        header.dicom_json,
+        header.study_instance_uid,
+        header.series_instance_uid,
+        header.sop_instance_uid,
+        header.sop_class_uid,
+        header.transfer_syntax_uid,
+    )
+
+
+def bulk_data_uri_of(study_uid: str, series_uid: str, sop_uid: str) -> Callable[[str], str]:
+    """The stored BulkDataURI of an attribute path of this instance (the placeholder is filled in when served)."""
     bulk_base = f"{BASE_PLACEHOLDER}/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/bulk/"
-    full = to_dicom_json(ds, bulk_data_uri=lambda path: bulk_base + path)
+    return lambda path: bulk_base + path
+
+
+def index_rows(
+    full: dict[str, Any], study_uid: str, series_uid: str, sop_uid: str, sop_class_uid: str, transfer_syntax_uid: str
+) -> IndexedInstance:
+    """The study, series and instance rows from an instance's DICOM JSON and identity."""
     modality = _text(full, "00080060")
     study = {
         "study_instance_uid": study_uid,
@@ -72,13 +99,13 @@ def index_instance(ds: Dataset) -> IndexedInstance:
         "sop_instance_uid": sop_uid,
         "series_instance_uid": series_uid,
         "study_instance_uid": study_uid,
-        "sop_class_uid": str(ds.SOPClassUID),
+        "sop_class_uid": sop_class_uid,
         "instance_number": _int(full, "00200013"),
         "rows": _int(full, "00280010"),
         "columns": _int(full, "00280011"),
         "bits_allocated": _int(full, "00280100"),
         "number_of_frames": _int(full, "00280008"),
-        "transfer_syntax_uid": str(ds.file_meta.TransferSyntaxUID),
+        "transfer_syntax_uid": transfer_syntax_uid,
         "metadata": json.dumps(full, ensure_ascii=False, separators=(",", ":")),
     }
     return IndexedInstance(study_uid, series_uid, sop_uid, study, series, instance, modality)

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
+from yilian.dicom.header import read_header
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
 from yilian.dicom.value_limits import dataset_value_problems, indexed_value_problems
 from yilian.imaging.blob import BlobStore, StagedBlob, sha256_of
-from yilian.imaging.index import IndexedInstance, index_instance
+from yilian.imaging.index import IndexedInstance, bulk_data_uri_of, index_header, index_instance
 from yilian.metrics.catalog import instances_ingested
 
 
@@ -231,6 +232,12 @@ def _new_instance(incoming: IncomingInstance, prepared: _Prepared, key: str) -> 
 
 
 def _prepare(incoming: IncomingInstance) -> _Prepared | IngestResult:
+    # The common case in one pass over the bytes (dicom/header.py); anything else, or any problem, through pydicom.
+    header = read_header(incoming.data, bulk_data_uri_of)
+    if header is not None:
+        expected = incoming.expected_study_instance_uid
+        if expected is None or header.study_instance_uid == expected:
+            return _Prepared(index_header(header), len(incoming.data))
     try:
         ds = read_instance(incoming.data)
     except UnreadableInstanceError as exc:

@@ -1,0 +1,147 @@
+"""The one-pass header path (dicom/header.py) against pydicom's: the same index rows and DICOM JSON, or no answer."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pydicom.data
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian
+
+from tests.support import dicom_gen
+from yilian.dicom.header import read_header
+from yilian.dicom.instance import UnreadableInstanceError, check_instance, read_instance
+from yilian.dicom.value_limits import dataset_value_problems, indexed_value_problems
+from yilian.imaging.index import bulk_data_uri_of, index_header, index_instance
+
+_TEST_FILES = Path(pydicom.data.__file__).parent / "test_files"
+
+
+def _explicit_without_sequences(ds: Dataset) -> bytes | None:
+    """The data set again as Explicit VR Little Endian, its sequences dropped: pydicom's files mostly carry both."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is not None and syntax.is_compressed:
+        return None
+    for tag in [tag for tag in ds.keys() if ds[tag].VR == "SQ"]:
+        del ds[tag]
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    buf = io.BytesIO()
+    try:
+        ds.save_as(buf, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    except Exception:  # a few of pydicom's files cannot be written back; nothing to compare
+        return None
+    return buf.getvalue()
+
+
+def _corpus() -> Iterator[tuple[str, bytes]]:
+    for path in sorted(_TEST_FILES.rglob("*")):  # no download
+        if not path.is_file() or path.stat().st_size > 8 * 2**20:
+            continue
+        data = path.read_bytes()
+        yield path.name, data
+        try:
+            ds = dcmread(io.BytesIO(data), force=True)
+            again = _explicit_without_sequences(ds)
+        except Exception:  # a few of pydicom's files are deliberately broken
+            continue
+        if again is not None:
+            yield f"{path.name} (explicit, no sequences)", again
+    for charset in ("ISO_IR 192", "GB18030", "GBK", ["", "ISO 2022 IR 58"]):
+        for ds in dicom_gen.ct_series(2, 16, 16, charset=charset):
+            yield f"ct {charset}", dicom_gen.to_bytes(ds)
+    yield "mr", dicom_gen.to_bytes(dicom_gen.mr_series(1, 16, 16)[0])
+    yield "dx", dicom_gen.to_bytes(dicom_gen.dx_image(16, 16)[0])
+    yield from _variants()
+
+
+def _variants() -> Iterator[tuple[str, bytes]]:
+    """Values the fast path must read exactly as pydicom does, or leave to it."""
+
+    def ct(charset: str | None = "ISO_IR 192", **changes: object) -> bytes:
+        ds = dicom_gen.ct_series(1, 8, 8, charset=charset or "ISO_IR 192", patient_name="Wang^Wu")[0]
+        if charset is None:
+            del ds.SpecificCharacterSet
+        for keyword, value in changes.items():
+            setattr(ds, keyword, value)
+        return dicom_gen.to_bytes(ds)
+
+    yield "multi-valued LO", ct(InstitutionName="A\\B\\")
+    yield "GBK backslash byte", ct("GBK", InstitutionName="县人民医院\\乡镇卫生院", StudyDescription="胸部CT")
+    yield "GB18030 empty alphabetic", ct("GB18030", PatientName="=欧阳^娜娜")
+    yield "PN several names", ct(PatientName="A^B=甲^乙\\C^D", ReferringPhysicianName="")
+    yield "PN three groups", ct(PatientName="Yamada^Tarou=山田^太郎=やまだ^たろう")
+    yield "empty values", ct(StudyDescription="", AccessionNumber="", StudyID="", PatientBirthDate="")
+    yield "text with trailing spaces", ct(StudyComments="first line\\second   ", ImageComments="")
+    yield "IS and DS forms", ct(SeriesNumber="+7", SliceThickness=" 5 ", KVP="1.2e2")
+    yield "no character set", ct(None, InstitutionName="County", PatientName="Zhou^Yu")
+    yield "latin-1", ct("ISO_IR 100", InstitutionName="Hôpital Sainte-Anne")
+    # Each of these is refused or read by pydicom: the fast path must not answer.
+    yield "over-long PatientID", ct(PatientID="P" * 65)
+    yield "lower-case CS", ct(BodyPartExamined="chest")
+    yield "control character", ct(StudyDescription="CT\x01CHEST")
+    yield "UID with a letter", ct(SeriesInstanceUID="1.2.3.a")
+    series_number = b"\x20\x00\x11\x00IS\x02\x00"
+    yield "letters in an IS", ct(SeriesNumber=91).replace(series_number + b"91", series_number + b"X1")
+    yield "bad UTF-8", ct(InstitutionName="ok").replace(b"ok", b"\xff\xfe")
+    yield "short pixel data", ct(PixelData=b"\0" * 10)
+    yield "SOP instance is the series", _same_uids()
+    yield "cut in an element", ct()[:-50]
+
+
+def _same_uids() -> bytes:
+    ds = dicom_gen.ct_series(1, 8, 8)[0]
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = ds.SeriesInstanceUID
+    return dicom_gen.to_bytes(ds)
+
+
+def _slow(data: bytes) -> tuple[list[str], object]:
+    """What the pydicom path makes of the bytes: its problems, and the index rows when there are none."""
+    try:
+        ds = read_instance(data)
+    except UnreadableInstanceError as exc:
+        return [str(exc)], None
+    problems = check_instance(ds) or indexed_value_problems(ds) or dataset_value_problems(ds)
+    if problems:
+        return [p.reason for p in problems], None
+    return [], index_instance(ds)
+
+
+def test_the_fast_path_answers_only_what_pydicom_would_and_the_same() -> None:
+    fast_hits: list[str] = []
+    for name, data in _corpus():
+        header = read_header(data, bulk_data_uri_of)
+        if header is None:
+            continue
+        problems, slow = _slow(data)
+        assert problems == [], (name, problems)
+        assert index_header(header) == slow, name
+        fast_hits.append(name)
+    # Not vacuous: our generator's files and many of pydicom's (rewritten without sequences) take the fast path.
+    assert len(fast_hits) > 60, fast_hits
+    assert {"ct ISO_IR 192", "ct GB18030", "ct GBK", "GBK backslash byte", "PN three groups"} <= set(fast_hits)
+
+
+@pytest.mark.parametrize(
+    "name", ["over-long PatientID", "lower-case CS", "control character", "UID with a letter", "letters in an IS",
+             "bad UTF-8", "short pixel data", "SOP instance is the series", "cut in an element"],
+)  # fmt: skip
+def test_what_pydicom_refuses_or_repairs_is_left_to_it(name: str) -> None:
+    data = dict(_variants())[name]
+    assert read_header(data, bulk_data_uri_of) is None
+    problems, _ = _slow(data)
+    if name == "bad UTF-8":
+        assert problems == []  # pydicom decodes it with replacement characters, as the archive always has
+    else:
+        assert problems, name  # the slow path words the refusal, as before
+
+
+def test_how_many_take_the_fast_path() -> None:
+    """The bench's instance and every generated CT but the ISO 2022 one are read in one pass."""
+    names = [name for name, data in _corpus() if read_header(data, bulk_data_uri_of) is not None]
+    assert names.count("ct ISO_IR 192") == 2 and names.count("ct GB18030") == 2 and names.count("ct GBK") == 2
+    assert "ct ['', 'ISO 2022 IR 58']" not in names  # code extensions: pydicom's fragment decoding
+    assert "mr" in names and "dx" in names
