@@ -10,7 +10,7 @@ import pydicom.data
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from tests.support import dicom_gen
 from yilian.dicom.header import read_header
@@ -79,6 +79,7 @@ def _variants() -> Iterator[tuple[str, bytes]]:
     yield "IS and DS forms", ct(SeriesNumber="+7", SliceThickness=" 5 ", KVP="1.2e2")
     yield "no character set", ct(None, InstitutionName="County", PatientName="Zhou^Yu")
     yield "latin-1", ct("ISO_IR 100", InstitutionName="Hôpital Sainte-Anne")
+    yield from _with_sequences()
     # Each of these is refused or read by pydicom: the fast path must not answer.
     yield "over-long PatientID", ct(PatientID="P" * 65)
     yield "lower-case CS", ct(BodyPartExamined="chest")
@@ -90,6 +91,44 @@ def _variants() -> Iterator[tuple[str, bytes]]:
     yield "short pixel data", ct(PixelData=b"\0" * 10)
     yield "SOP instance is the series", _same_uids()
     yield "cut in an element", ct()[:-50]
+
+
+def _with_sequences() -> Iterator[tuple[str, bytes]]:
+    """Sequences as modalities send them: nested, empty, defined and undefined lengths, bulk data in an item."""
+    ds = dicom_gen.ct_series(1, 8, 8, charset="GB18030")[0]
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "CTCHEST", "99YL", "胸部平扫"
+    ds.ProcedureCodeSequence = [code]
+    reference = Dataset()
+    reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = ds.SOPClassUID, generate_uid()
+    inner = Dataset()
+    inner.CodeValue, inner.CodingSchemeDesignator = "1", "DCM"
+    reference.PurposeOfReferenceCodeSequence = [inner]
+    ds.ReferencedImageSequence = [reference, Dataset()]
+    ds.RequestAttributesSequence = []
+    icon = Dataset()
+    icon.SamplesPerPixel, icon.PhotometricInterpretation, icon.Rows, icon.Columns = 1, "MONOCHROME2", 32, 32
+    icon.BitsAllocated, icon.BitsStored, icon.HighBit, icon.PixelRepresentation = 8, 8, 7, 0
+    icon.PixelData = bytes(range(256)) * 4
+    icon["PixelData"].VR = "OB"
+    ds.IconImageSequence = [icon]
+    defined = dicom_gen.to_bytes(ds)
+    yield "sequences, defined lengths", defined
+    buf = io.BytesIO()
+    ds.save_as(buf, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    for element in ds.iterall():
+        if element.VR == "SQ":
+            element.is_undefined_length = True
+            for item in element.value:
+                item.is_undefined_length_sequence_item = True
+    buf = io.BytesIO()
+    ds.save_as(buf, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    assert buf.getvalue() != defined
+    yield "sequences, undefined lengths", buf.getvalue()
+    bad = Dataset()
+    bad.CodeMeaning = "x" * 65
+    ds.ProcedureCodeSequence = [bad]
+    yield "over-long value in an item", dicom_gen.to_bytes(ds)
 
 
 def _same_uids() -> bytes:
@@ -127,7 +166,8 @@ def test_the_fast_path_answers_only_what_pydicom_would_and_the_same() -> None:
 
 @pytest.mark.parametrize(
     "name", ["over-long PatientID", "lower-case CS", "control character", "UID with a letter", "letters in an IS",
-             "bad UTF-8", "short pixel data", "SOP instance is the series", "cut in an element"],
+             "bad UTF-8", "short pixel data", "SOP instance is the series", "cut in an element",
+             "over-long value in an item"],
 )  # fmt: skip
 def test_what_pydicom_refuses_or_repairs_is_left_to_it(name: str) -> None:
     data = dict(_variants())[name]
@@ -145,3 +185,4 @@ def test_how_many_take_the_fast_path() -> None:
     assert names.count("ct ISO_IR 192") == 2 and names.count("ct GB18030") == 2 and names.count("ct GBK") == 2
     assert "ct ['', 'ISO 2022 IR 58']" not in names  # code extensions: pydicom's fragment decoding
     assert "mr" in names and "dx" in names
+    assert "sequences, defined lengths" in names and "sequences, undefined lengths" in names

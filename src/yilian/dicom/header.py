@@ -61,7 +61,10 @@ _IDENTITY = tuple(_TAG[k] for k in ("SOPClassUID", "SOPInstanceUID", "StudyInsta
 _IMAGE_PIXEL = tuple(
     _TAG[k] for k in ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "PixelData")
 )
+_UNDEFINED = 0xFFFFFFFF
+_INLINE_LIMIT = (DEFAULT_BULK_DATA_THRESHOLD // 4) * 3  # a longer binary value is a BulkDataURI (dicom.json)
 _UL = struct.Struct("<L")
+_HHL = struct.Struct("<HHL")
 _HH = struct.Struct("<HH")
 _H = struct.Struct("<H")
 
@@ -87,52 +90,111 @@ def read_header(data: bytes, bulk_data_uri_of: BulkDataUriOf) -> Header | None:
         return None
     if data[128:_PREAMBLE_END] != b"DICM":
         return None
-    meta, offset = _walk(data, _PREAMBLE_END, group_2_only=True)
-    if meta is None:
+    meta, offset = _meta(data)
+    if meta is None or meta.get(0x00020010) != [EXPLICIT_VR_LITTLE_ENDIAN]:
         return None
-    meta_values = {tag: _strings(data, start, end) for tag, vr, start, end in meta if vr == "UI"}
-    syntax = meta_values.get(0x00020010)
-    if syntax != [EXPLICIT_VR_LITTLE_ENDIAN]:
+    walked = _elements(data, offset, len(data), delimited=False)
+    if walked is None or not walked[0]:
         return None
-    elements, _ = _walk(data, offset, group_2_only=False)
-    if not elements:
-        return None
-    return _checked(data, meta_values, elements, bulk_data_uri_of)
+    return _checked(data, meta, walked[0], bulk_data_uri_of)
 
 
-def _walk(data: bytes, offset: int, *, group_2_only: bool) -> tuple[list[tuple[int, str, int, int]] | None, int]:
-    """(tag, VR, value start, value end) of each element in ascending tag order from `offset`; None when not plain."""
-    out: list[tuple[int, str, int, int]] = []
-    end_of_data = len(data)
-    previous = -1
-    while offset < end_of_data:
-        if offset + 8 > end_of_data:
-            return None, offset
+# An element as walked: tag, VR, value start and end in the file, and for a sequence its items' elements.
+_Element = tuple[int, str, int, int, list[list[Any]] | None]
+
+
+def _meta(data: bytes) -> tuple[dict[int, list[str]] | None, int]:
+    """The UI values of the File Meta Information (group 0002, always Explicit VR Little Endian), and where it ends."""
+    out: dict[int, list[str]] = {}
+    offset, end_of_data = _PREAMBLE_END, len(data)
+    while offset + 8 <= end_of_data:
         group, element = _HH.unpack_from(data, offset)
-        if group_2_only and group != 2:
-            break
-        if not group_2_only and group == 2:
-            return None, offset  # File Meta Information after the data set began: let pydicom judge
-        tag = group << 16 | element
+        if group != 2:
+            return out, offset
         raw_vr = data[offset + 4 : offset + 6]
         if raw_vr in _LONG_LENGTH_VRS:
             if offset + 12 > end_of_data:
                 return None, offset
-            length = _UL.unpack_from(data, offset + 8)[0]
-            start = offset + 12
+            length, start = _UL.unpack_from(data, offset + 8)[0], offset + 12
         else:
-            length = _H.unpack_from(data, offset + 6)[0]
-            start = offset + 8
-        end = start + length
-        if tag <= previous or length == 0xFFFFFFFF or end > end_of_data:
+            length, start = _H.unpack_from(data, offset + 6)[0], offset + 8
+        if length == _UNDEFINED or start + length > end_of_data or not (raw_vr.isalpha() and raw_vr.isupper()):
             return None, offset
+        if raw_vr == b"UI":
+            out[element | 0x00020000] = _strings(data, start, start + length)
+        offset = start + length
+    return None, offset
+
+
+def _elements(data: bytes, offset: int, limit: int, *, delimited: bool) -> tuple[list[_Element], int] | None:
+    """The elements from `offset` in ascending tag order up to `limit` or, when `delimited`, an Item Delimitation
+    Item (PS3.5 §7.5); None when anything is not plain (an undefined length outside a sequence, a VR not handled)."""
+    out: list[_Element] = []
+    previous = -1
+    while offset < limit:
+        if offset + 8 > limit:
+            return None
+        group, element = _HH.unpack_from(data, offset)
+        if group == 0xFFFE:
+            if delimited and element == 0xE00D and _UL.unpack_from(data, offset + 4)[0] == 0:
+                return out, offset + 8
+            return None
+        if group == 2:
+            return None  # File Meta Information inside the data set: let pydicom judge
+        tag = group << 16 | element
+        raw_vr = data[offset + 4 : offset + 6]
+        if raw_vr in _LONG_LENGTH_VRS:
+            if offset + 12 > limit:
+                return None
+            length, start = _UL.unpack_from(data, offset + 8)[0], offset + 12
+        else:
+            length, start = _H.unpack_from(data, offset + 6)[0], offset + 8
         vr = raw_vr.decode("latin-1")
-        if not (vr.isalpha() and vr.isupper()) or (not group_2_only and vr not in _HANDLED_VRS):
-            return None, offset
-        out.append((tag, vr, start, end))
+        if tag <= previous or (vr not in _HANDLED_VRS and vr != "SQ"):
+            return None
+        if vr == "SQ":
+            items = _items(data, start, length, limit)
+            if items is None:
+                return None
+            out.append((tag, vr, start, items[1], items[0]))
+            offset = items[1]
+        else:
+            end = start + length
+            if length == _UNDEFINED or end > limit:
+                return None
+            out.append((tag, vr, start, end, None))
+            offset = end
         previous = tag
-        offset = end
-    return out, offset
+    return None if delimited else (out, offset)
+
+
+def _items(data: bytes, offset: int, length: int, limit: int) -> tuple[list[list[_Element]], int] | None:
+    """A sequence's items (PS3.5 §7.5), of defined or undefined length, and where the sequence ends."""
+    undefined = length == _UNDEFINED
+    end = limit if undefined else offset + length
+    if end > limit:
+        return None
+    items: list[list[_Element]] = []
+    while True:
+        if not undefined and offset == end:
+            return items, offset
+        if offset + 8 > end:
+            return None
+        group, element, item_length = _HHL.unpack_from(data, offset)
+        if undefined and (group, element) == (0xFFFE, 0xE0DD):
+            return items, offset + 8
+        if (group, element) != (0xFFFE, 0xE000):
+            return None
+        if item_length == _UNDEFINED:
+            walked = _elements(data, offset + 8, end, delimited=True)
+        else:
+            if offset + 8 + item_length > end:
+                return None
+            walked = _elements(data, offset + 8, offset + 8 + item_length, delimited=False)
+        if walked is None:
+            return None
+        items.append(walked[0])
+        offset = walked[1]
 
 
 def _strings(data: bytes, start: int, end: int) -> list[str]:
@@ -140,61 +202,24 @@ def _strings(data: bytes, start: int, end: int) -> list[str]:
     return data[start:end].decode("latin-1").rstrip(" \x00").split("\\")
 
 
+class _NotPlain(Exception):
+    """Raised inside the conversion when pydicom must read the file after all."""
+
+
 def _checked(
     data: bytes,
     meta: dict[int, list[str]],
-    elements: list[tuple[int, str, int, int]],
+    elements: list[_Element],
     bulk_data_uri_of: BulkDataUriOf,
 ) -> Header | None:
-    charset = next((_strings(data, s, e) for tag, vr, s, e in elements if tag == _SPECIFIC_CHARACTER_SET), [""])
-    if len(charset) != 1 or charset[0].strip() not in _CODECS or charset[0] != charset[0].strip():
+    top = {element[0]: element for element in elements}
+    charset = top.get(_SPECIFIC_CHARACTER_SET)
+    charset_value = [""] if charset is None else _strings(data, charset[2], charset[3])
+    if (charset is not None and charset[1] != "CS") or len(charset_value) != 1 or charset_value[0] not in _CODECS:
         return None
-    codec = _CODECS[charset[0]]
+    codec = _CODECS[charset_value[0]]
 
-    values: dict[int, tuple[str, list[Any]]] = {}  # strings, numbers and decoded text, as pydicom gives them
-    json_of: dict[int, dict[str, Any]] = {}
-    binary: list[tuple[int, str, int, int]] = []
-    for tag, vr, start, end in elements:
-        if tag & 0xFFFF == 0:
-            continue  # group lengths: not in the model, binary (no check)
-        if vr in _BINARY_VRS:
-            binary.append((tag, vr, start, end))
-            continue
-        raw = data[start:end]
-        if vr in _DEFAULT_STRING_VRS or vr in _NUMBER_VRS:
-            js = raw_json_value_of(vr, raw, True)
-            if js is None:
-                return None
-            json_of[tag] = js
-            if vr in _DEFAULT_STRING_VRS:
-                values[tag] = (vr, _strings(data, start, end))
-            continue
-        if b"\x1b" in raw:
-            return None  # code extensions: pydicom's fragment decoding
-        if vr == "PN":
-            try:
-                text = raw.rstrip(b"\x00 ").decode(codec)
-            except UnicodeDecodeError:
-                return None
-            names = text.split("\\")
-            groups = [name.split("=") for name in names]
-            if any(len(g) > 3 for g in groups):
-                return None
-            values[tag] = (vr, names)
-            if text:
-                json_of[tag] = {"vr": "PN", "Value": [_person_name(g) for g in groups]}
-            else:
-                json_of[tag] = {"vr": "PN"}
-            continue
-        try:
-            text = raw.decode(codec)
-        except UnicodeDecodeError:
-            return None
-        items = [text.rstrip("\0 ")] if vr in _SINGLE_TEXT_VRS else [v.rstrip("\0 ") for v in text.split("\\")]
-        values[tag] = (vr, items)
-        json_of[tag] = {"vr": vr} if len(items) == 1 and not items[0] else {"vr": vr, "Value": items}
-
-    identity = [_single(values, tag) for tag in _IDENTITY]
+    identity = [_uid(data, top.get(tag)) for tag in _IDENTITY]
     sop_class, sop_instance, study, series = identity
     if not (sop_class and sop_instance and study and series) or any(uid_problem(uid) for uid in identity):
         return None
@@ -204,82 +229,141 @@ def _checked(
         declared = meta.get(meta_tag)
         if declared is not None and (len(declared) != 1 or declared[0].strip("\0 ") not in ("", uid)):
             return None
-    if sop_class in IMAGE_STORAGE_SOP_CLASSES and not _image_pixel_ok(data, values, json_of, elements):
-        return None
-    if not _values_ok(values):
-        return None
 
-    bulk_data_uri = bulk_data_uri_of(study, series, sop_instance)
-    for tag, vr, start, end in binary:
-        key = f"{tag:08X}"
-        if start == end:
-            json_of[tag] = {"vr": vr}
-        elif (
-            tag in ALWAYS_BULK
-            or end - start > (DEFAULT_BULK_DATA_THRESHOLD // 4) * 3
-            or (tag & 0xFF00FFFF == 0x60003000)
-        ):
-            json_of[tag] = {"vr": vr, "BulkDataURI": bulk_data_uri(key)}
-        else:
-            json_of[tag] = {"vr": vr, "InlineBinary": base64.b64encode(data[start:end]).decode("ascii")}
-    full = {f"{tag:08X}": json_of[tag] for tag, _, _, _ in elements if tag in json_of}
+    every: list[tuple[str, list[Any]]] = []  # the values of every checked VR, nested ones too
+    values: dict[int, tuple[str, list[Any]]] = {}  # the data set's own (not nested) values
+    try:
+        full = _convert(data, elements, codec, "", bulk_data_uri_of(study, series, sop_instance), every, values)
+    except _NotPlain:
+        return None
+    if sop_class in IMAGE_STORAGE_SOP_CLASSES and not _image_pixel_ok(top, full):
+        return None
+    if not _values_ok(top, values, every):
+        return None
     return Header(meta[0x00020010][0], sop_class, sop_instance, study, series, full)
+
+
+def _convert(
+    data: bytes,
+    elements: list[_Element],
+    codec: str,
+    prefix: str,
+    bulk_data_uri: Callable[[str], str],
+    every: list[tuple[str, list[Any]]],
+    values: dict[int, tuple[str, list[Any]]] | None,
+) -> dict[str, Any]:
+    """The DICOM JSON of one data set or item, as dicom.json.to_dicom_json makes it; the values it read into
+    `every` (and the data set's own into `values`)."""
+    out: dict[str, Any] = {}
+    for tag, vr, start, end, items in elements:
+        if tag & 0xFFFF == 0:
+            continue  # group lengths: not in the model, binary (no check)
+        key = f"{tag:08X}"
+        if items is not None:
+            if any(element[0] == _SPECIFIC_CHARACTER_SET for item in items for element in item):
+                raise _NotPlain  # an item with a character set of its own
+            out[key] = {"vr": "SQ"}
+            if items:
+                out[key]["Value"] = [
+                    _convert(data, item, codec, f"{prefix}{key}/{index}/", bulk_data_uri, every, None)
+                    for index, item in enumerate(items)
+                ]
+            continue
+        if vr in _BINARY_VRS:
+            if start == end:
+                out[key] = {"vr": vr}
+            elif tag in ALWAYS_BULK or tag & 0xFF00FFFF == 0x60003000 or end - start > _INLINE_LIMIT:
+                out[key] = {"vr": vr, "BulkDataURI": bulk_data_uri(prefix + key)}
+            else:
+                out[key] = {"vr": vr, "InlineBinary": base64.b64encode(data[start:end]).decode("ascii")}
+            continue
+        raw = data[start:end]
+        if vr in _DEFAULT_STRING_VRS or vr in _NUMBER_VRS:
+            js = raw_json_value_of(vr, raw, True)
+            if js is None:
+                raise _NotPlain
+            out[key] = js
+            if vr in _DEFAULT_STRING_VRS:
+                read = (vr, _strings(data, start, end))
+                every.append(read)
+                if values is not None:
+                    values[tag] = read
+            continue
+        if b"\x1b" in raw:
+            raise _NotPlain  # code extensions: pydicom's fragment decoding
+        try:
+            text = (raw.rstrip(b"\x00 ") if vr == "PN" else raw).decode(codec)
+        except UnicodeDecodeError:
+            raise _NotPlain from None  # pydicom decodes it with replacement characters, and warns
+        if vr == "PN":
+            names = text.split("\\")
+            groups = [name.split("=") for name in names]
+            if any(len(g) > 3 for g in groups):
+                raise _NotPlain
+            out[key] = {"vr": "PN", "Value": [_person_name(g) for g in groups]} if text else {"vr": "PN"}
+            read = (vr, names)
+        else:
+            split = [text] if vr in _SINGLE_TEXT_VRS else text.split("\\")
+            items_read = [v.rstrip("\0 ") for v in split]
+            out[key] = {"vr": vr} if len(items_read) == 1 and not items_read[0] else {"vr": vr, "Value": items_read}
+            read = (vr, items_read)
+        every.append(read)
+        if values is not None:
+            values[tag] = read
+    return out
 
 
 def _person_name(groups: list[str]) -> dict[str, str]:
     return {name: text for name, text in zip(("Alphabetic", "Ideographic", "Phonetic"), groups, strict=False) if text}
 
 
-def _single(values: dict[int, tuple[str, list[Any]]], tag: int) -> str:
-    """The one value of a UI, stripped as check_instance reads it; '' when absent, empty or several."""
-    found = values.get(tag)
-    if found is None or found[0] != "UI" or len(found[1]) != 1:
+def _uid(data: bytes, element: _Element | None) -> str:
+    """The one value of a UI as check_instance reads it; '' when absent, empty, several or padded inside."""
+    if element is None or element[1] != "UI":
         return ""
-    value = str(found[1][0])
-    return value if value == value.strip("\0 ") else ""  # padded inside: pydicom's path keeps what it keeps
+    found = _strings(data, element[2], element[3])
+    if len(found) != 1:
+        return ""
+    return found[0] if found[0] == found[0].strip("\0 ") else ""
 
 
-def _image_pixel_ok(
-    data: bytes,
-    values: dict[int, tuple[str, list[Any]]],
-    json_of: dict[int, dict[str, Any]],
-    elements: list[tuple[int, str, int, int]],
-) -> bool:
-    present = {tag for tag, _, _, _ in elements}
-    if any(tag not in present for tag in _IMAGE_PIXEL):
+def _image_pixel_ok(top: dict[int, _Element], full: dict[str, Any]) -> bool:
+    if any(tag not in top for tag in _IMAGE_PIXEL):
         return False
     numbers = []
     for keyword in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated"):
-        found = json_of.get(_TAG[keyword], {}).get("Value")
-        if not found or len(found) != 1 or found[0] is None:
+        found = full.get(f"{_TAG[keyword]:08X}", {}).get("Value")
+        if not found or len(found) != 1 or not isinstance(found[0], int):
             return False
-        numbers.append(int(found[0]))
+        numbers.append(found[0])
     frames = 1
-    if _TAG["NumberOfFrames"] in json_of:
-        found = json_of[_TAG["NumberOfFrames"]].get("Value")
+    if _TAG["NumberOfFrames"] in top:
+        found = full.get(f"{_TAG['NumberOfFrames']:08X}", {}).get("Value")
         if found is not None:
-            if len(found) != 1:
+            if len(found) != 1 or not isinstance(found[0], int):
                 return False
-            frames = int(found[0]) or 1
-    pixel = next((end - start for tag, _, start, end in elements if tag == _TAG["PixelData"]))
+            frames = found[0] or 1
+    pixel = top[_TAG["PixelData"]]
+    if pixel[1] not in _BINARY_VRS:
+        return False
     rows, columns, samples, bits = numbers
-    return pixel * 8 >= rows * columns * samples * bits * frames
+    return (pixel[3] - pixel[2]) * 8 >= rows * columns * samples * bits * frames
 
 
-def _values_ok(values: dict[int, tuple[str, list[Any]]]) -> bool:
+def _values_ok(
+    top: dict[int, _Element], values: dict[int, tuple[str, list[Any]]], every: list[tuple[str, list[Any]]]
+) -> bool:
     """No indexed value breaks its VR's format and no value of any checked VR breaks its length or characters."""
     for tag, vr in _INDEXED:
-        found = values.get(tag)
-        if found is None:
+        if tag not in top:
             continue
-        if found[0] != vr:
+        found = values.get(tag)
+        if found is None or found[0] != vr:
             return False  # an indexed attribute sent with another VR: pydicom decides what it means
         for value in found[1]:
             if value != "" and value_problem(vr, value):
                 return False
-    for tag, (vr, items) in values.items():
-        if tag >> 16 == 2:
-            continue
+    for vr, items in every:
         for value in items:
             if any_value_problem(vr, value):
                 return False
