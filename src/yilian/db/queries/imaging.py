@@ -10,9 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     Column,
     ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    TextClause,
     and_,
+    any_,
     bindparam,
     exists,
     false,
@@ -21,7 +29,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import BindParameter
@@ -43,25 +50,25 @@ async def study_owner(conn: AsyncConnection, study_instance_uid: str) -> str | N
     )
 
 
+# Built once with the UIDs as one array parameter (`= ANY`), so each call reuses the compiled statement instead of
+# expanding an IN list of its own length (the two look-ups before every STOW-RS batch).
+_STORED_DIGESTS = select(dicom_instances.c.sop_instance_uid, dicom_instances.c.sha256).where(
+    dicom_instances.c.sop_instance_uid == any_(bindparam("uids", type_=ARRAY(String(64))))
+)
+_STUDY_OWNERS = select(dicom_studies.c.study_instance_uid, dicom_studies.c.hospital_id).where(
+    dicom_studies.c.study_instance_uid == any_(bindparam("uids", type_=ARRAY(String(64))))
+)
+
+
 async def stored_digests(conn: AsyncConnection, sop_instance_uids: Iterable[str]) -> dict[str, str]:
     """The SHA-256 of each of these SOP Instance UIDs already stored, in one query."""
-    uids = sorted(set(sop_instance_uids))
-    rows = await conn.execute(
-        select(dicom_instances.c.sop_instance_uid, dicom_instances.c.sha256).where(
-            dicom_instances.c.sop_instance_uid.in_(uids)
-        )
-    )
+    rows = await conn.execute(_STORED_DIGESTS, {"uids": sorted(set(sop_instance_uids))})
     return {uid: digest for uid, digest in rows}
 
 
 async def study_owners(conn: AsyncConnection, study_instance_uids: Iterable[str]) -> dict[str, str]:
     """The hospital that owns each of these studies already stored, in one query."""
-    uids = sorted(set(study_instance_uids))
-    rows = await conn.execute(
-        select(dicom_studies.c.study_instance_uid, dicom_studies.c.hospital_id).where(
-            dicom_studies.c.study_instance_uid.in_(uids)
-        )
-    )
+    rows = await conn.execute(_STUDY_OWNERS, {"uids": sorted(set(study_instance_uids))})
     return {uid: owner for uid, owner in rows}
 
 
@@ -109,9 +116,31 @@ _COUNT_STUDIES = text(
 )
 
 
-_INSERT_STUDIES = insert(dicom_studies)
-_INSERT_SERIES = insert(dicom_series)
-_INSERT_INSTANCES = insert(dicom_instances)
+_ARRAY_TYPES = ((DateTime, "timestamptz[]"), (BigInteger, "bigint[]"), (Integer, "integer[]"), (String, "text[]"))
+
+
+@functools.lru_cache(maxsize=32)
+def _unnest_insert(table: Table, columns: tuple[str, ...]) -> TextClause:
+    """INSERT of rows given as one array per column, skipping (and not returning) a primary key already there."""
+    [key] = table.primary_key.columns
+    casts = []
+    for name in columns:
+        kind = next(array for sql_type, array in _ARRAY_TYPES if isinstance(table.c[name].type, sql_type))
+        casts.append(f"CAST(:{name} AS {kind})")
+    names = ", ".join(f'"{name}"' for name in columns)
+    return text(
+        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({', '.join(casts)})"
+        f' ON CONFLICT ("{key.name}") DO NOTHING RETURNING "{key.name}"'
+    )
+
+
+async def _insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert `rows` (all with the same keys) in one statement; the primary keys actually inserted."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    result = await conn.scalars(_unnest_insert(table, columns), {name: [row[name] for row in rows] for name in columns})
+    return list(result)
 
 
 async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], now: datetime) -> set[str]:
@@ -131,26 +160,13 @@ async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], 
             {**item.study, "hospital_id": item.hospital_id, "created_at": now, "updated_at": now},
         )
         series.setdefault(item.series["series_instance_uid"], {**item.series, "created_at": now})
-    # Rows as executemany parameters, not `.values(rows)`: the statement is then compiled once and cached (SQLAlchemy's
-    # insertmanyvalues still sends one INSERT per table), where a multi-row VALUES was compiled afresh on every call:
-    # a fifth of the API's CPU when indexing small studies.
-    await conn.execute(
-        _INSERT_STUDIES.on_conflict_do_nothing(index_elements=["study_instance_uid"]),
-        [studies[uid] for uid in sorted(studies)],
-    )
-    await conn.execute(
-        _INSERT_SERIES.on_conflict_do_nothing(index_elements=["series_instance_uid"]),
-        [series[uid] for uid in sorted(series)],
-    )
+    # Each table's rows in one INSERT ... SELECT FROM unnest(arrays), a statement built once per set of columns: asyncpg
+    # sends a column as one array, where SQLAlchemy's insertmanyvalues rendered and flattened a multi-row VALUES on
+    # every call (the largest part of the API's CPU per batch after the header parse; docs/benchmarks.md).
+    await _insert_rows(conn, dicom_studies, [studies[uid] for uid in sorted(studies)])
+    await _insert_rows(conn, dicom_series, [series[uid] for uid in sorted(series)])
     rows = sorted(({**item.instance, "created_at": now} for item in items), key=lambda r: r["sop_instance_uid"])
-    inserted = set(
-        await conn.scalars(
-            _INSERT_INSTANCES.on_conflict_do_nothing(index_elements=["sop_instance_uid"]).returning(
-                dicom_instances.c.sop_instance_uid
-            ),
-            rows,
-        )
-    )
+    inserted = set(await _insert_rows(conn, dicom_instances, rows))
     mine = [item for item in items if item.instance["sop_instance_uid"] in inserted]
     if not mine:
         return inserted
