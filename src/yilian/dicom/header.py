@@ -40,7 +40,7 @@ _BINARY_VRS = frozenset({"OB", "OW"})
 _HANDLED_VRS = _DEFAULT_STRING_VRS | _NUMBER_VRS | _MULTI_TEXT_VRS | _SINGLE_TEXT_VRS | _BINARY_VRS | {"PN"}
 # Specific Character Set (0008,0005) values taken here, as the Python codec pydicom uses for each (PS3.3 C.12.1.1.2).
 # Anything else (code extensions such as ISO 2022 IR 58, several values, other repertoires) goes to pydicom.
-_CODECS = {"": "latin_1", "ISO_IR 6": "latin_1", "ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8",
+_CODECS = {"": "latin_1", "ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8",
            "GB18030": "gb18030", "GBK": "gbk"}  # fmt: skip
 _SPECIFIC_CHARACTER_SET = 0x00080005
 
