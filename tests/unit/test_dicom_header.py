@@ -186,3 +186,34 @@ def test_how_many_take_the_fast_path() -> None:
     assert "ct ['', 'ISO 2022 IR 58']" not in names  # code extensions: pydicom's fragment decoding
     assert "mr" in names and "dx" in names
     assert "sequences, defined lengths" in names and "sequences, undefined lengths" in names
+
+
+def test_damaged_files_never_raise_and_never_answer_differently() -> None:
+    """Cut and flipped bytes of a file with sequences: the fast path answers None or exactly what pydicom makes."""
+    import random
+
+    rng = random.Random(10)
+    sources = [data for name, data in _with_sequences() if name.startswith("sequences")]
+    answered = 0
+    for _ in range(400):
+        data = bytearray(rng.choice(sources))
+        if rng.random() < 0.3:
+            del data[rng.randrange(140, len(data)) :]
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(132, len(data))] = rng.randrange(256)
+        header = read_header(bytes(data), bulk_data_uri_of)  # must not raise
+        if header is not None:
+            problems, slow = _slow(bytes(data))
+            assert problems == [] and index_header(header) == slow
+            answered += 1
+    assert answered > 20  # some damage lands in values the checks accept, and those are compared too
+
+
+def test_sequences_nested_past_the_stack_are_left_to_pydicom() -> None:
+    data = dicom_gen.to_bytes(dicom_gen.ct_series(1, 8, 8)[0])
+    undefined = b"\xff\xff\xff\xff"
+    opening = b"\x08\x00\x40\x11SQ\x00\x00" + undefined + b"\xfe\xff\x00\xe0" + undefined  # (0008,1140), an item
+    closing = b"\xfe\xff\x0d\xe0\x00\x00\x00\x00" + b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+    nested = opening * 5000 + closing * 5000  # as written by hand: pydicom cannot write it
+    at = data.index(b"\x10\x00\x10\x00PN")  # Patient's Name, the first element after (0008,1140)
+    assert read_header(data[:at] + nested + data[at:], bulk_data_uri_of) is None

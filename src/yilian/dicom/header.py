@@ -90,13 +90,16 @@ def read_header(data: bytes, bulk_data_uri_of: BulkDataUriOf) -> Header | None:
         return None
     if data[128:_PREAMBLE_END] != b"DICM":
         return None
-    meta, offset = _meta(data)
-    if meta is None or meta.get(0x00020010) != [EXPLICIT_VR_LITTLE_ENDIAN]:
-        return None
-    walked = _elements(data, offset, len(data), delimited=False)
-    if walked is None or not walked[0]:
-        return None
-    return _checked(data, meta, walked[0], bulk_data_uri_of)
+    try:
+        meta, offset = _meta(data)
+        if meta is None or meta.get(0x00020010) != [EXPLICIT_VR_LITTLE_ENDIAN]:
+            return None
+        walked = _elements(data, offset, len(data), delimited=False)
+        if walked is None or not walked[0]:
+            return None
+        return _checked(data, meta, walked[0], bulk_data_uri_of)
+    except (RecursionError, struct.error, IndexError, ValueError, TypeError):
+        return None  # whatever the walk did not foresee (sequences nested beyond Python's stack...): pydicom judges
 
 
 # An element as walked: tag, VR, value start and end in the file, and for a sequence its items' elements.
