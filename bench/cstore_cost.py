@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""C-STORE through the gateway, two gateway builds side by side: CPU per instance of each process (issue 10).
+
+    python bench/cstore_cost.py [--base-src /path/to/other/src] [--runs 3] [--cstore 200] [--assocs 1 4]
+
+Starts Yilian's stack once as bench/imaging.py does (embedded PostgreSQL with fsync on, Temporal dev server,
+`yilian worker`, `yilian api`, auto-referral off), then one `yilian gateway run` per build on the same API: this tree,
+and with --base-src another tree's `src` (e.g. `git archive main src | tar -x -C /tmp/base`) on PYTHONPATH. Each
+round runs bench/imaging.py's own `cstore` phase (DCMTK `storescu` with TCP_NODELAY=1, until QIDO-RS shows every
+instance) on each gateway in turn, with 1 and 4 associations, and prints a JSON line per phase: the wall figures,
+the CPU-s of each process started here (gateway, api, worker, the driver itself) divided by the instances, and how
+many cores other processes on the box kept busy meanwhile. Process time moves far less with the box's load than
+the wall rate does. Everything listens on 127.0.0.1 only; no Orthanc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from imaging import Maker, Server, Stack, cstore, login  # bench/ is on sys.path: these run as scripts
+from stack import spawn, start_yilian_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(named: dict[int, str]) -> tuple[float, dict[str, float]]:
+    """(CPU-s the whole box used, CPU-s of each process descended from this one: under its nearest `named`
+    ancestor's name, else its command name)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    box = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / CLK
+    parents: dict[int, int] = {}
+    comms: dict[int, str] = {}
+    ticks: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            comm, _, rest = (d / "stat").read_text().partition(" (")[2].rpartition(")")
+            f = rest.split()
+            pid = int(d.name)
+            parents[pid], comms[pid], ticks[pid] = int(f[1]), comm, int(f[11]) + int(f[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    me, used = os.getpid(), {}
+    for pid, own in ticks.items():
+        up, name, ours = pid, None, False
+        while up in parents and up > 1:
+            if name is None and up in named:
+                name = named[up]
+            if up == me:
+                ours = True
+                break
+            up = parents[up]
+        if ours:
+            key = name or comms[pid]
+            used[key] = used.get(key, 0.0) + own / CLK
+    return box, used
+
+
+def start_gateway(stack: Stack, name: str, api_key: str, src: Path) -> tuple[subprocess.Popen[bytes], int]:
+    from yilian.runtime.process import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
+    env.update(
+        {
+            "YILIAN_GATEWAY_AE_TITLE": "YILIAN_GW",
+            "YILIAN_GATEWAY_HOST": "127.0.0.1",
+            "YILIAN_GATEWAY_PORT": str(port),
+            "YILIAN_GATEWAY_ALLOWED_CALLING_AES": "BENCH",
+            "YILIAN_GATEWAY_SPOOL_DIR": str(stack.tmp / f"gateway-{name}"),
+            "YILIAN_GATEWAY_CLOUD_URL": stack.api_url,
+            "YILIAN_GATEWAY_API_KEY": api_key,
+            "PYTHONPATH": str(src),
+        }
+    )
+    proc = spawn(f"gateway-{name}", [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
+    deadline = time.monotonic() + 30
+    echo = ["echoscu", "-aet", "BENCH", "-aec", "YILIAN_GW", "127.0.0.1", str(port)]
+    while subprocess.run(echo, capture_output=True).returncode:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"gateway {name} not up; see {stack.tmp / f'gateway-{name}.log'}")
+        time.sleep(0.2)
+    return proc, port
+
+
+async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
+    import httpx
+
+    await asyncio.to_thread(start_yilian_stack, stack, durable=True, env={"YILIAN_AUTO_REFERRAL": "false"})
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=600) as api:
+        admin = await login(api, "admin")
+        r = await api.post(
+            "/api/hospitals/h-anping/api-keys", json={"label": "bench"}, headers={"Authorization": f"Bearer {admin}"}
+        )
+        r.raise_for_status()
+        api_key = str(r.json()["api_key"])
+        doctor = await login(api, "zhao.anping")
+    builds = {"this": ROOT / "src"} | ({"base": args.base_src} if args.base_src else {})
+    maker, results = Maker(512, 512), []
+    async with httpx.AsyncClient(
+        base_url=stack.api_url + "/dicomweb/", timeout=600, headers={"Authorization": f"Bearer {doctor}"}
+    ) as client:
+        gateways = []
+        for name, src in builds.items():
+            proc, port = start_gateway(stack, name, api_key, src)
+            stack.procs[f"gateway-{name}"] = proc
+            server = Server("Yilian", client, "YILIAN_GW", port, stack.procs["api"].pid, wait_queryable=True)
+            await cstore(server, maker, 20, 1, stack.tmp)  # warm-up: imports, first association, first upload
+            gateways.append((name, proc, server))
+        for round_ in range(args.runs):
+            for name, proc, server in gateways:
+                for assocs in args.assocs:
+                    named = {p.pid: n for n, p in stack.procs.items()} | {proc.pid: "gateway"}
+                    (box0, used0), t0 = cpu_by_process(named), time.monotonic()
+                    out = await cstore(server, maker, args.cstore, assocs, stack.tmp)
+                    (box1, used1), wall = cpu_by_process(named), time.monotonic() - t0
+                    used = {k: round(v - used0.get(k, 0.0), 3) for k, v in used1.items() if v - used0.get(k, 0.0)}
+                    others = max(0.0, (box1 - box0) - sum(used.values())) / wall
+                    n = out["instances"]
+                    row = {
+                        "build": name,
+                        "round": round_,
+                        "associations": assocs,
+                        **out,
+                        "gateway_ms": round(1000 * used.get("gateway", 0.0) / n, 2),
+                        "api_ms": round(1000 * used.get("api", 0.0) / n, 2),
+                        "cpu_s": used,
+                        "other_cores_busy": round(others, 2),
+                        "utc": time.strftime("%H:%M:%S", time.gmtime()),
+                    }
+                    print(json.dumps(row), flush=True)
+                    results.append(row)
+    return results
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for row in results:
+        groups[(row["build"], row["associations"])].append(row)
+    lines = [
+        "| build | associations | gateway ms/inst | API ms/inst | inst/s | other cores busy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (build, assocs), rows in sorted(groups.items()):
+
+        def cell(key: str, rows: list[dict[str, Any]] = rows) -> str:
+            values = [row[key] for row in rows]
+            return " / ".join(map(str, values)) + f" (median {statistics.median(values):g})"
+
+        lines.append(
+            f"| {build} | {assocs} | {cell('gateway_ms')} | {cell('api_ms')} | {cell('per_s')} |"
+            f" {' / '.join(str(row['other_cores_busy']) for row in rows)} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--base-src", type=Path, help="another tree's src/ to run a second gateway from")
+    p.add_argument("--runs", type=int, default=3, help="rounds (each build, each association count)")
+    p.add_argument("--cstore", type=int, default=200, help="instances per phase (split over the associations)")
+    p.add_argument("--assocs", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
+    args = p.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="yilian-cstore-cost-"))
+    stack = Stack(tmp)
+    try:
+        results = asyncio.run(run(args, stack))
+    finally:
+        stack.stop()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(summary(results))
+
+
+if __name__ == "__main__":
+    main()
