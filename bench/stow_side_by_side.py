@@ -6,9 +6,9 @@ alternating rounds, so both are measured in the same minutes of a shared box.
 
 One embedded PostgreSQL (fsync on), Temporal dev server and worker; API `base` runs the code under `--base-src`
 (e.g. `git archive main src | tar -x -C /tmp/base`), API `this` the checkout's. Each round STOWs a fresh `--slices`
-512x512 CT (bench/imaging.py's `Maker` and `stow_all`: 10 instances per request, 4 in flight or `--in-flight`) to
-each API and prints the wall rate and the CPU time of the API process, PostgreSQL (its postmaster and backends) and
-this client per instance, with the box's load average.
+512x512 CT (bench/imaging.py's `Maker` and `stow_all`: 10 instances per request, 4 in flight; or `--size`,
+`--per-request`, `--in-flight`) to each API and prints the wall rate and the CPU time of the API process,
+PostgreSQL (its postmaster and backends) and this client per instance, with the box's load average.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str,
 
     timeout = httpx.Timeout(600.0)
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-    maker = Maker(512, 512)
+    maker = Maker(args.size, args.size)
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=timeout) as c:
         doctor = await login(c, "zhao.anping")
     clients = {
@@ -78,7 +78,7 @@ async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str,
             load = os.getloadavg()[0]
             a0, p0, c0 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
             t0 = time.perf_counter()
-            n = await stow_all(s, maker.series(args.slices, patient="STOWSBS"), 10, args.in_flight)
+            n = await stow_all(s, maker.series(args.slices, patient="STOWSBS"), args.per_request, args.in_flight)
             wall = time.perf_counter() - t0
             a1, p1, c1 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
             print(
@@ -96,7 +96,9 @@ def main() -> None:
     p.add_argument("--base-src", type=Path, required=True, help="the `src` directory of the build to compare with")
     p.add_argument("--slices", type=int, default=300)
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--in-flight", type=int, default=4, help="requests at once (10 instances each), as the bench")
+    p.add_argument("--in-flight", type=int, default=4, help="requests at once, as the bench")
+    p.add_argument("--per-request", type=int, default=10, help="instances per request, as the bench's CT row")
+    p.add_argument("--size", type=int, default=512, help="rows and columns of each slice")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yilian-stow-sbs-"))
     stack = Stack(tmp)

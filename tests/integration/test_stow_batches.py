@@ -81,3 +81,26 @@ async def test_concurrent_requests_into_the_same_series_count_every_instance_onc
     assert study["00201208"]["Value"] == [48] and study["00201206"]["Value"] == [2]
     r = await api.call("zhao.anping", "GET", f"/dicomweb/studies/{ct[0].StudyInstanceUID}/series")
     assert sorted(row["00201209"]["Value"][0] for row in r.json()) == [24, 24]
+
+
+async def test_a_later_batch_of_one_request_meets_the_earlier_batch_committed(api: Api) -> None:
+    """Batches of 16: the second is filled while the first is stored, and stored after it, so a UID repeated
+    there is a success (same bytes) or a conflict (other bytes) against a committed first copy, in the parts' order."""
+    patient = f"BATCH-{uuid.uuid4().hex[:6]}"
+    ct = ct_series(n_slices=20, rows=16, cols=16, patient_id=patient)
+    edited = copy.deepcopy(ct[1])
+    edited.SeriesDescription = "EDITED"
+    sent = [*ct[:16], ct[0], ct[16], edited, *ct[17:20]]
+    parts = [to_bytes(ds) for ds in sent]
+
+    status, body = await _stow(api, parts + [to_bytes(ds) for ds in ct[:4]] * 4)  # 38 parts: 3 batches
+
+    assert status == 202, body
+    stored = [item["00081155"]["Value"][0] for item in body[STORED]["Value"]]
+    expected = [ds for ds in sent if ds is not edited] + list(ct[:4]) * 4
+    assert stored == [str(ds.SOPInstanceUID) for ds in expected]
+    [failed] = body[FAILED]["Value"]
+    assert failed["00081155"]["Value"] == [str(edited.SOPInstanceUID)]
+    assert failed["00081197"]["Value"] == [0xA9F1]
+    study = await _study(api, patient)
+    assert study["00201208"]["Value"] == [20] and study["00201206"]["Value"] == [1]

@@ -189,7 +189,8 @@ class IngestBatch:
     async def _discard_all(self) -> None:
         """Waits for every staging still under way, then drops each staged file not published (discard never
         touches a blob under its key)."""
-        if not self._staged:
+        if len(self._published) == len(self._staged):  # all published (or nothing added): nothing to drop
+            self._staged, self._incoming, self._published = [], [], set()
             return
         outcomes = await asyncio.gather(*self._staged, return_exceptions=True)
         leftovers = [s for i, s in enumerate(outcomes) if isinstance(s, StagedBlob) and i not in self._published]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -67,14 +68,26 @@ async def _store(
     origin = Origin.GATEWAY if principal.role is Role.GATEWAY else Origin.STOW
     assert principal.hospital_id is not None
     results: list[IngestResult] = []
-    # Each part is started as it arrives (its file syncs while the next parts are read and checked).
+    # Each part's file starts syncing as it arrives (ingest.IngestBatch). A batch full by count is stored while the
+    # next one's parts arrive; one batch is stored at a time, in order, so a UID sent again in a later batch meets
+    # its first copy committed. A batch full by bytes is stored before the next part is read (memory stays bounded).
     batch = ingest.IngestBatch(engine, blobs)
+    storing: asyncio.Task[None] | None = None
 
-    async def flush() -> None:
-        nonlocal batch
+    async def settle() -> None:
+        nonlocal storing
+        if storing is not None:
+            task, storing = storing, None
+            await task
+
+    async def flush(*, wait: bool = True) -> None:
+        nonlocal batch, storing
+        await settle()
         if batch:
             spent, batch = batch, ingest.IngestBatch(engine, blobs)
-            results.extend(await spent.store())
+            storing = asyncio.create_task(_store_batch(spent, results))
+        if wait:
+            await settle()
 
     try:
         async for part in iter_parts(request.stream(), boundary, max_part_size=MAX_INSTANCE_BYTES):
@@ -84,8 +97,10 @@ async def _store(
                 results.append(_unsupported_part(media_type))
                 continue
             batch.add(IncomingInstance(as_part10(part.body), origin, principal.hospital_id, principal.user_id, study))
-            if len(batch) >= STORE_BATCH or batch.size >= STORE_BATCH_BYTES:
+            if batch.size >= STORE_BATCH_BYTES:
                 await flush()
+            elif len(batch) >= STORE_BATCH:
+                await flush(wait=False)
         await flush()
     except PartTooLargeError as exc:
         await flush()  # the parts before the error are stored, as they would be one by one
@@ -97,13 +112,21 @@ async def _store(
             {"stored_before_the_error": _stored(results)},
         ) from exc  # fmt: skip
     finally:
-        await batch.discard()  # the client went away mid-body, or a batch failed: no staged file is left behind
+        # The client went away mid-body, or a batch failed: nothing goes on storing, no staged file is left behind.
+        if storing is not None:
+            storing.cancel()
+            await asyncio.gather(storing, return_exceptions=True)
+        await batch.discard()
     if not results:
         raise YilianError(ErrorCode.MALFORMED_REQUEST, "the request holds no instance to store")
     base = dicomweb_base(request)
     await on_stored(principal.hospital_id, {r.study_instance_uid for r in results if r.accepted})
     body = stow_response(results, base, study)
     return Response(json.dumps(body, ensure_ascii=False), status_code=stow_status(results), media_type=DICOM_JSON)
+
+
+async def _store_batch(batch: ingest.IngestBatch, results: list[IngestResult]) -> None:
+    results.extend(await batch.store())
 
 
 def _stow_boundary(content_type: str) -> str:
