@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from imaging import Maker, Server, Stack, cstore, login  # bench/ is on sys.path: these run as scripts
-from stack import spawn, start_yilian_stack
+from imaging import Maker, Server, Stack, cstore, login, start_gateway  # bench/ is on sys.path: these run as scripts
+from stack import start_yilian_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK = os.sysconf("SC_CLK_TCK")
@@ -70,33 +69,6 @@ def cpu_by_process(named: dict[int, str]) -> tuple[float, dict[str, float]]:
     return box, used
 
 
-def start_gateway(stack: Stack, name: str, api_key: str, src: Path) -> tuple[subprocess.Popen[bytes], int]:
-    from yilian.runtime.process import free_port
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
-    env.update(
-        {
-            "YILIAN_GATEWAY_AE_TITLE": "YILIAN_GW",
-            "YILIAN_GATEWAY_HOST": "127.0.0.1",
-            "YILIAN_GATEWAY_PORT": str(port),
-            "YILIAN_GATEWAY_ALLOWED_CALLING_AES": "BENCH",
-            "YILIAN_GATEWAY_SPOOL_DIR": str(stack.tmp / f"gateway-{name}"),
-            "YILIAN_GATEWAY_CLOUD_URL": stack.api_url,
-            "YILIAN_GATEWAY_API_KEY": api_key,
-            "PYTHONPATH": str(src),
-        }
-    )
-    proc = spawn(f"gateway-{name}", [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
-    deadline = time.monotonic() + 30
-    echo = ["echoscu", "-aet", "BENCH", "-aec", "YILIAN_GW", "127.0.0.1", str(port)]
-    while subprocess.run(echo, capture_output=True).returncode:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"gateway {name} not up; see {stack.tmp / f'gateway-{name}.log'}")
-        time.sleep(0.2)
-    return proc, port
-
-
 async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
     import httpx
 
@@ -116,11 +88,10 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
     ) as client:
         gateways = []
         for name, src in builds.items():
-            proc, port = start_gateway(stack, name, api_key, src)
-            stack.procs[f"gateway-{name}"] = proc
+            port = start_gateway(stack, api_key, f"gateway-{name}", src)
             server = Server("Yilian", client, "YILIAN_GW", port, stack.procs["api"].pid, wait_queryable=True)
             await cstore(server, maker, 20, 1, stack.tmp)  # warm-up: imports, first association, first upload
-            gateways.append((name, proc, server))
+            gateways.append((name, stack.procs[f"gateway-{name}"], server))
         for round_ in range(args.runs):
             for name, proc, server in gateways:
                 for assocs in args.assocs:

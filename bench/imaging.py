@@ -178,7 +178,9 @@ def start_s3_api(stack: Stack, env: dict[str, str]) -> None:
     wait_http(f"{stack.s3_api_url}/api/health", "api-s3", {"api-s3": stack.procs["api-s3"]}, stack.tmp)
 
 
-def start_gateway(stack: Stack, api_key: str) -> None:
+def start_gateway(stack: Stack, api_key: str, name: str = "gateway", src: Path | None = None) -> int:
+    """Starts a gateway process `name` (its spool under stack.tmp/name; `src` on its PYTHONPATH to run another
+    build of yilian) uploading to the stack's API, and returns its DICOM port once it answers C-ECHO."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YILIAN_", "TEMPORAL_"))}
     env.update(
@@ -187,20 +189,22 @@ def start_gateway(stack: Stack, api_key: str) -> None:
             "YILIAN_GATEWAY_HOST": "127.0.0.1",
             "YILIAN_GATEWAY_PORT": str(port),
             "YILIAN_GATEWAY_ALLOWED_CALLING_AES": "BENCH",
-            "YILIAN_GATEWAY_SPOOL_DIR": str(stack.tmp / "gateway"),
+            "YILIAN_GATEWAY_SPOOL_DIR": str(stack.tmp / name),
             "YILIAN_GATEWAY_CLOUD_URL": stack.api_url,
             "YILIAN_GATEWAY_API_KEY": api_key,
         }
     )
-    stack.procs["gateway"] = spawn("gateway", [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
-    stack.gateway_port = port
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    stack.procs[name] = spawn(name, [sys.executable, "-m", "yilian.cli", "gateway", "run"], env, stack.tmp)
     deadline = time.monotonic() + 30
     while subprocess.run(
         ["echoscu", "-aet", "BENCH", "-aec", "YILIAN_GW", "127.0.0.1", str(port)], capture_output=True
     ).returncode:
-        if stack.procs["gateway"].poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"gateway not up; see {stack.tmp / 'gateway.log'}")
+        if stack.procs[name].poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{name} not up; see {stack.tmp / (name + '.log')}")
         time.sleep(0.2)
+    return port
 
 
 def orthanc_plugin() -> str:
@@ -558,7 +562,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         r.raise_for_status()
         api_key = str(r.json()["api_key"])
         doctor = await login(api, "zhao.anping")
-    start_gateway(stack, api_key)
+    stack.gateway_port = start_gateway(stack, api_key)
     print(f"gateway up on DICOM port {stack.gateway_port}", flush=True)
 
     async with (
