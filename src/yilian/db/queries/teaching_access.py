@@ -3,7 +3,7 @@ archive's study filter alike."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ARRAY, ColumnElement, String, and_, any_, bindparam, false, true
 
 from yilian.db.schema import teaching_cases
 from yilian.domain.roles import Role
@@ -20,4 +20,9 @@ def visible_cases(role: Role) -> ColumnElement[bool]:
     if not grant.published:
         return false()
     tc = teaching_cases.c
-    return and_(tc.state.in_(sorted(LIBRARY_STATES)), tc.visibility.in_(sorted(grant.published)))
+    # Each list is one array parameter (`= ANY`), not an IN list: the statement's SQL is then the same for every
+    # execution, so SQLAlchemy compiles it once and asyncpg prepares it once (an IN list is expanded each time).
+    return and_(
+        tc.state == any_(bindparam(None, sorted(LIBRARY_STATES), type_=ARRAY(String()))),
+        tc.visibility == any_(bindparam(None, sorted(grant.published), type_=ARRAY(String()))),
+    )
