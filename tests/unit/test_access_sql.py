@@ -55,3 +55,15 @@ def test_the_retrieve_statement_carries_the_listed_hospitals_as_their_values() -
     """The array parameter holds the caller's own hospitals, so two readers share the SQL but not the answer."""
     params = _compiled(_visible_instances(_principal(Role.EXPERT, MANY), True, True, False)).construct_params(PATH)
     assert sorted(MANY) in params.values()
+
+
+def test_a_callers_study_clause_is_built_once_and_a_changed_caller_gets_their_own() -> None:
+    """QIDO-RS builds the study clause on every request: the same caller (an equal principal, as each request makes
+    anew) gets the clause built the first time; a caller whose licences changed gets one carrying the new list."""
+    few = visible_studies(_principal(Role.EXPERT, FEW))
+    assert visible_studies(_principal(Role.EXPERT, FEW)) is few
+    many = visible_studies(_principal(Role.EXPERT, MANY))
+    assert many is not few
+    params = _compiled(select(dicom_studies.c[0]).where(many)).construct_params()
+    assert sorted(MANY) in params.values()
+    assert sorted(FEW) not in params.values()
