@@ -28,7 +28,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from imaging import Maker, Server, Stack, cstore, login, start_gateway  # bench/ is on sys.path: these run as scripts
+from imaging import (  # bench/ is on sys.path: these run as scripts
+    Maker,
+    Server,
+    Stack,
+    cstore,
+    gateway_key_and_doctor,
+    start_gateway,
+)
 from stack import start_yilian_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,13 +81,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
 
     await asyncio.to_thread(start_yilian_stack, stack, durable=True, env={"YILIAN_AUTO_REFERRAL": "false"})
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=600) as api:
-        admin = await login(api, "admin")
-        r = await api.post(
-            "/api/hospitals/h-anping/api-keys", json={"label": "bench"}, headers={"Authorization": f"Bearer {admin}"}
-        )
-        r.raise_for_status()
-        api_key = str(r.json()["api_key"])
-        doctor = await login(api, "zhao.anping")
+        api_key, doctor = await gateway_key_and_doctor(api)
     builds = {"this": ROOT / "src"} | ({"base": args.base_src} if args.base_src else {})
     maker, results = Maker(512, 512), []
     async with httpx.AsyncClient(

@@ -549,19 +549,23 @@ async def login(client: Any, user: str) -> str:
     return str(r.json()["access_token"])
 
 
+async def gateway_key_and_doctor(api: Any) -> tuple[str, str]:
+    """A new API key of Anping's (for its gateway) and the county doctor zhao.anping's token (for DICOMweb)."""
+    admin = await login(api, "admin")
+    r = await api.post(
+        "/api/hospitals/h-anping/api-keys", json={"label": "bench"}, headers={"Authorization": f"Bearer {admin}"}
+    )
+    r.raise_for_status()
+    return str(r.json()["api_key"]), await login(api, "zhao.anping")
+
+
 async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     import httpx
 
     timeout = httpx.Timeout(600.0)
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=timeout) as api:
-        admin = await login(api, "admin")
-        r = await api.post(
-            "/api/hospitals/h-anping/api-keys", json={"label": "bench"}, headers={"Authorization": f"Bearer {admin}"}
-        )
-        r.raise_for_status()
-        api_key = str(r.json()["api_key"])
-        doctor = await login(api, "zhao.anping")
+        api_key, doctor = await gateway_key_and_doctor(api)
     stack.gateway_port = start_gateway(stack, api_key)
     print(f"gateway up on DICOM port {stack.gateway_port}", flush=True)
 
