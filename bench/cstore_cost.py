@@ -19,9 +19,7 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -153,11 +151,7 @@ def main() -> None:
     try:
         results = asyncio.run(run(args, stack))
     finally:
-        stack.stop()
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        stack.close(keep=args.keep)
     print(summary(results))
 
 

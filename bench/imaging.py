@@ -974,11 +974,7 @@ def inner(args: argparse.Namespace) -> None:
             )
             res = asyncio.run(bench(args, stack))
     finally:
-        stack.stop()
-        if args.keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        stack.close(keep=args.keep)
     summary: dict[str, Any] = {
         "command": args.command,
         "machine": facts,

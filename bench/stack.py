@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -39,6 +40,14 @@ class Stack:
             if server is not None:
                 with contextlib.suppress(Exception):
                     server.stop()
+
+    def close(self, *, keep: bool) -> None:
+        """Stops everything, then removes the stack's files, or keeps them (logs, data) to look at."""
+        self.stop()
+        if keep:
+            print(f"kept {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> subprocess.Popen[bytes]:
