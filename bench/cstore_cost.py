@@ -34,44 +34,15 @@ from imaging import (  # bench/ is on sys.path: these run as scripts
     gateway_key_and_doctor,
     start_gateway,
 )
+from procstat import box_cpu_s, read_processes
 from stack import start_yilian_stack
 
 ROOT = Path(__file__).resolve().parent.parent
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_by_process(named: dict[int, str]) -> tuple[float, dict[str, float]]:
-    """(CPU-s the whole box used, CPU-s of each process descended from this one: under its nearest `named`
-    ancestor's name, else its command name)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    box = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / CLK
-    parents: dict[int, int] = {}
-    comms: dict[int, str] = {}
-    ticks: dict[int, int] = {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            comm, _, rest = (d / "stat").read_text().partition(" (")[2].rpartition(")")
-            f = rest.split()
-            pid = int(d.name)
-            parents[pid], comms[pid], ticks[pid] = int(f[1]), comm, int(f[11]) + int(f[12])
-        except (OSError, ValueError, IndexError):
-            continue
-    me, used = os.getpid(), {}
-    for pid, own in ticks.items():
-        up, name, ours = pid, None, False
-        while up in parents and up > 1:
-            if name is None and up in named:
-                name = named[up]
-            if up == me:
-                ours = True
-                break
-            up = parents[up]
-        if ours:
-            key = name or comms[pid]
-            used[key] = used.get(key, 0.0) + own / CLK
-    return box, used
+    """(CPU-s the whole box used, CPU-s of each process descended from this one, by name: procstat)."""
+    return box_cpu_s(), read_processes().cpu_by_name(named, under=os.getpid())
 
 
 async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from docs_section import replace_section
+from procstat import CLK, box_cpu_s, in_my_netns, read_processes
 from stack import Stack as YilianStack  # bench/ is on sys.path: these run as scripts
 from stack import spawn, start_yilian_stack, wait_http
 
@@ -246,40 +247,12 @@ def start_orthanc(stack: Stack) -> None:
     wait_http(f"{stack.orthanc_url}/system", "orthanc", {"orthanc": stack.procs["orthanc"]}, tmp)
 
 
-CLK = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_split(named: dict[int, str] | None = None) -> tuple[float, float, dict[str, float]]:
     """(CPU-s used by the whole box, CPU-s used by processes in this network namespace, i.e. this bench's, and
     those CPU-s by process: `named` pids (api, gateway...) with their descendants under that name, PostgreSQL's
     backends as `postgres`, the rest by command name)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    box = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / CLK
-    mine = os.readlink("/proc/self/ns/net")
-    ours = 0
-    parents: dict[int, int] = {}
-    comms: dict[int, str] = {}
-    ticks: dict[int, int] = {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            if os.readlink(d / "ns" / "net") == mine:
-                comm, _, rest = (d / "stat").read_text().partition(" (")[2].rpartition(")")
-                f = rest.split()
-                ours += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
-                pid = int(d.name)
-                parents[pid], comms[pid], ticks[pid] = int(f[1]), comm, int(f[11]) + int(f[12])
-    by_name: dict[str, float] = {}
-    for pid, own in ticks.items():
-        name, up = comms[pid], pid
-        while up in parents:  # the nearest named ancestor (a process pool's workers count as their API)
-            if named and up in named:
-                name = named[up]
-                break
-            up = parents[up]
-        by_name[name] = by_name.get(name, 0.0) + own / CLK
-    return box, ours / CLK, by_name
+    procs = read_processes(in_my_netns())
+    return box_cpu_s(), procs.total_ticks / CLK, procs.cpu_by_name(named)
 
 
 # ---- the two servers behind one client --------------------------------------------------------------------
