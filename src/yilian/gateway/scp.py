@@ -4,7 +4,6 @@ the Query/Retrieve SCP (C-FIND, C-MOVE) county workstations pull the hospital's 
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 import threading
 from collections.abc import Callable
@@ -21,18 +20,15 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
-from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance, uid_value
 from yilian.gateway.admission import AssociationSlots
 from yilian.gateway.query_retrieve import CloudArchive, handle_find, handle_move
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.reactor import WaitingRequestHandler
 from yilian.gateway.settings import GatewaySettings
+from yilian.gateway.store import ERROR_COMMENT_MAX, PROCESSING_FAILURE, store_received
 
 log = logging.getLogger(__name__)
 
-SUCCESS = 0x0000
-# PS3.7 C.4 "Processing failure": what a C-STORE answers when something unforeseen broke, never an exception.
-PROCESSING_FAILURE = 0x0110
 # The largest P-DATA-TF PDU the gateway takes (PS3.8 D.1): a 512x512 CT slice in one PDU rather than 32 of
 # pynetdicom's default 16 KiB, each decoded and queued in Python (about a tenth less CPU per instance).
 MAX_PDU_BYTES = 1024 * 1024
@@ -100,53 +96,35 @@ def start_scp(
 def handle_store(
     event: Event, queue: InstanceQueue, min_free_bytes: int, on_queued: Callable[[], None]
 ) -> int | Dataset:
-    """C-STORE (PS3.4 B.2.3): Success only once the file and its queue row are durable; never raises.
-
-    Unreadable bytes answer C000 and instances missing what a store needs A900 (the cloud would refuse them;
-    the modality's operator is the one who can act); a full disk or failing write answers A700.
-    """
+    """C-STORE (PS3.4 B.2.3) as pynetdicom hands it over: the data set as received to gateway.store, its answer
+    back as a status (with the Error Comment on a failure); never raises."""
     calling = event.assoc.requestor.ae_title
-    sop_instance_uid = str(getattr(event.request, "AffectedSOPInstanceUID", "") or "")
+    request = event.request
+    sop_instance_uid = str(getattr(request, "AffectedSOPInstanceUID", "") or "")
     try:
-        data = event.encoded_dataset(include_meta=True)  # the bytes as sent: no decode and re-encode
-        try:
-            ds = read_instance(data)
-        except UnreadableInstanceError as exc:
-            log.warning("refused %s from %s: unreadable: %s", sop_instance_uid, calling, exc)
-            return _failure(exc.failure_reason, f"unreadable: {exc}")
-        problems = check_instance(ds)
-        if problems:
-            reasons = "; ".join(problem.reason for problem in problems)
-            log.warning("refused %s from %s: %s", sop_instance_uid, calling, reasons)
-            return _failure(problems[0].failure_reason, reasons)
-        free = shutil.disk_usage(queue.spool_dir).free
-        if free - len(data) < min_free_bytes:
-            log.error("refused %s from %s: only %d bytes free in %s", sop_instance_uid, calling, free, queue.spool_dir)
-            return _failure(FailureReason.OUT_OF_RESOURCES, "the gateway's disk is full")
-        try:
-            received = queue.put(
-                data,
-                sop_instance_uid=uid_value(ds, "SOPInstanceUID"),
-                sop_class_uid=uid_value(ds, "SOPClassUID"),
-                study_instance_uid=uid_value(ds, "StudyInstanceUID"),
-            )
-        except Exception as exc:  # disk or database: the file is not safe, so the modality must keep it
-            log.exception("could not queue %s from %s", sop_instance_uid, calling)
-            return _failure(FailureReason.OUT_OF_RESOURCES, f"the gateway could not store the file: {exc}")
-        # Debug, not info: a line per instance cost a tenth of the SCP's CPU; the queue row is the record.
-        log.debug("%s %s from %s (%d bytes)", received.outcome, sop_instance_uid, calling, len(data))
-        on_queued()
-        return SUCCESS
+        dataset = event.encoded_dataset(include_meta=False)  # the bytes as sent: no decode and re-encode
+        transfer_syntax = str(event.context.transfer_syntax)
+        sop_class_uid = str(getattr(request, "AffectedSOPClassUID", "") or "")
     except Exception as exc:
         log.exception("C-STORE of %s from %s failed", sop_instance_uid, calling)
         return _failure(PROCESSING_FAILURE, f"the gateway failed: {exc}")
+    status, comment = store_received(
+        dataset,
+        transfer_syntax=transfer_syntax,
+        sop_class_uid=sop_class_uid,
+        sop_instance_uid=sop_instance_uid,
+        calling_ae=calling,
+        queue=queue,
+        min_free_bytes=min_free_bytes,
+        on_queued=on_queued,
+    )
+    return status if comment is None else _failure(status, comment)
 
 
 def _failure(status: int, comment: str) -> Dataset:
-    # Error Comment (0000,0902) is at most 64 characters (PS3.7 C.4); modalities show it to the operator.
     response = Dataset()
-    response.Status = int(status)
-    response.ErrorComment = comment[:64]
+    response.Status = status
+    response.ErrorComment = comment[:ERROR_COMMENT_MAX]
     return response
 
 
