@@ -71,7 +71,7 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_seconds, connect=10.0), verify=verify
         ) as client:
-            loops = [upload_forever(settings, queue, client, wake, stop)]
+            loops = [upload_forever(settings, queue, client, wake, stop, verify=verify)]
             if pacs is not None:
                 loops.append(deliver_reports_forever(settings, reports, client, stop))
             loops.append(report_forever(settings, queue, client, stop))  # what it quarantined, to the cloud

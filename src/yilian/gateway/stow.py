@@ -37,9 +37,20 @@ class StowBody:
     length: int
     paths: tuple[Path, ...]
     boundary: str
+    sizes: tuple[int, ...] = ()  # of each file when the length was summed
 
     def stream(self) -> AsyncIterator[bytes]:
         return multipart_stream(((DICOM, _read_chunks(path), None) for path in self.paths), self.boundary)
+
+    def pieces(self) -> Iterator[bytes | tuple[Path, int]]:
+        """The same body as `stream()`, with each file as (path, size) for the sender to copy from the file itself
+        (gateway/stow_connection.py sends it with sendfile)."""
+        header = part_header(DICOM, self.boundary)
+        for path, size in zip(self.paths, self.sizes, strict=True):
+            yield header
+            yield path, size
+            yield CRLF
+        yield closing(self.boundary)
 
 
 def stow_body(paths: Sequence[Path]) -> StowBody:
@@ -50,8 +61,9 @@ def stow_body(paths: Sequence[Path]) -> StowBody:
     """
     value = boundary()
     header = len(part_header(DICOM, value))
-    length = len(closing(value)) + sum(header + os.stat(path).st_size + len(CRLF) for path in paths)
-    return StowBody(multipart_content_type(DICOM, value), length, tuple(paths), value)
+    sizes = tuple(os.stat(path).st_size for path in paths)
+    length = len(closing(value)) + sum(header + size + len(CRLF) for size in sizes)
+    return StowBody(multipart_content_type(DICOM, value), length, tuple(paths), value, sizes)
 
 
 def _read_chunks(path: Path) -> Iterator[bytes]:

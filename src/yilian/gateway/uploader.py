@@ -11,18 +11,31 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 
 from yilian.gateway.queue import InstanceQueue, QueuedInstance
 from yilian.gateway.settings import GatewaySettings
-from yilian.gateway.stow import StowResult, Verdict, interpret_stow_response, stow_body
+from yilian.gateway.stow import StowBody, StowResult, Verdict, interpret_stow_response, stow_body
+from yilian.gateway.stow_connection import (
+    StowConnectFailed,
+    StowConnection,
+    StowConnectionBroke,
+    StowResponse,
+    StowTimedOut,
+    direct_connection_possible,
+    tls_context,
+)
 
 log = logging.getLogger(__name__)
 
 _IDLE_POLL_SECONDS = 5.0  # a safety net only: new instances wake the uploader at once
 _PRUNE_EVERY_SECONDS = 3600.0
+_CONNECT_SECONDS = 10.0  # as the httpx client of `yilian gateway run` (httpx.Timeout(..., connect=10.0))
 
 
 async def upload_forever(
@@ -31,6 +44,8 @@ async def upload_forever(
     client: httpx.AsyncClient,
     wake: asyncio.Event,
     stop: asyncio.Event,
+    *,
+    verify: ssl.SSLContext | bool = True,
 ) -> None:
     """Send batches on `settings.upload_lanes` requests at once until `stop` is set; each lane backs off
     exponentially (with jitter) while the cloud is unreachable.
@@ -38,11 +53,49 @@ async def upload_forever(
     Delivery is at least once: an instance is marked sent only after the cloud's answer says so, so a crash
     between the answer and the mark re-sends it, which the cloud accepts as the same instance (STOW-06). No two
     lanes ever hold the same instance, nor two versions of one SOP Instance UID (so versions stay in order).
+
+    Each lane posts on its own keep-alive connection from its own thread (DirectSender), verifying TLS with
+    `verify` as `client` does; only with a proxy in the environment do the lanes post through `client`.
     """
     flight = InFlight()
-    await asyncio.gather(
-        *(_lane(settings, queue, client, wake, stop, flight, prunes=lane == 0) for lane in range(settings.upload_lanes))
-    )
+    senders: list[DirectSender | None] = [None] * settings.upload_lanes
+    if direct_connection_possible(settings.stow_url):
+        tls = tls_context(verify) if urlsplit(settings.stow_url).scheme == "https" else None
+        senders = [DirectSender.open(settings, tls) for _ in range(settings.upload_lanes)]
+    try:
+        await asyncio.gather(
+            *(
+                _lane(settings, queue, client, wake, stop, flight, senders[lane], prunes=lane == 0)
+                for lane in range(settings.upload_lanes)
+            )
+        )
+    finally:
+        for sender in senders:
+            if sender is not None:
+                sender.close()
+
+
+@dataclass
+class DirectSender:
+    """One lane's STOW-RS connection and the thread that uses it (gateway/stow_connection.py)."""
+
+    connection: StowConnection
+    thread: ThreadPoolExecutor
+
+    @classmethod
+    def open(cls, settings: GatewaySettings, tls: ssl.SSLContext | None = None) -> DirectSender:
+        """`tls`: the context for an https cloud (`stow_connection.tls_context`); None there means httpx's default."""
+        connection = StowConnection(
+            settings.stow_url, tls=tls, timeout=settings.request_timeout_seconds, connect_timeout=_CONNECT_SECONDS
+        )
+        return cls(connection, ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-stow"))
+
+    async def post(self, body: StowBody, headers: Mapping[str, str]) -> StowResponse:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, self.connection.post, body, headers)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=False, cancel_futures=True)
+        self.connection.close()
 
 
 @dataclass
@@ -70,6 +123,7 @@ async def _lane(
     wake: asyncio.Event,
     stop: asyncio.Event,
     flight: InFlight,
+    sender: DirectSender | None,
     *,
     prunes: bool,
 ) -> None:
@@ -108,7 +162,7 @@ async def _lane(
             continue
         lingered = False
         try:
-            delivered = await upload_batch(settings, queue, client, batch)
+            delivered = await upload_batch(settings, queue, client, batch, sender)
         finally:
             flight.release(batch)
         if delivered:
@@ -125,9 +179,15 @@ def _room_left(batch: list[QueuedInstance], settings: GatewaySettings) -> bool:
 
 
 async def upload_batch(
-    settings: GatewaySettings, queue: InstanceQueue, client: httpx.AsyncClient, batch: list[QueuedInstance]
+    settings: GatewaySettings,
+    queue: InstanceQueue,
+    client: httpx.AsyncClient,
+    batch: list[QueuedInstance],
+    sender: DirectSender | None = None,
 ) -> bool:
-    """POST one batch and record each instance's fate; False when the caller should back off before the next."""
+    """POST one batch and record each instance's fate; False when the caller should back off before the next.
+
+    The POST goes through `sender` when given, else through `client`."""
     present = [item for item in batch if item.path.exists()]
     missing = {
         item.id: f"the spooled file {item.path} is missing; ask the modality to send it again"
@@ -140,7 +200,7 @@ async def upload_batch(
     if not present:
         return True
 
-    result = await _post(settings, client, present)
+    result = await _post(settings, client, present, sender)
     by_uid = {item.sop_instance_uid: item for item in present}
     if result.verdict is Verdict.ANSWERED:
         if result.sent:
@@ -164,7 +224,7 @@ async def upload_batch(
     if result.verdict is Verdict.REFUSED:
         if len(present) > 1:
             # The answer blames no instance: one at a time finds the one the cloud will not take.
-            outcomes = [await upload_batch(settings, queue, client, [item]) for item in present]
+            outcomes = [await upload_batch(settings, queue, client, [item], sender) for item in present]
             return all(outcomes)
         error = result.error or "the cloud refused the instance"
         await asyncio.to_thread(queue.mark_failed, {present[0].id: error})
@@ -177,7 +237,9 @@ async def upload_batch(
     return False
 
 
-async def _post(settings: GatewaySettings, client: httpx.AsyncClient, batch: list[QueuedInstance]) -> StowResult:
+async def _post(
+    settings: GatewaySettings, client: httpx.AsyncClient, batch: list[QueuedInstance], sender: DirectSender | None
+) -> StowResult:
     url = settings.stow_url
     try:
         body = stow_body([item.path for item in batch])
@@ -190,6 +252,8 @@ async def _post(settings: GatewaySettings, client: httpx.AsyncClient, batch: lis
     }
     if settings.api_key is not None:
         headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
+    if sender is not None:
+        return await _post_direct(settings, sender, body, headers, batch)
     try:
         response = await client.post(url, content=body.stream(), headers=headers)
     except httpx.TimeoutException:
@@ -200,6 +264,32 @@ async def _post(settings: GatewaySettings, client: httpx.AsyncClient, batch: lis
     except httpx.ConnectError as exc:
         return StowResult(Verdict.TRANSIENT, error=f"cannot reach the cloud at {settings.cloud_url}: {_plain(exc)}")
     except httpx.HTTPError as exc:
+        return StowResult(
+            Verdict.TRANSIENT, error=f"the connection to the cloud at {settings.cloud_url} broke: {_plain(exc)}"
+        )
+    return interpret_stow_response(
+        response.status_code, response.content, [item.sop_instance_uid for item in batch], settings.cloud_url
+    )
+
+
+async def _post_direct(
+    settings: GatewaySettings,
+    sender: DirectSender,
+    body: StowBody,
+    headers: Mapping[str, str],
+    batch: list[QueuedInstance],
+) -> StowResult:
+    """`_post` on the lane's own connection: the same request, and the same words for the same failures."""
+    try:
+        response = await sender.post(body, headers)
+    except StowTimedOut:
+        return StowResult(
+            Verdict.TRANSIENT,
+            error=f"the cloud at {settings.cloud_url} did not answer within {settings.request_timeout_seconds:g} s",
+        )
+    except StowConnectFailed as exc:
+        return StowResult(Verdict.TRANSIENT, error=f"cannot reach the cloud at {settings.cloud_url}: {_plain(exc)}")
+    except StowConnectionBroke as exc:
         return StowResult(
             Verdict.TRANSIENT, error=f"the connection to the cloud at {settings.cloud_url} broke: {_plain(exc)}"
         )

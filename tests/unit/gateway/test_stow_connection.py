@@ -1,0 +1,244 @@
+"""The uploader's own STOW-RS connection against the httpx path it replaced: the same request, answers, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import dicom_gen
+from yilian.gateway.queue import InstanceQueue
+from yilian.gateway.settings import GatewaySettings
+from yilian.gateway.stow import stow_body
+from yilian.gateway.stow_connection import (
+    StowConnectFailed,
+    StowConnection,
+    StowConnectionBroke,
+    StowTimedOut,
+    direct_connection_possible,
+)
+from yilian.gateway.uploader import DirectSender, upload_batch
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+@dataclass
+class Request:
+    head: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Cloud:
+    """A raw HTTP/1.1 server on a thread: records each request whole and answers what `answer` says."""
+
+    answer: Callable[[Request], bytes | None] = lambda _: OK  # None: close the connection without an answer
+    keep_alive: bool = True
+    requests: list[Request] = field(default_factory=list)
+    connections: int = 0
+    sock: socket.socket = field(default_factory=lambda: socket.create_server(("127.0.0.1", 0)))
+    open: list[socket.socket] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.open.append(conn)
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def drop_idle(self) -> None:
+        """Close every connection from the server's side, as a server does with idle keep-alive ones."""
+        for conn in self.open:
+            conn.shutdown(socket.SHUT_RDWR)
+
+    def _connection(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        try:
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                head = {"request-line": line.decode().strip()}
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    head[name.strip().lower()] = value.strip()
+                request = Request(head, reader.read(int(head.get("content-length", "0"))))
+                self.requests.append(request)
+                answer = self.answer(request)
+                if answer is None:
+                    return
+                conn.sendall(answer)
+                if not self.keep_alive:
+                    return
+        except OSError:
+            return
+        finally:
+            reader.close()
+            conn.close()
+
+
+@pytest.fixture
+def cloud() -> Iterator[Cloud]:
+    server = Cloud()
+    threading.Thread(target=server.serve, daemon=True).start()
+    yield server
+    server.sock.close()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[Path]:
+    series = dicom_gen.ct_series(3, 64, 64)
+    return [dicom_gen.write(ds, tmp_path / f"{i}.dcm") for i, ds in enumerate(series)]
+
+
+def _headers(content_type: str, length: int) -> dict[str, str]:
+    return {
+        "Content-Type": content_type,
+        "Content-Length": str(length),
+        "Accept": "application/dicom+json",
+        "Authorization": "Bearer key-1",
+    }
+
+
+def _connection(url: str, timeout: float = 5.0) -> StowConnection:
+    return StowConnection(f"{url}/dicomweb/studies", tls=None, timeout=timeout, connect_timeout=5.0)
+
+
+async def test_the_cloud_receives_the_same_request_as_through_httpx(cloud: Cloud, files: list[Path]) -> None:
+    body = stow_body(files)
+    headers = _headers(body.content_type, body.length)
+    async with httpx.AsyncClient() as client:
+        through_httpx = await client.post(f"{cloud.url}/dicomweb/studies", content=body.stream(), headers=headers)
+    direct = await asyncio.to_thread(_connection(cloud.url).post, body, headers)
+
+    assert (through_httpx.status_code, through_httpx.content) == (direct.status_code, direct.content) == (200, b"{}")
+    old, new = cloud.requests
+    assert new.body == old.body  # byte for byte
+    assert b"".join(p if isinstance(p, bytes) else p[0].read_bytes() for p in body.pieces()) == old.body
+    assert len(new.body) == body.length
+    same = ("request-line", "host", "content-type", "content-length", "accept", "authorization")
+    assert {k: new.head[k] for k in same} == {k: old.head[k] for k in same}
+    assert new.head["request-line"] == "POST /dicomweb/studies HTTP/1.1"
+    assert "transfer-encoding" not in new.head
+    assert new.head["accept-encoding"] == "identity"  # an answer we need not decode
+
+
+async def test_one_connection_carries_the_requests_and_a_closed_one_is_replaced(
+    cloud: Cloud, files: list[Path]
+) -> None:
+    connection = _connection(cloud.url)
+    for _ in range(3):
+        body = stow_body(files)
+        assert (
+            await asyncio.to_thread(connection.post, body, _headers(body.content_type, body.length))
+        ).status_code == 200
+    assert cloud.connections == 1
+
+    cloud.drop_idle()  # the server closes the idle connection: the next request goes on a new one, no error
+    await asyncio.sleep(0.1)
+    body = stow_body(files)
+    assert (await asyncio.to_thread(connection.post, body, _headers(body.content_type, body.length))).status_code == 200
+    assert cloud.connections == 2
+    assert len(cloud.requests) == 4
+    connection.close()
+
+
+async def test_connection_close_and_chunked_answers(cloud: Cloud, files: list[Path]) -> None:
+    cloud.keep_alive = False
+    head = b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    chunked = head + b'3\r\n{"a\r\n2\r\n"}\r\n0\r\n\r\n'
+    cloud.answer = lambda _: chunked
+    connection = _connection(cloud.url)
+    for _ in range(2):
+        body = stow_body(files)
+        answer = await asyncio.to_thread(connection.post, body, _headers(body.content_type, body.length))
+        assert (answer.status_code, answer.content) == (202, b'{"a"}')
+    assert cloud.connections == 2
+
+
+async def test_failures_are_told_apart_as_httpx_told_them(cloud: Cloud, files: list[Path]) -> None:
+    body = stow_body(files)
+    headers = _headers(body.content_type, body.length)
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    refused_url = f"http://127.0.0.1:{free.getsockname()[1]}"
+    free.close()
+    with pytest.raises(StowConnectFailed) as refused:
+        _connection(refused_url).post(body, headers)
+    assert isinstance(refused.value.__cause__, ConnectionRefusedError)
+
+    cloud.answer = lambda _: (time.sleep(1.0), OK)[1]
+    with pytest.raises(StowTimedOut):
+        _connection(cloud.url, timeout=0.3).post(body, headers)
+
+    cloud.answer = lambda _: None  # read the request, then hang up without an answer
+    with pytest.raises(StowConnectionBroke):
+        _connection(cloud.url).post(body, headers)
+
+
+def test_a_proxy_in_the_environment_keeps_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert direct_connection_possible("https://cloud.example")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.hospital:3128")
+    assert not direct_connection_possible("https://cloud.example")
+    assert direct_connection_possible("http://127.0.0.1:8000")
+    monkeypatch.setenv("ALL_PROXY", "http://proxy.hospital:3128")
+    assert not direct_connection_possible("http://127.0.0.1:8000")
+
+
+def _queue(tmp_path: Path, name: str, files: list[Path]) -> InstanceQueue:
+    queue = InstanceQueue(tmp_path / name)
+    for n, path in enumerate(files):
+        queue.put(path.read_bytes(), sop_instance_uid=f"1.2.3.{n}", sop_class_uid="1.2", study_instance_uid="1.3")
+    return queue
+
+
+@pytest.mark.parametrize(
+    ("answer", "sent", "error"),
+    [
+        (OK, 3, None),
+        (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 0, "is not accepting images now (HTTP 503)"),
+        (None, 0, "broke: "),
+    ],
+)
+async def test_a_lane_records_the_same_fates_and_words_on_both_paths(
+    cloud: Cloud, files: list[Path], tmp_path: Path, answer: bytes | None, sent: int, error: str | None
+) -> None:
+    cloud.answer = lambda _: answer
+    settings = GatewaySettings(cloud_url=cloud.url, api_key="key-1", spool_dir=tmp_path / "unused")
+    snapshots = []
+    async with httpx.AsyncClient() as client:
+        for name, sender in (("httpx", None), ("direct", DirectSender.open(settings))):
+            queue = _queue(tmp_path, name, files)
+            batch = queue.next_batch(20, 1 << 30)
+            delivered = await upload_batch(settings, queue, client, batch, sender)
+            snapshots.append((delivered, queue.snapshot()))
+            if sender is not None:
+                sender.close()
+            queue.close()
+    (old_ok, old), (new_ok, new) = snapshots
+    assert old_ok == new_ok == (sent > 0)
+    assert old.sent == new.sent == sent
+    assert old.queued == new.queued == 3 - sent
+    if error is None:
+        assert new.last_error is None
+    else:
+        assert old.last_error is not None and new.last_error is not None and error in new.last_error
+        assert new.last_error.split(": ")[0] == old.last_error.split(": ")[0]
+    if answer is not None:
+        assert cloud.requests[-1].body.count(b"application/dicom") == 3
