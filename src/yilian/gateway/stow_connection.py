@@ -9,6 +9,7 @@ body, byte for byte, and the same headers that matter (tests/unit/gateway/test_s
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import select
 import socket
@@ -90,9 +91,15 @@ class StowConnection:
         self._idle_since = 0.0
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Close the connection; from another thread, this also ends a `post` blocked on it (it then fails as
+        StowConnectionBroke), so a gateway stopping never waits out a request timeout."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)  # close() alone does not wake a blocked recv
+        connection.close()
 
     def post(self, body: StowBody, headers: Mapping[str, str]) -> StowResponse:
         """Send `body` (its Content-Type and Content-Length are in `headers`) and read the whole answer."""
@@ -110,9 +117,15 @@ class StowConnection:
         except TimeoutError as exc:
             self.close()
             raise StowTimedOut(str(exc)) from exc
+        except FileNotFoundError:  # a spooled file removed since the body was made: the caller says so
+            self.close()
+            raise
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             raise StowConnectionBroke(str(exc) or type(exc).__name__) from exc
+        except ValueError as exc:  # http.client refuses a header value with CR/LF (h11 did as well)
+            self.close()
+            raise StowConnectionBroke("a request header is not valid HTTP: check YILIAN_GATEWAY_API_KEY") from exc
         except BaseException:
             self.close()
             raise

@@ -282,6 +282,8 @@ async def _post_direct(
     """`_post` on the lane's own connection: the same request, and the same words for the same failures."""
     try:
         response = await sender.post(body, headers)
+    except FileNotFoundError as exc:  # pruned or removed since the body was made: try again next round
+        return StowResult(Verdict.TRANSIENT, error=f"a spooled file vanished while sending: {exc.filename}")
     except StowTimedOut:
         return StowResult(
             Verdict.TRANSIENT,

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from tests.support import dicom_gen
+from yilian.gateway import uploader
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.settings import GatewaySettings
-from yilian.gateway.stow import stow_body
+from yilian.gateway.stow import Verdict, stow_body
 from yilian.gateway.stow_connection import (
     StowConnectFailed,
     StowConnection,
@@ -242,3 +243,47 @@ async def test_a_lane_records_the_same_fates_and_words_on_both_paths(
         assert new.last_error.split(": ")[0] == old.last_error.split(": ")[0]
     if answer is not None:
         assert cloud.requests[-1].body.count(b"application/dicom") == 3
+
+
+async def test_closing_from_another_thread_ends_a_request_the_cloud_holds(cloud: Cloud, files: list[Path]) -> None:
+    """A stopping gateway closes the lanes' connections; a request waiting on a silent cloud ends at once, not at
+    its timeout (the worker thread would otherwise hold the process's exit for up to 120 s)."""
+    arrived, answered = threading.Event(), threading.Event()
+    cloud.answer = lambda _: (arrived.set(), answered.wait(10), OK)[2]
+    connection = _connection(cloud.url, timeout=30.0)
+    body = stow_body(files)
+    posting = asyncio.ensure_future(asyncio.to_thread(connection.post, body, _headers(body.content_type, body.length)))
+    assert await asyncio.to_thread(arrived.wait, 5)
+    await asyncio.sleep(0.3)  # the worker is now blocked reading the answer
+    started = time.monotonic()
+    connection.close()
+    with pytest.raises(StowConnectionBroke):
+        await posting
+    assert time.monotonic() - started < 2.0
+    answered.set()
+
+
+async def test_a_header_http_cannot_carry_fails_the_request_not_the_lane(cloud: Cloud, files: list[Path]) -> None:
+    body = stow_body(files)
+    headers = _headers(body.content_type, body.length) | {"Authorization": "Bearer key-1\r\nX-Injected: 1"}
+    with pytest.raises(StowConnectionBroke, match="check YILIAN_GATEWAY_API_KEY"):
+        _connection(cloud.url).post(body, headers)
+    assert cloud.requests == []
+
+
+async def test_a_spooled_file_removed_after_the_body_was_made_is_retried_later(
+    cloud: Cloud, files: list[Path], tmp_path: Path
+) -> None:
+    settings = GatewaySettings(cloud_url=cloud.url, api_key="key-1", spool_dir=tmp_path / "spool")
+    queue = _queue(tmp_path, "spool", files)
+    batch = queue.next_batch(20, 1 << 30)
+    body = stow_body([item.path for item in batch])
+    batch[1].path.unlink()
+    sender = DirectSender.open(settings)
+    try:
+        result = await uploader._post_direct(settings, sender, body, _headers(body.content_type, body.length), batch)
+    finally:
+        sender.close()
+        queue.close()
+    assert result.verdict is Verdict.TRANSIENT
+    assert result.error == f"a spooled file vanished while sending: {batch[1].path}"
