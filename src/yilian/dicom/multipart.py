@@ -131,7 +131,10 @@ class _State(Enum):
 class MultipartReader:
     """An incremental multipart/related parser: feed it chunks, it returns each part once it is complete.
 
-    Only the part being read is buffered, so a STOW-RS body of many instances never sits in memory whole.
+    Only the part being read is buffered, so a STOW-RS body of many instances never sits in memory whole. A part
+    longer than what has arrived is kept as the chunks it came in (not grown in one buffer, which copied it again at
+    every reallocation): each chunk is searched once for the delimiter, and the part's bytes are joined once at its
+    end.
     Delimiters are CRLF "--" boundary (RFC 2046 §5.1.1); a bare LF before the dashes is accepted too, because
     the boundary may not occur inside a part, so accepting it cannot split a well-formed payload. Call
     `close()` at the end of the body: it raises MalformedMultipartError when the closing `--boundary--` never
@@ -150,6 +153,11 @@ class MultipartReader:
         self._headers: dict[str, str] = {}
         self._parts_seen = 0
         self._at_start = True  # the first boundary may open the body without a CRLF before it
+        # A part body longer than the buffer held: its chunks so far, their length, and the last bytes of them where
+        # a delimiter may still start (every earlier start was ruled out), with one byte before for the CR.
+        self._pieces: list[bytes | memoryview] | None = None
+        self._body_length = 0
+        self._tail = b""
 
     @property
     def finished(self) -> bool:
@@ -160,8 +168,15 @@ class MultipartReader:
         """Add the next chunk of the body; return the parts it completed, in order."""
         if self._state is _State.EPILOGUE:
             return []  # the epilogue is ignored (RFC 2046 §5.1.1)
-        self._buffer += data
         parts: list[Part] = []
+        rest: bytes | memoryview = data
+        if self._pieces is not None:
+            done = self._continue_body(data if type(data) is bytes else bytes(data))  # pieces are kept: immutable
+            if done is None:
+                return parts
+            parts.append(done[0])
+            rest = done[1]
+        self._buffer += rest
         while True:
             before = self._state
             part = self._step()
@@ -266,6 +281,12 @@ class MultipartReader:
         if index is None:
             if limit is not None and len(self._buffer) > limit + len(self._delimiter) + 1:
                 raise PartTooLargeError(limit)
+            # The part goes on in later chunks: they are kept as they come (see _continue_body), not appended here.
+            # Every delimiter start before _search_from (>= len - len(delimiter)) is ruled out.
+            body = bytes(self._buffer)
+            self._pieces, self._body_length, self._tail = [body], len(body), body[-(len(self._delimiter) + 1) :]
+            self._buffer.clear()
+            self._search_from = 0
             return None
         end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index
         if limit is not None and end > limit:
@@ -273,11 +294,59 @@ class MultipartReader:
         with memoryview(self._buffer) as view:  # one copy of the body (a bytearray slice would be a second)
             part = Part(self._headers, bytes(view[:end]))
         del self._buffer[: index + len(self._delimiter)]
+        return self._part_done(part)
+
+    def _part_done(self, part: Part) -> Part:
         self._headers = {}
         self._search_from = 0
         self._parts_seen += 1
         self._state = _State.AFTER_BOUNDARY
         return part
+
+    def _continue_body(self, data: bytes) -> tuple[Part, memoryview] | None:
+        """The next chunk of a part body kept as pieces: the finished part and the bytes after its delimiter, or
+        None when the part goes on. Finds exactly the delimiter `_find_delimiter` would find in one buffer."""
+        pieces, tail, delimiter = self._pieces, self._tail, self._delimiter
+        assert pieces is not None
+        length, before = len(delimiter), self._body_length
+        tail_at = before - len(tail)  # the body offset of tail[0]
+        index: int | None = None  # the delimiter's LF as a body offset
+        if tail:
+            # A delimiter starting in the tail (only its last `length` bytes can start one), ending in `data`.
+            seam = tail + data[:length]
+            found = _real_delimiter(seam, delimiter, max(0, len(tail) - length), len(tail))
+            if found is not None:
+                index = tail_at + found
+        if index is None:
+            found = _real_delimiter(data, delimiter, 0, len(data))
+            if found is not None:
+                index = before + found
+        limit = self._max_part_size
+        if index is None:
+            pieces.append(data)
+            self._body_length = before + len(data)
+            self._tail = data[-(length + 1) :] if len(data) > length else (tail + data)[-(length + 1) :]
+            if limit is not None and self._body_length > limit + length + 1:
+                raise PartTooLargeError(limit)
+            return None
+        previous = data[index - 1 - before] if index - 1 >= before else tail[index - 1 - tail_at] if index else -1
+        end = index - 1 if previous == 0x0D else index
+        if limit is not None and end > limit:
+            raise PartTooLargeError(limit)
+        view = memoryview(data)
+        if end >= before:
+            pieces.append(view[: end - before])
+        else:  # the part ends in what was kept already (a CR or delimiter split across chunks): cut the pieces there
+            cut = before - end
+            while cut:
+                last = pieces.pop()
+                if len(last) > cut:
+                    pieces.append(memoryview(last)[: len(last) - cut])
+                    break
+                cut -= len(last)
+        body = b"".join(pieces)
+        self._pieces, self._body_length, self._tail = None, 0, b""
+        return self._part_done(Part(self._headers, body)), view[index + length - before :]
 
     def _find_delimiter(self) -> int | None:
         """Index of the next real delimiter's LF in the buffer, or None when it is not (yet) there."""
@@ -296,6 +365,19 @@ class MultipartReader:
             if buffer[after] in _BOUNDARY_FOLLOWERS:
                 return index
             start = index + 1  # "--boundaryX": a longer string that merely begins with the boundary
+
+
+def _real_delimiter(data: bytes, delimiter: bytes, start: int, stop: int) -> int | None:
+    """The first index in [start, stop) where `delimiter` begins and a byte that may follow a boundary follows it
+    (`_find_delimiter`'s rule); a match whose next byte is not in `data` yet is not taken (the caller keeps it)."""
+    after_max = len(data) - len(delimiter)
+    while True:
+        index = data.find(delimiter, start)
+        if index < 0 or index >= stop or index >= after_max:
+            return None
+        if data[index + len(delimiter)] in _BOUNDARY_FOLLOWERS:
+            return index
+        start = index + 1
 
 
 def _parse_headers(block: bytes) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -229,3 +230,84 @@ async def test_a_body_in_memory_is_byte_for_byte_the_streamed_one() -> None:
         yield streamed
 
     assert [part.body async for part in iter_parts(once(), BOUNDARY)] == [p[1] for p in parts]
+
+
+class _OneBuffer(MultipartReader):
+    """The reader as it was before long parts were kept as chunks: every byte appended to one buffer (reference)."""
+
+    def _read_body(self) -> Part | None:
+        index = self._find_delimiter()
+        limit = self._max_part_size
+        if index is None:
+            if limit is not None and len(self._buffer) > limit + len(self._delimiter) + 1:
+                raise PartTooLargeError(limit)
+            return None
+        end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index
+        if limit is not None and end > limit:
+            raise PartTooLargeError(limit)
+        part = Part(self._headers, bytes(self._buffer[:end]))
+        del self._buffer[: index + len(self._delimiter)]
+        return self._part_done(part)
+
+
+def _outcomes(reader: MultipartReader, chunks: list[bytes]) -> list[object]:
+    """What each feed and the close return or raise, in order."""
+    out: list[object] = []
+    for chunk in [*chunks, None]:
+        try:
+            if chunk is None:
+                reader.close()
+                out.append("closed")
+            else:
+                out.append(reader.feed(chunk))
+        except (MalformedMultipartError, PartTooLargeError) as exc:
+            out.append((type(exc).__name__, str(exc)))
+            break
+    return out
+
+
+def _tricky_payload(rng: random.Random, b: str) -> bytes:
+    """Random bytes with pieces of the delimiter, CRs, LFs and dashes mixed in, of any length."""
+    delimiter = f"\r\n--{b}".encode()
+    pieces = [
+        rng.randbytes(rng.choice([0, 1, 5, 40, 700, 5000])),
+        delimiter[: rng.randrange(len(delimiter))],
+        delimiter + rng.choice([b"X", b"x-", b"0"]),  # a longer string that begins with the boundary
+        rng.choice([b"\r", b"\n", b"\r\n", b"-", b"--", b"\n--"]),
+    ]
+    rng.shuffle(pieces)
+    return b"".join(pieces[: rng.randrange(len(pieces) + 1)])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_chunked_parts_match_the_one_buffer_reader(seed: int) -> None:
+    # Differential: any body (well-formed or cut, LF or CRLF delimiters, limits hit or not), split anywhere, gives
+    # the same parts from the same feed calls, and the same error at the same call, as the one-buffer reader.
+    rng = random.Random(seed)
+    b = rng.choice(["B", BOUNDARY, "x" * 70, "0123456789abcdef" * 4])
+    body = bytearray(rng.choice([b"", b"preamble\r\n"]))
+    for index in range(rng.randrange(1, 6)):
+        newline = rng.choice([b"\r\n", b"\n"])
+        body += (b"" if index == 0 and not body else newline) + f"--{b}".encode() + rng.choice([b"", b"  "]) + newline
+        body += b"Content-Type: application/dicom" + newline + newline + _tricky_payload(rng, b)
+    body += rng.choice([b"\r\n", b"\n"]) + f"--{b}--".encode() + rng.choice([b"", b"\r\nepilogue"])
+    if rng.random() < 0.2:
+        body = body[: rng.randrange(len(body))]
+    limit = rng.choice([None, None, 10, 1000, 4000])
+    for _ in range(20):
+        cuts = sorted(rng.sample(range(1, len(body)), min(len(body) - 1, rng.randrange(1, 30))))
+        chunks = [bytes(body[i:j]) for i, j in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+        expected = _outcomes(_OneBuffer(b, max_part_size=limit), chunks)
+        assert _outcomes(MultipartReader(b, max_part_size=limit), chunks) == expected
+
+
+def test_a_long_part_arrives_in_chunks_and_ends_on_any_split() -> None:
+    # The delimiter, and the CR before it, split between every pair of chunks a long part may end across.
+    payload = os.urandom(70_000)
+    body = _body([payload, b"next"])
+    end = body.index(b"\r\n--" + BOUNDARY.encode(), len(payload))
+    for split in range(end - 3, end + len(BOUNDARY) + 6):
+        chunks = [body[i : i + 16384] for i in range(0, split, 16384)] + [body[split:]]
+        parts = _outcomes(MultipartReader(BOUNDARY), chunks)
+        assert parts == _outcomes(_OneBuffer(BOUNDARY), chunks)
+        assert [p.body for feed in parts[:-1] for p in feed] == [payload, b"next"]  # type: ignore[attr-defined]
