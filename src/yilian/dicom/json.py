@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import struct
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from pydicom import config
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -25,6 +27,34 @@ DEFAULT_BULK_DATA_THRESHOLD = 1024
 ALWAYS_BULK = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54001010, 0x00420011, 0x56000020})
 _TEXT_VRS = frozenset({"SH", "LO", "ST", "LT", "UT", "UC", "PN"})
 _PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
+
+
+# Where orjson's text may differ from json.dumps': a float Python writes with an exponent (below 1e-4, from 1e16),
+# which orjson writes with another exponent (a digit then "e") or as "0.0000…" decimals, and NaN or Infinity, which
+# orjson writes null. Three scans of the text (each a C loop) cost far less than a regular expression's one.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _may_differ(text: bytes) -> bool:
+    return b"null" in text or b"0.0000" in text or b"0e" in text.translate(_DIGITS_AS_ZERO)
+
+
+def dicom_json_text(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, the same text, made by orjson where that is
+    known to be the same text: about a third of the CPU for an instance's metadata.
+
+    Both write the same escapes, the same integers and the same shortest round-trip digits of a float; they differ
+    only where `_may_differ` looks (and rarely does orjson's text look so without differing: json.dumps then
+    makes it). What orjson refuses (an integer past 64 bits, a lone surrogate, a key not a string, a type it does not
+    serialise) is made by json.dumps as before, with its answer or its error. tests/unit/test_dicom_json_text.py
+    compares both over every float magnitude, every code point and the DICOM JSON of the test files."""
+    try:
+        text = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        text = None
+    if text is None or _may_differ(text):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.decode()
 
 
 def to_dicom_json(

@@ -10,7 +10,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from yilian.dicom.header import Header
-from yilian.dicom.json import to_dicom_json
+from yilian.dicom.json import dicom_json_text, to_dicom_json
 
 # BulkDataURIs are stored with this in place of "<request base URL>/dicomweb" and filled in when served,
 # so one precomputed metadata text answers every host name the archive is reached by (PS3.18 F.2.6).
@@ -106,7 +106,7 @@ def index_rows(
         "bits_allocated": _int(full, "00280100"),
         "number_of_frames": _int(full, "00280008"),
         "transfer_syntax_uid": transfer_syntax_uid,
-        "metadata": json.dumps(full, ensure_ascii=False, separators=(",", ":")),
+        "metadata": dicom_json_text(full),
     }
     return IndexedInstance(study_uid, series_uid, sop_uid, study, series, instance, modality)
 

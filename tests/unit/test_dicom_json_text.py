@@ -1,0 +1,103 @@
+"""dicom.json.dicom_json_text (orjson where safe) against json.dumps: the same text for every value, or its error."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import struct
+from pathlib import Path
+from typing import Any
+
+import pydicom.data
+import pytest
+from pydicom import dcmread
+from pydicom.valuerep import IS, DSfloat
+
+from tests.support import dicom_gen
+from yilian.dicom.json import dicom_json_text, to_dicom_json
+from yilian.imaging.index import bulk_data_uri_of
+
+_TEST_FILES = Path(pydicom.data.__file__).parent / "test_files"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _floats() -> list[float]:
+    rng = random.Random(10)
+    out = [0.0, -0.0, 1.0, 0.1, 1e-4, 9.99e-5, 1e-5, 1e15, 1e16, 1.5e16, 2.0**53 + 2, 5e-324, 1.7976931348623157e308]
+    for exponent in range(-324, 309):
+        out += [float(f"{rng.randint(1, 10 ** rng.randint(1, 17))}e{exponent}") for _ in range(40)]
+    out += [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(50_000)]  # mostly extreme magnitudes
+    out += [round(rng.uniform(-1000, 1000), rng.randint(0, 12)) for _ in range(30_000)]  # as DS values mostly are
+    return [v for v in out if v == v and abs(v) != float("inf")]
+
+
+def test_every_float_magnitude_gives_the_same_text() -> None:
+    floats = _floats()
+    for value in floats:
+        assert dicom_json_text([value, -value]) == _dumps([value, -value])
+    # and the check does not send everything to json.dumps: ordinary numbers are orjson's
+    assert sum(1 for v in floats if 1e-4 <= abs(v) < 1e16) > 20_000
+
+
+def test_every_code_point_gives_the_same_text() -> None:
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert dicom_json_text({"00100010": {"vr": "PN", "Value": [{"Alphabetic": text}]}}) == _dumps(
+        {"00100010": {"vr": "PN", "Value": [{"Alphabetic": text}]}}
+    )
+    for c in range(0x80):  # the escapes one by one
+        assert dicom_json_text([chr(c), f'a{chr(c)}"\\']) == _dumps([chr(c), f'a{chr(c)}"\\'])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [float("nan"), float("inf"), float("-inf")],  # json.dumps writes NaN/Infinity, orjson null
+        [None, True, False, 2**63 - 1, -(2**63), 2**64 - 1],
+        [2**64, -(2**63) - 1, 10**40],  # past 64 bits: orjson refuses
+        {1: "a", "b": 2},  # a key not a string: json.dumps makes it one
+        [DSfloat("1.50"), IS("7"), (1, 2)],  # pydicom's value types and a tuple
+        {"x": "null", "y": "1e5", "z": "0.00001"},  # text that only looks like a difference
+    ],
+)
+def test_values_orjson_writes_otherwise_or_refuses(value: Any) -> None:
+    assert dicom_json_text(value) == _dumps(value)
+
+
+def test_what_json_dumps_refuses_is_refused_alike() -> None:
+    for value in (["\ud800"], {"a": object()}):
+        with pytest.raises((TypeError, ValueError, UnicodeEncodeError)) as expected:
+            _dumps(value).encode()
+        with pytest.raises(expected.type):
+            dicom_json_text(value).encode()
+
+
+def test_the_dicom_json_of_the_test_files_is_the_same_text() -> None:
+    compared = 0
+    paths = sorted(p for p in _TEST_FILES.rglob("*") if p.is_file() and p.stat().st_size <= 8 * 2**20)
+    datasets = []
+    for path in paths:
+        try:
+            datasets.append(dcmread(io.BytesIO(path.read_bytes()), force=True))
+        except Exception:  # a few of pydicom's files are deliberately broken
+            continue
+    for charset in ("ISO_IR 192", "GB18030", "GBK", ["", "ISO 2022 IR 58"]):
+        datasets += dicom_gen.ct_series(2, 16, 16, charset=charset)
+    datasets += [dicom_gen.mr_series(1, 16, 16)[0], dicom_gen.dx_image(16, 16)[0]]
+    for ds in datasets:
+        try:
+            full = to_dicom_json(ds, bulk_data_uri=bulk_data_uri_of("1.2", "1.3", "1.4"))
+        except Exception:  # pydicom cannot convert some of its odd files: nothing to store, nothing to compare
+            continue
+        try:
+            expected = _dumps(full)
+        except TypeError:  # a value json.dumps cannot write (bytes in a few odd files): the same error
+            with pytest.raises(TypeError):
+                dicom_json_text(full)
+            continue
+        assert dicom_json_text(full) == expected
+        compared += 1
+    assert compared > 100
