@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from tests.support import dicom_gen
+from yilian.dicom import header as header_module
 from yilian.dicom.header import read_header
 from yilian.dicom.instance import UnreadableInstanceError, check_instance, read_instance
 from yilian.dicom.value_limits import dataset_value_problems, indexed_value_problems
@@ -217,3 +218,24 @@ def test_sequences_nested_past_the_stack_are_left_to_pydicom() -> None:
     nested = opening * 5000 + closing * 5000  # as written by hand: pydicom cannot write it
     at = data.index(b"\x10\x00\x10\x00PN")  # Patient's Name, the first element after (0008,1140)
     assert read_header(data[:at] + nested + data[at:], bulk_data_uri_of) is None
+
+
+def test_values_kept_from_earlier_instances_give_the_same_answers() -> None:
+    # Every value's conversion and checks are kept by VR and bytes (_plain_value, _cached_any_value_problem): read
+    # cold, then again with every value kept, the whole corpus answers alike, and no JSON value is shared.
+    corpus = list(_corpus())
+    header_module._plain_value.cache_clear()
+    header_module._cached_any_value_problem.cache_clear()
+    cold = [read_header(data, bulk_data_uri_of) for _, data in corpus]
+    assert header_module._plain_value.cache_info().hits > 0  # later files met values of earlier ones
+    warm = [read_header(data, bulk_data_uri_of) for _, data in corpus]
+    assert warm == cold
+    pairs = [(c, w) for c, w in zip(cold, warm, strict=True) if c is not None and w is not None]
+    for c, w in pairs:
+        for key, value in c.dicom_json.items():
+            assert value is not w.dicom_json[key]
+            assert "Value" not in value or value["Value"] is not w.dicom_json[key]["Value"]
+    # A refused value stays refused when it comes again (the cache keeps refusals too).
+    for name in ("over-long PatientID", "lower-case CS", "control character", "letters in an IS"):
+        data = dict(_variants())[name]
+        assert read_header(data, bulk_data_uri_of) is None and read_header(data, bulk_data_uri_of) is None

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pydicom import config
@@ -233,8 +234,8 @@ def _checked(
         if declared is not None and (len(declared) != 1 or declared[0].strip("\0 ") not in ("", uid)):
             return None
 
-    every: list[tuple[str, list[Any]]] = []  # the values of every checked VR, nested ones too
-    values: dict[int, tuple[str, list[Any]]] = {}  # the data set's own (not nested) values
+    every: list[tuple[str, Sequence[Any]]] = []  # the values of every checked VR, nested ones too
+    values: dict[int, tuple[str, Sequence[Any]]] = {}  # the data set's own (not nested) values
     try:
         full = _convert(data, elements, codec, "", bulk_data_uri_of(study, series, sop_instance), every, values)
     except _NotPlain:
@@ -252,8 +253,8 @@ def _convert(
     codec: str,
     prefix: str,
     bulk_data_uri: Callable[[str], str],
-    every: list[tuple[str, list[Any]]],
-    values: dict[int, tuple[str, list[Any]]] | None,
+    every: list[tuple[str, Sequence[Any]]],
+    values: dict[int, tuple[str, Sequence[Any]]] | None,
 ) -> dict[str, Any]:
     """The DICOM JSON of one data set or item, as dicom.json.to_dicom_json makes it; the values it read into
     `every` (and the data set's own into `values`)."""
@@ -282,12 +283,13 @@ def _convert(
             continue
         raw = data[start:end]
         if vr in _DEFAULT_STRING_VRS or vr in _NUMBER_VRS:
-            js = raw_json_value_of(vr, raw, True)
-            if js is None:
+            plain = _plain_value(vr, raw) if end - start <= _CACHED_LENGTH else _plain_value.__wrapped__(vr, raw)
+            if plain is None:
                 raise _NotPlain
-            out[key] = js
-            if vr in _DEFAULT_STRING_VRS:
-                read = (vr, _strings(data, start, end))
+            js_value, strings = plain
+            out[key] = {"vr": vr} if js_value is None else {"vr": vr, "Value": list(js_value)}  # a fresh JSON value
+            if strings is not None:
+                read: tuple[str, Sequence[Any]] = (vr, strings)
                 every.append(read)
                 if values is not None:
                     values[tag] = read
@@ -314,6 +316,35 @@ def _convert(
         if values is not None:
             values[tag] = read
     return out
+
+
+# A series repeats most of its values from instance to instance (patient, study, equipment, geometry): each short
+# value's conversion and checks are pure functions of its VR and bytes, kept for the next instance that has them.
+_CACHED_LENGTH = 256
+_CACHED_VALUES = 8192
+
+
+@lru_cache(maxsize=_CACHED_VALUES)
+def _plain_value(vr: str, raw: bytes) -> tuple[tuple[Any, ...] | None, tuple[str, ...] | None] | None:
+    """For a default-repertoire string or binary number VR: the JSON "Value" items as `raw_json_value_of` gives them
+    (None: no "Value"), and the strings as pydicom's reader splits them (None for numbers); None when not plain."""
+    js = raw_json_value_of(vr, raw, True)
+    if js is None:
+        return None
+    found = js.get("Value")
+    strings = tuple(_strings(raw, 0, len(raw))) if vr in _DEFAULT_STRING_VRS else None
+    return (None if found is None else tuple(found)), strings
+
+
+@lru_cache(maxsize=_CACHED_VALUES)
+def _cached_any_value_problem(vr: str, value: str) -> str | None:
+    return any_value_problem(vr, value)
+
+
+def _any_problem(vr: str, value: Any) -> str | None:
+    if type(value) is str and len(value) <= _CACHED_LENGTH:
+        return _cached_any_value_problem(vr, value)
+    return any_value_problem(vr, value)
 
 
 def _person_name(groups: list[str]) -> dict[str, str]:
@@ -354,7 +385,7 @@ def _image_pixel_ok(top: dict[int, _Element], full: dict[str, Any]) -> bool:
 
 
 def _values_ok(
-    top: dict[int, _Element], values: dict[int, tuple[str, list[Any]]], every: list[tuple[str, list[Any]]]
+    top: dict[int, _Element], values: dict[int, tuple[str, Sequence[Any]]], every: list[tuple[str, Sequence[Any]]]
 ) -> bool:
     """No indexed value breaks its VR's format and no value of any checked VR breaks its length or characters."""
     for tag, vr in _INDEXED:
@@ -368,6 +399,6 @@ def _values_ok(
                 return False
     for vr, items in every:
         for value in items:
-            if any_value_problem(vr, value):
+            if _any_problem(vr, value):
                 return False
     return True
