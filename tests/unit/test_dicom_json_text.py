@@ -101,3 +101,10 @@ def test_the_dicom_json_of_the_test_files_is_the_same_text() -> None:
         assert dicom_json_text(full) == expected
         compared += 1
     assert compared > 100
+
+
+def test_orjson_makes_the_text_where_the_project_is_installed() -> None:
+    # The import is guarded only for virtualenvs made before orjson was a dependency; an install from pyproject has it.
+    from yilian.dicom import json as dicom_json
+
+    assert dicom_json.orjson is not None

@@ -9,7 +9,6 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from pydicom import config
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -17,6 +16,11 @@ from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.sequence import Sequence
 
 from yilian.dicom.charset import strip_iso_2022_escapes, uses_iso_2022_ir_58
+
+try:
+    import orjson
+except ImportError:  # a virtualenv made before orjson was a dependency: json.dumps makes every text, as it did
+    orjson = None  # type: ignore[assignment]
 
 BulkDataUri = Callable[[str], str]
 """Gives the BulkDataURI for an attribute path such as "7FE00010" or "00540016/0/00181072" (item index 0-based)."""
@@ -49,7 +53,7 @@ def dicom_json_text(value: Any) -> str:
     serialise) is made by json.dumps as before, with its answer or its error. tests/unit/test_dicom_json_text.py
     compares both over every float magnitude, every code point and the DICOM JSON of the test files."""
     try:
-        text = orjson.dumps(value)
+        text = orjson.dumps(value) if orjson is not None else None
     except TypeError:  # orjson.JSONEncodeError
         text = None
     if text is None or _may_differ(text):
