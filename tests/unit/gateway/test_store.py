@@ -68,7 +68,7 @@ def test_refusals_keep_their_status_and_words_and_queue_nothing(tmp_path: Path) 
     status, comment = _store(queue, ds, whole[:-10])
     assert status == 0xC000 and comment is not None and comment.startswith("unreadable: element (7FE0,0010) declares")
     assert _store(queue, ds, sop_instance_uid="1.2.3") == (
-        0xA900, f"File Meta MediaStorageSOPInstanceUID 1.2.3 differs from SOPInsta")  # fmt: skip
+        0xA900, "File Meta MediaStorageSOPInstanceUID 1.2.3 differs from SOPInsta")  # fmt: skip
     status, comment = _store(queue, ds, sop_instance_uid="")
     assert status == 0x0110 and comment is not None and comment.startswith("the gateway failed: ")
     assert len(comment) == 64
