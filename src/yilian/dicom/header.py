@@ -12,6 +12,11 @@ transfer syntax, a sequence, an undefined length, a VR or character set not hand
 decoded strictly, elements out of order, a file cut short, or any check that does not pass (the slow path then words
 the refusal exactly as it always has). So a None costs a second parse, never a different answer;
 tests/unit/test_dicom_header.py compares both paths over pydicom's test files and ours.
+
+`read_identity` is the same walk cut down to what a receiver that keeps the bytes as sent needs (the gateway): in
+Explicit or Implicit VR Little Endian (what modalities send), the identity UIDs of a file that
+`dicom.instance.read_instance` reads and `check_instance` passes, or None and the caller asks pydicom;
+tests/unit/dicom/test_identity.py compares it with that path in both encodings and on damaged bytes.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ from functools import lru_cache
 from typing import Any
 
 from pydicom import config
-from pydicom.datadict import tag_for_keyword
+from pydicom.datadict import _dictionary_vr_fast, tag_for_keyword
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
 
 from yilian.dicom.instance import IMAGE_STORAGE_SOP_CLASSES, uid_problem
 from yilian.dicom.json import ALWAYS_BULK, DEFAULT_BULK_DATA_THRESHOLD, raw_json_value_of
 from yilian.dicom.value_limits import INDEXED, any_value_problem, value_problem
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
 _PREAMBLE_END = 132
 _LONG_LENGTH_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"})
 _DEFAULT_STRING_VRS = frozenset({"AS", "CS", "DA", "DT", "TM", "UI", "IS", "DS"})
@@ -402,3 +409,186 @@ def _values_ok(
             if _any_problem(vr, value):
                 return False
     return True
+
+
+# -- the identity a receiver needs, in Explicit or Implicit VR Little Endian ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The identity UIDs of an instance that dicom.instance.read_instance reads and check_instance passes."""
+
+    transfer_syntax_uid: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    study_instance_uid: str
+    series_instance_uid: str
+
+
+# The VRs pydicom's reader knows in Explicit VR, and those with a 32-bit length (PS3.5 Table 7.1-1): read as it does.
+_KNOWN_VRS = frozenset(vr.encode("ascii") for vr in VR)
+_LONG_VRS = frozenset(vr.encode("ascii") for vr in EXPLICIT_VR_LENGTH_32)
+_ITEM = b"\xfe\xff\x00\xe0"
+_NUMBER_OF_FRAMES = _TAG["NumberOfFrames"]
+_IMAGE_NUMBERS = tuple(_TAG[k] for k in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated"))
+_IDENTITY_WANTED = frozenset(_IDENTITY + _IMAGE_PIXEL + (_NUMBER_OF_FRAMES,))
+# An element of the data set as walked: its Explicit VR (b"" in Implicit VR) and where its value starts and ends.
+_Found = dict[int, tuple[bytes, int, int]]
+
+
+def read_identity(data: bytes) -> Identity | None:
+    """The identity of a Part-10 file in Explicit or Implicit VR Little Endian, when pydicom's path
+    (`read_instance`, then `check_instance`) would read it and find no problem, from one walk over its elements;
+    else None: anything that path would refuse, or that this walk does not follow exactly as pydicom reads it (another
+    transfer syntax, a sequence, value or VR pydicom would read another way), is left to it.
+
+    What pydicom parses when it reads is checked here as it parses it: every element fits in the file, every
+    undefined-length sequence (PS3.5 §7.5) and its items to their delimiters. Defined-length sequences it keeps as raw
+    bytes until asked, so they are skipped whole here too.
+    """
+    if config.settings.reading_validation_mode == config.RAISE or data[128:_PREAMBLE_END] != b"DICM":
+        return None
+    try:
+        meta, offset = _meta(data)
+        if meta is None:
+            return None
+        syntax = meta.get(0x00020010)
+        if syntax == [EXPLICIT_VR_LITTLE_ENDIAN]:
+            implicit = False
+        elif syntax == [IMPLICIT_VR_LITTLE_ENDIAN]:
+            implicit = True
+            # pydicom reads a data set whose first element looks explicit as Explicit VR, whatever the syntax says.
+            if offset + 6 <= len(data) and 0x40 < data[offset + 4] < 0x5B and 0x40 < data[offset + 5] < 0x5B:
+                return None
+        else:
+            return None
+        found: _Found = {}
+        if offset >= len(data) or _walk(data, offset, len(data), implicit, False, found) != len(data):
+            return None
+        return _identity(data, meta, found, implicit)
+    except (RecursionError, struct.error, IndexError, ValueError, TypeError):
+        return None
+
+
+def _walk(data: bytes, offset: int, limit: int, implicit: bool, delimited: bool, found: _Found | None) -> int | None:
+    """Past the elements from `offset` to `limit` or, when `delimited`, past the Item Delimitation Item (PS3.5 §7.5);
+    None when pydicom would read them otherwise. At the top level (`found`), tags must ascend, and the values of the
+    tags the identity needs are noted."""
+    previous = -1
+    while offset < limit:
+        if offset + 8 > limit:
+            return None
+        group, element = _HH.unpack_from(data, offset)
+        tag = group << 16 | element
+        if group == 0xFFFE:
+            if delimited and element == 0xE00D:
+                return offset + 8  # pydicom reads no further whatever the length says; the caller sees where
+            return None
+        if found is not None and (tag <= previous or group in (0x0000, 0x0002)):
+            return None  # duplicates, a command set or File Meta Information in the data set: pydicom's to judge
+        if implicit:
+            vr = b""
+            length, start = _UL.unpack_from(data, offset + 4)[0], offset + 8
+        else:
+            vr = data[offset + 4 : offset + 6]
+            if vr not in _KNOWN_VRS:
+                return None
+            if vr in _LONG_VRS:
+                if offset + 12 > limit:
+                    return None
+                length, start = _UL.unpack_from(data, offset + 8)[0], offset + 12
+            else:
+                length, start = _H.unpack_from(data, offset + 6)[0], offset + 8
+        if length == _UNDEFINED:
+            if not _is_sequence(data, tag, vr, start, implicit):
+                return None
+            end = _skip_items(data, start, limit, implicit)
+            if end is None:
+                return None
+            offset = end
+        else:
+            end = start + length
+            if end > limit:
+                return None
+            if found is not None and tag in _IDENTITY_WANTED:
+                found[tag] = (vr, start, end)
+            offset = end
+        previous = tag
+    return None if delimited else offset
+
+
+def _is_sequence(data: bytes, tag: int, vr: bytes, start: int, implicit: bool) -> bool:
+    """Whether pydicom reads an undefined-length element as a sequence whose items share the data set's encoding."""
+    if not implicit:
+        return vr == b"SQ"  # an undefined-length UN is a sequence of Implicit VR items (PS3.5 §6.2.2): pydicom's
+    try:
+        return _dictionary_vr_fast(tag) == "SQ"
+    except KeyError:  # not in the dictionary (a private tag): a sequence if an item follows, as pydicom looks
+        return data[start : start + 4] == _ITEM
+
+
+def _skip_items(data: bytes, offset: int, limit: int, implicit: bool) -> int | None:
+    """Past an undefined-length sequence's items and its Sequence Delimitation Item (PS3.5 §7.5)."""
+    while True:
+        if offset + 8 > limit:
+            return None
+        group, element, length = _HHL.unpack_from(data, offset)
+        if (group, element) == (0xFFFE, 0xE0DD):
+            return offset + 8
+        if (group, element) != (0xFFFE, 0xE000):
+            return None
+        if length == _UNDEFINED:
+            end = _walk(data, offset + 8, limit, implicit, True, None)
+        else:
+            stop = offset + 8 + length
+            end = None if stop > limit else _walk(data, offset + 8, stop, implicit, False, None)
+        if end is None:
+            return None
+        offset = end
+
+
+def _identity(data: bytes, meta: dict[int, list[str]], found: _Found, implicit: bool) -> Identity | None:
+    """check_instance's checks on the walked values: an Identity when none finds a problem, else None."""
+    uids: list[str] = []
+    for tag in _IDENTITY:
+        element = found.get(tag)
+        if element is None or (not implicit and element[0] != b"UI"):
+            return None
+        values = _strings(data, element[1], element[2])
+        if len(values) != 1 or not values[0] or values[0] != values[0].strip("\0 ") or uid_problem(values[0]):
+            return None
+        uids.append(values[0])
+    sop_class, sop_instance, study, series = uids
+    if sop_instance in (study, series):
+        return None
+    for meta_tag, uid in ((0x00020002, sop_class), (0x00020003, sop_instance)):
+        declared = meta.get(meta_tag)
+        if declared is not None and (len(declared) != 1 or declared[0].strip("\0 ") not in ("", uid)):
+            return None
+    if sop_class in IMAGE_STORAGE_SOP_CLASSES and not _native_pixels_ok(data, found, implicit):
+        return None
+    return Identity(meta[0x00020010][0], sop_class, sop_instance, study, series)
+
+
+def _native_pixels_ok(data: bytes, found: _Found, implicit: bool) -> bool:
+    """The Image Pixel attributes are there and Pixel Data holds at least Rows x Columns x Samples x Bits x Frames
+    (PS3.3 C.7.6.3, PS3.5 §8.1.1), each read as check_instance converts it; False also when it would not convert."""
+    if any(tag not in found for tag in _IMAGE_PIXEL):
+        return False
+    product = 1
+    for tag in _IMAGE_NUMBERS:
+        vr, start, end = found[tag]
+        if (not implicit and vr != b"US") or end - start != 2:
+            return False
+        product *= _H.unpack_from(data, start)[0]
+    frames = found.get(_NUMBER_OF_FRAMES)
+    if frames is not None:
+        vr, start, end = frames
+        text = data[start:end].rstrip(b" ")
+        if (not implicit and vr != b"IS") or not (text.isdigit() or text == b""):
+            return False
+        product *= int(text or b"0") or 1
+    vr, start, end = found[_TAG["PixelData"]]
+    if (not implicit and vr not in (b"OB", b"OW")) or end == start:
+        return False
+    return (end - start) * 8 >= product

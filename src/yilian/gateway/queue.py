@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -19,6 +21,10 @@ from typing import Any, TypeVar, cast
 log = logging.getLogger(__name__)
 
 _SCHEMA_VERSION = 1
+# Free space on the spool's disk is measured again after this long, or sooner when the last measurement, less what
+# was let in since, comes within _FREE_SPACE_MARGIN of the floor: a statvfs per instance bought nothing far from it.
+_FREE_SPACE_SECONDS = 1.0
+_FREE_SPACE_MARGIN = 256 * 1024 * 1024
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instance (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -119,9 +125,11 @@ class InstanceQueue:
         self.spool_dir = spool_dir
         self._incoming = spool_dir / "incoming"
         self._instances = spool_dir / "instances"
+        self._instances_name = os.fspath(self._instances)
         self._lock = threading.Lock()
         self._db = connect_queue_database(spool_dir, readonly=readonly)
         self._group = GroupCommit(self._db, self._lock)
+        self._free = (0, -math.inf)  # (bytes free at the last measurement less what was let in since, when measured)
         if readonly:
             return
         self._incoming.mkdir(parents=True, exist_ok=True)
@@ -134,6 +142,20 @@ class InstanceQueue:
             self._db.close()
 
     # -- receiving ---------------------------------------------------------------------------------------------
+
+    def free_bytes(self, needed: int, floor: int) -> int:
+        """Bytes free on the spool's disk for a file of `needed` bytes that must leave `floor` free.
+
+        Measured (shutil.disk_usage) whenever the answer could be near the floor, so a refusal and anything close
+        to one rest on a fresh figure; far above it, the last measurement less what was let in since serves for up
+        to a second. The file about to be written is counted as taken.
+        """
+        free, measured_at = self._free
+        now = time.monotonic()
+        if now - measured_at > _FREE_SPACE_SECONDS or free - needed < floor + _FREE_SPACE_MARGIN:
+            free, measured_at = shutil.disk_usage(self.spool_dir).free, now
+        self._free = (free - needed, measured_at)
+        return free
 
     def put(self, data: bytes, *, sop_instance_uid: str, sop_class_uid: str, study_instance_uid: str) -> Received:
         """Make the instance durable: file written and fsynced, directory fsynced, then the row committed.
@@ -152,7 +174,7 @@ class InstanceQueue:
             return Received(outcome, existing[0], self.spool_dir / existing[2])
 
         path = self.spool_file(data, sha256)  # outside the lock: associations write their files in parallel
-        relative = str(path.relative_to(self.spool_dir))
+        relative = f"instances/{sha256[:2]}/{sha256}.dcm"  # path relative to the spool, as the row names it
         now = time.time()
 
         def write_row() -> Received:
@@ -164,7 +186,7 @@ class InstanceQueue:
                 )
                 return Received(ReceiveOutcome.REQUEUED, existing[0], path)
             # Two associations may race with the same bytes; the unique key lets the second one find the first.
-            self._db.execute(
+            inserted = self._db.execute(
                 "INSERT OR IGNORE INTO instance (sop_instance_uid, sop_class_uid, study_instance_uid, path, sha256,"
                 " size, state, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -179,6 +201,8 @@ class InstanceQueue:
                     now,
                 ),
             )
+            if inserted.rowcount == 1 and inserted.lastrowid is not None:
+                return Received(ReceiveOutcome.QUEUED, inserted.lastrowid, path)
             row_id = self._db.execute(
                 "SELECT id FROM instance WHERE sop_instance_uid = ? AND sha256 = ?", (sop_instance_uid, sha256)
             ).fetchone()[0]
@@ -194,24 +218,32 @@ class InstanceQueue:
         acknowledgement). A crash mid-write leaves a partial file that no row names, which `recover` removes before
         anything reads it. A name already taken (the same bytes again) is replaced atomically instead.
         """
-        final = self._instances / sha256[:2] / f"{sha256}.dcm"
-        if not final.parent.exists():
-            final.parent.mkdir(exist_ok=True)
-            _fsync_directory(self._instances)
+        directory = f"{self._instances_name}/{sha256[:2]}"  # strings, not Paths: this runs for every instance
+        final = f"{directory}/{sha256}.dcm"
         try:
-            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            fd = _create(final)
         except FileExistsError:
-            write_durably(self._incoming, final, data)
-            return final
+            write_durably(self._incoming, Path(final), data)
+            return Path(final)
+        except FileNotFoundError:  # the first file under this prefix: the new directory's entry is made durable too
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory)
+            _fsync_directory(self._instances)
+            try:
+                fd = _create(final)
+            except FileExistsError:
+                write_durably(self._incoming, Path(final), data)
+                return Path(final)
         try:
             _write_all(fd, data)
         except BaseException:
             os.close(fd)
-            final.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(final)
             raise
         os.close(fd)
-        _fsync_directory(final.parent)
-        return final
+        _fsync_directory(directory)
+        return Path(final)
 
     def recover(self) -> Recovery:
         """Clean up after a crash; run before the SCP and uploader start.
@@ -501,6 +533,11 @@ def connect_queue_database(spool_dir: Path, *, readonly: bool) -> sqlite3.Connec
     return db
 
 
+def _create(path: str) -> int:
+    """A new file, opened for writing; FileExistsError if the name is taken."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -524,7 +561,7 @@ def write_durably(incoming: Path, final: Path, data: bytes) -> None:
     _fsync_directory(final.parent)
 
 
-def _fsync_directory(directory: Path) -> None:
+def _fsync_directory(directory: Path | str) -> None:
     """Make a rename or a new entry in `directory` survive power loss (POSIX leaves it in the page cache)."""
     fd = os.open(directory, os.O_RDONLY)
     try:

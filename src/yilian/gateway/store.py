@@ -7,13 +7,13 @@ Every DICOM Upper Layer front end of the gateway (pynetdicom's, in gateway.scp) 
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 
-from pydicom.uid import UID
-from pynetdicom.dsutils import create_file_meta, encode_file_meta
+from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 
+from yilian.dicom.header import read_identity
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance, uid_value
+from yilian.dicom.part10 import part10_header
 from yilian.gateway.queue import InstanceQueue
 
 log = logging.getLogger(__name__)
@@ -43,33 +43,47 @@ def store_received(
     Unreadable bytes answer C000 and instances missing what a store needs A900 (the cloud would refuse them; the
     modality's operator is the one who can act); a full disk or failing write answers A700; anything unforeseen
     0110. Never raises. The spooled file is the Part-10 file: preamble, File Meta Information naming the request's
-    UIDs and the transfer syntax, then the data set exactly as received.
+    UIDs and the transfer syntax (as pynetdicom writes it, with its implementation UID and version name), then the
+    data set exactly as received.
+
+    The checks are dicom.instance's `read_instance` and `check_instance`; `dicom.header.read_identity` answers for
+    them from one walk over the bytes when it can (Explicit and Implicit VR Little Endian), else pydicom reads the
+    file, so the answer is the same either way.
     """
     try:
-        data = b"".join((bytes(128), b"DICM", _file_meta(transfer_syntax, sop_class_uid, sop_instance_uid), dataset))
-        try:
-            ds = read_instance(data)
-        except UnreadableInstanceError as exc:
-            log.warning("refused %s from %s: unreadable: %s", sop_instance_uid, calling_ae, exc)
-            return _failure(exc.failure_reason, f"unreadable: {exc}")
-        problems = check_instance(ds)
-        if problems:
-            reasons = "; ".join(problem.reason for problem in problems)
-            log.warning("refused %s from %s: %s", sop_instance_uid, calling_ae, reasons)
-            return _failure(problems[0].failure_reason, reasons)
-        free = shutil.disk_usage(queue.spool_dir).free
+        data = (
+            part10_header(
+                sop_class_uid=sop_class_uid,
+                sop_instance_uid=sop_instance_uid,
+                transfer_syntax=transfer_syntax,
+                implementation_class_uid=PYNETDICOM_IMPLEMENTATION_UID,
+                implementation_version_name=PYNETDICOM_IMPLEMENTATION_VERSION,
+            )
+            + dataset
+        )
+        identity = read_identity(data)  # one walk over the bytes; None: pydicom reads them, as it always did
+        if identity is None:
+            try:
+                ds = read_instance(data)
+            except UnreadableInstanceError as exc:
+                log.warning("refused %s from %s: unreadable: %s", sop_instance_uid, calling_ae, exc)
+                return _failure(exc.failure_reason, f"unreadable: {exc}")
+            problems = check_instance(ds)
+            if problems:
+                reasons = "; ".join(problem.reason for problem in problems)
+                log.warning("refused %s from %s: %s", sop_instance_uid, calling_ae, reasons)
+                return _failure(problems[0].failure_reason, reasons)
+            uids = uid_value(ds, "SOPInstanceUID"), uid_value(ds, "SOPClassUID"), uid_value(ds, "StudyInstanceUID")
+        else:
+            uids = identity.sop_instance_uid, identity.sop_class_uid, identity.study_instance_uid
+        free = queue.free_bytes(len(data), min_free_bytes)
         if free - len(data) < min_free_bytes:
             log.error(
                 "refused %s from %s: only %d bytes free in %s", sop_instance_uid, calling_ae, free, queue.spool_dir
             )
             return _failure(FailureReason.OUT_OF_RESOURCES, "the gateway's disk is full")
         try:
-            received = queue.put(
-                data,
-                sop_instance_uid=uid_value(ds, "SOPInstanceUID"),
-                sop_class_uid=uid_value(ds, "SOPClassUID"),
-                study_instance_uid=uid_value(ds, "StudyInstanceUID"),
-            )
+            received = queue.put(data, sop_instance_uid=uids[0], sop_class_uid=uids[1], study_instance_uid=uids[2])
         except Exception as exc:  # disk or database: the file is not safe, so the modality must keep it
             log.exception("could not queue %s from %s", sop_instance_uid, calling_ae)
             return _failure(FailureReason.OUT_OF_RESOURCES, f"the gateway could not store the file: {exc}")
@@ -80,17 +94,6 @@ def store_received(
     except Exception as exc:
         log.exception("C-STORE of %s from %s failed", sop_instance_uid, calling_ae)
         return _failure(PROCESSING_FAILURE, f"the gateway failed: {exc}")
-
-
-def _file_meta(transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str) -> bytes:
-    """The File Meta Information group (PS3.10 §7.1) as pynetdicom writes it for a received C-STORE."""
-    return encode_file_meta(
-        create_file_meta(
-            sop_class_uid=UID(sop_class_uid),
-            sop_instance_uid=UID(sop_instance_uid),
-            transfer_syntax=UID(transfer_syntax),
-        )
-    )
 
 
 def _failure(status: int, comment: str) -> tuple[int, str]:

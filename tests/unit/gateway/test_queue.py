@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import threading
@@ -10,9 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydicom.dataset import Dataset
 
 from tests.support import dicom_gen
+from yilian.gateway import queue as queue_module
 from yilian.gateway.queue import InstanceQueue, ReceiveOutcome
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -271,3 +274,31 @@ def test_a_write_that_fails_in_a_group_is_undone_and_raised_to_its_caller_alone(
     _, b_id = _put(queue, b)
     batch = {item.id: item for item in queue.next_batch(10, 10**9)}
     assert set(batch) == {a_id, b_id} and batch[a_id].attempts == 7
+
+
+def test_free_space_is_measured_afresh_near_the_floor_and_at_most_a_second_old_far_from_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = InstanceQueue(tmp_path)
+    free, clock, measured = [10 * 2**30], [1000.0], []
+
+    def disk_usage(path: Path) -> Any:
+        measured.append(path)
+        return shutil._ntuple_diskusage(20 * 2**30, 20 * 2**30 - free[0], free[0])  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(queue_module.shutil, "disk_usage", disk_usage)
+    monkeypatch.setattr(queue_module.time, "monotonic", lambda: clock[0])
+    floor, mib = 100 * 2**20, 2**20
+
+    assert queue.free_bytes(mib, floor) == 10 * 2**30 and len(measured) == 1
+    assert queue.free_bytes(mib, floor) == 10 * 2**30 - mib and len(measured) == 1  # far from the floor: kept
+    free[0] = 5 * 2**30
+    clock[0] += 1.5
+    assert queue.free_bytes(mib, floor) == 5 * 2**30 and len(measured) == 2  # a second later: measured again
+    # Near the floor every answer is fresh, so a refusal always rests on the disk as it is.
+    free[0] = floor + 100 * mib
+    clock[0] += 1.5
+    assert queue.free_bytes(mib, floor) == floor + 100 * mib and len(measured) == 3
+    free[0] = floor
+    assert queue.free_bytes(mib, floor) == floor and len(measured) == 4
+    assert queue.free_bytes(mib, floor) == floor and len(measured) == 5
