@@ -255,6 +255,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> None:
 def _run_serving(main: Coroutine[Any, Any, None]) -> None:
     """Run the API and the worker on uvloop where it is installed (uvicorn[standard] brings it): its sockets and
     callbacks cost less CPU than asyncio's own loop for every request, query and Temporal call."""
+    from yilian.runtime.malloc import keep_freed_memory
+
+    keep_freed_memory()
     try:
         import uvloop
     except ImportError:

@@ -31,6 +31,9 @@ def main(args: argparse.Namespace) -> int:
 
 def _run(settings: GatewaySettings) -> int:
     from yilian.gateway.service import run_gateway  # pynetdicom and httpx load only for `run`
+    from yilian.runtime.malloc import keep_freed_memory
+
+    keep_freed_memory()
 
     if settings.api_key is None or not settings.api_key.get_secret_value():
         print(
