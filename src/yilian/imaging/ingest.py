@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from yilian.db.engine import reading
+from yilian.db.engine import reading, single_statement
 from yilian.db.queries import imaging as queries
 from yilian.dicom.header import read_header
 from yilian.dicom.instance import FailureReason, UnreadableInstanceError, check_instance, read_instance
@@ -173,7 +173,7 @@ class IngestBatch:
         rows = [_new_instance(*keyed[k]) for k in fresh]
         inserted: set[str] = set()
         if rows:
-            async with engine.begin() as conn:
+            async with single_statement(engine) as conn:  # one statement: atomic on its own
                 inserted = await queries.insert_instances(conn, rows, datetime.now(UTC))
         raced = [k for k in fresh if keyed[k][1].indexed.sop_instance_uid not in inserted]
         if raced:  # a concurrent request stored the same SOP Instance UID first
@@ -275,9 +275,9 @@ def _prepare(incoming: IncomingInstance) -> _Prepared | IngestResult:
 
 async def _lookups(conn: AsyncConnection, prepared: list[_Prepared]) -> tuple[dict[str, str], dict[str, str]]:
     """What is already stored of these instances: the owner of each study, the digest of each SOP instance."""
-    owners = await queries.study_owners(conn, (p.indexed.study_instance_uid for p in prepared))
-    digests = await queries.stored_digests(conn, (p.indexed.sop_instance_uid for p in prepared))
-    return owners, digests
+    return await queries.stored_copies(
+        conn, (p.indexed.study_instance_uid for p in prepared), (p.indexed.sop_instance_uid for p in prepared)
+    )
 
 
 def _earlier(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +24,11 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -50,26 +51,29 @@ async def study_owner(conn: AsyncConnection, study_instance_uid: str) -> str | N
     )
 
 
-# Built once with the UIDs as one array parameter (`= ANY`), so each call reuses the compiled statement instead of
-# expanding an IN list of its own length (the two look-ups before every STOW-RS batch).
-_STORED_DIGESTS = select(dicom_instances.c.sop_instance_uid, dicom_instances.c.sha256).where(
-    dicom_instances.c.sop_instance_uid == any_(bindparam("uids", type_=ARRAY(String(64))))
+# Built once with the UIDs as array parameters (`= ANY`), so each call reuses the prepared statement instead of
+# expanding IN lists of their own length: the look-up before every STOW-RS batch, one round trip for both tables.
+_STORED_COPIES = union_all(
+    select(literal("study"), dicom_studies.c.study_instance_uid, dicom_studies.c.hospital_id).where(
+        dicom_studies.c.study_instance_uid == any_(bindparam("studies", type_=ARRAY(String(64))))
+    ),
+    select(literal("instance"), dicom_instances.c.sop_instance_uid, dicom_instances.c.sha256).where(
+        dicom_instances.c.sop_instance_uid == any_(bindparam("instances", type_=ARRAY(String(64))))
+    ),
 )
-_STUDY_OWNERS = select(dicom_studies.c.study_instance_uid, dicom_studies.c.hospital_id).where(
-    dicom_studies.c.study_instance_uid == any_(bindparam("uids", type_=ARRAY(String(64))))
-)
 
 
-async def stored_digests(conn: AsyncConnection, sop_instance_uids: Iterable[str]) -> dict[str, str]:
-    """The SHA-256 of each of these SOP Instance UIDs already stored, in one query."""
-    rows = await conn.execute(_STORED_DIGESTS, {"uids": sorted(set(sop_instance_uids))})
-    return {uid: digest for uid, digest in rows}
-
-
-async def study_owners(conn: AsyncConnection, study_instance_uids: Iterable[str]) -> dict[str, str]:
-    """The hospital that owns each of these studies already stored, in one query."""
-    rows = await conn.execute(_STUDY_OWNERS, {"uids": sorted(set(study_instance_uids))})
-    return {uid: owner for uid, owner in rows}
+async def stored_copies(
+    conn: AsyncConnection, study_instance_uids: Iterable[str], sop_instance_uids: Iterable[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """What is already stored of these studies and instances, in one query: the hospital that owns each study, and
+    the SHA-256 of each SOP instance."""
+    params = {"studies": sorted(set(study_instance_uids)), "instances": sorted(set(sop_instance_uids))}
+    owners: dict[str, str] = {}
+    digests: dict[str, str] = {}
+    for kind, uid, value in await conn.execute(_STORED_COPIES, params):
+        (owners if kind == "study" else digests)[uid] = value
+    return owners, digests
 
 
 @dataclass(frozen=True)
@@ -83,72 +87,93 @@ class NewInstance:
     modality: str
 
 
-# The counters of many series and studies in one statement each. Rows are locked in UID order first, so two
-# transactions that touch the same series or studies cannot deadlock on each other (NO KEY UPDATE, as an UPDATE
-# takes: FOR UPDATE would also wait for the key-share locks that inserting instances puts on their series).
-_LOCK_SERIES = text(
-    "SELECT 1 FROM dicom_series WHERE series_instance_uid = ANY(CAST(:uids AS text[]))"
-    " ORDER BY series_instance_uid FOR NO KEY UPDATE"
-)
-_LOCK_STUDIES = text(
-    "SELECT 1 FROM dicom_studies WHERE study_instance_uid = ANY(CAST(:uids AS text[]))"
-    " ORDER BY study_instance_uid FOR NO KEY UPDATE"
-)
-_COUNT_SERIES = text(
-    "UPDATE dicom_series AS s SET number_of_instances = s.number_of_instances + v.n"
-    " FROM unnest(CAST(:uids AS text[]), CAST(:counts AS integer[])) AS v(uid, n)"
-    " WHERE s.series_instance_uid = v.uid"
-    " RETURNING s.series_instance_uid, s.number_of_instances = v.n AS is_new"
-)
-# Modalities arrive backslash-joined (a CS value never holds one) in arrival order; the new ones are appended in it.
-_COUNT_STUDIES = text(
-    "UPDATE dicom_studies AS s SET"
-    " number_of_instances = s.number_of_instances + v.n,"
-    " number_of_series = s.number_of_series + v.new_series,"
-    " total_bytes = s.total_bytes + v.bytes,"
-    " modalities = s.modalities || ARRAY("
-    "   SELECT m FROM unnest(string_to_array(v.modalities, E'\\\\')) WITH ORDINALITY AS u(m, i)"
-    "   WHERE m <> '' AND NOT (m = ANY(s.modalities)) ORDER BY i),"
-    " updated_at = :now"
-    " FROM unnest(CAST(:uids AS text[]), CAST(:counts AS integer[]), CAST(:new_series AS integer[]),"
-    "   CAST(:bytes AS bigint[]), CAST(:modalities AS text[])) AS v(uid, n, new_series, bytes, modalities)"
-    " WHERE s.study_instance_uid = v.uid"
-)
-
-
 _ARRAY_TYPES = ((DateTime, "timestamptz[]"), (BigInteger, "bigint[]"), (Integer, "integer[]"), (String, "text[]"))
+_COUNTERS = ("number_of_instances", "number_of_series", "total_bytes", "modalities")
 
 
-@functools.lru_cache(maxsize=32)
-def _unnest_insert(table: Table, columns: tuple[str, ...]) -> TextClause:
-    """INSERT of rows given as one array per column, skipping (and not returning) a primary key already there."""
-    [key] = table.primary_key.columns
+def _unnest(table: Table, columns: tuple[str, ...], prefix: str) -> str:
+    """`unnest(CAST(:<prefix><column> AS <type>[]), ...) AS v(<columns>)`: a table's rows given as one array per
+    column (asyncpg sends each as one array parameter)."""
     casts = []
     for name in columns:
         kind = next(array for sql_type, array in _ARRAY_TYPES if isinstance(table.c[name].type, sql_type))
-        casts.append(f"CAST(:{name} AS {kind})")
+        casts.append(f"CAST(:{prefix}{name} AS {kind})")
     names = ", ".join(f'"{name}"' for name in columns)
+    return f"unnest({', '.join(casts)}) AS v({names})"
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_statement(
+    study_columns: tuple[str, ...], series_columns: tuple[str, ...], instance_columns: tuple[str, ...]
+) -> TextClause:
+    """One statement that stores a batch's rows and counts its instances (`insert_instances`), built once per set of
+    columns.
+
+    The instances go first (a SOP Instance UID already there is skipped), then each series and each study is inserted
+    with the counts of the instances actually inserted, or, when it is already there, has those counts added; a
+    series or study of no inserted instance is inserted with zero counts, or left as it is. The foreign keys are
+    checked at the end of the statement, when the series and studies exist. Rows are taken in UID order, table by
+    table (instances, series, studies), so two batches that meet on a row wait for each other in one order and
+    never deadlock; an update takes the lock an UPDATE takes (NO KEY UPDATE), which the key-share locks of the
+    foreign key checks do not wait for.
+
+    A series is new to its study's count when its count of instances went from zero to more (as one by one); a
+    study's modalities are appended in the order its inserted instances came in the batch, each once, skipping
+    those it has.
+    """
+    study_names = ", ".join(f'"{name}"' for name in (*study_columns, *_COUNTERS))
+    series_names = ", ".join(f'"{name}"' for name in (*series_columns, "number_of_instances"))
+    instance_names = ", ".join(f'"{name}"' for name in instance_columns)
     return text(
-        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({', '.join(casts)})"
-        f' ON CONFLICT ("{key.name}") DO NOTHING RETURNING "{key.name}"'
+        f"WITH inst AS ("
+        f" INSERT INTO dicom_instances ({instance_names})"
+        f" SELECT * FROM {_unnest(dicom_instances, instance_columns, 'i_')}"
+        " ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING sop_instance_uid),"
+        # The batch's instances that were inserted, in the batch's order, with what they count for.
+        " mine AS (SELECT m.* FROM unnest(CAST(:m_sop AS text[]), CAST(:m_series AS text[]),"
+        " CAST(:m_study AS text[]), CAST(:m_size AS bigint[]), CAST(:m_modality AS text[])) WITH ORDINALITY"
+        " AS m(sop, series, study, size, modality, ord) WHERE m.sop IN (SELECT sop_instance_uid FROM inst)),"
+        " per_series AS (SELECT series, count(*)::integer AS n FROM mine GROUP BY series),"
+        f" ser AS (INSERT INTO dicom_series ({series_names})"
+        f" SELECT v.*, coalesce(c.n, 0) FROM {_unnest(dicom_series, series_columns, 's_')}"
+        " LEFT JOIN per_series AS c ON c.series = v.series_instance_uid ORDER BY v.series_instance_uid"
+        " ON CONFLICT (series_instance_uid) DO UPDATE"
+        " SET number_of_instances = dicom_series.number_of_instances + excluded.number_of_instances"
+        " WHERE excluded.number_of_instances > 0 RETURNING series_instance_uid, number_of_instances),"
+        " new_series AS (SELECT c.series FROM ser JOIN per_series AS c ON c.series = ser.series_instance_uid"
+        " WHERE c.n > 0 AND ser.number_of_instances = c.n),"
+        " per_study AS (SELECT study, count(*)::integer AS n, sum(size)::bigint AS bytes,"
+        " (count(DISTINCT series) FILTER (WHERE series IN (SELECT series FROM new_series)))::integer AS new_series"
+        " FROM mine GROUP BY study),"
+        " firsts AS (SELECT study, modality, min(ord) AS first FROM mine WHERE modality <> ''"
+        " GROUP BY study, modality),"
+        " per_study_modalities AS (SELECT study, array_agg(modality ORDER BY first) AS modalities FROM firsts"
+        " GROUP BY study),"
+        f" st AS (INSERT INTO dicom_studies ({study_names})"
+        " SELECT v.*, coalesce(c.n, 0), coalesce(c.new_series, 0), coalesce(c.bytes, 0),"
+        " coalesce(m.modalities, CAST('{}' AS text[]))"
+        f" FROM {_unnest(dicom_studies, study_columns, 't_')}"
+        " LEFT JOIN per_study AS c ON c.study = v.study_instance_uid"
+        " LEFT JOIN per_study_modalities AS m ON m.study = v.study_instance_uid ORDER BY v.study_instance_uid"
+        " ON CONFLICT (study_instance_uid) DO UPDATE SET"
+        " number_of_instances = dicom_studies.number_of_instances + excluded.number_of_instances,"
+        " number_of_series = dicom_studies.number_of_series + excluded.number_of_series,"
+        " total_bytes = dicom_studies.total_bytes + excluded.total_bytes,"
+        " modalities = dicom_studies.modalities || ARRAY(SELECT u.m FROM unnest(excluded.modalities)"
+        " WITH ORDINALITY AS u(m, i) WHERE NOT (u.m = ANY(dicom_studies.modalities)) ORDER BY u.i),"
+        " updated_at = excluded.updated_at"
+        " WHERE excluded.number_of_instances > 0 RETURNING 1)"
+        " SELECT sop_instance_uid FROM inst"
     )
 
 
-async def _insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> list[str]:
-    """Insert `rows` (all with the same keys) in one statement; the primary keys actually inserted."""
-    if not rows:
-        return []
-    columns = tuple(rows[0])
-    result = await conn.scalars(_unnest_insert(table, columns), {name: [row[name] for row in rows] for name in columns})
-    return list(result)
-
-
 async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], now: datetime) -> set[str]:
-    """Add instances and count them in their series and studies, in a few statements whatever their number; the
-    SOP Instance UIDs actually inserted (one already there is left alone and not counted).
+    """Add instances and count them in their series and studies, in one statement whatever their number (atomic on
+    its own: no transaction needed); the SOP Instance UIDs actually inserted (one already there is left alone and
+    not counted).
 
-    The study and series rows come from the first instance that names them. Counting happens only for rows
-    actually inserted, so a concurrent duplicate never counts twice. Call inside one transaction.
+    The study and series rows come from the first instance that names them. Counting happens only for rows actually
+    inserted, so a concurrent duplicate never counts twice. The counts as `_insert_statement` describes them.
     """
     if not items:
         return set()
@@ -160,49 +185,23 @@ async def insert_instances(conn: AsyncConnection, items: Sequence[NewInstance], 
             {**item.study, "hospital_id": item.hospital_id, "created_at": now, "updated_at": now},
         )
         series.setdefault(item.series["series_instance_uid"], {**item.series, "created_at": now})
-    # Each table's rows in one INSERT ... SELECT FROM unnest(arrays), a statement built once per set of columns: asyncpg
-    # sends a column as one array, where SQLAlchemy's insertmanyvalues rendered and flattened a multi-row VALUES on
-    # every call (the largest part of the API's CPU per batch after the header parse; docs/benchmarks.md).
-    await _insert_rows(conn, dicom_studies, [studies[uid] for uid in sorted(studies)])
-    await _insert_rows(conn, dicom_series, [series[uid] for uid in sorted(series)])
-    rows = sorted(({**item.instance, "created_at": now} for item in items), key=lambda r: r["sop_instance_uid"])
-    inserted = set(await _insert_rows(conn, dicom_instances, rows))
-    mine = [item for item in items if item.instance["sop_instance_uid"] in inserted]
-    if not mine:
-        return inserted
-    per_series = Counter(item.series["series_instance_uid"] for item in mine)
-    if len(per_series) > 1:
-        await conn.execute(_LOCK_SERIES, {"uids": sorted(per_series)})
-    counted = await conn.execute(
-        _COUNT_SERIES, {"uids": sorted(per_series), "counts": [per_series[uid] for uid in sorted(per_series)]}
+    study_rows = [studies[uid] for uid in sorted(studies)]
+    series_rows = [series[uid] for uid in sorted(series)]
+    # In UID order (the order the rows are taken in), the first of a UID given twice first.
+    instance_rows = sorted(
+        ({**item.instance, "created_at": now} for item in items), key=lambda r: r["sop_instance_uid"]
     )
-    new_series = {uid for uid, is_new in counted if is_new}
-    per_study: dict[str, dict[str, Any]] = {}
-    for item in mine:
-        study = per_study.setdefault(
-            item.study["study_instance_uid"], {"n": 0, "new_series": set(), "bytes": 0, "modalities": []}
-        )
-        study["n"] += 1
-        study["bytes"] += item.instance["size"]
-        if item.series["series_instance_uid"] in new_series:
-            study["new_series"].add(item.series["series_instance_uid"])
-        if item.modality and item.modality not in study["modalities"]:
-            study["modalities"].append(item.modality)
-    uids = sorted(per_study)
-    if len(uids) > 1:
-        await conn.execute(_LOCK_STUDIES, {"uids": uids})
-    await conn.execute(
-        _COUNT_STUDIES,
-        {
-            "uids": uids,
-            "counts": [per_study[uid]["n"] for uid in uids],
-            "new_series": [len(per_study[uid]["new_series"]) for uid in uids],
-            "bytes": [per_study[uid]["bytes"] for uid in uids],
-            "modalities": ["\\".join(per_study[uid]["modalities"]) for uid in uids],
-            "now": now,
-        },
-    )
-    return inserted
+    columns = (tuple(study_rows[0]), tuple(series_rows[0]), tuple(instance_rows[0]))
+    params: dict[str, Any] = {
+        "m_sop": [item.instance["sop_instance_uid"] for item in items],
+        "m_series": [item.series["series_instance_uid"] for item in items],
+        "m_study": [item.study["study_instance_uid"] for item in items],
+        "m_size": [item.instance["size"] for item in items],
+        "m_modality": [item.modality for item in items],
+    }
+    for prefix, rows, names in zip(("t_", "s_", "i_"), (study_rows, series_rows, instance_rows), columns, strict=True):
+        params.update({prefix + name: [row[name] for row in rows] for name in names})
+    return set(await conn.scalars(_insert_statement(*columns), params))
 
 
 # --- QIDO-RS search (PS3.18 §10.6): which column each supported matching attribute is held in.
