@@ -3,8 +3,8 @@
 A DICOM instance arrives and leaves as buffers of hundreds of KiB. glibc hands a freed buffer at the top of its heap
 back to the kernel once more than its trim threshold is free there, so the next instance's bytes fault in again
 page by page: about 150 us of kernel time for a 512 KiB CT slice. Keeping up to `TRIM_BYTES` free per arena (a
-STOW-RS batch of 16 slices is 8 MiB) costs at most that much memory per arena and saves the faults. Buffers above `MMAP_BYTES` (a whole multi-frame instance) still get
-their own mapping and go back to the kernel when freed.
+STOW-RS batch of 16 slices is 8 MiB) costs at most that much memory per arena and saves the faults. Buffers above
+`MMAP_BYTES` (a whole multi-frame instance) still get their own mapping and go back to the kernel when freed.
 """
 
 from __future__ import annotations
