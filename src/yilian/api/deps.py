@@ -49,7 +49,7 @@ from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 from yilian.imaging.blob import BlobStore
-from yilian.imaging.retrieve import FrameLayouts
+from yilian.imaging.retrieve import FrameLayouts, RenderedImages
 from yilian.search.reports import ReportIndex
 
 
@@ -68,6 +68,7 @@ class Resources:
     segment_times: SegmentTimes | None = None
     principals: PrincipalCache = field(default_factory=lambda: PrincipalCache())  # DICOMweb callers, briefly
     layouts: FrameLayouts = field(default_factory=FrameLayouts)  # where the pixels are in files read lately
+    rendered: RenderedImages = field(default_factory=RenderedImages)  # images rendered lately, by content and options
     tokens: CheckedTokens = field(default_factory=CheckedTokens)  # tokens whose signature was checked
 
 
@@ -474,10 +475,11 @@ class Archive:
     engine: AsyncEngine
     blobs: BlobStore
     layouts: FrameLayouts
+    rendered: RenderedImages
 
 
 def archive_of(res: Resources) -> Archive:
-    return Archive(res.engine, res.blobs, res.layouts)
+    return Archive(res.engine, res.blobs, res.layouts, res.rendered)
 
 
 async def _archive(request: Request) -> Archive:

@@ -187,6 +187,23 @@ def read_layout(file: BinaryIO) -> PixelLayout | None:
     return PixelLayout(ds, transfer_syntax, number_of_frames(ds), vr, offset, length, bits, frame_bits)
 
 
+def native_frame_span(layout: PixelLayout, number: int) -> tuple[int, int] | None:
+    """Where frame `number` lies in the file, as (offset, length), when its bytes are the frame as `iter_frames`
+    gives it: native little endian pixels of whole bytes (Bits Allocated 8, 16, 32...), a number within the
+    instance's frames, the frame within the value. None for anything else (big endian, 1-bit, encapsulated, a number
+    out of range, a value shorter than its attributes say): `iter_frames` answers those, or refuses them, as always.
+    """
+    if not is_native(layout.transfer_syntax) or layout.transfer_syntax == ExplicitVRBigEndian:
+        return None
+    if layout.bits_allocated < 8 or layout.frame_bits % 8 or not 1 <= number <= layout.frames:
+        return None
+    size = layout.frame_bits // 8
+    start = (number - 1) * size
+    if start + size > layout.value_length:
+        return None
+    return layout.value_offset + start, size
+
+
 @dataclass
 class _PixelSource:
     """Where the Pixel Data value is: in a data set's memory, or at an offset of an open file."""

@@ -443,12 +443,12 @@ def closing(boundary: str) -> bytes:
     return f"--{boundary}--\r\n".encode("ascii")
 
 
-def multipart_body(parts: Iterable[tuple[str, bytes, str | None]], boundary: str) -> bytes:
+def multipart_body(parts: Iterable[tuple[str, bytes | bytearray, str | None]], boundary: str) -> bytes:
     """The whole body of parts already in memory, byte for byte what `multipart_stream` makes of them.
 
     One join copies each payload once: `header + payload + CRLF` made two more copies of every frame (a 512x512 CT
     frame is 512 KiB, and fresh buffers of that size cost page faults as well as the copy)."""
-    pieces: list[bytes] = []
+    pieces: list[bytes | bytearray] = []
     for content_type, body, location in parts:
         pieces += (part_header(content_type, boundary, location, len(body)), body, CRLF)
     pieces.append(closing(boundary))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, BinaryIO
 
 from pydicom import dcmread
@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yilian.db.engine import reading
 from yilian.db.queries import imaging as queries
 from yilian.dicom import frames as dicom_frames
+from yilian.dicom import render as dicom_render
 from yilian.dicom.frames import PixelLayout
 from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
-from yilian.imaging.blob import BlobStore
+from yilian.imaging.blob import BlobStore, CachedReads
 from yilian.imaging.index import BASE_PLACEHOLDER
 
 CHUNK = 1024 * 1024
@@ -140,13 +141,30 @@ class FrameLayouts:
 
 async def read_frames(
     blobs: BlobStore, layouts: FrameLayouts, key: str, numbers: list[int], *, decoded: bool = False
-) -> list[bytes]:
+) -> Sequence[bytes | bytearray]:
     """The frames asked of one stored file, in one thread hop: its header parsed only the first time (FrameLayouts),
     then one seek and read per frame (a ranged GET each on S3); decoded to native pixels if asked."""
-    payloads, layout = await asyncio.to_thread(_read_frames, blobs, key, numbers, decoded, layouts.get(key))
+    known = layouts.get(key)
+    if known is not None and (cached := _frames_in_memory(blobs, key, numbers, known)) is not None:
+        return cached
+    payloads, layout = await asyncio.to_thread(_read_frames, blobs, key, numbers, decoded, known)
     if layout is not None:
         layouts.put(key, layout)
     return payloads
+
+
+def _frames_in_memory(
+    blobs: BlobStore, key: str, numbers: list[int], layout: PixelLayout
+) -> list[bytearray] | None:
+    """Native frames of a file read lately, read on the event loop when the page cache holds them (a viewer's
+    frame requests: one read of a few hundred KiB from memory costs less than the thread hop around it). None when
+    any frame is not such a plain byte span, or not all of it is in memory: the thread reads them then."""
+    if not isinstance(blobs, CachedReads):
+        return None
+    spans = [dicom_frames.native_frame_span(layout, number) for number in numbers]
+    if not spans or any(span is None for span in spans):
+        return None
+    return blobs.read_cached(key, [span for span in spans if span is not None])
 
 
 def _read_frames(
@@ -159,6 +177,80 @@ def _read_frames(
         f.close()
         raise
     return list(dicom_frames.iter_frames(f, numbers, decoded=decoded, layout=layout)), layout
+
+
+RenderKey = tuple[str, int, str, Any, Any, Any]  # blob key, frame, media type, window, viewport, quality
+
+
+class RenderedImages:
+    """The images rendered lately (PS3.18 §8.3.5), by blob key, frame, media type and rendering parameters, newest
+    kept, `budget` bytes at most in all.
+
+    A blob key is the SHA-256 of the file's content and rendering is a function of the file and the parameters
+    alone (the same Pillow encodes the same pixels to the same bytes), so an image stays right for as long as its
+    key names anything: there is nothing to invalidate. Who may see it is still decided on every request
+    (`located`, before this is looked at); this spares a viewer that asks for the same slice again (scrolling
+    back, a second viewport, another reader of the same case) reading, decoding, windowing and encoding it again.
+    """
+
+    def __init__(self, budget: int = 32 * 1024 * 1024, largest: int = 2 * 1024 * 1024) -> None:
+        self.budget, self.largest = budget, largest
+        self._images: OrderedDict[RenderKey, bytes] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: RenderKey) -> bytes | None:
+        found = self._images.get(key)
+        if found is not None:
+            self._images.move_to_end(key)
+        return found
+
+    def put(self, key: RenderKey, image: bytes) -> None:
+        if len(image) > self.largest or key in self._images:
+            return
+        self._images[key] = image
+        self._bytes += len(image)
+        while self._bytes > self.budget:
+            _, dropped = self._images.popitem(last=False)
+            self._bytes -= len(dropped)
+
+
+async def rendered_image(
+    blobs: BlobStore,
+    images: RenderedImages,
+    key: str,
+    frame: int,
+    media_type: str,
+    *,
+    window: Any = None,
+    viewport: Any = None,
+    quality: int | None = None,
+) -> bytes:
+    """One frame rendered (dicom/render.py `render`, whose exceptions pass through): read and rendered in one thread
+    hop, or the same bytes from `images` when this file was rendered so lately."""
+    cache_key: RenderKey = (key, frame, media_type, window, viewport, quality)
+    found = images.get(cache_key)
+    if found is not None:
+        return found
+    options = {"window": window, "viewport": viewport, "quality": quality}
+    try:
+        image = await asyncio.to_thread(_read_and_render, blobs, key, frame, media_type, options)
+    except _ReadFailed as failed:  # the read's own exception, apart from the rendering's (the routes map those)
+        raise failed.error from None
+    images.put(cache_key, image)
+    return image
+
+
+class _ReadFailed(Exception):
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _read_and_render(blobs: BlobStore, key: str, frame: int, media_type: str, options: dict[str, Any]) -> bytes:
+    try:
+        ds = _read_dataset(blobs, key)
+    except Exception as exc:
+        raise _ReadFailed(exc) from exc
+    return dicom_render.render(ds, frame, media_type=media_type, **options)
 
 
 async def read_dataset(blobs: BlobStore, key: str) -> Dataset:

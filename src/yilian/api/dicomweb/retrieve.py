@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -146,7 +146,7 @@ def _streamed(parts: AsyncIterator[PartSpec], root_type: str) -> StreamingRespon
     )
 
 
-def _buffered(parts: list[tuple[str, bytes, str | None]], root_type: str) -> Response:
+def _buffered(parts: Sequence[tuple[str, bytes | bytearray, str | None]], root_type: str) -> Response:
     """Parts already in memory (frames, a bulk value) as one body: no streaming machinery for a few hundred KiB."""
     b = boundary()
     return Response(multipart_body(parts, b), media_type=multipart_content_type(root_type, b), headers=_NO_TRANSFORM)
@@ -263,9 +263,10 @@ def _render_options(q: Mapping[str, str]) -> dict[str, Any]:
 async def _rendered(
     archive: Archive, row: dict[str, Any], frame: int, media_type: str, options: dict[str, Any]
 ) -> bytes:
-    ds = await retrieve.read_dataset(archive.blobs, row["blob_key"])
     try:
-        return await asyncio.to_thread(dicom_render.render, ds, frame, media_type=media_type, **options)
+        return await retrieve.rendered_image(
+            archive.blobs, archive.rendered, row["blob_key"], frame, media_type, **options
+        )
     except dicom_render.UndecodablePixelDataError as exc:
         raise YilianError(ErrorCode.NOT_ACCEPTABLE, f"this image cannot be rendered here: {exc}") from exc
     except IndexError as exc:
