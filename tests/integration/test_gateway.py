@@ -395,6 +395,9 @@ def test_kill_9_mid_upload_then_restart_delivers_everything_and_stores_nothing_t
     gateway_for: Callable[..., Gateway], stow_receiver: StowReceiver, ct_files: list[Path]
 ) -> None:
     gateway = gateway_for(stow_receiver.url)
+    # One lane, so the kill comes mid-upload: with four, a fast SCP can queue all 20 before the first request and
+    # the four lanes then post every batch at once, each stored before it hangs (seen 1 run in 9 with the lean SCP).
+    gateway.env["YILIAN_GATEWAY_UPLOAD_LANES"] = "1"
     stow_receiver.hang.set()  # store the first batch, then hold the answer: the gateway never learns it succeeded
     gateway.start()
     assert gateway.storescu(ct_files).returncode == 0

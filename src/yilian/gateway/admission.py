@@ -36,24 +36,34 @@ class AssociationSlots:
         with self._lock:
             return len(self._held)
 
+    def take(self, key: int, calling_ae: str) -> tuple[int, int, int] | None:
+        """Take a slot for the association `key` of `calling_ae`, or the A-ASSOCIATE-RJ reason it gets instead."""
+        if self.allowed and calling_ae not in self.allowed:
+            return REJECT_CALLING_AE
+        with self._lock:
+            if len(self._held) >= self.limit:
+                return REJECT_LOCAL_LIMIT
+            self._held.add(key)
+        return None
+
+    def give_back(self, key: int) -> None:
+        with self._lock:
+            self._held.discard(key)
+
     def on_requested(self, event: Event) -> None:
         """EVT_REQUESTED: reject now (the reactor then skips negotiation), or take a slot for this association."""
         assoc = event.assoc
         request = assoc.requestor.primitive  # the A-ASSOCIATE-RQ; requestor.ae_title is only filled in later
         calling = str(getattr(request, "calling_ae_title", "") or "").strip()
-        if self.allowed and calling not in self.allowed:
-            return self._reject(assoc, REJECT_CALLING_AE, f"calling AE {calling!r} is not allowed")
-        with self._lock:
-            full = len(self._held) >= self.limit
-            if not full:
-                self._held.add(id(assoc))
-        if full:
-            self._reject(assoc, REJECT_LOCAL_LIMIT, f"all {self.limit} association slots are taken")
+        reason = self.take(id(assoc), calling)
+        if reason == REJECT_CALLING_AE:
+            self._reject(assoc, reason, f"calling AE {calling!r} is not allowed")
+        elif reason is not None:
+            self._reject(assoc, reason, f"all {self.limit} association slots are taken")
 
     def on_closed(self, event: Event) -> None:
         """EVT_CONN_CLOSE: give the slot back, whatever ended the association (release, abort, timeout)."""
-        with self._lock:
-            self._held.discard(id(event.assoc))
+        self.give_back(id(event.assoc))
 
     @staticmethod
     def _reject(assoc: Association, reason: tuple[int, int, int], why: str) -> None:

@@ -3,6 +3,7 @@ the Query/Retrieve SCP (C-FIND, C-MOVE) county workstations pull the hospital's 
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -25,6 +26,7 @@ from yilian.gateway.query_retrieve import CloudArchive, handle_find, handle_move
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.reactor import WaitingRequestHandler
 from yilian.gateway.settings import GatewaySettings
+from yilian.gateway.storage_scp import LeanAssociationServer, LeanRequestHandler
 from yilian.gateway.store import ERROR_COMMENT_MAX, PROCESSING_FAILURE, store_received
 
 log = logging.getLogger(__name__)
@@ -82,12 +84,22 @@ def start_scp(
         ]
     # ae.start_server(block=False) as pynetdicom does it, with associations that wait instead of polling
     # (gateway.reactor): the same server class and serving thread, another request handler.
+    lean = settings.scp == "lean"
     server = ae.make_server(
         (settings.host, settings.port),
         evt_handlers=handlers,
-        server_class=ThreadedAssociationServer,
-        request_handler=WaitingRequestHandler,
+        server_class=LeanAssociationServer if lean else ThreadedAssociationServer,
+        request_handler=LeanRequestHandler if lean else WaitingRequestHandler,
     )
+    if isinstance(server, LeanAssociationServer):
+        # Plain storage associations are served by gateway.storage_scp, storing through the same store_received
+        server.configure_lean(
+            slots,
+            functools.partial(store_received, queue=queue, min_free_bytes=settings.min_free_bytes, on_queued=on_queued),
+            association_request_seconds=settings.association_request_seconds,
+            idle_seconds=settings.idle_seconds,
+            max_connections=settings.max_connections,
+        )
     threading.Thread(target=server.serve_forever, name="gateway-scp", daemon=True).start()
     ae._servers.append(server)  # so ae.shutdown() stops it, as for a server ae.start_server made
     return server

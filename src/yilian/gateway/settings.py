@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +41,10 @@ class GatewaySettings(BaseSettings):
     max_connections: int = Field(default=128, ge=1)
     association_request_seconds: float = Field(default=5.0, gt=0)
     idle_seconds: float = Field(default=60.0, gt=0)
+    # Who speaks DICOM to the modalities (docs/gateway.md): "lean" serves plain storage associations in
+    # gateway.storage_scp (one thread, PDUs in bytes) and hands every other one to pynetdicom; "pynetdicom" serves
+    # them all through pynetdicom, as before.
+    scp: Literal["lean", "pynetdicom"] = "lean"
 
     # Queue.
     spool_dir: Path = Path("var/gateway")

@@ -1,7 +1,8 @@
 """Storing one received instance at the gateway (PS3.4 B.2.3): the checks at the door, the durable queue, the answer.
 
-Every DICOM Upper Layer front end of the gateway (pynetdicom's, in gateway.scp) hands the data set as received to
-`store_received` and sends back the status and Error Comment it returns; no storage logic lives in a front end.
+Every DICOM Upper Layer front end of the gateway (pynetdicom's in gateway.scp, the lean one in gateway.storage_scp)
+hands the data set as received to `store_received` and sends back the status and Error Comment it returns; no storage
+logic lives in a front end.
 """
 
 from __future__ import annotations
