@@ -178,6 +178,23 @@ def dx_image(
     return [ds]
 
 
+def with_sequences() -> Dataset:
+    """A GB18030 CT slice with sequences as modalities send them: a coded procedure (Chinese meaning), a referenced
+    image with a nested code and an empty item, and an empty sequence."""
+    ds = ct_series(1, 8, 8, charset="GB18030")[0]
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "CTCHEST", "99YL", "胸部平扫"
+    ds.ProcedureCodeSequence = [code]
+    reference = Dataset()
+    reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = ds.SOPClassUID, generate_uid()
+    inner = Dataset()
+    inner.CodeValue, inner.CodingSchemeDesignator = "1", "DCM"
+    reference.PurposeOfReferenceCodeSequence = [inner]
+    ds.ReferencedImageSequence = [reference, Dataset()]
+    ds.RequestAttributesSequence = []
+    return ds
+
+
 def to_bytes(ds: Dataset) -> bytes:
     """The dataset as a Part-10 file (preamble, DICM, file meta) in memory."""
     buffer = io.BytesIO()

@@ -10,7 +10,7 @@ import pydicom.data
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian
 
 from tests.support import dicom_gen
 from yilian.dicom import header as header_module
@@ -96,17 +96,7 @@ def _variants() -> Iterator[tuple[str, bytes]]:
 
 def _with_sequences() -> Iterator[tuple[str, bytes]]:
     """Sequences as modalities send them: nested, empty, defined and undefined lengths, bulk data in an item."""
-    ds = dicom_gen.ct_series(1, 8, 8, charset="GB18030")[0]
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "CTCHEST", "99YL", "胸部平扫"
-    ds.ProcedureCodeSequence = [code]
-    reference = Dataset()
-    reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = ds.SOPClassUID, generate_uid()
-    inner = Dataset()
-    inner.CodeValue, inner.CodingSchemeDesignator = "1", "DCM"
-    reference.PurposeOfReferenceCodeSequence = [inner]
-    ds.ReferencedImageSequence = [reference, Dataset()]
-    ds.RequestAttributesSequence = []
+    ds = dicom_gen.with_sequences()
     icon = Dataset()
     icon.SamplesPerPixel, icon.PhotometricInterpretation, icon.Rows, icon.Columns = 1, "MONOCHROME2", 32, 32
     icon.BitsAllocated, icon.BitsStored, icon.HighBit, icon.PixelRepresentation = 8, 8, 7, 0

@@ -14,7 +14,7 @@ import pydicom.data
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from tests.support import dicom_gen
 
 from yilian.dicom.header import Identity, read_identity
@@ -79,17 +79,7 @@ def _generated() -> Iterator[tuple[str, Dataset]]:
 
 def _with_sequences() -> Dataset:
     """Sequences as modalities send them: nested, empty, a private one, bulk data in an item."""
-    ds = dicom_gen.ct_series(1, 8, 8, charset="GB18030")[0]
-    code = Dataset()
-    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "CTCHEST", "99YL", "胸部平扫"
-    ds.ProcedureCodeSequence = [code]
-    reference = Dataset()
-    reference.ReferencedSOPClassUID, reference.ReferencedSOPInstanceUID = ds.SOPClassUID, generate_uid()
-    inner = Dataset()
-    inner.CodeValue, inner.CodingSchemeDesignator = "1", "DCM"
-    reference.PurposeOfReferenceCodeSequence = [inner]
-    ds.ReferencedImageSequence = [reference, Dataset()]
-    ds.RequestAttributesSequence = []
+    ds = dicom_gen.with_sequences()
     block = ds.private_block(0x0029, "YILIAN TEST", create=True)
     block.add_new(0x01, "LO", "private value")
     private_item = Dataset()
