@@ -155,7 +155,7 @@ class MultipartReader:
         self._at_start = True  # the first boundary may open the body without a CRLF before it
         # A part body longer than the buffer held: its chunks so far, their length, and the last bytes of them where
         # a delimiter may still start (every earlier start was ruled out), with one byte before for the CR.
-        self._pieces: list[bytes | memoryview] | None = None
+        self._pieces: list[bytes | bytearray | memoryview] | None = None
         self._body_length = 0
         self._tail = b""
 
@@ -282,10 +282,12 @@ class MultipartReader:
             if limit is not None and len(self._buffer) > limit + len(self._delimiter) + 1:
                 raise PartTooLargeError(limit)
             # The part goes on in later chunks: they are kept as they come (see _continue_body), not appended here.
-            # Every delimiter start before _search_from (>= len - len(delimiter)) is ruled out.
-            body = bytes(self._buffer)
-            self._pieces, self._body_length, self._tail = [body], len(body), body[-(len(self._delimiter) + 1) :]
-            self._buffer.clear()
+            # Every delimiter start before _search_from (>= len - len(delimiter)) is ruled out. The buffer itself is
+            # the first piece and a fresh one takes its place: copying it to bytes cost a copy of up to a whole
+            # received chunk per part, and the buffer is never written again (only joined at the part's end).
+            body, self._buffer = self._buffer, bytearray()
+            self._pieces, self._body_length = [body], len(body)
+            self._tail = bytes(body[-(len(self._delimiter) + 1) :])
             self._search_from = 0
             return None
         end = index - 1 if index > 0 and self._buffer[index - 1] == 0x0D else index

@@ -311,3 +311,18 @@ def test_a_long_part_arrives_in_chunks_and_ends_on_any_split() -> None:
         parts = _outcomes(MultipartReader(BOUNDARY), chunks)
         assert parts == _outcomes(_OneBuffer(BOUNDARY), chunks)
         assert [p.body for feed in parts[:-1] for p in feed] == [payload, b"next"]  # type: ignore[attr-defined]
+
+
+def test_a_part_begun_in_the_buffer_is_bytes_that_later_chunks_leave_alone() -> None:
+    # A long part's first piece is the reader's own buffer (not copied): the part handed out is still an immutable
+    # bytes object equal to what was sent, whatever the reader is fed afterwards.
+    payloads = [os.urandom(70_000), os.urandom(90_000), os.urandom(10)]
+    body = _body(payloads)
+    reader = MultipartReader(BOUNDARY)
+    parts: list[Part] = []
+    for start in range(0, len(body), 50_000):
+        parts += reader.feed(body[start : start + 50_000])
+        assert all(type(p.body) is bytes for p in parts)
+        assert [p.body for p in parts] == payloads[: len(parts)]
+    reader.close()
+    assert [p.body for p in parts] == payloads
