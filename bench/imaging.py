@@ -2,15 +2,17 @@
 """Imaging benchmark (issue 3): Yilian's DICOM gateway and DICOMweb API side by side with Orthanc, in one run.
 
     python bench/imaging.py [--quick] [--studies 10000] [--ct-slices 300] [--big-mb 2048] [--cstore 200]
+                            [--api-processes 2]
 
 Run as root (it needs `ip netns`). What it does:
 
 1. Creates a network namespace `yb-<pid>` with only `lo` up and re-runs itself inside it (`ip netns exec`).
    Everything then lives in that namespace: Orthanc (which cannot bind to loopback only, so this is what keeps it
    unreachable from anywhere else), Yilian (embedded PostgreSQL with fsync on, Temporal dev server, `yilian
-   worker`, `yilian api`, `yilian gateway run`) and the load-generating clients, which are the same code for both
-   servers (httpx for DICOMweb, DCMTK `storescu` for C-STORE). The namespace and every process in it are removed
-   at the end, also on failure or Ctrl-C.
+   worker`, `yilian api` in `--api-processes` processes on one port (YILIAN_API_PROCESSES; 2, one per core of the
+   bench's box, as Orthanc uses its threads on both), `yilian gateway run`) and the load-generating clients, which
+   are the same code for both servers (httpx for DICOMweb, DCMTK `storescu` for C-STORE). The namespace and every
+   process in it are removed at the end, also on failure or Ctrl-C.
 2. Orthanc (Debian `orthanc` + `orthanc-dicomweb`) runs with `TCP_NODELAY=1` in its environment (Debian's DCMTK
    leaves Nagle on otherwise), HTTP compression off, storage in the temp dir, no authentication. `storescu` also
    runs with `TCP_NODELAY=1`, for both servers.
@@ -25,7 +27,8 @@ Run as root (it needs `ip netns`). What it does:
    - QIDO-RS with `--studies` one-instance studies indexed (STOWed 50 per request, 4 in flight): by PatientID,
      by a one-year StudyDate range and unfiltered, all with limit=100.
    - Memory: a `--big-mb` study (1024x1024 CT slices) streamed by WADO-RS from Yilian to a client that discards
-     the bytes, sampling the API process's RSS every 20 ms.
+     the bytes, sampling the RSS of each of the API's processes every 20 ms; the row is the process that served
+     the download (the one whose RSS grew most).
 4. Object storage (issue 15): a second `yilian api` on the same database and worker keeps its archive in S3, on
    an s3proxy 4.1.0 (runtime/s3proxy.py, filesystem backend) in the same namespace; the STOW-RS and retrieval
    phases run against it too, beside the local-disk API. `--storage-only` runs just those two phases (no Orthanc,
@@ -59,8 +62,8 @@ from typing import Any
 
 from docs_section import replace_section
 from procstat import CLK, box_cpu_s, in_my_netns, read_processes
+from stack import API_PROCESSES, spawn, start_yilian_stack, wait_http
 from stack import Stack as YilianStack  # bench/ is on sys.path: these run as scripts
-from stack import spawn, start_yilian_stack, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Imaging vs Orthanc (issue 3)"
@@ -144,10 +147,11 @@ class Stack(YilianStack):
         return [self.s3, *super().servers()]
 
 
-def start_yilian(stack: Stack) -> None:
+def start_yilian(stack: Stack, api_processes: int = API_PROCESSES) -> None:
     env = start_yilian_stack(
         stack,
         durable=True,
+        api_processes=api_processes,
         # The archive alone, as Orthanc is: the demo's Anping has a full-hosting agreement, so with auto-referral
         # on every STOWed study would also start a referral workflow (10,000 of them in the indexing row).
         env={"YILIAN_AUTO_REFERRAL": "false"},
@@ -490,16 +494,19 @@ async def memory_row(server: Server, stack: Stack, mb: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     await stow_all(server, big.series(n, study=study, patient="BIGSTUDY"), 8, 2)
     ingest_s = time.perf_counter() - t0
-    proc = psutil.Process(stack.procs["api"].pid)
-    before = proc.memory_info().rss
-    peak = before
+    # With YILIAN_API_PROCESSES > 1 any of the API's processes may serve the download: sample each, report the one
+    # that served it (whose RSS grew most).
+    first = psutil.Process(stack.procs["api"].pid)
+    procs = [first, *first.children(recursive=True)]
+    befores = {p.pid: p.memory_info().rss for p in procs}
+    peaks = dict(befores)
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not stop.is_set():
-            with contextlib.suppress(psutil.Error):
-                peak = max(peak, proc.memory_info().rss)
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    peaks[p.pid] = max(peaks[p.pid], p.memory_info().rss)
             time.sleep(0.02)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -511,6 +518,8 @@ async def memory_row(server: Server, stack: Stack, mb: int) -> dict[str, Any]:
         stop.set()
         th.join()
     secs = time.perf_counter() - t
+    served = max(befores, key=lambda pid: peaks[pid] - befores[pid])
+    before, peak = befores[served], peaks[served]
     return {
         "instances": n,
         "study_bytes": size,
@@ -518,6 +527,7 @@ async def memory_row(server: Server, stack: Stack, mb: int) -> dict[str, Any]:
         "rss_before_mb": round(before / 2**20, 1),
         "rss_peak_mb": round(peak / 2**20, 1),
         "wado_mb_s": round(size / secs / 1e6, 1),
+        "api_processes": len(procs),
     }
 
 
@@ -912,7 +922,9 @@ Setup: `bench/imaging.py` creates a network namespace with only `lo` up and runs
 loopback. Orthanc {m["orthanc"]} with orthanc-dicomweb {m["orthanc_dicomweb"]} (Debian), started by the bench
 with `TCP_NODELAY=1`, `"HttpCompressionEnabled": false`, storage and SQLite index in the temp dir, no
 authentication. Yilian: embedded PostgreSQL (fsync on), Temporal dev server, `yilian worker`, `yilian api`
-(uvicorn, one process, auto-referral off: the archive alone) and `yilian gateway run` (default batching: 20
+(uvicorn in {summary.get("api_processes", 1)} processes on one port, `YILIAN_API_PROCESSES`: one per core, as
+Orthanc uses its threads on both; the memory row is the process that served the download; auto-referral off: the
+archive alone) and `yilian gateway run` (default batching: 20
 instances, 0.2 s linger, 4 upload lanes). Clients are the
 same for both: DCMTK `storescu` {m["dcmtk"]} (with `TCP_NODELAY=1`, calling AE `BENCH`) and httpx over HTTP/1.1;
 Yilian's DICOMweb requests carry the county doctor's JWT (zhao.anping), its gateway the hospital's API key. The
@@ -945,7 +957,7 @@ def inner(args: argparse.Namespace) -> None:
 
     signal.signal(signal.SIGTERM, interrupted)
     try:
-        start_yilian(stack)
+        start_yilian(stack, args.api_processes)
         if args.storage_only:
             print(f"Yilian API {stack.api_url}, on S3 {stack.s3_api_url}")
             res = {"storage": asyncio.run(storage_bench(args, stack))}
@@ -960,6 +972,7 @@ def inner(args: argparse.Namespace) -> None:
         stack.close(keep=args.keep)
     summary: dict[str, Any] = {
         "command": args.command,
+        "api_processes": args.api_processes,
         "machine": facts,
         "total_wall_s": round(time.monotonic() - args.t_start, 1),
         "results": res,
@@ -1023,6 +1036,9 @@ def main() -> None:
     p.add_argument("--ct-slices", type=int, default=300, help="slices of the CT for STOW-RS, metadata, WADO-RS")
     p.add_argument("--cstore", type=int, default=200, help="instances per C-STORE run (split over associations)")
     p.add_argument("--big-mb", type=int, default=2048, help="size of the study for the memory row (0: skip)")
+    p.add_argument(
+        "--api-processes", type=int, default=API_PROCESSES, help="YILIAN_API_PROCESSES of the bench's API (default 2)"
+    )
     p.add_argument("--repeats", type=int, default=10, help="timed requests per latency row (frames/QIDO: 2x)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     p.add_argument("--storage-only", action="store_true", help="only STOW-RS and retrieval, local disk vs S3")

@@ -1,5 +1,5 @@
-"""Yilian's stack for a benchmark, one process each as a deployment runs them: an embedded PostgreSQL with the demo
-data, the Temporal dev server, `yilian worker` and `yilian api`.
+"""Yilian's stack for a benchmark, as a deployment runs it: an embedded PostgreSQL with the demo data, the Temporal
+dev server, `yilian worker` and `yilian api` (in `api_processes` processes on one port: YILIAN_API_PROCESSES).
 
 yilian is imported inside the functions, as the benches do: importing this module starts nothing and loads nothing.
 """
@@ -79,11 +79,17 @@ def wait_http(
         time.sleep(0.2)
 
 
-def start_yilian_stack(stack: Stack, *, durable: bool, env: Mapping[str, str] | None = None) -> dict[str, str]:
+API_PROCESSES = 2  # one per core of the bench's 2-core box, as Orthanc uses its threads on both
+
+
+def start_yilian_stack(
+    stack: Stack, *, durable: bool, env: Mapping[str, str] | None = None, api_processes: int = API_PROCESSES
+) -> dict[str, str]:
     """Starts the stack into `stack` (its files under stack.tmp) and returns the environment the API runs with.
 
     `durable` is PostgreSQL's (fsync and synchronous commit, as in production; off when only CPU is measured).
-    `env` is added to the YILIAN_* settings, e.g. YILIAN_AUTO_REFERRAL.
+    `env` is added to the YILIAN_* settings, e.g. YILIAN_AUTO_REFERRAL. `api_processes`: YILIAN_API_PROCESSES; the
+    API's first process is stack.procs["api"], the others its children (count them with it: bench/procstat.py).
     """
     from yilian.db.demo import migrate_and_seed
     from yilian.runtime import postgres, temporal
@@ -105,6 +111,7 @@ def start_yilian_stack(stack: Stack, *, durable: bool, env: Mapping[str, str] | 
             "YILIAN_API_HOST": "127.0.0.1",
             "YILIAN_API_PORT": str(port),
             "YILIAN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "YILIAN_API_PROCESSES": str(api_processes),
         }
     )
     api_env.update(env or {})
@@ -112,4 +119,18 @@ def start_yilian_stack(stack: Stack, *, durable: bool, env: Mapping[str, str] | 
     for command in ("worker", "api"):
         stack.procs[command] = spawn(command, [sys.executable, "-m", "yilian.cli", command], api_env, tmp)
     wait_http(f"{stack.api_url}/api/health", "api", stack.procs, tmp)
+    wait_started(tmp / "api.log", api_processes, stack.procs, tmp)
     return api_env
+
+
+def wait_started(log: Path, processes: int, watch: Mapping[str, subprocess.Popen[bytes]], tmp: Path) -> None:
+    """Until each of the API's `processes` has said uvicorn's "Application startup complete." in `log`: the first
+    answers /api/health before the others it started serve."""
+    deadline = time.monotonic() + 90
+    while log.read_text(errors="replace").count("Application startup complete.") < processes:
+        for proc_name, proc in watch.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc_name} exited ({proc.returncode}); see {tmp / (proc_name + '.log')}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not all {processes} API processes up after 90 s; see {log}")
+        time.sleep(0.2)

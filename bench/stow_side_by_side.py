@@ -7,7 +7,8 @@ alternating rounds, so both are measured in the same minutes of a shared box.
 One embedded PostgreSQL (fsync on), Temporal dev server and worker; API `base` runs the code under `--base-src`
 (e.g. `git archive main src | tar -x -C /tmp/base`), API `this` the checkout's. Each round STOWs a fresh `--slices`
 512x512 CT (bench/imaging.py's `Maker` and `stow_all`: 10 instances per request, 4 in flight; or `--size`,
-`--per-request`, `--in-flight`) to each API and prints the wall rate and the CPU time of the API process,
+`--per-request`, `--in-flight`) to each API and prints the wall rate and the CPU time of the API's processes
+(`--processes` for `this`, 2 as bench/stack.py; `--base-processes` for `base`, 1: YILIAN_API_PROCESSES),
 PostgreSQL (its postmaster and backends) and this client per instance, with the box's load average.
 """
 
@@ -76,11 +77,11 @@ async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str,
         for name in ("base", "this") if rnd % 2 == 0 else ("this", "base"):
             s = servers[name]
             load = os.getloadavg()[0]
-            a0, p0, c0 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
+            a0, p0, c0 = tree_cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
             t0 = time.perf_counter()
             n = await stow_all(s, maker.series(args.slices, patient="STOWSBS"), args.per_request, args.in_flight)
             wall = time.perf_counter() - t0
-            a1, p1, c1 = cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
+            a1, p1, c1 = tree_cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
             print(
                 f"{time.strftime('%H:%M:%S')} round {rnd + 1} {name:4s}: {n / wall:6.1f} inst/s "
                 f"({n} in {wall:.2f} s); CPU ms/inst: API {(a1 - a0) / n * 1000:.2f}, "
@@ -99,11 +100,15 @@ def main() -> None:
     p.add_argument("--in-flight", type=int, default=4, help="requests at once, as the bench")
     p.add_argument("--per-request", type=int, default=10, help="instances per request, as the bench's CT row")
     p.add_argument("--size", type=int, default=512, help="rows and columns of each slice")
+    p.add_argument("--processes", type=int, default=2, help="YILIAN_API_PROCESSES of `this` (bench/stack.py: 2)")
+    p.add_argument("--base-processes", type=int, default=1, help="YILIAN_API_PROCESSES of `base`")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yilian-stow-sbs-"))
     stack = Stack(tmp)
     try:
-        env = start_yilian_stack(stack, durable=True, env={"YILIAN_AUTO_REFERRAL": "false"})
+        env = start_yilian_stack(
+            stack, durable=True, env={"YILIAN_AUTO_REFERRAL": "false"}, api_processes=args.processes
+        )
         from yilian.runtime.process import free_port
 
         port = free_port()
@@ -113,6 +118,7 @@ def main() -> None:
             YILIAN_API_PORT=str(port),
             YILIAN_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             YILIAN_STORAGE_URL=f"file://{tmp / 'var' / 'dicom-base'}",
+            YILIAN_API_PROCESSES=str(args.base_processes),
         )
         stack.procs["api-base"] = spawn("api-base", [sys.executable, "-m", "yilian.cli", "api"], base_env, tmp)
         base_url = f"http://127.0.0.1:{port}"

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from yilian.metrics.exposition import MetricsServer
+    from yilian.runtime.api_processes import ApiProcesses
 
 log = logging.getLogger("yilian")
 
@@ -89,8 +91,18 @@ def _require(value: str | None, name: str) -> str:
 
 
 async def _serve(
-    settings: Settings, database_url: str, temporal_address: str, *, api: bool, worker: bool, live_cases: bool = False
+    settings: Settings,
+    database_url: str,
+    temporal_address: str,
+    *,
+    api: bool,
+    worker: bool,
+    live_cases: bool = False,
+    sockets: list[socket.socket] | None = None,
+    children: ApiProcesses | None = None,
 ) -> None:
+    """The API and/or the worker until stopped. `sockets`: listen on these rather than api_host:api_port; `children`:
+    this is the first of a multi-process API, whose other processes it starts, watches and stops with itself."""
     import uvicorn
 
     from yilian.api.app import create_app
@@ -102,6 +114,9 @@ async def _serve(
     client = await connect(temporal_address, settings.temporal_namespace)
     metrics = _serve_metrics(settings)
     tasks = []
+    if children is not None:
+        children.start()
+        tasks.append(asyncio.create_task(children.watch()))
     if worker:
         tasks.append(asyncio.create_task(run_worker(client, engine, settings)))
     if api:
@@ -113,7 +128,8 @@ async def _serve(
             # Open event streams (/api/events) never finish on their own: give them 5 s, then stop anyway.
             timeout_graceful_shutdown=5,
         )
-        tasks.append(asyncio.create_task(uvicorn.Server(config).serve()))
+        server = uvicorn.Server(config) if children is None else _first_of_many(config, children)
+        tasks.append(asyncio.create_task(server.serve(sockets=sockets)))
     # Not one of `tasks`: it finishes after a few seconds while the server runs on.
     starter = asyncio.create_task(_start_live_cases(settings, engine, client)) if worker and live_cases else None
     syncing = asyncio.create_task(_sync_search(settings, engine)) if worker and live_cases else None
@@ -124,9 +140,28 @@ async def _serve(
     finally:
         for t in [*tasks, *([starter] if starter else []), *([syncing] if syncing else [])]:
             t.cancel()
+        if children is not None:
+            await children.stop()
         if metrics is not None:
             metrics.stop()
         await engine.dispose()
+
+
+def _first_of_many(config: Any, children: ApiProcesses) -> Any:
+    """The first process's uvicorn server: a SIGTERM or Ctrl-C also stops the children, at the same time (each
+    stops gracefully on its own), and its shutdown waits for them, so the API has stopped when this process has."""
+    import uvicorn
+
+    class FirstOfMany(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            children.signal(signal.SIGTERM)  # not a second SIGINT: uvicorn takes that for "stop now"
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets=sockets)
+            await children.stop()
+
+    return FirstOfMany(config)
 
 
 def _serve_metrics(settings: Settings) -> MetricsServer | None:
@@ -267,14 +302,38 @@ def _run_serving(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
-def _run_configured(settings: Settings, *, api: bool, worker: bool) -> None:
+def _run_configured(
+    settings: Settings,
+    *,
+    api: bool,
+    worker: bool,
+    sockets: list[socket.socket] | None = None,
+    children: ApiProcesses | None = None,
+) -> None:
     database_url = _require(settings.database_url, "YILIAN_DATABASE_URL")
     temporal_address = _require(settings.temporal_address, "YILIAN_TEMPORAL_ADDRESS")
-    _run_serving(_serve(settings, database_url, temporal_address, api=api, worker=worker))
+    _run_serving(
+        _serve(settings, database_url, temporal_address, api=api, worker=worker, sockets=sockets, children=children)
+    )
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> None:
-    _run_configured(settings, api=True, worker=False)
+    """One process (YILIAN_API_PROCESSES=1, the default) as ever; more: this one binds the port and starts the rest
+    (runtime/api_processes.py); with --listen-fds this is one of those, serving the sockets it inherited."""
+    from yilian.runtime import api_processes
+
+    if args.listen_fds:
+        api_processes.die_with_parent(args.parent_pid)
+        if settings.metrics_port:  # each process on a host needs its own metrics port: the first's, plus its index
+            settings = settings.model_copy(update={"metrics_port": settings.metrics_port + args.process_index})
+        sockets = api_processes.inherited_sockets(args.listen_fds)
+        _run_configured(settings, api=True, worker=False, sockets=sockets)
+    elif settings.api_processes > 1:
+        sockets = api_processes.listen_sockets(settings.api_host, settings.api_port)
+        children = api_processes.ApiProcesses(settings.api_processes - 1, sockets)
+        _run_configured(settings, api=True, worker=False, sockets=sockets, children=children)
+    else:
+        _run_configured(settings, api=True, worker=False)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -371,7 +430,11 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="serve the Temporal Web UI on a free loopback port (default: on)",
     )
-    sub.add_parser("api", help="serve the HTTP API")
+    api = sub.add_parser("api", help="serve the HTTP API (YILIAN_API_PROCESSES: from how many processes)")
+    # Internal: how the first process of a multi-process API starts the others (runtime/api_processes.py).
+    api.add_argument("--listen-fds", help=argparse.SUPPRESS)
+    api.add_argument("--parent-pid", type=int, default=0, help=argparse.SUPPRESS)
+    api.add_argument("--process-index", type=int, default=0, help=argparse.SUPPRESS)
     sub.add_parser("worker", help="run the Temporal worker")
     sub.add_parser("migrate", help="bring the database schema up to date")
     seed = sub.add_parser("seed-demo", help="load the demo alliance and its 90 days of finished cases (idempotent)")

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # `yilian api` serves api_host:api_port from this many processes sharing one listening socket (docs/deploy.md):
+    # one Python process uses about one core, so one per core the API may take. Each has its own database pool.
+    api_processes: int = Field(default=1, ge=1, le=64)
     public_base_url: str = "http://127.0.0.1:8000"
     # Origins (scheme://host[:port]) whose pages may call the API and DICOMweb from a browser, e.g. an OHIF viewer
     # served elsewhere: YILIAN_CORS_ORIGINS='["https://viewer.example.org"]'. Empty: same origin only
