@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -76,6 +77,7 @@ class Kind:
     user: str
     accept: str = "application/json"
     params: dict[str, Any] = field(default_factory=dict)
+    each: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, params) in turn, when not empty
 
 
 async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
@@ -93,6 +95,13 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
     r.raise_for_status()
     series, sop = str(slices[2].SeriesInstanceUID), str(slices[2].SOPInstanceUID)
     instance = f"/dicomweb/studies/{study}/series/{series}/instances/{sop}"
+    # The API keeps rendered images (imaging/retrieve.py RenderedImages): a first rendering every time needs another
+    # slice or another quality each time, 5 x 100 of them (enough for the warm-up and 450 measured requests).
+    first_renderings = [
+        (f"/dicomweb/studies/{study}/series/{series}/instances/{s.SOPInstanceUID}/rendered", {"quality": q})
+        for q in range(100, 0, -1)
+        for s in slices
+    ]
     referral = ""
     for n in range(REFERRALS):
         patient = f"RC{n:06d}"
@@ -113,6 +122,7 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
     return [
         Kind("frames/1", f"{instance}/frames/1", "zhao.anping", FRAME_ACCEPT),
         Kind("rendered", f"{instance}/rendered", "zhao.anping", "image/jpeg"),
+        Kind("rendered, each once", "", "zhao.anping", "image/jpeg", each=first_renderings),
         Kind("bulk pixel data", f"{instance}/bulk/7FE00010", "zhao.anping", FRAME_ACCEPT),
         Kind("instance metadata", f"{instance}/metadata", "zhao.anping", "application/dicom+json"),
         Kind("worklist page (50)", "/api/referrals", "zhao.anping", params={"limit": 50}),
@@ -129,9 +139,12 @@ async def measure(
     if kind.user:
         headers["Authorization"] = f"Bearer {tokens[kind.user]}"
 
+    turns = itertools.cycle(kind.each or [(kind.path, kind.params)])
+
     async def one() -> float:
+        path, params = next(turns)
         t = time.perf_counter()
-        r = await client.get(kind.path, headers=headers, params=kind.params)
+        r = await client.get(path, headers=headers, params=params)
         if r.status_code != 200:
             raise RuntimeError(f"{kind.name}: {r.status_code} {r.text[:300]}")
         return time.perf_counter() - t
