@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pydicom.data
 from pydicom import dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
@@ -176,6 +177,13 @@ def dx_image(
         image[lung <= 1] = 900
     _set_pixels(ds, image.clip(0, 4095).astype(np.uint16), bits_stored=12)
     return [ds]
+
+
+def pydicom_test_files(max_bytes: int = 8 * 2**20) -> list[Path]:
+    """pydicom's own test files as installed with it (no download), in name order, those of at most `max_bytes`:
+    the corpus the differential tests run through both paths."""
+    root = Path(pydicom.data.__file__).parent / "test_files"
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.stat().st_size <= max_bytes)
 
 
 def with_sequences() -> Dataset:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
-import pydicom.data
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -18,8 +16,6 @@ from yilian.dicom.header import read_header
 from yilian.dicom.instance import UnreadableInstanceError, check_instance, read_instance
 from yilian.dicom.value_limits import dataset_value_problems, indexed_value_problems
 from yilian.imaging.index import bulk_data_uri_of, index_header, index_instance
-
-_TEST_FILES = Path(pydicom.data.__file__).parent / "test_files"
 
 
 def _explicit_without_sequences(ds: Dataset) -> bytes | None:
@@ -39,9 +35,7 @@ def _explicit_without_sequences(ds: Dataset) -> bytes | None:
 
 
 def _corpus() -> Iterator[tuple[str, bytes]]:
-    for path in sorted(_TEST_FILES.rglob("*")):  # no download
-        if not path.is_file() or path.stat().st_size > 8 * 2**20:
-            continue
+    for path in dicom_gen.pydicom_test_files():
         data = path.read_bytes()
         yield path.name, data
         try:

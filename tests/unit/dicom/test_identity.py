@@ -8,7 +8,6 @@ import io
 import random
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 
 import pydicom.data
 import pytest
@@ -22,7 +21,6 @@ from yilian.dicom.instance import UnreadableInstanceError, check_instance, read_
 
 pytestmark = pytest.mark.filterwarnings("ignore")  # pydicom warns about what it repairs; the answers are compared
 
-_TEST_FILES = Path(pydicom.data.__file__).parent / "test_files"
 ENCODINGS = {"explicit": ExplicitVRLittleEndian, "implicit": ImplicitVRLittleEndian}
 
 
@@ -133,9 +131,7 @@ def _changes() -> dict[str, object]:
 
 
 def _corpus() -> Iterator[tuple[str, bytes]]:
-    for path in sorted(_TEST_FILES.rglob("*")):  # no download
-        if not path.is_file() or path.stat().st_size > 8 * 2**20:
-            continue
+    for path in dicom_gen.pydicom_test_files():
         data = path.read_bytes()
         yield path.name, data
         try:
