@@ -7,37 +7,20 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import psutil
 
+from tests.support.api_process import api_env, start_api
 from tests.support.wait import wait_until
 from yilian.config import Settings
 from yilian.db.demo import DEMO_PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from yilian.runtime.process import free_port
 
 
 def _start(settings: Settings, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "YILIAN_DATABASE_URL": settings.database_url or "",
-        "YILIAN_TEMPORAL_ADDRESS": settings.temporal_address or "",
-        "YILIAN_TASK_QUEUE": settings.task_queue,
-        "YILIAN_STORAGE_URL": f"file://{tmp_path / 'dicom'}",
-        "YILIAN_VAR_DIR": str(tmp_path / "var"),
-        "YILIAN_API_PORT": str(port),
-        "YILIAN_AUTO_REFERRAL": "false",
-        "YILIAN_API_PROCESSES": "2",
-    }
-    with (tmp_path / "api.log").open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "yilian.cli", "api"], env=env, stdout=out, stderr=out)
+    return start_api(api_env(settings, tmp_path, port, YILIAN_API_PROCESSES="2"), tmp_path / "api.log")
 
 
 def _listening(pid: int, port: int) -> bool:
@@ -118,7 +101,7 @@ def _gone(pids: list[int]) -> list[int]:
 async def test_two_processes_share_the_port_serve_requests_and_stop_on_sigterm(
     settings: Settings, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start(settings, tmp_path, port)
     try:
         pids = await _up(proc, tmp_path, port)
@@ -153,7 +136,7 @@ async def test_two_processes_share_the_port_serve_requests_and_stop_on_sigterm(
 
 
 async def test_killing_the_first_process_leaves_no_other(settings: Settings, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start(settings, tmp_path, port)
     pids = [proc.pid]
     try:
@@ -170,7 +153,7 @@ async def test_killing_the_first_process_leaves_no_other(settings: Settings, tmp
 
 async def test_a_child_that_dies_young_takes_the_api_down(settings: Settings, tmp_path: Path) -> None:
     """Not half strength in silence: a child dying within its first 30 s (it cannot come up) stops the API."""
-    port = _free_port()
+    port = free_port()
     proc = _start(settings, tmp_path, port)
     try:
         pids = await _up(proc, tmp_path, port)

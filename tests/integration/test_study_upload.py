@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import shutil
-import socket
 import struct
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -24,11 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
+from tests.support.api_process import api_env, start_api
 from tests.support.dicom_gen import ct_series, to_bytes
 from tests.support.wait import wait_until
 from yilian.config import Settings
 from yilian.db.demo import DEMO_PASSWORD
 from yilian.db.schema import dicom_instances as instances
+from yilian.runtime.process import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -207,17 +206,6 @@ def _gigabyte_zip(path: Path) -> tuple[str, int]:
     return str(template.StudyInstanceUID), count
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_api(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "yilian.cli", "api"], env=env, stdout=out, stderr=out)
-
-
 def _rss(process: psutil.Process) -> int:
     """The API process's resident memory, with any children it started."""
     total = process.memory_info().rss
@@ -243,23 +231,14 @@ async def test_a_gigabyte_zip_is_stored_with_the_api_under_500_mb(settings: Sett
     study, count = await asyncio.to_thread(_gigabyte_zip, zip_path)
     generated = time.monotonic() - started
 
-    port = _free_port()
+    port = free_port()
     spool, storage = tmp_path / "spool", tmp_path / "dicom"
     spool.mkdir()
     log = tmp_path / "api.log"
-    env = {
-        **os.environ,
-        "YILIAN_DATABASE_URL": settings.database_url or "",
-        "YILIAN_TEMPORAL_ADDRESS": settings.temporal_address or "",
-        "YILIAN_TASK_QUEUE": settings.task_queue,
-        "YILIAN_STORAGE_URL": f"file://{storage}",
-        "YILIAN_VAR_DIR": str(tmp_path / "var"),
-        "YILIAN_API_PORT": str(port),
-        "TMPDIR": str(spool),  # where the server spools the upload
-        "YILIAN_AUTO_REFERRAL": "false",  # as the session's settings: the study is no referral of any test
-    }
+    env = api_env(settings, tmp_path, port, TMPDIR=str(spool))  # TMPDIR: where the server spools the upload
+    assert env["YILIAN_STORAGE_URL"] == f"file://{storage}"
     url = f"http://127.0.0.1:{port}"
-    proc = _start_api(env, log)
+    proc = start_api(env, log)
     try:
         api_process = psutil.Process(proc.pid)
 
