@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import Any, BinaryIO
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from typing import Any, BinaryIO, Generic, TypeVar
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -23,6 +23,8 @@ from yilian.imaging.blob import BlobStore, CachedReads
 from yilian.imaging.index import BASE_PLACEHOLDER
 
 CHUNK = 1024 * 1024
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 async def located(
@@ -114,7 +116,35 @@ async def _rest_of(f: BinaryIO, first: bytes, *, done: bool) -> AsyncIterator[by
         f.close()
 
 
-class FrameLayouts:
+class _Recent(Generic[K, V]):
+    """Values by key, the least recently used dropped first once their costs (1 each, or `cost`) pass `budget`;
+    a value costing more than `largest` is not kept. Values never go stale: their keys name content."""
+
+    def __init__(self, budget: int, cost: Callable[[V], int] = lambda _: 1, largest: int | None = None) -> None:
+        self.budget, self.cost, self.largest = budget, cost, largest
+        self._kept: OrderedDict[K, V] = OrderedDict()
+        self._held = 0
+
+    def get(self, key: K) -> V | None:
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        if key in self._kept:  # the same content, so the same value
+            self._kept.move_to_end(key)
+            return
+        cost = self.cost(value)
+        if self.largest is not None and cost > self.largest:
+            return
+        self._kept[key] = value
+        self._held += cost
+        while self._held > self.budget:
+            self._held -= self.cost(self._kept.popitem(last=False)[1])
+
+
+class FrameLayouts(_Recent[str, PixelLayout]):
     """The Pixel Data layouts of the blobs read lately (dicom.frames.PixelLayout), by blob key, newest kept.
 
     A key is the SHA-256 of the file's content, so a layout stays right for as long as the key names anything:
@@ -123,20 +153,7 @@ class FrameLayouts:
     """
 
     def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._found: OrderedDict[str, PixelLayout] = OrderedDict()
-
-    def get(self, key: str) -> PixelLayout | None:
-        found = self._found.get(key)
-        if found is not None:
-            self._found.move_to_end(key)
-        return found
-
-    def put(self, key: str, layout: PixelLayout) -> None:
-        self._found[key] = layout
-        self._found.move_to_end(key)
-        while len(self._found) > self.size:
-            self._found.popitem(last=False)
+        super().__init__(budget=size)
 
 
 async def read_frames(
@@ -182,7 +199,7 @@ def _read_frames(
 RenderKey = tuple[str, int, str, Any, Any, Any]  # blob key, frame, media type, window, viewport, quality
 
 
-class RenderedImages:
+class RenderedImages(_Recent[RenderKey, bytes]):
     """The images rendered lately (PS3.18 §8.3.5), by blob key, frame, media type and rendering parameters, newest
     kept, `budget` bytes at most in all.
 
@@ -194,24 +211,7 @@ class RenderedImages:
     """
 
     def __init__(self, budget: int = 32 * 1024 * 1024, largest: int = 2 * 1024 * 1024) -> None:
-        self.budget, self.largest = budget, largest
-        self._images: OrderedDict[RenderKey, bytes] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: RenderKey) -> bytes | None:
-        found = self._images.get(key)
-        if found is not None:
-            self._images.move_to_end(key)
-        return found
-
-    def put(self, key: RenderKey, image: bytes) -> None:
-        if len(image) > self.largest or key in self._images:
-            return
-        self._images[key] = image
-        self._bytes += len(image)
-        while self._bytes > self.budget:
-            _, dropped = self._images.popitem(last=False)
-            self._bytes -= len(dropped)
+        super().__init__(budget=budget, cost=len, largest=largest)
 
 
 async def rendered_image(
