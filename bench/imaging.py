@@ -259,6 +259,25 @@ def cpu_split(named: dict[int, str] | None = None) -> tuple[float, float, dict[s
     return box_cpu_s(), procs.total_ticks / CLK, procs.cpu_by_name(named)
 
 
+async def settle(stack: Stack, quiet_cores: float = 0.05, window: float = 0.5, limit: float = 60.0) -> None:
+    """Wait until the bench's own processes (servers just started, the gateway, the second API) are idle, so the
+    first phase does not share the cores with another process's start-up (a second API process used 0.3 CPU-s in
+    the first C-STORE phase before this). Gives up after `limit` seconds and says what was still busy."""
+    named = {proc.pid: name for name, proc in stack.procs.items()}
+    t0 = time.monotonic()
+    while True:
+        _, ours0, by0 = cpu_split(named)
+        await asyncio.sleep(window)
+        _, ours1, by1 = cpu_split(named)
+        busy = (ours1 - ours0) / window
+        if busy <= quiet_cores or time.monotonic() - t0 > limit:
+            top = sorted(((by1[n] - by0.get(n, 0.0), n) for n in by1), reverse=True)[:3]
+            shown = ", ".join(f"{n} {used / window:.2f}" for used, n in top if used > 0)
+            waited = time.monotonic() - t0
+            print(f"settled after {waited:.1f} s: {busy:.2f} cores busy ({shown or 'nothing'})", flush=True)
+            return
+
+
 # ---- the two servers behind one client --------------------------------------------------------------------
 @dataclass
 class Server:
@@ -602,6 +621,7 @@ async def bench(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             )
             return out
 
+        await settle(stack)
         for s in servers:
             for assocs in (1, 4):
                 key = f"cstore_{assocs}"
