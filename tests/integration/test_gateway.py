@@ -281,17 +281,21 @@ class GatewayMaker:
 
 @pytest.fixture
 def gateway_for(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
-    """Make (not start) a gateway pointed at a cloud URL, with test-sized backoff and batches."""
+    """Make (not start) a gateway pointed at a cloud URL, with test-sized backoff and batches; `settings` override
+    any `YILIAN_GATEWAY_<NAME>`."""
     maker = GatewayMaker(tmp_path)
 
-    def make(cloud_url: str, *, api_key: str = API_KEY, batch_size: int = 5) -> Gateway:
+    def make(cloud_url: str, *, api_key: str = API_KEY, batch_size: int = 5, **settings: str) -> Gateway:
         return maker.make(
             cloud_url, api_key,
-            ALLOWED_CALLING_AES="CT1, MR1",
-            BATCH_SIZE=str(batch_size),
-            BATCH_LINGER_SECONDS="0.05",
-            BACKOFF_MIN_SECONDS="0.1",
-            BACKOFF_MAX_SECONDS="0.5",
+            **{
+                "ALLOWED_CALLING_AES": "CT1, MR1",
+                "BATCH_SIZE": str(batch_size),
+                "BATCH_LINGER_SECONDS": "0.05",
+                "BACKOFF_MIN_SECONDS": "0.1",
+                "BACKOFF_MAX_SECONDS": "0.5",
+                **settings,
+            },
         )  # fmt: skip
 
     yield make

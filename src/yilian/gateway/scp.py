@@ -41,21 +41,23 @@ def start_scp(
     queue: InstanceQueue,
     on_queued: Callable[[], None],
     archive: CloudArchive | None = None,
+    slots: AssociationSlots | None = None,
 ) -> ThreadedAssociationServer:
     """Listen for associations in background threads; `on_queued` is called after each newly queued instance.
 
     Every storage SOP class pynetdicom knows is accepted with every transfer syntax it knows, so compressed
     images are kept exactly as the modality sent them. Calling AE titles outside the allowed list are rejected
     at association time (A-ASSOCIATE-RJ, calling AE title not recognised), before they take a slot; the limits
-    and timeouts are gateway.admission's. With `archive`, C-FIND and C-MOVE are answered from the cloud
-    (gateway.query_retrieve).
+    and timeouts are gateway.admission's (`slots`, by default one for `settings`' limit and allowed AEs). With
+    `archive`, C-FIND and C-MOVE are answered from the cloud (gateway.query_retrieve).
     """
     ae = AE(ae_title=settings.ae_title)
     ae.maximum_associations = settings.max_connections
     ae.maximum_pdu_size = MAX_PDU_BYTES
     ae.acse_timeout = settings.association_request_seconds
     ae.network_timeout = settings.idle_seconds
-    slots = AssociationSlots(settings.max_associations, settings.allowed_calling_aes)
+    if slots is None:
+        slots = AssociationSlots(settings.max_associations, settings.allowed_calling_aes)
     for context in StoragePresentationContexts:
         assert context.abstract_syntax is not None
         ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from yilian.gateway.admission import AssociationSlots
 from yilian.gateway.pacs import deliver_reports_forever
 from yilian.gateway.quarantine import report_forever
 from yilian.gateway.query_retrieve import CloudArchive
@@ -18,7 +19,7 @@ from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.report_queue import ReportQueue
 from yilian.gateway.scp import start_scp
 from yilian.gateway.settings import GatewaySettings
-from yilian.gateway.uploader import upload_forever
+from yilian.gateway.uploader import Arrivals, upload_forever
 from yilian.metrics.exposition import MetricsServer, serve_metrics
 from yilian.metrics.gateway import GatewayQueueCollector
 
@@ -54,11 +55,19 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
     def on_queued() -> None:  # called from the SCP's association threads
         loop.call_soon_threadsafe(wake.set)
 
+    storing_ended = asyncio.Event()
+
+    def on_storing_ended() -> None:  # called from the SCP's association threads
+        loop.call_soon_threadsafe(storing_ended.set)
+
+    slots = AssociationSlots(settings.max_associations, settings.allowed_calling_aes, on_storing_ended)
+    arrivals = Arrivals(lambda: slots.storing, storing_ended)
+
     verify: ssl.SSLContext | bool = (
         ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else True
     )
     archive = CloudArchive(settings, verify)
-    server = start_scp(settings, queue, on_queued, archive)
+    server = start_scp(settings, queue, on_queued, archive, slots)
     host, port = server.server_address[:2]
     print(
         f"gateway {settings.ae_title} listening on {host}:{port}, forwarding to {settings.stow_url}",
@@ -71,7 +80,7 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
         async with httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_seconds, connect=10.0), verify=verify
         ) as client:
-            loops = [upload_forever(settings, queue, client, wake, stop, verify=verify)]
+            loops = [upload_forever(settings, queue, client, wake, stop, verify=verify, arrivals=arrivals)]
             if pacs is not None:
                 loops.append(deliver_reports_forever(settings, reports, client, stop))
             loops.append(report_forever(settings, queue, client, stop))  # what it quarantined, to the cloud

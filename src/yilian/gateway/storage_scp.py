@@ -39,7 +39,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from yilian.gateway import dicom_ul
-from yilian.gateway.admission import REJECT_LOCAL_LIMIT, AssociationSlots
+from yilian.gateway.admission import REJECT_LOCAL_LIMIT, AssociationSlots, proposes_storage
 from yilian.gateway.dicom_ul import ProtocolError
 from yilian.gateway.reactor import WaitingRequestHandler
 
@@ -108,17 +108,21 @@ class LeanRequestHandler(WaitingRequestHandler):
                 return False
             calling = str(request.calling_ae_title or "").strip()
             key = id(self)
-            if server.slots.take(key, calling) is not None:  # pynetdicom rejects it, logs it, counts it
+            stores = proposes_storage(cx.abstract_syntax for cx in request.presentation_context_definition_list)
+            if server.slots.take(key, calling, stores=stores) is not None:  # pynetdicom rejects it, logs, counts it
                 return False
+            released = False
             try:
                 if server.lean_open + server.pynetdicom_acceptors() > server.max_connections:
                     log.warning("rejected an association from %s: all connections taken", self.client_address)
                     sock.sendall(dicom_ul.a_associate_rj(*REJECT_LOCAL_LIMIT))
                     _linger(sock, server.association_request_seconds)
                 else:
-                    _Association(server, sock, request, calling, rq_bytes).run()
+                    released = _Association(server, sock, request, calling, rq_bytes).run()
             finally:
                 server.slots.give_back(key)
+            if released:  # the association is over (its slot back, the uploader told); the socket waits for the peer
+                _linger(sock, server.association_request_seconds)
         except Exception:  # never let one connection's failure reach the server thread
             log.exception("lean association from %s failed", self.client_address)
         _close(sock)
@@ -240,7 +244,8 @@ class _Association:
         self.peer_max_pdu = 0
         self._header = bytearray(6)
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """Serve until the association ends; True if it ended by A-RELEASE (the A-RELEASE-RP sent)."""
         self.sock.recv(len(self.rq), socket.MSG_WAITALL)  # the A-ASSOCIATE-RQ we peeked, now taken off the socket
         self.sock.sendall(self._accept())
         self.sock.settimeout(self.server.idle_seconds)
@@ -257,7 +262,7 @@ class _Association:
                             # pynetdicom aborts as the service user on a message for a context it did not accept
                             log.info("DIMSE message on the unaccepted context %d", pdv_context)
                             self.sock.sendall(dicom_ul.a_abort(0x00, 0x00))
-                            return
+                            return False
                         if control & 0x01:
                             if command_values is not None:
                                 raise ProtocolError("a command fragment while a data set was expected", 0x02)
@@ -280,11 +285,10 @@ class _Association:
                                 self._serve(context_id, values, fragments)
                 elif kind == dicom_ul.A_RELEASE_RQ:
                     self.sock.sendall(dicom_ul.A_RELEASE_RP_PDU)
-                    _linger(self.sock, self.server.association_request_seconds)
-                    return
+                    return True
                 elif kind == dicom_ul.A_ABORT:
                     log.info("association from %s aborted by the peer", self.calling)
-                    return
+                    return False
                 elif kind in (
                     dicom_ul.A_ASSOCIATE_RQ,
                     dicom_ul.A_ASSOCIATE_AC,
@@ -302,6 +306,7 @@ class _Association:
             self._send_quietly(dicom_ul.a_abort(0x02, exc.reason))
         except ConnectionError:
             log.info("the connection from %s closed mid-association", self.calling)
+        return False
 
     def _send_quietly(self, pdu: bytes) -> None:
         try:

@@ -11,7 +11,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ async def upload_forever(
     stop: asyncio.Event,
     *,
     verify: ssl.SSLContext | bool = True,
+    arrivals: Arrivals | None = None,
 ) -> None:
     """Send batches on `settings.upload_lanes` requests at once until `stop` is set; each lane backs off
     exponentially (with jitter) while the cloud is unreachable.
@@ -56,7 +57,11 @@ async def upload_forever(
 
     Each lane posts on its own keep-alive connection from its own thread (DirectSender), verifying TLS with
     `verify` as `client` does; only with a proxy in the environment do the lanes post through `client`.
+
+    A lane lingers for the rest of a series only while `arrivals` says a storage association is open (without
+    `arrivals`, always: a caller with no SCP cannot tell).
     """
+    arrivals = arrivals or Arrivals.unknown()
     flight = InFlight()
     senders: list[DirectSender | None] = [None] * settings.upload_lanes
     if direct_connection_possible(settings.stow_url):
@@ -65,7 +70,7 @@ async def upload_forever(
     try:
         await asyncio.gather(
             *(
-                _lane(settings, queue, client, wake, stop, flight, senders[lane], prunes=lane == 0)
+                _lane(settings, queue, client, wake, stop, flight, arrivals, senders[lane], prunes=lane == 0)
                 for lane in range(settings.upload_lanes)
             )
         )
@@ -73,6 +78,21 @@ async def upload_forever(
         for sender in senders:
             if sender is not None:
                 sender.close()
+
+
+@dataclass
+class Arrivals:
+    """Whether a modality can still add to the queue: `open_stores()` counts the storage associations open now
+    (gateway.admission.AssociationSlots, for both SCPs), and `storing_ended` is set, on the event loop, each time
+    that count falls to zero. Once none is open, nothing more can join a batch, so waiting for it is only delay."""
+
+    open_stores: Callable[[], int]
+    storing_ended: asyncio.Event
+
+    @classmethod
+    def unknown(cls) -> Arrivals:
+        """No SCP to ask: as if an association were always open, so lanes linger the whole time, as they used to."""
+        return cls(lambda: 1, asyncio.Event())
 
 
 @dataclass
@@ -123,6 +143,7 @@ async def _lane(
     wake: asyncio.Event,
     stop: asyncio.Event,
     flight: InFlight,
+    arrivals: Arrivals,
     sender: DirectSender | None,
     *,
     prunes: bool,
@@ -148,16 +169,21 @@ async def _lane(
             )
             # A batch not full while the modality is still sending (one instance at a time) waits for more, once:
             # sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
-            wait_for_more = not lingered and bool(settings.batch_linger_seconds) and _room_left(batch, settings)
+            wait_for_more = (
+                not lingered
+                and bool(settings.batch_linger_seconds)
+                and _room_left(batch, settings)
+                and arrivals.open_stores() > 0
+            )
             if batch and not wait_for_more:
                 flight.take(batch)
         if not batch:
             if await _wait(wake, stop, _IDLE_POLL_SECONDS) and settings.batch_linger_seconds:
-                await _wait(stop, stop, settings.batch_linger_seconds)  # let the rest of the series arrive
+                await _linger(settings.batch_linger_seconds, arrivals, stop)  # let the rest of the series arrive
                 lingered = True
             continue
         if wait_for_more:
-            await _wait(stop, stop, settings.batch_linger_seconds)
+            await _linger(settings.batch_linger_seconds, arrivals, stop)
             lingered = True
             continue
         lingered = False
@@ -172,6 +198,14 @@ async def _lane(
         delay = backoff_delay(failures, settings.backoff_min_seconds, settings.backoff_max_seconds)
         log.info("retrying in %.1f s (attempt %d failed)", delay, failures)
         await _wait(stop, stop, delay)
+
+
+async def _linger(seconds: float, arrivals: Arrivals, stop: asyncio.Event) -> None:
+    """Wait up to `seconds` for more of the series, but only while a storage association is open: a modality that
+    released (or lost) its association sends nothing more into it, so the last batch of a study goes at once."""
+    arrivals.storing_ended.clear()  # before counting: an association ending after the count still ends the wait
+    if arrivals.open_stores():
+        await _wait(arrivals.storing_ended, stop, seconds)
 
 
 def _room_left(batch: list[QueuedInstance], settings: GatewaySettings) -> bool:
