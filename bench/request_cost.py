@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The API's CPU per request (issues 9 and 10): one kind of request at a time, measured in the API process itself.
 
-    python bench/request_cost.py [--requests 400] [--kinds frames,rendered,...] [--py-spy DIR] [--keep]
+    python bench/request_cost.py [--requests 400] [--kinds frames,rendered,...] [--py-spy DIR [--native]] [--keep]
                                  [--setting YILIAN_NAME=VALUE ...]
 
 Starts an embedded PostgreSQL, the Temporal dev server, `yilian worker` and `yilian api` (one process each, as a
@@ -10,7 +10,10 @@ drives each kind of request sequentially from one httpx client and reads the API
 (/proc/PID/stat, user + system) before and after. CPU per request is robust to other processes loading the box;
 latency is not, and is printed only as a hint. PostgreSQL's CPU (postmaster and backends) is read the same way. With
 --py-spy DIR each kind is also sampled by py-spy (from PyPI) into DIR/<kind>.txt (collapsed stacks: flamegraph.pl or
-speedscope draw them). Prints a table and a JSON summary; writes nothing to docs/.
+speedscope draw them); --native adds the C frames (uvloop, httptools, the kernel calls under them), pausing the API
+at each sample (its CPU figures are then not comparable). To measure another tree's API with the same bench, put
+its src first: PYTHONPATH=/tmp/base/src python bench/request_cost.py.
+Prints a table and a JSON summary; writes nothing to docs/.
 """
 
 from __future__ import annotations
@@ -66,8 +69,10 @@ def postgres_cpu(postmaster: int) -> float:
 
 
 def start(stack: Stack, settings: dict[str, str]) -> None:
-    # PostgreSQL without fsync: the bench measures CPU per request, not commit latency.
-    start_yilian_stack(stack, durable=False, env={"YILIAN_AUTO_REFERRAL": "false", **settings})  # refers by hand
+    # PostgreSQL without fsync: the bench measures CPU per request, not commit latency. One API process: the CPU
+    # and the samples are read from it alone (with more, a child would answer unmeasured).
+    env = {"YILIAN_AUTO_REFERRAL": "false", **settings}  # refers by hand
+    start_yilian_stack(stack, durable=False, env=env, api_processes=1)
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,7 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
 
 
 async def measure(
-    client: Any, pids: tuple[int, int], kind: Kind, tokens: dict[str, str], n: int, spy: Path | None
+    client: Any, pids: tuple[int, int], kind: Kind, tokens: dict[str, str], n: int, spy: Path | None, native: bool
 ) -> dict[str, Any]:
     headers = {"Accept": kind.accept}
     if kind.user:
@@ -152,7 +157,7 @@ async def measure(
     for _ in range(max(20, n // 10)):  # warm: caches, prepared statements, the pool
         await one()
     pid, postmaster = pids
-    profiler = _py_spy(pid, spy, kind) if spy else None
+    profiler = _py_spy(pid, spy, kind, native) if spy else None
     cpu0, pg0, wall0 = process_cpu(pid), postgres_cpu(postmaster), time.perf_counter()
     latencies = [await one() for _ in range(n)]
     cpu1, pg1, wall = process_cpu(pid), postgres_cpu(postmaster), time.perf_counter() - wall0
@@ -169,10 +174,11 @@ async def measure(
     }
 
 
-def _py_spy(pid: int, out: Path, kind: Kind) -> subprocess.Popen[bytes]:
+def _py_spy(pid: int, out: Path, kind: Kind, native: bool) -> subprocess.Popen[bytes]:
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     name = "".join(c if c.isalnum() else "_" for c in kind.name)
-    command = [exe, "record", "--pid", str(pid), "--rate", "250", "--nonblocking", "--format", "raw"]
+    command = [exe, "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+    command += ["--native"] if native else ["--nonblocking"]  # native stacks need the process paused to be read
     return subprocess.Popen(
         [*command, "-o", str(out / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -194,7 +200,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> list[dict[str, Any]]:
         pids = stack.procs["api"].pid, int((stack.tmp / "pg" / "postmaster.pid").read_text().split()[0])
         out = []
         for kind in filter(wanted, kinds):
-            row = await measure(client, pids, kind, tokens, args.requests, args.py_spy)
+            row = await measure(client, pids, kind, tokens, args.requests, args.py_spy, args.native)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             out.append(row)
         return out
@@ -205,6 +211,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="measured requests per kind (after a warm-up)")
     parser.add_argument("--kinds", type=lambda s: s.split(","), default=[], help="only kinds whose name has one")
     parser.add_argument("--py-spy", type=Path, default=None, help="sample each kind into DIR/<kind>.txt")
+    parser.add_argument("--native", action="store_true", help="with --py-spy: sample the C frames too")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     parser.add_argument(
         "--setting", action="append", default=[], metavar="YILIAN_NAME=VALUE",

@@ -1,9 +1,10 @@
 """What the API keeps between requests to make them cheaper never decides who sees what.
 
-Each request still asks the database who may see a study or a case: the frame layouts it keeps are by content
-(blob key), the statements it builds once per caller hold the access rule, not its answer, and a token whose
-signature was checked is still matched against its user's row. So another hospital's caller is refused after the
-owner's requests filled every cache, and a password change ends the old token at the next request.
+Each request still asks the database who may see a study or a case (a viewer's frame and rendered requests may use
+its answer of the last 2 s, per caller: test_kept_visibility.py): the frame layouts it keeps are by content (blob
+key), the statements it builds once per caller hold the access rule, not its answer, and a token whose signature was
+checked is still matched against its user's row. So another hospital's caller is refused after the owner's requests
+filled every cache, and a password change ends the old token at the next request.
 """
 
 from __future__ import annotations

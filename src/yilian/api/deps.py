@@ -49,7 +49,7 @@ from yilian.domain.access import Principal
 from yilian.domain.errors import ErrorCode, YilianError
 from yilian.domain.roles import Role
 from yilian.imaging.blob import BlobStore
-from yilian.imaging.retrieve import FrameLayouts, RenderedImages
+from yilian.imaging.retrieve import FrameLayouts, RenderedImages, VisibleInstances
 from yilian.search.reports import ReportIndex
 
 
@@ -69,6 +69,7 @@ class Resources:
     principals: PrincipalCache = field(default_factory=lambda: PrincipalCache())  # DICOMweb callers, briefly
     layouts: FrameLayouts = field(default_factory=FrameLayouts)  # where the pixels are in files read lately
     rendered: RenderedImages = field(default_factory=RenderedImages)  # images rendered lately, by content and options
+    visible: VisibleInstances = field(default_factory=VisibleInstances)  # frame requests' instances, briefly
     tokens: CheckedTokens = field(default_factory=CheckedTokens)  # tokens whose signature was checked
 
 
@@ -406,28 +407,44 @@ async def principal_or_gateway(
     """A signed-in person, a clinician holding a patient's QR, or a hospital's gateway presenting the hospital's
     API key (DICOMweb only). With `principals`, a person's user row read in the last seconds is not read again;
     with `tokens`, a token whose signature was checked is not checked again (the grant is read every time)."""
+    return (await _caller(settings, engine, creds, principals, tokens))[0]
+
+
+PersonToken = tuple[str, Any]  # a person's token as PrincipalCache keys it: its user and generation (`sub`, `gen`)
+
+
+async def _caller(
+    settings: Settings,
+    engine: AsyncEngine,
+    creds: HTTPAuthorizationCredentials | None,
+    principals: PrincipalCache | None,
+    tokens: CheckedTokens | None,
+) -> tuple[Principal, PersonToken | None]:
+    """`principal_or_gateway`, and for a person's token its user and generation (None for a QR grant, an API key)."""
     if creds is not None and (claims := _grant(settings, creds.credentials, tokens)) is not None:
-        return await _grant_holder(engine, claims)
+        return await _grant_holder(engine, claims), None
     if creds is None or not creds.credentials.startswith(api_key.PREFIX):
         claims = _claims(settings, creds, tokens)
+        person = (str(claims.get("sub")), claims.get("gen"))
         cached = principals.get(claims) if principals is not None else None
         if cached is not None:
-            return cached
+            return cached, person
         async with reading(engine) as conn:
             user = await alliance.principal_row(conn, str(claims.get("sub")))
         principal = _principal(claims, user)
         if principals is not None:
             principals.put(claims, principal)
-        return principal
+        return principal, person
     parsed = api_key.parse(creds.credentials)
     if parsed is not None:
         async with reading(engine) as conn:
             row = await api_key_queries.active_key(conn, parsed[0])
         if row is not None and api_key.matches(parsed[1], row["secret_sha256"]):
             retrieves = row["scope"] == api_key.KeyScope.STORE_RETRIEVE
-            return Principal(
+            principal = Principal(
                 api_key.actor_id(row["id"]), Role.GATEWAY, row["hospital_id"], row["label"], may_retrieve=retrieves
             )
+            return principal, None
     raise YilianError(ErrorCode.UNAUTHENTICATED, "the API key is not valid or has been revoked")
 
 
@@ -476,10 +493,11 @@ class Archive:
     blobs: BlobStore
     layouts: FrameLayouts
     rendered: RenderedImages
+    visible: VisibleInstances
 
 
 def archive_of(res: Resources) -> Archive:
-    return Archive(res.engine, res.blobs, res.layouts, res.rendered)
+    return Archive(res.engine, res.blobs, res.layouts, res.rendered, res.visible)
 
 
 async def _archive(request: Request) -> Archive:
@@ -524,11 +542,14 @@ async def viewer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> P
     return may_retrieve(principal)
 
 
-async def door_viewer(res: Resources, connection: HTTPConnection) -> Principal:
+async def door_viewer(res: Resources, connection: HTTPConnection) -> tuple[Principal, PersonToken | None]:
     """What `Viewer` resolves to, outside FastAPI's dependency resolution (the retrieve door, api/dicomweb/
-    retrieve_door.py): the same bearer parsing, the same caches, the same refusals in the same order."""
+    retrieve_door.py): the same bearer parsing, the same caches, the same refusals in the same order. With it, a
+    person's token (user and generation), under which the door may keep what the caller may see (None: a QR grant or
+    an API key, whose credential is read from the database on every request: nothing is kept for them)."""
     creds = await _bearer(connection)
-    return may_retrieve(await principal_or_gateway(res.settings, res.engine, creds, res.principals, res.tokens))
+    principal, person = await _caller(res.settings, res.engine, creds, res.principals, res.tokens)
+    return may_retrieve(principal), person
 
 
 async def storer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:

@@ -108,6 +108,7 @@ class FilesystemBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root_text = str(root)  # `read_cached` joins text: building a Path per frame cost about what the read did
 
     def __repr__(self) -> str:
         return f"FilesystemBlobStore({str(self.root)!r})"
@@ -128,7 +129,7 @@ class FilesystemBlobStore:
         if _RWF_NOWAIT is None:
             return None
         try:
-            fd = os.open(self.path(key), os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(os.path.join(self._root_text, key_path(key)), os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return None
         try:

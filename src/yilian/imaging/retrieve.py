@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
+import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from typing import Any, BinaryIO, Generic, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Sequence
+from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -45,6 +47,69 @@ async def located(
         what = f"instance {sop}" if sop else f"series {series}" if series else f"study {study}"
         raise YilianError(ErrorCode.NOT_FOUND, f"no {what} in study {study}" if (sop or series) else f"no {what}")
     return rows
+
+
+class VisibleInstances:
+    """One instance's row as `located` found it for a caller, kept `ttl` seconds (the DICOMweb window of
+    PrincipalCache), at most `size` rows, the oldest dropped first.
+
+    A viewer scrolling a series sends one frame or rendered request per slice, hundreds for the same study, and each
+    asked the database again whether its caller may see the instance and where its file is. Only found rows are
+    kept (a refusal is asked again every time, so a new grant shows at once), keyed by whatever names the caller
+    whole (the API passes its person's token user and generation and the whole Principal) and the instance's UIDs:
+    another caller never matches. A grant withdrawn, a case reassigned or a study deleted reaches a kept row within
+    `ttl` seconds of the query that found it (the clock starts before the query, not after).
+    """
+
+    def __init__(self, ttl: float = 2.0, size: int = 8192, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.size, self.clock = ttl, size, clock
+        self._kept: OrderedDict[Hashable, tuple[float, dict[str, Any]]] = OrderedDict()  # oldest query first
+
+    def get(self, key: Hashable) -> dict[str, Any] | None:
+        found = self._kept.get(key)
+        if found is None:
+            return None
+        if self.clock() - found[0] >= self.ttl:
+            del self._kept[key]
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, row: dict[str, Any], asked_at: float) -> None:
+        self._kept.pop(key, None)
+        self._kept[key] = (asked_at, row)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+    def forget(self, key: Hashable) -> None:
+        self._kept.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+async def located_instance(
+    engine: AsyncEngine,
+    kept: VisibleInstances,
+    principal: Principal,
+    study: str,
+    series: str,
+    sop: str,
+    caller: Hashable | None,
+) -> tuple[dict[str, Any], Hashable | None]:
+    """The one instance a frame or rendered request names, as `located` finds it, and the key of the kept row it
+    came from (None: from the database just now). `caller` names the caller's credential for `kept` (None: ask the
+    database every time)."""
+    if caller is None:
+        [row] = await located(engine, principal, study, series, sop)
+        return row, None
+    key = (caller, principal, study, series, sop)
+    found = kept.get(key)
+    if found is not None:
+        return found, key
+    asked_at = kept.clock()
+    [row] = await located(engine, principal, study, series, sop)
+    kept.put(key, row, asked_at)
+    return row, None
 
 
 def metadata_json(rows: list[dict[str, Any]], dicomweb_base: str) -> str:
@@ -148,8 +213,9 @@ class FrameLayouts(_Recent[str, PixelLayout]):
     """The Pixel Data layouts of the blobs read lately (dicom.frames.PixelLayout), by blob key, newest kept.
 
     A key is the SHA-256 of the file's content, so a layout stays right for as long as the key names anything:
-    there is nothing to invalidate. Who may read the blob is still decided on every request (`located`); this only
-    spares a viewer's hundreds of frame requests parsing the same header again.
+    there is nothing to invalidate. Who may read the blob is still decided for every request (`located`, or its
+    answer of the last 2 s: VisibleInstances); this only spares a viewer's hundreds of frame requests parsing the
+    same header again.
     """
 
     def __init__(self, size: int = 512) -> None:
@@ -170,18 +236,22 @@ async def read_frames(
     return payloads
 
 
-def _frames_in_memory(
-    blobs: BlobStore, key: str, numbers: list[int], layout: PixelLayout
-) -> list[bytearray] | None:
+def _frames_in_memory(blobs: BlobStore, key: str, numbers: list[int], layout: PixelLayout) -> list[bytearray] | None:
     """Native frames of a file read lately, read on the event loop when the page cache holds them (a viewer's
     frame requests: one read of a few hundred KiB from memory costs less than the thread hop around it). None when
     any frame is not such a plain byte span, or not all of it is in memory: the thread reads them then."""
-    if not isinstance(blobs, CachedReads):
+    if not _reads_cached(type(blobs)):
         return None
     spans = [dicom_frames.native_frame_span(layout, number) for number in numbers]
     if not spans or any(span is None for span in spans):
         return None
-    return blobs.read_cached(key, [span for span in spans if span is not None])
+    return cast(CachedReads, blobs).read_cached(key, [span for span in spans if span is not None])
+
+
+@functools.cache
+def _reads_cached(store: type) -> bool:
+    """Whether a kind of store is CachedReads, asked once: a Protocol's isinstance walks its members every time."""
+    return issubclass(store, CachedReads)
 
 
 def _read_frames(
@@ -205,9 +275,10 @@ class RenderedImages(_Recent[RenderKey, bytes]):
 
     A blob key is the SHA-256 of the file's content and rendering is a function of the file and the parameters
     alone (the same Pillow encodes the same pixels to the same bytes), so an image stays right for as long as its
-    key names anything: there is nothing to invalidate. Who may see it is still decided on every request
-    (`located`, before this is looked at); this spares a viewer that asks for the same slice again (scrolling
-    back, a second viewport, another reader of the same case) reading, decoding, windowing and encoding it again.
+    key names anything: there is nothing to invalidate. Who may see it is still decided for every request
+    (`located` or its answer of the last 2 s, before this is looked at); this spares a viewer that asks for the same
+    slice again (scrolling back, a second viewport, another reader of the same case) reading, decoding, windowing
+    and encoding it again.
     """
 
     def __init__(self, budget: int = 32 * 1024 * 1024, largest: int = 2 * 1024 * 1024) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -210,12 +210,42 @@ async def retrieve_frames(
 
 
 async def frames(
-    archive: Archive, principal: Principal, study: str, series: str, sop: str, frame_list: str, accept: str
+    archive: Archive,
+    principal: Principal,
+    study: str,
+    series: str,
+    sop: str,
+    frame_list: str,
+    accept: str,
+    caller: Hashable | None = None,
 ) -> Response:
     """The answer to GET `.../frames/{frame_list}` once the UIDs are checked and the caller may retrieve: the route's,
-    and the retrieve door's (api/dicomweb/retrieve_door.py)."""
-    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    return await _frames(accept, archive, row, _frame_numbers(frame_list))
+    and the retrieve door's (api/dicomweb/retrieve_door.py), which names its `caller` so that the instance's row may
+    be kept for a moment (imaging/retrieve.py VisibleInstances)."""
+    return await _of_instance(
+        archive, principal, (study, series, sop), caller,
+        lambda row: _frames(accept, archive, row, _frame_numbers(frame_list)),
+    )  # fmt: skip
+
+
+async def _of_instance(
+    archive: Archive,
+    principal: Principal,
+    uids: tuple[str, str, str],
+    caller: Hashable | None,
+    answer: Callable[[dict[str, Any]], Awaitable[Response]],
+) -> Response:
+    """`answer` for the instance's row. A kept row whose file has gone since (its study deleted) is forgotten and the
+    instance located again, as if it had not been kept: 404 for a deleted instance, as without the kept row."""
+    row, kept = await retrieve.located_instance(archive.engine, archive.visible, principal, *uids, caller)
+    if kept is None:
+        return await answer(row)
+    try:
+        return await answer(row)
+    except FileNotFoundError:
+        archive.visible.forget(kept)
+    row, _ = await retrieve.located_instance(archive.engine, archive.visible, principal, *uids, caller)
+    return await answer(row)
 
 
 async def _frames(accept: str, archive: Archive, row: dict[str, Any], numbers: list[int]) -> Response:
@@ -321,20 +351,26 @@ async def rendered(
     frame_list: str | None,
     accept: str,
     query: Mapping[str, str],
+    caller: Hashable | None = None,
 ) -> Response:
     """The answer to GET `.../rendered` of an instance (its first frame) or of one frame (`frame_list`), once the UIDs
-    are checked and the caller may retrieve: the routes', and the retrieve door's (api/dicomweb/retrieve_door.py)."""
-    [row] = await retrieve.located(archive.engine, principal, study, series, sop)
-    frame = 1
-    if frame_list is not None:
-        numbers = _frame_numbers(frame_list)
-        if len(numbers) != 1:
-            raise YilianError(ErrorCode.MALFORMED_REQUEST, "render one frame at a time")
-        if numbers[0] > (row["number_of_frames"] or 1):
-            raise YilianError(ErrorCode.NOT_FOUND, f"no frame {numbers[0]}")
-        frame = numbers[0]
-    media_type = _rendered_type(accept)
-    return Response(await _rendered(archive, row, frame, media_type, _render_options(query)), media_type=media_type)
+    are checked and the caller may retrieve: the routes', and the retrieve door's (api/dicomweb/retrieve_door.py),
+    which names its `caller` as for `frames`."""
+
+    async def answer(row: dict[str, Any]) -> Response:
+        frame = 1
+        if frame_list is not None:
+            numbers = _frame_numbers(frame_list)
+            if len(numbers) != 1:
+                raise YilianError(ErrorCode.MALFORMED_REQUEST, "render one frame at a time")
+            if numbers[0] > (row["number_of_frames"] or 1):
+                raise YilianError(ErrorCode.NOT_FOUND, f"no frame {numbers[0]}")
+            frame = numbers[0]
+        media_type = _rendered_type(accept)
+        image = await _rendered(archive, row, frame, media_type, _render_options(query))
+        return Response(image, media_type=media_type)
+
+    return await _of_instance(archive, principal, (study, series, sop), caller, answer)
 
 
 async def _thumbnail(

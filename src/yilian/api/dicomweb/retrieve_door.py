@@ -5,9 +5,9 @@ Through the router each paid about 1 ms of the API's CPU before its own work beg
 included router, resolving the dependency tree, the exception and exit-stack middlewares (docs/benchmarks.md). Here
 the same steps run in one plain ASGI function, in the routes' order and through the routes' own functions: the UIDs
 of the path (400, `deps.check_dicomweb_uids`), the caller (401/403, `deps.door_viewer`: the same bearer parsing,
-checked-token and principal caches), then `retrieve.frames` or `retrieve.rendered` (the one visibility query,
-negotiation with its 406, the frames or the image, their headers). A refusal is rendered by `errors.refusal`, as the
-exception handler renders it.
+checked-token and principal caches), then `retrieve.frames` or `retrieve.rendered` (the one visibility query, whose
+answer for a person's token is kept for 2 s: imaging/retrieve.py VisibleInstances; negotiation with its 406, the
+frames or the image, their headers). A refusal is rendered by `errors.refusal`, as the exception handler renders it.
 
 It sits inside the edge (its parameter checks, body limits and security headers apply as to any route) and inside
 the metrics middleware, which counts the request under the route's template: the door names the route it stands in
@@ -18,9 +18,10 @@ a body, an app mounted under a root path; `yilian_dicomweb_door_requests_total` 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi.routing import APIRoute
+from prometheus_client import Counter
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.routing import compile_path
@@ -44,9 +45,14 @@ class _Door:
     pattern: re.Pattern[str]
     route: APIRoute
     rendered: bool
+    counters: dict[str, Counter] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:  # each outcome's labelled counter looked up once, not on every request
+        self.counters.update({outcome: dicomweb_door_requests.labels(self.route.path, outcome)
+                              for outcome in (ANSWERED, PASSED)})  # fmt: skip
 
     def count(self, outcome: str) -> None:
-        dicomweb_door_requests.labels(self.route.path, outcome).inc()
+        self.counters[outcome].inc()
 
 
 def _doors() -> tuple[_Door, ...]:
@@ -100,15 +106,15 @@ class RetrieveDoor:
 
     async def _answer(self, door: _Door, request: HTTPConnection, ids: dict[str, str]) -> Response:
         check_dicomweb_uids(ids)  # the router's dependency of /dicomweb, first
-        principal = await door_viewer(self.resources, request)
+        principal, person = await door_viewer(self.resources, request)
         accept = request.headers.get("accept", "")
         study, series, sop = ids["study"], ids["series"], ids["sop"]
         if door.rendered:
             frame_list = ids.get("frame_list")  # None: the instance's rendering (its first frame)
             return await routes.rendered(
-                self.archive, principal, study, series, sop, frame_list, accept, request.query_params
+                self.archive, principal, study, series, sop, frame_list, accept, request.query_params, person
             )
-        return await routes.frames(self.archive, principal, study, series, sop, ids["frame_list"], accept)
+        return await routes.frames(self.archive, principal, study, series, sop, ids["frame_list"], accept, person)
 
 
 def _has_body(scope: Scope) -> bool:

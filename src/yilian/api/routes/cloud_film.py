@@ -232,6 +232,7 @@ async def grant_consent(engine: Engine, patient: CurrentPatient) -> FilmConsent:
 
 @router.post(f"{FILM}/consent/withdraw")
 async def withdraw_consent(engine: Engine, patient: CurrentPatient) -> FilmConsent:
-    """Withdraw consent: other hospitals' doctors stop seeing the studies on their next request."""
+    """Withdraw consent: other hospitals' doctors stop seeing the studies on their next request (a viewer's frames
+    and renderings within 2 s, docs/security.md)."""
     row = await service.set_consent(engine, patient.regional_patient_id, False, "phone", datetime.now(UTC))
     return FilmConsent.model_validate(row)

@@ -2552,7 +2552,8 @@ export interface paths {
         put?: never;
         /**
          * Withdraw Consent
-         * @description Withdraw consent: other hospitals' doctors stop seeing the studies on their next request.
+         * @description Withdraw consent: other hospitals' doctors stop seeing the studies on their next request (a viewer's frames
+         *     and renderings within 2 s, docs/security.md).
          */
         post: operations["cloud_film_withdraw_consent"];
         delete?: never;
