@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TypeVar
@@ -355,7 +356,7 @@ class MultipartReader:
         buffer, delimiter = self._buffer, self._delimiter
         start = self._search_from
         while True:
-            index = buffer.find(delimiter, start)
+            index = _find(buffer, delimiter, start)
             if index < 0:
                 # A delimiter may straddle this chunk and the next: resume just before the tail.
                 self._search_from = max(0, len(buffer) - len(delimiter))
@@ -374,12 +375,46 @@ def _real_delimiter(data: bytes, delimiter: bytes, start: int, stop: int) -> int
     (`_find_delimiter`'s rule); a match whose next byte is not in `data` yet is not taken (the caller keeps it)."""
     after_max = len(data) - len(delimiter)
     while True:
-        index = data.find(delimiter, start)
+        index = _find(data, delimiter, start)
         if index < 0 or index >= stop or index >= after_max:
             return None
         if data[index + len(delimiter)] in _BOUNDARY_FOLLOWERS:
             return index
         start = index + 1
+
+
+def _memmem() -> Callable[[int, int, bytes, int], int | None] | None:
+    try:
+        memmem = ctypes.PyDLL(None).memmem  # PyDLL: called holding the GIL, as bytes.find is
+    except (OSError, AttributeError):
+        return None
+    memmem.restype = ctypes.c_void_p
+    memmem.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
+    return memmem
+
+
+_MEMMEM = _memmem()
+_MEMMEM_FROM = 32768  # below this a ctypes call costs more than it saves
+
+
+def _find(data: bytes | bytearray, needle: bytes, start: int) -> int:
+    """`data.find(needle, start)`, by the C library's memmem over a long span: CPython's search slows to about a
+    third of memmem's speed on pixel data (~90 against ~30 us per 512 KiB slice), and every part is searched."""
+    if _MEMMEM is None or len(data) - start < _MEMMEM_FROM or start < 0:
+        return data.find(needle, start)
+    if type(data) is bytes:
+        base = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value or 0  # its bytes, not copied
+        found = _MEMMEM(base + start, len(data) - start, needle, len(needle))
+    elif type(data) is bytearray:
+        # Its first byte, held so the bytearray cannot be resized meanwhile (one ctypes type: an array type per
+        # length would be a new class each time, kept forever).
+        view = ctypes.c_char.from_buffer(data)
+        base = ctypes.addressof(view)
+        found = _MEMMEM(base + start, len(data) - start, needle, len(needle))
+        del view
+    else:
+        return data.find(needle, start)
+    return -1 if found is None else found - base
 
 
 def _parse_headers(block: bytes) -> dict[str, str]:

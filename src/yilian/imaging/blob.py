@@ -6,9 +6,10 @@ The S3 adapter is imaging/blob_s3.py. Both pass the same contract suite (tests/i
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,8 +87,11 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_HEX = "0123456789abcdef"
+
+
 def check_key(key: str) -> str:
-    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+    if len(key) != 64 or key.strip(_HEX):  # strip leaves something only if a character is not lower-case hex
         raise ValueError(f"not a blob key: {key!r}")
     return key
 
@@ -108,7 +112,7 @@ class FilesystemBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
-        self._root_text = str(root)  # `read_cached` joins text: building a Path per frame cost about what the read did
+        self._root_text = str(root)  # joined as text: building a Path per frame or blob cost about what the I/O did
 
     def __repr__(self) -> str:
         return f"FilesystemBlobStore({str(self.root)!r})"
@@ -150,31 +154,31 @@ class FilesystemBlobStore:
         return sha256
 
     def stage(self, data: bytes, sha256: str) -> StagedBlob:
-        final = self.path(sha256)
-        if final.exists():
+        directory, final = self._where(sha256)
+        if os.path.exists(final):
             return StagedBlob(sha256, data)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-")
+        fd, temporary = _create_temporary(directory)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+                os.unlink(temporary)
             raise
-        return StagedBlob(sha256, data, Path(tmp))
+        return StagedBlob(sha256, data, Path(temporary))
 
     def publish(self, staged: Sequence[StagedBlob]) -> None:
         """Every link first, then each distinct directory fsynced once: one journal commit for the lot, where a
         link and a directory fsync per file one after the other would be one commit each."""
-        directories: set[Path] = set()
+        directories: set[str] = set()
         for blob in staged:
-            final = self.path(blob.key)
+            directory, final = self._where(blob.key)
             # A blob found in place at stage may have been linked by a concurrent writer whose directory fsync is
             # still under way, so its directory is synced too before the caller relies on it.
-            directories.add(final.parent)
+            directories.add(directory)
             if blob.temporary is None:
                 continue
             try:
@@ -184,9 +188,15 @@ class FilesystemBlobStore:
                 pass
             finally:
                 with contextlib.suppress(FileNotFoundError):
-                    blob.temporary.unlink()
+                    os.unlink(blob.temporary)
         for directory in sorted(directories):
             _fsync_dir(directory)
+
+    def _where(self, key: str) -> tuple[str, str]:
+        """`path(key)`'s directory and file as strings: staging and publishing do no Path arithmetic per blob."""
+        check_key(key)
+        directory = f"{self._root_text}/{key[:2]}/{key[2:4]}"
+        return directory, f"{directory}/{key}"
 
     def discard(self, staged: StagedBlob) -> None:
         if staged.temporary is not None:
@@ -198,7 +208,31 @@ class FilesystemBlobStore:
             self.path(key).unlink()
 
 
-def _fsync_dir(directory: Path) -> None:
+# tempfile.mkstemp's flags and mode, without its Path and random-name machinery.
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _create_temporary(directory: str) -> tuple[int, str]:
+    """A new `.incoming-*` file in `directory` (made on first need, not looked up for every blob): (fd, path)."""
+    for _ in range(100):
+        temporary = f"{directory}/.incoming-{secrets.token_hex(8)}"
+        try:
+            return os.open(temporary, _CREATE, 0o600), temporary
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", directory)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with memoryview(data) as view:
+        written = 0
+        while written < len(view):  # one call but for a file over 2 GiB (or a signal mid-write)
+            written += os.write(fd, view[written:])
+
+
+def _fsync_dir(directory: Path | str) -> None:
     # The new name is durable only once the directory entry is on disk.
     fd = os.open(directory, os.O_RDONLY)
     try:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -111,17 +112,17 @@ class IngestBatch:
         self.blobs = blobs
         self.size = 0  # bytes added
         self._incoming: list[IncomingInstance] = []
-        self._staged: list[asyncio.Future[StagedBlob]] = []
+        self._staged: list[Future[StagedBlob]] = []
         self._published: set[int] = set()
 
     def __len__(self) -> int:
         return len(self._incoming)
 
     def add(self, incoming: IncomingInstance) -> None:
-        loop = asyncio.get_running_loop()
         self._incoming.append(incoming)
         self.size += len(incoming.data)
-        self._staged.append(loop.run_in_executor(_STAGING, _stage, self.blobs, incoming.data))
+        # A plain thread-pool future: its end does not wake the event loop; store() waits for the lot at once.
+        self._staged.append(_STAGING.submit(_stage, self.blobs, incoming.data))
 
     async def store(self) -> list[IngestResult]:
         """Each added instance's outcome, in order; the batch is spent. On an exception nothing of it is committed
@@ -162,7 +163,9 @@ class IngestBatch:
         engine = self.engine
         async with reading(engine) as conn:  # the files go on syncing meanwhile
             owners, digests = await _lookups(conn, [p for _, p, _ in items])
-        staged = await asyncio.gather(*(self._staged[i] for _, _, i in items))
+        stagings = [self._staged[i] for _, _, i in items]
+        await _all_done(stagings)
+        staged = [f.result() for f in stagings]  # a staging's error is raised here, as gather raised it
         keyed = [(incoming, prepared, blob.key) for (incoming, prepared, _), blob in zip(items, staged, strict=True)]
         earlier = [_earlier(owners, digests, *item) for item in keyed]
         fresh = [k for k, found in enumerate(earlier) if found is None]
@@ -192,12 +195,43 @@ class IngestBatch:
         if len(self._published) == len(self._staged):  # all published (or nothing added): nothing to drop
             self._staged, self._incoming, self._published = [], [], set()
             return
-        outcomes = await asyncio.gather(*self._staged, return_exceptions=True)
-        leftovers = [s for i, s in enumerate(outcomes) if isinstance(s, StagedBlob) and i not in self._published]
+        await _all_done(self._staged)
+        leftovers = [
+            f.result() for i, f in enumerate(self._staged) if f.exception() is None and i not in self._published
+        ]
         self._staged, self._incoming, self._published = [], [], set()
         if leftovers:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(_STAGING, _discard, self.blobs, leftovers)
+
+
+async def _all_done(futures: Sequence[Future[Any]]) -> None:
+    """Wait until every future is done, with one wake-up of the event loop for the lot: wrapping each in an asyncio
+    future cost a wake-up and a chain of callbacks per STOW-RS part."""
+    pending = [f for f in futures if not f.done()]
+    if not pending:
+        return
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    remaining = len(pending)
+    lock = threading.Lock()
+
+    def one_done(_: Future[Any]) -> None:  # in the staging thread (or here, for a future done meanwhile)
+        nonlocal remaining
+        with lock:
+            remaining -= 1
+            last = remaining == 0
+        if last:
+            loop.call_soon_threadsafe(_settle, done)
+
+    for future in pending:
+        future.add_done_callback(one_done)
+    await done
+
+
+def _settle(done: asyncio.Future[None]) -> None:
+    if not done.done():  # the waiter may have been cancelled (the client went away)
+        done.set_result(None)
 
 
 def _stage(blobs: BlobStore, data: bytes) -> StagedBlob:

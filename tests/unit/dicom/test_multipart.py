@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from yilian.dicom import multipart
 from yilian.dicom.multipart import (
     MalformedMultipartError,
     MultipartReader,
@@ -326,3 +327,23 @@ def test_a_part_begun_in_the_buffer_is_bytes_that_later_chunks_leave_alone() -> 
         assert [p.body for p in parts] == payloads[: len(parts)]
     reader.close()
     assert [p.body for p in parts] == payloads
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_memmem_search_finds_what_bytes_find_finds(seed: int) -> None:
+    # Differential: the reader's search (memmem over long spans) against bytes.find, on bytes and on bytearrays, with
+    # the delimiter at the start, the end and anywhere between, cut short, or absent, from any start.
+    assert multipart._MEMMEM is not None  # glibc: the path under test
+    rng = random.Random(seed)
+    needle = f"\n--{rng.choice(['B', BOUNDARY, 'x' * 70])}".encode()
+    for _ in range(60):
+        size = rng.choice([0, 100, multipart._MEMMEM_FROM - 1, multipart._MEMMEM_FROM, 70_000, 600_000])
+        data = bytearray(rng.randbytes(size))
+        for _ in range(rng.randrange(4)):
+            at = rng.choice(
+                [0, size // 2, max(0, size - len(needle)), max(0, size - len(needle) + 3), rng.randrange(size + 1)]
+            )
+            data[at : at + len(needle)] = needle[: max(0, min(len(needle), size - at))]
+        for start in {0, 1, size // 3, max(0, size - multipart._MEMMEM_FROM), size - 1, size, size + 5, -1}:
+            for haystack in (bytes(data), data):
+                assert multipart._find(haystack, needle, start) == haystack.find(needle, start)
