@@ -77,6 +77,7 @@ test: $(STAMP) viewer web api-client-check infra-tools
 	cd web && npm test
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -86,5 +87,6 @@ chaos: $(STAMP)
 	$(BIN)/pytest -q tests/chaos
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

@@ -66,12 +66,25 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
         client,
         task_queue=settings.task_queue,
         workflows=[
-            ReferralWorkflow, ConsultWorkflow, TeachingCaseWorkflow, LectureWorkflow, AutoReferralWorkflow,
-            FixityWorkflow, QualityAuditWorkflow, AutoReferralSweepWorkflow,
+            ReferralWorkflow,
+            ConsultWorkflow,
+            TeachingCaseWorkflow,
+            LectureWorkflow,
+            AutoReferralWorkflow,
+            FixityWorkflow,
+            QualityAuditWorkflow,
+            AutoReferralSweepWorkflow,
         ],
         activities=[
-            *referral.all(), *consult.all(), *teaching.all(), *search.all(), *lecture.all(), *auto.all(),
-            *fixity.all(), *audits.all(), *pacs.all(),
+            *referral.all(),
+            *consult.all(),
+            *teaching.all(),
+            *search.all(),
+            *lecture.all(),
+            *auto.all(),
+            *fixity.all(),
+            *audits.all(),
+            *pacs.all(),
         ],  # fmt: skip
         max_cached_workflows=2000,
         interceptors=[MetricsInterceptor()],
@@ -133,7 +146,9 @@ async def ensure_auto_referral_sweep_schedule(client: Client, settings: Settings
         action=ScheduleActionStartWorkflow(
             AutoReferralSweepWorkflow.run, sweep, id=schedule_id, task_queue=settings.task_queue
         ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=settings.auto_referral_sweep_minutes))]),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(minutes=settings.auto_referral_sweep_minutes))]
+        ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
     with contextlib.suppress(ScheduleAlreadyRunningError):

@@ -108,7 +108,10 @@ async def test_dicomweb_client_stores_and_finds_chinese_names_in_four_character_
 
 
 async def test_c_store_through_the_gateway_keeps_chinese_names_intact(
-    api: Api, live_url: str, dicomweb: Callable[[str], DICOMwebClient], gateway_for: Callable[..., Gateway],  # noqa: F811
+    api: Api,
+    live_url: str,
+    dicomweb: Callable[[str], DICOMwebClient],
+    gateway_for: Callable[..., Gateway],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     client = dicomweb(await api.token(DOCTOR))

@@ -115,10 +115,18 @@ async def test_ohif_on_another_origin_shows_a_study_in_chromium(origins: tuple[s
             dicomweb: list[tuple[str, int, str | None, str | None]] = []
             page.on(
                 "response",
-                lambda resp: dicomweb.append(
-                    (resp.url, resp.status, resp.headers.get("access-control-allow-origin"),
-                     resp.request.headers.get("authorization"))  # fmt: skip
-                ) if resp.url.startswith(api_url + "/dicomweb/") else None,
+                lambda resp: (
+                    dicomweb.append(
+                        (
+                            resp.url,
+                            resp.status,
+                            resp.headers.get("access-control-allow-origin"),
+                            resp.request.headers.get("authorization"),
+                        )  # fmt: skip
+                    )
+                    if resp.url.startswith(api_url + "/dicomweb/")
+                    else None
+                ),
             )
             await page.goto(f"{ohif}/viewer/viewer?StudyInstanceUIDs={study}#token={token}")
             await page.locator("canvas.cornerstone-canvas").first.wait_for(timeout=60_000)

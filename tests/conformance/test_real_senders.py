@@ -141,8 +141,10 @@ async def test_dcm4che_style_framing_is_stored(api: Api, gateway_key: str, live_
     boundary = "myboundary"
     body = bytearray()
     for ds in series:
-        body += (f"\r\n--{boundary}\r\nContent-Type: application/dicom;transfer-syntax=1.2.840.10008.1.2.1\r\n"
-                 f"Content-ID: <{ds.SOPInstanceUID}@dcm4che>\r\nContent-Transfer-Encoding: binary\r\n\r\n").encode()
+        body += (
+            f"\r\n--{boundary}\r\nContent-Type: application/dicom;transfer-syntax=1.2.840.10008.1.2.1\r\n"
+            f"Content-ID: <{ds.SOPInstanceUID}@dcm4che>\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        ).encode()
         body += to_bytes(ds)
     body += f"\r\n--{boundary}--\r\n".encode()
     headers = {

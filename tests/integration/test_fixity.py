@@ -81,4 +81,3 @@ async def _failure(engine: AsyncEngine, sop_instance_uid: str) -> dict[str, Any]
             await conn.execute(select(fixity_failures).where(fixity_failures.c.sop_instance_uid == sop_instance_uid))
         ).mappings().first()  # fmt: skip
     return dict(row) if row else None
-

@@ -21,7 +21,10 @@ async def _instances_in_cloud(api: Api, study: str) -> int:
 
 
 async def test_a_modality_sends_through_the_gateway_and_the_expert_side_can_query_it(
-    api: Api, live_url: str, gateway_for: Callable[..., Gateway], ct_files: list[Path]  # noqa: F811
+    api: Api,
+    live_url: str,
+    gateway_for: Callable[..., Gateway],  # noqa: F811
+    ct_files: list[Path],  # noqa: F811
 ) -> None:
     from pydicom import dcmread
 
@@ -51,7 +54,10 @@ async def test_a_modality_sends_through_the_gateway_and_the_expert_side_can_quer
 
 
 async def test_a_poison_instance_is_set_aside_and_the_hospital_queue_keeps_moving(
-    api: Api, live_url: str, gateway_for: Callable[..., Gateway], tmp_path: Path  # noqa: F811
+    api: Api,
+    live_url: str,
+    gateway_for: Callable[..., Gateway],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """Issue 16 item 1: an instance the cloud refuses for good (a 100-character Accession Number) is kept in the
     spool and shown by `yilian gateway status`; the instances around it, and a later study, still arrive."""

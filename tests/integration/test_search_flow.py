@@ -126,9 +126,7 @@ async def test_similar_cases_through_the_api(search_api: Api, engine: AsyncEngin
     refused = await search_api.call("sun.qingshan", "GET", f"/api/search/similar/{a}")
     assert refused.status_code == 404
     async with engine.connect() as conn:
-        n = await conn.scalar(
-            select(func.count()).select_from(search_events).where(search_events.c.kind == "similar")
-        )
+        n = await conn.scalar(select(func.count()).select_from(search_events).where(search_events.c.kind == "similar"))
     assert (n or 0) >= 1
 
 

@@ -21,22 +21,58 @@ ADMIN = Principal("admin", Role.ADMIN, None, "管理员")
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
 CORPUS = [
-    signed("s-ggo-zh", "右肺上叶磨玻璃结节，大小约8mm，边界清楚。未见胸腔积液。", "右肺上叶磨玻璃结节，建议随访。",
-           signed_at=T0, discrepancy="agree"),  # fmt: skip
-    signed("s-ggo-gap", "右肺上叶见磨玻璃影，直径约6mm。纵隔未见肿大淋巴结。", "右肺上叶磨玻璃影，建议年度复查。",
-           signed_at=T0 + timedelta(days=1)),  # fmt: skip
-    signed("s-ggo-en", "Ground-glass nodules in the right upper lobe, the largest 7 mm. No pleural effusion.",
-           "GGO in the RUL; follow-up CT in 12 months.", signed_at=T0 + timedelta(days=2),
-           hospital=("h-qingshan", "青山县医院")),  # fmt: skip
-    signed("s-no-nodule", "双肺纹理清晰，未见结节。无胸腔积液。肝脏形态正常。", "胸部CT未见异常。",
-           signed_at=T0 + timedelta(days=3)),  # fmt: skip
-    signed("s-liver", "肝右叶见类圆形低密度灶，边界清，增强后呈渐进性强化。", "肝血管瘤。",
-           modality="MR", body_part="abdomen", signed_at=T0 + timedelta(days=40), reader=("li.expert", "李医生"),
-           critical=False),  # fmt: skip
-    signed("s-effusion", "Large right pleural effusion with compressive atelectasis.", "Right pleural effusion.",
-           modality="DX", signed_at=T0 + timedelta(days=41), critical=True, discrepancy="minor"),  # fmt: skip
-    signed("s-addendum", "左肺下叶小结节。", "左肺下叶小结节，性质待定。", signed_at=T0 + timedelta(days=42),
-           addenda=(("", "补充：结合既往片，左肺下叶结节较前无明显变化，考虑良性。"),)),  # fmt: skip
+    signed(
+        "s-ggo-zh",
+        "右肺上叶磨玻璃结节，大小约8mm，边界清楚。未见胸腔积液。",
+        "右肺上叶磨玻璃结节，建议随访。",
+        signed_at=T0,
+        discrepancy="agree",
+    ),  # fmt: skip
+    signed(
+        "s-ggo-gap",
+        "右肺上叶见磨玻璃影，直径约6mm。纵隔未见肿大淋巴结。",
+        "右肺上叶磨玻璃影，建议年度复查。",
+        signed_at=T0 + timedelta(days=1),
+    ),  # fmt: skip
+    signed(
+        "s-ggo-en",
+        "Ground-glass nodules in the right upper lobe, the largest 7 mm. No pleural effusion.",
+        "GGO in the RUL; follow-up CT in 12 months.",
+        signed_at=T0 + timedelta(days=2),
+        hospital=("h-qingshan", "青山县医院"),
+    ),  # fmt: skip
+    signed(
+        "s-no-nodule",
+        "双肺纹理清晰，未见结节。无胸腔积液。肝脏形态正常。",
+        "胸部CT未见异常。",
+        signed_at=T0 + timedelta(days=3),
+    ),  # fmt: skip
+    signed(
+        "s-liver",
+        "肝右叶见类圆形低密度灶，边界清，增强后呈渐进性强化。",
+        "肝血管瘤。",
+        modality="MR",
+        body_part="abdomen",
+        signed_at=T0 + timedelta(days=40),
+        reader=("li.expert", "李医生"),
+        critical=False,
+    ),  # fmt: skip
+    signed(
+        "s-effusion",
+        "Large right pleural effusion with compressive atelectasis.",
+        "Right pleural effusion.",
+        modality="DX",
+        signed_at=T0 + timedelta(days=41),
+        critical=True,
+        discrepancy="minor",
+    ),  # fmt: skip
+    signed(
+        "s-addendum",
+        "左肺下叶小结节。",
+        "左肺下叶小结节，性质待定。",
+        signed_at=T0 + timedelta(days=42),
+        addenda=(("", "补充：结合既往片，左肺下叶结节较前无明显变化，考虑良性。"),),
+    ),  # fmt: skip
 ]
 
 

@@ -134,8 +134,9 @@ def test_half_hosting_without_rules_covers_nothing() -> None:
 
 def test_half_hosting_modality_wins_over_used_up_overflow() -> None:
     rules = HalfHostingRules(modalities=frozenset({"CT"}), overflow_daily_cap=1)
-    got = coverage(_agreement(ServiceMode.HALF_HOSTING, half_hosting=rules), _request("CT", overflow=True,
-                                                                                       overflow_used_today=1))
+    got = coverage(
+        _agreement(ServiceMode.HALF_HOSTING, half_hosting=rules), _request("CT", overflow=True, overflow_used_today=1)
+    )
     assert got == Coverage(True, "half hosting covers CT")
 
 

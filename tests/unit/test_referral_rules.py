@@ -181,13 +181,18 @@ def test_field_effects(action: Action) -> None:
     offered_to, reader_id, second_reader_id = EFFECTS[action]
     expected_state = rule.to_state if rule.to_state is not None else state
     assert new == replace(
-        case, state=expected_state, seq=5, offered_to=offered_to, reader_id=reader_id,
+        case,
+        state=expected_state,
+        seq=5,
+        offered_to=offered_to,
+        reader_id=reader_id,
         second_reader_id=second_reader_id,
     )
 
 
-@pytest.mark.parametrize(("action", "state"), [(Action.OFFER, ReferralState.SUBMITTED),
-                                               (Action.REASSIGN, ReferralState.IN_READING)])
+@pytest.mark.parametrize(
+    ("action", "state"), [(Action.OFFER, ReferralState.SUBMITTED), (Action.REASSIGN, ReferralState.IN_READING)]
+)
 @pytest.mark.parametrize("target", [None, ""])
 def test_offer_without_target_is_a_validation_failure(action: Action, state: ReferralState, target: str | None) -> None:
     case = _case(state)
@@ -216,8 +221,12 @@ def test_a_short_happy_path_counts_every_event() -> None:
         seen.append((event.seq, event.from_state, event.to_state))
     S = ReferralState
     assert seen == [
-        (1, S.SUBMITTED, S.OFFERED), (2, S.OFFERED, S.IN_READING), (3, S.IN_READING, S.IN_READING),
-        (4, S.IN_READING, S.PRELIMINARY), (5, S.PRELIMINARY, S.FINAL), (6, S.FINAL, S.RETURNED),
+        (1, S.SUBMITTED, S.OFFERED),
+        (2, S.OFFERED, S.IN_READING),
+        (3, S.IN_READING, S.IN_READING),
+        (4, S.IN_READING, S.PRELIMINARY),
+        (5, S.PRELIMINARY, S.FINAL),
+        (6, S.FINAL, S.RETURNED),
         (7, S.RETURNED, S.CLOSED),
     ]
     assert (case.reader_id, case.second_reader_id, case.offered_to) == ("u-offered", "u-senior", None)

@@ -22,12 +22,21 @@ TOO_LONG = "report text is too long"
         pytest.param(ReportContent("  \n", "fine"), True, [EMPTY_FINDINGS], id="blank-findings"),
         pytest.param(ReportContent("fine", "\t"), True, [EMPTY_IMPRESSION], id="blank-impression"),
         pytest.param(ReportContent("nodule", "LR-5", critical=True), True, [CRITICAL], id="critical-without-note"),
-        pytest.param(ReportContent("nodule", "LR-5", critical=True, critical_note="  "), True, [CRITICAL],
-                     id="critical-blank-note"),
-        pytest.param(ReportContent("bleed", "SAH", critical=True, critical_note="acute SAH"), True, [],
-                     id="critical-with-note"),
-        pytest.param(ReportContent("", "", critical=True), True, [EMPTY_FINDINGS, EMPTY_IMPRESSION, CRITICAL],
-                     id="everything-missing"),
+        pytest.param(
+            ReportContent("nodule", "LR-5", critical=True, critical_note="  "),
+            True,
+            [CRITICAL],
+            id="critical-blank-note",
+        ),
+        pytest.param(
+            ReportContent("bleed", "SAH", critical=True, critical_note="acute SAH"), True, [], id="critical-with-note"
+        ),
+        pytest.param(
+            ReportContent("", "", critical=True),
+            True,
+            [EMPTY_FINDINGS, EMPTY_IMPRESSION, CRITICAL],
+            id="everything-missing",
+        ),
     ],
 )
 def test_problems(content: ReportContent, complete: bool, expected: list[str]) -> None:
@@ -39,7 +48,8 @@ def test_problems(content: ReportContent, complete: bool, expected: list[str]) -
     ("findings_len", "impression_len", "too_long"),
     [(20000, 5000, False), (20001, 1, True), (1, 5001, True), (20001, 5001, True)],
 )
-def test_length_limits_hold_for_drafts_too(complete: bool, findings_len: int, impression_len: int,
-                                           too_long: bool) -> None:
+def test_length_limits_hold_for_drafts_too(
+    complete: bool, findings_len: int, impression_len: int, too_long: bool
+) -> None:
     content = ReportContent("x" * findings_len, "y" * impression_len)
     assert content.problems(complete=complete) == ([TOO_LONG] if too_long else [])

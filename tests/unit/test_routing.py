@@ -9,8 +9,14 @@ from yilian.domain.routing import ExpertCandidate, eligible, rank_candidates
 
 def _c(user_id: str, **kw: object) -> ExpertCandidate:
     fields: dict[str, object] = {
-        "name": user_id, "on_duty": True, "licensed": True, "subspecialty_match": True, "open_load": 0,
-        "read_patient_before": False, "specificity": 2, "is_senior": False,
+        "name": user_id,
+        "on_duty": True,
+        "licensed": True,
+        "subspecialty_match": True,
+        "open_load": 0,
+        "read_patient_before": False,
+        "specificity": 2,
+        "is_senior": False,
     }
     fields.update(kw)
     return ExpertCandidate(user_id=user_id, **fields)  # type: ignore[arg-type]
@@ -68,8 +74,11 @@ def test_experts_before_seniors() -> None:
 
 
 def test_subspecialist_before_generalist() -> None:
-    pool = [_c("general", specificity=0), _c("modality", specificity=1, open_load=3),
-            _c("exact", specificity=2, open_load=6)]
+    pool = [
+        _c("general", specificity=0),
+        _c("modality", specificity=1, open_load=3),
+        _c("exact", specificity=2, open_load=6),
+    ]
     assert _ids(pool) == ["exact", "modality", "general"]
 
 

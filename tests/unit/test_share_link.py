@@ -84,17 +84,30 @@ def _link(*, revoked: datetime | None = None, locked: datetime | None = None) ->
     [
         pytest.param(_link(), NOW, None, id="usable"),
         pytest.param(_link(revoked=NOW - US), NOW, "share_link_revoked", id="revoked"),
-        pytest.param(_link(revoked=NOW, locked=NOW + timedelta(minutes=5)), NOW + timedelta(days=31),
-                     "share_link_revoked", id="revoked-beats-expired-and-locked"),
+        pytest.param(
+            _link(revoked=NOW, locked=NOW + timedelta(minutes=5)),
+            NOW + timedelta(days=31),
+            "share_link_revoked",
+            id="revoked-beats-expired-and-locked",
+        ),
         pytest.param(_link(), NOW + timedelta(days=30) - US, None, id="just-before-expiry"),
         pytest.param(_link(), NOW + timedelta(days=30), "share_link_expired", id="expired-at-expires-at"),
-        pytest.param(_link(locked=NOW + timedelta(days=31)), NOW + timedelta(days=30), "share_link_expired",
-                     id="expired-beats-locked"),
+        pytest.param(
+            _link(locked=NOW + timedelta(days=31)),
+            NOW + timedelta(days=30),
+            "share_link_expired",
+            id="expired-beats-locked",
+        ),
         pytest.param(_link(locked=NOW + timedelta(minutes=15)), NOW, "share_link_locked", id="locked"),
-        pytest.param(_link(locked=NOW + timedelta(minutes=15)), NOW + timedelta(minutes=15) - US,
-                     "share_link_locked", id="locked-just-before-unlock"),
-        pytest.param(_link(locked=NOW + timedelta(minutes=15)), NOW + timedelta(minutes=15), None,
-                     id="unlocked-at-locked-until"),
+        pytest.param(
+            _link(locked=NOW + timedelta(minutes=15)),
+            NOW + timedelta(minutes=15) - US,
+            "share_link_locked",
+            id="locked-just-before-unlock",
+        ),
+        pytest.param(
+            _link(locked=NOW + timedelta(minutes=15)), NOW + timedelta(minutes=15), None, id="unlocked-at-locked-until"
+        ),
         pytest.param(_link(locked=NOW - timedelta(minutes=1)), NOW, None, id="lock-in-the-past"),
     ],
 )

@@ -242,9 +242,7 @@ def count_view(times: SegmentTimes, views: LectureViews, claims: WatchClaims, fo
         views.record(claims.lecture_id, claims.user_id, name, seconds, claims.mode)
 
 
-def serve(
-    root: Path, times: SegmentTimes, views: LectureViews, claims: WatchClaims, name: str, token: str
-) -> Response:
+def serve(root: Path, times: SegmentTimes, views: LectureViews, claims: WatchClaims, name: str, token: str) -> Response:
     """One file of the lecture's directory: a playlist rewritten for this viewer, or a segment (counted). The HLS
     door (api/hls_door.py) answers plain GETs the short way; this serves what it passes on (HEAD, ranges)."""
     servable(name)

@@ -46,6 +46,3 @@ async def schedule(
     await check_plan(engine, plan)
     await commands.start(LectureInput(lecture_id, principal.actor, plan, now))
     return lecture_id
-
-
-

@@ -19,6 +19,8 @@ class KeyScope(StrEnum):
 
     STORE = "store"  # store images, and fetch the hospital's signed reports for its PACS; read nothing else
     STORE_RETRIEVE = "store_retrieve"  # also search and retrieve the hospital's own studies (C-FIND, C-MOVE)
+
+
 _FORMAT = re.compile(r"ylk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 

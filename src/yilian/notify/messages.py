@@ -58,8 +58,9 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
     },
     K.RETAKE_REQUESTED: {
         Language.ZH_CN: Text(
-            "请重新拍摄", "申请 {referral_id}（检查 {study_instance_uid}）需重拍，原因：{reasons}。{request}"
-            "（新影像请按原检查号发送，将并入同一申请）"
+            "请重新拍摄",
+            "申请 {referral_id}（检查 {study_instance_uid}）需重拍，原因：{reasons}。{request}"
+            "（新影像请按原检查号发送，将并入同一申请）",
         ),
         Language.EN: Text(
             "Retake requested",
@@ -197,7 +198,8 @@ TEMPLATES: Mapping[NoticeKind, Mapping[Language, Text]] = {
             "Follow-up for a teaching case",
             'The patient of teaching case {case_id} ("{title}") has a new signed report (referral {referral_id})',
         ),
-    },    K.LECTURE_SPEAKER: {
+    },
+    K.LECTURE_SPEAKER: {
         Language.ZH_CN: Text("讲座邀请您主讲", "{title}：{starts_at} 开始"),
         Language.EN: Text("You are speaking at a lecture", "{title} starts at {starts_at}"),
     },

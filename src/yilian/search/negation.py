@@ -77,19 +77,35 @@ _F, _B, _E, _BOTH = _Direction.FORWARD, _Direction.BACKWARD, _Direction.EITHER, 
 # (kind, direction, phrases). Phrases are in folded form (lower case, hyphen as space).
 _TABLE: list[tuple[_Kind, _Direction, str]] = [
     # zh negation
-    (_N, _F, "未见|未发现|未探及|未及|未触及|未闻及|未显示|未检出|未见明确|未见确切|未见明显|未累及|未侵犯|无|没有"
-             "|不伴|不伴有|否认|并非|不是|而非|而不是|不考虑|不支持|未提示"),
+    (
+        _N,
+        _F,
+        "未见|未发现|未探及|未及|未触及|未闻及|未显示|未检出|未见明确|未见确切|未见明显|未累及|未侵犯|无|没有"
+        "|不伴|不伴有|否认|并非|不是|而非|而不是|不考虑|不支持|未提示",
+    ),
     (_N, _E, "可排除|已排除|排除|可除外|已除外|除外"),
     (_N, _B, "阴性|已吸收|基本吸收|完全吸收|已消失|已切除"),
     # zh uncertainty
-    (_U, _F, "考虑|考虑为|首先考虑|多考虑|疑|疑似|疑为|可疑|怀疑|倾向|倾向于|似见|似有|似为|拟诊|可能为|可能是"
-             "|需除外|需排除|建议排除|建议除外|应除外|请除外"),
-    (_U, _E, "可能|不除外|不能除外|不排除|不能排除|不能完全除外|不能完全排除|难以除外|难以排除|无法除外|无法排除"
-             "|未除外|未能除外|未排除|尚不能除外|待排|待排除|待除外"),
+    (
+        _U,
+        _F,
+        "考虑|考虑为|首先考虑|多考虑|疑|疑似|疑为|可疑|怀疑|倾向|倾向于|似见|似有|似为|拟诊|可能为|可能是"
+        "|需除外|需排除|建议排除|建议除外|应除外|请除外",
+    ),
+    (
+        _U,
+        _E,
+        "可能|不除外|不能除外|不排除|不能排除|不能完全除外|不能完全排除|难以除外|难以排除|无法除外|无法排除"
+        "|未除外|未能除外|未排除|尚不能除外|待排|待排除|待除外",
+    ),
     (_U, _B, "可能大|可能性大|可能性较大|可能性小|之可能|待查|待鉴别|存疑|?"),
     # zh pseudo-negation: no change is a statement that the finding is there
-    (_P, _F, "较前无明显变化|无明显变化|未见明显变化|无变化|未见变化|无著变|未见著变|无显著变化|无明显改变"
-             "|未见明显改变|无明显进展|未见明显进展"),
+    (
+        _P,
+        _F,
+        "较前无明显变化|无明显变化|未见明显变化|无变化|未见变化|无著变|未见著变|无显著变化|无明显改变"
+        "|未见明显改变|无明显进展|未见明显进展",
+    ),
     # words that start like a cue and are none: findings (无回声 anechoic, 动脉导管未闭 PDA), history phrases
     (_W, _F, "无回声|无名|无功能|无痛性|无明显诱因|无明显原因|无意|无疑|无法|无创|未闭"),
     # zh termination
@@ -97,33 +113,56 @@ _TABLE: list[tuple[_Kind, _Direction, str]] = [
     # zh "with": a hedge after it is about what follows it only (胆囊结石伴胆囊炎可能); a forward scope runs on
     (_T, _B, "伴|伴有|并|合并"),
     # en negation
-    (_N, _F, "no|not|without|absence of|negative for|free of|denies|denied|neither|nor|no longer|resolution of"
-             "|rather than"),
-    (_N, _B, "not seen|not identified|not visualized|not visualised|not demonstrated|not detected|not present"
-             "|not appreciated|not evident|not noted|not observed|not apparent|no longer seen|no longer visible"
-             "|no longer identified|no longer present|no longer evident|absent|resolved|ruled out|excluded"
-             "|can be excluded|negative"),
+    (
+        _N,
+        _F,
+        "no|not|without|absence of|negative for|free of|denies|denied|neither|nor|no longer|resolution of|rather than",
+    ),
+    (
+        _N,
+        _B,
+        "not seen|not identified|not visualized|not visualised|not demonstrated|not detected|not present"
+        "|not appreciated|not evident|not noted|not observed|not apparent|no longer seen|no longer visible"
+        "|no longer identified|no longer present|no longer evident|absent|resolved|ruled out|excluded"
+        "|can be excluded|negative",
+    ),
     # en uncertainty
-    (_U, _F, "possible|possibly|probable|probably|suspicious for|suspicious of|suggestive of|concerning for"
-             "|worrisome for|questionable|question of|equivocal|may represent|may be|could represent|could be"
-             "|might represent|might be|may reflect|could reflect|might reflect|may indicate|could indicate"
-             "|presumed|presumably|consider|cannot exclude|can not exclude"
-             "|cannot rule out|rule out|r/o|differential diagnosis includes|differential diagnosis"
-             "|raises the possibility of|possibility of|favor|favors|favoring|favour|favours|favouring"),
+    (
+        _U,
+        _F,
+        "possible|possibly|probable|probably|suspicious for|suspicious of|suggestive of|concerning for"
+        "|worrisome for|questionable|question of|equivocal|may represent|may be|could represent|could be"
+        "|might represent|might be|may reflect|could reflect|might reflect|may indicate|could indicate"
+        "|presumed|presumably|consider|cannot exclude|can not exclude"
+        "|cannot rule out|rule out|r/o|differential diagnosis includes|differential diagnosis"
+        "|raises the possibility of|possibility of|favor|favors|favoring|favour|favours|favouring",
+    ),
     (_U, _E, "likely|most likely|suspected|considered|unlikely"),
-    (_U, _B, "cannot be excluded|can not be excluded|could not be excluded|cannot be ruled out"
-             "|could not be ruled out|not excluded|not ruled out|not entirely excluded|not completely excluded"
-             "|is suspected|are suspected|is possible|is not excluded"),
+    (
+        _U,
+        _B,
+        "cannot be excluded|can not be excluded|could not be excluded|cannot be ruled out"
+        "|could not be ruled out|not excluded|not ruled out|not entirely excluded|not completely excluded"
+        "|is suspected|are suspected|is possible|is not excluded",
+    ),
     (_U, _BOTH, "versus|vs"),
     # en pseudo-negation
-    (_P, _F, "no change|no interval change|no significant change|no significant interval change"
-             "|no appreciable change|no substantial change|no definite change|no increase|no significant increase"
-             "|without change|without interval change|without significant change|not only"),
+    (
+        _P,
+        _F,
+        "no change|no interval change|no significant change|no significant interval change"
+        "|no appreciable change|no substantial change|no definite change|no increase|no significant increase"
+        "|without change|without interval change|without significant change|not only",
+    ),
     (_W, _F, "gram negative"),
     # en termination
-    (_T, _F, "but|however|although|though|except|apart from|aside from|other than|which|whereas|while|yet|besides"
-             "|with the exception of|and the|and there|and a|and an|and it|and this|and these|and those|and its"
-             "|and otherwise"),
+    (
+        _T,
+        _F,
+        "but|however|although|though|except|apart from|aside from|other than|which|whereas|while|yet|besides"
+        "|with the exception of|and the|and there|and a|and an|and it|and this|and these|and those|and its"
+        "|and otherwise",
+    ),
 ]
 
 # Backward cues that reach only the word before them, in characters: 结节强化不明显 negates 强化, not 结节.

@@ -185,8 +185,9 @@ class LectureWorkflow(ActionTableWorkflow[LectureAction, LecturePersonInput]):
             seq = self._p.case.seq + 1
             result: TallyResult = await workflow.execute_activity(
                 LectureActivity.TALLY,
-                TallyInput(self._p.case.lecture_id, seq, plan.credit, plan.threshold, self._p.recorded_seconds,
-                           user_ids),  # fmt: skip
+                TallyInput(
+                    self._p.case.lecture_id, seq, plan.credit, plan.threshold, self._p.recorded_seconds, user_ids
+                ),  # fmt: skip
                 result_type=TallyResult,
                 start_to_close_timeout=TALLY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,

@@ -44,7 +44,6 @@ _Person = EducatorInput | CurationInput
 DEID_TIMEOUT = timedelta(minutes=10)  # a whole study is copied through the profile
 
 
-
 @workflow.defn(name="TeachingCaseWorkflow")
 class TeachingCaseWorkflow(ActionTableWorkflow[TeachingAction, _Person]):
     @workflow.init

@@ -10,10 +10,49 @@ from yilian.search.negation import Segment, Status, findings, segment
 
 # Fragments from which random texts are built: cues, findings, punctuation, and noise.
 _FRAGMENTS = [
-    "未见", "无", "不除外", "可能", "考虑", "较前无明显变化", "结节", "胸腔积液", "、", "及", "，", "。", "；",
-    "强化", "不明显", "伴", "但", "？", "右肺上叶", "磨玻璃结节", "无回声", "未闭", "no ", "not seen", " or ",
-    ", ", ". ", "pleural effusion", "cannot be excluded", "likely", "versus", " and the ", "without ", "nodule",
-    "1.5", "ＧＧＯ", "İ", " ", "\n", "(", ")", "x", "的",
+    "未见",
+    "无",
+    "不除外",
+    "可能",
+    "考虑",
+    "较前无明显变化",
+    "结节",
+    "胸腔积液",
+    "、",
+    "及",
+    "，",
+    "。",
+    "；",
+    "强化",
+    "不明显",
+    "伴",
+    "但",
+    "？",
+    "右肺上叶",
+    "磨玻璃结节",
+    "无回声",
+    "未闭",
+    "no ",
+    "not seen",
+    " or ",
+    ", ",
+    ". ",
+    "pleural effusion",
+    "cannot be excluded",
+    "likely",
+    "versus",
+    " and the ",
+    "without ",
+    "nodule",
+    "1.5",
+    "ＧＧＯ",
+    "İ",
+    " ",
+    "\n",
+    "(",
+    ")",
+    "x",
+    "的",
 ]
 
 
@@ -63,12 +102,16 @@ def test_findings_zh() -> None:
 def test_findings_en_matches_zh() -> None:
     zh = findings("右肺上叶磨玻璃结节，无胸腔积液，不除外肺栓塞。")
     en = findings("Ground-glass nodule in the right upper lobe. No pleural effusion. PE cannot be excluded.")
-    assert zh == en == {
-        "right_upper_lobe": Status.PRESENT,
-        "ground_glass_nodule": Status.PRESENT,
-        "pleural_effusion": Status.NEGATED,
-        "pulmonary_embolism": Status.UNCERTAIN,
-    }
+    assert (
+        zh
+        == en
+        == {
+            "right_upper_lobe": Status.PRESENT,
+            "ground_glass_nodule": Status.PRESENT,
+            "pleural_effusion": Status.NEGATED,
+            "pulmonary_embolism": Status.UNCERTAIN,
+        }
+    )
 
 
 def test_findings_present_wins_over_negated() -> None:

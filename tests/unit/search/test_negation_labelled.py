@@ -60,5 +60,5 @@ def test_labelled_sentence(row: Row) -> None:
         if segment_.start < start + len(row.target) and segment_.end > start
     }
     assert statuses == {row.expected}, f"{row.sentence!r}: {row.target!r} ({row.note}) -> " + ", ".join(
-        f"{row.sentence[s.start:s.end]!r}={s.status}" for s in segment(row.sentence)
+        f"{row.sentence[s.start : s.end]!r}={s.status}" for s in segment(row.sentence)
     )

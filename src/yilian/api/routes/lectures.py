@@ -192,11 +192,21 @@ async def get_lecture(lecture_id: str, engine: Engine, files: LectureFiles, acce
     return LectureDetail(
         **lecture_out(row, p, registered).model_dump(),
         speakers=[Speaker.model_validate(people[s]) for s in row["speaker_ids"] if s in people],
-        quiz=QuizOut(questions=[QuizQuestionOut(text=x.text, options=list(x.options)) for x in quiz.questions],
-                     pass_mark=quiz.pass_mark) if quiz.questions else None,  # fmt: skip
+        quiz=QuizOut(
+            questions=[QuizQuestionOut(text=x.text, options=list(x.options)) for x in quiz.questions],
+            pass_mark=quiz.pass_mark,
+        )
+        if quiz.questions
+        else None,  # fmt: skip
         chapters=_chapters(files, lecture_id),
-        standing=Standing(watched_seconds=mine["watched_seconds"], segments=mine["segments"], watched_share=share,
-                          quiz_right=mine["quiz_right"], quiz_passed=mine["quiz_passed"], credit=credit),  # fmt: skip
+        standing=Standing(
+            watched_seconds=mine["watched_seconds"],
+            segments=mine["segments"],
+            watched_share=share,
+            quiz_right=mine["quiz_right"],
+            quiz_passed=mine["quiz_passed"],
+            credit=credit,
+        ),  # fmt: skip
         may_moderate=rules.may_moderate(p, audience),
         sees_attendance=rules.sees_attendance(p),
     )
@@ -266,8 +276,12 @@ async def watch(lecture_id: str, body: EmptyBody, files: LectureFiles, access: L
 @router.get(
     "/{lecture_id}/hls/{file}",
     response_class=Response,
-    responses={200: {"content": {"application/vnd.apple.mpegurl": {}, "video/mp2t": {}},
-                     "description": "a playlist (its URIs carry the token) or a segment"}},  # fmt: skip
+    responses={
+        200: {
+            "content": {"application/vnd.apple.mpegurl": {}, "video/mp2t": {}},
+            "description": "a playlist (its URIs carry the token) or a segment",
+        }
+    },  # fmt: skip
 )
 async def hls_file(
     lecture_id: str,
@@ -375,8 +389,17 @@ async def mark_chapter(lecture_id: str, body: ChapterBody, engine: Engine, proce
 def _per_hospital(rows: list[dict[str, Any]]) -> list[HospitalAttendance]:
     by: dict[str | None, dict[str, Any]] = {}
     for r in rows:
-        h = by.setdefault(r["hospital_id"], {"hospital_id": r["hospital_id"], "hospital_name": r["hospital_name"],
-                                             "registered": 0, "watched": 0, "watched_minutes": 0.0, "credited": 0})
+        h = by.setdefault(
+            r["hospital_id"],
+            {
+                "hospital_id": r["hospital_id"],
+                "hospital_name": r["hospital_name"],
+                "registered": 0,
+                "watched": 0,
+                "watched_minutes": 0.0,
+                "credited": 0,
+            },
+        )
         h["registered"] += bool(r["registered"])
         h["watched"] += r["watched_seconds"] > 0
         h["watched_minutes"] += r["watched_seconds"] / 60

@@ -97,9 +97,7 @@ class ReviewBody(RequestBody):
 
 
 class QualityBody(RequestBody):
-    grade: str = Field(
-        min_length=1, max_length=1, description="X-ray: A-D (甲乙丙丁); CT/MR: 3-0 (3 is no defect)"
-    )
+    grade: str = Field(min_length=1, max_length=1, description="X-ray: A-D (甲乙丙丁); CT/MR: 3-0 (3 is no defect)")
     reasons: list[DefectReason] = Field(default_factory=list, max_length=6, description="needed below the best grade")
 
 

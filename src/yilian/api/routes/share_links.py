@@ -84,9 +84,7 @@ async def _visible_link(engine: Engine, principal: Principal, link_id: str) -> d
 
 
 @router.get("/api/referrals/{referral_id}/share-links")
-async def list_links(
-    referral_id: str, engine: Engine, settings: AppSettings, principal: LinkManager
-) -> ShareLinks:
+async def list_links(referral_id: str, engine: Engine, settings: AppSettings, principal: LinkManager) -> ShareLinks:
     """Links for the patient's QR slip (the URL can be shown again to reprint it), and a new link's lifetime."""
     await visible_referral(engine, principal, referral_id)
     async with reading(engine) as conn:
@@ -120,9 +118,7 @@ async def create_link(
 
 
 @router.post("/api/share-links/{link_id}/revoke")
-async def revoke_link(
-    link_id: str, engine: Engine, settings: AppSettings, principal: LinkManager
-) -> ShareLink:
+async def revoke_link(link_id: str, engine: Engine, settings: AppSettings, principal: LinkManager) -> ShareLink:
     await _visible_link(engine, principal, link_id)
     now = datetime.now(UTC)
     async with engine.begin() as conn:

@@ -42,7 +42,11 @@ async def active_key(conn: AsyncConnection, key_id: str) -> dict[str, Any] | Non
 async def keys_of(conn: AsyncConnection, hospital_id: str) -> list[dict[str, Any]]:
     query = (
         select(
-            api_keys.c.id, api_keys.c.label, api_keys.c.scope, api_keys.c.created_by, api_keys.c.created_at,
+            api_keys.c.id,
+            api_keys.c.label,
+            api_keys.c.scope,
+            api_keys.c.created_by,
+            api_keys.c.created_at,
             api_keys.c.revoked_at,
         )
         .where(api_keys.c.hospital_id == hospital_id)

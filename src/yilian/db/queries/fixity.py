@@ -58,9 +58,7 @@ async def record_run(
         await conn.execute(insert(fixity_failures), [{"run_id": run_id, "detected_at": at, **f} for f in failures])
     if checked:
         await conn.execute(
-            update(dicom_instances)
-            .where(dicom_instances.c.sop_instance_uid.in_(checked))
-            .values(fixity_checked_at=at)
+            update(dicom_instances).where(dicom_instances.c.sop_instance_uid.in_(checked)).values(fixity_checked_at=at)
         )
     return True
 
@@ -81,8 +79,6 @@ async def still_failing(conn: AsyncConnection) -> int:
     count = await conn.scalar(
         select(func.count())
         .select_from(last.join(dicom_instances, dicom_instances.c.sop_instance_uid == last.c.sop_instance_uid))
-        .where(
-            (dicom_instances.c.fixity_checked_at.is_(None)) | (dicom_instances.c.fixity_checked_at <= last.c.at)
-        )
+        .where((dicom_instances.c.fixity_checked_at.is_(None)) | (dicom_instances.c.fixity_checked_at <= last.c.at))
     )
     return int(count or 0)

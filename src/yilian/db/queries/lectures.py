@@ -38,9 +38,7 @@ def visible_lectures(p: Principal) -> ColumnElement[bool]:
         return false()
     if p.role in ALWAYS_WATCH:
         return true()
-    hospital = (
-        literal(p.hospital_id) == any_(L.audience_hospital_ids) if p.hospital_id is not None else false()
-    )
+    hospital = literal(p.hospital_id) == any_(L.audience_hospital_ids) if p.hospital_id is not None else false()
     return or_(
         L.organiser_id == p.user_id,
         literal(p.user_id) == any_(L.speaker_ids),
@@ -131,9 +129,7 @@ async def standings(conn: AsyncConnection, lecture_id: str, user_ids: list[str] 
         watched = watched.where(v.user_id.in_(user_ids))
     w = watched.group_by(v.user_id).subquery()
     passed = (
-        select(func.bool_or(a.passed))
-        .where(a.lecture_id == lecture_id, a.user_id == w.c.user_id)
-        .scalar_subquery()
+        select(func.bool_or(a.passed)).where(a.lecture_id == lecture_id, a.user_id == w.c.user_id).scalar_subquery()
     )
     rows = await conn.execute(
         select(w.c.user_id, users.c.hospital_id, w.c.watched_seconds, passed.label("quiz_passed"))

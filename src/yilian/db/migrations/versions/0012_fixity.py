@@ -22,9 +22,7 @@ TABLES = [metadata.tables[name] for name in FIXITY_TABLES]
 
 def upgrade() -> None:
     op.execute("ALTER TABLE dicom_instances ADD COLUMN IF NOT EXISTS fixity_checked_at TIMESTAMP WITH TIME ZONE")
-    op.execute(
-        "CREATE INDEX IF NOT EXISTS ix_dicom_instances_fixity_checked_at ON dicom_instances (fixity_checked_at)"
-    )
+    op.execute("CREATE INDEX IF NOT EXISTS ix_dicom_instances_fixity_checked_at ON dicom_instances (fixity_checked_at)")
     metadata.create_all(op.get_bind(), tables=TABLES)
 
 
