@@ -446,6 +446,21 @@ def read_identity(data: bytes) -> Identity | None:
     undefined-length sequence (PS3.5 §7.5) and its items to their delimiters. Defined-length sequences it keeps as raw
     bytes until asked, so they are skipped whole here too.
     """
+    walked = walk_elements(data, _IDENTITY_WANTED)
+    if walked is None:
+        return None
+    meta, implicit, found = walked
+    try:
+        return _identity(data, meta, found, implicit)
+    except (RecursionError, struct.error, IndexError, ValueError, TypeError):
+        return None
+
+
+def walk_elements(data: bytes, wanted: frozenset[int]) -> tuple[dict[int, list[str]], bool, _Found] | None:
+    """The File Meta UIs, whether the data set is Implicit VR, and where the top-level elements of `wanted` lie (a
+    sequence's too, of defined length or not) in a Part-10 file in Explicit or Implicit VR Little Endian, from one walk
+    over all its elements that reads it as pydicom reads it; None for anything pydicom would read another way or
+    refuse (as `read_identity` says)."""
     if config.settings.reading_validation_mode == config.RAISE or data[128:_PREAMBLE_END] != b"DICM":
         return None
     try:
@@ -463,17 +478,25 @@ def read_identity(data: bytes) -> Identity | None:
         else:
             return None
         found: _Found = {}
-        if offset >= len(data) or _walk(data, offset, len(data), implicit, False, found) != len(data):
+        if offset >= len(data) or _walk(data, offset, len(data), implicit, False, found, wanted) != len(data):
             return None
-        return _identity(data, meta, found, implicit)
+        return meta, implicit, found
     except (RecursionError, struct.error, IndexError, ValueError, TypeError):
         return None
 
 
-def _walk(data: bytes, offset: int, limit: int, implicit: bool, delimited: bool, found: _Found | None) -> int | None:
+def _walk(
+    data: bytes,
+    offset: int,
+    limit: int,
+    implicit: bool,
+    delimited: bool,
+    found: _Found | None,
+    wanted: frozenset[int] = _IDENTITY_WANTED,
+) -> int | None:
     """Past the elements from `offset` to `limit` or, when `delimited`, past the Item Delimitation Item (PS3.5 §7.5);
-    None when pydicom would read them otherwise. At the top level (`found`), tags must ascend, and the values of the
-    tags the identity needs are noted."""
+    None when pydicom would read them otherwise. At the top level (`found`), tags must ascend, and where the values
+    of the `wanted` tags lie is noted."""
     previous = -1
     while offset < limit:
         if offset + 8 > limit:
@@ -505,12 +528,14 @@ def _walk(data: bytes, offset: int, limit: int, implicit: bool, delimited: bool,
             end = _skip_items(data, start, limit, implicit)
             if end is None:
                 return None
+            if found is not None and tag in wanted:
+                found[tag] = (vr, start, end)  # an undefined-length sequence: only its presence matters
             offset = end
         else:
             end = start + length
             if end > limit:
                 return None
-            if found is not None and tag in _IDENTITY_WANTED:
+            if found is not None and tag in wanted:
                 found[tag] = (vr, start, end)
             offset = end
         previous = tag

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+from pydicom import config
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels.decoders.base import get_decoder
@@ -18,6 +21,7 @@ from pydicom.pixels.utils import pixel_array
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from yilian.dicom.frames import FrameNotFoundError, is_native, number_of_frames
+from yilian.dicom.header import walk_elements
 
 MediaType = Literal["image/jpeg", "image/png", "image/gif"]
 Window = tuple[float, float, str]
@@ -142,14 +146,51 @@ def render(
     inverted so that display is always MONOCHROME2-like. Colour (RGB, YBR, palette) is output as RGB. The
     encoded image carries no metadata, so nothing of the patient leaks through it.
     """
+    _check_options(media_type, quality)
+    return _finish(to_display_pixels(ds, frame, window=window), media_type, quality, viewport)
+
+
+def _check_options(media_type: str, quality: int | None) -> None:
     if media_type not in _PIL_FORMATS:
         raise RenderParameterError(f"{media_type} is not a rendered media type (image/jpeg, image/png, image/gif)")
     if quality is not None and not 1 <= quality <= 100:
         raise RenderParameterError(f"quality {quality} is outside 1 to 100")
-    image = Image.fromarray(to_display_pixels(ds, frame, window=window))
+
+
+def _finish(
+    pixels: NDArray[np.uint8], media_type: str, quality: int | None, viewport: Viewport | tuple[int, ...] | None
+) -> bytes:
+    image = Image.fromarray(pixels)
     if viewport is not None:
         image = _apply_viewport(image, Viewport(*viewport))
     return _encode(image, media_type, quality)
+
+
+def render_file(
+    data: bytes,
+    frame: int = 1,
+    *,
+    media_type: str = "image/jpeg",
+    window: Window | None = None,
+    quality: int | None = None,
+    viewport: Viewport | tuple[int, ...] | None = None,
+) -> bytes | None:
+    """`render(dcmread(data), frame, ...)`, the same bytes, for a plain Part-10 file read from one walk over its
+    elements instead of pydicom's reader (which is most of the CPU of reading a file to render it): native Explicit
+    or Implicit VR Little Endian grayscale of one sample, Bits Allocated 8, 16 or 32, with no Modality or VOI LUT, no
+    functional groups, and every attribute rendering reads in the one plain form pydicom reads to the same value.
+    None for anything else (or a frame it does not have): the caller reads the file with pydicom and renders it."""
+    plain = _plain_frame(data, frame - 1)
+    if plain is None:
+        return None
+    _check_options(media_type, quality)
+    values = _rescale(plain.pixels, plain.slope, plain.intercept)
+    if window is None:
+        window = plain.window
+    out = _window(values, *window) if window is not None else _stretch(values)
+    if plain.monochrome1:
+        np.subtract(255, out, out=out)
+    return _finish(out, media_type, quality, viewport)
 
 
 def thumbnail(ds: Dataset, *, size: int = THUMBNAIL_SIZE, quality: int = 80) -> bytes:
@@ -229,7 +270,21 @@ def native_pixels(ds: Dataset, index: int) -> NDArray[Any] | None:
     size = rows * columns * allocated // 8
     if rows < 1 or columns < 1 or not 0 <= index < (frames or 1) or len(data) < (frames or 1) * size:
         return None  # pydicom refuses a value too short for all the frames; let it say so
+    return _native_frame(data, rows, columns, allocated, stored, representation, index)
+
+
+def _native_frame(
+    data: bytes | bytearray | memoryview,
+    rows: int,
+    columns: int,
+    allocated: int,
+    stored: int,
+    representation: int,
+    index: int,
+) -> NDArray[Any]:
+    """Frame `index` of a native value whose attributes `native_pixels` (or `_plain_frame`) found sane."""
     dtype = f"<{'ui'[representation]}{allocated // 8}"
+    size = rows * columns * allocated // 8
     pixels = np.frombuffer(data, dtype=dtype, count=rows * columns, offset=index * size).reshape(rows, columns)
     if stored < allocated:
         shift = allocated - stored
@@ -239,6 +294,124 @@ def native_pixels(ds: Dataset, index: int) -> NDArray[Any] | None:
 
 
 _NATIVE_ATTRIBUTES = ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "BitsStored", "PixelRepresentation")
+
+
+# --- Plain files: the attributes rendering reads, from the file's bytes -------------------------------------
+
+
+class _PlainFrame(NamedTuple):
+    pixels: NDArray[Any]  # as native_pixels gives the frame
+    monochrome1: bool
+    slope: float
+    intercept: float
+    window: Window | None  # the image's own
+
+
+class _NotPlain(Exception):
+    """Something `_plain_frame` leaves to pydicom."""
+
+
+def _tags(*keywords: str) -> dict[str, int]:
+    tags = {keyword: tag_for_keyword(keyword) for keyword in keywords}
+    if None in tags.values():
+        raise KeyError(f"not a DICOM keyword: {[keyword for keyword, tag in tags.items() if tag is None]}")
+    return cast(dict[str, int], tags)
+
+
+_PLAIN_VRS = {"Rows": b"US", "Columns": b"US", "SamplesPerPixel": b"US", "BitsAllocated": b"US", "BitsStored": b"US",
+              "PixelRepresentation": b"US", "PhotometricInterpretation": b"CS", "NumberOfFrames": b"IS",
+              "RescaleSlope": b"DS", "RescaleIntercept": b"DS", "WindowCenter": b"DS", "WindowWidth": b"DS",
+              "VOILUTFunction": b"CS"}  # fmt: skip
+_PLAIN_TAGS = _tags(*_PLAIN_VRS, "PixelData")
+# Present at all (even empty), each sends rendering another way: the file is not plain.
+_NOT_PLAIN = ("FloatPixelData", "DoubleFloatPixelData", "ModalityLUTSequence", "VOILUTSequence",
+               "PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence")  # fmt: skip
+_NOT_PLAIN_TAGS = frozenset(_tags(*_NOT_PLAIN).values())
+_WALKED = frozenset(_PLAIN_TAGS.values()) | _NOT_PLAIN_TAGS
+_DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_PLAIN_FUNCTIONS = {b"LINEAR": "LINEAR", b"LINEAR_EXACT": "LINEAR_EXACT", b"SIGMOID": "SIGMOID"}
+_PHOTOMETRIC = {b"MONOCHROME1": True, b"MONOCHROME2": False}  # inverted?
+
+
+def _plain_frame(data: bytes, index: int) -> _PlainFrame | None:
+    """Frame `index` (0-based) and the attributes rendering reads, as the Dataset path finds them, or None."""
+    if config.use_DS_numpy or config.use_DS_decimal or config.use_IS_numpy:
+        return None  # pydicom's DS and IS would not be plain floats and ints
+    walked = walk_elements(data, _WALKED)
+    if walked is None:
+        return None
+    _, implicit, found = walked
+    if not _NOT_PLAIN_TAGS.isdisjoint(found):
+        return None
+    try:
+        return _plain_values(data, found, implicit, index)
+    except _NotPlain:
+        return None
+
+
+def _plain_values(data: bytes, found: dict[int, tuple[bytes, int, int]], implicit: bool, index: int) -> _PlainFrame:
+    def raw(keyword: str) -> bytes | None:
+        element = found.get(_PLAIN_TAGS[keyword])
+        if element is None:
+            return None
+        vr, start, end = element
+        if not implicit and vr != _PLAIN_VRS.get(keyword, vr):
+            raise _NotPlain(keyword)  # another VR: pydicom reads another value
+        return data[start:end]
+
+    rows, columns, samples, allocated, stored, representation = (_us(raw(keyword)) for keyword in _NATIVE_ATTRIBUTES)
+    frames = _frames(raw("NumberOfFrames"))
+    pixel_data = found.get(_PLAIN_TAGS["PixelData"])
+    photometric = _PHOTOMETRIC.get((raw("PhotometricInterpretation") or b"").rstrip(b" "))
+    if pixel_data is None or (not implicit and pixel_data[0] not in (b"OB", b"OW")) or photometric is None:
+        raise _NotPlain("pixels")
+    if samples != 1 or representation not in (0, 1) or allocated not in (8, 16, 32) or not 1 <= stored <= allocated:
+        raise _NotPlain("layout")
+    size = rows * columns * allocated // 8
+    _, start, end = pixel_data
+    if rows < 1 or columns < 1 or not 0 <= index < frames or end - start < frames * size:
+        raise _NotPlain("frames")
+    pixels = _native_frame(memoryview(data)[start:end], rows, columns, allocated, stored, representation, index)
+    slope, intercept = _single_ds(raw("RescaleSlope")), _single_ds(raw("RescaleIntercept"))
+    center, width = _ds_values(raw("WindowCenter")), _ds_values(raw("WindowWidth"))
+    function = raw("VOILUTFunction")
+    name = "LINEAR" if function is None else _PLAIN_FUNCTIONS.get(function.rstrip(b" "))
+    if name is None:
+        raise _NotPlain("VOILUTFunction")
+    window = _image_window(center[0] if center else None, width[0] if width else None, name)
+    return _PlainFrame(pixels, photometric, float(slope or 1), float(intercept or 0), window)
+
+
+def _us(value: bytes | None) -> int:
+    if value is None or len(value) != 2:
+        raise _NotPlain("US")  # absent or multi-valued: pydicom's value is not one int
+    return int.from_bytes(value, "little")
+
+
+def _frames(value: bytes | None) -> int:
+    if value is None:
+        return 1
+    text = value.strip(b" ")
+    if not text.isdigit() or int(text) < 1:
+        raise _NotPlain("NumberOfFrames")
+    return int(text)
+
+
+def _ds_values(value: bytes | None) -> list[float] | None:
+    """A DS value's numbers as pydicom reads them (DSfloat is a float of the same text); None when empty."""
+    if value is None or not value.strip(b" "):
+        return None
+    texts = [text.strip(b" ") for text in value.split(b"\\")]
+    if not all(_DECIMAL.fullmatch(text) for text in texts):
+        raise _NotPlain("DS")
+    return [float(text) for text in texts]
+
+
+def _single_ds(value: bytes | None) -> float | None:
+    numbers = _ds_values(value)
+    if numbers is not None and len(numbers) != 1:
+        raise _NotPlain("DS")  # pydicom's value is a MultiValue, which float() refuses
+    return numbers[0] if numbers else None
 
 
 def _functional_group(ds: Dataset, index: int, sequence: str) -> Dataset | None:
@@ -258,8 +431,10 @@ def _modality(pixels: NDArray[Any], ds: Dataset, index: int) -> NDArray[np.float
     source = _functional_group(ds, index, "PixelValueTransformationSequence") or ds
     if "ModalityLUTSequence" in ds:
         return np.asarray(apply_modality_lut(pixels, ds), dtype=np.float32)
-    slope = float(source.get("RescaleSlope", 1) or 1)
-    intercept = float(source.get("RescaleIntercept", 0) or 0)
+    return _rescale(pixels, float(source.get("RescaleSlope", 1) or 1), float(source.get("RescaleIntercept", 0) or 0))
+
+
+def _rescale(pixels: NDArray[Any], slope: float, intercept: float) -> NDArray[np.float32]:
     values = pixels.astype(np.float32)
     if slope != 1:
         values *= np.float32(slope)
@@ -271,12 +446,20 @@ def _modality(pixels: NDArray[Any], ds: Dataset, index: int) -> NDArray[np.float
 def _default_voi(values: NDArray[np.float32], ds: Dataset, index: int) -> NDArray[np.uint8]:
     source = _functional_group(ds, index, "FrameVOILUTSequence") or ds
     center, width = _first(source.get("WindowCenter")), _first(source.get("WindowWidth"))
-    if center is not None and width is not None and width > 0:
-        function = str(source.get("VOILUTFunction", "LINEAR")).strip().lower().replace("_", "-")
-        return _window(values, center, max(width, 1.0), function if function in _WINDOW_FUNCTIONS else "linear")
+    window = _image_window(center, width, source.get("VOILUTFunction", "LINEAR"))
+    if window is not None:
+        return _window(values, *window)
     if "VOILUTSequence" in ds:
         return _stretch(np.asarray(apply_voi(values, ds), dtype=np.float32))
     return _stretch(values)
+
+
+def _image_window(center: float | None, width: float | None, function: Any) -> Window | None:
+    """The image's own window (its first Window Center/Width and VOI LUT Function), when it has a usable one."""
+    if center is None or width is None or width <= 0:
+        return None
+    name = str(function).strip().lower().replace("_", "-")
+    return center, max(width, 1.0), name if name in _WINDOW_FUNCTIONS else "linear"
 
 
 def _first(value: Any) -> float | None:

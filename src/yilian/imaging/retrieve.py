@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import io
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Sequence
@@ -317,8 +318,18 @@ class _ReadFailed(Exception):
 
 
 def _read_and_render(blobs: BlobStore, key: str, frame: int, media_type: str, options: dict[str, Any]) -> bytes:
+    """A plain file is rendered from its bytes (`render_file`: the same image without pydicom's reader), anything
+    else from the data set pydicom reads of the same bytes."""
     try:
-        ds = _read_dataset(blobs, key)
+        with blobs.open(key) as f:
+            data = f.read()
+    except Exception as exc:
+        raise _ReadFailed(exc) from exc
+    image = dicom_render.render_file(data, frame, media_type=media_type, **options)
+    if image is not None:
+        return image
+    try:
+        ds = dcmread(io.BytesIO(data))
     except Exception as exc:
         raise _ReadFailed(exc) from exc
     return dicom_render.render(ds, frame, media_type=media_type, **options)
