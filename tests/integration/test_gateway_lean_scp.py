@@ -4,9 +4,12 @@ transfer syntaxes, 4 KiB PDUs), an A-ABORT for broken PDUs mid-association, and 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import shutil
 import socket
+import sqlite3
 import struct
 import subprocess
 import time
@@ -16,6 +19,9 @@ from pathlib import Path
 
 import pytest
 from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
 from pynetdicom import AE
 from pynetdicom.dimse_messages import C_ECHO_RQ, C_STORE_RQ
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
@@ -380,3 +386,140 @@ def test_a_silent_socket_is_closed_and_an_idle_association_aborted(scps: Callabl
         started = time.monotonic()
         assert read_pdu(idle) == struct.pack(">BBI", 0x07, 0, 4) + bytes(4)  # A-ABORT, service user, as pynetdicom
         assert 0.9 < time.monotonic() - started < 4
+
+
+# -- data sets cut at awkward places ------------------------------------------------------------------------------
+
+
+def _pdv(context_id: int, control: int, value: bytes) -> bytes:
+    return struct.pack(">IBB", len(value) + 2, context_id, control) + value
+
+
+def _pdu(*pdvs: bytes) -> bytes:
+    body = b"".join(pdvs)
+    return struct.pack(">BBI", 0x04, 0, len(body)) + body
+
+
+def _cut(data: bytes, sizes: list[int]) -> list[bytes]:
+    """`data` in pieces of the given sizes, cycling through them (never an empty piece unless data is empty)."""
+    pieces, offset, index = [], 0, 0
+    while offset < len(data) or not pieces:
+        size = sizes[index % len(sizes)]
+        pieces.append(data[offset : offset + size])
+        offset, index = offset + size, index + 1
+    return pieces
+
+
+def _pdvs(context_id: int, control: int, pieces: list[bytes]) -> list[bytes]:
+    """One PDV per piece, the last one flagged as the message part's last fragment."""
+    return [_pdv(context_id, control | (0x02 if i == len(pieces) - 1 else 0), p) for i, p in enumerate(pieces)]
+
+
+def _command(context_id: int, sop_instance: str, message_id: int) -> bytes:
+    """The C-STORE-RQ command set as pynetdicom encodes it (its one PDV value)."""
+    pdus = store_message(context_id, sop_instance, b"x", 0, message_id=message_id)
+    return pdus[12 : 6 + struct.unpack_from(">I", pdus, 2)[0]]  # the first PDU's one PDV: the command set
+
+
+Message = tuple[int, str, bytes, int]  # context ID, SOP Instance UID, data set, message ID
+
+
+def _awkward_plans(explicit: Message, implicit: Message, big: Message) -> dict[str, tuple[list[Message], bytes]]:
+    """Named ways of cutting C-STOREs into PDVs and PDUs: (the messages, all their PDUs)."""
+
+    def pdvs(message: Message, command_sizes: list[int], data_sizes: list[int]) -> tuple[list[bytes], list[bytes]]:
+        cx, uid, data, message_id = message
+        command = _command(cx, uid, message_id)
+        return _pdvs(cx, 0x01, _cut(command, command_sizes)), _pdvs(cx, 0x00, _cut(data, data_sizes))
+
+    plans = {}
+    # every PDV its own PDU: the command and the first 300 bytes of the data set one byte at a time
+    command, data = pdvs(explicit, [1], [1] * 300 + [len(explicit[2])])
+    plans["1-byte PDVs, one per PDU"] = ([explicit], b"".join(_pdu(p) for p in command + data))
+    # odd sizes, several PDVs per PDU, the command cut in 1-byte PDVs in the same PDU as the data set's start
+    command, data = pdvs(implicit, [1], [1, 2, 3, 5, 7, 11, 13, 4093])
+    groups = [command + data[:5], *[data[i : i + 9] for i in range(5, len(data), 9)]]
+    plans["odd sizes, many PDVs per PDU"] = ([implicit], b"".join(_pdu(*group) for group in groups))
+    # two C-STOREs in one PDU: the second's command right after the first's last fragment
+    command_1, data_1 = pdvs(explicit, [1 << 20], [60000])
+    command_2, data_2 = pdvs(implicit, [1 << 20], [70000])
+    plans["two messages in one PDU"] = ([explicit, implicit], _pdu(*command_1, *data_1, *command_2, *data_2))
+    # PDUs of changing sizes, one past the PDU buffer kept, and a data set past the first data set buffer
+    command, data = pdvs(big, [1 << 20], [100, 1_500_000, 50, 200_000, 7, 1_100_000])
+    plans["PDUs small and over 1 MiB"] = ([big], b"".join(_pdu(p) for p in command + data))
+    return plans
+
+
+def _implicit_data_set(ds: Dataset) -> bytes:
+    out = DicomBytesIO()
+    out.is_little_endian, out.is_implicit_VR = True, True
+    write_dataset(out, ds)
+    return out.getvalue()
+
+
+def _send_and_read(port: int, rq: bytes, pdus: bytes, responses: int) -> list[bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(rq)
+        answers = [read_pdu(sock)]
+        sock.sendall(pdus)
+        answers += [read_response(sock) for _ in range(responses)]
+        sock.sendall(struct.pack(">BBI", 0x05, 0, 4) + bytes(4))
+        answers.append(read_pdu(sock))
+    return answers
+
+
+def _rows(scp: Scp) -> list[tuple[str, str, str, int]]:
+    """The queue's rows, each checked against its file: named by the SHA-256 of its bytes, of its size."""
+    with contextlib.closing(sqlite3.connect(scp.spool / "queue.sqlite3")) as db:
+        rows = sorted(db.execute("SELECT sop_instance_uid, path, sha256, size FROM instance"))
+    for _uid, path, sha256, size in rows:
+        content = (scp.spool / path).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == sha256 and len(content) == size, path
+    return rows
+
+
+@pytest.mark.parametrize("plan", ["1-byte PDVs, one per PDU", "odd sizes, many PDVs per PDU", "two messages in one PDU",
+                                  "PDUs small and over 1 MiB"])  # fmt: skip
+def test_data_sets_cut_at_awkward_places_are_stored_as_pynetdicom_stores_them(
+    scps: Callable[..., dict[str, Scp]], plan: str
+) -> None:
+    """The lean SCP copies each fragment behind the File Meta and hashes it as it arrives. Sent cut at awkward
+    places, the same C-STOREs get the answers pynetdicom gives them sent plainly (one PDV per PDU; pynetdicom does
+    not read a second message from the PDU that ended the first), and the same spooled files and queue rows."""
+    explicit_ds, implicit_ds = dicom_gen.ct_series(2, 64, 64)
+    big_ds = dicom_gen.ct_series(1, 1024, 1024)[0]  # 2 MiB of pixels
+    explicit = (1, str(explicit_ds.SOPInstanceUID), _dataset(dicom_gen.to_bytes(explicit_ds)), 7)
+    implicit = (3, str(implicit_ds.SOPInstanceUID), _implicit_data_set(implicit_ds), 8)
+    big = (1, str(big_ds.SOPInstanceUID), _dataset(dicom_gen.to_bytes(big_ds)), 9)
+    messages, awkward = _awkward_plans(explicit, implicit, big)[plan]
+    plain = b"".join(store_message(cx, uid, data, 16384, message_id=mid) for cx, uid, data, mid in messages)
+    rq = associate_rq([(1, CT, [EXPLICIT]), (3, CT, [IMPLICIT])], max_pdu=0)
+    pair = scps()
+    lean = _send_and_read(pair["lean"].port, rq, awkward, len(messages))
+    reference = _send_and_read(pair["pynetdicom"].port, rq, plain, len(messages))
+    assert lean == reference
+    assert all(b"\x00\x00\x00\x09\x02\x00\x00\x00\x00\x00" in answer for answer in lean[1:-1])  # Success
+    assert len(pair["lean"].queued()) == len(messages) and pair["lean"].queued() == pair["pynetdicom"].queued()
+    assert _rows(pair["lean"]) == _rows(pair["pynetdicom"])
+
+
+@pytest.mark.parametrize("uid", ["1.2.3.abc", "1.02.3", "1.2.3.4 "])
+def test_a_command_uid_that_is_not_plain_is_stored_as_pynetdicom_stores_it(
+    scps: Callable[..., dict[str, Scp]], uid: str
+) -> None:
+    """UIDs the File Meta by hand leaves to pydicom (so the lean SCP does not hash as the data set arrives, and hands
+    it to store_received): the same answer and files as pynetdicom's, for the data set as is and with that UID."""
+    ds = dicom_gen.ct_series(1, 32, 32)[0]
+    as_is = _dataset(dicom_gen.to_bytes(ds))
+    ds.SOPInstanceUID = uid.strip()
+    renamed = _dataset(dicom_gen.to_bytes(ds))
+    steps = [
+        associate_rq([(1, CT, [EXPLICIT])]),
+        store_message(1, uid, as_is, 16384, message_id=1),
+        store_message(1, uid, renamed, 16384, message_id=2),
+    ]
+    pair = scps()
+    answers = {mode: conversation(scp.port, steps) for mode, scp in pair.items()}
+    assert answers["lean"] == answers["pynetdicom"]
+    assert pair["lean"].queued() == pair["pynetdicom"].queued()
+    assert _rows(pair["lean"]) == _rows(pair["pynetdicom"])

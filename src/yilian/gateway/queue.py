@@ -157,13 +157,24 @@ class InstanceQueue:
         self._free = (free - needed, measured_at)
         return free
 
-    def put(self, data: bytes, *, sop_instance_uid: str, sop_class_uid: str, study_instance_uid: str) -> Received:
+    def put(
+        self,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        sop_instance_uid: str,
+        sop_class_uid: str,
+        study_instance_uid: str,
+    ) -> Received:
         """Make the instance durable: file written and fsynced, directory fsynced, then the row committed.
+
+        `sha256` is the hex digest of `data` when the caller has it already (hashed as the bytes arrived).
 
         Identical bytes already queued or sent are not queued again. The same SOP Instance UID with other bytes
         is a new version, queued after the earlier one; the cloud decides whether it conflicts.
         """
-        sha256 = hashlib.sha256(data).hexdigest()
+        if sha256 is None:
+            sha256 = hashlib.sha256(data).hexdigest()
         with self._lock:
             existing = self._db.execute(
                 "SELECT id, state, path FROM instance WHERE sop_instance_uid = ? AND sha256 = ?",

@@ -27,7 +27,7 @@ from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.reactor import WaitingRequestHandler
 from yilian.gateway.settings import GatewaySettings
 from yilian.gateway.storage_scp import LeanAssociationServer, LeanRequestHandler
-from yilian.gateway.store import ERROR_COMMENT_MAX, PROCESSING_FAILURE, store_received
+from yilian.gateway.store import ERROR_COMMENT_MAX, PROCESSING_FAILURE, store_file, store_received
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def start_scp(
         server.configure_lean(
             slots,
             functools.partial(store_received, queue=queue, min_free_bytes=settings.min_free_bytes, on_queued=on_queued),
+            functools.partial(store_file, queue=queue, min_free_bytes=settings.min_free_bytes, on_queued=on_queued),
             association_request_seconds=settings.association_request_seconds,
             idle_seconds=settings.idle_seconds,
             max_connections=settings.max_connections,

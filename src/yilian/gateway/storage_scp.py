@@ -14,11 +14,13 @@ MSG_PEEK and decides:
 * anything else (Query/Retrieve contexts, unusual items, malformed or oversized PDUs, refused calling AEs, full
   slots) goes to pynetdicom untouched, on the same socket: its answer is the one the gateway always gave.
 
-The store itself is gateway.store.store_received, the same code pynetdicom's path (scp.handle_store) calls.
+The store itself is gateway.store.store_received, the same code pynetdicom's path (scp.handle_store) calls, or
+its store_file with the Part-10 file it would build, when the data set arrived behind its File Meta (_DataSet).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import ssl
@@ -42,6 +44,7 @@ from yilian.gateway import dicom_ul
 from yilian.gateway.admission import REJECT_LOCAL_LIMIT, AssociationSlots, proposes_storage
 from yilian.gateway.dicom_ul import ProtocolError
 from yilian.gateway.reactor import WaitingRequestHandler
+from yilian.gateway.store import file_meta
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,10 @@ LEAN_ABSTRACT_SYNTAXES = frozenset(
 MAX_ASSOCIATE_RQ_BYTES = 64 * 1024
 # The largest P-DATA-TF taken here: we announce 1 MiB (scp.MAX_PDU_BYTES); a peer far past it is broken.
 MAX_PDU_BYTES = 16 * 1024 * 1024
+# PDUs up to what we announce are read into one buffer the association keeps; a bigger one gets a buffer of its own.
+KEPT_PDU_BYTES = 1024 * 1024 + 6
+# A data set's buffer is kept for the association's next one up to this size (a CT or MR slice, a radiograph).
+KEPT_DATA_SET_BYTES = 32 * 1024 * 1024
 _PLAIN_USER_ITEMS = (
     MaximumLengthNotification,
     ImplementationClassUIDNotification,
@@ -65,6 +72,14 @@ class StoreReceived(Protocol):
 
     def __call__(
         self, dataset: bytes, *, transfer_syntax: str, sop_class_uid: str, sop_instance_uid: str, calling_ae: str
+    ) -> tuple[int, str | None]: ...
+
+
+class StoreFile(Protocol):
+    """gateway.store.store_file, bound likewise: the Part-10 file store_received would build, and its SHA-256."""
+
+    def __call__(
+        self, data: bytes, *, sha256: str | None, sop_instance_uid: str, calling_ae: str
     ) -> tuple[int, str | None]: ...
 
 
@@ -140,6 +155,7 @@ class LeanAssociationServer(ThreadedAssociationServer):
         self,
         slots: AssociationSlots,
         store: StoreReceived,
+        store_file: StoreFile,
         *,
         association_request_seconds: float,
         idle_seconds: float,
@@ -147,6 +163,7 @@ class LeanAssociationServer(ThreadedAssociationServer):
     ) -> None:
         self.slots = slots
         self.store = store
+        self.store_file = store_file
         self.association_request_seconds = association_request_seconds
         self.idle_seconds = idle_seconds
         self.max_connections = max_connections
@@ -243,14 +260,15 @@ class _Association:
         self.transfer_syntax: dict[int, str] = {}
         self.peer_max_pdu = 0
         self._header = bytearray(6)
+        self._pdu = bytearray(0)  # P-DATA-TF bodies up to KEPT_PDU_BYTES, read one after another into this
+        self._data_set = _DataSet()
 
     def run(self) -> bool:
         """Serve until the association ends; True if it ended by A-RELEASE (the A-RELEASE-RP sent)."""
         self.sock.recv(len(self.rq), socket.MSG_WAITALL)  # the A-ASSOCIATE-RQ we peeked, now taken off the socket
         self.sock.sendall(self._accept())
         self.sock.settimeout(self.server.idle_seconds)
-        command: list[memoryview] = []
-        dataset: list[memoryview] = []
+        command: list[bytes] = []
         command_values: dict[int, bytes] | None = None
         context_id = 0
         try:
@@ -266,23 +284,23 @@ class _Association:
                         if control & 0x01:
                             if command_values is not None:
                                 raise ProtocolError("a command fragment while a data set was expected", 0x02)
-                            command.append(fragment)
+                            command.append(bytes(fragment))  # the PDU's buffer is read into again
                             if control & 0x02:
                                 command_values = dicom_ul.read_command_set(b"".join(command))
                                 command.clear()
                                 context_id = pdv_context
                                 if dicom_ul.us_value(command_values, dicom_ul.COMMAND_DATA_SET_TYPE) == 0x0101:
-                                    self._serve(context_id, command_values, [])
+                                    self._serve(context_id, command_values, has_data_set=False)
                                     command_values = None
+                                else:
+                                    self._data_set.start(self._file_meta(context_id, command_values))
                         else:
                             if command_values is None or pdv_context != context_id:
                                 raise ProtocolError("a data set fragment without its command", 0x02)
-                            dataset.append(fragment)
+                            self._data_set.add(fragment)
                             if control & 0x02:
-                                values, fragments = command_values, list(dataset)
-                                command_values = None
-                                dataset.clear()
-                                self._serve(context_id, values, fragments)
+                                values, command_values = command_values, None
+                                self._serve(context_id, values, has_data_set=True)
                 elif kind == dicom_ul.A_RELEASE_RQ:
                     self.sock.sendall(dicom_ul.A_RELEASE_RP_PDU)
                     return True
@@ -352,8 +370,13 @@ class _Association:
         kind, length = dicom_ul.PDU_HEADER.unpack_from(header)
         if length > MAX_PDU_BYTES:
             raise ProtocolError(f"a PDU of {length} bytes", 0x06)
-        body = bytearray(length)
-        view = memoryview(body)
+        if length > KEPT_PDU_BYTES:
+            body = bytearray(length)
+        else:
+            if length > len(self._pdu):
+                self._pdu = bytearray(length)
+            body = self._pdu
+        view = memoryview(body)[:length]
         self._read_into(view)
         return kind, view
 
@@ -366,7 +389,21 @@ class _Association:
                 raise ConnectionError("the peer closed the connection")
             read += got
 
-    def _serve(self, context_id: int, values: dict[int, bytes], fragments: list[memoryview]) -> None:
+    def _file_meta(self, context_id: int, values: dict[int, bytes]) -> bytes | None:
+        """The spooled file's File Meta for a C-STORE-RQ's coming data set, so its bytes can follow it as they arrive;
+        None for another command, a missing UID, or File Meta that cannot be built (store_received answers that)."""
+        if dicom_ul.us_value(values, dicom_ul.COMMAND_FIELD) != dicom_ul.C_STORE_RQ:
+            return None
+        sop_class = dicom_ul.ui_value(values, dicom_ul.AFFECTED_SOP_CLASS_UID)
+        sop_instance = dicom_ul.ui_value(values, dicom_ul.AFFECTED_SOP_INSTANCE_UID)
+        if sop_class is None or sop_instance is None:
+            return None
+        try:
+            return file_meta(sop_class, sop_instance, self.transfer_syntax[context_id])
+        except Exception:  # store_received builds it again and answers the failure as it always did
+            return None
+
+    def _serve(self, context_id: int, values: dict[int, bytes], *, has_data_set: bool) -> None:
         """One DIMSE request (PS3.7 9.1): C-STORE or C-ECHO, answered as pynetdicom answers it."""
         field = dicom_ul.us_value(values, dicom_ul.COMMAND_FIELD)
         message_id = dicom_ul.us_value(values, dicom_ul.MESSAGE_ID)
@@ -381,20 +418,24 @@ class _Association:
             raise ProtocolError(f"a DIMSE command 0x{field or 0:04X} this SCP does not serve", 0x00)
         sop_instance = dicom_ul.ui_value(values, dicom_ul.AFFECTED_SOP_INSTANCE_UID)
         priority = dicom_ul.us_value(values, dicom_ul.PRIORITY)
-        if message_id is None or sop_class is None or sop_instance is None or priority is None or not fragments:
+        received, sha256 = self._data_set.take()
+        if message_id is None or sop_class is None or sop_instance is None or priority is None or not has_data_set:
             log.warning("Received unexpected C-STORE service message")  # not a valid request: pynetdicom ignores it
             return
         # As pynetdicom's StorageServiceClass: the store judges, whatever the context's SOP class
-        dataset = b"".join(fragments)
-        fragments.clear()
         try:
-            status, comment = self.server.store(
-                dataset,
-                transfer_syntax=self.transfer_syntax[context_id],
-                sop_class_uid=sop_class,
-                sop_instance_uid=sop_instance,
-                calling_ae=self.calling,
-            )
+            if sha256 is not None:  # the Part-10 file store_received would build, hashed as it arrived
+                status, comment = self.server.store_file(
+                    received, sha256=sha256, sop_instance_uid=sop_instance, calling_ae=self.calling
+                )
+            else:
+                status, comment = self.server.store(
+                    received,
+                    transfer_syntax=self.transfer_syntax[context_id],
+                    sop_class_uid=sop_class,
+                    sop_instance_uid=sop_instance,
+                    calling_ae=self.calling,
+                )
         except Exception:  # store_received never raises; pynetdicom answers C211 if a handler does
             log.exception("Exception in the handler bound to 'evt.EVT_C_STORE'")
             status, comment = 0xC211, None
@@ -402,3 +443,49 @@ class _Association:
 
     def _send_command(self, context_id: int, command: bytes) -> None:
         self.sock.sendall(dicom_ul.p_data_tf(context_id, 0x01, command, self.peer_max_pdu))
+
+
+class _DataSet:
+    """A C-STORE's data set as its fragments arrive, copied into one buffer the association keeps: no list of
+    fragments to join, no second copy to put the File Meta in front, no new buffer per instance.
+
+    When the File Meta could be built from the command, the fragments follow it and are hashed as they arrive, so
+    the last one leaves the Part-10 file store_received would build and its SHA-256 (what the queue names the file
+    by) with the hashing done while the rest was still on its way; else the data set alone, for store_received.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray(0)
+        self._size = 0
+        self._hash: Any = None  # hashlib's sha256 while the File Meta leads the buffer
+
+    def start(self, meta: bytes | None) -> None:
+        self._size = 0
+        self._hash = None
+        if meta is not None:
+            self._append(meta)
+            self._hash = hashlib.sha256(meta)
+
+    def add(self, fragment: memoryview) -> None:
+        self._append(fragment)
+        if self._hash is not None:
+            self._hash.update(fragment)
+
+    def take(self) -> tuple[bytes, str | None]:
+        """(the Part-10 file and its SHA-256 hex digest) or (the data set alone, None); the buffer is emptied."""
+        with memoryview(self._buffer) as view:
+            received = bytes(view[: self._size])
+        sha256 = None if self._hash is None else str(self._hash.hexdigest())
+        self.start(None)
+        if len(self._buffer) > KEPT_DATA_SET_BYTES:  # a multi-frame instance: its memory goes back now
+            self._buffer = bytearray(0)
+        return received, sha256
+
+    def _append(self, piece: bytes | memoryview) -> None:
+        end = self._size + len(piece)
+        if end > len(self._buffer):
+            grown = bytearray(max(end, 2 * len(self._buffer), 1024 * 1024))
+            grown[: self._size] = self._buffer[: self._size]
+            self._buffer = grown
+        self._buffer[self._size : end] = piece
+        self._size = end

@@ -52,16 +52,44 @@ def store_received(
     file, so the answer is the same either way.
     """
     try:
-        data = (
-            part10_header(
-                sop_class_uid=sop_class_uid,
-                sop_instance_uid=sop_instance_uid,
-                transfer_syntax=transfer_syntax,
-                implementation_class_uid=PYNETDICOM_IMPLEMENTATION_UID,
-                implementation_version_name=PYNETDICOM_IMPLEMENTATION_VERSION,
-            )
-            + dataset
-        )
+        data = file_meta(sop_class_uid, sop_instance_uid, transfer_syntax) + dataset
+    except Exception as exc:
+        return _processing_failure(exc, sop_instance_uid, calling_ae)
+    return store_file(
+        data,
+        sha256=None,
+        sop_instance_uid=sop_instance_uid,
+        calling_ae=calling_ae,
+        queue=queue,
+        min_free_bytes=min_free_bytes,
+        on_queued=on_queued,
+    )
+
+
+def file_meta(sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str) -> bytes:
+    """The spooled file's preamble and File Meta Information (as pynetdicom writes them) for a received data set."""
+    return part10_header(
+        sop_class_uid=sop_class_uid,
+        sop_instance_uid=sop_instance_uid,
+        transfer_syntax=transfer_syntax,
+        implementation_class_uid=PYNETDICOM_IMPLEMENTATION_UID,
+        implementation_version_name=PYNETDICOM_IMPLEMENTATION_VERSION,
+    )
+
+
+def store_file(
+    data: bytes,
+    *,
+    sha256: str | None,
+    sop_instance_uid: str,
+    calling_ae: str,
+    queue: InstanceQueue,
+    min_free_bytes: int,
+    on_queued: Callable[[], None],
+) -> tuple[int, str | None]:
+    """`store_received` from the Part-10 file it builds: `file_meta(...) + dataset`, with its SHA-256 hex digest
+    when the caller hashed it as it arrived (the lean SCP), else None. The same checks, answers and spooled bytes."""
+    try:
         identity = read_identity(data)  # one walk over the bytes; None: pydicom reads them, as it always did
         if identity is None:
             try:
@@ -84,7 +112,9 @@ def store_received(
             )
             return _failure(FailureReason.OUT_OF_RESOURCES, "the gateway's disk is full")
         try:
-            received = queue.put(data, sop_instance_uid=uids[0], sop_class_uid=uids[1], study_instance_uid=uids[2])
+            received = queue.put(
+                data, sha256=sha256, sop_instance_uid=uids[0], sop_class_uid=uids[1], study_instance_uid=uids[2]
+            )
         except Exception as exc:  # disk or database: the file is not safe, so the modality must keep it
             log.exception("could not queue %s from %s", sop_instance_uid, calling_ae)
             return _failure(FailureReason.OUT_OF_RESOURCES, f"the gateway could not store the file: {exc}")
@@ -93,8 +123,12 @@ def store_received(
         on_queued()
         return SUCCESS, None
     except Exception as exc:
-        log.exception("C-STORE of %s from %s failed", sop_instance_uid, calling_ae)
-        return _failure(PROCESSING_FAILURE, f"the gateway failed: {exc}")
+        return _processing_failure(exc, sop_instance_uid, calling_ae)
+
+
+def _processing_failure(exc: Exception, sop_instance_uid: str, calling_ae: str) -> tuple[int, str]:
+    log.exception("C-STORE of %s from %s failed", sop_instance_uid, calling_ae)
+    return _failure(PROCESSING_FAILURE, f"the gateway failed: {exc}")
 
 
 def _failure(status: int, comment: str) -> tuple[int, str]:
