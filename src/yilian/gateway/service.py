@@ -19,7 +19,7 @@ from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.report_queue import ReportQueue
 from yilian.gateway.scp import start_scp
 from yilian.gateway.settings import GatewaySettings
-from yilian.gateway.uploader import Arrivals, upload_forever
+from yilian.gateway.uploader import Arrivals, upload_forever, wake_from_threads
 from yilian.metrics.exposition import MetricsServer, serve_metrics
 from yilian.metrics.gateway import GatewayQueueCollector
 
@@ -52,9 +52,7 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
     metrics = _serve_metrics(settings, queue)
     wake = asyncio.Event()
 
-    def on_queued() -> None:  # called from the SCP's association threads
-        loop.call_soon_threadsafe(wake.set)
-
+    on_queued = wake_from_threads(loop, wake)  # called from the SCP's association threads
     storing_ended = asyncio.Event()
 
     def on_storing_ended() -> None:  # called from the SCP's association threads

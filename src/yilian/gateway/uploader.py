@@ -95,6 +95,21 @@ class Arrivals:
         return cls(lambda: 1, asyncio.Event())
 
 
+def wake_from_threads(loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> Callable[[], None]:
+    """`wake.set()` for the SCP's threads (each newly queued instance), through the loop, unless `wake` is still set.
+
+    Still set means no lane has cleared it since it was last set, and a lane clears it before each look at the queue,
+    so the next look comes after this call and finds the row committed before it. While the lanes linger or upload
+    (most of a study's arrival), that spares the loop a wake-up per instance.
+    """
+
+    def set_soon() -> None:
+        if not wake.is_set():  # a plain read of the event's flag; the set itself runs on the loop
+            loop.call_soon_threadsafe(wake.set)
+
+    return set_soon
+
+
 @dataclass
 class DirectSender:
     """One lane's STOW-RS connection and the thread that uses it (gateway/stow_connection.py)."""
