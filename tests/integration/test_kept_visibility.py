@@ -5,6 +5,10 @@ A kept answer is the database's byte for byte; a withdrawn grant (here a patient
 served no longer than the window after the withdrawal; another caller never reuses a kept row; a QR grant keeps
 nothing (it is read on every request, so its revocation is at once); a kept instance whose study was deleted is a
 404, as without the kept row.
+
+A viewer scrolling a series asks each slice once: from the second instance of a series on, the rows of the whole
+series are kept by one query (counted here by SQLAlchemy's own statement hook on the real engine), under the same
+window, keys and rules.
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+from pydicom.dataset import Dataset
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.cloud_film import Film, two_hospital_patient
-from tests.support.dicom_gen import ct_series
+from tests.support.dicom_gen import ct_series, dx_image
 from tests.support.stow import CONTENT_TYPE, stow_body
 from yilian.api.app import create_app
 from yilian.api.deps import Resources
@@ -201,3 +209,138 @@ def test_the_window_is_principal_caches() -> None:
     from yilian.api.deps import PrincipalCache
 
     assert VisibleInstances().ttl == PrincipalCache().ttl == WINDOW
+
+
+@contextmanager
+def _instance_queries(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The statements run on `dicom_instances` meanwhile, as PostgreSQL is sent them (SQLAlchemy's cursor hook)."""
+    asked: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "dicom_instances" in statement:
+            asked.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield asked
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _store(api: Api, user: str, images: list[Dataset]) -> list[str]:
+    r = await api.call(user, "POST", "/dicomweb/studies", content=stow_body(images),
+                       headers={"Content-Type": CONTENT_TYPE})  # fmt: skip
+    assert r.status_code == 200, r.text
+    return [f"/dicomweb/studies/{i.StudyInstanceUID}/series/{i.SeriesInstanceUID}/instances/{i.SOPInstanceUID}"
+            for i in images]  # fmt: skip
+
+
+async def _scrolled(api: Api, user: str, instances: list[str], path: str = "/frames/1") -> list[int]:
+    return [(await api.call(user, "GET", i + path, headers=AS_STORED)).status_code for i in instances]
+
+
+async def test_scrolling_a_series_is_the_routes_byte_for_byte(door: Door) -> None:
+    instances = await _store(door.api, "zhao.anping", ct_series(n_slices=5, rows=40, cols=40, patient_id="SCROLL-1"))
+    auth = {"Authorization": f"Bearer {await door.api.token('zhao.anping')}"}
+    for path, accept, query in (
+        ("/frames/1", AS_STORED, {}),
+        ("/rendered", JPEG, {}),
+        ("/frames/1/rendered", {"Accept": "image/png"}, {"window": "40,400,linear"}),
+        ("/frames/2", AS_STORED, {}),  # refusals of kept rows: the same 404
+    ):
+        for instance in instances:
+            url, headers = instance + path, {**auth, **accept}
+            scrolled = await door.api.client.get(url, headers=headers, params=query)
+            routed = await door.routes.get(url, headers=headers, params=query)
+            assert _boundary_free(scrolled) == _boundary_free(routed), (path, instances.index(instance))
+
+
+async def test_after_a_second_instance_the_series_asks_no_more(door: Door, engine: AsyncEngine, clock: Clock) -> None:
+    instances = await _store(door.api, "zhao.anping", ct_series(n_slices=8, rows=32, cols=32, patient_id="SCROLL-2"))
+    await door.api.token("zhao.anping")
+    asked_after = []
+    with _instance_queries(engine) as asked:
+        for instance in instances:
+            assert await _scrolled(door.api, "zhao.anping", [instance]) == [200]
+            asked_after.append(len(asked))
+    assert asked_after == [1, 2, 2, 2, 2, 2, 2, 2], "the first instance, then its series, then nothing: " + str(asked)
+    assert "metadata" not in asked[1], "the series' rows were asked with their metadata"
+
+
+async def test_a_series_larger_than_its_share_keeps_its_first_rows(
+    door: Door, engine: AsyncEngine, clock: Clock
+) -> None:
+    kept = door.resources.visible
+    real_size, kept.size = kept.size, 8
+    real_rows, kept.series_rows = kept.series_rows, 3
+    try:
+        images = ct_series(n_slices=6, rows=32, cols=32, patient_id="SCROLL-BIG")
+        instances = await _store(door.api, "zhao.anping", images)
+        with _instance_queries(engine) as asked:
+            assert await _scrolled(door.api, "zhao.anping", instances) == [200] * 6
+        assert len(asked) == 5, "1: the first; 2: the series' first three rows; 4, 5, 6: one each"
+        assert len(kept) <= 8
+    finally:
+        kept.size, kept.series_rows = real_size, real_rows
+
+
+async def _more_of(api: Api, user: str, instance: str, n: int) -> list[str]:
+    """`n` more images in the series of a one-image DX study, with its patient's attributes."""
+    stored = (await api.ok(user, "GET", instance + "/metadata"))[0]
+    images = []
+    for number in range(2, n + 2):
+        [image] = dx_image(rows=32, cols=32, patient_id=stored["00100020"]["Value"][0],
+                           study_uid=stored["0020000D"]["Value"][0])  # fmt: skip
+        image.SeriesInstanceUID = stored["0020000E"]["Value"][0]
+        image.StudyDate = image.SeriesDate = stored["00080020"]["Value"][0]
+        image.InstanceNumber = number
+        images.append(image)
+    return await _store(api, user, images)
+
+
+async def test_a_withdrawn_consent_ends_a_kept_series_when_the_window_ends(
+    door: Door, engine: AsyncEngine, clock: Clock
+) -> None:
+    own = await two_hospital_patient(door.api, engine)  # its own: the others' studies stay one image each
+    first = await _instance(door.api, "zhao.anping", own.anping_study)
+    instances = [first, *await _more_of(door.api, "zhao.anping", first, 2)]
+    await _consent(door, own, True)
+    assert await _scrolled(door.api, "sun.qingshan", instances[:2]) == [200, 200]  # the second: its series kept
+    await _consent(door, own, False)
+    clock.now += WINDOW - 0.01
+    with _instance_queries(engine) as asked:
+        assert await _scrolled(door.api, "sun.qingshan", instances[2:]) == [200]
+    assert not asked, "the third slice was asked again: its series' rows were not kept"
+    clock.now += 0.01
+    assert await _scrolled(door.api, "sun.qingshan", instances[2:]) == [404], (
+        f"a withdrawn consent's slice was served {WINDOW} s after the query that kept its series"
+    )
+
+
+async def test_another_caller_never_reuses_a_kept_series(door: Door, engine: AsyncEngine, clock: Clock) -> None:
+    instances = await _store(door.api, "zhao.anping", ct_series(n_slices=3, rows=32, cols=32, patient_id="SCROLL-3"))
+    assert await _scrolled(door.api, "zhao.anping", instances[:2]) == [200, 200]
+    with _instance_queries(engine) as asked:
+        assert await _scrolled(door.api, "zhao.anping", instances[2:]) == [200]
+    assert not asked, "the series was not kept for its caller"
+    for other in ("sun.qingshan", "wang.expert"):  # kept for zhao.anping this very moment; never seen by these
+        for path in ("/frames/1", "/rendered"):
+            assert await _scrolled(door.api, other, instances, path) == [404] * 3, (other, path)
+
+
+async def test_an_instance_stored_after_its_series_was_kept_is_served(
+    door: Door, engine: AsyncEngine, clock: Clock
+) -> None:
+    images = ct_series(n_slices=4, rows=32, cols=32, patient_id="SCROLL-4")
+    instances = await _store(door.api, "zhao.anping", images[:3])
+    assert await _scrolled(door.api, "zhao.anping", instances[:2]) == [200, 200]
+    with _instance_queries(engine) as asked:
+        assert await _scrolled(door.api, "zhao.anping", instances[2:]) == [200]
+    assert not asked, "the series was not kept"
+    [late] = await _store(door.api, "zhao.anping", images[3:])
+    auth = {"Authorization": f"Bearer {await door.api.token('zhao.anping')}", **AS_STORED}
+    with _instance_queries(engine) as asked:
+        served = await door.api.client.get(late + "/frames/1", headers=auth)
+    assert len(asked) == 1, "an instance not in the kept series is located on its own"
+    assert _boundary_free(served) == _boundary_free(await door.routes.get(late + "/frames/1", headers=auth))
+    assert served.status_code == 200

@@ -44,3 +44,25 @@ def test_at_most_size_rows_are_kept_the_oldest_dropped_first() -> None:
     kept.put(2, {"n": 2}, asked_at=100.0)  # put again: now the newest
     kept.put(5, {"n": 5}, asked_at=100.0)
     assert kept.get(3) is None and kept.get(2) == {"n": 2}
+
+
+def test_a_series_is_wanted_at_its_second_distinct_instance_within_the_window_and_once() -> None:
+    clock = Clock()
+    kept = VisibleInstances(ttl=2.0, clock=clock)
+    assert not kept.wants_series("s", "a")  # nothing located yet: a lone request
+    kept.note("s", "a", asked_at=clock.now)
+    assert not kept.wants_series("s", "a"), "the same instance asked again fetched its series"
+    assert kept.wants_series("s", "b") and not kept.wants_series("another series", "b")
+    kept.note("s", None, asked_at=clock.now)  # the series asked
+    kept.note("s", "c", asked_at=clock.now)  # an instance located alone meanwhile does not undo that
+    assert not kept.wants_series("s", "d"), "the series was asked twice within the window"
+    clock.now += 2.0
+    assert not kept.wants_series("s", "d")
+    kept.note("s", "d", asked_at=clock.now)  # a new window: again only from the second instance
+    assert kept.wants_series("s", "e")
+    clock.now += 2.0
+    assert not kept.wants_series("s", "e"), "an instance located 2 s ago still counted"
+
+
+def test_a_series_keeps_at_most_half_the_rows() -> None:
+    assert VisibleInstances(size=8192).series_rows == 4096

@@ -60,11 +60,19 @@ class VisibleInstances:
     whole (the API passes its person's token user and generation and the whole Principal) and the instance's UIDs:
     another caller never matches. A grant withdrawn, a case reassigned or a study deleted reaches a kept row within
     `ttl` seconds of the query that found it (the clock starts before the query, not after).
+
+    A viewer scrolling a series asks each slice once, so a row kept per instance never matched there: when a caller
+    locates a second instance of a series within `ttl`, `located_instance` asks for the rows of the whole series
+    (at most `series_rows`, half of `size`: a 5,000-slice series keeps part and leaves room for others) in one query
+    and keeps them here like any other, from that query's start. `_series` notes, per caller and series, which one
+    instance was located (or that the series was asked), for `ttl`.
     """
 
     def __init__(self, ttl: float = 2.0, size: int = 8192, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.size, self.clock = ttl, size, clock
+        self.series_rows = size // 2
         self._kept: OrderedDict[Hashable, tuple[float, dict[str, Any]]] = OrderedDict()  # oldest query first
+        self._series: OrderedDict[Hashable, tuple[float, str | None]] = OrderedDict()  # (asked at, sop or None)
 
     def get(self, key: Hashable) -> dict[str, Any] | None:
         found = self._kept.get(key)
@@ -84,6 +92,23 @@ class VisibleInstances:
     def forget(self, key: Hashable) -> None:
         self._kept.pop(key, None)
 
+    def wants_series(self, series: Hashable, sop: str) -> bool:
+        """Whether locating `sop` makes a second distinct instance of `series` located within `ttl` (and the series
+        was not asked in that time): a lone request, or a thumbnail asked again, never fetches a whole series."""
+        noted = self._series.get(series)
+        return noted is not None and noted[1] not in (None, sop) and self.clock() - noted[0] < self.ttl
+
+    def note(self, series: Hashable, sop: str | None, asked_at: float) -> None:
+        """That `sop` of `series` was located by a query begun at `asked_at` (None: the whole series was asked). An
+        instance noted within `ttl` stays noted; the series asked replaces it."""
+        noted = self._series.get(series)
+        if sop is not None and noted is not None and self.clock() - noted[0] < self.ttl:
+            return
+        self._series.pop(series, None)
+        self._series[series] = (asked_at, sop)
+        while len(self._series) > self.size:
+            self._series.popitem(last=False)
+
     def __len__(self) -> int:
         return len(self._kept)
 
@@ -99,7 +124,8 @@ async def located_instance(
 ) -> tuple[dict[str, Any], Hashable | None]:
     """The one instance a frame or rendered request names, as `located` finds it, and the key of the kept row it
     came from (None: from the database just now). `caller` names the caller's credential for `kept` (None: ask the
-    database every time)."""
+    database every time). The caller's second instance of a series within the window brings the whole series' rows
+    (VisibleInstances); an instance not among them is located alone."""
     if caller is None:
         [row] = await located(engine, principal, study, series, sop)
         return row, None
@@ -107,10 +133,28 @@ async def located_instance(
     found = kept.get(key)
     if found is not None:
         return found, key
+    of_series = (caller, principal, study, series)
+    if kept.wants_series(of_series, sop) and (found := await _located_in_series(engine, kept, of_series, sop)):
+        return found, None
     asked_at = kept.clock()
-    [row] = await located(engine, principal, study, series, sop)
+    [row] = await located(engine, principal, study, series, sop)  # also an instance stored after its series was kept
     kept.put(key, row, asked_at)
+    kept.note(of_series, sop, asked_at)
     return row, None
+
+
+async def _located_in_series(
+    engine: AsyncEngine, kept: VisibleInstances, of_series: tuple[Hashable, Principal, str, str], sop: str
+) -> dict[str, Any] | None:
+    """Every row of the series the caller may see, in one query and kept; `sop`'s among them, or None."""
+    _, principal, study, series = of_series
+    asked_at = kept.clock()
+    kept.note(of_series, None, asked_at)  # before the query: the slices asked meanwhile do not ask the series again
+    async with reading(engine) as conn:
+        rows = await queries.visible_series_rows(conn, principal, study, series, kept.series_rows)
+    for row in rows:
+        kept.put((*of_series, row["sop_instance_uid"]), row, asked_at)
+    return kept.get((*of_series, sop))
 
 
 def metadata_json(rows: list[dict[str, Any]], dicomweb_base: str) -> str:

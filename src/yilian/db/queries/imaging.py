@@ -404,6 +404,22 @@ async def visible_instances(
     return [dict(r) for r in (await conn.execute(query, params)).mappings()]
 
 
+async def visible_series_rows(
+    conn: AsyncConnection, p: Principal, study_instance_uid: str, series_instance_uid: str, limit: int
+) -> list[dict[str, Any]]:
+    """`visible_instances` of one series without metadata (the rows a frame or rendered request locates), the first
+    `limit` of them in its order: a viewer scrolling the series gets every slice's row in one round trip."""
+    query = _visible_series(p, limit)
+    params = {"study": study_instance_uid, "series": series_instance_uid}
+    return [dict(r) for r in (await conn.execute(query, params)).mappings()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _visible_series(p: Principal, limit: int) -> Select[Any]:
+    """`_visible_instances`' statement for a series, limited; built once per caller as that one is."""
+    return _visible_instances(p, True, False, False).limit(limit)
+
+
 @functools.lru_cache(maxsize=1024)
 def _visible_instances(p: Principal, series: bool, sop: bool, metadata: bool) -> Select[Any]:
     """The statement for one caller and one shape of request, built once: a viewer's next request neither builds
