@@ -313,23 +313,25 @@ class InstanceQueue:
                 " FROM instance WHERE state = ? ORDER BY id",
                 (QueueState.QUEUED,),
             )
-            batch: list[QueuedInstance] = []
+            rows: list[tuple[Any, ...]] = []
             seen: set[str] = set()
             total = 0
             for row in cursor:
-                item = QueuedInstance(row[0], row[1], row[2], row[3], self.spool_dir / row[4], row[5], row[6], row[7])
-                if item.sop_instance_uid in seen or item.sop_instance_uid in skip_uids:
-                    seen.add(item.sop_instance_uid)  # a later version waits for the earlier one
+                row_id, uid, size = row[0], row[1], row[6]
+                if uid in seen or uid in skip_uids:
+                    seen.add(uid)  # a later version waits for the earlier one
                     continue
-                if item.id in skip_ids:
+                if row_id in skip_ids:
                     continue
-                if batch and (len(batch) >= max_count or total + item.size > max_bytes):
+                if rows and (len(rows) >= max_count or total + size > max_bytes):
                     break
-                batch.append(item)
-                seen.add(item.sop_instance_uid)
-                total += item.size
+                rows.append(row)
+                seen.add(uid)
+                total += size
             cursor.close()
-        return batch
+        # Built after the lock is given back (the SCP's threads wait for it), and only for the rows taken: the rows
+        # other lanes are sending, passed over above, used to cost an object and a Path each at every look.
+        return [QueuedInstance(r[0], r[1], r[2], r[3], self.spool_dir / r[4], r[5], r[6], r[7]) for r in rows]
 
     def mark_sent(self, ids: Iterable[int]) -> None:
         now = time.time()

@@ -11,9 +11,10 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,13 +26,13 @@ from yilian.gateway.stow_connection import (
     StowConnectFailed,
     StowConnection,
     StowConnectionBroke,
-    StowResponse,
     StowTimedOut,
     direct_connection_possible,
     tls_context,
 )
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _IDLE_POLL_SECONDS = 5.0  # a safety net only: new instances wake the uploader at once
 _PRUNE_EVERY_SECONDS = 3600.0
@@ -125,8 +126,9 @@ class DirectSender:
         )
         return cls(connection, ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-stow"))
 
-    async def post(self, body: StowBody, headers: Mapping[str, str]) -> StowResponse:
-        return await asyncio.get_running_loop().run_in_executor(self.thread, self.connection.post, body, headers)
+    async def run(self, job: Callable[..., _T], *args: object) -> _T:
+        """`job(*args)` on the lane's thread, the one that uses `connection`."""
+        return await asyncio.get_running_loop().run_in_executor(self.thread, job, *args)
 
     def close(self) -> None:
         self.thread.shutdown(wait=False, cancel_futures=True)
@@ -236,64 +238,99 @@ async def upload_batch(
 ) -> bool:
     """POST one batch and record each instance's fate; False when the caller should back off before the next.
 
-    The POST goes through `sender` when given, else through `client`."""
+    The POST goes through `sender` when given, else through `client`. Through `sender`, the files' check, the POST
+    and the recording of its outcome are one job on the lane's thread: one trip off the event loop and back per
+    batch where there were two (the POST, then marking the instances sent)."""
+    if sender is not None:
+        outcome = await sender.run(_upload_direct, settings, queue, sender.connection, batch)
+    else:
+        outcome = await _upload_via_client(settings, queue, client, batch)
+    if isinstance(outcome, bool):
+        return outcome
+    # The answer refused the batch and blamed no instance: one at a time finds the one the cloud will not take.
+    outcomes = [await upload_batch(settings, queue, client, [item], sender) for item in outcome]
+    return all(outcomes)
+
+
+def _upload_direct(
+    settings: GatewaySettings, queue: InstanceQueue, connection: StowConnection, batch: list[QueuedInstance]
+) -> bool | list[QueuedInstance]:
+    """`upload_batch` through the lane's own connection, on the lane's thread (blocking)."""
+    present, missing = _split_missing(batch)
+    if missing:
+        _mark_missing(queue, missing)
+    if not present:
+        return True
+    return _record_outcome(queue, present, _post_direct(settings, connection, present))
+
+
+async def _upload_via_client(
+    settings: GatewaySettings, queue: InstanceQueue, client: httpx.AsyncClient, batch: list[QueuedInstance]
+) -> bool | list[QueuedInstance]:
+    """`upload_batch` through httpx (a proxy is configured): the POST on the loop, the queue's writes in a thread."""
+    present, missing = _split_missing(batch)
+    if missing:
+        await asyncio.to_thread(_mark_missing, queue, missing)
+    if not present:
+        return True
+    result = await _post(settings, client, present)
+    return await asyncio.to_thread(_record_outcome, queue, present, result)
+
+
+def _split_missing(batch: list[QueuedInstance]) -> tuple[list[QueuedInstance], dict[int, str]]:
+    """The instances whose spooled file is still there, and the reason for each of the others."""
     present = [item for item in batch if item.path.exists()]
     missing = {
         item.id: f"the spooled file {item.path} is missing; ask the modality to send it again"
         for item in batch
         if item not in present
     }
-    if missing:
-        await asyncio.to_thread(queue.mark_failed, missing)
-        await asyncio.to_thread(queue.record_error, next(iter(missing.values())))
-    if not present:
-        return True
+    return present, missing
 
-    result = await _post(settings, client, present, sender)
+
+def _mark_missing(queue: InstanceQueue, missing: dict[int, str]) -> None:
+    queue.mark_failed(missing)
+    queue.record_error(next(iter(missing.values())))
+
+
+def _record_outcome(
+    queue: InstanceQueue, present: list[QueuedInstance], result: StowResult
+) -> bool | list[QueuedInstance]:
+    """Record the cloud's answer for `present` in the queue (blocking). True or False as `upload_batch` returns;
+    `present` itself when the answer refused the whole batch without blaming an instance (the caller splits it)."""
     by_uid = {item.sop_instance_uid: item for item in present}
     if result.verdict is Verdict.ANSWERED:
         if result.sent:
-            await asyncio.to_thread(queue.mark_sent, [by_uid[uid].id for uid in result.sent])
+            queue.mark_sent([by_uid[uid].id for uid in result.sent])
         if result.failed:
-            await asyncio.to_thread(
-                queue.mark_failed, {by_uid[uid].id: reason for uid, reason in result.failed.items()}
-            )
+            queue.mark_failed({by_uid[uid].id: reason for uid, reason in result.failed.items()})
             uid, reason = next(iter(result.failed.items()))
-            await asyncio.to_thread(
-                queue.record_error,
+            queue.record_error(
                 f"{reason} (SOP Instance {uid}"
-                + (f", and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ")"),
+                + (f", and {len(result.failed) - 1} more)" if len(result.failed) > 1 else ")")
             )
             log.warning("the cloud refused %d instance(s): %s", len(result.failed), result.failed)
         if result.unanswered:
-            retry = [by_uid[uid].id for uid in result.unanswered]
-            await asyncio.to_thread(queue.mark_retry, retry, "the cloud's answer did not mention it")
+            queue.mark_retry([by_uid[uid].id for uid in result.unanswered], "the cloud's answer did not mention it")
         log.info("sent %d, refused %d, to retry %d", len(result.sent), len(result.failed), len(result.unanswered))
         return not result.unanswered or bool(result.sent)
     if result.verdict is Verdict.REFUSED:
         if len(present) > 1:
-            # The answer blames no instance: one at a time finds the one the cloud will not take.
-            outcomes = [await upload_batch(settings, queue, client, [item], sender) for item in present]
-            return all(outcomes)
+            return present
         error = result.error or "the cloud refused the instance"
-        await asyncio.to_thread(queue.mark_failed, {present[0].id: error})
-        await asyncio.to_thread(queue.record_error, f"{error} (SOP Instance {present[0].sop_instance_uid})")
+        queue.mark_failed({present[0].id: error})
+        queue.record_error(f"{error} (SOP Instance {present[0].sop_instance_uid})")
         return True
     error = result.error or "the upload failed"
-    await asyncio.to_thread(queue.mark_retry, [item.id for item in present], error)
-    await asyncio.to_thread(queue.record_error, error)
+    queue.mark_retry([item.id for item in present], error)
+    queue.record_error(error)
     log.warning("%s; %d instance(s) kept in the queue", error, len(present))
     return False
 
 
-async def _post(
-    settings: GatewaySettings, client: httpx.AsyncClient, batch: list[QueuedInstance], sender: DirectSender | None
-) -> StowResult:
-    url = settings.stow_url
-    try:
-        body = stow_body([item.path for item in batch])
-    except FileNotFoundError as exc:  # pruned or removed between the check and now: try again next round
-        return StowResult(Verdict.TRANSIENT, error=f"a spooled file vanished while sending: {exc.filename}")
+def _request(settings: GatewaySettings, batch: list[QueuedInstance]) -> tuple[StowBody, dict[str, str]]:
+    """The body and headers of the POST of `batch`; FileNotFoundError when a spooled file has gone."""
+    body = stow_body([item.path for item in batch])
     headers = {
         "Content-Type": body.content_type,
         "Content-Length": str(body.length),
@@ -301,8 +338,20 @@ async def _post(
     }
     if settings.api_key is not None:
         headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
-    if sender is not None:
-        return await _post_direct(settings, sender, body, headers, batch)
+    return body, headers
+
+
+def _vanished(exc: FileNotFoundError) -> StowResult:
+    """A spooled file pruned or removed between the check and now: try again next round."""
+    return StowResult(Verdict.TRANSIENT, error=f"a spooled file vanished while sending: {exc.filename}")
+
+
+async def _post(settings: GatewaySettings, client: httpx.AsyncClient, batch: list[QueuedInstance]) -> StowResult:
+    url = settings.stow_url
+    try:
+        body, headers = _request(settings, batch)
+    except FileNotFoundError as exc:
+        return _vanished(exc)
     try:
         response = await client.post(url, content=body.stream(), headers=headers)
     except httpx.TimeoutException:
@@ -321,18 +370,13 @@ async def _post(
     )
 
 
-async def _post_direct(
-    settings: GatewaySettings,
-    sender: DirectSender,
-    body: StowBody,
-    headers: Mapping[str, str],
-    batch: list[QueuedInstance],
-) -> StowResult:
-    """`_post` on the lane's own connection: the same request, and the same words for the same failures."""
+def _post_direct(settings: GatewaySettings, connection: StowConnection, batch: list[QueuedInstance]) -> StowResult:
+    """`_post` on the lane's own connection (blocking): the same request, and the same words for the same failures."""
     try:
-        response = await sender.post(body, headers)
-    except FileNotFoundError as exc:  # pruned or removed since the body was made: try again next round
-        return StowResult(Verdict.TRANSIENT, error=f"a spooled file vanished while sending: {exc.filename}")
+        body, headers = _request(settings, batch)
+        response = connection.post(body, headers)
+    except FileNotFoundError as exc:  # also when removed after the body was made
+        return _vanished(exc)
     except StowTimedOut:
         return StowResult(
             Verdict.TRANSIENT,

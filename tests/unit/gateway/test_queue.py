@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,7 +18,7 @@ from pydicom.dataset import Dataset
 
 from tests.support import dicom_gen
 from yilian.gateway import queue as queue_module
-from yilian.gateway.queue import InstanceQueue, ReceiveOutcome
+from yilian.gateway.queue import InstanceQueue, QueuedInstance, ReceiveOutcome
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -302,3 +304,74 @@ def test_free_space_is_measured_afresh_near_the_floor_and_at_most_a_second_old_f
     free[0] = floor
     assert queue.free_bytes(mib, floor) == floor and len(measured) == 4
     assert queue.free_bytes(mib, floor) == floor and len(measured) == 5
+
+
+def _next_batch_as_it_was(
+    queue: InstanceQueue, max_count: int, max_bytes: int, skip_ids: set[int], skip_uids: set[str]
+) -> list[QueuedInstance]:
+    """`next_batch` before it built only the rows it takes (main 683a00a), over the same table: the reference."""
+    with sqlite3.connect(queue.spool_dir / "queue.sqlite3") as db:
+        rows = db.execute(
+            "SELECT id, sop_instance_uid, sop_class_uid, study_instance_uid, path, sha256, size, attempts"
+            " FROM instance WHERE state = 'queued' ORDER BY id"
+        ).fetchall()
+    batch: list[QueuedInstance] = []
+    seen: set[str] = set()
+    total = 0
+    for row in rows:
+        item = QueuedInstance(row[0], row[1], row[2], row[3], queue.spool_dir / row[4], row[5], row[6], row[7])
+        if item.sop_instance_uid in seen or item.sop_instance_uid in skip_uids:
+            seen.add(item.sop_instance_uid)
+            continue
+        if item.id in skip_ids:
+            continue
+        if batch and (len(batch) >= max_count or total + item.size > max_bytes):
+            break
+        batch.append(item)
+        seen.add(item.sop_instance_uid)
+        total += item.size
+    return batch
+
+
+def test_batches_match_the_reference_through_versions_lanes_failures_and_retries(tmp_path: Path) -> None:
+    """Lanes taking, sending, failing and retrying over a queue with several versions of some UIDs (seeded): every
+    batch equals what the reference takes from the same table, and no lane ever takes a row or UID in flight."""
+    rng = random.Random(10)
+    queue = InstanceQueue(tmp_path / "spool")
+    uids = [f"1.2.826.0.1.{n}" for n in range(12)]
+    for n in range(60):  # 60 instances over 12 UIDs: up to several versions each, of varied sizes
+        queue.put(
+            b"DICM" + bytes(rng.randrange(1, 4000)) + n.to_bytes(2, "big"),
+            sop_instance_uid=rng.choice(uids),
+            sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+            study_instance_uid="1.2.3",
+        )
+    flying: list[list[QueuedInstance]] = []
+    batches = 0
+    while True:
+        skip_ids = {item.id for batch in flying for item in batch}
+        if rng.random() < 0.3:  # now and then ids alone, without their UIDs, among the oldest queued
+            oldest = [item.id for item in _next_batch_as_it_was(queue, 10, 1 << 30, set(), set())]
+            skip_ids |= set(rng.sample(oldest, min(2, len(oldest))))
+        skip_uids = {item.sop_instance_uid for batch in flying for item in batch}
+        count, size = rng.randrange(1, 8), rng.choice([1, 5000, 12000, 1 << 30])
+        batch = queue.next_batch(count, size, skip_ids=frozenset(skip_ids), skip_uids=frozenset(skip_uids))
+        assert batch == _next_batch_as_it_was(queue, count, size, skip_ids, skip_uids)
+        assert not {item.id for item in batch} & skip_ids and not {i.sop_instance_uid for i in batch} & skip_uids
+        if batch:
+            flying.append(batch)
+            batches += 1
+        if not flying:
+            break
+        if len(flying) >= 4 or not batch:  # the oldest lane's answer: all sent, some refused, or to be retried
+            done = flying.pop(rng.randrange(len(flying)))
+            fate = rng.random()
+            if fate < 0.6:
+                queue.mark_sent([item.id for item in done])
+            elif fate < 0.75:
+                queue.mark_failed({item.id: "refused" for item in done[:1]})
+                queue.mark_sent([item.id for item in done[1:]])
+            else:
+                queue.mark_retry([item.id for item in done], "the cloud did not answer")
+    assert batches > 20 and queue.snapshot().queued == 0
+    queue.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -245,6 +247,92 @@ async def test_a_lane_records_the_same_fates_and_words_on_both_paths(
         assert cloud.requests[-1].body.count(b"application/dicom") == 3
 
 
+def _answer(status: str, dataset: dict[str, object]) -> bytes:
+    body = json.dumps(dataset).encode()
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/dicom+json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+def _referenced(*uids: str, reason: int | None = None) -> dict[str, object]:
+    items = [
+        {"00081155": {"vr": "UI", "Value": [uid]}} | ({"00081197": {"vr": "US", "Value": [reason]}} if reason else {})
+        for uid in uids
+    ]
+    return {"vr": "SQ", "Value": items}
+
+
+# One answer per request, in order, for the seven instances 1.2.3.0-6 taken 3 at a time (1.2.3.6's file is gone):
+# [0, 1, 2] 202: 0 stored, 1 refused, 2 not mentioned; [2, 3, 4] 400 blaming none, so one at a time: 2 200, 3 400,
+# 4 503; [4, 5, 6] 6 missing, the connection dropped for 4 and 5; [4, 5] 200.
+_SCRIPT: list[bytes | None] = [
+    _answer("202 Accepted", {"00081199": _referenced("1.2.3.0"), "00081198": _referenced("1.2.3.1", reason=0xC000)}),
+    _answer("400 Bad Request", {}),
+    _answer("200 OK", {}),
+    _answer("400 Bad Request", {}),
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+    None,
+    OK,
+]
+# (uid, state, attempts, last_error or its start) after the script, on either path
+_EXPECTED_ROWS = [
+    ("1.2.3.0", "sent", 1, None),
+    ("1.2.3.1", "failed", 1, "the cloud refused it: the cloud cannot understand the instance (C000)"),
+    ("1.2.3.2", "sent", 2, None),
+    ("1.2.3.3", "failed", 1, "the cloud refused the request (HTTP 400)"),
+    ("1.2.3.4", "sent", 3, None),
+    ("1.2.3.5", "sent", 2, None),
+    ("1.2.3.6", "failed", 1, "the spooled file "),
+]
+
+
+async def test_a_sequence_of_batches_leaves_the_same_rows_on_both_paths(cloud: Cloud, tmp_path: Path) -> None:
+    """Answers of every kind, a split batch and a missing file, batch after batch as a lane takes them: the queue's
+    rows (state, attempts, error, what was sent and when relative to the rest) end the same through httpx and
+    through the lane's own thread, and as listed."""
+    series = dicom_gen.ct_series(7, 32, 32)
+    files = [dicom_gen.write(ds, tmp_path / f"s{i}.dcm") for i, ds in enumerate(series)]
+    settings = GatewaySettings(cloud_url=cloud.url, api_key="key-1", spool_dir=tmp_path / "unused")
+    tables, deliveries = [], []
+    async with httpx.AsyncClient() as client:
+        for name, sender in (("httpx", None), ("direct", DirectSender.open(settings))):
+            script = iter(_SCRIPT)
+            cloud.answer = lambda _, script=script: next(script)  # type: ignore[misc]
+            queue = _queue(tmp_path, f"seq-{name}", files)
+            queue.next_batch(20, 1 << 30)[6].path.unlink()  # 1.2.3.6's file is gone before it is sent
+            delivered = []
+            while batch := queue.next_batch(3, 1 << 30):
+                delivered.append(await upload_batch(settings, queue, client, batch, sender))
+            deliveries.append(delivered)
+            tables.append(_rows(queue))
+            if sender is not None:
+                sender.close()
+            queue.close()
+    assert deliveries[0] == deliveries[1] == [True, False, False, True]
+    assert tables[0] == tables[1]
+    assert [(uid, state, attempts) for uid, state, attempts, _, _ in tables[1]] == [
+        (uid, state, attempts) for uid, state, attempts, _ in _EXPECTED_ROWS
+    ]
+    for (_, _, _, error, _), (_, _, _, expected) in zip(tables[1], _EXPECTED_ROWS, strict=True):
+        assert (error is None) if expected is None else (error or "").startswith(expected)
+
+
+def _rows(queue: InstanceQueue) -> list[tuple[object, ...]]:
+    """Each row's fate; sent_at as its rank (the runs happen at other moments), the spool's own path as <spool>."""
+    with sqlite3.connect(queue.spool_dir / "queue.sqlite3") as db:
+        rows = db.execute(
+            "SELECT sop_instance_uid, state, attempts, last_error, sent_at FROM instance ORDER BY id"
+        ).fetchall()
+    sent_order = sorted((at, uid) for uid, _, _, _, at in rows if at is not None)
+    rank = {uid: n for n, (_, uid) in enumerate(sent_order)}
+    spool = str(queue.spool_dir)
+    return [
+        (uid, state, attempts, error and error.replace(spool, "<spool>"), rank.get(uid))
+        for uid, state, attempts, error, _ in rows
+    ]
+
+
 async def test_closing_from_another_thread_ends_a_request_the_cloud_holds(cloud: Cloud, files: list[Path]) -> None:
     """A stopping gateway closes the lanes' connections; a request waiting on a silent cloud ends at once, not at
     its timeout (the worker thread would otherwise hold the process's exit for up to 120 s)."""
@@ -279,11 +367,14 @@ async def test_a_spooled_file_removed_after_the_body_was_made_is_retried_later(
     batch = queue.next_batch(20, 1 << 30)
     body = stow_body([item.path for item in batch])
     batch[1].path.unlink()
-    sender = DirectSender.open(settings)
+    connection = StowConnection(settings.stow_url, tls=None, timeout=5.0, connect_timeout=5.0)
     try:
-        result = await uploader._post_direct(settings, sender, body, _headers(body.content_type, body.length), batch)
+        with pytest.raises(FileNotFoundError) as raised:  # what `_post_direct` turns into a retry, as below
+            connection.post(body, _headers(body.content_type, body.length))
+        result = uploader._post_direct(settings, connection, batch)  # the file gone before the body is made
     finally:
-        sender.close()
+        connection.close()
         queue.close()
+    assert raised.value.filename == str(batch[1].path)
     assert result.verdict is Verdict.TRANSIENT
     assert result.error == f"a spooled file vanished while sending: {batch[1].path}"
