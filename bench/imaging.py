@@ -945,7 +945,7 @@ authentication. Yilian: embedded PostgreSQL (fsync on), Temporal dev server, `yi
 (uvicorn in {summary.get("api_processes", 1)} processes on one port, `YILIAN_API_PROCESSES`: one per core, as
 Orthanc uses its threads on both; the memory row is the process that served the download; auto-referral off: the
 archive alone) and `yilian gateway run` (default batching: 20
-instances, 0.2 s linger, 4 upload lanes). Clients are the
+instances, 0.2 s linger while a storage association is open, 4 upload lanes). Clients are the
 same for both: DCMTK `storescu` {m["dcmtk"]} (with `TCP_NODELAY=1`, calling AE `BENCH`) and httpx over HTTP/1.1;
 Yilian's DICOMweb requests carry the county doctor's JWT (zhao.anping), its gateway the hospital's API key. The
 servers are measured one after the other, never at the same time; each gets fresh UIDs of the same synthetic
