@@ -15,17 +15,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pydicom.data
 import pytest
 from pydicom import dcmread
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from tests.support import dicom_gen
+from tests.support.dicom_gen import garbage_bits_grayscale
 from yilian.dicom import render as dicom_render
 from yilian.dicom.frames import number_of_frames
 
@@ -106,29 +106,6 @@ def test_bundled_files_of_several_kinds_take_the_plain_path() -> None:
     assert expected <= taken, expected - taken
 
 
-def _synthetic(
-    allocated: int, stored: int, representation: int, syntax: str, *, frames: int = 1, photometric: str = "MONOCHROME2"
-) -> Dataset:
-    """Random words in the unused high bits too, as a scanner that leaves garbage there writes them."""
-    rng = np.random.default_rng(allocated * 1000 + stored * 10 + representation)
-    rows, columns = 7, 5  # odd sizes: an odd-length 8-bit value gets its padding byte
-    words = rng.integers(0, 2**allocated, size=frames * rows * columns, dtype=np.uint64)
-    data = words.astype(f"<u{allocated // 8}").tobytes()
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, 1
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = allocated, stored, stored - 1
-    ds.PixelRepresentation, ds.PhotometricInterpretation = representation, photometric
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    ds.RescaleSlope, ds.RescaleIntercept = "1.5", "-100"
-    ds.PixelData = data + b"\0" * (len(data) % 2)
-    return ds
-
-
 SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 LAYOUTS = [
     (allocated, stored, representation)
@@ -144,7 +121,7 @@ LAYOUTS = [
 def test_every_bit_layout_renders_the_same_bytes(
     allocated: int, stored: int, representation: int, photometric: str, syntax: str
 ) -> None:
-    ds = _synthetic(allocated, stored, representation, syntax, frames=3, photometric=photometric)
+    ds = garbage_bits_grayscale(allocated, stored, representation, syntax, frames=3, photometric=photometric)
     assert _compare(_file(ds), [1, 3, 4])
 
 
@@ -169,7 +146,7 @@ def test_each_spelling_of_an_attribute_renders_the_same_bytes(keyword: str, text
 def _spelt(keyword: str, text: str | None, syntax: str) -> bytes:
     """A synthetic file with `keyword` written as `text` byte for byte (pydicom would refuse to write some), or
     without it."""
-    ds = _synthetic(16, 12, 1, syntax, frames=3)
+    ds = garbage_bits_grayscale(16, 12, 1, syntax, frames=3)
     ds.WindowCenter, ds.WindowWidth = "-20", "300"
     tag = Tag(tag_for_keyword(keyword))
     if text is None:
@@ -191,24 +168,24 @@ def test_the_plain_spellings_take_the_plain_path() -> None:
 
 
 def test_another_vr_a_lut_or_functional_groups_go_the_old_way() -> None:
-    base = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    base = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     assert dicom_render.render_file(_file(base)) is not None
-    signed_rows = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    signed_rows = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     signed_rows["Rows"] = DataElement(0x00280010, "SS", 7)
     voi = Dataset()
     voi["LUTDescriptor"] = DataElement(0x00283002, "US", [4096, 0, 8])
     voi["LUTData"] = DataElement(0x00283006, "US", [v // 16 for v in range(4096)])
-    with_voi = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    with_voi = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     with_voi.VOILUTSequence = [voi]
     modality = Dataset()
     modality["LUTDescriptor"] = DataElement(0x00283002, "US", [4096, 0, 16])
     modality["LUTData"] = DataElement(0x00283006, "US", [(v * 16) % 65536 for v in range(4096)])
-    with_modality = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    with_modality = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     with_modality.ModalityLUTSequence = [modality]
-    grouped = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    grouped = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     grouped.SharedFunctionalGroupsSequence = [Dataset()]
-    big = _synthetic(16, 12, 0, ExplicitVRBigEndian)
-    short = _synthetic(16, 12, 0, ExplicitVRLittleEndian, frames=3)
+    big = garbage_bits_grayscale(16, 12, 0, ExplicitVRBigEndian)
+    short = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian, frames=3)
     short.PixelData = short.PixelData[: 2 * 7 * 5 * 2]
     for ds in (signed_rows, with_voi, with_modality, grouped, big, short):
         data = _file(ds)

@@ -18,11 +18,12 @@ import pydicom.data
 import pytest
 from numpy.typing import NDArray
 from pydicom import dcmread
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.pixels.utils import pixel_array
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from tests.support import dicom_gen
+from tests.support.dicom_gen import garbage_bits_grayscale
 from yilian.dicom import render as dicom_render
 from yilian.dicom.frames import number_of_frames
 
@@ -126,28 +127,6 @@ def test_the_bundled_files_exercise_the_native_path() -> None:
     assert {"MONOCHROME2", "multi-frame", (16, True, 0), (16, False, 1), (32, False, 0)} <= kinds, kinds
 
 
-def _synthetic(
-    allocated: int, stored: int, representation: int, syntax: str, *, frames: int = 1, photometric: str = "MONOCHROME2"
-) -> Dataset:
-    """A frame of random words, unused high bits included, as a scanner that leaves garbage there writes it."""
-    rng = np.random.default_rng(allocated * 1000 + stored * 10 + representation)
-    rows, columns = 7, 5  # odd sizes: an odd-length 8-bit value gets its padding byte
-    words = rng.integers(0, 2**allocated, size=frames * rows * columns, dtype=np.uint64)
-    data = words.astype(f"<u{allocated // 8}").tobytes()
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
-    ds.SOPInstanceUID = generate_uid()
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, 1
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = allocated, stored, stored - 1
-    ds.PixelRepresentation, ds.PhotometricInterpretation = representation, photometric
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    ds.RescaleSlope, ds.RescaleIntercept = "1.5", "-100"
-    ds.PixelData = data + b"\0" * (len(data) % 2)
-    return ds
-
-
 SYNTHETIC = [
     (allocated, stored, representation, syntax)
     for allocated in (8, 16, 32)
@@ -161,7 +140,7 @@ SYNTHETIC = [
 def test_native_pixels_equal_pydicom_for_every_bit_layout(
     allocated: int, stored: int, representation: int, syntax: str, photometric: str
 ) -> None:
-    ds = _synthetic(allocated, stored, representation, syntax, frames=3, photometric=photometric)
+    ds = garbage_bits_grayscale(allocated, stored, representation, syntax, frames=3, photometric=photometric)
     for index in range(3):
         native, expected = dicom_render.native_pixels(ds, index), _pydicom_frame(ds, index)
         assert native is not None and expected is not None
@@ -181,7 +160,7 @@ def test_a_real_ct_slice_renders_the_same_bytes_as_before(photometric: str) -> N
 
 
 def test_a_voi_lut_and_a_modality_lut_render_the_same_bytes_as_before() -> None:
-    ds = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    ds = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     lut = Dataset()
     lut.LUTDescriptor = [4096, 0, 16]
     lut.LUTData = [(v * 16) % 65536 for v in range(4096)]
@@ -197,13 +176,18 @@ def test_a_voi_lut_and_a_modality_lut_render_the_same_bytes_as_before() -> None:
 
 def test_what_the_native_path_leaves_to_pydicom() -> None:
     """Big endian, colour, a value too short for its frames, odd attributes: pydicom decodes or refuses these."""
-    assert dicom_render.native_pixels(_synthetic(16, 12, 0, ExplicitVRBigEndian), 0) is None
-    assert dicom_render.native_pixels(_synthetic(16, 12, 0, ExplicitVRLittleEndian, photometric="RGB"), 0) is None
-    short = _synthetic(16, 12, 0, ExplicitVRLittleEndian, frames=3)
+    assert dicom_render.native_pixels(garbage_bits_grayscale(16, 12, 0, ExplicitVRBigEndian), 0) is None
+    assert (
+        dicom_render.native_pixels(garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian, photometric="RGB"), 0)
+        is None
+    )
+    short = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian, frames=3)
     short.PixelData = short.PixelData[: 2 * 7 * 5 * 2]  # two frames' worth of three: pydicom refuses the file
     assert dicom_render.native_pixels(short, 0) is None
     assert _outcome(short, 1) == _reference(short, 1) == "UndecodablePixelDataError"
-    odd = _synthetic(16, 12, 0, ExplicitVRLittleEndian)
+    odd = garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian)
     odd.BitsStored = 17
     assert dicom_render.native_pixels(odd, 0) is None
-    assert dicom_render.native_pixels(_synthetic(16, 12, 0, ExplicitVRLittleEndian), 1) is None  # no frame 2
+    assert (
+        dicom_render.native_pixels(garbage_bits_grayscale(16, 12, 0, ExplicitVRLittleEndian), 1) is None
+    )  # no frame 2

@@ -319,3 +319,27 @@ def _set_pixels(ds: Dataset, pixels: np.ndarray[tuple[int, int], np.dtype[np.uin
     ds.HighBit = bits_stored - 1
     ds.PixelRepresentation = 0
     ds.PixelData = pixels.astype("<u2").tobytes()
+
+
+def garbage_bits_grayscale(
+    allocated: int, stored: int, representation: int, syntax: str, *, frames: int = 1, photometric: str = "MONOCHROME2"
+) -> Dataset:
+    """A small grayscale image of random words, the unused high bits included (as a scanner that leaves garbage there
+    writes them), rescaled: for the differential rendering tests (tests/conformance/test_render_*.py)."""
+    rng = np.random.default_rng(allocated * 1000 + stored * 10 + representation)
+    rows, columns = 7, 5  # odd sizes: an odd-length 8-bit value gets its padding byte
+    words = rng.integers(0, 2**allocated, size=frames * rows * columns, dtype=np.uint64)
+    data = words.astype(f"<u{allocated // 8}").tobytes()
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, 1
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = allocated, stored, stored - 1
+    ds.PixelRepresentation, ds.PhotometricInterpretation = representation, photometric
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.RescaleSlope, ds.RescaleIntercept = "1.5", "-100"
+    ds.PixelData = data + b"\0" * (len(data) % 2)
+    return ds
