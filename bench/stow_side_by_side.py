@@ -10,6 +10,10 @@ One embedded PostgreSQL (fsync on), Temporal dev server and worker; API `base` r
 `--per-request`, `--in-flight`) to each API and prints the wall rate and the CPU time of the API's processes
 (`--processes` for `this`, 2 as bench/stack.py; `--base-processes` for `base`, 1: YILIAN_API_PROCESSES),
 PostgreSQL (its postmaster and backends) and this client per instance, with the box's load average.
+
+`--retrieve`: right after each STOW, bench/imaging.py's retrieve phase on the study just stored (frames/1 p50,
+rendered each slice once p50, WADO-RS whole study three times) plus frames/1 of 20 other slices each once, and the
+API's CPU for all of it: what a file's first reads cost when the write left it in, or out of, the page cache.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from imaging import Maker, Server, login, stow_all, stow_ct  # bench/ is on sys.path: these run as scripts
+from imaging import Maker, Server, get_ok, login, retrieval, stow_all, stow_ct  # bench/ is on sys.path: scripts
 from stack import Stack, spawn, start_yilian_stack, wait_http
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -58,6 +63,7 @@ def tree_cpu_s(root: int) -> float:
 
 async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str, int]], pg_pid: int) -> None:
     import httpx
+    from pydicom.uid import generate_uid
 
     timeout = httpx.Timeout(600.0)
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
@@ -79,7 +85,9 @@ async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str,
             load = os.getloadavg()[0]
             a0, p0, c0 = tree_cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
             t0 = time.perf_counter()
-            n = await stow_all(s, maker.series(args.slices, patient="STOWSBS"), args.per_request, args.in_flight)
+            study = generate_uid()
+            instances = maker.series(args.slices, study=study, patient="STOWSBS")
+            n = await stow_all(s, instances, args.per_request, args.in_flight)
             wall = time.perf_counter() - t0
             a1, p1, c1 = tree_cpu_s(s.pid), tree_cpu_s(pg_pid), time.process_time()
             print(
@@ -88,8 +96,42 @@ async def run(args: argparse.Namespace, stack: Stack, apis: dict[str, tuple[str,
                 f"PostgreSQL {(p1 - p0) / n * 1000:.2f}, client {(c1 - c0) / n * 1000:.2f}; load {load:.1f}",
                 flush=True,
             )
+            if args.retrieve:
+                await retrieve_after(s, study, rnd, name)
     for c in clients.values():
         await c.aclose()
+
+
+async def retrieve_after(s: Server, study: str, rnd: int, name: str) -> None:
+    """The first reads of the study just stored, and the API's CPU for them."""
+    a0 = tree_cpu_s(s.pid)
+    out = await retrieval(s, study, 10)
+    firsts = await frames_each_once(s, study, 20)
+    cpu = tree_cpu_s(s.pid) - a0
+    whole = out["wado_study"]
+    print(
+        f"{time.strftime('%H:%M:%S')} round {rnd + 1} {name:4s} retrieve: frames/1 p50 {out['frame']['p50_ms']} ms "
+        f"(first {out['frame']['first_ms']}), other slices' frames/1 once p50 {statistics.median(firsts):.1f} ms, "
+        f"rendered each slice once p50 {out['rendered_first']['p50_ms']} ms, whole study "
+        f"{whole['bytes'] / whole['seconds'][0] / 1e6:.0f} MB/s first, {whole['mb_s']} median of 3 "
+        f"({whole['seconds']} s); API CPU {cpu:.2f} s; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+async def frames_each_once(s: Server, study: str, count: int) -> list[float]:
+    """frames/1 of `count` slices from the end of the series (the retrieve phase reads the middle and the first
+    ones), each once: ms per request."""
+    r = await s.client.get(f"studies/{study}/instances", params={"limit": "1000"})
+    r.raise_for_status()
+    items = r.json()
+    ms = []
+    for item in items[-count:]:
+        series, sop = item["0020000E"]["Value"][0], item["00080018"]["Value"][0]
+        t = time.perf_counter()
+        await get_ok(s, f"studies/{study}/series/{series}/instances/{sop}/frames/1", s.frame_accept)
+        ms.append((time.perf_counter() - t) * 1000)
+    return ms
 
 
 def main() -> None:
@@ -102,6 +144,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=512, help="rows and columns of each slice")
     p.add_argument("--processes", type=int, default=2, help="YILIAN_API_PROCESSES of `this` (bench/stack.py: 2)")
     p.add_argument("--base-processes", type=int, default=1, help="YILIAN_API_PROCESSES of `base`")
+    p.add_argument("--retrieve", action="store_true", help="the first reads of each STOWed study (see above)")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="yilian-stow-sbs-"))
     stack = Stack(tmp)
