@@ -13,6 +13,8 @@ latency is not, and is printed only as a hint. PostgreSQL's CPU (postmaster and 
 speedscope draw them); --native adds the C frames (uvloop, httptools, the kernel calls under them), pausing the API
 at each sample (its CPU figures are then not comparable). To measure another tree's API with the same bench, put
 its src first: PYTHONPATH=/tmp/base/src python bench/request_cost.py.
+The whole-study kind (WADO-RS of a 100-slice 512x512 CT study, ~52 MB, read in chunks and discarded) makes a
+twentieth of --requests requests and also gives the API's CPU-s per GB streamed (`cpu_s_per_gb`).
 Prints a table and a JSON summary; writes nothing to docs/.
 """
 
@@ -44,6 +46,7 @@ from stack import Stack, start_yilian_stack  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
 REFERRALS = 60
+WHOLE_STUDY = 100  # 512x512 CT slices (~52 MB) of the study retrieved whole
 SCROLLED = 480  # slices of the long series: more than the 40 warm-up and 400 measured requests
 FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
 
@@ -84,6 +87,7 @@ class Kind:
     accept: str = "application/json"
     params: dict[str, Any] = field(default_factory=dict)
     each: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, params) in turn, when not empty
+    streamed: bool = False  # a large body, read in chunks and discarded; its CPU is also given per GB
 
 
 async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
@@ -117,6 +121,12 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
     r.raise_for_status()
     scrolled = [(f"/dicomweb/studies/{study}/series/{s.SeriesInstanceUID}/instances/{s.SOPInstanceUID}/frames/1", {})
                 for s in long_series]  # fmt: skip
+    # WADO-RS of a whole study, as bench/imaging.py's row asks it (its 300 slices made 100 here: setup time).
+    whole = ct_series(n_slices=WHOLE_STUDY, rows=512, cols=512, study_uid=generate_uid())
+    r = await client.post(
+        "/dicomweb/studies", content=stow_body(whole), headers={**county, "Content-Type": CONTENT_TYPE}
+    )
+    r.raise_for_status()
     referral = ""
     for n in range(REFERRALS):
         patient = f"RC{n:06d}"
@@ -140,6 +150,13 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
         Kind("rendered", f"{instance}/rendered", "zhao.anping", "image/jpeg"),
         Kind("rendered, each once", "", "zhao.anping", "image/jpeg", each=first_renderings),
         Kind("bulk pixel data", f"{instance}/bulk/7FE00010", "zhao.anping", FRAME_ACCEPT),
+        Kind(
+            "whole study (100 x 512x512 CT)",
+            f"/dicomweb/studies/{whole[0].StudyInstanceUID}",
+            "zhao.anping",
+            'multipart/related; type="application/dicom"; transfer-syntax=*',
+            streamed=True,
+        ),
         Kind("instance metadata", f"{instance}/metadata", "zhao.anping", "application/dicom+json"),
         Kind("worklist page (50)", "/api/referrals", "zhao.anping", params={"limit": 50}),
         Kind("case detail", f"/api/referrals/{referral}", "zhao.anping"),
@@ -157,16 +174,30 @@ async def measure(
 
     turns = itertools.cycle(kind.each or [(kind.path, kind.params)])
 
+    received = 0
+
     async def one() -> float:
+        nonlocal received
         path, params = next(turns)
         t = time.perf_counter()
+        if kind.streamed:
+            async with client.stream("GET", path, headers=headers, params=params) as r:
+                if r.status_code != 200:
+                    raise RuntimeError(f"{kind.name}: {r.status_code}")
+                async for chunk in r.aiter_raw():
+                    received += len(chunk)
+            return time.perf_counter() - t
         r = await client.get(path, headers=headers, params=params)
         if r.status_code != 200:
             raise RuntimeError(f"{kind.name}: {r.status_code} {r.text[:300]}")
         return time.perf_counter() - t
 
-    for _ in range(max(20, n // 10)):  # warm: caches, prepared statements, the pool
+    if kind.streamed:  # tens of MB a request: a GB in all
+        n = max(2, n // 20)
+    warm = max(2, n // 10) if kind.streamed else max(20, n // 10)
+    for _ in range(warm):  # warm: caches, prepared statements, the pool
         await one()
+    received = 0
     pid, postmaster = pids
     profiler = _py_spy(pid, spy, kind, native) if spy else None
     cpu0, pg0, wall0 = process_cpu(pid), postgres_cpu(postmaster), time.perf_counter()
@@ -179,6 +210,11 @@ async def measure(
         "kind": kind.name,
         "requests": n,
         "cpu_ms_per_request": round((cpu1 - cpu0) / n * 1000, 3),
+        **(
+            {"cpu_s_per_gb": round((cpu1 - cpu0) / (received / 1e9), 3), "mb_s": round(received / wall / 1e6, 1)}
+            if kind.streamed
+            else {}
+        ),
         "postgres_cpu_ms_per_request": round((pg1 - pg0) / n * 1000, 3),
         "api_cores_busy": round((cpu1 - cpu0) / wall, 2),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),

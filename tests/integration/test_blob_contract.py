@@ -13,7 +13,7 @@ from tests.support.dicom_gen import ct_series, to_bytes
 from yilian.dicom.frames import iter_frames
 from yilian.imaging.blob import BlobStore, FilesystemBlobStore, sha256_of
 from yilian.imaging.blob_s3 import MIB, S3BlobStore
-from yilian.imaging.retrieve import CHUNK, file_chunks, files_ahead
+from yilian.imaging.retrieve import CHUNK, FIRST_READ, file_chunks, files_ahead, framed_files
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +107,23 @@ async def test_files_ahead_streams_each_blob_whole_and_in_order(blobs: BlobStore
     async for chunks in files_ahead(blobs, keys):
         got.append(b"".join([c async for c in chunks]))
     assert got == datas
+
+
+async def test_framed_files_are_each_blob_between_its_head_and_tail(blobs: BlobStore) -> None:
+    """A blob read whole comes as one buffer with its head and tail around it; one longer than the first read comes
+    as head, chunks and tail. Either way the stream is the heads, blobs and tails in order."""
+    datas = [os.urandom(n) for n in (10, CHUNK + 3, FIRST_READ + 5, 7, 5, FIRST_READ)]
+    keys = [blobs.put(d, sha256_of(d)) for d in datas]
+    frames = [(f"<head {i}>".encode(), f"<tail {i}>".encode()) for i in range(len(datas))]
+    chunks = [bytes(c) async for c in framed_files(blobs, keys, [len(d) for d in datas], frames)]
+    assert b"".join(chunks) == b"".join(h + d + t for (h, t), d in zip(frames, datas, strict=True))
+    whole = [h + d + t for (h, t), d in zip(frames, datas, strict=True) if len(d) <= FIRST_READ]
+    assert [c for c in chunks if c in whole] == whole  # one buffer each
+    assert frames[2][0] in chunks and frames[2][1] in chunks  # the long blob: its head and tail on their own
+
+
+async def test_framed_files_refuse_a_blob_shorter_than_its_size(blobs: BlobStore) -> None:
+    data = os.urandom(100)
+    key = blobs.put(data, sha256_of(data))
+    with pytest.raises(OSError, match="has 100 bytes where 101"):
+        _ = [c async for c in framed_files(blobs, [key], [101], [(b"h", b"t")])]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from dicomweb_client.api import DICOMwebClient
 from PIL import Image
@@ -17,6 +19,7 @@ from tests.support.api import Api
 from tests.support.blobs import STORAGES
 from tests.support.dicom_gen import ct_series, to_bytes
 from tests.support.stow import CONTENT_TYPE, stow_body
+from yilian.dicom.multipart import iter_parts, multipart_boundary, multipart_stream
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +64,31 @@ async def test_dicomweb_client_searches_and_retrieves_the_exact_bytes(api: Api, 
     assert sorted(i.SOPInstanceUID for i in instances) == sorted(s.SOPInstanceUID for s in series)
     one = await asyncio.to_thread(dw.retrieve_instance, study, se, series[1].SOPInstanceUID)
     assert one.PixelData == series[1].PixelData and one.PatientName == series[1].PatientName
+
+
+async def test_a_study_as_stored_is_its_files_framed_as_multipart_stream_frames_them(
+    api: Api, live_url: str, storage: str
+) -> None:
+    """Over real HTTP (uvicorn checks the Content-Length): the as-stored body, one buffer per part with a
+    Content-Length, is byte for byte what `multipart_stream` makes of the stored files, which are the bytes sent."""
+    series = await stored_ct(api, f"WADO-WHOLE-{storage}", n=6)
+    token = await api.token("zhao.anping")
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        r = await http.get(
+            f"/dicomweb/studies/{series[0].StudyInstanceUID}",
+            headers={"Authorization": f"Bearer {token}", "Accept": 'multipart/related; type="application/dicom"'},
+        )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-length"] == str(len(r.content)) and "transfer-encoding" not in r.headers
+    b = multipart_boundary(r.headers["content-type"])
+
+    async def once() -> AsyncIterator[bytes]:
+        yield r.content
+
+    parts = [part async for part in iter_parts(once(), b)]
+    assert sorted(part.body for part in parts) == sorted(to_bytes(ds) for ds in series)
+    specs = [(str(part.content_type), [part.body], part.content_location) for part in parts]  # streamed, as stored
+    assert r.content == b"".join([chunk async for chunk in multipart_stream(specs, b)])
 
 
 async def test_series_metadata_has_bulk_data_uris_on_the_request_base(api: Api, live_url: str) -> None:

@@ -448,7 +448,7 @@ async def iter_parts(
 
 # --- Writing -----------------------------------------------------------------------------------------------
 
-PartBody = bytes | Iterable[bytes] | AsyncIterable[bytes]
+PartBody = bytes | Iterable[bytes | memoryview] | AsyncIterable[bytes | memoryview]
 PartSpec = tuple[str, PartBody, str | None]
 """(Content-Type, payload as bytes or a stream of chunks, Content-Location or None)."""
 

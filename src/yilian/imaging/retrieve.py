@@ -9,8 +9,10 @@ import io
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Generic, TypeVar, cast
 
+import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -177,14 +179,20 @@ FIRST_READ = 4 * CHUNK  # most instances in one read: one thread hop each (at mo
 
 
 async def files_ahead(
-    blobs: BlobStore, keys: list[str], sizes: list[int] | None = None
-) -> AsyncGenerator[AsyncIterator[bytes], None]:
+    blobs: BlobStore,
+    keys: list[str],
+    sizes: list[int] | None = None,
+    frames: Sequence[tuple[bytes, bytes]] | None = None,
+) -> AsyncGenerator[AsyncIterator[bytes | memoryview], None]:
     """Each blob's chunks in order, the next READ_AHEAD blobs opened and their first read done meanwhile: on S3
     every blob costs a request's round trip, which this overlaps instead of paying one after another. With the
-    blobs' sizes, a blob read whole in its first read needs no further hop to find its end."""
-    pending: collections.deque[asyncio.Future[tuple[BinaryIO, bytes, int | None]]] = collections.deque()
+    blobs' sizes, a blob read whole in its first read needs no further hop to find its end. With `frames` (a head
+    and a tail for each blob, which need the sizes), each blob's chunks come between its head and tail, and a blob
+    read whole comes as one buffer with them around it (see `_read_framed`)."""
+    pending: collections.deque[asyncio.Future[_FirstRead]] = collections.deque()
     known: list[int | None] = list(sizes) if sizes is not None else [None] * len(keys)
-    upcoming = iter(zip(keys, known, strict=True))
+    around: Sequence[tuple[bytes, bytes]] = frames if frames is not None else [(b"", b"")] * len(keys)
+    upcoming = iter(zip(keys, known, around, strict=True))
 
     def launch() -> None:
         item = next(upcoming, None)
@@ -195,35 +203,77 @@ async def files_ahead(
         launch()
     try:
         while pending:
-            f, first, size = await pending.popleft()
+            first_read = await pending.popleft()
             launch()
-            yield _rest_of(f, first, done=size is not None and len(first) >= size)
+            yield _rest_of(first_read)
     finally:
         for future in pending:
             future.cancel()
             if future.done() and not future.cancelled() and future.exception() is None:
-                future.result()[0].close()
+                future.result().file.close()
 
 
-def _open_and_read(blobs: BlobStore, key: str, size: int | None) -> tuple[BinaryIO, bytes, int | None]:
+@dataclass(frozen=True)
+class _FirstRead:
+    file: BinaryIO
+    first: bytes | memoryview
+    done: bool  # the blob ended in the first read (and its tail, if any, is in `first`)
+    head: bytes = b""  # still to send before `first`
+    tail: bytes = b""  # still to send after the rest
+
+
+def _open_and_read(blobs: BlobStore, key: str, size: int | None, frame: tuple[bytes, bytes]) -> _FirstRead:
     f = blobs.open(key)
     try:
-        return f, f.read(FIRST_READ if size is None else min(max(size, 1), FIRST_READ)), size
+        head, tail = frame
+        if (head or tail) and size is not None and size <= FIRST_READ:
+            return _FirstRead(f, _read_framed(f, key, size, head, tail), done=True)
+        first = f.read(FIRST_READ if size is None else min(max(size, 1), FIRST_READ))
+        return _FirstRead(f, first, size is not None and len(first) >= size, head, tail)
     except BaseException:
         f.close()
         raise
 
 
-async def _rest_of(f: BinaryIO, first: bytes, *, done: bool) -> AsyncIterator[bytes]:
+def _read_framed(f: BinaryIO, key: str, size: int, head: bytes, tail: bytes) -> memoryview:
+    """The blob's `size` bytes read into one buffer between `head` and `tail`: the caller sends a part in one write,
+    and nothing is copied to frame it (joining them would copy the blob once more). The buffer is numpy's `empty`,
+    not a bytearray, whose zeroing of every byte cost as much CPU as a copy."""
+    buffer = np.empty(len(head) + size + len(tail), np.uint8).data
+    buffer[: len(head)] = head
+    got = f.readinto(buffer[len(head) : len(head) + size])  # type: ignore[attr-defined]  # BinaryIO lacks it
+    if got != size:
+        raise OSError(f"blob {key} has {got} bytes where {size} were stored")
+    buffer[len(head) + size :] = tail
+    return buffer
+
+
+async def _rest_of(read: _FirstRead) -> AsyncIterator[bytes | memoryview]:
     try:
-        if first:
-            yield first
-        if done:
-            return
-        while chunk := await asyncio.to_thread(f.read, CHUNK):
-            yield chunk
+        if read.head:
+            yield read.head
+        if read.first:
+            yield read.first
+        if not read.done:
+            while chunk := await asyncio.to_thread(read.file.read, CHUNK):
+                yield chunk
+        if read.tail:
+            yield read.tail
     finally:
-        f.close()
+        read.file.close()
+
+
+async def framed_files(
+    blobs: BlobStore, keys: list[str], sizes: list[int], frames: Sequence[tuple[bytes, bytes]]
+) -> AsyncIterator[bytes | memoryview]:
+    """The blobs one after another, each between its head and tail (`files_ahead` with `frames`), as one stream."""
+    files = files_ahead(blobs, keys, sizes, frames)
+    try:
+        async for chunks in files:
+            async for chunk in chunks:
+                yield chunk
+    finally:
+        await files.aclose()
 
 
 class _Recent(Generic[K, V]):

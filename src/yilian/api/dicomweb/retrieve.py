@@ -15,13 +15,16 @@ from yilian.dicom import frames as dicom_frames
 from yilian.dicom import render as dicom_render
 from yilian.dicom import transfer_syntax
 from yilian.dicom.multipart import (
+    CRLF,
     MalformedMultipartError,
     PartBody,
     PartSpec,
     boundary,
+    closing,
     multipart_body,
     multipart_content_type,
     multipart_stream,
+    part_header,
 )
 from yilian.dicom.multipart import parse_content_type as parse_media_type
 from yilian.domain.access import Principal
@@ -161,25 +164,49 @@ async def _retrieve(
     rows = await retrieve.located(archive.engine, principal, study, series, sop)
     targets = _instance_syntaxes(_accept(request), {row["transfer_syntax_uid"] for row in rows})
     blobs, base = archive.blobs, dicomweb_base(request)
+    if all(targets[row["transfer_syntax_uid"]] == row["transfer_syntax_uid"] for row in rows):
+        return _as_stored(archive, rows, base, study)
 
     async def parts() -> AsyncIterator[PartSpec]:
         files = retrieve.files_ahead(blobs, [row["blob_key"] for row in rows], [row["size"] for row in rows])
         try:
             for row in rows:
-                location = (
-                    f"{base}/studies/{study}/series/{row['series_instance_uid']}/instances/{row['sop_instance_uid']}"
-                )
                 stored, target = row["transfer_syntax_uid"], targets[row["transfer_syntax_uid"]]
                 chunks = await anext(files)
                 body: PartBody = chunks
                 if target != stored:  # decoded (or re-encoded) on the fly, one instance in memory at a time
                     whole = b"".join([chunk async for chunk in chunks])
                     body = await asyncio.to_thread(transfer_syntax.transcode, whole, target)
-                yield f"application/dicom; transfer-syntax={target}", body, location
+                yield f"application/dicom; transfer-syntax={target}", body, _location(base, study, row)
         finally:
             await files.aclose()
 
     return _streamed(parts(), "application/dicom")
+
+
+def _location(base: str, study: str, row: Mapping[str, Any]) -> str:
+    return f"{base}/studies/{study}/series/{row['series_instance_uid']}/instances/{row['sop_instance_uid']}"
+
+
+def _as_stored(archive: Archive, rows: list[dict[str, Any]], base: str, study: str) -> StreamingResponse:
+    """Instances sent as stored, byte for byte the body `multipart_stream` makes of them. Every part's length is
+    known, so the body goes with a Content-Length: uvicorn frames a chunked body by copying each chunk once more.
+    Each instance is read into one buffer with its part header and CRLF around it (`retrieve.framed_files`): one
+    send per part, where header, file and CRLF were three, each through every ASGI layer and a write call."""
+    b = boundary()
+    heads = [
+        part_header(f"application/dicom; transfer-syntax={row['transfer_syntax_uid']}", b, _location(base, study, row))
+        for row in rows
+    ]
+    tails = [CRLF] * (len(rows) - 1) + [CRLF + closing(b)]
+    length = sum(len(head) + row["size"] + len(tail) for head, row, tail in zip(heads, rows, tails, strict=True))
+    keys, sizes = [row["blob_key"] for row in rows], [row["size"] for row in rows]
+    body = retrieve.framed_files(archive.blobs, keys, sizes, list(zip(heads, tails, strict=True)))
+    return StreamingResponse(
+        body,
+        media_type=multipart_content_type("application/dicom", b),
+        headers={**_NO_TRANSFORM, "Content-Length": str(length)},
+    )
 
 
 # --- metadata ------------------------------------------------------------------------------------------------
