@@ -7,10 +7,13 @@ import copy
 import uuid
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, mr_series, to_bytes
 from tests.support.stow import CONTENT_TYPE, stow_body
+from yilian.db.schema import dicom_instances
 
 pytestmark = pytest.mark.integration
 
@@ -84,16 +87,17 @@ async def test_concurrent_requests_into_the_same_series_count_every_instance_onc
 
 
 async def test_a_later_batch_of_one_request_meets_the_earlier_batch_committed(api: Api) -> None:
-    """Batches of 16: the second is filled while the first is stored, and stored after it, so a UID repeated
-    there is a success (same bytes) or a conflict (other bytes) against a committed first copy, in the parts' order."""
+    """Small parts go 64 to a batch: the second is filled while the first is stored, and stored after it, so a UID
+    repeated there is a success (same bytes) or a conflict (other bytes) against a committed first copy, in the
+    parts' order."""
     patient = f"BATCH-{uuid.uuid4().hex[:6]}"
-    ct = ct_series(n_slices=20, rows=16, cols=16, patient_id=patient)
+    ct = ct_series(n_slices=70, rows=16, cols=16, patient_id=patient)
     edited = copy.deepcopy(ct[1])
     edited.SeriesDescription = "EDITED"
-    sent = [*ct[:16], ct[0], ct[16], edited, *ct[17:20]]
+    sent = [*ct[:64], ct[0], ct[64], edited, *ct[65:70]]
     parts = [to_bytes(ds) for ds in sent]
 
-    status, body = await _stow(api, parts + [to_bytes(ds) for ds in ct[:4]] * 4)  # 38 parts: 3 batches
+    status, body = await _stow(api, parts + [to_bytes(ds) for ds in ct[:4]] * 4)  # 88 parts: 2 batches
 
     assert status == 202, body
     stored = [item["00081155"]["Value"][0] for item in body[STORED]["Value"]]
@@ -103,4 +107,27 @@ async def test_a_later_batch_of_one_request_meets_the_earlier_batch_committed(ap
     assert failed["00081155"]["Value"] == [str(edited.SOPInstanceUID)]
     assert failed["00081197"]["Value"] == [0xA9F1]
     study = await _study(api, patient)
-    assert study["00201208"]["Value"] == [20] and study["00201206"]["Value"] == [1]
+    assert study["00201208"]["Value"] == [70] and study["00201206"]["Value"] == [1]
+
+
+async def _batch_sizes(engine: AsyncEngine, series_uid: str) -> list[int]:
+    """The instances of a series committed together: one batch's rows share its created_at."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(sa.func.count())
+            .where(dicom_instances.c.series_instance_uid == series_uid)
+            .group_by(dicom_instances.c.created_at)
+            .order_by(dicom_instances.c.created_at)
+        )
+        return [n for (n,) in rows]
+
+
+async def test_small_parts_go_64_to_a_batch_and_slices_16(api: Api, engine: AsyncEngine) -> None:
+    small = ct_series(n_slices=70, rows=16, cols=16, patient_id=f"BATCH-{uuid.uuid4().hex[:6]}")
+    # 256x256 slices of 16 bits: 128 KiB each, 16 of them 2 MiB (a batch goes on to 64); 512x512: 512 KiB each.
+    medium = ct_series(n_slices=20, rows=256, cols=256, patient_id=f"BATCH-{uuid.uuid4().hex[:6]}")
+    large = ct_series(n_slices=17, rows=512, cols=512, patient_id=f"BATCH-{uuid.uuid4().hex[:6]}")
+    for series, sizes in ((small, [64, 6]), (medium, [20]), (large, [16, 1])):
+        status, body = await _stow(api, [to_bytes(ds) for ds in series])
+        assert status == 200, body
+        assert await _batch_sizes(engine, str(series[0].SeriesInstanceUID)) == sizes
