@@ -247,8 +247,14 @@ class Gateway:
             timeout=30,
         )
 
+    def queue_rows(self) -> dict[str, str]:
+        """The queue's rows: the SHA-256 each names, by the file's path relative to the spool."""
+        with contextlib.closing(sqlite3.connect(f"{(self.spool / 'queue.sqlite3').as_uri()}?mode=ro", uri=True)) as db:
+            return dict(db.execute("SELECT path, sha256 FROM instance"))
+
     def queued_files(self) -> list[Path]:
-        return sorted((self.spool / "instances").glob("*/*.dcm"))
+        """The spooled files that hold an instance (the empty ones are blanks made ahead, spool_blanks.py)."""
+        return sorted(path for path in (self.spool / "instances").glob("*/*.dcm") if path.stat().st_size)
 
 
 class GatewayMaker:
@@ -358,8 +364,10 @@ def test_the_cloud_down_keeps_every_instance_acknowledged_on_disk_and_delivers_i
     assert (status["queued"], status["sent"], status["failed"]) == (20, 0, 0)
     spooled = gateway.queued_files()
     assert _uids(spooled) == _uids(ct_files)
-    for path in spooled:
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
+    rows = gateway.queue_rows()  # each row names a file holding exactly the bytes of its SHA-256
+    assert sorted(gateway.spool / path for path in rows) == spooled
+    for path, sha256 in rows.items():
+        assert hashlib.sha256((gateway.spool / path).read_bytes()).hexdigest() == sha256
     wait_until(gateway.status, lambda s: s["last_error"] is not None, 10, "the upload to fail")
     assert gateway.status()["last_error"] == f"cannot reach the cloud at {stow_receiver.url}: connection refused"
     time.sleep(1.0)  # several attempts with backoff while the cloud stays down
@@ -507,9 +515,10 @@ def test_four_associations_at_once_are_acknowledged_only_once_durable_and_a_kill
 
     gateway.start()  # recovery first: what was never acknowledged may be dropped, nothing acknowledged may be
     spooled = {str(dcmread(path, stop_before_pixels=True).SOPInstanceUID): path for path in gateway.queued_files()}
+    named = {gateway.spool / path: sha256 for path, sha256 in gateway.queue_rows().items()}
     for file in acknowledged:
         uid = str(dcmread(file, stop_before_pixels=True).SOPInstanceUID)
         assert uid in spooled, f"{file} was acknowledged but is not in the queue after kill -9"
-        assert hashlib.sha256(spooled[uid].read_bytes()).hexdigest() == spooled[uid].stem  # whole, not torn
+        assert hashlib.sha256(spooled[uid].read_bytes()).hexdigest() == named[spooled[uid]]  # whole, not torn
         assert dcmread(spooled[uid]).PixelData == dcmread(file).PixelData
     assert gateway.status()["queued"] == len(spooled) >= len(acknowledged)

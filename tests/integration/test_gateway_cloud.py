@@ -104,6 +104,6 @@ def _spooled_uids(spool: Path) -> set[str]:
 
     uids: set[str] = set()
     for path in (spool / "instances").rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.stat().st_size:  # the empty ones are blanks made ahead (spool_blanks.py)
             uids.add(str(dcmread(path, stop_before_pixels=True, force=True).get("SOPInstanceUID", "")))
     return uids

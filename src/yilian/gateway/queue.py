@@ -18,6 +18,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from yilian.gateway.spool_blanks import POOL_SIZE, BlankPool, fsync_directory
+
 log = logging.getLogger(__name__)
 
 _SCHEMA_VERSION = 1
@@ -112,20 +114,25 @@ class Recovery:
     partial_files_removed: int
     orphan_files_removed: int
     missing_files: int
+    blanks_kept: int
 
 
 class InstanceQueue:
-    """Files under `spool_dir/instances` named by their SHA-256, listed in `spool_dir/queue.sqlite3`.
+    """Files under `spool_dir/instances`, listed in `spool_dir/queue.sqlite3`: a row names its file (`path`) and
+    holds its bytes' SHA-256. Each instance is written into a blank (`spool_blanks.BlankPool`), so file names are
+    random and mean nothing beyond the row that names them.
 
     Safe to call from pynetdicom's association threads and the uploader at once: one connection behind a lock.
     A row is committed only after its file is durable, so a committed row always has its bytes on disk.
     """
 
-    def __init__(self, spool_dir: Path, *, readonly: bool = False) -> None:
+    def __init__(self, spool_dir: Path, *, readonly: bool = False, blanks: int = POOL_SIZE) -> None:
+        """`blanks`: how many blank files to keep ready (0: none, every instance makes its own file)."""
         self.spool_dir = spool_dir
         self._incoming = spool_dir / "incoming"
         self._instances = spool_dir / "instances"
-        self._instances_name = os.fspath(self._instances)
+        self._spool_name = os.fspath(spool_dir)
+        self._blanks = BlankPool(spool_dir, size=blanks, refill_below=blanks // 2)
         self._lock = threading.Lock()
         self._db = connect_queue_database(spool_dir, readonly=readonly)
         self._group = GroupCommit(self._db, self._lock)
@@ -137,7 +144,12 @@ class InstanceQueue:
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
+    def blanks_ready(self) -> int:
+        """Blank files ready for the next instances (spool_blanks.BlankPool)."""
+        return self._blanks.ready()
+
     def close(self) -> None:
+        self._blanks.close()
         with self._lock:
             self._db.close()
 
@@ -166,7 +178,7 @@ class InstanceQueue:
         sop_class_uid: str,
         study_instance_uid: str,
     ) -> Received:
-        """Make the instance durable: file written and fsynced, directory fsynced, then the row committed.
+        """Make the instance durable: file written and fsynced under a durable name, then the row committed.
 
         `sha256` is the hex digest of `data` when the caller has it already (hashed as the bytes arrived).
 
@@ -184,18 +196,21 @@ class InstanceQueue:
             outcome = ReceiveOutcome.ALREADY_SENT if existing[1] == QueueState.SENT else ReceiveOutcome.ALREADY_QUEUED
             return Received(outcome, existing[0], self.spool_dir / existing[2])
 
-        path = self.spool_file(data, sha256)  # outside the lock: associations write their files in parallel
-        relative = f"instances/{sha256[:2]}/{sha256}.dcm"  # path relative to the spool, as the row names it
+        if existing is not None:  # refused before and sent again: the same bytes, into the file its row names
+            relative = existing[2]
+            write_durably(self._incoming, self.spool_dir / relative, data)
+        else:
+            relative = self.spool_file(data)  # outside the lock: associations write their files in parallel
+        own = Path(f"{self._spool_name}/{relative}")
         now = time.time()
 
         def write_row() -> Received:
             if existing is not None:
                 self._db.execute(
-                    "UPDATE instance SET state = ?, attempts = 0, last_error = NULL, updated_at = ?, path = ?"
-                    " WHERE id = ?",
-                    (QueueState.QUEUED, now, relative, existing[0]),
+                    "UPDATE instance SET state = ?, attempts = 0, last_error = NULL, updated_at = ? WHERE id = ?",
+                    (QueueState.QUEUED, now, existing[0]),
                 )
-                return Received(ReceiveOutcome.REQUEUED, existing[0], path)
+                return Received(ReceiveOutcome.REQUEUED, existing[0], own)
             # Two associations may race with the same bytes; the unique key lets the second one find the first.
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO instance (sop_instance_uid, sop_class_uid, study_instance_uid, path, sha256,"
@@ -213,55 +228,48 @@ class InstanceQueue:
                 ),
             )
             if inserted.rowcount == 1 and inserted.lastrowid is not None:
-                return Received(ReceiveOutcome.QUEUED, inserted.lastrowid, path)
-            row_id = self._db.execute(
-                "SELECT id FROM instance WHERE sop_instance_uid = ? AND sha256 = ?", (sop_instance_uid, sha256)
-            ).fetchone()[0]
-            return Received(ReceiveOutcome.QUEUED, int(row_id), path)
+                return Received(ReceiveOutcome.QUEUED, inserted.lastrowid, own)
+            row_id, path = self._db.execute(
+                "SELECT id, path FROM instance WHERE sop_instance_uid = ? AND sha256 = ?", (sop_instance_uid, sha256)
+            ).fetchone()
+            return Received(ReceiveOutcome.QUEUED, int(row_id), self.spool_dir / path)
 
-        return self._group.commit(write_row)
+        # A commit that raises leaves the file to `recover`: on an I/O error the row may yet be on disk.
+        received = self._group.commit(write_row)
+        if received.path is not own:  # another association's row came first and names its own copy of the bytes
+            self._discard(relative)
+        return received
 
-    def spool_file(self, data: bytes, sha256: str) -> Path:
-        """Write bytes durably under their hash and return the path; no row yet (a crash here leaves an orphan).
+    def spool_file(self, data: bytes) -> str:
+        """Write bytes durably into a file of their own and return its path relative to the spool; no row yet (a
+        crash before the row leaves a file no row names, which `recover` removes).
 
-        A new file is written under its final name directly: one journal commit makes both its bytes and its name
-        durable, where a temporary name and a rename cost two (this is on the modality's clock: it waits for the
-        acknowledgement). A crash mid-write leaves a partial file that no row names, which `recover` removes before
-        anything reads it. A name already taken (the same bytes again) is replaced atomically instead.
+        The file is a blank whose name is already durable, so this costs the write and the file's fsync and no
+        flush of a directory: that was paid ahead, once per batch of blanks. With no blank ready, a new file is
+        made and its directory fsynced after the write, as every instance did before the blanks.
         """
-        directory = f"{self._instances_name}/{sha256[:2]}"  # strings, not Paths: this runs for every instance
-        final = f"{directory}/{sha256}.dcm"
-        try:
-            fd = _create(final)
-        except FileExistsError:
-            write_durably(self._incoming, Path(final), data)
-            return Path(final)
-        except FileNotFoundError:  # the first file under this prefix: the new directory's entry is made durable too
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(directory)
-            _fsync_directory(self._instances)
-            try:
-                fd = _create(final)
-            except FileExistsError:
-                write_durably(self._incoming, Path(final), data)
-                return Path(final)
+        blank = self._blanks.take()
+        if blank is None:
+            fd, relative = self._blanks.new_file()
+        else:
+            fd, relative = os.open(f"{self._spool_name}/{blank}", os.O_WRONLY), blank
         try:
             _write_all(fd, data)
         except BaseException:
             os.close(fd)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(final)
+            self._discard(relative)  # part of the bytes may be in it: not a blank any more
             raise
         os.close(fd)
-        _fsync_directory(directory)
-        return Path(final)
+        if blank is None:  # a new name, durable only once its directory is
+            fsync_directory(self._blanks.directory_of(relative))
+        return relative
 
     def recover(self) -> Recovery:
         """Clean up after a crash; run before the SCP and uploader start.
 
         Partial files were never acknowledged and orphan files never committed, so the modality was not told
         Success for either and will send them again: both are removed. A queued row whose file is gone cannot
-        be sent and is marked failed rather than retried forever.
+        be sent and is marked failed rather than retried forever. Blanks left by the last run go back into the pool.
         """
         partial = 0
         for leftover in self._incoming.glob("*.part"):
@@ -270,11 +278,20 @@ class InstanceQueue:
         with self._lock:
             rows = self._db.execute("SELECT id, path, state, pruned_at FROM instance").fetchall()
         referenced = {path for _, path, _, _ in rows}
-        orphans = 0
+        orphans, blanks = 0, []
         for file in self._instances.glob("*/*.dcm"):
-            if str(file.relative_to(self.spool_dir)) not in referenced:
+            relative = str(file.relative_to(self.spool_dir))
+            if relative in referenced:
+                continue
+            # No row names it. A DICOM file is never empty (a 128-byte preamble and "DICM" at least), so an empty
+            # one is a blank, never written, and anything else an instance written but never committed, so never
+            # acknowledged: the modality sends it again.
+            if file.stat().st_size == 0:
+                blanks.append(relative)
+            else:
                 file.unlink(missing_ok=True)
                 orphans += 1
+        kept = self._blanks.adopt(blanks)
         missing = {
             row_id: f"the spooled file {self.spool_dir / path} is missing; ask the modality to send it again"
             for row_id, path, state, _ in rows
@@ -289,7 +306,7 @@ class InstanceQueue:
                 orphans,
                 len(missing),
             )
-        return Recovery(partial, orphans, len(missing))
+        return Recovery(partial, orphans, len(missing), kept)
 
     # -- uploading ---------------------------------------------------------------------------------------------
 
@@ -438,6 +455,11 @@ class InstanceQueue:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
+    def _discard(self, relative: str) -> None:
+        """Remove a spool file no row names (or ever will); one left behind by a crash, `recover` removes."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{self._spool_name}/{relative}")
+
 
 _T = TypeVar("_T")
 
@@ -546,11 +568,6 @@ def connect_queue_database(spool_dir: Path, *, readonly: bool) -> sqlite3.Connec
     return db
 
 
-def _create(path: str) -> int:
-    """A new file, opened for writing; FileExistsError if the name is taken."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -571,16 +588,7 @@ def write_durably(incoming: Path, final: Path, data: bytes) -> None:
         raise
     os.close(fd)
     os.replace(partial, final)  # atomic: the final name only ever holds a complete file
-    _fsync_directory(final.parent)
-
-
-def _fsync_directory(directory: Path | str) -> None:
-    """Make a rename or a new entry in `directory` survive power loss (POSIX leaves it in the page cache)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(final.parent)
 
 
 def _float(value: str | None) -> float | None:

@@ -37,7 +37,12 @@ def _series(n: int = 3) -> list[Dataset]:
     return dicom_gen.ct_series(n, rows=32, cols=32)
 
 
-def test_put_makes_the_file_durable_under_its_hash_before_the_row(tmp_path: Path) -> None:
+def written_files(spool: Path) -> list[Path]:
+    """The spool's instance files that hold bytes; the empty ones are blanks (spool_blanks.py)."""
+    return sorted(path for path in (spool / "instances").glob("*/*.dcm") if path.stat().st_size)
+
+
+def test_put_makes_the_file_durable_before_the_row(tmp_path: Path) -> None:
     ds = _series(1)[0]
     data = dicom_gen.to_bytes(ds)
     queue = InstanceQueue(tmp_path)
@@ -48,7 +53,8 @@ def test_put_makes_the_file_durable_under_its_hash_before_the_row(tmp_path: Path
     [item] = reopened.next_batch(10, 10**9)
     assert outcome is ReceiveOutcome.QUEUED
     assert item.path.read_bytes() == data
-    assert item.sha256 == hashlib.sha256(data).hexdigest() == item.path.stem
+    assert item.sha256 == hashlib.sha256(data).hexdigest()
+    assert item.path.parent.parent == tmp_path / "instances" and item.path.suffix == ".dcm"
     assert item.sop_instance_uid == ds.SOPInstanceUID and item.study_instance_uid == ds.StudyInstanceUID
     assert list((tmp_path / "incoming").iterdir()) == []
 
@@ -106,17 +112,17 @@ def test_a_crash_mid_write_leaves_a_partial_file_that_recovery_removes_before_an
     queue = InstanceQueue(tmp_path)
     [ds] = _series(1)
     data = dicom_gen.to_bytes(ds)
-    sha = hashlib.sha256(data).hexdigest()
-    partial = tmp_path / "instances" / sha[:2] / f"{sha}.dcm"
+    partial = tmp_path / "instances" / "ab" / "0123456789abcdef0123456789abcdef.dcm"
     partial.parent.mkdir(parents=True, exist_ok=True)
-    partial.write_bytes(data[:100])  # written under its final name, then the power went: no row names it
+    partial.write_bytes(data[:100])  # written into its file, then the power went: no row names it
     queue.close()
 
     reopened = InstanceQueue(tmp_path)
     assert reopened.recover().orphan_files_removed == 1
     assert not partial.exists()
     outcome, _ = _put(reopened, ds, data)
-    assert outcome is ReceiveOutcome.QUEUED and partial.read_bytes() == data
+    [item] = reopened.next_batch(10, 10**9)
+    assert outcome is ReceiveOutcome.QUEUED and item.path.read_bytes() == data
 
 
 def test_batches_are_oldest_first_within_count_and_bytes_but_never_empty(tmp_path: Path) -> None:
@@ -142,8 +148,7 @@ for ds in series[:3]:
     queue.put(dicom_gen.to_bytes(ds), sop_instance_uid=ds.SOPInstanceUID, sop_class_uid=ds.SOPClassUID,
               study_instance_uid=ds.StudyInstanceUID)
 data = dicom_gen.to_bytes(series[3])
-import hashlib
-queue.spool_file(data, hashlib.sha256(data).hexdigest())  # durable file, row never committed
+queue.spool_file(data)  # durable file, row never committed
 (Path({spool!r}) / "incoming" / "deadbeef.part").write_bytes(data[:100])  # a write cut short
 print(series[3].SOPInstanceUID)
 os._exit(9)  # no close, no cleanup: as abrupt as kill -9
@@ -157,7 +162,7 @@ def test_a_crash_between_file_and_row_loses_no_committed_row_and_leaves_no_orpha
     )
     assert child.returncode == 9, child.stderr
     unacknowledged = child.stdout.strip()
-    assert len(list((spool / "instances").glob("*/*.dcm"))) == 4
+    assert len(written_files(spool)) == 4
 
     queue = InstanceQueue(spool)
     recovery = queue.recover()
@@ -166,7 +171,7 @@ def test_a_crash_between_file_and_row_loses_no_committed_row_and_leaves_no_orpha
     batch = queue.next_batch(10, 10**9)
     assert len(batch) == 3 and all(item.path.exists() for item in batch)
     assert unacknowledged not in {item.sop_instance_uid for item in batch}
-    assert len(list((spool / "instances").glob("*/*.dcm"))) == 3
+    assert written_files(spool) == sorted(item.path for item in batch)
     assert list((spool / "incoming").iterdir()) == []
 
 

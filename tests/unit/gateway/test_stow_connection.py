@@ -319,17 +319,17 @@ async def test_a_sequence_of_batches_leaves_the_same_rows_on_both_paths(cloud: C
 
 
 def _rows(queue: InstanceQueue) -> list[tuple[object, ...]]:
-    """Each row's fate; sent_at as its rank (the runs happen at other moments), the spool's own path as <spool>."""
+    """Each row's fate; sent_at as its rank (the runs happen at other moments), the row's own file (its name is
+    a blank's, random) as <its file>."""
     with sqlite3.connect(queue.spool_dir / "queue.sqlite3") as db:
         rows = db.execute(
-            "SELECT sop_instance_uid, state, attempts, last_error, sent_at FROM instance ORDER BY id"
+            "SELECT sop_instance_uid, state, attempts, last_error, sent_at, path FROM instance ORDER BY id"
         ).fetchall()
-    sent_order = sorted((at, uid) for uid, _, _, _, at in rows if at is not None)
+    sent_order = sorted((at, uid) for uid, _, _, _, at, _ in rows if at is not None)
     rank = {uid: n for n, (_, uid) in enumerate(sent_order)}
-    spool = str(queue.spool_dir)
     return [
-        (uid, state, attempts, error and error.replace(spool, "<spool>"), rank.get(uid))
-        for uid, state, attempts, error, _ in rows
+        (uid, state, attempts, error and error.replace(str(queue.spool_dir / path), "<its file>"), rank.get(uid))
+        for uid, state, attempts, error, _, path in rows
     ]
 
 
