@@ -767,7 +767,20 @@ def machine_facts() -> dict[str, Any]:
         "pydicom": pydicom.__version__,
         "pynetdicom": pynetdicom.__version__,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "memory_at_start": memory_gib(),
     }
+
+
+def memory_gib() -> dict[str, float]:
+    """Free memory and page cache (GiB, /proc/meminfo). On this VM a write into fresh page-cache pages costs several
+    times one into reused pages, so how full the cache is moves the ingest rows (docs/benchmarks.md, `apidirect`)."""
+    fields: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("MemFree", "Cached"):
+                fields[name] = round(int(value.split()[0]) / 2**20, 1)
+    return {"free": fields.get("MemFree", -1.0), "page_cache": fields.get("Cached", -1.0)}
 
 
 @dataclass
@@ -955,8 +968,9 @@ until `storescu` exits (Orthanc indexes before it answers; the bench checks QIDO
 of sequential requests after one warm-up request; bodies are read and discarded.
 
 Machine: {m["nproc"]} cores ({m["cpu"]}), {m["mem_gib"]} GiB, {m["os"]}, Python {m["python"]}, pydicom
-{m["pydicom"]}, pynetdicom {m["pynetdicom"]}; {m["date"]}; load average at start {m["loadavg_at_start"]}; whole
-run {summary["total_wall_s"]} s.
+{m["pydicom"]}, pynetdicom {m["pynetdicom"]}; {m["date"]}; load average at start {m["loadavg_at_start"]}; memory
+free / page cache at start {m["memory_at_start"]["free"]} / {m["memory_at_start"]["page_cache"]} GiB; whole run
+{summary["total_wall_s"]} s.
 
 {table}
 
