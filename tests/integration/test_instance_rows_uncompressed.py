@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from tests.support.dicom_gen import ct_series, to_bytes
-from yilian.db.engine import MIGRATIONS_DIR, make_engine, migrate
+from tests.support.migrations import alembic_config
+from yilian.db.engine import make_engine, migrate
 from yilian.dicom.header import read_header
 from yilian.imaging.blob import FilesystemBlobStore
 from yilian.imaging.index import bulk_data_uri_of, index_header
@@ -23,19 +23,12 @@ from yilian.runtime.postgres import EmbeddedPostgres
 pytestmark = pytest.mark.integration
 
 
-def _alembic(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url)
-    return cfg
-
-
 async def test_metadata_is_stored_whole_after_the_upgrade_and_old_rows_read_the_same(
     pg_server: EmbeddedPostgres, tmp_path: Path
 ) -> None:
     url = pg_server.create_database(f"m_{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(migrate, url)
-    await asyncio.to_thread(command.downgrade, _alembic(url), "0021")  # the table as 0021 left it
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0021")  # the table as 0021 left it
     before, after = (to_bytes(ds) for ds in ct_series(n_slices=2, rows=16, cols=16, patient_id="TOAST-1"))
     blobs = FilesystemBlobStore(tmp_path / "blobs")
     engine = make_engine(url, pool_size=2)
@@ -71,7 +64,7 @@ async def test_metadata_is_stored_whole_after_the_upgrade_and_old_rows_read_the_
         assert old_text == _metadata(before)
 
         await engine.dispose()  # the upgrade's ALTER TABLE waits for no session of ours
-        await asyncio.to_thread(command.upgrade, _alembic(url), "head")
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 
         new_text, new_method = await store(after)
         assert new_method is None  # the row fits in a page: stored whole

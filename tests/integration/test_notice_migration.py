@@ -8,28 +8,21 @@ from datetime import UTC, datetime
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
+from tests.support.migrations import alembic_config
 from yilian.api.models.notification import Notification
-from yilian.db.engine import MIGRATIONS_DIR, make_engine, migrate
+from yilian.db.engine import make_engine, migrate
 from yilian.db.queries import notification as queries
 from yilian.runtime.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
 
 
-def _alembic(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url)
-    return cfg
-
-
 async def test_old_notifications_keep_their_text_across_the_upgrade(pg_server: EmbeddedPostgres) -> None:
     url = pg_server.create_database(f"m_{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(migrate, url)
-    await asyncio.to_thread(command.downgrade, _alembic(url), "0003")  # the table as 0003 left it
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0003")  # the table as 0003 left it
     engine = make_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
@@ -58,7 +51,7 @@ async def test_old_notifications_keep_their_text_across_the_upgrade(pg_server: E
                 ),
                 {"at": datetime(2025, 1, 1, tzinfo=UTC)},
             )
-        await asyncio.to_thread(command.upgrade, _alembic(url), "head")
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
         async with engine.connect() as conn:
             [row] = await queries.inbox(conn, "u-1", unread=False, limit=10)
         old = Notification.model_validate(row)
