@@ -1,5 +1,6 @@
 """STOW-RS through the lean paths against the paths they replaced (issue 10): the multipart scan by the C library's
-memmem against bytes.find, and the file store's stage and publish on strings against mkstemp and Path. The same
+memmem against bytes.find, the end of a part's headers searched both ways over the whole window, each part's
+Content-Type parsed afresh, and the file store's stage and publish on strings against mkstemp and Path. The same
 bodies, cut into chunks at awkward places, go through the real route, PostgreSQL and file store both ways: the
 answer's bytes, the stored files (names, bytes, modes), the index rows and the studies announced must be equal."""
 
@@ -25,6 +26,7 @@ from tests.support.stow import BOUNDARY, CONTENT_TYPE
 from yilian.api.dicomweb import store_query
 from yilian.db.schema import dicom_instances, dicom_series, dicom_studies
 from yilian.dicom import multipart
+from yilian.dicom.multipart import parse_content_type
 from yilian.domain.access import Principal
 from yilian.domain.errors import YilianError
 from yilian.domain.roles import Role
@@ -78,6 +80,15 @@ class PathStore(FilesystemBlobStore):
                 os.close(fd)
 
 
+def _header_end_as_before(buffer: bytearray) -> tuple[int, int] | None:
+    """The end of a part's header block as the reader found it before (reference): both forms over the window."""
+    window = multipart._MAX_HEADER_BYTES + 3
+    found = [
+        (i, n) for i, n in ((buffer.find(b"\n\r\n", 0, window), 3), (buffer.find(b"\n\n", 0, window), 2)) if i >= 0
+    ]
+    return min(found) if found else None
+
+
 def _parts(rng: random.Random) -> list[tuple[str, bytes]]:
     """A request's parts: slices short and long (above memmem's threshold), one carrying text that begins like the
     delimiter, a repeat, a conflicting edit, garbage sent as DICOM, and a part of another type."""
@@ -100,8 +111,8 @@ def _parts(rng: random.Random) -> list[tuple[str, bytes]]:
 def _body(parts: list[tuple[str, bytes]], rng: random.Random) -> bytes:
     body = bytearray()
     for content_type, data in parts:
-        newline = rng.choice([b"\r\n", b"\n"])
-        body += f"--{BOUNDARY}".encode() + newline + f"Content-Type: {content_type}".encode() + newline + newline
+        newline, end, blank = (rng.choice([b"\r\n", b"\n"]) for _ in range(3))  # mixed: LF CR LF or LF LF ends it
+        body += f"--{BOUNDARY}".encode() + newline + f"Content-Type: {content_type}".encode() + end + blank
         body += data + rng.choice([b"\r\n", b"\n"])
     return bytes(body + f"--{BOUNDARY}--\r\n".encode())
 
@@ -197,6 +208,8 @@ async def test_stow_stores_and_answers_the_same_by_the_lean_paths(
     for n, chunks in enumerate(_chunkings(body, rng)):
         with monkeypatch.context() as old:
             old.setattr(multipart, "_MEMMEM", None)  # bytes.find, as before
+            old.setattr(multipart, "_header_end", _header_end_as_before)
+            old.setattr(store_query, "_media_type", lambda content_type: parse_content_type(content_type)[0])
             before = await _stow(engine, PathStore(tmp_path / f"old-{n}"), chunks)
         old_rows = await _rows_and_forget(engine, parts)
         after = await _stow(engine, FilesystemBlobStore(tmp_path / f"new-{n}"), chunks)

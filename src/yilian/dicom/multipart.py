@@ -258,18 +258,12 @@ class MultipartReader:
         if buffer.startswith(b"\r\n") or buffer.startswith(b"\n"):
             end, block = (2 if buffer[0] == 0x0D else 1), b""  # a part with no headers at all
         else:
-            # Searched only as far as a header block may reach: the buffer may hold many parts' bytes after it.
-            window = _MAX_HEADER_BYTES + 3
-            found = [
-                (i, n)
-                for i, n in ((buffer.find(b"\n\r\n", 0, window), 3), (buffer.find(b"\n\n", 0, window), 2))
-                if i >= 0
-            ]
-            if not found:
+            found = _header_end(buffer)
+            if found is None:
                 if len(buffer) > _MAX_HEADER_BYTES:
                     raise MalformedMultipartError(f"a part's headers are longer than {_MAX_HEADER_BYTES} bytes")
                 return
-            index, length = min(found)
+            index, length = found
             block, end = bytes(buffer[: index + 1]), index + length
         self._headers = _parse_headers(block)
         del buffer[:end]
@@ -368,6 +362,19 @@ class MultipartReader:
             if buffer[after] in _BOUNDARY_FOLLOWERS:
                 return index
             start = index + 1  # "--boundaryX": a longer string that merely begins with the boundary
+
+
+def _header_end(buffer: bytearray) -> tuple[int, int] | None:
+    """Where the first blank line ends a header block (the index of its first LF, and the length of LF CR LF or
+    LF LF), searched only as far as a header block may reach: the buffer may hold many parts' bytes after it. The
+    bare-LF form is searched only before the CRLF one: over the whole window it ran through 16 KiB of the part's
+    body (~23 us a part) whenever the headers end in CRLF, as they nearly always do."""
+    window = _MAX_HEADER_BYTES + 3
+    crlf = buffer.find(b"\n\r\n", 0, window)
+    lf = buffer.find(b"\n\n", 0, window if crlf < 0 else crlf + 1)  # an LF LF before it ends at crlf + 1 at most
+    if lf >= 0:
+        return lf, 2
+    return None if crlf < 0 else (crlf, 3)
 
 
 def _real_delimiter(data: bytes, delimiter: bytes, start: int, stop: int) -> int | None:

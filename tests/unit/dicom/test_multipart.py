@@ -347,3 +347,30 @@ def test_the_memmem_search_finds_what_bytes_find_finds(seed: int) -> None:
         for start in {0, 1, size // 3, max(0, size - multipart._MEMMEM_FROM), size - 1, size, size + 5, -1}:
             for haystack in (bytes(data), data):
                 assert multipart._find(haystack, needle, start) == haystack.find(needle, start)
+
+
+def _header_end_as_before(buffer: bytearray) -> tuple[int, int] | None:
+    """The header block's end as `_read_headers` found it before (reference): both forms over the whole window."""
+    window = multipart._MAX_HEADER_BYTES + 3
+    found = [
+        (i, n) for i, n in ((buffer.find(b"\n\r\n", 0, window), 3), (buffer.find(b"\n\n", 0, window), 2)) if i >= 0
+    ]
+    return min(found) if found else None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_header_block_ends_where_it_ended_before(seed: int) -> None:
+    # Differential: LF CR LF and LF LF blank lines alone, both in either order, adjacent ("\n\n\r\n", "\n\r\n\n"), at
+    # the window's edge and past it, none at all, over bodies with and without line breaks of their own.
+    rng = random.Random(seed)
+    window = multipart._MAX_HEADER_BYTES + 3
+    forms = [b"\n\r\n", b"\n\n", b"\n\n\r\n", b"\n\r\n\n", b"\r\n\r\n", b"\n\r\n\r\n"]
+    for _ in range(400):
+        size = rng.choice([0, 1, 3, 40, window - 3, window - 2, window, window + 50, 70_000])
+        body = rng.choice([lambda n: rng.randbytes(n), lambda n: bytes(rng.choice(b"\r\nab") for _ in range(n))])
+        data = bytearray(body(size))
+        for _ in range(rng.randrange(4)):
+            form = rng.choice(forms)
+            at = rng.choice([0, 1, rng.randrange(size + 1), max(0, window - len(form)), max(0, window - 1), size])
+            data[at : at + len(form)] = form
+        assert multipart._header_end(data) == _header_end_as_before(data)

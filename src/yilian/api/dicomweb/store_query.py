@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -96,7 +97,7 @@ async def _store(
 
     try:
         async for part in iter_parts(request.stream(), boundary, max_part_size=MAX_INSTANCE_BYTES):
-            media_type = parse_content_type(part.content_type or "application/dicom")[0]
+            media_type = _media_type(part.content_type or "application/dicom")
             if media_type != "application/dicom":
                 await flush()  # results stay in the order of the parts
                 results.append(_unsupported_part(media_type))
@@ -128,6 +129,13 @@ async def _store(
     await on_stored(principal.hospital_id, {r.study_instance_uid for r in results if r.accepted})
     body = stow_response(results, base, study)
     return Response(json.dumps(body, ensure_ascii=False), status_code=stow_status(results), media_type=DICOM_JSON)
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(content_type: str) -> str:
+    """A part's media type (lower case). A client sends one or two Content-Types for all its parts: each is parsed
+    once (~4 us a part, character by character); a malformed one raises every time, as exceptions are not cached."""
+    return parse_content_type(content_type)[0]
 
 
 def _full(batch: ingest.IngestBatch) -> bool:
