@@ -10,16 +10,18 @@ import random
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from yilian.gateway.queue import InstanceQueue, QueuedInstance
+from yilian.gateway.queue import InstanceQueue, QueuedInstance, drop_cached_pages
 from yilian.gateway.settings import GatewaySettings
 from yilian.gateway.stow import StowBody, StowResult, Verdict, interpret_stow_response, stow_body
 from yilian.gateway.stow_connection import (
@@ -133,6 +135,23 @@ class DirectSender:
     def close(self) -> None:
         self.thread.shutdown(wait=False, cancel_futures=True)
         self.connection.close()
+
+
+class _StoredFiles(threading.local):
+    """Per lane's thread: the spooled files of its last batch the cloud stored, whose page cache goes back once the
+    lane has its next answer. Nothing reads a sent file again soon, and pages freed now are what the next spooled
+    write takes, still backed by the host (docs/gateway.md, Performance notes). Not at once: sendfile(2) lends the
+    pages to the socket's buffers, which may hold them a little after the answer, and a lent page is not dropped."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def now_stored(self, stored: list[Path]) -> None:
+        earlier, self.paths = self.paths, stored
+        drop_cached_pages(earlier)
+
+
+_stored_by_this_lane = _StoredFiles()
 
 
 @dataclass
@@ -261,7 +280,10 @@ def _upload_direct(
         _mark_missing(queue, missing)
     if not present:
         return True
-    return _record_outcome(queue, present, _post_direct(settings, connection, present))
+    result = _post_direct(settings, connection, present)
+    outcome = _record_outcome(queue, present, result)
+    _stored_by_this_lane.now_stored([item.path for item in present if item.sop_instance_uid in result.sent])
+    return outcome
 
 
 async def _upload_via_client(

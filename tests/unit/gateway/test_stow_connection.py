@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 from tests.support import dicom_gen
 from yilian.gateway import uploader
-from yilian.gateway.queue import InstanceQueue
+from yilian.gateway.queue import InstanceQueue, drop_cached_pages
 from yilian.gateway.settings import GatewaySettings
 from yilian.gateway.stow import Verdict, stow_body
 from yilian.gateway.stow_connection import (
@@ -378,3 +379,77 @@ async def test_a_spooled_file_removed_after_the_body_was_made_is_retried_later(
     assert raised.value.filename == str(batch[1].path)
     assert result.verdict is Verdict.TRANSIENT
     assert result.error == f"a spooled file vanished while sending: {batch[1].path}"
+
+
+def _resident_pages(path: Path) -> int:
+    """Pages of the file in the page cache: mincore(2) over a read-only mapping of it."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    size = path.stat().st_size
+    vec = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        base = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert base not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+        try:
+            assert libc.mincore(ctypes.c_void_p(base), ctypes.c_size_t(size), vec) == 0, ctypes.get_errno()
+        finally:
+            libc.munmap(ctypes.c_void_p(base), ctypes.c_size_t(size))
+    finally:
+        os.close(fd)
+    return sum(v & 1 for v in vec)
+
+
+async def test_a_lane_gives_back_the_page_cache_of_what_the_cloud_stored_one_batch_later(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    """A lane's next answer frees the page cache of its last batch's stored files (the next spooled write reuses
+    the pages), not of a refused one; every file keeps its bytes and rows their fates. Through httpx (a proxy)
+    nothing is dropped."""
+    series = dicom_gen.ct_series(3, 256, 256)
+    files = [dicom_gen.write(ds, tmp_path / f"p{i}.dcm") for i, ds in enumerate(series)]
+    answers = iter(
+        [
+            _answer(
+                "202 Accepted", {"00081199": _referenced("1.2.3.0"), "00081198": _referenced("1.2.3.1", reason=0xC000)}
+            ),
+            OK,
+        ]
+        * 2
+    )
+    cloud.answer = lambda _: next(answers)
+    settings = GatewaySettings(cloud_url=cloud.url, api_key="key-1", spool_dir=tmp_path / "unused")
+    resident = {}
+    async with httpx.AsyncClient() as client:
+        for name, sender in (("httpx", None), ("direct", DirectSender.open(settings))):
+            queue = _queue(tmp_path, f"pages-{name}", files)
+            first = queue.next_batch(2, 1 << 30)
+            spooled = [item.path.read_bytes() for item in first]
+            assert all(_resident_pages(item.path) > 0 for item in first)  # written and read just now
+            assert await upload_batch(settings, queue, client, first, sender)
+            second = queue.next_batch(1, 1 << 30)
+            spooled += [item.path.read_bytes() for item in second]
+            assert await upload_batch(settings, queue, client, second, sender)
+            resident[name] = [_resident_pages(item.path) for item in first]
+            assert [item.path.read_bytes() for item in first + second] == spooled == [p.read_bytes() for p in files]
+            assert [row[:3] for row in _rows(queue)] == [
+                ("1.2.3.0", "sent", 1),
+                ("1.2.3.1", "failed", 1),
+                ("1.2.3.2", "sent", 1),
+            ]
+            if sender is not None:
+                sender.close()
+            queue.close()
+    assert resident["direct"][0] == 0
+    assert resident["direct"][1] > 0 and resident["httpx"][0] > 0 and resident["httpx"][1] > 0
+
+
+def test_dropping_pages_passes_over_a_file_already_gone(tmp_path: Path) -> None:
+    kept = tmp_path / "kept.dcm"
+    kept.write_bytes(b"\0" * 128 + b"DICM")
+    drop_cached_pages([tmp_path / "pruned.dcm", kept])
+    assert kept.read_bytes() == b"\0" * 128 + b"DICM"
