@@ -132,7 +132,7 @@ class InstanceQueue:
         self._incoming = spool_dir / "incoming"
         self._instances = spool_dir / "instances"
         self._spool_name = os.fspath(spool_dir)
-        self._blanks = BlankPool(spool_dir, size=blanks, refill_below=blanks // 2)
+        self._blanks = BlankPool(spool_dir, size=blanks)
         self._lock = threading.Lock()
         self._db = connect_queue_database(spool_dir, readonly=readonly)
         self._group = GroupCommit(self._db, self._lock)

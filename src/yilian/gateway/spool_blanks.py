@@ -22,11 +22,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# The background thread tops the pool up to POOL_SIZE whenever it falls below REFILL_BELOW: one directory flush per
-# 32 instances. A batch of 32 takes a few milliseconds (32 creations and one flush), about what one association
-# needs for one instance, so even 16 associations at once leave the pool half full when the next batch lands.
+# The background thread tops the pool up to its size whenever it falls below half of it: with POOL_SIZE, one
+# directory flush per 32 instances. A batch of 32 takes a few milliseconds (32 creations and one flush), about what
+# one association needs for one instance, so even 16 associations at once leave the pool half full when the next
+# batch lands.
 POOL_SIZE = 64
-REFILL_BELOW = 32
 _RETRY_SECONDS = 1.0  # after a failed batch (a full disk, the spool gone): meanwhile puts make their own files
 
 
@@ -38,10 +38,10 @@ class BlankPool:
     started by `adopt` (start-up, from `recover`) or by the first `take`, and stopped by `close`.
     """
 
-    def __init__(self, spool_dir: Path, *, size: int = POOL_SIZE, refill_below: int = REFILL_BELOW) -> None:
+    def __init__(self, spool_dir: Path, *, size: int = POOL_SIZE) -> None:
         self._spool = os.fspath(spool_dir)
         self._instances = f"{self._spool}/instances"
-        self._size, self._refill_below = size, refill_below
+        self._size, self._refill_below = size, size // 2
         self._blanks: deque[str] = deque()
         self._turn = threading.Condition()
         self._thread: threading.Thread | None = None
