@@ -115,7 +115,10 @@ def _insert_statement(
     checked at the end of the statement, when the series and studies exist. Rows are taken in UID order, table by
     table (instances, series, studies), so two batches that meet on a row wait for each other in one order and
     never deadlock; an update takes the lock an UPDATE takes (NO KEY UPDATE), which the key-share locks of the
-    foreign key checks do not wait for.
+    foreign key checks do not wait for. The table order is not PostgreSQL's own: the main query reads only `inst`,
+    and the other data-modifying CTEs run after it, the last declared first, so `st` must read all of `ser` before
+    its first row (`series_taken`). Without that, a batch that inserted nothing (never reading `new_series`) took
+    its studies before its series, and deadlocked against a batch that took them the other way round.
 
     A series is new to its study's count when its count of instances went from zero to more (as one by one); a
     study's modalities are appended in the order its inserted instances came in the batch, each once, skipping
@@ -149,12 +152,16 @@ def _insert_statement(
         " GROUP BY study, modality),"
         " per_study_modalities AS (SELECT study, array_agg(modality ORDER BY first) AS modalities FROM firsts"
         " GROUP BY study),"
+        # Every series taken before the first study (see the docstring): reading `ser` to its end here is what
+        # runs it first when no instance was inserted, since `per_study` then never looks at `new_series`.
+        " series_taken AS (SELECT count(*) AS n FROM ser),"
         f" st AS (INSERT INTO dicom_studies ({study_names})"
         " SELECT v.*, coalesce(c.n, 0), coalesce(c.new_series, 0), coalesce(c.bytes, 0),"
         " coalesce(m.modalities, CAST('{}' AS text[]))"
         f" FROM {_unnest(dicom_studies, study_columns, 't_')}"
         " LEFT JOIN per_study AS c ON c.study = v.study_instance_uid"
-        " LEFT JOIN per_study_modalities AS m ON m.study = v.study_instance_uid ORDER BY v.study_instance_uid"
+        " LEFT JOIN per_study_modalities AS m ON m.study = v.study_instance_uid CROSS JOIN series_taken"
+        " ORDER BY v.study_instance_uid"
         " ON CONFLICT (study_instance_uid) DO UPDATE SET"
         " number_of_instances = dicom_studies.number_of_instances + excluded.number_of_instances,"
         " number_of_series = dicom_studies.number_of_series + excluded.number_of_series,"
