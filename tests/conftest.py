@@ -29,6 +29,17 @@ def pg_server(services_dir: Path) -> Iterator[EmbeddedPostgres]:
     server = postgres.start_embedded_postgres(postgres.default_data_dir(services_dir), durable=False)
     yield server
     server.stop()
+    _no_deadlock_in(server.data_dir / postgres.LOG_FILE_NAME)
+
+
+def _no_deadlock_in(log: Path) -> None:
+    """A deadlock anywhere in the session fails it, even one a retry (Temporal's, the gateway's) recovered from:
+    PostgreSQL settles a deadlock by aborting one side, and each is a lock-order bug (docs/dicomweb.md)."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    found = [k for k, line in enumerate(lines) if "deadlock detected" in line]
+    if found:
+        detail = "\n".join(lines[found[0] : found[0] + 4])
+        pytest.fail(f"PostgreSQL detected {len(found)} deadlock(s) during the tests; the first:\n{detail}")
 
 
 @pytest.fixture(scope="session")
