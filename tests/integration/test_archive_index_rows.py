@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from yilian.db.engine import single_statement
+from yilian.db.queries import retention as retention_queries
 from yilian.db.queries.imaging import NewInstance, insert_instances
 from yilian.db.schema import dicom_instances, dicom_series, dicom_studies
 from yilian.imaging.index import index_rows
@@ -340,3 +341,44 @@ async def _waits_for(conn: AsyncConnection, pid: int, *, within: float) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"no backend waited for the series lock held by backend {pid} within {within} s")
         await asyncio.sleep(0.02)
+
+
+async def test_a_study_deleted_while_its_instances_are_sent_again_neither_deadlocks_nor_loses_them(
+    engine: AsyncEngine,
+) -> None:
+    """Deleting a study (api/routes/retention.py) takes its series before its study row, the order a batch takes
+    them: a batch sending the study again meanwhile waits for the deletion, then stores its instances anew. (Taking
+    the study first, the deletion held it while the batch held a series and waited for the study.)"""
+    rng = random.Random(13)
+    tag = uuid.uuid4().hex[:8]
+    study, series = f"1.2.826.0.10.{tag}", f"1.2.826.0.11.{tag}"
+    old = _item(rng, study, series, f"1.2.826.0.12.{tag}.1", "CT", HOSPITALS[0])
+    again = _item(rng, study, series, f"1.2.826.0.12.{tag}.2", "CT", HOSPITALS[0])
+    now = datetime.now(UTC)
+    async with single_statement(engine) as conn:
+        await insert_instances(conn, [old], now)
+
+    async def send_again() -> set[str]:
+        async with single_statement(engine) as conn:
+            return await insert_instances(conn, [again], now)
+
+    async with engine.connect() as deletion, engine.connect() as probe:
+        await deletion.begin()
+        assert await retention_queries.lock_for_deletion(deletion, study) is not None
+        deleter = (await deletion.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        task = asyncio.create_task(send_again())
+        try:
+            await _waits_for(probe, deleter, within=10.0)
+            assert await retention_queries.delete_study(deletion, study) == (1, [old.instance["blob_key"]])
+            await deletion.commit()
+        finally:
+            await deletion.rollback()
+            inserted = await asyncio.wait_for(task, 10.0)
+    assert inserted == {again.instance["sop_instance_uid"]}
+    async with single_statement(engine) as conn:
+        rows = await _rows(conn, [[old, again]])
+    assert [r["sop_instance_uid"] for r in rows["dicom_instances"]] == [again.instance["sop_instance_uid"]]
+    assert [r["number_of_instances"] for r in rows["dicom_series"]] == [1]
+    assert [(r["number_of_instances"], r["total_bytes"]) for r in rows["dicom_studies"]] == [
+        (1, again.instance["size"])
+    ]

@@ -61,10 +61,14 @@ def _no_study(study_instance_uid: str) -> YilianError:
 
 
 async def _visible_facts(
-    conn: AsyncConnection, principal: Principal, study_instance_uid: str, *, lock: bool = False
+    conn: AsyncConnection, principal: Principal, study_instance_uid: str, *, lock: bool = False, deleting: bool = False
 ) -> StudyFacts:
-    """The study's facts, or not found: a study the caller may not see answers exactly as one that does not exist."""
-    facts = await queries.study_facts(conn, study_instance_uid, lock=lock)
+    """The study's facts, or not found: a study the caller may not see answers exactly as one that does not exist.
+    `deleting`: locked for the deletion, its series first (queries.lock_for_deletion)."""
+    if deleting:
+        facts = await queries.lock_for_deletion(conn, study_instance_uid)
+    else:
+        facts = await queries.study_facts(conn, study_instance_uid, lock=lock)
     if facts is None or not await imaging.visible_study(conn, principal, study_instance_uid):
         raise _no_study(study_instance_uid)
     return facts
@@ -204,7 +208,7 @@ async def delete_study(study_instance_uid: str, engine: Engine, blobs: Blobs, pr
     A refusal answers 409 with the reason in `details` and is recorded in the retention audit trail."""
     refused: YilianError | None = None
     async with engine.begin() as conn:
-        facts = await _visible_facts(conn, principal, study_instance_uid, lock=True)
+        facts = await _visible_facts(conn, principal, study_instance_uid, deleting=True)
         retention.check_may_delete(principal.role, principal.hospital_id, facts.hospital_id)
         policy = retention.effective_policy(facts.encounter(), facts.hospital_id, await queries.set_policies(conn))
         assessed = retention.assess(facts, policy, _now().date())

@@ -244,6 +244,21 @@ async def release_hold(
 
 
 # ---- deleting a study ---------------------------------------------------------------------------
+async def lock_for_deletion(conn: AsyncConnection, study_instance_uid: str) -> StudyFacts | None:
+    """`study_facts` with the study locked, its series rows locked first, in UID order: the order a batch of
+    instances takes them (db/queries/imaging.insert_instances), so a study sent again while it is deleted waits for
+    the deletion and is then stored anew. With the study row first, the deletion held it while such a batch held a
+    series and waited for the study, and each waited for the other."""
+    se = dicom_series.c
+    await conn.execute(
+        select(se.series_instance_uid)
+        .where(se.study_instance_uid == study_instance_uid)
+        .order_by(se.series_instance_uid)
+        .with_for_update()
+    )
+    return await study_facts(conn, study_instance_uid, lock=True)
+
+
 async def delete_study(conn: AsyncConnection, study_instance_uid: str) -> tuple[int, list[str]]:
     """Delete the study's index rows; (instances deleted, blob keys no other instance uses any more).
 
