@@ -30,6 +30,7 @@ from pynetdicom.sop_class import CTImageStorage, MRImageStorage, Verification  #
 from pynetdicom.transport import ThreadedAssociationServer
 
 from tests.support import dicom_gen
+from yilian.gateway import storage_scp
 from yilian.gateway.queue import InstanceQueue
 from yilian.gateway.scp import start_scp
 from yilian.gateway.settings import GatewaySettings
@@ -43,6 +44,7 @@ IMPLICIT, EXPLICIT, BIG, DEFLATED = (
     "1.2.840.10008.1.2.1.99",
 )
 JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70"
+VERIFICATION = "1.2.840.10008.1.1"
 NEEDS_DCMTK = pytest.mark.skipif(shutil.which("storescu") is None, reason="DCMTK (storescu) is not installed")
 
 
@@ -227,6 +229,33 @@ def test_the_a_associate_ac_is_pynetdicoms(scps: Callable[..., dict[str, Scp]], 
     answers = {mode: conversation(scp.port, [rq]) for mode, scp in pair.items()}
     assert answers["lean"][0][0] == 0x02, answers["lean"]
     assert answers["lean"] == answers["pynetdicom"]
+
+
+def test_repeated_requests_are_each_answered_as_pynetdicom_answers_them(
+    scps: Callable[..., dict[str, Scp]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lean SCP remembers what an A-ASSOCIATE-RQ's bytes settle (LeanAssociationServer.negotiate). Requests
+    that come again, interleaved with ones that differ only in the calling AE, the maximum PDU length (which cuts
+    the C-ECHO-RSP into other PDUs), a transfer syntax or a context's ID, get pynetdicom's answers every time, also
+    while the remembered ones are forgotten (two kept here)."""
+    monkeypatch.setattr(storage_scp, "NEGOTIATIONS_KEPT", 2)
+    pair = scps()
+    echo = [(1, CT, [EXPLICIT]), (3, VERIFICATION, [IMPLICIT])]
+    requests = [[associate_rq(proposal)] for proposal in PROPOSALS.values()] + [
+        [associate_rq(echo, max_pdu=40), echo_message(3)],
+        [associate_rq(echo, max_pdu=16384), echo_message(3)],
+        [associate_rq(echo, calling=b"STRANGER"), echo_message(3)],
+        [associate_rq([(1, CT, [IMPLICIT]), (3, VERIFICATION, [IMPLICIT])]), echo_message(3)],
+        [associate_rq([(1, CT, [EXPLICIT]), (5, VERIFICATION, [IMPLICIT])]), echo_message(5)],
+    ]
+    for round_ in range(3):
+        for steps in requests if round_ % 2 == 0 else reversed(requests):
+            answers = {mode: conversation(scp.port, steps) for mode, scp in pair.items()}
+            assert answers["lean"] == answers["pynetdicom"], (round_, steps[0])
+    lean = pair["lean"].server
+    assert isinstance(lean, LeanAssociationServer)
+    rq = associate_rq(echo)
+    assert lean.negotiate(rq) is lean.negotiate(rq)  # remembered: decoded and answered once
 
 
 def test_a_whole_conversation_is_byte_for_byte_pynetdicoms(scps: Callable[..., dict[str, Scp]], tmp_path: Path) -> None:

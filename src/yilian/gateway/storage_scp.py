@@ -9,8 +9,9 @@ MSG_PEEK and decides:
 * a plain storage association (only Storage SOP classes pynetdicom's StoragePresentationContexts lists and
   Verification; no role selection, user identity, extended or asynchronous-operations items; protocol version 1;
   the DICOM application context) from an admitted calling AE is served here: negotiated with pynetdicom's own PDU
-  classes and `negotiate_as_acceptor` (once per association, so the A-ASSOCIATE-AC is byte-for-byte pynetdicom's),
-  then P-DATA-TF, C-STORE and C-ECHO in bytes (gateway.dicom_ul);
+  classes and `negotiate_as_acceptor` (so the A-ASSOCIATE-AC is byte-for-byte pynetdicom's; once per distinct
+  request's bytes, remembered for the next association that proposes them), then P-DATA-TF, C-STORE and C-ECHO
+  in bytes (gateway.dicom_ul);
 * anything else (Query/Retrieve contexts, unusual items, malformed or oversized PDUs, refused calling AEs, full
   slots) goes to pynetdicom untouched, on the same socket: its answer is the one the gateway always gave.
 
@@ -26,9 +27,12 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Protocol, cast
 
-from pynetdicom import StoragePresentationContexts
+from pynetdicom import AE, StoragePresentationContexts
 from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
 from pynetdicom.pdu_primitives import (
     A_ASSOCIATE,
@@ -36,7 +40,7 @@ from pynetdicom.pdu_primitives import (
     ImplementationVersionNameNotification,
     MaximumLengthNotification,
 )
-from pynetdicom.presentation import negotiate_as_acceptor
+from pynetdicom.presentation import PresentationContext, negotiate_as_acceptor
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
@@ -60,6 +64,9 @@ MAX_PDU_BYTES = 16 * 1024 * 1024
 KEPT_PDU_BYTES = 1024 * 1024 + 6
 # A data set's buffer is kept for the association's next one up to this size (a CT or MR slice, a radiograph).
 KEPT_DATA_SET_BYTES = 32 * 1024 * 1024
+# A-ASSOCIATE-RQs remembered with what they settle (LeanAssociationServer.negotiate): a county's modalities and
+# workstations each propose one or two; at most 64 KiB each, so at most 2 MiB.
+NEGOTIATIONS_KEPT = 32
 _PLAIN_USER_ITEMS = (
     MaximumLengthNotification,
     ImplementationClassUIDNotification,
@@ -118,14 +125,12 @@ class LeanRequestHandler(WaitingRequestHandler):
             if rq_bytes is None:  # nothing whole within the ARTIM time: closed, as pynetdicom's ARTIM does
                 _close(sock)
                 return True
-            request = _plain_storage_request(rq_bytes) if rq_bytes else None
-            if request is None:
+            negotiated = server.negotiate(rq_bytes) if rq_bytes else None
+            if negotiated is None:
                 return False
-            calling = str(request.calling_ae_title or "").strip()
             key = id(self)
-            stores = proposes_storage(cx.abstract_syntax for cx in request.presentation_context_definition_list)
-            if server.slots.take(key, calling, stores=stores) is not None:  # pynetdicom rejects it, logs, counts it
-                return False
+            if server.slots.take(key, negotiated.calling, stores=negotiated.stores) is not None:
+                return False  # pynetdicom rejects it, logs it, counts it
             released = False
             try:
                 if server.lean_open + server.pynetdicom_acceptors() > server.max_connections:
@@ -133,7 +138,7 @@ class LeanRequestHandler(WaitingRequestHandler):
                     sock.sendall(dicom_ul.a_associate_rj(*REJECT_LOCAL_LIMIT))
                     _linger(sock, server.association_request_seconds)
                 else:
-                    released = _Association(server, sock, request, calling, rq_bytes).run()
+                    released = _Association(server, sock, negotiated, len(rq_bytes)).run()
             finally:
                 server.slots.give_back(key)
             if released:  # the association is over (its slot back, the uploader told); the socket waits for the peer
@@ -170,9 +175,30 @@ class LeanAssociationServer(ThreadedAssociationServer):
         self.lean_open = 0
         self.lean_lock = threading.Lock()
         self.supported = [cx for cx in self.contexts if str(cx.abstract_syntax) in LEAN_ABSTRACT_SYNTAXES]
+        self._negotiated: dict[tuple[object, ...], Negotiated | None] = {}
 
     def pynetdicom_acceptors(self) -> int:
         return len([assoc for assoc in self.ae.active_associations if assoc.is_acceptor])
+
+    def negotiate(self, rq_bytes: bytes) -> Negotiated | None:
+        """What the A-ASSOCIATE-RQ `rq_bytes` settles if it is served here (see `negotiate`), else None.
+
+        Remembered by the request's bytes: a modality proposes the same bytes at every association, and decoding
+        and answering storescu's 128 contexts through pynetdicom's objects cost about 13 ms of CPU each time, the
+        gateway's largest cost per association. The answer is a function of those bytes and of the AE's settings
+        that go into the A-ASSOCIATE-AC, which are part of the key; the supported contexts are fixed once serving.
+        """
+        ae = self.ae
+        key = (rq_bytes, ae.maximum_pdu_size, ae.implementation_class_uid, ae.implementation_version_name)
+        try:
+            return self._negotiated[key]
+        except KeyError:
+            pass
+        answer = negotiate(rq_bytes, self.supported, ae)
+        if len(self._negotiated) >= NEGOTIATIONS_KEPT:  # a peer proposing ever new requests: start again
+            self._negotiated.clear()
+        self._negotiated[key] = answer
+        return answer
 
 
 def _peek_associate_rq(sock: socket.socket, seconds: float) -> bytes | None:
@@ -200,6 +226,59 @@ def _peek_associate_rq(sock: socket.socket, seconds: float) -> bytes | None:
             wanted = 6 + length
             continue
         return data
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """A plain storage association as its A-ASSOCIATE-RQ settles it: shared by every association proposing the
+    same bytes (LeanAssociationServer.negotiate), so nothing here is changed after it is made."""
+
+    calling: str  # the calling AE title, stripped
+    stores: bool  # it proposes a Storage SOP class (admission counts it)
+    accept: bytes  # pynetdicom's A-ASSOCIATE-AC for it
+    accepted: Mapping[int, str]  # context ID -> abstract syntax
+    transfer_syntax: Mapping[int, str]  # context ID -> the accepted transfer syntax
+    peer_max_pdu: int  # the requestor's maximum PDU length (0: no limit)
+
+
+def negotiate(rq_bytes: bytes, supported: list[PresentationContext], ae: AE) -> Negotiated | None:
+    """The association the A-ASSOCIATE-RQ `rq_bytes` asks for, as served here, with pynetdicom's answer
+    (acse.ACSE.send_accept with the acceptor's user items); None when the lean SCP does not serve it."""
+    request = _plain_storage_request(rq_bytes)
+    if request is None:
+        return None
+    peer_max_pdu = 0
+    for item in request.user_information:
+        if isinstance(item, MaximumLengthNotification):
+            peer_max_pdu = int(item.maximum_length_received or 0)
+    results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, supported, {})
+    accepted = sorted((cx for cx in results if cx.result == 0x00), key=lambda cx: cast(int, cx.context_id))
+    rejected = [cx for cx in results if cx.result != 0x00]
+    max_length = MaximumLengthNotification()
+    max_length.maximum_length_received = ae.maximum_pdu_size
+    class_uid = ImplementationClassUIDNotification()
+    class_uid.implementation_class_uid = ae.implementation_class_uid
+    user_information: list[Any] = [max_length, class_uid]
+    if ae.implementation_version_name is not None:
+        version = ImplementationVersionNameNotification()
+        version.implementation_version_name = ae.implementation_version_name
+        user_information.append(version)
+    primitive = A_ASSOCIATE()
+    primitive.application_context_name = APPLICATION_CONTEXT_NAME
+    primitive.calling_ae_title = request.calling_ae_title
+    primitive.called_ae_title = request.called_ae_title
+    primitive.result = 0x00
+    primitive.result_source = 0x01
+    primitive.presentation_context_definition_results_list = accepted + rejected
+    primitive.user_information = user_information
+    return Negotiated(
+        calling=str(request.calling_ae_title or "").strip(),
+        stores=proposes_storage(cx.abstract_syntax for cx in request.presentation_context_definition_list),
+        accept=A_ASSOCIATE_AC(primitive).encode(),
+        accepted=MappingProxyType({cast(int, cx.context_id): str(cx.abstract_syntax) for cx in accepted}),
+        transfer_syntax=MappingProxyType({cast(int, cx.context_id): str(cx.transfer_syntax[0]) for cx in accepted}),
+        peer_max_pdu=peer_max_pdu,
+    )
 
 
 def _plain_storage_request(rq_bytes: bytes) -> A_ASSOCIATE | None:
@@ -249,24 +328,24 @@ class _Association:
     """One accepted association: PDUs in, C-STORE/C-ECHO responses out, until release, abort or idle timeout."""
 
     def __init__(
-        self, server: LeanAssociationServer, sock: socket.socket, request: A_ASSOCIATE, calling: str, rq: bytes
+        self, server: LeanAssociationServer, sock: socket.socket, negotiated: Negotiated, rq_length: int
     ) -> None:
         self.server = server
         self.sock = sock
-        self.request = request
-        self.calling = calling
-        self.rq = rq
-        self.accepted: dict[int, str] = {}  # context ID -> abstract syntax
-        self.transfer_syntax: dict[int, str] = {}
-        self.peer_max_pdu = 0
+        self.negotiated = negotiated
+        self.calling = negotiated.calling
+        self.rq_length = rq_length
+        self.accepted = negotiated.accepted
+        self.transfer_syntax = negotiated.transfer_syntax
+        self.peer_max_pdu = negotiated.peer_max_pdu
         self._header = bytearray(6)
         self._pdu = bytearray(0)  # P-DATA-TF bodies up to KEPT_PDU_BYTES, read one after another into this
         self._data_set = _DataSet()
 
     def run(self) -> bool:
         """Serve until the association ends; True if it ended by A-RELEASE (the A-RELEASE-RP sent)."""
-        self.sock.recv(len(self.rq), socket.MSG_WAITALL)  # the A-ASSOCIATE-RQ we peeked, now taken off the socket
-        self.sock.sendall(self._accept())
+        self.sock.recv(self.rq_length, socket.MSG_WAITALL)  # the A-ASSOCIATE-RQ we peeked, now taken off the socket
+        self.sock.sendall(self.negotiated.accept)
         self.sock.settimeout(self.server.idle_seconds)
         command: list[bytes] = []
         command_values: dict[int, bytes] | None = None
@@ -331,38 +410,6 @@ class _Association:
             self.sock.sendall(pdu)
         except OSError:
             pass
-
-    def _accept(self) -> bytes:
-        """pynetdicom's A-ASSOCIATE-AC for this request (acse.ACSE.send_accept with the acceptor's user items)."""
-        request = self.request
-        for item in request.user_information:
-            if isinstance(item, MaximumLengthNotification):
-                self.peer_max_pdu = int(item.maximum_length_received or 0)
-        results, _roles = negotiate_as_acceptor(request.presentation_context_definition_list, self.server.supported, {})
-        accepted = sorted((cx for cx in results if cx.result == 0x00), key=lambda cx: cast(int, cx.context_id))
-        rejected = [cx for cx in results if cx.result != 0x00]
-        for cx in accepted:
-            self.accepted[cast(int, cx.context_id)] = str(cx.abstract_syntax)
-            self.transfer_syntax[cast(int, cx.context_id)] = str(cx.transfer_syntax[0])
-        ae = self.server.ae
-        max_length = MaximumLengthNotification()
-        max_length.maximum_length_received = ae.maximum_pdu_size
-        class_uid = ImplementationClassUIDNotification()
-        class_uid.implementation_class_uid = ae.implementation_class_uid
-        user_information: list[Any] = [max_length, class_uid]
-        if ae.implementation_version_name is not None:
-            version = ImplementationVersionNameNotification()
-            version.implementation_version_name = ae.implementation_version_name
-            user_information.append(version)
-        primitive = A_ASSOCIATE()
-        primitive.application_context_name = APPLICATION_CONTEXT_NAME
-        primitive.calling_ae_title = request.calling_ae_title
-        primitive.called_ae_title = request.called_ae_title
-        primitive.result = 0x00
-        primitive.result_source = 0x01
-        primitive.presentation_context_definition_results_list = accepted + rejected
-        primitive.user_information = user_information
-        return A_ASSOCIATE_AC(primitive).encode()
 
     def _read_pdu(self) -> tuple[int, memoryview]:
         header = self._header
