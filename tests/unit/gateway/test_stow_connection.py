@@ -360,6 +360,23 @@ async def test_a_header_http_cannot_carry_fails_the_request_not_the_lane(cloud: 
     assert cloud.requests == []
 
 
+def test_a_batch_splits_into_its_files_still_there_and_the_missing_ones_in_order(tmp_path: Path) -> None:
+    series = dicom_gen.ct_series(6, 16, 16)
+    queue = _queue(tmp_path, "split", [dicom_gen.write(ds, tmp_path / f"m{i}.dcm") for i, ds in enumerate(series)])
+    try:
+        batch = queue.next_batch(20, 1 << 30)
+        for gone in (batch[4], batch[1]):
+            gone.path.unlink()
+        present, missing = uploader._split_missing(batch)
+    finally:
+        queue.close()
+    assert present == [batch[0], batch[2], batch[3], batch[5]]
+    assert list(missing.items()) == [
+        (item.id, f"the spooled file {item.path} is missing; ask the modality to send it again")
+        for item in (batch[1], batch[4])
+    ]
+
+
 async def test_a_spooled_file_removed_after_the_body_was_made_is_retried_later(
     cloud: Cloud, files: list[Path], tmp_path: Path
 ) -> None:
