@@ -6,13 +6,14 @@
 
 Starts an embedded PostgreSQL, the Temporal dev server, `yilian worker` and `yilian api` (one process each, as a
 deployment runs them), stores a 512x512 CT series by STOW-RS and 60 referrals (each with a one-image study), then
-drives each kind of request sequentially from one httpx client and reads the API process's own CPU time
-(/proc/PID/stat, user + system) before and after. CPU per request is robust to other processes loading the box;
-latency is not, and is printed only as a hint. PostgreSQL's CPU (postmaster and backends) is read the same way. With
---py-spy DIR each kind is also sampled by py-spy (from PyPI) into DIR/<kind>.txt (collapsed stacks: flamegraph.pl or
-speedscope draw them); --native adds the C frames (uvloop, httptools, the kernel calls under them), pausing the API
-at each sample (its CPU figures are then not comparable). To measure another tree's API with the same bench, put
-its src first: PYTHONPATH=/tmp/base/src python bench/request_cost.py.
+drives each kind of request sequentially from one httpx client (the STOW-RS kind POSTs a new one-image study each
+time) and reads the API process's own CPU time (/proc/PID/stat, user + system) before and after. CPU per request is
+robust to other processes loading the box; latency is not, and is printed only as a hint. PostgreSQL's CPU
+(postmaster and backends) is read the same way. With --py-spy DIR each kind is also sampled by py-spy (from PyPI)
+into DIR/<kind>.txt (collapsed stacks: flamegraph.pl or speedscope draw them); --native adds the C frames (uvloop,
+httptools, the kernel calls under them), pausing the API at each sample (its CPU figures are then not comparable). To
+measure another tree's API with the same bench, put its src first: PYTHONPATH=/tmp/base/src python
+bench/request_cost.py.
 The whole-study kind (WADO-RS of a 100-slice 512x512 CT study, ~52 MB, read in chunks and discarded) makes a
 twentieth of --requests requests and also gives the API's CPU-s per GB streamed (`cpu_s_per_gb`).
 Prints a table and a JSON summary; writes nothing to docs/.
@@ -88,6 +89,7 @@ class Kind:
     params: dict[str, Any] = field(default_factory=dict)
     each: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, params) in turn, when not empty
     streamed: bool = False  # a large body, read in chunks and discarded; its CPU is also given per GB
+    stores: bool = False  # a POST of a new one-image study (16x16 DX) each time, as STOW-RS: its fixed cost
 
 
 async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
@@ -162,6 +164,7 @@ async def prepare(client: Any, tokens: dict[str, str]) -> list[Kind]:
         Kind("case detail", f"/api/referrals/{referral}", "zhao.anping"),
         Kind("dashboard", "/api/dashboard", "liu.coord"),
         Kind("health (no auth)", "/api/health", ""),
+        Kind("STOW-RS, one small instance", "/dicomweb/studies", "zhao.anping", "application/dicom+json", stores=True),
     ]
 
 
@@ -172,7 +175,11 @@ async def measure(
     if kind.user:
         headers["Authorization"] = f"Bearer {tokens[kind.user]}"
 
+    from tests.support.stow import CONTENT_TYPE as STOW_CONTENT_TYPE
+    from tests.support.stow import one_image_study
+
     turns = itertools.cycle(kind.each or [(kind.path, kind.params)])
+    studies = (one_image_study(f"RCSTOW{n:06d}")[1] for n in itertools.count())  # a new study for each POST
 
     received = 0
 
@@ -187,7 +194,10 @@ async def measure(
                 async for chunk in r.aiter_raw():
                     received += len(chunk)
             return time.perf_counter() - t
-        r = await client.get(path, headers=headers, params=params)
+        if kind.stores:
+            r = await client.post(path, headers={**headers, "Content-Type": STOW_CONTENT_TYPE}, content=next(studies))
+        else:
+            r = await client.get(path, headers=headers, params=params)
         if r.status_code != 200:
             raise RuntimeError(f"{kind.name}: {r.status_code} {r.text[:300]}")
         return time.perf_counter() - t

@@ -98,8 +98,9 @@ class Settings(BaseSettings):
     # `auto_referral_sweep_minutes` (0: none) over the studies of the last `auto_referral_sweep_hours`.
     auto_referral_sweep_minutes: int = Field(default=15, ge=0, le=24 * 60)
     auto_referral_sweep_hours: int = Field(default=72, ge=1, le=24 * 90)
-    # DICOMweb frame and rendered GETs answered before routing (api/dicomweb/retrieve_door.py), with the routes' own
-    # checks and answers; off, the routes answer them (the same bytes, about 1 ms more of the API's CPU each).
+    # DICOMweb frame and rendered GETs (api/dicomweb/retrieve_door.py) and STOW-RS POSTs (stow_door.py) answered
+    # before routing, with the routes' own checks and answers; off, the routes answer them (the same bytes, about
+    # 1 ms more of the API's CPU each).
     dicomweb_door: bool = True
     # Keys teaching-case pseudonyms, date shifts and new UIDs (deid/pseudonym.py). Changing it breaks the link
     # between a patient's earlier and later teaching cases, so set it once per alliance and keep it.

@@ -28,7 +28,8 @@ from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, to_bytes
 from tests.support.stow import CONTENT_TYPE, stow_body
 from yilian.api.app import create_app
-from yilian.api.dicomweb.retrieve_door import ANSWERED, PASSED, RetrieveDoor
+from yilian.api.dicomweb.door import ANSWERED, PASSED
+from yilian.api.dicomweb.retrieve_door import RetrieveDoor
 from yilian.api.security import issue_grant_token, issue_patient_token
 from yilian.config import Settings
 

@@ -17,6 +17,7 @@ from yilian.api.deps import LectureMedia, Resources, lecture_files
 from yilian.api.dicomweb import retrieve as dicomweb_retrieve
 from yilian.api.dicomweb import store_query as dicomweb_store_query
 from yilian.api.dicomweb.retrieve_door import RetrieveDoor
+from yilian.api.dicomweb.stow_door import StowDoor
 from yilian.api.edge import EdgeMiddleware
 from yilian.api.errors import install_error_handlers
 from yilian.api.event_hub import EventHub, listen_dsn
@@ -109,7 +110,7 @@ def build_app(
     lifespan: Lifespan | None = None, lecture_files: LectureMedia | None = None, archive: Resources | None = None
 ) -> FastAPI:
     """The routes, their error rendering and the OpenAPI document; no resources (`create_app` adds them, the
-    lecture files the HLS door serves before routing and the archive the retrieve door serves frames from)."""
+    lecture files the HLS door serves before routing and the archive the retrieve and STOW-RS doors serve)."""
     app = FastAPI(
         title="Yilian 医联",
         version="0.1.0",
@@ -121,6 +122,7 @@ def build_app(
     install_error_handlers(app)
     if archive is not None:  # frames and rendered inside the edge, before the router (api/dicomweb/retrieve_door.py)
         app.add_middleware(RetrieveDoor, resources=archive)
+        app.add_middleware(StowDoor, resources=archive)  # STOW-RS POSTs likewise (api/dicomweb/stow_door.py)
     app.add_middleware(EdgeMiddleware)  # body limits, parameters, browser headers: before any route
     if lecture_files is not None:  # lecture segments before the edge and the router (api/hls_door.py)
         app.add_middleware(HlsDoor, files=lecture_files)

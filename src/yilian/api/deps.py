@@ -542,17 +542,23 @@ async def viewer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> P
     return may_retrieve(principal)
 
 
-async def door_viewer(res: Resources, connection: HTTPConnection) -> tuple[Principal, PersonToken | None]:
-    """What `Viewer` resolves to, outside FastAPI's dependency resolution (the retrieve door, api/dicomweb/
-    retrieve_door.py): the same bearer parsing, the same caches, the same refusals in the same order. With it, a
-    person's token (user and generation), under which the door may keep what the caller may see (None: a QR grant or
-    an API key, whose credential is read from the database on every request: nothing is kept for them)."""
+async def _door_caller(res: Resources, connection: HTTPConnection) -> tuple[Principal, PersonToken | None]:
+    """What `dicomweb_caller` resolves to, outside FastAPI's dependency resolution (the doors before the router):
+    the same bearer parsing, the same caches, the same refusals in the same order."""
     creds = await _bearer(connection)
-    principal, person = await _caller(res.settings, res.engine, creds, res.principals, res.tokens)
+    return await _caller(res.settings, res.engine, creds, res.principals, res.tokens)
+
+
+async def door_viewer(res: Resources, connection: HTTPConnection) -> tuple[Principal, PersonToken | None]:
+    """What `Viewer` resolves to, for the retrieve door (api/dicomweb/retrieve_door.py). With it, a person's token
+    (user and generation), under which the door may keep what the caller may see (None: a QR grant or an API key,
+    whose credential is read from the database on every request: nothing is kept for them)."""
+    principal, person = await _door_caller(res, connection)
     return may_retrieve(principal), person
 
 
-async def storer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
+def may_store(principal: Principal) -> Principal:
+    """The caller, if they may store images for their hospital (403 otherwise)."""
     if principal.role not in _STORERS or principal.hospital_id is None:
         raise YilianError(
             ErrorCode.FORBIDDEN,
@@ -560,6 +566,16 @@ async def storer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> P
             {"role": principal.role},
         )
     return principal
+
+
+async def storer(principal: Annotated[Principal, Depends(dicomweb_caller)]) -> Principal:
+    return may_store(principal)
+
+
+async def door_storer(res: Resources, connection: HTTPConnection) -> Principal:
+    """What `Storer` resolves to, for the STOW-RS door (api/dicomweb/stow_door.py)."""
+    principal, _ = await _door_caller(res, connection)
+    return may_store(principal)
 
 
 Viewer = Annotated[Principal, Depends(viewer)]

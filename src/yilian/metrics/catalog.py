@@ -55,7 +55,7 @@ refreshed_at = Gauge(
 )
 dicomweb_door_requests = Counter(
     "yilian_dicomweb_door_requests_total",
-    "Frame and rendered GETs the DICOMweb retrieve door answered before routing, or passed on to the router "
-    "(HEAD, a request with a body), by route template.",
+    "Frame and rendered GETs the DICOMweb retrieve door, and STOW-RS POSTs the STOW-RS door, answered before "
+    "routing, or passed on to the router (HEAD, a GET with a body, a root path), by route template.",
     ["route", "outcome"],
 )

@@ -17,48 +17,31 @@ a body, an app mounted under a root path; `yilian_dicomweb_door_requests_total` 
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from fastapi.routing import APIRoute
-from prometheus_client import Counter
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yilian.api.deps import Resources, archive_of, check_dicomweb_uids, door_viewer
 from yilian.api.dicomweb import retrieve as routes
+from yilian.api.dicomweb.door import DoorRoute, matching, route_of
 from yilian.api.errors import refusal
 from yilian.domain.errors import YilianError
-from yilian.metrics.catalog import dicomweb_door_requests
 
 PREFIX = routes.router.prefix + "/studies/"  # every path the door answers starts so; anything else goes on at once
-ANSWERED, PASSED = "answered", "passed on"
 
 
 @dataclass(frozen=True)
-class _Door:
-    """One route the door stands in for: its path pattern (Starlette's own, so it matches exactly what the route
-    matches) and the route object, which the metrics middleware reads its template from."""
+class _Door(DoorRoute):
+    """One route the door stands in for, and whether it renders."""
 
-    pattern: re.Pattern[str]
-    route: APIRoute
-    rendered: bool
-    counters: dict[str, Counter] = field(default_factory=dict, compare=False)
-
-    def __post_init__(self) -> None:  # each outcome's labelled counter looked up once, not on every request
-        self.counters.update({outcome: dicomweb_door_requests.labels(self.route.path, outcome)
-                              for outcome in (ANSWERED, PASSED)})  # fmt: skip
-
-    def count(self, outcome: str) -> None:
-        self.counters[outcome].inc()
+    rendered: bool = False
 
 
 def _doors() -> tuple[_Door, ...]:
-    by_endpoint = {route.endpoint: route for route in routes.router.routes if isinstance(route, APIRoute)}
     return tuple(
-        _Door(compile_path(by_endpoint[endpoint].path)[0], by_endpoint[endpoint], rendered)
+        _Door(route_of(routes.router, endpoint), rendered)
         for endpoint, rendered in (
             (routes.retrieve_frames, False),
             (routes.rendered_instance, True),
@@ -81,28 +64,20 @@ class RetrieveDoor:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             await self.app(scope, receive, send)
             return
-        door, ids = self._match(scope["path"])
+        door, ids = matching(self.doors, scope["path"])
         if door is None:
             await self.app(scope, receive, send)
             return
         if scope["method"] != "GET" or scope.get("root_path") or _has_body(scope):
-            door.count(PASSED)
+            door.pass_on()
             await self.app(scope, receive, send)
             return
-        scope["route"] = door.route  # as the router sets it: the metrics label is the route's template
-        door.count(ANSWERED)
+        door.answer(scope)
         try:
             response = await self._answer(door, HTTPConnection(scope), ids)
         except YilianError as exc:
             response = refusal(exc)
         await response(scope, receive, send)
-
-    def _match(self, path: str) -> tuple[_Door | None, dict[str, str]]:
-        for door in self.doors:
-            found = door.pattern.match(path)
-            if found is not None:
-                return door, found.groupdict()
-        return None, {}
 
     async def _answer(self, door: _Door, request: HTTPConnection, ids: dict[str, str]) -> Response:
         check_dicomweb_uids(ids)  # the router's dependency of /dicomweb, first

@@ -57,19 +57,21 @@ _CONFLICTS = frozenset(
 async def store_instances(
     request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Storer
 ) -> Response:
-    return await _store(request, engine, blobs, on_stored, principal, None)
+    return await store(request, engine, blobs, on_stored, principal, None)
 
 
 @router.post("/studies/{study}")
 async def store_study_instances(
     study: str, request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Storer
 ) -> Response:
-    return await _store(request, engine, blobs, on_stored, principal, study)
+    return await store(request, engine, blobs, on_stored, principal, study)
 
 
-async def _store(
+async def store(
     request: Request, engine: Engine, blobs: Blobs, on_stored: OnStored, principal: Principal, study: str | None
 ) -> Response:
+    """The work of both STOW-RS routes, and of the STOW-RS door that answers them before routing
+    (api/dicomweb/stow_door.py): the caller and the path's UIDs are checked before."""
     boundary = _stow_boundary(request.headers.get("content-type", ""))
     origin = Origin.GATEWAY if principal.role is Role.GATEWAY else Origin.STOW
     assert principal.hospital_id is not None
