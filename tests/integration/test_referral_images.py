@@ -40,6 +40,40 @@ async def test_the_reader_sees_the_patients_priors_but_no_other_patient(api: Api
     assert r.status_code == 404
 
 
+async def test_the_referrals_woken_are_those_waiting_for_the_studies_stored(api: Api, engine: AsyncEngine) -> None:
+    """awaiting_images (asked after each STOW-RS request) against the IN-list query it replaced: the waiting
+    referrals of the studies named, not a routed one nor another study's, for 1 to 70 UIDs."""
+    from sqlalchemy import select
+
+    from yilian.db.engine import reading
+    from yilian.db.queries.referral import awaiting_images
+    from yilian.db.schema import referrals
+
+    studies = [generate_uid() for _ in range(3)]
+    waiting = []
+    for i, study in enumerate(studies):
+        case = await api.submit(study_instance_uid=study, patient={"patient_id": f"IMG-W{i}", "name": "孙权 Sun Quan",
+                                "birth_date": "1962-05-05", "sex": "M"})  # fmt: skip
+        waiting.append((await api.wait_for("zhao.anping", case["id"], "awaiting_images"))["id"])
+    routed = await api.send_study("zhao.anping", "IMG-W9")
+    await api.wait_for("zhao.anping", (await api.submit(study_instance_uid=routed, patient={"patient_id": "IMG-W9",
+                       "name": "周瑜 Zhou Yu", "birth_date": "1975-01-01", "sex": "M"}))["id"], "offered")  # fmt: skip
+    others = [generate_uid() for _ in range(70)]
+    asked = [
+        ({studies[0]}, waiting[:1]),
+        ({studies[1], routed}, waiting[1:2]),
+        (set(studies) | set(others[:60]), waiting),
+        ({routed, *others}, []),
+    ]
+    async with reading(engine) as conn:
+        for uids, expected in asked:
+            found = await awaiting_images(conn, uids)
+            old = select(referrals.c.id).where(
+                referrals.c.state == "awaiting_images", referrals.c.study_instance_uid.in_(sorted(uids))
+            )
+            assert sorted(found) == sorted(expected) == sorted((await conn.scalars(old)).all())
+
+
 async def test_a_waiting_case_can_be_cancelled(api: Api) -> None:
     case = await api.submit(study_instance_uid=generate_uid(), patient={"patient_id": "IMG-3", "name": "赵云 Zhao Yun",
                             "birth_date": "1970-02-02", "sex": "M"})  # fmt: skip

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import random
 from collections.abc import Iterator
 
 import pytest
 from pydicom import dcmread
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian
 
 from tests.support import dicom_gen
@@ -210,6 +214,7 @@ def test_values_kept_from_earlier_instances_give_the_same_answers() -> None:
     corpus = list(_corpus())
     header_module._plain_value.cache_clear()
     header_module._cached_any_value_problem.cache_clear()
+    header_module._cached_value_problem.cache_clear()
     cold = [read_header(data, bulk_data_uri_of) for _, data in corpus]
     assert header_module._plain_value.cache_info().hits > 0  # later files met values of earlier ones
     warm = [read_header(data, bulk_data_uri_of) for _, data in corpus]
@@ -223,3 +228,75 @@ def test_values_kept_from_earlier_instances_give_the_same_answers() -> None:
     for name in ("over-long PatientID", "lower-case CS", "control character", "letters in an IS"):
         data = dict(_variants())[name]
         assert read_header(data, bulk_data_uri_of) is None and read_header(data, bulk_data_uri_of) is None
+
+
+# Good and bad values of the default-repertoire VRs, whose every-attribute check is kept with their conversion
+# (_plain_value), and of the indexed ones, whose format check is kept by VR and value (_cached_value_problem).
+_VALUES = {
+    "CS": ["CHEST", "HEAD NECK", "A_B\\C", "", "chest", "ＡB", "X" * 17, "AB\x01"],
+    "DA": ["20240101", "", "2024010", "2024-01-01", "20240101 ", "2024010A"],
+    "TM": ["093000", "0930", "09", "093000.123456", "", "09:30", "0930001234567890", "093000.1234567"],
+    "DS": ["1.5", "-2.25e-3", " 7 ", "", "1,5", "1" * 17, "1.5\\2.5"],
+    "IS": ["7", "+7", " -12 ", "", "7.0", "2147483648", "1" * 13, "7\\8"],
+    "AS": ["045Y", "", "45Y", "045y", "04500Y"],
+    "DT": ["20240101093000", "", "2024-01-01", "2" * 27],
+    "UI": ["1.2.3", "1.2.840.10008.5.1.4.1.1.2", "", "1.2." + "3" * 70],
+    "SH": ["CT1", "", "县医院", "X" * 17, "A\x02B"],
+    "LO": ["胸部CT", "", "Y" * 65, "a\\b"],
+    "PN": ["王^五", "Wang^Wu=王^五", "", "X" * 65],
+}
+# Where they go: top-level elements (indexed or not), a private block, and an element nested in a sequence item.
+_PLACES = [
+    ("Modality", "CS"), ("BodyPartExamined", "CS"), ("StudyDate", "DA"), ("PatientBirthDate", "DA"),
+    ("StudyTime", "TM"), ("PerformedProcedureStepStartTime", "TM"), ("SliceThickness", "DS"), ("KVP", "DS"),
+    ("SeriesNumber", "IS"), ("InstanceNumber", "IS"), ("PatientAge", "AS"), ("AcquisitionDateTime", "DT"),
+    ("FrameOfReferenceUID", "UI"), ("AccessionNumber", "SH"), ("StationName", "SH"), ("StudyDescription", "LO"),
+    ("InstitutionName", "LO"), ("PatientName", "PN"), ("ReferringPhysicianName", "PN"),
+    ("private CS", "CS"), ("private DS", "DS"), ("private DA", "DA"), ("nested CS", "CS"), ("nested DA", "DA"),
+]  # fmt: skip
+
+
+def _generated(rng: random.Random) -> bytes:
+    """A CT in a random character set with a private block (bulk data among it) and a sequence, and 1-4 of its
+    default-repertoire, text or person-name values set to one of `_VALUES`, good or bad."""
+    charset = rng.choice(["ISO_IR 192", "GB18030", "GBK"])
+    ds = dicom_gen.ct_series(1, 8, 8, charset=charset, patient_name="张^三=張^三")[0]
+    ds.add_new(0x00090010, "LO", "YILIAN TEST")
+    ds.add_new(0x00091001, "CS", "PRIVATE")
+    ds.add_new(0x00091002, "DS", "2.5")
+    ds.add_new(0x00091003, "DA", "20240101")
+    ds.add_new(0x00091010, "OB", rng.randbytes(rng.choice([16, 2000])))  # inline, or a BulkDataURI
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "T-D4000", "SRT", "腹部"
+    item.add_new(0x00080106, "DA", "20240101")  # Context Group Version
+    ds.AnatomicRegionSequence = [item]
+    codec = {"ISO_IR 192": "utf-8", "GB18030": "gb18030", "GBK": "gbk"}[charset]
+    for place, vr in rng.sample(_PLACES, rng.randint(1, 4)):
+        if place.startswith("private"):
+            target, tag = ds, {"CS": 0x00091001, "DS": 0x00091002, "DA": 0x00091003}[vr]
+        elif place.startswith("nested"):
+            target, tag = item, {"CS": 0x00080102, "DA": 0x00080106}[vr]
+        else:
+            target, tag = ds, tag_for_keyword(place)
+        raw = rng.choice(_VALUES[vr]).encode(codec)  # as sent: pydicom would convert (or refuse) a value set by name
+        raw += (b"\0" if vr == "UI" else b" ") * (len(raw) % 2)
+        target[tag] = RawDataElement(Tag(tag), vr, len(raw), raw, 0, False, True)
+    return dicom_gen.to_bytes(ds)
+
+
+def test_generated_values_good_and_bad_are_answered_as_pydicom_answers() -> None:
+    """Each check still runs where it moved: the fast path answers an instance only when pydicom's path finds no
+    problem, and then the same rows and JSON; with the caches cold and then warm."""
+    header_module._plain_value.cache_clear()
+    rng = random.Random(20261208)
+    datas = [_generated(rng) for _ in range(600)]
+    refused = answered = 0
+    for data in datas + datas:  # the second round meets every value kept
+        header = read_header(data, bulk_data_uri_of)
+        problems, slow = _slow(data)
+        if header is None:
+            refused += bool(problems)
+            continue
+        assert problems == [] and index_header(header) == slow
+        answered += 1
+    assert answered > 300 and refused > 300  # both kinds, many times

@@ -46,6 +46,7 @@ _MULTI_TEXT_VRS = frozenset({"SH", "LO", "UC"})  # split on backslashes after de
 _SINGLE_TEXT_VRS = frozenset({"ST", "LT", "UT"})  # one value; a backslash is text
 _BINARY_VRS = frozenset({"OB", "OW"})
 _HANDLED_VRS = _DEFAULT_STRING_VRS | _NUMBER_VRS | _MULTI_TEXT_VRS | _SINGLE_TEXT_VRS | _BINARY_VRS | {"PN"}
+_WALKED_VRS = {vr.encode("ascii"): vr for vr in (*_HANDLED_VRS, "SQ")}  # as bytes in the file: the VR walked
 # Specific Character Set (0008,0005) values taken here, as the Python codec pydicom uses for each (PS3.3 C.12.1.1.2).
 # Anything else (code extensions such as ISO 2022 IR 58, several values, other repertoires) goes to pydicom.
 _CODECS = {"": "latin_1", "ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8",
@@ -154,15 +155,15 @@ def _elements(data: bytes, offset: int, limit: int, *, delimited: bool) -> tuple
             return None  # File Meta Information inside the data set: let pydicom judge
         tag = group << 16 | element
         raw_vr = data[offset + 4 : offset + 6]
+        vr = _WALKED_VRS.get(raw_vr)
+        if vr is None or tag <= previous:
+            return None
         if raw_vr in _LONG_LENGTH_VRS:
             if offset + 12 > limit:
                 return None
             length, start = _UL.unpack_from(data, offset + 8)[0], offset + 12
         else:
             length, start = _H.unpack_from(data, offset + 6)[0], offset + 8
-        vr = raw_vr.decode("latin-1")
-        if tag <= previous or (vr not in _HANDLED_VRS and vr != "SQ"):
-            return None
         if vr == "SQ":
             items = _items(data, start, length, limit)
             if items is None:
@@ -241,7 +242,7 @@ def _checked(
         if declared is not None and (len(declared) != 1 or declared[0].strip("\0 ") not in ("", uid)):
             return None
 
-    every: list[tuple[str, Sequence[Any]]] = []  # the values of every checked VR, nested ones too
+    every: list[tuple[str, Sequence[Any]]] = []  # the text VRs' values, nested ones too (the rest: _plain_value)
     values: dict[int, tuple[str, Sequence[Any]]] = {}  # the data set's own (not nested) values
     try:
         full = _convert(data, elements, codec, "", bulk_data_uri_of(study, series, sop_instance), every, values)
@@ -263,8 +264,9 @@ def _convert(
     every: list[tuple[str, Sequence[Any]]],
     values: dict[int, tuple[str, Sequence[Any]]] | None,
 ) -> dict[str, Any]:
-    """The DICOM JSON of one data set or item, as dicom.json.to_dicom_json makes it; the values it read into
-    `every` (and the data set's own into `values`)."""
+    """The DICOM JSON of one data set or item, as dicom.json.to_dicom_json makes it; the text values it read into
+    `every` for the every-attribute check (the default-repertoire ones pass it in `_plain_value`), and the data
+    set's own values into `values`."""
     out: dict[str, Any] = {}
     for tag, vr, start, end, items in elements:
         if tag & 0xFFFF == 0:
@@ -295,11 +297,8 @@ def _convert(
                 raise _NotPlain
             js_value, strings = plain
             out[key] = {"vr": vr} if js_value is None else {"vr": vr, "Value": list(js_value)}  # a fresh JSON value
-            if strings is not None:
-                read: tuple[str, Sequence[Any]] = (vr, strings)
-                every.append(read)
-                if values is not None:
-                    values[tag] = read
+            if strings is not None and values is not None:  # already checked by _plain_value: not in `every`
+                values[tag] = (vr, strings)
             continue
         if b"\x1b" in raw:
             raise _NotPlain  # code extensions: pydicom's fragment decoding
@@ -313,7 +312,7 @@ def _convert(
             if any(len(g) > 3 for g in groups):
                 raise _NotPlain
             out[key] = {"vr": "PN", "Value": [_person_name(g) for g in groups]} if text else {"vr": "PN"}
-            read = (vr, names)
+            read: tuple[str, Sequence[Any]] = (vr, names)
         else:
             split = [text] if vr in _SINGLE_TEXT_VRS else text.split("\\")
             items_read = [v.rstrip("\0 ") for v in split]
@@ -334,18 +333,35 @@ _CACHED_VALUES = 8192
 @lru_cache(maxsize=_CACHED_VALUES)
 def _plain_value(vr: str, raw: bytes) -> tuple[tuple[Any, ...] | None, tuple[str, ...] | None] | None:
     """For a default-repertoire string or binary number VR: the JSON "Value" items as `raw_json_value_of` gives them
-    (None: no "Value"), and the strings as pydicom's reader splits them (None for numbers); None when not plain."""
+    (None: no "Value"), and the strings as pydicom's reader splits them (None for numbers); None when not plain, or
+    when a string breaks its VR's length or characters (`any_value_problem`, the every-attribute check, kept with
+    the conversion so that a repeated value is neither converted nor checked again)."""
     js = raw_json_value_of(vr, raw, True)
     if js is None:
         return None
     found = js.get("Value")
-    strings = tuple(_strings(raw, 0, len(raw))) if vr in _DEFAULT_STRING_VRS else None
+    strings = None
+    if vr in _DEFAULT_STRING_VRS:
+        strings = tuple(_strings(raw, 0, len(raw)))
+        if any(any_value_problem(vr, value) for value in strings):
+            return None
     return (None if found is None else tuple(found)), strings
 
 
 @lru_cache(maxsize=_CACHED_VALUES)
 def _cached_any_value_problem(vr: str, value: str) -> str | None:
     return any_value_problem(vr, value)
+
+
+@lru_cache(maxsize=_CACHED_VALUES)
+def _cached_value_problem(vr: str, value: str) -> str | None:
+    return value_problem(vr, value)
+
+
+def _indexed_problem(vr: str, value: Any) -> str | None:
+    if type(value) is str and len(value) <= _CACHED_LENGTH:
+        return _cached_value_problem(vr, value)
+    return value_problem(vr, value)
 
 
 def _any_problem(vr: str, value: Any) -> str | None:
@@ -394,7 +410,8 @@ def _image_pixel_ok(top: dict[int, _Element], full: dict[str, Any]) -> bool:
 def _values_ok(
     top: dict[int, _Element], values: dict[int, tuple[str, Sequence[Any]]], every: list[tuple[str, Sequence[Any]]]
 ) -> bool:
-    """No indexed value breaks its VR's format and no value of any checked VR breaks its length or characters."""
+    """No indexed value breaks its VR's format and no text value breaks its length or characters (the
+    default-repertoire values were checked as they were converted, `_plain_value`)."""
     for tag, vr in _INDEXED:
         if tag not in top:
             continue
@@ -402,7 +419,7 @@ def _values_ok(
         if found is None or found[0] != vr:
             return False  # an indexed attribute sent with another VR: pydicom decides what it means
         for value in found[1]:
-            if value != "" and value_problem(vr, value):
+            if value != "" and _indexed_problem(vr, value):
                 return False
     for vr, items in every:
         for value in items:

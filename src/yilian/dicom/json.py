@@ -52,13 +52,44 @@ def dicom_json_text(value: Any) -> str:
     makes it). What orjson refuses (an integer past 64 bits, a lone surrogate, a key not a string, a type it does not
     serialise) is made by json.dumps as before, with its answer or its error. tests/unit/test_dicom_json_text.py
     compares both over every float magnitude, every code point and the DICOM JSON of the test files."""
+    text = _orjson_text(value)
+    if text is None:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.decode()
+
+
+# Every byte but a quote, a comma and a colon: what `_separator_in_string` deletes before it looks.
+_NOT_QUOTE_OR_SEPARATOR = bytes(b for b in range(256) if b not in b'",:')
+
+
+def spaced_json_text(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, the same text (its separators ", " and ": "), made by orjson where
+    that is known to be the same text: `dicom_json_text`'s text with a space after each comma and colon between
+    values, when no string holds a comma or a colon (then json.dumps makes it). The study and series rows'
+    attributes: about a quarter of json.dumps' CPU."""
+    text = _orjson_text(value)
+    if text is None or _separator_in_string(text):
+        return json.dumps(value, ensure_ascii=False)
+    return text.replace(b",", b", ").replace(b":", b": ").decode()
+
+
+def _orjson_text(value: Any) -> bytes | None:
+    """orjson's compact text of `value` when it is json.dumps' compact text exactly, else None."""
     try:
         text = orjson.dumps(value) if orjson is not None else None
     except TypeError:  # orjson.JSONEncodeError
-        text = None
-    if text is None or _may_differ(text):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.decode()
+        return None
+    return None if text is None or _may_differ(text) else text
+
+
+def _separator_in_string(text: bytes) -> bool:
+    """Whether a string in this JSON text may hold a comma or a colon. Without an escaped quote, quotes open and
+    close strings in turn, and valid JSON has a comma or a colon between one string and the next: so with the other
+    bytes deleted, each string without one is a pair of adjacent quotes, and any quote left once those pairs are
+    removed belongs to a string with one."""
+    if b'\\"' in text:
+        return True
+    return b'"' in text.translate(None, _NOT_QUOTE_OR_SEPARATOR).replace(b'""', b"")
 
 
 def to_dicom_json(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from pydicom.dataset import Dataset
 
 from yilian.dicom.header import Header
-from yilian.dicom.json import dicom_json_text, to_dicom_json
+from yilian.dicom.json import dicom_json_text, spaced_json_text, to_dicom_json
 
 # BulkDataURIs are stored with this in place of "<request base URL>/dicomweb" and filled in when served,
 # so one precomputed metadata text answers every host name the archive is reached by (PS3.18 F.2.6).
@@ -83,7 +82,7 @@ def index_rows(
         "study_id": _text(full, "00200010"),
         "referring_physician_search": person_name_search(full.get("00080090")),
         "study_description": _text(full, "00081030"),
-        "attributes": json.dumps(_pick(full, STUDY_TAGS), ensure_ascii=False),
+        "attributes": spaced_json_text(_pick(full, STUDY_TAGS)),
     }
     series = {
         "series_instance_uid": series_uid,
@@ -93,7 +92,7 @@ def index_rows(
         "series_description": _text(full, "0008103E"),
         "performed_start_date": _text(full, "00400244"),
         "performed_start_time": _text(full, "00400245"),
-        "attributes": json.dumps(_pick(full, SERIES_TAGS), ensure_ascii=False),
+        "attributes": spaced_json_text(_pick(full, SERIES_TAGS)),
     }
     instance = {
         "sop_instance_uid": sop_uid,

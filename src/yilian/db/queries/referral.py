@@ -7,7 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, case, exists, func, or_, select, true, union_all
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -348,9 +363,14 @@ async def priors(conn: AsyncConnection, patient_ref: str, exclude_id: str) -> li
     return [dict(x) for x in (await conn.execute(q)).mappings()]
 
 
+# Built once with the UIDs as one array parameter (`= ANY`): asked after every STOW-RS request, whose IN list of up to
+# 64 UIDs SQLAlchemy rendered again at each call.
+_AWAITING_IMAGES = select(referrals.c.id).where(
+    referrals.c.state == "awaiting_images",
+    referrals.c.study_instance_uid == any_(bindparam("studies", type_=ARRAY(String(64)))),
+)
+
+
 async def awaiting_images(conn: AsyncConnection, study_instance_uids: set[str]) -> list[str]:
     """Referrals waiting in `awaiting_images` for one of these studies."""
-    query = select(referrals.c.id).where(
-        referrals.c.state == "awaiting_images", referrals.c.study_instance_uid.in_(sorted(study_instance_uids))
-    )
-    return list((await conn.scalars(query)).all())
+    return list((await conn.scalars(_AWAITING_IMAGES, {"studies": sorted(study_instance_uids)})).all())
