@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -62,7 +61,8 @@ async def upload_forever(
     `verify` as `client` does; only with a proxy in the environment do the lanes post through `client`.
 
     A lane lingers for the rest of a series only while `arrivals` says a storage association is open (without
-    `arrivals`, always: a caller with no SCP cannot tell).
+    `arrivals`, always: a caller with no SCP cannot tell). One lane at a time holds the turn to look at the queue,
+    wait for `wake` and linger (InFlight.turn); the idle others sleep until it takes a batch.
     """
     arrivals = arrivals or Arrivals.unknown()
     flight = InFlight()
@@ -70,17 +70,26 @@ async def upload_forever(
     if direct_connection_possible(settings.stow_url):
         tls = tls_context(verify) if urlsplit(settings.stow_url).scheme == "https" else None
         senders = [DirectSender.open(settings, tls) for _ in range(settings.upload_lanes)]
+    # The lanes wait on one event at a time; `stop` reaches them by setting the events they may be waiting on.
+    stopping = asyncio.create_task(_wake_on_stop(stop, wake, arrivals.storing_ended))
     try:
         await asyncio.gather(
             *(
-                _lane(settings, queue, client, wake, stop, flight, arrivals, senders[lane], prunes=lane == 0)
+                _lane(settings, queue, client, wake, stop, flight, arrivals, senders[lane])
                 for lane in range(settings.upload_lanes)
             )
         )
     finally:
+        stopping.cancel()
         for sender in senders:
             if sender is not None:
                 sender.close()
+
+
+async def _wake_on_stop(stop: asyncio.Event, *events: asyncio.Event) -> None:
+    await stop.wait()
+    for event in events:
+        event.set()
 
 
 @dataclass
@@ -156,12 +165,15 @@ _stored_by_this_lane = _StoredFiles()
 
 @dataclass
 class InFlight:
-    """The queue rows and SOP Instance UIDs some lane is sending now."""
+    """The queue rows and SOP Instance UIDs some lane is sending now, and the turn to look at the queue."""
 
     ids: set[int] = field(default_factory=set)
     uids: set[str] = field(default_factory=set)
-    # One lane chooses at a time: two lanes looking at once (all wake together) would both pick the same rows.
-    choosing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One lane at a time looks at the queue, and it keeps the turn while it waits for work or lingers: an arrival
+    # wakes that one lane, not every idle one, and the others sleep here until it has taken a batch. Two lanes
+    # looking at once would also both pick the same rows.
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_prune: float = 0.0  # monotonic; the lane holding the turn prunes
 
     def take(self, batch: list[QueuedInstance]) -> None:
         self.ids.update(item.id for item in batch)
@@ -181,48 +193,13 @@ async def _lane(
     flight: InFlight,
     arrivals: Arrivals,
     sender: DirectSender | None,
-    *,
-    prunes: bool,
 ) -> None:
     failures = 0
-    next_prune = 0.0
-    lingered = False  # this lane has just waited for the rest of a series
     while not stop.is_set():
-        if prunes and time.monotonic() >= next_prune:
-            pruned = await asyncio.to_thread(queue.prune_sent, time.time() - settings.retention_days * 86400)
-            if pruned:
-                log.info("deleted %d sent files older than %g days", pruned, settings.retention_days)
-            next_prune = time.monotonic() + _PRUNE_EVERY_SECONDS
-        wake.clear()  # before looking, so an instance queued while we look still wakes us
-        async with flight.choosing:
-            # The SQLite work runs in a thread: the event loop keeps the other lanes' requests moving meanwhile.
-            batch = await asyncio.to_thread(
-                queue.next_batch,
-                settings.batch_size,
-                settings.batch_bytes,
-                skip_ids=frozenset(flight.ids),
-                skip_uids=frozenset(flight.uids),
-            )
-            # A batch not full while the modality is still sending (one instance at a time) waits for more, once:
-            # sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
-            wait_for_more = (
-                not lingered
-                and bool(settings.batch_linger_seconds)
-                and _room_left(batch, settings)
-                and arrivals.open_stores() > 0
-            )
-            if batch and not wait_for_more:
-                flight.take(batch)
+        async with flight.turn:
+            batch = await _take_batch(settings, queue, wake, stop, flight, arrivals)
         if not batch:
-            if await _wait(wake, stop, _IDLE_POLL_SECONDS) and settings.batch_linger_seconds:
-                await _linger(settings.batch_linger_seconds, arrivals, stop)  # let the rest of the series arrive
-                lingered = True
-            continue
-        if wait_for_more:
-            await _linger(settings.batch_linger_seconds, arrivals, stop)
-            lingered = True
-            continue
-        lingered = False
+            continue  # stopping
         try:
             delivered = await upload_batch(settings, queue, client, batch, sender)
         finally:
@@ -233,15 +210,71 @@ async def _lane(
         failures += 1
         delay = backoff_delay(failures, settings.backoff_min_seconds, settings.backoff_max_seconds)
         log.info("retrying in %.1f s (attempt %d failed)", delay, failures)
-        await _wait(stop, stop, delay)
+        await _wait(stop, delay)
+
+
+async def _take_batch(
+    settings: GatewaySettings,
+    queue: InstanceQueue,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    flight: InFlight,
+    arrivals: Arrivals,
+) -> list[QueuedInstance]:
+    """With the turn held: look at the queue until there is a batch to send, waiting for arrivals and lingering
+    for the rest of a series as needed; the batch is taken (in flight) when returned, empty once `stop` is set."""
+    lingered = False  # this lane has just waited for the rest of a series
+    while True:
+        await _prune_when_due(settings, queue, flight)
+        wake.clear()  # before looking, so an instance queued while we look still wakes us
+        if stop.is_set():  # after the clear: `stop` set later sets `wake` again (upload_forever)
+            return []
+        batch = await _look(settings, queue, flight)
+        # A batch not full while the modality is still sending (one instance at a time) waits for more, once:
+        # sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
+        wait_for_more = (
+            not lingered
+            and bool(settings.batch_linger_seconds)
+            and _room_left(batch, settings)
+            and arrivals.open_stores() > 0
+        )
+        if batch and not wait_for_more:
+            flight.take(batch)
+            return batch
+        if not batch and not await _wait(wake, _IDLE_POLL_SECONDS):
+            continue  # the safety poll
+        if settings.batch_linger_seconds:
+            await _linger(settings.batch_linger_seconds, arrivals, stop)  # let the rest of the series arrive
+            lingered = True
+
+
+async def _look(settings: GatewaySettings, queue: InstanceQueue, flight: InFlight) -> list[QueuedInstance]:
+    """The next batch no other lane holds. The SQLite read runs in a thread: the queue's lock is also held across
+    the SCP's group commits (an fsync), which the event loop must not wait behind."""
+    return await asyncio.to_thread(
+        queue.next_batch,
+        settings.batch_size,
+        settings.batch_bytes,
+        skip_ids=frozenset(flight.ids),
+        skip_uids=frozenset(flight.uids),
+    )
+
+
+async def _prune_when_due(settings: GatewaySettings, queue: InstanceQueue, flight: InFlight) -> None:
+    if time.monotonic() < flight.next_prune:
+        return
+    pruned = await asyncio.to_thread(queue.prune_sent, time.time() - settings.retention_days * 86400)
+    if pruned:
+        log.info("deleted %d sent files older than %g days", pruned, settings.retention_days)
+    flight.next_prune = time.monotonic() + _PRUNE_EVERY_SECONDS
 
 
 async def _linger(seconds: float, arrivals: Arrivals, stop: asyncio.Event) -> None:
     """Wait up to `seconds` for more of the series, but only while a storage association is open: a modality that
     released (or lost) its association sends nothing more into it, so the last batch of a study goes at once."""
     arrivals.storing_ended.clear()  # before counting: an association ending after the count still ends the wait
-    if arrivals.open_stores():
-        await _wait(arrivals.storing_ended, stop, seconds)
+    if arrivals.open_stores() and not stop.is_set():
+        await _wait(arrivals.storing_ended, seconds)
 
 
 def _room_left(batch: list[QueuedInstance], settings: GatewaySettings) -> bool:
@@ -442,14 +475,15 @@ def _plain(exc: BaseException) -> str:
     return text[:1].lower() + text[1:]
 
 
-async def _wait(event: asyncio.Event, stop: asyncio.Event, seconds: float) -> bool:
-    """Wait for `event` (or `stop`) at most `seconds`; True when either was set."""
-    waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())}
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for `event` at most `seconds`; True when it was set. No task of its own: a lane waits several times per
+    batch, and creating and cancelling two tasks each time (`event` or `stop`) was a good part of the lanes' CPU on
+    the event loop. `upload_forever` sets the events a lane may wait on when `stop` is set."""
+    if event.is_set():
+        return True
     try:
-        done, _ = await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
-    return bool(done)
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
