@@ -52,14 +52,18 @@ async def serve_gateway(settings: GatewaySettings, stop: asyncio.Event | None = 
     metrics = _serve_metrics(settings, queue)
     wake = asyncio.Event()
 
-    on_queued = wake_from_threads(loop, wake)  # called from the SCP's association threads
     storing_ended = asyncio.Event()
 
     def on_storing_ended() -> None:  # called from the SCP's association threads
         loop.call_soon_threadsafe(storing_ended.set)
 
     slots = AssociationSlots(settings.max_associations, settings.allowed_calling_aes, on_storing_ended)
-    arrivals = Arrivals(lambda: slots.storing, storing_ended)
+    arrivals = Arrivals(lambda: slots.storing, storing_ended, loop)
+    wake_soon = wake_from_threads(loop, wake)
+
+    def on_queued() -> None:  # called from the SCP's association threads
+        arrivals.queued()
+        wake_soon()
 
     verify: ssl.SSLContext | bool = (
         ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import random
@@ -11,7 +12,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,12 +100,34 @@ class Arrivals:
     that count falls to zero. Once none is open, nothing more can join a batch, so waiting for it is only delay."""
 
     open_stores: Callable[[], int]
-    storing_ended: asyncio.Event
+    storing_ended: asyncio.Event  # the lingering lane's one event: the association's end, or its batch full
+    loop: asyncio.AbstractEventLoop | None = None  # None: arrivals are not counted (`queued` is never called)
+    # Instances queued so far, numbered by the SCP's threads (`queued`); next() on a count is atomic in CPython.
+    arrived: int = 0
+    _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # The count at which the lingering lane's batch is full (`_linger`), None while no lane lingers; the last such
+    # count a thread has asked the loop to end the linger for, so it asks once.
+    full_at: int | None = None
+    _asked_for: int | None = None
 
     @classmethod
     def unknown(cls) -> Arrivals:
         """No SCP to ask: as if an association were always open, so lanes linger the whole time, as they used to."""
         return cls(lambda: 1, asyncio.Event())
+
+    def queued(self) -> None:
+        """One more instance queued (from the SCP's threads, after its row is committed). Once the lingering lane's
+        batch would be full, its linger ends: a series arriving faster than the linger leaves in full batches
+        instead of waiting out the linger while a batch's worth and more piles up behind the one lane looking."""
+        self.arrived = next(self._numbers)
+        full_at = self.full_at
+        if full_at is not None and self.arrived >= full_at and self._asked_for != full_at and self.loop is not None:
+            self._asked_for = full_at
+            self.loop.call_soon_threadsafe(self._batch_full, full_at)
+
+    def _batch_full(self, full_at: int) -> None:
+        if self.full_at == full_at:  # still that linger: a late call must not end the next one
+            self.storing_ended.set()
 
 
 def wake_from_threads(loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> Callable[[], None]:
@@ -230,6 +253,9 @@ async def _take_batch(
         if stop.is_set():  # after the clear: `stop` set later sets `wake` again (upload_forever)
             return []
         batch = await _look(settings, queue, flight)
+        # After the look: an instance arriving during it counts here but is not in the batch, so the linger may wait
+        # for one more than it needs; counted before, such a batch left one short of full.
+        seen = arrivals.arrived
         # A batch not full while the modality is still sending (one instance at a time) waits for more, once:
         # sending each instance as it came made many small requests, and the cloud's cost is mostly per request.
         wait_for_more = (
@@ -243,8 +269,8 @@ async def _take_batch(
             return batch
         if not batch and not await _wait(wake, _IDLE_POLL_SECONDS):
             continue  # the safety poll
-        if settings.batch_linger_seconds:
-            await _linger(settings.batch_linger_seconds, arrivals, stop)  # let the rest of the series arrive
+        if settings.batch_linger_seconds:  # let the rest of the series arrive, up to a full batch
+            await _linger(settings.batch_linger_seconds, arrivals, stop, seen + settings.batch_size - len(batch))
             lingered = True
 
 
@@ -269,12 +295,18 @@ async def _prune_when_due(settings: GatewaySettings, queue: InstanceQueue, fligh
     flight.next_prune = time.monotonic() + _PRUNE_EVERY_SECONDS
 
 
-async def _linger(seconds: float, arrivals: Arrivals, stop: asyncio.Event) -> None:
+async def _linger(seconds: float, arrivals: Arrivals, stop: asyncio.Event, full_at: int) -> None:
     """Wait up to `seconds` for more of the series, but only while a storage association is open: a modality that
-    released (or lost) its association sends nothing more into it, so the last batch of a study goes at once."""
+    released (or lost) its association sends nothing more into it, so the last batch of a study goes at once. The
+    wait also ends once `full_at` instances have arrived in all (Arrivals.queued): the batch is full then."""
     arrivals.storing_ended.clear()  # before counting: an association ending after the count still ends the wait
     if arrivals.open_stores() and not stop.is_set():
-        await _wait(arrivals.storing_ended, seconds)
+        arrivals.full_at = full_at
+        try:
+            if arrivals.arrived < full_at:  # arrived meanwhile: no need to wait
+                await _wait(arrivals.storing_ended, seconds)
+        finally:
+            arrivals.full_at = None
 
 
 def _room_left(batch: list[QueuedInstance], settings: GatewaySettings) -> bool:

@@ -165,3 +165,46 @@ async def test_stop_ends_lanes_that_linger_or_wait_for_work_at_once(tmp_path: Pa
             queue.close()
     cloud.sock.close()
     assert cloud.requests == []  # the lingering instance was not sent: the association is still open
+
+
+async def test_a_linger_ends_once_a_full_batch_has_arrived(tmp_path: Path) -> None:
+    """A 10 s linger on an association that stays open: the lane looking finds 3 instances and lingers; once 7 more
+    have arrived its batch is full and goes at once, and so does the next full one, without waiting out the
+    linger (while one lane lingers the others wait for its turn, so a linger that ignored a full batch held the
+    whole series back). The last 2 stay: the association is still open and their linger has 10 s to go."""
+    cloud = Cloud()
+    _serve(cloud)
+    queue = InstanceQueue(tmp_path / "spool")
+    settings = GatewaySettings(
+        cloud_url=cloud.url, api_key="key-1", spool_dir=tmp_path / "spool", batch_size=10, batch_linger_seconds=10.0
+    )
+    instances = _instances(tmp_path, 22)
+    loop = asyncio.get_running_loop()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    arrivals = Arrivals(lambda: 1, asyncio.Event(), loop)
+    wake_soon = wake_from_threads(loop, wake)
+
+    def arrive(first: int, last: int) -> None:  # as the SCP's thread: queue, then count and wake
+        for i in range(first, last):
+            _put(queue, instances[i], i)
+            arrivals.queued()
+            wake_soon()
+
+    async with httpx.AsyncClient() as client:
+        lanes = asyncio.create_task(upload_forever(settings, queue, client, wake, stop, arrivals=arrivals))
+        try:
+            await asyncio.to_thread(arrive, 0, 3)
+            await _until(lambda: arrivals.full_at is not None, 5, "a lane lingering over the first 3")
+            started = time.monotonic()
+            await asyncio.to_thread(arrive, 3, 22)
+            await _until(lambda: _sent(queue) == 20, 5, "two full batches sent during the 10 s linger")
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(0.3)
+            assert _sent(queue) == 20  # the last 2 linger on: the association is open
+        finally:
+            stop.set()
+            await asyncio.wait_for(lanes, 5)
+    cloud.sock.close()
+    queue.close()
+    assert elapsed < 2.0
+    assert [request.body.count(b"DICM") for request in cloud.requests] == [10, 10]
