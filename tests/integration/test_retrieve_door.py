@@ -21,11 +21,11 @@ from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import Receive, Scope, Send
 from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, to_bytes
+from tests.support.doors import NoRouter, door_count
 from tests.support.stow import CONTENT_TYPE, stow_body
 from yilian.api.app import create_app
 from yilian.api.dicomweb.door import ANSWERED, PASSED
@@ -84,11 +84,6 @@ async def both(
     yield clients
     for client in clients.values():
         await client.aclose()
-
-
-def _counted(template: str, outcome: str) -> float:
-    labels = {"route": template, "outcome": outcome}
-    return REGISTRY.get_sample_value("yilian_dicomweb_door_requests_total", labels) or 0.0
 
 
 def _served(method: str, template: str, status: int) -> float:
@@ -249,11 +244,11 @@ async def test_the_door_answers_as_the_route_does(
     headers = await _headers(api, settings, archive, caller, accept)
     answers = {}
     for door, client in both.items():
-        before = _counted(template, ANSWERED), _served("GET", template, status)
+        before = door_count(template, ANSWERED), _served("GET", template, status)
         r = await client.get(url, headers=headers, params=query)
         assert r.status_code == status, f"{'door' if door else 'router'}: {r.status_code} {r.text[:300]}"
         edge_refusal = status == 422  # the edge refuses before the door (and the router) see the request
-        assert _counted(template, ANSWERED) - before[0] == (1 if door and not edge_refusal else 0)
+        assert door_count(template, ANSWERED) - before[0] == (1 if door and not edge_refusal else 0)
         if not edge_refusal:
             assert _served("GET", template, status) - before[1] == 1  # the same metrics label either way
         answers[door] = r
@@ -285,32 +280,20 @@ async def test_what_the_door_passes_on_reaches_the_router(
 ) -> None:
     """HEAD (405 from the router, which routes only GET) and a GET with a body go the long way, counted as passed."""
     url, template = _url(archive, "ct:frames/1")
-    passed, answered = _counted(template, PASSED), _counted(template, ANSWERED)
+    passed, answered = door_count(template, PASSED), door_count(template, ANSWERED)
     head = [await both[flag].head(url) for flag in (True, False)]
     assert head[0].status_code == head[1].status_code == 405
     with_body = [await both[flag].request("GET", url, content=b"x") for flag in (True, False)]
     assert with_body[0].status_code == with_body[1].status_code == 401
     assert with_body[0].content == with_body[1].content
-    assert (_counted(template, PASSED), _counted(template, ANSWERED)) == (passed + 2, answered)
-
-
-class _NoRouter:
-    """Stands where the router would: any request that reaches it is recorded and answered 599."""
-
-    def __init__(self) -> None:
-        self.entered: list[str] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.entered.append(f"{scope['method']} {scope['path']}")
-        await send({"type": "http.response.start", "status": 599, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+    assert (door_count(template, PASSED), door_count(template, ANSWERED)) == (passed + 2, answered)
 
 
 async def test_the_door_answers_without_entering_the_router(
     api: Api, settings: Settings, engine: AsyncEngine, temporal_client: Client, archive: Archive
 ) -> None:
     resources = create_app(settings, engine, temporal_client).state.resources
-    inner = _NoRouter()
+    inner = NoRouter()
     door = RetrieveDoor(inner, resources)
     token = await api.token("zhao.anping")
     auth = {"Authorization": f"Bearer {token}"}

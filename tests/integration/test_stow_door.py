@@ -22,11 +22,11 @@ from prometheus_client import REGISTRY
 from pydicom.dataset import Dataset
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import Receive, Scope, Send
 from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, to_bytes
+from tests.support.doors import NoRouter, door_count
 from tests.support.stow import BOUNDARY, CONTENT_TYPE, stow_body
 from yilian.api.app import create_app
 from yilian.api.dicomweb.door import ANSWERED, PASSED
@@ -194,11 +194,6 @@ async def _authorization(api: Api, settings: Settings, caller: str, gateway_key:
     return {"Authorization": f"Bearer {await api.token(caller)}"}
 
 
-def _counted(template: str, outcome: str) -> float:
-    labels = {"route": template, "outcome": outcome}
-    return REGISTRY.get_sample_value("yilian_dicomweb_door_requests_total", labels) or 0.0
-
-
 def _served(template: str, status: int) -> float:
     labels = {"method": "POST", "route": template, "status": str(status)}
     return REGISTRY.get_sample_value("yilian_http_request_duration_seconds_count", labels) or 0.0
@@ -258,10 +253,10 @@ async def test_the_door_answers_as_the_routes_do(
         headers = {"Origin": ORIGIN, **await _authorization(api, settings, case.caller, gateway_key)}
         if case.content_type:
             headers["Content-Type"] = case.content_type
-        counted, served = _counted(template, ANSWERED), _served(template, case.status)
+        counted, served = door_count(template, ANSWERED), _served(template, case.status)
         r = await client.post(path, content=case.body(side, number), headers=headers)
         assert r.status_code == case.status, f"{'door' if side == DOOR else 'router'}: {r.status_code} {r.text[:300]}"
-        assert _counted(template, ANSWERED) - counted == (1 if side == DOOR else 0)
+        assert door_count(template, ANSWERED) - counted == (1 if side == DOOR else 0)
         assert _served(template, case.status) - served == 1  # the same metrics label either way
         answers[side] = r
     door, router = answers[DOOR], answers[ROUTER]
@@ -287,7 +282,7 @@ async def test_a_root_path_goes_the_long_way(
     """A POST under a root path is passed on to the router (counted so); a GET of /dicomweb/studies is QIDO's, not
     the door's (not counted)."""
     headers = {"Authorization": f"Bearer {await api.token('zhao.anping')}", "Content-Type": CONTENT_TYPE}
-    passed, answered = _counted(STUDIES, PASSED), _counted(STUDIES, ANSWERED)
+    passed, answered = door_count(STUDIES, PASSED), door_count(STUDIES, ANSWERED)
     app = create_app(settings, engine, temporal_client)
     transport = httpx.ASGITransport(app=app, root_path="/mounted")
     async with httpx.AsyncClient(transport=transport, base_url="http://yilian.test") as mounted:
@@ -296,26 +291,14 @@ async def test_a_root_path_goes_the_long_way(
     assert r.json()["00081190"]["Value"] == [f"http://yilian.test/mounted{STUDIES}/{uid(DOOR, 900, 0)}"]
     query = await both[DOOR].get(STUDIES, headers=headers, params={"PatientID": "STOWDOOR-900"})
     assert query.status_code == 200
-    assert (_counted(STUDIES, PASSED), _counted(STUDIES, ANSWERED)) == (passed + 1, answered)
-
-
-class _NoRouter:
-    """Stands where the router would: any request that reaches it is recorded and answered 599."""
-
-    def __init__(self) -> None:
-        self.entered: list[str] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.entered.append(f"{scope['method']} {scope['path']}")
-        await send({"type": "http.response.start", "status": 599, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+    assert (door_count(STUDIES, PASSED), door_count(STUDIES, ANSWERED)) == (passed + 1, answered)
 
 
 async def test_the_door_answers_without_entering_the_router(
     api: Api, settings: Settings, engine: AsyncEngine, temporal_client: Client
 ) -> None:
     resources = create_app(settings, engine, temporal_client).state.resources
-    inner = _NoRouter()
+    inner = NoRouter()
     auth = {"Authorization": f"Bearer {await api.token('zhao.anping')}", "Content-Type": CONTENT_TYPE}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=StowDoor(inner, resources)), base_url="http://yilian.test"

@@ -54,10 +54,13 @@ class DoorRoute:
 Door = TypeVar("Door", bound=DoorRoute)
 
 
-def matching(doors: Sequence[Door], path: str) -> tuple[Door | None, dict[str, str]]:
-    """The first of the doors whose route takes the path, and the path's parameters; (None, {}) if none does."""
+def matching(doors: Sequence[Door], scope: Scope, prefix: str) -> tuple[Door | None, dict[str, str]]:
+    """For an HTTP request: the first of the doors whose route takes its path, and the path's parameters; (None, {})
+    if none does. Every path a door answers starts with `prefix`: anything else is let go at once."""
+    if scope["type"] != "http" or not scope["path"].startswith(prefix):
+        return None, {}
     for door in doors:
-        found = door.match(path)
+        found = door.match(scope["path"])
         if found is not None:
             return door, found
     return None, {}

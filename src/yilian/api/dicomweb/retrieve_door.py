@@ -61,10 +61,7 @@ class RetrieveDoor:
         self.doors = _doors()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-        door, ids = matching(self.doors, scope["path"])
+        door, ids = matching(self.doors, scope, PREFIX)
         if door is None:
             await self.app(scope, receive, send)
             return

@@ -43,11 +43,8 @@ class StowDoor:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-        door, ids = matching(self.doors, scope["path"])
-        if door is None:
+        door, ids = matching(self.doors, scope, PREFIX)
+        if door is None or scope["method"] != "POST":  # any other method: the router's, uncounted (as QIDO's GET)
             await self.app(scope, receive, send)
             return
         if scope.get("root_path"):
