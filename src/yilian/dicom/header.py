@@ -348,26 +348,25 @@ def _plain_value(vr: str, raw: bytes) -> tuple[tuple[Any, ...] | None, tuple[str
     return (None if found is None else tuple(found)), strings
 
 
-@lru_cache(maxsize=_CACHED_VALUES)
-def _cached_any_value_problem(vr: str, value: str) -> str | None:
-    return any_value_problem(vr, value)
+_cached_any_value_problem = lru_cache(maxsize=_CACHED_VALUES)(any_value_problem)
+_cached_value_problem = lru_cache(maxsize=_CACHED_VALUES)(value_problem)
 
 
-@lru_cache(maxsize=_CACHED_VALUES)
-def _cached_value_problem(vr: str, value: str) -> str | None:
-    return value_problem(vr, value)
+def _kept_for_short_strings(
+    check: Callable[[str, Any], str | None], cached: Callable[[str, Any], str | None]
+) -> Callable[[str, Any], str | None]:
+    """`check`, answered from `cached` (the same check, remembered) for a string short enough to recur."""
+
+    def problem(vr: str, value: Any) -> str | None:
+        if type(value) is str and len(value) <= _CACHED_LENGTH:
+            return cached(vr, value)
+        return check(vr, value)
+
+    return problem
 
 
-def _indexed_problem(vr: str, value: Any) -> str | None:
-    if type(value) is str and len(value) <= _CACHED_LENGTH:
-        return _cached_value_problem(vr, value)
-    return value_problem(vr, value)
-
-
-def _any_problem(vr: str, value: Any) -> str | None:
-    if type(value) is str and len(value) <= _CACHED_LENGTH:
-        return _cached_any_value_problem(vr, value)
-    return any_value_problem(vr, value)
+_any_problem = _kept_for_short_strings(any_value_problem, _cached_any_value_problem)  # the every-attribute check
+_indexed_problem = _kept_for_short_strings(value_problem, _cached_value_problem)  # an indexed value's format
 
 
 def _person_name(groups: list[str]) -> dict[str, str]:
