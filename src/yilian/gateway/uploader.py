@@ -102,11 +102,12 @@ class Arrivals:
     open_stores: Callable[[], int]
     storing_ended: asyncio.Event  # the lingering lane's one event: the association's end, or its batch full
     loop: asyncio.AbstractEventLoop | None = None  # None: arrivals are not counted (`queued` is never called)
-    # Instances queued so far, numbered by the SCP's threads (`queued`); next() on a count is atomic in CPython.
+    # Instances queued so far, numbered by the SCP's threads (`queued`); next() on a count is atomic in CPython. Two
+    # threads may store their numbers out of order: then a linger can miss its end and last its whole time, as before.
     arrived: int = 0
     _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-    # The count at which the lingering lane's batch is full (`_linger`), None while no lane lingers; the last such
-    # count a thread has asked the loop to end the linger for, so it asks once.
+    # The count at which the lingering lane's batch is full (`expect`), None while no lane lingers; and the count a
+    # thread has asked the loop to end the linger for, so that it asks once per linger.
     full_at: int | None = None
     _asked_for: int | None = None
 
@@ -124,6 +125,12 @@ class Arrivals:
         if full_at is not None and self.arrived >= full_at and self._asked_for != full_at and self.loop is not None:
             self._asked_for = full_at
             self.loop.call_soon_threadsafe(self._batch_full, full_at)
+
+    def expect(self, full_at: int | None) -> None:
+        """On the loop: a lane lingers until `full_at` instances have arrived (None: it stopped lingering). Each
+        linger is asked for afresh: after a failed upload puts rows back, a later linger can expect the same count."""
+        self._asked_for = None
+        self.full_at = full_at
 
     def _batch_full(self, full_at: int) -> None:
         if self.full_at == full_at:  # still that linger: a late call must not end the next one
@@ -301,12 +308,12 @@ async def _linger(seconds: float, arrivals: Arrivals, stop: asyncio.Event, full_
     wait also ends once `full_at` instances have arrived in all (Arrivals.queued): the batch is full then."""
     arrivals.storing_ended.clear()  # before counting: an association ending after the count still ends the wait
     if arrivals.open_stores() and not stop.is_set():
-        arrivals.full_at = full_at
+        arrivals.expect(full_at)
         try:
             if arrivals.arrived < full_at:  # arrived meanwhile: no need to wait
                 await _wait(arrivals.storing_ended, seconds)
         finally:
-            arrivals.full_at = None
+            arrivals.expect(None)
 
 
 def _room_left(batch: list[QueuedInstance], settings: GatewaySettings) -> bool:

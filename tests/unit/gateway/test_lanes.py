@@ -208,3 +208,20 @@ async def test_a_linger_ends_once_a_full_batch_has_arrived(tmp_path: Path) -> No
     queue.close()
     assert elapsed < 2.0
     assert [request.body.count(b"DICM") for request in cloud.requests] == [10, 10]
+
+
+async def test_a_later_linger_expecting_the_same_count_is_ended_too() -> None:
+    """After a failed upload puts its rows back, a later linger can expect the very count an earlier one did: the
+    threads must ask the loop to end it again, not take it for the linger they already ended."""
+    arrivals = Arrivals(lambda: 1, asyncio.Event(), asyncio.get_running_loop())
+
+    def arrive(n: int) -> None:  # as the SCP's threads
+        for _ in range(n):
+            arrivals.queued()
+
+    for linger, arriving in enumerate((5, 1)):  # the second expects 5 again, with 6 arrived by then
+        arrivals.storing_ended.clear()
+        arrivals.expect(5)
+        await asyncio.to_thread(arrive, arriving)
+        await _until(arrivals.storing_ended.is_set, 2, f"linger {linger} ended once 5 instances had arrived")
+        arrivals.expect(None)
