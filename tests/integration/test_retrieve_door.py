@@ -25,7 +25,7 @@ from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, to_bytes
-from tests.support.doors import NoRouter, door_count
+from tests.support.doors import BAD_CREDENTIALS, NoRouter, door_count, with_and_without_doors
 from tests.support.stow import CONTENT_TYPE, stow_body
 from yilian.api.app import create_app
 from yilian.api.dicomweb.door import ANSWERED, PASSED
@@ -75,15 +75,9 @@ async def archive(api: Api) -> Archive:
 async def both(
     api: Api, settings: Settings, engine: AsyncEngine, temporal_client: Client
 ) -> AsyncIterator[dict[bool, httpx.AsyncClient]]:
-    """The app with the door (True) and without it (False), one other origin allowed in each."""
-    clients = {}
-    for door in (True, False):
-        app = create_app(settings.model_copy(update={"cors_origins": [ORIGIN], "dicomweb_door": door}), engine,
-                         temporal_client)  # fmt: skip
-        clients[door] = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yilian.test")
-    yield clients
-    for client in clients.values():
-        await client.aclose()
+    """The app with the door (True) and without it (False)."""
+    async with with_and_without_doors(settings, engine, temporal_client, ORIGIN) as clients:
+        yield clients
 
 
 def _served(method: str, template: str, status: int) -> float:
@@ -208,13 +202,7 @@ async def _headers(api: Api, settings: Settings, archive: Archive, caller: str, 
     headers = {"Origin": ORIGIN}
     if accept is not None:
         headers["Accept"] = accept
-    values = {
-        "anon": None,
-        "basic": "Basic emhhbzp4",
-        "garbage": "Bearer not-a-token",
-        "badkey": "Bearer ylk_0000000000000000_" + "x" * 43,
-        "storekey": f"Bearer {archive.store_key}",
-    }
+    values = {**BAD_CREDENTIALS, "storekey": f"Bearer {archive.store_key}"}
     if caller in ("grant", "patient"):
         headers["Authorization"] = f"Bearer {_token(settings, caller)}"
     elif caller in values:

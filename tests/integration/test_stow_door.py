@@ -26,7 +26,7 @@ from temporalio.client import Client
 
 from tests.support.api import Api
 from tests.support.dicom_gen import ct_series, to_bytes
-from tests.support.doors import NoRouter, door_count
+from tests.support.doors import BAD_CREDENTIALS, NoRouter, door_count, with_and_without_doors
 from tests.support.stow import BOUNDARY, CONTENT_TYPE, stow_body
 from yilian.api.app import create_app
 from yilian.api.dicomweb.door import ANSWERED, PASSED
@@ -160,15 +160,9 @@ def _renamed(ds: Dataset) -> Dataset:
 async def both(
     settings: Settings, engine: AsyncEngine, temporal_client: Client
 ) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    """The app with the doors (DOOR) and without them (ROUTER), one other origin allowed in each."""
-    clients = {}
-    for side, door in ((DOOR, True), (ROUTER, False)):
-        app = create_app(settings.model_copy(update={"cors_origins": [ORIGIN], "dicomweb_door": door}), engine,
-                         temporal_client)  # fmt: skip
-        clients[side] = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yilian.test")
-    yield clients
-    for client in clients.values():
-        await client.aclose()
+    """The app with the doors (DOOR) and without them (ROUTER)."""
+    async with with_and_without_doors(settings, engine, temporal_client, ORIGIN) as clients:
+        yield {DOOR: clients[True], ROUTER: clients[False]}
 
 
 @pytest.fixture(scope="module")
@@ -181,13 +175,7 @@ async def _authorization(api: Api, settings: Settings, caller: str, gateway_key:
     if caller == "expired":
         past = settings.model_copy(update={"jwt_ttl_minutes": -5})
         return {"Authorization": f"Bearer {issue_token(past, 'zhao.anping', 'county_doctor', 'h-anping', 0)[0]}"}
-    fixed = {
-        "anon": None,
-        "basic": "Basic emhhbzp4",
-        "garbage": "Bearer not-a-token",
-        "badkey": "Bearer ylk_0000000000000000_" + "x" * 43,
-        "gateway": f"Bearer {gateway_key}",
-    }
+    fixed = {**BAD_CREDENTIALS, "gateway": f"Bearer {gateway_key}"}
     if caller in fixed:
         value = fixed[caller]
         return {} if value is None else {"Authorization": value}
